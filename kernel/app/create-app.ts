@@ -1,0 +1,156 @@
+import type { AddressInfo } from 'node:net';
+import type { DestinationStream } from 'pino';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { resolveConfig, type ApflowConfig, type LoadedConfig, type ResolveConfigOptions } from '../config/resolve-config.ts';
+import { ApflowError } from '../errors/apflow-error.ts';
+import { createExecutorFolders } from '../executors/executor-folders.ts';
+import { createExecutorTable, type RegisteredExecutor } from '../executors/executor-table.ts';
+import { createLogger, type Logger } from '../internal/logger.ts';
+import { createStorage } from '../storage/create-storage.ts';
+import { drain, createFrontServer } from './front-server.ts';
+import { createGeneration, type Generation } from './generation.ts';
+import type { HealthReport } from './health.ts';
+import { watchPluginFiles } from './plugin-watcher.ts';
+
+/** Options of {@link createApp}: where the config comes from, plus embedding knobs. */
+export interface CreateAppOptions extends ResolveConfigOptions {
+  /** Where log lines go (default: stdout). */
+  logStream?: DestinationStream;
+  /** Run database migrations at start (default true; cluster workers leave it to the primary). */
+  migrate?: boolean;
+  /** An already resolved configuration (skips reading it again). */
+  loaded?: LoadedConfig;
+}
+
+/** A running apflow: listen, close, reload, and look inside. */
+export interface App {
+  readonly config: ApflowConfig;
+  readonly log: Logger;
+  /** Starts listening on `server.host:server.port` (or the given ones); resolves with the address. */
+  listen(options?: { host?: string; port?: number }): Promise<{ url: string; host: string; port: number }>;
+  /** Stops accepting, lets running requests finish (bounded by `server.shutdown_timeout_s`), then releases everything. */
+  close(): Promise<void>;
+  /** Builds a new generation from the plugins on disk and swaps it in; the old one drains. */
+  reload(): Promise<void>;
+  /** Sends a request to the current generation without a socket. */
+  inject(options: InjectOptions | string): Promise<LightMyRequestResponse>;
+  health(): Promise<HealthReport>;
+  /** Finds an executor by id (executor folders first, then plugins). */
+  executor(id: string): RegisteredExecutor | undefined;
+  /** The current generation (for the kernel's own services and tests). */
+  generation(): Generation;
+}
+
+/**
+ * Creates an apflow server: reads the configuration, opens the database, loads the executor
+ * folders and the plugins. Nothing listens until {@link App.listen}.
+ *
+ * @example
+ * const app = await createApp({ inline: { database: { url: 'sqlite::memory:' } } });
+ * await app.listen({ port: 8000 });
+ */
+export async function createApp(options: CreateAppOptions = {}): Promise<App> {
+  const loaded = options.loaded ?? (await resolveConfig(options));
+  const { config } = loaded;
+  const log = createLogger({ level: config.log.level, stream: options.logStream });
+  const storage = await createStorage({ url: config.database.url, log });
+  const releasers: (() => Promise<void>)[] = [() => storage.close()];
+  const release = async () => {
+    for (const releaser of releasers.reverse()) await releaser().catch((err) => log.error({ err }, 'release failed'));
+  };
+  try {
+    if (options.migrate !== false) await storage.migrate();
+    const folderExecutors = createExecutorTable();
+    const folders = await createExecutorFolders({ dirs: config.executors.dirs, table: folderExecutors, log });
+    releasers.push(() => folders.close());
+    const pluginErrors: { file: string; error: string; at: string }[] = [];
+    const shared = {
+      loaded,
+      log,
+      storage,
+      folderExecutors,
+      reloadErrors: () => [...folders.errors(), ...pluginErrors],
+      startedAt: Date.now(),
+    };
+
+    let generationId = 1;
+    let current = await createGeneration(shared, { id: generationId, fresh: false });
+    const server = createFrontServer(() => current);
+    const drainMs = config.server.shutdown_timeout_s * 1000;
+    let closing: Promise<void> | undefined;
+
+    const reload = async (): Promise<void> => {
+      try {
+        const next = await createGeneration(shared, { id: ++generationId, fresh: true });
+        const previous = current;
+        current = next;
+        pluginErrors.length = 0;
+        log.info({ generation: next.id, plugins: next.plugins }, 'plugins reloaded');
+        void drain(previous, drainMs).then(() => previous.dispose().catch((err) => log.error({ err }, 'dispose failed')));
+      } catch (error) {
+        pluginErrors.length = 0;
+        pluginErrors.push({ file: 'plugins', error: (error as Error).message, at: new Date().toISOString() });
+        log.error({ err: error }, 'plugin reload failed; keeping the running generation');
+      }
+    };
+    if (config.reload) {
+      const watcher = watchPluginFiles(config.plugins, () => void reload(), log);
+      releasers.push(() => watcher.close());
+    }
+
+    const app: App = {
+      config,
+      log,
+      async listen(overrides = {}) {
+        const host = overrides.host ?? config.server.host;
+        const port = overrides.port ?? config.server.port;
+        await new Promise<void>((resolve, reject) => {
+          const onError = (error: NodeJS.ErrnoException) => {
+            server.off('listening', onListening);
+            reject(
+              error.code === 'EADDRINUSE'
+                ? new ApflowError('APF_PORT_IN_USE', { message: `port ${port} is already in use on ${host}` })
+                : error,
+            );
+          };
+          const onListening = () => {
+            server.off('error', onError);
+            resolve();
+          };
+          server.once('error', onError);
+          server.once('listening', onListening);
+          server.listen(port, host);
+        });
+        const address = server.address() as AddressInfo;
+        const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+        log.info({ url, generation: current.id, plugins: current.plugins }, 'apflow listening');
+        return { url, host: address.address, port: address.port };
+      },
+      close() {
+        closing ??= (async () => {
+          if (server.listening) {
+            const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+            server.closeIdleConnections();
+            if (!(await drain(current, drainMs))) log.warn('shutdown timeout: closing requests still running');
+            server.closeAllConnections();
+            await closed;
+          }
+          await current.dispose().catch((err) => log.error({ err }, 'dispose failed'));
+          await release();
+          log.info('apflow stopped');
+          log.flush?.();
+        })();
+        return closing;
+      },
+      reload,
+      inject: (injectOptions) => current.http.fastify.inject(injectOptions as InjectOptions),
+      health: () => current.health(),
+      executor: (id) => current.executor(id),
+      generation: () => current,
+    };
+    return app;
+  } catch (error) {
+    await release();
+    throw error;
+  }
+}

@@ -1,0 +1,139 @@
+import type { LoadedConfig } from '../config/resolve-config.ts';
+import { ApflowError } from '../errors/apflow-error.ts';
+import type { ExecutorTable, RegisteredExecutor } from '../executors/executor-table.ts';
+import { createExecutorTable } from '../executors/executor-table.ts';
+import type { ReloadError } from '../executors/executor-folders.ts';
+import { createHooks, type Hooks } from '../hooks/hooks.ts';
+import { createPluginHooks } from '../hooks/plugin-view.ts';
+import { createHttp, type HttpApp } from '../http/create-http.ts';
+import type { Logger } from '../internal/logger.ts';
+import { version } from '../internal/version.ts';
+import type { PluginApp } from '../loader/define-plugin.ts';
+import { loadPlugins, setupPlugins } from '../loader/load-plugins.ts';
+import { createReleasers } from '../loader/releasers.ts';
+import { resolvePluginSources } from '../loader/resolve-plugins.ts';
+import { createRpcRegistry, type RpcRegistry } from '../rpc/rpc-registry.ts';
+import { mountRpcRoutes } from '../rpc/rpc-routes.ts';
+import type { Storage } from '../storage/create-storage.ts';
+import { buildHealthReport, type HealthReport } from './health.ts';
+
+/** What every generation shares: config, logger, database, the executor folders. */
+export interface GenerationShared {
+  loaded: LoadedConfig;
+  log: Logger;
+  storage: Storage;
+  folderExecutors: ExecutorTable;
+  reloadErrors(): ReloadError[];
+  startedAt: number;
+}
+
+/**
+ * One generation: a hook table, a Fastify app, the JSON-RPC and executor registries, and the
+ * plugins set up on them. A plugin reload builds a new generation and swaps it in whole,
+ * because Fastify cannot remove routes and tapable cannot untap.
+ */
+export interface Generation {
+  readonly id: number;
+  readonly hooks: Hooks;
+  readonly http: HttpApp;
+  readonly rpc: RpcRegistry;
+  readonly plugins: readonly string[];
+  /** Requests being served by this generation. */
+  inflight: number;
+  /** Finds an executor: executor-folder files first, then plugin executors. */
+  executor(id: string): RegisteredExecutor | undefined;
+  executors(): RegisteredExecutor[];
+  health(): Promise<HealthReport>;
+  /** Closes the Fastify app and runs the plugins' disposers (reverse order). */
+  dispose(): Promise<void>;
+}
+
+/** Builds a generation; `fresh` re-imports local plugin files (used by reloads). */
+export async function createGeneration(shared: GenerationShared, options: { id: number; fresh: boolean }): Promise<Generation> {
+  const { config, baseDir } = shared.loaded;
+  const hooks = createHooks();
+  const http = createHttp({ hooks, log: shared.log, bodyLimit: config.server.body_limit });
+  const rpc = createRpcRegistry();
+  const pluginExecutors = createExecutorTable();
+  const releasers = createReleasers();
+  releasers.add(() => http.fastify.close());
+
+  const sources = resolvePluginSources(config.plugins, config.disabled_plugins, baseDir);
+  const plugins = await loadPlugins(sources, config, options.fresh);
+  const names = plugins.map((plugin) => plugin.definition.name);
+
+  const executor = (id: string) => shared.folderExecutors.get(id) ?? pluginExecutors.get(id);
+  const executors = () => {
+    const all = new Map(pluginExecutors.list().map((entry) => [entry.definition.id, entry]));
+    for (const entry of shared.folderExecutors.list()) all.set(entry.definition.id, entry);
+    return [...all.values()];
+  };
+  const health = () =>
+    buildHealthReport({
+      version,
+      startedAt: shared.startedAt,
+      workers: config.server.workers,
+      dialect: shared.storage.dialect,
+      ping: () => shared.storage.ping(),
+      plugins: () => names,
+      executors: () => executors().length,
+      reloadErrors: shared.reloadErrors,
+    });
+
+  const makeApp = (plugin: (typeof plugins)[number]): PluginApp => {
+    const name = plugin.definition.name;
+    const log = shared.log.child({ plugin: name });
+    const own: unknown[] = [];
+    return {
+      name,
+      options: plugin.options,
+      config,
+      hooks: createPluginHooks(hooks, name),
+      http: http.fastify,
+      rpc: { method: (endpoint, method, definition) => rpc.add(name, endpoint, method, definition) },
+      executors: {
+        register(definition) {
+          own.push(definition);
+          pluginExecutors.replaceSource(`plugin:${name}`, own);
+        },
+        get: executor,
+        list: executors,
+      },
+      storage: shared.storage,
+      log,
+      health,
+      onDispose: (disposer) => releasers.add(disposer),
+    };
+  };
+
+  try {
+    await setupPlugins(plugins, makeApp, releasers);
+    if (config.auth.enabled && !hooks.auth.isUsed()) {
+      throw new ApflowError('APF_CONFIG_INVALID', {
+        message: 'auth.enabled is true, but no loaded plugin authenticates requests (enable the jwt-auth plugin)',
+      });
+    }
+    http.fastify.get('/health', async (_request, reply) => {
+      const report = await health();
+      return reply.status(report.status === 'unavailable' ? 503 : 200).send(report);
+    });
+    mountRpcRoutes(http.fastify, rpc);
+    await http.fastify.ready();
+  } catch (error) {
+    await releasers.release().catch(() => undefined);
+    throw error;
+  }
+
+  return {
+    id: options.id,
+    hooks,
+    http,
+    rpc,
+    plugins: names,
+    inflight: 0,
+    executor,
+    executors,
+    health,
+    dispose: () => releasers.release(),
+  };
+}

@@ -1,0 +1,43 @@
+import type { PingResult } from '../storage/create-storage.ts';
+import type { ReloadError } from '../executors/executor-folders.ts';
+
+/** The report of `GET /health` (and `system.health`). */
+export interface HealthReport {
+  /** `ok`; `degraded` when a reload failed; `unavailable` when the database does not answer. */
+  status: 'ok' | 'degraded' | 'unavailable';
+  version: string;
+  uptime_s: number;
+  database: PingResult & { dialect: string };
+  workers: { count: number; pid: number };
+  plugins: string[];
+  executors: number;
+  reload_errors: ReloadError[];
+}
+
+/** The facts a health report is made from. */
+export interface HealthSources {
+  version: string;
+  startedAt: number;
+  workers: number;
+  dialect: string;
+  ping(): Promise<PingResult>;
+  plugins(): string[];
+  executors(): number;
+  reloadErrors(): ReloadError[];
+}
+
+/** Builds a health report; the HTTP status is 503 exactly when `status` is `unavailable`. */
+export async function buildHealthReport(sources: HealthSources): Promise<HealthReport> {
+  const database = { ...(await sources.ping()), dialect: sources.dialect };
+  const reloadErrors = sources.reloadErrors();
+  return {
+    status: !database.ok ? 'unavailable' : reloadErrors.length > 0 ? 'degraded' : 'ok',
+    version: sources.version,
+    uptime_s: Math.round((Date.now() - sources.startedAt) / 1000),
+    database,
+    workers: { count: sources.workers, pid: process.pid },
+    plugins: sources.plugins(),
+    executors: sources.executors(),
+    reload_errors: reloadErrors,
+  };
+}

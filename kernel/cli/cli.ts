@@ -1,0 +1,62 @@
+import { cac } from 'cac';
+import { isApflowError } from '../errors/apflow-error.ts';
+import { version } from '../internal/version.ts';
+
+/** Options every command accepts. */
+interface GlobalOptions {
+  config?: string;
+}
+
+/** Options of `apflow serve`. */
+export interface ServeOptions extends GlobalOptions {
+  host?: string;
+  port?: string | number;
+  workers?: string | number;
+  reload?: boolean;
+}
+
+/**
+ * The `apflow` command line: a thin cac shell. Each action imports its work lazily, and every
+ * failure ends as one line on stderr and exit code 1.
+ */
+export async function runCli(argv: string[]): Promise<void> {
+  const cli = cac('apflow');
+  cli.option('--config <file>', 'Config file (.ts, .js, .mjs, .json, .yaml, .yml); env APFLOW_CONFIG');
+
+  cli
+    .command('serve', 'Start the API server')
+    .alias('start')
+    .option('--host <host>', 'Address to listen on (default 0.0.0.0; env APFLOW_HOST)')
+    .option('--port <port>', 'Port to listen on (default 8000; env APFLOW_PORT)')
+    .option('--workers <n>', 'Worker processes sharing the port (default 1)')
+    .option('--reload', 'Reload local plugins when their files change (development)')
+    .action(async (options: ServeOptions) => {
+      const { serve } = await import('./serve.ts');
+      await serve(options);
+    });
+
+  cli.command('[...args]', '').action((args: string[]) => {
+    if (args.length > 0) fail(`unknown command '${args.join(' ')}' (see 'apflow --help')`);
+    cli.outputHelp();
+  });
+
+  cli.help();
+  cli.version(version);
+  try {
+    cli.parse(['node', 'apflow', ...argv], { run: false });
+    await cli.runMatchedCommand();
+  } catch (error) {
+    fail(error);
+  }
+}
+
+/** Prints one line for `error` and exits with code 1. */
+export function fail(error: unknown): never {
+  const message = isApflowError(error)
+    ? `${error.message} (${error.code})`
+    : error instanceof Error
+      ? error.message
+      : String(error);
+  process.stderr.write(`apflow: ${message}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,80 @@
+import cluster, { type Worker } from 'node:cluster';
+import { createApp } from '../app/create-app.ts';
+import { resolveConfig, type CliOverrides, type LoadedConfig } from '../config/resolve-config.ts';
+import { isApflowError } from '../errors/apflow-error.ts';
+import { createLogger } from '../internal/logger.ts';
+import { createStorage } from '../storage/create-storage.ts';
+import { fail } from './cli.ts';
+import { onShutdownSignal } from './signals.ts';
+
+/** Messages a worker sends its primary. */
+type WorkerMessage = { type: 'ready'; url: string } | { type: 'fatal'; message: string };
+
+/**
+ * The cluster primary: runs the migrations once, forks the workers (they share the port
+ * through node:cluster), replaces a worker that dies, and on SIGINT/SIGTERM stops them all.
+ * If a worker cannot start (port taken, bad plugin…) the whole server stops with its error.
+ */
+export async function runPrimary(loaded: LoadedConfig): Promise<void> {
+  const { config } = loaded;
+  const log = createLogger({ level: config.log.level });
+  const storage = await createStorage({ url: config.database.url, log });
+  try {
+    await storage.migrate();
+  } finally {
+    await storage.close();
+  }
+
+  const count = config.server.workers;
+  let ready = 0;
+  let stopping = false;
+  const fork = (): Worker => {
+    const worker = cluster.fork();
+    worker.on('message', (message: WorkerMessage) => {
+      if (message.type === 'fatal' && ready < count) {
+        stopping = true;
+        for (const other of Object.values(cluster.workers ?? {})) other?.process.kill('SIGTERM');
+        fail(message.message);
+      }
+      if (message.type === 'ready' && ++ready === count) {
+        log.info({ url: message.url, workers: count }, 'apflow listening');
+      }
+    });
+    worker.on('exit', (code, signal) => {
+      if (stopping) return;
+      log.warn({ worker: worker.process.pid, code, signal }, 'worker died; starting another');
+      fork();
+    });
+    return worker;
+  };
+  for (let i = 0; i < count; i++) fork();
+
+  onShutdownSignal(async () => {
+    stopping = true;
+    const workers = Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker !== undefined);
+    const exited = workers.map((worker) => new Promise<void>((resolve) => worker.once('exit', () => resolve())));
+    for (const worker of workers) worker.process.kill('SIGTERM');
+    const deadline = setTimeout(() => workers.forEach((worker) => worker.process.kill('SIGKILL')), (config.server.shutdown_timeout_s + 5) * 1000);
+    await Promise.all(exited);
+    clearTimeout(deadline);
+    log.info('apflow stopped');
+  });
+}
+
+/** A cluster worker: one full app, listening on the shared port; reports to the primary. */
+export async function runWorker(cli: CliOverrides): Promise<void> {
+  const send = (message: WorkerMessage) => process.send?.(message);
+  try {
+    const loaded = await resolveConfig({ cli });
+    const app = await createApp({ loaded, migrate: false });
+    onShutdownSignal(() => app.close());
+    process.once('disconnect', () => void app.close().finally(() => process.exit(0)));
+    const { url } = await app.listen();
+    send({ type: 'ready', url });
+  } catch (error) {
+    const message = isApflowError(error) ? `${error.message} (${error.code})` : (error as Error).message;
+    send({ type: 'fatal', message });
+    process.exitCode = 1;
+    process.disconnect?.();
+  }
+}

@@ -1,0 +1,52 @@
+import { ApflowError } from '../errors/apflow-error.ts';
+
+/** An environment variable and the config key it sets; the first listed name wins. */
+interface EnvBinding {
+  names: readonly string[];
+  path: readonly [string, string];
+  type: 'string' | 'integer';
+}
+
+/** Environment variables apflow reads, with the guide's AIPARTNERUPFLOW_* names as aliases. */
+export const envBindings: readonly EnvBinding[] = [
+  { names: ['APFLOW_HOST', 'AIPARTNERUPFLOW_HOST', 'AIPARTNERUPFLOW_API_HOST'], path: ['server', 'host'], type: 'string' },
+  { names: ['APFLOW_PORT', 'AIPARTNERUPFLOW_PORT', 'AIPARTNERUPFLOW_API_PORT'], path: ['server', 'port'], type: 'integer' },
+  { names: ['APFLOW_WORKERS', 'AIPARTNERUPFLOW_WORKERS'], path: ['server', 'workers'], type: 'integer' },
+  { names: ['APFLOW_BASE_URL', 'AIPARTNERUPFLOW_BASE_URL'], path: ['server', 'base_url'], type: 'string' },
+  {
+    names: ['APFLOW_DATABASE_URL', 'AIPARTNERUPFLOW_DATABASE_URL', 'DATABASE_URL'],
+    path: ['database', 'url'],
+    type: 'string',
+  },
+  {
+    names: ['APFLOW_JWT_SECRET', 'AIPARTNERUPFLOW_JWT_SECRET', 'AIPARTNERUPFLOW_JWT_SECRET_KEY'],
+    path: ['auth', 'jwt_secret'],
+    type: 'string',
+  },
+  { names: ['APFLOW_LOG_LEVEL', 'LOG_LEVEL'], path: ['log', 'level'], type: 'string' },
+];
+
+/** Names of the variables that choose the config file. */
+export const configFileEnvNames = ['APFLOW_CONFIG', 'AIPARTNERUPFLOW_CONFIG'] as const;
+
+/** Reads the config layer the environment gives, as a partial config object. */
+export function readEnvLayer(env: NodeJS.ProcessEnv): Record<string, Record<string, unknown>> {
+  const layer: Record<string, Record<string, unknown>> = {};
+  for (const binding of envBindings) {
+    const name = binding.names.find((candidate) => env[candidate] !== undefined && env[candidate] !== '');
+    if (!name) continue;
+    const raw = env[name] as string;
+    const [section, key] = binding.path;
+    (layer[section] ??= {})[key] = binding.type === 'integer' ? parseInteger(name, raw) : raw;
+  }
+  return layer;
+}
+
+function parseInteger(name: string, raw: string): number {
+  if (!/^\d+$/.test(raw.trim())) {
+    throw new ApflowError('APF_CONFIG_INVALID', {
+      message: `environment variable ${name} must be a whole number, got '${raw}'`,
+    });
+  }
+  return Number(raw);
+}

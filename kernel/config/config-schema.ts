@@ -1,0 +1,84 @@
+import Type, { type Static } from 'typebox';
+
+const LogLevel = Type.Union(
+  ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+  { default: 'info' },
+);
+
+/** A plugin named in the config: an npm package name or a local path, with options. */
+export const PluginEntry = Type.Union([
+  Type.String({ minLength: 1 }),
+  Type.Object(
+    { name: Type.String({ minLength: 1 }), options: Type.Optional(Type.Record(Type.String(), Type.Unknown())) },
+    { additionalProperties: false },
+  ),
+]);
+
+/**
+ * The kernel's part of the configuration. Sections owned by plugins (declared with
+ * `definePlugin({ config })`) are validated by the loader when the plugin loads.
+ */
+export const KernelConfigSchema = Type.Object(
+  {
+    server: Type.Object(
+      {
+        host: Type.String({ default: '0.0.0.0', minLength: 1 }),
+        port: Type.Integer({ default: 8000, minimum: 0, maximum: 65535 }),
+        workers: Type.Integer({ default: 1, minimum: 1, maximum: 256 }),
+        base_url: Type.Optional(Type.String({ pattern: '^https?://' })),
+        body_limit: Type.Integer({ default: 10 * 1024 * 1024, minimum: 1024 }),
+        shutdown_timeout_s: Type.Number({ default: 10, minimum: 0 }),
+        cors_origins: Type.Optional(Type.Array(Type.String())),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    database: Type.Object(
+      { url: Type.String({ default: 'sqlite:./.data/apflow.sqlite', pattern: '^(sqlite:|postgres(ql)?://)' }) },
+      { additionalProperties: false, default: {} },
+    ),
+    auth: Type.Object(
+      {
+        enabled: Type.Boolean({ default: false }),
+        jwt_secret: Type.Optional(Type.String({ minLength: 1 })),
+        jwt_algorithm: Type.Optional(Type.String()),
+        jwks_url: Type.Optional(Type.String({ pattern: '^https?://' })),
+        issuer: Type.Optional(Type.String()),
+        audience: Type.Optional(Type.String()),
+        token_expires_s: Type.Optional(Type.Integer({ minimum: 1 })),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    engine: Type.Object(
+      {
+        concurrency: Type.Integer({ default: 32, minimum: 1 }),
+        per_user_concurrency: Type.Optional(Type.Integer({ minimum: 1 })),
+        default_timeout_s: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    executors: Type.Object(
+      { dirs: Type.Array(Type.String({ minLength: 1 }), { default: ['./executors'] }) },
+      { additionalProperties: false, default: {} },
+    ),
+    plugins: Type.Array(PluginEntry, { default: [] }),
+    disabled_plugins: Type.Array(Type.String(), { default: [] }),
+    reload: Type.Boolean({ default: false }),
+    log: Type.Object({ level: LogLevel }, { additionalProperties: false, default: { level: 'info' } }),
+  },
+  { additionalProperties: true },
+);
+
+/** The kernel's configuration after defaults and validation. */
+export type KernelConfig = Static<typeof KernelConfigSchema>;
+
+/** A plugin entry of the config. */
+export type PluginEntryConfig = Static<typeof PluginEntry>;
+
+/** The config a user writes: every key optional, plugin sections allowed. */
+export type UserConfig = DeepPartial<KernelConfig> & Record<string, unknown>;
+
+type DeepPartial<T> = T extends readonly unknown[]
+  ? T
+  : T extends object
+    ? { [K in keyof T]?: DeepPartial<T[K]> }
+    : T;

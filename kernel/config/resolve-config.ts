@@ -1,0 +1,123 @@
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { Compile } from 'typebox/compile';
+import Value from 'typebox/value';
+import { ApflowError } from '../errors/apflow-error.ts';
+import { KernelConfigSchema, type KernelConfig } from './config-schema.ts';
+import { configFileEnvNames, readEnvLayer } from './config-env.ts';
+import { findConfigFile, readConfigFile } from './load-config-file.ts';
+import { describeSchemaErrors } from '../internal/schema-errors.ts';
+
+/** Settings given on the command line; they win over everything else. */
+export interface CliOverrides {
+  host?: string;
+  port?: number;
+  workers?: number;
+  reload?: boolean;
+  config?: string;
+}
+
+/** Where the configuration comes from. */
+export interface ResolveConfigOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  cli?: CliOverrides;
+  /** An inline config used instead of a file (for embedding and tests). */
+  inline?: Record<string, unknown>;
+}
+
+/** The validated configuration, with the kernel's keys typed and plugin sections kept. */
+export type ApflowConfig = KernelConfig & Readonly<Record<string, unknown>>;
+
+/** A resolved configuration and where it came from. */
+export interface LoadedConfig {
+  config: ApflowConfig;
+  /** The config file read, or null when none was. */
+  file: string | null;
+  /** Folder that relative paths in the config file resolve against. */
+  baseDir: string;
+}
+
+const validator = Compile(KernelConfigSchema);
+
+/**
+ * Loads and validates the configuration. Precedence: CLI flag > environment > config file >
+ * default. Relative paths in the file resolve from the file's folder; those from the
+ * environment or the command line from `cwd`.
+ */
+export async function resolveConfig(options: ResolveConfigOptions = {}): Promise<LoadedConfig> {
+  const cwd = options.cwd ?? process.cwd();
+  const env = options.env ?? process.env;
+  const cli = options.cli ?? {};
+  const explicit = cli.config ?? configFileEnvNames.map((name) => env[name]).find(Boolean);
+  const file = options.inline ? null : findConfigFile(cwd, explicit);
+  const fileLayer = options.inline ?? (file ? await readConfigFile(file) : {});
+  const baseDir = file ? dirname(file) : cwd;
+
+  const merged = mergeLayers([
+    resolvePaths(structuredClone(fileLayer), baseDir),
+    resolvePaths(readEnvLayer(env), cwd),
+    cliLayer(cli),
+  ]);
+  const withDefaults = Value.Default(KernelConfigSchema, merged) as Record<string, unknown>;
+  if (!validator.Check(withDefaults)) {
+    const where = file ? ` (config file ${file}, environment and flags)` : '';
+    throw new ApflowError('APF_CONFIG_INVALID', {
+      message: `invalid configuration${where}:\n${describeSchemaErrors(validator.Errors(withDefaults))}`,
+    });
+  }
+  return { config: Object.freeze(withDefaults) as ApflowConfig, file, baseDir };
+}
+
+function cliLayer(cli: CliOverrides): Record<string, unknown> {
+  const server: Record<string, unknown> = {};
+  if (cli.host !== undefined) server.host = cli.host;
+  if (cli.port !== undefined) server.port = cli.port;
+  if (cli.workers !== undefined) server.workers = cli.workers;
+  return { server, ...(cli.reload ? { reload: true } : {}) };
+}
+
+function mergeLayers(layers: Record<string, unknown>[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const layer of layers) mergeInto(out, layer);
+  return out;
+}
+
+function mergeInto(target: Record<string, unknown>, source: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(source)) {
+    const current = target[key];
+    if (isPlainObject(value) && isPlainObject(current)) mergeInto(current, value);
+    else target[key] = isPlainObject(value) ? mergeLayers([value]) : value;
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Makes the known path-valued keys absolute against `baseDir`. */
+function resolvePaths<T extends Record<string, unknown>>(layer: T, baseDir: string): T {
+  const database = layer.database as Record<string, unknown> | undefined;
+  if (database && typeof database.url === 'string') database.url = absoluteSqliteUrl(database.url, baseDir);
+  const executors = layer.executors as Record<string, unknown> | undefined;
+  if (executors && Array.isArray(executors.dirs)) {
+    executors.dirs = executors.dirs.map((dir) => (typeof dir === 'string' ? resolve(baseDir, dir) : dir));
+  }
+  if (Array.isArray(layer.plugins)) {
+    (layer as Record<string, unknown>).plugins = layer.plugins.map((entry) => resolvePluginEntry(entry, baseDir));
+  }
+  return layer;
+}
+
+function resolvePluginEntry(entry: unknown, baseDir: string): unknown {
+  const local = (spec: string) => (spec.startsWith('.') || isAbsolute(spec) ? resolve(baseDir, spec) : spec);
+  if (typeof entry === 'string') return local(entry);
+  if (isPlainObject(entry) && typeof entry.name === 'string') return { ...entry, name: local(entry.name) };
+  return entry;
+}
+
+/** `sqlite:<relative path>` becomes absolute; other URLs are returned as they are. */
+export function absoluteSqliteUrl(url: string, baseDir: string): string {
+  if (!url.startsWith('sqlite:') || url === 'sqlite::memory:') return url;
+  const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+  return `sqlite:${resolve(baseDir, path)}`;
+}

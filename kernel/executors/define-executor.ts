@@ -1,0 +1,50 @@
+import type { Static, TSchema } from 'typebox';
+import type { Logger } from '../internal/logger.ts';
+
+/** What an executor gets besides its inputs. */
+export interface ExecutorContext {
+  task_id: string;
+  root_task_id: string;
+  user_id: string | null;
+  /** The task as stored (the original's 20 keys). */
+  task: Readonly<Record<string, unknown>>;
+  /** The task's `params` (executor settings such as CrewAI `works`). */
+  params: Readonly<Record<string, unknown>>;
+  /** Aborted when the task is cancelled or times out. */
+  signal: AbortSignal;
+  /** Reports progress (0..1) with an optional message to every stream. */
+  progress(progress: number, message?: string): void;
+  /** Asks the `keyResolve` hook for an LLM key (header, user config, environment). */
+  resolveKey(provider: string, model?: string): Promise<string | undefined>;
+  log: Logger;
+}
+
+/** An executor: the code that runs one kind of task. */
+export interface ExecutorDefinition<S extends TSchema = TSchema> {
+  /** Unique id; tasks select it with `schemas.method`, `params.executor_id` or their name. */
+  id: string;
+  /** Display name; defaults to the id. */
+  name?: string;
+  description?: string;
+  /** TypeBox (or plain JSON Schema) for the inputs, checked before `execute` runs. */
+  inputSchema?: S;
+  /** Runs the task; the returned value becomes the task's result. */
+  execute(inputs: Static<S>, ctx: ExecutorContext): unknown;
+  /** Result returned instead of running when the task runs in demo mode. */
+  demoResult?(inputs: Static<S>, ctx: ExecutorContext): unknown;
+}
+
+/**
+ * Types an executor. Returns its argument unchanged; a file in an executors folder
+ * default-exports one (or an array of them).
+ *
+ * @example
+ * export default defineExecutor({
+ *   id: 'hello',
+ *   inputSchema: Type.Object({ name: Type.String() }),
+ *   async execute(inputs) { return { greeting: `hello ${inputs.name}` }; },
+ * });
+ */
+export function defineExecutor<S extends TSchema>(definition: ExecutorDefinition<S>): ExecutorDefinition<S> {
+  return definition;
+}

@@ -1,0 +1,81 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { ApflowError } from '../errors/apflow-error.ts';
+
+/** Who is calling, as the `auth` hook decided. */
+export interface Principal {
+  /** Identity used for ownership checks (a JWT's `sub`). */
+  user_id: string;
+  /** Roles; `admin` means administrator. */
+  roles: string[];
+  /** Verified claims or other facts the auth plugin wants to pass on. */
+  claims?: Record<string, unknown>;
+}
+
+/** One HTTP request or WebSocket message, as the `request` and `auth` hooks see it. */
+export interface RequestContext {
+  /** Request id, also in the logs. */
+  id: string;
+  transport: 'http' | 'ws';
+  method: string;
+  url: string;
+  /** Matched route pattern (e.g. `/tasks/:id/status`), when one matched. */
+  route?: string;
+  headers: IncomingHttpHeaders;
+  ip: string;
+  /** Set by the kernel from the `auth` hook's answer. */
+  principal?: Principal;
+  /** Per-request scratch space for plugins (e.g. an LLM key read from a header). */
+  state: Record<string, unknown>;
+}
+
+/** The run of one task by one executor, as the `taskRun` waterfall sees it. */
+export interface TaskRunContext {
+  /** `before` runs ahead of the executor, `after` once it settled. */
+  phase: 'before' | 'after';
+  task_id: string;
+  root_task_id: string;
+  user_id: string | null;
+  executor_id: string;
+  inputs: Record<string, unknown>;
+  /** Set `result` in `before` to skip the executor and use this value instead. */
+  result?: unknown;
+  error?: ApflowError;
+  /** Set in `before` to refuse the run; the task fails with this error. */
+  refuse?: ApflowError;
+  /** Per-run scratch space shared by the taps of one run. */
+  state: Record<string, unknown>;
+}
+
+/** The kinds of task events (DESIGN.md §2). */
+export type TaskEventType =
+  | 'task_start'
+  | 'progress'
+  | 'task_completed'
+  | 'task_failed'
+  | 'task_cancelled'
+  | 'final';
+
+/** One task event, the vocabulary of SSE, WebSocket and webhooks. */
+export interface TaskEvent {
+  type: TaskEventType;
+  task_id: string;
+  root_task_id: string;
+  status: string;
+  progress: number;
+  message?: string;
+  result?: unknown;
+  error?: string;
+  /** ISO-8601 time the event was made. */
+  timestamp: string;
+  /** Grows by one per event within a tree. */
+  seq: number;
+}
+
+/** A request for an LLM key, as the `keyResolve` hook sees it. */
+export interface KeyRequest {
+  provider: string;
+  model?: string;
+  user_id: string | null;
+  /** The task asking, when an executor asks. */
+  task_id?: string;
+}

@@ -1,0 +1,27 @@
+import { AsyncSeriesBailHook, AsyncSeriesHook, AsyncSeriesWaterfallHook, SyncHook } from 'tapable';
+import type { KeyRequest, Principal, RequestContext, TaskEvent, TaskRunContext } from './hook-types.ts';
+
+/**
+ * Creates the hook table: every moment plugins can join, in one place. Only the kernel calls
+ * these; plugins get the tap-only view from `plugin-view.ts`.
+ */
+export function createHooks() {
+  return Object.freeze({
+    /** Every HTTP request and WebSocket message, before routing to a handler. */
+    request: new AsyncSeriesHook<[RequestContext]>(['request']),
+    /** Once per request: the first tap to return a principal wins; a throw rejects the request. */
+    auth: new AsyncSeriesBailHook<[RequestContext], Principal | undefined>(['request']),
+    /** Around each executor run (phase `before`, then `after`); each tap returns the context. */
+    taskRun: new AsyncSeriesWaterfallHook<[TaskRunContext]>(['run']),
+    /** Every task status or progress event, after it was persisted. Must not block or throw. */
+    progress: new SyncHook<[TaskEvent]>(['event']),
+    /** An executor asks for an LLM key: the first tap to return one wins (order by `stage`). */
+    keyResolve: new AsyncSeriesBailHook<[KeyRequest], string | undefined>(['request']),
+  });
+}
+
+/** The hook table, as the kernel holds it. */
+export type Hooks = ReturnType<typeof createHooks>;
+
+/** Names of the hooks in the table. */
+export type HookName = keyof Hooks;

@@ -1,0 +1,81 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Hooks } from '../hooks/hooks.ts';
+import type { RequestContext } from '../hooks/hook-types.ts';
+import type { Logger } from '../internal/logger.ts';
+import { toRestResponse, toRpcResponse } from './error-mapping.ts';
+import { ApflowError } from '../errors/apflow-error.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request as the hooks see it (principal, plugin state). */
+    apflow: RequestContext;
+  }
+  interface FastifyContextConfig {
+    /** Marks a JSON-RPC route: its errors use the JSON-RPC envelope. */
+    rpc?: boolean;
+  }
+}
+
+/** A Fastify app that is not listening itself: the front server hands it requests. */
+export interface HttpApp {
+  fastify: FastifyInstance;
+  /** Node request listener of this app. */
+  handle: (req: IncomingMessage, res: ServerResponse) => void;
+}
+
+/**
+ * Creates one generation's Fastify app: request ids, the `request` and `auth` hooks on every
+ * request, the body limit, and the error and not-found handlers that put every failure in the
+ * catalogue's wire shape.
+ */
+export function createHttp(options: { hooks: Hooks; log: Logger; bodyLimit: number }): HttpApp {
+  let handle: HttpApp['handle'] | undefined;
+  let counter = 0;
+  const fastify = Fastify({
+    loggerInstance: options.log,
+    bodyLimit: options.bodyLimit,
+    genReqId: () => `req-${(++counter).toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
+    // The front server owns the socket; this app only routes what it is handed.
+    serverFactory: (handler) => {
+      handle = handler;
+      return createServer();
+    },
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+
+  fastify.decorateRequest('apflow', null as unknown as RequestContext);
+  fastify.addHook('onRequest', async (request) => {
+    const context: RequestContext = {
+      id: request.id,
+      transport: 'http',
+      method: request.method,
+      url: request.url,
+      route: request.routeOptions.url,
+      headers: request.headers,
+      ip: request.ip,
+      state: {},
+    };
+    request.apflow = context;
+    await options.hooks.request.promise(context);
+    context.principal = (await options.hooks.auth.promise(context)) ?? undefined;
+  });
+
+  fastify.setErrorHandler((error, request, reply) => {
+    const isRpc = request.routeOptions.config?.rpc === true;
+    const response = isRpc ? toRpcResponse(error, null, request.id) : toRestResponse(error, request.id);
+    if (response.error.code === 'APF_INTERNAL') request.log.error({ err: error }, 'request failed');
+    reply.status(response.status).send(response.body);
+  });
+  fastify.setNotFoundHandler((request, reply) => {
+    const response = toRestResponse(
+      new ApflowError('APF_ROUTE_NOT_FOUND', { message: `Route ${request.method} ${request.url.split('?')[0]} not found` }),
+    );
+    reply.status(response.status).send(response.body);
+  });
+
+  return {
+    fastify: fastify as unknown as FastifyInstance,
+    handle: (req, res) => (handle as HttpApp['handle'])(req, res),
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * apflow's public API. Plugins and extensions import from `apflow` only, never deep paths.
+ */
+
+// ---- Creating and embedding a server ----
+export { createApp, type App, type CreateAppOptions } from './app/create-app.ts';
+export type { HealthReport } from './app/health.ts';
+
+// ---- Configuration ----
+export { defineConfig } from './config/define-config.ts';
+export { resolveConfig, type ApflowConfig, type LoadedConfig, type CliOverrides } from './config/resolve-config.ts';
+export type { UserConfig, KernelConfig } from './config/config-schema.ts';
+
+// ---- Plugins and hooks ----
+export { definePlugin, type PluginApp, type PluginDefinition } from './loader/define-plugin.ts';
+export type { Disposer } from './loader/releasers.ts';
+export type { Hooks, HookName } from './hooks/hooks.ts';
+export type { PluginHooks } from './hooks/plugin-view.ts';
+export type {
+  KeyRequest,
+  Principal,
+  RequestContext,
+  TaskEvent,
+  TaskEventType,
+  TaskRunContext,
+} from './hooks/hook-types.ts';
+
+// ---- Executors ----
+export { defineExecutor, type ExecutorContext, type ExecutorDefinition } from './executors/define-executor.ts';
+export type { RegisteredExecutor } from './executors/executor-table.ts';
+
+// ---- JSON-RPC ----
+export type { RpcContext, RpcMethodDefinition } from './rpc/rpc-registry.ts';
+export { dispatchRpc, type RpcResponse } from './rpc/rpc-dispatch.ts';
+
+// ---- Errors ----
+export { ApflowError, isApflowError, toApflowError, type ApflowErrorOptions } from './errors/apflow-error.ts';
+export { errorCatalogue, type ErrorCode } from './errors/error-catalogue.ts';
+
+// ---- Schemas (TypeBox, re-exported so plugins use the same copy) ----
+export { default as Type } from 'typebox';
+export type { Static, TSchema } from 'typebox';
+
+// ---- Misc ----
+export { version } from './internal/version.ts';
+export type { Logger } from './internal/logger.ts';

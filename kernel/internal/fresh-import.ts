@@ -1,0 +1,30 @@
+import { pathToFileURL } from 'node:url';
+
+let version = 0;
+
+/**
+ * Imports `file` as a new module instance, bypassing Node's module cache, so an edited file
+ * is seen as it now is. With `bin/register.js` loaded, the file's local imports are fresh too;
+ * packages (apflow itself included) stay shared.
+ */
+export async function freshImport(file: string): Promise<unknown> {
+  const url = pathToFileURL(file);
+  url.searchParams.set('apflow-v', String(++version));
+  return import(url.href);
+}
+
+/**
+ * Imports `file` (fresh or cached) and returns its default export. A TypeScript file outside an
+ * ES-module package is compiled to CommonJS, which nests the export once more; that is undone.
+ */
+export async function importDefault(file: string, options: { fresh: boolean }): Promise<unknown> {
+  const module = (await (options.fresh ? freshImport(file) : import(pathToFileURL(file).href))) as { default?: unknown };
+  const value = module.default;
+  if (isInteropWrapper(value)) return value.default;
+  return value;
+}
+
+function isInteropWrapper(value: unknown): value is { default: unknown } {
+  if (typeof value !== 'object' || value === null || !('default' in value)) return false;
+  return Object.keys(value).every((key) => key === 'default' || key === '__esModule');
+}

@@ -1,0 +1,48 @@
+/** One error as TypeBox's `Errors()` yields it. */
+interface SchemaError {
+  keyword: string;
+  instancePath: string;
+  message: string;
+  params: Record<string, unknown>;
+}
+
+/**
+ * Turns schema validation errors into lines that name the key and what was expected,
+ * e.g. `- server.port: must be integer`. `prefix` names the root (e.g. `params`).
+ */
+export function describeSchemaErrors(errors: Iterable<SchemaError>, prefix = ''): string {
+  const lines = new Set<string>();
+  for (const error of errors) {
+    // TypeBox reports an unknown key twice; the `additionalProperties` entry names it best.
+    if (error.keyword === 'boolean') continue;
+    lines.add(`- ${describeOne(error, prefix)}`);
+  }
+  return [...lines].join('\n');
+}
+
+function describeOne(error: SchemaError, prefix: string): string {
+  const path = keyPath(error.instancePath, prefix);
+  if (error.keyword === 'additionalProperties') {
+    const extra = (error.params.additionalProperties as string[] | undefined) ?? [];
+    return extra.map((key) => `${joinKey(path, key)}: unknown key`).join('; ') || `${path}: unknown key`;
+  }
+  if (error.keyword === 'required') {
+    const missing = (error.params.requiredProperties as string[] | undefined) ?? [];
+    return missing.map((key) => `${joinKey(path, key)}: is required`).join('; ') || `${path}: ${error.message}`;
+  }
+  return `${path || '(root)'}: ${error.message}`;
+}
+
+function keyPath(pointer: string, prefix: string): string {
+  const parts = pointer
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const joined = parts.map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part}`)).join('');
+  const path = `${prefix}${joined}`;
+  return path.startsWith('.') ? path.slice(1) : path;
+}
+
+function joinKey(path: string, key: string): string {
+  return path ? `${path}.${key}` : key;
+}

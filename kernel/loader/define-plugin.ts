@@ -1,0 +1,69 @@
+import type { FastifyInstance } from 'fastify';
+import type { TSchema } from 'typebox';
+import type { ApflowConfig } from '../config/resolve-config.ts';
+import type { ExecutorDefinition } from '../executors/define-executor.ts';
+import type { RegisteredExecutor } from '../executors/executor-table.ts';
+import type { PluginHooks } from '../hooks/plugin-view.ts';
+import type { Logger } from '../internal/logger.ts';
+import type { RpcMethodDefinition } from '../rpc/rpc-registry.ts';
+import type { Storage } from '../storage/create-storage.ts';
+import type { HealthReport } from '../app/health.ts';
+import type { Disposer } from './releasers.ts';
+
+/** What a plugin's `setup` receives: the kernel's services, scoped to that plugin. */
+export interface PluginApp<Options = Record<string, unknown>> {
+  /** The plugin's name (also the name every tap must use). */
+  readonly name: string;
+  /** The plugin's options from the config, checked against its `options` schema. */
+  readonly options: Options;
+  /** The whole validated configuration (read only). */
+  readonly config: ApflowConfig;
+  /** The hook table, tap-only. */
+  readonly hooks: PluginHooks;
+  /** This generation's Fastify app: add routes here during setup. */
+  readonly http: FastifyInstance;
+  /** JSON-RPC methods: `rpc.method('/tasks', 'tasks.get', { params, handler })`. */
+  readonly rpc: {
+    method<S extends TSchema>(endpoint: string, name: string, definition: RpcMethodDefinition<S>): void;
+  };
+  /** Executors: register the plugin's own, look up any. */
+  readonly executors: {
+    register(definition: ExecutorDefinition<never> | ExecutorDefinition): void;
+    get(id: string): RegisteredExecutor | undefined;
+    list(): RegisteredExecutor[];
+  };
+  readonly storage: Storage;
+  readonly log: Logger;
+  /** The same report as `GET /health`. */
+  health(): Promise<HealthReport>;
+  /** Adds a disposer; all run in reverse order when the plugin's generation is disposed. */
+  onDispose(disposer: Disposer): void;
+}
+
+/** A plugin: a name and a setup function, plus optional metadata the loader checks. */
+export interface PluginDefinition<Options = Record<string, unknown>> {
+  name: string;
+  version?: string;
+  description?: string;
+  /** Plugins that must be set up first; a missing one stops the start. */
+  dependencies?: readonly string[];
+  /** Schema of the options given in the config's `plugins` entry. */
+  options?: TSchema;
+  /** A top-level config section this plugin owns, validated when it loads. */
+  config?: { key: string; schema: TSchema };
+  /** Wires the plugin in; may return a disposer. */
+  setup(app: PluginApp<Options>): void | Disposer | Promise<void | Disposer>;
+}
+
+/**
+ * Types a plugin. Returns its argument unchanged; a plugin module default-exports one.
+ *
+ * @example
+ * export default definePlugin({
+ *   name: 'hello',
+ *   setup(app) { app.http.get('/hello', async () => ({ hello: 'world' })); },
+ * });
+ */
+export function definePlugin<Options = Record<string, unknown>>(definition: PluginDefinition<Options>): PluginDefinition<Options> {
+  return definition;
+}

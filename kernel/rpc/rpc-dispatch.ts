@@ -1,0 +1,75 @@
+import { ApflowError } from '../errors/apflow-error.ts';
+import { normaliseId, toRpcResponse } from '../http/error-mapping.ts';
+import type { RpcContext, RpcRegistry } from './rpc-registry.ts';
+
+/** The most calls one batch may carry. */
+export const MAX_BATCH = 1000;
+
+/** A JSON-RPC response object. */
+export type RpcResponse =
+  | { jsonrpc: '2.0'; id: string | number | null; result: unknown }
+  | { jsonrpc: '2.0'; id: string | number | null; error: { code: number; message: string; data?: unknown } };
+
+/** Outcome of a dispatch: the body to send and the HTTP status it wants. */
+export interface DispatchOutcome {
+  status: number;
+  body: RpcResponse | RpcResponse[];
+}
+
+type CallContext = Omit<RpcContext, 'id' | 'method'>;
+
+/**
+ * Answers a parsed JSON-RPC body (one call or a batch) on `endpoint`. Shared by the HTTP
+ * routes and the WebSocket, so both speak the same envelope and errors.
+ */
+export async function dispatchRpc(registry: RpcRegistry, body: unknown, ctx: CallContext): Promise<DispatchOutcome> {
+  if (!Array.isArray(body)) return callOne(registry, body, ctx);
+  if (body.length === 0) return fail(new ApflowError('APF_INVALID_REQUEST', { message: 'Invalid request: empty batch' }), null, ctx);
+  if (body.length > MAX_BATCH) {
+    return fail(new ApflowError('APF_INVALID_REQUEST', { message: `Invalid request: a batch holds at most ${MAX_BATCH} calls` }), null, ctx);
+  }
+  const outcomes = await Promise.all(body.map((entry) => callOne(registry, entry, ctx)));
+  return { status: 200, body: outcomes.map((outcome) => outcome.body as RpcResponse) };
+}
+
+async function callOne(registry: RpcRegistry, entry: unknown, ctx: CallContext): Promise<DispatchOutcome> {
+  const envelope = typeof entry === 'object' && entry !== null && !Array.isArray(entry) ? (entry as Record<string, unknown>) : undefined;
+  const id = normaliseId(envelope?.id);
+  const problem = envelopeProblem(envelope);
+  if (problem) return fail(new ApflowError('APF_INVALID_REQUEST', { message: `Invalid request: ${problem}` }), id, ctx);
+  const name = (envelope as { method: string }).method;
+  const method = registry.get(ctx.endpoint, name);
+  if (!method) {
+    return fail(new ApflowError('APF_METHOD_NOT_FOUND', { message: 'Method not found', data: `Unknown method on ${ctx.endpoint}: ${name}` }), id, ctx);
+  }
+  try {
+    const rawParams = envelope?.params ?? {};
+    if (typeof rawParams !== 'object' || rawParams === null) {
+      throw new ApflowError('APF_INVALID_PARAMS', { message: 'Invalid params: params must be an object or an array' });
+    }
+    const params = method.check(rawParams);
+    const result = await method.definition.handler(params as never, { ...ctx, id, method: name });
+    return { status: 200, body: { jsonrpc: '2.0', id, result: result === undefined ? null : result } };
+  } catch (error) {
+    return fail(error, id, ctx, name);
+  }
+}
+
+function envelopeProblem(envelope: Record<string, unknown> | undefined): string | null {
+  if (!envelope) return 'a call must be a JSON object';
+  if (envelope.jsonrpc !== '2.0') return "'jsonrpc' must be \"2.0\"";
+  if (typeof envelope.method !== 'string' || envelope.method === '') return "'method' must be a non-empty string";
+  const id = envelope.id;
+  if (id !== undefined && id !== null && typeof id !== 'string' && typeof id !== 'number') {
+    return "'id' must be a string, a number or null";
+  }
+  return null;
+}
+
+function fail(error: unknown, id: string | number | null, ctx: CallContext, method?: string): DispatchOutcome {
+  const response = toRpcResponse(error, id, ctx.request.id);
+  if (response.error.code === 'APF_INTERNAL') {
+    ctx.log.error({ err: response.error.cause ?? error, method, endpoint: ctx.endpoint }, 'JSON-RPC method failed');
+  }
+  return { status: response.status, body: response.body };
+}

@@ -1,0 +1,76 @@
+import type { FastifyReply } from 'fastify';
+import type { Static, TSchema } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { ApflowError } from '../errors/apflow-error.ts';
+import type { Principal, RequestContext } from '../hooks/hook-types.ts';
+import type { Logger } from '../internal/logger.ts';
+import { describeSchemaErrors } from '../internal/schema-errors.ts';
+
+/** What a JSON-RPC method handler gets besides its params. */
+export interface RpcContext {
+  /** The request's id as the client sent it (null when absent). */
+  id: string | number | null;
+  endpoint: string;
+  method: string;
+  request: RequestContext;
+  principal: Principal | undefined;
+  /** The HTTP reply, for handlers that answer with a stream; absent over WebSocket. */
+  reply?: FastifyReply;
+  log: Logger;
+}
+
+/** One JSON-RPC method. */
+export interface RpcMethodDefinition<S extends TSchema = TSchema> {
+  /** Schema of `params`; checked before the handler runs, failures answer -32602. */
+  params?: S;
+  description?: string;
+  /** Returns the result (undefined becomes null). Throw an ApflowError for a wire error. */
+  handler(params: Static<S>, ctx: RpcContext): unknown;
+}
+
+/** A registered method with its compiled params check. */
+export interface RegisteredRpcMethod {
+  readonly name: string;
+  readonly plugin: string;
+  readonly definition: RpcMethodDefinition;
+  /** Throws -32602 naming the bad param; returns the params otherwise. */
+  readonly check: (params: unknown) => unknown;
+}
+
+/**
+ * JSON-RPC methods by endpoint path (`/tasks`, `/system`, `/`). Plugins add methods here;
+ * the kernel mounts one POST route per endpoint and dispatches through `rpc-dispatch.ts`.
+ */
+export function createRpcRegistry() {
+  const endpoints = new Map<string, Map<string, RegisteredRpcMethod>>();
+  return {
+    add<S extends TSchema>(plugin: string, endpoint: string, name: string, definition: RpcMethodDefinition<S>): void {
+      const methods = endpoints.get(endpoint) ?? new Map<string, RegisteredRpcMethod>();
+      endpoints.set(endpoint, methods);
+      const existing = methods.get(name);
+      if (existing) {
+        throw new ApflowError('APF_PLUGIN_LOAD_FAILED', {
+          message: `JSON-RPC method '${name}' on ${endpoint} is registered by both '${existing.plugin}' and '${plugin}'`,
+        });
+      }
+      methods.set(name, { name, plugin, definition: definition as RpcMethodDefinition, check: compileParams(name, definition.params) });
+    },
+    get: (endpoint: string, name: string) => endpoints.get(endpoint)?.get(name),
+    endpoints: (): string[] => [...endpoints.keys()],
+    methods: (endpoint: string): RegisteredRpcMethod[] => [...(endpoints.get(endpoint)?.values() ?? [])],
+  };
+}
+
+/** The JSON-RPC method registry of one generation. */
+export type RpcRegistry = ReturnType<typeof createRpcRegistry>;
+
+function compileParams(name: string, schema: TSchema | undefined): (params: unknown) => unknown {
+  if (!schema) return (params) => params;
+  const validator = Compile(schema);
+  return (params) => {
+    if (validator.Check(params)) return params;
+    throw new ApflowError('APF_INVALID_PARAMS', {
+      message: `Invalid params for ${name}:\n${describeSchemaErrors(validator.Errors(params), 'params')}`,
+    });
+  };
+}

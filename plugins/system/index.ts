@@ -1,0 +1,37 @@
+import { definePlugin, version } from 'apflow';
+
+/**
+ * The `/system` JSON-RPC endpoint: server health and the executors it can run. Other plugins
+ * add their own `/system` methods (e.g. `config.llm_key.*`) through `app.rpc.method`.
+ */
+export default definePlugin({
+  name: 'system',
+  version,
+  setup(app) {
+    app.rpc.method('/system', 'system.health', {
+      description: 'Server health, as GET /health reports it',
+      async handler() {
+        const report = await app.health();
+        return {
+          ...report,
+          status: report.status === 'unavailable' ? 'unhealthy' : 'healthy',
+          message: report.status === 'unavailable' ? 'apflow cannot reach its database' : 'apflow is healthy',
+          timestamp: new Date().toISOString(),
+        };
+      },
+    });
+    app.rpc.method('/system', 'system.executors', {
+      description: 'The executors this server can run',
+      handler() {
+        const executors = app.executors.list().map((entry) => ({
+          id: entry.definition.id,
+          name: entry.definition.name ?? entry.definition.id,
+          description: entry.definition.description ?? '',
+          source: entry.source.startsWith('plugin:') ? entry.source : 'executors folder',
+          loaded_at: entry.loadedAt,
+        }));
+        return { executors, count: executors.length };
+      },
+    });
+  },
+});

@@ -1,0 +1,158 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import type { TestContext } from 'node:test';
+import { createApp, type App, type CreateAppOptions } from 'apflow';
+
+/** The repository root. */
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** The `apflow` command, as a user runs it. */
+export const apflowBin = join(repoRoot, 'bin', 'apflow.js');
+
+/**
+ * A throw-away project folder, like a user's: an ES-module package.json and apflow installed
+ * in node_modules (a link to this repository). Removed when the test ends.
+ */
+export function tempProject(t: TestContext, files: Record<string, string> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'apflow-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFiles(dir, { 'package.json': JSON.stringify({ name: 'app', type: 'module', private: true }), ...files });
+  mkdirSync(join(dir, 'node_modules'), { recursive: true });
+  symlinkSync(repoRoot, join(dir, 'node_modules', 'apflow'), 'dir');
+  return dir;
+}
+
+/** Writes `files` (relative path → content) under `dir`. */
+export function writeFiles(dir: string, files: Record<string, string>): void {
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), content);
+  }
+}
+
+/** Collects log lines as parsed JSON objects. */
+export function memoryLog(): { stream: Writable; lines: Record<string, unknown>[]; text: () => string } {
+  const lines: Record<string, unknown>[] = [];
+  const raw: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) {
+        raw.push(line);
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      }
+      done();
+    },
+  });
+  return { stream, lines, text: () => raw.join('\n') };
+}
+
+/**
+ * An app on an in-memory SQLite database with no executor folder unless given, closed when the
+ * test ends. `inline` is merged over those defaults.
+ */
+export async function testApp(t: TestContext, inline: Record<string, unknown> = {}, options: CreateAppOptions = {}): Promise<App> {
+  const log = memoryLog();
+  const app = await createApp({
+    env: {},
+    cwd: options.cwd ?? repoRoot,
+    logStream: log.stream,
+    ...options,
+    inline: { database: { url: 'sqlite::memory:' }, executors: { dirs: [] }, log: { level: 'warn' }, ...inline },
+  });
+  t.after(() => app.close());
+  return app;
+}
+
+/** POSTs a JSON-RPC call (or any body) and returns status and parsed body. */
+export async function rpc(base: string, path: string, body: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : null };
+}
+
+/** A spawned `apflow` process with its output gathered. */
+export interface SpawnedApflow {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the exit code (or signal name). */
+  exited: Promise<number | string>;
+}
+
+/** Runs `apflow ARGS` as a real process. */
+export function spawnApflow(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; bin?: string } = {}): SpawnedApflow {
+  const child = spawn(process.execPath, [options.bin ?? apflowBin, ...args], {
+    cwd: options.cwd ?? repoRoot,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (chunk) => (out += chunk));
+  child.stderr?.on('data', (chunk) => (err += chunk));
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Waits until `apflow` logs that it listens; returns the base URL to call it on. */
+export async function waitListening(proc: SpawnedApflow, timeoutMs = 20_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const line = proc
+      .stdout()
+      .split('\n')
+      .find((entry) => entry.includes('"apflow listening"'));
+    if (line) {
+      const { url } = JSON.parse(line) as { url: string };
+      return url.replace('0.0.0.0', '127.0.0.1');
+    }
+    if (proc.child.exitCode !== null) break;
+    await sleep(50);
+  }
+  throw new Error(`apflow did not start:\nstdout: ${proc.stdout()}\nstderr: ${proc.stderr()}`);
+}
+
+/** Runs `apflow ARGS` to completion. */
+export async function runApflow(args: string[], options: Parameters<typeof spawnApflow>[1] = {}) {
+  const proc = spawnApflow(args, options);
+  const code = await proc.exited;
+  return { code, stdout: proc.stdout(), stderr: proc.stderr() };
+}
+
+/** A port nobody listens on right now. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    await sleep(25);
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
