@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.data/**', 'test/fixtures/**/broken*', '**/dist/**'] },
+  { ignores: ['node_modules/**', '.data/**', '.scratch/**', 'test/fixtures/**/broken*', '**/dist/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

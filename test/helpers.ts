@@ -82,22 +82,34 @@ export interface SpawnedApflow {
   child: ChildProcess;
   stdout: () => string;
   stderr: () => string;
-  /** Resolves with the exit code (or signal name). */
+  /** Resolves with the exit code (or signal name) once the process is gone and its output read. */
   exited: Promise<number | string>;
 }
 
+/** How {@link spawnApflow} starts the process. */
+export interface SpawnApflowOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** The script to run (default bin/apflow.js). */
+  bin?: string;
+  /** Start it as the leader of its own process group, so `process.kill(-pid)` reaches its workers too. */
+  detached?: boolean;
+}
+
 /** Runs `apflow ARGS` as a real process. */
-export function spawnApflow(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; bin?: string } = {}): SpawnedApflow {
+export function spawnApflow(args: string[], options: SpawnApflowOptions = {}): SpawnedApflow {
   const child = spawn(process.execPath, [options.bin ?? apflowBin, ...args], {
     cwd: options.cwd ?? repoRoot,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   });
   let out = '';
   let err = '';
   child.stdout?.on('data', (chunk) => (out += chunk));
   child.stderr?.on('data', (chunk) => (err += chunk));
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  // 'close', not 'exit': it comes after the last output has been read.
+  const exited = new Promise<number | string>((resolve) => child.once('close', (code, signal) => resolve(code ?? signal ?? -1)));
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
@@ -120,7 +132,7 @@ export async function waitListening(proc: SpawnedApflow, timeoutMs = 20_000): Pr
 }
 
 /** Runs `apflow ARGS` to completion. */
-export async function runApflow(args: string[], options: Parameters<typeof spawnApflow>[1] = {}) {
+export async function runApflow(args: string[], options: SpawnApflowOptions = {}) {
   const proc = spawnApflow(args, options);
   const code = await proc.exited;
   return { code, stdout: proc.stdout(), stderr: proc.stderr() };

@@ -7,6 +7,8 @@ import { createExecutorFolders } from '../executors/executor-folders.ts';
 import { createExecutorTable, type RegisteredExecutor } from '../executors/executor-table.ts';
 import { createLogger, type Logger } from '../internal/logger.ts';
 import { createStorage } from '../storage/create-storage.ts';
+import { createTaskEngine, type TaskEngine } from '../engine/task-engine.ts';
+import { createTaskRepository, type TaskRepository } from '../engine/task-repository.ts';
 import { drain, createFrontServer } from './front-server.ts';
 import { createGeneration, type Generation } from './generation.ts';
 import type { HealthReport } from './health.ts';
@@ -39,6 +41,10 @@ export interface App {
   executor(id: string): RegisteredExecutor | undefined;
   /** The current generation (for the kernel's own services and tests). */
   generation(): Generation;
+  /** The task engine: create, execute and cancel trees. */
+  readonly engine: TaskEngine;
+  /** Read access (and plain updates) to stored tasks. */
+  readonly tasks: TaskRepository;
 }
 
 /**
@@ -64,37 +70,65 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     const folders = await createExecutorFolders({ dirs: config.executors.dirs, table: folderExecutors, log });
     releasers.push(() => folders.close());
     const pluginErrors: { file: string; error: string; at: string }[] = [];
+    const tasks = createTaskRepository(storage.sql);
+    // The engine outlives generations: it asks for the current hooks and executors each time.
+    let current!: Generation;
+    const engine = createTaskEngine({
+      repository: tasks,
+      hooks: () => current.hooks,
+      executor: (id) => current?.executor(id),
+      executorIds: () => current?.executors().map((entry) => entry.definition.id) ?? [],
+      settings: config.engine,
+      log,
+    });
     const shared = {
       loaded,
       log,
       storage,
       folderExecutors,
+      engine,
+      tasks,
       reloadErrors: () => [...folders.errors(), ...pluginErrors],
       startedAt: Date.now(),
     };
 
     let generationId = 1;
-    let current = await createGeneration(shared, { id: generationId, fresh: false });
+    current = await createGeneration(shared, { id: generationId, fresh: false });
+    releasers.push(() => engine.close(config.server.shutdown_timeout_s * 1000));
+    await engine.start();
     const server = createFrontServer(() => current);
     const drainMs = config.server.shutdown_timeout_s * 1000;
     let closing: Promise<void> | undefined;
 
-    const reload = async (): Promise<void> => {
+    // Closing waits for a reload under way and for swapped-out generations still draining.
+    const retiring = new Set<Promise<void>>();
+    let reloading = Promise.resolve();
+    releasers.push(async () => {
+      await reloading;
+      await Promise.all(retiring);
+    });
+    const swapGeneration = async (): Promise<void> => {
+      if (closing) return;
       try {
         const next = await createGeneration(shared, { id: ++generationId, fresh: true });
+        if (closing) return void (await next.dispose().catch((err) => log.error({ err }, 'dispose failed')));
         const previous = current;
         current = next;
         pluginErrors.length = 0;
         log.info({ generation: next.id, plugins: next.plugins }, 'plugins reloaded');
-        void drain(previous, drainMs).then(() => previous.dispose().catch((err) => log.error({ err }, 'dispose failed')));
+        const retired = drain(previous, drainMs).then(() => previous.dispose().catch((err) => log.error({ err }, 'dispose failed')));
+        retiring.add(retired);
+        void retired.then(() => retiring.delete(retired));
       } catch (error) {
         pluginErrors.length = 0;
         pluginErrors.push({ file: 'plugins', error: (error as Error).message, at: new Date().toISOString() });
         log.error({ err: error }, 'plugin reload failed; keeping the running generation');
       }
     };
+    // One reload at a time, so a slow build cannot swap in after a newer one.
+    const reload = (): Promise<void> => (reloading = reloading.then(swapGeneration));
     if (config.reload) {
-      const watcher = watchPluginFiles(config.plugins, () => void reload(), log);
+      const watcher = await watchPluginFiles(config.plugins, () => void reload(), log);
       releasers.push(() => watcher.close());
     }
 
@@ -147,6 +181,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       health: () => current.health(),
       executor: (id) => current.executor(id),
       generation: () => current,
+      engine,
+      tasks,
     };
     return app;
   } catch (error) {

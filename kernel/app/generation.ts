@@ -15,6 +15,8 @@ import { resolvePluginSources } from '../loader/resolve-plugins.ts';
 import { createRpcRegistry, type RpcRegistry } from '../rpc/rpc-registry.ts';
 import { mountRpcRoutes } from '../rpc/rpc-routes.ts';
 import type { Storage } from '../storage/create-storage.ts';
+import type { TaskEngine } from '../engine/task-engine.ts';
+import type { TaskRepository } from '../engine/task-repository.ts';
 import { buildHealthReport, type HealthReport } from './health.ts';
 
 /** What every generation shares: config, logger, database, the executor folders. */
@@ -23,6 +25,8 @@ export interface GenerationShared {
   log: Logger;
   storage: Storage;
   folderExecutors: ExecutorTable;
+  engine: TaskEngine;
+  tasks: TaskRepository;
   reloadErrors(): ReloadError[];
   startedAt: number;
 }
@@ -77,6 +81,7 @@ export async function createGeneration(shared: GenerationShared, options: { id: 
       ping: () => shared.storage.ping(),
       plugins: () => names,
       executors: () => executors().length,
+      tasks: () => ({ running: shared.engine.runningCount(), trees: shared.engine.runningRoots().length }),
       reloadErrors: shared.reloadErrors,
     });
 
@@ -100,6 +105,8 @@ export async function createGeneration(shared: GenerationShared, options: { id: 
         list: executors,
       },
       storage: shared.storage,
+      engine: shared.engine,
+      tasks: shared.tasks,
       log,
       health,
       onDispose: (disposer) => releasers.add(disposer),

@@ -11,6 +11,8 @@ export interface HealthReport {
   workers: { count: number; pid: number };
   plugins: string[];
   executors: number;
+  /** Tasks and trees this process runs now. */
+  tasks: { running: number; trees: number };
   reload_errors: ReloadError[];
 }
 
@@ -23,6 +25,7 @@ export interface HealthSources {
   ping(): Promise<PingResult>;
   plugins(): string[];
   executors(): number;
+  tasks(): { running: number; trees: number };
   reloadErrors(): ReloadError[];
 }
 
@@ -38,6 +41,7 @@ export async function buildHealthReport(sources: HealthSources): Promise<HealthR
     workers: { count: sources.workers, pid: process.pid },
     plugins: sources.plugins(),
     executors: sources.executors(),
+    tasks: sources.tasks(),
     reload_errors: reloadErrors,
   };
 }

@@ -1,4 +1,4 @@
-import { cac } from 'cac';
+import { cac, type CAC, type Command } from 'cac';
 import { isApflowError } from '../errors/apflow-error.ts';
 import { version } from '../internal/version.ts';
 
@@ -23,7 +23,7 @@ export async function runCli(argv: string[]): Promise<void> {
   const cli = cac('apflow');
   cli.option('--config <file>', 'Config file (.ts, .js, .mjs, .json, .yaml, .yml); env APFLOW_CONFIG');
 
-  cli
+  const serveCommand = cli
     .command('serve', 'Start the API server')
     .alias('start')
     .option('--host <host>', 'Address to listen on (default 0.0.0.0; env APFLOW_HOST)')
@@ -35,12 +35,15 @@ export async function runCli(argv: string[]): Promise<void> {
       await serve(options);
     });
 
-  cli.command('[...args]', '').action((args: string[]) => {
-    if (args.length > 0) fail(`unknown command '${args.join(' ')}' (see 'apflow --help')`);
-    cli.outputHelp();
-  });
+  cli
+    .command('[...args]', '')
+    .usage('<command> [options]')
+    .action((args: string[]) => {
+      if (args.length > 0) fail(`unknown command '${args.join(' ')}' (see 'apflow --help')`);
+      cli.outputHelp();
+    });
 
-  cli.help();
+  cli.help((sections) => topLevelHelp(sections, serveCommand));
   cli.version(version);
   try {
     cli.parse(['node', 'apflow', ...argv], { run: false });
@@ -48,6 +51,23 @@ export async function runCli(argv: string[]): Promise<void> {
   } catch (error) {
     fail(error);
   }
+}
+
+type HelpSection = Parameters<NonNullable<Parameters<CAC['help']>[0]>>[0][number];
+
+/**
+ * The top-level help (the one with a command list) drops the row of the catch-all command and
+ * shows the flags of `serve`, the command nearly everyone runs.
+ */
+function topLevelHelp(sections: HelpSection[], serve: Command): HelpSection[] {
+  if (!sections.some((section) => section.title === 'Commands')) return sections;
+  const width = Math.max(...serve.options.map((option) => option.rawName.length));
+  const serveOptions = serve.options.map((option) => `  ${option.rawName.padEnd(width)}  ${option.description}`).join('\n');
+  return sections.flatMap((section) => {
+    if (section.title !== 'Commands') return [section];
+    const rows = section.body.split('\n').filter((row) => !row.trimStart().startsWith('[...args]'));
+    return [{ ...section, body: rows.join('\n') }, { title: 'Options of serve', body: serveOptions }];
+  });
 }
 
 /** Prints one line for `error` and exits with code 1. */

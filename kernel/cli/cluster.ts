@@ -1,5 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
-import { createApp } from '../app/create-app.ts';
+import { createApp, type App } from '../app/create-app.ts';
 import { resolveConfig, type CliOverrides, type LoadedConfig } from '../config/resolve-config.ts';
 import { isApflowError } from '../errors/apflow-error.ts';
 import { createLogger } from '../internal/logger.ts';
@@ -9,6 +9,9 @@ import { onShutdownSignal } from './signals.ts';
 
 /** Messages a worker sends its primary. */
 type WorkerMessage = { type: 'ready'; url: string } | { type: 'fatal'; message: string };
+
+/** Messages the primary sends its workers. */
+type PrimaryMessage = { type: 'stop' };
 
 /**
  * The cluster primary: runs the migrations once, forks the workers (they share the port
@@ -53,7 +56,10 @@ export async function runPrimary(loaded: LoadedConfig): Promise<void> {
     stopping = true;
     const workers = Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker !== undefined);
     const exited = workers.map((worker) => new Promise<void>((resolve) => worker.once('exit', () => resolve())));
-    for (const worker of workers) worker.process.kill('SIGTERM');
+    // A message, not a signal: the workers may have had the same signal already (sent to the
+    // whole process group), and a second signal would make them drop their requests.
+    const stop: PrimaryMessage = { type: 'stop' };
+    for (const worker of workers) worker.send(stop, (error) => error && worker.process.kill('SIGTERM'));
     const deadline = setTimeout(() => workers.forEach((worker) => worker.process.kill('SIGKILL')), (config.server.shutdown_timeout_s + 5) * 1000);
     await Promise.all(exited);
     clearTimeout(deadline);
@@ -64,11 +70,16 @@ export async function runPrimary(loaded: LoadedConfig): Promise<void> {
 /** A cluster worker: one full app, listening on the shared port; reports to the primary. */
 export async function runWorker(cli: CliOverrides): Promise<void> {
   const send = (message: WorkerMessage) => process.send?.(message);
+  let app: App | undefined;
+  const stop = onShutdownSignal(async () => app?.close());
+  process.on('message', (message: PrimaryMessage) => {
+    if (message.type === 'stop') stop();
+  });
+  // The primary is gone (or this worker gave up): nobody routes connections here any more.
+  process.once('disconnect', stop);
   try {
     const loaded = await resolveConfig({ cli });
-    const app = await createApp({ loaded, migrate: false });
-    onShutdownSignal(() => app.close());
-    process.once('disconnect', () => void app.close().finally(() => process.exit(0)));
+    app = await createApp({ loaded, migrate: false });
     const { url } = await app.listen();
     send({ type: 'ready', url });
   } catch (error) {

@@ -14,6 +14,9 @@ export async function serve(options: ServeOptions): Promise<void> {
   const loaded = await resolveConfig({ cli });
   if (loaded.config.server.workers > 1) {
     if (loaded.config.reload) fail('--reload cannot be combined with more than one worker');
+    if (loaded.config.database.url === 'sqlite::memory:') {
+      fail('sqlite::memory: cannot be shared by several workers: use a database file or PostgreSQL');
+    }
     return runPrimary(loaded);
   }
   const app = await createApp({ loaded });

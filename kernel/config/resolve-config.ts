@@ -41,8 +41,8 @@ const validator = Compile(KernelConfigSchema);
 
 /**
  * Loads and validates the configuration. Precedence: CLI flag > environment > config file >
- * default. Relative paths in the file resolve from the file's folder; those from the
- * environment or the command line from `cwd`.
+ * default. Relative paths in the file, and the default paths, resolve from the file's folder;
+ * those from the environment from `cwd`.
  */
 export async function resolveConfig(options: ResolveConfigOptions = {}): Promise<LoadedConfig> {
   const cwd = options.cwd ?? process.cwd();
@@ -58,7 +58,8 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
     resolvePaths(readEnvLayer(env), cwd),
     cliLayer(cli),
   ]);
-  const withDefaults = Value.Default(KernelConfigSchema, merged) as Record<string, unknown>;
+  // Paths still relative here are defaults: they belong to the config file's folder (else the cwd).
+  const withDefaults = resolvePaths(Value.Default(KernelConfigSchema, merged) as Record<string, unknown>, baseDir);
   if (!validator.Check(withDefaults)) {
     const where = file ? ` (config file ${file}, environment and flags)` : '';
     throw new ApflowError('APF_CONFIG_INVALID', {

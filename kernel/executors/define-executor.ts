@@ -1,5 +1,6 @@
 import type { Static, TSchema } from 'typebox';
 import type { Logger } from '../internal/logger.ts';
+import type { TaskJson } from '../tasks/task-record.ts';
 
 /** What an executor gets besides its inputs. */
 export interface ExecutorContext {
@@ -7,7 +8,7 @@ export interface ExecutorContext {
   root_task_id: string;
   user_id: string | null;
   /** The task as stored (the original's 20 keys). */
-  task: Readonly<Record<string, unknown>>;
+  task: Readonly<TaskJson>;
   /** The task's `params` (executor settings such as CrewAI `works`). */
   params: Readonly<Record<string, unknown>>;
   /** Aborted when the task is cancelled or times out. */

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { importDefault } from '../internal/fresh-import.ts';
 import type { Logger } from '../internal/logger.ts';
@@ -13,7 +13,10 @@ export interface ReloadError {
 }
 
 const EXECUTOR_FILE = /^(?![._]).*(?<!\.d)\.(ts|mts|js|mjs)$/;
-const DEBOUNCE_MS = 25;
+const SOURCE_FILE = /(?<!\.d)\.(ts|mts|js|mjs)$/;
+// chokidar drops a file's `change` that comes within 50 ms of the previous one; waiting longer
+// than that before reading means a dropped edit is always one the read will see.
+const DEBOUNCE_MS = 60;
 
 /**
  * Loads executor files from `dirs` into `table` and keeps them live: a new or changed file
@@ -30,9 +33,11 @@ export async function createExecutorFolders(options: {
   const { dirs, table, log } = options;
   const errors = new Map<string, ReloadError>();
   const timers = new Map<string, NodeJS.Timeout>();
+  const known = new Set<string>();
   let queue = Promise.resolve();
 
   const load = async (file: string): Promise<void> => {
+    known.add(file);
     try {
       const exported = await importDefault(file, { fresh: true });
       const definitions = Array.isArray(exported) ? exported : [exported];
@@ -49,6 +54,7 @@ export async function createExecutorFolders(options: {
     }
   };
   const remove = (file: string): void => {
+    known.delete(file);
     table.removeSource(file);
     errors.delete(file);
     log.info({ file }, 'executor file removed');
@@ -66,19 +72,32 @@ export async function createExecutorFolders(options: {
     );
   };
 
-  for (const file of dirs.flatMap(listExecutorFiles)) await load(file);
-
-  const watcher: FSWatcher | undefined = dirs.length === 0 ? undefined : watch([...dirs], {
+  // chokidar loses a watched folder that is deleted and created again, and misses one created
+  // below a missing parent; so each folder is watched from the nearest existing ancestor of its
+  // parent, pruned to the path leading to it.
+  const roots = [...new Set(dirs.map((dir) => nearestExisting(dirname(dir))))];
+  const watcher: FSWatcher | undefined = roots.length === 0 ? undefined : watch(roots, {
     ignoreInitial: true,
-    ignored: (path, stats) => Boolean(stats?.isFile() && !EXECUTOR_FILE.test(basename(path))) || path.includes('node_modules'),
+    ignored: (path, stats) => !dirs.some((dir) => isWatched(path, dir, stats?.isFile())),
   });
+  // A helper (a `_` file or folder) changed: reload the executors of its folder, which may import it.
+  const reloadUsers = (helper: string) => {
+    const dir = dirs.find((candidate) => isInside(helper, candidate));
+    for (const file of known) if (dir && isInside(file, dir)) schedule(file, () => load(file));
+  };
+  const onFile = (action: (file: string) => Promise<void> | void) => (file: string) =>
+    isHelper(file, dirs) ? reloadUsers(file) : schedule(file, () => action(file));
   if (watcher) {
-    watcher.on('add', (file) => schedule(file, () => load(file)));
-    watcher.on('change', (file) => schedule(file, () => load(file)));
-    watcher.on('unlink', (file) => schedule(file, () => remove(file)));
+    watcher.on('add', onFile(load));
+    watcher.on('change', onFile(load));
+    watcher.on('unlink', onFile(remove));
     watcher.on('error', (error) => log.error({ err: error }, 'executor folder watcher failed'));
     await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   }
+  // Listed after the watcher is ready so no edit falls in between, and loaded through the same
+  // queue so an edit made meanwhile is applied after the first load, not before it.
+  for (const file of dirs.flatMap(listExecutorFiles)) queue = queue.then(() => load(file));
+  await queue;
 
   return {
     /** Files that failed to load, newest state per file. */
@@ -95,11 +114,40 @@ export async function createExecutorFolders(options: {
 /** The live executor folders. */
 export type ExecutorFolders = Awaited<ReturnType<typeof createExecutorFolders>>;
 
+/**
+ * Whether the watcher should look at `path` for executor folder `dir`: the folders leading to
+ * `dir`, and below it what {@link listExecutorFiles} would load.
+ */
+function isWatched(path: string, dir: string, isFile: boolean | undefined): boolean {
+  if (!isInside(path, dir)) return isInside(dir, path);
+  const parts = relative(dir, path).split(sep);
+  if (parts.some((part) => part === 'node_modules' || part.startsWith('.'))) return false;
+  return isFile !== true || EXECUTOR_FILE.test(basename(path)) || (SOURCE_FILE.test(path) && isHelper(path, [dir]));
+}
+
+/** A helper module: a file or folder under an executor folder whose name starts with `_`. */
+function isHelper(path: string, dirs: readonly string[]): boolean {
+  const dir = dirs.find((candidate) => isInside(path, candidate));
+  return dir !== undefined && relative(dir, path).split(sep).some((part) => part.startsWith('_'));
+}
+
+/** True when `path` is `dir` or lies below it. */
+function isInside(path: string, dir: string): boolean {
+  const rel = relative(dir, path);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
+
+function nearestExisting(dir: string): string {
+  let current = dir;
+  while (!existsSync(current) && dirname(current) !== current) current = dirname(current);
+  return current;
+}
+
 function listExecutorFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
   const files: string[] = [];
   for (const name of readdirSync(dir).sort()) {
-    if (name === 'node_modules' || name.startsWith('.')) continue;
+    if (name === 'node_modules' || name.startsWith('.') || name.startsWith('_')) continue;
     const path = join(dir, name);
     if (statSync(path).isDirectory()) files.push(...listExecutorFiles(path));
     else if (EXECUTOR_FILE.test(name)) files.push(path);

@@ -9,6 +9,8 @@ import type { RpcMethodDefinition } from '../rpc/rpc-registry.ts';
 import type { Storage } from '../storage/create-storage.ts';
 import type { HealthReport } from '../app/health.ts';
 import type { Disposer } from './releasers.ts';
+import type { TaskEngine } from '../engine/task-engine.ts';
+import type { TaskRepository } from '../engine/task-repository.ts';
 
 /** What a plugin's `setup` receives: the kernel's services, scoped to that plugin. */
 export interface PluginApp<Options = Record<string, unknown>> {
@@ -33,6 +35,10 @@ export interface PluginApp<Options = Record<string, unknown>> {
     list(): RegisteredExecutor[];
   };
   readonly storage: Storage;
+  /** The task engine: create, execute and cancel trees, and hear their events. */
+  readonly engine: TaskEngine;
+  /** Stored tasks: get, tree, list, count, update. */
+  readonly tasks: TaskRepository;
   readonly log: Logger;
   /** The same report as `GET /health`. */
   health(): Promise<HealthReport>;

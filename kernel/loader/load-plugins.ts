@@ -52,7 +52,7 @@ export async function setupPlugins(plugins: readonly LoadedPlugin[], makeApp: (p
 
 async function importPlugin(source: PluginSource, fresh: boolean): Promise<PluginDefinition> {
   try {
-    return (await importDefault(source.file, { fresh: fresh && source.kind !== 'package' })) as PluginDefinition;
+    return (await importDefault(source.file, { fresh: fresh && source.kind === 'local' })) as PluginDefinition;
   } catch (error) {
     throw failed(source.spec, (error as Error).message ?? String(error), error);
   }

@@ -5,6 +5,7 @@ import { SequelizeStorage, Umzug } from 'umzug';
 import { ApflowError } from '../errors/apflow-error.ts';
 import { redactUrl, type Logger } from '../internal/logger.ts';
 import { migrations } from './migrations/index.ts';
+import { createSql } from './sql.ts';
 
 /** Result of a database round trip. */
 export interface PingResult {
@@ -45,6 +46,8 @@ export async function createStorage(options: { url: string; log: Logger }) {
   return {
     sequelize,
     dialect,
+    /** Raw SQL with dialect helpers and one-at-a-time write transactions. */
+    sql: createSql(sequelize),
     /** Runs pending migrations (once per start; the cluster primary runs them for its workers). */
     async migrate(): Promise<string[]> {
       const umzug = new Umzug({

@@ -22,3 +22,20 @@ test('inject reaches the current generation without a socket', async (t) => {
   assert.equal(response.statusCode, 200);
   assert.equal(response.json().version, JSON.parse((await import('node:fs')).readFileSync('package.json', 'utf8')).version);
 });
+
+test('an embedding script runs with `node --import apflow/register` in a user project', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const { tempProject } = await import('../helpers.ts');
+  const dir = tempProject(t, {
+    'app.ts': `import { createApp } from 'apflow';
+const app = await createApp({ inline: { database: { url: 'sqlite::memory:' }, executors: { dirs: [] }, log: { level: 'silent' } } });
+const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
+const health = await (await fetch(url + '/health')).json();
+await app.close();
+console.log(JSON.stringify({ status: health.status }));
+`,
+  });
+  const result = spawnSync(process.execPath, ['--import', 'apflow/register', 'app.ts'], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(result.status, 0, result.stderr);
+  assert.deepEqual(JSON.parse(result.stdout.trim()), { status: 'ok' });
+});

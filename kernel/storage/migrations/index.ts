@@ -1,4 +1,5 @@
 import type { Sequelize } from 'sequelize';
+import { createTasks } from './0001-create-tasks.ts';
 
 /** One schema change; `name` orders them and is recorded in `apflow_migrations`. */
 export interface Migration {
@@ -7,5 +8,5 @@ export interface Migration {
   down(sequelize: Sequelize): Promise<void>;
 }
 
-/** Every migration, oldest first. Tables arrive with the features that use them. */
-export const migrations: readonly Migration[] = [];
+/** Every migration, oldest first. */
+export const migrations: readonly Migration[] = [createTasks];

@@ -1,0 +1,126 @@
+import { isApflowError, toApflowError } from '../errors/apflow-error.ts';
+import type { ExecutorContext } from '../executors/define-executor.ts';
+import type { RegisteredExecutor } from '../executors/executor-table.ts';
+import type { Hooks } from '../hooks/hooks.ts';
+import type { TaskRunContext } from '../hooks/hook-types.ts';
+import type { Logger } from '../internal/logger.ts';
+import type { TaskRow } from '../tasks/task-record.ts';
+import { selectExecutor } from '../tasks/select-executor.ts';
+
+/** How a run ended. `retryable` is false for failures a retry cannot fix (no executor, bad inputs). */
+export type RunOutcome =
+  | { status: 'completed'; result: unknown }
+  | { status: 'failed'; error: string; retryable: boolean }
+  | { status: 'aborted' };
+
+/** What running one task needs from the engine. */
+export interface RunTaskOptions {
+  task: TaskRow;
+  signal: AbortSignal;
+  /** Seconds before the run is aborted as timed out (none: no limit). */
+  timeoutS: number | undefined;
+  hooks: Hooks;
+  executor: (id: string) => RegisteredExecutor | undefined;
+  executorIds: () => string[];
+  progress: (progress: number, message?: string) => void;
+  log: Logger;
+}
+
+/**
+ * Runs one claimed task: picks its executor, checks the inputs, passes the `taskRun` hook
+ * (before/after), and calls `execute` under the abort signal and the timeout. Never throws:
+ * every ending is a {@link RunOutcome}.
+ */
+export async function runTask(options: RunTaskOptions): Promise<RunOutcome> {
+  const { task, hooks } = options;
+  let registered: RegisteredExecutor;
+  try {
+    registered = selectExecutor(task, options.executor, options.executorIds);
+  } catch (error) {
+    return { status: 'failed', error: toApflowError(error).message, retryable: false };
+  }
+  const executorId = registered.definition.id;
+  const base: TaskRunContext = {
+    phase: 'before',
+    task_id: task.id,
+    root_task_id: task.root_id,
+    user_id: task.user_id,
+    executor_id: executorId,
+    inputs: task.inputs ?? {},
+    state: {},
+  };
+
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(options.signal.reason);
+  options.signal.addEventListener('abort', onAbort, { once: true });
+  let timedOut = false;
+  const timer =
+    options.timeoutS === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          controller.abort(new Error('timeout'));
+        }, options.timeoutS * 1000);
+
+  let run = base;
+  try {
+    run = await hooks.taskRun.promise(base);
+    if (run.refuse) return { status: 'failed', error: run.refuse.message, retryable: false };
+    let result: unknown;
+    if ('result' in run && run.result !== undefined) {
+      result = run.result;
+    } else {
+      const problems = registered.validate(run.inputs);
+      if (problems) {
+        return { status: 'failed', error: `Invalid inputs for executor '${executorId}': ${problems.join('; ')}`, retryable: false };
+      }
+      const ctx: ExecutorContext = {
+        task_id: task.id,
+        root_task_id: task.root_id,
+        user_id: task.user_id,
+        task,
+        params: task.params ?? {},
+        signal: controller.signal,
+        progress: options.progress,
+        resolveKey: async (provider, model) =>
+          hooks.keyResolve.promise({ provider, model, user_id: task.user_id, task_id: task.id }),
+        log: options.log.child({ task_id: task.id, executor: executorId }),
+      };
+      result = await raceAbort(Promise.resolve().then(() => registered.definition.execute(run.inputs as never, ctx)), controller.signal);
+    }
+    const after = await hooks.taskRun.promise({ ...run, phase: 'after', result });
+    return { status: 'completed', result: toJsonValue(after.result === undefined ? null : after.result) };
+  } catch (error) {
+    if (options.signal.aborted) return { status: 'aborted' };
+    const message = timedOut
+      ? `Timeout: the task ran longer than ${options.timeoutS}s`
+      : isApflowError(error) || error instanceof Error
+        ? error.message
+        : String(error);
+    await hooks.taskRun.promise({ ...run, phase: 'after', error: toApflowError(error) }).catch(() => undefined);
+    return { status: 'failed', error: message || 'the executor failed without a message', retryable: true };
+  } finally {
+    clearTimeout(timer);
+    options.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Settles with `work`, or rejects as soon as `signal` aborts (an executor that ignores it is left behind). */
+function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/** The result as stored: JSON only. Anything else is an executor bug, reported as such. */
+function toJsonValue(value: unknown): unknown {
+  try {
+    const text = JSON.stringify(value);
+    return text === undefined ? null : JSON.parse(text);
+  } catch (error) {
+    throw new Error(`the executor returned a value that is not JSON: ${(error as Error).message}`);
+  }
+}

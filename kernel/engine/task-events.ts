@@ -1,0 +1,21 @@
+import type { TaskEvent, TaskEventType } from '../hooks/hook-types.ts';
+import type { TaskRow } from '../tasks/task-record.ts';
+
+/** Makes a task event from a task's current row; `seq` is the tree's next number. */
+export function makeEvent(type: TaskEventType, row: TaskRow, seq: number, extra: { message?: string } = {}): TaskEvent {
+  const event: TaskEvent = {
+    type,
+    task_id: row.id,
+    root_task_id: row.root_id,
+    status: row.status,
+    progress: row.progress,
+    timestamp: new Date().toISOString(),
+    seq,
+  };
+  if (extra.message !== undefined) event.message = extra.message;
+  if (type === 'task_completed' || type === 'final') {
+    if (row.result !== null && row.result !== undefined) event.result = row.result;
+  }
+  if (row.error && (type === 'task_failed' || type === 'task_cancelled' || type === 'final' || type === 'progress')) event.error = row.error;
+  return event;
+}

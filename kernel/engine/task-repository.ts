@@ -1,0 +1,55 @@
+import type { Sql } from '../storage/sql.ts';
+import { insertTasks } from '../storage/queries/insert-tasks.ts';
+import { claimTasks, updateTasks } from '../storage/queries/update-tasks.ts';
+import type { TaskChange } from '../storage/queries/task-columns.ts';
+import {
+  countTasks,
+  existingIds,
+  listTasks,
+  selectChildren,
+  selectTask,
+  selectTasks,
+  selectTree,
+  type TaskListFilter,
+} from '../storage/queries/select-tasks.ts';
+import { adoptTree, findRunningTrees, releaseTree, renewLeases, type RunningTreeLease } from '../storage/queries/leases.ts';
+import { deleteTasks } from '../storage/queries/delete-tasks.ts';
+import type { TaskRow } from '../tasks/task-record.ts';
+import type { JournalBatch } from './write-journal.ts';
+
+/**
+ * The engine's (and the API's) only way to the task table. Each method is one query module;
+ * the claim step lives here so that several servers can share one database through leases.
+ */
+export function createTaskRepository(sql: Sql) {
+  return {
+    dialect: sql.dialect,
+    get: (id: string) => selectTask(sql, id),
+    getMany: (ids: readonly string[]) => selectTasks(sql, ids),
+    tree: (rootId: string) => selectTree(sql, rootId),
+    children: (parentId: string) => selectChildren(sql, parentId),
+    list: (filter: TaskListFilter) => listTasks(sql, filter),
+    count: (filter: TaskListFilter) => countTasks(sql, filter),
+    existingIds: (ids: readonly string[]) => existingIds(sql, ids),
+    /** Inserts a whole tree in one transaction: a rejected tree leaves nothing behind. */
+    insertTree: (rows: readonly TaskRow[]) => sql.write((runner) => insertTasks(sql, runner, rows)),
+    /** Applies changes in one transaction. */
+    update: (changes: readonly TaskChange[]) => sql.write((runner) => updateTasks(sql, runner, changes)),
+    delete: (ids: readonly string[]) => sql.write((runner) => deleteTasks(runner, ids)),
+    /** One journal batch: changes first, then conditional claims; returns the ids claimed. */
+    commit: (batch: JournalBatch, lease: { owner: string; until: string }) =>
+      sql.write(async (runner) => {
+        await updateTasks(sql, runner, batch.changes);
+        return batch.claims.length ? claimTasks(sql, runner, batch.claims, lease) : new Set<string>();
+      }),
+    /** Takes ownership of a tree to run it; false when a live owner holds it. */
+    adoptTree: (rootId: string, owner: string, until: string, now: string, force: boolean) =>
+      sql.write((runner) => adoptTree(sql, runner, { rootId, owner, until, now, force })),
+    releaseTree: (rootId: string, owner: string) => sql.write((runner) => releaseTree(runner, rootId, owner)),
+    renewLeases: (owner: string, until: string) => sql.write((runner) => renewLeases(sql, runner, owner, until)),
+    runningTrees: (): Promise<RunningTreeLease[]> => findRunningTrees(sql),
+  };
+}
+
+/** The task repository. */
+export type TaskRepository = ReturnType<typeof createTaskRepository>;

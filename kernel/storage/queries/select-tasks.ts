@@ -1,0 +1,89 @@
+import { fromDatabaseRow, type TaskRow } from '../../tasks/task-record.ts';
+import type { Sql } from '../sql.ts';
+import { chunks } from './task-columns.ts';
+
+/** Filters of a task listing (reference/original-apflow.md §4 `tasks.list`). */
+export interface TaskListFilter {
+  user_id?: string | null;
+  status?: string;
+  /** Only tasks without a parent (default true). */
+  root_only?: boolean;
+  limit?: number;
+  offset?: number;
+}
+
+/** One task by id. */
+export async function selectTask(sql: Sql, id: string): Promise<TaskRow | null> {
+  const rows = await sql.select('SELECT * FROM apflow_tasks WHERE id = ?', [id]);
+  return rows[0] ? fromDatabaseRow(rows[0]) : null;
+}
+
+/** Tasks by id (any order). */
+export async function selectTasks(sql: Sql, ids: readonly string[]): Promise<TaskRow[]> {
+  const out: TaskRow[] = [];
+  for (const chunk of chunks(ids, 500)) {
+    if (chunk.length === 0) continue;
+    const rows = await sql.select(`SELECT * FROM apflow_tasks WHERE id IN (${chunk.map(() => '?').join(', ')})`, chunk);
+    out.push(...rows.map(fromDatabaseRow));
+  }
+  return out;
+}
+
+/** Every task of the tree rooted at `rootId`, in creation order. */
+export async function selectTree(sql: Sql, rootId: string): Promise<TaskRow[]> {
+  const rows = await sql.select('SELECT * FROM apflow_tasks WHERE root_id = ? ORDER BY position', [rootId]);
+  return rows.map(fromDatabaseRow);
+}
+
+/** Direct children of `parentId`, by priority then creation order. */
+export async function selectChildren(sql: Sql, parentId: string): Promise<TaskRow[]> {
+  const rows = await sql.select('SELECT * FROM apflow_tasks WHERE parent_id = ? ORDER BY priority, position', [parentId]);
+  return rows.map(fromDatabaseRow);
+}
+
+/** A page of tasks, newest first. */
+export async function listTasks(sql: Sql, filter: TaskListFilter): Promise<TaskRow[]> {
+  const { where, params } = whereClause(filter);
+  const rows = await sql.select(`SELECT * FROM apflow_tasks ${where} ORDER BY created_at DESC, position LIMIT ? OFFSET ?`, [
+    ...params,
+    filter.limit ?? 100,
+    filter.offset ?? 0,
+  ]);
+  return rows.map(fromDatabaseRow);
+}
+
+/** How many tasks match, by status. */
+export async function countTasks(sql: Sql, filter: TaskListFilter): Promise<Record<string, number>> {
+  const { where, params } = whereClause({ ...filter, status: undefined });
+  const rows = await sql.select<{ status: string; n: number | string }>(
+    `SELECT status, COUNT(*) AS n FROM apflow_tasks ${where} GROUP BY status`,
+    params,
+  );
+  return Object.fromEntries(rows.map((row) => [row.status, Number(row.n)]));
+}
+
+/** Which of `ids` already exist. */
+export async function existingIds(sql: Sql, ids: readonly string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const chunk of chunks(ids, 500)) {
+    if (chunk.length === 0) continue;
+    const rows = await sql.select<{ id: string }>(`SELECT id FROM apflow_tasks WHERE id IN (${chunk.map(() => '?').join(', ')})`, chunk);
+    for (const row of rows) found.add(row.id);
+  }
+  return found;
+}
+
+function whereClause(filter: TaskListFilter): { where: string; params: unknown[] } {
+  const conditions: string[] = [];
+  const params: unknown[] = [];
+  if (filter.user_id !== undefined && filter.user_id !== null) {
+    conditions.push('user_id = ?');
+    params.push(filter.user_id);
+  }
+  if (filter.status) {
+    conditions.push('status = ?');
+    params.push(filter.status);
+  }
+  if (filter.root_only !== false) conditions.push('parent_id IS NULL');
+  return { where: conditions.length ? `WHERE ${conditions.join(' AND ')}` : '', params };
+}

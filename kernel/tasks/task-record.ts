@@ -1,0 +1,123 @@
+/** The five task states. */
+export type TaskStatus = 'pending' | 'in_progress' | 'completed' | 'failed' | 'cancelled';
+
+/** States a task does not leave unless it is executed again. */
+export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled']);
+
+/** A dependency as stored: on which task, whether it gates the run, and what it passes on. */
+export interface TaskDependency {
+  id: string;
+  required: boolean;
+  type: string;
+}
+
+/**
+ * A task as the API shows it: exactly the original's 20 keys, in its order
+ * (reference/original-apflow.md §1). Timestamps are ISO-8601 strings, progress a float.
+ */
+export interface TaskJson {
+  id: string;
+  parent_id: string | null;
+  user_id: string | null;
+  name: string;
+  status: TaskStatus;
+  priority: number;
+  dependencies: TaskDependency[] | null;
+  inputs: Record<string, unknown> | null;
+  params: Record<string, unknown> | null;
+  result: unknown;
+  error: string | null;
+  schemas: Record<string, unknown> | null;
+  progress: number;
+  created_at: string;
+  started_at: string | null;
+  updated_at: string;
+  completed_at: string | null;
+  has_children: boolean;
+  original_task_id: string | null;
+  has_copy: boolean;
+}
+
+/** A task tree node: the task plus `children`, present only when it has some. */
+export type TaskTreeJson = TaskJson & { children?: TaskTreeJson[] };
+
+/** A stored task: the API shape plus the engine's own columns. */
+export interface TaskRow extends TaskJson {
+  root_id: string;
+  position: number;
+  attempts: number;
+  next_attempt_at: string | null;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  run_state: string | null;
+  event_seq: number;
+}
+
+/** The 20 API keys, in order. */
+export const TASK_JSON_KEYS = [
+  'id', 'parent_id', 'user_id', 'name', 'status', 'priority', 'dependencies', 'inputs', 'params', 'result',
+  'error', 'schemas', 'progress', 'created_at', 'started_at', 'updated_at', 'completed_at', 'has_children',
+  'original_task_id', 'has_copy',
+] as const satisfies readonly (keyof TaskJson)[];
+
+/** Every column of `apflow_tasks`. */
+export const TASK_COLUMNS = [
+  ...TASK_JSON_KEYS, 'root_id', 'position', 'attempts', 'next_attempt_at', 'lease_owner', 'lease_expires_at', 'run_state', 'event_seq',
+] as const satisfies readonly (keyof TaskRow)[];
+
+/** Columns holding JSON. */
+export const JSON_COLUMNS: ReadonlySet<string> = new Set(['dependencies', 'inputs', 'params', 'result', 'schemas']);
+/** Columns holding timestamps. */
+export const TIME_COLUMNS: ReadonlySet<string> = new Set([
+  'created_at', 'started_at', 'updated_at', 'completed_at', 'next_attempt_at', 'lease_expires_at',
+]);
+const BOOLEAN_COLUMNS = new Set(['has_children', 'has_copy']);
+
+/** The API view of a stored task. */
+export function toTaskJson(row: TaskRow): TaskJson {
+  const json = {} as Record<string, unknown>;
+  for (const key of TASK_JSON_KEYS) json[key] = row[key];
+  return json as unknown as TaskJson;
+}
+
+/** Turns a database row (either dialect) into a {@link TaskRow}. */
+export function fromDatabaseRow(raw: Record<string, unknown>): TaskRow {
+  const row: Record<string, unknown> = { ...raw };
+  for (const key of JSON_COLUMNS) {
+    const value = row[key];
+    row[key] = typeof value === 'string' ? JSON.parse(value) : (value ?? null);
+  }
+  for (const key of TIME_COLUMNS) row[key] = toIso(row[key]);
+  for (const key of BOOLEAN_COLUMNS) row[key] = row[key] === true || row[key] === 1 || row[key] === '1';
+  row.progress = Number(row.progress ?? 0);
+  row.priority = Number(row.priority ?? 1);
+  row.position = Number(row.position ?? 0);
+  row.attempts = Number(row.attempts ?? 0);
+  row.event_seq = Number(row.event_seq ?? 0);
+  return row as unknown as TaskRow;
+}
+
+/** A timestamp as an ISO-8601 string, or null. */
+export function toIso(value: unknown): string | null {
+  if (value === null || value === undefined || value === '') return null;
+  const date = value instanceof Date ? value : new Date(String(value));
+  return Number.isNaN(date.getTime()) ? String(value) : date.toISOString();
+}
+
+/** Nests rows into trees, children ordered by priority then creation order. */
+export function buildTrees(rows: readonly TaskRow[]): TaskTreeJson[] {
+  const nodes = new Map<string, TaskTreeJson & { _row: TaskRow }>();
+  for (const row of rows) nodes.set(row.id, { ...toTaskJson(row), _row: row });
+  const roots: (TaskTreeJson & { _row: TaskRow })[] = [];
+  for (const node of nodes.values()) {
+    const parent = node.parent_id ? nodes.get(node.parent_id) : undefined;
+    if (parent) (parent.children ??= []).push(node);
+    else roots.push(node);
+  }
+  const order = (a: { _row: TaskRow }, b: { _row: TaskRow }) => a._row.priority - b._row.priority || a._row.position - b._row.position;
+  const strip = (node: TaskTreeJson & { _row?: TaskRow }): TaskTreeJson => {
+    const { _row: _ignored, children, ...task } = node;
+    return children?.length ? { ...task, children: (children as (TaskTreeJson & { _row: TaskRow })[]).sort(order).map(strip) } : task;
+  };
+  return roots.sort(order).map(strip);
+}

@@ -1,0 +1,38 @@
+import { definePlugin, Type, version } from 'apflow';
+import { aggregateResultsExecutor } from './aggregate-results.ts';
+import { createCommandExecutor } from './command.ts';
+import { restExecutor } from './rest.ts';
+import { systemInfoExecutor } from './system-info.ts';
+
+const Settings = Type.Object(
+  {
+    command: Type.Object(
+      {
+        enabled: Type.Optional(Type.Boolean()),
+        allow: Type.Optional(Type.Array(Type.String())),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+const truthy = (value: string | undefined) => ['1', 'true', 'yes', 'on'].includes((value ?? '').toLowerCase());
+const envList = (value: string | undefined) => (value ? value.split(',').map((item) => item.trim()).filter(Boolean) : []);
+
+/** The executors every apflow has: system info, aggregation, REST calls and (opt-in) commands. */
+export default definePlugin({
+  name: 'builtin-executors',
+  version,
+  config: { key: 'builtin_executors', schema: Settings },
+  setup(app) {
+    const settings = (app.config.builtin_executors ?? {}) as { command?: { enabled?: boolean; allow?: string[] } };
+    const env = process.env;
+    const enabled = settings.command?.enabled ?? truthy(env.APFLOW_STDIO_ALLOW_COMMAND ?? env.AIPARTNERUPFLOW_STDIO_ALLOW_COMMAND);
+    const allow = settings.command?.allow ?? envList(env.APFLOW_STDIO_COMMAND_WHITELIST ?? env.AIPARTNERUPFLOW_STDIO_COMMAND_WHITELIST);
+    app.executors.register(systemInfoExecutor);
+    app.executors.register(aggregateResultsExecutor);
+    app.executors.register(restExecutor);
+    app.executors.register(createCommandExecutor({ enabled, allow }));
+  },
+});

@@ -1,0 +1,67 @@
+import { defineExecutor, Type } from 'apflow';
+
+const Auth = Type.Union([
+  Type.Object({ type: Type.Literal('bearer'), token: Type.String() }),
+  Type.Object({ type: Type.Literal('basic'), username: Type.String(), password: Type.String() }),
+  Type.Object({
+    type: Type.Literal('apikey'),
+    key: Type.String(),
+    value: Type.String(),
+    location: Type.Optional(Type.Union([Type.Literal('header'), Type.Literal('query')])),
+  }),
+]);
+
+/** `rest_executor`: one HTTP request; the result carries the status, headers and body. */
+export const restExecutor = defineExecutor({
+  id: 'rest_executor',
+  name: 'REST call',
+  description: 'Sends an HTTP request (url, method, headers, params, json/data, timeout, auth) and returns the response',
+  inputSchema: Type.Object({
+    url: Type.String({ pattern: '^https?://' }),
+    method: Type.Optional(Type.Union(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD'].map((m) => Type.Literal(m)))),
+    headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+    params: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]))),
+    json: Type.Optional(Type.Unknown()),
+    data: Type.Optional(Type.String()),
+    timeout: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    auth: Type.Optional(Auth),
+  }),
+  async execute(inputs, ctx) {
+    const url = new URL(inputs.url);
+    for (const [key, value] of Object.entries(inputs.params ?? {})) url.searchParams.set(key, String(value));
+    const headers = new Headers(inputs.headers ?? {});
+    const auth = inputs.auth;
+    if (auth?.type === 'bearer') headers.set('authorization', `Bearer ${auth.token}`);
+    if (auth?.type === 'basic') headers.set('authorization', `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`);
+    if (auth?.type === 'apikey') {
+      if (auth.location === 'query') url.searchParams.set(auth.key, auth.value);
+      else headers.set(auth.key, auth.value);
+    }
+    let body: string | undefined;
+    if (inputs.json !== undefined) {
+      body = JSON.stringify(inputs.json);
+      if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+    } else if (inputs.data !== undefined) {
+      body = inputs.data;
+    }
+    const method = inputs.method ?? (body === undefined ? 'GET' : 'POST');
+    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout((inputs.timeout ?? 30) * 1000)]);
+    const response = await fetch(url, { method, headers, body, signal });
+    const text = await response.text();
+    let json: unknown = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      json = null;
+    }
+    return {
+      url: url.href,
+      method,
+      status_code: response.status,
+      headers: Object.fromEntries(response.headers),
+      body: text,
+      json,
+      success: response.ok,
+    };
+  },
+});

@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { createApp, isApflowError } from 'apflow';
+import { memoryLog, tempProject, testApp, writeFiles } from '../helpers.ts';
+
+const hello = `import { definePlugin, Type } from 'apflow';
+export default definePlugin({
+  name: 'hello',
+  options: Type.Object({ greeting: Type.String({ default: 'hello' }) }, { additionalProperties: false }),
+  setup(app) {
+    app.http.get('/hello', async () => ({ greeting: app.options.greeting }));
+    app.rpc.method('/system', 'hello.say', {
+      params: Type.Object({ name: Type.String() }),
+      handler: (params) => \`\${app.options.greeting} \${params.name}\`,
+    });
+  },
+});`;
+
+async function loadError(inline: Record<string, unknown>, cwd?: string): Promise<string> {
+  const log = memoryLog();
+  const error = await createApp({ env: {}, cwd, logStream: log.stream, inline: { database: { url: 'sqlite::memory:' }, executors: { dirs: [] }, ...inline } }).then(
+    async (app) => {
+      await app.close();
+      return assert.fail('expected the start to fail');
+    },
+    (caught: unknown) => caught,
+  );
+  assert.ok(isApflowError(error), String(error));
+  return `${error.code}: ${error.message}`;
+}
+
+test('a local plugin adds routes and JSON-RPC methods, with options from the config', async (t) => {
+  const dir = tempProject(t, { 'hello.ts': hello });
+  const app = await testApp(t, { plugins: [{ name: join(dir, 'hello.ts'), options: { greeting: 'hi' } }] });
+  assert.deepEqual((await app.inject('/hello')).json(), { greeting: 'hi' });
+  const call = await app.inject({ method: 'POST', url: '/system', payload: { jsonrpc: '2.0', id: 'a', method: 'hello.say', params: { name: 'Ada' } } });
+  assert.deepEqual(call.json(), { jsonrpc: '2.0', id: 'a', result: 'hi Ada' });
+  assert.deepEqual((await app.health()).plugins, ['builtin-executors', 'system', 'hello']);
+});
+
+test('relative plugin paths in a config file resolve from its folder', async (t) => {
+  const dir = tempProject(t, { 'plugins/hello.ts': hello, 'apflow.config.json': JSON.stringify({ plugins: ['./plugins/hello.ts'] }) });
+  const app = await createApp({ cwd: dir, env: { APFLOW_DATABASE_URL: 'sqlite::memory:' }, logStream: memoryLog().stream });
+  t.after(() => app.close());
+  assert.deepEqual((await app.inject('/hello')).json(), { greeting: 'hello' });
+});
+
+test('a plugin installed with npm loads by package name from the app node_modules', async (t) => {
+  const dir = tempProject(t);
+  writeFiles(join(dir, 'node_modules', 'apflow-plugin-ping'), {
+    'package.json': JSON.stringify({ name: 'apflow-plugin-ping', type: 'module', exports: { '.': { import: './dist/index.js' } } }),
+    'dist/index.js': "import { definePlugin } from 'apflow';\nexport default definePlugin({ name: 'ping', setup(app) { app.http.get('/ping', async () => 'pong'); } });\n",
+  });
+  const app = await testApp(t, { plugins: ['apflow-plugin-ping'] }, { cwd: dir });
+  assert.equal((await app.inject('/ping')).body, 'pong');
+});
+
+test('disabled_plugins turns a built-in off; naming an unknown built-in is an error', async (t) => {
+  const app = await testApp(t, { disabled_plugins: ['system'] });
+  const response = await app.inject({ method: 'POST', url: '/system', payload: { jsonrpc: '2.0', id: 1, method: 'system.health' } });
+  assert.equal(response.statusCode, 404);
+  assert.equal(response.json().error.code, 'APF_ROUTE_NOT_FOUND');
+  assert.deepEqual((await app.health()).plugins, ['builtin-executors']);
+  assert.match(await loadError({ disabled_plugins: ['sytsem'] }), /disabled_plugins names 'sytsem', which is not a built-in plugin \(built-ins: .*system/);
+});
+
+test('a plugin that fails to load stops the start with an error naming it and the reason', async (t) => {
+  const dir = tempProject(t, {
+    'throws.ts': "import { definePlugin } from 'apflow';\nexport default definePlugin({ name: 'boom', setup() { throw new Error('no database for me'); } });\n",
+    'syntax.ts': 'export default {{{',
+    'shapeless.ts': 'export default { name: 42 };\n',
+    'nosetup.ts': "export default { name: 'lazy' };\n",
+    'a.ts': "import { definePlugin } from 'apflow';\nexport default definePlugin({ name: 'a', dependencies: ['missing'], setup() {} });\n",
+    'bad-options.ts': hello,
+    'twin.ts': hello.replace("name: 'hello'", "name: 'system'"),
+  });
+  const cases: [unknown, RegExp][] = [
+    [join(dir, 'throws.ts'), /APF_PLUGIN_LOAD_FAILED: plugin 'boom' failed to load: no database for me/],
+    [join(dir, 'syntax.ts'), /plugin '.*syntax\.ts' failed to load: /],
+    [join(dir, 'shapeless.ts'), /its definition has no 'name'/],
+    [join(dir, 'nosetup.ts'), /plugin 'lazy' failed to load: its definition has no setup\(\) function/],
+    [join(dir, 'nothere.ts'), /plugin '.*nothere\.ts' failed to load: no such file/],
+    ['not-installed-anywhere', /plugin 'not-installed-anywhere' failed to load: package not found in node_modules/],
+    [join(dir, 'a.ts'), /plugin 'a' failed to load: it depends on plugin 'missing', which is not loaded/],
+    [{ name: join(dir, 'bad-options.ts'), options: { greeting: 5 } }, /APF_CONFIG_INVALID: invalid configuration for plugin 'hello':\n- plugins\['hello'\]\.options\.greeting: must be string/],
+    [join(dir, 'twin.ts'), /plugin 'system' failed to load: another plugin has the same name/],
+  ];
+  for (const [entry, expected] of cases) {
+    assert.match(await loadError({ plugins: [entry] }), expected);
+  }
+});
+
+test('plugins are set up in dependency order and disposed in reverse order on close', async (t) => {
+  const plugin = (name: string, deps: string[]) => `import { definePlugin } from 'apflow';
+const log = ((globalThis as Record<string, unknown>).pluginOrder ??= []) as string[];
+export default definePlugin({
+  name: '${name}',
+  dependencies: ${JSON.stringify(deps)},
+  setup(app) {
+    log.push('setup:${name}');
+    app.onDispose(() => { log.push('dispose-extra:${name}'); });
+    return () => { log.push('dispose:${name}'); };
+  },
+});`;
+  const dir = tempProject(t, { 'c.ts': plugin('c', ['b']), 'b.ts': plugin('b', ['a']), 'a.ts': plugin('a', []) });
+  const order: string[] = [];
+  (globalThis as Record<string, unknown>).pluginOrder = order;
+  const app = await testApp(t, { plugins: ['c.ts', 'b.ts', 'a.ts'].map((file) => join(dir, file)) });
+  assert.deepEqual(order, ['setup:a', 'setup:b', 'setup:c']);
+  await app.close();
+  assert.deepEqual(order.slice(3), ['dispose:c', 'dispose-extra:c', 'dispose:b', 'dispose-extra:b', 'dispose:a', 'dispose-extra:a']);
+});
+
+test('config sections: unknown top-level keys are refused, sections plugins declare are checked', async (t) => {
+  assert.match(await loadError({ sever: { port: 1 } }), /- sever: unknown key \(not a kernel setting, and no plugin declares it\)/);
+  const dir = tempProject(t, {
+    'owner.ts': `import { definePlugin, Type } from 'apflow';
+export default definePlugin({
+  name: 'owner',
+  config: { key: 'owner', schema: Type.Object({ level: Type.Integer() }, { additionalProperties: false }) },
+  setup(app) { app.http.get('/owner', async () => app.config.owner); },
+});`,
+  });
+  const app = await testApp(t, { plugins: [join(dir, 'owner.ts')], owner: { level: 3 } });
+  assert.deepEqual((await app.inject('/owner')).json(), { level: 3 });
+  assert.match(await loadError({ plugins: [join(dir, 'owner.ts')], owner: { level: 'high' } }), /invalid configuration for plugin 'owner':\n- owner\.level: must be integer/);
+});
+
+test('a plugin may not tap a hook under another name, nor register a method twice', async (t) => {
+  const dir = tempProject(t, {
+    'impostor.ts': "import { definePlugin } from 'apflow';\nexport default definePlugin({ name: 'impostor', setup(app) { app.hooks.progress.tap('system', () => {}); } });\n",
+    'dup.ts': "import { definePlugin } from 'apflow';\nexport default definePlugin({ name: 'dup', setup(app) { app.rpc.method('/system', 'system.health', { handler: () => 1 }); } });\n",
+  });
+  assert.match(await loadError({ plugins: [join(dir, 'impostor.ts')] }), /plugin 'impostor' failed to load: plugin 'impostor' tapped hook 'progress' as 'system'/);
+  assert.match(await loadError({ plugins: [join(dir, 'dup.ts')] }), /JSON-RPC method 'system\.health' on \/system is registered by both 'system' and 'dup'/);
+});
+
+test('auth.enabled without a plugin that authenticates refuses to start', async () => {
+  assert.match(await loadError({ auth: { enabled: true, jwt_secret: 's' } }), /auth\.enabled is true, but no loaded plugin authenticates requests/);
+});
+
+test('a plugin registers executors that the app can look up', async (t) => {
+  const dir = tempProject(t, {
+    'exec.ts': `import { definePlugin, defineExecutor, Type } from 'apflow';
+export default definePlugin({
+  name: 'exec',
+  setup(app) {
+    app.executors.register(defineExecutor({ id: 'echo', description: 'echoes', inputSchema: Type.Object({ text: Type.String() }), execute: (inputs) => inputs.text }));
+  },
+});`,
+  });
+  const app = await testApp(t, { plugins: [join(dir, 'exec.ts')] });
+  const echo = app.executor('echo');
+  assert.ok(echo);
+  assert.equal(echo.source, 'plugin:exec');
+  assert.deepEqual(echo.validate({ text: 'x' }), null);
+  assert.match(String(echo.validate({ text: 1 })), /text/);
+  const listed = await app.inject({ method: 'POST', url: '/system', payload: { jsonrpc: '2.0', id: 1, method: 'system.executors' } });
+  const ids = listed.json().result.executors.map((e: { id: string }) => e.id);
+  assert.ok(ids.includes('echo') && ids.includes('rest_executor'), ids.join());
+});
