@@ -14,6 +14,7 @@ import type { TaskRepository } from './task-repository.ts';
 import { createTreeRun, isReady, isTerminal, type RunNode, type TreeRun } from './tree-run.ts';
 import { createWriteJournal } from './write-journal.ts';
 import { executionScope, recoverOrphan, resetForRerun, retryDelayMs } from './run-rules.ts';
+import { copyTask, type CopyOptions } from './copy-task.ts';
 
 /** Engine settings (config `engine.*`). */
 export interface EngineSettings {
@@ -65,7 +66,7 @@ export function createTaskEngine(options: {
   const owner = createOwnerId();
   const leaseMs = settings.lease_s * 1000;
   const leaseUntil = () => new Date(Date.now() + leaseMs).toISOString();
-  const journal = createWriteJournal({ commit: (batch) => repo.commit(batch, { owner, until: leaseUntil() }), log });
+  const journal = createWriteJournal({ commit: (batch) => repo.commit(batch), log });
   const trees = new Map<string, TreeState>();
   const queue = createReadyQueue<Item>();
   const userRunning = new Map<string | null, number>();
@@ -127,26 +128,35 @@ export function createTaskEngine(options: {
       }
       running++;
       userRunning.set(node.row.user_id, (userRunning.get(node.row.user_id) ?? 0) + 1);
-      const inputs = mergeDependencyResults(node.row, (id) => state.run.nodes.get(id)?.row);
-      const startedAt = new Date().toISOString();
-      journal.claim({ id: node.row.id, inputs, startedAt }, (granted) => {
-        if (granted && node.row.status === 'pending' && !closing) return start(state, node, inputs, startedAt);
-        release(node.row.user_id);
-        node.busy = false;
-        if (!granted && node.row.status === 'pending') void adoptExternalState(state, node);
-        pump();
-      });
+      start(state, node);
     }
   };
 
-  const start = (state: TreeState, node: RunNode, inputs: Record<string, unknown>, startedAt: string) => {
-    Object.assign(node.row, { status: 'in_progress', inputs, started_at: startedAt, updated_at: startedAt, lease_owner: owner });
-    node.row.attempts++;
+  // This engine owns the tree, so a task starts at once; the claim commits with the next batch
+  // and only an external cancel seen in that commit can refuse it (the run is then aborted).
+  const start = (state: TreeState, node: RunNode) => {
+    const now = new Date().toISOString();
+    const claim: Partial<TaskRow> = {
+      status: 'in_progress',
+      inputs: mergeDependencyResults(node.row, (id) => state.run.nodes.get(id)?.row),
+      started_at: now,
+      updated_at: now,
+      attempts: node.row.attempts + 1,
+      next_attempt_at: null,
+      lease_owner: owner,
+      lease_expires_at: leaseUntil(),
+    };
+    Object.assign(node.row, claim);
+    journal.claim({ id: node.row.id, set: claim }, (granted) => {
+      if (!granted) refusedClaim(state, node);
+    });
     emit(state, 'task_start', node.row);
     const abort = new AbortController();
     node.abort = abort;
     const timeout = node.row.params?.timeout_s;
-    void runTask({
+    // Each run starts on its own turn of the event loop, so a burst of quick tasks still lets
+    // the journal commit and HTTP requests be served in between.
+    setImmediate(() => void runTask({
       task: node.row,
       signal: abort.signal,
       timeoutS: typeof timeout === 'number' && timeout > 0 ? timeout : settings.default_timeout_s,
@@ -155,7 +165,7 @@ export function createTaskEngine(options: {
       executorIds: options.executorIds,
       progress: (progress, message) => reportProgress(state, node, progress, message),
       log,
-    }).then((outcome) => finishRun(state, node, outcome));
+    }).then((outcome) => finishRun(state, node, outcome)));
   };
 
   const reportProgress = (state: TreeState, node: RunNode, progress: number, message?: string) => {
@@ -220,13 +230,15 @@ export function createTaskEngine(options: {
     journal.afterCommit(() => state.resolve(outcome));
   };
 
-  /** A claim lost to someone else: take the task's state from the database. */
-  const adoptExternalState = async (state: TreeState, node: RunNode) => {
-    const fresh = await repo.get(node.row.id);
-    if (!fresh || !TERMINAL_STATUSES.has(fresh.status) || isTerminal(node)) return;
-    Object.assign(node.row, fresh);
-    emit(state, fresh.status === 'cancelled' ? 'task_cancelled' : 'task_failed', node.row);
-    settle(state, node);
+  /** Someone else cancelled the task before our claim committed: stop the run, keep their state. */
+  const refusedClaim = (state: TreeState, node: RunNode) => {
+    void repo.get(node.row.id).then((fresh) => {
+      if (!fresh || isTerminal(node) || trees.get(state.rootId) !== state) return;
+      node.abort?.abort(new Error('cancelled elsewhere'));
+      Object.assign(node.row, fresh);
+      emit(state, 'task_cancelled', node.row);
+      settle(state, node);
+    });
   };
 
   /** Loads a tree this engine now owns and starts running it. */
@@ -359,6 +371,8 @@ export function createTaskEngine(options: {
       await journal.drain();
       return results;
     },
+    /** Copies the tree around `taskId` (modes minimal, full, custom); see {@link CopyOptions}. */
+    copy: (taskId: string, copyOptions?: CopyOptions) => copyTask(repo, taskId, copyOptions),
     /** True while this engine runs the tree of `rootId`. */
     isRunning: (rootId: string) => trees.has(rootId),
     /** Roots of the trees this engine runs now. */

@@ -1,6 +1,6 @@
 import type { Sql } from '../storage/sql.ts';
 import { insertTasks } from '../storage/queries/insert-tasks.ts';
-import { claimTasks, updateTasks } from '../storage/queries/update-tasks.ts';
+import { settledElsewhere, updateTasks } from '../storage/queries/update-tasks.ts';
 import type { TaskChange } from '../storage/queries/task-columns.ts';
 import {
   countTasks,
@@ -36,11 +36,12 @@ export function createTaskRepository(sql: Sql) {
     /** Applies changes in one transaction. */
     update: (changes: readonly TaskChange[]) => sql.write((runner) => updateTasks(sql, runner, changes)),
     delete: (ids: readonly string[]) => sql.write((runner) => deleteTasks(runner, ids)),
-    /** One journal batch: changes first, then conditional claims; returns the ids claimed. */
-    commit: (batch: JournalBatch, lease: { owner: string; until: string }) =>
+    /** One journal batch in one transaction; returns the claimed ids refused (settled elsewhere). */
+    commit: (batch: JournalBatch) =>
       sql.write(async (runner) => {
-        await updateTasks(sql, runner, batch.changes);
-        return batch.claims.length ? claimTasks(sql, runner, batch.claims, lease) : new Set<string>();
+        const refused = batch.guarded.length ? await settledElsewhere(runner, batch.guarded) : new Set<string>();
+        await updateTasks(sql, runner, refused.size ? batch.changes.filter((change) => !refused.has(change.id)) : batch.changes);
+        return refused;
       }),
     /** Takes ownership of a tree to run it; false when a live owner holds it. */
     adoptTree: (rootId: string, owner: string, until: string, now: string, force: boolean) =>

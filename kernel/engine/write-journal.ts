@@ -1,40 +1,43 @@
 import type { Logger } from '../internal/logger.ts';
 import type { TaskChange } from '../storage/queries/task-columns.ts';
-import type { TaskClaim } from '../storage/queries/update-tasks.ts';
 
 /** What one flush writes, in one transaction. */
 export interface JournalBatch {
+  /** The newest wanted columns of each task changed since the last flush. */
   changes: TaskChange[];
-  claims: TaskClaim[];
+  /** Tasks claimed since the last flush: their changes apply only if nobody else settled them. */
+  guarded: string[];
 }
 
 /**
- * Batches task writes: everything asked for while one transaction commits goes into the next
- * one. Callbacks (announcing events, starting claimed tasks) run only after their commit, so
- * every status change is persisted before anyone hears of it. A failed commit is retried with
- * backoff; nothing is dropped.
+ * Batches task writes (group commit): everything asked for while one transaction commits goes
+ * into the next one, merged per task. Callbacks (announcing events) run only after their
+ * commit, so every status change is persisted before anyone hears of it. A failed commit is
+ * retried with backoff; nothing is dropped.
  */
 export function createWriteJournal(options: {
+  /** Writes a batch; returns the guarded ids whose changes were refused. */
   commit: (batch: JournalBatch) => Promise<Set<string>>;
   log: Logger;
 }) {
   let changes = new Map<string, TaskChange>();
-  let claims: { claim: TaskClaim; done: (granted: boolean) => void }[] = [];
+  let guards = new Map<string, ((granted: boolean) => void)[]>();
   let after: (() => void)[] = [];
   let running: Promise<void> | null = null;
   let failures = 0;
+  const pending = () => changes.size > 0 || guards.size > 0 || after.length > 0;
 
   const flush = async (): Promise<void> => {
-    while (changes.size > 0 || claims.length > 0 || after.length > 0) {
-      const batch = { changes: [...changes.values()], claims: claims.map((entry) => entry.claim) };
-      const claimDone = claims;
+    while (pending()) {
+      const batch: JournalBatch = { changes: [...changes.values()], guarded: [...guards.keys()] };
+      const guardDone = guards;
       const callbacks = after;
       changes = new Map();
-      claims = [];
+      guards = new Map();
       after = [];
-      let granted: Set<string>;
+      let refused: Set<string>;
       try {
-        granted = batch.changes.length || batch.claims.length ? await options.commit(batch) : new Set();
+        refused = batch.changes.length ? await options.commit(batch) : new Set();
         failures = 0;
       } catch (error) {
         failures++;
@@ -43,12 +46,13 @@ export function createWriteJournal(options: {
         const newer = changes;
         changes = new Map(batch.changes.map((change) => [change.id, change]));
         for (const change of newer.values()) merge(changes, change);
-        claims = [...claimDone, ...claims];
+        for (const [id, list] of guards) guardDone.set(id, [...(guardDone.get(id) ?? []), ...list]);
+        guards = guardDone;
         after = [...callbacks, ...after];
         await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 50 * 2 ** failures)));
         continue;
       }
-      for (const entry of claimDone) entry.done(granted.has(entry.claim.id));
+      for (const [id, list] of guardDone) for (const done of list) done(!refused.has(id));
       for (const callback of callbacks) callback();
     }
   };
@@ -57,7 +61,7 @@ export function createWriteJournal(options: {
       .then(flush)
       .finally(() => {
         running = null;
-        if (changes.size > 0 || claims.length > 0 || after.length > 0) schedule();
+        if (pending()) schedule();
       });
   };
 
@@ -67,9 +71,13 @@ export function createWriteJournal(options: {
       merge(changes, change);
       schedule();
     },
-    /** Claims a pending task; `done` hears whether this server got it, after the commit. */
-    claim(claim: TaskClaim, done: (granted: boolean) => void): void {
-      claims.push({ claim, done });
+    /**
+     * Claims a task with `change`; `done` hears after the commit whether the claim held (false:
+     * someone else settled the task meanwhile, e.g. cancelled it from another process).
+     */
+    claim(change: TaskChange, done: (granted: boolean) => void): void {
+      merge(changes, change);
+      guards.set(change.id, [...(guards.get(change.id) ?? []), done]);
       schedule();
     },
     /** Runs `callback` once everything asked for so far is committed. */

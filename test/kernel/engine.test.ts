@@ -312,6 +312,7 @@ for (const db of testDatabases()) {
       const first = await runTree(app, [
         { id: 'r', name: 'r', schemas: { method: 'noop' }, dependencies: ['f'] },
         { id: 'f', name: 'f', parent_id: 'r', schemas: { method: 'flaky' }, inputs: { failures: 1 } },
+        { id: 's', name: 's', parent_id: 'r', schemas: { method: 'sleep' }, inputs: { ms: 300 } },
       ]);
       assert.equal(first.outcome.status, 'failed');
       const { done } = await app.engine.execute(first.tree.id);

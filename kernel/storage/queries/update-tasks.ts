@@ -28,40 +28,19 @@ export async function updateTasks(sql: Sql, runner: SqlRunner, changes: readonly
   }
 }
 
-/** A claim: the task moves from pending to in_progress under a lease, with its final inputs. */
-export interface TaskClaim {
-  id: string;
-  inputs: Record<string, unknown>;
-  startedAt: string;
-}
-
 /**
- * Claims pending tasks for `owner` until `leaseUntil`; only rows still `pending` are taken, so
- * two claimers never get the same task. Returns the ids claimed (call inside `sql.write`).
+ * Of `ids`, those another writer already settled as cancelled: a batch's changes to them are
+ * dropped, so an external cancel wins over a claim that was made before it was seen.
  */
-export async function claimTasks(
-  sql: Sql,
-  runner: SqlRunner,
-  claims: readonly TaskClaim[],
-  lease: { owner: string; until: string },
-): Promise<Set<string>> {
-  const claimed = new Set<string>();
-  for (const chunk of chunks(claims)) {
-    const params: unknown[] = [];
-    const inputs = chunk.map((claim) => {
-      params.push(claim.id, JSON.stringify(claim.inputs));
-      return `WHEN ? THEN ${sql.json}`;
-    });
-    params.push(chunk[0]?.startedAt ?? new Date().toISOString(), chunk[0]?.startedAt ?? new Date().toISOString(), lease.owner, lease.until);
-    params.push(...chunk.map((claim) => claim.id));
+export async function settledElsewhere(runner: SqlRunner, ids: readonly string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const chunk of chunks(ids)) {
+    if (chunk.length === 0) continue;
     const rows = await runner.select<{ id: string }>(
-      `UPDATE apflow_tasks SET status = 'in_progress', inputs = CASE id ${inputs.join(' ')} END,
-         started_at = ${sql.time}, updated_at = ${sql.time}, lease_owner = ?, lease_expires_at = ${sql.time},
-         attempts = attempts + 1, next_attempt_at = NULL
-       WHERE id IN (${chunk.map(() => '?').join(', ')}) AND status = 'pending' RETURNING id`,
-      params,
+      `SELECT id FROM apflow_tasks WHERE id IN (${chunk.map(() => '?').join(', ')}) AND status = 'cancelled'`,
+      chunk,
     );
-    for (const row of rows) claimed.add(row.id);
+    for (const row of rows) found.add(row.id);
   }
-  return claimed;
+  return found;
 }
