@@ -151,14 +151,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
+type Falsy = undefined | null | false | 0 | '';
+
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
-export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 5000): Promise<T> {
+export async function eventually<T>(check: () => Promise<T | Falsy> | T | Falsy, timeoutMs = 5000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
     try {
       const value = await check();
-      if (value) return value;
+      if (value) return value as T;
     } catch (error) {
       last = error;
     }

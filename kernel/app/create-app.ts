@@ -22,6 +22,8 @@ export interface CreateAppOptions extends ResolveConfigOptions {
   migrate?: boolean;
   /** An already resolved configuration (skips reading it again). */
   loaded?: LoadedConfig;
+  /** Resume trees whose server stopped (default true; one-shot commands leave them to servers). */
+  resume?: boolean;
 }
 
 /** A running apflow: listen, close, reload, and look inside. */
@@ -95,7 +97,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     let generationId = 1;
     current = await createGeneration(shared, { id: generationId, fresh: false });
     releasers.push(() => engine.close(config.server.shutdown_timeout_s * 1000));
-    await engine.start();
+    await engine.start({ resume: options.resume !== false });
     const server = createFrontServer(() => current);
     const drainMs = config.server.shutdown_timeout_s * 1000;
     let closing: Promise<void> | undefined;

@@ -36,6 +36,29 @@ export async function runCli(argv: string[]): Promise<void> {
     });
 
   cli
+    .command('run <file>', 'Create a task tree from a JSON file (or - for stdin) and run it here')
+    .option('--user-id <id>', 'Owner of the tree when its tasks name none')
+    .action(async (file: string, options: { config?: string; userId?: string }) => {
+      const { runFile } = await import('./run.ts');
+      await runFile(file, options);
+    });
+
+  cli
+    .command('tasks <action> [...ids]', 'Inspect tasks in the database: list | get | tree | status | cancel | watch')
+    .option('--user-id <id>', 'list: only this user\'s tasks')
+    .option('--status <status>', 'list: only tasks in this state')
+    .option('--all', 'list: every task, not only roots')
+    .option('--limit <n>', 'list: at most n (default 100)')
+    .option('--offset <n>', 'list: skip n')
+    .option('--json', 'list: print JSON even on a terminal')
+    .option('--message <text>', 'cancel: the reason stored on the tasks')
+    .option('--interval <s>', 'watch: seconds between looks (default 1)')
+    .action(async (action: string, ids: string[], options: Record<string, unknown>) => {
+      const { tasksCommand } = await import('./tasks.ts');
+      await tasksCommand(action, ids, options);
+    });
+
+  cli
     .command('[...args]', '')
     .usage('<command> [options]')
     .action((args: string[]) => {

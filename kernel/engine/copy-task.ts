@@ -1,33 +1,27 @@
 import { ApflowError } from '../errors/apflow-error.ts';
-import type { TaskJson, TaskTreeJson } from '../tasks/task-record.ts';
+import { parseCopyOptions, type CopyOptions } from '../tasks/copy-options.ts';
+import { planCopy, toCopiedTasks, type CopiedTask } from '../tasks/copy-tree.ts';
+import { buildTrees, type TaskTreeJson } from '../tasks/task-record.ts';
 import type { TaskRepository } from './task-repository.ts';
 
-/** Options of `tasks.copy` (reference/original-apflow.md §2.4). */
-export interface CopyOptions {
-  /** `minimal` (default), `full` or `custom`. */
-  copy_mode?: 'minimal' | 'full' | 'custom';
-  /** Also gather each direct child's subtree (minimal mode). */
-  children?: boolean;
-  /** custom mode: the ids to copy (required there). */
-  custom_task_ids?: string[];
-  /** custom mode: also copy the descendants of those ids. */
-  custom_include_children?: boolean;
-  /** Fields to reset on the copies, overriding the defaults. */
-  reset_fields?: Record<string, unknown> | string[];
-  /** false: store nothing and return the tasks array (usable by tasks.create). Default true. */
-  save?: boolean;
-}
+export type { CopyOptions } from '../tasks/copy-options.ts';
+export type { CopiedTask } from '../tasks/copy-tree.ts';
+
+/** What a copy returns: the stored tree, nested; or, with `save: false`, the tasks array. */
+export type CopyResult = TaskTreeJson | { tasks: CopiedTask[]; saved: false };
 
 /**
- * Copies the tree around `taskId` as the original does: fresh ids, `original_task_id` set,
- * references remapped; saved (originals get `has_copy`) or returned as a tasks array.
+ * Copies the tree around `taskId` as the original does (reference/original-apflow.md §2.4):
+ * fresh ids, `original_task_id` set, references remapped; saved (originals get `has_copy`,
+ * in the same transaction) or returned as a tasks array. The planning is `tasks/copy-tree.ts`.
  */
-export async function copyTask(
-  repo: TaskRepository,
-  taskId: string,
-  options: CopyOptions = {},
-): Promise<TaskTreeJson | { tasks: TaskJson[]; saved: false }> {
-  void repo;
-  void options;
-  throw new ApflowError('APF_INTERNAL', { message: `copy of ${taskId} is not built yet` });
+export async function copyTask(repo: TaskRepository, taskId: string, options: CopyOptions = {}): Promise<CopyResult> {
+  const parsed = parseCopyOptions(options);
+  const task = await repo.get(taskId);
+  if (!task) throw new ApflowError('APF_NOT_FOUND', { message: `Task ${taskId} not found` });
+  const now = new Date().toISOString();
+  const { rows, originalIds } = planCopy(await repo.tree(task.root_id), taskId, parsed, now);
+  if (!parsed.save) return { tasks: toCopiedTasks(rows), saved: false };
+  await repo.insertCopy(rows, originalIds, now);
+  return buildTrees(rows)[0] as TaskTreeJson;
 }

@@ -7,6 +7,8 @@ import type { Logger } from '../internal/logger.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
 import { selectExecutor } from '../tasks/select-executor.ts';
 
+const NOT_RETRYABLE: ReadonlySet<string> = new Set(['APF_FORBIDDEN', 'APF_INVALID_PARAMS', 'APF_NOT_FOUND', 'APF_UNAUTHENTICATED']);
+
 /** How a run ended. `retryable` is false for failures a retry cannot fix (no executor, bad inputs). */
 export type RunOutcome =
   | { status: 'completed'; result: unknown }
@@ -62,9 +64,11 @@ export async function runTask(options: RunTaskOptions): Promise<RunOutcome> {
           controller.abort(new Error('timeout'));
         }, options.timeoutS * 1000);
 
+  // Most servers have no taskRun taps: skip the two hook calls per task then.
+  const tapped = hooks.taskRun.isUsed();
   let run = base;
   try {
-    run = await hooks.taskRun.promise(base);
+    if (tapped) run = await hooks.taskRun.promise(base);
     if (run.refuse) return { status: 'failed', error: run.refuse.message, retryable: false };
     let result: unknown;
     if ('result' in run && run.result !== undefined) {
@@ -74,6 +78,7 @@ export async function runTask(options: RunTaskOptions): Promise<RunOutcome> {
       if (problems) {
         return { status: 'failed', error: `Invalid inputs for executor '${executorId}': ${problems.join('; ')}`, retryable: false };
       }
+      let log: ExecutorContext['log'] | undefined;
       const ctx: ExecutorContext = {
         task_id: task.id,
         root_task_id: task.root_id,
@@ -84,11 +89,14 @@ export async function runTask(options: RunTaskOptions): Promise<RunOutcome> {
         progress: options.progress,
         resolveKey: async (provider, model) =>
           hooks.keyResolve.promise({ provider, model, user_id: task.user_id, task_id: task.id }),
-        log: options.log.child({ task_id: task.id, executor: executorId }),
+        // Made on first use: most executors never log, and a child logger per task adds up.
+        get log() {
+          return (log ??= options.log.child({ task_id: task.id, executor: executorId }));
+        },
       };
       result = await raceAbort(Promise.resolve().then(() => registered.definition.execute(run.inputs as never, ctx)), controller.signal);
     }
-    const after = await hooks.taskRun.promise({ ...run, phase: 'after', result });
+    const after = tapped ? await hooks.taskRun.promise({ ...run, phase: 'after', result }) : { result };
     return { status: 'completed', result: toJsonValue(after.result === undefined ? null : after.result) };
   } catch (error) {
     if (options.signal.aborted) return { status: 'aborted' };
@@ -97,8 +105,10 @@ export async function runTask(options: RunTaskOptions): Promise<RunOutcome> {
       : isApflowError(error) || error instanceof Error
         ? error.message
         : String(error);
-    await hooks.taskRun.promise({ ...run, phase: 'after', error: toApflowError(error) }).catch(() => undefined);
-    return { status: 'failed', error: message || 'the executor failed without a message', retryable: true };
+    if (tapped) await hooks.taskRun.promise({ ...run, phase: 'after', error: toApflowError(error) }).catch(() => undefined);
+    // A refusal or a bad request fails the same way every time: retrying it only wastes time.
+    const retryable = !isApflowError(error) || !NOT_RETRYABLE.has(error.code);
+    return { status: 'failed', error: message || 'the executor failed without a message', retryable };
   } finally {
     clearTimeout(timer);
     options.signal.removeEventListener('abort', onAbort);

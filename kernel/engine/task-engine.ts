@@ -16,6 +16,9 @@ import { createWriteJournal } from './write-journal.ts';
 import { executionScope, recoverOrphan, resetForRerun, retryDelayMs } from './run-rules.ts';
 import { copyTask, type CopyOptions } from './copy-task.ts';
 
+/** Tasks with unwritten changes at which the engine stops starting more until a commit. */
+const JOURNAL_BACKLOG = 1000;
+
 /** Engine settings (config `engine.*`). */
 export interface EngineSettings {
   concurrency: number;
@@ -117,7 +120,19 @@ export function createTaskEngine(options: {
     queue.release(user);
   };
 
+  let waitingForJournal = false;
   const pump = () => {
+    // Backpressure: quick tasks can finish faster than they are written; let the writes catch up.
+    if (journal.backlog() >= JOURNAL_BACKLOG) {
+      if (!waitingForJournal) {
+        waitingForJournal = true;
+        journal.afterCommit(() => {
+          waitingForJournal = false;
+          pump();
+        });
+      }
+      return;
+    }
     while (!closing && running < settings.concurrency) {
       const item = queue.pop(mayRun);
       if (!item) return;
@@ -283,11 +298,11 @@ export function createTaskEngine(options: {
     settle(state, node);
   };
 
-  const heartbeatTick = async () => {
+  const heartbeatTick = async (resume: boolean) => {
     try {
       await repo.renewLeases(owner, leaseUntil());
       await checkExternalCancels();
-      await adoptOrphanTrees();
+      if (resume) await adoptOrphanTrees();
     } catch (error) {
       log.error({ err: error }, 'engine heartbeat failed');
     }
@@ -385,9 +400,10 @@ export function createTaskEngine(options: {
       return () => listeners.delete(listener);
     },
     /** Resumes trees left running by a server that stopped, then keeps leases alive. */
-    async start(): Promise<void> {
-      await adoptOrphanTrees();
-      heartbeat = setInterval(() => void heartbeatTick(), Math.max(200, leaseMs / 3));
+    async start(startOptions: { resume?: boolean } = {}): Promise<void> {
+      const resume = startOptions.resume !== false;
+      if (resume) await adoptOrphanTrees();
+      heartbeat = setInterval(() => void heartbeatTick(resume), Math.max(200, leaseMs / 3));
       heartbeat.unref();
     },
     /**

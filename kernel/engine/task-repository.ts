@@ -33,6 +33,15 @@ export function createTaskRepository(sql: Sql) {
     existingIds: (ids: readonly string[]) => existingIds(sql, ids),
     /** Inserts a whole tree in one transaction: a rejected tree leaves nothing behind. */
     insertTree: (rows: readonly TaskRow[]) => sql.write((runner) => insertTasks(sql, runner, rows)),
+    /**
+     * Stores a copied tree and marks its originals `has_copy`, in one transaction: a copy is
+     * never half stored, nor an original marked for a copy that does not exist.
+     */
+    insertCopy: (rows: readonly TaskRow[], originalIds: readonly string[], now: string) =>
+      sql.write(async (runner) => {
+        await updateTasks(sql, runner, originalIds.map((id) => ({ id, set: { has_copy: true, updated_at: now } })));
+        await insertTasks(sql, runner, rows);
+      }),
     /** Applies changes in one transaction. */
     update: (changes: readonly TaskChange[]) => sql.write((runner) => updateTasks(sql, runner, changes)),
     delete: (ids: readonly string[]) => sql.write((runner) => deleteTasks(runner, ids)),

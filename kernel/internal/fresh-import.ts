@@ -1,6 +1,9 @@
-import { pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 let version = 0;
+const commonJsCache = createRequire(import.meta.url).cache;
+const kernelDir = fileURLToPath(new URL('../', import.meta.url));
 
 /**
  * Imports `file` as a new module instance, bypassing Node's module cache, so an edited file
@@ -8,6 +11,7 @@ let version = 0;
  * packages (apflow itself included) stay shared.
  */
 export async function freshImport(file: string): Promise<unknown> {
+  forgetCommonJs();
   const url = pathToFileURL(file);
   url.searchParams.set('apflow-v', String(++version));
   return import(url.href);
@@ -27,4 +31,14 @@ export async function importDefault(file: string, options: { fresh: boolean }): 
 function isInteropWrapper(value: unknown): value is { default: unknown } {
   if (typeof value !== 'object' || value === null || !('default' in value)) return false;
   return Object.keys(value).every((key) => key === 'default' || key === '__esModule');
+}
+
+/**
+ * TypeScript outside an ES-module package is loaded as CommonJS, whose cache ignores the URL's
+ * version query: drop the user's own modules from it so they are read again.
+ */
+function forgetCommonJs(): void {
+  for (const key of Object.keys(commonJsCache)) {
+    if (!key.includes('/node_modules/') && !key.startsWith(kernelDir)) delete commonJsCache[key];
+  }
 }

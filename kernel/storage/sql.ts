@@ -1,6 +1,9 @@
-import { QueryTypes, Transaction, type Sequelize } from 'sequelize';
+import type { Sequelize } from 'sequelize';
 
-/** Runs one statement inside a write transaction. */
+/** SQL types apflow casts parameters to. */
+export type SqlType = 'integer' | 'double precision' | 'boolean' | 'jsonb' | 'timestamptz';
+
+/** Runs statements: everywhere, or inside one write transaction. */
 export type SqlRunner = {
   /** Rows of a SELECT (or of an UPDATE … RETURNING). */
   select<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
@@ -8,49 +11,54 @@ export type SqlRunner = {
   run(sql: string, params?: unknown[]): Promise<void>;
 };
 
+/** The few calls apflow makes on a driver connection. */
+interface Driver {
+  query(sql: string, params: unknown[]): Promise<Record<string, unknown>[]>;
+  /** Runs `work` in a transaction on one connection. */
+  transaction<T>(work: (runner: SqlRunner) => Promise<T>): Promise<T>;
+}
+
+type SqliteDatabase = {
+  all(sql: string, params: unknown[], done: (error: Error | null, rows: Record<string, unknown>[]) => void): void;
+};
+type PgClient = { query(sql: string, params: unknown[]): Promise<{ rows: Record<string, unknown>[] }> };
+type ConnectionManager = {
+  getConnection(options?: Record<string, unknown>): Promise<unknown>;
+  releaseConnection(connection: unknown): void;
+};
+
 /**
- * Raw SQL over Sequelize for the hot paths, with the few places where SQLite and PostgreSQL
- * differ in one spot. Writes go through {@link Sql.write}: one transaction at a time, so the
- * engine can batch many transitions into one commit.
+ * Raw SQL for the hot paths, on the connections Sequelize opened (it keeps doing migrations and
+ * connection management). Statements use `?` placeholders with bound parameters; the places
+ * where SQLite and PostgreSQL differ are here. Writes go through {@link Sql.write}, one
+ * transaction at a time, so the engine can batch many transitions into one commit.
  */
 export function createSql(sequelize: Sequelize) {
-  const dialect = sequelize.getDialect() === 'postgres' ? 'postgres' : 'sqlite';
-  const pg = dialect === 'postgres';
+  const pg = sequelize.getDialect() === 'postgres';
+  const manager = (sequelize as unknown as { connectionManager: ConnectionManager }).connectionManager;
+  const driver = pg ? postgresDriver(manager) : sqliteDriver(manager);
+  const runner: SqlRunner = {
+    select: <T>(sql: string, params: unknown[] = []) => driver.query(sql, params) as Promise<T[]>,
+    run: async (sql: string, params: unknown[] = []) => {
+      await driver.query(sql, params);
+    },
+  };
   let queue: Promise<unknown> = Promise.resolve();
 
-  const runner = (transaction?: Transaction): SqlRunner => ({
-    select: <T>(sql: string, params: unknown[] = []) =>
-      sequelize.query(sql, { replacements: params, type: QueryTypes.SELECT, transaction }) as Promise<T[]>,
-    run: async (sql: string, params: unknown[] = []) => {
-      await sequelize.query(sql, { replacements: params, transaction, type: QueryTypes.RAW });
-    },
-  });
-
   return {
-    dialect,
-    ...runner(),
+    dialect: pg ? ('postgres' as const) : ('sqlite' as const),
+    ...runner,
     /** A placeholder for a JSON value (pass `jsonParam(value)`). */
     json: pg ? 'CAST(? AS jsonb)' : '?',
     /** A placeholder for a timestamp (pass an ISO string or null). */
     time: pg ? 'CAST(? AS timestamptz)' : '?',
-    /**
-     * Runs `work` in one write transaction. SQLite: `BEGIN IMMEDIATE` on the shared connection,
-     * serialised here (SQLite has one writer anyway); PostgreSQL: a pooled transaction.
-     */
+    /** A placeholder of SQL type `type` (PostgreSQL cannot guess the type of a bare parameter everywhere). */
+    typed: (type: SqlType) => (pg ? `CAST(? AS ${type})` : '?'),
+    /** `expression` read as `type`: cast on PostgreSQL, as is on SQLite (which converts by column). */
+    valueOf: (expression: string, type: SqlType | undefined) => (pg && type ? `CAST(${expression} AS ${type})` : expression),
+    /** Runs `work` in one write transaction; writes of this process are serialised. */
     write<T>(work: (sql: SqlRunner) => Promise<T>): Promise<T> {
-      const next = queue.then(async () => {
-        if (pg) return sequelize.transaction((transaction) => work(runner(transaction)));
-        const sql = runner();
-        await sql.run('BEGIN IMMEDIATE');
-        try {
-          const result = await work(sql);
-          await sql.run('COMMIT');
-          return result;
-        } catch (error) {
-          await sql.run('ROLLBACK').catch(() => undefined);
-          throw error;
-        }
-      });
+      const next = queue.then(() => driver.transaction(work));
       queue = next.catch(() => undefined);
       return next;
     },
@@ -65,7 +73,80 @@ export function jsonParam(value: unknown): string | null {
   return value === null || value === undefined ? null : JSON.stringify(value);
 }
 
-/** `?, ?, ?` for `count` parameters. */
-export function placeholders(count: number, placeholder = '?'): string {
-  return Array.from({ length: count }, () => placeholder).join(', ');
+function sqliteDriver(manager: ConnectionManager): Driver {
+  // Sequelize's own shared connection: one SQLite connection, so BEGIN … COMMIT below and the
+  // statements in between are one transaction. SQLite has a single writer anyway.
+  const connection = () => manager.getConnection({}) as Promise<SqliteDatabase>;
+  const query = async (sql: string, params: unknown[]) => {
+    const db = await connection();
+    return new Promise<Record<string, unknown>[]>((resolve, reject) =>
+      db.all(sql, params.map(sqliteValue), (error, rows) => (error ? reject(error) : resolve(rows))),
+    );
+  };
+  const inTransaction: SqlRunner = {
+    select: <T>(sql: string, params: unknown[] = []) => query(sql, params) as Promise<T[]>,
+    run: async (sql: string, params: unknown[] = []) => void (await query(sql, params)),
+  };
+  return {
+    query,
+    async transaction(work) {
+      await query('BEGIN IMMEDIATE', []);
+      try {
+        const result = await work(inTransaction);
+        await query('COMMIT', []);
+        return result;
+      } catch (error) {
+        await query('ROLLBACK', []).catch(() => undefined);
+        throw error;
+      }
+    },
+  };
+}
+
+function sqliteValue(value: unknown): unknown {
+  return typeof value === 'boolean' ? (value ? 1 : 0) : value;
+}
+
+function postgresDriver(manager: ConnectionManager): Driver {
+  const withClient = async <T>(use: (client: PgClient) => Promise<T>): Promise<T> => {
+    const client = (await manager.getConnection({ type: 'write' })) as PgClient;
+    try {
+      return await use(client);
+    } finally {
+      manager.releaseConnection(client);
+    }
+  };
+  const on = (client: PgClient) => async (sql: string, params: unknown[]) => (await client.query(numbered(sql), params)).rows;
+  return {
+    query: (sql, params) => withClient((client) => on(client)(sql, params)),
+    transaction: (work) =>
+      withClient(async (client) => {
+        const query = on(client);
+        await query('BEGIN', []);
+        try {
+          const result = await work({
+            select: <T>(sql: string, params: unknown[] = []) => query(sql, params) as Promise<T[]>,
+            run: async (sql: string, params: unknown[] = []) => void (await query(sql, params)),
+          });
+          await query('COMMIT', []);
+          return result;
+        } catch (error) {
+          await query('ROLLBACK', []).catch(() => undefined);
+          throw error;
+        }
+      }),
+  };
+}
+
+const numberedCache = new Map<string, string>();
+
+/** `?` placeholders as PostgreSQL's `$1, $2, …` (apflow's statements hold no literal `?`). */
+function numbered(sql: string): string {
+  let out = numberedCache.get(sql);
+  if (out === undefined) {
+    let n = 0;
+    out = sql.replace(/\?/g, () => `$${++n}`);
+    if (sql.length < 2000 && numberedCache.size < 500) numberedCache.set(sql, out);
+  }
+  return out;
 }

@@ -82,7 +82,7 @@ export function toTaskJson(row: TaskRow): TaskJson {
 
 /** Turns a database row (either dialect) into a {@link TaskRow}. */
 export function fromDatabaseRow(raw: Record<string, unknown>): TaskRow {
-  const row: Record<string, unknown> = { ...raw };
+  const row = raw;
   for (const key of JSON_COLUMNS) {
     const value = row[key];
     row[key] = typeof value === 'string' ? JSON.parse(value) : (value ?? null);

@@ -1,4 +1,4 @@
-import { defineExecutor, Type } from 'apflow';
+import { ApflowError, defineExecutor, Type } from 'apflow';
 
 const Auth = Type.Union([
   Type.Object({ type: Type.Literal('bearer'), token: Type.String() }),
@@ -45,9 +45,20 @@ export const restExecutor = defineExecutor({
       body = inputs.data;
     }
     const method = inputs.method ?? (body === undefined ? 'GET' : 'POST');
-    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout((inputs.timeout ?? 30) * 1000)]);
-    const response = await fetch(url, { method, headers, body, signal });
-    const text = await response.text();
+    const timeoutS = inputs.timeout ?? 30;
+    const timeout = AbortSignal.timeout(timeoutS * 1000);
+    // No query string or credentials in messages: API keys may travel there.
+    const target = `${method} ${url.origin}${url.pathname}`;
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(url, { method, headers, body, signal: AbortSignal.any([ctx.signal, timeout]) });
+      text = await response.text();
+    } catch (error) {
+      if (ctx.signal.aborted) throw error;
+      if (timeout.aborted) throw new ApflowError('APF_UNAVAILABLE', { message: `${target} timed out after ${timeoutS}s` });
+      throw new ApflowError('APF_UNAVAILABLE', { message: `${target} failed: ${describeFailure(error)}`, cause: error });
+    }
     let json: unknown = null;
     try {
       json = text ? JSON.parse(text) : null;
@@ -65,3 +76,10 @@ export const restExecutor = defineExecutor({
     };
   },
 });
+
+/** fetch says only "fetch failed"; the reason (refused, DNS, TLS…) is in its cause. */
+function describeFailure(error: unknown): string {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  if (!(cause instanceof Error)) return String(cause);
+  return cause.message || (cause as NodeJS.ErrnoException).code || cause.name;
+}

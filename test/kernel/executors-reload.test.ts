@@ -302,3 +302,44 @@ test('executor folders that do not exist at start are picked up once created', a
   writeFileSync(join(deep, 'b.ts'), executorFile('b', 'back', 4));
   await eventually(() => app.executor('b')?.definition.description === 'back');
 });
+
+test('a task running when its executor file changes finishes on the old code; the next task gets the new one', async (t) => {
+  const gated = (version: string) => `
+import { defineExecutor } from 'apflow';
+export default defineExecutor({
+  id: 'gated',
+  description: ${JSON.stringify(version)},
+  async execute() {
+    const store = globalThis as unknown as { gate?: Promise<void> };
+    await store.gate;
+    return ${JSON.stringify(version)};
+  },
+});
+`;
+  const project = tempProject(t, { 'executors/gated.ts': gated('v1') });
+  const { app } = await listeningApp(t, [join(project, 'executors')]);
+  let open!: () => void;
+  (globalThis as unknown as { gate?: Promise<void> }).gate = new Promise<void>((resolve) => (open = resolve));
+  const first = await app.engine.createTree([{ name: 'first', schemas: { method: 'gated' } }]);
+  const running = await app.engine.execute(first.id);
+  await eventually(async () => (await app.tasks.get(first.id))?.status === 'in_progress');
+  writeFileSync(join(project, 'executors', 'gated.ts'), gated('v2'));
+  await eventually(() => app.executor('gated')?.definition.description === 'v2');
+  open();
+  assert.equal((await running.done).result, 'v1', 'the running task finished on the code it started with');
+  const second = await app.engine.createTree([{ name: 'second', schemas: { method: 'gated' } }]);
+  assert.equal((await (await app.engine.execute(second.id)).done).result, 'v2');
+});
+
+test('executor files outside an ES-module package (CommonJS scope) reload too', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'apflow-cjs-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'plain.ts');
+  const plain = (n: number) => `const answer: number = ${n};\nexport default { id: 'plain', description: 'v${n}', execute: () => answer };\n`;
+  writeFileSync(file, plain(1));
+  const { app } = await listeningApp(t, [dir]);
+  assert.equal(app.executor('plain')?.definition.description, 'v1');
+  writeFileSync(file, plain(2));
+  await eventually(() => app.executor('plain')?.definition.description === 'v2');
+  assert.equal(await run(app, 'plain'), 2);
+});

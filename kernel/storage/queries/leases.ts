@@ -19,7 +19,7 @@ export async function adoptTree(
 ): Promise<boolean> {
   const rows = await runner.select<{ id: string }>(
     `UPDATE apflow_tasks SET run_state = 'running', lease_owner = ?, lease_expires_at = ${sql.time}
-     WHERE id = ? AND (? OR run_state IS NULL OR lease_owner IS NULL OR lease_owner = ? OR lease_expires_at < ${sql.time})
+     WHERE id = ? AND (${sql.typed('boolean')} OR run_state IS NULL OR lease_owner IS NULL OR lease_owner = ? OR lease_expires_at < ${sql.time})
      RETURNING id`,
     [options.owner, options.until, options.rootId, options.force, options.owner, options.now],
   );

@@ -1,15 +1,30 @@
 import { JSON_COLUMNS, TIME_COLUMNS, type TaskRow } from '../../tasks/task-record.ts';
-import { jsonParam, type Sql } from '../sql.ts';
+import { jsonParam, type Sql, type SqlType } from '../sql.ts';
 
 /** How many rows one statement carries. */
 export const CHUNK = 300;
 
 /** The placeholder for `column` in this dialect. */
 export function placeholderFor(sql: Sql, column: string): string {
-  if (JSON_COLUMNS.has(column)) return sql.json;
-  if (TIME_COLUMNS.has(column)) return sql.time;
-  return '?';
+  return sql.valueOf('?', columnType(column));
 }
+
+/** The SQL type of a task column that is not text. */
+export function columnType(column: string): SqlType | undefined {
+  if (JSON_COLUMNS.has(column)) return 'jsonb';
+  if (TIME_COLUMNS.has(column)) return 'timestamptz';
+  return NON_TEXT_COLUMNS[column];
+}
+
+const NON_TEXT_COLUMNS: Record<string, SqlType> = {
+  priority: 'integer',
+  position: 'integer',
+  attempts: 'integer',
+  event_seq: 'integer',
+  progress: 'double precision',
+  has_children: 'boolean',
+  has_copy: 'boolean',
+};
 
 /** The parameter value for `column`. */
 export function paramFor(column: string, value: unknown): unknown {

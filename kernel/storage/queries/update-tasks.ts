@@ -1,9 +1,10 @@
 import type { Sql, SqlRunner } from '../sql.ts';
-import { chunks, paramFor, placeholderFor, type TaskChange } from './task-columns.ts';
+import { chunks, columnType, paramFor, type TaskChange } from './task-columns.ts';
 
 /**
  * Applies many changes in as few statements as possible: changes that set the same columns
- * share one `UPDATE … SET col = CASE id WHEN … END` per chunk (call inside `sql.write`).
+ * share one `UPDATE … FROM (VALUES …)` per chunk, a join on the primary key (call inside
+ * `sql.write`).
  */
 export async function updateTasks(sql: Sql, runner: SqlRunner, changes: readonly TaskChange[]): Promise<void> {
   const groups = new Map<string, TaskChange[]>();
@@ -13,17 +14,17 @@ export async function updateTasks(sql: Sql, runner: SqlRunner, changes: readonly
   }
   for (const [key, group] of groups) {
     const columns = key.split(',');
+    const sets = columns.map((column, i) => `${column} = ${sql.valueOf(`v.column${i + 2}`, columnType(column))}`).join(', ');
+    const tuple = `(${Array.from({ length: columns.length + 1 }, () => '?').join(', ')})`;
     for (const chunk of chunks(group)) {
-      const params: unknown[] = [];
-      const sets = columns.map((column) => {
-        const cases = chunk.map((change) => {
-          params.push(change.id, paramFor(column, (change.set as Record<string, unknown>)[column]));
-          return `WHEN ? THEN ${placeholderFor(sql, column)}`;
-        });
-        return `${column} = CASE id ${cases.join(' ')} END`;
-      });
-      params.push(...chunk.map((change) => change.id));
-      await runner.run(`UPDATE apflow_tasks SET ${sets.join(', ')} WHERE id IN (${chunk.map(() => '?').join(', ')})`, params);
+      const params = chunk.flatMap((change) => [
+        change.id,
+        ...columns.map((column) => paramFor(column, (change.set as Record<string, unknown>)[column])),
+      ]);
+      await runner.run(
+        `UPDATE apflow_tasks SET ${sets} FROM (VALUES ${chunk.map(() => tuple).join(', ')}) AS v WHERE apflow_tasks.id = v.column1`,
+        params,
+      );
     }
   }
 }

@@ -1,0 +1,17 @@
+/** A target a workload's median figure must meet. */
+export interface Goal {
+  workload: string;
+  figure: string;
+  at_least?: number;
+  at_most?: number;
+  why: string;
+}
+
+/** The targets the issues set. */
+export const goals: Goal[] = [
+  { workload: 'tree-10k', figure: 'tasks_per_s', at_least: 5000, why: '10,000-task tree on SQLite' },
+  { workload: 'tree-10k', figure: 'peak_rss_mb', at_most: 250, why: 'peak RSS of that process' },
+  { workload: 'chain-1k', figure: 'tasks_per_s', at_least: 1000, why: '1,000-deep chain' },
+  { workload: 'start-latency', figure: 'p50_ms', at_most: 10, why: 'tasks.execute to first task start' },
+  { workload: 'executor-reload', figure: 'p50_ms', at_most: 500, why: 'changed executor file live for the next task' },
+];

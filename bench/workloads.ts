@@ -1,0 +1,104 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { createApp, type App } from 'apflow';
+
+/** One measured workload: its figures, by name. */
+export type Figures = Record<string, number | string>;
+
+const quiet = () => new Writable({ write: (_chunk, _encoding, done) => done() });
+const fixtures = join(import.meta.dirname, 'fixtures');
+
+async function withApp<T>(work: (app: App, dir: string) => Promise<T>, engine: Record<string, unknown> = JSON.parse(process.env.BENCH_ENGINE ?? '{}')): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'apflow-bench-'));
+  const app = await createApp({
+    env: {},
+    logStream: quiet(),
+    inline: { database: { url: `sqlite:${join(dir, 'bench.sqlite')}` }, executors: { dirs: [fixtures] }, log: { level: 'warn' }, engine },
+  });
+  try {
+    return await work(app, dir);
+  } finally {
+    await app.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
+
+/** The workloads `npm run bench` runs, each in a fresh process. */
+export const workloads: Record<string, () => Promise<Figures>> = {
+  /** One root and 9,999 no-op leaves on SQLite, from execute to the final event. */
+  async 'tree-10k'() {
+    return withApp(async (app) => {
+      const tasks = [{ id: 'root', name: 'root', schemas: { method: 'bench_noop' } }];
+      for (let i = 1; i < 10_000; i++) tasks.push({ id: `t${i}`, name: `t${i}`, parent_id: 'root', schemas: { method: 'bench_noop' } } as (typeof tasks)[number]);
+      const created = performance.now();
+      await app.engine.createTree(tasks);
+      const start = performance.now();
+      const { done } = await app.engine.execute('root');
+      const outcome = await done;
+      const ms = performance.now() - start;
+      if (outcome.status !== 'completed') throw new Error(`tree ended ${outcome.status}`);
+      return { tasks: 10_000, create_ms: Math.round(start - created), run_ms: Math.round(ms), tasks_per_s: Math.round(10_000 / (ms / 1000)), peak_rss_mb: peakRssMb() };
+    });
+  },
+  /** A 1,000-deep tree (each task the only child of the previous), run bottom-up. */
+  async 'chain-1k'() {
+    return withApp(async (app) => {
+      const tasks = Array.from({ length: 1000 }, (_, i) => ({ id: `c${i}`, name: `c${i}`, parent_id: i === 0 ? null : `c${i - 1}`, schemas: { method: 'bench_noop' } }));
+      await app.engine.createTree(tasks);
+      const start = performance.now();
+      const { done } = await app.engine.execute('c0');
+      const outcome = await done;
+      const ms = performance.now() - start;
+      if (outcome.status !== 'completed') throw new Error(`chain ended ${outcome.status}`);
+      return { tasks: 1000, run_ms: Math.round(ms), tasks_per_s: Math.round(1000 / (ms / 1000)), peak_rss_mb: peakRssMb() };
+    });
+  },
+  /** From engine.execute() to the first executor starting, on a two-task tree, 50 times. */
+  async 'start-latency'() {
+    return withApp(async (app) => {
+      const store = globalThis as unknown as { benchStarts?: number[] };
+      const delays: number[] = [];
+      for (let i = 0; i < 55; i++) {
+        const tree = await app.engine.createTree([
+          { name: 'root', schemas: { method: 'bench_noop' } },
+          { name: 'first', parent_id: 'root', schemas: { method: 'bench_mark' } },
+        ]);
+        store.benchStarts = [];
+        const start = performance.now();
+        const { done } = await app.engine.execute(tree.id);
+        await done;
+        if (i >= 5) delays.push((store.benchStarts[0] as number) - start);
+      }
+      delays.sort((a, b) => a - b);
+      const at = (q: number) => Math.round((delays[Math.floor(q * (delays.length - 1))] as number) * 100) / 100;
+      return { runs: delays.length, p50_ms: at(0.5), p95_ms: at(0.95), max_ms: at(1) };
+    });
+  },
+  /** From writing an executor file to the new version being the one tasks get, 10 edits. */
+  async 'executor-reload'() {
+    const dir = mkdtempSync(join(tmpdir(), 'apflow-bench-reload-'));
+    const file = join(dir, 'versioned.ts');
+    const write = (n: number) => writeFileSync(file, `export default { id: 'versioned', description: 'v${n}', execute: () => ${n} };\n`);
+    write(0);
+    const app = await createApp({ env: {}, logStream: quiet(), inline: { database: { url: 'sqlite::memory:' }, executors: { dirs: [dir] }, log: { level: 'warn' } } });
+    const delays: number[] = [];
+    try {
+      for (let n = 1; n <= 10; n++) {
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        const start = performance.now();
+        write(n);
+        while (app.executor('versioned')?.definition.description !== `v${n}`) await new Promise((resolve) => setTimeout(resolve, 2));
+        delays.push(performance.now() - start);
+      }
+    } finally {
+      await app.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    delays.sort((a, b) => a - b);
+    return { edits: delays.length, p50_ms: Math.round(delays[5] as number), max_ms: Math.round(delays[9] as number) };
+  },
+};

@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import type { ParsedCopyOptions } from './copy-options.ts';
+import { selectForCopy } from './copy-selection.ts';
+import type { TaskDependency, TaskJson, TaskRow } from './task-record.ts';
+
+/** A copy ready to store: its rows (root first) and the ids of the originals they copy. */
+export interface CopyPlan {
+  rows: TaskRow[];
+  originalIds: string[];
+}
+
+/** One task of an unsaved copy, as `tasks.create` takes it: every API key but the stored-only ones. */
+export type CopiedTask = Omit<TaskJson, 'created_at' | 'updated_at' | 'has_copy'>;
+
+/**
+ * Plans a copy of the tree around `taskId` (reference/original-apflow.md §2.4): picks the
+ * originals by mode, gives each a fresh UUID and `original_task_id`, remaps parents and
+ * dependencies (dropping those pointing outside the copy), resets the tasks that start over
+ * and keeps the finished run of the others (full mode), then applies `reset_fields`.
+ * `tree` is every row of the tree `taskId` belongs to. Stores nothing.
+ */
+export function planCopy(tree: readonly TaskRow[], taskId: string, options: ParsedCopyOptions, now = new Date().toISOString()): CopyPlan {
+  const { originals, rerun } = selectForCopy(tree, taskId, options);
+  const newIds = new Map(originals.map((row) => [row.id, randomUUID()]));
+  const newId = (id: string) => newIds.get(id) as string;
+  const rootId = newId((originals[0] as TaskRow).id);
+  const parents = new Set(originals.slice(1).map((row) => row.parent_id));
+  const rows = originals.map((original, position): TaskRow => {
+    const fresh = rerun.has(original.id);
+    const dependencies: TaskDependency[] = (original.dependencies ?? [])
+      .filter((dep) => newIds.has(dep.id))
+      .map((dep) => ({ ...dep, id: newId(dep.id) }));
+    const row: TaskRow = {
+      id: newId(original.id),
+      parent_id: position === 0 || !original.parent_id ? null : newId(original.parent_id),
+      user_id: original.user_id,
+      name: original.name,
+      status: fresh ? 'pending' : 'completed',
+      priority: original.priority,
+      dependencies: dependencies.length ? dependencies : null,
+      inputs: fresh ? withoutMergedResults(original, newIds) : clone(original.inputs),
+      params: clone(original.params),
+      result: fresh ? null : clone(original.result),
+      error: null,
+      schemas: clone(original.schemas),
+      progress: fresh ? 0 : 1,
+      created_at: now,
+      started_at: fresh ? null : original.started_at,
+      updated_at: now,
+      completed_at: fresh ? null : original.completed_at,
+      has_children: parents.has(original.id),
+      original_task_id: original.id,
+      has_copy: false,
+      root_id: rootId,
+      position,
+      attempts: 0,
+      next_attempt_at: null,
+      lease_owner: null,
+      lease_expires_at: null,
+      run_state: null,
+      event_seq: 0,
+    };
+    return Object.assign(row, clone(options.overrides));
+  });
+  return { rows, originalIds: originals.map((row) => row.id) };
+}
+
+/** The unsaved form of a planned copy: a flat array `tasks.create` accepts as it is. */
+export function toCopiedTasks(rows: readonly TaskRow[]): CopiedTask[] {
+  return rows.map((row) => ({
+    id: row.id,
+    parent_id: row.parent_id,
+    user_id: row.user_id,
+    name: row.name,
+    status: row.status,
+    priority: row.priority,
+    dependencies: row.dependencies,
+    inputs: row.inputs,
+    params: row.params,
+    result: row.result,
+    error: row.error,
+    schemas: row.schemas,
+    progress: row.progress,
+    started_at: row.started_at,
+    completed_at: row.completed_at,
+    has_children: row.has_children,
+    original_task_id: row.original_task_id,
+  }));
+}
+
+/**
+ * A run stores each dependency's result in the task's inputs under the dependency's id. A copy
+ * that runs again gets those results under the new ids, so the old entries would only be stale
+ * duplicates; entries of dependencies left outside the copy stay, as the copy has no other source.
+ */
+function withoutMergedResults(original: TaskRow, newIds: ReadonlyMap<string, string>): Record<string, unknown> | null {
+  const inputs = clone(original.inputs);
+  if (!inputs) return inputs;
+  for (const dep of original.dependencies ?? []) if (newIds.has(dep.id)) delete inputs[dep.id];
+  return inputs;
+}
+
+function clone<T>(value: T): T {
+  return value === null || typeof value !== 'object' ? value : structuredClone(value);
+}
