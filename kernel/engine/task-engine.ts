@@ -162,9 +162,7 @@ export function createTaskEngine(options: {
       lease_expires_at: leaseUntil(),
     };
     Object.assign(node.row, claim);
-    journal.claim({ id: node.row.id, set: claim }, (granted) => {
-      if (!granted) refusedClaim(state, node);
-    });
+    journal.claim({ id: node.row.id, set: claim }, (error) => refusedClaim(state, node, error));
     emit(state, 'task_start', node.row);
     const abort = new AbortController();
     node.abort = abort;
@@ -239,21 +237,26 @@ export function createTaskEngine(options: {
     const target = (state.run.nodes.get(state.taskId) ?? root).row;
     emit(state, 'final', root.row);
     journal.change({ id: state.rootId, set: { run_state: null, lease_owner: null, lease_expires_at: null } });
-    const outcome: TreeOutcome = { root_task_id: state.rootId, task_id: target.id, status: target.status, progress: target.progress };
-    if (target.result !== null) outcome.result = target.result;
-    if (target.error) outcome.error = target.error;
-    journal.afterCommit(() => state.resolve(outcome));
+    // Read at commit time: a cancel from elsewhere seen in that commit still changes the outcome.
+    journal.afterCommit(() => {
+      const outcome: TreeOutcome = { root_task_id: state.rootId, task_id: target.id, status: target.status, progress: target.progress };
+      if (target.result !== null) outcome.result = target.result;
+      if (target.error) outcome.error = target.error;
+      state.resolve(outcome);
+    });
   };
 
-  /** Someone else cancelled the task before our claim committed: stop the run, keep their state. */
-  const refusedClaim = (state: TreeState, node: RunNode) => {
-    void repo.get(node.row.id).then((fresh) => {
-      if (!fresh || isTerminal(node) || trees.get(state.rootId) !== state) return;
-      node.abort?.abort(new Error('cancelled elsewhere'));
-      Object.assign(node.row, fresh);
-      emit(state, 'task_cancelled', node.row);
-      settle(state, node);
-    });
+  /**
+   * Someone else cancelled the task before our claim committed. The database kept their state (our
+   * writes to the task were dropped), so this process follows it: even a run that already
+   * finished here counts as cancelled.
+   */
+  const refusedClaim = (state: TreeState, node: RunNode, error: string | null) => {
+    const settled = isTerminal(node);
+    node.abort?.abort(new Error('cancelled elsewhere'));
+    Object.assign(node.row, { status: 'cancelled', error, lease_owner: null, lease_expires_at: null });
+    emit(state, 'task_cancelled', node.row);
+    if (!settled) settle(state, node);
   };
 
   /** Loads a tree this engine now owns and starts running it. */
@@ -307,15 +310,14 @@ export function createTaskEngine(options: {
       log.error({ err: error }, 'engine heartbeat failed');
     }
   };
+  /** Tasks cancelled in the database by another process (`apflow tasks cancel`) stop here too. */
   const checkExternalCancels = async () => {
-    const runningNodes = [...trees.values()].flatMap((state) =>
-      [...state.run.nodes.values()].filter((node) => node.abort).map((node) => ({ state, node })),
-    );
-    if (runningNodes.length === 0) return;
-    const fresh = new Map((await repo.getMany(runningNodes.map(({ node }) => node.row.id))).map((row) => [row.id, row]));
-    for (const { state, node } of runningNodes) {
-      const row = fresh.get(node.row.id);
-      if (row?.status === 'cancelled' && node.abort) cancelNode(state, node, row.error ?? 'Cancelled by user');
+    if (trees.size === 0) return;
+    const cancelled = await repo.cancelledIn([...trees.keys()]);
+    for (const [id, error] of cancelled) {
+      const state = [...trees.values()].find((tree) => tree.run.nodes.has(id));
+      const node = state?.run.nodes.get(id);
+      if (state && node && !isTerminal(node)) cancelNode(state, node, error ?? 'Cancelled by user');
     }
   };
   const adoptOrphanTrees = async () => {

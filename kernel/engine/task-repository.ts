@@ -1,6 +1,6 @@
 import type { Sql } from '../storage/sql.ts';
 import { insertTasks } from '../storage/queries/insert-tasks.ts';
-import { settledElsewhere, updateTasks } from '../storage/queries/update-tasks.ts';
+import { cancelledInTrees, settledElsewhere, updateTasks } from '../storage/queries/update-tasks.ts';
 import type { TaskChange } from '../storage/queries/task-columns.ts';
 import {
   countTasks,
@@ -48,7 +48,7 @@ export function createTaskRepository(sql: Sql) {
     /** One journal batch in one transaction; returns the claimed ids refused (settled elsewhere). */
     commit: (batch: JournalBatch) =>
       sql.write(async (runner) => {
-        const refused = batch.guarded.length ? await settledElsewhere(runner, batch.guarded) : new Set<string>();
+        const refused = batch.guarded.length ? await settledElsewhere(runner, batch.guarded) : new Map<string, string | null>();
         await updateTasks(sql, runner, refused.size ? batch.changes.filter((change) => !refused.has(change.id)) : batch.changes);
         return refused;
       }),
@@ -58,6 +58,8 @@ export function createTaskRepository(sql: Sql) {
     releaseTree: (rootId: string, owner: string) => sql.write((runner) => releaseTree(runner, rootId, owner)),
     renewLeases: (owner: string, until: string) => sql.write((runner) => renewLeases(sql, runner, owner, until)),
     runningTrees: (): Promise<RunningTreeLease[]> => findRunningTrees(sql),
+    /** Tasks of these trees cancelled in the database (by another process, say). */
+    cancelledIn: (rootIds: readonly string[]) => cancelledInTrees(sql, rootIds),
   };
 }
 

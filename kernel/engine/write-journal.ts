@@ -16,12 +16,12 @@ export interface JournalBatch {
  * retried with backoff; nothing is dropped.
  */
 export function createWriteJournal(options: {
-  /** Writes a batch; returns the guarded ids whose changes were refused. */
-  commit: (batch: JournalBatch) => Promise<Set<string>>;
+  /** Writes a batch; returns the guarded ids whose changes were refused, with the reason stored. */
+  commit: (batch: JournalBatch) => Promise<Map<string, string | null>>;
   log: Logger;
 }) {
   let changes = new Map<string, TaskChange>();
-  let guards = new Map<string, ((granted: boolean) => void)[]>();
+  let guards = new Map<string, Refusal[]>();
   let after: (() => void)[] = [];
   let running: Promise<void> | null = null;
   let failures = 0;
@@ -35,9 +35,9 @@ export function createWriteJournal(options: {
       changes = new Map();
       guards = new Map();
       after = [];
-      let refused: Set<string>;
+      let refused: Map<string, string | null>;
       try {
-        refused = batch.changes.length ? await options.commit(batch) : new Set();
+        refused = batch.changes.length ? await options.commit(batch) : new Map();
         failures = 0;
       } catch (error) {
         failures++;
@@ -52,7 +52,7 @@ export function createWriteJournal(options: {
         await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 50 * 2 ** failures)));
         continue;
       }
-      for (const [id, list] of guardDone) for (const done of list) done(!refused.has(id));
+      for (const [id, list] of refused) for (const onRefused of guardDone.get(id) ?? []) onRefused(list);
       for (const callback of callbacks) callback();
     }
   };
@@ -72,12 +72,12 @@ export function createWriteJournal(options: {
       schedule();
     },
     /**
-     * Claims a task with `change`; `done` hears after the commit whether the claim held (false:
-     * someone else settled the task meanwhile, e.g. cancelled it from another process).
+     * Claims a task with `change`. If another process cancelled the task before this commit,
+     * the batch's changes to it are dropped and `onRefused` hears the stored reason.
      */
-    claim(change: TaskChange, done: (granted: boolean) => void): void {
+    claim(change: TaskChange, onRefused: Refusal): void {
       merge(changes, change);
-      guards.set(change.id, [...(guards.get(change.id) ?? []), done]);
+      guards.set(change.id, [...(guards.get(change.id) ?? []), onRefused]);
       schedule();
     },
     /** Runs `callback` once everything asked for so far is committed. */
@@ -93,6 +93,9 @@ export function createWriteJournal(options: {
     },
   };
 }
+
+/** Hears that a claim was refused: the task was cancelled elsewhere, with this message. */
+type Refusal = (error: string | null) => void;
 
 /** A write journal. */
 export type WriteJournal = ReturnType<typeof createWriteJournal>;

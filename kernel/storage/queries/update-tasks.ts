@@ -33,15 +33,29 @@ export async function updateTasks(sql: Sql, runner: SqlRunner, changes: readonly
  * Of `ids`, those another writer already settled as cancelled: a batch's changes to them are
  * dropped, so an external cancel wins over a claim that was made before it was seen.
  */
-export async function settledElsewhere(runner: SqlRunner, ids: readonly string[]): Promise<Set<string>> {
-  const found = new Set<string>();
+export async function settledElsewhere(runner: SqlRunner, ids: readonly string[]): Promise<Map<string, string | null>> {
+  const found = new Map<string, string | null>();
   for (const chunk of chunks(ids)) {
     if (chunk.length === 0) continue;
-    const rows = await runner.select<{ id: string }>(
-      `SELECT id FROM apflow_tasks WHERE id IN (${chunk.map(() => '?').join(', ')}) AND status = 'cancelled'`,
+    const rows = await runner.select<{ id: string; error: string | null }>(
+      `SELECT id, error FROM apflow_tasks WHERE id IN (${chunk.map(() => '?').join(', ')}) AND status = 'cancelled'`,
       chunk,
     );
-    for (const row of rows) found.add(row.id);
+    for (const row of rows) found.set(row.id, row.error);
+  }
+  return found;
+}
+
+/** Tasks of the trees `rootIds` that are cancelled in the database, with their messages. */
+export async function cancelledInTrees(runner: SqlRunner, rootIds: readonly string[]): Promise<Map<string, string | null>> {
+  const found = new Map<string, string | null>();
+  for (const chunk of chunks(rootIds)) {
+    if (chunk.length === 0) continue;
+    const rows = await runner.select<{ id: string; error: string | null }>(
+      `SELECT id, error FROM apflow_tasks WHERE root_id IN (${chunk.map(() => '?').join(', ')}) AND status = 'cancelled'`,
+      chunk,
+    );
+    for (const row of rows) found.set(row.id, row.error);
   }
   return found;
 }
