@@ -5,7 +5,7 @@ import { SequelizeStorage, Umzug } from 'umzug';
 import { ApflowError } from '../errors/apflow-error.ts';
 import { redactUrl, type Logger } from '../internal/logger.ts';
 import { migrations } from './migrations/index.ts';
-import { createSql } from './sql.ts';
+import { createSql, type Sql } from './sql.ts';
 
 /** Result of a database round trip. */
 export interface PingResult {
@@ -42,15 +42,27 @@ export async function createStorage(options: { url: string; log: Logger }) {
     });
   }
   log.debug({ database: redactUrl(url) }, 'database open');
+  const sql = createSql(sequelize);
 
   return {
     sequelize,
     dialect,
     /** Raw SQL with dialect helpers and one-at-a-time write transactions. */
-    sql: createSql(sequelize),
-    /** Runs pending migrations (once per start; the cluster primary runs them for its workers). */
+    sql,
+    /**
+     * Runs pending migrations (once per start; the cluster primary runs them for its workers).
+     * Servers starting together on one database take turns: one migrates, the others wait.
+     */
     async migrate(): Promise<string[]> {
-      const umzug = new Umzug({
+      return withMigrationLock(sql, () => runMigrations());
+    },
+    /** One round trip to the database, bounded in time. */
+    ping,
+    close: () => sequelize.close(),
+  };
+
+  async function runMigrations(): Promise<string[]> {
+    const umzug = new Umzug({
         migrations: migrations.map((migration) => ({
           name: migration.name,
           up: () => migration.up(sequelize),
@@ -59,29 +71,27 @@ export async function createStorage(options: { url: string; log: Logger }) {
         storage: new SequelizeStorage({ sequelize, tableName: 'apflow_migrations' }),
         logger: undefined,
       });
-      const done = await umzug.up();
-      return done.map((migration) => migration.name);
-    },
-    /** One round trip to the database, bounded in time. */
-    async ping(): Promise<PingResult> {
-      const started = performance.now();
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        await Promise.race([
-          sequelize.query('SELECT 1'),
-          new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`no answer within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
-          }),
-        ]);
-        return { ok: true, latency_ms: round(performance.now() - started) };
-      } catch (error) {
-        return { ok: false, latency_ms: round(performance.now() - started), error: (error as Error).message };
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-    close: () => sequelize.close(),
-  };
+    const done = await umzug.up();
+    return done.map((migration) => migration.name);
+  }
+
+  async function ping(): Promise<PingResult> {
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        sequelize.query('SELECT 1'),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
+        }),
+      ]);
+      return { ok: true, latency_ms: round(performance.now() - started) };
+    } catch (error) {
+      return { ok: false, latency_ms: round(performance.now() - started), error: (error as Error).message };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 }
 
 /** An open database. */
@@ -96,4 +106,13 @@ function sqlitePath(url: string): string {
 
 function round(ms: number): number {
   return Math.round(ms * 100) / 100;
+}
+
+/**
+ * Runs `work` holding the database's migration lock: a PostgreSQL advisory lock, or SQLite's
+ * write lock (taken by an empty `BEGIN IMMEDIATE` transaction that waits for busy writers).
+ */
+async function withMigrationLock<T>(sql: Sql, work: () => Promise<T>): Promise<T> {
+  if (sql.dialect === 'postgres') return sql.withSession('SELECT pg_advisory_lock(7301190)', 'SELECT pg_advisory_unlock(7301190)', work);
+  return sql.withSession('BEGIN IMMEDIATE', 'COMMIT', work);
 }

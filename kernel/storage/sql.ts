@@ -14,6 +14,8 @@ export type SqlRunner = {
 /** The few calls apflow makes on a driver connection. */
 interface Driver {
   query(sql: string, params: unknown[]): Promise<Record<string, unknown>[]>;
+  /** Runs `open` and `close` on one connection around `work` (which may use any connection). */
+  session<T>(open: string, close: string, work: () => Promise<T>): Promise<T>;
   /** Runs `work` in a transaction on one connection. */
   transaction<T>(work: (runner: SqlRunner) => Promise<T>): Promise<T>;
 }
@@ -56,6 +58,8 @@ export function createSql(sequelize: Sequelize) {
     typed: (type: SqlType) => (pg ? `CAST(? AS ${type})` : '?'),
     /** `expression` read as `type`: cast on PostgreSQL, as is on SQLite (which converts by column). */
     valueOf: (expression: string, type: SqlType | undefined) => (pg && type ? `CAST(${expression} AS ${type})` : expression),
+    /** Runs `open` before and `close` after `work` on one connection (a lock held for `work`). */
+    withSession: <T>(open: string, close: string, work: () => Promise<T>) => driver.session(open, close, work),
     /** Runs `work` in one write transaction; writes of this process are serialised. */
     write<T>(work: (sql: SqlRunner) => Promise<T>): Promise<T> {
       const next = queue.then(() => driver.transaction(work));
@@ -89,6 +93,14 @@ function sqliteDriver(manager: ConnectionManager): Driver {
   };
   return {
     query,
+    async session(open, close, work) {
+      await query(open, []);
+      try {
+        return await work();
+      } finally {
+        await query(close, []).catch(() => undefined);
+      }
+    },
     async transaction(work) {
       await query('BEGIN IMMEDIATE', []);
       try {
@@ -119,6 +131,15 @@ function postgresDriver(manager: ConnectionManager): Driver {
   const on = (client: PgClient) => async (sql: string, params: unknown[]) => (await client.query(numbered(sql), params)).rows;
   return {
     query: (sql, params) => withClient((client) => on(client)(sql, params)),
+    session: (open, close, work) =>
+      withClient(async (client) => {
+        await client.query(open, []);
+        try {
+          return await work();
+        } finally {
+          await client.query(close, []).catch(() => undefined);
+        }
+      }),
     transaction: (work) =>
       withClient(async (client) => {
         const query = on(client);

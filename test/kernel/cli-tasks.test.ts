@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { eventually, repoRoot, runApflow, spawnApflow, tempProject } from '../helpers.ts';
+import { createApp } from 'apflow';
+import { eventually, memoryLog, repoRoot, runApflow, spawnApflow, tempProject } from '../helpers.ts';
 
 const fixture = (name: string) => readFileSync(join(repoRoot, 'test', 'fixtures', 'executors', name), 'utf8');
 
@@ -74,7 +75,7 @@ test('apflow run exits 1 when the tree fails, and reads the tasks from stdin wit
   assert.match(rejected.stderr, /Circular dependency detected: a -> a/);
 });
 
-test('apflow tasks cancel reaches a tree that another process is running', async (t) => {
+test('apflow tasks cancel reaches a tree that another process is running', { timeout: 120_000 }, async (t) => {
   const { dir, env } = project(t, {
     'long.json': JSON.stringify([
       { id: 'root', name: 'root', schemas: { method: 'sleep' }, inputs: { ms: 1 } },
@@ -82,12 +83,12 @@ test('apflow tasks cancel reaches a tree that another process is running', async
     ]),
     'apflow.config.json': JSON.stringify({ engine: { lease_s: 1 } }),
   });
+  // Watch the database from here: spawning a process per look is too slow on a loaded machine.
+  const reader = await createApp({ cwd: dir, env, resume: false, logStream: memoryLog().stream });
+  t.after(() => reader.close());
   const run = spawnApflow(['run', 'long.json'], { cwd: dir, env });
   t.after(() => run.child.kill('SIGKILL'));
-  await eventually(async () => {
-    const out = await runApflow(['tasks', 'status', 'h'], { cwd: dir, env });
-    return out.code === 0 && JSON.parse(out.stdout)[0].status === 'in_progress';
-  }, 20_000);
+  await eventually(async () => (await reader.tasks.get('h').catch(() => null))?.status === 'in_progress', 60_000);
   const cancel = await runApflow(['tasks', 'cancel', 'root', '--message', 'stop now'], { cwd: dir, env });
   assert.equal(cancel.code, 0, cancel.stderr);
   assert.deepEqual(JSON.parse(cancel.stdout), [{ task_id: 'root', status: 'cancelled', message: 'stop now' }]);
