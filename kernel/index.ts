@@ -29,6 +29,22 @@ export type {
 export { defineExecutor, type ExecutorContext, type ExecutorDefinition } from './executors/define-executor.ts';
 export type { RegisteredExecutor } from './executors/executor-table.ts';
 
+// ---- Tasks and the engine ----
+export type { TaskEngine, TreeOutcome, CancelResult, EngineSettings } from './engine/task-engine.ts';
+export type { TaskRepository } from './engine/task-repository.ts';
+export type { CopyOptions, CopyResult } from './engine/copy-task.ts';
+export type { TaskListFilter } from './storage/queries/select-tasks.ts';
+export {
+  buildTrees,
+  toTaskJson,
+  TERMINAL_STATUSES,
+  type TaskDependency,
+  type TaskJson,
+  type TaskRow,
+  type TaskStatus,
+  type TaskTreeJson,
+} from './tasks/task-record.ts';
+
 // ---- JSON-RPC ----
 export type { RpcContext, RpcMethodDefinition } from './rpc/rpc-registry.ts';
 export { dispatchRpc, type RpcResponse } from './rpc/rpc-dispatch.ts';

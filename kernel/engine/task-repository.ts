@@ -45,6 +45,12 @@ export function createTaskRepository(sql: Sql) {
     /** Applies changes in one transaction. */
     update: (changes: readonly TaskChange[]) => sql.write((runner) => updateTasks(sql, runner, changes)),
     delete: (ids: readonly string[]) => sql.write((runner) => deleteTasks(runner, ids)),
+    /** Deletes `ids` and applies `changes` (e.g. to their parent) in one transaction. */
+    remove: (ids: readonly string[], changes: readonly TaskChange[]) =>
+      sql.write(async (runner) => {
+        await deleteTasks(runner, ids);
+        await updateTasks(sql, runner, changes);
+      }),
     /** One journal batch in one transaction; returns the claimed ids refused (settled elsewhere). */
     commit: (batch: JournalBatch) =>
       sql.write(async (runner) => {

@@ -17,6 +17,7 @@ export default definePlugin({
           status: report.status === 'unavailable' ? 'unhealthy' : 'healthy',
           message: report.status === 'unavailable' ? 'apflow cannot reach its database' : 'apflow is healthy',
           timestamp: new Date().toISOString(),
+          running_tasks_count: app.engine.runningRoots().length,
         };
       },
     });

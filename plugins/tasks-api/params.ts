@@ -1,0 +1,73 @@
+import { Type } from 'apflow';
+
+const Id = Type.String({ minLength: 1, maxLength: 255 });
+const Ids = Type.Union([Type.Array(Id, { maxItems: 1000 }), Type.String({ minLength: 1 })]);
+const Task = Type.Record(Type.String(), Type.Unknown());
+
+/** A task id given as `task_id` or (some methods) `id` / `root_id`. */
+export const TaskIdParams = Type.Object({ task_id: Type.Optional(Id), id: Type.Optional(Id) });
+export const DetailParams = Type.Object({ task_id: Id });
+export const TreeParams = Type.Object({ task_id: Type.Optional(Id), root_id: Type.Optional(Id) });
+export const ChildrenParams = Type.Object({ parent_id: Type.Optional(Id), task_id: Type.Optional(Id) });
+
+const Status = Type.Union([
+  Type.Literal('pending'),
+  Type.Literal('in_progress'),
+  Type.Literal('completed'),
+  Type.Literal('failed'),
+  Type.Literal('cancelled'),
+]);
+
+export const ListParams = Type.Object({
+  user_id: Type.Optional(Id),
+  status: Type.Optional(Status),
+  root_only: Type.Optional(Type.Boolean()),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0 })),
+});
+
+export const CountParams = Type.Object({ user_id: Type.Optional(Id), root_only: Type.Optional(Type.Boolean()) });
+
+/** tasks.create: the tasks array, `{tasks: [...]}` (the guide), or one task object. */
+export const CreateParams = Type.Union([Type.Array(Task), Type.Object({ tasks: Type.Array(Task) }), Task]);
+
+export const UpdateParams = Type.Object({ task_id: Id }, { additionalProperties: true });
+
+export const CopyParams = Type.Object({
+  task_id: Id,
+  children: Type.Optional(Type.Boolean()),
+  copy_mode: Type.Optional(Type.String()),
+  custom_task_ids: Type.Optional(Ids),
+  custom_include_children: Type.Optional(Type.Boolean()),
+  reset_fields: Type.Optional(Type.Union([Type.Array(Type.String()), Type.Record(Type.String(), Type.Unknown())])),
+  save: Type.Optional(Type.Boolean()),
+});
+
+export const ExecuteParams = Type.Object({
+  task_id: Type.Optional(Id),
+  tasks: Type.Optional(Type.Array(Task)),
+  use_streaming: Type.Optional(Type.Boolean()),
+  webhook_config: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  copy_execution: Type.Optional(Type.Boolean()),
+  copy_children: Type.Optional(Type.Boolean()),
+  use_demo: Type.Optional(Type.Boolean()),
+});
+
+export const CancelParams = Type.Object({
+  task_ids: Type.Optional(Ids),
+  context_ids: Type.Optional(Ids),
+  force: Type.Optional(Type.Boolean()),
+  error_message: Type.Optional(Type.String({ maxLength: 10_000 })),
+});
+
+export const RunningListParams = Type.Object({ user_id: Type.Optional(Id), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) });
+export const RunningStatusParams = Type.Object({ task_ids: Type.Optional(Ids), context_ids: Type.Optional(Ids) });
+export const RunningCountParams = Type.Object({ user_id: Type.Optional(Id) });
+
+export const ExecuteTreeParams = Type.Object({ tasks: Type.Array(Task, { minItems: 1 }), use_streaming: Type.Optional(Type.Boolean()) });
+
+/** Ids given as an array or as a comma-separated string. */
+export function idList(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  return (Array.isArray(value) ? value : value.split(',')).map((id) => id.trim()).filter(Boolean);
+}

@@ -1,0 +1,91 @@
+import { ApflowError, buildTrees, toTaskJson, type PluginApp, type TaskRow } from 'apflow';
+import { ChildrenParams, CountParams, DetailParams, ListParams, TaskIdParams, TreeParams } from './params.ts';
+import { checkAccess, listingUser, mayAccess } from './permissions.ts';
+
+const notFound = (id: string) => new ApflowError('APF_NOT_FOUND', { message: `Task ${id} not found` });
+
+/** tasks.get, tasks.detail, tasks.tree, tasks.list, tasks.children, tasks.count. */
+export function registerReadMethods(app: PluginApp): void {
+  const { tasks } = app;
+
+  app.rpc.method('/tasks', 'tasks.get', {
+    params: TaskIdParams,
+    description: 'One task (null when unknown)',
+    async handler(params, ctx) {
+      const id = params.task_id ?? params.id;
+      if (!id) throw new ApflowError('APF_INVALID_PARAMS', { message: "Task ID is required. Please provide 'task_id' or 'id' parameter." });
+      const row = await tasks.get(id);
+      if (!row) return null;
+      checkAccess(ctx.principal, row.user_id, 'access');
+      return toTaskJson(row);
+    },
+  });
+
+  app.rpc.method('/tasks', 'tasks.detail', {
+    params: DetailParams,
+    description: 'One task (null when unknown)',
+    async handler(params, ctx) {
+      const row = await tasks.get(params.task_id);
+      if (!row) return null;
+      checkAccess(ctx.principal, row.user_id, 'access');
+      return toTaskJson(row);
+    },
+  });
+
+  app.rpc.method('/tasks', 'tasks.tree', {
+    params: TreeParams,
+    description: "The whole tree a task belongs to, nested from its root",
+    async handler(params, ctx) {
+      const id = params.task_id ?? params.root_id;
+      if (!id) throw new ApflowError('APF_INVALID_PARAMS', { message: "Invalid params for tasks.tree:\n- params.task_id: is required (or 'root_id')" });
+      const row = await tasks.get(id);
+      if (!row) throw notFound(id);
+      checkAccess(ctx.principal, row.user_id, 'access');
+      return buildTrees(await tasks.tree(row.root_id))[0];
+    },
+  });
+
+  app.rpc.method('/tasks', 'tasks.list', {
+    params: ListParams,
+    description: 'Tasks, newest first (roots only unless root_only is false)',
+    async handler(params, ctx) {
+      const user = listingUser(ctx.principal, params.user_id, 'list');
+      const rows = await tasks.list({ ...params, user_id: user });
+      return rows.filter((row) => mayAccess(ctx.principal, row.user_id)).map(toTaskJson);
+    },
+  });
+
+  app.rpc.method('/tasks', 'tasks.children', {
+    params: ChildrenParams,
+    description: 'The direct children of a task, by priority',
+    async handler(params, ctx) {
+      const id = params.parent_id ?? params.task_id;
+      if (!id) throw new ApflowError('APF_INVALID_PARAMS', { message: "Invalid params for tasks.children:\n- params.parent_id: is required (or 'task_id')" });
+      const parent = await tasks.get(id);
+      if (!parent) throw new ApflowError('APF_NOT_FOUND', { message: `Parent task ${id} not found` });
+      checkAccess(ctx.principal, parent.user_id, 'access');
+      return (await tasks.children(id)).map(toTaskJson);
+    },
+  });
+
+  app.rpc.method('/tasks', 'tasks.count', {
+    params: CountParams,
+    description: 'How many tasks there are, by status',
+    async handler(params, ctx) {
+      const user = listingUser(ctx.principal, params.user_id, 'count');
+      const byStatus = await tasks.count({ user_id: user, root_only: params.root_only ?? false });
+      const statuses = ['pending', 'in_progress', 'completed', 'failed', 'cancelled'];
+      const counts = Object.fromEntries(statuses.map((status) => [status, byStatus[status] ?? 0]));
+      const total = statuses.reduce((sum, status) => sum + (counts[status] as number), 0);
+      return user === undefined ? { total, ...counts } : { total, ...counts, user_id: user };
+    },
+  });
+}
+
+/** Loads a task or fails with the not-found error; checks the caller may `operation` it. */
+export async function loadTask(app: PluginApp, id: string, principal: Parameters<typeof checkAccess>[0], operation: string): Promise<TaskRow> {
+  const row = await app.tasks.get(id);
+  if (!row) throw notFound(id);
+  checkAccess(principal, row.user_id, operation);
+  return row;
+}

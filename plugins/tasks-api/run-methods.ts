@@ -1,0 +1,135 @@
+import { ApflowError, isApflowError, toTaskJson, type PluginApp, type Principal, type TaskRow } from 'apflow';
+import { CancelParams, ExecuteParams, idList, RunningCountParams, RunningListParams, RunningStatusParams } from './params.ts';
+import { checkAccess, listingUser, mayAccess } from './permissions.ts';
+import { loadTask } from './read-methods.ts';
+
+/** tasks.execute, tasks.cancel (alias tasks.running.cancel), tasks.running.list|status|count. */
+export function registerRunMethods(app: PluginApp): void {
+  app.rpc.method('/tasks', 'tasks.execute', {
+    params: ExecuteParams,
+    description: 'Runs a stored task tree (task_id) or creates and runs one (tasks); answers when it ends',
+    async handler(params, ctx) {
+      if (params.use_streaming || params.webhook_config) {
+        throw new ApflowError('APF_INVALID_PARAMS', { message: 'use_streaming and webhook_config need the streaming plugins, which this server does not have yet' });
+      }
+      if (params.use_demo) throw new ApflowError('APF_INVALID_PARAMS', { message: 'use_demo is not supported by this server yet' });
+      let taskId: string;
+      if (params.tasks) {
+        taskId = (await createFor(app, params.tasks, ctx.principal)).id;
+      } else if (params.task_id) {
+        taskId = (await loadTask(app, params.task_id, ctx.principal, 'execute')).id;
+      } else {
+        throw new ApflowError('APF_INVALID_PARAMS', { message: 'Either task_id or tasks array is required' });
+      }
+      let originalTaskId: string | undefined;
+      if (params.copy_execution) {
+        const copy = await app.engine.copy(taskId, { copy_mode: 'minimal', children: params.copy_children ?? false });
+        originalTaskId = taskId;
+        taskId = (copy as { id: string }).id;
+      }
+      const outcome = await runToEnd(app, taskId);
+      if ('already_running' in outcome) return outcome.already_running;
+      return {
+        success: true,
+        protocol: 'jsonrpc',
+        root_task_id: outcome.root_task_id,
+        task_id: outcome.task_id,
+        status: outcome.status,
+        progress: outcome.progress,
+        ...(outcome.result === undefined ? {} : { result: outcome.result }),
+        ...(outcome.error === undefined ? {} : { error: outcome.error }),
+        ...(originalTaskId === undefined ? {} : { original_task_id: originalTaskId }),
+        message: `Task execution ${outcome.status}`,
+      };
+    },
+  });
+
+  const cancel = {
+    params: CancelParams,
+    description: 'Cancels tasks and their unfinished descendants; one result per id',
+    async handler(params: { task_ids?: string | string[]; context_ids?: string | string[]; force?: boolean; error_message?: string }, ctx: { principal: Principal | undefined }) {
+      const ids = idList(params.task_ids ?? params.context_ids);
+      if (ids.length === 0) throw new ApflowError('APF_INVALID_PARAMS', { message: "Invalid params:\n- params.task_ids: is required (an array, or ids separated by commas)" });
+      const force = params.force ?? false;
+      const message = params.error_message ?? (force ? 'Force cancelled by user' : 'Cancelled by user');
+      const rows = new Map((await app.tasks.getMany(ids)).map((row) => [row.id, row]));
+      const denied = new Set(ids.filter((id) => rows.has(id) && !mayAccess(ctx.principal, rows.get(id)?.user_id)));
+      const results = await app.engine.cancel(ids.filter((id) => !denied.has(id)), message);
+      const byId = new Map(results.map((result) => [result.task_id, result]));
+      return ids.map((id) =>
+        denied.has(id)
+          ? { task_id: id, status: 'failed', message: 'Permission denied: you can only cancel your own tasks', error: 'Permission denied', force }
+          : { ...byId.get(id), force },
+      );
+    },
+  };
+  app.rpc.method('/tasks', 'tasks.cancel', cancel);
+  app.rpc.method('/tasks', 'tasks.running.cancel', cancel);
+
+  app.rpc.method('/tasks', 'tasks.running.list', {
+    params: RunningListParams,
+    description: 'Trees running now (on any server of this database), newest first',
+    async handler(params, ctx) {
+      const user = listingUser(ctx.principal, params.user_id, 'list');
+      const rows = (await runningRoots(app)).filter((row) => (user === undefined || row.user_id === user) && mayAccess(ctx.principal, row.user_id));
+      return rows.slice(0, params.limit ?? 100).map(toTaskJson);
+    },
+  });
+
+  app.rpc.method('/tasks', 'tasks.running.status', {
+    params: RunningStatusParams,
+    description: 'State of each task id',
+    async handler(params, ctx) {
+      const ids = idList(params.task_ids ?? params.context_ids);
+      if (ids.length === 0) throw new ApflowError('APF_INVALID_PARAMS', { message: "Invalid params:\n- params.task_ids: is required (an array, or ids separated by commas)" });
+      const rows = new Map((await app.tasks.getMany(ids)).map((row) => [row.id, row]));
+      const roots = new Map((await app.tasks.getMany([...new Set([...rows.values()].map((row) => row.root_id))])).map((row) => [row.id, row]));
+      return ids.map((id) => {
+        const row = rows.get(id);
+        if (!row) return { task_id: id, context_id: id, status: 'not_found' };
+        if (!mayAccess(ctx.principal, row.user_id)) return { task_id: id, context_id: id, status: 'permission_denied', error: 'Permission denied' };
+        const running = app.engine.isRunning(row.root_id) || roots.get(row.root_id)?.run_state === 'running';
+        return { task_id: id, context_id: id, status: row.status, progress: row.progress, error: row.error, is_running: running, started_at: row.started_at, updated_at: row.updated_at };
+      });
+    },
+  });
+
+  app.rpc.method('/tasks', 'tasks.running.count', {
+    params: RunningCountParams,
+    description: 'How many trees are running now',
+    async handler(params, ctx) {
+      const user = listingUser(ctx.principal, params.user_id, 'count');
+      const count = (await runningRoots(app)).filter((row) => (user === undefined || row.user_id === user) && mayAccess(ctx.principal, row.user_id)).length;
+      return user === undefined ? { count } : { count, user_id: user };
+    },
+  });
+}
+
+/** Creates a tree on behalf of `principal` (who may only create their own). */
+export async function createFor(app: PluginApp, tasks: unknown[], principal: Principal | undefined) {
+  for (const task of tasks) {
+    const owner = (task as { user_id?: unknown })?.user_id;
+    if (typeof owner === 'string') checkAccess(principal, owner, 'create tasks for');
+  }
+  return app.engine.createTree(tasks, { userId: principal?.user_id ?? null });
+}
+
+/** Runs the tree of `taskId` to its end, or reports that it is already running. */
+export async function runToEnd(app: PluginApp, taskId: string) {
+  try {
+    const { done } = await app.engine.execute(taskId);
+    return await done;
+  } catch (error) {
+    if (!isApflowError(error) || error.code !== 'APF_CONFLICT') throw error;
+    const root = (error.data as { root_task_id?: string } | undefined)?.root_task_id ?? taskId;
+    return {
+      already_running: { success: false, protocol: 'jsonrpc', root_task_id: root, status: 'already_running', message: `Task ${taskId} is already running` },
+    };
+  }
+}
+
+async function runningRoots(app: PluginApp): Promise<TaskRow[]> {
+  const ids = new Set([...app.engine.runningRoots(), ...(await app.tasks.runningTrees()).map((lease) => lease.id)]);
+  const rows = await app.tasks.getMany([...ids]);
+  return rows.sort((a, b) => b.created_at.localeCompare(a.created_at));
+}

@@ -1,0 +1,87 @@
+import { ApflowError, toTaskJson, type PluginApp, type TaskRow } from 'apflow';
+import { CopyParams, CreateParams, idList, TaskIdParams, UpdateParams } from './params.ts';
+import { checkAccess } from './permissions.ts';
+import { loadTask } from './read-methods.ts';
+import { planUpdate } from './update-rules.ts';
+
+/** tasks.create, tasks.update, tasks.delete, tasks.copy. */
+export function registerWriteMethods(app: PluginApp): void {
+  app.rpc.method('/tasks', 'tasks.create', {
+    params: CreateParams,
+    description: 'Creates a task tree (does not run it)',
+    async handler(params, ctx) {
+      const tasks = Array.isArray(params) ? params : Array.isArray(params.tasks) ? params.tasks : params;
+      const owners = new Set((Array.isArray(tasks) ? tasks : [tasks]).map((task) => task?.user_id).filter((id): id is string => typeof id === 'string'));
+      for (const owner of owners) checkAccess(ctx.principal, owner, 'create tasks for');
+      return app.engine.createTree(tasks, { userId: ctx.principal?.user_id ?? null });
+    },
+  });
+
+  app.rpc.method('/tasks', 'tasks.update', {
+    params: UpdateParams,
+    description: "Changes a task's fields (not its parent or owner)",
+    async handler(params, ctx) {
+      const task = await loadTask(app, params.task_id, ctx.principal, 'update');
+      await refuseWhileRunning(app, task, 'updated');
+      const { set, errors } = planUpdate(task, await app.tasks.tree(task.root_id), params);
+      if (errors.length) throw new ApflowError('APF_INVALID_PARAMS', { message: `Update failed:\n${errors.map((e) => `- ${e}`).join('\n')}` });
+      if (Object.keys(set).length) await app.tasks.update([{ id: task.id, set: { ...set, updated_at: new Date().toISOString() } }]);
+      return toTaskJson((await app.tasks.get(task.id)) as TaskRow);
+    },
+  });
+
+  app.rpc.method('/tasks', 'tasks.delete', {
+    params: TaskIdParams,
+    description: 'Deletes a pending task and its pending subtree, when nothing depends on it',
+    async handler(params, ctx) {
+      const id = params.task_id ?? params.id;
+      if (!id) throw new ApflowError('APF_INVALID_PARAMS', { message: "Invalid params for tasks.delete:\n- params.task_id: is required" });
+      const task = await loadTask(app, id, ctx.principal, 'delete');
+      const tree = await app.tasks.tree(task.root_id);
+      const subtree = descendants(tree, task.id);
+      const ids = new Set([task.id, ...subtree.map((row) => row.id)]);
+      const parts: string[] = [];
+      const busy = subtree.filter((row) => row.status !== 'pending');
+      if (busy.length) parts.push(`task has ${busy.length} non-pending children: [${busy.map((row) => `${row.id}: ${row.status}`).join(', ')}]`);
+      if (task.status !== 'pending') parts.push(`task status is '${task.status}' (must be 'pending')`);
+      const dependents = tree.filter((row) => !ids.has(row.id) && (row.dependencies ?? []).some((dep) => ids.has(dep.id)));
+      if (dependents.length) parts.push(`${dependents.length} tasks depend on this task: [${dependents.map((row) => row.id).join(', ')}]`);
+      if (parts.length) throw new ApflowError('APF_CONFLICT', { message: `Cannot delete task: ${parts.join('; ')}` });
+      const parent = task.parent_id ? tree.find((row) => row.id === task.parent_id) : undefined;
+      const orphaned = parent && !tree.some((row) => row.parent_id === parent.id && !ids.has(row.id));
+      await app.tasks.remove([...ids], orphaned && parent ? [{ id: parent.id, set: { has_children: false, updated_at: new Date().toISOString() } }] : []);
+      return { success: true, task_id: task.id, deleted_count: ids.size, children_deleted: ids.size - 1 };
+    },
+  });
+
+  app.rpc.method('/tasks', 'tasks.copy', {
+    params: CopyParams,
+    description: 'Copies a task tree (minimal, full or custom), saved or returned as a tasks array',
+    async handler(params, ctx) {
+      await loadTask(app, params.task_id, ctx.principal, 'copy');
+      const { task_id: taskId, custom_task_ids: custom, ...options } = params;
+      return app.engine.copy(taskId, { ...options, ...(custom === undefined ? {} : { custom_task_ids: idList(custom) }) } as Parameters<typeof app.engine.copy>[1]);
+    },
+  });
+}
+
+/** Refuses to change a tree while an engine runs it (its in-memory state would disagree). */
+export async function refuseWhileRunning(app: PluginApp, task: TaskRow, what: string): Promise<void> {
+  const root = task.id === task.root_id ? task : await app.tasks.get(task.root_id);
+  if (app.engine.isRunning(task.root_id) || root?.run_state === 'running') {
+    throw new ApflowError('APF_CONFLICT', { message: `Task ${task.id} cannot be ${what} while its tree is running` });
+  }
+}
+
+function descendants(tree: readonly TaskRow[], id: string): TaskRow[] {
+  const out: TaskRow[] = [];
+  for (const stack = [id]; stack.length > 0; ) {
+    const parent = stack.pop() as string;
+    for (const row of tree) {
+      if (row.parent_id !== parent) continue;
+      out.push(row);
+      stack.push(row.id);
+    }
+  }
+  return out;
+}
