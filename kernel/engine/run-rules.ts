@@ -1,4 +1,4 @@
-import { TERMINAL_STATUSES, type TaskRow } from '../tasks/task-record.ts';
+import { NOT_RUN, TERMINAL_STATUSES, type TaskRow } from '../tasks/task-record.ts';
 
 /** The message of a task whose server stopped while it ran and that has no retry left. */
 export const INTERRUPTED = 'interrupted: the server stopped while this task was running';
@@ -22,19 +22,7 @@ export function executionScope(rows: readonly TaskRow[], taskId: string): Set<st
 /** A finished task executed again starts over; pending and running ones are left alone. */
 export function resetForRerun(row: TaskRow): Partial<TaskRow> | null {
   if (!TERMINAL_STATUSES.has(row.status)) return null;
-  return {
-    status: 'pending',
-    progress: 0,
-    result: null,
-    error: null,
-    started_at: null,
-    completed_at: null,
-    attempts: 0,
-    next_attempt_at: null,
-    lease_owner: null,
-    lease_expires_at: null,
-    updated_at: new Date().toISOString(),
-  };
+  return { ...NOT_RUN, attempts: 0, next_attempt_at: null, lease_owner: null, lease_expires_at: null, updated_at: new Date().toISOString() };
 }
 
 /** A task left `in_progress` by a server that stopped: run again if it has retries left, else failed. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ApflowError } from '../errors/apflow-error.ts';
-import type { TaskDependency, TaskRow } from './task-record.ts';
+import { UNCLAIMED, type TaskDependency, type TaskRow } from './task-record.ts';
 import { checkTreeShape } from './check-tree-shape.ts';
 
 /** A task as a client sends it to create a tree. */
@@ -101,12 +101,7 @@ export function buildTaskTree(input: unknown, options: BuildTreeOptions = {}): T
       has_copy: false,
       root_id: rootId,
       position: i,
-      attempts: 0,
-      next_attempt_at: null,
-      lease_owner: null,
-      lease_expires_at: null,
-      run_state: null,
-      event_seq: 0,
+      ...UNCLAIMED,
     }),
   );
   return [rows[rootIndex] as TaskRow, ...rows.filter((_, i) => i !== rootIndex)];

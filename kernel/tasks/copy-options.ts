@@ -1,5 +1,5 @@
 import { ApflowError } from '../errors/apflow-error.ts';
-import { toIso, type TaskRow } from './task-record.ts';
+import { NOT_RUN, toIso, type TaskRow } from './task-record.ts';
 
 /** Which part of a tree a copy takes (reference/original-apflow.md §2.4). */
 export type CopyMode = 'minimal' | 'full' | 'custom';
@@ -36,12 +36,7 @@ export interface ParsedCopyOptions {
 
 /** The fields `reset_fields` may name, with the value a reset gives them. */
 export const RESETTABLE_FIELDS = {
-  status: 'pending',
-  progress: 0,
-  result: null,
-  error: null,
-  started_at: null,
-  completed_at: null,
+  ...NOT_RUN,
   inputs: {},
   params: null,
 } as const satisfies Partial<Record<keyof TaskRow, unknown>>;

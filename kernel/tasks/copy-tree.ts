@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ParsedCopyOptions } from './copy-options.ts';
 import { selectForCopy } from './copy-selection.ts';
-import type { TaskDependency, TaskJson, TaskRow } from './task-record.ts';
+import { UNCLAIMED, type TaskDependency, type TaskJson, type TaskRow } from './task-record.ts';
 
 /** A copy ready to store: its rows (root first) and the ids of the originals they copy. */
 export interface CopyPlan {
@@ -53,12 +53,7 @@ export function planCopy(tree: readonly TaskRow[], taskId: string, options: Pars
       has_copy: false,
       root_id: rootId,
       position,
-      attempts: 0,
-      next_attempt_at: null,
-      lease_owner: null,
-      lease_expires_at: null,
-      run_state: null,
-      event_seq: 0,
+      ...UNCLAIMED,
     };
     return Object.assign(row, clone(options.overrides));
   });

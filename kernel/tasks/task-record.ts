@@ -53,6 +53,26 @@ export interface TaskRow extends TaskJson {
   event_seq: number;
 }
 
+/** A task that has not run: the state fields a new, re-run or reset task starts with. */
+export const NOT_RUN = {
+  status: 'pending',
+  progress: 0,
+  result: null,
+  error: null,
+  started_at: null,
+  completed_at: null,
+} as const satisfies Partial<TaskRow>;
+
+/** The engine's columns of a task no engine has touched. */
+export const UNCLAIMED = {
+  attempts: 0,
+  next_attempt_at: null,
+  lease_owner: null,
+  lease_expires_at: null,
+  run_state: null,
+  event_seq: 0,
+} as const satisfies Partial<TaskRow>;
+
 /** The 20 API keys, in order. */
 export const TASK_JSON_KEYS = [
   'id', 'parent_id', 'user_id', 'name', 'status', 'priority', 'dependencies', 'inputs', 'params', 'result',
