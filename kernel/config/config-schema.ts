@@ -63,6 +63,7 @@ export const KernelConfigSchema = Type.Object(
         default_timeout_s: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
         lease_s: Type.Number({ default: 30, minimum: 0.5 }),
         max_tree_size: Type.Integer({ default: 100_000, minimum: 1 }),
+        event_retention_s: Type.Number({ default: 7 * 24 * 3600, minimum: 60 }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -16,6 +16,9 @@ import { createWriteJournal } from './write-journal.ts';
 import { executionScope, recoverOrphan, resetForRerun, retryDelayMs } from './run-rules.ts';
 import { copyTask, type CopyOptions } from './copy-task.ts';
 
+/** How often old events are pruned. */
+const PRUNE_EVERY_MS = 10 * 60 * 1000;
+
 /** Tasks with unwritten changes at which the engine stops starting more until a commit. */
 const JOURNAL_BACKLOG = 1000;
 
@@ -26,6 +29,8 @@ export interface EngineSettings {
   default_timeout_s?: number;
   lease_s: number;
   max_tree_size: number;
+  /** How long task events are kept for streams to resume from. */
+  event_retention_s: number;
 }
 
 /** How a tree run ended: the executed task's state (the root's for a whole tree). */
@@ -89,7 +94,7 @@ export function createTaskEngine(options: {
   const emit = (state: TreeState, type: TaskEventType, row: TaskRow, message?: string) => {
     const event = makeEvent(type, row, ++state.seq, message === undefined ? {} : { message });
     journal.change({ id: state.rootId, set: { event_seq: state.seq } });
-    journal.afterCommit(() => announce(event));
+    journal.event(event, () => announce(event));
   };
   const set = (node: RunNode, changes: Partial<TaskRow>) => {
     const stamped = { ...changes, updated_at: new Date().toISOString() };
@@ -301,9 +306,14 @@ export function createTaskEngine(options: {
     settle(state, node);
   };
 
+  let lastPrune = 0;
   const heartbeatTick = async (resume: boolean) => {
     try {
       await repo.renewLeases(owner, leaseUntil());
+      if (Date.now() - lastPrune > PRUNE_EVERY_MS) {
+        lastPrune = Date.now();
+        await repo.pruneEvents(new Date(Date.now() - settings.event_retention_s * 1000).toISOString());
+      }
       await checkExternalCancels();
       if (resume) await adoptOrphanTrees();
     } catch (error) {

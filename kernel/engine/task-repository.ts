@@ -14,6 +14,7 @@ import {
 } from '../storage/queries/select-tasks.ts';
 import { adoptTree, findRunningTrees, releaseTree, renewLeases, type RunningTreeLease } from '../storage/queries/leases.ts';
 import { deleteTasks } from '../storage/queries/delete-tasks.ts';
+import { insertEvents, pruneEvents, selectEvents } from '../storage/queries/task-events.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
 import type { JournalBatch } from './write-journal.ts';
 
@@ -56,6 +57,7 @@ export function createTaskRepository(sql: Sql) {
       sql.write(async (runner) => {
         const refused = batch.guarded.length ? await settledElsewhere(runner, batch.guarded) : new Map<string, string | null>();
         await updateTasks(sql, runner, refused.size ? batch.changes.filter((change) => !refused.has(change.id)) : batch.changes);
+        await insertEvents(sql, runner, batch.events);
         return refused;
       }),
     /** Takes ownership of a tree to run it; false when a live owner holds it. */
@@ -64,6 +66,10 @@ export function createTaskRepository(sql: Sql) {
     releaseTree: (rootId: string, owner: string) => sql.write((runner) => releaseTree(runner, rootId, owner)),
     renewLeases: (owner: string, until: string) => sql.write((runner) => renewLeases(sql, runner, owner, until)),
     runningTrees: (): Promise<RunningTreeLease[]> => findRunningTrees(sql),
+    /** A tree's events after `afterSeq`, oldest first. */
+    events: (rootId: string, afterSeq = 0, limit = 10_000) => selectEvents(sql, rootId, afterSeq, limit),
+    /** Forgets events older than `before` (ISO time). */
+    pruneEvents: (before: string) => sql.write((runner) => pruneEvents(sql, runner, before)),
     /** Tasks of these trees cancelled in the database (by another process, say). */
     cancelledIn: (rootIds: readonly string[]) => cancelledInTrees(sql, rootIds),
   };

@@ -1,3 +1,4 @@
+import type { TaskEvent } from '../hooks/hook-types.ts';
 import type { Logger } from '../internal/logger.ts';
 import type { TaskChange } from '../storage/queries/task-columns.ts';
 
@@ -7,6 +8,8 @@ export interface JournalBatch {
   changes: TaskChange[];
   /** Tasks claimed since the last flush: their changes apply only if nobody else settled them. */
   guarded: string[];
+  /** Events to append to the event log, in order. */
+  events: TaskEvent[];
 }
 
 /**
@@ -23,21 +26,23 @@ export function createWriteJournal(options: {
   let changes = new Map<string, TaskChange>();
   let guards = new Map<string, Refusal[]>();
   let after: (() => void)[] = [];
+  let events: TaskEvent[] = [];
   let running: Promise<void> | null = null;
   let failures = 0;
-  const pending = () => changes.size > 0 || guards.size > 0 || after.length > 0;
+  const pending = () => changes.size > 0 || guards.size > 0 || after.length > 0 || events.length > 0;
 
   const flush = async (): Promise<void> => {
     while (pending()) {
-      const batch: JournalBatch = { changes: [...changes.values()], guarded: [...guards.keys()] };
+      const batch: JournalBatch = { changes: [...changes.values()], guarded: [...guards.keys()], events };
       const guardDone = guards;
       const callbacks = after;
       changes = new Map();
       guards = new Map();
       after = [];
+      events = [];
       let refused: Map<string, string | null>;
       try {
-        refused = batch.changes.length ? await options.commit(batch) : new Map();
+        refused = batch.changes.length || batch.events.length ? await options.commit(batch) : new Map();
         failures = 0;
       } catch (error) {
         failures++;
@@ -49,6 +54,7 @@ export function createWriteJournal(options: {
         for (const [id, list] of guards) guardDone.set(id, [...(guardDone.get(id) ?? []), ...list]);
         guards = guardDone;
         after = [...callbacks, ...after];
+        events = [...batch.events, ...events];
         await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 50 * 2 ** failures)));
         continue;
       }
@@ -78,6 +84,12 @@ export function createWriteJournal(options: {
     claim(change: TaskChange, onRefused: Refusal): void {
       merge(changes, change);
       guards.set(change.id, [...(guards.get(change.id) ?? []), onRefused]);
+      schedule();
+    },
+    /** Appends `event` to the event log with the next commit, then runs `announce`. */
+    event(event: TaskEvent, announce: () => void): void {
+      events.push(event);
+      after.push(announce);
       schedule();
     },
     /** Runs `callback` once everything asked for so far is committed. */

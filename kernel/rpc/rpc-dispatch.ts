@@ -1,5 +1,6 @@
 import { ApflowError } from '../errors/apflow-error.ts';
 import { normaliseId, toRpcResponse } from '../http/error-mapping.ts';
+import { MAX_PARAMS_DEPTH, nestsDeeperThan } from './json-depth.ts';
 import type { RpcContext, RpcRegistry } from './rpc-registry.ts';
 
 /** The most calls one batch may carry. */
@@ -46,6 +47,9 @@ async function callOne(registry: RpcRegistry, entry: unknown, ctx: CallContext):
     const rawParams = envelope?.params ?? {};
     if (typeof rawParams !== 'object' || rawParams === null) {
       throw new ApflowError('APF_INVALID_PARAMS', { message: 'Invalid params: params must be an object or an array' });
+    }
+    if (nestsDeeperThan(rawParams, MAX_PARAMS_DEPTH)) {
+      throw new ApflowError('APF_INVALID_PARAMS', { message: `Invalid params: params nest arrays and objects more than ${MAX_PARAMS_DEPTH} levels deep` });
     }
     const params = method.check(rawParams);
     const result = await method.definition.handler(params as never, { ...ctx, id, method: name });

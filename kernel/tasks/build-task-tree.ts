@@ -120,7 +120,7 @@ function checkTaskFields(task: unknown, i: number): void {
     ['inputs', isObject, 'an object'],
     ['params', isObject, 'an object'],
     ['schemas', isObject, 'an object'],
-    ['original_task_id', (v) => typeof v === 'string', 'a string'],
+    ['original_task_id', (v) => typeof v === 'string' && v.length <= 255, 'a string of at most 255 characters'],
   ];
   for (const [key, ok, expected] of optional) {
     if (t[key] !== undefined && t[key] !== null && !ok(t[key])) throw invalid(`Task at index ${i}: '${key}' must be ${expected}`);

@@ -4,6 +4,12 @@ import type { TaskDependency } from './task-record.ts';
 const invalid = (message: string) => new ApflowError('APF_INVALID_PARAMS', { message });
 
 /**
+ * The most levels of parent_id a tree may have (the root is level 1). Trees are answered
+ * nested, and far deeper ones would overflow the stack serialising them.
+ */
+export const MAX_TREE_DEPTH = 1000;
+
+/**
  * Checks the shape of a tree given by reference keys: no dependency cycle (named), exactly one
  * root, every task reachable from it, and no order that could never run (a parent runs only
  * after its children, so a child may not wait for its ancestor). Returns the root's index.
@@ -30,10 +36,17 @@ export function checkTreeShape(
   const children = keys.map(() => [] as number[]);
   parents.forEach((parent, i) => parent !== null && children[index.get(parent) as number]?.push(i));
   const reached = new Set<number>([root]);
+  const level = new Int32Array(keys.length);
+  level[root] = 1;
   for (const stack = [root]; stack.length > 0; ) {
-    for (const child of children[stack.pop() as number] ?? []) {
+    const node = stack.pop() as number;
+    for (const child of children[node] ?? []) {
       if (reached.has(child)) continue;
       reached.add(child);
+      level[child] = (level[node] as number) + 1;
+      if ((level[child] as number) > MAX_TREE_DEPTH) {
+        throw invalid(`Tree too deep: task '${keys[child]}' is at level ${level[child]}; a tree has at most ${MAX_TREE_DEPTH} levels of parent_id`);
+      }
       stack.push(child);
     }
   }

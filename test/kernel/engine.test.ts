@@ -301,6 +301,8 @@ for (const db of testDatabases()) {
         if (event.type === 'task_completed') assert.equal(await stored, 'completed');
       }
       assert.equal(outcome.status, 'completed');
+      assert.deepEqual(await app.tasks.events(outcome.root_task_id), events, 'the event log holds exactly what was announced');
+      assert.deepEqual(await app.tasks.events(outcome.root_task_id, 5), events.slice(5), 'and resumes after a seq');
       const final = events.at(-1) as TaskEvent;
       assert.equal(final.task_id, outcome.root_task_id);
       assert.deepEqual(Object.keys(final).sort(), ['progress', 'result', 'root_task_id', 'seq', 'status', 'task_id', 'timestamp', 'type'].sort());

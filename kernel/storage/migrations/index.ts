@@ -1,5 +1,6 @@
 import type { Sequelize } from 'sequelize';
 import { createTasks } from './0001-create-tasks.ts';
+import { createTaskEvents } from './0002-create-task-events.ts';
 
 /** One schema change; `name` orders them and is recorded in `apflow_migrations`. */
 export interface Migration {
@@ -9,4 +10,4 @@ export interface Migration {
 }
 
 /** Every migration, oldest first. */
-export const migrations: readonly Migration[] = [createTasks];
+export const migrations: readonly Migration[] = [createTasks, createTaskEvents];

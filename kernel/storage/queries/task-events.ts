@@ -1,0 +1,29 @@
+import type { TaskEvent } from '../../hooks/hook-types.ts';
+import type { Sql, SqlRunner } from '../sql.ts';
+import { chunks } from './task-columns.ts';
+
+/** Appends events to the event log (call inside `sql.write`, with the changes they announce). */
+export async function insertEvents(sql: Sql, runner: SqlRunner, events: readonly TaskEvent[]): Promise<void> {
+  const tuple = `(?, ?, ?, ?, ${sql.json}, ${sql.time})`;
+  for (const chunk of chunks(events, 200)) {
+    const params = chunk.flatMap((event) => [event.root_task_id, event.seq, event.task_id, event.type, JSON.stringify(event), event.timestamp]);
+    await runner.run(
+      `INSERT INTO apflow_task_events (root_task_id, seq, task_id, type, event, created_at) VALUES ${chunk.map(() => tuple).join(', ')}`,
+      params,
+    );
+  }
+}
+
+/** The events of a tree after `afterSeq`, in order (at most `limit`). */
+export async function selectEvents(sql: Sql, rootId: string, afterSeq: number, limit: number): Promise<TaskEvent[]> {
+  const rows = await sql.select<{ event: unknown }>(
+    'SELECT event FROM apflow_task_events WHERE root_task_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+    [rootId, afterSeq, limit],
+  );
+  return rows.map((row) => (typeof row.event === 'string' ? JSON.parse(row.event) : row.event) as TaskEvent);
+}
+
+/** Deletes events older than `before` (ISO time). */
+export async function pruneEvents(sql: Sql, runner: SqlRunner, before: string): Promise<void> {
+  await runner.run(`DELETE FROM apflow_task_events WHERE created_at < ${sql.time}`, [before]);
+}
