@@ -13,5 +13,7 @@ export const goals: Goal[] = [
   { workload: 'tree-10k', figure: 'peak_rss_mb', at_most: 250, why: 'peak RSS of that process' },
   { workload: 'chain-1k', figure: 'tasks_per_s', at_least: 1000, why: '1,000-deep chain' },
   { workload: 'start-latency', figure: 'p50_ms', at_most: 10, why: 'tasks.execute to first task start' },
+  { workload: 'http-read', figure: 'get_ratio', at_least: 0.5, why: 'tasks.get req/s over a bare Fastify + sqlite3 route' },
+  { workload: 'http-read', figure: 'list_ratio', at_least: 0.5, why: 'tasks.list req/s over a bare Fastify + sqlite3 route' },
   { workload: 'executor-reload', figure: 'p50_ms', at_most: 500, why: 'changed executor file live for the next task' },
 ];

@@ -3,22 +3,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createApp, type App } from 'apflow';
+import { runLoad, startBareServer, type LoadRequest, type LoadResult } from './http-load.ts';
 
 /** One measured workload: its figures, by name. */
 export type Figures = Record<string, number | string>;
 
 const quiet = () => new Writable({ write: (_chunk, _encoding, done) => done() });
 const fixtures = join(import.meta.dirname, 'fixtures');
+/** The apps' log level (`BENCH_LOG_LEVEL=info` to measure with the server's default). */
+const logLevel = (process.env.BENCH_LOG_LEVEL ?? 'warn') as 'warn';
 
-async function withApp<T>(work: (app: App, dir: string) => Promise<T>, engine: Record<string, unknown> = JSON.parse(process.env.BENCH_ENGINE ?? '{}')): Promise<T> {
+async function withApp<T>(work: (app: App, file: string) => Promise<T>, engine: Record<string, unknown> = JSON.parse(process.env.BENCH_ENGINE ?? '{}')): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'apflow-bench-'));
+  const file = join(dir, 'bench.sqlite');
   const app = await createApp({
     env: {},
     logStream: quiet(),
-    inline: { database: { url: `sqlite:${join(dir, 'bench.sqlite')}` }, executors: { dirs: [fixtures] }, log: { level: 'warn' }, engine },
+    inline: { database: { url: `sqlite:${file}` }, executors: { dirs: [fixtures] }, log: { level: logLevel }, engine },
   });
   try {
-    return await work(app, dir);
+    return await work(app, file);
   } finally {
     await app.close();
     rmSync(dir, { recursive: true, force: true });
@@ -76,6 +80,51 @@ export const workloads: Record<string, () => Promise<Figures>> = {
       delays.sort((a, b) => a - b);
       const at = (q: number) => Math.round((delays[Math.floor(q * (delays.length - 1))] as number) * 100) / 100;
       return { runs: delays.length, p50_ms: at(0.5), p95_ms: at(0.95), max_ms: at(1) };
+    });
+  },
+  /**
+   * tasks.get and tasks.list over HTTP (JSON-RPC POST /tasks) against a bare Fastify route with a
+   * raw sqlite3 query on the same file, alternating, 16 keep-alive connections, 3 s each after a
+   * 0.5 s warm-up. Every response is checked; any error fails the workload.
+   */
+  async 'http-read'() {
+    return withApp(async (app, file) => {
+      const trees = 200;
+      const users = ['alice', 'bob'];
+      for (let t = 0; t < trees; t++) {
+        const tasks = Array.from({ length: 5 }, (_, i) => ({ id: `h${t}-${i}`, name: `task ${t}.${i}`, parent_id: i === 0 ? null : `h${t}-0`, inputs: { n: t, text: 'some input' }, schemas: { method: 'bench_noop' } }));
+        await app.engine.createTree(tasks, { userId: users[t % users.length] });
+      }
+      const idOf = (n: number) => `h${(n * 7919) % trees}-${n % 5}`;
+      const userOf = (n: number) => users[n % users.length] as string;
+      const rpc = (n: number, method: string, params: Record<string, unknown>) => JSON.stringify({ jsonrpc: '2.0', id: n, method, params });
+      const result = (body: string) => (JSON.parse(body) as { result?: unknown }).result;
+      const isTask = (value: unknown, id: string) => (value as { id?: unknown } | null | undefined)?.id === id;
+      const isPage = (value: unknown, user: string) =>
+        Array.isArray(value) && value.length === trees / users.length && value.every((row: { user_id?: unknown; parent_id?: unknown }) => row.user_id === user && row.parent_id === null);
+
+      const { url: apflowUrl } = await app.listen({ host: '127.0.0.1', port: 0 });
+      const bare = await startBareServer(file);
+      const targets: Record<string, { base: string; next: (n: number) => LoadRequest }> = {
+        apflow_get: { base: apflowUrl, next: (n) => ({ method: 'POST', path: '/tasks', body: rpc(n, 'tasks.get', { task_id: idOf(n) }), check: (body) => isTask(result(body), idOf(n)) }) },
+        bare_get: { base: bare.url, next: (n) => ({ method: 'GET', path: `/task/${idOf(n)}`, check: (body) => isTask(JSON.parse(body), idOf(n)) }) },
+        apflow_list: { base: apflowUrl, next: (n) => ({ method: 'POST', path: '/tasks', body: rpc(n, 'tasks.list', { user_id: userOf(n) }), check: (body) => isPage(result(body), userOf(n)) }) },
+        bare_list: { base: bare.url, next: (n) => ({ method: 'GET', path: `/roots/${userOf(n)}`, check: (body) => isPage(JSON.parse(body), userOf(n)) }) },
+      };
+      const measured: Record<string, LoadResult> = {};
+      try {
+        for (const [name, target] of Object.entries(targets)) {
+          measured[name] = await runLoad({ ...target, concurrency: 16, warmupMs: 500, durationMs: 3000 });
+        }
+      } finally {
+        await bare.close();
+      }
+      const failed = Object.entries(measured).filter(([, load]) => load.errors > 0);
+      if (failed.length) throw new Error(failed.map(([name, load]) => `${name}: ${load.errors} errors, first: ${load.firstError}`).join('; '));
+      const figures: Figures = {};
+      for (const [name, load] of Object.entries(measured)) Object.assign(figures, { [`${name}_rps`]: load.rps, [`${name}_p50_ms`]: load.p50_ms, [`${name}_p99_ms`]: load.p99_ms });
+      const ratio = (a: string, b: string) => Math.round(((measured[a] as LoadResult).rps / (measured[b] as LoadResult).rps) * 100) / 100;
+      return { get_ratio: ratio('apflow_get', 'bare_get'), list_ratio: ratio('apflow_list', 'bare_list'), ...figures, concurrency: 16, seconds: 3 };
     });
   },
   /** From writing an executor file to the new version being the one tasks get, 10 edits. */

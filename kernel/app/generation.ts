@@ -56,7 +56,7 @@ export interface Generation {
 export async function createGeneration(shared: GenerationShared, options: { id: number; fresh: boolean }): Promise<Generation> {
   const { config, baseDir } = shared.loaded;
   const hooks = createHooks();
-  const http = createHttp({ hooks, log: shared.log, bodyLimit: config.server.body_limit });
+  const http = createHttp({ hooks, log: shared.log, bodyLimit: config.server.body_limit, requestLogLevel: config.log.requests });
   const rpc = createRpcRegistry();
   const pluginExecutors = createExecutorTable();
   const releasers = createReleasers();

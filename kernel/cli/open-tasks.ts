@@ -12,7 +12,7 @@ export async function openForCommand(options: { config?: string }): Promise<App>
   // Only a level set in the environment wins over the quiet default of one-shot commands.
   const level = (process.env.APFLOW_LOG_LEVEL ?? process.env.LOG_LEVEL ?? 'warn') as ApflowConfig['log']['level'];
   return createApp({
-    loaded: { ...loaded, config: Object.freeze({ ...loaded.config, log: { level } }) },
+    loaded: { ...loaded, config: Object.freeze({ ...loaded.config, log: { ...loaded.config.log, level } }) },
     logStream: destination(2),
     resume: false,
   });

@@ -74,7 +74,14 @@ export const KernelConfigSchema = Type.Object(
     plugins: Type.Array(PluginEntry, { default: [] }),
     disabled_plugins: Type.Array(Type.String(), { default: [] }),
     reload: Type.Boolean({ default: false }),
-    log: Type.Object({ level: LogLevel }, { additionalProperties: false, default: { level: 'info' } }),
+    log: Type.Object(
+      {
+        level: LogLevel,
+        // The level of the one line logged per HTTP request (below `level`, it is not written).
+        requests: Type.Union([Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace')], { default: 'debug' }),
+      },
+      { additionalProperties: false, default: { level: 'info', requests: 'debug' } },
+    ),
   },
   { additionalProperties: true },
 );

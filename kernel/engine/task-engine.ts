@@ -94,7 +94,11 @@ export function createTaskEngine(options: {
   const emit = (state: TreeState, type: TaskEventType, row: TaskRow, message?: string) => {
     const event = makeEvent(type, row, ++state.seq, message === undefined ? {} : { message });
     journal.change({ id: state.rootId, set: { event_seq: state.seq } });
-    journal.event(event, () => announce(event));
+    journal.event(event, () => {
+      // The commit may have renumbered it after events another process wrote for this tree.
+      state.seq = Math.max(state.seq, event.seq);
+      announce(event);
+    });
   };
   const set = (node: RunNode, changes: Partial<TaskRow>) => {
     const stamped = { ...changes, updated_at: new Date().toISOString() };

@@ -14,7 +14,7 @@ import {
 } from '../storage/queries/select-tasks.ts';
 import { adoptTree, findRunningTrees, releaseTree, renewLeases, type RunningTreeLease } from '../storage/queries/leases.ts';
 import { deleteTasks } from '../storage/queries/delete-tasks.ts';
-import { insertEvents, pruneEvents, selectEvents } from '../storage/queries/task-events.ts';
+import { insertEvents, pruneEvents, selectEvents, sequenceEvents } from '../storage/queries/task-events.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
 import type { JournalBatch } from './write-journal.ts';
 
@@ -56,7 +56,10 @@ export function createTaskRepository(sql: Sql) {
     commit: (batch: JournalBatch) =>
       sql.write(async (runner) => {
         const refused = batch.guarded.length ? await settledElsewhere(runner, batch.guarded) : new Map<string, string | null>();
-        await updateTasks(sql, runner, refused.size ? batch.changes.filter((change) => !refused.has(change.id)) : batch.changes);
+        const lastSeq = await sequenceEvents(runner, batch.events);
+        const changes = refused.size ? batch.changes.filter((change) => !refused.has(change.id)) : batch.changes;
+        for (const change of changes) if (lastSeq.has(change.id)) change.set.event_seq = lastSeq.get(change.id);
+        await updateTasks(sql, runner, changes);
         await insertEvents(sql, runner, batch.events);
         return refused;
       }),

@@ -29,8 +29,10 @@ export async function dispatchRpc(registry: RpcRegistry, body: unknown, ctx: Cal
   if (body.length > MAX_BATCH) {
     return fail(new ApflowError('APF_INVALID_REQUEST', { message: `Invalid request: a batch holds at most ${MAX_BATCH} calls` }), null, ctx);
   }
-  const outcomes = await Promise.all(body.map((entry) => callOne(registry, entry, ctx)));
-  return { status: 200, body: outcomes.map((outcome) => outcome.body as RpcResponse) };
+  // One after another: a batch that creates, then counts, sees its own writes.
+  const outcomes: RpcResponse[] = [];
+  for (const entry of body) outcomes.push((await callOne(registry, entry, ctx)).body as RpcResponse);
+  return { status: 200, body: outcomes };
 }
 
 async function callOne(registry: RpcRegistry, entry: unknown, ctx: CallContext): Promise<DispatchOutcome> {

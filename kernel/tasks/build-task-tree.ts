@@ -28,6 +28,9 @@ export interface BuildTreeOptions {
   now?: string;
 }
 
+/** The longest task name accepted. */
+const MAX_NAME = 1000;
+
 const invalid = (message: string) => new ApflowError('APF_INVALID_PARAMS', { message });
 
 /**
@@ -111,6 +114,7 @@ function checkTaskFields(task: unknown, i: number): void {
   if (typeof task !== 'object' || task === null || Array.isArray(task)) throw invalid(`Task at index ${i} must be an object`);
   const t = task as Record<string, unknown>;
   if (typeof t.name !== 'string' || t.name.trim() === '') throw invalid(`Task at index ${i} must have a 'name' field`);
+  if (t.name.length > MAX_NAME) throw invalid(`Task at index ${i}: 'name' must be at most ${MAX_NAME} characters`);
   const optional: [string, (v: unknown) => boolean, string][] = [
     ['id', (v) => typeof v === 'string' && v.length > 0 && v.length <= 255, 'a non-empty string of at most 255 characters'],
     ['parent_id', (v) => typeof v === 'string', 'a string'],

@@ -117,9 +117,13 @@ export function fromDatabaseRow(raw: Record<string, unknown>): TaskRow {
   return row as unknown as TaskRow;
 }
 
+const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
 /** A timestamp as an ISO-8601 string, or null. */
 export function toIso(value: unknown): string | null {
   if (value === null || value === undefined || value === '') return null;
+  // What apflow writes is already ISO-8601 UTC: reading it back needs no parse.
+  if (typeof value === 'string' && ISO_UTC.test(value)) return value;
   const date = value instanceof Date ? value : new Date(String(value));
   return Number.isNaN(date.getTime()) ? String(value) : date.toISOString();
 }

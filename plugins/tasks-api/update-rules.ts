@@ -14,7 +14,7 @@ const isoOrNull: Check = (v) => (v === null || (typeof v === 'string' && !Number
 const FIELD_CHECKS: Record<string, Check> = {
   name: (v) => (typeof v === 'string' && v.trim() !== '' ? null : 'must be a non-empty string'),
   status: (v) => (typeof v === 'string' && STATUSES.has(v) ? null : `must be one of ${[...STATUSES].join(', ')}`),
-  priority: (v) => (Number.isInteger(v) && (v as number) >= 0 ? null : 'must be a whole number from 0'),
+  priority: (v) => (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 1_000_000 ? null : 'must be a whole number from 0 to 1000000'),
   progress: (v) => (typeof v === 'number' && v >= 0 && v <= 1 ? null : 'must be a number from 0 to 1'),
   error: (v) => (v === null || typeof v === 'string' ? null : 'must be a string or null'),
   result: () => null,

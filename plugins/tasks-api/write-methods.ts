@@ -46,6 +46,8 @@ export function registerWriteMethods(app: PluginApp): void {
       if (task.status !== 'pending') parts.push(`task status is '${task.status}' (must be 'pending')`);
       const dependents = tree.filter((row) => !ids.has(row.id) && (row.dependencies ?? []).some((dep) => ids.has(dep.id)));
       if (dependents.length) parts.push(`${dependents.length} tasks depend on this task: [${dependents.map((row) => row.id).join(', ')}]`);
+      // A pending task of a running tree is still in the engine's plan; removing it under the engine would lose writes.
+      if (await treeRunning(app, task)) parts.push('its task tree is running');
       if (parts.length) throw new ApflowError('APF_CONFLICT', { message: `Cannot delete task: ${parts.join('; ')}` });
       const parent = task.parent_id ? tree.find((row) => row.id === task.parent_id) : undefined;
       const orphaned = parent && !tree.some((row) => row.parent_id === parent.id && !ids.has(row.id));
@@ -67,10 +69,15 @@ export function registerWriteMethods(app: PluginApp): void {
 
 /** Refuses to change a tree while an engine runs it (its in-memory state would disagree). */
 export async function refuseWhileRunning(app: PluginApp, task: TaskRow, what: string): Promise<void> {
-  const root = task.id === task.root_id ? task : await app.tasks.get(task.root_id);
-  if (app.engine.isRunning(task.root_id) || root?.run_state === 'running') {
+  if (await treeRunning(app, task)) {
     throw new ApflowError('APF_CONFLICT', { message: `Task ${task.id} cannot be ${what} while its tree is running` });
   }
+}
+
+/** Whether the tree of `task` runs now, on this server or another one of the same database. */
+async function treeRunning(app: PluginApp, task: TaskRow): Promise<boolean> {
+  const root = task.id === task.root_id ? task : await app.tasks.get(task.root_id);
+  return app.engine.isRunning(task.root_id) || root?.run_state === 'running';
 }
 
 function descendants(tree: readonly TaskRow[], id: string): TaskRow[] {
