@@ -118,6 +118,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
         current = next;
         pluginErrors.length = 0;
         log.info({ generation: next.id, plugins: next.plugins }, 'plugins reloaded');
+        previous.beginClose();
         const retired = drain(previous, drainMs).then(() => previous.dispose().catch((err) => log.error({ err }, 'dispose failed')));
         retiring.add(retired);
         void retired.then(() => retiring.delete(retired));
@@ -164,6 +165,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       },
       close() {
         closing ??= (async () => {
+          current.beginClose();
           if (server.listening) {
             const closed = new Promise<void>((resolve) => server.close(() => resolve()));
             server.closeIdleConnections();

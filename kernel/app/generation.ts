@@ -50,6 +50,8 @@ export interface Generation {
   health(): Promise<HealthReport>;
   /** Closes the Fastify app and runs the plugins' disposers (reverse order). */
   dispose(): Promise<void>;
+  /** Tells the plugins this generation stops taking requests (they end long-lived streams). */
+  beginClose(): void;
 }
 
 /** Builds a generation; `fresh` re-imports local plugin files (used by reloads). */
@@ -60,6 +62,7 @@ export async function createGeneration(shared: GenerationShared, options: { id: 
   const rpc = createRpcRegistry();
   const pluginExecutors = createExecutorTable();
   const releasers = createReleasers();
+  const closing: (() => void)[] = [];
   releasers.add(() => http.fastify.close());
 
   const sources = resolvePluginSources(config.plugins, config.disabled_plugins, baseDir);
@@ -110,6 +113,7 @@ export async function createGeneration(shared: GenerationShared, options: { id: 
       log,
       health,
       onDispose: (disposer) => releasers.add(disposer),
+      onClosing: (listener) => void closing.push(listener),
     };
   };
 
@@ -142,5 +146,14 @@ export async function createGeneration(shared: GenerationShared, options: { id: 
     executors,
     health,
     dispose: () => releasers.release(),
+    beginClose() {
+      for (const listener of closing.splice(0)) {
+        try {
+          listener();
+        } catch (err) {
+          shared.log.error({ err }, 'a closing listener failed');
+        }
+      }
+    },
   };
 }

@@ -44,6 +44,12 @@ export interface PluginApp<Options = Record<string, unknown>> {
   health(): Promise<HealthReport>;
   /** Adds a disposer; all run in reverse order when the plugin's generation is disposed. */
   onDispose(disposer: Disposer): void;
+  /**
+   * Called when this generation stops taking requests (shutdown, or a reload swapping in a new
+   * one), before it waits for running requests: end long-lived streams here so clients reconnect
+   * (and resume) instead of holding the shutdown up.
+   */
+  onClosing(listener: () => void): void;
 }
 
 /** A plugin: a name and a setup function, plus optional metadata the loader checks. */

@@ -1,0 +1,63 @@
+import type { ServerResponse } from 'node:http';
+import type { TaskEvent } from 'apflow';
+
+/** Settings of one stream. */
+export interface EventStreamOptions {
+  /** Seconds between keep-alive comments. */
+  keepAliveS: number;
+  /** Bytes the socket may hold unsent before the stream is closed (the client can resume). */
+  maxBufferedBytes: number;
+}
+
+/**
+ * One Server-Sent Events response: `id:` + `data:` frames, keep-alive comments, and a close
+ * with a reason when the client does not read fast enough, so a slow client never holds the
+ * engine or other clients back.
+ */
+export function createEventStream(res: ServerResponse, options: EventStreamOptions) {
+  let ended = false;
+  const keepAlive = setInterval(() => write(': keepalive\n\n'), options.keepAliveS * 1000);
+  keepAlive.unref();
+  const onClose = new Set<() => void>();
+  res.once('close', () => finish());
+
+  function write(text: string): void {
+    if (ended) return;
+    res.write(text);
+    if (res.writableLength > options.maxBufferedBytes) {
+      res.write(`event: overflow\ndata: ${JSON.stringify({ type: 'overflow', message: 'the client is not reading fast enough; reconnect with Last-Event-ID' })}\n\n`);
+      finish();
+    }
+  }
+  function finish(): void {
+    if (ended) return;
+    ended = true;
+    clearInterval(keepAlive);
+    res.end();
+    for (const listener of onClose) listener();
+  }
+
+  return {
+    /** Sends one task event (its `seq` is the frame id). */
+    event(event: TaskEvent): void {
+      write(`id: ${event.seq}\ndata: ${JSON.stringify(event)}\n\n`);
+    },
+    /** Sends a frame without an id (envelopes, `stream_end`). */
+    data(value: unknown): void {
+      write(`data: ${JSON.stringify(value)}\n\n`);
+    },
+    /** Ends the response. */
+    end: finish,
+    /** Runs `listener` once the stream ends, whoever ended it. */
+    onClose(listener: () => void): void {
+      if (ended) listener();
+      else onClose.add(listener);
+    },
+    get ended(): boolean {
+      return ended;
+    },
+  };
+}
+
+/** An open event stream. */
+export type EventStream = ReturnType<typeof createEventStream>;

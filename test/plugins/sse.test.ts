@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { TaskEvent } from 'apflow';
+import { repoRoot, testApp } from '../helpers.ts';
+
+const fixtures = join(repoRoot, 'test', 'fixtures', 'executors');
+
+interface Frame {
+  id?: string;
+  data?: Record<string, unknown>;
+  comment?: boolean;
+}
+
+/** Reads SSE frames from `url` until the server ends the stream, or `stopAfter` frames. */
+async function readFrames(url: string, headers: Record<string, string> = {}, stopAfter = Infinity): Promise<{ status: number; frames: Frame[] }> {
+  const controller = new AbortController();
+  const response = await fetch(url, { headers, signal: controller.signal });
+  if (!response.ok || !response.body) return { status: response.status, frames: [] };
+  assert.equal(response.headers.get('content-type'), 'text/event-stream');
+  const frames: Frame[] = [];
+  const decoder = new TextDecoder();
+  let buffer = '';
+  try {
+    for await (const chunk of response.body) {
+      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+      let cut: number;
+      while ((cut = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const frame: Frame = {};
+        for (const line of block.split('\n')) {
+          if (line.startsWith(':')) frame.comment = true;
+          else if (line.startsWith('id: ')) frame.id = line.slice(4);
+          else if (line.startsWith('data: ')) frame.data = JSON.parse(line.slice(6));
+        }
+        frames.push(frame);
+        if (frames.filter((f) => f.data).length >= stopAfter) {
+          controller.abort();
+          return { status: response.status, frames };
+        }
+      }
+    }
+  } catch (error) {
+    if (!controller.signal.aborted) throw error;
+  }
+  return { status: response.status, frames };
+}
+
+const events = (frames: Frame[]) => frames.filter((frame) => frame.id).map((frame) => frame.data as unknown as TaskEvent);
+
+test('a finished tree is replayed from the event log, then the stream ends with final and stream_end', async (t) => {
+  const app = await testApp(t, { executors: { dirs: [fixtures] } });
+  const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
+  const tree = await app.engine.createTree([
+    { name: 'root', schemas: { method: 'noop' } },
+    { name: 'child', parent_id: 'root', schemas: { method: 'sleep' }, inputs: { ms: 5 } },
+  ]);
+  await (await app.engine.execute(tree.id)).done;
+  const child = tree.children?.[0]?.id as string;
+  const { frames } = await readFrames(`${url}/tasks/${child}/events`);
+  const replayed = events(frames);
+  assert.deepEqual(replayed, await app.tasks.events(tree.id), 'every logged event, in order');
+  assert.deepEqual(frames.filter((f) => f.id).map((f) => Number(f.id)), replayed.map((e) => e.seq));
+  assert.equal(replayed.at(-1)?.type, 'final');
+  assert.deepEqual(frames.at(-1)?.data, { type: 'stream_end', task_id: tree.id });
+
+  const resumed = events((await readFrames(`${url}/tasks/${tree.id}/events`, { 'last-event-id': '3' })).frames);
+  assert.deepEqual(resumed.map((e) => e.seq), replayed.slice(3).map((e) => e.seq), 'Last-Event-ID replays only what came after');
+});
+
+test('live events arrive in order; a dropped connection resumed with Last-Event-ID loses nothing and repeats nothing', async (t) => {
+  const app = await testApp(t, { executors: { dirs: [fixtures] } });
+  const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
+  const tree = await app.engine.createTree([
+    { name: 'root', schemas: { method: 'noop' } },
+    ...Array.from({ length: 4 }, (_, i) => ({ name: `s${i}`, parent_id: 'root', schemas: { method: 'sleep' }, inputs: { ms: 60 } })),
+  ]);
+  const first = readFrames(`${url}/tasks/${tree.id}/events`, {}, 3);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const run = await app.engine.execute(tree.id);
+  const part = events((await first).frames);
+  assert.equal(part.length, 3);
+  const rest = events((await readFrames(`${url}/tasks/${tree.id}/events`, { 'last-event-id': String(part.at(-1)?.seq) })).frames);
+  await run.done;
+  const all = [...part, ...rest];
+  assert.deepEqual(all.map((e) => e.seq), all.map((_, i) => i + 1), 'seq 1..n exactly once');
+  assert.deepEqual(all, await app.tasks.events(tree.id));
+  assert.equal(all.filter((e) => e.type === 'task_completed').length, 5);
+  assert.equal(all.at(-1)?.type, 'final');
+});
+
+test('errors: unknown task 404, bad Last-Event-ID 400; closing the server ends open streams at once', async (t) => {
+  const app = await testApp(t, { executors: { dirs: [fixtures] }, server: { shutdown_timeout_s: 30 } });
+  const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
+  const missing = await fetch(`${url}/tasks/nope/events`);
+  assert.equal(missing.status, 404);
+  assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'APF_NOT_FOUND');
+  const tree = await app.engine.createTree([{ name: 'idle', schemas: { method: 'noop' } }]);
+  const bad = await fetch(`${url}/tasks/${tree.id}/events`, { headers: { 'last-event-id': 'x' } });
+  assert.equal(bad.status, 400);
+  const waiting = readFrames(`${url}/tasks/${tree.id}/events`);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const started = Date.now();
+  await app.close();
+  await waiting;
+  assert.ok(Date.now() - started < 5000, 'the open stream did not hold the shutdown for shutdown_timeout_s');
+});
