@@ -12,7 +12,7 @@ export { resolveConfig, type ApflowConfig, type LoadedConfig, type CliOverrides 
 export type { UserConfig, KernelConfig } from './config/config-schema.ts';
 
 // ---- Plugins and hooks ----
-export { definePlugin, type PluginApp, type PluginDefinition } from './loader/define-plugin.ts';
+export { definePlugin, type KernelServices, type PluginApp, type PluginDefinition } from './loader/define-plugin.ts';
 export type { Disposer } from './loader/releasers.ts';
 export type { Hooks, HookName } from './hooks/hooks.ts';
 export type { PluginHooks } from './hooks/plugin-view.ts';
@@ -52,6 +52,9 @@ export { dispatchRpc, type RpcResponse } from './rpc/rpc-dispatch.ts';
 // ---- Errors ----
 export { ApflowError, isApflowError, toApflowError, type ApflowErrorOptions } from './errors/apflow-error.ts';
 export { errorCatalogue, type ErrorCode } from './errors/error-catalogue.ts';
+
+// ---- HTTP types (Fastify's, for plugins that add routes) ----
+export type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 // ---- Schemas (TypeBox, re-exported so plugins use the same copy) ----
 export { default as Type } from 'typebox';

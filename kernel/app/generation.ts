@@ -63,6 +63,7 @@ export async function createGeneration(shared: GenerationShared, options: { id: 
   const pluginExecutors = createExecutorTable();
   const releasers = createReleasers();
   const closing: (() => void)[] = [];
+  const services = new Map<PropertyKey, { plugin: string; value: unknown }>();
   releasers.add(() => http.fastify.close());
 
   const sources = resolvePluginSources(config.plugins, config.disabled_plugins, baseDir);
@@ -114,6 +115,13 @@ export async function createGeneration(shared: GenerationShared, options: { id: 
       health,
       onDispose: (disposer) => releasers.add(disposer),
       onClosing: (listener) => void closing.push(listener),
+      provide(service, value) {
+        if (services.has(service)) {
+          throw new ApflowError('APF_PLUGIN_LOAD_FAILED', { message: `service '${String(service)}' is provided by both '${services.get(service)?.plugin}' and '${name}'` });
+        }
+        services.set(service, { plugin: name, value });
+      },
+      service: (service) => services.get(service)?.value as never,
     };
   };
 

@@ -50,7 +50,18 @@ export interface PluginApp<Options = Record<string, unknown>> {
    * (and resume) instead of holding the shutdown up.
    */
   onClosing(listener: () => void): void;
+  /** Offers `value` to other plugins under `name` (one provider per name and generation). */
+  provide<K extends keyof KernelServices>(name: K, value: KernelServices[K]): void;
+  /** What another plugin provided under `name`, if it is loaded. Ask at request time, not in setup. */
+  service<K extends keyof KernelServices>(name: K): KernelServices[K] | undefined;
 }
+
+/**
+ * Services plugins offer each other, by name. Empty here: a plugin that provides one declares it
+ * with `declare module 'apflow' { interface KernelServices { name: Type } }`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface KernelServices {}
 
 /** A plugin: a name and a setup function, plus optional metadata the loader checks. */
 export interface PluginDefinition<Options = Record<string, unknown>> {

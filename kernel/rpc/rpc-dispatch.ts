@@ -31,7 +31,7 @@ export async function dispatchRpc(registry: RpcRegistry, body: unknown, ctx: Cal
   }
   // One after another: a batch that creates, then counts, sees its own writes.
   const outcomes: RpcResponse[] = [];
-  for (const entry of body) outcomes.push((await callOne(registry, entry, ctx)).body as RpcResponse);
+  for (const entry of body) outcomes.push((await callOne(registry, entry, { ...ctx, batch: true })).body as RpcResponse);
   return { status: 200, body: outcomes };
 }
 

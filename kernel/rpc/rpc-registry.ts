@@ -16,6 +16,8 @@ export interface RpcContext {
   principal: Principal | undefined;
   /** The HTTP reply, for handlers that answer with a stream; absent over WebSocket. */
   reply?: FastifyReply;
+  /** True for a call inside a batch (which cannot answer with a stream). */
+  batch?: boolean;
   log: Logger;
 }
 

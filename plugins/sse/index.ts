@@ -1,6 +1,19 @@
-import { definePlugin, Type, version } from 'apflow';
+import { definePlugin, Type, version, type FastifyReply } from 'apflow';
 import type { EventStream } from './event-stream.ts';
-import { registerSubscribeRoute, type SseSettings } from './subscribe-route.ts';
+import { streamTree, type SseSettings, type TreeStreamOptions } from './stream-tree.ts';
+import { registerSubscribeRoute } from './subscribe-route.ts';
+
+/** What the sse plugin offers other plugins (`app.service('sse')`). */
+export interface SseService {
+  /** Answers `reply` with a tree's events as Server-Sent Events (see `stream-tree.ts`). */
+  streamTree(reply: FastifyReply, options: TreeStreamOptions): Promise<void>;
+}
+
+declare module 'apflow' {
+  interface KernelServices {
+    sse: SseService;
+  }
+}
 
 const Settings = Type.Object(
   {
@@ -11,18 +24,18 @@ const Settings = Type.Object(
 );
 
 /**
- * Server-Sent Events for task trees: `GET /tasks/{task_id}/events` replays what a client missed
- * (from the persisted event log, after `Last-Event-ID`) and then streams live events until the
- * tree's `final` event.
+ * Server-Sent Events for task trees: `GET /tasks/{task_id}/events` (replay after `Last-Event-ID`,
+ * then live), and the stream behind `use_streaming: true` of `tasks.execute` / `execute_task_tree`.
  */
 export default definePlugin({
   name: 'sse',
   version,
   config: { key: 'sse', schema: Settings },
   setup(app) {
-    const settings = { keep_alive_s: 15, max_buffered_bytes: 1024 * 1024, ...((app.config.sse ?? {}) as Partial<SseSettings>) };
+    const settings: SseSettings = { keep_alive_s: 15, max_buffered_bytes: 1024 * 1024, ...((app.config.sse ?? {}) as Partial<SseSettings>) };
     const open = new Set<EventStream>();
     registerSubscribeRoute(app, settings, open);
+    app.provide('sse', { streamTree: (reply, options) => streamTree(app, reply, settings, open, options) });
     // On shutdown or reload, end the streams so clients reconnect and resume with Last-Event-ID.
     app.onClosing(() => {
       for (const stream of [...open]) stream.end();

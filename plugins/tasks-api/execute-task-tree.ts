@@ -1,4 +1,5 @@
-import { ApflowError, type PluginApp } from 'apflow';
+import type { PluginApp } from 'apflow';
+import { streamRun } from './stream-run.ts';
 import { ExecuteTreeParams } from './params.ts';
 import { createFor, runToEnd } from './run-methods.ts';
 
@@ -11,10 +12,10 @@ export function registerExecuteTaskTree(app: PluginApp): void {
     params: ExecuteTreeParams,
     description: 'Creates and runs a task tree; answers when it ends',
     async handler(params, ctx) {
-      if (params.use_streaming) {
-        throw new ApflowError('APF_INVALID_PARAMS', { message: 'use_streaming needs the streaming plugins, which this server does not have yet' });
-      }
       const tree = await createFor(app, params.tasks, ctx.principal);
+      if (params.use_streaming) {
+        return streamRun(app, ctx, tree.id, (ids) => ({ ...ids, status: 'started', streaming: true, message: 'Task tree execution started with streaming' }));
+      }
       const outcome = await runToEnd(app, tree.id);
       if ('already_running' in outcome) return outcome.already_running;
       return {

@@ -2,6 +2,7 @@ import { ApflowError, isApflowError, toTaskJson, type PluginApp, type Principal,
 import { CancelParams, ExecuteParams, idList, RunningCountParams, RunningListParams, RunningStatusParams } from './params.ts';
 import { checkAccess, listingUser, mayAccess } from './permissions.ts';
 import { loadTask } from './read-methods.ts';
+import { streamRun } from './stream-run.ts';
 
 /** tasks.execute, tasks.cancel (alias tasks.running.cancel), tasks.running.list|status|count. */
 export function registerRunMethods(app: PluginApp): void {
@@ -9,8 +10,8 @@ export function registerRunMethods(app: PluginApp): void {
     params: ExecuteParams,
     description: 'Runs a stored task tree (task_id) or creates and runs one (tasks); answers when it ends',
     async handler(params, ctx) {
-      if (params.use_streaming || params.webhook_config) {
-        throw new ApflowError('APF_INVALID_PARAMS', { message: 'use_streaming and webhook_config need the streaming plugins, which this server does not have yet' });
+      if (params.webhook_config) {
+        throw new ApflowError('APF_INVALID_PARAMS', { message: 'webhook_config is not supported by this server yet' });
       }
       if (params.use_demo) throw new ApflowError('APF_INVALID_PARAMS', { message: 'use_demo is not supported by this server yet' });
       let taskId: string;
@@ -26,6 +27,17 @@ export function registerRunMethods(app: PluginApp): void {
         const copy = await app.engine.copy(taskId, { copy_mode: 'minimal', children: params.copy_children ?? false });
         originalTaskId = taskId;
         taskId = (copy as { id: string }).id;
+      }
+      if (params.use_streaming) {
+        return streamRun(app, ctx, taskId, (ids) => ({
+          success: true,
+          protocol: 'jsonrpc',
+          ...ids,
+          status: 'started',
+          streaming: true,
+          message: 'Task execution started with streaming',
+          ...(originalTaskId === undefined ? {} : { original_task_id: originalTaskId }),
+        }));
       }
       const outcome = await runToEnd(app, taskId);
       if ('already_running' in outcome) return outcome.already_running;

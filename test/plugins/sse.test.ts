@@ -13,9 +13,9 @@ interface Frame {
 }
 
 /** Reads SSE frames from `url` until the server ends the stream, or `stopAfter` frames. */
-async function readFrames(url: string, headers: Record<string, string> = {}, stopAfter = Infinity): Promise<{ status: number; frames: Frame[] }> {
+async function readFrames(url: string, headers: Record<string, string> = {}, stopAfter = Infinity, body?: string): Promise<{ status: number; frames: Frame[] }> {
   const controller = new AbortController();
-  const response = await fetch(url, { headers, signal: controller.signal });
+  const response = await fetch(url, { headers, signal: controller.signal, ...(body === undefined ? {} : { method: 'POST', body }) });
   if (!response.ok || !response.body) return { status: response.status, frames: [] };
   assert.equal(response.headers.get('content-type'), 'text/event-stream');
   const frames: Frame[] = [];
@@ -105,4 +105,43 @@ test('errors: unknown task 404, bad Last-Event-ID 400; closing the server ends o
   await app.close();
   await waiting;
   assert.ok(Date.now() - started < 5000, 'the open stream did not hold the shutdown for shutdown_timeout_s');
+});
+
+test("the guide's curl -N: tasks.execute with use_streaming answers the envelope, then the run's events, final and stream_end", async (t) => {
+  const app = await testApp(t, { executors: { dirs: [fixtures] } });
+  const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
+  await app.engine.createTree([
+    { id: 'task-123', name: 'root', schemas: { method: 'echo' }, inputs: { hello: 'world' } },
+    { id: 'kid', name: 'kid', parent_id: 'task-123', schemas: { method: 'sleep' }, inputs: { ms: 20 } },
+  ]);
+  const curl = '{"jsonrpc": "2.0", "method": "tasks.execute", "params": {"task_id": "task-123", "use_streaming": true}, "id": 1}';
+  const run = async () => (await readFrames(`${url}/tasks`, { 'Content-Type': 'application/json' }, Infinity, curl)).frames;
+  const frames = await run();
+  assert.deepEqual(frames[0]?.data, {
+    jsonrpc: '2.0',
+    id: 1,
+    result: { success: true, protocol: 'jsonrpc', root_task_id: 'task-123', task_id: 'task-123', status: 'started', streaming: true, message: 'Task execution started with streaming' },
+  });
+  const streamed = events(frames);
+  assert.deepEqual(streamed.map((e) => e.type), ['progress', 'task_start', 'progress', 'task_completed', 'task_start', 'task_completed', 'final']);
+  assert.equal(streamed.at(-1)?.status, 'completed');
+  assert.deepEqual(frames.at(-1)?.data, { type: 'stream_end', task_id: 'task-123' });
+  assert.deepEqual(streamed, await app.tasks.events('task-123'));
+
+  const again = events(await run());
+  assert.equal(again[0]?.seq, (streamed.at(-1)?.seq as number) + 1, 'a second run streams only its own events');
+  assert.equal(again.at(-1)?.type, 'final');
+});
+
+test('execute_task_tree on / streams too; use_streaming in a batch is refused', async (t) => {
+  const app = await testApp(t, { executors: { dirs: [fixtures] } });
+  const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
+  const body = JSON.stringify({ jsonrpc: '2.0', id: 'r1', method: 'execute_task_tree', params: { use_streaming: true, tasks: [{ id: 'solo', name: 'solo', schemas: { method: 'noop' } }] } });
+  const { frames } = await readFrames(`${url}/`, {}, Infinity, body);
+  assert.deepEqual(frames[0]?.data, { jsonrpc: '2.0', id: 'r1', result: { root_task_id: 'solo', task_id: 'solo', status: 'started', streaming: true, message: 'Task tree execution started with streaming' } });
+  assert.equal(events(frames).at(-1)?.type, 'final');
+  const batch = await fetch(`${url}/tasks`, { method: 'POST', body: JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'tasks.execute', params: { task_id: 'solo', use_streaming: true } }]) });
+  const answer = (await batch.json()) as { error: { code: number; message: string } }[];
+  assert.equal(answer[0]?.error.code, -32602);
+  assert.match(answer[0]?.error.message ?? '', /not in a batch/);
 });
