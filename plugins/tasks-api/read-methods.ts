@@ -1,4 +1,4 @@
-import { ApflowError, buildTrees, toTaskJson, type PluginApp, type TaskRow } from 'apflow';
+import { ApflowError, buildTrees, toTaskJson, type PluginApp, type Principal, type TaskRow } from 'apflow';
 import { ChildrenParams, CountParams, DetailParams, ListParams, TaskIdParams, TreeParams } from './params.ts';
 import { checkAccess, listingUser, mayAccess } from './permissions.ts';
 
@@ -8,36 +8,29 @@ const notFound = (id: string) => new ApflowError('APF_NOT_FOUND', { message: `Ta
 export function registerReadMethods(app: PluginApp): void {
   const { tasks } = app;
 
+  // get and detail answer alike: the task, or null for an unknown id (as the original).
+  const oneTask = async (id: string, principal: Principal | undefined) => {
+    const row = await tasks.get(id);
+    if (!row) return null;
+    checkAccess(principal, row.user_id, 'access');
+    return toTaskJson(row);
+  };
   app.rpc.method('/tasks', 'tasks.get', {
     params: TaskIdParams,
     description: 'One task (null when unknown)',
-    async handler(params, ctx) {
-      const id = params.task_id ?? params.id;
-      if (!id) throw new ApflowError('APF_INVALID_PARAMS', { message: "Task ID is required. Please provide 'task_id' or 'id' parameter." });
-      const row = await tasks.get(id);
-      if (!row) return null;
-      checkAccess(ctx.principal, row.user_id, 'access');
-      return toTaskJson(row);
-    },
+    handler: (params, ctx) => oneTask(requiredId(params.task_id ?? params.id, "Task ID is required. Please provide 'task_id' or 'id' parameter."), ctx.principal),
   });
-
   app.rpc.method('/tasks', 'tasks.detail', {
     params: DetailParams,
     description: 'One task (null when unknown)',
-    async handler(params, ctx) {
-      const row = await tasks.get(params.task_id);
-      if (!row) return null;
-      checkAccess(ctx.principal, row.user_id, 'access');
-      return toTaskJson(row);
-    },
+    handler: (params, ctx) => oneTask(params.task_id, ctx.principal),
   });
 
   app.rpc.method('/tasks', 'tasks.tree', {
     params: TreeParams,
     description: "The whole tree a task belongs to, nested from its root",
     async handler(params, ctx) {
-      const id = params.task_id ?? params.root_id;
-      if (!id) throw new ApflowError('APF_INVALID_PARAMS', { message: "Invalid params for tasks.tree:\n- params.task_id: is required (or 'root_id')" });
+      const id = requiredId(params.task_id ?? params.root_id, "Invalid params for tasks.tree:\n- params.task_id: is required (or 'root_id')");
       const row = await tasks.get(id);
       if (!row) throw notFound(id);
       checkAccess(ctx.principal, row.user_id, 'access');
@@ -88,4 +81,10 @@ export async function loadTask(app: PluginApp, id: string, principal: Parameters
   if (!row) throw notFound(id);
   checkAccess(principal, row.user_id, operation);
   return row;
+}
+
+/** The id a method needs, or -32602 with `message` when the caller gave none. */
+export function requiredId(id: string | undefined, message: string): string {
+  if (!id) throw new ApflowError('APF_INVALID_PARAMS', { message });
+  return id;
 }

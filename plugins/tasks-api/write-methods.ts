@@ -1,7 +1,7 @@
 import { ApflowError, toTaskJson, type PluginApp, type TaskRow } from 'apflow';
 import { CopyParams, CreateParams, idList, TaskIdParams, UpdateParams } from './params.ts';
 import { checkAccess } from './permissions.ts';
-import { loadTask } from './read-methods.ts';
+import { loadTask, requiredId } from './read-methods.ts';
 import { planUpdate } from './update-rules.ts';
 
 /** tasks.create, tasks.update, tasks.delete, tasks.copy. */
@@ -34,8 +34,7 @@ export function registerWriteMethods(app: PluginApp): void {
     params: TaskIdParams,
     description: 'Deletes a pending task and its pending subtree, when nothing depends on it',
     async handler(params, ctx) {
-      const id = params.task_id ?? params.id;
-      if (!id) throw new ApflowError('APF_INVALID_PARAMS', { message: "Invalid params for tasks.delete:\n- params.task_id: is required" });
+      const id = requiredId(params.task_id ?? params.id, 'Invalid params for tasks.delete:\n- params.task_id: is required');
       const task = await loadTask(app, id, ctx.principal, 'delete');
       const tree = await app.tasks.tree(task.root_id);
       const subtree = descendants(tree, task.id);
