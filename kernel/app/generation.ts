@@ -14,6 +14,7 @@ import { createReleasers } from '../loader/releasers.ts';
 import { resolvePluginSources } from '../loader/resolve-plugins.ts';
 import { createRpcRegistry, type RpcRegistry } from '../rpc/rpc-registry.ts';
 import { mountRpcRoutes } from '../rpc/rpc-routes.ts';
+import { dispatchRpc } from '../rpc/rpc-dispatch.ts';
 import type { Storage } from '../storage/create-storage.ts';
 import type { TaskEngine } from '../engine/task-engine.ts';
 import type { TaskRepository } from '../engine/task-repository.ts';
@@ -99,7 +100,11 @@ export async function createGeneration(shared: GenerationShared, options: { id: 
       config,
       hooks: createPluginHooks(hooks, name),
       http: http.fastify,
-      rpc: { method: (endpoint, method, definition) => rpc.add(name, endpoint, method, definition) },
+      rpc: {
+        method: (endpoint, method, definition) => rpc.add(name, endpoint, method, definition),
+        dispatch: (endpoint, body, context) => dispatchRpc(rpc, body, { endpoint, ...context }),
+        has: (endpoint, method) => rpc.get(endpoint, method) !== undefined,
+      },
       executors: {
         register(definition) {
           own.push(definition);

@@ -5,7 +5,8 @@ import type { ExecutorDefinition } from '../executors/define-executor.ts';
 import type { RegisteredExecutor } from '../executors/executor-table.ts';
 import type { PluginHooks } from '../hooks/plugin-view.ts';
 import type { Logger } from '../internal/logger.ts';
-import type { RpcMethodDefinition } from '../rpc/rpc-registry.ts';
+import type { RpcContext, RpcMethodDefinition } from '../rpc/rpc-registry.ts';
+import type { DispatchOutcome } from '../rpc/rpc-dispatch.ts';
 import type { Storage } from '../storage/create-storage.ts';
 import type { HealthReport } from '../app/health.ts';
 import type { Disposer } from './releasers.ts';
@@ -27,6 +28,10 @@ export interface PluginApp<Options = Record<string, unknown>> {
   /** JSON-RPC methods: `rpc.method('/tasks', 'tasks.get', { params, handler })`. */
   readonly rpc: {
     method<S extends TSchema>(endpoint: string, name: string, definition: RpcMethodDefinition<S>): void;
+    /** Answers a JSON-RPC body (a call or a batch) on `endpoint`, as its HTTP route would (for other transports). */
+    dispatch(endpoint: string, body: unknown, context: Omit<RpcContext, 'id' | 'method' | 'endpoint'>): Promise<DispatchOutcome>;
+    /** Whether `endpoint` has `method`. */
+    has(endpoint: string, method: string): boolean;
   };
   /** Executors: register the plugin's own, look up any. */
   readonly executors: {

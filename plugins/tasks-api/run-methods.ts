@@ -3,6 +3,7 @@ import { CancelParams, ExecuteParams, idList, RunningCountParams, RunningListPar
 import { checkAccess, listingUser, mayAccess } from './permissions.ts';
 import { loadTask } from './read-methods.ts';
 import { streamRun } from './stream-run.ts';
+import { webhookHook, webhookRun } from './webhook-run.ts';
 
 /** tasks.execute, tasks.cancel (alias tasks.running.cancel), tasks.running.list|status|count. */
 export function registerRunMethods(app: PluginApp): void {
@@ -10,9 +11,7 @@ export function registerRunMethods(app: PluginApp): void {
     params: ExecuteParams,
     description: 'Runs a stored task tree (task_id) or creates and runs one (tasks); answers when it ends',
     async handler(params, ctx) {
-      if (params.webhook_config) {
-        throw new ApflowError('APF_INVALID_PARAMS', { message: 'webhook_config is not supported by this server yet' });
-      }
+      const hook = params.webhook_config ? webhookHook(app, params.webhook_config) : undefined;
       if (params.use_demo) throw new ApflowError('APF_INVALID_PARAMS', { message: 'use_demo is not supported by this server yet' });
       let taskId: string;
       if (params.tasks) {
@@ -28,17 +27,26 @@ export function registerRunMethods(app: PluginApp): void {
         originalTaskId = taskId;
         taskId = (copy as { id: string }).id;
       }
+      const original = originalTaskId === undefined ? {} : { original_task_id: originalTaskId };
       if (params.use_streaming) {
-        return streamRun(app, ctx, taskId, (ids) => ({
-          success: true,
-          protocol: 'jsonrpc',
-          ...ids,
-          status: 'started',
-          streaming: true,
-          message: 'Task execution started with streaming',
-          ...(originalTaskId === undefined ? {} : { original_task_id: originalTaskId }),
-        }));
+        return streamRun(
+          app,
+          ctx,
+          taskId,
+          (ids) => ({
+            success: true,
+            protocol: 'jsonrpc',
+            ...ids,
+            status: 'started',
+            streaming: true,
+            ...(hook ? { webhook_url: hook.url } : {}),
+            message: 'Task execution started with streaming',
+            ...original,
+          }),
+          hook && ((root) => hook.watch(root.id, root.event_seq)),
+        );
       }
+      if (hook) return webhookRun(app, taskId, hook, original);
       const outcome = await runToEnd(app, taskId);
       if ('already_running' in outcome) return outcome.already_running;
       return {

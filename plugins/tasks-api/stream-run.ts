@@ -11,6 +11,8 @@ export async function streamRun(
   ctx: RpcContext,
   taskId: string,
   envelope: (ids: { root_task_id: string; task_id: string }) => Record<string, unknown>,
+  /** Called once the run has started, with the root as it was before (webhook callbacks). */
+  started?: (root: { id: string; event_seq: number }) => void,
 ): Promise<unknown> {
   const sse = app.service('sse');
   if (!sse) throw new ApflowError('APF_INVALID_PARAMS', { message: 'use_streaming needs the sse plugin, which is disabled on this server' });
@@ -24,6 +26,7 @@ export async function streamRun(
     if (!isApflowError(error) || error.code !== 'APF_CONFLICT') throw error;
     return { success: false, protocol: 'jsonrpc', root_task_id: root.id, status: 'already_running', message: `Task ${taskId} is already running` };
   }
+  started?.(root);
   const first = { jsonrpc: '2.0', id: ctx.id, result: envelope({ root_task_id: root.id, task_id: taskId }) };
   // Events of this run only: the log may hold earlier runs of the same tree.
   await sse.streamTree(ctx.reply, { rootId: root.id, after: root.event_seq, first });

@@ -1,0 +1,46 @@
+import { ApflowError, isApflowError, type PluginApp } from 'apflow';
+
+/** A checked `webhook_config`, ready to watch a tree once its run has started. */
+export interface WebhookHook {
+  url: string;
+  /** Sends the tree's events with seq > `after` to the webhook. */
+  watch(rootId: string, after: number): void;
+}
+
+/** Checks `webhook_config` of `tasks.execute` (before anything runs). */
+export function webhookHook(app: PluginApp, config: Record<string, unknown>): WebhookHook {
+  if (typeof config.url !== 'string' || config.url === '') throw new ApflowError('APF_INVALID_PARAMS', { message: 'webhook_config.url is required' });
+  const webhooks = app.service('webhooks');
+  if (!webhooks) throw new ApflowError('APF_INVALID_PARAMS', { message: 'webhook_config needs the webhooks plugin, which is disabled on this server' });
+  const checked = webhooks.check(config);
+  return { url: checked.url, watch: (rootId, after) => void webhooks.watch(rootId, after, checked) };
+}
+
+/**
+ * Starts the tree of `taskId` with webhook callbacks and answers at once (the events of this run
+ * go to the webhook, not to the caller); reports instead when the tree is already running.
+ */
+export async function webhookRun(app: PluginApp, taskId: string, hook: WebhookHook, extra: Record<string, unknown>): Promise<unknown> {
+  const task = await app.tasks.get(taskId);
+  const root = task && (task.id === task.root_id ? task : await app.tasks.get(task.root_id));
+  if (!task || !root) throw new ApflowError('APF_NOT_FOUND', { message: `Task ${taskId} not found` });
+  try {
+    await app.engine.execute(taskId);
+  } catch (error) {
+    if (!isApflowError(error) || error.code !== 'APF_CONFLICT') throw error;
+    return { success: false, protocol: 'jsonrpc', root_task_id: root.id, status: 'already_running', message: `Task ${taskId} is already running` };
+  }
+  // Events of this run only: the log may hold earlier runs of the same tree.
+  hook.watch(root.id, root.event_seq);
+  return {
+    success: true,
+    protocol: 'jsonrpc',
+    root_task_id: root.id,
+    task_id: taskId,
+    status: 'started',
+    streaming: true,
+    webhook_url: hook.url,
+    message: `Task execution started with webhook callbacks. Updates will be sent to ${hook.url}`,
+    ...extra,
+  };
+}

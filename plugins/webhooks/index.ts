@@ -1,0 +1,56 @@
+import { definePlugin, Type, version } from 'apflow';
+import { checkWebhookConfig, type WebhookConfig } from './webhook-config.ts';
+import { watchTree, type Watch, type WebhookSettings } from './watch-tree.ts';
+
+export type { WebhookConfig } from './webhook-config.ts';
+
+/** What the webhooks plugin offers other plugins (`app.service('webhooks')`). */
+export interface WebhooksService {
+  /** Checks a `webhook_config` (throws APF_INVALID_PARAMS saying what is wrong) and fills its defaults. */
+  check(config: unknown): Required<WebhookConfig>;
+  /** Sends every event of tree `rootId` with seq > `after` to the webhook, until the final event. */
+  watch(rootId: string, after: number, config: WebhookConfig): Watch;
+}
+
+declare module 'apflow' {
+  interface KernelServices {
+    webhooks: WebhooksService;
+  }
+}
+
+const Settings = Type.Object(
+  {
+    retry_base_s: Type.Optional(Type.Number({ default: 1, exclusiveMinimum: 0 })),
+    max_queue: Type.Optional(Type.Integer({ default: 10_000, minimum: 1 })),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+/**
+ * Webhook callbacks: `webhook_config` of `tasks.execute` sends every event of the run as an HTTP
+ * request to the given URL (reference/original-apflow.md §6.2).
+ */
+export default definePlugin({
+  name: 'webhooks',
+  version,
+  config: { key: 'webhooks', schema: Settings },
+  setup(app) {
+    const settings: WebhookSettings = { retry_base_s: 1, max_queue: 10_000, ...((app.config.webhooks ?? {}) as Partial<WebhookSettings>) };
+    const open = new Set<Watch>();
+    app.provide('webhooks', {
+      check: checkWebhookConfig,
+      watch(rootId, after, config) {
+        const watch = watchTree(app, settings, rootId, after, checkWebhookConfig(config));
+        open.add(watch);
+        void watch.ended.then(() => open.delete(watch));
+        return watch;
+      },
+    });
+    // Deliveries end with the generation: in-flight requests are aborted, queued events dropped.
+    const stopAll = () => {
+      for (const watch of [...open]) watch.stop();
+    };
+    app.onClosing(stopAll);
+    app.onDispose(stopAll);
+  },
+});
