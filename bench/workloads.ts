@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createApp, type App } from 'apflow';
+import { runFanout } from './fanout.ts';
 import { runLoad, startBareServer, type LoadRequest, type LoadResult } from './http-load.ts';
 
 /** One measured workload: its figures, by name. */
@@ -13,13 +14,13 @@ const fixtures = join(import.meta.dirname, 'fixtures');
 /** The apps' log level (`BENCH_LOG_LEVEL=info` to measure with the server's default). */
 const logLevel = (process.env.BENCH_LOG_LEVEL ?? 'warn') as 'warn';
 
-async function withApp<T>(work: (app: App, file: string) => Promise<T>, engine: Record<string, unknown> = JSON.parse(process.env.BENCH_ENGINE ?? '{}')): Promise<T> {
+async function withApp<T>(work: (app: App, file: string) => Promise<T>, engine: Record<string, unknown> = JSON.parse(process.env.BENCH_ENGINE ?? '{}'), extra: Record<string, unknown> = {}): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'apflow-bench-'));
   const file = join(dir, 'bench.sqlite');
   const app = await createApp({
     env: {},
     logStream: quiet(),
-    inline: { database: { url: `sqlite:${file}` }, executors: { dirs: [fixtures] }, log: { level: logLevel }, engine },
+    inline: { database: { url: `sqlite:${file}` }, executors: { dirs: [fixtures] }, log: { level: logLevel }, engine, ...extra },
   });
   try {
     return await work(app, file);
@@ -125,6 +126,19 @@ export const workloads: Record<string, () => Promise<Figures>> = {
       for (const [name, load] of Object.entries(measured)) Object.assign(figures, { [`${name}_rps`]: load.rps, [`${name}_p50_ms`]: load.p50_ms, [`${name}_p99_ms`]: load.p99_ms });
       const ratio = (a: string, b: string) => Math.round(((measured[a] as LoadResult).rps / (measured[b] as LoadResult).rps) * 100) / 100;
       return { get_ratio: ratio('apflow_get', 'bare_get'), list_ratio: ratio('apflow_list', 'bare_list'), ...figures, concurrency: 16, seconds: 3 };
+    });
+  },
+  /**
+   * Event fan-out: 1,000 WebSocket and 200 SSE clients on 127.0.0.1, all subscribed to one tree
+   * (root + 20 children reporting progress 5 times, 60 ms apart) before it runs. Every client must
+   * get every event of the tree (the event log's seqs) or the workload fails. Figures: delivery
+   * latency (receive time − event.timestamp) over all (client, event) pairs, and peak RSS.
+   */
+  async fanout() {
+    return withApp(async (app) => {
+      const figures = await runFanout(app, { wsClients: 1000, sseClients: 200, children: 20, steps: 5, stepMs: 60 });
+      if (figures.missed_clients) throw new Error(`${figures.missed_clients} of ${figures.clients} clients missed events`);
+      return { ...figures, peak_rss_mb: peakRssMb() };
     });
   },
   /** From writing an executor file to the new version being the one tasks get, 10 edits. */

@@ -31,6 +31,7 @@ export type { RegisteredExecutor } from './executors/executor-table.ts';
 
 // ---- Tasks and the engine ----
 export type { TaskEngine, TreeOutcome, CancelResult, EngineSettings } from './engine/task-engine.ts';
+export { eventJson } from './engine/task-events.ts';
 export type { TaskRepository } from './engine/task-repository.ts';
 export type { CopyOptions, CopyResult } from './engine/copy-task.ts';
 export type { TaskListFilter } from './storage/queries/select-tasks.ts';

@@ -19,3 +19,15 @@ export function makeEvent(type: TaskEventType, row: TaskRow, seq: number, extra:
   if (row.error && (type === 'task_failed' || type === 'task_cancelled' || type === 'final' || type === 'progress')) event.error = row.error;
   return event;
 }
+
+const serialized = new WeakMap<TaskEvent, string>();
+
+/** An event as JSON, made once however many clients (streams, sockets, webhooks) receive it. */
+export function eventJson(event: TaskEvent): string {
+  let text = serialized.get(event);
+  if (text === undefined) {
+    text = JSON.stringify(event);
+    serialized.set(event, text);
+  }
+  return text;
+}

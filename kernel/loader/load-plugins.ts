@@ -84,7 +84,8 @@ function checkOptions(definition: PluginDefinition, source: PluginSource): Recor
 function checkOwnConfig(definition: PluginDefinition, config: ApflowConfig): void {
   if (!definition.config) return;
   const { key, schema } = definition.config;
-  checkAgainst(schema, config[key] ?? Value.Default(schema, undefined) ?? {}, key, definition.name);
+  // Keys a section leaves out take their defaults, as in the kernel's own sections.
+  checkAgainst(schema, Value.Default(schema, structuredClone(config[key] ?? {})), key, definition.name);
 }
 
 function checkAgainst(schema: TSchema, value: unknown, prefix: string, plugin: string): void {

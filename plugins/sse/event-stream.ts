@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { TaskEvent } from 'apflow';
+import { eventJson, type TaskEvent } from 'apflow';
 
 /** Settings of one stream. */
 export interface EventStreamOptions {
@@ -40,7 +40,7 @@ export function createEventStream(res: ServerResponse, options: EventStreamOptio
   return {
     /** Sends one task event (its `seq` is the frame id). */
     event(event: TaskEvent): void {
-      write(`id: ${event.seq}\ndata: ${JSON.stringify(event)}\n\n`);
+      write(`id: ${event.seq}\ndata: ${eventJson(event)}\n\n`);
     },
     /** Sends a frame without an id (envelopes, `stream_end`). */
     data(value: unknown): void {
@@ -61,3 +61,4 @@ export function createEventStream(res: ServerResponse, options: EventStreamOptio
 
 /** An open event stream. */
 export type EventStream = ReturnType<typeof createEventStream>;
+

@@ -18,7 +18,7 @@ declare module 'apflow' {
 const Settings = Type.Object(
   {
     keep_alive_s: Type.Number({ default: 15, exclusiveMinimum: 0 }),
-    max_buffered_bytes: Type.Integer({ default: 1024 * 1024, minimum: 1024 }),
+    max_buffered_bytes: Type.Integer({ default: 8 * 1024 * 1024, minimum: 1024 }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -32,7 +32,7 @@ export default definePlugin({
   version,
   config: { key: 'sse', schema: Settings },
   setup(app) {
-    const settings: SseSettings = { keep_alive_s: 15, max_buffered_bytes: 1024 * 1024, ...((app.config.sse ?? {}) as Partial<SseSettings>) };
+    const settings: SseSettings = { keep_alive_s: 15, max_buffered_bytes: 8 * 1024 * 1024, ...((app.config.sse ?? {}) as Partial<SseSettings>) };
     const open = new Set<EventStream>();
     registerSubscribeRoute(app, settings, open);
     app.provide('sse', { streamTree: (reply, options) => streamTree(app, reply, settings, open, options) });

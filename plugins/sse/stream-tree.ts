@@ -29,6 +29,8 @@ export async function streamTree(app: PluginApp, reply: FastifyReply, settings: 
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
   });
+  // Send the headers now: a client should see the stream open before the first event.
+  reply.raw.flushHeaders();
   const stream = createEventStream(reply.raw, { keepAliveS: settings.keep_alive_s, maxBufferedBytes: settings.max_buffered_bytes });
   open.add(stream);
   stream.onClose(() => open.delete(stream));

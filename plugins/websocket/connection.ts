@@ -1,5 +1,5 @@
 import type { WebSocket } from 'ws';
-import type { FastifyRequest, PluginApp, TaskEvent } from 'apflow';
+import { eventJson, type FastifyRequest, type PluginApp, type TaskEvent } from 'apflow';
 
 /** Settings of the websocket plugin. */
 export interface WebSocketSettings {
@@ -25,7 +25,7 @@ export function handleConnection(app: PluginApp, socket: WebSocket, request: Fas
       socket.close(1013, 'client too slow: reconnect and subscribe again with last_seq');
       return;
     }
-    socket.send(JSON.stringify(value));
+    socket.send(typeof value === 'string' ? value : JSON.stringify(value));
   };
 
   const subscribe = async (taskId: string, after: number) => {
@@ -42,7 +42,7 @@ export function handleConnection(app: PluginApp, socket: WebSocket, request: Fas
     const deliver = (event: TaskEvent) => {
       if (event.seq <= sent) return;
       sent = event.seq;
-      send(event);
+      send(eventJson(event));
       if (event.type === 'final') {
         send({ type: 'stream_end', task_id: rootId });
         subscriptions.get(rootId)?.();

@@ -4,7 +4,7 @@ import { definePlugin, Type, version } from 'apflow';
 import { handleConnection, type WebSocketSettings } from './connection.ts';
 
 const Settings = Type.Object(
-  { max_buffered_bytes: Type.Integer({ default: 1024 * 1024, minimum: 1024 }) },
+  { max_buffered_bytes: Type.Integer({ default: 8 * 1024 * 1024, minimum: 1024 }) },
   { additionalProperties: false, default: {} },
 );
 
@@ -14,7 +14,7 @@ export default definePlugin({
   version,
   config: { key: 'websocket', schema: Settings },
   setup(app) {
-    const settings: WebSocketSettings = { max_buffered_bytes: 1024 * 1024, ...((app.config.websocket ?? {}) as Partial<WebSocketSettings>) };
+    const settings: WebSocketSettings = { max_buffered_bytes: 8 * 1024 * 1024, ...((app.config.websocket ?? {}) as Partial<WebSocketSettings>) };
     const sockets = new Set<WebSocket>();
     void app.http.register(async (scope) => {
       await scope.register(fastifyWebsocket);
