@@ -1,4 +1,5 @@
-import { ApflowError, isApflowError, type PluginApp, type RpcContext } from 'apflow';
+import { ApflowError, type PluginApp, type RpcContext } from 'apflow';
+import { startRun } from './start-run.ts';
 
 /**
  * Starts the tree of `taskId` and answers the request with its events as Server-Sent Events
@@ -17,15 +18,9 @@ export async function streamRun(
   const sse = app.service('sse');
   if (!sse) throw new ApflowError('APF_INVALID_PARAMS', { message: 'use_streaming needs the sse plugin, which is disabled on this server' });
   if (!ctx.reply || ctx.batch) throw new ApflowError('APF_INVALID_PARAMS', { message: 'use_streaming is only available on a single HTTP request (not in a batch or over WebSocket)' });
-  const task = await app.tasks.get(taskId);
-  const root = task && (task.id === task.root_id ? task : await app.tasks.get(task.root_id));
-  if (!task || !root) throw new ApflowError('APF_NOT_FOUND', { message: `Task ${taskId} not found` });
-  try {
-    await app.engine.execute(taskId);
-  } catch (error) {
-    if (!isApflowError(error) || error.code !== 'APF_CONFLICT') throw error;
-    return { success: false, protocol: 'jsonrpc', root_task_id: root.id, status: 'already_running', message: `Task ${taskId} is already running` };
-  }
+  const run = await startRun(app, taskId);
+  if ('already_running' in run) return run.already_running;
+  const { root } = run;
   started?.(root);
   const first = { jsonrpc: '2.0', id: ctx.id, result: envelope({ root_task_id: root.id, task_id: taskId }) };
   // Events of this run only: the log may hold earlier runs of the same tree.

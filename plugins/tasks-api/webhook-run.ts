@@ -1,4 +1,5 @@
-import { ApflowError, isApflowError, type PluginApp } from 'apflow';
+import { ApflowError, type PluginApp } from 'apflow';
+import { startRun } from './start-run.ts';
 
 /** A checked `webhook_config`, ready to watch a tree once its run has started. */
 export interface WebhookHook {
@@ -21,15 +22,9 @@ export function webhookHook(app: PluginApp, config: Record<string, unknown>): We
  * go to the webhook, not to the caller); reports instead when the tree is already running.
  */
 export async function webhookRun(app: PluginApp, taskId: string, hook: WebhookHook, extra: Record<string, unknown>): Promise<unknown> {
-  const task = await app.tasks.get(taskId);
-  const root = task && (task.id === task.root_id ? task : await app.tasks.get(task.root_id));
-  if (!task || !root) throw new ApflowError('APF_NOT_FOUND', { message: `Task ${taskId} not found` });
-  try {
-    await app.engine.execute(taskId);
-  } catch (error) {
-    if (!isApflowError(error) || error.code !== 'APF_CONFLICT') throw error;
-    return { success: false, protocol: 'jsonrpc', root_task_id: root.id, status: 'already_running', message: `Task ${taskId} is already running` };
-  }
+  const started = await startRun(app, taskId);
+  if ('already_running' in started) return started.already_running;
+  const { root } = started;
   // Events of this run only: the log may hold earlier runs of the same tree.
   hook.watch(root.id, root.event_seq);
   return {
