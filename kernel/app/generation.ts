@@ -97,6 +97,7 @@ export async function createGeneration(shared: GenerationShared, options: { id: 
     return {
       name,
       options: plugin.options,
+      settings: plugin.settings,
       config,
       hooks: createPluginHooks(hooks, name),
       http: http.fastify,

@@ -19,6 +19,8 @@ export interface PluginApp<Options = Record<string, unknown>> {
   readonly name: string;
   /** The plugin's options from the config, checked against its `options` schema. */
   readonly options: Options;
+  /** The plugin's own config section (`definePlugin({ config })`), checked, with defaults filled in. */
+  readonly settings: unknown;
   /** The whole validated configuration (read only). */
   readonly config: ApflowConfig;
   /** The hook table, tap-only. */

@@ -16,6 +16,8 @@ export interface LoadedPlugin {
   definition: PluginDefinition;
   source: PluginSource;
   options: Record<string, unknown>;
+  /** The plugin's own config section with its defaults filled in (undefined when it owns none). */
+  settings: unknown;
 }
 
 /**
@@ -30,8 +32,8 @@ export async function loadPlugins(sources: readonly PluginSource[], config: Apfl
     checkShape(definition, source);
     checkDuplicateName(definition, loaded);
     const options = checkOptions(definition, source);
-    checkOwnConfig(definition, config);
-    loaded.push({ definition, source, options });
+    const settings = checkOwnConfig(definition, config);
+    loaded.push({ definition, source, options, settings });
   }
   await checkUnknownConfigKeys(config, loaded);
   return orderByDependencies(loaded);
@@ -81,11 +83,13 @@ function checkOptions(definition: PluginDefinition, source: PluginSource): Recor
   return options;
 }
 
-function checkOwnConfig(definition: PluginDefinition, config: ApflowConfig): void {
-  if (!definition.config) return;
+function checkOwnConfig(definition: PluginDefinition, config: ApflowConfig): unknown {
+  if (!definition.config) return undefined;
   const { key, schema } = definition.config;
   // Keys a section leaves out take their defaults, as in the kernel's own sections.
-  checkAgainst(schema, Value.Default(schema, structuredClone(config[key] ?? {})), key, definition.name);
+  const settings = Value.Default(schema, structuredClone(config[key] ?? {}));
+  checkAgainst(schema, settings, key, definition.name);
+  return settings;
 }
 
 function checkAgainst(schema: TSchema, value: unknown, prefix: string, plugin: string): void {

@@ -32,7 +32,7 @@ export default definePlugin({
   version,
   config: { key: 'sse', schema: Settings },
   setup(app) {
-    const settings: SseSettings = { keep_alive_s: 15, max_buffered_bytes: 8 * 1024 * 1024, ...((app.config.sse ?? {}) as Partial<SseSettings>) };
+    const settings = app.settings as SseSettings;
     const open = new Set<EventStream>();
     registerSubscribeRoute(app, settings, open);
     app.provide('sse', { streamTree: (reply, options) => streamTree(app, reply, settings, open, options) });

@@ -20,8 +20,8 @@ declare module 'apflow' {
 
 const Settings = Type.Object(
   {
-    retry_base_s: Type.Optional(Type.Number({ default: 1, exclusiveMinimum: 0 })),
-    max_queue: Type.Optional(Type.Integer({ default: 10_000, minimum: 1 })),
+    retry_base_s: Type.Number({ default: 1, exclusiveMinimum: 0 }),
+    max_queue: Type.Integer({ default: 10_000, minimum: 1 }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -35,7 +35,7 @@ export default definePlugin({
   version,
   config: { key: 'webhooks', schema: Settings },
   setup(app) {
-    const settings: WebhookSettings = { retry_base_s: 1, max_queue: 10_000, ...((app.config.webhooks ?? {}) as Partial<WebhookSettings>) };
+    const settings = app.settings as WebhookSettings;
     const open = new Set<Watch>();
     app.provide('webhooks', {
       check: checkWebhookConfig,

@@ -14,7 +14,7 @@ export default definePlugin({
   version,
   config: { key: 'websocket', schema: Settings },
   setup(app) {
-    const settings: WebSocketSettings = { max_buffered_bytes: 8 * 1024 * 1024, ...((app.config.websocket ?? {}) as Partial<WebSocketSettings>) };
+    const settings = app.settings as WebSocketSettings;
     const sockets = new Set<WebSocket>();
     void app.http.register(async (scope) => {
       await scope.register(fastifyWebsocket);
