@@ -136,7 +136,7 @@ export const workloads: Record<string, () => Promise<Figures>> = {
    */
   async fanout() {
     return withApp(async (app) => {
-      const figures = await runFanout(app, { wsClients: 1000, sseClients: 200, children: 20, steps: 5, stepMs: 60 });
+      const figures = await runFanout(app, { wsClients: Number(process.env.FANOUT_WS ?? 1000), sseClients: Number(process.env.FANOUT_SSE ?? 200), children: 20, steps: 5, stepMs: 60, clientProcesses: Number(process.env.FANOUT_PROCS ?? 2) });
       if (figures.missed_clients) throw new Error(`${figures.missed_clients} of ${figures.clients} clients missed events`);
       return { ...figures, peak_rss_mb: peakRssMb() };
     });

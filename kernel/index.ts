@@ -31,6 +31,7 @@ export type { RegisteredExecutor } from './executors/executor-table.ts';
 
 // ---- Tasks and the engine ----
 export type { TaskEngine, TreeOutcome, CancelResult, EngineSettings } from './engine/task-engine.ts';
+export type { Following } from './engine/follow-tree.ts';
 export { eventJson } from './engine/task-events.ts';
 export type { TaskRepository } from './engine/task-repository.ts';
 export type { CopyOptions, CopyResult } from './engine/copy-task.ts';
@@ -53,7 +54,10 @@ export { dispatchRpc, type RpcResponse } from './rpc/rpc-dispatch.ts';
 // ---- Errors ----
 export { ApflowError, isApflowError, toApflowError, type ApflowErrorOptions } from './errors/apflow-error.ts';
 export { errorCatalogue, type ErrorCode } from './errors/error-catalogue.ts';
+export { toWireError, type RpcErrorObject } from './http/error-mapping.ts';
 
+// ---- HTTP ----
+export { coalesceWrites } from './http/coalesce-writes.ts';
 // ---- HTTP types (Fastify's, for plugins that add routes) ----
 export type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 

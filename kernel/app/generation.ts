@@ -1,3 +1,4 @@
+import { enterMessage } from '../http/request-context.ts';
 import type { LoadedConfig } from '../config/resolve-config.ts';
 import { ApflowError } from '../errors/apflow-error.ts';
 import type { ExecutorTable, RegisteredExecutor } from '../executors/executor-table.ts';
@@ -119,6 +120,7 @@ export async function createGeneration(shared: GenerationShared, options: { id: 
       tasks: shared.tasks,
       log,
       health,
+      enterMessage: (connection, method) => enterMessage(hooks, connection, method),
       onDispose: (disposer) => releasers.add(disposer),
       onClosing: (listener) => void closing.push(listener),
       provide(service, value) {

@@ -15,6 +15,7 @@ import { createTreeRun, isReady, isTerminal, type RunNode, type TreeRun } from '
 import { createWriteJournal } from './write-journal.ts';
 import { executionScope, recoverOrphan, resetForRerun, retryDelayMs } from './run-rules.ts';
 import { copyTask, type CopyOptions } from './copy-task.ts';
+import { followTree, type Following } from './follow-tree.ts';
 
 /** How often old events are pruned. */
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
@@ -79,6 +80,7 @@ export function createTaskEngine(options: {
   const queue = createReadyQueue<Item>();
   const userRunning = new Map<string | null, number>();
   const listeners = new Set<(event: TaskEvent) => void>();
+  const treeListeners = new Map<string, Set<(event: TaskEvent) => void>>();
   let running = 0;
   let closing = false;
   let heartbeat: NodeJS.Timeout | undefined;
@@ -90,6 +92,17 @@ export function createTaskEngine(options: {
       log.error({ err: error, event: event.type }, 'a progress tap threw; it must not');
     }
     for (const listener of listeners) listener(event);
+    const ofTree = treeListeners.get(event.root_task_id);
+    if (ofTree) for (const listener of ofTree) listener(event);
+  };
+  const subscribeTree = (rootId: string, listener: (event: TaskEvent) => void) => {
+    let set = treeListeners.get(rootId);
+    if (!set) treeListeners.set(rootId, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && treeListeners.get(rootId) === set) treeListeners.delete(rootId);
+    };
   };
   const emit = (state: TreeState, type: TaskEventType, row: TaskRow, message?: string) => {
     const event = makeEvent(type, row, ++state.seq, message === undefined ? {} : { message });
@@ -415,6 +428,12 @@ export function createTaskEngine(options: {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    /**
+     * Follows the tree of `rootId`: its logged events with a seq above `after`, then its live
+     * events, each once and in order (see {@link followTree}). Streams resume with this.
+     */
+    follow: (rootId: string, after: number, onEvent: (event: TaskEvent) => void): Following =>
+      followTree({ subscribe: subscribeTree, events: (id, seq, limit) => repo.events(id, seq, limit) }, rootId, after, onEvent),
     /** Resumes trees left running by a server that stopped, then keeps leases alive. */
     async start(startOptions: { resume?: boolean } = {}): Promise<void> {
       const resume = startOptions.resume !== false;

@@ -1,3 +1,4 @@
+import { enterRequest } from './request-context.ts';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Hooks } from '../hooks/hooks.ts';
@@ -64,8 +65,7 @@ export function createHttp(options: { hooks: Hooks; log: Logger; bodyLimit: numb
       state: {},
     };
     request.apflow = context;
-    await options.hooks.request.promise(context);
-    context.principal = (await options.hooks.auth.promise(context)) ?? undefined;
+    await enterRequest(options.hooks, context);
   });
 
   fastify.setErrorHandler((error, request, reply) => {

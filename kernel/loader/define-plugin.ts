@@ -1,4 +1,5 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { RequestContext } from '../hooks/hook-types.ts';
 import type { TSchema } from 'typebox';
 import type { ApflowConfig } from '../config/resolve-config.ts';
 import type { ExecutorDefinition } from '../executors/define-executor.ts';
@@ -49,6 +50,12 @@ export interface PluginApp<Options = Record<string, unknown>> {
   readonly log: Logger;
   /** The same report as `GET /health`. */
   health(): Promise<HealthReport>;
+  /**
+   * Runs the `request` and `auth` hooks for one message of a long-lived connection (a WebSocket
+   * opened by `connection`), as the kernel does for every HTTP request, and returns the message's
+   * context (its principal, and the `state` the hooks filled). Rejects if a hook refused it.
+   */
+  enterMessage(connection: FastifyRequest, method: string): Promise<RequestContext>;
   /** Adds a disposer; all run in reverse order when the plugin's generation is disposed. */
   onDispose(disposer: Disposer): void;
   /**

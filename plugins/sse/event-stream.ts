@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { eventJson, type TaskEvent } from 'apflow';
+import { coalesceWrites, eventJson, type TaskEvent } from 'apflow';
 
 /** Settings of one stream. */
 export interface EventStreamOptions {
@@ -7,6 +7,18 @@ export interface EventStreamOptions {
   keepAliveS: number;
   /** Bytes the socket may hold unsent before the stream is closed (the client can resume). */
   maxBufferedBytes: number;
+}
+
+const frames = new WeakMap<TaskEvent, Buffer>();
+
+/** The SSE frame of `event` (`id:` its seq), encoded once for every stream that sends it. */
+function eventFrame(event: TaskEvent): Buffer {
+  let frame = frames.get(event);
+  if (!frame) {
+    frame = Buffer.from(`id: ${event.seq}\ndata: ${eventJson(event)}\n\n`);
+    frames.set(event, frame);
+  }
+  return frame;
 }
 
 /**
@@ -21,8 +33,9 @@ export function createEventStream(res: ServerResponse, options: EventStreamOptio
   const onClose = new Set<() => void>();
   res.once('close', () => finish());
 
-  function write(text: string): void {
+  function write(text: string | Buffer): void {
     if (ended) return;
+    if (res.socket) coalesceWrites(res.socket);
     res.write(text);
     if (res.writableLength > options.maxBufferedBytes) {
       res.write(`event: overflow\ndata: ${JSON.stringify({ type: 'overflow', message: 'the client is not reading fast enough; reconnect with Last-Event-ID' })}\n\n`);
@@ -40,7 +53,7 @@ export function createEventStream(res: ServerResponse, options: EventStreamOptio
   return {
     /** Sends one task event (its `seq` is the frame id). */
     event(event: TaskEvent): void {
-      write(`id: ${event.seq}\ndata: ${eventJson(event)}\n\n`);
+      write(eventFrame(event));
     },
     /** Sends a frame without an id (envelopes, `stream_end`). */
     data(value: unknown): void {

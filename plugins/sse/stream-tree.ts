@@ -1,4 +1,4 @@
-import type { FastifyReply, PluginApp, TaskEvent } from 'apflow';
+import type { FastifyReply, PluginApp } from 'apflow';
 import { createEventStream, type EventStream } from './event-stream.ts';
 
 /** Settings of the sse plugin. */
@@ -36,26 +36,14 @@ export async function streamTree(app: PluginApp, reply: FastifyReply, settings: 
   stream.onClose(() => open.delete(stream));
   if (options.first !== undefined) stream.data(options.first);
 
-  let sent = options.after;
-  let replaying = true;
-  const waiting: TaskEvent[] = [];
-  const deliver = (event: TaskEvent) => {
-    if (event.seq <= sent || stream.ended) return;
-    sent = event.seq;
+  const following = app.engine.follow(options.rootId, options.after, (event) => {
+    if (stream.ended) return;
     stream.event(event);
     if (event.type === 'final') {
       stream.data({ type: 'stream_end', task_id: options.rootId });
       stream.end();
     }
-  };
-  // Listen first, then read the log: nothing falls between the two, and duplicates are dropped by seq.
-  const stop = app.engine.subscribe((event) => {
-    if (event.root_task_id !== options.rootId) return;
-    if (replaying) waiting.push(event);
-    else deliver(event);
   });
-  stream.onClose(stop);
-  for (const event of await app.tasks.events(options.rootId, options.after)) deliver(event);
-  replaying = false;
-  for (const event of waiting.sort((a, b) => a.seq - b.seq)) deliver(event);
+  stream.onClose(following.stop);
+  await following.replayed;
 }

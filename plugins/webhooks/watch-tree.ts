@@ -24,25 +24,21 @@ export interface Watch {
 export function watchTree(app: PluginApp, settings: WebhookSettings, rootId: string, after: number, config: Required<WebhookConfig>): Watch {
   const controller = new AbortController();
   const queue: TaskEvent[] = [];
-  let queued = after;
-  let replaying = true;
   let working = false;
   let finished = false;
-  const waiting: TaskEvent[] = [];
   let end!: () => void;
   const ended = new Promise<void>((resolve) => (end = resolve));
 
   const stop = () => {
     if (finished) return;
     finished = true;
-    unsubscribe();
+    following.stop();
     controller.abort();
     queue.length = 0;
     end();
   };
   const enqueue = (event: TaskEvent) => {
-    if (event.seq <= queued || finished) return;
-    queued = event.seq;
+    if (finished) return;
     if (queue.length >= settings.max_queue) {
       const dropped = queue.shift();
       app.log.warn({ url: config.url, root_task_id: rootId, seq: dropped?.seq }, 'webhook queue full; dropped the oldest event');
@@ -64,21 +60,7 @@ export function watchTree(app: PluginApp, settings: WebhookSettings, rootId: str
     }
   }
 
-  // Listen first, then read the log: nothing falls between the two, and duplicates are dropped by seq.
-  const unsubscribe = app.engine.subscribe((event) => {
-    if (event.root_task_id !== rootId) return;
-    if (replaying) waiting.push(event);
-    else enqueue(event);
-  });
-  void (async () => {
-    try {
-      for (const event of await app.tasks.events(rootId, after)) enqueue(event);
-    } catch (error) {
-      app.log.warn({ url: config.url, root_task_id: rootId, err: error }, 'webhook could not read the event log');
-    }
-    replaying = false;
-    for (const event of waiting.sort((a, b) => a.seq - b.seq)) enqueue(event);
-    waiting.length = 0;
-  })();
+  const following = app.engine.follow(rootId, after, enqueue);
+  following.replayed.catch((error: unknown) => app.log.warn({ url: config.url, root_task_id: rootId, err: error }, 'webhook could not read the event log'));
   return { stop, ended };
 }

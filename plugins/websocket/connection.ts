@@ -1,12 +1,13 @@
 import type { WebSocket } from 'ws';
-import { eventJson, type FastifyRequest, type PluginApp, type TaskEvent } from 'apflow';
+import { coalesceWrites, toWireError, type FastifyRequest, type PluginApp, type Principal, type RequestContext, type TaskEvent } from 'apflow';
+import { eventFrame } from './text-frame.ts';
 
 /** Settings of the websocket plugin. */
 export interface WebSocketSettings {
   max_buffered_bytes: number;
 }
 
-type Message = { action?: unknown; task_id?: unknown; last_seq?: unknown; jsonrpc?: unknown; method?: unknown };
+type Message = { action?: unknown; task_id?: unknown; last_seq?: unknown; jsonrpc?: unknown; method?: unknown; id?: unknown };
 
 /**
  * One `/ws` connection: `{"action": "subscribe" | "unsubscribe" | "ping", "task_id"}` messages,
@@ -17,18 +18,28 @@ type Message = { action?: unknown; task_id?: unknown; last_seq?: unknown; jsonrp
  */
 export function handleConnection(app: PluginApp, socket: WebSocket, request: FastifyRequest, settings: WebSocketSettings): void {
   const subscriptions = new Map<string, () => void>();
-  const principal = request.apflow?.principal;
 
-  const send = (value: unknown) => {
-    if (socket.readyState !== socket.OPEN) return;
+  const raw = request.raw.socket;
+  /** False (and the connection closing) when the client is gone or does not read fast enough. */
+  const writable = () => {
+    if (socket.readyState !== socket.OPEN) return false;
     if (socket.bufferedAmount > settings.max_buffered_bytes) {
       socket.close(1013, 'client too slow: reconnect and subscribe again with last_seq');
-      return;
+      return false;
     }
-    socket.send(typeof value === 'string' ? value : JSON.stringify(value));
+    coalesceWrites(raw);
+    return true;
+  };
+  const send = (value: unknown) => {
+    if (writable()) socket.send(JSON.stringify(value));
+  };
+  // Events go out as prepared frames (the same bytes for every subscriber) straight to the socket;
+  // ws writes its own frames synchronously to the same socket, so the order holds.
+  const sendEvent = (event: TaskEvent) => {
+    if (writable()) raw.write(eventFrame(event));
   };
 
-  const subscribe = async (taskId: string, after: number) => {
+  const subscribe = async (taskId: string, after: number, principal: Principal | undefined) => {
     const task = await app.tasks.get(taskId);
     if (!task) return send({ type: 'error', task_id: taskId, error: `Task ${taskId} not found` });
     if (principal && task.user_id && principal.user_id !== task.user_id && !principal.roles.includes('admin')) {
@@ -36,32 +47,19 @@ export function handleConnection(app: PluginApp, socket: WebSocket, request: Fas
     }
     const rootId = task.root_id;
     subscriptions.get(rootId)?.();
-    let sent = after;
-    let replaying = true;
-    const waiting: TaskEvent[] = [];
-    const deliver = (event: TaskEvent) => {
-      if (event.seq <= sent) return;
-      sent = event.seq;
-      send(eventJson(event));
+    send({ type: 'subscribed', task_id: taskId, root_task_id: rootId });
+    const following = app.engine.follow(rootId, after, (event) => {
+      sendEvent(event);
       if (event.type === 'final') {
         send({ type: 'stream_end', task_id: rootId });
         subscriptions.get(rootId)?.();
       }
-    };
-    // Listen first, then read the log: nothing falls between the two; duplicates are dropped by seq.
-    const stop = app.engine.subscribe((event) => {
-      if (event.root_task_id !== rootId) return;
-      if (replaying) waiting.push(event);
-      else deliver(event);
     });
     subscriptions.set(rootId, () => {
-      stop();
+      following.stop();
       subscriptions.delete(rootId);
     });
-    send({ type: 'subscribed', task_id: taskId, root_task_id: rootId });
-    for (const event of await app.tasks.events(rootId, after)) deliver(event);
-    replaying = false;
-    for (const event of waiting.sort((a, b) => a.seq - b.seq)) deliver(event);
+    await following.replayed;
   };
 
   const onMessage = async (text: string) => {
@@ -71,10 +69,21 @@ export function handleConnection(app: PluginApp, socket: WebSocket, request: Fas
     } catch {
       return send({ type: 'error', error: 'message is not valid JSON' });
     }
-    if (Array.isArray(message) || message?.jsonrpc !== undefined) {
-      const method = (Array.isArray(message) ? (message[0] as Message | undefined)?.method : message.method) ?? '';
-      const endpoint = typeof method === 'string' && app.rpc.has('/system', method) ? '/system' : '/tasks';
-      const outcome = await app.rpc.dispatch(endpoint, message, { request: { ...request.apflow, transport: 'ws' }, principal, log: request.log });
+    const isRpc = Array.isArray(message) || message?.jsonrpc !== undefined;
+    const rpcMethod = (Array.isArray(message) ? (message[0] as Message | undefined)?.method : message?.method) ?? '';
+    // Every message passes the request and auth hooks, as every HTTP request does.
+    let context: RequestContext;
+    try {
+      context = await app.enterMessage(request, isRpc ? String(rpcMethod) : `ws.${String(message?.action)}`);
+    } catch (error) {
+      const wire = toWireError(error, request.id).body;
+      if (!isRpc) return send({ type: 'error', code: wire.code, error: wire.message });
+      const id = Array.isArray(message) ? null : message.id;
+      return send({ jsonrpc: '2.0', id: typeof id === 'string' || typeof id === 'number' ? id : null, error: wire });
+    }
+    if (isRpc) {
+      const endpoint = typeof rpcMethod === 'string' && app.rpc.has('/system', rpcMethod) ? '/system' : '/tasks';
+      const outcome = await app.rpc.dispatch(endpoint, message, { request: context, principal: context.principal, log: request.log });
       return send(outcome.body);
     }
     const taskId = typeof message?.task_id === 'string' ? message.task_id : undefined;
@@ -85,7 +94,7 @@ export function handleConnection(app: PluginApp, socket: WebSocket, request: Fas
         if (!taskId) return send({ type: 'error', error: "subscribe needs a 'task_id'" });
         const after = message.last_seq === undefined ? 0 : Number(message.last_seq);
         if (!Number.isInteger(after) || after < 0) return send({ type: 'error', task_id: taskId, error: "'last_seq' must be a whole number" });
-        return subscribe(taskId, after);
+        return subscribe(taskId, after, context.principal);
       }
       case 'unsubscribe': {
         if (!taskId) return send({ type: 'error', error: "unsubscribe needs a 'task_id'" });

@@ -69,6 +69,19 @@ test('a finished tree is replayed from the event log, then the stream ends with 
   assert.deepEqual(resumed.map((e) => e.seq), replayed.slice(3).map((e) => e.seq), 'Last-Event-ID replays only what came after');
 });
 
+test('a replay longer than one page of the event log is whole and in order', async (t) => {
+  const app = await testApp(t, { executors: { dirs: [fixtures] } });
+  const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
+  const tasks = [{ id: 'big', name: 'big', schemas: { method: 'noop' } }];
+  for (let i = 0; i < 3000; i++) tasks.push({ id: `big-${i}`, name: `leaf ${i}`, parent_id: 'big', schemas: { method: 'noop' } } as (typeof tasks)[number]);
+  await app.engine.createTree(tasks);
+  await (await app.engine.execute('big')).done;
+  const replayed = events((await readFrames(`${url}/tasks/big/events`)).frames);
+  assert.ok(replayed.length > 6000, `over a page of events (got ${replayed.length})`);
+  assert.deepEqual(replayed.map((e) => e.seq), Array.from({ length: replayed.length }, (_, i) => i + 1), 'every seq once, in order');
+  assert.equal(replayed.at(-1)?.type, 'final');
+});
+
 test('live events arrive in order; a dropped connection resumed with Last-Event-ID loses nothing and repeats nothing', async (t) => {
   const app = await testApp(t, { executors: { dirs: [fixtures] } });
   const { url } = await app.listen({ host: '127.0.0.1', port: 0 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import WebSocket from 'ws';
 import type { TaskEvent } from 'apflow';
-import { repoRoot, testApp } from '../helpers.ts';
+import { repoRoot, tempProject, testApp } from '../helpers.ts';
 
 const fixtures = join(repoRoot, 'test', 'fixtures', 'executors');
 
@@ -108,4 +108,47 @@ test('closing the server closes the sockets promptly, with a reason', async (t) 
   assert.equal(code, 1001);
   assert.match(reason, /reconnect/);
   assert.ok(Date.now() - started < 5000);
+});
+
+test('every WebSocket message passes the request and auth hooks: a refused message gets an error, the socket stays open', async (t) => {
+  const dir = tempProject(t, {
+    'gate.ts': `import { ApflowError, definePlugin } from 'apflow';
+const seen: unknown[] = [];
+export default definePlugin({
+  name: 'gate',
+  setup(app) {
+    app.hooks.request.tapPromise('gate', async (req) => {
+      seen.push({ transport: req.transport, method: req.method, id: req.id });
+      if (req.method === 'tasks.count') throw new ApflowError('APF_RATE_LIMITED', { message: 'slow down' });
+      if (req.method === 'ws.ping' && seen.filter((s: any) => s.method === 'ws.ping').length > 1) throw new ApflowError('APF_RATE_LIMITED', { message: 'one ping is enough' });
+    });
+    app.hooks.auth.tapPromise('gate', async (req) => (req.transport === 'ws' ? { user_id: 'ws-user', roles: [] } : undefined));
+    app.rpc.method('/system', 'gate.seen', { handler: async (_params, ctx) => ({ seen, principal: ctx.principal ?? null }) });
+  },
+});`,
+  });
+  const app = await testApp(t, { plugins: [join(dir, 'gate.ts')] });
+  const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
+  const client = await connect(url);
+  t.after(() => client.socket.close());
+
+  client.send({ action: 'ping' });
+  await client.next((m) => m.type === 'pong');
+  client.send({ action: 'ping' });
+  const refused = await client.next((m) => m.type === 'error');
+  assert.equal(refused.error, 'one ping is enough');
+  assert.equal(typeof refused.code, 'number');
+  client.send({ jsonrpc: '2.0', id: 7, method: 'tasks.count' });
+  const limited = await client.next((m) => m.id === 7);
+  assert.deepEqual((limited.error as { message: string }).message, 'slow down');
+  client.send({ jsonrpc: '2.0', id: 8, method: 'gate.seen' });
+  const answer = (await client.next((m) => m.id === 8)).result as { seen: { transport: string; method: string; id: string }[]; principal: unknown };
+  const ws = answer.seen.filter((entry) => entry.transport === 'ws');
+  assert.deepEqual(
+    ws.map((entry) => entry.method),
+    ['ws.ping', 'ws.ping', 'tasks.count', 'gate.seen'],
+    'one request-hook call per message, after the upgrade request',
+  );
+  assert.equal(new Set(ws.map((entry) => entry.id)).size, 4, 'each message has an id of its own');
+  assert.deepEqual(answer.principal, { user_id: 'ws-user', roles: [] }, 'the auth hook answered for the message');
 });
