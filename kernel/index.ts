@@ -14,6 +14,9 @@ export type { UserConfig, KernelConfig } from './config/config-schema.ts';
 // ---- Plugins and hooks ----
 export { definePlugin, type KernelServices, type PluginApp, type PluginDefinition } from './loader/define-plugin.ts';
 export type { Disposer } from './loader/releasers.ts';
+export type { Migration } from './storage/migrations/index.ts';
+/** Sequelize's column types and class, for plugin migrations (the same copy as the kernel's). */
+export { DataTypes, type Sequelize } from 'sequelize';
 export type { Hooks, HookName } from './hooks/hooks.ts';
 export type { PluginHooks } from './hooks/plugin-view.ts';
 export type {
@@ -48,7 +51,7 @@ export {
 } from './tasks/task-record.ts';
 
 // ---- JSON-RPC ----
-export type { RpcContext, RpcMethodDefinition } from './rpc/rpc-registry.ts';
+export type { RpcContext, RpcFallback, RpcMethodDefinition } from './rpc/rpc-registry.ts';
 export { dispatchRpc, type RpcResponse } from './rpc/rpc-dispatch.ts';
 
 // ---- Errors ----
@@ -58,6 +61,7 @@ export { toWireError, type RpcErrorObject } from './http/error-mapping.ts';
 
 // ---- HTTP ----
 export { coalesceWrites } from './http/coalesce-writes.ts';
+export { postWithRetries, type Delivery } from './http/post-with-retries.ts';
 // ---- HTTP types (Fastify's, for plugins that add routes) ----
 export type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 

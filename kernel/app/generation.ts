@@ -105,6 +105,7 @@ export async function createGeneration(shared: GenerationShared, options: { id: 
       rpc: {
         method: (endpoint, method, definition) => rpc.add(name, endpoint, method, definition),
         dispatch: (endpoint, body, context) => dispatchRpc(rpc, body, { endpoint, ...context }),
+        fallback: (endpoint, answer) => rpc.setFallback(name, endpoint, answer),
         has: (endpoint, method) => rpc.get(endpoint, method) !== undefined,
       },
       executors: {
@@ -134,6 +135,13 @@ export async function createGeneration(shared: GenerationShared, options: { id: 
   };
 
   try {
+    for (const plugin of plugins) {
+      const name = plugin.definition.name;
+      const done = await shared.storage.migratePlugin(name, plugin.definition.migrations ?? []).catch((error: unknown) => {
+        throw new ApflowError('APF_PLUGIN_LOAD_FAILED', { message: `plugin '${name}' failed to migrate its tables: ${(error as Error).message}`, cause: error });
+      });
+      if (done.length) shared.log.info({ plugin: name, migrations: done }, 'plugin migrations applied');
+    }
     await setupPlugins(plugins, makeApp, releasers);
     if (config.auth.enabled && !hooks.auth.isUsed()) {
       throw new ApflowError('APF_CONFIG_INVALID', {

@@ -24,6 +24,8 @@ export const envBindings: readonly EnvBinding[] = [
     type: 'string',
   },
   { names: ['APFLOW_LOG_LEVEL', 'LOG_LEVEL'], path: ['log', 'level'], type: 'string' },
+  // Sections of built-in plugins.
+  { names: ['APFLOW_A2A_SECRETS_KEY'], path: ['a2a', 'secrets_key'], type: 'string' },
 ];
 
 /** Names of the variables that choose the config file. */

@@ -6,11 +6,12 @@ import type { ExecutorDefinition } from '../executors/define-executor.ts';
 import type { RegisteredExecutor } from '../executors/executor-table.ts';
 import type { PluginHooks } from '../hooks/plugin-view.ts';
 import type { Logger } from '../internal/logger.ts';
-import type { RpcContext, RpcMethodDefinition } from '../rpc/rpc-registry.ts';
+import type { RpcContext, RpcFallback, RpcMethodDefinition } from '../rpc/rpc-registry.ts';
 import type { DispatchOutcome } from '../rpc/rpc-dispatch.ts';
 import type { Storage } from '../storage/create-storage.ts';
 import type { HealthReport } from '../app/health.ts';
 import type { Disposer } from './releasers.ts';
+import type { Migration } from '../storage/migrations/index.ts';
 import type { TaskEngine } from '../engine/task-engine.ts';
 import type { TaskRepository } from '../engine/task-repository.ts';
 
@@ -33,6 +34,11 @@ export interface PluginApp<Options = Record<string, unknown>> {
     method<S extends TSchema>(endpoint: string, name: string, definition: RpcMethodDefinition<S>): void;
     /** Answers a JSON-RPC body (a call or a batch) on `endpoint`, as its HTTP route would (for other transports). */
     dispatch(endpoint: string, body: unknown, context: Omit<RpcContext, 'id' | 'method' | 'endpoint'>): Promise<DispatchOutcome>;
+    /**
+     * Answers every call of `endpoint` whose method no plugin registered (one plugin per
+     * endpoint): A2A's methods on `/`, with their own validation and streams.
+     */
+    fallback(endpoint: string, answer: RpcFallback): void;
     /** Whether `endpoint` has `method`. */
     has(endpoint: string, method: string): boolean;
   };
@@ -88,6 +94,11 @@ export interface PluginDefinition<Options = Record<string, unknown>> {
   options?: TSchema;
   /** A top-level config section this plugin owns, validated when it loads. */
   config?: { key: string; schema: TSchema };
+  /**
+   * Schema changes for the plugin's own tables (`<plugin>_…`), oldest first; run under the
+   * migration lock before `setup`, each once per database.
+   */
+  migrations?: readonly Migration[];
   /** Wires the plugin in; may return a disposer. */
   setup(app: PluginApp<Options>): void | Disposer | Promise<void | Disposer>;
 }

@@ -42,6 +42,15 @@ async function callOne(registry: RpcRegistry, entry: unknown, ctx: CallContext):
   if (problem) return fail(new ApflowError('APF_INVALID_REQUEST', { message: `Invalid request: ${problem}` }), id, ctx);
   const name = (envelope as { method: string }).method;
   const method = registry.get(ctx.endpoint, name);
+  const fallback = method ? undefined : registry.fallback(ctx.endpoint);
+  if (fallback) {
+    try {
+      const response = await fallback(envelope as Record<string, unknown>, { ...ctx, id, method: name });
+      return { status: 200, body: response ?? { jsonrpc: '2.0', id, result: null } };
+    } catch (error) {
+      return fail(error, id, ctx, name);
+    }
+  }
   if (!method) {
     return fail(new ApflowError('APF_METHOD_NOT_FOUND', { message: 'Method not found', data: `Unknown method on ${ctx.endpoint}: ${name}` }), id, ctx);
   }

@@ -2,6 +2,7 @@ import type { FastifyReply } from 'fastify';
 import type { Static, TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { ApflowError } from '../errors/apflow-error.ts';
+import type { RpcResponse } from './rpc-dispatch.ts';
 import type { Principal, RequestContext } from '../hooks/hook-types.ts';
 import type { Logger } from '../internal/logger.ts';
 import { describeSchemaErrors } from '../internal/schema-errors.ts';
@@ -30,6 +31,13 @@ export interface RpcMethodDefinition<S extends TSchema = TSchema> {
   handler(params: Static<S>, ctx: RpcContext): unknown;
 }
 
+/**
+ * Answers the calls of an endpoint whose method it does not register (A2A's methods on `/`):
+ * with a whole JSON-RPC response, or with undefined once it answered on `ctx.reply` itself (a
+ * stream). The envelope was checked (jsonrpc, method, id) before.
+ */
+export type RpcFallback = (call: Record<string, unknown>, ctx: RpcContext) => Promise<RpcResponse | undefined>;
+
 /** A registered method with its compiled params check. */
 export interface RegisteredRpcMethod {
   readonly name: string;
@@ -45,6 +53,7 @@ export interface RegisteredRpcMethod {
  */
 export function createRpcRegistry() {
   const endpoints = new Map<string, Map<string, RegisteredRpcMethod>>();
+  const fallbacks = new Map<string, { plugin: string; answer: RpcFallback }>();
   return {
     add<S extends TSchema>(plugin: string, endpoint: string, name: string, definition: RpcMethodDefinition<S>): void {
       const methods = endpoints.get(endpoint) ?? new Map<string, RegisteredRpcMethod>();
@@ -57,7 +66,19 @@ export function createRpcRegistry() {
       }
       methods.set(name, { name, plugin, definition: definition as RpcMethodDefinition, check: compileParams(name, definition.params) });
     },
+    /** Sets the one fallback of `endpoint` (a second plugin asking for it is refused). */
+    setFallback(plugin: string, endpoint: string, answer: RpcFallback): void {
+      const existing = fallbacks.get(endpoint);
+      if (existing) {
+        throw new ApflowError('APF_PLUGIN_LOAD_FAILED', {
+          message: `the JSON-RPC fallback of ${endpoint} is claimed by both '${existing.plugin}' and '${plugin}'`,
+        });
+      }
+      fallbacks.set(endpoint, { plugin, answer });
+      if (!endpoints.has(endpoint)) endpoints.set(endpoint, new Map());
+    },
     get: (endpoint: string, name: string) => endpoints.get(endpoint)?.get(name),
+    fallback: (endpoint: string): RpcFallback | undefined => fallbacks.get(endpoint)?.answer,
     endpoints: (): string[] => [...endpoints.keys()],
     methods: (endpoint: string): RegisteredRpcMethod[] => [...(endpoints.get(endpoint)?.values() ?? [])],
   };

@@ -4,7 +4,7 @@ import { Sequelize } from 'sequelize';
 import { SequelizeStorage, Umzug } from 'umzug';
 import { ApflowError } from '../errors/apflow-error.ts';
 import { redactUrl, type Logger } from '../internal/logger.ts';
-import { migrations } from './migrations/index.ts';
+import { migrations, type Migration } from './migrations/index.ts';
 import { createSql, type Sql } from './sql.ts';
 
 /** Result of a database round trip. */
@@ -54,16 +54,25 @@ export async function createStorage(options: { url: string; log: Logger }) {
      * Servers starting together on one database take turns: one migrates, the others wait.
      */
     async migrate(): Promise<string[]> {
-      return withMigrationLock(sql, () => runMigrations());
+      return withMigrationLock(sql, () => runMigrations(migrations));
+    },
+    /**
+     * Runs a plugin's pending migrations, recorded as `<plugin>/<name>` beside the kernel's, under
+     * the same lock. Idempotent: generations and workers that load the plugin again skip them.
+     */
+    async migratePlugin(plugin: string, pluginMigrations: readonly Migration[]): Promise<string[]> {
+      if (pluginMigrations.length === 0) return [];
+      const named = pluginMigrations.map((migration) => ({ ...migration, name: `${plugin}/${migration.name}` }));
+      return withMigrationLock(sql, () => runMigrations(named));
     },
     /** One round trip to the database, bounded in time. */
     ping,
     close: () => sequelize.close(),
   };
 
-  async function runMigrations(): Promise<string[]> {
+  async function runMigrations(list: readonly Migration[]): Promise<string[]> {
     const umzug = new Umzug({
-        migrations: migrations.map((migration) => ({
+        migrations: list.map((migration) => ({
           name: migration.name,
           up: () => migration.up(sequelize),
           down: () => migration.down(sequelize),

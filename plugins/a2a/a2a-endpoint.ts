@@ -1,0 +1,74 @@
+import { formatSSEErrorEvent, formatSSEEvent, SSE_HEADERS } from '@a2a-js/sdk';
+import { VersionNotSupportedError } from '@a2a-js/sdk/errors';
+import { LegacyJsonRpcTransportHandler } from '@a2a-js/sdk/compat/v0_3/server';
+import { JsonRpcTransportHandler, type A2ARequestHandler } from '@a2a-js/sdk/server';
+import type { PluginApp, RpcContext, RpcResponse } from 'apflow';
+import { callContext, type A2aVersion } from './call-context.ts';
+
+/** Seconds between keep-alive comments on an A2A stream (proxies drop idle connections). */
+const KEEP_ALIVE_S = 15;
+
+/**
+ * The protocol version a request asks for (`A2A-Version`): absent or empty means 0.3 (the
+ * spec's rule); patch versions are ignored. Null when apflow does not speak it.
+ */
+export function requestedVersion(header: string | string[] | undefined): A2aVersion | null {
+  const value = (Array.isArray(header) ? header[0] : header)?.trim() ?? '';
+  if (value === '' || /^0\.3(\.\d+)?$/.test(value)) return '0.3';
+  if (/^1(\.0(\.\d+)?)?$/.test(value)) return '1.0';
+  return null;
+}
+
+/**
+ * Answers A2A's JSON-RPC methods on `POST /` (every method of `/` that apflow's own plugins do
+ * not register): the SDK's transport handler of the requested version checks the call and
+ * shapes the answer; streams go out as Server-Sent Events, one JSON-RPC response per event.
+ */
+export function mountA2aEndpoint(app: PluginApp, handler: A2ARequestHandler): void {
+  const transports = { '1.0': new JsonRpcTransportHandler(handler), '0.3': new LegacyJsonRpcTransportHandler(handler) };
+  const errorOf = (version: A2aVersion, error: unknown) =>
+    version === '0.3' ? LegacyJsonRpcTransportHandler.mapToLegacyJSONRPCError(error) : JsonRpcTransportHandler.mapToJSONRPCError(error);
+
+  app.rpc.fallback('/', async (call, ctx: RpcContext): Promise<RpcResponse | undefined> => {
+    const version = requestedVersion(ctx.request.headers['a2a-version']);
+    if (!version) {
+      const header = String(ctx.request.headers['a2a-version']);
+      return { jsonrpc: '2.0', id: ctx.id, error: errorOf('1.0', new VersionNotSupportedError(`A2A protocol version ${header} is not supported (this server speaks 0.3 and 1.0)`)) };
+    }
+    const answer = await transports[version].handle(call, callContext({ principal: ctx.principal, request: ctx.request, log: ctx.log, version }));
+    if (!isStream(answer)) return answer as RpcResponse;
+    if (!ctx.reply || ctx.batch) {
+      await answer.return(undefined);
+      return { jsonrpc: '2.0', id: ctx.id, error: { code: -32004, message: `${ctx.method} streams its answer: send it alone over HTTP, not in a batch or over WebSocket` } };
+    }
+    // The first event is awaited before answering, so an early error is a plain JSON-RPC error.
+    let first: IteratorResult<unknown>;
+    try {
+      first = await answer.next();
+    } catch (error) {
+      return { jsonrpc: '2.0', id: ctx.id, error: errorOf(version, error) };
+    }
+    const reply = ctx.reply;
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, SSE_HEADERS);
+    const keepAlive = setInterval(() => res.write(': keepalive\n\n'), KEEP_ALIVE_S * 1000);
+    keepAlive.unref();
+    // A client that leaves ends the stream (and stops following the tree).
+    res.once('close', () => void answer.return(undefined));
+    try {
+      for (let next = first; !next.done && !res.destroyed; next = await answer.next()) res.write(formatSSEEvent(next.value));
+    } catch (error) {
+      if (!res.destroyed) res.write(formatSSEErrorEvent({ jsonrpc: '2.0', id: ctx.id, error: errorOf(version, error) }));
+      ctx.log.warn({ err: error, method: ctx.method }, 'A2A stream ended with an error');
+    } finally {
+      clearInterval(keepAlive);
+      res.end();
+    }
+    return undefined;
+  });
+}
+
+function isStream(value: unknown): value is AsyncGenerator<unknown, void, undefined> {
+  return typeof value === 'object' && value !== null && typeof (value as AsyncGenerator)[Symbol.asyncIterator] === 'function';
+}

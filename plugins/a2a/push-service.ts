@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import type { StreamResponse, TaskPushNotificationConfig } from '@a2a-js/sdk';
+import { RequestMalformedError } from '@a2a-js/sdk/errors';
+import { V03PushNotificationSerializer } from '@a2a-js/sdk/compat/v0_3/server';
+import { V1PushNotificationSerializer } from '@a2a-js/sdk/server';
+import { postWithRetries, type PluginApp } from 'apflow';
+import type { A2aStore, A2aTaskRow, PushConfigRow } from './a2a-store.ts';
+import type { CallInfo } from './call-context.ts';
+import { createPushSecrets } from './push-secrets.ts';
+import { refusePushUrl } from './push-url-policy.ts';
+import type { A2aConfig } from './settings.ts';
+import { treeUpdates } from './task-updates.ts';
+
+/** Push notification configs of A2A tasks, and the delivery of their updates. */
+export interface PushService {
+  create(row: A2aTaskRow, config: TaskPushNotificationConfig, call: CallInfo): Promise<TaskPushNotificationConfig>;
+  get(row: A2aTaskRow, id: string): Promise<TaskPushNotificationConfig>;
+  list(row: A2aTaskRow): Promise<TaskPushNotificationConfig[]>;
+  remove(row: A2aTaskRow, id: string): Promise<void>;
+  /** Pushes the updates of the task's tree after event `after` to the task's configs, in order. */
+  watch(row: A2aTaskRow, rootId: string, after: number): void;
+  /** Stops every delivery (the plugin's generation ends). */
+  close(): void;
+}
+
+const serializers = { '1.0': new V1PushNotificationSerializer(), '0.3': new V03PushNotificationSerializer() };
+const MASK = '***';
+
+export function createPushService(app: PluginApp, store: A2aStore, settings: A2aConfig): PushService {
+  const secrets = createPushSecrets(settings.secrets_key);
+  const stop = new AbortController();
+  const watching = new Set<string>();
+  const ref = (row: PushConfigRow) => `${row.task_id}/${row.id}`;
+
+  /** A config as answered: secrets are never echoed back, only that they are set. */
+  const view = (row: PushConfigRow): TaskPushNotificationConfig => {
+    const held = secrets.open(ref(row), row.sealed_secrets);
+    return {
+      tenant: '',
+      id: row.id,
+      taskId: row.task_id,
+      url: row.url,
+      token: held.token ? MASK : '',
+      authentication: row.scheme ? { scheme: row.scheme, credentials: held.credentials ? MASK : '' } : undefined,
+    };
+  };
+  const find = async (row: A2aTaskRow, id: string) => {
+    const configs = await store.pushConfigs(row.id);
+    // v0.3 clients ask for "default" (or no id) when they set one without an id.
+    const found = !id || id === 'default' ? (configs.find((config) => config.id === id) ?? configs[0]) : configs.find((config) => config.id === id);
+    if (!found) throw new RequestMalformedError(`Push notification config ${id || '(default)'} not found for task ${row.id}`);
+    return found;
+  };
+
+  async function deliver(config: PushConfigRow, update: StreamResponse): Promise<void> {
+    const version = config.protocol_version === '0.3' ? '0.3' : '1.0';
+    const { body, contentType } = serializers[version].serialize(update);
+    const held = secrets.open(ref(config), config.sealed_secrets);
+    const headers: Record<string, string> = { 'content-type': contentType };
+    if (held.token) headers['x-a2a-notification-token'] = held.token;
+    if (config.scheme && held.credentials) headers.authorization = `${config.scheme} ${held.credentials}`;
+    await postWithRetries({
+      url: config.url,
+      headers,
+      body,
+      timeoutS: settings.push.timeout_s,
+      maxRetries: settings.push.max_retries,
+      retryBaseS: settings.push.retry_base_s,
+      signal: stop.signal,
+      log: app.log,
+      context: { a2a_task_id: config.task_id, push_config_id: config.id, target: new URL(config.url).origin },
+      what: 'A2A push notification',
+    });
+  }
+
+  async function run(row: A2aTaskRow, rootId: string, after: number): Promise<void> {
+    const checked = new Map<string, string | null>();
+    for await (const update of treeUpdates(app, row, rootId, after)) {
+      if (stop.signal.aborted) return;
+      // Read the configs for each update: ones added or deleted meanwhile count from then on.
+      for (const config of await store.pushConfigs(row.id)) {
+        if (!checked.has(config.url)) checked.set(config.url, await refusePushUrl(config.url, settings.push));
+        const refused = checked.get(config.url);
+        if (refused) {
+          app.log.warn({ a2a_task_id: row.id, push_config_id: config.id, reason: refused }, 'A2A push notification not sent');
+          continue;
+        }
+        await deliver(config, update);
+      }
+    }
+  }
+
+  return {
+    async create(row, config, call) {
+      const refused = await refusePushUrl(config.url, settings.push);
+      if (refused) throw new RequestMalformedError(`Push notification URL ${config.url} ${refused}`);
+      const stored: PushConfigRow = {
+        task_id: row.id,
+        id: config.id || randomUUID(),
+        url: config.url,
+        sealed_secrets: null,
+        scheme: config.authentication?.scheme || null,
+        protocol_version: call.version,
+        created_at: new Date().toISOString(),
+      };
+      stored.sealed_secrets = secrets.seal(ref(stored), { token: config.token || undefined, credentials: config.authentication?.credentials || undefined });
+      await store.putPushConfig(stored);
+      return view(stored);
+    },
+    get: async (row, id) => view(await find(row, id)),
+    list: async (row) => (await store.pushConfigs(row.id)).map(view),
+    async remove(row, id) {
+      await store.deletePushConfig(row.id, id);
+      secrets.forget(`${row.id}/${id}`);
+    },
+    watch(row, rootId, after) {
+      if (watching.has(row.id) || stop.signal.aborted) return;
+      watching.add(row.id);
+      void (async () => {
+        try {
+          if ((await store.pushConfigs(row.id)).length > 0) await run(row, rootId, after);
+        } catch (error) {
+          app.log.error({ err: error, a2a_task_id: row.id }, 'A2A push notifications stopped');
+        } finally {
+          watching.delete(row.id);
+        }
+      })();
+    },
+    close: () => stop.abort(),
+  };
+}

@@ -1,0 +1,35 @@
+import type { StreamResponse } from '@a2a-js/sdk';
+import type { PluginApp, TaskEvent } from 'apflow';
+import type { A2aTaskRow } from './a2a-store.ts';
+import { artifactUpdate, statusUpdate, STATE, treeState } from './task-view.ts';
+
+/**
+ * The A2A updates of a task's tree from event `after` on: a `working` status update for each
+ * event (the event as a data part), and at the tree's `final` event the result artifact (when
+ * it completed) and the terminal status update; then it ends. Stopping early (the client left)
+ * stops following the tree.
+ */
+export async function* treeUpdates(app: PluginApp, row: A2aTaskRow, rootId: string, after: number): AsyncGenerator<StreamResponse> {
+  const waiting: TaskEvent[] = [];
+  let wake: (() => void) | undefined;
+  const following = app.engine.follow(rootId, after, (event) => {
+    waiting.push(event);
+    wake?.();
+  });
+  try {
+    for (;;) {
+      while (waiting.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+      const event = waiting.shift() as TaskEvent;
+      if (event.type !== 'final') {
+        yield { payload: { $case: 'statusUpdate', value: statusUpdate(row, STATE.working, event) } };
+        continue;
+      }
+      const root = await app.tasks.get(rootId);
+      if (root?.status === 'completed') yield { payload: { $case: 'artifactUpdate', value: artifactUpdate(row, root) } };
+      yield { payload: { $case: 'statusUpdate', value: statusUpdate(row, root ? treeState(root) : STATE.failed, event) } };
+      return;
+    }
+  } finally {
+    following.stop();
+  }
+}
