@@ -1,3 +1,4 @@
+import type { Storage } from '../storage/create-storage.ts';
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
@@ -47,6 +48,8 @@ export interface App {
   readonly engine: TaskEngine;
   /** Read access (and plain updates) to stored tasks. */
   readonly tasks: TaskRepository;
+  /** The open database (raw SQL with `storage.sql`, as plugins get it). */
+  readonly storage: Storage;
 }
 
 /**
@@ -187,6 +190,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       generation: () => current,
       engine,
       tasks,
+      storage,
     };
     return app;
   } catch (error) {

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { formatSSEErrorEvent, formatSSEEvent, SSE_HEADERS } from '@a2a-js/sdk';
 import { VersionNotSupportedError } from '@a2a-js/sdk/errors';
 import { LegacyJsonRpcTransportHandler } from '@a2a-js/sdk/compat/v0_3/server';
@@ -25,6 +26,11 @@ export function requestedVersion(header: string | string[] | undefined): A2aVers
  * shapes the answer; streams go out as Server-Sent Events, one JSON-RPC response per event.
  */
 export function mountA2aEndpoint(app: PluginApp, handler: A2ARequestHandler): void {
+  const open = new Set<ServerResponse>();
+  // Shutdown and reload end the streams at once; clients resubscribe (tasks/resubscribe, SubscribeToTask).
+  app.onClosing(() => {
+    for (const res of open) res.end();
+  });
   const transports = { '1.0': new JsonRpcTransportHandler(handler), '0.3': new LegacyJsonRpcTransportHandler(handler) };
   const errorOf = (version: A2aVersion, error: unknown) =>
     version === '0.3' ? LegacyJsonRpcTransportHandler.mapToLegacyJSONRPCError(error) : JsonRpcTransportHandler.mapToJSONRPCError(error);
@@ -52,6 +58,7 @@ export function mountA2aEndpoint(app: PluginApp, handler: A2ARequestHandler): vo
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, SSE_HEADERS);
+    open.add(res);
     const keepAlive = setInterval(() => res.write(': keepalive\n\n'), KEEP_ALIVE_S * 1000);
     keepAlive.unref();
     // A client that leaves ends the stream (and stops following the tree).
@@ -63,6 +70,7 @@ export function mountA2aEndpoint(app: PluginApp, handler: A2ARequestHandler): vo
       ctx.log.warn({ err: error, method: ctx.method }, 'A2A stream ended with an error');
     } finally {
       clearInterval(keepAlive);
+      open.delete(res);
       res.end();
     }
     return undefined;

@@ -129,6 +129,14 @@ export function createA2aStore(app: PluginApp) {
     async pushConfigs(taskId: string): Promise<PushConfigRow[]> {
       return (await sql.select('SELECT * FROM a2a_push_configs WHERE task_id = ? ORDER BY created_at, id', [taskId])).map(pushRow);
     },
+    /** Tasks with push configs whose tree has not ended (to resume their deliveries on start). */
+    async pushedUnfinished(): Promise<{ row: A2aTaskRow; event_seq: number }[]> {
+      const rows = await sql.select(
+        `SELECT a.*, t.event_seq AS root_event_seq FROM a2a_tasks a JOIN apflow_tasks t ON t.id = a.root_task_id
+         WHERE t.status IN ('pending', 'in_progress') AND EXISTS (SELECT 1 FROM a2a_push_configs p WHERE p.task_id = a.id)`,
+      );
+      return rows.map((raw) => ({ row: taskRow(raw), event_seq: Number(raw.root_event_seq) }));
+    },
     async deletePushConfig(taskId: string, id: string): Promise<void> {
       await sql.write((tx) => tx.run('DELETE FROM a2a_push_configs WHERE task_id = ? AND id = ?', [taskId, id]));
     },

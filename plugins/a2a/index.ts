@@ -30,5 +30,7 @@ export default definePlugin({
     });
     mountCardRoutes(app, settings);
     mountA2aEndpoint(app, handler);
+    // Trees left running by a stop go on (this server or another resumes them): so do their pushes.
+    void push.resume().catch((error: unknown) => app.log.error({ err: error }, 'could not resume A2A push notifications'));
   },
 });

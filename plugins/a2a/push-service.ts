@@ -19,6 +19,8 @@ export interface PushService {
   remove(row: A2aTaskRow, id: string): Promise<void>;
   /** Pushes the updates of the task's tree after event `after` to the task's configs, in order. */
   watch(row: A2aTaskRow, rootId: string, after: number): void;
+  /** Resumes the deliveries of unfinished trees (after a restart), from their current event. */
+  resume(): Promise<void>;
   /** Stops every delivery (the plugin's generation ends). */
   close(): void;
 }
@@ -125,6 +127,9 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
           watching.delete(row.id);
         }
       })();
+    },
+    async resume() {
+      for (const { row, event_seq } of await store.pushedUnfinished()) this.watch(row, row.root_task_id as string, event_seq);
     },
     close: () => stop.abort(),
   };
