@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -170,3 +171,50 @@ export async function eventually<T>(check: () => Promise<T | Falsy> | T | Falsy,
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One request an {@link httpReceiver} got. */
+export interface ReceivedRequest {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: Record<string, unknown>;
+  /** The status it was answered with. */
+  status: number;
+}
+
+/**
+ * A local HTTP receiver (webhooks, push notifications) on 127.0.0.1 that records every request
+ * with its JSON body and answers `answer(body, n)` (n: requests before this one). Closed when
+ * the test ends.
+ */
+export async function httpReceiver(t: TestContext, answer: (body: Record<string, unknown>, n: number) => number = () => 200) {
+  const hits: ReceivedRequest[] = [];
+  const server = createServer((req, res) => {
+    let data = '';
+    req.on('data', (chunk) => (data += chunk));
+    req.on('end', () => {
+      const body = JSON.parse(data) as Record<string, unknown>;
+      const status = answer(body, hits.length);
+      hits.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, status });
+      res.statusCode = status;
+      res.end('ok');
+    });
+  });
+  const port = await listenLocal(t, server);
+  /** Bodies of the requests answered with a success status, in arrival order. */
+  const delivered = () => hits.filter((hit) => hit.status < 300).map((hit) => hit.body);
+  return { url: `http://127.0.0.1:${port}/hook`, hits, delivered };
+}
+
+/** Listens on a free port of 127.0.0.1 until the test ends (then drops the connections); returns the port. */
+export async function listenLocal(t: TestContext, server: Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return (server.address() as { port: number }).port;
+}

@@ -72,6 +72,8 @@ export function createHttp(options: { hooks: Hooks; log: Logger; bodyLimit: numb
     const isRpc = request.routeOptions.config?.rpc === true;
     const response = isRpc ? toRpcResponse(error, null, request.id) : toRestResponse(error, request.id);
     if (response.error.code === 'APF_INTERNAL') request.log.error({ err: error }, 'request failed');
+    // RFC 9110: a 401 names the scheme to authenticate with (A2A clients and the TCK look for it).
+    if (response.status === 401) void reply.header('www-authenticate', 'Bearer');
     reply.status(response.status).send(response.body);
   });
   fastify.setNotFoundHandler((request, reply) => {

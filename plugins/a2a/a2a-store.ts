@@ -23,6 +23,7 @@ export interface PushConfigRow {
   sealed_secrets: string | null;
   scheme: string | null;
   protocol_version: string;
+  delivered_seq: number;
   created_at: string;
 }
 
@@ -52,6 +53,7 @@ function pushRow(raw: Record<string, unknown>): PushConfigRow {
     sealed_secrets: (raw.sealed_secrets as string | null) ?? null,
     scheme: (raw.scheme as string | null) ?? null,
     protocol_version: String(raw.protocol_version),
+    delivered_seq: Number(raw.delivered_seq ?? 0),
     created_at: iso(raw.created_at),
   };
 }
@@ -121,21 +123,25 @@ export function createA2aStore(app: PluginApp) {
       await sql.write(async (tx) => {
         await tx.run('DELETE FROM a2a_push_configs WHERE task_id = ? AND id = ?', [row.task_id, row.id]);
         await tx.run(
-          `INSERT INTO a2a_push_configs (task_id, id, url, sealed_secrets, scheme, protocol_version, created_at) VALUES (?, ?, ?, ?, ?, ?, ${sql.time})`,
-          [row.task_id, row.id, row.url, row.sealed_secrets, row.scheme, row.protocol_version, row.created_at],
+          `INSERT INTO a2a_push_configs (task_id, id, url, sealed_secrets, scheme, protocol_version, delivered_seq, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ${sql.time})`,
+          [row.task_id, row.id, row.url, row.sealed_secrets, row.scheme, row.protocol_version, row.delivered_seq, row.created_at],
         );
       });
     },
     async pushConfigs(taskId: string): Promise<PushConfigRow[]> {
       return (await sql.select('SELECT * FROM a2a_push_configs WHERE task_id = ? ORDER BY created_at, id', [taskId])).map(pushRow);
     },
-    /** Tasks with push configs whose tree has not ended (to resume their deliveries on start). */
-    async pushedUnfinished(): Promise<{ row: A2aTaskRow; event_seq: number }[]> {
+    /** Records that config `id` of task `taskId` got the updates of events up to `seq`. */
+    async markDelivered(taskId: string, id: string, seq: number): Promise<void> {
+      await sql.write((tx) => tx.run('UPDATE a2a_push_configs SET delivered_seq = ? WHERE task_id = ? AND id = ? AND delivered_seq < ?', [seq, taskId, id, seq]));
+    },
+    /** Tasks whose tree has events some push config has not got yet (deliveries to resume on start). */
+    async pushesBehind(): Promise<A2aTaskRow[]> {
       const rows = await sql.select(
-        `SELECT a.*, t.event_seq AS root_event_seq FROM a2a_tasks a JOIN apflow_tasks t ON t.id = a.root_task_id
-         WHERE t.status IN ('pending', 'in_progress') AND EXISTS (SELECT 1 FROM a2a_push_configs p WHERE p.task_id = a.id)`,
+        `SELECT a.* FROM a2a_tasks a JOIN apflow_tasks t ON t.id = a.root_task_id
+         WHERE EXISTS (SELECT 1 FROM a2a_push_configs p WHERE p.task_id = a.id AND p.delivered_seq < t.event_seq)`,
       );
-      return rows.map((raw) => ({ row: taskRow(raw), event_seq: Number(raw.root_event_seq) }));
+      return rows.map(taskRow);
     },
     async deletePushConfig(taskId: string, id: string): Promise<void> {
       await sql.write((tx) => tx.run('DELETE FROM a2a_push_configs WHERE task_id = ? AND id = ?', [taskId, id]));

@@ -9,6 +9,8 @@ interface CardFacts {
   /** The JSON-RPC endpoint: the server's public base URL with `/`. */
   url: string;
   skills: { id: string; name: string; description: string; tags: string[] }[];
+  /** Whether callers must authenticate (a bearer JWT). */
+  bearer: boolean;
 }
 
 const MODES = { input: ['application/json', 'text/plain'], output: ['application/json'] };
@@ -34,6 +36,7 @@ export function cardFacts(app: PluginApp, settings: { name: string; description:
     description: settings.description,
     url: `${baseUrl}/`,
     skills: SKILLS.filter((skill) => app.rpc.has('/tasks', skill.id)).map((skill) => ({ ...skill })),
+    bearer: app.config.auth.enabled,
   };
 }
 
@@ -51,6 +54,9 @@ export function v1Card(facts: CardFacts): AgentCard {
     defaultInputModes: MODES.input,
     defaultOutputModes: MODES.output,
     skills: facts.skills,
+    ...(facts.bearer
+      ? { securitySchemes: { bearer: { httpAuthSecurityScheme: { scheme: 'Bearer', bearerFormat: 'JWT', description: 'A JWT in Authorization: Bearer <token>' } } }, securityRequirements: [{ schemes: { bearer: { list: [] } } }] }
+      : {}),
   });
 }
 
@@ -73,6 +79,7 @@ export function hybridCard(facts: CardFacts): Record<string, unknown> {
     defaultOutputModes: MODES.output,
     skills: facts.skills,
     supportsAuthenticatedExtendedCard: false,
+    ...(facts.bearer ? { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } }, security: [{ bearer: [] }] } : {}),
     supportedInterfaces: v1.supportedInterfaces,
   };
 }

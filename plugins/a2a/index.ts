@@ -21,7 +21,7 @@ export default definePlugin({
     const settings = app.settings as A2aConfig;
     const store = createA2aStore(app);
     const push = createPushService(app, store, settings);
-    app.onClosing(() => push.close());
+    // Deliveries go on while a stop lets running tasks finish; they end with the generation.
     app.onDispose(() => push.close());
     const handler = createRequestHandler(app, store, push, {
       // The SDK asks for the card only to check capabilities; the served card uses the request's host.
@@ -30,7 +30,7 @@ export default definePlugin({
     });
     mountCardRoutes(app, settings);
     mountA2aEndpoint(app, handler);
-    // Trees left running by a stop go on (this server or another resumes them): so do their pushes.
+    // Deliveries a stop interrupted go on from where each config got to.
     void push.resume().catch((error: unknown) => app.log.error({ err: error }, 'could not resume A2A push notifications'));
   },
 });

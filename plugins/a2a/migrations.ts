@@ -33,6 +33,8 @@ export const migrations: readonly Migration[] = [
         sealed_secrets: { type: DataTypes.TEXT, allowNull: true },
         scheme: { type: DataTypes.STRING(64), allowNull: true },
         protocol_version: { type: DataTypes.STRING(8), allowNull: false },
+        // The seq of the last event of the task's tree whose updates this config got (or gave up on).
+        delivered_seq: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
         created_at: { type: DataTypes.DATE, allowNull: false },
       });
     },

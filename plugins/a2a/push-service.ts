@@ -13,13 +13,14 @@ import { treeUpdates } from './task-updates.ts';
 
 /** Push notification configs of A2A tasks, and the delivery of their updates. */
 export interface PushService {
-  create(row: A2aTaskRow, config: TaskPushNotificationConfig, call: CallInfo): Promise<TaskPushNotificationConfig>;
+  /** Adds a config that gets the updates of the events after `fromSeq`. */
+  create(row: A2aTaskRow, config: TaskPushNotificationConfig, call: CallInfo, fromSeq: number): Promise<TaskPushNotificationConfig>;
   get(row: A2aTaskRow, id: string): Promise<TaskPushNotificationConfig>;
   list(row: A2aTaskRow): Promise<TaskPushNotificationConfig[]>;
   remove(row: A2aTaskRow, id: string): Promise<void>;
-  /** Pushes the updates of the task's tree after event `after` to the task's configs, in order. */
-  watch(row: A2aTaskRow, rootId: string, after: number): void;
-  /** Resumes the deliveries of unfinished trees (after a restart), from their current event. */
+  /** Pushes the updates of the task's tree to its configs, in order, each from where it got to. */
+  watch(row: A2aTaskRow, rootId: string): void;
+  /** Resumes the deliveries a stop interrupted (at least once: an update may come twice). */
   resume(): Promise<void>;
   /** Stops every delivery (the plugin's generation ends). */
   close(): void;
@@ -75,25 +76,29 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
     });
   }
 
-  async function run(row: A2aTaskRow, rootId: string, after: number): Promise<void> {
+  async function run(row: A2aTaskRow, rootId: string): Promise<void> {
     const checked = new Map<string, string | null>();
+    const configs = await store.pushConfigs(row.id);
+    if (configs.length === 0) return;
+    const after = Math.min(...configs.map((config) => config.delivered_seq));
     for await (const update of treeUpdates(app, row, rootId, after)) {
       if (stop.signal.aborted) return;
       // Read the configs for each update: ones added or deleted meanwhile count from then on.
       for (const config of await store.pushConfigs(row.id)) {
+        if (update.seq <= config.delivered_seq) continue;
         if (!checked.has(config.url)) checked.set(config.url, await refusePushUrl(config.url, settings.push));
         const refused = checked.get(config.url);
-        if (refused) {
-          app.log.warn({ a2a_task_id: row.id, push_config_id: config.id, reason: refused }, 'A2A push notification not sent');
-          continue;
-        }
-        await deliver(config, update);
+        if (refused) app.log.warn({ a2a_task_id: row.id, push_config_id: config.id, reason: refused }, 'A2A push notification not sent');
+        else await deliver(config, update.response);
+        if (stop.signal.aborted) return;
+        // An event counts as delivered once all its updates are: a stop between them sends both again.
+        if (update.last) await store.markDelivered(row.id, config.id, update.seq);
       }
     }
   }
 
   return {
-    async create(row, config, call) {
+    async create(row, config, call, fromSeq) {
       const refused = await refusePushUrl(config.url, settings.push);
       if (refused) throw new RequestMalformedError(`Push notification URL ${config.url} ${refused}`);
       const stored: PushConfigRow = {
@@ -103,6 +108,7 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
         sealed_secrets: null,
         scheme: config.authentication?.scheme || null,
         protocol_version: call.version,
+        delivered_seq: fromSeq,
         created_at: new Date().toISOString(),
       };
       stored.sealed_secrets = secrets.seal(ref(stored), { token: config.token || undefined, credentials: config.authentication?.credentials || undefined });
@@ -115,12 +121,12 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
       await store.deletePushConfig(row.id, id);
       secrets.forget(`${row.id}/${id}`);
     },
-    watch(row, rootId, after) {
+    watch(row, rootId) {
       if (watching.has(row.id) || stop.signal.aborted) return;
       watching.add(row.id);
       void (async () => {
         try {
-          if ((await store.pushConfigs(row.id)).length > 0) await run(row, rootId, after);
+          await run(row, rootId);
         } catch (error) {
           app.log.error({ err: error, a2a_task_id: row.id }, 'A2A push notifications stopped');
         } finally {
@@ -129,7 +135,7 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
       })();
     },
     async resume() {
-      for (const { row, event_seq } of await store.pushedUnfinished()) this.watch(row, row.root_task_id as string, event_seq);
+      for (const row of await store.pushesBehind()) this.watch(row, row.root_task_id as string);
     },
     close: () => stop.abort(),
   };

@@ -51,7 +51,7 @@ export function createRequestHandler(app: PluginApp, store: A2aStore, push: Push
     row.updated_at = new Date().toISOString();
     await store.saveTask(row);
     const { done } = await app.engine.execute(rootId);
-    push.watch(row, rootId, 0);
+    push.watch(row, rootId);
     return { row, root: (await app.tasks.get(rootId)) ?? undefined, done };
   }
 
@@ -92,7 +92,7 @@ export function createRequestHandler(app: PluginApp, store: A2aStore, push: Push
     row.updated_at = now;
     if (!message.taskId) await store.insertTask(row);
     const pushConfig = request.configuration?.taskPushNotificationConfig;
-    if (pushConfig?.url) await push.create(row, { ...pushConfig, taskId: row.id }, call);
+    if (pushConfig?.url) await push.create(row, { ...pushConfig, taskId: row.id }, call, 0);
 
     if (intent.kind === 'tree') {
       if (row.root_task_id) throw new UnsupportedOperationError(`Task ${row.id} already runs a task tree; send a new tree without a taskId`);
@@ -134,7 +134,7 @@ export function createRequestHandler(app: PluginApp, store: A2aStore, push: Push
         return;
       }
       yield { payload: { $case: 'task', value: asTask(turn, request.configuration?.historyLength) } };
-      if (turn.done && turn.row.root_task_id) yield* treeUpdates(app, turn.row, turn.row.root_task_id, 0);
+      if (turn.done && turn.row.root_task_id) for await (const update of treeUpdates(app, turn.row, turn.row.root_task_id, 0)) yield update.response;
     },
 
     async getTask(request, context): Promise<Task> {
@@ -173,14 +173,14 @@ export function createRequestHandler(app: PluginApp, store: A2aStore, push: Push
         throw new UnsupportedOperationError(`Task ${row.id} is ${state.slice(11).toLowerCase()}: there is nothing more to subscribe to`);
       }
       yield { payload: { $case: 'task', value: taskObject(row, root) } };
-      if (root && !isTerminalState(state)) yield* treeUpdates(app, row, root.id, root.event_seq);
+      if (root && !isTerminalState(state)) for await (const update of treeUpdates(app, row, root.id, root.event_seq)) yield update.response;
     },
 
     async createTaskPushNotificationConfig(config: TaskPushNotificationConfig, context) {
       const call = callInfo(context);
       const { row, root } = await load(config.taskId, call);
-      const created = await push.create(row, config, call);
-      if (root && !isTerminalState(stateOf(row, root))) push.watch(row, root.id, root.event_seq);
+      const created = await push.create(row, config, call, root?.event_seq ?? 0);
+      if (root && !isTerminalState(stateOf(row, root))) push.watch(row, root.id);
       return created;
     },
     async getTaskPushNotificationConfig(request, context) {

@@ -68,7 +68,11 @@ export default definePlugin({
   const app = await testApp(t, { plugins: [join(dir, 'deny.ts')] });
   const response = await app.inject({ method: 'POST', url: '/system', payload: { jsonrpc: '2.0', id: 7, method: 'system.health' } });
   assert.equal(response.statusCode, 401);
+  assert.equal(response.headers['www-authenticate'], 'Bearer');
   assert.deepEqual(response.json(), { jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Missing Authorization header' } });
+  const a2a = await app.inject({ method: 'POST', url: '/', headers: { 'a2a-version': '1.0' }, payload: { jsonrpc: '2.0', id: 8, method: 'GetTask', params: { id: 'x' } } });
+  assert.equal(a2a.statusCode, 401, 'A2A calls are refused at the HTTP level too');
+  assert.equal(a2a.headers['www-authenticate'], 'Bearer');
   const rest = await app.inject({ url: '/health' });
   assert.equal(rest.statusCode, 401);
   assert.deepEqual(rest.json(), { error: { code: 'APF_UNAUTHENTICATED', message: 'Missing Authorization header' } });

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { AgentCard, Role, SendMessageRequest, TaskState, type Message, type StreamResponse, type Task } from '@a2a-js/sdk';
 import { ClientFactory, DefaultAgentCardResolver, JsonRpcTransportFactory, type Client } from '@a2a-js/sdk/client';
-import { eventually, repoRoot, rpc, testApp } from '../helpers.ts';
+import { eventually, httpReceiver, repoRoot, rpc, testApp } from '../helpers.ts';
 
 const fixtures = join(repoRoot, 'test', 'fixtures', 'executors');
 
@@ -324,7 +323,7 @@ for (const kind of KINDS) {
 
   test(`${kind}: push notifications: every update of the tree reaches the receiver in order (after a 500), with the token and credentials; secrets stay hidden`, async (t) => {
     const { app, url } = await a2aApp(t, { a2a: { push: { allow_hosts: ['127.0.0.1'], retry_base_s: 0.05 } } });
-    const hook = await receiver(t, (_body, n) => (n === 0 ? 500 : 200));
+    const hook = await httpReceiver(t, (_body, n) => (n === 0 ? 500 : 200));
     const { client, wire } = await clientOf(kind, url);
     const waiting = asTask(await client.sendMessage(request({ text: 'tree follows' })));
     const token = `tok-${randomUUID()}`;
@@ -408,36 +407,3 @@ for (const kind of KINDS) {
   });
 }
 
-interface Hit {
-  method: string;
-  headers: IncomingHttpHeaders;
-  body: Record<string, unknown>;
-  status: number;
-}
-
-/** A push receiver on 127.0.0.1 that records every request and answers `answer(body, n)`. */
-async function receiver(t: TestContext, answer: (body: Record<string, unknown>, n: number) => number = () => 200) {
-  const hits: Hit[] = [];
-  const server = createServer((req, res) => {
-    let data = '';
-    req.on('data', (chunk) => (data += chunk));
-    req.on('end', () => {
-      const body = JSON.parse(data) as Record<string, unknown>;
-      const status = answer(body, hits.length);
-      hits.push({ method: req.method ?? '', headers: req.headers, body, status });
-      res.statusCode = status;
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  const { port } = server.address() as { port: number };
-  const delivered = () => hits.filter((hit) => hit.status < 300).map((hit) => hit.body);
-  return { url: `http://127.0.0.1:${port}/hook`, hits, delivered };
-}

@@ -2,12 +2,11 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import type { App } from 'apflow';
-import { eventually, freePort, testApp } from '../helpers.ts';
+import { eventually, freePort, listenLocal, testApp } from '../helpers.ts';
 
 type Row = Awaited<ReturnType<App['tasks']['tree']>>[number];
 type Json = Record<string, unknown>;
@@ -190,15 +189,7 @@ async function startServer(t: TestContext): Promise<{ base: string; seen: Seen[]
       }
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+  return { base: `http://127.0.0.1:${await listenLocal(t, server)}`, seen };
 }
 
 interface RestResult { url: string; method: string; status_code: number; headers: Record<string, string>; body: string; json: unknown; success: boolean }

@@ -1,42 +1,16 @@
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { TaskEvent } from 'apflow';
-import { eventually, freePort, memoryLog, repoRoot, rpc, testApp } from '../helpers.ts';
+import { eventually, freePort, httpReceiver, memoryLog, repoRoot, rpc, testApp } from '../helpers.ts';
 
 const fixtures = join(repoRoot, 'test', 'fixtures', 'executors');
 
-interface Hit {
-  method: string;
-  headers: IncomingHttpHeaders;
-  body: Record<string, unknown>;
-  status: number;
-}
-
-/** A webhook receiver on 127.0.0.1 that records every request and answers `answer(body, n)`. */
-async function receiver(t: TestContext, answer: (body: Record<string, unknown>, n: number) => number = () => 200) {
-  const hits: Hit[] = [];
-  const server = createServer((req, res) => {
-    let data = '';
-    req.on('data', (chunk) => (data += chunk));
-    req.on('end', () => {
-      const body = JSON.parse(data) as Record<string, unknown>;
-      const status = answer(body, hits.length);
-      hits.push({ method: req.method ?? '', headers: req.headers, body, status });
-      res.statusCode = status;
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
-  const { port } = server.address() as { port: number };
-  const delivered = () => hits.filter((hit) => hit.status < 300).map((hit) => hit.body);
-  const finished = () => eventually(() => delivered().some((body) => body.final === true) && delivered());
-  return { url: `http://127.0.0.1:${port}/hook`, hits, delivered, finished };
+/** A webhook receiver that records every request; `finished` waits for the final event. */
+async function receiver(t: TestContext, answer?: (body: Record<string, unknown>, n: number) => number) {
+  const local = await httpReceiver(t, answer);
+  const finished = () => eventually(() => local.delivered().some((body) => body.final === true) && local.delivered());
+  return { ...local, finished };
 }
 
 /** What the webhook body of `event` must be. */
