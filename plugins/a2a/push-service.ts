@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { StreamResponse, TaskPushNotificationConfig } from '@a2a-js/sdk';
-import { RequestMalformedError } from '@a2a-js/sdk/errors';
+import { invalidParams } from './errors.ts';
 import { V03PushNotificationSerializer } from '@a2a-js/sdk/compat/v0_3/server';
 import { V1PushNotificationSerializer } from '@a2a-js/sdk/server';
 import { postWithRetries, type PluginApp } from 'apflow';
@@ -51,7 +51,7 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
     const configs = await store.pushConfigs(row.id);
     // v0.3 clients ask for "default" (or no id) when they set one without an id.
     const found = !id || id === 'default' ? (configs.find((config) => config.id === id) ?? configs[0]) : configs.find((config) => config.id === id);
-    if (!found) throw new RequestMalformedError(`Push notification config ${id || '(default)'} not found for task ${row.id}`);
+    if (!found) throw invalidParams(`Push notification config ${id || '(default)'} not found for task ${row.id}`);
     return found;
   };
 
@@ -100,7 +100,7 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
   return {
     async create(row, config, call, fromSeq) {
       const refused = await refusePushUrl(config.url, settings.push);
-      if (refused) throw new RequestMalformedError(`Push notification URL ${config.url} ${refused}`);
+      if (refused) throw invalidParams(`Push notification URL ${config.url} ${refused}`);
       const stored: PushConfigRow = {
         task_id: row.id,
         id: config.id || randomUUID(),

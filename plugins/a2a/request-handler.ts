@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Message, Role, type AgentCard, type SendMessageRequest, type StreamResponse, type Task, type TaskPushNotificationConfig } from '@a2a-js/sdk';
-import { RequestMalformedError, TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError, ExtendedAgentCardNotConfiguredError } from '@a2a-js/sdk/errors';
+import { ExtendedAgentCardNotConfiguredError } from '@a2a-js/sdk/errors';
+import { invalidParams, stateName, taskNotCancelable, taskNotFound, unsupported } from './errors.ts';
 import type { A2ARequestHandler } from '@a2a-js/sdk/server';
 import type { PluginApp, TaskRow } from 'apflow';
 import type { A2aStore, A2aTaskRow } from './a2a-store.ts';
@@ -34,7 +35,7 @@ export function createRequestHandler(app: PluginApp, store: A2aStore, push: Push
     const row = id ? await store.getTask(id) : undefined;
     const principal = call.principal;
     const hidden = row?.user_id && principal && principal.user_id !== row.user_id && !principal.roles.includes('admin');
-    if (!row || hidden) throw new TaskNotFoundError(`Task ${id} not found`);
+    if (!row || hidden) throw taskNotFound(id);
     return { row, root: row.root_task_id ? ((await app.tasks.get(row.root_task_id)) ?? undefined) : undefined };
   }
 
@@ -57,11 +58,11 @@ export function createRequestHandler(app: PluginApp, store: A2aStore, push: Push
 
   function checkMessage(request: SendMessageRequest): NonNullable<SendMessageRequest['message']> {
     const message = request.message;
-    if (!message) throw new RequestMalformedError('params.message is required');
-    if (!message.messageId) throw new RequestMalformedError('message.messageId is required');
-    if (message.role !== Role.ROLE_USER) throw new RequestMalformedError('message.role must be user');
-    if (message.parts.length === 0) throw new RequestMalformedError('message.parts must hold at least one part');
-    if (message.parts.some((part) => !part.content)) throw new RequestMalformedError('every part needs text, data, url or raw content');
+    if (!message) throw invalidParams('params.message is required');
+    if (!message.messageId) throw invalidParams('message.messageId is required');
+    if (message.role !== Role.ROLE_USER) throw invalidParams('message.role must be user');
+    if (message.parts.length === 0) throw invalidParams('message.parts must hold at least one part');
+    if (message.parts.some((part) => !part.content)) throw invalidParams('every part needs text, data, url or raw content');
     return message;
   }
 
@@ -80,11 +81,11 @@ export function createRequestHandler(app: PluginApp, store: A2aStore, push: Push
     if (message.taskId) {
       ({ row, root } = await load(message.taskId, call));
       if (message.contextId && message.contextId !== row.context_id) {
-        throw new RequestMalformedError(`message.contextId ${message.contextId} does not match task ${row.id} (context ${row.context_id})`);
+        throw invalidParams(`message.contextId ${message.contextId} does not match task ${row.id} (context ${row.context_id})`);
       }
       const state = stateOf(row, root);
-      if (isTerminalState(state)) throw new UnsupportedOperationError(`Task ${row.id} is ${state.slice(11).toLowerCase()}: a terminal task takes no more messages`);
-      if (intent.kind === 'method') throw new UnsupportedOperationError('Other operations (metadata.method) are asked in a message without a taskId');
+      if (isTerminalState(state)) throw unsupported(`task ${row.id} is ${stateName(state)}, and a terminal task takes no more messages`);
+      if (intent.kind === 'method') throw unsupported('other operations (metadata.method) are asked in a message without a taskId');
     } else {
       row = { id: randomUUID(), context_id: message.contextId || randomUUID(), user_id: call.principal?.user_id ?? null, root_task_id: null, state: STATE.inputRequired, status_message: null, history: [], metadata: null, created_at: now, updated_at: now };
     }
@@ -95,7 +96,7 @@ export function createRequestHandler(app: PluginApp, store: A2aStore, push: Push
     if (pushConfig?.url) await push.create(row, { ...pushConfig, taskId: row.id }, call, 0);
 
     if (intent.kind === 'tree') {
-      if (row.root_task_id) throw new UnsupportedOperationError(`Task ${row.id} already runs a task tree; send a new tree without a taskId`);
+      if (row.root_task_id) throw unsupported(`task ${row.id} already runs a task tree; send a new tree without a taskId`);
       return startTree(row, intent.tasks, call);
     }
     if (!row.root_task_id) {
@@ -152,7 +153,7 @@ export function createRequestHandler(app: PluginApp, store: A2aStore, push: Push
       const row = loaded.row;
       let root = loaded.root;
       const state = stateOf(row, root);
-      if (isTerminalState(state)) throw new TaskNotCancelableError(`Task ${row.id} is ${state.slice(11).toLowerCase()} and cannot be canceled`);
+      if (isTerminalState(state)) throw taskNotCancelable(row.id, state);
       if (root) {
         await app.engine.cancel([root.id], 'Cancelled by the A2A client');
         root = (await app.tasks.get(root.id)) ?? undefined;
@@ -170,7 +171,7 @@ export function createRequestHandler(app: PluginApp, store: A2aStore, push: Push
       const { row, root } = await load(request.id, call);
       const state = stateOf(row, root);
       if (isTerminalState(state) && call.version === '1.0') {
-        throw new UnsupportedOperationError(`Task ${row.id} is ${state.slice(11).toLowerCase()}: there is nothing more to subscribe to`);
+        throw unsupported(`task ${row.id} is ${stateName(state)}, so there is nothing more to subscribe to`);
       }
       yield { payload: { $case: 'task', value: taskObject(row, root) } };
       if (root && !isTerminalState(state)) for await (const update of treeUpdates(app, row, root.id, root.event_seq)) yield update.response;
@@ -204,7 +205,7 @@ async function listTasks(app: PluginApp, store: A2aStore, request: Parameters<A2
   const userId = principal && !principal.roles.includes('admin') ? principal.user_id : undefined;
   const pageSize = Math.min(Math.max(request.pageSize ?? 50, 1), 100);
   const offset = request.pageToken ? Number(Buffer.from(request.pageToken, 'base64url').toString()) : 0;
-  if (!Number.isInteger(offset) || offset < 0) throw new RequestMalformedError('pageToken is not one this server gave');
+  if (!Number.isInteger(offset) || offset < 0) throw invalidParams('pageToken is not one this server gave');
   const query = { ...(userId === undefined ? {} : { userId }), ...(request.contextId ? { contextId: request.contextId } : {}) };
   const filtered = request.status !== 0 || request.statusTimestampAfter !== undefined;
   // Status and time filters apply to the tree's live state, so they are applied to what is read.

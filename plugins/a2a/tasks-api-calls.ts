@@ -1,4 +1,4 @@
-import { RequestMalformedError, UnsupportedOperationError } from '@a2a-js/sdk/errors';
+import { invalidParams, unsupported } from './errors.ts';
 import type { PluginApp, RpcResponse } from 'apflow';
 import type { CallInfo } from './call-context.ts';
 
@@ -10,9 +10,9 @@ async function callTasksApi(app: PluginApp, method: string, params: Record<strin
   const outcome = await app.rpc.dispatch('/tasks', { jsonrpc: '2.0', id: 1, method, params }, { request: call.request, principal: call.principal, log: call.log });
   const response = outcome.body as RpcResponse;
   if ('result' in response) return response.result;
-  if (response.error.code === -32601) throw new UnsupportedOperationError(`apflow has no operation '${method}' (see the agent card's skills)`);
+  if (response.error.code === -32601) throw unsupported(`apflow has no operation '${method}' (see the agent card's skills)`);
   const detail = typeof response.error.data === 'string' ? ` (${response.error.data})` : '';
-  throw new RequestMalformedError(`${method} refused the request: ${response.error.message}${detail}`);
+  throw invalidParams(`${method} refused the request: ${response.error.message}${detail}`);
 }
 
 /** Creates a task tree (`tasks.create`); returns its root's id. */

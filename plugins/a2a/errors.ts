@@ -1,0 +1,18 @@
+import { RequestMalformedError, TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError } from '@a2a-js/sdk/errors';
+
+// A2A's default messages lead (the v0.3 conformance kit looks for their words); the reason follows.
+
+/** -32001: no such task (also another user's: its existence is not revealed). */
+export const taskNotFound = (id: string) => new TaskNotFoundError(`Task not found: ${id}`);
+
+/** -32002: the task is terminal. */
+export const taskNotCancelable = (id: string, state: string) => new TaskNotCancelableError(`Task cannot be canceled: ${id} is already ${stateName(state)}`);
+
+/** -32004: what was asked is not possible (here, or at all). */
+export const unsupported = (reason: string) => new UnsupportedOperationError(`This operation is not supported: ${reason}`);
+
+/** -32602: the params are wrong; `reason` says how. */
+export const invalidParams = (reason: string) => new RequestMalformedError(reason);
+
+/** `TASK_STATE_INPUT_REQUIRED` → `input-required`. */
+export const stateName = (state: string) => state.replace(/^TASK_STATE_/, '').toLowerCase().replace(/_/g, '-');
