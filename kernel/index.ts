@@ -39,6 +39,7 @@ export { eventJson } from './engine/task-events.ts';
 export type { TaskRepository } from './engine/task-repository.ts';
 export type { CopyOptions, CopyResult } from './engine/copy-task.ts';
 export type { TaskListFilter } from './storage/queries/select-tasks.ts';
+export { isAdmin, mayAccess } from './tasks/access.ts';
 export {
   buildTrees,
   toTaskJson,

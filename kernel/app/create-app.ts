@@ -1,3 +1,4 @@
+import type { KernelServices } from '../loader/define-plugin.ts';
 import type { Storage } from '../storage/create-storage.ts';
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
@@ -42,6 +43,8 @@ export interface App {
   health(): Promise<HealthReport>;
   /** Finds an executor by id (executor folders first, then plugins). */
   executor(id: string): RegisteredExecutor | undefined;
+  /** What a plugin provided under `name` (e.g. `jwt-auth` for the `apflow users` commands). */
+  service<K extends keyof KernelServices>(name: K): KernelServices[K] | undefined;
   /** The current generation (for the kernel's own services and tests). */
   generation(): Generation;
   /** The task engine: create, execute and cancel trees. */
@@ -188,6 +191,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       health: () => current.health(),
       executor: (id) => current.executor(id),
       generation: () => current,
+      service: (name) => current.service(name),
       engine,
       tasks,
       storage,

@@ -9,7 +9,7 @@ import { createPluginHooks } from '../hooks/plugin-view.ts';
 import { createHttp, type HttpApp } from '../http/create-http.ts';
 import type { Logger } from '../internal/logger.ts';
 import { version } from '../internal/version.ts';
-import type { PluginApp } from '../loader/define-plugin.ts';
+import type { KernelServices, PluginApp } from '../loader/define-plugin.ts';
 import { loadPlugins, setupPlugins } from '../loader/load-plugins.ts';
 import { createReleasers } from '../loader/releasers.ts';
 import { resolvePluginSources } from '../loader/resolve-plugins.ts';
@@ -54,6 +54,8 @@ export interface Generation {
   dispose(): Promise<void>;
   /** Tells the plugins this generation stops taking requests (they end long-lived streams). */
   beginClose(): void;
+  /** What a plugin provided under `name` (see `PluginApp.provide`). */
+  service<K extends keyof KernelServices>(name: K): KernelServices[K] | undefined;
 }
 
 /** Builds a generation; `fresh` re-imports local plugin files (used by reloads). */
@@ -121,7 +123,7 @@ export async function createGeneration(shared: GenerationShared, options: { id: 
       tasks: shared.tasks,
       log,
       health,
-      enterMessage: (connection, method) => enterMessage(hooks, connection, method),
+      enterMessage: (connection, method, messageOptions) => enterMessage(hooks, connection, method, messageOptions),
       onDispose: (disposer) => releasers.add(disposer),
       onClosing: (listener) => void closing.push(listener),
       provide(service, value) {
@@ -170,6 +172,7 @@ export async function createGeneration(shared: GenerationShared, options: { id: 
     executors,
     health,
     dispose: () => releasers.release(),
+    service: (name) => services.get(name)?.value as never,
     beginClose() {
       for (const listener of closing.splice(0)) {
         try {

@@ -59,6 +59,25 @@ export async function runCli(argv: string[]): Promise<void> {
     });
 
   cli
+    .command('users <action> [name]', 'Users who may log in (jwt-auth): add NAME [--admin] [--password-stdin] | list | remove NAME')
+    .option('--admin', 'add: the user is an administrator')
+    .option('--password-stdin', 'add: read the password from standard input')
+    .action(async (action: string, name: string | undefined, options: Record<string, unknown>) => {
+      const { usersCommand } = await import('./users.ts');
+      await usersCommand(action, name, options);
+    });
+
+  cli
+    .command('auth <action>', 'Tokens (jwt-auth): token --sub ID [--role admin] [--expires 30d] prints one signed with the configured secret')
+    .option('--sub <id>', 'token: the user id (the sub claim)')
+    .option('--role <role>', 'token: a role (repeat for more; admin makes an administrator)')
+    .option('--expires <duration>', 'token: lifetime, e.g. 30d, 12h, 15m (default 30d)')
+    .action(async (action: string, options: Record<string, unknown>) => {
+      const { authTokenCommand } = await import('./users.ts');
+      await authTokenCommand(action, options);
+    });
+
+  cli
     .command('[...args]', '')
     .usage('<command> [options]')
     .action((args: string[]) => {

@@ -66,6 +66,9 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
       message: `invalid configuration${where}:\n${describeSchemaErrors(validator.Errors(withDefaults))}`,
     });
   }
+  const auth = withDefaults.auth as { enabled: boolean; jwt_secret?: string };
+  // A JWT secret turns authentication on, as in the guide (AIPARTNERUPFLOW_JWT_SECRET alone enables it).
+  if (auth.jwt_secret) auth.enabled = true;
   return { config: Object.freeze(withDefaults) as ApflowConfig, file, baseDir };
 }
 

@@ -14,13 +14,20 @@ export async function enterRequest(hooks: Hooks, context: RequestContext): Promi
 
 const counters = new WeakMap<FastifyRequest, number>();
 
+/** What a message adds to its connection's request. */
+export interface MessageOptions {
+  /** A bearer token the client sent in a message (WebSocket `auth`), presented as `Authorization`. */
+  token?: string;
+}
+
 /**
  * The context of one message on a long-lived connection (a WebSocket opened by `connection`):
  * the connection's headers and address, a message id of its own (`<request id>.<n>`), `method`
- * (the JSON-RPC method or the action), and a fresh `state`. The principal falls back to the
- * connection's when the auth hook does not answer for the message.
+ * (the JSON-RPC method or the action), and a fresh `state`; a token the client sent in a message
+ * stands in for the `Authorization` header. The principal falls back to the connection's when
+ * the auth hook does not answer for the message.
  */
-export async function enterMessage(hooks: Hooks, connection: FastifyRequest, method: string): Promise<RequestContext> {
+export async function enterMessage(hooks: Hooks, connection: FastifyRequest, method: string, options: MessageOptions = {}): Promise<RequestContext> {
   const n = (counters.get(connection) ?? 0) + 1;
   counters.set(connection, n);
   const context = await enterRequest(hooks, {
@@ -29,7 +36,7 @@ export async function enterMessage(hooks: Hooks, connection: FastifyRequest, met
     method,
     url: connection.url,
     route: connection.routeOptions.url,
-    headers: connection.headers,
+    headers: options.token ? { ...connection.headers, authorization: `Bearer ${options.token}` } : connection.headers,
     ip: connection.ip,
     state: {},
   });

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RequestContext } from '../hooks/hook-types.ts';
+import type { MessageOptions } from '../http/request-context.ts';
 import type { TSchema } from 'typebox';
 import type { ApflowConfig } from '../config/resolve-config.ts';
 import type { ExecutorDefinition } from '../executors/define-executor.ts';
@@ -61,7 +62,7 @@ export interface PluginApp<Options = Record<string, unknown>> {
    * opened by `connection`), as the kernel does for every HTTP request, and returns the message's
    * context (its principal, and the `state` the hooks filled). Rejects if a hook refused it.
    */
-  enterMessage(connection: FastifyRequest, method: string): Promise<RequestContext>;
+  enterMessage(connection: FastifyRequest, method: string, options?: MessageOptions): Promise<RequestContext>;
   /** Adds a disposer; all run in reverse order when the plugin's generation is disposed. */
   onDispose(disposer: Disposer): void;
   /**

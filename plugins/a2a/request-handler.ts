@@ -3,7 +3,7 @@ import { Message, Role, type AgentCard, type SendMessageRequest, type StreamResp
 import { ExtendedAgentCardNotConfiguredError } from '@a2a-js/sdk/errors';
 import { invalidParams, stateName, taskNotCancelable, taskNotFound, unsupported } from './errors.ts';
 import type { A2ARequestHandler } from '@a2a-js/sdk/server';
-import type { PluginApp, TaskRow } from 'apflow';
+import { isAdmin, mayAccess, type PluginApp, type TaskRow } from 'apflow';
 import type { A2aStore, A2aTaskRow } from './a2a-store.ts';
 import { callInfo, type CallInfo } from './call-context.ts';
 import { readIntent } from './message-intent.ts';
@@ -33,9 +33,7 @@ export function createRequestHandler(app: PluginApp, store: A2aStore, push: Push
   /** The task `id` as the caller may see it: unknown and other users' tasks are not found. */
   async function load(id: string, call: CallInfo): Promise<{ row: A2aTaskRow; root: TaskRow | undefined }> {
     const row = id ? await store.getTask(id) : undefined;
-    const principal = call.principal;
-    const hidden = row?.user_id && principal && principal.user_id !== row.user_id && !principal.roles.includes('admin');
-    if (!row || hidden) throw taskNotFound(id);
+    if (!row || !mayAccess(call.principal, row.user_id)) throw taskNotFound(id);
     return { row, root: row.root_task_id ? ((await app.tasks.get(row.root_task_id)) ?? undefined) : undefined };
   }
 
@@ -202,7 +200,7 @@ export function createRequestHandler(app: PluginApp, store: A2aStore, push: Push
 /** ListTasks (v1.0): the caller's tasks (everyone's for administrators), newest first, by pages. */
 async function listTasks(app: PluginApp, store: A2aStore, request: Parameters<A2ARequestHandler['listTasks']>[0], call: CallInfo) {
   const principal = call.principal;
-  const userId = principal && !principal.roles.includes('admin') ? principal.user_id : undefined;
+  const userId = principal && !isAdmin(principal) ? principal.user_id : undefined;
   const pageSize = Math.min(Math.max(request.pageSize ?? 50, 1), 100);
   const offset = request.pageToken ? Number(Buffer.from(request.pageToken, 'base64url').toString()) : 0;
   if (!Number.isInteger(offset) || offset < 0) throw invalidParams('pageToken is not one this server gave');

@@ -1,26 +1,16 @@
-import { ApflowError, type Principal } from 'apflow';
+import { ApflowError, isAdmin, mayAccess, type Principal } from 'apflow';
+
+export { isAdmin, mayAccess };
 
 /**
- * The one permission rule of the tasks API (reference/original-apflow.md §9): with no principal
- * (authentication off) everything is allowed; otherwise administrators may act on anything and
- * users on their own tasks (and on tasks that belong to nobody). The error never says whose
- * task it was, nor whether it exists.
+ * Refuses a request that names another user (create, list or count for them) unless the caller
+ * may act for that user (apflow's one rule, `mayAccess`). Tasks themselves are never refused
+ * this way: someone else's task is answered like an unknown one.
  */
 export function checkAccess(principal: Principal | undefined, owner: string | null | undefined, operation: string): void {
   if (!mayAccess(principal, owner)) {
     throw new ApflowError('APF_FORBIDDEN', { message: `Permission denied: you can only ${operation} your own tasks` });
   }
-}
-
-/** Whether `principal` may act on something owned by `owner`. */
-export function mayAccess(principal: Principal | undefined, owner: string | null | undefined): boolean {
-  if (!principal || owner === null || owner === undefined) return true;
-  return isAdmin(principal) || principal.user_id === owner;
-}
-
-/** True for administrators. */
-export function isAdmin(principal: Principal | undefined): boolean {
-  return principal?.roles.includes('admin') === true;
 }
 
 /**

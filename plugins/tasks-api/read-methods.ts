@@ -1,6 +1,6 @@
 import { ApflowError, buildTrees, toTaskJson, type PluginApp, type Principal, type TaskRow } from 'apflow';
 import { ChildrenParams, CountParams, DetailParams, ListParams, TaskIdParams, TreeParams } from './params.ts';
-import { checkAccess, listingUser, mayAccess } from './permissions.ts';
+import { listingUser, mayAccess } from './permissions.ts';
 
 const notFound = (id: string) => new ApflowError('APF_NOT_FOUND', { message: `Task ${id} not found` });
 
@@ -11,9 +11,7 @@ export function registerReadMethods(app: PluginApp): void {
   // get and detail answer alike: the task, or null for an unknown id (as the original).
   const oneTask = async (id: string, principal: Principal | undefined) => {
     const row = await tasks.get(id);
-    if (!row) return null;
-    checkAccess(principal, row.user_id, 'access');
-    return toTaskJson(row);
+    return row && mayAccess(principal, row.user_id) ? toTaskJson(row) : null;
   };
   app.rpc.method('/tasks', 'tasks.get', {
     params: TaskIdParams,
@@ -31,9 +29,7 @@ export function registerReadMethods(app: PluginApp): void {
     description: "The whole tree a task belongs to, nested from its root",
     async handler(params, ctx) {
       const id = requiredId(params.task_id ?? params.root_id, "Invalid params for tasks.tree:\n- params.task_id: is required (or 'root_id')");
-      const row = await tasks.get(id);
-      if (!row) throw notFound(id);
-      checkAccess(ctx.principal, row.user_id, 'access');
+      const row = await loadTask(app, id, ctx.principal);
       return buildTrees(await tasks.tree(row.root_id))[0];
     },
   });
@@ -55,8 +51,7 @@ export function registerReadMethods(app: PluginApp): void {
       const id = params.parent_id ?? params.task_id;
       if (!id) throw new ApflowError('APF_INVALID_PARAMS', { message: "Invalid params for tasks.children:\n- params.parent_id: is required (or 'task_id')" });
       const parent = await tasks.get(id);
-      if (!parent) throw new ApflowError('APF_NOT_FOUND', { message: `Parent task ${id} not found` });
-      checkAccess(ctx.principal, parent.user_id, 'access');
+      if (!parent || !mayAccess(ctx.principal, parent.user_id)) throw new ApflowError('APF_NOT_FOUND', { message: `Parent task ${id} not found` });
       return (await tasks.children(id)).map(toTaskJson);
     },
   });
@@ -75,11 +70,10 @@ export function registerReadMethods(app: PluginApp): void {
   });
 }
 
-/** Loads a task or fails with the not-found error; checks the caller may `operation` it. */
-export async function loadTask(app: PluginApp, id: string, principal: Parameters<typeof checkAccess>[0], operation: string): Promise<TaskRow> {
+/** Loads a task the caller may act on, or fails with the not-found error (also for someone else's). */
+export async function loadTask(app: PluginApp, id: string, principal: Principal | undefined): Promise<TaskRow> {
   const row = await app.tasks.get(id);
-  if (!row) throw notFound(id);
-  checkAccess(principal, row.user_id, operation);
+  if (!row || !mayAccess(principal, row.user_id)) throw notFound(id);
   return row;
 }
 

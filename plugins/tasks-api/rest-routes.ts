@@ -1,5 +1,5 @@
 import { ApflowError, toTaskJson, type PluginApp } from 'apflow';
-import { checkAccess, listingUser, mayAccess } from './permissions.ts';
+import { listingUser, mayAccess } from './permissions.ts';
 
 const STATUSES = ['pending', 'in_progress', 'completed', 'failed', 'cancelled'];
 
@@ -7,8 +7,7 @@ const STATUSES = ['pending', 'in_progress', 'completed', 'failed', 'cancelled'];
 export function registerRestRoutes(app: PluginApp): void {
   app.http.get<{ Params: { task_id: string } }>('/tasks/:task_id/status', async (request) => {
     const row = await app.tasks.get(request.params.task_id);
-    if (!row) throw new ApflowError('APF_NOT_FOUND', { message: `Task ${request.params.task_id} not found` });
-    checkAccess(request.apflow.principal, row.user_id, 'access');
+    if (!row || !mayAccess(request.apflow.principal, row.user_id)) throw new ApflowError('APF_NOT_FOUND', { message: `Task ${request.params.task_id} not found` });
     const root = row.id === row.root_id ? row : await app.tasks.get(row.root_id);
     return {
       task_id: row.id,

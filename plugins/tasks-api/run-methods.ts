@@ -17,7 +17,7 @@ export function registerRunMethods(app: PluginApp): void {
       if (params.tasks) {
         taskId = (await createFor(app, params.tasks, ctx.principal)).id;
       } else if (params.task_id) {
-        taskId = (await loadTask(app, params.task_id, ctx.principal, 'execute')).id;
+        taskId = (await loadTask(app, params.task_id, ctx.principal)).id;
       } else {
         throw new ApflowError('APF_INVALID_PARAMS', { message: 'Either task_id or tasks array is required' });
       }
@@ -76,10 +76,9 @@ export function registerRunMethods(app: PluginApp): void {
       const denied = new Set(ids.filter((id) => rows.has(id) && !mayAccess(ctx.principal, rows.get(id)?.user_id)));
       const results = await app.engine.cancel(ids.filter((id) => !denied.has(id)), message);
       const byId = new Map(results.map((result) => [result.task_id, result]));
+      // Someone else's task is answered like an unknown one.
       return ids.map((id) =>
-        denied.has(id)
-          ? { task_id: id, status: 'failed', message: 'Permission denied: you can only cancel your own tasks', error: 'Permission denied', force }
-          : { ...byId.get(id), force },
+        denied.has(id) ? { task_id: id, status: 'failed', message: `Task ${id} not found`, error: 'Task not found', force } : { ...byId.get(id), force },
       );
     },
   };
@@ -106,8 +105,7 @@ export function registerRunMethods(app: PluginApp): void {
       const roots = new Map((await app.tasks.getMany([...new Set([...rows.values()].map((row) => row.root_id))])).map((row) => [row.id, row]));
       return ids.map((id) => {
         const row = rows.get(id);
-        if (!row) return { task_id: id, context_id: id, status: 'not_found' };
-        if (!mayAccess(ctx.principal, row.user_id)) return { task_id: id, context_id: id, status: 'permission_denied', error: 'Permission denied' };
+        if (!row || !mayAccess(ctx.principal, row.user_id)) return { task_id: id, context_id: id, status: 'not_found' };
         const running = app.engine.isRunning(row.root_id) || roots.get(row.root_id)?.run_state === 'running';
         return { task_id: id, context_id: id, status: row.status, progress: row.progress, error: row.error, is_running: running, started_at: row.started_at, updated_at: row.updated_at };
       });

@@ -21,7 +21,7 @@ export function registerWriteMethods(app: PluginApp): void {
     params: UpdateParams,
     description: "Changes a task's fields (not its parent or owner)",
     async handler(params, ctx) {
-      const task = await loadTask(app, params.task_id, ctx.principal, 'update');
+      const task = await loadTask(app, params.task_id, ctx.principal);
       await refuseWhileRunning(app, task, 'updated');
       const { set, errors } = planUpdate(task, await app.tasks.tree(task.root_id), params);
       if (errors.length) throw new ApflowError('APF_INVALID_PARAMS', { message: `Update failed:\n${errors.map((e) => `- ${e}`).join('\n')}` });
@@ -35,7 +35,7 @@ export function registerWriteMethods(app: PluginApp): void {
     description: 'Deletes a pending task and its pending subtree, when nothing depends on it',
     async handler(params, ctx) {
       const id = requiredId(params.task_id ?? params.id, 'Invalid params for tasks.delete:\n- params.task_id: is required');
-      const task = await loadTask(app, id, ctx.principal, 'delete');
+      const task = await loadTask(app, id, ctx.principal);
       const tree = await app.tasks.tree(task.root_id);
       const subtree = descendants(tree, task.id);
       const ids = new Set([task.id, ...subtree.map((row) => row.id)]);
@@ -59,7 +59,7 @@ export function registerWriteMethods(app: PluginApp): void {
     params: CopyParams,
     description: 'Copies a task tree (minimal, full or custom), saved or returned as a tasks array',
     async handler(params, ctx) {
-      await loadTask(app, params.task_id, ctx.principal, 'copy');
+      await loadTask(app, params.task_id, ctx.principal);
       const { task_id: taskId, custom_task_ids: custom, ...options } = params;
       return app.engine.copy(taskId, { ...options, ...(custom === undefined ? {} : { custom_task_ids: idList(custom) }) } as Parameters<typeof app.engine.copy>[1]);
     },

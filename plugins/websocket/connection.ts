@@ -1,5 +1,5 @@
 import type { WebSocket } from 'ws';
-import { coalesceWrites, toWireError, type FastifyRequest, type PluginApp, type Principal, type RequestContext, type TaskEvent } from 'apflow';
+import { coalesceWrites, mayAccess, toWireError, type FastifyRequest, type PluginApp, type Principal, type RequestContext, type TaskEvent } from 'apflow';
 import { eventFrame } from './text-frame.ts';
 
 /** Settings of the websocket plugin. */
@@ -7,7 +7,7 @@ export interface WebSocketSettings {
   max_buffered_bytes: number;
 }
 
-type Message = { action?: unknown; task_id?: unknown; last_seq?: unknown; jsonrpc?: unknown; method?: unknown; id?: unknown };
+type Message = { action?: unknown; task_id?: unknown; last_seq?: unknown; jsonrpc?: unknown; method?: unknown; id?: unknown; token?: unknown };
 
 /**
  * One `/ws` connection: `{"action": "subscribe" | "unsubscribe" | "ping", "task_id"}` messages,
@@ -18,6 +18,8 @@ type Message = { action?: unknown; task_id?: unknown; last_seq?: unknown; jsonrp
  */
 export function handleConnection(app: PluginApp, socket: WebSocket, request: FastifyRequest, settings: WebSocketSettings): void {
   const subscriptions = new Map<string, () => void>();
+  /** A token the client sent in an `auth` message: it stands for the connection from then on. */
+  let token: string | undefined;
 
   const raw = request.raw.socket;
   /** False (and the connection closing) when the client is gone or does not read fast enough. */
@@ -41,10 +43,8 @@ export function handleConnection(app: PluginApp, socket: WebSocket, request: Fas
 
   const subscribe = async (taskId: string, after: number, principal: Principal | undefined) => {
     const task = await app.tasks.get(taskId);
-    if (!task) return send({ type: 'error', task_id: taskId, error: `Task ${taskId} not found` });
-    if (principal && task.user_id && principal.user_id !== task.user_id && !principal.roles.includes('admin')) {
-      return send({ type: 'error', task_id: taskId, error: 'Permission denied: you can only watch your own tasks' });
-    }
+    // Someone else's task is answered like an unknown one (the tasks API's rule).
+    if (!task || !mayAccess(principal, task.user_id)) return send({ type: 'error', task_id: taskId, error: `Task ${taskId} not found` });
     const rootId = task.root_id;
     subscriptions.get(rootId)?.();
     send({ type: 'subscribed', task_id: taskId, root_task_id: rootId });
@@ -62,25 +62,50 @@ export function handleConnection(app: PluginApp, socket: WebSocket, request: Fas
     await following.replayed;
   };
 
-  const onMessage = async (text: string) => {
+  /** A message that passed the hooks, ready to be answered. */
+  interface Entered {
+    message: Message;
+    isRpc: boolean;
+    rpcMethod: unknown;
+    context: RequestContext;
+  }
+
+  /**
+   * Parses a message and passes it through the request and auth hooks. Messages enter one at a
+   * time, in order (an `auth` message counts for those after it); answering them may overlap.
+   */
+  const enter = async (text: string): Promise<Entered | undefined> => {
     let message: Message;
     try {
       message = JSON.parse(text) as Message;
     } catch {
-      return send({ type: 'error', error: 'message is not valid JSON' });
+      send({ type: 'error', error: 'message is not valid JSON' });
+      return undefined;
     }
     const isRpc = Array.isArray(message) || message?.jsonrpc !== undefined;
     const rpcMethod = (Array.isArray(message) ? (message[0] as Message | undefined)?.method : message?.method) ?? '';
-    // Every message passes the request and auth hooks, as every HTTP request does.
-    let context: RequestContext;
+    const authMessage = !isRpc && message?.action === 'auth';
+    if (authMessage && (typeof message.token !== 'string' || message.token === '')) {
+      send({ type: 'error', error: "auth needs a 'token'" });
+      return undefined;
+    }
     try {
-      context = await app.enterMessage(request, isRpc ? String(rpcMethod) : `ws.${String(message?.action)}`);
+      const offered = authMessage ? (message.token as string) : token;
+      const context = await app.enterMessage(request, isRpc ? String(rpcMethod) : `ws.${String(message?.action)}`, offered ? { token: offered } : {});
+      if (authMessage) token = offered;
+      return { message, isRpc, rpcMethod, context };
     } catch (error) {
       const wire = toWireError(error, request.id).body;
-      if (!isRpc) return send({ type: 'error', code: wire.code, error: wire.message });
-      const id = Array.isArray(message) ? null : message.id;
-      return send({ jsonrpc: '2.0', id: typeof id === 'string' || typeof id === 'number' ? id : null, error: wire });
+      if (!isRpc) send({ type: 'error', code: wire.code, error: wire.message });
+      else {
+        const id = Array.isArray(message) ? null : message.id;
+        send({ jsonrpc: '2.0', id: typeof id === 'string' || typeof id === 'number' ? id : null, error: wire });
+      }
+      return undefined;
     }
+  };
+
+  const answer = async ({ message, isRpc, rpcMethod, context }: Entered) => {
     if (isRpc) {
       const endpoint = typeof rpcMethod === 'string' && app.rpc.has('/system', rpcMethod) ? '/system' : '/tasks';
       const outcome = await app.rpc.dispatch(endpoint, message, { request: context, principal: context.principal, log: request.log });
@@ -90,6 +115,8 @@ export function handleConnection(app: PluginApp, socket: WebSocket, request: Fas
     switch (message?.action) {
       case 'ping':
         return send({ type: 'pong' });
+      case 'auth':
+        return send({ type: 'authenticated', user_id: context.principal?.user_id ?? null });
       case 'subscribe': {
         if (!taskId) return send({ type: 'error', error: "subscribe needs a 'task_id'" });
         const after = message.last_seq === undefined ? 0 : Number(message.last_seq);
@@ -103,15 +130,20 @@ export function handleConnection(app: PluginApp, socket: WebSocket, request: Fas
         return send({ type: 'unsubscribed', task_id: taskId });
       }
       default:
-        return send({ type: 'error', error: `unknown action '${String(message?.action)}' (use subscribe, unsubscribe, ping, or send a JSON-RPC request)` });
+        return send({ type: 'error', error: `unknown action '${String(message?.action)}' (use subscribe, unsubscribe, ping, auth, or send a JSON-RPC request)` });
     }
   };
 
+  let entering: Promise<unknown> = Promise.resolve();
   socket.on('message', (data) => {
-    onMessage(String(data)).catch((error: unknown) => {
-      request.log.error({ err: error }, 'websocket message failed');
-      send({ type: 'error', error: 'Internal error', request_id: request.id });
-    });
+    const entered = entering.then(() => enter(String(data)));
+    entering = entered.catch(() => undefined);
+    entered
+      .then((ready) => ready && answer(ready))
+      .catch((error: unknown) => {
+        request.log.error({ err: error }, 'websocket message failed');
+        send({ type: 'error', error: 'Internal error', request_id: request.id });
+      });
   });
   socket.on('close', () => {
     for (const stop of [...subscriptions.values()]) stop();

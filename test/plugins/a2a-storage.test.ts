@@ -104,7 +104,7 @@ test('with auth on, the agent card declares the bearer scheme in both shapes', a
     'allow.ts': `import { definePlugin } from 'apflow';
 export default definePlugin({ name: 'allow', setup(app) { app.hooks.auth.tapPromise('allow', async () => ({ user_id: 'u', roles: [] })); } });`,
   });
-  const app = await testApp(t, { auth: { enabled: true }, plugins: [join(dir, 'allow.ts')] });
+  const app = await testApp(t, { auth: { enabled: true }, disabled_plugins: ['jwt-auth'], plugins: [join(dir, 'allow.ts')] });
   const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
   const v1 = (await (await fetch(`${url}/.well-known/agent-card.json`, { headers: { 'a2a-version': '1.0' } })).json()) as Record<string, unknown>;
   assert.deepEqual(Object.keys(v1.securitySchemes as object), ['bearer']);

@@ -1,0 +1,23 @@
+import { SignJWT } from 'jose';
+import { ApflowError, type ApflowConfig } from 'apflow';
+
+/** A token for `sub` with `roles`, signed with the configured secret, valid for `expiresS` seconds. */
+export async function mintToken(auth: ApflowConfig['auth'], sub: string, roles: string[], expiresS: number): Promise<string> {
+  if (!auth.jwt_secret) {
+    throw new ApflowError('APF_CONFIG_INVALID', { message: 'minting tokens needs auth.jwt_secret (env APFLOW_JWT_SECRET); with only auth.jwks_url, tokens come from the identity provider' });
+  }
+  const now = Math.floor(Date.now() / 1000);
+  const claims = roles.length ? { roles } : {};
+  let jwt = new SignJWT(claims).setProtectedHeader({ alg: auth.jwt_algorithm ?? 'HS256', typ: 'JWT' }).setSubject(sub).setIssuedAt(now).setExpirationTime(now + expiresS);
+  if (auth.issuer) jwt = jwt.setIssuer(auth.issuer);
+  if (auth.audience) jwt = jwt.setAudience(auth.audience);
+  return jwt.sign(new TextEncoder().encode(auth.jwt_secret));
+}
+
+/** `30d`, `12h`, `15m`, `90s` or a number of seconds, as seconds. */
+export function parseDuration(text: string): number {
+  const match = /^(\d+)\s*([smhd]?)$/.exec(text.trim());
+  if (!match) throw new ApflowError('APF_INVALID_PARAMS', { message: `'${text}' is not a duration (use 30d, 12h, 15m, 90s or seconds)` });
+  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[match[2] as '' | 's' | 'm' | 'h' | 'd'];
+  return Number(match[1]) * unit;
+}

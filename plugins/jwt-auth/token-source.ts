@@ -1,0 +1,43 @@
+import type { RequestContext } from 'apflow';
+
+/** A cookie's value from a `Cookie` header (RFC 6265 pairs; the value URL-decoded when it can be). */
+function cookie(header: string | undefined, name: string): string | undefined {
+  for (const pair of header?.split(';') ?? []) {
+    const at = pair.indexOf('=');
+    if (at < 0 || pair.slice(0, at).trim() !== name) continue;
+    const value = pair.slice(at + 1).trim().replace(/^"(.*)"$/, '$1');
+    try {
+      return decodeURIComponent(value);
+    } catch {
+      return value;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The token a request carries, as the original read it: `Authorization: Bearer <token>` (a value
+ * without the scheme is taken as the token), else the `authorization` or `auth_token` cookie; on
+ * WebSocket connections also the `token` query parameter.
+ */
+export function tokenOf(request: RequestContext): string | undefined {
+  const header = request.headers.authorization;
+  if (typeof header === 'string' && header.trim() !== '') return header.replace(/^Bearer\s+/i, '').trim();
+  const cookies = request.headers.cookie;
+  const fromCookie = cookie(cookies, 'authorization') ?? cookie(cookies, 'auth_token');
+  if (fromCookie) return fromCookie.replace(/^Bearer\s+/i, '');
+  if (request.transport === 'ws' || request.route === '/ws') {
+    const query = new URL(request.url, 'http://localhost').searchParams.get('token');
+    if (query) return query;
+  }
+  return undefined;
+}
+
+/** Paths anyone may reach: the agent card, health, login (and every CORS preflight). */
+const PUBLIC = new Set(['/.well-known/agent-card.json', '/.well-known/agent-card', '/.well-known/agent.json', '/health', '/auth/login']);
+
+/** Whether a request needs no token. */
+export function isPublic(request: RequestContext): boolean {
+  if (request.transport === 'http' && request.method === 'OPTIONS') return true;
+  return request.transport === 'http' && PUBLIC.has(request.url.split('?')[0] as string);
+}

@@ -1,0 +1,59 @@
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { ApflowError, isApflowError, type ApflowConfig, type Principal } from 'apflow';
+
+const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+
+/** Why a token was refused, as the client is told (never the token itself). */
+function refusal(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'the token has expired';
+  if (error instanceof errors.JWTClaimValidationFailed) return `the token's ${error.claim} claim is not valid (${error.reason})`;
+  if (error instanceof errors.JOSEAlgNotAllowed) return 'the token is signed with an algorithm this server does not accept';
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'the token signature is not valid';
+  if (error instanceof errors.JWKSNoMatchingKey) return 'no key of the identity provider matches the token';
+  return 'the token is not a valid JWT';
+}
+
+/** The principal a verified token names: `sub`, with `roles` (a list) or `role` (one). */
+export function principalOf(payload: JWTPayload): Principal {
+  if (typeof payload.sub !== 'string' || payload.sub === '') {
+    throw new ApflowError('APF_UNAUTHENTICATED', { message: 'Invalid token: it has no sub (subject) claim' });
+  }
+  const roles = Array.isArray(payload.roles) ? payload.roles.filter((role): role is string => typeof role === 'string') : typeof payload.role === 'string' ? [payload.role] : [];
+  return { user_id: payload.sub, roles, claims: payload as Record<string, unknown> };
+}
+
+/**
+ * Verifies JWTs as `auth` configures: HS256 (or `jwt_algorithm`) with `jwt_secret`, or the keys
+ * of `jwks_url` (RS/PS/ES/EdDSA); `exp` is required and enforced, `nbf` honoured, `iss` and `aud`
+ * checked when configured. Unsigned (`alg: none`), tampered, expired and wrong-key tokens fail.
+ */
+export function createTokenVerifier(auth: ApflowConfig['auth']) {
+  const secret = auth.jwt_secret ? new TextEncoder().encode(auth.jwt_secret) : undefined;
+  const jwks: JWTVerifyGetKey | undefined = auth.jwks_url ? createRemoteJWKSet(new URL(auth.jwks_url)) : undefined;
+  const options = {
+    ...(auth.issuer ? { issuer: auth.issuer } : {}),
+    ...(auth.audience ? { audience: auth.audience } : {}),
+    requiredClaims: ['exp'],
+    clockTolerance: 5,
+  };
+  return async function verify(token: string): Promise<Principal> {
+    try {
+      if (secret) {
+        const algorithms = [auth.jwt_algorithm ?? 'HS256'];
+        try {
+          return principalOf((await jwtVerify(token, secret, { ...options, algorithms })).payload);
+        } catch (error) {
+          // With both configured, a token the secret cannot verify may come from the identity provider.
+          if (!jwks || error instanceof errors.JWTExpired || error instanceof errors.JWTClaimValidationFailed) throw error;
+        }
+      }
+      return principalOf((await jwtVerify(token, jwks as JWTVerifyGetKey, { ...options, algorithms: auth.jwt_algorithm ? [auth.jwt_algorithm] : ASYMMETRIC })).payload);
+    } catch (error) {
+      if (isApflowError(error)) throw error;
+      throw new ApflowError('APF_UNAUTHENTICATED', { message: `Invalid or expired token: ${refusal(error)}` });
+    }
+  };
+}
+
+/** A token verifier. */
+export type TokenVerifier = ReturnType<typeof createTokenVerifier>;
