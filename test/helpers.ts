@@ -95,6 +95,8 @@ export interface SpawnApflowOptions {
   bin?: string;
   /** Start it as the leader of its own process group, so `process.kill(-pid)` reaches its workers too. */
   detached?: boolean;
+  /** Written to its standard input, which is then closed (otherwise it has none). */
+  input?: string;
 }
 
 /** Runs `apflow ARGS` as a real process. */
@@ -102,9 +104,10 @@ export function spawnApflow(args: string[], options: SpawnApflowOptions = {}): S
   const child = spawn(process.execPath, [options.bin ?? apflowBin, ...args], {
     cwd: options.cwd ?? repoRoot,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     detached: options.detached ?? false,
   });
+  if (options.input !== undefined) child.stdin?.end(options.input);
   let out = '';
   let err = '';
   child.stdout?.on('data', (chunk) => (out += chunk));

@@ -17,13 +17,14 @@ export function mountLoginRoute(app: PluginApp, users: UserStore, settings: JwtA
     const body = request.body as { username?: unknown; password?: unknown } | null;
     const username = body?.username;
     const password = body?.password;
-    if (typeof username !== 'string' || username === '' || username.length > 255 || typeof password !== 'string' || password === '' || password.length > 1024) {
-      throw new ApflowError('APF_INVALID_PARAMS', { message: 'the body must be JSON {"username": "…", "password": "…"} (non-empty strings)' });
-    }
-    const wait = Math.max(byIp.hit(request.ip), byName.hit(username.toLowerCase()));
+    // Every attempt counts, malformed ones too.
+    const wait = Math.max(byIp.hit(request.ip), typeof username === 'string' ? byName.hit(username.toLowerCase()) : 0);
     if (wait > 0) {
       void reply.header('retry-after', String(wait));
       throw new ApflowError('APF_RATE_LIMITED', { message: `Too many login attempts; try again in ${wait} s` });
+    }
+    if (typeof username !== 'string' || username === '' || username.length > 255 || typeof password !== 'string' || password === '' || password.length > 1024) {
+      throw new ApflowError('APF_INVALID_PARAMS', { message: 'the body must be JSON {"username": "…", "password": "…"} (non-empty strings)' });
     }
     const user = await users.check(username, password);
     if (!user) throw new ApflowError('APF_UNAUTHENTICATED', { message: 'Invalid username or password' });
