@@ -1,4 +1,4 @@
-import { definePlugin, version } from 'apflow';
+import { definePlugin, mayAccess, version } from 'apflow';
 
 /**
  * The `/system` JSON-RPC endpoint: server health and the executors it can run. Other plugins
@@ -10,14 +10,17 @@ export default definePlugin({
   setup(app) {
     app.rpc.method('/system', 'system.health', {
       description: 'Server health, as GET /health reports it',
-      async handler() {
+      async handler(_params, ctx) {
         const report = await app.health();
+        // With authentication on, a user counts only their own running trees (administrators all).
+        const roots = app.engine.runningRoots();
+        const visible = ctx.principal ? (await app.tasks.getMany(roots)).filter((root) => mayAccess(ctx.principal, root.user_id)).length : roots.length;
         return {
           ...report,
           status: report.status === 'unavailable' ? 'unhealthy' : 'healthy',
           message: report.status === 'unavailable' ? 'apflow cannot reach its database' : 'apflow is healthy',
           timestamp: new Date().toISOString(),
-          running_tasks_count: app.engine.runningRoots().length,
+          running_tasks_count: visible,
         };
       },
     });
