@@ -46,8 +46,9 @@ export default definePlugin({
     const verify = createTokenVerifier(auth);
     app.hooks.auth.tapPromise('jwt-auth', async (request) => {
       const token = tokenOf(request);
+      // Public routes answer everyone: a stale cookie does not lock a browser out of /health.
+      if (isPublic(request)) return token ? verify(token).catch(() => undefined) : undefined;
       if (token) return verify(token);
-      if (isPublic(request)) return undefined;
       // A WebSocket may open without a token and authenticate with its first message.
       if (request.transport === 'http' && request.route === '/ws') return undefined;
       if (request.transport === 'ws' && request.method === 'ws.ping') return undefined;
