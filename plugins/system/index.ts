@@ -1,4 +1,4 @@
-import { definePlugin, mayAccess, version } from 'apflow';
+import { definePlugin, isAdmin, mayAccess, version } from 'apflow';
 
 /**
  * The `/system` JSON-RPC endpoint: server health and the executors it can run. Other plugins
@@ -12,9 +12,11 @@ export default definePlugin({
       description: 'Server health, as GET /health reports it',
       async handler(_params, ctx) {
         const report = await app.health();
-        // With authentication on, a user counts only their own running trees (administrators all).
+        // With authentication on, a user sees only their own running trees and tasks (administrators all).
         const roots = app.engine.runningRoots();
-        const visible = ctx.principal ? (await app.tasks.getMany(roots)).filter((root) => mayAccess(ctx.principal, root.user_id)).length : roots.length;
+        const own = ctx.principal && !isAdmin(ctx.principal) ? ctx.principal.user_id : undefined;
+        const visible = own === undefined ? roots.length : (await app.tasks.getMany(roots)).filter((root) => mayAccess(ctx.principal, root.user_id)).length;
+        if (own !== undefined) report.tasks = { running: (await app.tasks.count({ user_id: own, root_only: false })).in_progress ?? 0, trees: visible };
         return {
           ...report,
           status: report.status === 'unavailable' ? 'unhealthy' : 'healthy',

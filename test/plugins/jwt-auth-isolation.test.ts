@@ -24,10 +24,15 @@ interface Envelope {
   error?: { code: number; message: string; data?: unknown };
 }
 
+/** The answer with the JSON-RPC id left out. */
+function withoutId(value: unknown): Json {
+  const { id: _id, ...rest } = value as Json;
+  return rest;
+}
+
 /** The answer with the JSON-RPC id left out and `from` replaced by `to` everywhere. */
 function swapped(value: unknown, from: string, to: string): unknown {
-  const { id: _id, ...rest } = value as Json;
-  return JSON.parse(JSON.stringify(rest).replaceAll(from, to));
+  return JSON.parse(JSON.stringify(withoutId(value)).replaceAll(from, to));
 }
 
 function resultOf<T = Json>(answer: Envelope, what: string): T {
@@ -274,13 +279,27 @@ test("tasks are stamped with the token's user; bob gets for alice's tasks exactl
       assert.deepEqual(swapped(theirs, id, ghost), swapped(unknown, id, ghost), `bob A2A ${method}: same answer as for an unknown id`);
     }
   }
-  // An A2A message asking a tasks API operation runs it as bob.
-  const viaA2a = resultOf<{ message?: Json; parts?: unknown }>(await w.a2a('bob', 'SendMessage', w.message([{ data: { task_id: w.ids.tree } }], { metadata: { method: 'tasks.get' } })), 'bob A2A tasks.get');
-  assert.match(JSON.stringify(viaA2a), /"result":null/, `A2A tasks.get of alice's task as bob: ${JSON.stringify(viaA2a)}`);
+  // An A2A message asking for a tasks API operation runs it as bob.
+  for (const [method, params] of [
+    ['tasks.get', { task_id: w.ids.tree }],
+    ['tasks.tree', { task_id: w.ids.tree }],
+    ['tasks.list', {}],
+  ] as [string, Json][]) {
+    const answer = await w.a2a('bob', 'SendMessage', w.message([{ data: params }], { metadata: { method } }));
+    if (method === 'tasks.tree') {
+      const ghostly = await w.a2a('bob', 'SendMessage', w.message([{ data: { task_id: ghost } }], { metadata: { method } }));
+      assert.match(errorOf(answer, -32602, 'bob A2A tasks.tree').message, /not found/);
+      assert.deepEqual(swapped(answer, w.ids.tree, ghost), swapped(ghostly, w.ids.tree, ghost), `bob A2A tasks.tree: same as an unknown id`);
+      continue;
+    }
+    const data = resultOf<{ message: { parts: { data: Json }[] } }>(answer, `bob A2A ${method}`).message.parts[0]?.data;
+    if (method === 'tasks.get') assert.equal(data?.result, null, `bob A2A tasks.get of alice's task: ${JSON.stringify(answer)}`);
+    if (method === 'tasks.list') assert.deepEqual(data?.result, [], `bob A2A tasks.list: ${JSON.stringify(answer)}`);
+  }
 
   // Nothing bob did changed alice's things.
-  assert.deepEqual(swapped(await w.tasks('alice', 'tasks.tree', { task_id: w.ids.tree }), '', ''), swapped(treeBefore, '', ''), "alice's pending tree is untouched");
-  assert.deepEqual(swapped(await w.tasks('alice', 'tasks.count', {}), '', ''), swapped(countBefore, '', ''), 'no copies, no deletions');
+  assert.deepEqual(withoutId(await w.tasks('alice', 'tasks.tree', { task_id: w.ids.tree })), withoutId(treeBefore), "alice's pending tree is untouched");
+  assert.deepEqual(withoutId(await w.tasks('alice', 'tasks.count', {})), withoutId(countBefore), 'no copies, no deletions');
   const hang = resultOf<Json[]>(await w.tasks('alice', 'tasks.running.status', { task_ids: [w.ids.hang] }), 'running.status')[0];
   assert.equal(hang?.status, 'in_progress', "alice's running tree was not cancelled");
   assert.equal(hang?.is_running, true);
@@ -334,7 +353,9 @@ test("bob's listings never hold alice's tasks; naming alice is forbidden (-32003
   const health = resultOf<Json>(await w.call('bob', '/system', 'system.health'), 'bob system.health');
   const rootHealth = resultOf<Json>(await w.call('root', '/system', 'system.health'), 'root system.health');
   assert.equal(rootHealth.running_tasks_count, 1, 'the administrator sees the running tree');
-  assert.equal(health.running_tasks_count, 0, `bob's system.health counts alice's running trees: ${JSON.stringify({ running_tasks_count: health.running_tasks_count, tasks: health.tasks })}`);
+  assert.deepEqual(rootHealth.tasks, { running: 1, trees: 1 });
+  assert.equal(health.running_tasks_count, 0, `bob's system.health running_tasks_count counts alice's running trees: ${JSON.stringify(health)}`);
+  assert.deepEqual(health.tasks, { running: 0, trees: 0 }, `bob's system.health 'tasks' counts alice's running tasks: ${JSON.stringify(health.tasks)}`);
 });
 
 /** What alice may do on her own tree, and the administrator on alice's. */
@@ -383,11 +404,15 @@ async function actsOnAlicesTree(w: World, who: 'alice' | 'root') {
   assert.equal(resultOf<{ id: string }>(await w.a2a(who, 'GetTask', { id: a2aDone }), 'GetTask').id, a2aDone);
   assert.equal(resultOf<{ status: { state: string } }>(await w.a2a(who, 'CancelTask', { id: a2aWaiting }), 'CancelTask').status.state, 'TASK_STATE_CANCELED');
 
-  // Cancel the running tree.
+  // Cancel the running tree while streaming it.
+  const live = w.sse(who, hang);
   const cancelled = resultOf<Json[]>(await w.tasks(who, 'tasks.cancel', { task_ids: [hang] }), 'cancel');
   assert.equal(cancelled[0]?.task_id, hang);
   await eventually(async () => resultOf<Json>(await w.tasks('alice', 'tasks.get', { task_id: hang }), 'get').status === 'cancelled');
   assert.deepEqual(resultOf(await w.tasks(who, 'tasks.running.list', {}), 'running.list'), []);
+  const streamedLive = await live;
+  assert.equal(streamedLive.status, 200);
+  assert.equal(streamedLive.events.find((event) => event.type === 'final')?.status, 'cancelled', `${who} streams alice's running tree to its end`);
 
   // Creating for alice by name.
   const forAlice = resultOf<Json>(await w.tasks(who, 'tasks.create', [{ name: 'named', user_id: 'alice', schemas: { method: 'noop' } }]), 'create for alice');
@@ -407,4 +432,97 @@ test("an administrator (root) does everything on alice's tree and sees everyone'
   assert.equal(count.total, 5, 'every root of every user');
   assert.equal(count.user_id, undefined);
   await actsOnAlicesTree(w, 'root');
+});
+
+test("WebSocket: messages before auth get -32001; {action: 'auth'} or ?token= makes them the user's; bob cannot read or subscribe to alice's tree, alice and root can", async (t) => {
+  const w = await world(t);
+  const ghost = `ghost-${randomUUID()}`;
+  const bob = await connect(w.url);
+  t.after(() => bob.socket.close());
+  errorOf(await bob.call('tasks.get', { task_id: w.ids.tree }), -32001, 'anonymous tasks.get');
+  errorOf(await bob.call('tasks.list', {}), -32001, 'anonymous tasks.list');
+  errorOf(await bob.call('system.health', {}), -32001, 'anonymous system.health');
+  assert.equal((await bob.action({ action: 'subscribe', task_id: w.ids.executed }, (m) => m.type === 'error')).code, -32001, 'anonymous subscribe');
+  await bob.action({ action: 'ping' }, (m) => m.type === 'pong');
+  assert.equal((await bob.action({ action: 'auth', token: 'not-a-jwt' }, (m) => m.type === 'error')).code, -32001, 'a bad token');
+  errorOf(await bob.call('tasks.get', { task_id: w.ids.tree }), -32001, 'still anonymous after a bad token');
+
+  assert.deepEqual(await bob.action({ action: 'auth', token: w.tokens.bob }, (m) => m.type === 'authenticated'), { type: 'authenticated', user_id: 'bob' });
+  for (const id of taskIds(w)) {
+    assert.equal(resultOf(await bob.call('tasks.get', { task_id: id }), 'bob ws tasks.get'), null, `bob ws tasks.get ${id}`);
+    for (const [method, params] of [
+      ['tasks.tree', (x: string) => ({ task_id: x })],
+      ['tasks.update', (x: string) => ({ task_id: x, name: 'bob' })],
+      ['tasks.execute', (x: string) => ({ task_id: x })],
+      ['tasks.cancel', (x: string) => ({ task_ids: [x] })],
+    ] as [string, (x: string) => Json][]) {
+      const theirs = await bob.call(method, params(id));
+      assert.deepEqual(swapped(theirs, id, ghost), swapped(await bob.call(method, params(ghost)), id, ghost), `bob ws ${method} ${id}: same as an unknown id`);
+    }
+    const refused = await bob.action({ action: 'subscribe', task_id: id }, (m) => m.type === 'error' || m.type === 'subscribed');
+    assert.deepEqual(refused, { type: 'error', task_id: id, error: `Task ${id} not found` }, `bob ws subscribe ${id}`);
+    const unknown = await bob.action({ action: 'subscribe', task_id: ghost }, (m) => m.type === 'error' || m.type === 'subscribed');
+    assert.deepEqual(refused, swapped(unknown, ghost, id));
+  }
+  const mine = resultOf<{ id: string; user_id: string }>(await bob.call('tasks.create', [{ name: 'ws-bob', schemas: { method: 'noop' } }]), 'bob ws create');
+  assert.equal(mine.user_id, 'bob', 'a task created over the socket is stamped with its user');
+  assert.deepEqual(resultOf<{ id: string }[]>(await bob.call('tasks.list', {}), 'bob ws list').map((row) => row.id), [mine.id]);
+  errorOf(await bob.call('tasks.list', { user_id: 'alice' }), -32003, 'bob ws tasks.list for alice');
+  assert.equal(resultOf<Json>(await bob.call('system.health', {}), 'bob ws health').running_tasks_count, 0);
+
+  // alice with ?token=: authenticated from the start; runs and follows her tree.
+  const alice = await connect(w.url, `?token=${encodeURIComponent(w.tokens.alice)}`);
+  t.after(() => alice.socket.close());
+  assert.equal(resultOf<Json>(await alice.call('tasks.get', { task_id: w.ids.tree }), 'alice ws get').user_id, 'alice');
+  assert.equal((await alice.action({ action: 'subscribe', task_id: w.ids.tree }, (m) => m.type === 'subscribed' || m.type === 'error')).type, 'subscribed');
+  assert.equal(resultOf<Json>(await alice.call('tasks.execute', { task_id: w.ids.tree }), 'alice ws execute').status, 'completed');
+  await alice.next((m) => m.type === 'stream_end' && m.task_id === w.ids.tree);
+  assert.ok(alice.messages.some((m) => m.type === 'final' && m.root_task_id === w.ids.tree), 'alice got her events');
+
+  // root authenticates with a message and follows alice's trees.
+  const root = await connect(w.url);
+  t.after(() => root.socket.close());
+  assert.deepEqual(await root.action({ action: 'auth', token: w.tokens.root }, (m) => m.type === 'authenticated'), { type: 'authenticated', user_id: 'root' });
+  assert.equal(resultOf<Json>(await root.call('tasks.get', { task_id: w.ids.hang }), 'root ws get').user_id, 'alice');
+  for (const id of [w.ids.executed, w.ids.kid]) {
+    assert.equal((await root.action({ action: 'subscribe', task_id: id }, (m) => m.type === 'subscribed' || m.type === 'error')).type, 'subscribed', `root subscribes to ${id}`);
+  }
+  await root.next((m) => m.type === 'stream_end' && m.task_id === w.ids.executed);
+  await root.next((m) => m.type === 'stream_end' && m.task_id === w.ids.tree);
+  assert.equal((await root.action({ action: 'subscribe', task_id: w.ids.hang }, (m) => m.type === 'subscribed' || m.type === 'error')).type, 'subscribed');
+  assert.equal(resultOf<Json[]>(await root.call('tasks.cancel', { task_ids: [w.ids.hang] }), 'root ws cancel')[0]?.task_id, w.ids.hang);
+  const final = await root.next((m) => m.type === 'final' && m.root_task_id === w.ids.hang);
+  assert.equal(final.status, 'cancelled');
+
+  // None of alice's events ever reached bob's socket.
+  assert.deepEqual(bob.messages.filter((m) => typeof m.seq === 'number'), [], 'bob received no events');
+});
+
+test("tasks.execute with webhook_config on alice's task as bob: the not-found error, no run and no webhook request", async (t) => {
+  const w = await world(t);
+  const hook = await httpReceiver(t);
+  const ghost = `ghost-${randomUUID()}`;
+  const replayed = async (id: string) => (await w.sse('alice', id)).events.filter((event) => typeof event.seq === 'number').length;
+  // (A finished tree's stream is replayed and ends; a pending one's would stay open.)
+  const before = await replayed(w.ids.executed);
+  for (const id of taskIds(w)) {
+    for (const extra of [{}, { use_streaming: true }, { copy_execution: true }]) {
+      const params = (x: string) => ({ task_id: x, webhook_config: { url: hook.url }, ...extra });
+      const theirs = await w.tasks('bob', 'tasks.execute', params(id));
+      errorOf(theirs, -32004, `bob tasks.execute ${JSON.stringify(params(id))}`);
+      assert.deepEqual(swapped(theirs, id, ghost), swapped(await w.tasks('bob', 'tasks.execute', params(ghost)), id, ghost), 'same as an unknown id');
+    }
+  }
+  assert.equal(resultOf<Json>(await w.tasks('alice', 'tasks.get', { task_id: w.ids.tree }), 'get').status, 'pending', 'not run');
+  assert.equal(await replayed(w.ids.executed), before, "no new run of alice's finished tree");
+  assert.equal(resultOf<Json[]>(await w.tasks('alice', 'tasks.running.status', { task_ids: [w.ids.hang] }), 'status')[0]?.status, 'in_progress');
+  assert.equal(resultOf<Json>(await w.tasks('alice', 'tasks.count', { root_only: true }), 'count').total, 4, 'no copies');
+
+  // The receiver works: alice's own run reaches it, and only that run ever did.
+  const started = resultOf<Json>(await w.tasks('alice', 'tasks.execute', { task_id: w.ids.tree, webhook_config: { url: hook.url } }), 'alice execute with webhook');
+  assert.equal(started.status, 'started');
+  const delivered = await eventually(() => hook.delivered().some((body) => body.final === true) && hook.delivered());
+  assert.ok(delivered.every((body) => body.root_task_id === w.ids.tree), 'only alice\'s run was sent');
+  assert.deepEqual(delivered.map((body) => body.seq), Array.from({ length: delivered.length }, (_, i) => i + 1), 'one run: seq 1..n once');
+  assert.equal(hook.hits.length, delivered.length);
 });
