@@ -31,6 +31,7 @@ export type {
 // ---- Executors ----
 export { defineExecutor, type ExecutorContext, type ExecutorDefinition } from './executors/define-executor.ts';
 export type { RegisteredExecutor } from './executors/executor-table.ts';
+export { detectProvider } from './executors/detect-provider.ts';
 
 // ---- Tasks and the engine ----
 export type { TaskEngine, TreeOutcome, CancelResult, EngineSettings } from './engine/task-engine.ts';

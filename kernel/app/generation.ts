@@ -102,6 +102,7 @@ export async function createGeneration(shared: GenerationShared, options: { id: 
       options: plugin.options,
       settings: plugin.settings,
       config,
+      env: shared.loaded.env,
       hooks: createPluginHooks(hooks, name),
       http: http.fastify,
       rpc: {

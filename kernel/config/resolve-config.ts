@@ -35,6 +35,8 @@ export interface LoadedConfig {
   file: string | null;
   /** Folder that relative paths in the config file resolve against. */
   baseDir: string;
+  /** The environment it was read with (plugins read their own variables, e.g. provider keys, here). */
+  env: Readonly<Record<string, string | undefined>>;
 }
 
 const validator = Compile(KernelConfigSchema);
@@ -69,7 +71,7 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
   const auth = withDefaults.auth as { enabled: boolean; jwt_secret?: string };
   // A JWT secret turns authentication on, as in the guide (AIPARTNERUPFLOW_JWT_SECRET alone enables it).
   if (auth.jwt_secret) auth.enabled = true;
-  return { config: Object.freeze(withDefaults) as ApflowConfig, file, baseDir };
+  return { config: Object.freeze(withDefaults) as ApflowConfig, file, baseDir, env };
 }
 
 function cliLayer(cli: CliOverrides): Record<string, unknown> {

@@ -1,3 +1,4 @@
+import { detectProvider } from '../executors/detect-provider.ts';
 import { isApflowError, toApflowError } from '../errors/apflow-error.ts';
 import type { ExecutorContext } from '../executors/define-executor.ts';
 import type { RegisteredExecutor } from '../executors/executor-table.ts';
@@ -25,6 +26,8 @@ export interface RunTaskOptions {
   executor: (id: string) => RegisteredExecutor | undefined;
   executorIds: () => string[];
   progress: (progress: number, message?: string) => void;
+  /** The state of the request that created or started the tree, while this process holds it. */
+  requestState?: Record<string, unknown>;
   log: Logger;
 }
 
@@ -88,7 +91,14 @@ export async function runTask(options: RunTaskOptions): Promise<RunOutcome> {
         signal: controller.signal,
         progress: options.progress,
         resolveKey: async (provider, model) =>
-          hooks.keyResolve.promise({ provider, model, user_id: task.user_id, task_id: task.id }),
+          hooks.keyResolve.promise({
+            provider: provider ?? detectProvider(model),
+            model,
+            user_id: task.user_id,
+            task_id: task.id,
+            root_task_id: task.root_id,
+            request_state: options.requestState,
+          }),
         // Made on first use: most executors never log, and a child logger per task adds up.
         get log() {
           return (log ??= options.log.child({ task_id: task.id, executor: executorId }));

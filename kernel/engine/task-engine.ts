@@ -1,7 +1,7 @@
 import { ApflowError } from '../errors/apflow-error.ts';
 import type { RegisteredExecutor } from '../executors/executor-table.ts';
 import type { Hooks } from '../hooks/hooks.ts';
-import type { TaskEvent, TaskEventType } from '../hooks/hook-types.ts';
+import type { RequestContext, TaskEvent, TaskEventType } from '../hooks/hook-types.ts';
 import type { Logger } from '../internal/logger.ts';
 import { buildTaskTree } from '../tasks/build-task-tree.ts';
 import { mergeDependencyResults } from '../tasks/merge-dependency-results.ts';
@@ -16,6 +16,7 @@ import { createWriteJournal } from './write-journal.ts';
 import { executionScope, recoverOrphan, resetForRerun, retryDelayMs } from './run-rules.ts';
 import { copyTask, type CopyOptions } from './copy-task.ts';
 import { followTree, type Following } from './follow-tree.ts';
+import { createRequestScopes } from './request-scopes.ts';
 
 /** How often old events are pruned. */
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
@@ -80,6 +81,7 @@ export function createTaskEngine(options: {
   const queue = createReadyQueue<Item>();
   const userRunning = new Map<string | null, number>();
   const listeners = new Set<(event: TaskEvent) => void>();
+  const scopes = createRequestScopes();
   const treeListeners = new Map<string, Set<(event: TaskEvent) => void>>();
   let running = 0;
   let closing = false;
@@ -198,6 +200,7 @@ export function createTaskEngine(options: {
       hooks: options.hooks(),
       executor: options.executor,
       executorIds: options.executorIds,
+      requestState: scopes.get(state.rootId),
       progress: (progress, message) => reportProgress(state, node, progress, message),
       log,
     }).then((outcome) => finishRun(state, node, outcome)));
@@ -255,6 +258,7 @@ export function createTaskEngine(options: {
 
   const finishTree = (state: TreeState) => {
     trees.delete(state.rootId);
+    scopes.delete(state.rootId);
     const root = state.run.nodes.get(state.rootId) as RunNode;
     const target = (state.run.nodes.get(state.taskId) ?? root).row;
     emit(state, 'final', root.row);
@@ -365,21 +369,23 @@ export function createTaskEngine(options: {
     /** This engine's lease owner id. */
     owner,
     /** Checks and stores a tree in one transaction; returns it nested, root first. */
-    async createTree(input: unknown, createOptions: { userId?: string | null } = {}): Promise<TaskTreeJson> {
+    async createTree(input: unknown, createOptions: { userId?: string | null; request?: RequestContext } = {}): Promise<TaskTreeJson> {
       const given = (Array.isArray(input) ? input : [input]).flatMap((task) =>
         task && typeof task === 'object' && typeof (task as { id?: unknown }).id === 'string' ? [(task as { id: string }).id] : [],
       );
       const taken = given.length ? await repo.existingIds(given) : new Set<string>();
       const rows = buildTaskTree(input, { taken, defaultUserId: createOptions.userId, maxTasks: settings.max_tree_size });
       await repo.insertTree(rows);
-      return buildTrees(rows)[0] as TaskTreeJson;
+      const tree = buildTrees(rows)[0] as TaskTreeJson;
+      if (createOptions.request) scopes.set(tree.id, createOptions.request.state);
+      return tree;
     },
     /**
      * Runs the tree of `taskId` (the whole tree for a root; for another task, it and its
      * dependencies). Finished tasks in scope run again. Resolves once the run has started;
      * `done` settles with the outcome.
      */
-    async execute(taskId: string): Promise<{ root_task_id: string; task_id: string; done: Promise<TreeOutcome> }> {
+    async execute(taskId: string, executeOptions: { request?: RequestContext } = {}): Promise<{ root_task_id: string; task_id: string; done: Promise<TreeOutcome> }> {
       if (closing) throw new ApflowError('APF_UNAVAILABLE', { message: 'The server is shutting down' });
       const row = await repo.get(taskId);
       if (!row) throw new ApflowError('APF_NOT_FOUND', { message: `Task ${taskId} not found` });
@@ -387,6 +393,7 @@ export function createTaskEngine(options: {
       if (trees.has(row.root_id)) throw busy();
       if (!(await repo.adoptTree(row.root_id, owner, leaseUntil(), new Date().toISOString(), false))) throw busy();
       if (trees.has(row.root_id)) throw busy();
+      if (executeOptions.request) scopes.set(row.root_id, executeOptions.request.state);
       const state = await begin(row.root_id, taskId, true);
       return { root_task_id: row.root_id, task_id: taskId, done: state.done };
     },
@@ -421,6 +428,11 @@ export function createTaskEngine(options: {
     isRunning: (rootId: string) => trees.has(rootId),
     /** Roots of the trees this engine runs now. */
     runningRoots: () => [...trees.keys()],
+    /**
+     * The plugin state of the request that created or started the tree of `rootId`, while this
+     * process holds it (never stored: gone after a restart).
+     */
+    requestState: (rootId: string) => scopes.get(rootId),
     /** Tasks running now (executors in flight). */
     runningCount: () => running,
     /** Hears every event after it was persisted (the `progress` hook hears them too). */

@@ -15,8 +15,11 @@ export interface ExecutorContext {
   signal: AbortSignal;
   /** Reports progress (0..1) with an optional message to every stream. */
   progress(progress: number, message?: string): void;
-  /** Asks the `keyResolve` hook for an LLM key (header, user config, environment). */
-  resolveKey(provider: string, model?: string): Promise<string | undefined>;
+  /**
+   * Asks the `keyResolve` hook for an LLM key (request header, user config, environment);
+   * without a provider it is detected from the model name (see `detectProvider`).
+   */
+  resolveKey(provider: string | undefined, model?: string): Promise<string | undefined>;
   log: Logger;
 }
 

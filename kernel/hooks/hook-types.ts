@@ -73,9 +73,16 @@ export interface TaskEvent {
 
 /** A request for an LLM key, as the `keyResolve` hook sees it. */
 export interface KeyRequest {
+  /** `openai`, `anthropic`, `google`, `mistral`, `groq`, … (detected from the model when not given). */
   provider: string;
   model?: string;
   user_id: string | null;
   /** The task asking, when an executor asks. */
   task_id?: string;
+  root_task_id?: string;
+  /**
+   * The plugin state of the request that created or started the tree (e.g. an LLM key from a
+   * header), while this process holds it: undefined after a restart.
+   */
+  request_state?: Record<string, unknown>;
 }

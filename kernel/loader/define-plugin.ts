@@ -26,6 +26,8 @@ export interface PluginApp<Options = Record<string, unknown>> {
   readonly settings: unknown;
   /** The whole validated configuration (read only). */
   readonly config: ApflowConfig;
+  /** The environment the server was started with (`createApp({ env })` in embedding and tests). */
+  readonly env: Readonly<Record<string, string | undefined>>;
   /** The hook table, tap-only. */
   readonly hooks: PluginHooks;
   /** This generation's Fastify app: add routes here during setup. */

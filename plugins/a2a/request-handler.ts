@@ -49,7 +49,7 @@ export function createRequestHandler(app: PluginApp, store: A2aStore, push: Push
     row.status_message = null;
     row.updated_at = new Date().toISOString();
     await store.saveTask(row);
-    const { done } = await app.engine.execute(rootId);
+    const { done } = await app.engine.execute(rootId, { request: call.request });
     push.watch(row, rootId);
     return { row, root: (await app.tasks.get(rootId)) ?? undefined, done };
   }

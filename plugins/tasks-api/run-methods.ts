@@ -1,4 +1,4 @@
-import { ApflowError, isApflowError, toTaskJson, type PluginApp, type Principal, type TaskRow } from 'apflow';
+import { ApflowError, isApflowError, toTaskJson, type PluginApp, type Principal, type RpcContext, type TaskRow } from 'apflow';
 import { CancelParams, ExecuteParams, idList, RunningCountParams, RunningListParams, RunningStatusParams } from './params.ts';
 import { checkAccess, listingUser, mayAccess } from './permissions.ts';
 import { loadTask } from './read-methods.ts';
@@ -15,7 +15,7 @@ export function registerRunMethods(app: PluginApp): void {
       if (params.use_demo) throw new ApflowError('APF_INVALID_PARAMS', { message: 'use_demo is not supported by this server yet' });
       let taskId: string;
       if (params.tasks) {
-        taskId = (await createFor(app, params.tasks, ctx.principal)).id;
+        taskId = (await createFor(app, params.tasks, ctx)).id;
       } else if (params.task_id) {
         taskId = (await loadTask(app, params.task_id, ctx.principal)).id;
       } else {
@@ -46,8 +46,8 @@ export function registerRunMethods(app: PluginApp): void {
           hook && ((root) => hook.watch(root.id, root.event_seq)),
         );
       }
-      if (hook) return webhookRun(app, taskId, hook, original);
-      const outcome = await runToEnd(app, taskId);
+      if (hook) return webhookRun(app, taskId, hook, original, ctx.request);
+      const outcome = await runToEnd(app, taskId, ctx);
       if ('already_running' in outcome) return outcome.already_running;
       return {
         success: true,
@@ -123,19 +123,26 @@ export function registerRunMethods(app: PluginApp): void {
   });
 }
 
-/** Creates a tree on behalf of `principal` (who may only create their own). */
-export async function createFor(app: PluginApp, tasks: unknown[], principal: Principal | undefined) {
-  for (const task of tasks) {
+/** What creating or running on behalf of a caller needs: who they are, and their request. */
+export type Caller = Pick<RpcContext, 'principal' | 'request'>;
+
+/**
+ * Creates a tree on behalf of the caller (who may only create their own); the tree keeps the
+ * request's plugin state in memory for its run (request-scoped secrets such as an LLM key).
+ */
+export async function createFor(app: PluginApp, tasks: unknown, caller: Caller) {
+  const principal = caller.principal;
+  for (const task of Array.isArray(tasks) ? tasks : [tasks]) {
     const owner = (task as { user_id?: unknown })?.user_id;
     if (typeof owner === 'string') checkAccess(principal, owner, 'create tasks for');
   }
-  return app.engine.createTree(tasks, { userId: principal?.user_id ?? null });
+  return app.engine.createTree(tasks, { userId: principal?.user_id ?? null, request: caller.request });
 }
 
 /** Runs the tree of `taskId` to its end, or reports that it is already running. */
-export async function runToEnd(app: PluginApp, taskId: string) {
+export async function runToEnd(app: PluginApp, taskId: string, caller: Caller) {
   try {
-    const { done } = await app.engine.execute(taskId);
+    const { done } = await app.engine.execute(taskId, { request: caller.request });
     return await done;
   } catch (error) {
     if (!isApflowError(error) || error.code !== 'APF_CONFLICT') throw error;

@@ -1,4 +1,4 @@
-import { ApflowError, isApflowError, type PluginApp, type TaskRow } from 'apflow';
+import { ApflowError, isApflowError, type PluginApp, type RequestContext, type TaskRow } from 'apflow';
 
 /** What {@link startRun} gives back: the started tree's root, or the answer for a tree already running. */
 export type Started = { root: TaskRow } | { already_running: Record<string, unknown> };
@@ -7,12 +7,12 @@ export type Started = { root: TaskRow } | { already_running: Record<string, unkn
  * Starts the tree of `taskId` without waiting for it, for answers that stream or call back.
  * The root is read before the run starts: its `event_seq` is where this run's events begin.
  */
-export async function startRun(app: PluginApp, taskId: string): Promise<Started> {
+export async function startRun(app: PluginApp, taskId: string, request: RequestContext): Promise<Started> {
   const task = await app.tasks.get(taskId);
   const root = task && (task.id === task.root_id ? task : await app.tasks.get(task.root_id));
   if (!task || !root) throw new ApflowError('APF_NOT_FOUND', { message: `Task ${taskId} not found` });
   try {
-    await app.engine.execute(taskId);
+    await app.engine.execute(taskId, { request });
     return { root };
   } catch (error) {
     if (!isApflowError(error) || error.code !== 'APF_CONFLICT') throw error;

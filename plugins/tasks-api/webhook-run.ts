@@ -1,4 +1,4 @@
-import { ApflowError, type PluginApp } from 'apflow';
+import { ApflowError, type PluginApp, type RequestContext } from 'apflow';
 import { startRun } from './start-run.ts';
 
 /** A checked `webhook_config`, ready to watch a tree once its run has started. */
@@ -21,8 +21,8 @@ export function webhookHook(app: PluginApp, config: Record<string, unknown>): We
  * Starts the tree of `taskId` with webhook callbacks and answers at once (the events of this run
  * go to the webhook, not to the caller); reports instead when the tree is already running.
  */
-export async function webhookRun(app: PluginApp, taskId: string, hook: WebhookHook, extra: Record<string, unknown>): Promise<unknown> {
-  const started = await startRun(app, taskId);
+export async function webhookRun(app: PluginApp, taskId: string, hook: WebhookHook, extra: Record<string, unknown>, request: RequestContext): Promise<unknown> {
+  const started = await startRun(app, taskId, request);
   if ('already_running' in started) return started.already_running;
   const { root } = started;
   // Events of this run only: the log may hold earlier runs of the same tree.

@@ -1,8 +1,8 @@
 import { ApflowError, toTaskJson, type PluginApp, type TaskRow } from 'apflow';
 import { CopyParams, CreateParams, idList, TaskIdParams, UpdateParams } from './params.ts';
-import { checkAccess } from './permissions.ts';
 import { loadTask, requiredId } from './read-methods.ts';
 import { planUpdate } from './update-rules.ts';
+import { createFor } from './run-methods.ts';
 
 /** tasks.create, tasks.update, tasks.delete, tasks.copy. */
 export function registerWriteMethods(app: PluginApp): void {
@@ -11,9 +11,7 @@ export function registerWriteMethods(app: PluginApp): void {
     description: 'Creates a task tree (does not run it)',
     async handler(params, ctx) {
       const tasks = Array.isArray(params) ? params : Array.isArray(params.tasks) ? params.tasks : params;
-      const owners = new Set((Array.isArray(tasks) ? tasks : [tasks]).map((task) => task?.user_id).filter((id): id is string => typeof id === 'string'));
-      for (const owner of owners) checkAccess(ctx.principal, owner, 'create tasks for');
-      return app.engine.createTree(tasks, { userId: ctx.principal?.user_id ?? null });
+      return createFor(app, tasks, ctx);
     },
   });
 
