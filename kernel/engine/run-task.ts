@@ -1,5 +1,5 @@
 import { detectProvider } from '../executors/detect-provider.ts';
-import { isApflowError, toApflowError } from '../errors/apflow-error.ts';
+import { ApflowError, isApflowError, toApflowError } from '../errors/apflow-error.ts';
 import type { ExecutorContext } from '../executors/define-executor.ts';
 import type { RegisteredExecutor } from '../executors/executor-table.ts';
 import type { Hooks } from '../hooks/hooks.ts';
@@ -110,12 +110,18 @@ export async function runTask(options: RunTaskOptions): Promise<RunOutcome> {
     return { status: 'completed', result: toJsonValue(after.result === undefined ? null : after.result) };
   } catch (error) {
     if (options.signal.aborted) return { status: 'aborted' };
-    const message = timedOut
+    let message = timedOut
       ? `Timeout: the task ran longer than ${options.timeoutS}s`
       : isApflowError(error) || error instanceof Error
         ? error.message
         : String(error);
-    if (tapped) await hooks.taskRun.promise({ ...run, phase: 'after', error: toApflowError(error) }).catch(() => undefined);
+    if (tapped) {
+      // An `after` tap may rewrite the error (e.g. scrub a secret a provider echoed).
+      // The tap sees the message that would be stored (an executor's plain Error keeps its text).
+      const failed = isApflowError(error) ? error : new ApflowError('APF_INTERNAL', { message, cause: error });
+      const after = await hooks.taskRun.promise({ ...run, phase: 'after', error: failed }).catch(() => undefined);
+      if (after?.error && after.error.message !== failed.message) message = after.error.message;
+    }
     // A refusal or a bad request fails the same way every time: retrying it only wastes time.
     const retryable = !isApflowError(error) || !NOT_RETRYABLE.has(error.code);
     return { status: 'failed', error: message || 'the executor failed without a message', retryable };

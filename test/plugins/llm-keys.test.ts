@@ -14,6 +14,8 @@ export default defineExecutor({
     if (inputs.wait_ms) await new Promise((resolve, reject) => { const timer = setTimeout(resolve, inputs.wait_ms); ctx.signal.addEventListener('abort', () => { clearTimeout(timer); reject(new Error('aborted')); }); });
     const key = await ctx.resolveKey(inputs.provider, inputs.model);
     if (!key) throw new Error(\`No API key for provider \${inputs.provider ?? 'of ' + inputs.model}: send X-LLM-API-KEY, set one with config.llm_key.set, or set the environment variable\`);
+    if (inputs.leak === 'error') throw new Error(\`401 from the provider: Incorrect API key provided: \${key}\`);
+    if (inputs.leak === 'result') return { careless: \`the key was \${key}\`, nested: [key] };
     await fetch(inputs.receiver, { method: 'POST', headers: { authorization: \`Bearer \${key}\`, 'content-type': 'application/json' }, body: JSON.stringify({ task: ctx.task_id }) });
     return { had_key: true };
   },
@@ -131,4 +133,16 @@ test('a header without a value, or with an empty key, is ignored', async (t) => 
   assert.equal((await execute(url, [probeTask(receiver.url, { provider: 'openai' })], { 'x-llm-api-key': '   ' })).result.status, 'completed');
   assert.equal((await execute(url, [probeTask(receiver.url, { provider: 'openai' })], { 'x-llm-api-key': 'openai:' })).result.status, 'completed');
   assert.deepEqual(seen(receiver), ['sk-env', 'openai:'], "'openai:' is not the provider form (no key), so it is a simple-form key");
+});
+
+test('keys an executor lets slip into its error or result are scrubbed before they are stored (header and environment keys)', async (t) => {
+  const receiver = await httpReceiver(t);
+  const { app, url } = await keyApp(t, { OPENAI_API_KEY: 'sk-env-key-0123456789' });
+  const failed = await execute(url, [probeTask(receiver.url, { model: 'gpt-4o', leak: 'error' })], { 'x-llm-api-key': 'sk-header-key-9876543210' });
+  assert.equal(failed.result.status, 'failed');
+  assert.equal((await app.tasks.get(failed.result.root_task_id))?.error, '401 from the provider: Incorrect API key provided: ***');
+  const careless = await execute(url, [probeTask(receiver.url, { model: 'gpt-4o', leak: 'result' })]);
+  assert.deepEqual((await app.tasks.get(careless.result.root_task_id))?.result, { careless: 'the key was ***', nested: ['***'] });
+  const events = JSON.stringify([...(await app.tasks.events(failed.result.root_task_id)), ...(await app.tasks.events(careless.result.root_task_id))]);
+  assert.ok(!events.includes('sk-header-key') && !events.includes('sk-env-key'), 'nor in the events');
 });
