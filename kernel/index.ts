@@ -41,6 +41,7 @@ export type { TaskRepository } from './engine/task-repository.ts';
 export type { CopyOptions, CopyResult } from './engine/copy-task.ts';
 export type { TaskListFilter } from './storage/queries/select-tasks.ts';
 export { isAdmin, mayAccess } from './tasks/access.ts';
+export { checkTaskTree } from './tasks/check-task-tree.ts';
 export {
   buildTrees,
   toTaskJson,

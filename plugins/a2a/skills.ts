@@ -26,4 +26,5 @@ export const SKILLS: readonly SkillInfo[] = [
   { id: 'tasks.running.count', name: 'Running Count', description: 'How many tasks run now', tags: ['task', 'running'] },
   { id: 'tasks.cancel', name: 'Cancel Tasks', description: 'Cancels tasks and their unfinished descendants', tags: ['task', 'cancel'] },
   { id: 'tasks.copy', name: 'Copy Task Tree', description: 'Copies a task tree so it can run again', tags: ['task', 'copy'] },
+  { id: 'tasks.generate', name: 'Generate Task Tree', description: 'Turns a requirement into a task tree with an LLM (needs an LLM extension)', tags: ['task', 'generate', 'llm'] },
 ];

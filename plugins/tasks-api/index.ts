@@ -1,5 +1,6 @@
 import { definePlugin, version } from 'apflow';
 import { registerExecuteTaskTree } from './execute-task-tree.ts';
+import { registerGenerateMethod } from './generate-method.ts';
 import { registerReadMethods } from './read-methods.ts';
 import { registerRestRoutes } from './rest-routes.ts';
 import { registerRunMethods } from './run-methods.ts';
@@ -17,6 +18,7 @@ export default definePlugin({
     registerWriteMethods(app);
     registerRunMethods(app);
     registerExecuteTaskTree(app);
+    registerGenerateMethod(app);
     registerRestRoutes(app);
   },
 });

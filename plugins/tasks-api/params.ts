@@ -53,6 +53,16 @@ export const ExecuteParams = Type.Object({
   use_demo: Type.Optional(Type.Boolean()),
 });
 
+export const GenerateParams = Type.Object({
+  requirement: Type.Optional(Type.String({ maxLength: 100_000 })),
+  user_id: Type.Optional(Type.String({ maxLength: 255 })),
+  llm_provider: Type.Optional(Type.String({ maxLength: 64 })),
+  model: Type.Optional(Type.String({ maxLength: 255 })),
+  temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
+  max_tokens: Type.Optional(Type.Integer({ minimum: 1 })),
+  save: Type.Optional(Type.Boolean()),
+});
+
 export const CancelParams = Type.Object({
   task_ids: Type.Optional(Ids),
   context_ids: Type.Optional(Ids),

@@ -1,0 +1,42 @@
+import { dynamicTool, jsonSchema, type JSONSchema7, type ToolSet } from 'ai';
+import { ApflowError, type ExecutorContext, type RegisteredExecutor } from 'apflow';
+
+/** How tools find executors: the plugin's `app.executors`. */
+export interface ExecutorLookup {
+  get(id: string): RegisteredExecutor | undefined;
+}
+
+const ANY_OBJECT: JSONSchema7 = { type: 'object', additionalProperties: true };
+
+/** A tool name providers accept (`^[A-Za-z0-9_-]{1,64}$`). */
+const toolName = (id: string) => id.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64);
+
+/**
+ * The apflow executors named by an agent's `tools`, as AI SDK tools. A call validates the model's
+ * arguments against the executor's input schema and runs it with the crew task's context (its
+ * user, its key resolution, its abort signal), without the crew task's progress.
+ */
+export function executorTools(ids: readonly string[], agent: string, executors: ExecutorLookup, ctx: ExecutorContext): ToolSet {
+  const tools: ToolSet = {};
+  for (const id of ids) {
+    const found = executors.get(id);
+    if (!found) {
+      throw new ApflowError('APF_INVALID_PARAMS', { message: `Tool '${id}' of agent '${agent}' is not a registered executor` });
+    }
+    const schema = found.definition.inputSchema ? (JSON.parse(JSON.stringify(found.definition.inputSchema)) as JSONSchema7) : ANY_OBJECT;
+    tools[toolName(id)] = dynamicTool({
+      description: found.definition.description ?? found.definition.name ?? id,
+      inputSchema: jsonSchema(schema),
+      execute: async (input, options) => {
+        // Looked up again: a hot reload may have replaced the executor since the crew started.
+        const registered = executors.get(id) ?? found;
+        const problems = registered.validate(input);
+        if (problems) throw new Error(`invalid inputs for ${id}: ${problems.join('; ')}`);
+        const signal = options.abortSignal ? AbortSignal.any([ctx.signal, options.abortSignal]) : ctx.signal;
+        const result = await registered.definition.execute(input as never, { ...ctx, signal, progress: () => undefined });
+        return result === undefined ? null : result;
+      },
+    });
+  }
+  return tools;
+}
