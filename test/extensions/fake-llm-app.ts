@@ -1,8 +1,8 @@
-import { cpSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { App, TaskEvent } from 'apflow';
-import { memoryLog, repoRoot, tempProject, testApp } from '../helpers.ts';
+import { memoryLog, tempProject, testApp } from '../helpers.ts';
+import { CREWAI_DEPENDENCIES, installExtension } from './install-extension.ts';
 
 /** The keys the test key plugin hands out, by provider. */
 export const KEYS = { openai: 'sk-openai-test-0123456789abcdef', anthropic: 'sk-ant-test-fedcba9876543210' };
@@ -31,16 +31,7 @@ export default defineExecutor({
  */
 export async function crewApp(t: TestContext, urls: { openai?: string; anthropic?: string }) {
   const dir = tempProject(t, { 'keys.ts': keysPlugin, 'executors/echo.ts': echoExecutor });
-  const modules = join(dir, 'node_modules');
-  cpSync(join(repoRoot, 'extensions', 'crewai'), join(modules, '@apflow', 'crewai'), {
-    recursive: true,
-    filter: (source) => !source.includes('node_modules'),
-  });
-  symlinkSync(join(repoRoot, 'node_modules', 'ai'), join(modules, 'ai'), 'dir');
-  mkdirSync(join(modules, '@ai-sdk'), { recursive: true });
-  for (const name of ['openai', 'anthropic', 'google', 'mistral', 'groq', 'openai-compatible']) {
-    symlinkSync(join(repoRoot, 'node_modules', '@ai-sdk', name), join(modules, '@ai-sdk', name), 'dir');
-  }
+  installExtension(dir, 'crewai', '@apflow/crewai', CREWAI_DEPENDENCIES);
   const providers = Object.fromEntries(Object.entries(urls).map(([name, url]) => [name, { base_url: url }]));
   const log = memoryLog();
   const app = await testApp(

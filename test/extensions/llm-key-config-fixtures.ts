@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { cpSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { repoRoot, rpc, tempProject } from '../helpers.ts';
+import { installExtension } from './install-extension.ts';
 
 /** The extension's source folder. */
 export const extensionDir = join(repoRoot, 'extensions', 'llm-key-config');
@@ -18,9 +19,7 @@ export type Extension = typeof import('../../extensions/llm-key-config/src/index
  */
 export function projectWithExtension(t: TestContext, files: Record<string, string> = {}): string {
   const dir = tempProject(t, files);
-  const modules = join(dir, 'node_modules');
-  cpSync(extensionDir, join(modules, '@apflow', 'llm-key-config'), { recursive: true, filter: (source) => !source.includes('node_modules') });
-  symlinkSync(join(repoRoot, 'node_modules', 'ioredis'), join(modules, 'ioredis'), 'dir');
+  installExtension(dir, 'llm-key-config', PACKAGE, ['ioredis']);
   return dir;
 }
 
