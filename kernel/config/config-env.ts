@@ -4,7 +4,8 @@ import { ApflowError } from '../errors/apflow-error.ts';
 interface EnvBinding {
   names: readonly string[];
   path: readonly [string, string];
-  type: 'string' | 'integer';
+  /** `list`: comma-separated values; `all-or-nothing`: a boolean that means the list ['*']. */
+  type: 'string' | 'integer' | 'list' | 'star-if-true';
 }
 
 /** Environment variables apflow reads, with the guide's AIPARTNERUPFLOW_* names as aliases. */
@@ -24,6 +25,9 @@ export const envBindings: readonly EnvBinding[] = [
     type: 'string',
   },
   { names: ['APFLOW_LOG_LEVEL', 'LOG_LEVEL'], path: ['log', 'level'], type: 'string' },
+  { names: ['APFLOW_LOG_FORMAT'], path: ['log', 'format'], type: 'string' },
+  { names: ['APFLOW_CORS_ORIGINS', 'AIPARTNERUPFLOW_CORS_ORIGINS'], path: ['server', 'cors_origins'], type: 'list' },
+  { names: ['APFLOW_CORS_ALLOW_ALL', 'AIPARTNERUPFLOW_CORS_ALLOW_ALL'], path: ['server', 'cors_origins'], type: 'star-if-true' },
   // Sections of built-in plugins.
   { names: ['APFLOW_A2A_SECRETS_KEY'], path: ['a2a', 'secrets_key'], type: 'string' },
 ];
@@ -39,7 +43,12 @@ export function readEnvLayer(env: NodeJS.ProcessEnv): Record<string, Record<stri
     if (!name) continue;
     const raw = env[name] as string;
     const [section, key] = binding.path;
-    (layer[section] ??= {})[key] = binding.type === 'integer' ? parseInteger(name, raw) : raw;
+    if (binding.type === 'star-if-true') {
+      if (/^(1|true|yes)$/i.test(raw.trim())) (layer[section] ??= {})[key] = ['*'];
+      continue;
+    }
+    (layer[section] ??= {})[key] =
+      binding.type === 'integer' ? parseInteger(name, raw) : binding.type === 'list' ? raw.split(',').map((item) => item.trim()).filter(Boolean) : raw;
   }
   return layer;
 }

@@ -79,8 +79,10 @@ export const KernelConfigSchema = Type.Object(
         level: LogLevel,
         // The level of the one line logged per HTTP request (below `level`, it is not written).
         requests: Type.Union([Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace')], { default: 'debug' }),
+        // JSON lines, or readable lines; `auto`: readable on a terminal unless NODE_ENV is production.
+        format: Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')], { default: 'auto' }),
       },
-      { additionalProperties: false, default: { level: 'info', requests: 'debug' } },
+      { additionalProperties: false, default: { level: 'info', requests: 'debug', format: 'auto' } },
     ),
   },
   { additionalProperties: true },

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { destination, pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import pinoPretty from 'pino-pretty';
 
 /** The logger handed to plugins, executors and handlers (pino's API). */
 export type Logger = FastifyBaseLogger;
@@ -17,11 +18,17 @@ const redactPaths = [
   '*.api_key',
 ];
 
-/** Creates the process logger (pino, JSON lines); Fastify logs through it too. */
-export function createLogger(options: { level: string; stream?: DestinationStream }): PinoLogger {
+/**
+ * Creates the process logger (pino); Fastify logs through it too, each request's lines carrying
+ * its `reqId`. JSON lines by default; readable lines (pino-pretty, in this thread) with
+ * `format: 'pretty'`, or with `auto` when stdout is a terminal and NODE_ENV is not production.
+ */
+export function createLogger(options: { level: string; stream?: DestinationStream; format?: 'auto' | 'json' | 'pretty' }): PinoLogger {
+  const format = options.format ?? 'auto';
+  const pretty = !options.stream && (format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true && process.env.NODE_ENV !== 'production'));
   return pino(
     { level: options.level, base: { pid: process.pid }, redact: { paths: redactPaths, censor: '[redacted]' } },
-    options.stream ?? destination({ sync: false }),
+    options.stream ?? (pretty ? pinoPretty({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }) : destination({ sync: false })),
   );
 }
 
