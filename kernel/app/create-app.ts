@@ -66,7 +66,7 @@ export interface App {
 export async function createApp(options: CreateAppOptions = {}): Promise<App> {
   const loaded = options.loaded ?? (await resolveConfig(options));
   const { config } = loaded;
-  const log = createLogger({ level: config.log.level, stream: options.logStream });
+  const log = createLogger({ level: config.log.level, stream: options.logStream, format: config.log.format });
   const storage = await createStorage({ url: config.database.url, log });
   const releasers: (() => Promise<void>)[] = [() => storage.close()];
   const release = async () => {
