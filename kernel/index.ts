@@ -12,7 +12,15 @@ export { resolveConfig, type ApflowConfig, type LoadedConfig, type CliOverrides 
 export type { UserConfig, KernelConfig } from './config/config-schema.ts';
 
 // ---- Plugins and hooks ----
-export { definePlugin, type KernelServices, type PluginApp, type PluginDefinition } from './loader/define-plugin.ts';
+export {
+  definePlugin,
+  type AppDescription,
+  type KernelServices,
+  type PluginApp,
+  type PluginDefinition,
+  type RpcMethodDescription,
+} from './loader/define-plugin.ts';
+export type { RouteDescription } from './http/create-http.ts';
 export type { Disposer } from './loader/releasers.ts';
 export type { Migration } from './storage/migrations/index.ts';
 /** Sequelize's column types and class, for plugin migrations (the same copy as the kernel's). */

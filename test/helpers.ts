@@ -61,7 +61,7 @@ export async function testApp(t: TestContext, inline: Record<string, unknown> = 
     cwd: options.cwd ?? repoRoot,
     logStream: log.stream,
     ...options,
-    inline: { database: { url: 'sqlite::memory:' }, executors: { dirs: [] }, log: { level: 'warn' }, ...inline },
+    inline: { database: { url: 'sqlite::memory:' }, executors: { dirs: [] }, examples: { auto_init: false }, log: { level: 'warn' }, ...inline },
   });
   t.after(() => app.close());
   return app;
@@ -220,4 +220,21 @@ export async function listenLocal(t: TestContext, server: Server): Promise<numbe
       }),
   );
   return (server.address() as { port: number }).port;
+}
+
+/**
+ * Spawns `apflow ARGS` (in a tempProject unless `cwd` is given) as the leader of its own process
+ * group; the whole group, workers included, is killed when the test ends.
+ */
+export function launchApflow(t: TestContext, args: string[], options: SpawnApflowOptions = {}): SpawnedApflow {
+  const proc = spawnApflow(args, { ...options, cwd: options.cwd ?? tempProject(t), detached: true });
+  t.after(async () => {
+    try {
+      process.kill(-(proc.child.pid as number), 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    await proc.exited;
+  });
+  return proc;
 }

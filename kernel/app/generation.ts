@@ -9,7 +9,7 @@ import { createPluginHooks } from '../hooks/plugin-view.ts';
 import { createHttp, type HttpApp } from '../http/create-http.ts';
 import type { Logger } from '../internal/logger.ts';
 import { version } from '../internal/version.ts';
-import type { KernelServices, PluginApp } from '../loader/define-plugin.ts';
+import type { AppDescription, KernelServices, PluginApp } from '../loader/define-plugin.ts';
 import { loadPlugins, setupPlugins } from '../loader/load-plugins.ts';
 import { createReleasers } from '../loader/releasers.ts';
 import { resolvePluginSources } from '../loader/resolve-plugins.ts';
@@ -68,6 +68,7 @@ export async function createGeneration(shared: GenerationShared, options: { id: 
   const releasers = createReleasers();
   const closing: (() => void)[] = [];
   const services = new Map<PropertyKey, { plugin: string; value: unknown }>();
+  const fallbacks: AppDescription['fallbacks'] = [];
   releasers.add(() => http.fastify.close());
 
   const sources = resolvePluginSources(config.plugins, config.disabled_plugins, baseDir);
@@ -108,7 +109,10 @@ export async function createGeneration(shared: GenerationShared, options: { id: 
       rpc: {
         method: (endpoint, method, definition) => rpc.add(name, endpoint, method, definition),
         dispatch: (endpoint, body, context) => dispatchRpc(rpc, body, { endpoint, ...context }),
-        fallback: (endpoint, answer) => rpc.setFallback(name, endpoint, answer),
+        fallback: (endpoint, answer) => {
+          rpc.setFallback(name, endpoint, answer);
+          fallbacks.push({ endpoint, plugin: name });
+        },
         has: (endpoint, method) => rpc.get(endpoint, method) !== undefined,
       },
       executors: {
@@ -127,6 +131,19 @@ export async function createGeneration(shared: GenerationShared, options: { id: 
       enterMessage: (connection, method, messageOptions) => enterMessage(hooks, connection, method, messageOptions),
       onDispose: (disposer) => releasers.add(disposer),
       onClosing: (listener) => void closing.push(listener),
+      describe: () => ({
+        routes: [...http.routes()],
+        rpc: rpc.endpoints().flatMap((endpoint) =>
+          rpc.methods(endpoint).map(({ name: method, plugin: owner, definition }) => ({
+            endpoint,
+            method,
+            plugin: owner,
+            ...(definition.description === undefined ? {} : { description: definition.description }),
+            ...(definition.params === undefined ? {} : { params: definition.params }),
+          })),
+        ),
+        fallbacks: [...fallbacks],
+      }),
       provide(service, value) {
         if (services.has(service)) {
           throw new ApflowError('APF_PLUGIN_LOAD_FAILED', { message: `service '${String(service)}' is provided by both '${services.get(service)?.plugin}' and '${name}'` });

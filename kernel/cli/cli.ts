@@ -78,6 +78,14 @@ export async function runCli(argv: string[]): Promise<void> {
     });
 
   cli
+    .command('examples <action>', 'Example task trees: init [--force] creates them in the database (--force: deletes and re-creates them)')
+    .option('--force', 'init: delete the example trees and create them again')
+    .action(async (action: string, options: { config?: string; force?: boolean }) => {
+      const { examplesCommand } = await import('./examples.ts');
+      await examplesCommand(action, options);
+    });
+
+  cli
     .command('[...args]', '')
     .usage('<command> [options]')
     .action((args: string[]) => {

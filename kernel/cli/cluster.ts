@@ -8,10 +8,21 @@ import { fail } from './cli.ts';
 import { onShutdownSignal } from './signals.ts';
 
 /** Messages a worker sends its primary. */
-type WorkerMessage = { type: 'ready'; url: string } | { type: 'fatal'; message: string };
+type WorkerMessage = { type: 'ready'; url: string } | { type: 'fatal'; message: string } | GatherRequest | GatherAnswer;
 
 /** Messages the primary sends its workers. */
 type PrimaryMessage = { type: 'stop' };
+
+/**
+ * Cluster gather (used by the `metrics` plugin; open to any plugin, no kernel API needed): a
+ * worker sends `{type: 'apflow:gather', id, topic}`; the primary asks every live worker
+ * `{type: 'apflow:gather:ask', id, topic}`, each answers `{type: 'apflow:gather:answer', id,
+ * value}`, and the requester gets `{type: 'apflow:gather:result', id, values}` once all answered
+ * or after `timeout_ms` (default 2000, at most 10000) with the answers that came. Workers without
+ * a listener for the topic simply do not answer. The primary never looks inside the values.
+ */
+type GatherRequest = { type: 'apflow:gather'; id: string; topic: string; timeout_ms?: number };
+type GatherAnswer = { type: 'apflow:gather:answer'; id: string; value: unknown };
 
 /**
  * The cluster primary: runs the migrations once, forks the workers (they share the port
@@ -28,12 +39,15 @@ export async function runPrimary(loaded: LoadedConfig): Promise<void> {
     await storage.close();
   }
 
+  const gather = createGatherRelay();
   const count = config.server.workers;
   let ready = 0;
   let stopping = false;
   const fork = (): Worker => {
     const worker = cluster.fork();
     worker.on('message', (message: WorkerMessage) => {
+      if (message.type === 'apflow:gather') return gather.request(worker, message);
+      if (message.type === 'apflow:gather:answer') return gather.answer(message);
       if (message.type === 'fatal' && ready < count) {
         stopping = true;
         for (const other of Object.values(cluster.workers ?? {})) other?.process.kill('SIGTERM');
@@ -65,6 +79,43 @@ export async function runPrimary(loaded: LoadedConfig): Promise<void> {
     clearTimeout(deadline);
     log.info('apflow stopped');
   });
+}
+
+/** The primary's side of the cluster gather (see {@link GatherRequest}). */
+function createGatherRelay() {
+  type Pending = { values: unknown[]; waiting: number; finish: () => void };
+  const pending = new Map<string, Pending>();
+  let counter = 0;
+  return {
+    request(requester: Worker, message: GatherRequest): void {
+      const id = `${++counter}`;
+      const workers = Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker?.isConnected() === true);
+      const entry: Pending = {
+        values: [],
+        waiting: workers.length,
+        finish: () => {
+          if (!pending.has(id)) return;
+          clearTimeout(timer);
+          pending.delete(id);
+          if (requester.isConnected()) requester.send({ type: 'apflow:gather:result', id: message.id, values: entry.values });
+        },
+      };
+      const timer = setTimeout(entry.finish, Math.min(Math.max(Number(message.timeout_ms) || 2000, 1), 10_000));
+      pending.set(id, entry);
+      for (const worker of workers) {
+        worker.send({ type: 'apflow:gather:ask', id, topic: message.topic }, (error) => {
+          if (error && --entry.waiting <= 0) entry.finish();
+        });
+      }
+      if (workers.length === 0) entry.finish();
+    },
+    answer(message: GatherAnswer): void {
+      const entry = pending.get(message.id);
+      if (!entry) return;
+      entry.values.push(message.value);
+      if (--entry.waiting <= 0) entry.finish();
+    },
+  };
 }
 
 /** A cluster worker: one full app, listening on the shared port; reports to the primary. */

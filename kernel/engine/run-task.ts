@@ -28,6 +28,8 @@ export interface RunTaskOptions {
   progress: (progress: number, message?: string) => void;
   /** The state of the request that created or started the tree, while this process holds it. */
   requestState?: Record<string, unknown>;
+  /** Demo mode: the executor's `demoResult` (or a stand-in) instead of `execute`. */
+  demo?: boolean;
   log: Logger;
 }
 
@@ -76,34 +78,14 @@ export async function runTask(options: RunTaskOptions): Promise<RunOutcome> {
     let result: unknown;
     if ('result' in run && run.result !== undefined) {
       result = run.result;
+    } else if (options.demo) {
+      result = await demoRun(registered, run.inputs, makeContext(options, executorId, controller.signal), controller.signal);
     } else {
       const problems = registered.validate(run.inputs);
       if (problems) {
         return { status: 'failed', error: `Invalid inputs for executor '${executorId}': ${problems.join('; ')}`, retryable: false };
       }
-      let log: ExecutorContext['log'] | undefined;
-      const ctx: ExecutorContext = {
-        task_id: task.id,
-        root_task_id: task.root_id,
-        user_id: task.user_id,
-        task,
-        params: task.params ?? {},
-        signal: controller.signal,
-        progress: options.progress,
-        resolveKey: async (provider, model) =>
-          hooks.keyResolve.promise({
-            provider: provider ?? detectProvider(model),
-            model,
-            user_id: task.user_id,
-            task_id: task.id,
-            root_task_id: task.root_id,
-            request_state: options.requestState,
-          }),
-        // Made on first use: most executors never log, and a child logger per task adds up.
-        get log() {
-          return (log ??= options.log.child({ task_id: task.id, executor: executorId }));
-        },
-      };
+      const ctx = makeContext(options, executorId, controller.signal);
       result = await raceAbort(Promise.resolve().then(() => registered.definition.execute(run.inputs as never, ctx)), controller.signal);
     }
     const after = tapped ? await hooks.taskRun.promise({ ...run, phase: 'after', result }) : { result };
@@ -129,6 +111,57 @@ export async function runTask(options: RunTaskOptions): Promise<RunOutcome> {
     clearTimeout(timer);
     options.signal.removeEventListener('abort', onAbort);
   }
+}
+
+/** The context an executor gets for this run. */
+function makeContext(options: RunTaskOptions, executorId: string, signal: AbortSignal): ExecutorContext {
+  const { task, hooks } = options;
+  let log: ExecutorContext['log'] | undefined;
+  return {
+    task_id: task.id,
+    root_task_id: task.root_id,
+    user_id: task.user_id,
+    task,
+    params: task.params ?? {},
+    signal,
+    progress: options.progress,
+    resolveKey: async (provider, model) =>
+      hooks.keyResolve.promise({
+        provider: provider ?? detectProvider(model),
+        model,
+        user_id: task.user_id,
+        task_id: task.id,
+        root_task_id: task.root_id,
+        request_state: options.requestState,
+      }),
+    // Made on first use: most executors never log, and a child logger per task adds up.
+    get log() {
+      return (log ??= options.log.child({ task_id: task.id, executor: executorId }));
+    },
+  };
+}
+
+/** Longest `_demo_sleep` honoured, in seconds (a demo should feel real, not hang). */
+const MAX_DEMO_SLEEP_S = 60;
+
+/**
+ * Demo mode (the original's `use_demo`): never calls `execute`. The result is the executor's
+ * `demoResult(inputs, ctx)` or, without one, a stand-in saying nothing was run; an object result
+ * gets `demo_mode: true`. A `_demo_sleep` (seconds) in it is removed and waited for, so a demo
+ * shows progress like a real run. Inputs are not checked: a demo never fails on them.
+ */
+async function demoRun(registered: RegisteredExecutor, inputs: unknown, ctx: ExecutorContext, signal: AbortSignal): Promise<unknown> {
+  const { definition } = registered;
+  if (!definition.demoResult) {
+    return { result: 'Demo execution result', demo_mode: true, executor: definition.id, note: 'no demo result: nothing was run' };
+  }
+  const result = await raceAbort(Promise.resolve().then(() => definition.demoResult?.(inputs as never, ctx)), signal);
+  if (!result || typeof result !== 'object' || Array.isArray(result)) return result;
+  const { _demo_sleep: sleep, ...rest } = result as Record<string, unknown>;
+  if (typeof sleep === 'number' && sleep > 0) {
+    await raceAbort(new Promise((resolve) => setTimeout(resolve, Math.min(sleep, MAX_DEMO_SLEEP_S) * 1000)), signal);
+  }
+  return { ...rest, demo_mode: true };
 }
 
 /** Settles with `work`, or rejects as soon as `signal` aborts (an executor that ignores it is left behind). */

@@ -82,6 +82,9 @@ export function createTaskEngine(options: {
   const userRunning = new Map<string | null, number>();
   const listeners = new Set<(event: TaskEvent) => void>();
   const scopes = createRequestScopes();
+  /** Roots of the trees running in demo mode (in memory only: a resumed tree runs for real). */
+  const demoRoots = new Set<string>();
+  const startListeners = new Set<(info: { resume: boolean }) => void | Promise<void>>();
   const treeListeners = new Map<string, Set<(event: TaskEvent) => void>>();
   let running = 0;
   let closing = false;
@@ -201,6 +204,7 @@ export function createTaskEngine(options: {
       executor: options.executor,
       executorIds: options.executorIds,
       requestState: scopes.get(state.rootId),
+      demo: demoRoots.has(state.rootId),
       progress: (progress, message) => reportProgress(state, node, progress, message),
       log,
     }).then((outcome) => finishRun(state, node, outcome)));
@@ -259,6 +263,7 @@ export function createTaskEngine(options: {
   const finishTree = (state: TreeState) => {
     trees.delete(state.rootId);
     scopes.delete(state.rootId);
+    demoRoots.delete(state.rootId);
     const root = state.run.nodes.get(state.rootId) as RunNode;
     const target = (state.run.nodes.get(state.taskId) ?? root).row;
     emit(state, 'final', root.row);
@@ -383,9 +388,10 @@ export function createTaskEngine(options: {
     /**
      * Runs the tree of `taskId` (the whole tree for a root; for another task, it and its
      * dependencies). Finished tasks in scope run again. Resolves once the run has started;
-     * `done` settles with the outcome.
+     * `done` settles with the outcome. With `demo`, executors return their demo result instead
+     * of running (see `ExecutorDefinition.demoResult`); the flag lives in memory for this run.
      */
-    async execute(taskId: string, executeOptions: { request?: RequestContext } = {}): Promise<{ root_task_id: string; task_id: string; done: Promise<TreeOutcome> }> {
+    async execute(taskId: string, executeOptions: { request?: RequestContext; demo?: boolean } = {}): Promise<{ root_task_id: string; task_id: string; done: Promise<TreeOutcome> }> {
       if (closing) throw new ApflowError('APF_UNAVAILABLE', { message: 'The server is shutting down' });
       const row = await repo.get(taskId);
       if (!row) throw new ApflowError('APF_NOT_FOUND', { message: `Task ${taskId} not found` });
@@ -394,6 +400,8 @@ export function createTaskEngine(options: {
       if (!(await repo.adoptTree(row.root_id, owner, leaseUntil(), new Date().toISOString(), false))) throw busy();
       if (trees.has(row.root_id)) throw busy();
       if (executeOptions.request) scopes.set(row.root_id, executeOptions.request.state);
+      if (executeOptions.demo) demoRoots.add(row.root_id);
+      else demoRoots.delete(row.root_id);
       const state = await begin(row.root_id, taskId, true);
       return { root_task_id: row.root_id, task_id: taskId, done: state.done };
     },
@@ -446,12 +454,28 @@ export function createTaskEngine(options: {
      */
     follow: (rootId: string, after: number, onEvent: (event: TaskEvent) => void): Following =>
       followTree({ subscribe: subscribeTree, events: (id, seq, limit) => repo.events(id, seq, limit) }, rootId, after, onEvent),
+    /**
+     * Calls `listener` once when the engine starts (after the plugins are set up), with whether
+     * it resumes other servers' trees: true for a server, false for a one-shot command. The start
+     * waits for it; a throw is logged. Returns the unsubscribe function.
+     */
+    onStart(listener: (info: { resume: boolean }) => void | Promise<void>): () => void {
+      startListeners.add(listener);
+      return () => void startListeners.delete(listener);
+    },
     /** Resumes trees left running by a server that stopped, then keeps leases alive. */
     async start(startOptions: { resume?: boolean } = {}): Promise<void> {
       const resume = startOptions.resume !== false;
       if (resume) await adoptOrphanTrees();
       heartbeat = setInterval(() => void heartbeatTick(resume), Math.max(200, leaseMs / 3));
       heartbeat.unref();
+      for (const listener of [...startListeners]) {
+        try {
+          await listener({ resume });
+        } catch (error) {
+          log.error({ err: error }, 'an engine start listener failed');
+        }
+      }
     },
     /**
      * Stops taking work, lets running tasks finish for up to `graceMs`, hands the rest back

@@ -18,9 +18,22 @@ declare module 'fastify' {
   }
 }
 
+/** One route of the app, as added (a route with several methods is one entry per method). */
+export interface RouteDescription {
+  method: string;
+  /** Fastify's pattern, prefix included (`/tasks/:task_id/status`). */
+  url: string;
+  /** A JSON-RPC endpoint (its body is a JSON-RPC call or batch). */
+  rpc: boolean;
+  /** The route's Fastify schema (`body`, `querystring`, `params`, `response`, …), when it has one. */
+  schema?: Readonly<Record<string, unknown>>;
+}
+
 /** A Fastify app that is not listening itself: the front server hands it requests. */
 export interface HttpApp {
   fastify: FastifyInstance;
+  /** Every route added so far, in order (read only: for API documentation). */
+  routes(): readonly RouteDescription[];
   /** Node request listener of this app. */
   handle: (req: IncomingMessage, res: ServerResponse) => void;
 }
@@ -50,6 +63,14 @@ export function createHttp(options: { hooks: Hooks; log: Logger; bodyLimit: numb
       const response = toRestResponse(error, request.id);
       void (reply as FastifyReply).status(response.status).send(response.body);
     },
+  });
+
+  // Added before any plugin, so it sees every route, in every encapsulated scope.
+  const routes: RouteDescription[] = [];
+  fastify.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      routes.push({ method, url: route.url, rpc: route.config?.rpc === true, ...(route.schema ? { schema: route.schema as Record<string, unknown> } : {}) });
+    }
   });
 
   fastify.decorateRequest('apflow', null as unknown as RequestContext);
@@ -85,6 +106,7 @@ export function createHttp(options: { hooks: Hooks; log: Logger; bodyLimit: numb
 
   return {
     fastify: fastify as unknown as FastifyInstance,
+    routes: () => routes,
     handle: (req, res) => (handle as HttpApp['handle'])(req, res),
   };
 }

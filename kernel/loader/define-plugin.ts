@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { RouteDescription } from '../http/create-http.ts';
 import type { RequestContext } from '../hooks/hook-types.ts';
 import type { MessageOptions } from '../http/request-context.ts';
 import type { TSchema } from 'typebox';
@@ -15,6 +16,27 @@ import type { Disposer } from './releasers.ts';
 import type { Migration } from '../storage/migrations/index.ts';
 import type { TaskEngine } from '../engine/task-engine.ts';
 import type { TaskRepository } from '../engine/task-repository.ts';
+
+/** One JSON-RPC method, as registered. */
+export interface RpcMethodDescription {
+  endpoint: string;
+  method: string;
+  description?: string;
+  /** The params schema the method checks its params with (TypeBox, i.e. JSON Schema). */
+  params?: TSchema;
+  /** The plugin that registered it. */
+  plugin: string;
+}
+
+/** What this generation serves: for API documentation (`api-docs`). */
+export interface AppDescription {
+  /** Every HTTP route (the kernel's and every plugin's), one entry per method. */
+  routes: RouteDescription[];
+  /** Every registered JSON-RPC method, by endpoint. */
+  rpc: RpcMethodDescription[];
+  /** Endpoints whose unregistered methods a plugin answers (`rpc.fallback`: A2A on `/`). */
+  fallbacks: { endpoint: string; plugin: string }[];
+}
 
 /** What a plugin's `setup` receives: the kernel's services, scoped to that plugin. */
 export interface PluginApp<Options = Record<string, unknown>> {
@@ -73,6 +95,11 @@ export interface PluginApp<Options = Record<string, unknown>> {
    * (and resume) instead of holding the shutdown up.
    */
   onClosing(listener: () => void): void;
+  /**
+   * The routes and JSON-RPC methods this generation serves (read only). Complete once the
+   * generation is ready: call it at request time, not in setup.
+   */
+  describe(): AppDescription;
   /** Offers `value` to other plugins under `name` (one provider per name and generation). */
   provide<K extends keyof KernelServices>(name: K, value: KernelServices[K]): void;
   /** What another plugin provided under `name`, if it is loaded. Ask at request time, not in setup. */

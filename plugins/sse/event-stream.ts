@@ -7,6 +7,8 @@ export interface EventStreamOptions {
   keepAliveS: number;
   /** Bytes the socket may hold unsent before the stream is closed (the client can resume). */
   maxBufferedBytes: number;
+  /** Called when the stream is cut off for not reading (the events it did not get are dropped). */
+  onOverflow?: () => void;
 }
 
 const frames = new WeakMap<TaskEvent, Buffer>();
@@ -38,6 +40,7 @@ export function createEventStream(res: ServerResponse, options: EventStreamOptio
     if (res.socket) coalesceWrites(res.socket);
     res.write(text);
     if (res.writableLength > options.maxBufferedBytes) {
+      options.onOverflow?.();
       res.write(`event: overflow\ndata: ${JSON.stringify({ type: 'overflow', message: 'the client is not reading fast enough; reconnect with Last-Event-ID' })}\n\n`);
       finish();
     }

@@ -31,7 +31,11 @@ export async function streamTree(app: PluginApp, reply: FastifyReply, settings: 
   });
   // Send the headers now: a client should see the stream open before the first event.
   reply.raw.flushHeaders();
-  const stream = createEventStream(reply.raw, { keepAliveS: settings.keep_alive_s, maxBufferedBytes: settings.max_buffered_bytes });
+  const stream = createEventStream(reply.raw, {
+    keepAliveS: settings.keep_alive_s,
+    maxBufferedBytes: settings.max_buffered_bytes,
+    onOverflow: () => app.service('metrics')?.eventsDropped('sse'),
+  });
   open.add(stream);
   stream.onClose(() => open.delete(stream));
   if (options.first !== undefined) stream.data(options.first);

@@ -12,7 +12,7 @@ export function registerRunMethods(app: PluginApp): void {
     description: 'Runs a stored task tree (task_id) or creates and runs one (tasks); answers when it ends',
     async handler(params, ctx) {
       const hook = params.webhook_config ? webhookHook(app, params.webhook_config) : undefined;
-      if (params.use_demo) throw new ApflowError('APF_INVALID_PARAMS', { message: 'use_demo is not supported by this server yet' });
+      const demo = params.use_demo === true;
       let taskId: string;
       if (params.tasks) {
         taskId = (await createFor(app, params.tasks, ctx)).id;
@@ -44,10 +44,11 @@ export function registerRunMethods(app: PluginApp): void {
             ...original,
           }),
           hook && ((root) => hook.watch(root.id, root.event_seq)),
+          demo,
         );
       }
-      if (hook) return webhookRun(app, taskId, hook, original, ctx.request);
-      const outcome = await runToEnd(app, taskId, ctx);
+      if (hook) return webhookRun(app, taskId, hook, original, ctx.request, demo);
+      const outcome = await runToEnd(app, taskId, ctx, demo);
       if ('already_running' in outcome) return outcome.already_running;
       return {
         success: true,
@@ -139,10 +140,10 @@ export async function createFor(app: PluginApp, tasks: unknown, caller: Caller) 
   return app.engine.createTree(tasks, { userId: principal?.user_id ?? null, request: caller.request });
 }
 
-/** Runs the tree of `taskId` to its end, or reports that it is already running. */
-export async function runToEnd(app: PluginApp, taskId: string, caller: Caller) {
+/** Runs the tree of `taskId` to its end (in demo mode with `demo`), or reports that it is already running. */
+export async function runToEnd(app: PluginApp, taskId: string, caller: Caller, demo = false) {
   try {
-    const { done } = await app.engine.execute(taskId, { request: caller.request });
+    const { done } = await app.engine.execute(taskId, { request: caller.request, demo });
     return await done;
   } catch (error) {
     if (!isApflowError(error) || error.code !== 'APF_CONFLICT') throw error;

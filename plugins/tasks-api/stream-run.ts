@@ -14,11 +14,13 @@ export async function streamRun(
   envelope: (ids: { root_task_id: string; task_id: string }) => Record<string, unknown>,
   /** Called once the run has started, with the root as it was before (webhook callbacks). */
   started?: (root: { id: string; event_seq: number }) => void,
+  /** Run in demo mode (`use_demo`). */
+  demo = false,
 ): Promise<unknown> {
   const sse = app.service('sse');
   if (!sse) throw new ApflowError('APF_INVALID_PARAMS', { message: 'use_streaming needs the sse plugin, which is disabled on this server' });
   if (!ctx.reply || ctx.batch) throw new ApflowError('APF_INVALID_PARAMS', { message: 'use_streaming is only available on a single HTTP request (not in a batch or over WebSocket)' });
-  const run = await startRun(app, taskId, ctx.request);
+  const run = await startRun(app, taskId, ctx.request, demo);
   if ('already_running' in run) return run.already_running;
   const { root } = run;
   started?.(root);

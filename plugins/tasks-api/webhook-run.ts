@@ -21,8 +21,8 @@ export function webhookHook(app: PluginApp, config: Record<string, unknown>): We
  * Starts the tree of `taskId` with webhook callbacks and answers at once (the events of this run
  * go to the webhook, not to the caller); reports instead when the tree is already running.
  */
-export async function webhookRun(app: PluginApp, taskId: string, hook: WebhookHook, extra: Record<string, unknown>, request: RequestContext): Promise<unknown> {
-  const started = await startRun(app, taskId, request);
+export async function webhookRun(app: PluginApp, taskId: string, hook: WebhookHook, extra: Record<string, unknown>, request: RequestContext, demo = false): Promise<unknown> {
+  const started = await startRun(app, taskId, request, demo);
   if ('already_running' in started) return started.already_running;
   const { root } = started;
   // Events of this run only: the log may hold earlier runs of the same tree.

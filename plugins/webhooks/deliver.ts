@@ -22,10 +22,10 @@ export function webhookPayload(event: TaskEvent): Record<string, unknown> {
 /**
  * Sends one event, retrying 5xx answers and network errors (timeouts included) up to
  * `max_retries` times with backoff `retryBaseS`·2^n. A 4xx is not retried. Never throws: the
- * outcome is only logged, so delivery cannot affect the run.
+ * outcome is logged (and returned: true once delivered), so delivery cannot affect the run.
  */
-export async function deliverEvent(event: TaskEvent, config: Required<WebhookConfig>, retryBaseS: number, signal: AbortSignal, log: Logger): Promise<void> {
-  await postWithRetries({
+export async function deliverEvent(event: TaskEvent, config: Required<WebhookConfig>, retryBaseS: number, signal: AbortSignal, log: Logger): Promise<boolean> {
+  return postWithRetries({
     url: config.url,
     method: config.method,
     headers: { ...config.headers, 'content-type': 'application/json' },

@@ -42,6 +42,7 @@ export function watchTree(app: PluginApp, settings: WebhookSettings, rootId: str
     if (queue.length >= settings.max_queue) {
       const dropped = queue.shift();
       app.log.warn({ url: config.url, root_task_id: rootId, seq: dropped?.seq }, 'webhook queue full; dropped the oldest event');
+      app.service('metrics')?.eventsDropped('webhooks');
     }
     queue.push(event);
     void work();
@@ -52,7 +53,8 @@ export function watchTree(app: PluginApp, settings: WebhookSettings, rootId: str
     try {
       while (!finished && queue.length > 0) {
         const event = queue.shift() as TaskEvent;
-        await deliverEvent(event, config, settings.retry_base_s, controller.signal, app.log);
+        const delivered = await deliverEvent(event, config, settings.retry_base_s, controller.signal, app.log);
+        if (!delivered && !controller.signal.aborted) app.service('metrics')?.eventsDropped('webhooks');
         if (event.type === 'final') stop();
       }
     } finally {

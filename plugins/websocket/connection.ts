@@ -26,6 +26,7 @@ export function handleConnection(app: PluginApp, socket: WebSocket, request: Fas
   const writable = () => {
     if (socket.readyState !== socket.OPEN) return false;
     if (socket.bufferedAmount > settings.max_buffered_bytes) {
+      app.service('metrics')?.eventsDropped('websocket');
       socket.close(1013, 'client too slow: reconnect and subscribe again with last_seq');
       return false;
     }

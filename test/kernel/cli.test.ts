@@ -9,7 +9,7 @@ import {
   freePort,
   repoRoot,
   sleep,
-  spawnApflow,
+  launchApflow,
   tempProject,
   waitListening,
   type SpawnApflowOptions,
@@ -40,21 +40,8 @@ export default defineConfig({ plugins: ['./slow-plugin.ts'] });
 `,
 };
 
-/**
- * Spawns apflow (in a tempProject unless `cwd` is given) as the leader of its own process group;
- * the whole group (workers included) is killed when the test ends.
- */
 function launch(t: TestContext, args: string[], options: SpawnApflowOptions = {}): SpawnedApflow {
-  const proc = spawnApflow(args, { ...options, cwd: options.cwd ?? tempProject(t), env: { ...baseEnv, ...options.env }, detached: true });
-  t.after(async () => {
-    try {
-      process.kill(-(proc.child.pid as number), 'SIGKILL');
-    } catch {
-      // already gone
-    }
-    await proc.exited;
-  });
-  return proc;
+  return launchApflow(t, args, { ...options, env: { ...baseEnv, ...options.env } });
 }
 
 /** Runs apflow to completion. */

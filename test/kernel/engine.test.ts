@@ -12,7 +12,7 @@ async function engineApp(t: TestContext, url: string, engine: Record<string, unk
   const app = await createApp({
     env: {},
     logStream: memoryLog().stream,
-    inline: { database: { url }, executors: { dirs: [fixtures] }, log: { level: 'warn' }, engine },
+    inline: { database: { url }, executors: { dirs: [fixtures] }, examples: { auto_init: false }, log: { level: 'warn' }, engine },
   });
   t.after(() => app.close());
   return app;

@@ -32,7 +32,7 @@ for (const db of testDatabases()) {
         env: {},
         logStream: memoryLog().stream,
         // No grace on stop: the running tree is handed back at once, mid-run, with its pushes.
-        inline: { database, server: { shutdown_timeout_s: 0 }, executors: { dirs: [fixtures] }, log: { level: 'warn' }, a2a: { secrets_key: SECRETS_KEY, push: { allow_hosts: ['127.0.0.1'], retry_base_s: 0.05 } } },
+        inline: { database, server: { shutdown_timeout_s: 0 }, executors: { dirs: [fixtures] }, examples: { auto_init: false }, log: { level: 'warn' }, a2a: { secrets_key: SECRETS_KEY, push: { allow_hosts: ['127.0.0.1'], retry_base_s: 0.05 } } },
       });
     let app: App = await start();
     t.after(() => app.close());

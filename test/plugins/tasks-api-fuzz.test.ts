@@ -82,6 +82,7 @@ test('hundreds of malformed requests leave the server answering and the database
     inline: {
       database: { url: `sqlite:${dbFile}` },
       executors: { dirs: [join(repoRoot, 'test', 'fixtures', 'executors')] },
+      examples: { auto_init: false },
       server: { body_limit: BODY_LIMIT },
       log: { level: 'warn' },
     },

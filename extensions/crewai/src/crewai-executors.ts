@@ -3,7 +3,7 @@ import { DEFAULT_MODEL, runCrew, type CrewEnv, type CrewResult } from './crew.ts
 import type { ExecutorLookup } from './executor-tools.ts';
 import type { LlmSettings } from './llm-call.ts';
 import { addUsage, noUsage } from './token-usage.ts';
-import { checkWorks } from './works.ts';
+import { checkWorks, interpolate } from './works.ts';
 
 /** What both crew executors share: the plugin's settings and its executor table. */
 export interface CrewDeps {
@@ -30,7 +30,16 @@ export function createCrewaiExecutor(deps: CrewDeps) {
       const works = checkWorks(ctx.params.works);
       return runCrew(works, inputs, crewEnv(deps, ctx, (fraction, message) => ctx.progress(fraction, message)));
     },
+    demoResult: (inputs, ctx): CrewResult => ({ status: 'success', result: demoOutput(ctx.params.works, inputs), token_usage: noUsage() }),
   });
+}
+
+/** What a crew "answers" in demo mode: its last task, as given, without calling a model. */
+function demoOutput(works: unknown, inputs: Readonly<Record<string, unknown>>): string {
+  const tasks = (works as { tasks?: unknown } | null | undefined)?.tasks;
+  const last = tasks && typeof tasks === 'object' ? Object.values(tasks as Record<string, { description?: unknown }>).at(-1) : undefined;
+  const description = typeof last?.description === 'string' ? interpolate(last.description, inputs) : 'the crew\'s task';
+  return `Demo result (no model was called) for: ${description}`;
 }
 
 /** `batch_crewai_executor`: several crews (`params.works`: {name: {agents, tasks}}), one after another. */
@@ -66,6 +75,11 @@ export function createBatchCrewaiExecutor(deps: CrewDeps) {
       }
       if (failed.length > 0) return { status: 'failed', error: `Failed works: ${failed.join(', ')}`, result: null, token_usage: usage };
       return { status: 'success', result: results, token_usage: usage };
+    },
+    demoResult(inputs, ctx): CrewResult {
+      const batch = ctx.params.works;
+      const names = batch && typeof batch === 'object' && !Array.isArray(batch) ? Object.entries(batch as Record<string, unknown>) : [];
+      return { status: 'success', result: Object.fromEntries(names.map(([name, work]) => [name, demoOutput(work, inputs)])), token_usage: noUsage() };
     },
   });
 }

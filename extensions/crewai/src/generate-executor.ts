@@ -1,5 +1,6 @@
 import { ApflowError, checkTaskTree, defineExecutor, Type, type RegisteredExecutor } from 'apflow';
 import { generate, openModel, type LlmSettings } from './llm-call.ts';
+import { noUsage } from './token-usage.ts';
 
 const DEFAULT_MODELS: Record<string, string> = { openai: 'openai/gpt-4o', anthropic: 'anthropic/claude-3-5-sonnet-20241022' };
 
@@ -67,5 +68,14 @@ export function createGenerateExecutor(settings: LlmSettings, executors: { list(
       if (unknown.length) throw new ApflowError('APF_INVALID_PARAMS', { message: `The generated tree names executors this server does not have: ${[...new Set(unknown.map(String))].join(', ')}` });
       return { tasks, count: tasks.length, token_usage: answer.usage };
     },
+    // A small tree of built-in executors that runs anywhere (no model was asked).
+    demoResult: () => ({
+      tasks: [
+        { id: 'demo-aggregate', name: 'Aggregate the system facts', schemas: { method: 'aggregate_results_executor' }, dependencies: [{ id: 'demo-cpu', required: true }] },
+        { id: 'demo-cpu', parent_id: 'demo-aggregate', name: 'CPU facts', schemas: { method: 'system_info_executor' }, inputs: { resource: 'cpu' } },
+      ],
+      count: 2,
+      token_usage: noUsage(),
+    }),
   });
 }

@@ -1,4 +1,4 @@
-import { defineExecutor, Type } from 'apflow';
+import { defineExecutor, detectProvider, Type } from 'apflow';
 import { generate, openModel, type LlmSettings } from './llm-call.ts';
 import type { ModelMessage } from 'ai';
 
@@ -28,5 +28,11 @@ export function createLlmExecutor(settings: LlmSettings) {
       const { cached_prompt_tokens: _cached, successful_requests: _requests, ...token_usage } = answer.usage;
       return { content: answer.text, model: open.ref.modelId, provider: open.ref.provider, token_usage };
     },
+    demoResult: (inputs) => ({
+      content: 'Demo answer: no model was called.',
+      model: inputs.model.includes('/') ? inputs.model.slice(inputs.model.indexOf('/') + 1) : inputs.model,
+      provider: inputs.model.includes('/') ? inputs.model.slice(0, inputs.model.indexOf('/')) : detectProvider(inputs.model),
+      token_usage: { total_tokens: 0, prompt_tokens: 0, completion_tokens: 0 },
+    }),
   });
 }

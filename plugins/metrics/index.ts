@@ -1,0 +1,116 @@
+import { AggregatorRegistry, Registry } from 'prom-client';
+import { definePlugin, Type, version, type PluginApp } from 'apflow';
+import { answerGathers, gatherWorkers, inCluster, ownMetrics } from './cluster-gather.ts';
+import { observeHttp, type StreamCounts } from './http-observer.ts';
+import { createMetricSet } from './metric-set.ts';
+import { processState, type GenerationMetrics, type ProcessState } from './process-state.ts';
+import { observeTasks } from './task-observer.ts';
+
+/** What the metrics plugin offers other plugins (`app.service('metrics')`). */
+export interface MetricsService {
+  /** Counts task events a stream of `channel` (`sse`, `websocket`, `webhooks`…) could not deliver. */
+  eventsDropped(channel: string, count?: number): void;
+}
+
+declare module 'apflow' {
+  interface KernelServices {
+    metrics: MetricsService;
+  }
+}
+
+const Settings = Type.Object(
+  {
+    path: Type.String({ default: '/metrics', pattern: '^/' }),
+    process_metrics: Type.Boolean({ default: true }),
+    cluster_timeout_ms: Type.Integer({ default: 2000, minimum: 1, maximum: 10_000 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+interface MetricsSettings {
+  path: string;
+  process_metrics: boolean;
+  cluster_timeout_ms: number;
+}
+
+const CHANNEL = /^[a-z][a-z0-9_-]{0,31}$/;
+
+/**
+ * Prometheus metrics at `GET /metrics`: HTTP requests, JSON-RPC calls, task transitions and run
+ * times, running tasks and trees, pending tasks, open streams, reloads, and Node's own metrics;
+ * observed through hook interceptors and Fastify hooks. With `--workers N`, one scrape shows
+ * the sum over every worker.
+ */
+export default definePlugin({
+  name: 'metrics',
+  version,
+  config: { key: 'metrics', schema: Settings },
+  setup(app) {
+    const settings = app.settings as MetricsSettings;
+    const state = processState(settings.process_metrics);
+    const registry = new Registry();
+    const generation: GenerationMetrics = { registry, live: false };
+    const streams: StreamCounts = new Map([['sse', 0], ['websocket', 0]]);
+    const metrics = createMetricSet(registry, {
+      runningTasks: () => app.engine.runningCount(),
+      runningTrees: () => app.engine.runningRoots().length,
+      pendingTasks: async () => (await app.tasks.count({ root_only: false })).pending ?? 0,
+      channels: () => [...streams.keys()],
+      subscribers: (channel) => streams.get(channel) ?? 0,
+      reloads: () => state.reloads,
+      reloadErrors: () => readReloadErrors(app, state),
+    });
+    observeHttp(app, metrics, streams);
+    observeTasks(app, metrics, taskStatuses());
+    app.provide('metrics', {
+      eventsDropped(channel, count = 1) {
+        if (count > 0) metrics.eventsDropped.inc({ channel: CHANNEL.test(channel) ? channel : 'other' }, count);
+      },
+    });
+
+    app.http.get(settings.path, async (_request, reply) => {
+      let text: string;
+      if (inCluster()) {
+        const workers = await gatherWorkers(settings.cluster_timeout_ms);
+        text = await AggregatorRegistry.aggregate(workers.length > 0 ? workers : [await ownMetrics(state)]).metrics();
+      } else {
+        text = await Registry.merge([state.processRegistry, registry]).metrics();
+      }
+      return reply.header('content-type', registry.contentType).send(text);
+    });
+
+    state.generations.push(generation);
+    generation.live = true;
+    answerGathers(state);
+    // A newer generation set up by the time this one closes means a reload swapped it in.
+    app.onClosing(() => {
+      const index = state.generations.indexOf(generation);
+      if (index >= 0 && index < state.generations.length - 1) state.reloads++;
+    });
+    return () => {
+      generation.live = false;
+      const index = state.generations.indexOf(generation);
+      if (index >= 0) state.generations.splice(index, 1);
+    };
+  },
+});
+
+/** Reload errors listed now; counts each failure (by file and time) once per process. */
+async function readReloadErrors(app: PluginApp, state: ProcessState) {
+  const listed = (await app.health()).reload_errors;
+  for (const error of listed) {
+    const key = `${error.file}\0${error.at}`;
+    if (state.failuresSeen.has(key)) continue;
+    state.failuresSeen.add(key);
+    const kind = error.file === 'plugins' ? 'plugin' : 'executor';
+    state.failures[kind] = (state.failures[kind] ?? 0) + 1;
+  }
+  return { listed: listed.length, totals: { ...state.failures } };
+}
+
+const STATUSES = Symbol.for('apflow.metrics.task-statuses');
+
+/** The last status of each unfinished task, shared by the generations of this process. */
+function taskStatuses(): Map<string, string> {
+  const holder = globalThis as { [STATUSES]?: Map<string, string> };
+  return (holder[STATUSES] ??= new Map());
+}

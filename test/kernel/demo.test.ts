@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { rpc, tempProject, testApp } from '../helpers.ts';
+
+// Executors that record every real call in a global list, so a test can prove none happened.
+const recorders = `import { defineExecutor } from 'apflow';
+const calls = (globalThis.demoTestCalls ??= []);
+export default [
+  defineExecutor({
+    id: 'recorder',
+    execute(inputs) { calls.push('recorder'); return { real: true }; },
+    demoResult(inputs, ctx) { return { demo_answer: inputs.x ?? 0, task: ctx.task_id, _demo_sleep: 0.01 }; },
+  }),
+  defineExecutor({
+    id: 'recorder_plain',
+    execute() { calls.push('recorder_plain'); return { real: true }; },
+  }),
+];`;
+
+const calls = () => ((globalThis as { demoTestCalls?: string[] }).demoTestCalls ??= []);
+
+async function demoServer(t: TestContext) {
+  const dir = tempProject(t, { 'executors/recorders.ts': recorders });
+  const app = await testApp(t, { executors: { dirs: [join(dir, 'executors')] }, examples: { auto_init: false } }, { cwd: dir });
+  const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
+  return { app, url };
+}
+
+const tree = (suffix: string) => [
+  { id: `root-${suffix}`, name: 'root', schemas: { method: 'recorder' }, inputs: { x: 7 }, dependencies: [{ id: `plain-${suffix}`, required: true }] },
+  { id: `plain-${suffix}`, parent_id: `root-${suffix}`, name: 'plain', schemas: { method: 'recorder_plain' } },
+];
+
+test('use_demo on tasks.execute returns demo results and never calls execute; without it the executors run', async (t) => {
+  const { app, url } = await demoServer(t);
+  calls().length = 0;
+  const answer = await rpc(url, '/tasks', { jsonrpc: '2.0', id: 1, method: 'tasks.execute', params: { tasks: tree('a'), use_demo: true } });
+  const result = answer.body?.result as Record<string, unknown>;
+  assert.equal(result.status, 'completed', JSON.stringify(answer.body));
+  assert.deepEqual(result.result, { demo_answer: 7, task: 'root-a', demo_mode: true }, '_demo_sleep is removed, demo_mode added');
+  const plain = await app.tasks.get('plain-a');
+  assert.deepEqual(plain?.result, { result: 'Demo execution result', demo_mode: true, executor: 'recorder_plain', note: 'no demo result: nothing was run' });
+  assert.deepEqual(calls(), [], 'no executor ran');
+
+  // The same stored tree, run again by id without use_demo: the flag was for that run only.
+  const real = await rpc(url, '/tasks', { jsonrpc: '2.0', id: 2, method: 'tasks.execute', params: { task_id: 'root-a' } });
+  assert.deepEqual((real.body?.result as Record<string, unknown>).result, { real: true });
+  assert.deepEqual(calls().sort(), ['recorder', 'recorder_plain']);
+});
+
+test('use_demo with use_streaming: the streamed run is a demo run too', async (t) => {
+  const { app, url } = await demoServer(t);
+  calls().length = 0;
+  const response = await fetch(`${url}/tasks`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tasks.execute', params: { tasks: tree('s'), use_demo: true, use_streaming: true } }),
+  });
+  assert.match(response.headers.get('content-type') ?? '', /text\/event-stream/);
+  const text = await response.text();
+  assert.match(text, /stream_end/);
+  assert.match(text, /"demo_mode":true/);
+  assert.equal((await app.tasks.get('root-s'))?.status, 'completed');
+  assert.deepEqual((await app.tasks.get('root-s'))?.result, { demo_answer: 7, task: 'root-s', demo_mode: true });
+  assert.deepEqual(calls(), []);
+});
+
+test('engine.execute with demo: true, directly: demo results, no execute call', async (t) => {
+  const { app } = await demoServer(t);
+  calls().length = 0;
+  const created = await app.engine.createTree(tree('e'));
+  const { done } = await app.engine.execute(created.id, { demo: true });
+  const outcome = await done;
+  assert.equal(outcome.status, 'completed');
+  assert.deepEqual(outcome.result, { demo_answer: 7, task: 'root-e', demo_mode: true });
+  assert.deepEqual(calls(), []);
+});
