@@ -441,6 +441,8 @@ export function createTaskEngine(options: {
      * process holds it (never stored: gone after a restart).
      */
     requestState: (rootId: string) => scopes.get(rootId),
+    /** Tasks ready to run that wait for a slot (global or per-user concurrency) on this engine. */
+    queueDepth: () => queue.size,
     /** Tasks running now (executors in flight). */
     runningCount: () => running,
     /** Hears every event after it was persisted (the `progress` hook hears them too). */

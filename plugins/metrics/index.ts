@@ -54,6 +54,7 @@ export default definePlugin({
       runningTasks: () => app.engine.runningCount(),
       runningTrees: () => app.engine.runningRoots().length,
       pendingTasks: async () => (await app.tasks.count({ root_only: false })).pending ?? 0,
+      queueDepth: () => app.engine.queueDepth(),
       channels: () => [...streams.keys()],
       subscribers: (channel) => streams.get(channel) ?? 0,
       reloads: () => state.reloads,

@@ -11,6 +11,8 @@ export interface GaugeSources {
   runningTrees(): number;
   /** Stored tasks whose status is `pending` (the whole database). */
   pendingTasks(): Promise<number>;
+  /** Ready tasks waiting for a slot on this server's engine. */
+  queueDepth(): number;
   subscribers(channel: string): number;
   channels(): readonly string[];
   /** Plugin reloads swapped in since the process started. */
@@ -91,6 +93,14 @@ export function createMetricSet(registry: Registry, sources: GaugeSources) {
       registers,
       async collect() {
         this.set(await sources.pendingTasks());
+      },
+    }),
+    queueDepth: new Gauge({
+      name: 'apflow_queue_depth',
+      help: 'Ready tasks waiting for a free slot (engine.concurrency, per-user limits) on this server',
+      registers,
+      collect() {
+        this.set(sources.queueDepth());
       },
     }),
     subscribers: new Gauge({

@@ -129,6 +129,7 @@ test('/metrics parses as Prometheus exposition and its counters move when tasks 
     ['apflow_tasks_running', 'gauge'],
     ['apflow_trees_running', 'gauge'],
     ['apflow_tasks_pending', 'gauge'],
+    ['apflow_queue_depth', 'gauge'],
     ['apflow_stream_subscribers', 'gauge'],
     ['apflow_stream_events_dropped_total', 'counter'],
     ['apflow_plugin_reloads_total', 'counter'],
@@ -201,9 +202,14 @@ test('/metrics parses as Prometheus exposition and its counters move when tasks 
 });
 
 test('running tasks, trees and open streams are gauges; a reload keeps the process metrics and counts itself', { timeout: 30_000 }, async (t) => {
-  const app = await testApp(t, { executors: { dirs: [fixtures] } });
+  // One slot: of two ready sleeps, one runs and one waits in the queue.
+  const app = await testApp(t, { executors: { dirs: [fixtures] }, engine: { concurrency: 1 } });
   const { url: base } = await app.listen({ host: '127.0.0.1', port: 0 });
-  const tree = await app.engine.createTree([{ id: 'slow', name: 'sleep', params: { executor_id: 'sleep' }, inputs: { ms: 1500 } }]);
+  const tree = await app.engine.createTree([
+    { id: 'slow', name: 'root', params: { executor_id: 'noop' } },
+    { id: 'slow-a', name: 'sleep a', parent_id: 'slow', params: { executor_id: 'sleep' }, inputs: { ms: 750 } },
+    { id: 'slow-b', name: 'sleep b', parent_id: 'slow', params: { executor_id: 'sleep' }, inputs: { ms: 750 } },
+  ]);
   const run = await app.engine.execute(tree.id);
   const stream = new AbortController();
   const response = await fetch(`${base}/tasks/${tree.id}/events`, { signal: stream.signal });
@@ -211,6 +217,7 @@ test('running tasks, trees and open streams are gauges; a reload keeps the proce
 
   const busy = (await scrape(base)).exposition;
   assert.equal(total(busy, 'apflow_tasks_running'), 1);
+  assert.equal(total(busy, 'apflow_queue_depth'), 1, 'the other sleep waits for the slot');
   assert.equal(total(busy, 'apflow_trees_running'), 1);
   assert.equal(total(busy, 'apflow_stream_subscribers', { channel: 'sse' }), 1);
   assert.equal(total(busy, 'apflow_stream_subscribers', { channel: 'websocket' }), 0);
@@ -220,9 +227,10 @@ test('running tasks, trees and open streams are gauges; a reload keeps the proce
   await run.done;
   const idle = (await scrape(base)).exposition;
   assert.equal(total(idle, 'apflow_tasks_running'), 0);
+  assert.equal(total(idle, 'apflow_queue_depth'), 0);
   assert.equal(total(idle, 'apflow_trees_running'), 0);
-  assert.equal(total(idle, 'apflow_task_duration_seconds_count', { executor: 'sleep' }), 1);
-  assert.ok(total(idle, 'apflow_task_duration_seconds_sum', { executor: 'sleep' }) >= 1, 'the sleep ran about 1.5 s');
+  assert.equal(total(idle, 'apflow_task_duration_seconds_count', { executor: 'sleep' }), 2);
+  assert.ok(total(idle, 'apflow_task_duration_seconds_sum', { executor: 'sleep' }) >= 1.4, 'each sleep ran about 0.75 s');
   assert.equal(total(idle, 'apflow_plugin_reloads_total'), 0);
 
   await app.reload();
