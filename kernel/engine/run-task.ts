@@ -1,4 +1,5 @@
 import { detectProvider } from '../executors/detect-provider.ts';
+import { scrubJson, scrubText } from '../internal/scrub-secrets.ts';
 import { ApflowError, isApflowError, toApflowError } from '../errors/apflow-error.ts';
 import type { ExecutorContext } from '../executors/define-executor.ts';
 import type { RegisteredExecutor } from '../executors/executor-table.ts';
@@ -71,6 +72,8 @@ export async function runTask(options: RunTaskOptions): Promise<RunOutcome> {
 
   // Most servers have no taskRun taps: skip the two hook calls per task then.
   const tapped = hooks.taskRun.isUsed();
+  // The keys this run was given never leave it: they are taken out of its result and error.
+  const keys = new Set<string>();
   let run = base;
   try {
     if (tapped) run = await hooks.taskRun.promise(base);
@@ -79,17 +82,18 @@ export async function runTask(options: RunTaskOptions): Promise<RunOutcome> {
     if ('result' in run && run.result !== undefined) {
       result = run.result;
     } else if (options.demo) {
-      result = await demoRun(registered, run.inputs, makeContext(options, executorId, controller.signal), controller.signal);
+      result = await demoRun(registered, run.inputs, makeContext(options, executorId, controller.signal, keys), controller.signal);
     } else {
       const problems = registered.validate(run.inputs);
       if (problems) {
         return { status: 'failed', error: `Invalid inputs for executor '${executorId}': ${problems.join('; ')}`, retryable: false };
       }
-      const ctx = makeContext(options, executorId, controller.signal);
+      const ctx = makeContext(options, executorId, controller.signal, keys);
       result = await raceAbort(Promise.resolve().then(() => registered.definition.execute(run.inputs as never, ctx)), controller.signal);
     }
     const after = tapped ? await hooks.taskRun.promise({ ...run, phase: 'after', result }) : { result };
-    return { status: 'completed', result: toJsonValue(after.result === undefined ? null : after.result) };
+    const stored = toJsonValue(after.result === undefined ? null : after.result);
+    return { status: 'completed', result: keys.size ? scrubJson(stored, keys) : stored };
   } catch (error) {
     if (options.signal.aborted) return { status: 'aborted' };
     let message = timedOut
@@ -106,7 +110,7 @@ export async function runTask(options: RunTaskOptions): Promise<RunOutcome> {
     }
     // A refusal or a bad request fails the same way every time: retrying it only wastes time.
     const retryable = !isApflowError(error) || !NOT_RETRYABLE.has(error.code);
-    return { status: 'failed', error: message || 'the executor failed without a message', retryable };
+    return { status: 'failed', error: scrubText(message || 'the executor failed without a message', keys), retryable };
   } finally {
     clearTimeout(timer);
     options.signal.removeEventListener('abort', onAbort);
@@ -114,7 +118,7 @@ export async function runTask(options: RunTaskOptions): Promise<RunOutcome> {
 }
 
 /** The context an executor gets for this run. */
-function makeContext(options: RunTaskOptions, executorId: string, signal: AbortSignal): ExecutorContext {
+function makeContext(options: RunTaskOptions, executorId: string, signal: AbortSignal, keys: Set<string>): ExecutorContext {
   const { task, hooks } = options;
   let log: ExecutorContext['log'] | undefined;
   return {
@@ -125,15 +129,18 @@ function makeContext(options: RunTaskOptions, executorId: string, signal: AbortS
     params: task.params ?? {},
     signal,
     progress: options.progress,
-    resolveKey: async (provider, model) =>
-      hooks.keyResolve.promise({
+    resolveKey: async (provider, model) => {
+      const key = await hooks.keyResolve.promise({
         provider: provider ?? detectProvider(model),
         model,
         user_id: task.user_id,
         task_id: task.id,
         root_task_id: task.root_id,
         request_state: options.requestState,
-      }),
+      });
+      if (key) keys.add(key);
+      return key;
+    },
     // Made on first use: most executors never log, and a child logger per task adds up.
     get log() {
       return (log ??= options.log.child({ task_id: task.id, executor: executorId }));

@@ -17,7 +17,8 @@ export interface ExecutorContext {
   progress(progress: number, message?: string): void;
   /**
    * Asks the `keyResolve` hook for an LLM key (request header, user config, environment);
-   * without a provider it is detected from the model name (see `detectProvider`).
+   * without a provider it is detected from the model name (see `detectProvider`). A key given
+   * here is taken out of the run's result and error (`***`) before they are stored.
    */
   resolveKey(provider: string | undefined, model?: string): Promise<string | undefined>;
   log: Logger;

@@ -2,7 +2,6 @@ import { ApflowError, definePlugin, version } from 'apflow';
 import { envNames } from './env-keys.ts';
 import { heldHeaderKey, holdHeaderKey, parseHeaderKey } from './header-key.ts';
 import { migrations } from './migrations.ts';
-import { scrubRun } from './scrub.ts';
 
 /**
  * LLM keys for executors, through the `keyResolve` hook: the request's `X-LLM-API-KEY` header
@@ -16,8 +15,6 @@ export default definePlugin({
   setup(app) {
     const sql = app.storage.sql;
     const recorded = new Set<string>();
-    /** Keys from the environment given to executors (scrubbed from results and errors too). */
-    const handedOut = new Set<string>();
 
     app.hooks.request.tapPromise('llm-keys', async (request) => {
       const key = parseHeaderKey(request.headers['x-llm-api-key']);
@@ -60,19 +57,9 @@ export default definePlugin({
     app.hooks.keyResolve.tapPromise({ name: 'llm-keys', stage: 100 }, async (request) => {
       for (const name of envNames(request.provider)) {
         const value = app.env[name];
-        if (value) {
-          handedOut.add(value);
-          return value;
-        }
+        if (value) return value;
       }
       return undefined;
-    });
-
-    // Whatever a run ends with, the keys this plugin gave out are taken out of it.
-    app.hooks.taskRun.tapPromise('llm-keys', async (run) => {
-      if (run.phase !== 'after') return run;
-      const held = heldHeaderKey(app.engine.requestState(run.root_task_id))?.key;
-      return scrubRun(run, held ? [held, ...handedOut] : [...handedOut]);
     });
   },
 });
