@@ -73,6 +73,7 @@ export { toWireError, type RpcErrorObject } from './http/error-mapping.ts';
 // ---- HTTP ----
 export { coalesceWrites } from './http/coalesce-writes.ts';
 export { postWithRetries, type Delivery } from './http/post-with-retries.ts';
+export { refuseOutboundUrl, type OutboundPolicy } from './http/outbound-url-policy.ts';
 // ---- HTTP types (Fastify's, for plugins that add routes) ----
 export type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 

@@ -3,11 +3,10 @@ import type { StreamResponse, TaskPushNotificationConfig } from '@a2a-js/sdk';
 import { invalidParams } from './errors.ts';
 import { V03PushNotificationSerializer } from '@a2a-js/sdk/compat/v0_3/server';
 import { V1PushNotificationSerializer } from '@a2a-js/sdk/server';
-import { postWithRetries, type PluginApp } from 'apflow';
+import { postWithRetries, refuseOutboundUrl, type PluginApp } from 'apflow';
 import type { A2aStore, A2aTaskRow, PushConfigRow } from './a2a-store.ts';
 import type { CallInfo } from './call-context.ts';
 import { createPushSecrets } from './push-secrets.ts';
-import { refusePushUrl } from './push-url-policy.ts';
 import type { A2aConfig } from './settings.ts';
 import { treeUpdates } from './task-updates.ts';
 
@@ -86,7 +85,7 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
       // Read the configs for each update: ones added or deleted meanwhile count from then on.
       for (const config of await store.pushConfigs(row.id)) {
         if (update.seq <= config.delivered_seq) continue;
-        if (!checked.has(config.url)) checked.set(config.url, await refusePushUrl(config.url, settings.push));
+        if (!checked.has(config.url)) checked.set(config.url, await refuseOutboundUrl(config.url, settings.push));
         const refused = checked.get(config.url);
         if (refused) app.log.warn({ a2a_task_id: row.id, push_config_id: config.id, reason: refused }, 'A2A push notification not sent');
         else await deliver(config, update.response);
@@ -99,7 +98,7 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
 
   return {
     async create(row, config, call, fromSeq) {
-      const refused = await refusePushUrl(config.url, settings.push);
+      const refused = await refuseOutboundUrl(config.url, settings.push);
       if (refused) throw invalidParams(`Push notification URL ${config.url} ${refused}`);
       const stored: PushConfigRow = {
         task_id: row.id,

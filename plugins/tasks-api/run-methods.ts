@@ -11,7 +11,7 @@ export function registerRunMethods(app: PluginApp): void {
     params: ExecuteParams,
     description: 'Runs a stored task tree (task_id) or creates and runs one (tasks); answers when it ends',
     async handler(params, ctx) {
-      const hook = params.webhook_config ? webhookHook(app, params.webhook_config) : undefined;
+      const hook = params.webhook_config ? await webhookHook(app, params.webhook_config) : undefined;
       const demo = params.use_demo === true;
       let taskId: string;
       if (params.tasks) {

@@ -9,11 +9,11 @@ export interface WebhookHook {
 }
 
 /** Checks `webhook_config` of `tasks.execute` (before anything runs). */
-export function webhookHook(app: PluginApp, config: Record<string, unknown>): WebhookHook {
+export async function webhookHook(app: PluginApp, config: Record<string, unknown>): Promise<WebhookHook> {
   if (typeof config.url !== 'string' || config.url === '') throw new ApflowError('APF_INVALID_PARAMS', { message: 'webhook_config.url is required' });
   const webhooks = app.service('webhooks');
   if (!webhooks) throw new ApflowError('APF_INVALID_PARAMS', { message: 'webhook_config needs the webhooks plugin, which is disabled on this server' });
-  const checked = webhooks.check(config);
+  const checked = await webhooks.check(config);
   return { url: checked.url, watch: (rootId, after) => void webhooks.watch(rootId, after, checked) };
 }
 

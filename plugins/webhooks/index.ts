@@ -1,4 +1,4 @@
-import { definePlugin, Type, version } from 'apflow';
+import { ApflowError, definePlugin, refuseOutboundUrl, Type, version } from 'apflow';
 import { checkWebhookConfig, type WebhookConfig } from './webhook-config.ts';
 import { watchTree, type Watch, type WebhookSettings } from './watch-tree.ts';
 
@@ -6,8 +6,11 @@ export type { WebhookConfig } from './webhook-config.ts';
 
 /** What the webhooks plugin offers other plugins (`app.service('webhooks')`). */
 export interface WebhooksService {
-  /** Checks a `webhook_config` (throws APF_INVALID_PARAMS saying what is wrong) and fills its defaults. */
-  check(config: unknown): Required<WebhookConfig>;
+  /**
+   * Checks a `webhook_config` (throws APF_INVALID_PARAMS saying what is wrong), including that its
+   * URL may be called (not a private address unless allowed), and fills its defaults.
+   */
+  check(config: unknown): Promise<Required<WebhookConfig>>;
   /** Sends every event of tree `rootId` with seq > `after` to the webhook, until the final event. */
   watch(rootId: string, after: number, config: WebhookConfig): Watch;
 }
@@ -22,6 +25,12 @@ const Settings = Type.Object(
   {
     retry_base_s: Type.Number({ default: 1, exclusiveMinimum: 0 }),
     max_queue: Type.Integer({ default: 10_000, minimum: 1 }),
+    /** Allow webhook URLs on loopback, private, link-local and other non-public addresses. */
+    allow_private: Type.Boolean({ default: false }),
+    /** Hosts (names or IPs) always allowed, e.g. `127.0.0.1` for a local receiver. */
+    allow_hosts: Type.Array(Type.String(), { default: [] }),
+    /** Hosts never allowed. */
+    deny_hosts: Type.Array(Type.String(), { default: [] }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -38,7 +47,12 @@ export default definePlugin({
     const settings = app.settings as WebhookSettings;
     const open = new Set<Watch>();
     app.provide('webhooks', {
-      check: checkWebhookConfig,
+      async check(config) {
+        const checked = checkWebhookConfig(config);
+        const refused = await refuseOutboundUrl(checked.url, settings);
+        if (refused) throw new ApflowError('APF_INVALID_PARAMS', { message: `webhook_config.url ${refused}` });
+        return checked;
+      },
       watch(rootId, after, config) {
         const watch = watchTree(app, settings, rootId, after, checkWebhookConfig(config));
         open.add(watch);

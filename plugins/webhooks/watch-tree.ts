@@ -8,6 +8,9 @@ export interface WebhookSettings {
   retry_base_s: number;
   /** Events a watch may hold undelivered before the oldest are dropped. */
   max_queue: number;
+  allow_private: boolean;
+  allow_hosts: string[];
+  deny_hosts: string[];
 }
 
 /** A running watch: stop it to abort its deliveries. */

@@ -115,7 +115,7 @@ async function connect(url: string, query = '') {
  * A2A task waiting for input.
  */
 async function world(t: TestContext) {
-  const app = await testApp(t, { auth: { jwt_secret: SECRET }, executors: { dirs: [fixtures] }, server: { shutdown_timeout_s: 0 }, webhooks: { retry_base_s: 0.05 } });
+  const app = await testApp(t, { auth: { jwt_secret: SECRET }, executors: { dirs: [fixtures] }, server: { shutdown_timeout_s: 0 }, webhooks: { retry_base_s: 0.05, allow_hosts: ['127.0.0.1'] } });
   const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
   const jwt = app.service('jwt-auth');
   assert.ok(jwt, 'the jwt-auth service');

@@ -32,7 +32,7 @@ function payload(event: TaskEvent): Record<string, unknown> {
 }
 
 async function webhookApp(t: TestContext, inline: Record<string, unknown> = {}) {
-  const app = await testApp(t, { executors: { dirs: [fixtures] }, webhooks: { retry_base_s: 0.05 }, ...inline });
+  const app = await testApp(t, { executors: { dirs: [fixtures] }, webhooks: { retry_base_s: 0.05, allow_hosts: ['127.0.0.1'] }, ...inline });
   const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
   const execute = async (params: Record<string, unknown>) => (await rpc(url, '/tasks', { jsonrpc: '2.0', id: 1, method: 'tasks.execute', params })).body as { result?: Record<string, unknown>; error?: { code: number; message: string } };
   return { app, url, execute };
@@ -109,7 +109,7 @@ test('a 500 answered twice is retried, then delivery goes on in order; a 404 is 
 
 test('a dead receiver never affects the run: tasks.execute answers at once and the tree completes', async (t) => {
   const log = memoryLog();
-  const app = await testApp(t, { executors: { dirs: [fixtures] }, webhooks: { retry_base_s: 0.05 } }, { logStream: log.stream });
+  const app = await testApp(t, { executors: { dirs: [fixtures] }, webhooks: { retry_base_s: 0.05, allow_hosts: ['127.0.0.1'] } }, { logStream: log.stream });
   const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
   const dead = `http://127.0.0.1:${await freePort()}/hook`;
   await app.engine.createTree(tree('w5', 400));
@@ -120,7 +120,7 @@ test('a dead receiver never affects the run: tasks.execute answers at once and t
   await eventually(() => log.text().includes('webhook delivery failed'));
 });
 
-test('webhook_config errors: no url, a non-http url, a disabled plugin → -32602, and nothing runs', async (t) => {
+test('webhook_config errors: no url, a non-http url, a private address, a disabled plugin → -32602, and nothing runs', async (t) => {
   const { app, execute } = await webhookApp(t);
   await app.engine.createTree(tree('w6'));
   const missing = await execute({ task_id: 'w6', webhook_config: { headers: {} } });
@@ -130,6 +130,16 @@ test('webhook_config errors: no url, a non-http url, a disabled plugin → -3260
   assert.equal(ftp.error?.code, -32602);
   assert.match(ftp.error?.message ?? '', /http or https/);
   assert.equal((await app.tasks.get('w6'))?.status, 'pending');
+
+  // A URL on a private address is refused unless allowed (no requests into the server's network).
+  const guarded = await webhookApp(t, { webhooks: { retry_base_s: 0.05 } });
+  await guarded.app.engine.createTree(tree('w8'));
+  for (const url of ['http://127.0.0.1:9/hook', 'http://10.1.2.3/hook', 'http://[::1]:9/hook', 'http://169.254.169.254/latest/meta-data']) {
+    const refused = await guarded.execute({ task_id: 'w8', webhook_config: { url } });
+    assert.equal(refused.error?.code, -32602, url);
+    assert.match(refused.error?.message ?? '', /not a public address/, url);
+  }
+  assert.equal((await guarded.app.tasks.get('w8'))?.status, 'pending', 'nothing ran');
 
   const off = await webhookApp(t, { disabled_plugins: ['webhooks'] });
   await off.app.engine.createTree(tree('w7'));

@@ -1,8 +1,8 @@
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 
-/** Where push notifications may go (the `a2a.push` settings). */
-export interface PushPolicy {
+/** Where the server may send requests for a client (webhooks, push notifications). */
+export interface OutboundPolicy {
   allow_private: boolean;
   allow_hosts: string[];
   deny_hosts: string[];
@@ -24,11 +24,11 @@ function isNonPublic(address: string): boolean {
 }
 
 /**
- * Why `url` may not receive push notifications, or null when it may: it must be http(s)
+ * Why the server may not call `url` for a client (SSRF), or null when it may: it must be http(s)
  * without credentials in it, not denied, and (unless allowed by name or `allow_private`)
  * resolve only to public addresses.
  */
-export async function refusePushUrl(url: string, policy: PushPolicy): Promise<string | null> {
+export async function refuseOutboundUrl(url: string, policy: OutboundPolicy): Promise<string | null> {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -38,7 +38,7 @@ export async function refusePushUrl(url: string, policy: PushPolicy): Promise<st
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return 'must use http or https';
   if (parsed.username || parsed.password) return 'must not carry credentials (use authentication or token)';
   const host = parsed.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (policy.deny_hosts.some((denied) => denied.toLowerCase() === host)) return `is on a host denied by a2a.push.deny_hosts (${host})`;
+  if (policy.deny_hosts.some((denied) => denied.toLowerCase() === host)) return `is on a denied host (${host})`;
   if (policy.allow_hosts.some((allowed) => allowed.toLowerCase() === host) || policy.allow_private) return null;
   let addresses: string[];
   try {
@@ -47,6 +47,6 @@ export async function refusePushUrl(url: string, policy: PushPolicy): Promise<st
     return `has a host that does not resolve (${host})`;
   }
   const inner = addresses.find(isNonPublic);
-  if (inner) return `resolves to ${inner}, which is not a public address (allow it with a2a.push.allow_hosts or a2a.push.allow_private)`;
+  if (inner) return `resolves to ${inner}, which is not a public address (allow its host with allow_hosts, or allow_private)`;
   return null;
 }
