@@ -62,7 +62,7 @@ export {
 } from './tasks/task-record.ts';
 
 // ---- JSON-RPC ----
-export type { RpcContext, RpcFallback, RpcMethodDefinition } from './rpc/rpc-registry.ts';
+export type { FallbackAbout, RpcContext, RpcFallback, RpcMethodDefinition } from './rpc/rpc-registry.ts';
 export { dispatchRpc, type RpcResponse } from './rpc/rpc-dispatch.ts';
 
 // ---- Errors ----

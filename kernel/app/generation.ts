@@ -9,7 +9,7 @@ import { createPluginHooks } from '../hooks/plugin-view.ts';
 import { createHttp, type HttpApp } from '../http/create-http.ts';
 import type { Logger } from '../internal/logger.ts';
 import { version } from '../internal/version.ts';
-import type { AppDescription, KernelServices, PluginApp } from '../loader/define-plugin.ts';
+import type { KernelServices, PluginApp } from '../loader/define-plugin.ts';
 import { loadPlugins, setupPlugins } from '../loader/load-plugins.ts';
 import { createReleasers } from '../loader/releasers.ts';
 import { resolvePluginSources } from '../loader/resolve-plugins.ts';
@@ -68,7 +68,6 @@ export async function createGeneration(shared: GenerationShared, options: { id: 
   const releasers = createReleasers();
   const closing: (() => void)[] = [];
   const services = new Map<PropertyKey, { plugin: string; value: unknown }>();
-  const fallbacks: AppDescription['fallbacks'] = [];
   releasers.add(() => http.fastify.close());
 
   const sources = resolvePluginSources(config.plugins, config.disabled_plugins, baseDir);
@@ -109,10 +108,7 @@ export async function createGeneration(shared: GenerationShared, options: { id: 
       rpc: {
         method: (endpoint, method, definition) => rpc.add(name, endpoint, method, definition),
         dispatch: (endpoint, body, context) => dispatchRpc(rpc, body, { endpoint, ...context }),
-        fallback: (endpoint, answer) => {
-          rpc.setFallback(name, endpoint, answer);
-          fallbacks.push({ endpoint, plugin: name });
-        },
+        fallback: (endpoint, answer, about) => rpc.setFallback(name, endpoint, answer, about),
         has: (endpoint, method) => rpc.get(endpoint, method) !== undefined,
       },
       executors: {
@@ -142,7 +138,7 @@ export async function createGeneration(shared: GenerationShared, options: { id: 
             ...(definition.params === undefined ? {} : { params: definition.params }),
           })),
         ),
-        fallbacks: [...fallbacks],
+        fallbacks: rpc.fallbacks(),
       }),
       provide(service, value) {
         if (services.has(service)) {

@@ -8,7 +8,7 @@ import type { ExecutorDefinition } from '../executors/define-executor.ts';
 import type { RegisteredExecutor } from '../executors/executor-table.ts';
 import type { PluginHooks } from '../hooks/plugin-view.ts';
 import type { Logger } from '../internal/logger.ts';
-import type { RpcContext, RpcFallback, RpcMethodDefinition } from '../rpc/rpc-registry.ts';
+import type { FallbackAbout, RpcContext, RpcFallback, RpcMethodDefinition } from '../rpc/rpc-registry.ts';
 import type { DispatchOutcome } from '../rpc/rpc-dispatch.ts';
 import type { Storage } from '../storage/create-storage.ts';
 import type { HealthReport } from '../app/health.ts';
@@ -35,7 +35,7 @@ export interface AppDescription {
   /** Every registered JSON-RPC method, by endpoint. */
   rpc: RpcMethodDescription[];
   /** Endpoints whose unregistered methods a plugin answers (`rpc.fallback`: A2A on `/`). */
-  fallbacks: { endpoint: string; plugin: string }[];
+  fallbacks: ({ endpoint: string; plugin: string } & FallbackAbout)[];
 }
 
 /** What a plugin's `setup` receives: the kernel's services, scoped to that plugin. */
@@ -63,7 +63,7 @@ export interface PluginApp<Options = Record<string, unknown>> {
      * Answers every call of `endpoint` whose method no plugin registered (one plugin per
      * endpoint): A2A's methods on `/`, with their own validation and streams.
      */
-    fallback(endpoint: string, answer: RpcFallback): void;
+    fallback(endpoint: string, answer: RpcFallback, about?: FallbackAbout): void;
     /** Whether `endpoint` has `method`. */
     has(endpoint: string, method: string): boolean;
   };

@@ -38,6 +38,15 @@ export interface RpcMethodDefinition<S extends TSchema = TSchema> {
  */
 export type RpcFallback = (call: Record<string, unknown>, ctx: RpcContext) => Promise<RpcResponse | undefined>;
 
+/** What a fallback says of the calls it answers (documentation only). */
+export interface FallbackAbout {
+  /** A title and a description of those calls. */
+  title?: string;
+  description?: string;
+  /** The method names it answers, when it can list them. */
+  methods?: readonly string[];
+}
+
 /** A registered method with its compiled params check. */
 export interface RegisteredRpcMethod {
   readonly name: string;
@@ -53,7 +62,7 @@ export interface RegisteredRpcMethod {
  */
 export function createRpcRegistry() {
   const endpoints = new Map<string, Map<string, RegisteredRpcMethod>>();
-  const fallbacks = new Map<string, { plugin: string; answer: RpcFallback }>();
+  const fallbacks = new Map<string, { plugin: string; answer: RpcFallback; about: FallbackAbout }>();
   return {
     add<S extends TSchema>(plugin: string, endpoint: string, name: string, definition: RpcMethodDefinition<S>): void {
       const methods = endpoints.get(endpoint) ?? new Map<string, RegisteredRpcMethod>();
@@ -67,18 +76,20 @@ export function createRpcRegistry() {
       methods.set(name, { name, plugin, definition: definition as RpcMethodDefinition, check: compileParams(name, definition.params) });
     },
     /** Sets the one fallback of `endpoint` (a second plugin asking for it is refused). */
-    setFallback(plugin: string, endpoint: string, answer: RpcFallback): void {
+    setFallback(plugin: string, endpoint: string, answer: RpcFallback, about: FallbackAbout = {}): void {
       const existing = fallbacks.get(endpoint);
       if (existing) {
         throw new ApflowError('APF_PLUGIN_LOAD_FAILED', {
           message: `the JSON-RPC fallback of ${endpoint} is claimed by both '${existing.plugin}' and '${plugin}'`,
         });
       }
-      fallbacks.set(endpoint, { plugin, answer });
+      fallbacks.set(endpoint, { plugin, answer, about });
       if (!endpoints.has(endpoint)) endpoints.set(endpoint, new Map());
     },
     get: (endpoint: string, name: string) => endpoints.get(endpoint)?.get(name),
     fallback: (endpoint: string): RpcFallback | undefined => fallbacks.get(endpoint)?.answer,
+    /** Every fallback, with what it says of itself (for API documentation). */
+    fallbacks: () => [...fallbacks].map(([endpoint, entry]) => ({ endpoint, plugin: entry.plugin, ...entry.about })),
     endpoints: (): string[] => [...endpoints.keys()],
     methods: (endpoint: string): RegisteredRpcMethod[] => [...(endpoints.get(endpoint)?.values() ?? [])],
   };

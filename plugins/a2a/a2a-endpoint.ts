@@ -4,6 +4,7 @@ import { VersionNotSupportedError } from '@a2a-js/sdk/errors';
 import { LegacyJsonRpcTransportHandler } from '@a2a-js/sdk/compat/v0_3/server';
 import { JsonRpcTransportHandler, type A2ARequestHandler } from '@a2a-js/sdk/server';
 import type { PluginApp, RpcContext, RpcResponse } from 'apflow';
+import { A2A_METHODS } from './a2a-methods.ts';
 import { callContext, type A2aVersion } from './call-context.ts';
 
 /** Seconds between keep-alive comments on an A2A stream (proxies drop idle connections). */
@@ -35,6 +36,11 @@ export function mountA2aEndpoint(app: PluginApp, handler: A2ARequestHandler): vo
   const errorOf = (version: A2aVersion, error: unknown) =>
     version === '0.3' ? LegacyJsonRpcTransportHandler.mapToLegacyJSONRPCError(error) : JsonRpcTransportHandler.mapToJSONRPCError(error);
 
+  const about = {
+    title: 'A2A methods',
+    description: `The A2A protocol, answered by the a2a plugin: v0.3 names (no \`A2A-Version\` header, or 0.3): ${A2A_METHODS['0.3'].join(', ')}; v1.0 names (\`A2A-Version: 1.0\`): ${A2A_METHODS['1.0'].join(', ')}. Params as in the A2A specification; see plugins/a2a/README.md.`,
+    methods: [...A2A_METHODS['0.3'], ...A2A_METHODS['1.0']],
+  };
   app.rpc.fallback('/', async (call, ctx: RpcContext): Promise<RpcResponse | undefined> => {
     const version = requestedVersion(ctx.request.headers['a2a-version']);
     if (!version) {
@@ -74,7 +80,7 @@ export function mountA2aEndpoint(app: PluginApp, handler: A2ARequestHandler): vo
       res.end();
     }
     return undefined;
-  });
+  }, about);
 }
 
 function isStream(value: unknown): value is AsyncGenerator<unknown, void, undefined> {

@@ -48,7 +48,7 @@ export function buildDocument(description: AppDescription, options: DocumentOpti
   const paths: Record<string, Json> = {};
   const schemas: Json = { ...RPC_COMPONENTS, RestError: ERROR_BODY };
   const gets = new Set(description.routes.filter((route) => route.method === 'GET').map((route) => route.url));
-  const fallbacks = new Map(description.fallbacks.map((entry) => [entry.endpoint, entry.plugin]));
+  const fallbacks = new Map(description.fallbacks.map((entry) => [entry.endpoint, entry]));
   const operationIds = new Set<string>();
 
   for (const route of description.routes) {

@@ -91,29 +91,3 @@ export const PUBLIC_PATHS: ReadonlySet<string> = new Set([
   '/openapi.json',
 ]);
 
-/** A2A's JSON-RPC methods (the a2a plugin answers them on `/` as its fallback), by protocol version. */
-export const A2A_METHODS = {
-  '0.3': [
-    'message/send',
-    'message/stream',
-    'tasks/get',
-    'tasks/cancel',
-    'tasks/resubscribe',
-    'tasks/pushNotificationConfig/set',
-    'tasks/pushNotificationConfig/get',
-    'tasks/pushNotificationConfig/list',
-    'tasks/pushNotificationConfig/delete',
-  ],
-  '1.0': [
-    'SendMessage',
-    'SendStreamingMessage',
-    'GetTask',
-    'ListTasks',
-    'CancelTask',
-    'SubscribeToTask',
-    'CreateTaskPushNotificationConfig',
-    'GetTaskPushNotificationConfig',
-    'ListTaskPushNotificationConfigs',
-    'DeleteTaskPushNotificationConfig',
-  ],
-} as const;

@@ -1,6 +1,9 @@
-import type { RpcMethodDescription } from 'apflow';
+import type { AppDescription, RpcMethodDescription } from 'apflow';
 import { toJsonSchema } from './json-schema.ts';
-import { A2A_METHODS, ENDPOINT_NOTES } from './route-notes.ts';
+import { ENDPOINT_NOTES } from './route-notes.ts';
+
+/** A fallback, as the kernel describes it. */
+type Fallback = AppDescription['fallbacks'][number];
 
 type Json = Record<string, unknown>;
 
@@ -54,20 +57,18 @@ export function envelope(method: RpcMethodDescription): Json {
   };
 }
 
-/** The envelope of the calls a fallback answers (A2A's methods on `/` when the a2a plugin answers). */
-function fallbackEnvelope(plugin: string, registered: string[]): Json {
-  const a2a = plugin === 'a2a';
+/** The envelope of the calls a fallback answers (A2A's methods on `/`), as the fallback describes them. */
+function fallbackEnvelope(fallback: Fallback, registered: string[]): Json {
+  const plugin = fallback.plugin;
   return {
     type: 'object',
-    title: a2a ? 'A2A methods' : `methods answered by ${plugin}`,
-    description: a2a
-      ? `The A2A protocol, answered by the a2a plugin: v0.3 names (no \`A2A-Version\` header, or 0.3): ${A2A_METHODS['0.3'].join(', ')}; v1.0 names (\`A2A-Version: 1.0\`): ${A2A_METHODS['1.0'].join(', ')}. Params as in the A2A specification; see plugins/a2a/README.md.`
-      : `Every method of this endpoint that no plugin registered is answered by the ${plugin} plugin.`,
+    title: fallback.title ?? `methods answered by ${plugin}`,
+    description: fallback.description ?? `Every method of this endpoint that no plugin registered is answered by the ${plugin} plugin.`,
     required: ['jsonrpc', 'method'],
     properties: {
       jsonrpc: { const: '2.0' },
       id: ID,
-      method: a2a ? { type: 'string', enum: [...A2A_METHODS['0.3'], ...A2A_METHODS['1.0']] } : { type: 'string', not: { enum: registered } },
+      method: fallback.methods ? { type: 'string', enum: [...fallback.methods] } : { type: 'string', not: { enum: registered } },
       params: { type: 'object' },
     },
     'x-plugin': plugin,
@@ -75,7 +76,8 @@ function fallbackEnvelope(plugin: string, registered: string[]): Json {
 }
 
 /** The operation of `POST <endpoint>` and the envelope schemas it refers to. */
-export function rpcOperation(endpoint: string, methods: RpcMethodDescription[], fallback: string | undefined): { operation: Json; schemas: Json } {
+export function rpcOperation(endpoint: string, methods: RpcMethodDescription[], answered: Fallback | undefined): { operation: Json; schemas: Json } {
+  const fallback = answered?.plugin;
   const schemas: Json = {};
   const refs: Json[] = [];
   for (const method of methods) {
@@ -85,7 +87,7 @@ export function rpcOperation(endpoint: string, methods: RpcMethodDescription[], 
   }
   if (fallback) {
     const name = envelopeName(endpoint, `fallback.${fallback}`);
-    schemas[name] = fallbackEnvelope(fallback, methods.map((method) => method.method));
+    schemas[name] = fallbackEnvelope(answered as Fallback, methods.map((method) => method.method));
     refs.push({ $ref: `#/components/schemas/${name}` });
   }
   const call = { oneOf: refs };
