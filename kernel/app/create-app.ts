@@ -11,6 +11,7 @@ import { createLogger, type Logger } from '../internal/logger.ts';
 import { createStorage } from '../storage/create-storage.ts';
 import { createTaskEngine, type TaskEngine } from '../engine/task-engine.ts';
 import { createTaskRepository, type TaskRepository } from '../engine/task-repository.ts';
+import { createSignalBus } from '../engine/signal-bus.ts';
 import { drain, createFrontServer } from './front-server.ts';
 import { createGeneration, type Generation } from './generation.ts';
 import type { HealthReport } from './health.ts';
@@ -79,10 +80,14 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     releasers.push(() => folders.close());
     const pluginErrors: { file: string; error: string; at: string }[] = [];
     const tasks = createTaskRepository(storage.sql);
+    const signals = await createSignalBus({ dialect: storage.dialect, url: config.database.url, log });
+    releasers.push(() => signals.close());
     // The engine outlives generations: it asks for the current hooks and executors each time.
     let current!: Generation;
     const engine = createTaskEngine({
       repository: tasks,
+      sql: storage.sql,
+      signals,
       hooks: () => current.hooks,
       executor: (id) => current?.executor(id),
       executorIds: () => current?.executors().map((entry) => entry.definition.id) ?? [],

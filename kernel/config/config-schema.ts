@@ -60,6 +60,7 @@ export const KernelConfigSchema = Type.Object(
       {
         concurrency: Type.Integer({ default: 64, minimum: 1 }),
         per_user_concurrency: Type.Optional(Type.Integer({ minimum: 1 })),
+        cluster_concurrency: Type.Optional(Type.Integer({ minimum: 1 })),
         default_timeout_s: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
         lease_s: Type.Number({ default: 30, minimum: 0.5 }),
         max_tree_size: Type.Integer({ default: 100_000, minimum: 1 }),

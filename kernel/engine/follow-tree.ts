@@ -1,9 +1,15 @@
 import type { TaskEvent } from '../hooks/hook-types.ts';
 
+/**
+ * What a tree's live listeners hear: an event this process persisted, or the news (a number)
+ * that the tree's event log grew to that seq elsewhere (another server, another worker).
+ */
+export type TreeNews = TaskEvent | number;
+
 /** Where {@link followTree} reads events from. */
 export interface EventSource {
-  /** Hears the live events of one tree, after they were persisted. */
-  subscribe(rootId: string, listener: (event: TaskEvent) => void): () => void;
+  /** Hears the live news of one tree, after it was persisted. */
+  subscribe(rootId: string, listener: (news: TreeNews) => void): () => void;
   /** The tree's persisted events with a seq above `afterSeq`, oldest first, at most `limit`. */
   events(rootId: string, afterSeq: number, limit: number): Promise<TaskEvent[]>;
 }
@@ -20,34 +26,62 @@ const PAGE = 5_000;
 
 /**
  * Follows one tree: its persisted events with a seq above `after`, then its live events, each
- * once and in seq order. Listening starts before the log is read, so no event falls between
- * the two; live events that arrive during the replay wait for it and duplicates are dropped.
- * Streams (SSE, WebSocket, webhooks) resume from a client's last seq with this.
+ * once and in seq order, with no gap. Listening starts before the log is read, so nothing falls
+ * between the two. A live event that does not follow the last one delivered (events of the same
+ * tree were written by another server meanwhile), or news that the log grew elsewhere, makes it
+ * read the log from where it is; events heard meanwhile wait and duplicates are dropped. Streams
+ * (SSE, WebSocket, webhooks, A2A) resume from a client's last seq with this.
  */
 export function followTree(source: EventSource, rootId: string, after: number, onEvent: (event: TaskEvent) => void): Following {
   let sent = after;
   let stopped = false;
-  let replaying = true;
+  let reading: Promise<void> | null = null;
+  let readAgain = false;
   const waiting: TaskEvent[] = [];
-  const deliver = (event: TaskEvent) => {
-    if (stopped || event.seq <= sent) return;
+  // From the log, a gap is final (pruned events); live, it means the log has more to read.
+  const deliver = (event: TaskEvent, fromLog = false) => {
+    if (stopped || event.seq <= sent || (!fromLog && event.seq !== sent + 1)) return;
     sent = event.seq;
     onEvent(event);
   };
-  const unsubscribe = source.subscribe(rootId, (event) => (replaying ? waiting.push(event) : deliver(event)));
-  const replayed = (async () => {
-    try {
-      for (;;) {
-        const page = await source.events(rootId, sent, PAGE);
-        for (const event of page) deliver(event);
-        if (page.length < PAGE || stopped) break;
+  const drainWaiting = () => {
+    waiting.sort((a, b) => a.seq - b.seq);
+    while (waiting.length && (waiting[0] as TaskEvent).seq <= sent + 1) deliver(waiting.shift() as TaskEvent);
+    if (waiting.length) readAgain = true;
+  };
+  const read = (): Promise<void> => {
+    readAgain = true;
+    reading ??= (async () => {
+      try {
+        while (readAgain && !stopped) {
+          readAgain = false;
+          for (;;) {
+            const page = await source.events(rootId, sent, PAGE);
+            for (const event of page) deliver(event, true);
+            if (page.length < PAGE || stopped) break;
+          }
+          drainWaiting();
+        }
+      } finally {
+        reading = null;
       }
-    } finally {
-      replaying = false;
-      for (const event of waiting.sort((a, b) => a.seq - b.seq)) deliver(event);
-      waiting.length = 0;
+    })();
+    return reading;
+  };
+  const unsubscribe = source.subscribe(rootId, (news) => {
+    if (stopped) return;
+    if (typeof news === 'number') {
+      if (news > sent) void read().catch(() => undefined);
+      return;
     }
-  })();
+    if (reading || news.seq !== sent + 1) {
+      if (news.seq > sent) waiting.push(news);
+      if (!reading) void read().catch(() => undefined);
+      return;
+    }
+    deliver(news);
+  });
+  const replayed = read();
   return {
     stop() {
       stopped = true;

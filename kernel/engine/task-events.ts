@@ -1,13 +1,16 @@
 import type { TaskEvent, TaskEventType } from '../hooks/hook-types.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
 
+/** What an event says of its task. */
+export type EventSubject = Pick<TaskRow, 'id' | 'root_id' | 'status' | 'progress' | 'error'> & { result?: unknown };
+
 /** Makes a task event from a task's current row; `seq` is the tree's next number. */
-export function makeEvent(type: TaskEventType, row: TaskRow, seq: number, extra: { message?: string } = {}): TaskEvent {
+export function makeEvent(type: TaskEventType, row: EventSubject, seq: number, extra: { message?: string } = {}): TaskEvent {
   const event: TaskEvent = {
     type,
     task_id: row.id,
     root_task_id: row.root_id,
-    status: row.status,
+    status: row.status as TaskEvent['status'],
     progress: row.progress,
     timestamp: new Date().toISOString(),
     seq,

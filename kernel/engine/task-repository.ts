@@ -1,6 +1,6 @@
 import type { Sql } from '../storage/sql.ts';
 import { insertTasks } from '../storage/queries/insert-tasks.ts';
-import { cancelledInTrees, settledElsewhere, updateTasks } from '../storage/queries/update-tasks.ts';
+import { updateTasks } from '../storage/queries/update-tasks.ts';
 import type { TaskChange } from '../storage/queries/task-columns.ts';
 import {
   countTasks,
@@ -12,15 +12,14 @@ import {
   selectTree,
   type TaskListFilter,
 } from '../storage/queries/select-tasks.ts';
-import { adoptTree, findRunningTrees, releaseTree, renewLeases, type RunningTreeLease } from '../storage/queries/leases.ts';
+import { findRunningTrees, type RunningTreeLease } from '../storage/queries/leases.ts';
 import { deleteTasks } from '../storage/queries/delete-tasks.ts';
-import { insertEvents, pruneEvents, selectEvents, sequenceEvents } from '../storage/queries/task-events.ts';
+import { selectEvents } from '../storage/queries/task-events.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
-import type { JournalBatch } from './write-journal.ts';
 
 /**
  * The engine's (and the API's) only way to the task table. Each method is one query module;
- * the claim step lives here so that several servers can share one database through leases.
+ * the engine's own transactions (claims, runs, leases) live in kernel/engine.
  */
 export function createTaskRepository(sql: Sql) {
   return {
@@ -52,29 +51,9 @@ export function createTaskRepository(sql: Sql) {
         await deleteTasks(runner, ids);
         await updateTasks(sql, runner, changes);
       }),
-    /** One journal batch in one transaction; returns the claimed ids refused (settled elsewhere). */
-    commit: (batch: JournalBatch) =>
-      sql.write(async (runner) => {
-        const refused = batch.guarded.length ? await settledElsewhere(runner, batch.guarded) : new Map<string, string | null>();
-        const lastSeq = await sequenceEvents(runner, batch.events);
-        const changes = refused.size ? batch.changes.filter((change) => !refused.has(change.id)) : batch.changes;
-        for (const change of changes) if (lastSeq.has(change.id)) change.set.event_seq = lastSeq.get(change.id);
-        await updateTasks(sql, runner, changes);
-        await insertEvents(sql, runner, batch.events);
-        return refused;
-      }),
-    /** Takes ownership of a tree to run it; false when a live owner holds it. */
-    adoptTree: (rootId: string, owner: string, until: string, now: string, force: boolean) =>
-      sql.write((runner) => adoptTree(sql, runner, { rootId, owner, until, now, force })),
-    releaseTree: (rootId: string, owner: string) => sql.write((runner) => releaseTree(runner, rootId, owner)),
-    renewLeases: (owner: string, until: string) => sql.write((runner) => renewLeases(sql, runner, owner, until)),
     runningTrees: (): Promise<RunningTreeLease[]> => findRunningTrees(sql),
     /** A tree's events after `afterSeq`, oldest first. */
     events: (rootId: string, afterSeq = 0, limit = 10_000) => selectEvents(sql, rootId, afterSeq, limit),
-    /** Forgets events older than `before` (ISO time). */
-    pruneEvents: (before: string) => sql.write((runner) => pruneEvents(sql, runner, before)),
-    /** Tasks of these trees cancelled in the database (by another process, say). */
-    cancelledIn: (rootIds: readonly string[]) => cancelledInTrees(sql, rootIds),
   };
 }
 

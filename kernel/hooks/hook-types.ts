@@ -26,6 +26,12 @@ export interface RequestContext {
   principal?: Principal;
   /** Per-request scratch space for plugins (e.g. an LLM key read from a header). */
   state: Record<string, unknown>;
+  /**
+   * Set by a plugin when `state` holds something only this process has (a key from a header):
+   * the runs this request starts are then pinned to this server (no other server claims their
+   * tasks). The value says why, for the logs.
+   */
+  pin?: string;
 }
 
 /** The run of one task by one executor, as the `taskRun` waterfall sees it. */

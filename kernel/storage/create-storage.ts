@@ -23,7 +23,7 @@ const PING_TIMEOUT_MS = 2000;
  */
 export async function createStorage(options: { url: string; log: Logger }) {
   const { url, log } = options;
-  const dialect = url.startsWith('sqlite:') ? 'sqlite' : 'postgres';
+  const dialect: 'sqlite' | 'postgres' = url.startsWith('sqlite:') ? 'sqlite' : 'postgres';
   const sequelize =
     dialect === 'sqlite' ? new Sequelize({ dialect, storage: sqlitePath(url), logging: false }) : new Sequelize(url, { dialect, logging: false });
   try {

@@ -51,6 +51,14 @@ export interface TaskRow extends TaskJson {
   lease_expires_at: string | null;
   run_state: string | null;
   event_seq: number;
+  /** Set while the task may be claimed (pending, nothing left to wait for): from this time on. */
+  ready_at: string | null;
+  /** The run the task is part of (its last one); a run's scope is the tasks carrying its id. */
+  run_id: string | null;
+  /** The only engine that may claim the task (its run needs that engine's memory), if any. */
+  pinned_to: string | null;
+  /** On a root: the id of the tree's run under way (its tasks carry it in `run_id`). */
+  active_run: string | null;
 }
 
 /** A task that has not run: the state fields a new, re-run or reset task starts with. */
@@ -71,6 +79,10 @@ export const UNCLAIMED = {
   lease_expires_at: null,
   run_state: null,
   event_seq: 0,
+  ready_at: null,
+  run_id: null,
+  pinned_to: null,
+  active_run: null,
 } as const satisfies Partial<TaskRow>;
 
 /** The 20 API keys, in order. */
@@ -82,14 +94,14 @@ export const TASK_JSON_KEYS = [
 
 /** Every column of `apflow_tasks`. */
 export const TASK_COLUMNS = [
-  ...TASK_JSON_KEYS, 'root_id', 'position', 'attempts', 'next_attempt_at', 'lease_owner', 'lease_expires_at', 'run_state', 'event_seq',
+  ...TASK_JSON_KEYS, 'root_id', 'position', 'attempts', 'next_attempt_at', 'lease_owner', 'lease_expires_at', 'run_state', 'event_seq', 'ready_at', 'run_id', 'pinned_to', 'active_run',
 ] as const satisfies readonly (keyof TaskRow)[];
 
 /** Columns holding JSON. */
 export const JSON_COLUMNS: ReadonlySet<string> = new Set(['dependencies', 'inputs', 'params', 'result', 'schemas']);
 /** Columns holding timestamps. */
 export const TIME_COLUMNS: ReadonlySet<string> = new Set([
-  'created_at', 'started_at', 'updated_at', 'completed_at', 'next_attempt_at', 'lease_expires_at',
+  'created_at', 'started_at', 'updated_at', 'completed_at', 'next_attempt_at', 'lease_expires_at', 'ready_at',
 ]);
 const BOOLEAN_COLUMNS = new Set(['has_children', 'has_copy']);
 

@@ -11,8 +11,8 @@ export interface GaugeSources {
   runningTrees(): number;
   /** Stored tasks whose status is `pending` (the whole database). */
   pendingTasks(): Promise<number>;
-  /** Ready tasks waiting for a slot on this server's engine. */
-  queueDepth(): number;
+  /** Ready tasks waiting for a slot on any engine (the whole database). */
+  queueDepth(): Promise<number>;
   subscribers(channel: string): number;
   channels(): readonly string[];
   /** Plugin reloads swapped in since the process started. */
@@ -97,10 +97,12 @@ export function createMetricSet(registry: Registry, sources: GaugeSources) {
     }),
     queueDepth: new Gauge({
       name: 'apflow_queue_depth',
-      help: 'Ready tasks waiting for a free slot (engine.concurrency, per-user limits) on this server',
+      help: 'Ready tasks waiting for a free slot (engine.concurrency, per-user and cluster limits), whole database',
+      // Every worker reads the same database: across workers, one value, not the sum.
+      aggregator: 'max',
       registers,
-      collect() {
-        this.set(sources.queueDepth());
+      async collect() {
+        this.set(await sources.queueDepth());
       },
     }),
     subscribers: new Gauge({

@@ -1,48 +1,82 @@
 import { toIso } from '../../tasks/task-record.ts';
 import type { Sql, SqlRunner } from '../sql.ts';
+import { chunks } from './task-columns.ts';
 
-/** A tree marked running, with its owner's lease. */
+/** A tree marked running. */
 export interface RunningTreeLease {
   id: string;
   lease_owner: string | null;
   lease_expires_at: string | null;
 }
 
+/** A task some engine runs, with its lease. */
+export interface TaskLease {
+  id: string;
+  root_id: string;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+}
+
 /**
- * Marks a tree running and owned by `owner` until `until`, unless another owner's lease is
- * still valid (`force` takes it anyway: the owner is known dead). Returns whether it was taken.
+ * Extends the leases of the tasks `owner` runs. On PostgreSQL rows another transaction holds
+ * are skipped (renewed next time) rather than waited for, so a heartbeat never joins a lock
+ * cycle with a cancel or a sweep.
  */
-export async function adoptTree(
-  sql: Sql,
-  runner: SqlRunner,
-  options: { rootId: string; owner: string; until: string; now: string; force: boolean },
-): Promise<boolean> {
-  const rows = await runner.select<{ id: string }>(
-    `UPDATE apflow_tasks SET run_state = 'running', lease_owner = ?, lease_expires_at = ${sql.time}
-     WHERE id = ? AND (${sql.typed('boolean')} OR run_state IS NULL OR lease_owner IS NULL OR lease_owner = ? OR lease_expires_at < ${sql.time})
-     RETURNING id`,
-    [options.owner, options.until, options.rootId, options.force, options.owner, options.now],
-  );
-  return rows.length === 1;
-}
-
-/** Clears the running mark and lease of a finished tree (only its owner does). */
-export async function releaseTree(runner: SqlRunner, rootId: string, owner: string): Promise<void> {
-  await runner.run('UPDATE apflow_tasks SET run_state = NULL, lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ?', [
-    rootId,
-    owner,
-  ]);
-}
-
-/** Extends every lease `owner` holds (running tasks and owned trees). */
 export async function renewLeases(sql: Sql, runner: SqlRunner, owner: string, until: string): Promise<void> {
-  await runner.run(`UPDATE apflow_tasks SET lease_expires_at = ${sql.time} WHERE lease_owner = ?`, [until, owner]);
+  const rows =
+    sql.dialect === 'postgres'
+      ? "id IN (SELECT id FROM apflow_tasks WHERE lease_owner = ? AND status = 'in_progress' FOR UPDATE SKIP LOCKED)"
+      : "lease_owner = ? AND status = 'in_progress'";
+  await runner.run(`UPDATE apflow_tasks SET lease_expires_at = ${sql.time} WHERE ${rows}`, [until, owner]);
 }
 
-/** Trees marked running, with their leases. */
+/** Of the tasks `owner` believes it runs, those it no longer holds (cancelled, or taken after its lease expired). */
+export async function leasesLost(sql: Sql, ids: readonly string[], owner: string): Promise<Set<string>> {
+  const lost = new Set<string>();
+  for (const chunk of chunks(ids, 500)) {
+    if (chunk.length === 0) continue;
+    const held = await sql.select<{ id: string }>(
+      `SELECT id FROM apflow_tasks WHERE id IN (${chunk.map(() => '?').join(', ')}) AND status = 'in_progress' AND lease_owner = ?`,
+      [...chunk, owner],
+    );
+    const kept = new Set(held.map((row) => row.id));
+    for (const id of chunk) if (!kept.has(id)) lost.add(id);
+  }
+  return lost;
+}
+
+/** Tasks running under another owner's lease, with their leases (few: at most the engines' slots). */
+export async function othersLeases(sql: Sql, owner: string): Promise<TaskLease[]> {
+  const rows = await sql.select<TaskLease>(
+    "SELECT id, root_id, lease_owner, lease_expires_at FROM apflow_tasks WHERE status = 'in_progress' AND (lease_owner IS NULL OR lease_owner <> ?)",
+    [owner],
+  );
+  return rows.map((row) => ({ ...row, lease_expires_at: toIso(row.lease_expires_at) }));
+}
+
+/** Trees marked running. */
 export async function findRunningTrees(sql: Sql): Promise<RunningTreeLease[]> {
   const rows = await sql.select<RunningTreeLease>(
     "SELECT id, lease_owner, lease_expires_at FROM apflow_tasks WHERE run_state = 'running'",
   );
   return rows.map((row) => ({ ...row, lease_expires_at: toIso(row.lease_expires_at) }));
+}
+
+/** Roots marked running by a version of apflow that kept no run id (their run is resumed as a whole). */
+export async function runsWithoutId(sql: Sql): Promise<string[]> {
+  const rows = await sql.select<{ id: string }>("SELECT id FROM apflow_tasks WHERE run_state = 'running' AND active_run IS NULL");
+  return rows.map((row) => row.id);
+}
+
+/** Engines that pinned tasks still waiting to run. */
+export async function pinOwners(sql: Sql): Promise<string[]> {
+  const rows = await sql.select<{ pinned_to: string }>(
+    "SELECT DISTINCT pinned_to FROM apflow_tasks WHERE pinned_to IS NOT NULL AND status = 'pending'",
+  );
+  return rows.map((row) => row.pinned_to);
+}
+
+/** Lets any engine run the tasks pinned to `owner` (it is gone, or stopping). */
+export async function unpin(runner: SqlRunner, owner: string): Promise<void> {
+  await runner.run("UPDATE apflow_tasks SET pinned_to = NULL WHERE pinned_to = ? AND status = 'pending'", [owner]);
 }

@@ -14,28 +14,6 @@ export async function insertEvents(sql: Sql, runner: SqlRunner, events: readonly
   }
 }
 
-/**
- * Numbers `events` after the last seq stored for their tree (call inside `sql.write`, before
- * inserting them). A process numbers its events as it makes them; another process (a CLI
- * cancel, say) may have written events of the same tree meanwhile, so the final number is
- * settled here, under the write lock. Returns the last seq per tree.
- */
-export async function sequenceEvents(runner: SqlRunner, events: readonly TaskEvent[]): Promise<Map<string, number>> {
-  const last = new Map<string, number>();
-  for (const event of events) {
-    if (!last.has(event.root_task_id)) {
-      const rows = await runner.select<{ seq: number | string | null }>('SELECT MAX(seq) AS seq FROM apflow_task_events WHERE root_task_id = ?', [
-        event.root_task_id,
-      ]);
-      last.set(event.root_task_id, Number(rows[0]?.seq ?? 0));
-    }
-    const seq = (last.get(event.root_task_id) as number) + 1;
-    event.seq = seq;
-    last.set(event.root_task_id, seq);
-  }
-  return last;
-}
-
 /** The events of a tree after `afterSeq`, in order (at most `limit`). */
 export async function selectEvents(sql: Sql, rootId: string, afterSeq: number, limit: number): Promise<TaskEvent[]> {
   const rows = await sql.select<{ event: unknown }>(

@@ -28,29 +28,3 @@ export async function updateTasks(sql: Sql, runner: SqlRunner, changes: readonly
     }
   }
 }
-
-/**
- * Of `ids`, those another writer already settled as cancelled: a batch's changes to them are
- * dropped, so an external cancel wins over a claim that was made before it was seen.
- */
-export function settledElsewhere(runner: SqlRunner, ids: readonly string[]): Promise<Map<string, string | null>> {
-  return cancelledWhere(runner, 'id', ids);
-}
-
-/** Tasks of the trees `rootIds` that are cancelled in the database, with their messages. */
-export function cancelledInTrees(runner: SqlRunner, rootIds: readonly string[]): Promise<Map<string, string | null>> {
-  return cancelledWhere(runner, 'root_id', rootIds);
-}
-
-async function cancelledWhere(runner: SqlRunner, column: 'id' | 'root_id', values: readonly string[]): Promise<Map<string, string | null>> {
-  const found = new Map<string, string | null>();
-  for (const chunk of chunks(values)) {
-    if (chunk.length === 0) continue;
-    const rows = await runner.select<{ id: string; error: string | null }>(
-      `SELECT id, error FROM apflow_tasks WHERE ${column} IN (${chunk.map(() => '?').join(', ')}) AND status = 'cancelled'`,
-      chunk,
-    );
-    for (const row of rows) found.set(row.id, row.error);
-  }
-  return found;
-}

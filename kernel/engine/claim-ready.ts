@@ -1,0 +1,85 @@
+import { lockClaimCounts, runningPerUser, selectClaimable } from '../storage/queries/claims.ts';
+import { selectRowsIn } from '../storage/queries/run-queries.ts';
+import { mergeDependencyResults } from '../tasks/merge-dependency-results.ts';
+import type { TaskRow } from '../tasks/task-record.ts';
+import type { TreeTx } from './tree-tx.ts';
+
+/** How much an engine may claim now. */
+export interface ClaimLimits {
+  /** Free slots of this engine (`engine.concurrency` minus what it runs). */
+  slots: number;
+  /** Running tasks per user, on all engines together (`engine.per_user_concurrency`). */
+  perUser?: number;
+  /** Running tasks on all engines together (`engine.cluster_concurrency`). */
+  cluster?: number;
+  /** Only tasks pinned to this engine. */
+  pinnedOnly: boolean;
+  /** Lease expiry for the claimed tasks (ISO). */
+  leaseUntil: string;
+}
+
+/**
+ * Claims ready tasks for this engine inside `tx`, most urgent first, within its free slots and
+ * the limits every engine shares (counted under one lock so two servers cannot both take a
+ * user's last slot). Each claimed task gets its lease, its inputs with the results of its
+ * dependencies merged in, and a `task_start` event. Tasks of trees another transaction is
+ * changing right now are left for later (their roots are skipped, never waited for).
+ */
+export async function claimReady(tx: TreeTx, limits: ClaimLimits): Promise<TaskRow[]> {
+  let slots = limits.slots;
+  if (slots <= 0) return [];
+  const running = new Map<string | null, number>();
+  const counted = limits.perUser !== undefined || limits.cluster !== undefined;
+  if (counted) {
+    await lockClaimCounts(tx.sql, tx.runner);
+    for (const [user, n] of await runningPerUser(tx.runner)) running.set(user, n);
+    if (limits.cluster !== undefined) {
+      let total = 0;
+      for (const n of running.values()) total += n;
+      slots = Math.min(slots, limits.cluster - total);
+      if (slots <= 0) return [];
+    }
+  }
+  const atLimit = limits.perUser === undefined ? [] : [...running].filter(([, n]) => n >= (limits.perUser as number)).map(([user]) => user);
+  await tx.sync();
+  const candidates = await selectClaimable(tx.sql, tx.runner, {
+    now: tx.now,
+    owner: tx.owner,
+    pinnedOnly: limits.pinnedOnly,
+    limit: limits.perUser === undefined ? slots : Math.min(1000, slots * 4),
+    usersAtLimit: atLimit,
+  });
+  const picked: typeof candidates = [];
+  for (const candidate of candidates) {
+    if (picked.length >= slots) break;
+    if (limits.perUser !== undefined) {
+      const n = running.get(candidate.user_id) ?? 0;
+      if (n >= limits.perUser) continue;
+      running.set(candidate.user_id, n + 1);
+    }
+    picked.push(candidate);
+  }
+  if (picked.length === 0) return [];
+  const held = await tx.lock(picked.map((candidate) => candidate.root_id), true);
+  const rows = await selectRowsIn(tx.runner, picked.filter((candidate) => held.has(candidate.root_id)).map((candidate) => candidate.id));
+  const deps = new Map((await selectRowsIn(tx.runner, rows.flatMap((row) => (row.dependencies ?? []).map((dep) => dep.id)))).map((row) => [row.id, row]));
+  const order = new Map(picked.map((candidate, i) => [candidate.id, i]));
+  rows.sort((a, b) => (order.get(a.id) as number) - (order.get(b.id) as number));
+  for (const row of rows) {
+    const claim: Partial<TaskRow> = {
+      status: 'in_progress',
+      inputs: mergeDependencyResults(row, (id) => deps.get(id)),
+      started_at: tx.now,
+      updated_at: tx.now,
+      attempts: row.attempts + 1,
+      next_attempt_at: null,
+      ready_at: null,
+      lease_owner: tx.owner,
+      lease_expires_at: limits.leaseUntil,
+    };
+    Object.assign(row, claim);
+    tx.set(row.id, claim);
+    tx.event('task_start', row);
+  }
+  return rows;
+}

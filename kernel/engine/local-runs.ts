@@ -1,0 +1,218 @@
+import type { RegisteredExecutor } from '../executors/executor-table.ts';
+import type { Hooks } from '../hooks/hooks.ts';
+import type { TaskEventType } from '../hooks/hook-types.ts';
+import type { Logger } from '../internal/logger.ts';
+import { heldBy } from '../storage/queries/run-queries.ts';
+import type { TaskRow } from '../tasks/task-record.ts';
+import { retryDelayMs } from './run-rules.ts';
+import { runTask, type RunOutcome } from './run-task.ts';
+import { settleRun, type SettledTask } from './settle-run.ts';
+import type { EventSubject } from './task-events.ts';
+import type { TreeTx } from './tree-tx.ts';
+
+/** A write a run asks for: its progress, or how it ended. */
+type Report =
+  | { kind: 'progress'; subject: EventSubject; message?: string }
+  | { kind: 'finish'; row: TaskRow; change: Partial<TaskRow>; type: TaskEventType; message?: string; settled: boolean };
+
+interface Running {
+  row: TaskRow;
+  abort: AbortController;
+  /** Cancelled, taken over or handed back: how it ends is not written. */
+  lost: boolean;
+}
+
+/**
+ * The tasks this engine runs, and its work loop: what runs report is written in batches (one
+ * transaction per turn, under the roots' locks, guarded by the lease: a task cancelled or taken
+ * over meanwhile keeps the database's state), carried through their runs, and the same
+ * transaction claims as many ready tasks as there are free slots. A failed commit is retried
+ * with backoff; nothing is dropped.
+ */
+export function createLocalRuns(options: {
+  settings: { concurrency: number; default_timeout_s?: number };
+  owner: string;
+  hooks: () => Hooks;
+  executor: (id: string) => RegisteredExecutor | undefined;
+  executorIds: () => string[];
+  requestState: (rootId: string) => Record<string, unknown> | undefined;
+  demo: (rootId: string) => boolean;
+  transact: <T>(work: (tx: TreeTx) => Promise<T>) => Promise<T>;
+  claim: (tx: TreeTx, slots: number) => Promise<TaskRow[]>;
+  mayClaim: () => boolean;
+  log: Logger;
+}) {
+  const { settings, log } = options;
+  const running = new Map<string, Running>();
+  let reports: Report[] = [];
+  let loop: Promise<void> | null = null;
+  let again = false;
+  let closing = false;
+  let failures = 0;
+  let wakeTimer: NodeJS.Timeout | undefined;
+  let wakeAt = Infinity;
+
+  const freeSlots = () => (closing || !options.mayClaim() ? 0 : settings.concurrency - running.size);
+
+  const turn = async (tx: TreeTx, batch: readonly Report[]): Promise<TaskRow[]> => {
+    let readied = 0;
+    if (batch.length > 0) {
+      const ids = batch.map((report) => (report.kind === 'progress' ? report.subject.id : report.row.id));
+      await tx.lock(batch.map((report) => (report.kind === 'progress' ? report.subject.root_id : report.row.root_id)));
+      const held = await heldBy(tx.runner, ids, options.owner);
+      const settled = new Map<string, SettledTask[]>();
+      for (const report of batch) {
+        if (report.kind === 'progress') {
+          if (!held.has(report.subject.id)) continue;
+          tx.set(report.subject.id, { progress: report.subject.progress, updated_at: tx.now });
+          tx.event('progress', report.subject, report.message);
+          continue;
+        }
+        const { row } = report;
+        if (!held.has(row.id)) continue;
+        tx.set(row.id, report.change);
+        tx.event(report.type, row, report.message);
+        if (report.settled) settled.set(row.root_id, [...(settled.get(row.root_id) ?? []), { id: row.id, status: row.status }]);
+      }
+      for (const [rootId, list] of settled) readied += (await settleRun(tx, rootId, list)).readied;
+    }
+    // Counted now, not when the turn was asked for: other transactions may have claimed meanwhile.
+    const claimed = await options.claim(tx, freeSlots());
+    if (readied > claimed.length) tx.notes.wake = true;
+    return claimed;
+  };
+
+  const work = async () => {
+    await new Promise((resolve) => setImmediate(resolve));
+    while (again) {
+      again = false;
+      const batch = reports;
+      if (batch.length === 0 && freeSlots() <= 0) continue;
+      reports = [];
+      try {
+        start(await options.transact((tx) => turn(tx, batch)));
+        failures = 0;
+      } catch (error) {
+        failures++;
+        log.error({ err: error, attempt: failures }, 'task write failed; retrying');
+        reports = [...batch, ...reports];
+        again = true;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 50 * 2 ** failures)));
+      }
+    }
+  };
+  const kick = () => {
+    again = true;
+    loop ??= work().finally(() => {
+      loop = null;
+      if (again) kick();
+    });
+  };
+
+  const finished = (row: TaskRow, outcome: RunOutcome) => {
+    const entry = running.get(row.id);
+    running.delete(row.id);
+    if (!entry || entry.lost || outcome.status === 'aborted') return kick();
+    const now = new Date().toISOString();
+    const done = { completed_at: now, updated_at: now, lease_owner: null, lease_expires_at: null };
+    let report: Report;
+    if (outcome.status === 'completed') {
+      report = { kind: 'finish', row, change: { status: 'completed', progress: 1, result: outcome.result, error: null, ...done }, type: 'task_completed', settled: true };
+    } else {
+      const retries = Number(row.params?.retries ?? 0);
+      if (outcome.retryable && row.attempts <= retries) {
+        const delay = retryDelayMs(row);
+        const at = new Date(Date.now() + delay).toISOString();
+        const change = { status: 'pending' as const, error: outcome.error, next_attempt_at: at, ready_at: at, updated_at: now, lease_owner: null, lease_expires_at: null };
+        report = { kind: 'finish', row, change, type: 'progress', message: `Retrying in ${delay / 1000}s (attempt ${row.attempts + 1} of ${retries + 1}): ${outcome.error}`, settled: false };
+        wake(Date.now() + delay);
+      } else {
+        report = { kind: 'finish', row, change: { status: 'failed', error: outcome.error, ...done }, type: 'task_failed', settled: true };
+      }
+    }
+    Object.assign(row, report.change);
+    reports.push(report);
+    kick();
+  };
+
+  const start = (rows: readonly TaskRow[]) => {
+    for (const row of rows) {
+      const abort = new AbortController();
+      running.set(row.id, { row, abort, lost: false });
+      const timeout = row.params?.timeout_s;
+      // Each run starts on its own turn of the event loop, so a burst of quick tasks still lets
+      // commits and HTTP requests through in between.
+      setImmediate(() =>
+        void runTask({
+          task: row,
+          signal: abort.signal,
+          timeoutS: typeof timeout === 'number' && timeout > 0 ? timeout : settings.default_timeout_s,
+          hooks: options.hooks(),
+          executor: options.executor,
+          executorIds: options.executorIds,
+          requestState: options.requestState(row.root_id),
+          demo: options.demo(row.root_id),
+          progress: (progress, message) => {
+            if (row.status !== 'in_progress' || !Number.isFinite(progress)) return;
+            row.progress = Math.min(1, Math.max(0, progress));
+            reports.push({ kind: 'progress', subject: { id: row.id, root_id: row.root_id, status: 'in_progress', progress: row.progress, error: null }, ...(message === undefined ? {} : { message }) });
+            kick();
+          },
+          log,
+        }).then((outcome) => finished(row, outcome)),
+      );
+    }
+  };
+
+  /** Kicks the loop at `at` (ms epoch): a retry's backoff ends then. */
+  const wake = (at: number) => {
+    if (at >= wakeAt) return;
+    clearTimeout(wakeTimer);
+    wakeAt = at;
+    wakeTimer = setTimeout(() => {
+      wakeAt = Infinity;
+      kick();
+    }, Math.max(0, at - Date.now()));
+    wakeTimer.unref();
+  };
+
+  return {
+    /** Claims for this engine's free slots inside `tx` (a run's start claims at once). */
+    claimIn: (tx: TreeTx) => options.claim(tx, freeSlots()),
+    /** Runs claimed tasks here. */
+    start,
+    /** Runs a turn soon: writes what runs reported, claims for free slots. */
+    kick,
+    wakeAt: wake,
+    /** Aborts these tasks if they run here; how they end is not written (someone else decided). */
+    abort(ids: readonly string[], reason: unknown): void {
+      for (const id of ids) {
+        const entry = running.get(id);
+        if (!entry) continue;
+        entry.lost = true;
+        entry.abort.abort(reason);
+      }
+    },
+    ids: () => [...running.keys()],
+    roots: () => [...new Set([...running.values()].map((entry) => entry.row.root_id))],
+    count: () => running.size,
+    /**
+     * Stops claiming, waits up to `graceMs` for running tasks, hands the others back to the
+     * queue, and writes everything out.
+     */
+    async close(graceMs: number, handBack: (rows: TaskRow[]) => Promise<void>): Promise<void> {
+      closing = true;
+      clearTimeout(wakeTimer);
+      const deadline = Date.now() + graceMs;
+      while (running.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      const left = [...running.values()];
+      for (const entry of left) {
+        entry.lost = true;
+        entry.abort.abort(new Error('shutdown'));
+      }
+      kick();
+      while (loop) await loop;
+      if (left.length) await handBack(left.map((entry) => entry.row)).catch((error: unknown) => log.error({ err: error }, 'could not hand tasks back'));
+    },
+  };
+}

@@ -1,0 +1,90 @@
+import type { TaskEvent, TaskEventType } from '../hooks/hook-types.ts';
+import type { Sql, SqlRunner } from '../storage/sql.ts';
+import { lockRoots, selectPlaces, type RootLock } from '../storage/queries/run-queries.ts';
+import { insertEvents } from '../storage/queries/task-events.ts';
+import { updateTasks } from '../storage/queries/update-tasks.ts';
+import type { TaskRow } from '../tasks/task-record.ts';
+import { makeEvent, type EventSubject } from './task-events.ts';
+import type { ShapeCache, TreeShape } from './tree-shape.ts';
+
+/** What one engine transaction needs. */
+export interface TreeTxContext {
+  sql: Sql;
+  runner: SqlRunner;
+  /** This engine's lease owner id. */
+  owner: string;
+  shapes: ShapeCache;
+  /** The transaction's clock (ISO). */
+  now: string;
+}
+
+/**
+ * One transaction over task trees: the roots it locks (every change to a tree happens under its
+ * root's row lock, so engines on other servers change a tree one at a time and number its events
+ * without gaps or duplicates), the task changes it batches, and the events it appends. Changes
+ * are written before anything is read again ({@link TreeTx.sync}), so reads see them.
+ */
+export function createTreeTx(ctx: TreeTxContext) {
+  const { sql, runner } = ctx;
+  const roots = new Map<string, RootLock>();
+  let changes = new Map<string, Partial<TaskRow>>();
+  const events: TaskEvent[] = [];
+  /** What other engines should hear when this commits: ready tasks left unclaimed, running tasks cancelled. */
+  const notes = { wake: false, cancelled: [] as string[] };
+
+  return {
+    ...ctx,
+    roots,
+    notes,
+    /**
+     * Locks the roots of these trees (those not held yet); with `skipLocked`, roots another
+     * transaction holds are left out. Returns the ids held now.
+     */
+    async lock(rootIds: Iterable<string>, skipLocked = false): Promise<Set<string>> {
+      const wanted = [...new Set(rootIds)].filter((id) => !roots.has(id));
+      if (wanted.length) for (const root of await lockRoots(sql, runner, wanted, skipLocked)) roots.set(root.id, root);
+      return new Set([...new Set(rootIds)].filter((id) => roots.has(id)));
+    },
+    /** Sets columns of a task (merged with this transaction's other changes to it). */
+    set(id: string, change: Partial<TaskRow>): void {
+      const current = changes.get(id);
+      if (current) Object.assign(current, change);
+      else changes.set(id, { ...change });
+    },
+    /** Writes the changes made so far. */
+    async sync(): Promise<void> {
+      if (changes.size === 0) return;
+      const batch = [...changes].map(([id, set]) => ({ id, set }));
+      changes = new Map();
+      await updateTasks(sql, runner, batch);
+    },
+    /** Appends an event of `task`'s tree (whose root must be locked), numbered next. */
+    event(type: TaskEventType, task: EventSubject, message?: string): TaskEvent {
+      const root = roots.get(task.root_id);
+      if (!root) throw new Error(`internal: event of tree ${task.root_id} without its root locked`);
+      const event = makeEvent(type, task, ++root.event_seq, message === undefined ? {} : { message });
+      events.push(event);
+      return event;
+    },
+    /** The shape of the tree's active run, or null when it has none. */
+    async runShape(rootId: string): Promise<{ shape: TreeShape; runId: string } | null> {
+      const root = roots.get(rootId);
+      if (!root?.run_id || root.run_state !== 'running') return null;
+      const runId = root.run_id;
+      return { shape: await ctx.shapes.get(rootId, runId, () => selectPlaces(runner, rootId)), runId };
+    },
+    /** Writes everything (task changes, event counters, events); returns the events, in order. */
+    async commit(): Promise<TaskEvent[]> {
+      for (const event of events) {
+        const root = roots.get(event.root_task_id) as RootLock;
+        this.set(root.id, { event_seq: root.event_seq });
+      }
+      await this.sync();
+      await insertEvents(sql, runner, events);
+      return events;
+    },
+  };
+}
+
+/** An engine transaction over task trees. */
+export type TreeTx = ReturnType<typeof createTreeTx>;

@@ -1,0 +1,77 @@
+import type { Sql, SqlRunner } from '../sql.ts';
+
+/** A ready task found by {@link selectClaimable}. */
+export interface ClaimCandidate {
+  id: string;
+  root_id: string;
+  user_id: string | null;
+}
+
+/** Which ready tasks an engine may take. */
+export interface ClaimFilter {
+  now: string;
+  owner: string;
+  /** Only tasks pinned to `owner` (a one-shot command runs its own trees and nothing else). */
+  pinnedOnly: boolean;
+  limit: number;
+  /** Users at their limit: their tasks wait. `null` stands for tasks without a user. */
+  usersAtLimit: readonly (string | null)[];
+}
+
+/**
+ * Ready tasks, most urgent first (lower `priority`, then the longest ready, then creation
+ * order). On PostgreSQL the rows are locked and rows another engine is claiming are skipped
+ * (`FOR UPDATE SKIP LOCKED`), so engines claiming at once take different tasks; SQLite's write
+ * transaction already makes the read and the update that follows one atomic step.
+ */
+export async function selectClaimable(sql: Sql, runner: SqlRunner, filter: ClaimFilter): Promise<ClaimCandidate[]> {
+  const params: unknown[] = [filter.now, filter.owner];
+  let where = `ready_at IS NOT NULL AND ready_at <= ${sql.time} AND status = 'pending' AND ${filter.pinnedOnly ? 'pinned_to = ?' : '(pinned_to IS NULL OR pinned_to = ?)'}`;
+  const named = filter.usersAtLimit.filter((user): user is string => user !== null);
+  if (filter.usersAtLimit.includes(null)) where += ' AND user_id IS NOT NULL';
+  if (named.length) {
+    where += ` AND (user_id IS NULL OR user_id NOT IN (${named.map(() => '?').join(', ')}))`;
+    params.push(...named);
+  }
+  params.push(filter.limit);
+  const lock = sql.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+  return runner.select<ClaimCandidate>(
+    `SELECT id, root_id, user_id FROM apflow_tasks WHERE ${where} ORDER BY priority, ready_at, position LIMIT ?${lock}`,
+    params,
+  );
+}
+
+/**
+ * Serialises claims that count running tasks (per-user and cluster limits) across every engine
+ * on the database, until the transaction ends. SQLite's write transaction already does.
+ */
+export async function lockClaimCounts(sql: Sql, runner: SqlRunner): Promise<void> {
+  if (sql.dialect === 'postgres') await runner.run('SELECT pg_advisory_xact_lock(7301191)');
+}
+
+/** Tasks running now on every engine, per user (`null`: tasks without a user). */
+export async function runningPerUser(runner: SqlRunner): Promise<Map<string | null, number>> {
+  const rows = await runner.select<{ user_id: string | null; n: number | string }>(
+    "SELECT user_id, COUNT(*) AS n FROM apflow_tasks WHERE status = 'in_progress' GROUP BY user_id",
+  );
+  return new Map(rows.map((row) => [row.user_id ?? null, Number(row.n)]));
+}
+
+/** How many tasks are ready now and wait for an engine to take them (any engine). */
+export async function countReady(sql: Sql, now: string): Promise<number> {
+  const rows = await sql.select<{ n: number | string }>(
+    `SELECT COUNT(*) AS n FROM apflow_tasks WHERE ready_at IS NOT NULL AND ready_at <= ${sql.time} AND status = 'pending'`,
+    [now],
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** The earliest time a pending task becomes claimable after `now` (a retry's backoff), if any. */
+export async function nextReadyAt(sql: Sql, now: string): Promise<string | null> {
+  const rows = await sql.select<{ at: unknown }>(
+    `SELECT MIN(ready_at) AS at FROM apflow_tasks WHERE ready_at IS NOT NULL AND ready_at > ${sql.time} AND status = 'pending'`,
+    [now],
+  );
+  const at = rows[0]?.at;
+  return at === null || at === undefined ? null : at instanceof Date ? at.toISOString() : String(at);
+}

@@ -1,0 +1,145 @@
+import { fromDatabaseRow, type TaskDependency, type TaskRow, type TaskStatus } from '../../tasks/task-record.ts';
+import type { Sql, SqlRunner } from '../sql.ts';
+import { chunks } from './task-columns.ts';
+
+/** What the engine reads of a tree root before changing the tree: its run and event counter. */
+export interface RootLock {
+  id: string;
+  event_seq: number;
+  /** The tree's run under way (`active_run`). */
+  run_id: string | null;
+  run_state: string | null;
+}
+
+/** The columns of a task its run's bookkeeping needs (not its inputs or result). */
+export interface TaskState {
+  id: string;
+  root_id: string;
+  status: TaskStatus;
+  progress: number;
+  error: string | null;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  params: Record<string, unknown> | null;
+  attempts: number;
+}
+
+/** One task's place in its tree, as a run sees it. */
+export interface TaskPlace {
+  id: string;
+  parent_id: string | null;
+  dependencies: TaskDependency[] | null;
+  run_id: string | null;
+}
+
+const marks = (values: readonly unknown[]) => values.map(() => '?').join(', ');
+
+/** Runs `select` over `ids` in chunks and concatenates the rows. */
+async function byIds<T>(ids: readonly string[], select: (chunk: string[]) => Promise<T[]>): Promise<T[]> {
+  const out: T[] = [];
+  for (const chunk of chunks([...new Set(ids)], 500)) if (chunk.length) out.push(...(await select(chunk)));
+  return out;
+}
+
+/**
+ * Locks the roots of trees about to change (their rows, in id order so two writers never wait
+ * for each other in a circle) and reads their run and event counter. With `skipLocked`, roots
+ * another transaction holds are left out instead of waited for. SQLite's write transaction is
+ * the lock there.
+ */
+export function lockRoots(sql: Sql, runner: SqlRunner, ids: readonly string[], skipLocked = false): Promise<RootLock[]> {
+  const tail = sql.dialect === 'postgres' ? (skipLocked ? ' FOR UPDATE SKIP LOCKED' : ' FOR UPDATE') : '';
+  return byIds([...ids].sort(), async (chunk) => {
+    const rows = await runner.select<RootLock>(
+      `SELECT id, event_seq, active_run AS run_id, run_state FROM apflow_tasks WHERE id IN (${marks(chunk)}) ORDER BY id${tail}`,
+      chunk,
+    );
+    return rows.map((row) => ({ ...row, event_seq: Number(row.event_seq) }));
+  });
+}
+
+/** Whole rows by id, read inside a transaction. */
+export function selectRowsIn(runner: SqlRunner, ids: readonly string[]): Promise<TaskRow[]> {
+  return byIds(ids, async (chunk) =>
+    (await runner.select(`SELECT * FROM apflow_tasks WHERE id IN (${marks(chunk)})`, chunk)).map(fromDatabaseRow),
+  );
+}
+
+/** Every row of a tree, read inside a transaction, in creation order. */
+export async function selectTreeIn(runner: SqlRunner, rootId: string): Promise<TaskRow[]> {
+  return (await runner.select('SELECT * FROM apflow_tasks WHERE root_id = ? ORDER BY position', [rootId])).map(fromDatabaseRow);
+}
+
+/** The run bookkeeping columns of `ids`, those with `status` in `statuses` (all when empty). */
+export function selectStates(runner: SqlRunner, ids: readonly string[], statuses: readonly string[] = []): Promise<TaskState[]> {
+  const filter = statuses.length ? ` AND status IN (${marks(statuses)})` : '';
+  return byIds(ids, async (chunk) => {
+    const rows = await runner.select<Record<string, unknown>>(
+      `SELECT id, root_id, status, progress, error, lease_owner, lease_expires_at, params, attempts FROM apflow_tasks WHERE id IN (${marks(chunk)})${filter}`,
+      [...chunk, ...statuses],
+    );
+    return rows.map((row) => {
+      const full = fromDatabaseRow({ ...row });
+      return { id: full.id, root_id: full.root_id, status: full.status, progress: full.progress, error: full.error, lease_owner: full.lease_owner, lease_expires_at: full.lease_expires_at, params: full.params, attempts: full.attempts };
+    });
+  });
+}
+
+/** Where every task of a tree sits (parent, dependencies, run), read inside a transaction. */
+export async function selectPlaces(runner: SqlRunner, rootId: string): Promise<TaskPlace[]> {
+  const rows = await runner.select<Record<string, unknown>>('SELECT id, parent_id, dependencies, run_id FROM apflow_tasks WHERE root_id = ?', [rootId]);
+  return rows.map((row) => ({
+    id: row.id as string,
+    parent_id: (row.parent_id as string | null) ?? null,
+    dependencies: (typeof row.dependencies === 'string' ? JSON.parse(row.dependencies) : row.dependencies ?? null) as TaskDependency[] | null,
+    run_id: (row.run_id as string | null) ?? null,
+  }));
+}
+
+/** Of `ids` (pending, not ready yet), those with an unfinished child in run `runId`. */
+export async function parentsWaitingForChildren(runner: SqlRunner, ids: readonly string[], runId: string): Promise<Set<string>> {
+  const rows = await byIds(ids, (chunk) =>
+    runner.select<{ parent_id: string }>(
+      `SELECT DISTINCT parent_id FROM apflow_tasks WHERE parent_id IN (${marks(chunk)}) AND run_id = ? AND status IN ('pending', 'in_progress')`,
+      [...chunk, runId],
+    ),
+  );
+  return new Set(rows.map((row) => row.parent_id));
+}
+
+/** Marks `ids` claimable from `at` on, if they are still pending (call inside `sql.write`). */
+export async function markReady(sql: Sql, runner: SqlRunner, ids: readonly string[], at: string): Promise<void> {
+  await byIds(ids, async (chunk) => {
+    await runner.run(`UPDATE apflow_tasks SET ready_at = ${sql.time} WHERE id IN (${marks(chunk)}) AND status = 'pending' AND ready_at IS NULL`, [at, ...chunk]);
+    return [];
+  });
+}
+
+/** True while run `runId` of the tree has a task left to settle. */
+export async function runHasWork(runner: SqlRunner, rootId: string, runId: string): Promise<boolean> {
+  const rows = await runner.select(
+    "SELECT 1 AS hit FROM apflow_tasks WHERE root_id = ? AND status IN ('pending', 'in_progress') AND run_id = ? LIMIT 1",
+    [rootId, runId],
+  );
+  return rows.length > 0;
+}
+
+/** Puts every task of a tree (or the ones listed) into run `runId`, pinned to `pinnedTo` or to nobody. */
+export async function enterRun(runner: SqlRunner, rootId: string, ids: readonly string[] | null, runId: string, pinnedTo: string | null): Promise<void> {
+  if (ids === null) {
+    await runner.run('UPDATE apflow_tasks SET run_id = ?, pinned_to = ?, ready_at = NULL WHERE root_id = ?', [runId, pinnedTo, rootId]);
+    return;
+  }
+  await byIds(ids, async (chunk) => {
+    await runner.run(`UPDATE apflow_tasks SET run_id = ?, pinned_to = ?, ready_at = NULL WHERE id IN (${marks(chunk)})`, [runId, pinnedTo, ...chunk]);
+    return [];
+  });
+}
+
+/** Of `ids`, the tasks `owner` still holds (running under its lease), read inside a transaction. */
+export async function heldBy(runner: SqlRunner, ids: readonly string[], owner: string): Promise<Set<string>> {
+  const rows = await byIds(ids, (chunk) =>
+    runner.select<{ id: string }>(`SELECT id FROM apflow_tasks WHERE id IN (${marks(chunk)}) AND status = 'in_progress' AND lease_owner = ?`, [...chunk, owner]),
+  );
+  return new Set(rows.map((row) => row.id));
+}
