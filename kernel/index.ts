@@ -5,6 +5,7 @@
 // ---- Creating and embedding a server ----
 export { createApp, type App, type CreateAppOptions } from './app/create-app.ts';
 export type { HealthReport } from './app/health.ts';
+export { answerClusterGather, gatherCluster, inCluster } from './app/cluster-gather.ts';
 
 // ---- Configuration ----
 export { defineConfig } from './config/define-config.ts';

@@ -12,6 +12,7 @@ import { createStorage } from '../storage/create-storage.ts';
 import { createTaskEngine, type TaskEngine } from '../engine/task-engine.ts';
 import { createTaskRepository, type TaskRepository } from '../engine/task-repository.ts';
 import { createSignalBus } from '../engine/signal-bus.ts';
+import { answerServerTasks } from './server-tasks.ts';
 import { drain, createFrontServer } from './front-server.ts';
 import { createGeneration, type Generation } from './generation.ts';
 import type { HealthReport } from './health.ts';
@@ -94,6 +95,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       settings: config.engine,
       log,
     });
+    const stopAnswering = answerServerTasks(engine);
+    releasers.push(async () => stopAnswering());
     const shared = {
       loaded,
       log,

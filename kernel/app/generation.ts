@@ -20,6 +20,7 @@ import type { Storage } from '../storage/create-storage.ts';
 import type { TaskEngine } from '../engine/task-engine.ts';
 import type { TaskRepository } from '../engine/task-repository.ts';
 import { buildHealthReport, type HealthReport } from './health.ts';
+import { serverTasks } from './server-tasks.ts';
 
 /** What every generation shares: config, logger, database, the executor folders. */
 export interface GenerationShared {
@@ -89,7 +90,8 @@ export async function createGeneration(shared: GenerationShared, options: { id: 
       ping: () => shared.storage.ping(),
       plugins: () => names,
       executors: () => executors().length,
-      tasks: () => ({ running: shared.engine.runningCount(), trees: shared.engine.runningRoots().length }),
+      tasks: () => serverTasks(shared.engine),
+      cluster: () => shared.engine.cluster(),
       reloadErrors: shared.reloadErrors,
     });
 

@@ -11,8 +11,10 @@ export interface HealthReport {
   workers: { count: number; pid: number };
   plugins: string[];
   executors: number;
-  /** Tasks and trees this process runs now. */
+  /** Tasks and trees this server runs now (every worker of it). */
   tasks: { running: number; trees: number };
+  /** The database as all servers share it: engines alive (workers and servers) and tasks ready for a free slot. */
+  cluster: { engines: number; ready: number };
   reload_errors: ReloadError[];
 }
 
@@ -25,13 +27,17 @@ export interface HealthSources {
   ping(): Promise<PingResult>;
   plugins(): string[];
   executors(): number;
-  tasks(): { running: number; trees: number };
+  tasks(): Promise<{ running: number; trees: number }>;
+  cluster(): Promise<{ engines: number; ready: number }>;
   reloadErrors(): ReloadError[];
 }
 
 /** Builds a health report; the HTTP status is 503 exactly when `status` is `unavailable`. */
 export async function buildHealthReport(sources: HealthSources): Promise<HealthReport> {
   const database = { ...(await sources.ping()), dialect: sources.dialect };
+  const [tasks, cluster] = database.ok
+    ? await Promise.all([sources.tasks(), sources.cluster().catch(() => ({ engines: 0, ready: 0 }))])
+    : [await sources.tasks(), { engines: 0, ready: 0 }];
   const reloadErrors = sources.reloadErrors();
   return {
     status: !database.ok ? 'unavailable' : reloadErrors.length > 0 ? 'degraded' : 'ok',
@@ -41,7 +47,8 @@ export async function buildHealthReport(sources: HealthSources): Promise<HealthR
     workers: { count: sources.workers, pid: process.pid },
     plugins: sources.plugins(),
     executors: sources.executors(),
-    tasks: sources.tasks(),
+    tasks,
+    cluster,
     reload_errors: reloadErrors,
   };
 }

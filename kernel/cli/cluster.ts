@@ -8,7 +8,7 @@ import { fail } from './cli.ts';
 import { onShutdownSignal } from './signals.ts';
 
 /** Messages a worker sends its primary. */
-type WorkerMessage = { type: 'ready'; url: string } | { type: 'fatal'; message: string } | GatherRequest | GatherAnswer;
+type WorkerMessage = { type: 'ready'; url: string } | { type: 'fatal'; message: string } | GatherRequest | GatherAnswer | EngineSignalMessage;
 
 /** Messages the primary sends its workers. */
 type PrimaryMessage = { type: 'stop' };
@@ -25,8 +25,14 @@ type GatherRequest = { type: 'apflow:gather'; id: string; topic: string; timeout
 type GatherAnswer = { type: 'apflow:gather:answer'; id: string; value: unknown };
 
 /**
+ * An engine signal (kernel/engine/signal-bus.ts) from a worker on SQLite, where there is no
+ * LISTEN/NOTIFY: the primary passes it to every other worker, untouched.
+ */
+type EngineSignalMessage = { type: 'apflow:signal'; signal: unknown };
+
+/**
  * The cluster primary: runs the migrations once, forks the workers (they share the port
- * through node:cluster), replaces a worker that dies, and on SIGINT/SIGTERM stops them all.
+ * through node:cluster), relays engine signals between them on SQLite, replaces a worker that dies, and on SIGINT/SIGTERM stops them all.
  * If a worker cannot start (port taken, bad plugin…) the whole server stops with its error.
  */
 export async function runPrimary(loaded: LoadedConfig): Promise<void> {
@@ -46,6 +52,10 @@ export async function runPrimary(loaded: LoadedConfig): Promise<void> {
   const fork = (): Worker => {
     const worker = cluster.fork();
     worker.on('message', (message: WorkerMessage) => {
+      if (message.type === 'apflow:signal') {
+        for (const other of Object.values(cluster.workers ?? {})) if (other && other !== worker && other.isConnected()) other.send(message);
+        return;
+      }
       if (message.type === 'apflow:gather') return gather.request(worker, message);
       if (message.type === 'apflow:gather:answer') return gather.answer(message);
       if (message.type === 'fatal' && ready < count) {

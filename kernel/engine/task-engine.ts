@@ -4,6 +4,7 @@ import type { Hooks } from '../hooks/hooks.ts';
 import type { RequestContext, TaskEvent } from '../hooks/hook-types.ts';
 import type { Logger } from '../internal/logger.ts';
 import { countReady, nextReadyAt } from '../storage/queries/claims.ts';
+import { listServers } from '../storage/queries/servers.ts';
 import type { Sql } from '../storage/sql.ts';
 import { buildTaskTree } from '../tasks/build-task-tree.ts';
 import { buildTrees, type TaskRow, type TaskTreeJson } from '../tasks/task-record.ts';
@@ -246,6 +247,13 @@ export function createTaskEngine(options: {
     requestState: (rootId: string) => scopes.get(rootId),
     /** Tasks ready to run that wait for a slot on any engine (the whole database). */
     queueDepth: () => countReady(sql, new Date().toISOString()),
+    /** Engines alive on the database (every worker of every server) and tasks ready for a free slot. */
+    async cluster(): Promise<{ engines: number; ready: number }> {
+      const now = Date.now();
+      const fresh = new Date(now - 2 * leaseMs).toISOString();
+      const engines = (await listServers(sql)).filter((server) => server.heartbeat_at >= fresh).length;
+      return { engines, ready: await countReady(sql, new Date(now).toISOString()) };
+    },
     /** Tasks running here now (executors in flight). */
     runningCount: () => runs.count(),
     /** Hears every event this process persisted (the `progress` hook hears them too). */

@@ -1,6 +1,7 @@
 import { AggregatorRegistry, Registry } from 'prom-client';
 import { definePlugin, Type, version, type PluginApp } from 'apflow';
-import { answerGathers, gatherWorkers, inCluster, ownMetrics } from './cluster-gather.ts';
+import { inCluster } from 'apflow';
+import { answerGathers, gatherWorkers, ownMetrics } from './cluster-gather.ts';
 import { observeHttp, type StreamCounts } from './http-observer.ts';
 import { createMetricSet } from './metric-set.ts';
 import { processState, type GenerationMetrics, type ProcessState } from './process-state.ts';
