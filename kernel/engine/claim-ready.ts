@@ -1,4 +1,4 @@
-import { lockClaimCounts, runningPerUser, selectClaimable } from '../storage/queries/claims.ts';
+import { claimRows, lockClaimCounts, runningPerUser, selectClaimable } from '../storage/queries/claims.ts';
 import { selectRowsIn } from '../storage/queries/run-queries.ts';
 import { mergeDependencyResults } from '../tasks/merge-dependency-results.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
@@ -61,24 +61,20 @@ export async function claimReady(tx: TreeTx, limits: ClaimLimits): Promise<TaskR
   }
   if (picked.length === 0) return [];
   const held = await tx.lock(picked.map((candidate) => candidate.root_id), true);
-  const rows = await selectRowsIn(tx.runner, picked.filter((candidate) => held.has(candidate.root_id)).map((candidate) => candidate.id));
-  const deps = new Map((await selectRowsIn(tx.runner, rows.flatMap((row) => (row.dependencies ?? []).map((dep) => dep.id)))).map((row) => [row.id, row]));
+  const rows = await claimRows(tx.sql, tx.runner, picked.filter((candidate) => held.has(candidate.root_id)).map((candidate) => candidate.id), {
+    now: tx.now,
+    owner: tx.owner,
+    until: limits.leaseUntil,
+  });
+  const depIds = rows.flatMap((row) => (row.dependencies ?? []).map((dep) => dep.id));
+  const deps = new Map((depIds.length ? await selectRowsIn(tx.runner, depIds) : []).map((row) => [row.id, row]));
   const order = new Map(picked.map((candidate, i) => [candidate.id, i]));
   rows.sort((a, b) => (order.get(a.id) as number) - (order.get(b.id) as number));
   for (const row of rows) {
-    const claim: Partial<TaskRow> = {
-      status: 'in_progress',
-      inputs: mergeDependencyResults(row, (id) => deps.get(id)),
-      started_at: tx.now,
-      updated_at: tx.now,
-      attempts: row.attempts + 1,
-      next_attempt_at: null,
-      ready_at: null,
-      lease_owner: tx.owner,
-      lease_expires_at: limits.leaseUntil,
-    };
-    Object.assign(row, claim);
-    tx.set(row.id, claim);
+    if (row.dependencies?.length) {
+      row.inputs = mergeDependencyResults(row, (id) => deps.get(id));
+      tx.set(row.id, { inputs: row.inputs });
+    }
     tx.event('task_start', row);
   }
   return rows;

@@ -2,24 +2,29 @@ import type { RegisteredExecutor } from '../executors/executor-table.ts';
 import type { Hooks } from '../hooks/hooks.ts';
 import type { TaskEventType } from '../hooks/hook-types.ts';
 import type { Logger } from '../internal/logger.ts';
-import { heldBy } from '../storage/queries/run-queries.ts';
+import { claimContinuation, heldBy } from '../storage/queries/run-queries.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
 import { retryDelayMs } from './run-rules.ts';
 import { runTask, type RunOutcome } from './run-task.ts';
 import { settleRun, type SettledTask } from './settle-run.ts';
 import type { EventSubject } from './task-events.ts';
 import type { TreeTx } from './tree-tx.ts';
+import { continueLocally, type Continuation } from './continue-locally.ts';
+import type { ShapeCache } from './tree-shape.ts';
 
 /** A write a run asks for: its progress, or how it ended. */
 type Report =
   | { kind: 'progress'; subject: EventSubject; message?: string }
-  | { kind: 'finish'; row: TaskRow; change: Partial<TaskRow>; type: TaskEventType; message?: string; settled: boolean };
+  | { kind: 'finish'; row: TaskRow; change: Partial<TaskRow>; type: TaskEventType; message?: string; settled: boolean }
+  | { kind: 'claim'; continuation: Continuation };
 
 interface Running {
   row: TaskRow;
   abort: AbortController;
   /** Cancelled, taken over or handed back: how it ends is not written. */
   lost: boolean;
+  /** Its claim is in the database (false while a continuation waits for its batch). */
+  committed: boolean;
 }
 
 /**
@@ -40,6 +45,10 @@ export function createLocalRuns(options: {
   transact: <T>(work: (tx: TreeTx) => Promise<T>) => Promise<T>;
   claim: (tx: TreeTx, slots: number) => Promise<TaskRow[]>;
   mayClaim: () => boolean;
+  shapes: ShapeCache;
+  /** Per-user or cluster limits are set: every claim must count in the database, no continuation. */
+  limited: boolean;
+  leaseUntil: () => string;
   log: Logger;
 }) {
   const { settings, log } = options;
@@ -54,25 +63,43 @@ export function createLocalRuns(options: {
 
   const freeSlots = () => (closing || !options.mayClaim() ? 0 : settings.concurrency - running.size);
 
+  const mirrorOf = (row: TaskRow) => (row.run_id ? options.shapes.peek(row.root_id, row.run_id)?.mirror : undefined);
+
   const turn = async (tx: TreeTx, batch: readonly Report[]): Promise<TaskRow[]> => {
     let readied = 0;
     if (batch.length > 0) {
-      const ids = batch.map((report) => (report.kind === 'progress' ? report.subject.id : report.row.id));
-      await tx.lock(batch.map((report) => (report.kind === 'progress' ? report.subject.root_id : report.row.root_id)));
-      const held = await heldBy(tx.runner, ids, options.owner);
+      const rowOf = (report: Report) => (report.kind === 'progress' ? report.subject : report.kind === 'claim' ? report.continuation.row : report.row);
+      await tx.lock(batch.map((report) => rowOf(report).root_id));
+      const held = await heldBy(tx.runner, batch.filter((report) => report.kind !== 'claim').map((report) => rowOf(report).id), options.owner);
+      const refused = new Set<string>();
       const settled = new Map<string, SettledTask[]>();
       for (const report of batch) {
+        if (report.kind === 'claim') {
+          const { row, gates } = report.continuation;
+          if (gates.some((id) => refused.has(id)) || !(await claimContinuation(tx.sql, tx.runner, row))) {
+            refused.add(row.id);
+            mirrorOf(row)?.rows.delete(row.id);
+            abortRun(row.id, new Error('its start was refused: the tree changed elsewhere'));
+            continue;
+          }
+          held.add(row.id);
+          tx.event('task_start', row);
+          continue;
+        }
+        const row = rowOf(report);
+        if (!held.has(row.id)) {
+          refused.add(row.id);
+          if (report.kind === 'finish') mirrorOf(report.row)?.rows.delete(row.id);
+          continue;
+        }
         if (report.kind === 'progress') {
-          if (!held.has(report.subject.id)) continue;
-          tx.set(report.subject.id, { progress: report.subject.progress, updated_at: tx.now });
+          tx.set(row.id, { progress: report.subject.progress, updated_at: tx.now });
           tx.event('progress', report.subject, report.message);
           continue;
         }
-        const { row } = report;
-        if (!held.has(row.id)) continue;
         tx.set(row.id, report.change);
-        tx.event(report.type, row, report.message);
-        if (report.settled) settled.set(row.root_id, [...(settled.get(row.root_id) ?? []), { id: row.id, status: row.status }]);
+        tx.event(report.type, report.row, report.message);
+        if (report.settled) settled.set(row.root_id, [...(settled.get(row.root_id) ?? []), { id: row.id, status: report.row.status }]);
       }
       for (const [rootId, list] of settled) readied += (await settleRun(tx, rootId, list)).readied;
     }
@@ -91,6 +118,10 @@ export function createLocalRuns(options: {
       reports = [];
       try {
         start(await options.transact((tx) => turn(tx, batch)));
+        for (const report of batch) {
+          const entry = report.kind === 'claim' ? running.get(report.continuation.row.id) : undefined;
+          if (entry) entry.committed = true;
+        }
         failures = 0;
       } catch (error) {
         failures++;
@@ -131,14 +162,41 @@ export function createLocalRuns(options: {
       }
     }
     Object.assign(row, report.change);
+    const mirrored = mirrorOf(row)?.rows.get(row.id);
+    if (mirrored) Object.assign(mirrored, report.change);
     reports.push(report);
+    if (row.status === 'completed') continueAfter(row);
     kick();
+  };
+
+  /** Starts at once what `row` unblocks, when this engine knows enough (see continueLocally). */
+  const continueAfter = (row: TaskRow) => {
+    if (options.limited || freeSlots() <= 0 || !row.run_id) return;
+    const shape = options.shapes.peek(row.root_id, row.run_id);
+    if (!shape?.mirror) return;
+    const now = new Date().toISOString();
+    for (const continuation of continueLocally(shape, row, { lease_owner: options.owner, lease_expires_at: options.leaseUntil(), started_at: now })) {
+      if (freeSlots() <= 0) {
+        (shape.mirror.rows.get(continuation.row.id) as TaskRow).status = 'pending';
+        continue;
+      }
+      reports.push({ kind: 'claim', continuation });
+      // The run changes its own row as it goes; the claim report keeps the row as claimed.
+      launch({ ...continuation.row }, false);
+    }
   };
 
   const start = (rows: readonly TaskRow[]) => {
     for (const row of rows) {
+      const mirrored = mirrorOf(row)?.rows.get(row.id);
+      if (mirrored) mirrored.status = 'in_progress';
+      launch(row, true);
+    }
+  };
+  const launch = (row: TaskRow, committed: boolean) => {
+    {
       const abort = new AbortController();
-      running.set(row.id, { row, abort, lost: false });
+      running.set(row.id, { row, abort, lost: false, committed });
       const timeout = row.params?.timeout_s;
       // Each run starts on its own turn of the event loop, so a burst of quick tasks still lets
       // commits and HTTP requests through in between.
@@ -164,6 +222,13 @@ export function createLocalRuns(options: {
     }
   };
 
+  const abortRun = (id: string, reason: unknown) => {
+    const entry = running.get(id);
+    if (!entry) return;
+    entry.lost = true;
+    entry.abort.abort(reason);
+  };
+
   /** Kicks the loop at `at` (ms epoch): a retry's backoff ends then. */
   const wake = (at: number) => {
     if (at >= wakeAt) return;
@@ -186,14 +251,10 @@ export function createLocalRuns(options: {
     wakeAt: wake,
     /** Aborts these tasks if they run here; how they end is not written (someone else decided). */
     abort(ids: readonly string[], reason: unknown): void {
-      for (const id of ids) {
-        const entry = running.get(id);
-        if (!entry) continue;
-        entry.lost = true;
-        entry.abort.abort(reason);
-      }
+      for (const id of ids) abortRun(id, reason);
     },
-    ids: () => [...running.keys()],
+    /** Tasks running here whose claim is written (the ones the lease covers). */
+    ids: () => [...running].filter(([, entry]) => entry.committed).map(([id]) => id),
     roots: () => [...new Set([...running.values()].map((entry) => entry.row.root_id))],
     count: () => running.size,
     /**

@@ -1,12 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { ApflowError } from '../errors/apflow-error.ts';
-import { enterRun, selectTreeIn } from '../storage/queries/run-queries.ts';
+import { enterRun, selectTreeIn, treeSize } from '../storage/queries/run-queries.ts';
 import { TERMINAL_STATUSES, type TaskRow } from '../tasks/task-record.ts';
 import { isOwnerGone } from './engine-owner.ts';
 import { executionScope, recoverOrphan, resetForRerun } from './run-rules.ts';
 import { settleRun, type RunSettlement, type SettledTask } from './settle-run.ts';
 import { buildShape } from './tree-shape.ts';
 import type { TreeTx } from './tree-tx.ts';
+
+/**
+ * Trees up to this size keep their rows in memory while they run here, so a task that completes
+ * can start what it unblocks at once (see continue-locally.ts); bigger ones go through the
+ * database only, to bound memory.
+ */
+const MIRROR_MAX = 5000;
 
 /** Which run to start. */
 export interface RunStart {
@@ -36,7 +43,8 @@ export async function startRun(tx: TreeTx, start: RunStart): Promise<RunStarted>
   const root = tx.roots.get(rootId);
   if (!root) throw new ApflowError('APF_NOT_FOUND', { message: `Task ${taskId} not found` });
   if (root.run_state === 'running' && !start.resume) return { started: false };
-  const rows = await selectTreeIn(tx.runner, rootId);
+  const mirrored = (await treeSize(tx.runner, rootId)) <= MIRROR_MAX;
+  const rows = await selectTreeIn(tx.runner, rootId, !mirrored);
   const scope = taskId === rootId ? null : executionScope(rows, taskId);
   const runId = randomUUID();
   const settled: SettledTask[] = [];
@@ -63,7 +71,9 @@ export async function startRun(tx: TreeTx, start: RunStart): Promise<RunStarted>
   root.run_id = runId;
   root.run_state = 'running';
   tx.set(rootId, { run_state: 'running', active_run: runId });
-  tx.shapes.put(rootId, runId, buildShape(rows, runId));
+  const shape = buildShape(rows, runId);
+  if (mirrored) shape.mirror = { pinnedTo: start.pinnedTo, rows: new Map(rows.map((row) => [row.id, row])) };
+  tx.shapes.put(rootId, runId, shape);
   const rootRow = rows.find((row) => row.id === rootId) as TaskRow;
   const first = tx.event('progress', rootRow, 'Task tree execution started');
   for (const row of fresh) tx.event('task_failed', row);

@@ -128,6 +128,9 @@ export function createTaskEngine(options: {
         leaseUntil: leaseUntil(),
       }),
     mayClaim: () => mode === 'server' || mode === 'command',
+    shapes,
+    limited: settings.per_user_concurrency !== undefined || settings.cluster_concurrency !== undefined,
+    leaseUntil,
     log,
   });
 

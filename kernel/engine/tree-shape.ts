@@ -1,4 +1,14 @@
 import type { TaskPlace } from '../storage/queries/run-queries.ts';
+import type { TaskRow } from '../tasks/task-record.ts';
+
+/**
+ * What the engine that started a run knows first-hand of it: every task's row as it read it,
+ * kept current with its own claims and results (what others did, it does not know).
+ */
+export interface RunMirror {
+  pinnedTo: string | null;
+  rows: Map<string, TaskRow>;
+}
 
 /** Where the tasks of one run sit: parents, dependencies, dependents, and who is in the run. */
 export interface TreeShape {
@@ -9,6 +19,8 @@ export interface TreeShape {
   requires: Map<string, string[]>;
   /** Tasks of the run (its scope). */
   inRun: Set<string>;
+  /** Set on the engine that started the run (for trees small enough to keep in memory). */
+  mirror?: RunMirror;
 }
 
 /** Builds the shape of run `runId` from its tree's places. */
@@ -63,6 +75,8 @@ export function createShapeCache(max = 256) {
       }
       return shape;
     },
+    /** The cached shape, if any (no read). */
+    peek: (rootId: string, runId: string): TreeShape | undefined => shapes.get(`${rootId}\n${runId}`),
     put(rootId: string, runId: string, shape: TreeShape): void {
       shapes.set(`${rootId}\n${runId}`, shape);
       if (shapes.size > max) shapes.delete(shapes.keys().next().value as string);

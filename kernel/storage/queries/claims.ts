@@ -1,4 +1,6 @@
+import { fromDatabaseRow, type TaskRow } from '../../tasks/task-record.ts';
 import type { Sql, SqlRunner } from '../sql.ts';
+import { chunks } from './task-columns.ts';
 
 /** A ready task found by {@link selectClaimable}. */
 export interface ClaimCandidate {
@@ -35,8 +37,10 @@ export async function selectClaimable(sql: Sql, runner: SqlRunner, filter: Claim
   }
   params.push(filter.limit);
   const lock = sql.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+  // SQLite's planner would rather read the status index and sort every pending task.
+  const table = sql.dialect === 'sqlite' ? 'apflow_tasks INDEXED BY apflow_tasks_ready' : 'apflow_tasks';
   return runner.select<ClaimCandidate>(
-    `SELECT id, root_id, user_id FROM apflow_tasks WHERE ${where} ORDER BY priority, ready_at, position LIMIT ?${lock}`,
+    `SELECT id, root_id, user_id FROM ${table} WHERE ${where} ORDER BY priority, ready_at, position LIMIT ?${lock}`,
     params,
   );
 }
@@ -74,4 +78,23 @@ export async function nextReadyAt(sql: Sql, now: string): Promise<string | null>
   );
   const at = rows[0]?.at;
   return at === null || at === undefined ? null : at instanceof Date ? at.toISOString() : String(at);
+}
+
+/**
+ * Claims `ids` for `owner` if they are still pending: running from `now`, one attempt more, under
+ * a lease until `until`. Returns the claimed rows as they are now (call inside `sql.write`).
+ */
+export async function claimRows(sql: Sql, runner: SqlRunner, ids: readonly string[], claim: { now: string; owner: string; until: string }): Promise<TaskRow[]> {
+  const out: TaskRow[] = [];
+  for (const chunk of chunks(ids, 500)) {
+    if (chunk.length === 0) continue;
+    const rows = await runner.select(
+      `UPDATE apflow_tasks SET status = 'in_progress', started_at = ${sql.time}, updated_at = ${sql.time}, attempts = attempts + 1,
+         next_attempt_at = NULL, ready_at = NULL, lease_owner = ?, lease_expires_at = ${sql.time}
+       WHERE id IN (${chunk.map(() => '?').join(', ')}) AND status = 'pending' RETURNING *`,
+      [claim.now, claim.now, claim.owner, claim.until, ...chunk],
+    );
+    out.push(...rows.map(fromDatabaseRow));
+  }
+  return out;
 }

@@ -1,5 +1,5 @@
 import { fromDatabaseRow, type TaskDependency, type TaskRow, type TaskStatus } from '../../tasks/task-record.ts';
-import type { Sql, SqlRunner } from '../sql.ts';
+import { jsonParam, type Sql, type SqlRunner } from '../sql.ts';
 import { chunks } from './task-columns.ts';
 
 /** What the engine reads of a tree root before changing the tree: its run and event counter. */
@@ -65,9 +65,21 @@ export function selectRowsIn(runner: SqlRunner, ids: readonly string[]): Promise
   );
 }
 
-/** Every row of a tree, read inside a transaction, in creation order. */
-export async function selectTreeIn(runner: SqlRunner, rootId: string): Promise<TaskRow[]> {
-  return (await runner.select('SELECT * FROM apflow_tasks WHERE root_id = ? ORDER BY position', [rootId])).map(fromDatabaseRow);
+/**
+ * Every row of a tree, read inside a transaction, in creation order. With `light`, only what a
+ * run's start needs (no inputs, results or schemas: they can be big, and a big tree has many).
+ */
+export async function selectTreeIn(runner: SqlRunner, rootId: string, light = false): Promise<TaskRow[]> {
+  const columns = light
+    ? 'id, parent_id, root_id, user_id, name, status, priority, dependencies, params, progress, error, attempts, lease_owner, lease_expires_at, next_attempt_at, ready_at, run_id, position'
+    : '*';
+  return (await runner.select(`SELECT ${columns} FROM apflow_tasks WHERE root_id = ? ORDER BY position`, [rootId])).map(fromDatabaseRow);
+}
+
+/** How many tasks a tree has. */
+export async function treeSize(runner: SqlRunner, rootId: string): Promise<number> {
+  const rows = await runner.select<{ n: number | string }>('SELECT COUNT(*) AS n FROM apflow_tasks WHERE root_id = ?', [rootId]);
+  return Number(rows[0]?.n ?? 0);
 }
 
 /** The run bookkeeping columns of `ids`, those with `status` in `statuses` (all when empty). */
@@ -98,13 +110,14 @@ export async function selectPlaces(runner: SqlRunner, rootId: string): Promise<T
 
 /** Of `ids` (pending, not ready yet), those with an unfinished child in run `runId`. */
 export async function parentsWaitingForChildren(runner: SqlRunner, ids: readonly string[], runId: string): Promise<Set<string>> {
+  // EXISTS stops at the first unfinished child: a parent of thousands costs one index probe.
   const rows = await byIds(ids, (chunk) =>
-    runner.select<{ parent_id: string }>(
-      `SELECT DISTINCT parent_id FROM apflow_tasks WHERE parent_id IN (${marks(chunk)}) AND run_id = ? AND status IN ('pending', 'in_progress')`,
+    runner.select<{ id: string }>(
+      `SELECT p.id FROM apflow_tasks p WHERE p.id IN (${marks(chunk)}) AND EXISTS (SELECT 1 FROM apflow_tasks c WHERE c.parent_id = p.id AND c.status IN ('pending', 'in_progress') AND c.run_id = ?)`,
       [...chunk, runId],
     ),
   );
-  return new Set(rows.map((row) => row.parent_id));
+  return new Set(rows.map((row) => row.id));
 }
 
 /** Marks `ids` claimable from `at` on, if they are still pending (call inside `sql.write`). */
@@ -142,4 +155,19 @@ export async function heldBy(runner: SqlRunner, ids: readonly string[], owner: s
     runner.select<{ id: string }>(`SELECT id FROM apflow_tasks WHERE id IN (${marks(chunk)}) AND status = 'in_progress' AND lease_owner = ?`, [...chunk, owner]),
   );
   return new Set(rows.map((row) => row.id));
+}
+
+/**
+ * Writes the claim of a task this engine started before the claim was written (see
+ * kernel/engine/continue-locally.ts), if the task is still pending in the same run. Returns
+ * whether it held.
+ */
+export async function claimContinuation(sql: Sql, runner: SqlRunner, row: TaskRow): Promise<boolean> {
+  const rows = await runner.select(
+    `UPDATE apflow_tasks SET status = 'in_progress', inputs = ${sql.json}, started_at = ${sql.time}, updated_at = ${sql.time},
+       attempts = ?, next_attempt_at = NULL, ready_at = NULL, lease_owner = ?, lease_expires_at = ${sql.time}
+     WHERE id = ? AND status = 'pending' AND run_id = ? RETURNING id`,
+    [jsonParam(row.inputs), row.started_at, row.updated_at, row.attempts, row.lease_owner, row.lease_expires_at, row.id, row.run_id],
+  );
+  return rows.length === 1;
 }
