@@ -18,7 +18,10 @@ export default definePlugin({
 
     app.hooks.request.tapPromise('llm-keys', async (request) => {
       const key = parseHeaderKey(request.headers['x-llm-api-key']);
-      if (key) holdHeaderKey(request.state, key);
+      if (!key) return;
+      holdHeaderKey(request.state, key);
+      // The key lives in this process only: runs this request starts stay on this server.
+      request.pin = 'X-LLM-API-KEY';
     });
 
     // Remember (without the key) which trees run with a header key, and forget them when they end.

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, test, type TestContext } from 'node:test';
 import type { TaskEvent } from 'apflow';
 import { postgresAdminUrl } from '../databases.ts';
-import { eventually } from '../helpers.ts';
+import { eventually, rpc } from '../helpers.ts';
 import { maxOverlap, overlappingRuns, runsReader, someInstant, type RunRow } from '../scale-out/runs.ts';
 import { call, flatten, freshPostgres, startServers, TERMINAL, type ScaleServer, type TreeTask } from '../scale-out/servers.ts';
 import { sseSubscribe, streamProblems, wsConnection, type TreeSubscription } from '../scale-out/subscribers.ts';
@@ -291,5 +291,49 @@ describe('scale-out: several servers on one PostgreSQL', { skip }, () => {
     await t.test('bob ran while alice was at her limit', () => {
       assert.ok(someInstant(alice, 2, bob, 1), 'no instant with 2 runs of alice and one of bob');
     });
+  });
+
+  test('a run started with X-LLM-API-KEY stays on the server holding the key; the others still share unpinned work', { timeout: 90_000 }, async (t: TestContext) => {
+    const databaseUrl = await freshPostgres(t);
+    const servers = await startServers(t, databaseUrl, 3, { lease_s: 2, concurrency: 4 });
+    const reader = await runsReader(t, databaseUrl);
+    const prefix = randomBytes(3).toString('hex');
+    const holder = servers[1] as ScaleServer;
+    const pinned = treeSpec(`${prefix}-pinned`, 24, { ms: 30, jitter: 10 });
+    const free = treeSpec(`${prefix}-free`, 24, { ms: 30, jitter: 10 });
+    await call(holder.base, 'tasks.create', { tasks: free });
+    // The key comes with the request that creates and runs the tree (tasks.execute with tasks).
+    const keyed = rpc(holder.base, '/tasks', { jsonrpc: '2.0', id: 1, method: 'tasks.execute', params: { tasks: pinned } }, { 'x-llm-api-key': 'sk-test-only-here' });
+    const outcomes = await Promise.all([keyed, call<{ status: string }>(holder.base, 'tasks.execute', { task_id: `${prefix}-free` })]);
+    assert.equal((outcomes[0].body as { result?: { status: string } }).result?.status, 'completed', JSON.stringify(outcomes[0].body));
+    assert.equal(outcomes[1].status, 'completed');
+    const runs = await reader.runs();
+    const where = (root: string) => new Set(runs.filter((run) => run.root_task_id === root).map((run) => run.server));
+    assert.equal(runs.filter((run) => run.root_task_id === `${prefix}-pinned`).length, 24);
+    assert.deepEqual([...where(`${prefix}-pinned`)], [holder.name], 'every task of the keyed run ran on the server holding the key');
+    assert.ok(where(`${prefix}-free`).size > 1, `the run without a key was shared (ran on ${[...where(`${prefix}-free`)].join(', ')})`);
+  });
+
+  test('a server stopped gracefully hands its running tasks back: another server runs them, nothing is lost or failed', { timeout: 90_000 }, async (t: TestContext) => {
+    const databaseUrl = await freshPostgres(t);
+    // No grace: running tasks are handed back at once.
+    const servers = await startServers(t, databaseUrl, 2, { lease_s: 30, concurrency: 4 }, { server: { shutdown_timeout_s: 0 } });
+    const reader = await runsReader(t, databaseUrl);
+    const prefix = randomBytes(3).toString('hex');
+    const [stopping, staying] = servers as [ScaleServer, ScaleServer];
+    const tree = await createTree(stopping, treeSpec(`${prefix}-handback`, 12, { ms: 800, jitter: 50 }));
+    const run = call<{ status: string }>(staying.base, 'tasks.execute', { task_id: tree.root }).catch((error: Error) => ({ status: error.message }));
+    await eventually(async () => (await reader.runs()).some((row) => row.server === stopping.name && row.end === null), 30_000);
+    stopping.proc.child.kill('SIGTERM');
+    await stopping.proc.exited;
+    // Leases are 30 s: only a hand-back (not an expiry) lets the other server finish within the wait.
+    const outcome = await run;
+    assert.equal(outcome.status, 'completed');
+    const tasks = await statuses(staying, tree.root);
+    assert.ok(tasks.every((task) => task.status === 'completed'), JSON.stringify(tasks.filter((task) => task.status !== 'completed')));
+    const runs = await reader.runs();
+    const cut = runs.filter((row) => row.server === stopping.name && row.end !== null && runs.some((other) => other.task_id === row.task_id && other.id !== row.id));
+    assert.ok(cut.length > 0, 'some tasks were running on the stopped server and ran again on the other');
+    for (const row of cut) assert.ok(runs.some((other) => other.task_id === row.task_id && other.server === staying.name), `${row.task_id} ran again on ${staying.name}`);
   });
 });

@@ -27,10 +27,12 @@ export async function freshPostgres(t: TestContext): Promise<string> {
 
 /**
  * Starts `count` servers on the database `databaseUrl`, each on a port of its own, with the
- * `engine` settings given (lease_s, per_user_concurrency, …). They are killed when the test ends.
+ * `engine` settings given (lease_s, per_user_concurrency, …) and any `extra` config. They are
+ * killed when the test ends.
  */
-export async function startServers(t: TestContext, databaseUrl: string, count: number, engine: Record<string, unknown>): Promise<ScaleServer[]> {
+export async function startServers(t: TestContext, databaseUrl: string, count: number, engine: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<ScaleServer[]> {
   const config = {
+    ...extra,
     engine,
     executors: { dirs: [executorsDir] },
     examples: { auto_init: false },
