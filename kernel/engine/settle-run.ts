@@ -1,4 +1,4 @@
-import { markReady, parentsWaitingForChildren, runHasWork, selectRowsIn, selectStates } from '../storage/queries/run-queries.ts';
+import { markReady, pendingCandidates, runHasWork, selectRowsIn, selectStates } from '../storage/queries/run-queries.ts';
 import type { TreeTx } from './tree-tx.ts';
 
 /** A task that reached a terminal state (or was found in one) in this transaction. */
@@ -64,12 +64,11 @@ export async function settleRun(tx: TreeTx, rootId: string, settled: readonly Se
 async function readyThose(tx: TreeTx, runId: string, ids: readonly string[], requires: (id: string) => readonly string[]): Promise<number> {
   if (ids.length === 0) return 0;
   await tx.sync();
-  const pending = (await selectStates(tx.runner, ids, ['pending'])).map((row) => row.id);
-  if (pending.length === 0) return 0;
-  const depIds = new Set(pending.flatMap((id) => requires(id)));
+  const open = (await pendingCandidates(tx.runner, ids, runId)).filter((row) => !row.waiting).map((row) => row.id);
+  if (open.length === 0) return 0;
+  const depIds = new Set(open.flatMap((id) => requires(id)));
   const completed = new Set((await selectStates(tx.runner, [...depIds], ['completed'])).map((row) => row.id));
-  const busy = await parentsWaitingForChildren(tx.runner, pending, runId);
-  const ready = pending.filter((id) => !busy.has(id) && requires(id).every((dep) => completed.has(dep)));
+  const ready = open.filter((id) => requires(id).every((dep) => completed.has(dep)));
   await markReady(tx.sql, tx.runner, ready, tx.now);
   return ready.length;
 }

@@ -28,7 +28,9 @@ export interface ClaimFilter {
  */
 export async function selectClaimable(sql: Sql, runner: SqlRunner, filter: ClaimFilter): Promise<ClaimCandidate[]> {
   const params: unknown[] = [filter.now, filter.owner];
-  let where = `ready_at IS NOT NULL AND ready_at <= ${sql.time} AND status = 'pending' AND ${filter.pinnedOnly ? 'pinned_to = ?' : '(pinned_to IS NULL OR pinned_to = ?)'}`;
+  // No status test: only pending tasks carry ready_at (the claim re-checks), and a status test
+  // tempts planners without statistics (a fresh database) into reading every pending task.
+  let where = `ready_at IS NOT NULL AND ready_at <= ${sql.time} AND ${filter.pinnedOnly ? 'pinned_to = ?' : '(pinned_to IS NULL OR pinned_to = ?)'}`;
   const named = filter.usersAtLimit.filter((user): user is string => user !== null);
   if (filter.usersAtLimit.includes(null)) where += ' AND user_id IS NOT NULL';
   if (named.length) {
@@ -36,6 +38,9 @@ export async function selectClaimable(sql: Sql, runner: SqlRunner, filter: Claim
     params.push(...named);
   }
   params.push(filter.limit);
+  // Without statistics (a fresh or freshly filled table) PostgreSQL's planner guesses a handful of
+  // ready rows and sorts them all; reading the ready index in order is right at any size.
+  if (sql.dialect === 'postgres') await runner.run("SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true)");
   const lock = sql.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
   // SQLite's planner would rather read the status index and sort every pending task.
   const table = sql.dialect === 'sqlite' ? 'apflow_tasks INDEXED BY apflow_tasks_ready' : 'apflow_tasks';

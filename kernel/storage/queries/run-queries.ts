@@ -108,16 +108,20 @@ export async function selectPlaces(runner: SqlRunner, rootId: string): Promise<T
   }));
 }
 
-/** Of `ids` (pending, not ready yet), those with an unfinished child in run `runId`. */
-export async function parentsWaitingForChildren(runner: SqlRunner, ids: readonly string[], runId: string): Promise<Set<string>> {
-  // EXISTS stops at the first unfinished child: a parent of thousands costs one index probe.
+/**
+ * Of `ids`, the tasks still waiting to be made ready (pending, not ready yet), each with whether
+ * an unfinished child in run `runId` still holds it back. EXISTS stops at the first unfinished
+ * child: a parent of thousands costs one index probe.
+ */
+export async function pendingCandidates(runner: SqlRunner, ids: readonly string[], runId: string): Promise<{ id: string; waiting: boolean }[]> {
   const rows = await byIds(ids, (chunk) =>
-    runner.select<{ id: string }>(
-      `SELECT p.id FROM apflow_tasks p WHERE p.id IN (${marks(chunk)}) AND EXISTS (SELECT 1 FROM apflow_tasks c WHERE c.parent_id = p.id AND c.status IN ('pending', 'in_progress') AND c.run_id = ?)`,
-      [...chunk, runId],
+    runner.select<{ id: string; waiting: number | boolean }>(
+      `SELECT p.id, EXISTS (SELECT 1 FROM apflow_tasks c WHERE c.parent_id = p.id AND c.status IN ('pending', 'in_progress') AND c.run_id = ?) AS waiting
+         FROM apflow_tasks p WHERE p.id IN (${marks(chunk)}) AND p.status = 'pending' AND p.ready_at IS NULL`,
+      [runId, ...chunk],
     ),
   );
-  return new Set(rows.map((row) => row.id));
+  return rows.map((row) => ({ id: row.id, waiting: row.waiting === true || Number(row.waiting) === 1 }));
 }
 
 /** Marks `ids` claimable from `at` on, if they are still pending (call inside `sql.write`). */
