@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { TaskEvent } from 'apflow';
 import { eventually, freePort, launchApflow, tempProject } from '../helpers.ts';
 import { call, flatten, type TreeTask } from '../scale-out/servers.ts';
-import { sseSubscribe, streamProblems, wsConnection } from '../scale-out/subscribers.ts';
+import { sseSubscribe, streamProblems, wsConnection, type TreeSubscription } from '../scale-out/subscribers.ts';
 
 const pidSleep = `import { defineExecutor, Type } from 'apflow';
 export default defineExecutor({
@@ -34,7 +34,7 @@ test('--workers 2 on SQLite: both workers run tasks of one tree, a subscriber on
   ];
   await call(base, 'tasks.create', tasks);
   // Fresh connections land on either worker; one of each kind of stream is enough to reach both.
-  const subs = await Promise.all([0, 1, 2, 3].map((i) => sseSubscribe(t, base, `sse${i}`, 'w-root')));
+  const subs: TreeSubscription[] = await Promise.all([0, 1, 2, 3].map((i) => sseSubscribe(t, base, `sse${i}`, 'w-root')));
   const ws = await wsConnection(t, base, 'ws');
   subs.push(await ws.subscribe('w-root'));
   await call(base, 'tasks.execute', { task_id: 'w-root' });

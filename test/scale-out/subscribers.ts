@@ -21,12 +21,14 @@ export interface TreeSubscription {
  * Opens `GET /tasks/{rootId}/events` on `base` (from the start: no Last-Event-ID unless
  * `after` is given); resolves once the response headers came, events keep arriving after.
  */
-export function sseSubscribe(t: TestContext, base: string, server: string, rootId: string, after?: number): Promise<TreeSubscription> {
-  const sub: TreeSubscription = { label: `sse@${server}`, rootId, events: [], ended: false, problems: [] };
+export function sseSubscribe(t: TestContext, base: string, server: string, rootId: string, after?: number): Promise<TreeSubscription & { close(): void }> {
+  let closed = false;
+  let client: ClientRequest | undefined;
+  const sub = { label: `sse@${server}`, rootId, events: [] as TaskEvent[], ended: false, problems: [] as string[], close: () => ((closed = true), client?.destroy()) };
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { accept: 'text/event-stream' };
     if (after !== undefined) headers['last-event-id'] = String(after);
-    const req: ClientRequest = request(`${base}/tasks/${rootId}/events`, { headers, agent: false }, (res) => {
+    const req: ClientRequest = (client = request(`${base}/tasks/${rootId}/events`, { headers, agent: false }, (res) => {
       if (res.statusCode !== 200) {
         reject(new Error(`SSE ${base}/tasks/${rootId}/events answered ${res.statusCode}`));
         res.resume();
@@ -49,11 +51,12 @@ export function sseSubscribe(t: TestContext, base: string, server: string, rootI
         }
       });
       res.on('close', () => {
-        if (!sub.ended) sub.problems.push('the stream closed before stream_end');
+        if (!sub.ended && !closed) sub.problems.push('the stream closed before stream_end');
       });
       resolve(sub);
-    });
+    }));
     req.on('error', (error) => {
+      if (closed) return;
       sub.problems.push(`connection error: ${error.message}`);
       reject(error);
     });
