@@ -41,7 +41,6 @@ export function createLocalRuns(options: {
   executor: (id: string) => RegisteredExecutor | undefined;
   executorIds: () => string[];
   requestState: (rootId: string) => Record<string, unknown> | undefined;
-  demo: (rootId: string) => boolean;
   transact: <T>(work: (tx: TreeTx) => Promise<T>) => Promise<T>;
   claim: (tx: TreeTx, slots: number) => Promise<TaskRow[]>;
   mayClaim: () => boolean;
@@ -209,7 +208,7 @@ export function createLocalRuns(options: {
           executor: options.executor,
           executorIds: options.executorIds,
           requestState: options.requestState(row.root_id),
-          demo: options.demo(row.root_id),
+          demo: row.run_demo,
           progress: (progress, message) => {
             if (row.status !== 'in_progress' || !Number.isFinite(progress)) return;
             row.progress = Math.min(1, Math.max(0, progress));

@@ -22,6 +22,8 @@ export interface RunStart {
   taskId: string;
   /** The engine the run's tasks are pinned to, if it needs that engine's memory. */
   pinnedTo: string | null;
+  /** Demo mode: executors give their demo result (stored with the tasks: any engine honours it). */
+  demo?: boolean;
   /**
    * Resume a run an older apflow marked running without a run id: the whole tree, finished tasks
    * kept as they are.
@@ -53,6 +55,7 @@ export async function startRun(tx: TreeTx, start: RunStart): Promise<RunStarted>
     if (scope && !scope.has(row.id)) continue;
     row.run_id = runId;
     row.pinned_to = start.pinnedTo;
+    row.run_demo = start.demo === true;
     let change: Partial<TaskRow> | null = null;
     if (row.status === 'in_progress') {
       const alive = row.lease_owner && row.lease_expires_at && Date.parse(row.lease_expires_at) > Date.now() && !isOwnerGone(row.lease_owner);
@@ -67,7 +70,7 @@ export async function startRun(tx: TreeTx, start: RunStart): Promise<RunStarted>
     }
     if (TERMINAL_STATUSES.has(row.status) && row.status !== 'completed') settled.push({ id: row.id, status: row.status });
   }
-  await enterRun(tx.runner, rootId, scope ? [...scope] : null, runId, start.pinnedTo);
+  await enterRun(tx.sql, tx.runner, rootId, scope ? [...scope] : null, { runId, pinnedTo: start.pinnedTo, demo: start.demo === true });
   root.run_id = runId;
   root.run_state = 'running';
   tx.set(rootId, { run_state: 'running', active_run: runId });

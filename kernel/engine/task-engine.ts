@@ -74,8 +74,6 @@ export function createTaskEngine(options: {
   const listeners = new Set<(event: TaskEvent) => void>();
   const startListeners = new Set<(info: { resume: boolean }) => void | Promise<void>>();
   const scopes = createRequestScopes();
-  /** Roots of runs in demo mode started here (in memory; such runs are pinned to this engine). */
-  const demoRoots = new Set<string>();
   /** Roots of runs started here that have not ended yet. */
   const startedHere = new Set<string>();
   let mode: 'idle' | 'server' | 'command' | 'closing' = 'idle';
@@ -117,7 +115,6 @@ export function createTaskEngine(options: {
     executor: options.executor,
     executorIds: options.executorIds,
     requestState: (rootId) => scopes.get(rootId),
-    demo: (rootId) => demoRoots.has(rootId),
     transact,
     claim: (tx, slots) =>
       claimReady(tx, {
@@ -175,7 +172,6 @@ export function createTaskEngine(options: {
         following.stop();
         startedHere.delete(rootId);
         scopes.delete(rootId);
-        demoRoots.delete(rootId);
         void repo.get(taskId).then((target) => {
           const outcome: TreeOutcome = { root_task_id: rootId, task_id: taskId, status: target?.status ?? event.status, progress: target?.progress ?? event.progress };
           if (target && target.result !== null) outcome.result = target.result;
@@ -205,17 +201,18 @@ export function createTaskEngine(options: {
      * Runs the tree of `taskId` (the whole tree for a root; for another task, it and its
      * dependencies). Finished tasks in scope run again. Resolves once the run has started;
      * `done` settles with the outcome (wherever the last task ran). A run whose request carries
-     * something only this process holds (`request.pin`, demo mode, a one-shot command) is
-     * pinned: only this engine claims its tasks.
+     * something only this process holds (`request.pin`, a one-shot command) is
+     * pinned: only this engine claims its tasks. With `demo`, executors give their demo result
+     * (see `ExecutorDefinition.demoResult`); the flag is stored with the run's tasks.
      */
     async execute(taskId: string, executeOptions: { request?: RequestContext; demo?: boolean } = {}): Promise<{ root_task_id: string; task_id: string; done: Promise<TreeOutcome> }> {
       if (mode === 'closing') throw new ApflowError('APF_UNAVAILABLE', { message: 'The server is shutting down' });
       const row = await repo.get(taskId);
       if (!row) throw new ApflowError('APF_NOT_FOUND', { message: `Task ${taskId} not found` });
       const rootId = row.root_id;
-      const pinned = executeOptions.demo === true || executeOptions.request?.pin !== undefined || mode !== 'server';
+      const pinned = executeOptions.request?.pin !== undefined || mode !== 'server';
       const started = await transact(async (tx) => {
-        const run = await startRun(tx, { rootId, taskId, pinnedTo: pinned ? owner : null });
+        const run = await startRun(tx, { rootId, taskId, pinnedTo: pinned ? owner : null, demo: executeOptions.demo === true });
         if (!run.started) return { run, claimed: [] as TaskRow[] };
         const claimed = await runs.claimIn(tx);
         if (run.readied > claimed.length) tx.notes.wake = true;
@@ -226,8 +223,6 @@ export function createTaskEngine(options: {
       }
       startedHere.add(rootId);
       if (executeOptions.request) scopes.set(rootId, executeOptions.request.state);
-      if (executeOptions.demo) demoRoots.add(rootId);
-      else demoRoots.delete(rootId);
       runs.start(started.claimed);
       return { root_task_id: rootId, task_id: taskId, done: outcomeOf(rootId, taskId, started.run.firstSeq - 1) };
     },

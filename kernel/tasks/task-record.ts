@@ -59,6 +59,8 @@ export interface TaskRow extends TaskJson {
   pinned_to: string | null;
   /** On a root: the id of the tree's run under way (its tasks carry it in `run_id`). */
   active_run: string | null;
+  /** The task's run is in demo mode (`use_demo`): executors give their demo result. */
+  run_demo: boolean;
 }
 
 /** A task that has not run: the state fields a new, re-run or reset task starts with. */
@@ -83,6 +85,7 @@ export const UNCLAIMED = {
   run_id: null,
   pinned_to: null,
   active_run: null,
+  run_demo: false,
 } as const satisfies Partial<TaskRow>;
 
 /** The 20 API keys, in order. */
@@ -94,7 +97,7 @@ export const TASK_JSON_KEYS = [
 
 /** Every column of `apflow_tasks`. */
 export const TASK_COLUMNS = [
-  ...TASK_JSON_KEYS, 'root_id', 'position', 'attempts', 'next_attempt_at', 'lease_owner', 'lease_expires_at', 'run_state', 'event_seq', 'ready_at', 'run_id', 'pinned_to', 'active_run',
+  ...TASK_JSON_KEYS, 'root_id', 'position', 'attempts', 'next_attempt_at', 'lease_owner', 'lease_expires_at', 'run_state', 'event_seq', 'ready_at', 'run_id', 'pinned_to', 'active_run', 'run_demo',
 ] as const satisfies readonly (keyof TaskRow)[];
 
 /** Columns holding JSON. */
@@ -103,7 +106,7 @@ export const JSON_COLUMNS: ReadonlySet<string> = new Set(['dependencies', 'input
 export const TIME_COLUMNS: ReadonlySet<string> = new Set([
   'created_at', 'started_at', 'updated_at', 'completed_at', 'next_attempt_at', 'lease_expires_at', 'ready_at',
 ]);
-const BOOLEAN_COLUMNS = new Set(['has_children', 'has_copy']);
+const BOOLEAN_COLUMNS = new Set(['has_children', 'has_copy', 'run_demo']);
 
 /** The API view of a stored task. */
 export function toTaskJson(row: TaskRow): TaskJson {

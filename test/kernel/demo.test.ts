@@ -76,3 +76,38 @@ test('engine.execute with demo: true, directly: demo results, no execute call', 
   assert.deepEqual(outcome.result, { demo_answer: 7, task: 'root-e', demo_mode: true });
   assert.deepEqual(calls(), []);
 });
+
+test('a demo run handed to another server (graceful stop mid-run) stays a demo there: the flag is stored with the run', async (t) => {
+  const slowDemo = `import { defineExecutor } from 'apflow';
+const calls = (globalThis.demoTestCalls ??= []);
+export default defineExecutor({
+  id: 'slow_demo',
+  execute() { calls.push('slow_demo'); return { real: true }; },
+  demoResult(inputs) { return { demo_answer: inputs.x ?? 0, _demo_sleep: inputs.s ?? 0.01 }; },
+});`;
+  const dir = tempProject(t, { 'executors/slow-demo.ts': slowDemo });
+  const file = join(dir, 'shared.sqlite');
+  const settings = { database: { url: `sqlite:${file}` }, executors: { dirs: [join(dir, 'executors')] }, examples: { auto_init: false }, server: { shutdown_timeout_s: 0 } };
+  const first = await testApp(t, settings, { cwd: dir });
+  calls().length = 0;
+  // Demo results that take 3 s each: the first server is stopped while they wait.
+  const slow = [
+    { id: 'slow-root', name: 'root', schemas: { method: 'slow_demo' }, inputs: { x: 1 } },
+    ...[1, 2, 3].map((i) => ({ id: `slow-${i}`, parent_id: 'slow-root', name: `leaf ${i}`, schemas: { method: 'slow_demo' }, inputs: { x: i, s: 3 } })),
+  ];
+  await first.engine.createTree(slow);
+  const { done } = await first.engine.execute('slow-root', { demo: true });
+  void done;
+  await first.close();
+  const second = await testApp(t, settings, { cwd: dir });
+  const finished = await (async () => {
+    for (let i = 0; i < 200; i++) {
+      const root = await second.tasks.get('slow-root');
+      if (root?.status === 'completed' || root?.status === 'failed') return second.tasks.tree('slow-root');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error('the tree did not finish on the second server');
+  })();
+  for (const row of finished) assert.equal((row.result as { demo_mode?: boolean } | null)?.demo_mode, true, `${row.id} ended with a demo result`);
+  assert.deepEqual(calls(), [], 'no executor ran for real on either server');
+});

@@ -4,7 +4,7 @@ import type { Migration } from './index.ts';
 /**
  * Per-task claiming, so several servers share one database: `ready_at` (claimable from then on),
  * `run_id` (the run a task is part of: its scope), `active_run` (on a root: the tree's run under
- * way), `pinned_to` (the only server that may run it,
+ * way), `run_demo` (the run is in demo mode, wherever it runs), `pinned_to` (the only server that may run it,
  * for runs that need something held in that server's memory), and `apflow_servers`, where every
  * engine keeps a heartbeat so the others can tell when it is gone.
  */
@@ -16,6 +16,7 @@ export const taskClaims: Migration = {
     await qi.addColumn('apflow_tasks', 'run_id', { type: DataTypes.STRING(64), allowNull: true });
     await qi.addColumn('apflow_tasks', 'pinned_to', { type: DataTypes.STRING(255), allowNull: true });
     await qi.addColumn('apflow_tasks', 'active_run', { type: DataTypes.STRING(64), allowNull: true });
+    await qi.addColumn('apflow_tasks', 'run_demo', { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false });
     // The claim reads this index in order: most urgent first, then the longest ready.
     await sequelize.query('CREATE INDEX apflow_tasks_ready ON apflow_tasks (priority, ready_at, position) WHERE ready_at IS NOT NULL');
     await qi.addIndex('apflow_tasks', ['parent_id', 'status']);
@@ -34,6 +35,6 @@ export const taskClaims: Migration = {
     await qi.removeIndex('apflow_tasks', ['parent_id', 'status']);
     await qi.removeIndex('apflow_tasks', ['root_id', 'status']);
     await qi.removeIndex('apflow_tasks', ['lease_owner']);
-    for (const column of ['ready_at', 'run_id', 'pinned_to', 'active_run']) await qi.removeColumn('apflow_tasks', column);
+    for (const column of ['ready_at', 'run_id', 'pinned_to', 'active_run', 'run_demo']) await qi.removeColumn('apflow_tasks', column);
   },
 };

@@ -141,14 +141,16 @@ export async function runHasWork(runner: SqlRunner, rootId: string, runId: strin
   return rows.length > 0;
 }
 
-/** Puts every task of a tree (or the ones listed) into run `runId`, pinned to `pinnedTo` or to nobody. */
-export async function enterRun(runner: SqlRunner, rootId: string, ids: readonly string[] | null, runId: string, pinnedTo: string | null): Promise<void> {
+/** Puts every task of a tree (or the ones listed) into run `runId`: pinned to `pinnedTo` or to nobody, in demo mode or not. */
+export async function enterRun(sql: Sql, runner: SqlRunner, rootId: string, ids: readonly string[] | null, run: { runId: string; pinnedTo: string | null; demo: boolean }): Promise<void> {
+  const set = `UPDATE apflow_tasks SET run_id = ?, pinned_to = ?, run_demo = ${sql.typed('boolean')}, ready_at = NULL`;
+  const values = [run.runId, run.pinnedTo, run.demo];
   if (ids === null) {
-    await runner.run('UPDATE apflow_tasks SET run_id = ?, pinned_to = ?, ready_at = NULL WHERE root_id = ?', [runId, pinnedTo, rootId]);
+    await runner.run(`${set} WHERE root_id = ?`, [...values, rootId]);
     return;
   }
   await byIds(ids, async (chunk) => {
-    await runner.run(`UPDATE apflow_tasks SET run_id = ?, pinned_to = ?, ready_at = NULL WHERE id IN (${marks(chunk)})`, [runId, pinnedTo, ...chunk]);
+    await runner.run(`${set} WHERE id IN (${marks(chunk)})`, [...values, ...chunk]);
     return [];
   });
 }

@@ -24,6 +24,7 @@ const NON_TEXT_COLUMNS: Record<string, SqlType> = {
   progress: 'double precision',
   has_children: 'boolean',
   has_copy: 'boolean',
+  run_demo: 'boolean',
 };
 
 /** The parameter value for `column`. */
