@@ -187,10 +187,10 @@ export interface ReceivedRequest {
 
 /**
  * A local HTTP receiver (webhooks, push notifications) on 127.0.0.1 that records every request
- * with its JSON body and answers `answer(body, n)` (n: requests before this one). Closed when
- * the test ends.
+ * with its JSON body and answers `answer(body, n)` (n: requests before this one), after
+ * `delayMs` (a slow endpoint). Closed when the test ends.
  */
-export async function httpReceiver(t: TestContext, answer: (body: Record<string, unknown>, n: number) => number = () => 200) {
+export async function httpReceiver(t: TestContext, answer: (body: Record<string, unknown>, n: number) => number = () => 200, delayMs = 0) {
   const hits: ReceivedRequest[] = [];
   const server = createServer((req, res) => {
     let data = '';
@@ -200,7 +200,7 @@ export async function httpReceiver(t: TestContext, answer: (body: Record<string,
       const status = answer(body, hits.length);
       hits.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, status });
       res.statusCode = status;
-      res.end('ok');
+      setTimeout(() => res.end('ok'), delayMs);
     });
   });
   const port = await listenLocal(t, server);

@@ -143,6 +143,23 @@ export function createA2aStore(app: PluginApp) {
       );
       return rows.map(taskRow);
     },
+    /**
+     * Takes (or renews) the right to deliver task `taskId`'s pushes for `owner` until `until`,
+     * unless another owner holds it and its lease has not expired. Returns whether it is held.
+     */
+    async takePushLease(taskId: string, owner: string, until: string, now: string): Promise<boolean> {
+      const rows = await sql.write((tx) =>
+        tx.select(
+          `UPDATE a2a_tasks SET push_owner = ?, push_until = ${sql.time} WHERE id = ? AND (push_owner IS NULL OR push_owner = ? OR push_until < ${sql.time}) RETURNING id`,
+          [owner, until, taskId, owner, now],
+        ),
+      );
+      return rows.length === 1;
+    },
+    /** Gives the push lease of task `taskId` up (its deliveries caught up, or this server stops). */
+    async releasePushLease(taskId: string, owner: string): Promise<void> {
+      await sql.write((tx) => tx.run('UPDATE a2a_tasks SET push_owner = NULL, push_until = NULL WHERE id = ? AND push_owner = ?', [taskId, owner]));
+    },
     async deletePushConfig(taskId: string, id: string): Promise<void> {
       await sql.write((tx) => tx.run('DELETE FROM a2a_push_configs WHERE task_id = ? AND id = ?', [taskId, id]));
     },

@@ -44,4 +44,18 @@ export const migrations: readonly Migration[] = [
       await qi.dropTable('a2a_tasks');
     },
   },
+  {
+    // Who delivers a task's pushes (one server or worker at a time), under a lease.
+    name: '0002-push-lease',
+    async up(sequelize) {
+      const qi = sequelize.getQueryInterface();
+      await qi.addColumn('a2a_tasks', 'push_owner', { type: DataTypes.STRING(255), allowNull: true });
+      await qi.addColumn('a2a_tasks', 'push_until', { type: DataTypes.DATE, allowNull: true });
+    },
+    async down(sequelize) {
+      const qi = sequelize.getQueryInterface();
+      await qi.removeColumn('a2a_tasks', 'push_owner');
+      await qi.removeColumn('a2a_tasks', 'push_until');
+    },
+  },
 ];

@@ -19,7 +19,10 @@ export interface PushService {
   remove(row: A2aTaskRow, id: string): Promise<void>;
   /** Pushes the updates of the task's tree to its configs, in order, each from where it got to. */
   watch(row: A2aTaskRow, rootId: string): void;
-  /** Resumes the deliveries a stop interrupted (at least once: an update may come twice). */
+  /**
+   * Resumes the deliveries a stop interrupted (at least once: an update may come twice), now and
+   * then again every push lease: deliveries of a server that died go on elsewhere.
+   */
   resume(): Promise<void>;
   /** Stops every delivery (the plugin's generation ends). */
   close(): void;
@@ -32,6 +35,11 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
   const secrets = createPushSecrets(settings.secrets_key);
   const stop = new AbortController();
   const watching = new Set<string>();
+  // One deliverer per task across servers and workers: a lease, renewed while it delivers.
+  const owner = app.engine.owner;
+  const leaseMs = app.config.engine.lease_s * 1000;
+  const lease = (taskId: string) => store.takePushLease(taskId, owner, new Date(Date.now() + leaseMs).toISOString(), new Date().toISOString());
+  let resumer: NodeJS.Timeout | undefined;
   const ref = (row: PushConfigRow) => `${row.task_id}/${row.id}`;
 
   /** A config as answered: secrets are never echoed back, only that they are set. */
@@ -124,18 +132,33 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
       if (watching.has(row.id) || stop.signal.aborted) return;
       watching.add(row.id);
       void (async () => {
+        let renew: NodeJS.Timeout | undefined;
+        let held = false;
         try {
+          held = await lease(row.id);
+          if (!held) return;
+          renew = setInterval(() => void lease(row.id).catch(() => undefined), Math.max(200, leaseMs / 3));
+          renew.unref();
           await run(row, rootId);
         } catch (error) {
           app.log.error({ err: error, a2a_task_id: row.id }, 'A2A push notifications stopped');
         } finally {
+          clearInterval(renew);
           watching.delete(row.id);
+          if (held) await store.releasePushLease(row.id, owner).catch(() => undefined);
         }
       })();
     },
     async resume() {
+      if (!resumer && !stop.signal.aborted) {
+        resumer = setInterval(() => void this.resume().catch(() => undefined), leaseMs);
+        resumer.unref();
+      }
       for (const row of await store.pushesBehind()) this.watch(row, row.root_task_id as string);
     },
-    close: () => stop.abort(),
+    close: () => {
+      clearInterval(resumer);
+      stop.abort();
+    },
   };
 }

@@ -24,9 +24,10 @@ const treeMessage = (tasks: unknown[], extra: Record<string, unknown> = {}) => (
 });
 
 for (const db of testDatabases()) {
-  test(`${db.name}: A2A tasks, push configs and their sealed secrets survive a restart; pushes resume for the tree the restart handed back`, async (t) => {
+  test(`${db.name}: A2A tasks, push configs and their sealed secrets survive a restart; pushes resume for the tree the restart handed back, delivered once by one of two servers`, async (t) => {
     const database = { url: await db.create(t) };
-    const receiver = await httpReceiver(t);
+    // A slow endpoint: two servers delivering the same updates would both be in the middle of it.
+    const receiver = await httpReceiver(t, () => 200, 400);
     const start = () =>
       createApp({
         env: {},
@@ -53,6 +54,9 @@ for (const db of testDatabases()) {
     // A graceful stop hands the running tree back; the next start resumes it, and its pushes.
     await app.close();
     app = await start();
+    // A second server on the same database looks for the same deliveries: one of them delivers.
+    const second = await start();
+    t.after(() => second.close());
     ({ url } = await app.listen({ host: '127.0.0.1', port: 0 }));
     const again = await a2a(url, 'GetTask', { id: finished.id, historyLength: 1 });
     assert.equal((again.result?.status as { state: string }).state, 'TASK_STATE_COMPLETED');
@@ -64,6 +68,10 @@ for (const db of testDatabases()) {
     assert.equal(hit?.headers.authorization, 'Bearer cred-plain-2', 'credentials opened after the restart');
     assert.equal(hit?.headers['x-a2a-notification-token'], 'tok-plain-1');
     assert.equal(hit?.headers['content-type'], 'application/a2a+json');
+    await eventually(async () => (await app.storage.sql.select('SELECT 1 FROM a2a_push_configs p JOIN a2a_tasks a ON a.id = p.task_id JOIN apflow_tasks t ON t.id = a.root_task_id WHERE p.delivered_seq < t.event_seq')).length === 0, 15_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const completions = receiver.delivered().filter((body) => (body.statusUpdate as { status?: { state?: string } } | undefined)?.status?.state === 'TASK_STATE_COMPLETED');
+    assert.equal(completions.length, 1, 'the completion was pushed once, not once per server');
   });
 
   test(`${db.name}: ListTasks pages newest first, filters by state and context, and hides other users' tasks`, async (t) => {
