@@ -68,7 +68,9 @@ export function createLeaseKeeper(options: {
     }
   };
 
-  const tick = async () => {
+  // Renewing never waits for a sweep: a slow sweep (a busy database) must not cost this engine its
+  // leases, or another one would take back tasks that are still running here.
+  const renew = async () => {
     try {
       const now = new Date();
       await sql.write(async (runner) => {
@@ -83,11 +85,22 @@ export function createLeaseKeeper(options: {
         const gone = [...lost].filter((id) => still.has(id));
         if (gone.length) options.lost(gone);
       }
-      if (options.sweeping()) await sweep();
-      await options.afterTick();
     } catch (error) {
       log.error({ err: error }, 'engine heartbeat failed');
     }
+  };
+  const tick = async () => {
+    try {
+      if (options.sweeping()) await sweep();
+      await options.afterTick();
+    } catch (error) {
+      log.error({ err: error }, 'engine sweep failed');
+    }
+  };
+  let renewing: Promise<void> | null = null;
+  const runRenew = () => {
+    renewing ??= renew().finally(() => (renewing = null));
+    return renewing;
   };
   const runTick = () => {
     ticking ??= tick().finally(() => (ticking = null));
@@ -95,16 +108,20 @@ export function createLeaseKeeper(options: {
   };
 
   return {
-    /** Beats once, then every third of the lease (at most every 2 s). */
+    /** Beats and sweeps once, then every third of the lease (at most every 2 s), each on its own. */
     async start(): Promise<void> {
+      await runRenew();
       await runTick();
-      timer = setInterval(() => void runTick(), Math.max(200, Math.min(MAX_TICK_MS, leaseMs / 3)));
+      timer = setInterval(() => {
+        void runRenew();
+        void runTick();
+      }, Math.max(200, Math.min(MAX_TICK_MS, leaseMs / 3)));
       timer.unref();
     },
     /** Stops beating; frees this engine's pinned tasks for the others and removes its row. */
     async close(): Promise<void> {
       clearInterval(timer);
-      while (ticking) await ticking;
+      while (ticking || renewing) await (ticking ?? renewing);
       await sql
         .write(async (runner) => {
           await unpin(runner, owner);
