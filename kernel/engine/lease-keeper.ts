@@ -6,7 +6,7 @@ import type { Sql } from '../storage/sql.ts';
 import { isOwnerGone } from './engine-owner.ts';
 import { recoverTasks } from './recover-tasks.ts';
 import { startRun } from './start-run.ts';
-import type { TreeTx } from './tree-tx.ts';
+import type { Transact } from './transactor.ts';
 
 /** How often old events are pruned. */
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
@@ -27,7 +27,7 @@ export function createLeaseKeeper(options: {
   eventRetentionMs: number;
   runningHere: () => string[];
   lost: (ids: string[]) => void;
-  transact: <T>(work: (tx: TreeTx) => Promise<T>) => Promise<T>;
+  transact: Transact;
   sweeping: () => boolean;
   afterTick: () => Promise<void>;
   log: Logger;

@@ -1,22 +1,14 @@
 import type { RegisteredExecutor } from '../executors/executor-table.ts';
 import type { Hooks } from '../hooks/hooks.ts';
-import type { TaskEventType } from '../hooks/hook-types.ts';
 import type { Logger } from '../internal/logger.ts';
-import { claimContinuation, heldBy } from '../storage/queries/run-queries.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
 import { retryDelayMs } from './run-rules.ts';
 import { runTask, type RunOutcome } from './run-task.ts';
-import { settleRun, type SettledTask } from './settle-run.ts';
-import type { EventSubject } from './task-events.ts';
 import type { TreeTx } from './tree-tx.ts';
-import { continueLocally, type Continuation } from './continue-locally.ts';
+import type { Transact } from './transactor.ts';
+import { continueLocally } from './continue-locally.ts';
+import { writeReports, type Report } from './write-reports.ts';
 import type { ShapeCache } from './tree-shape.ts';
-
-/** A write a run asks for: its progress, or how it ended. */
-type Report =
-  | { kind: 'progress'; subject: EventSubject; message?: string }
-  | { kind: 'finish'; row: TaskRow; change: Partial<TaskRow>; type: TaskEventType; message?: string; settled: boolean }
-  | { kind: 'claim'; continuation: Continuation };
 
 interface Running {
   row: TaskRow;
@@ -41,7 +33,7 @@ export function createLocalRuns(options: {
   executor: (id: string) => RegisteredExecutor | undefined;
   executorIds: () => string[];
   requestState: (rootId: string) => Record<string, unknown> | undefined;
-  transact: <T>(work: (tx: TreeTx) => Promise<T>) => Promise<T>;
+  transact: Transact;
   claim: (tx: TreeTx, slots: number) => Promise<TaskRow[]>;
   mayClaim: () => boolean;
   shapes: ShapeCache;
@@ -65,42 +57,14 @@ export function createLocalRuns(options: {
   const mirrorOf = (row: TaskRow) => (row.run_id ? options.shapes.peek(row.root_id, row.run_id)?.mirror : undefined);
 
   const turn = async (tx: TreeTx, batch: readonly Report[]): Promise<TaskRow[]> => {
-    let readied = 0;
-    if (batch.length > 0) {
-      const rowOf = (report: Report) => (report.kind === 'progress' ? report.subject : report.kind === 'claim' ? report.continuation.row : report.row);
-      await tx.lock(batch.map((report) => rowOf(report).root_id));
-      const held = await heldBy(tx.runner, batch.filter((report) => report.kind !== 'claim').map((report) => rowOf(report).id), options.owner);
-      const refused = new Set<string>();
-      const settled = new Map<string, SettledTask[]>();
-      for (const report of batch) {
-        if (report.kind === 'claim') {
-          const { row, gates } = report.continuation;
-          if (gates.some((id) => refused.has(id)) || !(await claimContinuation(tx.sql, tx.runner, row))) {
-            refused.add(row.id);
-            mirrorOf(row)?.rows.delete(row.id);
-            abortRun(row.id, new Error('its start was refused: the tree changed elsewhere'));
-            continue;
-          }
-          held.add(row.id);
-          tx.event('task_start', row);
-          continue;
-        }
-        const row = rowOf(report);
-        if (!held.has(row.id)) {
-          refused.add(row.id);
-          if (report.kind === 'finish') mirrorOf(report.row)?.rows.delete(row.id);
-          continue;
-        }
-        if (report.kind === 'progress') {
-          tx.set(row.id, { progress: report.subject.progress, updated_at: tx.now });
-          tx.event('progress', report.subject, report.message);
-          continue;
-        }
-        tx.set(row.id, report.change);
-        tx.event(report.type, report.row, report.message);
-        if (report.settled) settled.set(row.root_id, [...(settled.get(row.root_id) ?? []), { id: row.id, status: report.row.status }]);
-      }
-      for (const [rootId, list] of settled) readied += (await settleRun(tx, rootId, list)).readied;
+    const { refused, readied } = await writeReports(tx, batch);
+    for (const report of batch) {
+      if (report.kind === 'progress') continue;
+      const row = report.kind === 'claim' ? report.continuation.row : report.row;
+      if (!refused.has(row.id)) continue;
+      // What this engine believed of the task is wrong: forget it, and stop a run started ahead.
+      mirrorOf(row)?.rows.delete(row.id);
+      if (report.kind === 'claim') abortRun(row.id, new Error('its start was refused: the tree changed elsewhere'));
     }
     // Counted now, not when the turn was asked for: other transactions may have claimed meanwhile.
     const claimed = await options.claim(tx, freeSlots());

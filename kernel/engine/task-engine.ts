@@ -21,7 +21,7 @@ import type { SignalBus } from './signal-bus.ts';
 import { startRun } from './start-run.ts';
 import type { TaskRepository } from './task-repository.ts';
 import { createTreeHub } from './tree-hub.ts';
-import { createTreeTx, type TreeTx } from './tree-tx.ts';
+import { createTransactor } from './transactor.ts';
 import { createShapeCache } from './tree-shape.ts';
 
 export type { CancelResult } from './cancel-tasks.ts';
@@ -90,23 +90,7 @@ export function createTaskEngine(options: {
     }
   };
 
-  /** Runs `work` in one write transaction over trees; announces and signals what it committed. */
-  const transact = async <T>(work: (tx: TreeTx) => Promise<T>): Promise<T> => {
-    const done = await sql.write(async (runner) => {
-      const tx = createTreeTx({ sql, runner, owner, shapes, now: new Date().toISOString() });
-      const value = await work(tx);
-      const events = await tx.commit();
-      const last = new Map<string, number>();
-      for (const event of events) last.set(event.root_task_id, event.seq);
-      const signal = { o: owner, ...(last.size ? { e: [...last] } : {}), ...(tx.notes.wake ? { r: 1 as const } : {}), ...(tx.notes.cancelled.length ? { c: tx.notes.cancelled } : {}) };
-      const worth = last.size > 0 || tx.notes.wake || tx.notes.cancelled.length > 0;
-      if (worth) await signals.sendInTransaction(runner, signal);
-      return { value, events, signal: worth ? signal : null };
-    });
-    if (done.signal) signals.sendAfterCommit(done.signal);
-    announce(done.events);
-    return done.value;
-  };
+  const transact = createTransactor({ sql, owner, shapes, signals, announce });
 
   const runs = createLocalRuns({
     settings,

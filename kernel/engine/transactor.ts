@@ -1,0 +1,42 @@
+import type { TaskEvent } from '../hooks/hook-types.ts';
+import type { Sql } from '../storage/sql.ts';
+import type { EngineSignal, SignalBus } from './signal-bus.ts';
+import { createTreeTx, type TreeTx } from './tree-tx.ts';
+import type { ShapeCache } from './tree-shape.ts';
+
+/** Runs one engine transaction over trees (see {@link createTransactor}). */
+export type Transact = <T>(work: (tx: TreeTx) => Promise<T>) => Promise<T>;
+
+/**
+ * How the engine writes: `work` runs in one write transaction over trees; what it committed is
+ * signalled to the other engines (with the transaction on PostgreSQL, after it through the
+ * cluster relay) and only then announced here, so nothing is heard before it is stored.
+ */
+export function createTransactor(options: { sql: Sql; owner: string; shapes: ShapeCache; signals: SignalBus; announce: (events: readonly TaskEvent[]) => void }): Transact {
+  const { sql, owner, shapes, signals } = options;
+  return async (work) => {
+    const done = await sql.write(async (runner) => {
+      const tx = createTreeTx({ sql, runner, owner, shapes, now: new Date().toISOString() });
+      const value = await work(tx);
+      const events = await tx.commit();
+      const signal = signalOf(owner, events, tx.notes);
+      if (signal) await signals.sendInTransaction(runner, signal);
+      return { value, events, signal };
+    });
+    if (done.signal) signals.sendAfterCommit(done.signal);
+    options.announce(done.events);
+    return done.value;
+  };
+}
+
+/** What the others need to hear of a commit: trees whose log grew, ready tasks left, cancelled runs; null if nothing. */
+function signalOf(owner: string, events: readonly TaskEvent[], notes: TreeTx['notes']): EngineSignal | null {
+  const last = new Map<string, number>();
+  for (const event of events) last.set(event.root_task_id, event.seq);
+  if (last.size === 0 && !notes.wake && notes.cancelled.length === 0) return null;
+  const signal: EngineSignal = { o: owner };
+  if (last.size) signal.e = [...last];
+  if (notes.wake) signal.r = 1;
+  if (notes.cancelled.length) signal.c = notes.cancelled;
+  return signal;
+}
