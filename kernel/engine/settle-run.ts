@@ -1,5 +1,6 @@
 import { markReady, pendingCandidates, runHasWork, selectRowsIn, selectStates } from '../storage/queries/run-queries.ts';
 import type { TreeTx } from './tree-tx.ts';
+import { TERMINAL_STATUSES } from '../tasks/task-record.ts';
 
 /** A task that reached a terminal state (or was found in one) in this transaction. */
 export interface SettledTask {
@@ -30,9 +31,11 @@ export async function settleRun(tx: TreeTx, rootId: string, settled: readonly Se
   if (!run) return { readied: 0, finished: false };
   const { shape, runId } = run;
   const check = new Set(candidates);
+  let rootSettled = false;
   for (let wave = settled; wave.length > 0; ) {
     const doomed = new Map<string, string>();
     for (const { id, status } of wave) {
+      if (id === rootId) rootSettled = true;
       if (!shape.inRun.has(id)) continue;
       for (const dependent of shape.dependents.get(id) ?? []) {
         if (!dependent.required || !shape.inRun.has(dependent.id)) continue;
@@ -56,7 +59,10 @@ export async function settleRun(tx: TreeTx, rootId: string, settled: readonly Se
     wave = next;
   }
   const readied = await readyThose(tx, runId, [...check].filter((id) => shape.inRun.has(id)), (id) => shape.requires.get(id) ?? []);
-  const finished = await finishIfDone(tx, rootId, runId);
+  // A whole-tree run lasts at least as long as its root: while the root is not settled, there is
+  // no need to look for what is left.
+  const rootWaits = shape.inRun.has(rootId) && !rootSettled && !TERMINAL_STATUSES.has(tx.roots.get(rootId)?.status ?? '');
+  const finished = rootWaits ? false : await finishIfDone(tx, rootId, runId);
   return { readied, finished };
 }
 

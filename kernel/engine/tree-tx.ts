@@ -4,7 +4,7 @@ import { lockRoots, selectPlaces, type RootLock } from '../storage/queries/run-q
 import { insertEvents } from '../storage/queries/task-events.ts';
 import { updateTasks } from '../storage/queries/update-tasks.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
-import { makeEvent, type EventSubject } from './task-events.ts';
+import { eventJson, makeEvent, type EventSubject } from './task-events.ts';
 import type { ShapeCache, TreeShape } from './tree-shape.ts';
 
 /** What one engine transaction needs. */
@@ -80,7 +80,7 @@ export function createTreeTx(ctx: TreeTxContext) {
         this.set(root.id, { event_seq: root.event_seq });
       }
       await this.sync();
-      await insertEvents(sql, runner, events);
+      await insertEvents(sql, runner, events, eventJson);
       return events;
     },
   };

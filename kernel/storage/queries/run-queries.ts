@@ -9,6 +9,8 @@ export interface RootLock {
   /** The tree's run under way (`active_run`). */
   run_id: string | null;
   run_state: string | null;
+  /** The root task's own status. */
+  status: string;
 }
 
 /** The columns of a task its run's bookkeeping needs (not its inputs or result). */
@@ -51,7 +53,7 @@ export function lockRoots(sql: Sql, runner: SqlRunner, ids: readonly string[], s
   const tail = sql.dialect === 'postgres' ? (skipLocked ? ' FOR UPDATE SKIP LOCKED' : ' FOR UPDATE') : '';
   return byIds([...ids].sort(), async (chunk) => {
     const rows = await runner.select<RootLock>(
-      `SELECT id, event_seq, active_run AS run_id, run_state FROM apflow_tasks WHERE id IN (${marks(chunk)}) ORDER BY id${tail}`,
+      `SELECT id, event_seq, active_run AS run_id, run_state, status FROM apflow_tasks WHERE id IN (${marks(chunk)}) ORDER BY id${tail}`,
       chunk,
     );
     return rows.map((row) => ({ ...row, event_seq: Number(row.event_seq) }));
