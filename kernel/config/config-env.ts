@@ -5,7 +5,7 @@ interface EnvBinding {
   names: readonly string[];
   path: readonly [string, string];
   /** `list`: comma-separated values; `all-or-nothing`: a boolean that means the list ['*']. */
-  type: 'string' | 'integer' | 'list' | 'star-if-true';
+  type: 'string' | 'integer' | 'number' | 'list' | 'star-if-true';
 }
 
 /** Environment variables apflow reads, with the guide's AIPARTNERUPFLOW_* names as aliases. */
@@ -28,6 +28,11 @@ export const envBindings: readonly EnvBinding[] = [
   { names: ['APFLOW_LOG_FORMAT'], path: ['log', 'format'], type: 'string' },
   { names: ['APFLOW_CORS_ORIGINS', 'AIPARTNERUPFLOW_CORS_ORIGINS'], path: ['server', 'cors_origins'], type: 'list' },
   { names: ['APFLOW_CORS_ALLOW_ALL', 'AIPARTNERUPFLOW_CORS_ALLOW_ALL'], path: ['server', 'cors_origins'], type: 'star-if-true' },
+  // What each server of a cluster may want to set on its own (containers set env, not files).
+  { names: ['APFLOW_ENGINE_CONCURRENCY'], path: ['engine', 'concurrency'], type: 'integer' },
+  { names: ['APFLOW_ENGINE_PER_USER_CONCURRENCY'], path: ['engine', 'per_user_concurrency'], type: 'integer' },
+  { names: ['APFLOW_ENGINE_CLUSTER_CONCURRENCY'], path: ['engine', 'cluster_concurrency'], type: 'integer' },
+  { names: ['APFLOW_ENGINE_LEASE_S'], path: ['engine', 'lease_s'], type: 'number' },
   // Sections of built-in plugins.
   { names: ['APFLOW_A2A_SECRETS_KEY'], path: ['a2a', 'secrets_key'], type: 'string' },
 ];
@@ -48,9 +53,17 @@ export function readEnvLayer(env: NodeJS.ProcessEnv): Record<string, Record<stri
       continue;
     }
     (layer[section] ??= {})[key] =
-      binding.type === 'integer' ? parseInteger(name, raw) : binding.type === 'list' ? raw.split(',').map((item) => item.trim()).filter(Boolean) : raw;
+      binding.type === 'integer' ? parseInteger(name, raw) : binding.type === 'number' ? parseNumber(name, raw) : binding.type === 'list' ? raw.split(',').map((item) => item.trim()).filter(Boolean) : raw;
   }
   return layer;
+}
+
+function parseNumber(name: string, raw: string): number {
+  const value = Number(raw.trim());
+  if (raw.trim() === '' || !Number.isFinite(value)) {
+    throw new ApflowError('APF_CONFIG_INVALID', { message: `environment variable ${name} must be a number, got '${raw}'` });
+  }
+  return value;
 }
 
 function parseInteger(name: string, raw: string): number {

@@ -67,6 +67,16 @@ test('precedence: CLI flag > environment > config file > default', async (t) => 
   const withCli = await resolveConfig({ cwd: dir, env, cli: { port: 7200 } });
   assert.equal(withCli.config.server.port, 7200);
   assert.equal(withCli.config.server.host, '127.0.0.2');
+
+  // Each server of a cluster can set its engine from the environment.
+  const engine = await resolveConfig({
+    cwd: dir,
+    env: { APFLOW_ENGINE_CONCURRENCY: '8', APFLOW_ENGINE_PER_USER_CONCURRENCY: '2', APFLOW_ENGINE_CLUSTER_CONCURRENCY: '40', APFLOW_ENGINE_LEASE_S: '2.5' },
+  });
+  assert.deepEqual(
+    [engine.config.engine.concurrency, engine.config.engine.per_user_concurrency, engine.config.engine.cluster_concurrency, engine.config.engine.lease_s],
+    [8, 2, 40, 2.5],
+  );
 });
 
 test("the guide's AIPARTNERUPFLOW_* variables are aliases; APFLOW_* wins over them", async (t) => {
@@ -151,6 +161,7 @@ test('bad environment values and missing files are named', async (t) => {
   const dir = tempProject(t);
   assert.match(await configError(resolveConfig({ cwd: dir, env: { APFLOW_PORT: 'eighty' } })), /APFLOW_PORT must be a whole number, got 'eighty'/);
   assert.match(await configError(resolveConfig({ cwd: dir, env: { AIPARTNERUPFLOW_PORT: '-1' } })), /AIPARTNERUPFLOW_PORT/);
+  assert.match(await configError(resolveConfig({ cwd: dir, env: { APFLOW_ENGINE_LEASE_S: 'soon' } })), /APFLOW_ENGINE_LEASE_S must be a number, got 'soon'/);
   assert.match(
     await configError(resolveConfig({ cwd: dir, env: {}, cli: { config: 'nope.yaml' } })),
     new RegExp(`APF_CONFIG_NOT_FOUND: config file not found: ${join(dir, 'nope.yaml')}`),
