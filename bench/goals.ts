@@ -24,4 +24,17 @@ export const goals: Goal[] = [
   { workload: 'scale-out', figure: 'pg_w2_vs_w1', why: 'tasks/s of --workers 2 over --workers 1, PostgreSQL' },
   { workload: 'scale-out', figure: 'pg_w4_vs_w1', why: 'tasks/s of --workers 4 over --workers 1, PostgreSQL' },
   { workload: 'scale-out', figure: 'pg_servers3_vs_1', why: 'tasks/s of 3 servers over 1 on one PostgreSQL database' },
+  // Peers (issue 11): apflow against the job queues users would pick instead, same machine, same run.
+  { workload: 'peers', figure: 'tree_sqlite_vs_bullmq', at_least: 2, why: '1 + 9,999-task tree, tasks/s of apflow on SQLite over a BullMQ flow' },
+  { workload: 'peers', figure: 'tree_pg_vs_bullmq', at_least: 2, why: '1 + 9,999-task tree, tasks/s of apflow on PostgreSQL over a BullMQ flow' },
+  { workload: 'peers', figure: 'jobs_pg_vs_graphile', at_least: 1, why: 'independent no-op jobs/s of apflow over graphile-worker, one PostgreSQL' },
+  { workload: 'peers', figure: 'apflow_sqlite_p50_ms', at_most: 5, why: 'enqueue (create + execute) to start, one at a time, SQLite' },
+  { workload: 'peers', figure: 'apflow_pg_p50_ms', at_most: 5, why: 'enqueue (create + execute) to start, one at a time, PostgreSQL' },
+  { workload: 'peers', figure: 'jobs_pg_vs_pgboss', why: 'independent no-op jobs/s of apflow over pg-boss 10, one PostgreSQL' },
+  { workload: 'peers', figure: 'jobs_pg_vs_bullmq', why: 'independent no-op jobs/s of apflow on PostgreSQL over BullMQ' },
+  { workload: 'peers', figure: 'apflow_sqlite_p99_ms', why: 'enqueue to start p99, SQLite' },
+  { workload: 'peers', figure: 'apflow_pg_p99_ms', why: 'enqueue to start p99, PostgreSQL' },
+  { workload: 'peers', figure: 'bullmq_p50_ms', why: 'BullMQ enqueue (Queue.add) to start p50' },
+  { workload: 'peers', figure: 'pgboss_p50_ms', why: 'pg-boss 10 enqueue (send) to start p50 (polls, 0.5 s minimum)' },
+  { workload: 'peers', figure: 'graphile_p50_ms', why: 'graphile-worker enqueue (addJob) to start p50' },
 ];

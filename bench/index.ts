@@ -16,7 +16,7 @@ const results: Record<string, { runs: Figures[]; median: Figures }> = {};
  * Scenarios that start servers of their own and repeat their rounds themselves (BENCH_RUNS): each
  * runs once and prints `{runs, median}` as its last stdout line.
  */
-const scenarios: Record<string, string> = { 'scale-out': join(root, 'bench', 'scale-out.ts') };
+const scenarios: Record<string, string> = { 'scale-out': join(root, 'bench', 'scale-out.ts'), peers: join(root, 'bench', 'peers.ts') };
 const names = [...Object.keys(workloads), ...Object.keys(scenarios)];
 const unknown = only.filter((name) => !names.includes(name));
 if (unknown.length) {
