@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createApp, type App } from 'apflow';
-import { CONCURRENCY, createMarks, type Peer, type PeerSession } from './peers-common.ts';
+import { CONCURRENCY, createMarks, sampleDelays, type Peer, type PeerSession } from './peers-common.ts';
 import { createPostgresDatabase, postgresProblem } from './scale-out-servers.ts';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
@@ -85,8 +85,7 @@ function session(app: App, withJobs: boolean, close: () => Promise<void>): PeerS
     },
     async latency(samples) {
       const marks = createMarks();
-      const delays: number[] = [];
-      for (let i = 0; i < samples + 5; i++) {
+      return sampleDelays(samples, async () => {
         store.benchStarts = [];
         // bench_mark pushes its start time: turn the push into the marks' hit.
         store.benchStarts.push = (...items: number[]) => (marks.hit(), items.length);
@@ -96,9 +95,8 @@ function session(app: App, withJobs: boolean, close: () => Promise<void>): PeerS
           done = (await app.engine.execute(created.id)).done;
         });
         await done;
-        if (i >= 5) delays.push(delay);
-      }
-      return delays;
+        return delay;
+      });
     },
     close,
   };

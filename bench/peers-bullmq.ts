@@ -3,7 +3,7 @@
 // the Worker's 'completed' event (no QueueEvents: a Redis stream reader, bullmq#268).
 import { randomBytes } from 'node:crypto';
 import { FlowProducer, Queue, Worker, type Job } from 'bullmq';
-import { CONCURRENCY, createMarks, flushPrefix, redisOptions, redisProblem, within, type Peer, type PeerSession } from './peers-common.ts';
+import { CONCURRENCY, createMarks, sampleDelays, flushPrefix, redisOptions, redisProblem, within, type Peer, type PeerSession } from './peers-common.ts';
 
 /** BullMQ 5: a FlowProducer flow for the tree, Queue.addBulk for independent jobs. */
 export const bullmqPeer: Peer = {
@@ -78,14 +78,7 @@ export const bullmqPeer: Peer = {
         await jobs(500);
         return jobs(count);
       },
-      async latency(samples) {
-        const delays: number[] = [];
-        for (let i = 0; i < samples + 5; i++) {
-          const delay = await marks.measure(() => queue.add('mark', {}));
-          if (i >= 5) delays.push(delay);
-        }
-        return delays;
-      },
+      latency: (samples) => sampleDelays(samples, () => marks.measure(() => queue.add('mark', {}))),
       async close() {
         await Promise.allSettled([worker.close(true), queue.close(), flows.close()]);
         await flushPrefix(prefix);

@@ -72,6 +72,16 @@ export function createMarks() {
   };
 }
 
+/** `samples` delays from `measure`, after `warmups` more that are thrown away (every peer's latency loop). */
+export async function sampleDelays(samples: number, measure: () => Promise<number>, warmups = 5): Promise<number[]> {
+  const delays: number[] = [];
+  for (let i = 0; i < samples + warmups; i++) {
+    const delay = await measure();
+    if (i >= warmups) delays.push(delay);
+  }
+  return delays;
+}
+
 /** The Redis to bench BullMQ on: BENCH_REDIS_URL, else APFLOW_TEST_REDIS_URL, else `scripts/redis.sh`'s. */
 export const redisUrl = process.env.BENCH_REDIS_URL ?? process.env.APFLOW_TEST_REDIS_URL ?? 'redis://127.0.0.1:56379/0';
 

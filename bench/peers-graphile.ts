@@ -4,7 +4,7 @@
 // statement) or addJob (one at a time, for latency). It wakes on LISTEN/NOTIFY.
 import { Logger, makeWorkerUtils, run, type Runner, type WorkerUtils } from 'graphile-worker';
 import pg from 'pg';
-import { CONCURRENCY, createMarks, until, type Peer, type PeerSession } from './peers-common.ts';
+import { CONCURRENCY, createMarks, sampleDelays, until, type Peer, type PeerSession } from './peers-common.ts';
 import { createPostgresDatabase, postgresProblem } from './scale-out-servers.ts';
 
 const silent = new Logger(() => () => undefined);
@@ -58,14 +58,7 @@ export const graphilePeer: Peer = {
         await jobs(500);
         return jobs(count);
       },
-      async latency(samples) {
-        const delays: number[] = [];
-        for (let i = 0; i < samples + 5; i++) {
-          const delay = await marks.measure(() => add.addJob('mark', {}));
-          if (i >= 5) delays.push(delay);
-        }
-        return delays;
-      },
+      latency: (samples) => sampleDelays(samples, () => marks.measure(() => add.addJob('mark', {}))),
       close,
     };
   },

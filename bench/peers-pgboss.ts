@@ -7,7 +7,7 @@
 // measured with `work()` at the minimum interval (0.5 s), jobs sent at a random moment.
 import PgBoss from 'pg-boss';
 import pg from 'pg';
-import { CONCURRENCY, createMarks, sleep, until, type Peer, type PeerSession } from './peers-common.ts';
+import { CONCURRENCY, createMarks, sampleDelays, sleep, until, type Peer, type PeerSession } from './peers-common.ts';
 import { createPostgresDatabase, postgresProblem } from './scale-out-servers.ts';
 
 const LOOPS = 4;
@@ -63,17 +63,14 @@ export const pgbossPeer: Peer = {
       async latency(samples) {
         const marks = createMarks();
         const worker = await boss.work('mark', { pollingIntervalSeconds: 0.5, batchSize: 1 }, async () => marks.hit());
-        const delays: number[] = [];
         try {
-          for (let i = 0; i < samples + 2; i++) {
+          return await sampleDelays(samples, async () => {
             await sleep(Math.random() * 500);
-            const delay = await marks.measure(() => boss.send('mark', {}));
-            if (i >= 2) delays.push(delay);
-          }
+            return marks.measure(() => boss.send('mark', {}));
+          }, 2);
         } finally {
           await boss.offWork({ id: worker });
         }
-        return delays;
       },
       async close() {
         await Promise.allSettled([boss.stop({ graceful: false, wait: true, timeout: 2000 }), counter.end()]);

@@ -1,5 +1,5 @@
 import type { TaskLease } from '../storage/queries/leases.ts';
-import { selectRowsIn } from '../storage/queries/run-queries.ts';
+import { heldBy, selectRowsIn } from '../storage/queries/run-queries.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
 import { INTERRUPTED, recoverOrphan } from './run-rules.ts';
 import { settleRun, type SettledTask } from './settle-run.ts';
@@ -41,9 +41,7 @@ export async function recoverTasks(tx: TreeTx, leases: readonly TaskLease[]): Pr
  */
 export async function handBackTasks(tx: TreeTx, rows: readonly TaskRow[]): Promise<void> {
   await tx.lock(rows.map((row) => row.root_id));
-  const held = new Set(
-    (await selectRowsIn(tx.runner, rows.map((row) => row.id))).filter((row) => row.status === 'in_progress' && row.lease_owner === tx.owner).map((row) => row.id),
-  );
+  const held = await heldBy(tx.runner, rows.map((row) => row.id), tx.owner);
   for (const row of rows) {
     if (!held.has(row.id)) continue;
     const change: Partial<TaskRow> = { status: 'pending', attempts: Math.max(0, row.attempts - 1), started_at: null, lease_owner: null, lease_expires_at: null, ready_at: tx.now, updated_at: tx.now };

@@ -128,8 +128,10 @@ export function createTaskEngine(options: {
       const next = await nextReadyAt(sql, new Date().toISOString());
       if (next) runs.wakeAt(Date.parse(next));
       runs.kick();
-      // The safety net for lost signals: followers look at the log of the trees they follow.
-      for (const rootId of hub.followed()) hub.news(rootId, Number.MAX_SAFE_INTEGER);
+      // Without LISTEN (SQLite) another process (a CLI cancel, a server outside the cluster) may
+      // write events nobody signals: followers look at the log. With it, every writer signals and
+      // a reconnect after lost signals says so, so this is not needed on every beat.
+      if (signals.kind !== 'listen') for (const rootId of hub.followed()) hub.news(rootId, Number.MAX_SAFE_INTEGER);
     },
     log,
   });

@@ -1,6 +1,6 @@
 import { fromDatabaseRow, type TaskRow } from '../../tasks/task-record.ts';
 import type { Sql, SqlRunner } from '../sql.ts';
-import { chunks } from './task-columns.ts';
+import { byIds, placeholders } from './task-columns.ts';
 
 /** A ready task found by {@link selectClaimable}. */
 export interface ClaimCandidate {
@@ -90,16 +90,13 @@ export async function nextReadyAt(sql: Sql, now: string): Promise<string | null>
  * a lease until `until`. Returns the claimed rows as they are now (call inside `sql.write`).
  */
 export async function claimRows(sql: Sql, runner: SqlRunner, ids: readonly string[], claim: { now: string; owner: string; until: string }): Promise<TaskRow[]> {
-  const out: TaskRow[] = [];
-  for (const chunk of chunks(ids, 500)) {
-    if (chunk.length === 0) continue;
-    const rows = await runner.select(
+  const rows = await byIds(ids, (chunk) =>
+    runner.select(
       `UPDATE apflow_tasks SET status = 'in_progress', started_at = ${sql.time}, updated_at = ${sql.time}, attempts = attempts + 1,
          next_attempt_at = NULL, ready_at = NULL, lease_owner = ?, lease_expires_at = ${sql.time}
-       WHERE id IN (${chunk.map(() => '?').join(', ')}) AND status = 'pending' RETURNING *`,
+       WHERE id IN (${placeholders(chunk)}) AND status = 'pending' RETURNING *`,
       [claim.now, claim.now, claim.owner, claim.until, ...chunk],
-    );
-    out.push(...rows.map(fromDatabaseRow));
-  }
-  return out;
+    ),
+  );
+  return rows.map(fromDatabaseRow);
 }

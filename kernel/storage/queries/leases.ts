@@ -1,6 +1,6 @@
 import { toIso } from '../../tasks/task-record.ts';
 import type { Sql, SqlRunner } from '../sql.ts';
-import { chunks } from './task-columns.ts';
+import { byIds, placeholders } from './task-columns.ts';
 
 /** A tree marked running. */
 export interface RunningTreeLease {
@@ -32,17 +32,11 @@ export async function renewLeases(sql: Sql, runner: SqlRunner, owner: string, un
 
 /** Of the tasks `owner` believes it runs, those it no longer holds (cancelled, or taken after its lease expired). */
 export async function leasesLost(sql: Sql, ids: readonly string[], owner: string): Promise<Set<string>> {
-  const lost = new Set<string>();
-  for (const chunk of chunks(ids, 500)) {
-    if (chunk.length === 0) continue;
-    const held = await sql.select<{ id: string }>(
-      `SELECT id FROM apflow_tasks WHERE id IN (${chunk.map(() => '?').join(', ')}) AND status = 'in_progress' AND lease_owner = ?`,
-      [...chunk, owner],
-    );
-    const kept = new Set(held.map((row) => row.id));
-    for (const id of chunk) if (!kept.has(id)) lost.add(id);
-  }
-  return lost;
+  const held = await byIds(ids, (chunk) =>
+    sql.select<{ id: string }>(`SELECT id FROM apflow_tasks WHERE id IN (${placeholders(chunk)}) AND status = 'in_progress' AND lease_owner = ?`, [...chunk, owner]),
+  );
+  const kept = new Set(held.map((row) => row.id));
+  return new Set(ids.filter((id) => !kept.has(id)));
 }
 
 /** Tasks running under another owner's lease, with their leases (few: at most the engines' slots). */

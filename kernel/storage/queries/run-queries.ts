@@ -1,6 +1,6 @@
 import { fromDatabaseRow, type TaskDependency, type TaskRow, type TaskStatus } from '../../tasks/task-record.ts';
 import { jsonParam, type Sql, type SqlRunner } from '../sql.ts';
-import { chunks } from './task-columns.ts';
+import { byIds, placeholders as marks } from './task-columns.ts';
 
 /** What the engine reads of a tree root before changing the tree: its run and event counter. */
 export interface RootLock {
@@ -32,15 +32,6 @@ export interface TaskPlace {
   parent_id: string | null;
   dependencies: TaskDependency[] | null;
   run_id: string | null;
-}
-
-const marks = (values: readonly unknown[]) => values.map(() => '?').join(', ');
-
-/** Runs `select` over `ids` in chunks and concatenates the rows. */
-async function byIds<T>(ids: readonly string[], select: (chunk: string[]) => Promise<T[]>): Promise<T[]> {
-  const out: T[] = [];
-  for (const chunk of chunks([...new Set(ids)], 500)) if (chunk.length) out.push(...(await select(chunk)));
-  return out;
 }
 
 /**

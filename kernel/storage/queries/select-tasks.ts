@@ -1,6 +1,6 @@
 import { fromDatabaseRow, type TaskRow } from '../../tasks/task-record.ts';
 import type { Sql } from '../sql.ts';
-import { chunks } from './task-columns.ts';
+import { byIds, placeholders } from './task-columns.ts';
 
 /** Filters of a task listing (reference/original-apflow.md §4 `tasks.list`). */
 export interface TaskListFilter {
@@ -20,13 +20,8 @@ export async function selectTask(sql: Sql, id: string): Promise<TaskRow | null> 
 
 /** Tasks by id (any order). */
 export async function selectTasks(sql: Sql, ids: readonly string[]): Promise<TaskRow[]> {
-  const out: TaskRow[] = [];
-  for (const chunk of chunks(ids, 500)) {
-    if (chunk.length === 0) continue;
-    const rows = await sql.select(`SELECT * FROM apflow_tasks WHERE id IN (${chunk.map(() => '?').join(', ')})`, chunk);
-    out.push(...rows.map(fromDatabaseRow));
-  }
-  return out;
+  const rows = await byIds(ids, (chunk) => sql.select(`SELECT * FROM apflow_tasks WHERE id IN (${placeholders(chunk)})`, chunk));
+  return rows.map(fromDatabaseRow);
 }
 
 /** Every task of the tree rooted at `rootId`, in creation order. */
@@ -64,13 +59,8 @@ export async function countTasks(sql: Sql, filter: TaskListFilter): Promise<Reco
 
 /** Which of `ids` already exist. */
 export async function existingIds(sql: Sql, ids: readonly string[]): Promise<Set<string>> {
-  const found = new Set<string>();
-  for (const chunk of chunks(ids, 500)) {
-    if (chunk.length === 0) continue;
-    const rows = await sql.select<{ id: string }>(`SELECT id FROM apflow_tasks WHERE id IN (${chunk.map(() => '?').join(', ')})`, chunk);
-    for (const row of rows) found.add(row.id);
-  }
-  return found;
+  const rows = await byIds(ids, (chunk) => sql.select<{ id: string }>(`SELECT id FROM apflow_tasks WHERE id IN (${placeholders(chunk)})`, chunk));
+  return new Set(rows.map((row) => row.id));
 }
 
 function whereClause(filter: TaskListFilter): { where: string; params: unknown[] } {

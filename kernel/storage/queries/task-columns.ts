@@ -41,6 +41,19 @@ export function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
   return out;
 }
 
+/** `?, ?, …`: one placeholder per value. */
+export const placeholders = (values: readonly unknown[]): string => values.map(() => '?').join(', ');
+
+/**
+ * Runs `query` over the distinct `ids` in chunks of 500 (one `IN (…)` each) and concatenates
+ * what each returns: how every by-id statement stays within the drivers' parameter limits.
+ */
+export async function byIds<T>(ids: readonly string[], query: (chunk: string[]) => Promise<T[]>): Promise<T[]> {
+  const out: T[] = [];
+  for (const chunk of chunks([...new Set(ids)], 500)) if (chunk.length) out.push(...(await query(chunk)));
+  return out;
+}
+
 /** A change to one task: the columns to set. */
 export interface TaskChange {
   id: string;
