@@ -1,6 +1,6 @@
 import { selectPlaces, selectStates, type TaskState } from '../storage/queries/run-queries.ts';
 import { TERMINAL_STATUSES } from '../tasks/task-record.ts';
-import { settleRun, type SettledTask } from './settle-run.ts';
+import { settledIn, settleRuns, type RunSettle, type SettledTask } from './settle-run.ts';
 import { buildShape, subtreeOf, type TreeShape } from './tree-shape.ts';
 import type { TreeTx } from './tree-tx.ts';
 
@@ -18,7 +18,7 @@ export async function cancelTasks(tx: TreeTx, ids: readonly string[], message: s
   const states = new Map<string, TaskState>((await selectStates(tx.runner, ids)).map((row) => [row.id, row]));
   const results: CancelResult[] = [];
   const abortHere: string[] = [];
-  const settled = new Map<string, SettledTask[]>();
+  const settled = new Map<string, RunSettle & { settled: SettledTask[] }>();
   const shapes = new Map<string, TreeShape>();
   for (const id of ids) {
     const row = states.get(id);
@@ -42,10 +42,10 @@ export async function cancelTasks(tx: TreeTx, ids: readonly string[], message: s
       tx.set(task.id, { status: 'cancelled', error: message, completed_at: tx.now, updated_at: tx.now, lease_owner: null, lease_expires_at: null, ready_at: null, next_attempt_at: null });
       tx.event('task_cancelled', cancelled);
       states.set(task.id, cancelled);
-      settled.set(task.root_id, [...(settled.get(task.root_id) ?? []), { id: task.id, status: 'cancelled' }]);
+      settledIn(settled, task.root_id).push({ id: task.id, status: 'cancelled' });
     }
     results.push({ task_id: id, status: 'cancelled', message });
   }
-  for (const [rootId, list] of settled) if ((await settleRun(tx, rootId, list)).readied > 0) tx.notes.wake = true;
+  if (settled.size && (await settleRuns(tx, settled)).readied > 0) tx.notes.wake = true;
   return { results, abortHere };
 }

@@ -25,14 +25,15 @@ export interface Following {
 const PAGE = 5_000;
 
 /**
- * Follows one tree: its persisted events with a seq above `after`, then its live events, each
+ * Follows one tree: its persisted events with a seq above `after` (unless `replay` is false:
+ * the caller knows there are none), then its live events, each
  * once and in seq order, with no gap. Listening starts before the log is read, so nothing falls
  * between the two. A live event that does not follow the last one delivered (events of the same
  * tree were written by another server meanwhile), or news that the log grew elsewhere, makes it
  * read the log from where it is; events heard meanwhile wait and duplicates are dropped. Streams
  * (SSE, WebSocket, webhooks, A2A) resume from a client's last seq with this.
  */
-export function followTree(source: EventSource, rootId: string, after: number, onEvent: (event: TaskEvent) => void): Following {
+export function followTree(source: EventSource, rootId: string, after: number, onEvent: (event: TaskEvent) => void, options: { replay?: boolean } = {}): Following {
   let sent = after;
   let stopped = false;
   let reading: Promise<void> | null = null;
@@ -81,7 +82,8 @@ export function followTree(source: EventSource, rootId: string, after: number, o
     }
     deliver(news);
   });
-  const replayed = read();
+  // Without replay the caller knows `after` is the log's last seq right now (nothing to read).
+  const replayed = options.replay === false ? Promise.resolve() : read();
   return {
     stop() {
       stopped = true;

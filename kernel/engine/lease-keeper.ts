@@ -5,7 +5,7 @@ import { pruneEvents } from '../storage/queries/task-events.ts';
 import type { Sql } from '../storage/sql.ts';
 import { isOwnerGone } from './engine-owner.ts';
 import { recoverTasks } from './recover-tasks.ts';
-import { startRun } from './start-run.ts';
+import { startRuns } from './start-run.ts';
 import type { Transact } from './transactor.ts';
 
 /** How often old events are pruned. */
@@ -59,7 +59,7 @@ export function createLeaseKeeper(options: {
     }
     for (const rootId of await runsWithoutId(sql)) {
       log.warn({ root_task_id: rootId }, 'resuming a tree an older apflow left running');
-      await options.transact((tx) => startRun(tx, { rootId, taskId: rootId, pinnedTo: null, resume: true }));
+      await options.transact((tx) => startRuns(tx, [{ rootId, taskId: rootId, pinnedTo: null, resume: true }]));
     }
     if (now - lastPrune > PRUNE_EVERY_MS) {
       lastPrune = now;

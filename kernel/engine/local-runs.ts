@@ -8,6 +8,7 @@ import type { TreeTx } from './tree-tx.ts';
 import type { Transact } from './transactor.ts';
 import { continueLocally } from './continue-locally.ts';
 import { writeReports, type Report } from './write-reports.ts';
+import { startRuns, type RunStart, type RunStarted } from './start-run.ts';
 import type { ShapeCache } from './tree-shape.ts';
 
 interface Running {
@@ -17,6 +18,14 @@ interface Running {
   lost: boolean;
   /** Its claim is in the database (false while a continuation waits for its batch). */
   committed: boolean;
+}
+
+/** A run to start with the next turn, and who waits for the answer. */
+interface PendingStart {
+  start: RunStart;
+  /** Called with the answer once committed, before any task of the run starts here. */
+  done: (started: RunStarted) => void;
+  failed: (error: unknown) => void;
 }
 
 /**
@@ -45,6 +54,7 @@ export function createLocalRuns(options: {
   const { settings, log } = options;
   const running = new Map<string, Running>();
   let reports: Report[] = [];
+  let starts: PendingStart[] = [];
   let loop: Promise<void> | null = null;
   let again = false;
   let closing = false;
@@ -56,8 +66,11 @@ export function createLocalRuns(options: {
 
   const mirrorOf = (row: TaskRow) => (row.run_id ? options.shapes.peek(row.root_id, row.run_id)?.mirror : undefined);
 
-  const turn = async (tx: TreeTx, batch: readonly Report[]): Promise<TaskRow[]> => {
-    const { refused, readied } = await writeReports(tx, batch);
+  const turn = async (tx: TreeTx, batch: readonly Report[], begin: readonly PendingStart[]): Promise<{ claimed: TaskRow[]; started: RunStarted[] }> => {
+    const begun = begin.length ? await startRuns(tx, begin.map((pending) => pending.start)) : { runs: [], readied: 0 };
+    const written = await writeReports(tx, batch);
+    const refused = written.refused;
+    const readied = written.readied + begun.readied;
     for (const report of batch) {
       if (report.kind === 'progress') continue;
       const row = report.kind === 'claim' ? report.continuation.row : report.row;
@@ -69,7 +82,23 @@ export function createLocalRuns(options: {
     // Counted now, not when the turn was asked for: other transactions may have claimed meanwhile.
     const claimed = await options.claim(tx, freeSlots());
     if (readied > claimed.length) tx.notes.wake = true;
-    return claimed;
+    begin.forEach((pending, i) => {
+      const run = begun.runs[i] as RunStarted;
+      if (run.started) run.lastSeq = tx.roots.get(pending.start.rootId)?.event_seq;
+    });
+    return { claimed, started: begun.runs };
+  };
+
+  /** Starts runs of a failed turn one by one, each in its own transaction: one bad start fails alone. */
+  const startAlone = (begin: readonly PendingStart[]) => {
+    for (const pending of begin) {
+      options
+        .transact((tx) => turn(tx, [], [pending]))
+        .then(({ claimed, started }) => {
+          pending.done(started[0] as RunStarted);
+          start(claimed);
+        }, pending.failed);
+    }
   };
 
   const work = async () => {
@@ -77,10 +106,14 @@ export function createLocalRuns(options: {
     while (again) {
       again = false;
       const batch = reports;
-      if (batch.length === 0 && freeSlots() <= 0) continue;
+      const begin = starts;
+      if (batch.length === 0 && begin.length === 0 && freeSlots() <= 0) continue;
       reports = [];
+      starts = [];
       try {
-        start(await options.transact((tx) => turn(tx, batch)));
+        const { claimed, started } = await options.transact((tx) => turn(tx, batch, begin));
+        begin.forEach((pending, i) => pending.done(started[i] as RunStarted));
+        start(claimed);
         for (const report of batch) {
           const entry = report.kind === 'claim' ? running.get(report.continuation.row.id) : undefined;
           if (entry) entry.committed = true;
@@ -90,6 +123,8 @@ export function createLocalRuns(options: {
         failures++;
         log.error({ err: error, attempt: failures }, 'task write failed; retrying');
         reports = [...batch, ...reports];
+        if (begin.length === 1) (begin[0] as PendingStart).failed(error);
+        else startAlone(begin);
         again = true;
         await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 50 * 2 ** failures)));
       }
@@ -205,8 +240,17 @@ export function createLocalRuns(options: {
   };
 
   return {
-    /** Claims for this engine's free slots inside `tx` (a run's start claims at once). */
-    claimIn: (tx: TreeTx) => options.claim(tx, freeSlots()),
+    /**
+     * Starts a run with the next turn (with the other runs started meanwhile, and the reports
+     * waiting: one transaction), which also claims for free slots: its first tasks start here at
+     * once. Resolves once committed; `prepare` is called first, before any of its tasks starts.
+     */
+    startRun(run: RunStart, prepare: (started: RunStarted) => void = () => undefined): Promise<RunStarted> {
+      return new Promise((done, failed) => {
+        starts.push({ start: run, done: (started) => (prepare(started), done(started)), failed });
+        kick();
+      });
+    },
     /** Runs claimed tasks here. */
     start,
     /** Runs a turn soon: writes what runs reported, claims for free slots. */

@@ -2,7 +2,7 @@ import type { TaskLease } from '../storage/queries/leases.ts';
 import { heldBy, selectRowsIn } from '../storage/queries/run-queries.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
 import { INTERRUPTED, recoverOrphan } from './run-rules.ts';
-import { settleRun, type SettledTask } from './settle-run.ts';
+import { settledIn, settleRuns, type RunSettle, type SettledTask } from './settle-run.ts';
 import type { TreeTx } from './tree-tx.ts';
 
 /**
@@ -13,7 +13,7 @@ import type { TreeTx } from './tree-tx.ts';
 export async function recoverTasks(tx: TreeTx, leases: readonly TaskLease[]): Promise<number> {
   await tx.lock(leases.map((lease) => lease.root_id));
   const seen = new Map(leases.map((lease) => [lease.id, lease]));
-  const settled = new Map<string, SettledTask[]>();
+  const settled = new Map<string, RunSettle & { settled: SettledTask[] }>();
   let recovered = 0;
   for (const row of await selectRowsIn(tx.runner, [...seen.keys()])) {
     const lease = seen.get(row.id) as TaskLease;
@@ -25,13 +25,13 @@ export async function recoverTasks(tx: TreeTx, leases: readonly TaskLease[]): Pr
     recovered++;
     if (change.status === 'failed') {
       tx.event('task_failed', row);
-      settled.set(row.root_id, [...(settled.get(row.root_id) ?? []), { id: row.id, status: 'failed' }]);
+      settledIn(settled, row.root_id).push({ id: row.id, status: 'failed' });
     } else {
       tx.event('progress', row, `${INTERRUPTED}; it goes back to the queue`);
       tx.notes.wake = true;
     }
   }
-  for (const [rootId, list] of settled) if ((await settleRun(tx, rootId, list)).readied > 0) tx.notes.wake = true;
+  if (settled.size && (await settleRuns(tx, settled)).readied > 0) tx.notes.wake = true;
   return recovered;
 }
 

@@ -1,5 +1,6 @@
-import { markReady, pendingCandidates, runHasWork, selectRowsIn, selectStates } from '../storage/queries/run-queries.ts';
+import { markReady, pendingCandidates, runsWithWork, selectRowsIn, selectStates } from '../storage/queries/run-queries.ts';
 import type { TreeTx } from './tree-tx.ts';
+import type { TreeShape } from './tree-shape.ts';
 import { TERMINAL_STATUSES } from '../tasks/task-record.ts';
 
 /** A task that reached a terminal state (or was found in one) in this transaction. */
@@ -8,86 +9,119 @@ export interface SettledTask {
   status: string;
 }
 
-/** What settling changed in a run. */
-export interface RunSettlement {
-  /** Tasks made claimable. */
+/** What to carry through one tree's run: tasks settled, and further tasks to check for readiness. */
+export interface RunSettle {
+  settled: readonly SettledTask[];
+  /** Tasks to check as well (a run's start checks all of its pending tasks). */
+  candidates?: Iterable<string>;
+}
+
+/** What settling changed. */
+export interface Settlement {
+  /** Tasks made claimable, over every run. */
   readied: number;
-  /** The run has nothing left: its `final` event was appended and the tree is no longer running. */
-  finished: boolean;
+  /** Roots whose run has nothing left: its `final` event was appended and the tree no longer runs. */
+  finished: Set<string>;
+}
+
+interface OpenRun {
+  rootId: string;
+  runId: string;
+  shape: TreeShape;
+  check: Set<string>;
+  rootSettled: boolean;
 }
 
 const because = (status: string) => (status === 'cancelled' ? 'was cancelled' : status === 'failed' ? 'failed' : 'did not complete');
 
 /**
- * Carries settled tasks through the tree's active run, inside the transaction that holds its
- * root: dependents of a task that did not complete fail ("dependency X failed"), tasks with
+ * Carries settled tasks through their trees' active runs, inside the transaction that holds the
+ * roots: dependents of a task that did not complete fail ("dependency X failed"), tasks with
  * nothing left to wait for (required dependencies completed, children of the run settled) are
- * made claimable, and a run with nothing left ends with its `final` event. `candidates` are
- * further tasks to check (a run's start checks all of them). Whoever settles a task does this,
- * on whichever server, so no server owns a tree.
+ * made claimable, and a run with nothing left ends with its `final` event. Whoever settles a task
+ * does this, on whichever server, so no server owns a tree. Many runs share each statement: a
+ * turn that settles a hundred single-task trees reads and writes as one.
  */
-export async function settleRun(tx: TreeTx, rootId: string, settled: readonly SettledTask[], candidates: Iterable<string> = []): Promise<RunSettlement> {
-  const run = await tx.runShape(rootId);
-  if (!run) return { readied: 0, finished: false };
-  const { shape, runId } = run;
-  const check = new Set(candidates);
-  let rootSettled = false;
-  for (let wave = settled; wave.length > 0; ) {
-    const doomed = new Map<string, string>();
-    for (const { id, status } of wave) {
-      if (id === rootId) rootSettled = true;
-      if (!shape.inRun.has(id)) continue;
-      for (const dependent of shape.dependents.get(id) ?? []) {
+export async function settleRuns(tx: TreeTx, runs: ReadonlyMap<string, RunSettle>): Promise<Settlement> {
+  const open = new Map<string, OpenRun>();
+  let wave: { run: OpenRun; task: SettledTask }[] = [];
+  for (const [rootId, entry] of runs) {
+    const active = await tx.runShape(rootId);
+    if (!active) continue;
+    const run: OpenRun = { rootId, runId: active.runId, shape: active.shape, check: new Set(entry.candidates ?? []), rootSettled: false };
+    open.set(rootId, run);
+    for (const task of entry.settled) wave.push({ run, task });
+  }
+  while (wave.length > 0) {
+    const doomed = new Map<string, { run: OpenRun; error: string }>();
+    for (const { run, task } of wave) {
+      const { shape } = run;
+      if (task.id === run.rootId) run.rootSettled = true;
+      if (!shape.inRun.has(task.id)) continue;
+      for (const dependent of shape.dependents.get(task.id) ?? []) {
         if (!dependent.required || !shape.inRun.has(dependent.id)) continue;
-        if (status === 'completed') check.add(dependent.id);
-        else if (!doomed.has(dependent.id)) doomed.set(dependent.id, `dependency ${id} ${because(status)}`);
+        if (task.status === 'completed') run.check.add(dependent.id);
+        else if (!doomed.has(dependent.id)) doomed.set(dependent.id, { run, error: `dependency ${task.id} ${because(task.status)}` });
       }
-      const parent = shape.parent.get(id);
-      if (parent && shape.inRun.has(parent)) check.add(parent);
+      const parent = shape.parent.get(task.id);
+      if (parent && shape.inRun.has(parent)) run.check.add(parent);
     }
     wave = [];
     if (doomed.size === 0) break;
     await tx.sync();
-    const next: SettledTask[] = [];
     for (const row of await selectStates(tx.runner, [...doomed.keys()], ['pending'])) {
-      const error = doomed.get(row.id) as string;
+      const { run, error } = doomed.get(row.id) as { run: OpenRun; error: string };
       tx.set(row.id, { status: 'failed', error, completed_at: tx.now, updated_at: tx.now, ready_at: null, next_attempt_at: null });
       tx.event('task_failed', { ...row, status: 'failed', error });
-      check.delete(row.id);
-      next.push({ id: row.id, status: 'failed' });
+      run.check.delete(row.id);
+      wave.push({ run, task: { id: row.id, status: 'failed' } });
     }
-    wave = next;
   }
-  const readied = await readyThose(tx, runId, [...check].filter((id) => shape.inRun.has(id)), (id) => shape.requires.get(id) ?? []);
+  const readied = await readyThose(tx, [...open.values()]);
   // A whole-tree run lasts at least as long as its root: while the root is not settled, there is
   // no need to look for what is left.
-  const rootWaits = shape.inRun.has(rootId) && !rootSettled && !TERMINAL_STATUSES.has(tx.roots.get(rootId)?.status ?? '');
-  const finished = rootWaits ? false : await finishIfDone(tx, rootId, runId);
-  return { readied, finished };
+  const mayEnd = [...open.values()].filter(
+    (run) => !(run.shape.inRun.has(run.rootId) && !run.rootSettled && !TERMINAL_STATUSES.has(tx.roots.get(run.rootId)?.status ?? '')),
+  );
+  return { readied, finished: await finishIfDone(tx, mayEnd) };
 }
 
-/** Of `ids`, marks claimable the pending ones with nothing left to wait for; returns how many. */
-async function readyThose(tx: TreeTx, runId: string, ids: readonly string[], requires: (id: string) => readonly string[]): Promise<number> {
-  if (ids.length === 0) return 0;
+/** Of the runs' tasks to check, marks claimable the pending ones with nothing left to wait for; returns how many. */
+async function readyThose(tx: TreeTx, runs: readonly OpenRun[]): Promise<number> {
+  const requires = new Map<string, readonly string[]>();
+  for (const run of runs) for (const id of run.check) if (run.shape.inRun.has(id)) requires.set(id, run.shape.requires.get(id) ?? []);
+  if (requires.size === 0) return 0;
   await tx.sync();
-  const open = (await pendingCandidates(tx.runner, ids, runId)).filter((row) => !row.waiting).map((row) => row.id);
+  const open = (await pendingCandidates(tx.runner, [...requires.keys()])).filter((row) => !row.waiting).map((row) => row.id);
   if (open.length === 0) return 0;
-  const depIds = new Set(open.flatMap((id) => requires(id)));
-  const completed = new Set((await selectStates(tx.runner, [...depIds], ['completed'])).map((row) => row.id));
-  const ready = open.filter((id) => requires(id).every((dep) => completed.has(dep)));
+  const depIds = new Set(open.flatMap((id) => requires.get(id) ?? []));
+  const completed = new Set(depIds.size ? (await selectStates(tx.runner, [...depIds], ['completed'])).map((row) => row.id) : []);
+  const ready = open.filter((id) => (requires.get(id) ?? []).every((dep) => completed.has(dep)));
   await markReady(tx.sql, tx.runner, ready, tx.now);
   return ready.length;
 }
 
-/** Ends the run when none of its tasks is left to settle: `final` event, tree no longer running. */
-async function finishIfDone(tx: TreeTx, rootId: string, runId: string): Promise<boolean> {
+/** Ends the runs that have none of their tasks left to settle: `final` event, tree no longer running. */
+async function finishIfDone(tx: TreeTx, runs: readonly OpenRun[]): Promise<Set<string>> {
+  const finished = new Set<string>();
+  if (runs.length === 0) return finished;
   await tx.sync();
-  if (await runHasWork(tx.runner, rootId, runId)) return false;
-  const [root] = await selectRowsIn(tx.runner, [rootId]);
-  if (!root) return false;
-  const lock = tx.roots.get(rootId);
-  if (lock) lock.run_state = null;
-  tx.set(rootId, { run_state: null, active_run: null });
-  tx.event('final', root);
-  return true;
+  const busy = await runsWithWork(tx.runner, runs.map((run) => [run.rootId, run.runId]));
+  const done = runs.filter((run) => !busy.has(run.rootId)).map((run) => run.rootId);
+  if (done.length === 0) return finished;
+  for (const root of await selectRowsIn(tx.runner, done)) {
+    const lock = tx.roots.get(root.id);
+    if (lock) lock.run_state = null;
+    tx.set(root.id, { run_state: null, active_run: null });
+    tx.event('final', root);
+    finished.add(root.id);
+  }
+  return finished;
+}
+
+/** The list of settled tasks of `rootId` in `runs`, added when missing (how callers gather a batch). */
+export function settledIn(runs: Map<string, RunSettle & { settled: SettledTask[] }>, rootId: string): SettledTask[] {
+  let entry = runs.get(rootId);
+  if (!entry) runs.set(rootId, (entry = { settled: [] }));
+  return entry.settled;
 }

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { ApflowError } from '../errors/apflow-error.ts';
-import { enterRun, selectTreeIn, treeSize } from '../storage/queries/run-queries.ts';
+import { enterRuns, selectTreesIn, treeSizes, type RunEntry } from '../storage/queries/run-queries.ts';
 import { TERMINAL_STATUSES, type TaskRow } from '../tasks/task-record.ts';
 import { isOwnerGone } from './engine-owner.ts';
 import { executionScope, recoverOrphan, resetForRerun } from './run-rules.ts';
-import { settleRun, type RunSettlement, type SettledTask } from './settle-run.ts';
+import { settleRuns, type RunSettle, type SettledTask } from './settle-run.ts';
 import { buildShape } from './tree-shape.ts';
 import type { TreeTx } from './tree-tx.ts';
 
@@ -31,22 +30,69 @@ export interface RunStart {
   resume?: boolean;
 }
 
-/** Whether the run started; when not, the tree was running already. */
-export type RunStarted = ({ started: true; runId: string; /** Seq of its first event. */ firstSeq: number } & RunSettlement) | { started: false };
+/** Whether a run started; when not, the tree was running already (or is gone). */
+export type RunStarted =
+  | {
+      started: true;
+      runId: string;
+      /** Seq of its first event. */
+      firstSeq: number;
+      /** Seq of the last event of the tree the starting transaction wrote (set by whoever commits it). */
+      lastSeq?: number;
+      /** The run ended in the transaction that started it (nothing in it could run). */
+      finished: boolean;
+    }
+  | { started: false; missing: boolean };
 
 /**
- * Starts a run inside `tx`: refuses a tree already running, puts the tasks in scope into the
- * run (finished ones start over; ones left running by a stopped server are re-queued or failed),
- * announces the start, and makes the tasks with nothing to wait for claimable.
+ * Starts runs inside `tx`, many trees sharing each statement: refuses a tree already running (or
+ * started earlier in the same batch), puts the tasks in scope into the run (finished ones start
+ * over; ones left running by a stopped server are re-queued or failed), announces the start, and
+ * makes the tasks with nothing to wait for claimable. Returns one answer per start, in order, and
+ * how many tasks became claimable.
  */
-export async function startRun(tx: TreeTx, start: RunStart): Promise<RunStarted> {
+export async function startRuns(tx: TreeTx, starts: readonly RunStart[]): Promise<{ runs: RunStarted[]; readied: number }> {
+  await tx.lock(starts.map((start) => start.rootId));
+  const wanted = [...new Set(starts.filter((start) => tx.roots.get(start.rootId)?.run_state !== 'running' || start.resume).map((start) => start.rootId))];
+  const sizes = await treeSizes(tx.runner, wanted);
+  const mirrored = new Set(wanted.filter((rootId) => (sizes.get(rootId) ?? 0) <= MIRROR_MAX));
+  const trees = new Map<string, TaskRow[]>();
+  for (const [light, roots] of [[false, [...mirrored]], [true, wanted.filter((rootId) => !mirrored.has(rootId))]] as const) {
+    if (roots.length === 0) continue;
+    for (const row of await selectTreesIn(tx.runner, roots, light)) trees.set(row.root_id, [...(trees.get(row.root_id) ?? []), row]);
+  }
+  const runs: RunStarted[] = [];
+  const entries: RunEntry[] = [];
+  const settles = new Map<string, RunSettle>();
+  for (const start of starts) {
+    const root = tx.roots.get(start.rootId);
+    const rows = trees.get(start.rootId);
+    if (!root || !rows) {
+      runs.push({ started: false, missing: !root });
+      continue;
+    }
+    if (root.run_state === 'running' && !start.resume) {
+      runs.push({ started: false, missing: false });
+      continue;
+    }
+    const began = beginRun(tx, start, rows, mirrored.has(start.rootId));
+    entries.push(began.entry);
+    settles.set(start.rootId, began.settle);
+    runs.push({ started: true, runId: began.entry.runId, firstSeq: began.firstSeq, finished: false });
+  }
+  if (entries.length === 0) return { runs, readied: 0 };
+  await enterRuns(tx.sql, tx.runner, entries);
+  const { readied, finished } = await settleRuns(tx, settles);
+  starts.forEach((start, i) => {
+    const run = runs[i] as RunStarted;
+    if (run.started) run.finished = finished.has(start.rootId);
+  });
+  return { runs, readied };
+}
+
+/** Starts one run in memory and in the transaction's changes; its tasks enter the run with the others. */
+function beginRun(tx: TreeTx, start: RunStart, rows: TaskRow[], mirrored: boolean): { entry: RunEntry; settle: RunSettle; firstSeq: number } {
   const { rootId, taskId } = start;
-  await tx.lock([rootId]);
-  const root = tx.roots.get(rootId);
-  if (!root) throw new ApflowError('APF_NOT_FOUND', { message: `Task ${taskId} not found` });
-  if (root.run_state === 'running' && !start.resume) return { started: false };
-  const mirrored = (await treeSize(tx.runner, rootId)) <= MIRROR_MAX;
-  const rows = await selectTreeIn(tx.runner, rootId, !mirrored);
   const scope = taskId === rootId ? null : executionScope(rows, taskId);
   const runId = randomUUID();
   const settled: SettledTask[] = [];
@@ -70,9 +116,11 @@ export async function startRun(tx: TreeTx, start: RunStart): Promise<RunStarted>
     }
     if (TERMINAL_STATUSES.has(row.status) && row.status !== 'completed') settled.push({ id: row.id, status: row.status });
   }
-  await enterRun(tx.sql, tx.runner, rootId, scope ? [...scope] : null, { runId, pinnedTo: start.pinnedTo, demo: start.demo === true });
-  root.run_id = runId;
-  root.run_state = 'running';
+  const root = tx.roots.get(rootId);
+  if (root) {
+    root.run_id = runId;
+    root.run_state = 'running';
+  }
   tx.set(rootId, { run_state: 'running', active_run: runId });
   const shape = buildShape(rows, runId);
   if (mirrored) shape.mirror = { pinnedTo: start.pinnedTo, rows: new Map(rows.map((row) => [row.id, row])) };
@@ -80,7 +128,10 @@ export async function startRun(tx: TreeTx, start: RunStart): Promise<RunStarted>
   const rootRow = rows.find((row) => row.id === rootId) as TaskRow;
   const first = tx.event('progress', rootRow, 'Task tree execution started');
   for (const row of fresh) tx.event('task_failed', row);
-  const pending = rows.filter((row) => row.run_id === runId && row.status === 'pending').map((row) => row.id);
-  const settlement = await settleRun(tx, rootId, settled, pending);
-  return { started: true, runId, firstSeq: first.seq, ...settlement };
+  const candidates = rows.filter((row) => row.run_id === runId && row.status === 'pending').map((row) => row.id);
+  return {
+    entry: { rootId, ids: scope ? [...scope] : null, runId, pinnedTo: start.pinnedTo, demo: start.demo === true },
+    settle: { settled, candidates },
+    firstSeq: first.seq,
+  };
 }

@@ -7,7 +7,7 @@ import { countReady, nextReadyAt } from '../storage/queries/claims.ts';
 import { listServers } from '../storage/queries/servers.ts';
 import type { Sql } from '../storage/sql.ts';
 import { buildTaskTree } from '../tasks/build-task-tree.ts';
-import { buildTrees, type TaskRow, type TaskTreeJson } from '../tasks/task-record.ts';
+import { buildTrees, type TaskTreeJson } from '../tasks/task-record.ts';
 import { cancelTasks, type CancelResult } from './cancel-tasks.ts';
 import { claimReady } from './claim-ready.ts';
 import { copyTask, type CopyOptions } from './copy-task.ts';
@@ -16,9 +16,9 @@ import { followTree, type Following } from './follow-tree.ts';
 import { handBackTasks } from './recover-tasks.ts';
 import { createLeaseKeeper } from './lease-keeper.ts';
 import { createLocalRuns } from './local-runs.ts';
+import type { RunStarted } from './start-run.ts';
 import { createRequestScopes } from './request-scopes.ts';
 import type { SignalBus } from './signal-bus.ts';
-import { startRun } from './start-run.ts';
 import type { TaskRepository } from './task-repository.ts';
 import { createTreeHub } from './tree-hub.ts';
 import { createTransactor } from './transactor.ts';
@@ -147,15 +147,17 @@ export function createTaskEngine(options: {
     if (signal.r) runs.kick();
   });
 
-  const follow = (rootId: string, after: number, onEvent: (event: TaskEvent) => void): Following =>
-    followTree({ subscribe: hub.subscribe, events: hub.events }, rootId, after, onEvent);
+  const follow = (rootId: string, after: number, onEvent: (event: TaskEvent) => void, followOptions?: { replay?: boolean }): Following =>
+    followTree({ subscribe: hub.subscribe, events: hub.events }, rootId, after, onEvent, followOptions);
 
-  /** Resolves with the outcome once the run of `rootId` that logged events after `after` ends. */
-  const outcomeOf = (rootId: string, taskId: string, after: number): Promise<TreeOutcome> =>
+  /**
+   * Resolves with the outcome once the run `run` of `rootId`, just committed, ends. Called in the
+   * same tick as the commit: nothing of the tree can have been announced since, so it listens
+   * from the start's last event on without reading the log again.
+   */
+  const outcomeOf = (rootId: string, taskId: string, run: RunStarted & { started: true }): Promise<TreeOutcome> =>
     new Promise((resolve) => {
-      const following = follow(rootId, after, (event) => {
-        if (event.type !== 'final') return;
-        following.stop();
+      const ended = (event: { status: string; progress: number }) => {
         startedHere.delete(rootId);
         scopes.delete(rootId);
         void repo.get(taskId).then((target) => {
@@ -164,7 +166,19 @@ export function createTaskEngine(options: {
           if (target?.error) outcome.error = target.error;
           resolve(outcome);
         });
-      });
+      };
+      if (run.finished) return ended({ status: 'failed', progress: 0 });
+      const live = run.lastSeq !== undefined;
+      const following = follow(
+        rootId,
+        run.lastSeq ?? run.firstSeq - 1,
+        (event) => {
+          if (event.type !== 'final') return;
+          following.stop();
+          ended(event);
+        },
+        { replay: !live },
+      );
       following.replayed.catch((error: unknown) => log.error({ err: error, root_task_id: rootId }, 'cannot follow a run to its end'));
     });
 
@@ -176,9 +190,21 @@ export function createTaskEngine(options: {
       const given = (Array.isArray(input) ? input : [input]).flatMap((task) =>
         task && typeof task === 'object' && typeof (task as { id?: unknown }).id === 'string' ? [(task as { id: string }).id] : [],
       );
-      const taken = given.length ? await repo.existingIds(given) : new Set<string>();
-      const rows = buildTaskTree(input, { taken, defaultUserId: createOptions.userId, maxTasks: settings.max_tree_size });
-      await repo.insertTree(rows);
+      const build = async () => {
+        const taken = given.length ? await repo.existingIds(given) : new Set<string>();
+        return { taken, rows: buildTaskTree(input, { taken, defaultUserId: createOptions.userId, maxTasks: settings.max_tree_size }) };
+      };
+      let { taken, rows } = await build();
+      try {
+        await repo.insertTree(rows);
+      } catch (error) {
+        // A tree created at the same time took one of the given ids: the rule (a taken id gets
+        // a fresh UUID) holds then too, once the ids are checked again.
+        const again = await build();
+        if (![...again.taken].some((id) => !taken.has(id))) throw error;
+        ({ taken, rows } = again);
+        await repo.insertTree(rows);
+      }
       const tree = buildTrees(rows)[0] as TaskTreeJson;
       if (createOptions.request) scopes.set(tree.id, createOptions.request.state);
       return tree;
@@ -197,20 +223,16 @@ export function createTaskEngine(options: {
       if (!row) throw new ApflowError('APF_NOT_FOUND', { message: `Task ${taskId} not found` });
       const rootId = row.root_id;
       const pinned = executeOptions.request?.pin !== undefined || mode !== 'server';
-      const started = await transact(async (tx) => {
-        const run = await startRun(tx, { rootId, taskId, pinnedTo: pinned ? owner : null, demo: executeOptions.demo === true });
-        if (!run.started) return { run, claimed: [] as TaskRow[] };
-        const claimed = await runs.claimIn(tx);
-        if (run.readied > claimed.length) tx.notes.wake = true;
-        return { run, claimed };
+      let done: Promise<TreeOutcome> | undefined;
+      const run = await runs.startRun({ rootId, taskId, pinnedTo: pinned ? owner : null, demo: executeOptions.demo === true }, (started) => {
+        if (!started.started) return;
+        startedHere.add(rootId);
+        if (executeOptions.request) scopes.set(rootId, executeOptions.request.state);
+        done = outcomeOf(rootId, taskId, started);
       });
-      if (!started.run.started) {
-        throw new ApflowError('APF_CONFLICT', { message: `Task ${rootId} is already running`, data: { root_task_id: rootId } });
-      }
-      startedHere.add(rootId);
-      if (executeOptions.request) scopes.set(rootId, executeOptions.request.state);
-      runs.start(started.claimed);
-      return { root_task_id: rootId, task_id: taskId, done: outcomeOf(rootId, taskId, started.run.firstSeq - 1) };
+      if (!run.started && run.missing) throw new ApflowError('APF_NOT_FOUND', { message: `Task ${taskId} not found` });
+      if (!run.started || !done) throw new ApflowError('APF_CONFLICT', { message: `Task ${rootId} is already running`, data: { root_task_id: rootId } });
+      return { root_task_id: rootId, task_id: taskId, done };
     },
     /** Cancels each task and its unfinished descendants, wherever they run; one result object per id. */
     async cancel(ids: readonly string[], message = 'Cancelled by user'): Promise<CancelResult[]> {

@@ -1,3 +1,4 @@
+import { groupCalls } from '../internal/group-calls.ts';
 import type { Sql } from '../storage/sql.ts';
 import { insertTasks } from '../storage/queries/insert-tasks.ts';
 import { updateTasks } from '../storage/queries/update-tasks.ts';
@@ -24,15 +25,30 @@ import type { TaskRow } from '../tasks/task-record.ts';
 export function createTaskRepository(sql: Sql) {
   return {
     dialect: sql.dialect,
-    get: (id: string) => selectTask(sql, id),
+    /** One task by id. Reads asked for at the same time share one query. */
+    get: groupCalls<string, TaskRow | null>(async (ids) => {
+      if (ids.length === 1) return [await selectTask(sql, ids[0] as string)];
+      const found = new Map((await selectTasks(sql, ids)).map((row) => [row.id, row]));
+      return ids.map((id) => found.get(id) ?? null);
+    }),
     getMany: (ids: readonly string[]) => selectTasks(sql, ids),
     tree: (rootId: string) => selectTree(sql, rootId),
     children: (parentId: string) => selectChildren(sql, parentId),
     list: (filter: TaskListFilter) => listTasks(sql, filter),
     count: (filter: TaskListFilter) => countTasks(sql, filter),
-    existingIds: (ids: readonly string[]) => existingIds(sql, ids),
-    /** Inserts a whole tree in one transaction: a rejected tree leaves nothing behind. */
-    insertTree: (rows: readonly TaskRow[]) => sql.write((runner) => insertTasks(sql, runner, rows)),
+    /** Which of `ids` are taken. Checks asked for at the same time share one query. */
+    existingIds: groupCalls<readonly string[], Set<string>>(async (lists) => {
+      const taken = await existingIds(sql, lists.flat());
+      return lists.map((ids) => new Set(ids.filter((id) => taken.has(id))));
+    }),
+    /**
+     * Inserts a whole tree in one transaction: a rejected tree leaves nothing behind. Trees
+     * inserted at the same time share the transaction and its statements.
+     */
+    insertTree: groupCalls<readonly TaskRow[], void>(async (trees) => {
+      await sql.write((runner) => insertTasks(sql, runner, trees.flat()));
+      return trees.map(() => undefined);
+    }),
     /**
      * Stores a copied tree and marks its originals `has_copy`, in one transaction: a copy is
      * never half stored, nor an original marked for a copy that does not exist.

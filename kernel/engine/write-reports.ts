@@ -2,7 +2,7 @@ import type { TaskEventType } from '../hooks/hook-types.ts';
 import { claimContinuation, heldBy } from '../storage/queries/run-queries.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
 import type { Continuation } from './continue-locally.ts';
-import { settleRun, type SettledTask } from './settle-run.ts';
+import { settledIn, settleRuns, type RunSettle, type SettledTask } from './settle-run.ts';
 import type { EventSubject } from './task-events.ts';
 import type { TreeTx } from './tree-tx.ts';
 
@@ -26,7 +26,7 @@ export async function writeReports(tx: TreeTx, batch: readonly Report[]): Promis
   if (batch.length === 0) return { refused, readied: 0 };
   await tx.lock(batch.map((report) => subjectOf(report).root_id));
   const held = await heldBy(tx.runner, batch.filter((report) => report.kind !== 'claim').map((report) => subjectOf(report).id), tx.owner);
-  const settled = new Map<string, SettledTask[]>();
+  const settled = new Map<string, RunSettle & { settled: SettledTask[] }>();
   for (const report of batch) {
     const id = subjectOf(report).id;
     if (report.kind === 'claim') {
@@ -45,10 +45,8 @@ export async function writeReports(tx: TreeTx, batch: readonly Report[]): Promis
     } else {
       tx.set(id, report.change);
       tx.event(report.type, report.row, report.message);
-      if (report.settled) settled.set(report.row.root_id, [...(settled.get(report.row.root_id) ?? []), { id, status: report.row.status }]);
+      if (report.settled) settledIn(settled, report.row.root_id).push({ id, status: report.row.status });
     }
   }
-  let readied = 0;
-  for (const [rootId, list] of settled) readied += (await settleRun(tx, rootId, list)).readied;
-  return { refused, readied };
+  return { refused, readied: settled.size ? (await settleRuns(tx, settled)).readied : 0 };
 }

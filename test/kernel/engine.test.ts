@@ -325,6 +325,42 @@ for (const db of testDatabases()) {
       await assert.rejects(app.engine.execute('missing-id'), /Task missing-id not found/);
     });
 
+    test('trees created and run at the same moment share transactions, and each gets its own answer', async (t) => {
+      const app = await engineApp(t, await db.create(t));
+      const heard: TaskEvent[] = [];
+      app.engine.subscribe((event) => heard.push(event));
+      // Forty single-task trees and a three-task one, all at once; two of them ask for the same id.
+      const creations = await Promise.allSettled([
+        ...Array.from({ length: 40 }, (_, i) => app.engine.createTree([{ id: `job-${i}`, name: `job ${i}`, schemas: { method: 'noop' }, inputs: { n: i } }])),
+        app.engine.createTree([{ id: 'same', name: 'first', schemas: { method: 'noop' } }]),
+        app.engine.createTree([{ id: 'same', name: 'second', schemas: { method: 'noop' } }]),
+        app.engine.createTree([
+          { id: 'big', name: 'big', schemas: { method: 'noop' } },
+          { id: 'big-a', name: 'a', parent_id: 'big', schemas: { method: 'sleep' }, inputs: { ms: 200 } },
+          { id: 'big-b', name: 'b', parent_id: 'big', schemas: { method: 'noop' }, dependencies: ['big-a'] },
+        ]),
+      ]);
+      assert.deepEqual(creations.filter((each) => each.status === 'rejected'), [], 'every tree is stored');
+      const ids = creations.map((each) => (each as PromiseFulfilledResult<{ id: string }>).value.id);
+      assert.equal(ids.filter((id) => id === 'same').length, 1, 'a given id taken by a tree created at the same time gets a fresh UUID');
+      assert.equal(new Set(ids).size, ids.length);
+      // Every run at once, plus a second run of a tree starting now and a run of a missing task.
+      const starts = await Promise.allSettled([...ids, 'big', 'nowhere'].map((id) => app.engine.execute(id)));
+      const failures = starts.flatMap((each) => (each.status === 'rejected' ? [(each.reason as Error).message] : []));
+      assert.deepEqual(failures.sort(), ['Task big is already running', 'Task nowhere not found']);
+      const outcomes = await Promise.all(starts.flatMap((each) => (each.status === 'fulfilled' ? [each.value.done] : [])));
+      assert.equal(outcomes.length, ids.length);
+      for (const outcome of outcomes) assert.equal(outcome.status, 'completed', outcome.root_task_id);
+      assert.deepEqual(outcomes.map((outcome) => outcome.root_task_id).sort(), [...ids].sort(), 'each run answers with its own tree');
+      for (const id of ids) {
+        const events = await app.tasks.events(id);
+        assert.deepEqual(events.map((event) => event.seq), events.map((_, i) => i + 1), `${id}: seq without gaps`);
+        assert.equal(events.filter((event) => event.type === 'final').length, 1, `${id}: one final event`);
+        assert.deepEqual(heard.filter((event) => event.root_task_id === id), events, `${id}: announced as logged`);
+      }
+      assert.deepEqual((await app.tasks.get('job-7'))?.result, { ok: true });
+    });
+
     test('executing one child runs it and its dependencies only', async (t) => {
       const app = await engineApp(t, await db.create(t));
       runs().length = 0;

@@ -1,6 +1,6 @@
 import { fromDatabaseRow, type TaskDependency, type TaskRow, type TaskStatus } from '../../tasks/task-record.ts';
 import { jsonParam, type Sql, type SqlRunner } from '../sql.ts';
-import { byIds, placeholders as marks } from './task-columns.ts';
+import { byIds, chunks, placeholders as marks } from './task-columns.ts';
 
 /** What the engine reads of a tree root before changing the tree: its run and event counter. */
 export interface RootLock {
@@ -59,20 +59,24 @@ export function selectRowsIn(runner: SqlRunner, ids: readonly string[]): Promise
 }
 
 /**
- * Every row of a tree, read inside a transaction, in creation order. With `light`, only what a
- * run's start needs (no inputs, results or schemas: they can be big, and a big tree has many).
+ * Every row of these trees, read inside a transaction, each tree in creation order. With `light`,
+ * only what a run's start needs (no inputs, results or schemas: they can be big, and a big tree
+ * has many).
  */
-export async function selectTreeIn(runner: SqlRunner, rootId: string, light = false): Promise<TaskRow[]> {
+export async function selectTreesIn(runner: SqlRunner, rootIds: readonly string[], light = false): Promise<TaskRow[]> {
   const columns = light
     ? 'id, parent_id, root_id, user_id, name, status, priority, dependencies, params, progress, error, attempts, lease_owner, lease_expires_at, next_attempt_at, ready_at, run_id, position'
     : '*';
-  return (await runner.select(`SELECT ${columns} FROM apflow_tasks WHERE root_id = ? ORDER BY position`, [rootId])).map(fromDatabaseRow);
+  const rows = await byIds(rootIds, (chunk) => runner.select(`SELECT ${columns} FROM apflow_tasks WHERE root_id IN (${marks(chunk)}) ORDER BY root_id, position`, chunk));
+  return rows.map(fromDatabaseRow);
 }
 
-/** How many tasks a tree has. */
-export async function treeSize(runner: SqlRunner, rootId: string): Promise<number> {
-  const rows = await runner.select<{ n: number | string }>('SELECT COUNT(*) AS n FROM apflow_tasks WHERE root_id = ?', [rootId]);
-  return Number(rows[0]?.n ?? 0);
+/** How many tasks each of these trees has, by root id. */
+export async function treeSizes(runner: SqlRunner, rootIds: readonly string[]): Promise<Map<string, number>> {
+  const rows = await byIds(rootIds, (chunk) =>
+    runner.select<{ root_id: string; n: number | string }>(`SELECT root_id, COUNT(*) AS n FROM apflow_tasks WHERE root_id IN (${marks(chunk)}) GROUP BY root_id`, chunk),
+  );
+  return new Map(rows.map((row) => [row.root_id, Number(row.n)]));
 }
 
 /** The run bookkeeping columns of `ids`, those with `status` in `statuses` (all when empty). */
@@ -103,15 +107,15 @@ export async function selectPlaces(runner: SqlRunner, rootId: string): Promise<T
 
 /**
  * Of `ids`, the tasks still waiting to be made ready (pending, not ready yet), each with whether
- * an unfinished child in run `runId` still holds it back. EXISTS stops at the first unfinished
+ * an unfinished child in its run still holds it back. EXISTS stops at the first unfinished
  * child: a parent of thousands costs one index probe.
  */
-export async function pendingCandidates(runner: SqlRunner, ids: readonly string[], runId: string): Promise<{ id: string; waiting: boolean }[]> {
+export async function pendingCandidates(runner: SqlRunner, ids: readonly string[]): Promise<{ id: string; waiting: boolean }[]> {
   const rows = await byIds(ids, (chunk) =>
     runner.select<{ id: string; waiting: number | boolean }>(
-      `SELECT p.id, EXISTS (SELECT 1 FROM apflow_tasks c WHERE c.parent_id = p.id AND c.status IN ('pending', 'in_progress') AND c.run_id = ?) AS waiting
+      `SELECT p.id, EXISTS (SELECT 1 FROM apflow_tasks c WHERE c.parent_id = p.id AND c.status IN ('pending', 'in_progress') AND c.run_id = p.run_id) AS waiting
          FROM apflow_tasks p WHERE p.id IN (${marks(chunk)}) AND p.status = 'pending' AND p.ready_at IS NULL`,
-      [runId, ...chunk],
+      chunk,
     ),
   );
   return rows.map((row) => ({ id: row.id, waiting: row.waiting === true || Number(row.waiting) === 1 }));
@@ -125,27 +129,49 @@ export async function markReady(sql: Sql, runner: SqlRunner, ids: readonly strin
   });
 }
 
-/** True while run `runId` of the tree has a task left to settle. */
-export async function runHasWork(runner: SqlRunner, rootId: string, runId: string): Promise<boolean> {
-  const rows = await runner.select(
-    "SELECT 1 AS hit FROM apflow_tasks WHERE root_id = ? AND status IN ('pending', 'in_progress') AND run_id = ? LIMIT 1",
-    [rootId, runId],
-  );
-  return rows.length > 0;
+/**
+ * Of these runs ([root id, run id]), the roots whose run has a task left to settle. One probe
+ * per run (EXISTS stops at the first such task), all in one statement.
+ */
+export async function runsWithWork(runner: SqlRunner, runs: readonly (readonly [string, string])[]): Promise<Set<string>> {
+  const busy = new Set<string>();
+  for (const chunk of chunks(runs, 250)) {
+    const rows = await runner.select<{ root_id: string }>(
+      `SELECT v.column1 AS root_id FROM (VALUES ${chunk.map(() => '(?, ?)').join(', ')}) AS v
+        WHERE EXISTS (SELECT 1 FROM apflow_tasks t WHERE t.root_id = v.column1 AND t.status IN ('pending', 'in_progress') AND t.run_id = v.column2)`,
+      chunk.flat(),
+    );
+    for (const row of rows) busy.add(row.root_id);
+  }
+  return busy;
 }
 
-/** Puts every task of a tree (or the ones listed) into run `runId`: pinned to `pinnedTo` or to nobody, in demo mode or not. */
-export async function enterRun(sql: Sql, runner: SqlRunner, rootId: string, ids: readonly string[] | null, run: { runId: string; pinnedTo: string | null; demo: boolean }): Promise<void> {
-  const set = `UPDATE apflow_tasks SET run_id = ?, pinned_to = ?, run_demo = ${sql.typed('boolean')}, ready_at = NULL`;
-  const values = [run.runId, run.pinnedTo, run.demo];
-  if (ids === null) {
-    await runner.run(`${set} WHERE root_id = ?`, [...values, rootId]);
-    return;
+/** A run a tree enters: its whole tree (`ids` null) or the tasks listed. */
+export interface RunEntry {
+  rootId: string;
+  ids: readonly string[] | null;
+  runId: string;
+  /** The engine its tasks are pinned to, or null for any. */
+  pinnedTo: string | null;
+  demo: boolean;
+}
+
+/**
+ * Puts tasks into their runs: run id, pin and demo flag set, not claimable yet. Whole trees share
+ * one statement (a join on the root), listed tasks another (a join on the id).
+ */
+export async function enterRuns(sql: Sql, runner: SqlRunner, runs: readonly RunEntry[]): Promise<void> {
+  const set = (key: string) =>
+    `UPDATE apflow_tasks SET run_id = v.column2, pinned_to = v.column3, run_demo = ${sql.valueOf('v.column4', 'boolean')}, ready_at = NULL
+       FROM (VALUES ${key}) AS v WHERE apflow_tasks.`;
+  const values = (list: readonly (readonly [string, RunEntry])[]) => list.flatMap(([id, run]) => [id, run.runId, run.pinnedTo, run.demo]);
+  const whole = runs.filter((run) => run.ids === null).map((run) => [run.rootId, run] as const);
+  const listed = runs.flatMap((run) => (run.ids ?? []).map((id) => [id, run] as const));
+  for (const [column, list] of [['root_id', whole], ['id', listed]] as const) {
+    for (const chunk of chunks(list, 250)) {
+      await runner.run(`${set(chunk.map(() => '(?, ?, ?, ?)').join(', '))}${column} = v.column1`, values(chunk));
+    }
   }
-  await byIds(ids, async (chunk) => {
-    await runner.run(`${set} WHERE id IN (${marks(chunk)})`, [...values, ...chunk]);
-    return [];
-  });
 }
 
 /** Of `ids`, the tasks `owner` still holds (running under its lease), read inside a transaction. */
