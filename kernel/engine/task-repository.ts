@@ -46,7 +46,7 @@ export function createTaskRepository(sql: Sql) {
      * inserted at the same time share the transaction and its statements.
      */
     insertTree: groupCalls<readonly TaskRow[], void>(async (trees) => {
-      await sql.write((runner) => insertTasks(sql, runner, trees.flat()));
+      await sql.writeAside((runner) => insertTasks(sql, runner, trees.flat()));
       return trees.map(() => undefined);
     }),
     /**

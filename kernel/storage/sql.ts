@@ -66,6 +66,15 @@ export function createSql(sequelize: Sequelize) {
       queue = next.catch(() => undefined);
       return next;
     },
+    /**
+     * Runs `work` in one write transaction beside the serialised ones where the database allows
+     * (PostgreSQL: a connection of its own; SQLite has one writer, so it queues like
+     * {@link write}). For writes that touch no row the engine's transactions change, such as a
+     * new tree.
+     */
+    writeAside<T>(work: (sql: SqlRunner) => Promise<T>): Promise<T> {
+      return pg ? driver.transaction(work) : this.write(work);
+    },
   };
 }
 
