@@ -15,6 +15,7 @@ export const goals: Goal[] = [
   { workload: 'start-latency', figure: 'p50_ms', at_most: 10, why: 'tasks.execute to first task start' },
   { workload: 'http-read', figure: 'get_ratio', at_least: 0.5, why: 'tasks.get req/s over a bare Fastify + sqlite3 route' },
   { workload: 'http-read', figure: 'list_ratio', at_least: 0.5, why: 'tasks.list req/s over a bare Fastify + sqlite3 route' },
+  { workload: 'http-write', figure: 'create_ratio', at_least: 0.5, why: 'tasks.create req/s (apflow serve) over a bare Fastify + sqlite3 INSERT process' },
   { workload: 'executor-reload', figure: 'p50_ms', at_most: 500, why: 'changed executor file live for the next task' },
   { workload: 'fanout', figure: 'p99_ms', at_most: 100, why: 'event delivery to 1,000 WebSocket + 200 SSE subscribers' },
   { workload: 'fanout', figure: 'missed_clients', at_most: 0, why: 'every subscriber gets every event' },

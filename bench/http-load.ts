@@ -1,6 +1,8 @@
 // HTTP helpers of the `http-read` workload: a keep-alive load loop and the bare Fastify +
 // sqlite3 baseline it is compared with.
+import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import sqlite3 from 'sqlite3';
@@ -118,6 +120,28 @@ export async function startBareServer(file: string): Promise<{ url: string; clos
     async close() {
       await fastify.close();
       await new Promise<void>((resolve, reject) => db.close((error) => (error ? reject(error) : resolve())));
+    },
+  };
+}
+
+/** Starts bench/bare-server.ts on `file` in a process of its own; resolves once it listens. */
+export async function spawnBareServer(file: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const root = join(import.meta.dirname, '..');
+  const child = spawn(process.execPath, [join(root, 'bin', 'run-ts.js'), join(root, 'bench', 'bare-server.ts'), file], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+      if (out.includes('\n')) resolve(out.split('\n')[0] as string);
+    });
+    child.once('close', (code) => reject(new Error(`the bare server exited (${code}) before listening`)));
+  });
+  return {
+    url,
+    async close() {
+      child.kill('SIGTERM');
+      await exited;
     },
   };
 }

@@ -34,9 +34,7 @@ export function apflowPeer(database: 'sqlite' | 'postgres'): Peer {
         rmSync(dir, { recursive: true, force: true });
         throw error;
       }
-      // Independent jobs on SQLite are left out: each single-task tree is a commit of its own
-      // (synchronous=FULL), ~230 a second here, which would take most of the scenario's time.
-      return session(app, database === 'postgres', async () => {
+      return session(app, async () => {
         await app.close();
         await db.drop();
         rmSync(dir, { recursive: true, force: true });
@@ -45,7 +43,7 @@ export function apflowPeer(database: 'sqlite' | 'postgres'): Peer {
   };
 }
 
-function session(app: App, withJobs: boolean, close: () => Promise<void>): PeerSession {
+function session(app: App, close: () => Promise<void>): PeerSession {
   let trees = 0;
   const tree = async (children: number, prefix: string) => {
     const tasks = [{ id: `${prefix}root`, name: 'root', parent_id: null as string | null, schemas: { method: 'bench_noop' } }];
@@ -100,6 +98,5 @@ function session(app: App, withJobs: boolean, close: () => Promise<void>): PeerS
     },
     close,
   };
-  if (!withJobs) delete session.jobs;
   return session;
 }

@@ -1,8 +1,8 @@
 // The `peers` scenario (issue 11): apflow against the job queues users would pick instead, on this
 // machine, in the same run, on the same no-op work, with the same concurrency (64):
 //   tree  — one parent and 9,999 children: apflow (SQLite, PostgreSQL) vs a BullMQ flow;
-//   jobs  — 2,000 independent jobs (PEERS_JOBS): apflow on PostgreSQL (single-task trees) vs pg-boss,
-//           graphile-worker (and BullMQ);
+//   jobs  — 10,000 independent jobs (PEERS_JOBS): apflow on PostgreSQL (single-task trees) vs pg-boss,
+//           graphile-worker (and BullMQ); apflow on SQLite too, for what the default gives;
 //   latency — enqueue→start, one job at a time, at rest: every system.
 // Each round sets every system up afresh (a new database or Redis key prefix), the order rotating
 // from round to round so that each sees about the same background load. Repeats its own rounds
@@ -20,11 +20,8 @@ type Kind = 'tree' | 'jobs' | 'latency';
 
 const rounds = Number(process.env.BENCH_RUNS ?? 3);
 const tasks = Number(process.env.PEERS_TASKS ?? 10_000);
-/**
- * Independent jobs a measurement: 2,000, not 10,000: apflow's single-task trees run at ~150/s on
- * PostgreSQL here, and 10,000 would take over a minute a round.
- */
-const jobCount = Number(process.env.PEERS_JOBS ?? 2000);
+/** Independent jobs a measurement. */
+const jobCount = Number(process.env.PEERS_JOBS ?? 10_000);
 const samples = Number(process.env.PEERS_SAMPLES ?? 50);
 /** pg-boss 10 polls (≥ 0.5 s a sample): fewer samples keep the scenario within its time. */
 const pgbossSamples = Number(process.env.PEERS_PGBOSS_SAMPLES ?? 10);
@@ -39,6 +36,7 @@ const ratios: [string, Kind, string, string][] = [
   ['jobs_pg_vs_graphile', 'jobs', 'apflow_pg', 'graphile'],
   ['jobs_pg_vs_pgboss', 'jobs', 'apflow_pg', 'pgboss'],
   ['jobs_pg_vs_bullmq', 'jobs', 'apflow_pg', 'bullmq'],
+  ['jobs_sqlite_vs_graphile', 'jobs', 'apflow_sqlite', 'graphile'],
 ];
 
 // A hard bound on the whole scenario, whatever hangs.

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createApp, type App } from 'apflow';
 import { runFanout } from './fanout.ts';
-import { runLoad, startBareServer, type LoadRequest, type LoadResult } from './http-load.ts';
+import { runLoad, spawnBareServer, startBareServer, type LoadRequest, type LoadResult } from './http-load.ts';
+import { startServer } from './scale-out-servers.ts';
 
 /** One measured workload: its figures, by name. */
 export type Figures = Record<string, number | string>;
@@ -82,6 +83,47 @@ export const workloads: Record<string, () => Promise<Figures>> = {
       const at = (q: number) => Math.round((delays[Math.floor(q * (delays.length - 1))] as number) * 100) / 100;
       return { runs: delays.length, p50_ms: at(0.5), p95_ms: at(0.95), max_ms: at(1) };
     });
+  },
+  /**
+   * tasks.create over HTTP (JSON-RPC POST /tasks, one task a request) on a real `apflow serve`
+   * (SQLite, its defaults) against a bare Fastify + sqlite3 process that INSERTs each task posted
+   * into the same table: both servers in processes of their own, one after the other on the same
+   * file, 16 keep-alive connections, 3 s each after a 0.5 s warm-up. Every response is checked.
+   */
+  async 'http-write'() {
+    const dir = mkdtempSync(join(tmpdir(), 'apflow-bench-write-'));
+    const file = join(dir, 'bench.sqlite');
+    const task = (n: number) => ({ name: `task ${n}`, inputs: { n, text: 'some input' }, schemas: { method: 'bench_noop' } });
+    const named = (value: unknown, n: number) => (value as { name?: unknown; id?: unknown } | null)?.name === `task ${n}` && typeof (value as { id?: unknown }).id === 'string';
+    const load = (base: string, next: (n: number) => LoadRequest) => runLoad({ base, next, concurrency: 16, warmupMs: 500, durationMs: 3000 });
+    const measured: Record<string, LoadResult> = {};
+    try {
+      const server = await startServer({ databaseUrl: `sqlite:${file}`, workers: 1 });
+      try {
+        measured.apflow_create = await load(server.url, (n) => ({
+          method: 'POST',
+          path: '/tasks',
+          body: JSON.stringify({ jsonrpc: '2.0', id: n, method: 'tasks.create', params: [task(n)] }),
+          check: (body) => named((JSON.parse(body) as { result?: unknown }).result, n),
+        }));
+      } finally {
+        await server.stop();
+      }
+      const bare = await spawnBareServer(file);
+      try {
+        measured.bare_create = await load(bare.url, (n) => ({ method: 'POST', path: '/task', body: JSON.stringify(task(n)), check: (body) => named(JSON.parse(body), n) }));
+      } finally {
+        await bare.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const failed = Object.entries(measured).filter(([, result]) => result.errors > 0);
+    if (failed.length) throw new Error(failed.map(([name, result]) => `${name}: ${result.errors} errors, first: ${result.firstError}`).join('; '));
+    const figures: Figures = {};
+    for (const [name, result] of Object.entries(measured)) Object.assign(figures, { [`${name}_rps`]: result.rps, [`${name}_p50_ms`]: result.p50_ms, [`${name}_p99_ms`]: result.p99_ms });
+    const ratio = Math.round(((measured.apflow_create as LoadResult).rps / (measured.bare_create as LoadResult).rps) * 100) / 100;
+    return { create_ratio: ratio, ...figures, concurrency: 16, seconds: 3 };
   },
   /**
    * tasks.get and tasks.list over HTTP (JSON-RPC POST /tasks) against a bare Fastify route with a
