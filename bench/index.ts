@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { goals } from './goals.ts';
+import { startServices, versions } from './services.ts';
 import { workloads, type Figures } from './workloads.ts';
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
@@ -24,8 +25,12 @@ if (unknown.length) {
   process.exit(2);
 }
 const lastLine = (out: string) => JSON.parse(out.trim().split('\n').at(-1) as string) as unknown;
+const selected = names.filter((n) => only.length === 0 || only.includes(n));
+/** The servers each scenario measures on, started by the bench (see services.ts). */
+const needs: Record<string, ('postgres' | 'redis')[]> = { 'scale-out': ['postgres'], peers: ['postgres', 'redis'] };
+const stopServices = startServices([...new Set(selected.flatMap((name) => needs[name] ?? []))], (line) => console.error(`bench: ${line}`));
 
-for (const name of names.filter((n) => only.length === 0 || only.includes(n))) {
+for (const name of selected) {
   const scenario = scenarios[name];
   if (scenario) {
     const out = execFileSync(process.execPath, [join(root, 'bin', 'run-ts.js'), scenario], { encoding: 'utf8', cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -40,6 +45,9 @@ for (const name of names.filter((n) => only.length === 0 || only.includes(n))) {
   results[name] = { runs: samples, median: median(samples) };
 }
 
+const measuredWith = await versions();
+stopServices();
+
 const verdicts = goals.filter((goal) => results[goal.workload]).map((goal) => {
   const value = Number(results[goal.workload]?.median[goal.figure]);
   // A figure without a bound is reported only (met: null in the JSON).
@@ -50,6 +58,7 @@ const verdicts = goals.filter((goal) => results[goal.workload]).map((goal) => {
 const report = {
   date: new Date().toISOString(),
   machine: { cpu: cpus()[0]?.model, cores: cpus().length, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version },
+  versions: measuredWith,
   runs_per_workload: runs,
   results,
   goals: verdicts,

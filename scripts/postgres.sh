@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Starts (or stops) a throw-away PostgreSQL server for the tests, installing the Debian package
-# when it is missing. `start` prints the admin URL to use as APFLOW_TEST_POSTGRES_URL.
+# when it is missing. `start` prints the admin URL to use as APFLOW_TEST_POSTGRES_URL; it wipes
+# the data folder of a server already running there. Tests run it with fsync off (nothing to keep);
+# APFLOW_TEST_POSTGRES_FSYNC=on keeps PostgreSQL's durable default (the benchmarks do).
 #   eval "$(bash scripts/postgres.sh start)"   # exports APFLOW_TEST_POSTGRES_URL
 #   bash scripts/postgres.sh stop
 set -euo pipefail
 PORT="${APFLOW_TEST_POSTGRES_PORT:-55432}"
 DATA="${APFLOW_TEST_POSTGRES_DIR:-/tmp/apflow-test-postgres}"
+FSYNC="${APFLOW_TEST_POSTGRES_FSYNC:-off}"
 
 bin_dir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 as_postgres() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/bash -c "$*"; else bash -c "$*"; fi; }
@@ -23,7 +26,7 @@ case "${1:-start}" in
     mkdir -p "$DATA"
     if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$DATA"; fi
     as_postgres "$BIN/initdb -D $DATA -A trust -U postgres --no-sync" >/dev/null
-    as_postgres "$BIN/pg_ctl -D $DATA -l $DATA/server.log -w -o \"-p $PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200\" start" >&2
+    as_postgres "$BIN/pg_ctl -D $DATA -l $DATA/server.log -w -o \"-p $PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=$FSYNC -c max_connections=200\" start" >&2
     echo "export APFLOW_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:$PORT/postgres"
     ;;
   stop)
