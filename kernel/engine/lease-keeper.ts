@@ -59,7 +59,7 @@ export function createLeaseKeeper(options: {
     }
     for (const rootId of await runsWithoutId(sql)) {
       log.warn({ root_task_id: rootId }, 'resuming a tree an older apflow left running');
-      await options.transact((tx) => startRuns(tx, [{ rootId, taskId: rootId, pinnedTo: null, resume: true }]));
+      await options.transact((tx) => startRuns(tx, [{ taskId: rootId, pinnedTo: null, resume: true }]));
     }
     if (now - lastPrune > PRUNE_EVERY_MS) {
       lastPrune = now;

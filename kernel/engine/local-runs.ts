@@ -82,10 +82,7 @@ export function createLocalRuns(options: {
     // Counted now, not when the turn was asked for: other transactions may have claimed meanwhile.
     const claimed = await options.claim(tx, freeSlots());
     if (readied > claimed.length) tx.notes.wake = true;
-    begin.forEach((pending, i) => {
-      const run = begun.runs[i] as RunStarted;
-      if (run.started) run.lastSeq = tx.roots.get(pending.start.rootId)?.event_seq;
-    });
+    for (const run of begun.runs) if (run.started) run.lastSeq = tx.roots.get(run.rootId)?.event_seq;
     return { claimed, started: begun.runs };
   };
 

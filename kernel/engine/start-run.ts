@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { enterRuns, selectTreesIn, treeSizes, type RunEntry } from '../storage/queries/run-queries.ts';
+import { enterRuns, selectSmallTreesIn, selectTreesIn, type RunEntry } from '../storage/queries/run-queries.ts';
 import { TERMINAL_STATUSES, type TaskRow } from '../tasks/task-record.ts';
 import { isOwnerGone } from './engine-owner.ts';
 import { executionScope, recoverOrphan, resetForRerun } from './run-rules.ts';
@@ -16,7 +16,6 @@ const MIRROR_MAX = 5000;
 
 /** Which run to start. */
 export interface RunStart {
-  rootId: string;
   /** The task executed: the root runs the whole tree, another task itself and its dependencies. */
   taskId: string;
   /** The engine the run's tasks are pinned to, if it needs that engine's memory. */
@@ -34,6 +33,7 @@ export interface RunStart {
 export type RunStarted =
   | {
       started: true;
+      rootId: string;
       runId: string;
       /** Seq of its first event. */
       firstSeq: number;
@@ -42,7 +42,8 @@ export type RunStarted =
       /** The run ended in the transaction that started it (nothing in it could run). */
       finished: boolean;
     }
-  | { started: false; missing: boolean };
+  | { started: false; missing: true }
+  | { started: false; missing: false; /** The tree already running. */ rootId: string };
 
 /**
  * Starts runs inside `tx`, many trees sharing each statement: refuses a tree already running (or
@@ -52,46 +53,54 @@ export type RunStarted =
  * how many tasks became claimable.
  */
 export async function startRuns(tx: TreeTx, starts: readonly RunStart[]): Promise<{ runs: RunStarted[]; readied: number }> {
-  await tx.lock(starts.map((start) => start.rootId));
-  const wanted = [...new Set(starts.filter((start) => tx.roots.get(start.rootId)?.run_state !== 'running' || start.resume).map((start) => start.rootId))];
-  const sizes = await treeSizes(tx.runner, wanted);
-  const mirrored = new Set(wanted.filter((rootId) => (sizes.get(rootId) ?? 0) <= MIRROR_MAX));
+  const rootOf = await tx.lockTreesOf(starts.map((start) => start.taskId));
+  const wanted = [
+    ...new Set(
+      starts.flatMap((start) => {
+        const rootId = rootOf.get(start.taskId);
+        return rootId && (tx.roots.get(rootId)?.run_state !== 'running' || start.resume) ? [rootId] : [];
+      }),
+    ),
+  ];
   const trees = new Map<string, TaskRow[]>();
-  for (const [light, roots] of [[false, [...mirrored]], [true, wanted.filter((rootId) => !mirrored.has(rootId))]] as const) {
-    if (roots.length === 0) continue;
-    for (const row of await selectTreesIn(tx.runner, roots, light)) trees.set(row.root_id, [...(trees.get(row.root_id) ?? []), row]);
-  }
+  const add = (rows: readonly TaskRow[]) => {
+    for (const row of rows) {
+      const tree = trees.get(row.root_id);
+      if (tree) tree.push(row);
+      else trees.set(row.root_id, [row]);
+    }
+  };
+  add(await selectSmallTreesIn(tx.runner, wanted, MIRROR_MAX));
+  const mirrored = new Set(trees.keys());
+  const big = wanted.filter((rootId) => !mirrored.has(rootId));
+  if (big.length) add(await selectTreesIn(tx.runner, big, true));
   const runs: RunStarted[] = [];
   const entries: RunEntry[] = [];
   const settles = new Map<string, RunSettle>();
   for (const start of starts) {
-    const root = tx.roots.get(start.rootId);
-    const rows = trees.get(start.rootId);
-    if (!root || !rows) {
-      runs.push({ started: false, missing: !root });
-      continue;
+    const rootId = rootOf.get(start.taskId);
+    const root = rootId === undefined ? undefined : tx.roots.get(rootId);
+    const rows = rootId === undefined ? undefined : trees.get(rootId);
+    if (rootId === undefined || !root) {
+      runs.push({ started: false, missing: true });
+    } else if (!rows || (root.run_state === 'running' && !start.resume)) {
+      runs.push({ started: false, missing: false, rootId });
+    } else {
+      const began = beginRun(tx, { ...start, rootId }, rows, mirrored.has(rootId));
+      entries.push(began.entry);
+      settles.set(rootId, began.settle);
+      runs.push({ started: true, rootId, runId: began.entry.runId, firstSeq: began.firstSeq, finished: false });
     }
-    if (root.run_state === 'running' && !start.resume) {
-      runs.push({ started: false, missing: false });
-      continue;
-    }
-    const began = beginRun(tx, start, rows, mirrored.has(start.rootId));
-    entries.push(began.entry);
-    settles.set(start.rootId, began.settle);
-    runs.push({ started: true, runId: began.entry.runId, firstSeq: began.firstSeq, finished: false });
   }
   if (entries.length === 0) return { runs, readied: 0 };
   await enterRuns(tx.sql, tx.runner, entries);
   const { readied, finished } = await settleRuns(tx, settles);
-  starts.forEach((start, i) => {
-    const run = runs[i] as RunStarted;
-    if (run.started) run.finished = finished.has(start.rootId);
-  });
+  for (const run of runs) if (run.started) run.finished = finished.has(run.rootId);
   return { runs, readied };
 }
 
 /** Starts one run in memory and in the transaction's changes; its tasks enter the run with the others. */
-function beginRun(tx: TreeTx, start: RunStart, rows: TaskRow[], mirrored: boolean): { entry: RunEntry; settle: RunSettle; firstSeq: number } {
+function beginRun(tx: TreeTx, start: RunStart & { rootId: string }, rows: TaskRow[], mirrored: boolean): { entry: RunEntry; settle: RunSettle; firstSeq: number } {
   const { rootId, taskId } = start;
   const scope = taskId === rootId ? null : executionScope(rows, taskId);
   const runId = randomUUID();

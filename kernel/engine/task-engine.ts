@@ -219,20 +219,17 @@ export function createTaskEngine(options: {
      */
     async execute(taskId: string, executeOptions: { request?: RequestContext; demo?: boolean } = {}): Promise<{ root_task_id: string; task_id: string; done: Promise<TreeOutcome> }> {
       if (mode === 'closing') throw new ApflowError('APF_UNAVAILABLE', { message: 'The server is shutting down' });
-      const row = await repo.get(taskId);
-      if (!row) throw new ApflowError('APF_NOT_FOUND', { message: `Task ${taskId} not found` });
-      const rootId = row.root_id;
       const pinned = executeOptions.request?.pin !== undefined || mode !== 'server';
       let done: Promise<TreeOutcome> | undefined;
-      const run = await runs.startRun({ rootId, taskId, pinnedTo: pinned ? owner : null, demo: executeOptions.demo === true }, (started) => {
+      const run = await runs.startRun({ taskId, pinnedTo: pinned ? owner : null, demo: executeOptions.demo === true }, (started) => {
         if (!started.started) return;
-        startedHere.add(rootId);
-        if (executeOptions.request) scopes.set(rootId, executeOptions.request.state);
-        done = outcomeOf(rootId, taskId, started);
+        startedHere.add(started.rootId);
+        if (executeOptions.request) scopes.set(started.rootId, executeOptions.request.state);
+        done = outcomeOf(started.rootId, taskId, started);
       });
       if (!run.started && run.missing) throw new ApflowError('APF_NOT_FOUND', { message: `Task ${taskId} not found` });
-      if (!run.started || !done) throw new ApflowError('APF_CONFLICT', { message: `Task ${rootId} is already running`, data: { root_task_id: rootId } });
-      return { root_task_id: rootId, task_id: taskId, done };
+      if (!run.started || !done) throw new ApflowError('APF_CONFLICT', { message: `Task ${run.rootId} is already running`, data: { root_task_id: run.rootId } });
+      return { root_task_id: run.rootId, task_id: taskId, done };
     },
     /** Cancels each task and its unfinished descendants, wherever they run; one result object per id. */
     async cancel(ids: readonly string[], message = 'Cancelled by user'): Promise<CancelResult[]> {

@@ -1,6 +1,6 @@
 import { groupCalls } from '../internal/group-calls.ts';
 import type { Sql } from '../storage/sql.ts';
-import { insertTasks } from '../storage/queries/insert-tasks.ts';
+import { insertStatements, insertTasks } from '../storage/queries/insert-tasks.ts';
 import { updateTasks } from '../storage/queries/update-tasks.ts';
 import type { TaskChange } from '../storage/queries/task-columns.ts';
 import {
@@ -46,7 +46,7 @@ export function createTaskRepository(sql: Sql) {
      * inserted at the same time share the transaction and its statements.
      */
     insertTree: groupCalls<readonly TaskRow[], void>(async (trees) => {
-      await sql.writeAside((runner) => insertTasks(sql, runner, trees.flat()));
+      await sql.writeAside(insertStatements(sql, trees.flat()));
       return trees.map(() => undefined);
     }),
     /**

@@ -1,6 +1,6 @@
 import type { TaskEvent, TaskEventType } from '../hooks/hook-types.ts';
 import type { Sql, SqlRunner } from '../storage/sql.ts';
-import { lockRoots, selectPlaces, type RootLock } from '../storage/queries/run-queries.ts';
+import { lockRoots, lockRootsOf, selectPlaces, type RootLock } from '../storage/queries/run-queries.ts';
 import { insertEvents } from '../storage/queries/task-events.ts';
 import { updateTasks } from '../storage/queries/update-tasks.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
@@ -44,6 +44,15 @@ export function createTreeTx(ctx: TreeTxContext) {
       const wanted = [...new Set(rootIds)].filter((id) => !roots.has(id));
       if (wanted.length) for (const root of await lockRoots(sql, runner, wanted, skipLocked)) roots.set(root.id, root);
       return new Set([...new Set(rootIds)].filter((id) => roots.has(id)));
+    },
+    /**
+     * Locks the roots of the trees of these tasks (those not held yet) and returns each found
+     * task's root id: one statement for a run's start.
+     */
+    async lockTreesOf(taskIds: readonly string[]): Promise<Map<string, string>> {
+      const found = await lockRootsOf(sql, runner, taskIds);
+      for (const root of found.roots) if (!roots.has(root.id)) roots.set(root.id, root);
+      return found.rootOf;
     },
     /** Sets columns of a task (merged with this transaction's other changes to it). */
     set(id: string, change: Partial<TaskRow>): void {

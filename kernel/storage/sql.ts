@@ -3,6 +3,9 @@ import type { Sequelize } from 'sequelize';
 /** SQL types apflow casts parameters to. */
 export type SqlType = 'integer' | 'double precision' | 'boolean' | 'jsonb' | 'timestamptz';
 
+/** A statement and its parameters. */
+export type Statement = readonly [sql: string, params: unknown[]];
+
 /** Runs statements: everywhere, or inside one write transaction. */
 export type SqlRunner = {
   /** Rows of a SELECT (or of an UPDATE … RETURNING). */
@@ -67,13 +70,18 @@ export function createSql(sequelize: Sequelize) {
       return next;
     },
     /**
-     * Runs `work` in one write transaction beside the serialised ones where the database allows
-     * (PostgreSQL: a connection of its own; SQLite has one writer, so it queues like
-     * {@link write}). For writes that touch no row the engine's transactions change, such as a
-     * new tree.
+     * Runs `statements` as one atomic write beside the serialised ones where the database allows:
+     * on PostgreSQL on a connection of its own, a single statement without BEGIN/COMMIT (it is
+     * atomic by itself: two round trips fewer); SQLite has one writer, so there they queue like
+     * {@link write}. For writes that touch no row the engine's transactions change (a new tree).
      */
-    writeAside<T>(work: (sql: SqlRunner) => Promise<T>): Promise<T> {
-      return pg ? driver.transaction(work) : this.write(work);
+    async writeAside(statements: readonly Statement[]): Promise<void> {
+      const each = async (on: SqlRunner) => {
+        for (const [text, params] of statements) await on.run(text, params);
+      };
+      if (!pg) return this.write(each);
+      if (statements.length === 1) return each(runner);
+      return driver.transaction(each);
     },
   };
 }

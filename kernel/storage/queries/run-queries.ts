@@ -51,6 +51,30 @@ export function lockRoots(sql: Sql, runner: SqlRunner, ids: readonly string[], s
   });
 }
 
+/**
+ * Locks the roots of the trees of `taskIds` and reads them as {@link lockRoots} does, finding the
+ * roots in the same statement (one round trip for a run's start); tasks not found are left out.
+ * Beyond one statement's worth, the roots are found first and locked after, still in id order.
+ */
+export async function lockRootsOf(sql: Sql, runner: SqlRunner, taskIds: readonly string[]): Promise<{ roots: RootLock[]; rootOf: Map<string, string> }> {
+  const ids = [...new Set(taskIds)];
+  if (ids.length > 500) {
+    const rootOf = new Map(
+      (await byIds(ids, (chunk) => runner.select<{ id: string; root_id: string }>(`SELECT id, root_id FROM apflow_tasks WHERE id IN (${marks(chunk)})`, chunk))).map((row) => [row.id, row.root_id]),
+    );
+    return { roots: await lockRoots(sql, runner, [...new Set(rootOf.values())]), rootOf };
+  }
+  const tail = sql.dialect === 'postgres' ? ' FOR UPDATE OF r' : '';
+  const rows = await runner.select<RootLock & { task_id: string }>(
+    `SELECT r.id, r.event_seq, r.active_run AS run_id, r.run_state, r.status, t.id AS task_id
+       FROM apflow_tasks t JOIN apflow_tasks r ON r.id = t.root_id WHERE t.id IN (${marks(ids)}) ORDER BY r.id${tail}`,
+    ids,
+  );
+  const roots = new Map<string, RootLock>();
+  for (const { task_id: _task, ...root } of rows) roots.set(root.id, { ...root, event_seq: Number(root.event_seq) });
+  return { roots: [...roots.values()], rootOf: new Map(rows.map((row) => [row.task_id, row.id])) };
+}
+
 /** Whole rows by id, read inside a transaction. */
 export function selectRowsIn(runner: SqlRunner, ids: readonly string[]): Promise<TaskRow[]> {
   return byIds(ids, async (chunk) =>
@@ -71,12 +95,20 @@ export async function selectTreesIn(runner: SqlRunner, rootIds: readonly string[
   return rows.map(fromDatabaseRow);
 }
 
-/** How many tasks each of these trees has, by root id. */
-export async function treeSizes(runner: SqlRunner, rootIds: readonly string[]): Promise<Map<string, number>> {
+/**
+ * Every row of those of these trees that have at most `max` tasks, read inside a transaction,
+ * each tree in creation order (one statement: the sizes are counted in it). Bigger trees are
+ * left out (read them light with {@link selectTreesIn}).
+ */
+export async function selectSmallTreesIn(runner: SqlRunner, rootIds: readonly string[], max: number): Promise<TaskRow[]> {
   const rows = await byIds(rootIds, (chunk) =>
-    runner.select<{ root_id: string; n: number | string }>(`SELECT root_id, COUNT(*) AS n FROM apflow_tasks WHERE root_id IN (${marks(chunk)}) GROUP BY root_id`, chunk),
+    runner.select(
+      `WITH small AS (SELECT root_id FROM apflow_tasks WHERE root_id IN (${marks(chunk)}) GROUP BY root_id HAVING COUNT(*) <= ?)
+       SELECT t.* FROM apflow_tasks t JOIN small ON small.root_id = t.root_id ORDER BY t.root_id, t.position`,
+      [...chunk, max],
+    ),
   );
-  return new Map(rows.map((row) => [row.root_id, Number(row.n)]));
+  return rows.map(fromDatabaseRow);
 }
 
 /** The run bookkeeping columns of `ids`, those with `status` in `statuses` (all when empty). */
