@@ -1,6 +1,6 @@
 import { selectPlaces, selectStates, type TaskState } from '../storage/queries/run-queries.ts';
 import { TERMINAL_STATUSES } from '../tasks/task-record.ts';
-import { settledIn, settleRuns, type RunSettle, type SettledTask } from './settle-run.ts';
+import { settledIn, settleRuns, type SettleBatch } from './settle-run.ts';
 import { buildShape, subtreeOf, type TreeShape } from './tree-shape.ts';
 import type { TreeTx } from './tree-tx.ts';
 
@@ -18,7 +18,7 @@ export async function cancelTasks(tx: TreeTx, ids: readonly string[], message: s
   const states = new Map<string, TaskState>((await selectStates(tx.runner, ids)).map((row) => [row.id, row]));
   const results: CancelResult[] = [];
   const abortHere: string[] = [];
-  const settled = new Map<string, RunSettle & { settled: SettledTask[] }>();
+  const settled: SettleBatch = new Map();
   const shapes = new Map<string, TreeShape>();
   for (const id of ids) {
     const row = states.get(id);

@@ -2,7 +2,7 @@ import type { TaskLease } from '../storage/queries/leases.ts';
 import { heldBy, selectRowsIn } from '../storage/queries/run-queries.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
 import { INTERRUPTED, recoverOrphan } from './run-rules.ts';
-import { settledIn, settleRuns, type RunSettle, type SettledTask } from './settle-run.ts';
+import { settledIn, settleRuns, type SettleBatch } from './settle-run.ts';
 import type { TreeTx } from './tree-tx.ts';
 
 /**
@@ -13,7 +13,7 @@ import type { TreeTx } from './tree-tx.ts';
 export async function recoverTasks(tx: TreeTx, leases: readonly TaskLease[]): Promise<number> {
   await tx.lock(leases.map((lease) => lease.root_id));
   const seen = new Map(leases.map((lease) => [lease.id, lease]));
-  const settled = new Map<string, RunSettle & { settled: SettledTask[] }>();
+  const settled: SettleBatch = new Map();
   let recovered = 0;
   for (const row of await selectRowsIn(tx.runner, [...seen.keys()])) {
     const lease = seen.get(row.id) as TaskLease;

@@ -119,9 +119,12 @@ async function finishIfDone(tx: TreeTx, runs: readonly OpenRun[]): Promise<Set<s
   return finished;
 }
 
-/** The list of settled tasks of `rootId` in `runs`, added when missing (how callers gather a batch). */
-export function settledIn(runs: Map<string, RunSettle & { settled: SettledTask[] }>, rootId: string): SettledTask[] {
-  let entry = runs.get(rootId);
-  if (!entry) runs.set(rootId, (entry = { settled: [] }));
+/** Settlements gathered per tree root for {@link settleRuns}. */
+export type SettleBatch = Map<string, RunSettle & { settled: SettledTask[] }>;
+
+/** The list of settled tasks of `rootId` in `batch`, added when missing. */
+export function settledIn(batch: SettleBatch, rootId: string): SettledTask[] {
+  let entry = batch.get(rootId);
+  if (!entry) batch.set(rootId, (entry = { settled: [] }));
   return entry.settled;
 }

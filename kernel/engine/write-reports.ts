@@ -2,7 +2,7 @@ import type { TaskEventType } from '../hooks/hook-types.ts';
 import { claimContinuation, heldBy } from '../storage/queries/run-queries.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
 import type { Continuation } from './continue-locally.ts';
-import { settledIn, settleRuns, type RunSettle, type SettledTask } from './settle-run.ts';
+import { settledIn, settleRuns, type SettleBatch } from './settle-run.ts';
 import type { EventSubject } from './task-events.ts';
 import type { TreeTx } from './tree-tx.ts';
 
@@ -26,7 +26,7 @@ export async function writeReports(tx: TreeTx, batch: readonly Report[]): Promis
   if (batch.length === 0) return { refused, readied: 0 };
   await tx.lock(batch.map((report) => subjectOf(report).root_id));
   const held = await heldBy(tx.runner, batch.filter((report) => report.kind !== 'claim').map((report) => subjectOf(report).id), tx.owner);
-  const settled = new Map<string, RunSettle & { settled: SettledTask[] }>();
+  const settled: SettleBatch = new Map();
   for (const report of batch) {
     const id = subjectOf(report).id;
     if (report.kind === 'claim') {
