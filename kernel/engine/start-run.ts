@@ -14,6 +14,12 @@ import type { TreeTx } from './tree-tx.ts';
  */
 const MIRROR_MAX = 5000;
 
+/**
+ * Trees up to this size enter their runs together with the others started with them (one
+ * statement, by id); a bigger one enters with a statement of its own.
+ */
+const SHARED_ENTRY_MAX = 250;
+
 /** Which run to start. */
 export interface RunStart {
   /** The task executed: the root runs the whole tree, another task itself and its dependencies. */
@@ -139,7 +145,7 @@ function beginRun(tx: TreeTx, start: RunStart & { rootId: string }, rows: TaskRo
   for (const row of fresh) tx.event('task_failed', row);
   const candidates = rows.filter((row) => row.run_id === runId && row.status === 'pending').map((row) => row.id);
   return {
-    entry: { rootId, ids: scope ? [...scope] : null, runId, pinnedTo: start.pinnedTo, demo: start.demo === true },
+    entry: { rootId, ids: scope ? [...scope] : rows.length <= SHARED_ENTRY_MAX ? rows.map((row) => row.id) : null, runId, pinnedTo: start.pinnedTo, demo: start.demo === true },
     settle: { settled, candidates },
     firstSeq: first.seq,
   };

@@ -98,13 +98,15 @@ export async function selectTreesIn(runner: SqlRunner, rootIds: readonly string[
 /**
  * Every row of those of these trees that have at most `max` tasks, read inside a transaction,
  * each tree in creation order (one statement: the sizes are counted in it). Bigger trees are
- * left out (read them light with {@link selectTreesIn}).
+ * left out (read them light with {@link selectTreesIn}). Written to go from the roots by key and
+ * count each tree through its index, whatever the planner knows of the table (a fresh one has no
+ * statistics, and an `IN` list over `root_id` then reads the whole table).
  */
 export async function selectSmallTreesIn(runner: SqlRunner, rootIds: readonly string[], max: number): Promise<TaskRow[]> {
   const rows = await byIds(rootIds, (chunk) =>
     runner.select(
-      `WITH small AS (SELECT root_id FROM apflow_tasks WHERE root_id IN (${marks(chunk)}) GROUP BY root_id HAVING COUNT(*) <= ?)
-       SELECT t.* FROM apflow_tasks t JOIN small ON small.root_id = t.root_id ORDER BY t.root_id, t.position`,
+      `WITH small AS (SELECT r.id FROM apflow_tasks r WHERE r.id IN (${marks(chunk)}) AND (SELECT COUNT(*) FROM apflow_tasks c WHERE c.root_id = r.id) <= ?)
+       SELECT t.* FROM small JOIN apflow_tasks t ON t.root_id = small.id ORDER BY t.root_id, t.position`,
       [...chunk, max],
     ),
   );
@@ -162,15 +164,16 @@ export async function markReady(sql: Sql, runner: SqlRunner, ids: readonly strin
 }
 
 /**
- * Of these runs ([root id, run id]), the roots whose run has a task left to settle. One probe
- * per run (EXISTS stops at the first such task), all in one statement.
+ * Of these runs ([root id, run id]), the roots whose run has a task left to settle: one index
+ * probe per run, all in one statement (the `LIMIT 1` subquery keeps the planner from turning the
+ * probes into a join over every pending task).
  */
 export async function runsWithWork(runner: SqlRunner, runs: readonly (readonly [string, string])[]): Promise<Set<string>> {
   const busy = new Set<string>();
   for (const chunk of chunks(runs, 250)) {
     const rows = await runner.select<{ root_id: string }>(
       `SELECT v.column1 AS root_id FROM (VALUES ${chunk.map(() => '(?, ?)').join(', ')}) AS v
-        WHERE EXISTS (SELECT 1 FROM apflow_tasks t WHERE t.root_id = v.column1 AND t.status IN ('pending', 'in_progress') AND t.run_id = v.column2)`,
+        WHERE (SELECT 1 FROM apflow_tasks t WHERE t.root_id = v.column1 AND t.status IN ('pending', 'in_progress') AND t.run_id = v.column2 LIMIT 1) IS NOT NULL`,
       chunk.flat(),
     );
     for (const row of rows) busy.add(row.root_id);
@@ -178,7 +181,7 @@ export async function runsWithWork(runner: SqlRunner, runs: readonly (readonly [
   return busy;
 }
 
-/** A run a tree enters: its whole tree (`ids` null) or the tasks listed. */
+/** A run a tree enters: its tasks listed (by id), or its whole tree (`ids` null: a big tree). */
 export interface RunEntry {
   rootId: string;
   ids: readonly string[] | null;
@@ -189,20 +192,20 @@ export interface RunEntry {
 }
 
 /**
- * Puts tasks into their runs: run id, pin and demo flag set, not claimable yet. Whole trees share
- * one statement (a join on the root), listed tasks another (a join on the id).
+ * Puts tasks into their runs: run id, pin and demo flag set, not claimable yet. Listed tasks of
+ * every run share one statement (a join on the primary key); a whole tree is one statement of its
+ * own (`root_id = ?`: joining many roots on `root_id` can read the whole table).
  */
 export async function enterRuns(sql: Sql, runner: SqlRunner, runs: readonly RunEntry[]): Promise<void> {
-  const set = (key: string) =>
-    `UPDATE apflow_tasks SET run_id = v.column2, pinned_to = v.column3, run_demo = ${sql.valueOf('v.column4', 'boolean')}, ready_at = NULL
-       FROM (VALUES ${key}) AS v WHERE apflow_tasks.`;
-  const values = (list: readonly (readonly [string, RunEntry])[]) => list.flatMap(([id, run]) => [id, run.runId, run.pinnedTo, run.demo]);
-  const whole = runs.filter((run) => run.ids === null).map((run) => [run.rootId, run] as const);
-  const listed = runs.flatMap((run) => (run.ids ?? []).map((id) => [id, run] as const));
-  for (const [column, list] of [['root_id', whole], ['id', listed]] as const) {
-    for (const chunk of chunks(list, 250)) {
-      await runner.run(`${set(chunk.map(() => '(?, ?, ?, ?)').join(', '))}${column} = v.column1`, values(chunk));
-    }
+  const set = `UPDATE apflow_tasks SET run_id = ?, pinned_to = ?, run_demo = ${sql.typed('boolean')}, ready_at = NULL WHERE root_id = ?`;
+  for (const run of runs) if (run.ids === null) await runner.run(set, [run.runId, run.pinnedTo, run.demo, run.rootId]);
+  const listed = runs.flatMap((run) => (run.ids ?? []).map((id) => [id, run.runId, run.pinnedTo, run.demo]));
+  for (const chunk of chunks(listed, 250)) {
+    await runner.run(
+      `UPDATE apflow_tasks SET run_id = v.column2, pinned_to = v.column3, run_demo = ${sql.valueOf('v.column4', 'boolean')}, ready_at = NULL
+         FROM (VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}) AS v WHERE apflow_tasks.id = v.column1`,
+      chunk.flat(),
+    );
   }
 }
 
