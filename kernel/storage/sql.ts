@@ -26,7 +26,7 @@ interface Driver {
 type SqliteDatabase = {
   all(sql: string, params: unknown[], done: (error: Error | null, rows: Record<string, unknown>[]) => void): void;
 };
-type PgClient = { query(sql: string, params: unknown[]): Promise<{ rows: Record<string, unknown>[] }> };
+type PgClient = { query(sql: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> };
 type ConnectionManager = {
   getConnection(options?: Record<string, unknown>): Promise<unknown>;
   releaseConnection(connection: unknown): void;
@@ -160,7 +160,13 @@ function postgresDriver(manager: ConnectionManager): Driver {
     transaction: (work) =>
       withClient(async (client) => {
         const query = on(client);
-        await query('BEGIN', []);
+        // Write transactions pick rows by key and probe trees through their indexes. Whatever the
+        // planner's statistics say (none on a fresh table; skewed ones after a big tree, where
+        // one root holds most rows), a sequential scan per probe is never the better plan there,
+        // nor is compiling a short statement (JIT, tens of milliseconds, set off by a high cost
+        // estimate): both off for the transaction, in the same round trip as BEGIN (without
+        // parameters one simple query may hold several statements).
+        await client.query('BEGIN; SET LOCAL enable_seqscan = off; SET LOCAL jit = off');
         try {
           const result = await work({
             select: <T>(sql: string, params: unknown[] = []) => query(sql, params) as Promise<T[]>,

@@ -1,6 +1,6 @@
 import { fromDatabaseRow, type TaskRow } from '../../tasks/task-record.ts';
 import type { Sql, SqlRunner } from '../sql.ts';
-import { byIds, placeholders } from './task-columns.ts';
+import { byIds, placeholders, statusAmong } from './task-columns.ts';
 
 /** A ready task found by {@link selectClaimable}. */
 export interface ClaimCandidate {
@@ -94,7 +94,7 @@ export async function claimRows(sql: Sql, runner: SqlRunner, ids: readonly strin
     runner.select(
       `UPDATE apflow_tasks SET status = 'in_progress', started_at = ${sql.time}, updated_at = ${sql.time}, attempts = attempts + 1,
          next_attempt_at = NULL, ready_at = NULL, lease_owner = ?, lease_expires_at = ${sql.time}
-       WHERE id IN (${placeholders(chunk)}) AND status = 'pending' RETURNING *`,
+       WHERE id IN (${placeholders(chunk)}) AND ${statusAmong(['pending'])} RETURNING *`,
       [claim.now, claim.now, claim.owner, claim.until, ...chunk],
     ),
   );

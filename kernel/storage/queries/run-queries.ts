@@ -1,6 +1,6 @@
 import { fromDatabaseRow, type TaskDependency, type TaskRow, type TaskStatus } from '../../tasks/task-record.ts';
 import { jsonParam, type Sql, type SqlRunner } from '../sql.ts';
-import { byIds, chunks, placeholders as marks } from './task-columns.ts';
+import { byIds, chunks, placeholders as marks, statusAmong } from './task-columns.ts';
 
 /** What the engine reads of a tree root before changing the tree: its run and event counter. */
 export interface RootLock {
@@ -115,11 +115,11 @@ export async function selectSmallTreesIn(runner: SqlRunner, rootIds: readonly st
 
 /** The run bookkeeping columns of `ids`, those with `status` in `statuses` (all when empty). */
 export function selectStates(runner: SqlRunner, ids: readonly string[], statuses: readonly string[] = []): Promise<TaskState[]> {
-  const filter = statuses.length ? ` AND status IN (${marks(statuses)})` : '';
+  const filter = statuses.length ? ` AND ${statusAmong(statuses)}` : '';
   return byIds(ids, async (chunk) => {
     const rows = await runner.select<Record<string, unknown>>(
       `SELECT id, root_id, status, progress, error, lease_owner, lease_expires_at, params, attempts FROM apflow_tasks WHERE id IN (${marks(chunk)})${filter}`,
-      [...chunk, ...statuses],
+      chunk,
     );
     return rows.map((row) => {
       const full = fromDatabaseRow({ ...row });
@@ -148,7 +148,7 @@ export async function pendingCandidates(runner: SqlRunner, ids: readonly string[
   const rows = await byIds(ids, (chunk) =>
     runner.select<{ id: string; waiting: number | boolean }>(
       `SELECT p.id, EXISTS (SELECT 1 FROM apflow_tasks c WHERE c.parent_id = p.id AND c.status IN ('pending', 'in_progress') AND c.run_id = p.run_id) AS waiting
-         FROM apflow_tasks p WHERE p.id IN (${marks(chunk)}) AND p.status = 'pending' AND p.ready_at IS NULL`,
+         FROM apflow_tasks p WHERE p.id IN (${marks(chunk)}) AND ${statusAmong(['pending'], 'p.status')} AND p.ready_at IS NULL`,
       chunk,
     ),
   );
@@ -158,7 +158,7 @@ export async function pendingCandidates(runner: SqlRunner, ids: readonly string[
 /** Marks `ids` claimable from `at` on, if they are still pending (call inside `sql.write`). */
 export async function markReady(sql: Sql, runner: SqlRunner, ids: readonly string[], at: string): Promise<void> {
   await byIds(ids, async (chunk) => {
-    await runner.run(`UPDATE apflow_tasks SET ready_at = ${sql.time} WHERE id IN (${marks(chunk)}) AND status = 'pending' AND ready_at IS NULL`, [at, ...chunk]);
+    await runner.run(`UPDATE apflow_tasks SET ready_at = ${sql.time} WHERE id IN (${marks(chunk)}) AND ${statusAmong(['pending'])} AND ready_at IS NULL`, [at, ...chunk]);
     return [];
   });
 }

@@ -41,6 +41,17 @@ export function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
   return out;
 }
 
+/**
+ * A status test for statements that pick tasks by id: `status IN (…)` hidden from the status
+ * index. Without statistics (a fresh table) PostgreSQL's planner takes a status as rare and would
+ * read every task with it (every pending task, for a claim) rather than the few ids asked for.
+ * `statuses` are apflow's own constants, never client input.
+ */
+export function statusAmong(statuses: readonly string[], column = 'status'): string {
+  if (!statuses.every((status) => /^[a-z_]+$/.test(status))) throw new Error(`internal: not a task status: ${statuses.join(', ')}`);
+  return `COALESCE(${column}, '') IN (${statuses.map((status) => `'${status}'`).join(', ')})`;
+}
+
 /** `?, ?, …`: one placeholder per value. */
 export const placeholders = (values: readonly unknown[]): string => values.map(() => '?').join(', ');
 
