@@ -75,13 +75,17 @@ export function createSql(sequelize: Sequelize) {
      * atomic by itself: two round trips fewer); SQLite has one writer, so there they queue like
      * {@link write}. For writes that touch no row the engine's transactions change (a new tree).
      */
-    async writeAside(statements: readonly Statement[]): Promise<void> {
+    async writeAside(statements: Iterable<Statement>): Promise<void> {
+      const iterator = statements[Symbol.iterator]();
+      const ahead: Statement[] = [];
+      for (let next = iterator.next(); !next.done; next = iterator.next()) if (ahead.push(next.value) === 2) break;
       const each = async (on: SqlRunner) => {
-        for (const [text, params] of statements) await on.run(text, params);
+        for (const statement of ahead) await on.run(...statement);
+        for (let next = iterator.next(); !next.done; next = iterator.next()) await on.run(...next.value);
       };
-      if (!pg) return this.write(each);
-      if (statements.length === 1) return each(runner);
-      return driver.transaction(each);
+      if (ahead.length === 0) return;
+      if (pg && ahead.length === 1) return each(runner);
+      return pg ? driver.transaction(each) : this.write(each);
     },
   };
 }

@@ -2,14 +2,19 @@ import { TASK_COLUMNS, type TaskRow } from '../../tasks/task-record.ts';
 import type { Sql, SqlRunner, Statement } from '../sql.ts';
 import { chunks, paramFor, placeholderFor } from './task-columns.ts';
 
-/** The statements that insert whole task rows, many per statement. */
-export function insertStatements(sql: Sql, rows: readonly TaskRow[]): Statement[] {
+/**
+ * The statements that insert whole task rows, many per statement, made one at a time as they are
+ * run (a big tree's parameters are never all in memory at once).
+ */
+export function* insertStatements(sql: Sql, rows: readonly TaskRow[]): Generator<Statement> {
   const columns = TASK_COLUMNS.join(', ');
   const rowPlaceholders = `(${TASK_COLUMNS.map((column) => placeholderFor(sql, column)).join(', ')})`;
-  return chunks(rows, 200).map((chunk) => [
-    `INSERT INTO apflow_tasks (${columns}) VALUES ${chunk.map(() => rowPlaceholders).join(', ')}`,
-    chunk.flatMap((row) => TASK_COLUMNS.map((column) => paramFor(column, row[column]))),
-  ]);
+  for (const chunk of chunks(rows, 200)) {
+    yield [
+      `INSERT INTO apflow_tasks (${columns}) VALUES ${chunk.map(() => rowPlaceholders).join(', ')}`,
+      chunk.flatMap((row) => TASK_COLUMNS.map((column) => paramFor(column, row[column]))),
+    ];
+  }
 }
 
 /** Inserts whole task rows, many per statement (call inside `sql.write`). */
