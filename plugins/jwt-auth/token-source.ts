@@ -33,8 +33,8 @@ export function tokenOf(request: RequestContext): string | undefined {
   return undefined;
 }
 
-/** Paths anyone may reach: the agent card, health, login, the API docs (and every CORS preflight). */
-const PUBLIC = new Set(['/.well-known/agent-card.json', '/.well-known/agent-card', '/.well-known/agent.json', '/health', '/auth/login', '/docs', '/openapi.json']);
+/** Paths anyone may reach: the agent card, health, login, the API docs, the dashboard page (and every CORS preflight). */
+const PUBLIC = new Set(['/.well-known/agent-card.json', '/.well-known/agent-card', '/.well-known/agent.json', '/health', '/auth/login', '/docs', '/openapi.json', '/ui']);
 
 /** Whether a request needs no token. */
 export function isPublic(request: RequestContext): boolean {

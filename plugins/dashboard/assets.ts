@@ -1,0 +1,36 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+
+/** One file of the dashboard, ready to send. */
+export interface Asset {
+  type: string;
+  body: Buffer;
+  gzip: Buffer;
+  etag: string;
+}
+
+/** The page served at `/ui` itself. */
+export const PAGE_ASSET = 'index.html';
+
+const FILES: Record<string, string> = {
+  'index.html': 'text/html; charset=utf-8',
+  'app.js': 'text/javascript; charset=utf-8',
+  'tree-view.js': 'text/javascript; charset=utf-8',
+  'api.js': 'text/javascript; charset=utf-8',
+  'app.css': 'text/css; charset=utf-8',
+};
+
+/** Reads the dashboard's files from `ui/` once, compressed once. */
+export async function loadAssets(): Promise<Map<string, Asset>> {
+  const dir = join(import.meta.dirname, 'ui');
+  const assets = new Map<string, Asset>();
+  for (const [name, type] of Object.entries(FILES)) {
+    const body = await readFile(join(dir, name));
+    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
+    assets.set(name, { type, body, gzip: await promisify(gzip)(body), etag });
+  }
+  return assets;
+}

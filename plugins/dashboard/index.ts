@@ -1,0 +1,26 @@
+import { ApflowError, definePlugin, version } from 'apflow';
+import { loadAssets, PAGE_ASSET } from './assets.ts';
+
+/**
+ * The web dashboard at `GET /ui`: a page and its assets (`/ui?asset=<name>`), shipped in the
+ * package and served by this server (no CDN: it works offline). The page talks to the server as any
+ * client does: JSON-RPC on `POST /tasks` and events over `/ws`.
+ */
+export default definePlugin({
+  name: 'dashboard',
+  version,
+  async setup(app) {
+    const assets = await loadAssets();
+    app.http.get<{ Querystring: { asset?: string } }>('/ui', async (request, reply) => {
+      const name = request.query.asset ?? PAGE_ASSET;
+      const asset = assets.get(name);
+      if (!asset) throw new ApflowError('APF_NOT_FOUND', { message: `No such dashboard asset '${name}' (one of ${[...assets.keys()].join(', ')})` });
+      if (request.headers['if-none-match'] === asset.etag) return reply.code(304).send();
+      reply.type(asset.type).header('etag', asset.etag).header('x-content-type-options', 'nosniff');
+      // The page is small and names its assets: revalidated each time; the assets by their ETag.
+      reply.header('cache-control', name === PAGE_ASSET ? 'no-cache' : 'public, max-age=300');
+      if (/\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))) return reply.header('content-encoding', 'gzip').header('vary', 'accept-encoding').send(asset.gzip);
+      return reply.header('vary', 'accept-encoding').send(asset.body);
+    });
+  },
+});
