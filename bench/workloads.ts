@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createApp, type App } from 'apflow';
+import { measureDashboard } from './dashboard.ts';
 import { runFanout } from './fanout.ts';
 import { runLoad, spawnBareServer, startBareServer, type LoadRequest, type LoadResult } from './http-load.ts';
 import { startServer } from './scale-out-servers.ts';
@@ -181,6 +182,17 @@ export const workloads: Record<string, () => Promise<Figures>> = {
       const figures = await runFanout(app, { wsClients: Number(process.env.FANOUT_WS ?? 1000), sseClients: Number(process.env.FANOUT_SSE ?? 200), children: 20, steps: 5, stepMs: 60, clientProcesses: Number(process.env.FANOUT_PROCS ?? 2) });
       if (figures.missed_clients) throw new Error(`${figures.missed_clients} of ${figures.clients} clients missed events`);
       return { ...figures, peak_rss_mb: peakRssMb() };
+    });
+  },
+  /**
+   * The dashboard in headless Chromium: first load until the trees list is drawn, the gzipped
+   * JavaScript it loaded, a 1,000-task tree drawn and followed live to its end, and the longest
+   * main-thread task meanwhile (bench/dashboard.ts).
+   */
+  async dashboard() {
+    return withApp(async (app) => {
+      const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
+      return measureDashboard(app, url);
     });
   },
   /** From writing an executor file to the new version being the one tasks get, 10 edits. */
