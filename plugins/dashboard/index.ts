@@ -1,6 +1,8 @@
 import { ApflowError, definePlugin, version } from 'apflow';
 import { loadAssets, PAGE_ASSET } from './assets.ts';
 
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 /**
  * The web dashboard at `GET /ui`: a page and its assets (`/ui?asset=<name>`), shipped in the
  * package and served by this server (no CDN: it works offline). The page talks to the server as any
@@ -19,6 +21,9 @@ export default definePlugin({
       reply.type(asset.type).header('etag', asset.etag).header('x-content-type-options', 'nosniff');
       // The page is small and names its assets: revalidated each time; the assets by their ETag.
       reply.header('cache-control', name === PAGE_ASSET ? 'no-cache' : 'public, max-age=300');
+      // Only this server's own files and connections: a task name or result shown in the page can
+      // never load or run anything.
+      if (name === PAGE_ASSET) reply.header('content-security-policy', CSP);
       if (/\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))) return reply.header('content-encoding', 'gzip').header('vary', 'accept-encoding').send(asset.gzip);
       return reply.header('vary', 'accept-encoding').send(asset.body);
     });

@@ -54,6 +54,7 @@ describe('dashboard in headless Chromium', { skip: existsSync(CHROMIUM) ? false 
     const html = await page.text();
     assert.match(html, /<title>apflow<\/title>/);
     assert.doesNotMatch(html, /https?:\/\//, 'nothing loaded from elsewhere');
+    assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
     let gzipped = 0;
     for (const asset of ['app.js', 'api.js', 'tree-view.js']) {
       const response = await fetch(`${url}/ui?asset=${asset}`, { headers: { 'accept-encoding': 'gzip' } });
