@@ -68,8 +68,8 @@ describe('dashboard in headless Chromium', { skip: existsSync(CHROMIUM) ? false 
     assert.match(JSON.stringify(await missing.json()), /No such dashboard asset 'nope.js'/);
   });
 
-  test('runs an example and shows its nodes turn completed live', async (t) => {
-    const { url } = await server(t);
+  test('runs an example and shows its nodes turn completed live; copies it', async (t) => {
+    const { app, url } = await server(t);
     const page = await open(t, url);
     await page.waitForSelector('#tree-list li');
     assert.equal(await page.isVisible('#login'), false, 'no login form while authentication is off');
@@ -83,6 +83,12 @@ describe('dashboard in headless Chromium', { skip: existsSync(CHROMIUM) ? false 
     await page.click('svg .node[data-id="example-system-info"]');
     await page.waitForSelector('#panel pre[data-field="result"]');
     assert.match((await page.textContent('#panel')) ?? '', /example-system-info/);
+    // Copy: a new tree opens, the original stays.
+    await page.click('#copy');
+    await page.waitForFunction(() => location.hash.startsWith('#tree=') && location.hash !== '#tree=example-system-info');
+    const copied = decodeURIComponent((await page.evaluate(() => location.hash)).slice('#tree='.length));
+    assert.equal((await app.tasks.get(copied))?.original_task_id, 'example-system-info');
+    await page.waitForSelector(`svg .node[data-id="${copied}"][data-status="pending"]`);
   });
 
   test('a pasted tree runs live, a long one is cancelled, and bad input is shown as the server words it', async (t) => {
