@@ -56,13 +56,15 @@ describe('dashboard in headless Chromium', { skip: existsSync(CHROMIUM) ? false 
     assert.doesNotMatch(html, /https?:\/\//, 'nothing loaded from elsewhere');
     assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
     let gzipped = 0;
-    for (const asset of ['app.js', 'api.js', 'tree-view.js']) {
+    for (const asset of ['app.js', 'api.js', 'tree-view.js', 'task-panel.js']) {
       const response = await fetch(`${url}/ui?asset=${asset}`, { headers: { 'accept-encoding': 'gzip' } });
       assert.equal(response.status, 200, asset);
       assert.match(response.headers.get('content-type') ?? '', /javascript/);
       gzipped += Number(response.headers.get('content-length'));
     }
     assert.ok(gzipped > 0 && gzipped < 200 * 1024, `${gzipped} bytes of gzipped JavaScript`);
+    const again = await fetch(`${url}/ui?asset=app.js`, { headers: { 'if-none-match': (await fetch(`${url}/ui?asset=app.js`)).headers.get('etag') ?? '' } });
+    assert.equal(again.status, 304, 'unchanged assets are not sent again');
     const missing = await fetch(`${url}/ui?asset=nope.js`);
     assert.equal(missing.status, 404);
     assert.match(JSON.stringify(await missing.json()), /No such dashboard asset 'nope.js'/);

@@ -1,6 +1,7 @@
 // The dashboard: trees list, tree view, task panel, actions. Everything goes through the server's
 // public API (api.js), so with authentication on a user sees exactly what the API lets them see.
 import { follow, login, rpc, ServerError, token } from './ui?asset=api.js';
+import { renderTaskPanel } from './ui?asset=task-panel.js';
 import { createTreeView } from './ui?asset=tree-view.js';
 
 const $ = (id) => document.getElementById(id);
@@ -144,24 +145,7 @@ function buttons() {
 
 function panel(id) {
   const task = state.tasks.get(id);
-  if (!task) return;
-  const executor = task.params?.executor_id ?? task.schemas?.method ?? task.name;
-  const rows = [
-    ['id', task.id], ['name', task.name], ['status', task.status], ['progress', `${Math.round((task.progress ?? 0) * 100)}%`],
-    ['executor', executor], ['user', task.user_id ?? '—'], ['created', task.created_at], ['started', task.started_at],
-    ['completed', task.completed_at], ['updated', task.updated_at],
-  ];
-  const dl = document.createElement('dl');
-  for (const [name, value] of rows) dl.append(Object.assign(document.createElement('dt'), { textContent: name }), Object.assign(document.createElement('dd'), { textContent: value ?? '—' }));
-  const blocks = [['inputs', task.inputs], ['params', task.params], ['result', task.result], ['error', task.error]].filter(([, value]) => value !== null && value !== undefined);
-  $('panel').textContent = '';
-  $('panel').append(dl);
-  for (const [name, value] of blocks) {
-    const title = Object.assign(document.createElement('h4'), { textContent: name });
-    const pre = Object.assign(document.createElement('pre'), { textContent: typeof value === 'string' ? value : JSON.stringify(value, null, 2) });
-    pre.dataset.field = name;
-    $('panel').append(title, pre);
-  }
+  if (task) renderTaskPanel($('panel'), task);
 }
 function select(id) {
   state.selected = id;
