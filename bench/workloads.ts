@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createApp, type App } from 'apflow';
-import { measureDashboard } from './dashboard.ts';
 import { runFanout } from './fanout.ts';
 import { runLoad, spawnBareServer, startBareServer, type LoadRequest, type LoadResult } from './http-load.ts';
 import { startServer } from './scale-out-servers.ts';
@@ -190,6 +189,8 @@ export const workloads: Record<string, () => Promise<Figures>> = {
    * main-thread task meanwhile (bench/dashboard.ts).
    */
   async dashboard() {
+    // Loaded here only: playwright-core would weigh on every other workload's peak RSS.
+    const { measureDashboard } = await import('./dashboard.ts');
     return withApp(async (app) => {
       const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
       return measureDashboard(app, url);
