@@ -177,9 +177,12 @@ describe('dashboard in headless Chromium', { skip: existsSync(CHROMIUM) ? false 
     await page.waitForSelector('#tree-list li');
     const names = await page.$$eval('#tree-list li .name', (items) => items.map((item) => item.textContent));
     assert.deepEqual(names, ['alice tree']);
-    // Live events come through the WebSocket with the token too.
+    // Live events come through the WebSocket with the token too, sent in a message, not the URL.
+    const sockets: string[] = [];
+    page.on('websocket', (socket) => sockets.push(socket.url()));
     await page.click('#tree-list li');
     await page.click('#execute');
     await page.waitForSelector('svg .node[data-status="completed"]', { timeout: 10_000 });
+    assert.ok(sockets.length > 0 && sockets.every((address) => !address.includes('token')), sockets.join(', '));
   });
 });

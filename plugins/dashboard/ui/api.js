@@ -57,10 +57,13 @@ export function follow(rootId, onEvent, onLive) {
   const open = () => {
     const url = new URL('ws', location.href);
     url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const bearer = token.get();
-    if (bearer) url.searchParams.set('token', bearer);
     socket = new WebSocket(url);
-    socket.onopen = () => socket.send(JSON.stringify({ action: 'subscribe', task_id: rootId, last_seq: lastSeq }));
+    socket.onopen = () => {
+      // The token goes in a first message, never in the URL (request logs keep URLs).
+      const bearer = token.get();
+      if (bearer) socket.send(JSON.stringify({ action: 'auth', token: bearer }));
+      socket.send(JSON.stringify({ action: 'subscribe', task_id: rootId, last_seq: lastSeq }));
+    };
     socket.onmessage = (message) => {
       const data = JSON.parse(message.data);
       if (data.type === 'subscribed') {
