@@ -44,7 +44,7 @@ export function apflowPeer(database: 'sqlite' | 'postgres'): Peer {
 }
 
 function session(app: App, close: () => Promise<void>): PeerSession {
-  let trees = 0;
+  let calls = 0;
   const tree = async (children: number, prefix: string) => {
     const tasks = [{ id: `${prefix}root`, name: 'root', parent_id: null as string | null, schemas: { method: 'bench_noop' } }];
     for (let i = 1; i <= children; i++) tasks.push({ id: `${prefix}t${i}`, name: `t${i}`, parent_id: `${prefix}root`, schemas: { method: 'bench_noop' } });
@@ -73,14 +73,9 @@ function session(app: App, close: () => Promise<void>): PeerSession {
     return performance.now() - start;
   };
   const session: PeerSession = {
-    async tree(children) {
-      await tree(500, `w${trees}-`); // warm-up: code, tables and statistics
-      return tree(children, `m${trees++}-`);
-    },
-    async jobs(count) {
-      await jobs(500, `w${trees}-`);
-      return jobs(count, `m${trees++}-`);
-    },
+    // Each call its own ids (the scenario calls each twice: a warm-up, then the measured run).
+    tree: (children) => tree(children, `t${calls++}-`),
+    jobs: (count) => jobs(count, `j${calls++}-`),
     async latency(samples) {
       const marks = createMarks();
       return sampleDelays(samples, async () => {

@@ -70,14 +70,8 @@ export const bullmqPeer: Peer = {
       return performance.now() - start;
     };
     return {
-      async tree(children) {
-        await tree(500);
-        return tree(children);
-      },
-      async jobs(count) {
-        await jobs(500);
-        return jobs(count);
-      },
+      tree,
+      jobs,
       latency: (samples) => sampleDelays(samples, () => marks.measure(() => queue.add('mark', {}))),
       async close() {
         await Promise.allSettled([worker.close(true), queue.close(), flows.close()]);

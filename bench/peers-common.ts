@@ -3,7 +3,10 @@ import { Redis } from 'ioredis';
 
 /** One system set up for one round (fresh database or key prefix); every figure is optional. */
 export interface PeerSession {
-  /** One parent and `children` no-op children, submitted at once: ms from submit to the parent's end. */
+  /**
+   * One parent and `children` no-op children, submitted at once: ms from submit to the parent's end.
+   * The scenario calls it (and `jobs`) twice: a warm-up of 500, then the measured size.
+   */
   tree?(children: number): Promise<number>;
   /** `jobs` independent no-op jobs submitted at once: ms from submit until every one is completed. */
   jobs?(jobs: number): Promise<number>;

@@ -56,10 +56,7 @@ export const pgbossPeer: Peer = {
       return performance.now() - start;
     };
     return {
-      async jobs(count) {
-        await jobs(500);
-        return jobs(count);
-      },
+      jobs,
       async latency(samples) {
         const marks = createMarks();
         const worker = await boss.work('mark', { pollingIntervalSeconds: 0.5, batchSize: 1 }, async () => marks.hit());
