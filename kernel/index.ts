@@ -49,7 +49,8 @@ export { eventJson } from './engine/task-events.ts';
 export type { TaskRepository } from './engine/task-repository.ts';
 export type { CopyOptions, CopyResult } from './engine/copy-task.ts';
 export type { TaskListFilter } from './storage/queries/select-tasks.ts';
-export { isAdmin, mayAccess } from './tasks/access.ts';
+export { changeRefused, checkChange, isAdmin, mayAccess, mayChange } from './tasks/access.ts';
+export { isUnsafeKey, safeAssign, safeMerge, setOwn, unsafeKeyPath, UNSAFE_KEYS } from './internal/safe-merge.ts';
 export { checkTaskTree } from './tasks/check-task-tree.ts';
 export {
   buildTrees,
@@ -73,8 +74,13 @@ export { toWireError, type RpcErrorObject } from './http/error-mapping.ts';
 
 // ---- HTTP ----
 export { coalesceWrites } from './http/coalesce-writes.ts';
+export { isTrustedOrigin } from './http/page-origin.ts';
 export { postWithRetries, type Delivery } from './http/post-with-retries.ts';
-export { refuseOutboundUrl, type OutboundPolicy } from './http/outbound-url-policy.ts';
+export type { Outbound, OutboundFetchInit } from './outbound/outbound-policy.ts';
+export type { OutboundRules } from './outbound/outbound-rules.ts';
+export type { CheckedAddress } from './outbound/checked-connector.ts';
+export { refusalDetail, type RefusalDetail } from './outbound/outbound-refusal.ts';
+export { isPublicAddress } from './outbound/public-address.ts';
 // ---- HTTP types (Fastify's, for plugins that add routes) ----
 export type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 

@@ -8,6 +8,8 @@ import { ApflowError } from '../errors/apflow-error.ts';
 import { createExecutorFolders } from '../executors/executor-folders.ts';
 import { createExecutorTable, type RegisteredExecutor } from '../executors/executor-table.ts';
 import { createLogger, type Logger } from '../internal/logger.ts';
+import { createOutbound, type Outbound } from '../outbound/outbound-policy.ts';
+import { createSelfAddresses } from '../outbound/self-addresses.ts';
 import { createStorage } from '../storage/create-storage.ts';
 import { createTaskEngine, type TaskEngine } from '../engine/task-engine.ts';
 import { createTaskRepository, type TaskRepository } from '../engine/task-repository.ts';
@@ -17,6 +19,7 @@ import { drain, createFrontServer } from './front-server.ts';
 import { createGeneration, type Generation } from './generation.ts';
 import type { HealthReport } from './health.ts';
 import { watchPluginFiles } from './plugin-watcher.ts';
+import { openServerWarning } from '../http/open-server-warning.ts';
 
 /** Options of {@link createApp}: where the config comes from, plus embedding knobs. */
 export interface CreateAppOptions extends ResolveConfigOptions {
@@ -55,6 +58,8 @@ export interface App {
   readonly tasks: TaskRepository;
   /** The open database (raw SQL with `storage.sql`, as plugins get it). */
   readonly storage: Storage;
+  /** The outbound policy (config `outbound`; this server's own address is allowed once it listens). */
+  readonly outbound: Outbound;
 }
 
 /**
@@ -83,6 +88,10 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     const tasks = createTaskRepository(storage.sql);
     const signals = await createSignalBus({ dialect: storage.dialect, url: config.database.url, log });
     releasers.push(() => signals.close());
+    const self = createSelfAddresses();
+    if (config.server.base_url) self.knownAs(config.server.base_url);
+    const outbound = createOutbound({ rules: config.outbound, self });
+    releasers.push(() => outbound.close());
     // The engine outlives generations: it asks for the current hooks and executors each time.
     let current!: Generation;
     const engine = createTaskEngine({
@@ -93,6 +102,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       executor: (id) => current?.executor(id),
       executorIds: () => current?.executors().map((entry) => entry.definition.id) ?? [],
       settings: config.engine,
+      outbound,
       log,
     });
     const stopAnswering = answerServerTasks(engine);
@@ -104,6 +114,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       folderExecutors,
       engine,
       tasks,
+      outbound,
       reloadErrors: () => [...folders.errors(), ...pluginErrors],
       startedAt: Date.now(),
     };
@@ -112,7 +123,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     current = await createGeneration(shared, { id: generationId, fresh: false });
     releasers.push(() => engine.close(config.server.shutdown_timeout_s * 1000));
     await engine.start({ resume: options.resume !== false });
-    const server = createFrontServer(() => current);
+    const { server, upgrades } = createFrontServer(() => current);
     const drainMs = config.server.shutdown_timeout_s * 1000;
     let closing: Promise<void> | undefined;
 
@@ -173,18 +184,26 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
           server.listen(port, host);
         });
         const address = server.address() as AddressInfo;
+        self.listening(address.address, address.port);
         const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
         log.info({ url, generation: current.id, plugins: current.plugins }, 'apflow listening');
+        // A plugin of one's own may authenticate without auth.enabled: any auth tap counts.
+        const exposed = openServerWarning(address.address, address.port, config.auth.enabled || current.hooks.auth.isUsed());
+        if (exposed) log.warn({ host: address.address, port: address.port }, exposed);
         return { url, host: address.address, port: address.port };
       },
       close() {
         closing ??= (async () => {
+          const deadline = Date.now() + drainMs;
           current.beginClose();
           if (server.listening) {
             const closed = new Promise<void>((resolve) => server.close(() => resolve()));
             server.closeIdleConnections();
             if (!(await drain(current, drainMs))) log.warn('shutdown timeout: closing requests still running');
             server.closeAllConnections();
+            // Upgrade sockets (WebSockets told to go away, answered upgrades) are not Node's
+            // HTTP connections: the same deadline, then they are destroyed.
+            await upgrades.close(deadline - Date.now());
             await closed;
           }
           await current.dispose().catch((err) => log.error({ err }, 'dispose failed'));
@@ -203,6 +222,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       engine,
       tasks,
       storage,
+      outbound,
     };
     return app;
   } catch (error) {

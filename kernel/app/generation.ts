@@ -8,6 +8,7 @@ import { createHooks, type Hooks } from '../hooks/hooks.ts';
 import { createPluginHooks } from '../hooks/plugin-view.ts';
 import { createHttp, type HttpApp } from '../http/create-http.ts';
 import type { Logger } from '../internal/logger.ts';
+import type { Outbound } from '../outbound/outbound-policy.ts';
 import { version } from '../internal/version.ts';
 import type { KernelServices, PluginApp } from '../loader/define-plugin.ts';
 import { loadPlugins, setupPlugins } from '../loader/load-plugins.ts';
@@ -21,6 +22,7 @@ import type { TaskEngine } from '../engine/task-engine.ts';
 import type { TaskRepository } from '../engine/task-repository.ts';
 import { buildHealthReport, type HealthReport } from './health.ts';
 import { serverTasks } from './server-tasks.ts';
+import { endAnsweredUpgrades } from './upgrade-sockets.ts';
 
 /** What every generation shares: config, logger, database, the executor folders. */
 export interface GenerationShared {
@@ -30,6 +32,7 @@ export interface GenerationShared {
   folderExecutors: ExecutorTable;
   engine: TaskEngine;
   tasks: TaskRepository;
+  outbound: Outbound;
   reloadErrors(): ReloadError[];
   startedAt: number;
 }
@@ -64,6 +67,7 @@ export async function createGeneration(shared: GenerationShared, options: { id: 
   const { config, baseDir } = shared.loaded;
   const hooks = createHooks();
   const http = createHttp({ hooks, log: shared.log, bodyLimit: config.server.body_limit, requestLogLevel: config.log.requests });
+  endAnsweredUpgrades(http.fastify);
   const rpc = createRpcRegistry();
   const pluginExecutors = createExecutorTable();
   const releasers = createReleasers();
@@ -124,6 +128,7 @@ export async function createGeneration(shared: GenerationShared, options: { id: 
       storage: shared.storage,
       engine: shared.engine,
       tasks: shared.tasks,
+      outbound: shared.outbound,
       log,
       health,
       enterMessage: (connection, method, messageOptions) => enterMessage(hooks, connection, method, messageOptions),

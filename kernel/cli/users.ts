@@ -4,12 +4,18 @@ import { openForCommand } from './open-tasks.ts';
 /** The part of the jwt-auth plugin's service these commands use. */
 interface AuthService {
   users: {
-    add(username: string, password: string, roles: string[]): Promise<{ username: string; roles: string[] }>;
+    add(username: string, password: string, roles: string[]): Promise<{ username: string; roles: string[]; replaced?: boolean }>;
     list(): Promise<{ username: string; roles: string[]; created_at: string }[]>;
     remove(username: string): Promise<boolean>;
   };
   mint(sub: string, roles: string[], expires: string): Promise<string>;
+  /** Seconds within which running servers refuse a revoked token. */
+  revocationDelayS?: number;
 }
+
+/** What a running server does with the tokens of a user just removed or given a new password. */
+const revocationNote = (auth: AuthService, name: string) =>
+  `tokens issued to ${name} before now are refused${auth.revocationDelayS ? ` within ${auth.revocationDelayS} s` : ''}`;
 
 async function withAuth<T>(options: { config?: string }, work: (auth: AuthService) => Promise<T>): Promise<T> {
   const app = await openForCommand(options);
@@ -39,7 +45,7 @@ export async function usersCommand(action: string, name: string | undefined, opt
     if (!name) throw new ApflowError('APF_INVALID_PARAMS', { message: `users ${action} needs a user name` });
     if (action === 'remove') {
       if (!(await auth.users.remove(name))) throw new ApflowError('APF_NOT_FOUND', { message: `no user '${name}'` });
-      process.stdout.write(`removed ${name}\n`);
+      process.stdout.write(`removed ${name}; ${revocationNote(auth, name)}\n`);
       return;
     }
     if (action !== 'add') throw new ApflowError('APF_INVALID_PARAMS', { message: `unknown users action '${action}' (use add, list or remove)` });
@@ -47,7 +53,8 @@ export async function usersCommand(action: string, name: string | undefined, opt
       throw new ApflowError('APF_INVALID_PARAMS', { message: 'give the password on standard input with --password-stdin (it is never a command-line argument)' });
     }
     const user = await auth.users.add(name, await readStdin(), options.admin ? ['admin'] : []);
-    process.stdout.write(`added ${user.username}${user.roles.length ? ` (${user.roles.join(', ')})` : ''}\n`);
+    const roles = user.roles.length ? ` (${user.roles.join(', ')})` : '';
+    process.stdout.write(user.replaced ? `updated ${user.username}${roles}; ${revocationNote(auth, user.username)}\n` : `added ${user.username}${roles}\n`);
   });
 }
 

@@ -5,7 +5,7 @@ interface EnvBinding {
   names: readonly string[];
   path: readonly [string, string];
   /** `list`: comma-separated values; `all-or-nothing`: a boolean that means the list ['*']. */
-  type: 'string' | 'integer' | 'number' | 'list' | 'star-if-true';
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'list' | 'star-if-true';
 }
 
 /** Environment variables apflow reads, with the guide's AIPARTNERUPFLOW_* names as aliases. */
@@ -33,6 +33,9 @@ export const envBindings: readonly EnvBinding[] = [
   { names: ['APFLOW_ENGINE_PER_USER_CONCURRENCY'], path: ['engine', 'per_user_concurrency'], type: 'integer' },
   { names: ['APFLOW_ENGINE_CLUSTER_CONCURRENCY'], path: ['engine', 'cluster_concurrency'], type: 'integer' },
   { names: ['APFLOW_ENGINE_LEASE_S'], path: ['engine', 'lease_s'], type: 'number' },
+  { names: ['APFLOW_OUTBOUND_ALLOW_PRIVATE'], path: ['outbound', 'allow_private'], type: 'boolean' },
+  { names: ['APFLOW_OUTBOUND_ALLOW_HOSTS'], path: ['outbound', 'allow_hosts'], type: 'list' },
+  { names: ['APFLOW_OUTBOUND_DENY_HOSTS'], path: ['outbound', 'deny_hosts'], type: 'list' },
   // Sections of built-in plugins.
   { names: ['APFLOW_A2A_SECRETS_KEY'], path: ['a2a', 'secrets_key'], type: 'string' },
 ];
@@ -53,7 +56,7 @@ export function readEnvLayer(env: NodeJS.ProcessEnv): Record<string, Record<stri
       continue;
     }
     (layer[section] ??= {})[key] =
-      binding.type === 'integer' ? parseInteger(name, raw) : binding.type === 'number' ? parseNumber(name, raw) : binding.type === 'list' ? raw.split(',').map((item) => item.trim()).filter(Boolean) : raw;
+      binding.type === 'integer' ? parseInteger(name, raw) : binding.type === 'number' ? parseNumber(name, raw) : binding.type === 'boolean' ? parseBoolean(name, raw) : binding.type === 'list' ? raw.split(',').map((item) => item.trim()).filter(Boolean) : raw;
   }
   return layer;
 }
@@ -64,6 +67,12 @@ function parseNumber(name: string, raw: string): number {
     throw new ApflowError('APF_CONFIG_INVALID', { message: `environment variable ${name} must be a number, got '${raw}'` });
   }
   return value;
+}
+
+function parseBoolean(name: string, raw: string): boolean {
+  if (/^(1|true|yes)$/i.test(raw.trim())) return true;
+  if (/^(0|false|no)$/i.test(raw.trim())) return false;
+  throw new ApflowError('APF_CONFIG_INVALID', { message: `environment variable ${name} must be true or false, got '${raw}'` });
 }
 
 function parseInteger(name: string, raw: string): number {

@@ -72,6 +72,15 @@ export const KernelConfigSchema = Type.Object(
       { dirs: Type.Array(Type.String({ minLength: 1 }), { default: ['./executors'] }) },
       { additionalProperties: false, default: {} },
     ),
+    // Where tasks and clients may make the server connect (rest_executor, webhooks, A2A push…).
+    outbound: Type.Object(
+      {
+        allow_private: Type.Boolean({ default: false }),
+        allow_hosts: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+        deny_hosts: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     plugins: Type.Array(PluginEntry, { default: [] }),
     disabled_plugins: Type.Array(Type.String(), { default: [] }),
     reload: Type.Boolean({ default: false }),

@@ -6,6 +6,7 @@ import { KernelConfigSchema, type KernelConfig } from './config-schema.ts';
 import { configFileEnvNames, readEnvLayer } from './config-env.ts';
 import { findConfigFile, readConfigFile } from './load-config-file.ts';
 import { describeSchemaErrors } from '../internal/schema-errors.ts';
+import { safeMerge, unsafeKeyPath } from '../internal/safe-merge.ts';
 
 /** Settings given on the command line; they win over everything else. */
 export interface CliOverrides {
@@ -53,6 +54,7 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
   const explicit = cli.config ?? configFileEnvNames.map((name) => env[name]).find(Boolean);
   const file = options.inline ? null : findConfigFile(cwd, explicit);
   const fileLayer = options.inline ?? (file ? await readConfigFile(file) : {});
+  refuseUnsafeKeys(fileLayer, file ? `config file ${file}` : 'the inline configuration');
   const baseDir = file ? dirname(file) : cwd;
 
   const merged = mergeLayers([
@@ -84,15 +86,20 @@ function cliLayer(cli: CliOverrides): Record<string, unknown> {
 
 function mergeLayers(layers: Record<string, unknown>[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const layer of layers) mergeInto(out, layer);
+  for (const layer of layers) safeMerge(out, layer);
   return out;
 }
 
-function mergeInto(target: Record<string, unknown>, source: Record<string, unknown>): void {
-  for (const [key, value] of Object.entries(source)) {
-    const current = target[key];
-    if (isPlainObject(value) && isPlainObject(current)) mergeInto(current, value);
-    else target[key] = isPlainObject(value) ? mergeLayers([value]) : value;
+/**
+ * A key such as `__proto__` would reach `Object.prototype` through a merge (every object of the
+ * process would then carry the config's values): refused at load, naming where it is.
+ */
+function refuseUnsafeKeys(layer: Record<string, unknown>, source: string): void {
+  const path = unsafeKeyPath(layer);
+  if (path !== null) {
+    throw new ApflowError('APF_CONFIG_INVALID', {
+      message: `invalid configuration (${source}): the key '${path}' is not allowed (__proto__, constructor and prototype are never config keys)`,
+    });
   }
 }
 

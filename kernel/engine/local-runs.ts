@@ -1,6 +1,7 @@
 import type { RegisteredExecutor } from '../executors/executor-table.ts';
 import type { Hooks } from '../hooks/hooks.ts';
 import type { Logger } from '../internal/logger.ts';
+import type { Outbound } from '../outbound/outbound-policy.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
 import { retryDelayMs } from './run-rules.ts';
 import { runTask, type RunOutcome } from './run-task.ts';
@@ -49,6 +50,7 @@ export function createLocalRuns(options: {
   /** Per-user or cluster limits are set: every claim must count in the database, no continuation. */
   limited: boolean;
   leaseUntil: () => string;
+  outbound: Outbound;
   log: Logger;
 }) {
   const { settings, log } = options;
@@ -205,6 +207,7 @@ export function createLocalRuns(options: {
           executorIds: options.executorIds,
           requestState: options.requestState(row.root_id),
           demo: row.run_demo,
+          outbound: options.outbound,
           progress: (progress, message) => {
             if (row.status !== 'in_progress' || !Number.isFinite(progress)) return;
             row.progress = Math.min(1, Math.max(0, progress));

@@ -6,6 +6,7 @@ import type { RegisteredExecutor } from '../executors/executor-table.ts';
 import type { Hooks } from '../hooks/hooks.ts';
 import type { TaskRunContext } from '../hooks/hook-types.ts';
 import type { Logger } from '../internal/logger.ts';
+import type { Outbound } from '../outbound/outbound-policy.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
 import { selectExecutor } from '../tasks/select-executor.ts';
 
@@ -31,6 +32,8 @@ export interface RunTaskOptions {
   requestState?: Record<string, unknown>;
   /** Demo mode: the executor's `demoResult` (or a stand-in) instead of `execute`. */
   demo?: boolean;
+  /** The outbound policy the executor reaches the network through. */
+  outbound: Outbound;
   log: Logger;
 }
 
@@ -129,6 +132,7 @@ function makeContext(options: RunTaskOptions, executorId: string, signal: AbortS
     params: task.params ?? {},
     signal,
     progress: options.progress,
+    outbound: options.outbound,
     resolveKey: async (provider, model) => {
       const key = await hooks.keyResolve.promise({
         provider: provider ?? detectProvider(model),

@@ -3,6 +3,7 @@ import type { RegisteredExecutor } from '../executors/executor-table.ts';
 import type { Hooks } from '../hooks/hooks.ts';
 import type { RequestContext, TaskEvent } from '../hooks/hook-types.ts';
 import type { Logger } from '../internal/logger.ts';
+import type { Outbound } from '../outbound/outbound-policy.ts';
 import { countReady, nextReadyAt } from '../storage/queries/claims.ts';
 import { listServers } from '../storage/queries/servers.ts';
 import type { Sql } from '../storage/sql.ts';
@@ -63,6 +64,8 @@ export function createTaskEngine(options: {
   executor: (id: string) => RegisteredExecutor | undefined;
   executorIds: () => string[];
   settings: EngineSettings;
+  /** The outbound policy executors reach the network through. */
+  outbound: Outbound;
   log: Logger;
 }) {
   const { repository: repo, sql, signals, settings, log } = options;
@@ -112,6 +115,7 @@ export function createTaskEngine(options: {
     shapes,
     limited: settings.per_user_concurrency !== undefined || settings.cluster_concurrency !== undefined,
     leaseUntil,
+    outbound: options.outbound,
     log,
   });
 

@@ -16,6 +16,7 @@ export const errorCatalogue = {
   APF_CONFLICT: { rpc: -32005, status: 409, message: 'Conflict with the current state' },
   APF_RATE_LIMITED: { rpc: -32029, status: 429, message: 'Too many requests' },
   APF_BODY_TOO_LARGE: { rpc: -32600, status: 413, message: 'Request body too large' },
+  APF_UNSUPPORTED_MEDIA_TYPE: { rpc: -32600, status: 415, message: 'Unsupported media type: send JSON' },
   APF_ROUTE_NOT_FOUND: { rpc: -32601, status: 404, message: 'Route not found' },
   APF_UNAVAILABLE: { rpc: -32603, status: 503, message: 'Service unavailable' },
   APF_CONFIG_NOT_FOUND: { rpc: -32603, status: 500, message: 'Config file not found' },
@@ -30,7 +31,7 @@ export const errorCatalogue = {
 export interface ErrorEntry {
   /** JSON-RPC error code. */
   readonly rpc: number;
-  /** HTTP status on REST routes (and on JSON-RPC routes for 401, 413 and 429). */
+  /** HTTP status on REST routes (and on JSON-RPC routes for 401, 413, 415, 429 and 503). */
   readonly status: number;
   /** Default message, used when the thrower gives none. */
   readonly message: string;

@@ -1,5 +1,6 @@
 import type { Static, TSchema } from 'typebox';
 import type { Logger } from '../internal/logger.ts';
+import type { Outbound } from '../outbound/outbound-policy.ts';
 import type { TaskJson } from '../tasks/task-record.ts';
 
 /** What an executor gets besides its inputs. */
@@ -21,6 +22,12 @@ export interface ExecutorContext {
    * here is taken out of the run's result and error (`***`) before they are stored.
    */
   resolveKey(provider: string | undefined, model?: string): Promise<string | undefined>;
+  /**
+   * The outbound policy: every network target the task names (a URL, a host) must be reached
+   * through it (`ctx.outbound.fetch(url)`, or `ctx.outbound.checkHost(host, port)` for other
+   * protocols), so the task cannot make the server call loopback, private or metadata addresses.
+   */
+  outbound: Outbound;
   log: Logger;
 }
 

@@ -1,4 +1,5 @@
-import { enterRequest } from './request-context.ts';
+import { enterRequest, type RouteCredential } from './request-context.ts';
+import { requireJsonBody } from './json-bodies-only.ts';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Hooks } from '../hooks/hooks.ts';
@@ -15,6 +16,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Marks a JSON-RPC route: its errors use the JSON-RPC envelope. */
     rpc?: boolean;
+    /**
+     * A credential only this route accepts (the metrics plugin's scrape token): asked after the
+     * `request` hook; when it answers a principal, the `auth` hook is not asked for this request.
+     */
+    credential?: RouteCredential;
   }
 }
 
@@ -73,6 +79,9 @@ export function createHttp(options: { hooks: Hooks; log: Logger; bodyLimit: numb
     }
   });
 
+  // Structured JSON types (`application/merge-patch+json`, …) read as JSON too: every write must be JSON.
+  fastify.addContentTypeParser(/^application\/[^\s;/]+\+json$/i, { parseAs: 'string' }, fastify.getDefaultJsonParser('error', 'error'));
+
   fastify.decorateRequest('apflow', null as unknown as RequestContext);
   fastify.addHook('onRequest', async (request) => {
     const context: RequestContext = {
@@ -86,7 +95,9 @@ export function createHttp(options: { hooks: Hooks; log: Logger; bodyLimit: numb
       state: {},
     };
     request.apflow = context;
-    await enterRequest(options.hooks, context);
+    // Before any hook: a cross-site "simple request" (text/plain, a form) is refused unread.
+    if (!request.is404) requireJsonBody(request.method, request.headers);
+    await enterRequest(options.hooks, context, request.routeOptions.config?.credential);
   });
 
   fastify.setErrorHandler((error, request, reply) => {

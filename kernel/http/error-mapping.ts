@@ -9,7 +9,7 @@ export interface RpcErrorObject {
 }
 
 /** Statuses that stay on the HTTP response of a JSON-RPC route; every other RPC error is 200. */
-const TRANSPORT_STATUSES = new Set([401, 413, 429, 503]);
+const TRANSPORT_STATUSES = new Set([401, 413, 415, 429, 503]);
 
 /**
  * The one place where errors become wire shapes. Internal errors never carry their message or
@@ -57,6 +57,9 @@ function fromFastifyError(value: unknown): unknown {
   }
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return new ApflowError('APF_BODY_TOO_LARGE', { message: 'Request body is larger than server.body_limit' });
+  }
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    return new ApflowError('APF_UNSUPPORTED_MEDIA_TYPE', { message: message ?? 'Unsupported media type: send JSON' });
   }
   if (code === 'FST_ERR_CTP_INVALID_JSON_BODY' || code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
     return new ApflowError('APF_PARSE_ERROR', { message: `Parse error: ${message ?? 'invalid JSON'}` });

@@ -1,8 +1,12 @@
 import type { Logger } from '../internal/logger.ts';
+import type { Outbound } from '../outbound/outbound-policy.ts';
+import { refusalDetail } from '../outbound/outbound-refusal.ts';
 
 /** One outbound delivery (a webhook, a push notification). */
 export interface Delivery {
   url: string;
+  /** The outbound policy the request goes through (each connection is checked when it opens). */
+  outbound: Outbound;
   method?: string;
   headers: Record<string, string>;
   body: string;
@@ -36,9 +40,10 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /**
- * Sends one request, retrying 5xx answers and network errors (timeouts included) up to
- * `maxRetries` times with backoff `retryBaseS`·2^n. A 4xx is not retried; redirects are not
- * followed. Never throws: the outcome is logged, and returned (true once delivered).
+ * Sends one request through the outbound policy, retrying 5xx answers and network errors
+ * (timeouts included) up to `maxRetries` times with backoff `retryBaseS`·2^n. A 4xx or a
+ * refusal by the policy is not retried; redirects are not followed. Never throws: the outcome
+ * is logged, and returned (true once delivered).
  */
 export async function postWithRetries(delivery: Delivery): Promise<boolean> {
   const { signal, log, context, what } = delivery;
@@ -47,7 +52,7 @@ export async function postWithRetries(delivery: Delivery): Promise<boolean> {
     if (signal.aborted) return false;
     let problem: string;
     try {
-      const response = await fetch(delivery.url, {
+      const response = await delivery.outbound.fetch(delivery.url, {
         method: delivery.method ?? 'POST',
         headers: delivery.headers,
         body: delivery.body,
@@ -63,6 +68,11 @@ export async function postWithRetries(delivery: Delivery): Promise<boolean> {
       problem = `HTTP ${response.status}`;
     } catch (error) {
       if (signal.aborted) return false;
+      const refused = refusalDetail(error);
+      if (refused) {
+        log.warn({ ...context, problem: `${refused.target} is refused: ${refused.reason}` }, `${what} refused by the outbound policy (not retried)`);
+        return false;
+      }
       problem = error instanceof Error ? `${error.name}: ${(error.cause as Error | undefined)?.message ?? error.message}` : String(error);
     }
     const retrying = attempt < delivery.maxRetries;

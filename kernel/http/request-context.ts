@@ -1,14 +1,21 @@
 import type { FastifyRequest } from 'fastify';
-import type { RequestContext } from '../hooks/hook-types.ts';
+import type { Principal, RequestContext } from '../hooks/hook-types.ts';
 import type { Hooks } from '../hooks/hooks.ts';
 
 /**
- * Runs the `request` hook, then the `auth` hook, for one request or message, and sets the
- * principal the auth hook answered. A throw from either rejects the request or message.
+ * A credential one route accepts besides the `auth` hook's (route `config.credential`): answers
+ * a principal when the request carries it, `undefined` to leave the request to the `auth` hook.
  */
-export async function enterRequest(hooks: Hooks, context: RequestContext): Promise<RequestContext> {
+export type RouteCredential = (request: RequestContext) => Principal | undefined | Promise<Principal | undefined>;
+
+/**
+ * Runs the `request` hook, then the `auth` hook, for one request or message, and sets the
+ * principal the auth hook answered. A route's own `credential`, when it recognises the request,
+ * answers instead of the `auth` hook. A throw from any of them rejects the request or message.
+ */
+export async function enterRequest(hooks: Hooks, context: RequestContext, credential?: RouteCredential): Promise<RequestContext> {
   await hooks.request.promise(context);
-  context.principal = (await hooks.auth.promise(context)) ?? undefined;
+  context.principal = (await credential?.(context)) ?? (await hooks.auth.promise(context)) ?? undefined;
   return context;
 }
 

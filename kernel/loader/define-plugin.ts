@@ -8,6 +8,7 @@ import type { ExecutorDefinition } from '../executors/define-executor.ts';
 import type { RegisteredExecutor } from '../executors/executor-table.ts';
 import type { PluginHooks } from '../hooks/plugin-view.ts';
 import type { Logger } from '../internal/logger.ts';
+import type { Outbound } from '../outbound/outbound-policy.ts';
 import type { FallbackAbout, RpcContext, RpcFallback, RpcMethodDefinition } from '../rpc/rpc-registry.ts';
 import type { DispatchOutcome } from '../rpc/rpc-dispatch.ts';
 import type { Storage } from '../storage/create-storage.ts';
@@ -78,6 +79,12 @@ export interface PluginApp<Options = Record<string, unknown>> {
   readonly engine: TaskEngine;
   /** Stored tasks: get, tree, list, count, update. */
   readonly tasks: TaskRepository;
+  /**
+   * The outbound policy (config `outbound`): reach every URL or host a task or a client names
+   * through it (`outbound.fetch`, `outbound.checkHost`); `outbound.with({...})` adds a
+   * plugin's own allowances.
+   */
+  readonly outbound: Outbound;
   readonly log: Logger;
   /** The same report as `GET /health`. */
   health(): Promise<HealthReport>;

@@ -41,6 +41,10 @@ async function callOne(registry: RpcRegistry, entry: unknown, ctx: CallContext):
   const problem = envelopeProblem(envelope);
   if (problem) return fail(new ApflowError('APF_INVALID_REQUEST', { message: `Invalid request: ${problem}` }), id, ctx);
   const name = (envelope as { method: string }).method;
+  // Checked before any handler, fallbacks included (A2A parses params with recursive code).
+  if (nestsDeeperThan(envelope?.params, MAX_PARAMS_DEPTH)) {
+    return fail(new ApflowError('APF_INVALID_PARAMS', { message: `Invalid params: params nest arrays and objects more than ${MAX_PARAMS_DEPTH} levels deep` }), id, ctx, name);
+  }
   const method = registry.get(ctx.endpoint, name);
   const fallback = method ? undefined : registry.fallback(ctx.endpoint);
   if (fallback) {
@@ -58,9 +62,6 @@ async function callOne(registry: RpcRegistry, entry: unknown, ctx: CallContext):
     const rawParams = envelope?.params ?? {};
     if (typeof rawParams !== 'object' || rawParams === null) {
       throw new ApflowError('APF_INVALID_PARAMS', { message: 'Invalid params: params must be an object or an array' });
-    }
-    if (nestsDeeperThan(rawParams, MAX_PARAMS_DEPTH)) {
-      throw new ApflowError('APF_INVALID_PARAMS', { message: `Invalid params: params nest arrays and objects more than ${MAX_PARAMS_DEPTH} levels deep` });
     }
     const params = method.check(rawParams);
     const result = await method.definition.handler(params as never, { ...ctx, id, method: name });

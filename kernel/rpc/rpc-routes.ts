@@ -5,9 +5,10 @@ import { dispatchRpc } from './rpc-dispatch.ts';
 import type { RpcRegistry } from './rpc-registry.ts';
 
 /**
- * Mounts `POST <endpoint>` for every endpoint that has methods. The body is read as text
- * whatever its content type, so a malformed body gets the JSON-RPC parse error (-32700)
- * rather than a framework error page.
+ * Mounts `POST <endpoint>` for every endpoint that has methods. Only JSON content types reach
+ * here (create-http refuses other bodies with 415 first); the body is read as text and parsed
+ * here, whatever its charset parameter, so a malformed body gets the JSON-RPC parse error
+ * (-32700) rather than a framework error page.
  */
 export function mountRpcRoutes(fastify: FastifyInstance, registry: RpcRegistry): void {
   const endpoints = registry.endpoints();

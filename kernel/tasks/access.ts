@@ -1,3 +1,4 @@
+import { ApflowError } from '../errors/apflow-error.ts';
 import type { Principal } from '../hooks/hook-types.ts';
 
 /** True for administrators (`admin` among the principal's roles). */
@@ -6,12 +7,39 @@ export function isAdmin(principal: Principal | undefined): boolean {
 }
 
 /**
- * The one access rule of apflow (reference/original-apflow.md §9): with no principal
- * (authentication off) everything is allowed; otherwise administrators may act on anything and
- * users on what they own (and on what belongs to nobody). Every route and plugin asks this, and
- * answers something the caller may not act on exactly like something that does not exist.
+ * The read rule of apflow (reference/original-apflow.md §9): with no principal (authentication
+ * off) everything is allowed; otherwise administrators may read anything and users what they own
+ * and what belongs to nobody (the example trees). Every route and plugin asks this, and answers
+ * something the caller may not read exactly like something that does not exist.
  */
 export function mayAccess(principal: Principal | undefined, owner: string | null | undefined): boolean {
   if (!principal || owner === null || owner === undefined) return true;
   return isAdmin(principal) || principal.user_id === owner;
+}
+
+/**
+ * The write rule, beside {@link mayAccess}: with authentication on, a task that belongs to nobody
+ * is read-only to everyone but administrators (otherwise one user could change what another then
+ * runs). Users change only what they own; running an ownerless task runs a copy owned by the caller.
+ * Ask {@link mayAccess} first: a task the caller may not read is answered as unknown, not refused.
+ */
+export function mayChange(principal: Principal | undefined, owner: string | null | undefined): boolean {
+  if (!principal || isAdmin(principal)) return true;
+  return owner !== null && owner !== undefined && principal.user_id === owner;
+}
+
+/** The refusal (-32003) of a change {@link mayChange} does not allow, for a task the caller may read. */
+export function changeRefused(taskId: string): ApflowError {
+  return new ApflowError('APF_FORBIDDEN', {
+    message: `Task ${taskId} belongs to no user: only an administrator may change it; copy it (tasks.copy) to get your own`,
+  });
+}
+
+/**
+ * Throws unless the caller may change task `taskId` of `owner`: not found (-32004) when they may
+ * not even read it, {@link changeRefused} when it is an ownerless task they may only read.
+ */
+export function checkChange(principal: Principal | undefined, taskId: string, owner: string | null | undefined): void {
+  if (!mayAccess(principal, owner)) throw new ApflowError('APF_NOT_FOUND', { message: `Task ${taskId} not found` });
+  if (!mayChange(principal, owner)) throw changeRefused(taskId);
 }

@@ -21,6 +21,11 @@ export interface CopyOptions {
   reset_fields?: Record<string, unknown> | string[];
   /** false: store nothing and return the tasks array (usable by tasks.create). Default true. */
   save?: boolean;
+  /**
+   * The owner of every copied task (null: nobody). Default: each original's owner. The tasks API
+   * sets it to the caller when authentication is on, so a copy always belongs to who made it.
+   */
+  user_id?: string | null;
 }
 
 /** {@link CopyOptions} checked, with defaults filled in. */
@@ -32,6 +37,8 @@ export interface ParsedCopyOptions {
   /** The fields every copy gets, over the mode's defaults. */
   overrides: Partial<TaskRow>;
   save: boolean;
+  /** The copies' owner; undefined keeps each original's. */
+  owner: string | null | undefined;
 }
 
 /** The fields `reset_fields` may name, with the value a reset gives them. */
@@ -73,7 +80,14 @@ export function parseCopyOptions(input: unknown): ParsedCopyOptions {
     customIncludeChildren: flag('custom_include_children', false),
     overrides: parseResetFields(given.reset_fields),
     save: flag('save', true),
+    owner: parseOwner(given.user_id),
   };
+}
+
+function parseOwner(value: unknown): string | null | undefined {
+  if (value === undefined || value === null) return value;
+  if (typeof value !== 'string' || value === '' || value.length > 255) throw invalid('user_id must be a user id (1 to 255 characters) or null');
+  return value;
 }
 
 function parseResetFields(input: unknown): Partial<TaskRow> {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { safeAssign } from '../internal/safe-merge.ts';
 import type { ParsedCopyOptions } from './copy-options.ts';
 import { selectForCopy } from './copy-selection.ts';
 import { UNCLAIMED, type TaskDependency, type TaskJson, type TaskRow } from './task-record.ts';
@@ -33,7 +34,7 @@ export function planCopy(tree: readonly TaskRow[], taskId: string, options: Pars
     const row: TaskRow = {
       id: newId(original.id),
       parent_id: position === 0 || !original.parent_id ? null : newId(original.parent_id),
-      user_id: original.user_id,
+      user_id: options.owner === undefined ? original.user_id : options.owner,
       name: original.name,
       status: fresh ? 'pending' : 'completed',
       priority: original.priority,
@@ -55,7 +56,7 @@ export function planCopy(tree: readonly TaskRow[], taskId: string, options: Pars
       position,
       ...UNCLAIMED,
     };
-    return Object.assign(row, clone(options.overrides));
+    return safeAssign(row, clone(options.overrides));
   });
   return { rows, originalIds: originals.map((row) => row.id) };
 }

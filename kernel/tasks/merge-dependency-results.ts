@@ -1,12 +1,16 @@
+import { isUnsafeKey, setOwn } from '../internal/safe-merge.ts';
 import type { TaskRow } from './task-record.ts';
 
 /**
  * The inputs a task runs with: its own inputs with the results of its completed dependencies
  * merged in, as the original does (reference/original-apflow.md §2.2). With
  * `schemas.input_schema.properties`, matching fields of the (unwrapped) result are copied by
- * name; otherwise the whole result goes under the dependency's id.
+ * name; otherwise the whole result goes under the dependency's id. Results are data from
+ * executors and clients: keys are set as own properties, and `__proto__`, `constructor` and
+ * `prototype` are never copied from a result by name.
  */
 export function mergeDependencyResults(task: TaskRow, lookup: (id: string) => TaskRow | undefined): Record<string, unknown> {
+  // A spread defines own properties: the task's own inputs are kept exactly as given.
   const inputs: Record<string, unknown> = { ...(task.inputs ?? {}) };
   const properties = schemaProperties(task.schemas);
   for (const dependency of task.dependencies ?? []) {
@@ -16,12 +20,12 @@ export function mergeDependencyResults(task: TaskRow, lookup: (id: string) => Ta
     if (isObject(result)) {
       const actual = isObject(result.result) ? result.result : result;
       if (properties) {
-        for (const name of properties) if (name in actual) inputs[name] = actual[name];
+        for (const name of properties) if (!isUnsafeKey(name) && Object.hasOwn(actual, name)) setOwn(inputs, name, actual[name]);
       } else {
-        inputs[dep.id] = result;
+        setOwn(inputs, dep.id, result);
       }
     } else {
-      inputs[dep.id] = result;
+      setOwn(inputs, dep.id, result);
     }
   }
   return inputs;

@@ -3,8 +3,9 @@ import { formatSSEErrorEvent, formatSSEEvent, SSE_HEADERS } from '@a2a-js/sdk';
 import { VersionNotSupportedError } from '@a2a-js/sdk/errors';
 import { LegacyJsonRpcTransportHandler } from '@a2a-js/sdk/compat/v0_3/server';
 import { JsonRpcTransportHandler, type A2ARequestHandler } from '@a2a-js/sdk/server';
-import type { PluginApp, RpcContext, RpcResponse } from 'apflow';
+import type { PluginApp, RpcContext, RpcErrorObject, RpcResponse } from 'apflow';
 import { A2A_METHODS } from './a2a-methods.ts';
+import { hideInternal } from './errors.ts';
 import { callContext, type A2aVersion } from './call-context.ts';
 
 /** Seconds between keep-alive comments on an A2A stream (proxies drop idle connections). */
@@ -33,8 +34,10 @@ export function mountA2aEndpoint(app: PluginApp, handler: A2ARequestHandler): vo
     for (const res of open) res.end();
   });
   const transports = { '1.0': new JsonRpcTransportHandler(handler), '0.3': new LegacyJsonRpcTransportHandler(handler) };
-  const errorOf = (version: A2aVersion, error: unknown) =>
+  const mapped = (version: A2aVersion, error: unknown): RpcErrorObject =>
     version === '0.3' ? LegacyJsonRpcTransportHandler.mapToLegacyJSONRPCError(error) : JsonRpcTransportHandler.mapToJSONRPCError(error);
+  // No internal error text reaches the wire (a stack overflow, a database message): as on every route.
+  const errorOf = (version: A2aVersion, error: unknown, ctx: RpcContext) => hideInternal(mapped(version, error), ctx.request.id, ctx.log, ctx.method);
 
   const about = {
     title: 'A2A methods',
@@ -45,10 +48,13 @@ export function mountA2aEndpoint(app: PluginApp, handler: A2ARequestHandler): vo
     const version = requestedVersion(ctx.request.headers['a2a-version']);
     if (!version) {
       const header = String(ctx.request.headers['a2a-version']);
-      return { jsonrpc: '2.0', id: ctx.id, error: errorOf('1.0', new VersionNotSupportedError(`A2A protocol version ${header} is not supported (this server speaks 0.3 and 1.0)`)) };
+      return { jsonrpc: '2.0', id: ctx.id, error: errorOf('1.0', new VersionNotSupportedError(`A2A protocol version ${header} is not supported (this server speaks 0.3 and 1.0)`), ctx) };
     }
     const answer = await transports[version].handle(call, callContext({ principal: ctx.principal, request: ctx.request, log: ctx.log, version }));
-    if (!isStream(answer)) return answer as RpcResponse;
+    if (!isStream(answer)) {
+      const response = answer as RpcResponse;
+      return 'error' in response ? { ...response, error: hideInternal(response.error, ctx.request.id, ctx.log, ctx.method) } : response;
+    }
     if (!ctx.reply || ctx.batch) {
       await answer.return(undefined);
       return { jsonrpc: '2.0', id: ctx.id, error: { code: -32004, message: `${ctx.method} streams its answer: send it alone over HTTP, not in a batch or over WebSocket` } };
@@ -58,7 +64,7 @@ export function mountA2aEndpoint(app: PluginApp, handler: A2ARequestHandler): vo
     try {
       first = await answer.next();
     } catch (error) {
-      return { jsonrpc: '2.0', id: ctx.id, error: errorOf(version, error) };
+      return { jsonrpc: '2.0', id: ctx.id, error: errorOf(version, error, ctx) };
     }
     const reply = ctx.reply;
     reply.hijack();
@@ -72,7 +78,7 @@ export function mountA2aEndpoint(app: PluginApp, handler: A2ARequestHandler): vo
     try {
       for (let next = first; !next.done && !res.destroyed; next = await answer.next()) res.write(formatSSEEvent(next.value));
     } catch (error) {
-      if (!res.destroyed) res.write(formatSSEErrorEvent({ jsonrpc: '2.0', id: ctx.id, error: errorOf(version, error) }));
+      if (!res.destroyed) res.write(formatSSEErrorEvent({ jsonrpc: '2.0', id: ctx.id, error: errorOf(version, error, ctx) }));
       ctx.log.warn({ err: error, method: ctx.method }, 'A2A stream ended with an error');
     } finally {
       clearInterval(keepAlive);

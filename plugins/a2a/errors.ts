@@ -1,4 +1,7 @@
-import { RequestMalformedError, TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError } from '@a2a-js/sdk/errors';
+import { A2A_ERROR_CODE, RequestMalformedError, TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError } from '@a2a-js/sdk/errors';
+import { toWireError, type Logger, type RpcErrorObject } from 'apflow';
+
+const INTERNAL_CODE: number = A2A_ERROR_CODE.INTERNAL_ERROR;
 
 // A2A's default messages lead (the v0.3 conformance kit looks for their words); the reason follows.
 
@@ -16,3 +19,14 @@ export const invalidParams = (reason: string) => new RequestMalformedError(reaso
 
 /** `TASK_STATE_INPUT_REQUIRED` → `input-required`. */
 export const stateName = (state: string) => state.replace(/^TASK_STATE_/, '').toLowerCase().replace(/_/g, '-');
+
+/**
+ * A JSON-RPC error for the wire: an internal one (-32603, whatever its text: a stack overflow, a
+ * database message) becomes apflow's "Internal error" with the request id to look up in the log,
+ * as on every other route; the others are kept.
+ */
+export function hideInternal(error: RpcErrorObject, requestId: string, log: Logger, method: string): RpcErrorObject {
+  if (error.code !== INTERNAL_CODE) return error;
+  log.error({ a2a_error: error.message, method }, 'A2A call failed with an internal error');
+  return toWireError(new Error('internal'), requestId).body;
+}

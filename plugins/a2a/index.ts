@@ -5,6 +5,7 @@ import { mountA2aEndpoint } from './a2a-endpoint.ts';
 import { mountCardRoutes } from './card-routes.ts';
 import { migrations } from './migrations.ts';
 import { createPushService } from './push-service.ts';
+import { guardHandler } from './guard-handler.ts';
 import { createRequestHandler } from './request-handler.ts';
 import { A2aSettings, type A2aConfig } from './settings.ts';
 
@@ -29,7 +30,7 @@ export default definePlugin({
       maxHistory: settings.max_history,
     });
     mountCardRoutes(app, settings);
-    mountA2aEndpoint(app, handler);
+    mountA2aEndpoint(app, guardHandler(handler));
     // Deliveries a stop interrupted go on from where each config got to.
     void push.resume().catch((error: unknown) => app.log.error({ err: error }, 'could not resume A2A push notifications'));
   },

@@ -1,4 +1,5 @@
 import type { SendMessageRequest } from '@a2a-js/sdk';
+import { safeAssign } from 'apflow';
 
 /** What an A2A message asks apflow to do. */
 export type Intent =
@@ -31,7 +32,7 @@ export function readIntent(request: SendMessageRequest): Intent {
 
   if (method !== 'tasks.execute') {
     const params = Object.fromEntries(Object.entries(metadata).filter(([key]) => !STEERING.has(key)));
-    if (isObject(first)) Object.assign(params, first);
+    if (isObject(first)) safeAssign(params, first);
     else if (Array.isArray(first) && method === 'tasks.create') params.tasks = first;
     return { kind: 'method', method, params };
   }

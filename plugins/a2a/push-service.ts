@@ -3,7 +3,7 @@ import type { StreamResponse, TaskPushNotificationConfig } from '@a2a-js/sdk';
 import { invalidParams } from './errors.ts';
 import { V03PushNotificationSerializer } from '@a2a-js/sdk/compat/v0_3/server';
 import { V1PushNotificationSerializer } from '@a2a-js/sdk/server';
-import { postWithRetries, refuseOutboundUrl, type PluginApp } from 'apflow';
+import { postWithRetries, type PluginApp } from 'apflow';
 import type { A2aStore, A2aTaskRow, PushConfigRow } from './a2a-store.ts';
 import type { CallInfo } from './call-context.ts';
 import { createPushSecrets } from './push-secrets.ts';
@@ -33,6 +33,9 @@ const MASK = '***';
 
 export function createPushService(app: PluginApp, store: A2aStore, settings: A2aConfig): PushService {
   const secrets = createPushSecrets(settings.secrets_key);
+  // a2a.push.allow_private/allow_hosts/deny_hosts are aliases of outbound.*, for push only.
+  const { allow_private, allow_hosts, deny_hosts } = settings.push;
+  const outbound = app.outbound.with({ allow_private, allow_hosts, deny_hosts });
   const stop = new AbortController();
   const watching = new Set<string>();
   // One deliverer per task across servers and workers: a lease, renewed while it delivers.
@@ -71,6 +74,7 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
     if (config.scheme && held.credentials) headers.authorization = `${config.scheme} ${held.credentials}`;
     await postWithRetries({
       url: config.url,
+      outbound,
       headers,
       body,
       timeoutS: settings.push.timeout_s,
@@ -93,7 +97,7 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
       // Read the configs for each update: ones added or deleted meanwhile count from then on.
       for (const config of await store.pushConfigs(row.id)) {
         if (update.seq <= config.delivered_seq) continue;
-        if (!checked.has(config.url)) checked.set(config.url, await refuseOutboundUrl(config.url, settings.push));
+        if (!checked.has(config.url)) checked.set(config.url, await outbound.check(config.url));
         const refused = checked.get(config.url);
         if (refused) app.log.warn({ a2a_task_id: row.id, push_config_id: config.id, reason: refused }, 'A2A push notification not sent');
         else await deliver(config, update.response);
@@ -106,7 +110,7 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
 
   return {
     async create(row, config, call, fromSeq) {
-      const refused = await refuseOutboundUrl(config.url, settings.push);
+      const refused = await outbound.check(config.url);
       if (refused) throw invalidParams(`Push notification URL ${config.url} ${refused}`);
       const stored: PushConfigRow = {
         task_id: row.id,

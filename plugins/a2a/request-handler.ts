@@ -3,7 +3,7 @@ import { Message, Role, type AgentCard, type SendMessageRequest, type StreamResp
 import { ExtendedAgentCardNotConfiguredError } from '@a2a-js/sdk/errors';
 import { invalidParams, stateName, taskNotCancelable, taskNotFound, unsupported } from './errors.ts';
 import type { A2ARequestHandler } from '@a2a-js/sdk/server';
-import { isAdmin, mayAccess, type PluginApp, type TaskRow } from 'apflow';
+import { isAdmin, mayAccess, mayChange, type PluginApp, type TaskRow } from 'apflow';
 import type { A2aStore, A2aTaskRow } from './a2a-store.ts';
 import { callInfo, type CallInfo } from './call-context.ts';
 import { readIntent } from './message-intent.ts';
@@ -35,6 +35,18 @@ export function createRequestHandler(app: PluginApp, store: A2aStore, push: Push
     const row = id ? await store.getTask(id) : undefined;
     if (!row || !mayAccess(call.principal, row.user_id)) throw taskNotFound(id);
     return { row, root: row.root_task_id ? ((await app.tasks.get(row.root_task_id)) ?? undefined) : undefined };
+  }
+
+  /**
+   * The task `id` as the caller may change it (send to, cancel, configure): an ownerless task (made
+   * while authentication was off) is read-only to users other than administrators.
+   */
+  async function loadForChange(id: string, call: CallInfo): Promise<{ row: A2aTaskRow; root: TaskRow | undefined }> {
+    const loaded = await load(id, call);
+    if (!mayChange(call.principal, loaded.row.user_id)) {
+      throw unsupported(`task ${id} belongs to no user: only an administrator may change it; send a message without a taskId to start your own`);
+    }
+    return loaded;
   }
 
   const remember = (row: A2aTaskRow, message: WireJson) => {
@@ -77,7 +89,7 @@ export function createRequestHandler(app: PluginApp, store: A2aStore, push: Push
     let row: A2aTaskRow;
     let root: TaskRow | undefined;
     if (message.taskId) {
-      ({ row, root } = await load(message.taskId, call));
+      ({ row, root } = await loadForChange(message.taskId, call));
       if (message.contextId && message.contextId !== row.context_id) {
         throw invalidParams(`message.contextId ${message.contextId} does not match task ${row.id} (context ${row.context_id})`);
       }
@@ -147,7 +159,7 @@ export function createRequestHandler(app: PluginApp, store: A2aStore, push: Push
 
     async cancelTask(request, context): Promise<Task> {
       const call = callInfo(context);
-      const loaded = await load(request.id, call);
+      const loaded = await loadForChange(request.id, call);
       const row = loaded.row;
       let root = loaded.root;
       const state = stateOf(row, root);
@@ -177,7 +189,7 @@ export function createRequestHandler(app: PluginApp, store: A2aStore, push: Push
 
     async createTaskPushNotificationConfig(config: TaskPushNotificationConfig, context) {
       const call = callInfo(context);
-      const { row, root } = await load(config.taskId, call);
+      const { row, root } = await loadForChange(config.taskId, call);
       const created = await push.create(row, config, call, root?.event_seq ?? 0);
       if (root && !isTerminalState(stateOf(row, root))) push.watch(row, root.id);
       return created;
@@ -191,7 +203,7 @@ export function createRequestHandler(app: PluginApp, store: A2aStore, push: Push
       return { configs: await push.list(row), nextPageToken: '' };
     },
     async deleteTaskPushNotificationConfig(request, context) {
-      const { row } = await load(request.taskId, callInfo(context));
+      const { row } = await loadForChange(request.taskId, callInfo(context));
       await push.remove(row, request.id);
     },
   };

@@ -16,6 +16,7 @@ export const A2aSettings = Type.Object(
     secrets_key: Type.Optional(Type.String({ minLength: 32 })),
     push: Type.Object(
       {
+        // Aliases of outbound.*, for push notifications only: merged with them.
         /** Allow push URLs on loopback, private, link-local and other non-public addresses. */
         allow_private: Type.Boolean({ default: false }),
         /** Hosts (names or IPs) always allowed, e.g. `127.0.0.1` for a local receiver. */

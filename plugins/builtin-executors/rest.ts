@@ -1,4 +1,4 @@
-import { ApflowError, defineExecutor, Type } from 'apflow';
+import { ApflowError, defineExecutor, refusalDetail, Type } from 'apflow';
 
 const Auth = Type.Union([
   Type.Object({ type: Type.Literal('bearer'), token: Type.String() }),
@@ -11,7 +11,11 @@ const Auth = Type.Union([
   }),
 ]);
 
-/** `rest_executor`: one HTTP request; the result carries the status, headers and body. */
+/**
+ * `rest_executor`: one HTTP request; the result carries the status, headers and body. It goes
+ * through the outbound policy (`ctx.outbound`): every connection, redirects included, is
+ * checked, so a task cannot make the server call loopback, private or metadata addresses.
+ */
 export const restExecutor = defineExecutor({
   id: 'rest_executor',
   name: 'REST call',
@@ -49,13 +53,18 @@ export const restExecutor = defineExecutor({
     const timeout = AbortSignal.timeout(timeoutS * 1000);
     // No query string or credentials in messages: API keys may travel there.
     const target = `${method} ${url.origin}${url.pathname}`;
-    let response: Response;
+    let response: Awaited<ReturnType<typeof ctx.outbound.fetch>>;
     let text: string;
     try {
-      response = await fetch(url, { method, headers, body, signal: AbortSignal.any([ctx.signal, timeout]) });
+      response = await ctx.outbound.fetch(url, { method, headers: Object.fromEntries(headers), body, signal: AbortSignal.any([ctx.signal, timeout]) });
       text = await response.text();
     } catch (error) {
       if (ctx.signal.aborted) throw error;
+      const refused = refusalDetail(error);
+      if (refused) {
+        const hop = refused.target === url.origin ? '' : ` (redirected from ${target})`;
+        throw new ApflowError('APF_FORBIDDEN', { message: `rest_executor: ${refused.target}/ is refused: ${refused.reason}${hop}` });
+      }
       if (timeout.aborted) throw new ApflowError('APF_UNAVAILABLE', { message: `${target} timed out after ${timeoutS}s` });
       throw new ApflowError('APF_UNAVAILABLE', { message: `${target} failed: ${describeFailure(error)}`, cause: error });
     }

@@ -1,17 +1,24 @@
-import { ApflowError, definePlugin, version } from 'apflow';
+import { ApflowError, definePlugin, version, type RequestContext } from 'apflow';
 import { mountLoginRoute } from './login-route.ts';
 import { migrations } from './migrations.ts';
 import { mintToken, parseDuration } from './mint-token.ts';
 import { JwtAuthSettings, type JwtAuthConfig } from './settings.ts';
-import { isPublic, tokenOf } from './token-source.ts';
+import { createCookieOriginRule } from './cookie-origin.ts';
+import { createRevocationCheck } from './token-revocation.ts';
+import { isPublic, tokenOf, type CarriedToken } from './token-source.ts';
 import { createTokenVerifier } from './token-verifier.ts';
 import { createUserStore, type UserStore } from './user-store.ts';
 
 /** What the plugin offers the CLI (`apflow users …`, `apflow auth token`). */
 export interface JwtAuthService {
   users: UserStore;
-  /** A token for `sub` signed with the configured secret; `expires` like `30d`. */
+  /**
+   * A token for `sub` signed with the configured secret; `expires` like `30d`. When `sub` is a
+   * stored user, the token is revoked with that user (removed, or given a new password).
+   */
   mint(sub: string, roles: string[], expires: string): Promise<string>;
+  /** Seconds within which a revoked token is refused by a running server (`jwt_auth.token_recheck_s`). */
+  revocationDelayS: number;
 }
 
 declare module 'apflow' {
@@ -32,8 +39,14 @@ export default definePlugin({
   migrations,
   setup(app) {
     const auth = app.config.auth;
+    const settings = app.settings as JwtAuthConfig;
     const users = createUserStore(app);
-    app.provide('jwt-auth', { users, mint: (sub, roles, expires) => mintToken(auth, sub, roles, parseDuration(expires)) });
+    app.provide('jwt-auth', {
+      users,
+      // A token for a stored user's name is bound to that user like a login token (revoked with it).
+      mint: async (sub, roles, expires) => mintToken(auth, sub, roles, parseDuration(expires), (await users.tokenVersion(sub)) ?? undefined),
+      revocationDelayS: settings.token_recheck_s,
+    });
     if (!auth.enabled) return;
     if (!auth.jwt_secret && !auth.jwks_url) {
       throw new ApflowError('APF_CONFIG_INVALID', {
@@ -43,12 +56,18 @@ export default definePlugin({
     if (auth.jwt_secret && Buffer.byteLength(auth.jwt_secret) < 32) {
       app.log.warn('auth.jwt_secret is shorter than 32 bytes: HS256 tokens signed with it can be brute-forced; use a long random secret');
     }
-    const verify = createTokenVerifier(auth);
+    const verify = createTokenVerifier(auth, createRevocationCheck(users, { recheckS: settings.token_recheck_s }));
+    const checkCookieOrigin = createCookieOriginRule(app.config.server.cors_origins);
+    const principalOf = async (request: RequestContext, carried: CarriedToken) => {
+      // A browser sends cookies with requests other sites' pages make: those must come from an allowed origin.
+      if (carried.from === 'cookie') checkCookieOrigin(request);
+      return verify(carried.token);
+    };
     app.hooks.auth.tapPromise('jwt-auth', async (request) => {
-      const token = tokenOf(request);
+      const carried = tokenOf(request);
       // Public routes answer everyone: a stale cookie does not lock a browser out of /health.
-      if (isPublic(request)) return token ? verify(token).catch(() => undefined) : undefined;
-      if (token) return verify(token);
+      if (isPublic(request)) return carried ? principalOf(request, carried).catch(() => undefined) : undefined;
+      if (carried) return principalOf(request, carried);
       // A WebSocket may open without a token and authenticate with its first message.
       if (request.transport === 'http' && request.route === '/ws') return undefined;
       if (request.transport === 'ws' && request.method === 'ws.ping') return undefined;
@@ -59,6 +78,6 @@ export default definePlugin({
             : 'Authentication required: send Authorization: Bearer <token> (POST /auth/login gives one)',
       });
     });
-    mountLoginRoute(app, users, app.settings as JwtAuthConfig);
+    mountLoginRoute(app, users, settings);
   },
 });

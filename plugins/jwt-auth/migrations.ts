@@ -1,6 +1,6 @@
 import { DataTypes, type Migration } from 'apflow';
 
-/** `jwt_auth_users`: users who may log in with a password (scrypt hashes, never the password). */
+/** `jwt_auth_users`: users who may log in with a password (scrypt hashes, never the password), and their token versions. */
 export const migrations: readonly Migration[] = [
   {
     name: '0001-create-users',
@@ -15,6 +15,17 @@ export const migrations: readonly Migration[] = [
     },
     async down(sequelize) {
       await sequelize.getQueryInterface().dropTable('jwt_auth_users');
+    },
+  },
+  {
+    // Login tokens carry the version (claim `tv`): a new one on every `users add` revokes the
+    // tokens minted before, and a removed user has none. Existing users start at 'v0'.
+    name: '0002-token-version',
+    async up(sequelize) {
+      await sequelize.getQueryInterface().addColumn('jwt_auth_users', 'token_version', { type: DataTypes.STRING(64), allowNull: false, defaultValue: 'v0' });
+    },
+    async down(sequelize) {
+      await sequelize.getQueryInterface().removeColumn('jwt_auth_users', 'token_version');
     },
   },
 ];

@@ -1,13 +1,18 @@
 import { SignJWT } from 'jose';
 import { ApflowError, type ApflowConfig } from 'apflow';
+import { TOKEN_VERSION_CLAIM } from './token-revocation.ts';
 
-/** A token for `sub` with `roles`, signed with the configured secret, valid for `expiresS` seconds. */
-export async function mintToken(auth: ApflowConfig['auth'], sub: string, roles: string[], expiresS: number): Promise<string> {
+/**
+ * A token for `sub` with `roles`, signed with the configured secret, valid for `expiresS` seconds;
+ * `tokenVersion` (a stored user's) binds it to that user: it is refused once the user is removed
+ * or given a new password.
+ */
+export async function mintToken(auth: ApflowConfig['auth'], sub: string, roles: string[], expiresS: number, tokenVersion?: string): Promise<string> {
   if (!auth.jwt_secret) {
     throw new ApflowError('APF_CONFIG_INVALID', { message: 'minting tokens needs auth.jwt_secret (env APFLOW_JWT_SECRET); with only auth.jwks_url, tokens come from the identity provider' });
   }
   const now = Math.floor(Date.now() / 1000);
-  const claims = roles.length ? { roles } : {};
+  const claims = { ...(roles.length ? { roles } : {}), ...(tokenVersion === undefined ? {} : { [TOKEN_VERSION_CLAIM]: tokenVersion }) };
   let jwt = new SignJWT(claims).setProtectedHeader({ alg: auth.jwt_algorithm ?? 'HS256', typ: 'JWT' }).setSubject(sub).setIssuedAt(now).setExpirationTime(now + expiresS);
   if (auth.issuer) jwt = jwt.setIssuer(auth.issuer);
   if (auth.audience) jwt = jwt.setAudience(auth.audience);

@@ -15,20 +15,26 @@ function cookie(header: string | undefined, name: string): string | undefined {
   return undefined;
 }
 
+/** A token a request carries, and where it was found (cookies need an origin check: see cookie-origin.ts). */
+export interface CarriedToken {
+  token: string;
+  from: 'header' | 'cookie' | 'query';
+}
+
 /**
  * The token a request carries, as the original read it: `Authorization: Bearer <token>` (a value
  * without the scheme is taken as the token), else the `authorization` or `auth_token` cookie; on
  * WebSocket connections also the `token` query parameter.
  */
-export function tokenOf(request: RequestContext): string | undefined {
+export function tokenOf(request: RequestContext): CarriedToken | undefined {
   const header = request.headers.authorization;
-  if (typeof header === 'string' && header.trim() !== '') return header.replace(/^Bearer\s+/i, '').trim();
+  if (typeof header === 'string' && header.trim() !== '') return { token: header.replace(/^Bearer\s+/i, '').trim(), from: 'header' };
   const cookies = request.headers.cookie;
   const fromCookie = cookie(cookies, 'authorization') ?? cookie(cookies, 'auth_token');
-  if (fromCookie) return fromCookie.replace(/^Bearer\s+/i, '');
+  if (fromCookie) return { token: fromCookie.replace(/^Bearer\s+/i, ''), from: 'cookie' };
   if (request.transport === 'ws' || request.route === '/ws') {
     const query = new URL(request.url, 'http://localhost').searchParams.get('token');
-    if (query) return query;
+    if (query) return { token: query, from: 'query' };
   }
   return undefined;
 }

@@ -26,8 +26,10 @@ export function principalOf(payload: JWTPayload): Principal {
  * Verifies JWTs as `auth` configures: HS256 (or `jwt_algorithm`) with `jwt_secret`, or the keys
  * of `jwks_url` (RS/PS/ES/EdDSA); `exp` is required and enforced, `nbf` honoured, `iss` and `aud`
  * checked when configured. Unsigned (`alg: none`), tampered, expired and wrong-key tokens fail.
+ * `checkOwn` runs on the principal of every token signed with `jwt_secret` (tokens this server
+ * minted), e.g. to refuse revoked ones; it throws to refuse.
  */
-export function createTokenVerifier(auth: ApflowConfig['auth']) {
+export function createTokenVerifier(auth: ApflowConfig['auth'], checkOwn: (principal: Principal) => Promise<void> = async () => {}) {
   const secret = auth.jwt_secret ? new TextEncoder().encode(auth.jwt_secret) : undefined;
   const jwks: JWTVerifyGetKey | undefined = auth.jwks_url ? createRemoteJWKSet(new URL(auth.jwks_url)) : undefined;
   const options = {
@@ -40,11 +42,17 @@ export function createTokenVerifier(auth: ApflowConfig['auth']) {
     try {
       if (secret) {
         const algorithms = [auth.jwt_algorithm ?? 'HS256'];
+        let payload: JWTPayload | undefined;
         try {
-          return principalOf((await jwtVerify(token, secret, { ...options, algorithms })).payload);
+          payload = (await jwtVerify(token, secret, { ...options, algorithms })).payload;
         } catch (error) {
           // With both configured, a token the secret cannot verify may come from the identity provider.
           if (!jwks || error instanceof errors.JWTExpired || error instanceof errors.JWTClaimValidationFailed) throw error;
+        }
+        if (payload) {
+          const principal = principalOf(payload);
+          await checkOwn(principal);
+          return principal;
         }
       }
       return principalOf((await jwtVerify(token, jwks as JWTVerifyGetKey, { ...options, algorithms: auth.jwt_algorithm ? [auth.jwt_algorithm] : ASYMMETRIC })).payload);

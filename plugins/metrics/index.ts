@@ -5,6 +5,7 @@ import { answerGathers, gatherWorkers, ownMetrics } from './cluster-gather.ts';
 import { observeHttp, type StreamCounts } from './http-observer.ts';
 import { createMetricSet } from './metric-set.ts';
 import { processState, type GenerationMetrics, type ProcessState } from './process-state.ts';
+import { createScrapeAccess } from './scrape-access.ts';
 import { observeTasks } from './task-observer.ts';
 
 /** What the metrics plugin offers other plugins (`app.service('metrics')`). */
@@ -24,6 +25,7 @@ const Settings = Type.Object(
     path: Type.String({ default: '/metrics', pattern: '^/' }),
     process_metrics: Type.Boolean({ default: true }),
     cluster_timeout_ms: Type.Integer({ default: 2000, minimum: 1, maximum: 10_000 }),
+    token: Type.Optional(Type.String({ minLength: 1 })),
   },
   { additionalProperties: false, default: {} },
 );
@@ -31,6 +33,7 @@ interface MetricsSettings {
   path: string;
   process_metrics: boolean;
   cluster_timeout_ms: number;
+  token?: string;
 }
 
 const CHANNEL = /^[a-z][a-z0-9_-]{0,31}$/;
@@ -39,7 +42,8 @@ const CHANNEL = /^[a-z][a-z0-9_-]{0,31}$/;
  * Prometheus metrics at `GET /metrics`: HTTP requests, JSON-RPC calls, task transitions and run
  * times, running tasks and trees, pending tasks, open streams, reloads, and Node's own metrics;
  * observed through hook interceptors and Fastify hooks. With `--workers N`, one scrape shows
- * the sum over every worker.
+ * the sum over every worker. With authentication on (or `metrics.token` set), a scrape needs an
+ * administrator's token or the scrape token.
  */
 export default definePlugin({
   name: 'metrics',
@@ -47,6 +51,7 @@ export default definePlugin({
   config: { key: 'metrics', schema: Settings },
   setup(app) {
     const settings = app.settings as MetricsSettings;
+    const access = createScrapeAccess(app, settings.token);
     const state = processState(settings.process_metrics);
     const registry = new Registry();
     const generation: GenerationMetrics = { registry, live: false };
@@ -69,7 +74,8 @@ export default definePlugin({
       },
     });
 
-    app.http.get(settings.path, async (_request, reply) => {
+    app.http.get(settings.path, { config: { credential: access.credential } }, async (request, reply) => {
+      access.check(request);
       let text: string;
       if (inCluster()) {
         const workers = await gatherWorkers(settings.cluster_timeout_ms);

@@ -1,7 +1,10 @@
-import { Type } from 'apflow';
+import { ApflowError, Type } from 'apflow';
+
+/** The most ids one call may name (as an array or as a comma-separated string). */
+export const MAX_IDS = 1000;
 
 const Id = Type.String({ minLength: 1, maxLength: 255 });
-const Ids = Type.Union([Type.Array(Id, { maxItems: 1000 }), Type.String({ minLength: 1 })]);
+const Ids = Type.Union([Type.Array(Id, { maxItems: MAX_IDS }), Type.String({ minLength: 1 })]);
 const Task = Type.Record(Type.String(), Type.Unknown());
 
 /** A task id given as `task_id` or (some methods) `id` / `root_id`. */
@@ -41,6 +44,8 @@ export const CopyParams = Type.Object({
   custom_include_children: Type.Optional(Type.Boolean()),
   reset_fields: Type.Optional(Type.Union([Type.Array(Type.String()), Type.Record(Type.String(), Type.Unknown())])),
   save: Type.Optional(Type.Boolean()),
+  /** The copy's owner (administrators: anyone, or null for nobody; users: themselves). Default: the caller. */
+  user_id: Type.Optional(Type.Union([Id, Type.Null()])),
 });
 
 export const ExecuteParams = Type.Object({
@@ -76,8 +81,15 @@ export const RunningCountParams = Type.Object({ user_id: Type.Optional(Id) });
 
 export const ExecuteTreeParams = Type.Object({ tasks: Type.Array(Task, { minItems: 1 }), use_streaming: Type.Optional(Type.Boolean()) });
 
-/** Ids given as an array or as a comma-separated string. */
-export function idList(value: string | string[] | undefined): string[] {
+/**
+ * Ids given as an array or as a comma-separated string. A string is held to the same cap as an
+ * array ({@link MAX_IDS}), with the same error; `method` and `field` name the param in it.
+ */
+export function idList(value: string | string[] | undefined, method: string, field: string): string[] {
   if (value === undefined) return [];
-  return (Array.isArray(value) ? value : value.split(',')).map((id) => id.trim()).filter(Boolean);
+  const ids = (Array.isArray(value) ? value : value.split(',')).map((id) => id.trim()).filter(Boolean);
+  if (ids.length > MAX_IDS) {
+    throw new ApflowError('APF_INVALID_PARAMS', { message: `Invalid params for ${method}:\n- params.${field}: must not have more than ${MAX_IDS} items` });
+  }
+  return ids;
 }

@@ -1,7 +1,8 @@
-import { ApflowError, isApflowError, toTaskJson, type PluginApp, type Principal, type RpcContext, type TaskRow } from 'apflow';
+import { ApflowError, changeRefused, isApflowError, mayChange, toTaskJson, type PluginApp, type Principal, type RpcContext, type TaskRow } from 'apflow';
 import { CancelParams, ExecuteParams, idList, RunningCountParams, RunningListParams, RunningStatusParams } from './params.ts';
 import { checkAccess, listingUser, mayAccess } from './permissions.ts';
 import { loadTask } from './read-methods.ts';
+import { runTarget } from './ownership.ts';
 import { streamRun } from './stream-run.ts';
 import { webhookHook, webhookRun } from './webhook-run.ts';
 
@@ -9,21 +10,25 @@ import { webhookHook, webhookRun } from './webhook-run.ts';
 export function registerRunMethods(app: PluginApp): void {
   app.rpc.method('/tasks', 'tasks.execute', {
     params: ExecuteParams,
-    description: 'Runs a stored task tree (task_id) or creates and runs one (tasks); answers when it ends',
+    description: "Runs a stored task tree (task_id) or creates and runs one (tasks); answers when it ends. A user running an ownerless tree runs their own copy (root_task_id names it)",
     async handler(params, ctx) {
       const hook = params.webhook_config ? await webhookHook(app, params.webhook_config) : undefined;
       const demo = params.use_demo === true;
       let taskId: string;
+      let originalTaskId: string | undefined;
       if (params.tasks) {
         taskId = (await createFor(app, params.tasks, ctx)).id;
-      } else if (params.task_id) {
+      } else if (params.task_id && params.copy_execution) {
         taskId = (await loadTask(app, params.task_id, ctx.principal)).id;
+      } else if (params.task_id) {
+        // An ownerless tree run by a user runs as their own copy; the answer names the copy.
+        ({ taskId, originalTaskId } = await runTarget(app, params.task_id, ctx.principal));
       } else {
         throw new ApflowError('APF_INVALID_PARAMS', { message: 'Either task_id or tasks array is required' });
       }
-      let originalTaskId: string | undefined;
       if (params.copy_execution) {
-        const copy = await app.engine.copy(taskId, { copy_mode: 'minimal', children: params.copy_children ?? false });
+        const owner = ctx.principal ? { user_id: ctx.principal.user_id } : {};
+        const copy = await app.engine.copy(taskId, { copy_mode: 'minimal', children: params.copy_children ?? false, ...owner });
         originalTaskId = taskId;
         taskId = (copy as { id: string }).id;
       }
@@ -68,18 +73,24 @@ export function registerRunMethods(app: PluginApp): void {
   const cancel = {
     params: CancelParams,
     description: 'Cancels tasks and their unfinished descendants; one result per id',
-    async handler(params: { task_ids?: string | string[]; context_ids?: string | string[]; force?: boolean; error_message?: string }, ctx: { principal: Principal | undefined }) {
-      const ids = idList(params.task_ids ?? params.context_ids);
+    async handler(params: { task_ids?: string | string[]; context_ids?: string | string[]; force?: boolean; error_message?: string }, ctx: { principal: Principal | undefined; method: string }) {
+      const ids = idList(params.task_ids ?? params.context_ids, ctx.method, params.task_ids === undefined ? 'context_ids' : 'task_ids');
       if (ids.length === 0) throw new ApflowError('APF_INVALID_PARAMS', { message: "Invalid params:\n- params.task_ids: is required (an array, or ids separated by commas)" });
       const force = params.force ?? false;
       const message = params.error_message ?? (force ? 'Force cancelled by user' : 'Cancelled by user');
       const rows = new Map((await app.tasks.getMany(ids)).map((row) => [row.id, row]));
       const denied = new Set(ids.filter((id) => rows.has(id) && !mayAccess(ctx.principal, rows.get(id)?.user_id)));
-      const results = await app.engine.cancel(ids.filter((id) => !denied.has(id)), message);
+      // Cancelling is a change: an ownerless tree is read-only to users (they run copies of it).
+      const readOnly = new Set(ids.filter((id) => rows.has(id) && !denied.has(id) && !mayChange(ctx.principal, rows.get(id)?.user_id)));
+      const results = await app.engine.cancel(ids.filter((id) => !denied.has(id) && !readOnly.has(id)), message);
       const byId = new Map(results.map((result) => [result.task_id, result]));
       // Someone else's task is answered like an unknown one.
       return ids.map((id) =>
-        denied.has(id) ? { task_id: id, status: 'failed', message: `Task ${id} not found`, error: 'Task not found', force } : { ...byId.get(id), force },
+        denied.has(id)
+          ? { task_id: id, status: 'failed', message: `Task ${id} not found`, error: 'Task not found', force }
+          : readOnly.has(id)
+            ? { task_id: id, status: 'failed', message: changeRefused(id).message, error: 'Permission denied', force }
+            : { ...byId.get(id), force },
       );
     },
   };
@@ -100,7 +111,7 @@ export function registerRunMethods(app: PluginApp): void {
     params: RunningStatusParams,
     description: 'State of each task id',
     async handler(params, ctx) {
-      const ids = idList(params.task_ids ?? params.context_ids);
+      const ids = idList(params.task_ids ?? params.context_ids, 'tasks.running.status', params.task_ids === undefined ? 'context_ids' : 'task_ids');
       if (ids.length === 0) throw new ApflowError('APF_INVALID_PARAMS', { message: "Invalid params:\n- params.task_ids: is required (an array, or ids separated by commas)" });
       const rows = new Map((await app.tasks.getMany(ids)).map((row) => [row.id, row]));
       const roots = new Map((await app.tasks.getMany([...new Set([...rows.values()].map((row) => row.root_id))])).map((row) => [row.id, row]));

@@ -35,14 +35,15 @@ export function planUpdate(task: TaskRow, tree: readonly TaskRow[], fields: Reco
   const set: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(fields)) {
     if (key === 'task_id') continue;
-    if (FIXED[key]) errors.push(FIXED[key]);
+    // Own keys only: `constructor` or `__proto__` must not find Object's members.
+    if (Object.hasOwn(FIXED, key)) errors.push(FIXED[key] as string);
     else if (NOT_UPDATABLE.has(key)) errors.push(`Cannot update '${key}': field cannot be modified`);
     else if (key === 'dependencies') {
       const checked = checkDependencies(task, tree, value);
       if (typeof checked === 'string') errors.push(checked);
       else set.dependencies = checked;
-    } else if (FIELD_CHECKS[key]) {
-      const problem = FIELD_CHECKS[key](value);
+    } else if (Object.hasOwn(FIELD_CHECKS, key)) {
+      const problem = (FIELD_CHECKS[key] as Check)(value);
       if (problem) errors.push(`Cannot update '${key}': ${problem}`);
       else set[key] = value;
     }

@@ -3,6 +3,7 @@ import { CopyParams, CreateParams, idList, TaskIdParams, UpdateParams } from './
 import { loadTask, requiredId } from './read-methods.ts';
 import { planUpdate } from './update-rules.ts';
 import { createFor } from './run-methods.ts';
+import { copyOwner, loadForChange } from './ownership.ts';
 
 /** tasks.create, tasks.update, tasks.delete, tasks.copy. */
 export function registerWriteMethods(app: PluginApp): void {
@@ -19,7 +20,7 @@ export function registerWriteMethods(app: PluginApp): void {
     params: UpdateParams,
     description: "Changes a task's fields (not its parent or owner)",
     async handler(params, ctx) {
-      const task = await loadTask(app, params.task_id, ctx.principal);
+      const task = await loadForChange(app, params.task_id, ctx.principal);
       await refuseWhileRunning(app, task, 'updated');
       const { set, errors } = planUpdate(task, await app.tasks.tree(task.root_id), params);
       if (errors.length) throw new ApflowError('APF_INVALID_PARAMS', { message: `Update failed:\n${errors.map((e) => `- ${e}`).join('\n')}` });
@@ -33,7 +34,7 @@ export function registerWriteMethods(app: PluginApp): void {
     description: 'Deletes a pending task and its pending subtree, when nothing depends on it',
     async handler(params, ctx) {
       const id = requiredId(params.task_id ?? params.id, 'Invalid params for tasks.delete:\n- params.task_id: is required');
-      const task = await loadTask(app, id, ctx.principal);
+      const task = await loadForChange(app, id, ctx.principal);
       const tree = await app.tasks.tree(task.root_id);
       const subtree = descendants(tree, task.id);
       const ids = new Set([task.id, ...subtree.map((row) => row.id)]);
@@ -55,11 +56,16 @@ export function registerWriteMethods(app: PluginApp): void {
 
   app.rpc.method('/tasks', 'tasks.copy', {
     params: CopyParams,
-    description: 'Copies a task tree (minimal, full or custom), saved or returned as a tasks array',
+    description: "Copies a task tree (minimal, full or custom), saved or returned as a tasks array; with authentication on the copy is the caller's",
     async handler(params, ctx) {
       await loadTask(app, params.task_id, ctx.principal);
-      const { task_id: taskId, custom_task_ids: custom, ...options } = params;
-      return app.engine.copy(taskId, { ...options, ...(custom === undefined ? {} : { custom_task_ids: idList(custom) }) } as Parameters<typeof app.engine.copy>[1]);
+      const { task_id: taskId, custom_task_ids: custom, user_id: asked, ...options } = params;
+      const owner = copyOwner(ctx.principal, asked);
+      return app.engine.copy(taskId, {
+        ...options,
+        ...(custom === undefined ? {} : { custom_task_ids: idList(custom, 'tasks.copy', 'custom_task_ids') }),
+        ...(owner === undefined ? {} : { user_id: owner }),
+      } as Parameters<typeof app.engine.copy>[1]);
     },
   });
 }

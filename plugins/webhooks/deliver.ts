@@ -1,4 +1,4 @@
-import { postWithRetries, type Logger, type TaskEvent } from 'apflow';
+import { postWithRetries, type Logger, type Outbound, type TaskEvent } from 'apflow';
 import type { WebhookConfig } from './webhook-config.ts';
 
 /** The body of one webhook request (reference/original-apflow.md §6.2, plus `seq`). */
@@ -19,14 +19,25 @@ export function webhookPayload(event: TaskEvent): Record<string, unknown> {
   };
 }
 
+/** A webhook URL as logged: origin and path only (its query may hold a key). */
+export function loggedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
 /**
- * Sends one event, retrying 5xx answers and network errors (timeouts included) up to
+ * Sends one event through the outbound policy, retrying 5xx answers and network errors (timeouts included) up to
  * `max_retries` times with backoff `retryBaseS`·2^n. A 4xx is not retried. Never throws: the
  * outcome is logged (and returned: true once delivered), so delivery cannot affect the run.
  */
-export async function deliverEvent(event: TaskEvent, config: Required<WebhookConfig>, retryBaseS: number, signal: AbortSignal, log: Logger): Promise<boolean> {
+export async function deliverEvent(event: TaskEvent, config: Required<WebhookConfig>, retryBaseS: number, signal: AbortSignal, log: Logger, outbound: Outbound): Promise<boolean> {
   return postWithRetries({
     url: config.url,
+    outbound,
     method: config.method,
     headers: { ...config.headers, 'content-type': 'application/json' },
     body: JSON.stringify(webhookPayload(event)),
@@ -35,7 +46,7 @@ export async function deliverEvent(event: TaskEvent, config: Required<WebhookCon
     retryBaseS,
     signal,
     log,
-    context: { url: config.url, root_task_id: event.root_task_id, seq: event.seq, type: event.type },
+    context: { url: loggedUrl(config.url), root_task_id: event.root_task_id, seq: event.seq, type: event.type },
     what: 'webhook',
   });
 }

@@ -1,4 +1,4 @@
-import { ApflowError, definePlugin, refuseOutboundUrl, Type, version } from 'apflow';
+import { ApflowError, definePlugin, Type, version } from 'apflow';
 import { checkWebhookConfig, type WebhookConfig } from './webhook-config.ts';
 import { watchTree, type Watch, type WebhookSettings } from './watch-tree.ts';
 
@@ -25,6 +25,7 @@ const Settings = Type.Object(
   {
     retry_base_s: Type.Number({ default: 1, exclusiveMinimum: 0 }),
     max_queue: Type.Integer({ default: 10_000, minimum: 1 }),
+    // Aliases of outbound.*, for webhooks only: merged with them (either allow_private, both lists).
     /** Allow webhook URLs on loopback, private, link-local and other non-public addresses. */
     allow_private: Type.Boolean({ default: false }),
     /** Hosts (names or IPs) always allowed, e.g. `127.0.0.1` for a local receiver. */
@@ -45,16 +46,17 @@ export default definePlugin({
   config: { key: 'webhooks', schema: Settings },
   setup(app) {
     const settings = app.settings as WebhookSettings;
+    const outbound = app.outbound.with({ allow_private: settings.allow_private, allow_hosts: settings.allow_hosts, deny_hosts: settings.deny_hosts });
     const open = new Set<Watch>();
     app.provide('webhooks', {
       async check(config) {
         const checked = checkWebhookConfig(config);
-        const refused = await refuseOutboundUrl(checked.url, settings);
+        const refused = await outbound.check(checked.url);
         if (refused) throw new ApflowError('APF_INVALID_PARAMS', { message: `webhook_config.url ${refused}` });
         return checked;
       },
       watch(rootId, after, config) {
-        const watch = watchTree(app, settings, rootId, after, checkWebhookConfig(config));
+        const watch = watchTree(app, settings, rootId, after, checkWebhookConfig(config), outbound);
         open.add(watch);
         void watch.ended.then(() => open.delete(watch));
         return watch;

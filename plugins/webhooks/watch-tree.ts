@@ -1,5 +1,5 @@
-import type { PluginApp, TaskEvent } from 'apflow';
-import { deliverEvent } from './deliver.ts';
+import type { Outbound, PluginApp, TaskEvent } from 'apflow';
+import { deliverEvent, loggedUrl } from './deliver.ts';
 import type { WebhookConfig } from './webhook-config.ts';
 
 /** Settings of the webhooks plugin. */
@@ -22,9 +22,10 @@ export interface Watch {
 
 /**
  * Sends every event of the tree `rootId` with a seq above `after` to the webhook, in order and one
- * at a time: what the event log holds first, then the live events, until the `final` event.
+ * at a time: what the event log holds first, then the live events, until the `final` event. Each
+ * request goes through `outbound` (the policy with the webhooks' own allowances).
  */
-export function watchTree(app: PluginApp, settings: WebhookSettings, rootId: string, after: number, config: Required<WebhookConfig>): Watch {
+export function watchTree(app: PluginApp, settings: WebhookSettings, rootId: string, after: number, config: Required<WebhookConfig>, outbound: Outbound): Watch {
   const controller = new AbortController();
   const queue: TaskEvent[] = [];
   let working = false;
@@ -44,7 +45,7 @@ export function watchTree(app: PluginApp, settings: WebhookSettings, rootId: str
     if (finished) return;
     if (queue.length >= settings.max_queue) {
       const dropped = queue.shift();
-      app.log.warn({ url: config.url, root_task_id: rootId, seq: dropped?.seq }, 'webhook queue full; dropped the oldest event');
+      app.log.warn({ url: loggedUrl(config.url), root_task_id: rootId, seq: dropped?.seq }, 'webhook queue full; dropped the oldest event');
       app.service('metrics')?.eventsDropped('webhooks');
     }
     queue.push(event);
@@ -56,7 +57,7 @@ export function watchTree(app: PluginApp, settings: WebhookSettings, rootId: str
     try {
       while (!finished && queue.length > 0) {
         const event = queue.shift() as TaskEvent;
-        const delivered = await deliverEvent(event, config, settings.retry_base_s, controller.signal, app.log);
+        const delivered = await deliverEvent(event, config, settings.retry_base_s, controller.signal, app.log, outbound);
         if (!delivered && !controller.signal.aborted) app.service('metrics')?.eventsDropped('webhooks');
         if (event.type === 'final') stop();
       }
@@ -66,6 +67,6 @@ export function watchTree(app: PluginApp, settings: WebhookSettings, rootId: str
   }
 
   const following = app.engine.follow(rootId, after, enqueue);
-  following.replayed.catch((error: unknown) => app.log.warn({ url: config.url, root_task_id: rootId, err: error }, 'webhook could not read the event log'));
+  following.replayed.catch((error: unknown) => app.log.warn({ url: loggedUrl(config.url), root_task_id: rootId, err: error }, 'webhook could not read the event log'));
   return { stop, ended };
 }

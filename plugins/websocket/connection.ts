@@ -1,11 +1,8 @@
 import type { WebSocket } from 'ws';
 import { coalesceWrites, mayAccess, toWireError, type FastifyRequest, type PluginApp, type Principal, type RequestContext, type TaskEvent } from 'apflow';
+import { createSessionTimers } from './session-timers.ts';
+import type { WebSocketSettings } from './settings.ts';
 import { eventFrame } from './text-frame.ts';
-
-/** Settings of the websocket plugin. */
-export interface WebSocketSettings {
-  max_buffered_bytes: number;
-}
 
 type Message = { action?: unknown; task_id?: unknown; last_seq?: unknown; jsonrpc?: unknown; method?: unknown; id?: unknown; token?: unknown };
 
@@ -20,6 +17,9 @@ export function handleConnection(app: PluginApp, socket: WebSocket, request: Fas
   const subscriptions = new Map<string, () => void>();
   /** A token the client sent in an `auth` message: it stands for the connection from then on. */
   let token: string | undefined;
+  // With authentication on, the connection must authenticate in time; it ends when its token expires.
+  const timers = createSessionTimers(socket, app.config.auth.enabled ? settings.auth_timeout_s * 1000 : undefined);
+  timers.authenticated(request.apflow?.principal);
 
   const raw = request.raw.socket;
   /** False (and the connection closing) when the client is gone or does not read fast enough. */
@@ -93,7 +93,10 @@ export function handleConnection(app: PluginApp, socket: WebSocket, request: Fas
     try {
       const offered = authMessage ? (message.token as string) : token;
       const context = await app.enterMessage(request, isRpc ? String(rpcMethod) : `ws.${String(message?.action)}`, offered ? { token: offered } : {});
-      if (authMessage) token = offered;
+      if (authMessage) {
+        token = offered;
+        timers.authenticated(context.principal);
+      }
       return { message, isRpc, rpcMethod, context };
     } catch (error) {
       const wire = toWireError(error, request.id).body;
@@ -147,6 +150,7 @@ export function handleConnection(app: PluginApp, socket: WebSocket, request: Fas
       });
   });
   socket.on('close', () => {
+    timers.stop();
     for (const stop of [...subscriptions.values()]) stop();
   });
 }

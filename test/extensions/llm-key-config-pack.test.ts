@@ -9,8 +9,9 @@ import { assertNoKeys, extensionDir, PACKAGE, sqliteBytes } from './llm-key-conf
 
 /**
  * The published shape: `npm pack` the extension, `npm install` the tarball into a user's project
- * (offline, from npm's cache, as after `npm ci`), name the package in the config, and use it on a
- * real `apflow serve`.
+ * (from npm's cache where it can, else the registry: `npm ci` caches tarballs but not the package
+ * lists `npm install` reads, so `--offline` failed on a fresh machine), name the package in the
+ * config, and use it on a real `apflow serve`.
  */
 
 const npm = (args: string[], cwd: string) => execFileSync('npm', args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' } });
@@ -25,7 +26,7 @@ test('the npm pack tarball installs into an app and loads by package name', asyn
   assert.deepEqual(files?.filter((file) => !file.startsWith('src/')), ['README.md', 'package.json'], 'only the source, README and manifest are published');
 
   const dir = tempProject(t);
-  npm(['install', '--offline', '--no-audit', '--no-fund', join(packDir, tarball)], dir);
+  npm(['install', '--prefer-offline', '--no-audit', '--no-fund', join(packDir, tarball)], dir);
   // npm prunes what package.json does not list, such as the apflow link tempProject made; a user's
   // app lists apflow among its dependencies instead.
   if (!existsSync(join(dir, 'node_modules', 'apflow'))) symlinkSync(repoRoot, join(dir, 'node_modules', 'apflow'), 'dir');

@@ -191,7 +191,7 @@ export default definePlugin({
     const app = await createApp({ env: {}, logStream: memoryLog().stream, inline: { database, executors: { dirs: [] }, plugins: [join(dir, 'notes.ts')] } });
     try {
       const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
-      const answer = await fetch(`${url}/system`, { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'notes.add', params: { id: `n${round}`, body: 'hi' } }) });
+      const answer = await fetch(`${url}/system`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'notes.add', params: { id: `n${round}`, body: 'hi' } }) });
       assert.equal(Number(((await answer.json()) as { result: { n: number } }).result.n), round, 'the table survives the restart and is not re-created');
       const applied = (await app.storage.sql.select<{ name: string }>('SELECT name FROM apflow_migrations')).map((row) => row.name);
       assert.ok(applied.includes('notes/0001-create-notes'), applied.join(', '));
@@ -214,7 +214,7 @@ export default definePlugin({
   const dir = tempProject(t, { 'one.ts': fallback('one'), 'two.ts': fallback('two').replace("app.rpc.method('/agent', 'agent.known', { handler: () => 'registered' });", '') });
   const app = await testApp(t, { plugins: [join(dir, 'one.ts')] });
   const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
-  const call = async (body: unknown) => (await fetch(`${url}/agent`, { method: 'POST', body: JSON.stringify(body) })).json() as Promise<Record<string, unknown>>;
+  const call = async (body: unknown) => (await fetch(`${url}/agent`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json() as Promise<Record<string, unknown>>;
   assert.deepEqual(await call({ jsonrpc: '2.0', id: 1, method: 'agent.known' }), { jsonrpc: '2.0', id: 1, result: 'registered' });
   assert.deepEqual(await call({ jsonrpc: '2.0', id: 2, method: 'Other/Thing', params: { a: 1 } }), { jsonrpc: '2.0', id: 2, result: { fallback: 'Other/Thing', params: { a: 1 } } });
   assert.equal(((await call({ jsonrpc: '1.0', id: 3, method: 'x' })).error as { code: number }).code, -32600, 'the envelope is checked before the fallback');

@@ -82,7 +82,7 @@ export default definePlugin({ name: 'who', setup(app) { app.hooks.auth.tapPromis
     const app = await testApp(t, { database: { url: await db.create(t) }, executors: { dirs: [fixtures] }, plugins: [join(dir, 'who.ts')] });
     const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
     const call = async (user: string, method: string, params: Record<string, unknown>) => {
-      const response = await fetch(`${url}/`, { method: 'POST', headers: { 'a2a-version': '1.0', 'x-user': user }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
+      const response = await fetch(`${url}/`, { method: 'POST', headers: { 'content-type': 'application/json', 'a2a-version': '1.0', 'x-user': user }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
       return (await response.json()) as { result: Record<string, unknown>; error?: { code: number } };
     };
     const ids: string[] = [];

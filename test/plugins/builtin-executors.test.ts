@@ -194,9 +194,12 @@ async function startServer(t: TestContext): Promise<{ base: string; seen: Seen[]
 
 interface RestResult { url: string; method: string; status_code: number; headers: Record<string, string>; body: string; json: unknown; success: boolean }
 
+// The test servers listen on 127.0.0.1, which the outbound policy refuses unless allowed.
+const localTargets = { outbound: { allow_hosts: ['127.0.0.1'] } };
+
 describe('rest_executor', () => {
   test('GET sends query params and headers; the result carries status, headers and parsed JSON', async (t) => {
-    const app = await testApp(t);
+    const app = await testApp(t, localTargets);
     const { base, seen } = await startServer(t);
     const result = completed<RestResult>(
       await runOne(app, 'rest_executor', { url: `${base}/echo?keep=1`, params: { q: 'a b', n: 2, flag: true }, headers: { 'X-Test': 'yes' } }),
@@ -219,7 +222,7 @@ describe('rest_executor', () => {
   });
 
   test('json bodies are POSTed as application/json; data is sent as given', async (t) => {
-    const app = await testApp(t);
+    const app = await testApp(t, localTargets);
     const { base, seen } = await startServer(t);
     const posted = completed<RestResult>(await runOne(app, 'rest_executor', { url: `${base}/items`, method: 'POST', json: { name: 'Ada', tags: [1, 2] } }));
     assert.equal(posted.method, 'POST');
@@ -238,7 +241,7 @@ describe('rest_executor', () => {
   });
 
   test('bearer, basic and API-key (header or query) auth arrive as the server expects', async (t) => {
-    const app = await testApp(t);
+    const app = await testApp(t, localTargets);
     const { base, seen } = await startServer(t);
     const call = async (auth: Json) => {
       completed(await runOne(app, 'rest_executor', { url: `${base}/secure`, auth }));
@@ -257,7 +260,7 @@ describe('rest_executor', () => {
   });
 
   test('an HTTP error status is a completed task with success false', async (t) => {
-    const app = await testApp(t);
+    const app = await testApp(t, localTargets);
     const { base } = await startServer(t);
     const result = completed<RestResult>(await runOne(app, 'rest_executor', { url: `${base}/fail` }));
     assert.equal(result.status_code, 500);
@@ -266,7 +269,7 @@ describe('rest_executor', () => {
   });
 
   test('a body that is not JSON gives json null and the text in body', async (t) => {
-    const app = await testApp(t);
+    const app = await testApp(t, localTargets);
     const { base } = await startServer(t);
     const result = completed<RestResult>(await runOne(app, 'rest_executor', { url: `${base}/text` }));
     assert.equal(result.json, null);
@@ -275,7 +278,7 @@ describe('rest_executor', () => {
   });
 
   test('a server that never answers fails the task after the timeout, and the connection is dropped', async (t) => {
-    const app = await testApp(t);
+    const app = await testApp(t, localTargets);
     const { base, seen } = await startServer(t);
     const error = failed(await runOne(app, 'rest_executor', { url: `${base}/hang`, timeout: 0.2 }));
     assert.match(error, /timed out after 0\.2s/);
@@ -284,7 +287,7 @@ describe('rest_executor', () => {
   });
 
   test('a refused connection fails the task with the cause', async (t) => {
-    const app = await testApp(t);
+    const app = await testApp(t, localTargets);
     const url = `http://127.0.0.1:${await freePort()}/nothing`;
     const error = failed(await runOne(app, 'rest_executor', { url }));
     assert.ok(error.includes(url), error);
@@ -292,7 +295,7 @@ describe('rest_executor', () => {
   });
 
   test('a url that is not http(s) fails input validation', async (t) => {
-    const app = await testApp(t);
+    const app = await testApp(t, localTargets);
     for (const url of ['ftp://x', 'x']) {
       assert.match(failed(await runOne(app, 'rest_executor', { url })), /^Invalid inputs for executor 'rest_executor': .*url/);
     }
@@ -300,7 +303,7 @@ describe('rest_executor', () => {
   });
 
   test('cancelling the task aborts the request in flight', async (t) => {
-    const app = await testApp(t);
+    const app = await testApp(t, localTargets);
     const { base, seen } = await startServer(t);
     const tree = await app.engine.createTree([{ name: 'call', schemas: { method: 'rest_executor' }, inputs: { url: `${base}/hang` } }]);
     const { done } = await app.engine.execute(tree.id);

@@ -390,7 +390,7 @@ async function actsOnAlicesTree(w: World, who: 'alice' | 'root') {
   // Copy, execute, stream.
   const copy = resultOf<{ id: string; user_id: string; original_task_id: string }>(await w.tasks(who, 'tasks.copy', { task_id: tree }), 'copy');
   assert.equal(copy.original_task_id, tree);
-  assert.equal(copy.user_id, 'alice', 'a copy keeps the owner');
+  assert.equal(copy.user_id, who, 'a copy belongs to who made it (an administrator names another owner with user_id)');
   assert.equal(resultOf<Json>(await w.tasks(who, 'tasks.delete', { task_id: copy.id }), 'delete').success, true);
   assert.equal(resultOf(await w.tasks('alice', 'tasks.get', { task_id: copy.id }), 'get deleted'), null);
   const ran = resultOf<Json>(await w.tasks(who, 'tasks.execute', { task_id: tree }), 'execute');

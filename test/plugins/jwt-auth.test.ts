@@ -71,8 +71,9 @@ test('roles: a roles list or a role string holding admin makes an administrator;
   assert.equal(await listed({ authorization: `Bearer ${await sign({ sub: 'ann', exp: now() + 60 })}` }), 0);
   assert.equal(await listed({ authorization: `Bearer ${await sign({ sub: 'ann', roles: ['admin'], exp: now() + 60 })}` }), 1);
   assert.equal(await listed({ authorization: `Bearer ${await sign({ sub: 'ann', role: 'admin', exp: now() + 60 })}` }), 1);
-  assert.equal(await listed({ cookie: `theme=dark; auth_token=${await sign({ sub: 'ann', role: 'admin', exp: now() + 60 })}` }), 1);
-  assert.equal(await listed({ cookie: `authorization=Bearer%20${await sign({ sub: 'ann', role: 'admin', exp: now() + 60 })}` }), 1);
+  // A cookie-authenticated call must come from a page of the server (test/security/cookie-csrf.test.ts).
+  assert.equal(await listed({ cookie: `theme=dark; auth_token=${await sign({ sub: 'ann', role: 'admin', exp: now() + 60 })}`, origin: url }), 1);
+  assert.equal(await listed({ cookie: `authorization=Bearer%20${await sign({ sub: 'ann', role: 'admin', exp: now() + 60 })}`, origin: url }), 1);
 });
 
 test('issuer and audience are checked when configured', async (t) => {
@@ -117,8 +118,9 @@ test('POST /auth/login: a stored user gets a working token; a wrong password and
   assert.equal(wrongPassword.status, 401);
   assert.deepEqual(unknownUser, wrongPassword, 'the same answer, so usernames cannot be probed');
   assert.equal((await login({ username: 'ann' })).status, 400);
+  for (let i = 0; i < 3; i += 1) assert.equal((await login({ username: 'ann', password: 'wrong horse' })).status, 401);
   const limited = await login({ username: 'ann', password: 'correct horse' });
-  assert.equal(limited.status, 429, 'the fifth attempt in the window is refused, even with the right password');
+  assert.equal(limited.status, 429, 'after four failed attempts for ann from this address, even the right password is refused');
   assert.ok(Number(limited.retryAfter) > 0);
   assert.ok(!JSON.stringify(await app.storage.sql.select('SELECT * FROM jwt_auth_users')).includes('correct horse'), 'only a hash is stored');
 });
@@ -165,8 +167,8 @@ test('the CLI: apflow users add (password on stdin), then login through a real s
   assert.ok(!server.stdout().includes(SECRET) && !server.stderr().includes(SECRET), 'the secret never reaches the logs');
 });
 
-test('login limits count per username across addresses, and per address across usernames', async (t) => {
-  const { url } = await authedApp(t, { jwt_secret: SECRET }, { jwt_auth: { login_max_attempts: 2, login_window_s: 60 } });
+test('login limits count per (address, username), and per address across usernames', async (t) => {
+  const { url } = await authedApp(t, { jwt_secret: SECRET }, { jwt_auth: { login_max_attempts: 2, login_max_attempts_per_address: 3, login_window_s: 60 } });
   const { request } = await import('node:http');
   const login = (from: string, username: string) =>
     new Promise<number>((resolve, reject) => {
@@ -178,7 +180,7 @@ test('login limits count per username across addresses, and per address across u
       req.end(JSON.stringify({ username, password: 'not the password' }));
     });
   assert.deepEqual([await login('127.0.0.1', 'bob'), await login('127.0.0.1', 'bob')], [401, 401]);
-  assert.equal(await login('127.0.0.2', 'bob'), 429, "bob's attempts are limited from any address");
-  assert.equal(await login('127.0.0.3', 'carl'), 401, 'another user from another address is not');
+  assert.equal(await login('127.0.0.1', 'bob'), 429, "bob's attempts from this address are limited");
+  assert.equal(await login('127.0.0.2', 'bob'), 401, 'but not from another address: nobody can lock bob out');
   assert.equal(await login('127.0.0.1', 'dora'), 429, 'an address that tried too often is limited for every username');
 });

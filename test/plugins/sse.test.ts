@@ -150,10 +150,10 @@ test('execute_task_tree on / streams too; use_streaming in a batch is refused', 
   const app = await testApp(t, { executors: { dirs: [fixtures] } });
   const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
   const body = JSON.stringify({ jsonrpc: '2.0', id: 'r1', method: 'execute_task_tree', params: { use_streaming: true, tasks: [{ id: 'solo', name: 'solo', schemas: { method: 'noop' } }] } });
-  const { frames } = await readFrames(`${url}/`, {}, Infinity, body);
+  const { frames } = await readFrames(`${url}/`, { 'content-type': 'application/json' }, Infinity, body);
   assert.deepEqual(frames[0]?.data, { jsonrpc: '2.0', id: 'r1', result: { root_task_id: 'solo', task_id: 'solo', status: 'started', streaming: true, message: 'Task tree execution started with streaming' } });
   assert.equal(events(frames).at(-1)?.type, 'final');
-  const batch = await fetch(`${url}/tasks`, { method: 'POST', body: JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'tasks.execute', params: { task_id: 'solo', use_streaming: true } }]) });
+  const batch = await fetch(`${url}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'tasks.execute', params: { task_id: 'solo', use_streaming: true } }]) });
   const answer = (await batch.json()) as { error: { code: number; message: string } }[];
   assert.equal(answer[0]?.error.code, -32602);
   assert.match(answer[0]?.error.message ?? '', /not in a batch/);

@@ -35,6 +35,42 @@ export async function rpc(method, params, options = {}) {
   return body.result;
 }
 
+/**
+ * Starts a run of the tree of `taskId` and resolves, as soon as the server has started it, with
+ * its answer: `root_task_id` names the tree that runs. With authentication on, a user running a
+ * tree that belongs to nobody (an example) runs their own copy of it, so that may be another tree
+ * than the one asked for (`original_task_id` is then the one asked for). The answer comes as the
+ * first frame of a `use_streaming` stream, which is then let go (the run goes on; its events come
+ * over the WebSocket). A tree already running answers `{success: false, status, message}`.
+ * Without the server's sse plugin it waits for the plain answer at the end of the run.
+ */
+export async function startRun(taskId) {
+  const controller = new AbortController();
+  const call = (params, signal) => fetch('tasks', { method: 'POST', headers: headers(), body: JSON.stringify({ jsonrpc: '2.0', id: ++ids, method: 'tasks.execute', params }), signal });
+  const response = await call({ task_id: taskId, use_streaming: true }, controller.signal);
+  if ((response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    while (!buffer.includes('\n\n')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+    }
+    controller.abort();
+    const frame = buffer.split('\n\n')[0].split('\n').filter((line) => line.startsWith('data: ')).map((line) => line.slice(6)).join('\n');
+    const envelope = JSON.parse(frame);
+    if (envelope.error) throw new ServerError(envelope.error.message, response.status);
+    return envelope.result;
+  }
+  const body = await response.json().catch(() => null);
+  if (response.status === 401) throw new ServerError(body?.error?.message ?? 'Log in first', 401);
+  if (!body) throw new ServerError(`HTTP ${response.status}`, response.status);
+  if (body.error && /sse plugin/.test(body.error.message)) return rpc('tasks.execute', { task_id: taskId });
+  if (body.error) throw new ServerError(body.error.message, response.status);
+  return body.result;
+}
+
 /** Logs in; resolves once the token is stored. */
 export async function login(username, password) {
   const response = await fetch('auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });

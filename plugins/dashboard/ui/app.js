@@ -1,6 +1,6 @@
 // The dashboard: trees list, tree view, task panel, actions. Everything goes through the server's
 // public API (api.js), so with authentication on a user sees exactly what the API lets them see.
-import { follow, login, rpc, ServerError, token } from './ui?asset=api.js';
+import { follow, login, rpc, ServerError, startRun, token } from './ui?asset=api.js';
 import { renderTaskPanel } from './ui?asset=task-panel.js';
 import { createTreeView } from './ui?asset=tree-view.js';
 
@@ -154,21 +154,15 @@ function select(id) {
 }
 
 /**
- * Starts a run of the tree of `rootId` and follows it. `tasks.execute` answers at the end of the
- * run: a refusal (already running, not found) comes at once and is shown; otherwise the request is
- * let go after a moment (the run goes on without it) so it holds none of the browser's few
- * connections to the server.
+ * Starts a run of the tree of `rootId` and follows the tree the server says runs: with
+ * authentication on, running a tree that belongs to nobody (an example) runs the user's own copy.
+ * A refusal (already running, not found) is shown.
  */
 async function execute(rootId) {
-  const controller = new AbortController();
-  const answered = rpc('tasks.execute', { task_id: rootId }, { signal: controller.signal }).then(
-    (answer) => answer?.success === false && showError(new Error(answer.message ?? answer.status)),
-    (error) => error.name !== 'AbortError' && showError(error),
-  );
-  await openTree(rootId);
+  const answer = await startRun(rootId);
+  if (answer?.success === false) showError(new Error(answer.message ?? answer.status));
+  await openTree(answer?.root_task_id ?? rootId);
   await loadList();
-  setTimeout(() => controller.abort(), 1000);
-  await answered;
 }
 
 $('execute').addEventListener('click', act(() => execute(state.rootId)));
