@@ -83,7 +83,9 @@ export function createHttp(options: { hooks: Hooks; log: Logger; bodyLimit: numb
   fastify.addContentTypeParser(/^application\/[^\s;/]+\+json$/i, { parseAs: 'string' }, fastify.getDefaultJsonParser('error', 'error'));
 
   fastify.decorateRequest('apflow', null as unknown as RequestContext);
-  fastify.addHook('onRequest', async (request) => {
+  fastify.addHook('onRequest', async (request, reply) => {
+    // Browsers must not read an answer as another type than it says (a JSON body as HTML).
+    void reply.header('x-content-type-options', 'nosniff');
     const context: RequestContext = {
       id: request.id,
       transport: 'http',

@@ -90,6 +90,17 @@ test('a JSON-RPC call sent as a cross-site simple request (text/plain, a form, n
   assert.equal((empty.body.error as { code: number }).code, -32700, 'a write without a body is not a body of the wrong type');
 });
 
+test('every answer says nosniff: a success, a refusal and an unknown route', async (t) => {
+  const { url } = await openServer(t);
+  const answers = await Promise.all([
+    fetch(`${url}/health`),
+    fetch(`${url}/tasks`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: create('n1') }),
+    fetch(`${url}/nosuch`),
+  ]);
+  assert.deepEqual(answers.map((answer) => answer.status), [200, 415, 404]);
+  for (const answer of answers) assert.equal(answer.headers.get('x-content-type-options'), 'nosniff');
+});
+
 test('REST writes of any plugin (POST, PUT, DELETE with a body) take JSON only; reads and bodiless deletes are untouched', async (t) => {
   const { url } = await openServer(t);
   for (const [method, path] of [['POST', '/notes'], ['PUT', '/notes/a'], ['DELETE', '/notes/a']]) {
