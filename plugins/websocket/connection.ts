@@ -18,7 +18,12 @@ export function handleConnection(app: PluginApp, socket: WebSocket, request: Fas
   /** A token the client sent in an `auth` message: it stands for the connection from then on. */
   let token: string | undefined;
   // With authentication on, the connection must authenticate in time; it ends when its token expires.
-  const timers = createSessionTimers(socket, app.config.auth.enabled ? settings.auth_timeout_s * 1000 : undefined);
+  const auth = app.config.auth.enabled;
+  const timers = createSessionTimers(
+    socket,
+    auth ? settings.auth_timeout_s * 1000 : undefined,
+    auth ? { everyMs: settings.recheck_s * 1000, check: () => app.enterMessage(request, 'ws.recheck', token ? { token } : {}) } : undefined,
+  );
   timers.authenticated(request.apflow?.principal);
 
   const raw = request.raw.socket;
