@@ -75,6 +75,7 @@ export { toWireError, type RpcErrorObject } from './http/error-mapping.ts';
 // ---- HTTP ----
 export { coalesceWrites } from './http/coalesce-writes.ts';
 export { isTrustedOrigin } from './http/page-origin.ts';
+export { isSafeMethod } from './http/json-bodies-only.ts';
 export { postWithRetries, type Delivery } from './http/post-with-retries.ts';
 export type { Outbound, OutboundFetchInit } from './outbound/outbound-policy.ts';
 export type { OutboundRules } from './outbound/outbound-rules.ts';

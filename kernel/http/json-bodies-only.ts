@@ -4,6 +4,14 @@ import { ApflowError } from '../errors/apflow-error.ts';
 /** Methods that never carry a write: a browser may send them cross-site, but they change nothing. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/**
+ * Whether an HTTP method changes nothing (GET, HEAD, OPTIONS), so a page of another site gains
+ * nothing by sending it: the one list behind the JSON-body rule and the cookie cross-site rule.
+ */
+export function isSafeMethod(method: string): boolean {
+  return SAFE_METHODS.has(method.toUpperCase());
+}
+
 /** `application/json` or a structured-syntax `+json` type (RFC 6839), matched on its essence. */
 const JSON_TYPE = /^application\/(?:[a-z0-9!#$&^_.-]+\+)?json$/;
 
@@ -34,7 +42,7 @@ export function isJsonContentType(value: string | undefined): boolean {
  * @throws ApflowError `APF_UNSUPPORTED_MEDIA_TYPE` naming what was sent and what is expected.
  */
 export function requireJsonBody(method: string, headers: IncomingHttpHeaders): void {
-  if (SAFE_METHODS.has(method) || !hasBody(headers)) return;
+  if (isSafeMethod(method) || !hasBody(headers)) return;
   const sent = headers['content-type'];
   if (isJsonContentType(sent)) return;
   const what = sent === undefined || sent.trim() === '' ? 'no Content-Type' : `Content-Type '${quote(sent)}'`;

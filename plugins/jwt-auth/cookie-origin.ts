@@ -1,7 +1,4 @@
-import { ApflowError, isTrustedOrigin, type RequestContext } from 'apflow';
-
-/** Methods that change nothing, so a cross-site page gains nothing by sending them with the user's cookie. */
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+import { ApflowError, isSafeMethod, isTrustedOrigin, type RequestContext } from 'apflow';
 
 const single = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
@@ -22,7 +19,7 @@ export function createCookieOriginRule(corsOrigins: readonly string[] | undefine
 
   /** Throws 403 when `request`, authenticated by a cookie, may have been sent by another site's page. */
   return function checkCookieOrigin(request: RequestContext): void {
-    if (request.transport === 'http' && SAFE_METHODS.has(request.method.toUpperCase())) return;
+    if (request.transport === 'http' && isSafeMethod(request.method)) return;
     if (allowed(request)) return;
     throw new ApflowError('APF_FORBIDDEN', {
       message:

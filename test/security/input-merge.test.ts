@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { rpc, runApflow, tempProject, testApp } from '../helpers.ts';
 
 /**
@@ -50,10 +50,16 @@ export default defineExecutor({ id: 'probe', description: 'reports what its inpu
 `,
 };
 
-test('a dependency result with __proto__ keys pollutes nothing, and its dependents still run', async (t) => {
+/** A listening server with the `probe` and `poisoned` executors. */
+async function probeServer(t: TestContext) {
   const dir = tempProject(t, EXECUTORS);
   const app = await testApp(t, { executors: { dirs: [join(dir, 'executors')] } });
   const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
+  return { app, url };
+}
+
+test('a dependency result with __proto__ keys pollutes nothing, and its dependents still run', async (t) => {
+  const { app, url } = await probeServer(t);
   const tree = [
     { id: 'm-root', name: 'root', schemas: { method: 'probe' } },
     { id: 'm-source', parent_id: 'm-root', name: 'source', schemas: { method: 'poisoned' } },
@@ -83,9 +89,7 @@ test('a dependency result with __proto__ keys pollutes nothing, and its dependen
 });
 
 test('a dependency whose id is __proto__ is merged as data, not as the inputs prototype', async (t) => {
-  const dir = tempProject(t, EXECUTORS);
-  const app = await testApp(t, { executors: { dirs: [join(dir, 'executors')] } });
-  const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
+  const { app, url } = await probeServer(t);
   const tree = [
     { id: 'p-root', name: 'root', schemas: { method: 'probe' } },
     { id: '__proto__', parent_id: 'p-root', name: 'source', schemas: { method: 'poisoned' } },
