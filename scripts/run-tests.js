@@ -40,7 +40,7 @@ if (files.length === 0) {
 }
 const result = spawnSync(
   process.execPath,
-  ['--import', './bin/register.js', '--test', '--test-concurrency=2', '--test-timeout=120000', ...flags, ...files],
+  ['--import', './bin/register.js', '--test', '--test-concurrency=2', '--test-timeout=600000', ...flags, ...files],
   { cwd: root, stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);

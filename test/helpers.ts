@@ -118,7 +118,13 @@ export function spawnApflow(args: string[], options: SpawnApflowOptions = {}): S
 }
 
 /** Waits until `apflow` logs that it listens; returns the base URL to call it on. */
-export async function waitListening(proc: SpawnedApflow, timeoutMs = 20_000): Promise<string> {
+/**
+ * How long a spawned apflow may take to start. Each process compiles its TypeScript on load, and
+ * CI runs two test files at once beside a browser on two cores: starts of 20 s have been seen.
+ */
+export const PROCESS_START_MS = 60_000;
+
+export async function waitListening(proc: SpawnedApflow, timeoutMs = PROCESS_START_MS): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const line = proc

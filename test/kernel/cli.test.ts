@@ -10,6 +10,7 @@ import {
   repoRoot,
   sleep,
   launchApflow,
+  PROCESS_START_MS,
   tempProject,
   waitListening,
   type SpawnApflowOptions,
@@ -61,7 +62,7 @@ function logLines(proc: SpawnedApflow): Record<string, unknown>[] {
 }
 
 /** Waits for a log line with message `msg` (and the given fields); returns it. */
-async function waitLog(proc: SpawnedApflow, msg: string, fields: Record<string, unknown> = {}, timeoutMs = 20_000): Promise<Record<string, unknown>> {
+async function waitLog(proc: SpawnedApflow, msg: string, fields: Record<string, unknown> = {}, timeoutMs = PROCESS_START_MS): Promise<Record<string, unknown>> {
   const found = () => logLines(proc).find((line) => line.msg === msg && Object.entries(fields).every(([key, value]) => line[key] === value));
   return eventually(found, timeoutMs).catch((error: Error) => {
     throw new Error(`no '${msg}' log line: ${error.message}\nstdout: ${proc.stdout()}\nstderr: ${proc.stderr()}`);
@@ -113,7 +114,7 @@ function assertPortInUse(result: { code: number | string; stdout: string; stderr
   assert.doesNotMatch(result.stdout, /^\s+at /m);
 }
 
-test('serve answers /health and exits 0 on SIGTERM, logging "apflow stopped"', { timeout: 30_000 }, async (t) => {
+test('serve answers /health and exits 0 on SIGTERM, logging "apflow stopped"', { timeout: 90_000 }, async (t) => {
   const port = await freePort();
   const proc = launch(t, ['serve', '--host', '127.0.0.1', '--port', String(port)]);
   const base = await waitListening(proc);
@@ -129,14 +130,14 @@ test('serve answers /health and exits 0 on SIGTERM, logging "apflow stopped"', {
   assert.equal(proc.stderr(), '');
 });
 
-test('SIGTERM lets a running request finish and refuses new connections', { timeout: 30_000 }, async (t) => {
+test('SIGTERM lets a running request finish and refuses new connections', { timeout: 90_000 }, async (t) => {
   const port = await freePort();
   const proc = launch(t, ['serve', '--host', '127.0.0.1', '--port', String(port)], { cwd: tempProject(t, slowProject) });
   const base = await waitListening(proc);
   let settled = false;
   const slow = fetch(`${base}/slow`).then(async (response) => ({ status: response.status, body: (await response.json()) as Record<string, unknown> }));
   void slow.finally(() => (settled = true)).catch(() => undefined);
-  await waitLog(proc, 'slow request started', {}, 5000);
+  await waitLog(proc, 'slow request started', {}, 20_000);
 
   proc.child.kill('SIGTERM');
   await eventually(async () => (await tryConnect(port)) === 'ECONNREFUSED', 2000);
@@ -149,12 +150,12 @@ test('SIGTERM lets a running request finish and refuses new connections', { time
   assert.equal(proc.stderr(), '');
 });
 
-test('a port already in use: exit 1 and one line naming the port', { timeout: 30_000 }, async (t) => {
+test('a port already in use: exit 1 and one line naming the port', { timeout: 90_000 }, async (t) => {
   const port = await occupy(t);
   assertPortInUse(await run(t, ['serve', '--host', '127.0.0.1', '--port', String(port)]), port);
 });
 
-test('--help, --version and an unknown command', { timeout: 30_000 }, async (t) => {
+test('--help, --version and an unknown command', { timeout: 90_000 }, async (t) => {
   const [help, serveHelp, versionOut, unknown, unknownFlag] = await Promise.all([
     run(t, ['--help']),
     run(t, ['serve', '--help']),
@@ -181,7 +182,7 @@ test('--help, --version and an unknown command', { timeout: 30_000 }, async (t) 
   assert.match(assertOneLine(unknownFlag.stderr), /--frobnicate/);
 });
 
-test('bin/apflow-server.js starts the same server; package.json names all four commands', { timeout: 30_000 }, async (t) => {
+test('bin/apflow-server.js starts the same server; package.json names all four commands', { timeout: 90_000 }, async (t) => {
   assert.deepEqual(pkg.bin, {
     apflow: 'bin/apflow.js',
     'apflow-server': 'bin/apflow-server.js',
@@ -202,7 +203,7 @@ test('bin/apflow-server.js starts the same server; package.json names all four c
   assert.equal(await proc.exited, 0, proc.stderr());
 });
 
-test('bad flags and config: one clear error naming the flag, key or file', { timeout: 30_000 }, async (t) => {
+test('bad flags and config: one clear error naming the flag, key or file', { timeout: 90_000 }, async (t) => {
   const [badPort, badConfig, missing] = await Promise.all([
     run(t, ['serve', '--port', 'abc']),
     run(t, ['serve'], { cwd: tempProject(t, { 'apflow.config.yaml': 'server:\n  port: "abc"\n' }) }),
@@ -229,7 +230,7 @@ test('--workers 2: both workers answer on one port; SIGTERM stops the primary an
   const base = `http://127.0.0.1:${port}`;
 
   const pids = new Set<number>();
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 30_000;
   for (let i = 0; i < 200 && pids.size < 2 && Date.now() < deadline; i++) {
     const health = await getHealth(base, { headers: { connection: 'close' } });
     assert.equal(health.workers.count, 2);
@@ -254,7 +255,7 @@ async function workersWithSlowRequest(t: TestContext) {
     body: (await response.json()) as Record<string, unknown>,
   }));
   void slow.catch(() => undefined);
-  const started = await waitLog(proc, 'slow request started', {}, 5000);
+  const started = await waitLog(proc, 'slow request started', {}, 20_000);
   return { proc, slow, worker: started.pid as number };
 }
 
@@ -267,13 +268,13 @@ async function assertFinishedAndStopped(proc: SpawnedApflow, slow: Promise<{ sta
   assert.equal(proc.stderr(), '');
 }
 
-test('--workers 2: a signal to the whole process group (Ctrl-C, systemd) lets running requests finish', { timeout: 30_000 }, async (t) => {
+test('--workers 2: a signal to the whole process group (Ctrl-C, systemd) lets running requests finish', { timeout: 90_000 }, async (t) => {
   const { proc, slow } = await workersWithSlowRequest(t);
   process.kill(-(proc.child.pid as number), 'SIGTERM');
   await assertFinishedAndStopped(proc, slow);
 });
 
-test('--workers 2: a worker that had the signal before its primary still finishes its request', { timeout: 30_000 }, async (t) => {
+test('--workers 2: a worker that had the signal before its primary still finishes its request', { timeout: 90_000 }, async (t) => {
   // The same as a process-group signal, with the order fixed: the worker first, the primary later.
   const { proc, slow, worker } = await workersWithSlowRequest(t);
   assert.notEqual(worker, proc.child.pid);
@@ -283,12 +284,12 @@ test('--workers 2: a worker that had the signal before its primary still finishe
   await assertFinishedAndStopped(proc, slow);
 });
 
-test('--workers 2 on a port already in use: exit 1 and one line naming the port', { timeout: 30_000 }, async (t) => {
+test('--workers 2 on a port already in use: exit 1 and one line naming the port', { timeout: 90_000 }, async (t) => {
   const port = await occupy(t);
   assertPortInUse(await run(t, ['serve', '--host', '127.0.0.1', '--port', String(port), '--workers', '2']), port);
 });
 
-test('the port: flag > environment > config file; AIPARTNERUPFLOW_PORT is an alias', { timeout: 30_000 }, async (t) => {
+test('the port: flag > environment > config file; AIPARTNERUPFLOW_PORT is an alias', { timeout: 90_000 }, async (t) => {
   const [filePort, envPort, flagPort, aliasPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const project = () => tempProject(t, { 'apflow.config.yaml': `server:\n  port: ${filePort}\n` });
   const started = [
