@@ -26,8 +26,12 @@ export interface Outbound {
    * Why `url` may not be called, as a phrase that follows the URL ("is refused: 127.0.0.1 is
    * not a public address (…)", "must use http or https"), or null when it may. Resolves the
    * name now, for an early clear answer; the connection itself is checked again.
+   *
+   * With `resolve: false` no name is looked up: only what can be judged without DNS is refused
+   * (the URL's form, literal addresses, `localhost` names, `deny_hosts`), for a target stored
+   * now and called later (an A2A push URL), whose name may not resolve from here yet.
    */
-  check(url: string | URL): Promise<string | null>;
+  check(url: string | URL, options?: { resolve?: boolean }): Promise<string | null>;
   /**
    * Resolves `host` for a connection to `port` and checks every answer; resolves with the
    * addresses to connect to (connect to one of these, never to the name again: its next answer
@@ -49,6 +53,11 @@ export interface OutboundRoot extends Outbound {
 }
 
 const hint = '(allow it with outbound.allow_hosts or outbound.allow_private)';
+const LOCALHOST = /(^|\.)localhost$/;
+const LOOPBACK: readonly CheckedAddress[] = [
+  { address: '127.0.0.1', family: 4 },
+  { address: '::1', family: 6 },
+];
 
 /** Builds the outbound policy of one app. */
 export function createOutbound(options: { rules: OutboundRules; self: SelfAddresses; resolve?: Resolver }): OutboundRoot {
@@ -59,6 +68,8 @@ export function createOutbound(options: { rules: OutboundRules; self: SelfAddres
   const resolveHost = async (host: string): Promise<CheckedAddress[]> => {
     const family = isIP(host);
     if (family) return [{ address: host, family: family as 4 | 6 }];
+    // `localhost` names are loopback by definition (RFC 6761 §6.3): no resolver is asked.
+    if (LOCALHOST.test(host)) return LOOPBACK.map((entry) => ({ ...entry }));
     let answers: readonly { address: string; family: number }[];
     try {
       answers = await resolveName(host);
@@ -90,7 +101,7 @@ export function createOutbound(options: { rules: OutboundRules; self: SelfAddres
     const dispatcher = () => (agent ??= new Agent({ connect: checkedConnector(admit) }));
     return {
       rules,
-      async check(url) {
+      async check(url, checkOptions = {}) {
         let parsed: URL;
         try {
           parsed = new URL(url);
@@ -100,6 +111,11 @@ export function createOutbound(options: { rules: OutboundRules; self: SelfAddres
         if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return 'must use http or https';
         if (parsed.username || parsed.password) return 'must not carry credentials (use authentication or token)';
         const port = Number(parsed.port) || (parsed.protocol === 'https:' ? 443 : 80);
+        const host = normalizeHost(parsed.hostname);
+        // Literal addresses and `localhost` names are judged without DNS (see resolveHost).
+        if (checkOptions.resolve === false && !isIP(host) && !LOCALHOST.test(host)) {
+          return rules.deny_hosts.includes(host) ? `is refused: ${host} is on outbound.deny_hosts` : null;
+        }
         try {
           await admit(parsed.hostname, port, parsed.origin);
           return null;

@@ -3,8 +3,8 @@ import { formatSSEErrorEvent, formatSSEEvent, SSE_HEADERS } from '@a2a-js/sdk';
 import { VersionNotSupportedError } from '@a2a-js/sdk/errors';
 import { LegacyJsonRpcTransportHandler } from '@a2a-js/sdk/compat/v0_3/server';
 import { JsonRpcTransportHandler, type A2ARequestHandler } from '@a2a-js/sdk/server';
-import type { PluginApp, RpcContext, RpcErrorObject, RpcResponse } from 'apflow';
-import { A2A_METHODS } from './a2a-methods.ts';
+import type { FastifyReply, PluginApp, RpcContext, RpcErrorObject, RpcResponse } from 'apflow';
+import { A2A_METHODS, STREAMING_METHODS } from './a2a-methods.ts';
 import { hideInternal } from './errors.ts';
 import { callContext, type A2aVersion } from './call-context.ts';
 
@@ -45,31 +45,41 @@ export function mountA2aEndpoint(app: PluginApp, handler: A2ARequestHandler): vo
     methods: [...A2A_METHODS['0.3'], ...A2A_METHODS['1.0']],
   };
   app.rpc.fallback('/', async (call, ctx: RpcContext): Promise<RpcResponse | undefined> => {
+    // A streaming call's errors are stream events too, wherever they arise (unknown or another
+    // user's task, bad params, an unknown version): a client that asked for a stream reads one.
+    const failed = (error: RpcErrorObject, id = ctx.id): RpcResponse | undefined => {
+      const response: RpcResponse = { jsonrpc: '2.0', id, error };
+      if (!STREAMING_METHODS.has(ctx.method) || !ctx.reply || ctx.batch) return response;
+      openEventStream(ctx.reply).end(formatSSEErrorEvent(response));
+      return undefined;
+    };
     const version = requestedVersion(ctx.request.headers['a2a-version']);
     if (!version) {
       const header = String(ctx.request.headers['a2a-version']);
-      return { jsonrpc: '2.0', id: ctx.id, error: errorOf('1.0', new VersionNotSupportedError(`A2A protocol version ${header} is not supported (this server speaks 0.3 and 1.0)`), ctx) };
+      return failed(errorOf('1.0', new VersionNotSupportedError(`A2A protocol version ${header} is not supported (this server speaks 0.3 and 1.0)`), ctx));
     }
-    const answer = await transports[version].handle(call, callContext({ principal: ctx.principal, request: ctx.request, log: ctx.log, version }));
+    let answer: unknown;
+    try {
+      answer = await transports[version].handle(call, callContext({ principal: ctx.principal, request: ctx.request, log: ctx.log, version }));
+    } catch (error) {
+      return failed(errorOf(version, error, ctx));
+    }
     if (!isStream(answer)) {
       const response = answer as RpcResponse;
-      return 'error' in response ? { ...response, error: hideInternal(response.error, ctx.request.id, ctx.log, ctx.method) } : response;
+      return 'error' in response ? failed(hideInternal(response.error, ctx.request.id, ctx.log, ctx.method), response.id) : response;
     }
     if (!ctx.reply || ctx.batch) {
       await answer.return(undefined);
       return { jsonrpc: '2.0', id: ctx.id, error: { code: -32004, message: `${ctx.method} streams its answer: send it alone over HTTP, not in a batch or over WebSocket` } };
     }
-    // The first event is awaited before answering, so an early error is a plain JSON-RPC error.
+    // The first event is awaited before the stream opens: an early error is the stream's one event.
     let first: IteratorResult<unknown>;
     try {
       first = await answer.next();
     } catch (error) {
-      return { jsonrpc: '2.0', id: ctx.id, error: errorOf(version, error, ctx) };
+      return failed(errorOf(version, error, ctx));
     }
-    const reply = ctx.reply;
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, SSE_HEADERS);
+    const res = openEventStream(ctx.reply);
     open.add(res);
     const keepAlive = setInterval(() => res.write(': keepalive\n\n'), KEEP_ALIVE_S * 1000);
     keepAlive.unref();
@@ -87,6 +97,13 @@ export function mountA2aEndpoint(app: PluginApp, handler: A2ARequestHandler): vo
     }
     return undefined;
   }, about);
+}
+
+/** Takes the HTTP answer over and opens an event stream on it (HTTP 200, `text/event-stream`). */
+function openEventStream(reply: FastifyReply): ServerResponse {
+  reply.hijack();
+  reply.raw.writeHead(200, SSE_HEADERS);
+  return reply.raw;
 }
 
 function isStream(value: unknown): value is AsyncGenerator<unknown, void, undefined> {

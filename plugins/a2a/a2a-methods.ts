@@ -24,3 +24,6 @@ export const A2A_METHODS = {
     'DeleteTaskPushNotificationConfig',
   ],
 } as const;
+
+/** The methods that answer with an event stream: their errors are events of that stream too. */
+export const STREAMING_METHODS: ReadonlySet<string> = new Set(['message/stream', 'tasks/resubscribe', 'SendStreamingMessage', 'SubscribeToTask']);

@@ -11,10 +11,36 @@ interface CardFacts {
   skills: { id: string; name: string; description: string; tags: string[] }[];
   /** Whether callers must authenticate (a bearer JWT). */
   bearer: boolean;
+  /** The MCP endpoint, when this server serves one (the mcp plugin's `POST /mcp`). */
+  mcpUrl?: string;
 }
 
 const MODES = { input: ['application/json', 'text/plain'], output: ['application/json'] };
 const CAPABILITIES = { streaming: true, pushNotifications: true };
+
+/**
+ * What identifies the MCP mention: the protocol and transport a client speaks at its `url`.
+ * The mention is a data-only extension (A2A's extensions topic: structured information in the
+ * card that changes nothing in A2A requests), so A2A clients that do not know it ignore it.
+ */
+const MCP_EXTENSION_URI = 'https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#streamable-http';
+
+/** The card's capabilities: A2A's, and the MCP endpoint as a data-only extension when there is one. */
+function capabilities(facts: CardFacts) {
+  if (!facts.mcpUrl) return CAPABILITIES;
+  const mcp = {
+    uri: MCP_EXTENSION_URI,
+    description: `This server is also an MCP server (Model Context Protocol, Streamable HTTP) at ${facts.mcpUrl}: apflow's task operations as MCP tools. Data only: A2A requests are unchanged.`,
+    required: false,
+    params: { url: facts.mcpUrl, transport: 'streamable-http' },
+  };
+  return { ...CAPABILITIES, extensions: [mcp] };
+}
+
+/** Whether this generation serves MCP: a `POST /mcp` route (the mcp plugin's). Asked at request time. */
+function servesMcp(app: PluginApp): boolean {
+  return app.describe().routes.some((route) => route.method === 'POST' && route.url === '/mcp');
+}
 
 /**
  * The public base URL: `server.base_url`, else the scheme and Host the client used (a wildcard
@@ -37,6 +63,7 @@ export function cardFacts(app: PluginApp, settings: { name: string; description:
     url: `${baseUrl}/`,
     skills: SKILLS.filter((skill) => app.rpc.has('/tasks', skill.id)).map((skill) => ({ ...skill })),
     bearer: app.config.auth.enabled,
+    ...(servesMcp(app) ? { mcpUrl: `${baseUrl}/mcp` } : {}),
   };
 }
 
@@ -50,7 +77,7 @@ export function v1Card(facts: CardFacts): AgentCard {
       { url: facts.url, protocolBinding: 'JSONRPC', protocolVersion: '1.0' },
       { url: facts.url, protocolBinding: 'JSONRPC', protocolVersion: '0.3' },
     ],
-    capabilities: { ...CAPABILITIES, extendedAgentCard: false },
+    capabilities: { ...capabilities(facts), extendedAgentCard: false },
     defaultInputModes: MODES.input,
     defaultOutputModes: MODES.output,
     skills: facts.skills,
@@ -74,7 +101,7 @@ export function hybridCard(facts: CardFacts): Record<string, unknown> {
     preferredTransport: 'JSONRPC',
     protocolVersion: '0.3.0',
     version,
-    capabilities: CAPABILITIES,
+    capabilities: capabilities(facts),
     defaultInputModes: MODES.input,
     defaultOutputModes: MODES.output,
     skills: facts.skills,

@@ -88,7 +88,9 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
   }
 
   async function run(row: A2aTaskRow, rootId: string): Promise<void> {
-    const checked = new Map<string, string | null>();
+    // URLs the policy allowed this run: not asked again (each connection is checked anyway). A
+    // refusal is asked again at the next update, so a name that did not resolve gets the later ones.
+    const allowed = new Set<string>();
     const configs = await store.pushConfigs(row.id);
     if (configs.length === 0) return;
     const after = Math.min(...configs.map((config) => config.delivered_seq));
@@ -97,10 +99,15 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
       // Read the configs for each update: ones added or deleted meanwhile count from then on.
       for (const config of await store.pushConfigs(row.id)) {
         if (update.seq <= config.delivered_seq) continue;
-        if (!checked.has(config.url)) checked.set(config.url, await outbound.check(config.url));
-        const refused = checked.get(config.url);
-        if (refused) app.log.warn({ a2a_task_id: row.id, push_config_id: config.id, reason: refused }, 'A2A push notification not sent');
-        else await deliver(config, update.response);
+        const refused = allowed.has(config.url) ? null : await outbound.check(config.url);
+        if (refused) {
+          // Not retried: the update counts as handled, like one whose retries ran out.
+          const target = new URL(config.url).origin;
+          app.log.warn({ a2a_task_id: row.id, push_config_id: config.id, target, reason: refused }, 'A2A push notification not sent (not retried)');
+        } else {
+          allowed.add(config.url);
+          await deliver(config, update.response);
+        }
         if (stop.signal.aborted) return;
         // An event counts as delivered once all its updates are: a stop between them sends both again.
         if (update.last) await store.markDelivered(row.id, config.id, update.seq);
@@ -110,7 +117,8 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
 
   return {
     async create(row, config, call, fromSeq) {
-      const refused = await outbound.check(config.url);
+      // Judged without DNS: the name may not resolve from here yet; every delivery is checked, DNS included.
+      const refused = await outbound.check(config.url, { resolve: false });
       if (refused) throw invalidParams(`Push notification URL ${config.url} ${refused}`);
       const stored: PushConfigRow = {
         task_id: row.id,

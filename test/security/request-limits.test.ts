@@ -53,9 +53,17 @@ test('an internal failure on A2A answers "Internal error" and the request id, ne
     assert.deepEqual(Object.keys((answer.error?.data ?? {}) as object), ['request_id']);
     assert.doesNotMatch(JSON.stringify(answer), /a2a_tasks|SQLITE|no such table/i);
   }
-  // Streams too: the first event is awaited, so the failure is a plain JSON-RPC answer.
-  const stream = (await rpc(url, '/', { jsonrpc: '2.0', id: 4, method: 'message/stream', params: { message: { messageId: 'm3', role: 'user', parts: [{ kind: 'text', text: 'hi' }] } } })).body as Envelope;
-  assert.equal(stream.error?.message, 'Internal error', JSON.stringify(stream));
+  // Streams too: a streaming method's failure is the one event of its event stream.
+  const streamed = await fetch(`${url}/`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'message/stream', params: { message: { messageId: 'm3', role: 'user', parts: [{ kind: 'text', text: 'hi' }] } } }),
+  });
+  assert.match(streamed.headers.get('content-type') ?? '', /^text\/event-stream/);
+  const text = await streamed.text();
+  const stream = JSON.parse(/^data: (.*)$/m.exec(text)?.[1] ?? 'null') as Envelope;
+  assert.equal(stream.error?.message, 'Internal error', text);
+  assert.doesNotMatch(text, /a2a_tasks|SQLITE|no such table/i);
 });
 
 test('ids given as a comma-separated string are held to the 1,000-id cap, with the same error as an array', async (t) => {
