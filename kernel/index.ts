@@ -90,5 +90,7 @@ export { default as Type } from 'typebox';
 export type { Static, TSchema } from 'typebox';
 
 // ---- Misc ----
+export { describeSchemaErrors } from './internal/schema-errors.ts';
+export { raceAbort } from './internal/race-abort.ts';
 export { version } from './internal/version.ts';
 export type { Logger } from './internal/logger.ts';

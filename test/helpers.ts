@@ -117,13 +117,13 @@ export function spawnApflow(args: string[], options: SpawnApflowOptions = {}): S
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
-/** Waits until `apflow` logs that it listens; returns the base URL to call it on. */
 /**
  * How long a spawned apflow may take to start. Each process compiles its TypeScript on load, and
  * CI runs two test files at once beside a browser on two cores: starts of 20 s have been seen.
  */
 export const PROCESS_START_MS = 60_000;
 
+/** Waits until `apflow` logs that it listens; returns the base URL to call it on. */
 export async function waitListening(proc: SpawnedApflow, timeoutMs = PROCESS_START_MS): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -180,6 +180,16 @@ export async function eventually<T>(check: () => Promise<T | Falsy> | T | Falsy,
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Whether no process `pid` exists any more. */
+export function processGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
 
 /** One request an {@link httpReceiver} got. */
 export interface ReceivedRequest {

@@ -93,6 +93,7 @@ export async function createGeneration(shared: GenerationShared, options: { id: 
       dialect: shared.storage.dialect,
       ping: () => shared.storage.ping(),
       plugins: () => names,
+      endpoints: () => Object.fromEntries(http.routes().flatMap((route) => (route.endpoint ? [[route.endpoint, route.url]] : []))),
       executors: () => executors().length,
       tasks: () => serverTasks(shared.engine),
       cluster: () => shared.engine.cluster(),

@@ -10,6 +10,8 @@ export interface HealthReport {
   database: PingResult & { dialect: string };
   workers: { count: number; pid: number };
   plugins: string[];
+  /** Where each protocol is served (`mcp: "/mcp"`, …), as the plugins that serve them name their routes. */
+  endpoints: Record<string, string>;
   executors: number;
   /** Tasks and trees this server runs now (every worker of it). */
   tasks: { running: number; trees: number };
@@ -26,6 +28,7 @@ export interface HealthSources {
   dialect: string;
   ping(): Promise<PingResult>;
   plugins(): string[];
+  endpoints(): Record<string, string>;
   executors(): number;
   tasks(): Promise<{ running: number; trees: number }>;
   cluster(): Promise<{ engines: number; ready: number }>;
@@ -46,6 +49,7 @@ export async function buildHealthReport(sources: HealthSources): Promise<HealthR
     database,
     workers: { count: sources.workers, pid: process.pid },
     plugins: sources.plugins(),
+    endpoints: sources.endpoints(),
     executors: sources.executors(),
     tasks,
     cluster,

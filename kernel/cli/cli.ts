@@ -13,6 +13,8 @@ export interface ServeOptions extends GlobalOptions {
   port?: string | number;
   workers?: string | number;
   reload?: boolean;
+  /** The original's `--protocol a2a|mcp`: apflow serves both at once, so either starts the same server. */
+  protocol?: string;
 }
 
 /**
@@ -30,6 +32,7 @@ export async function runCli(argv: string[]): Promise<void> {
     .option('--port <port>', 'Port to listen on (default 8000; env APFLOW_PORT)')
     .option('--workers <n>', 'Worker processes sharing the port (default 1)')
     .option('--reload', 'Reload local plugins when their files change (development)')
+    .option('--protocol <name>', 'a2a or mcp, as the original took it: both are always served (A2A on /, MCP on /mcp)')
     .action(async (options: ServeOptions) => {
       const { serve } = await import('./serve.ts');
       await serve(options);
@@ -56,6 +59,15 @@ export async function runCli(argv: string[]): Promise<void> {
     .action(async (action: string, ids: string[], options: Record<string, unknown>) => {
       const { tasksCommand } = await import('./tasks.ts');
       await tasksCommand(action, ids, options);
+    });
+
+  cli
+    .command('mcp', 'An MCP server on standard input and output (for Claude Desktop, Cursor…), on the configured database')
+    .option('--user-id <id>', 'Act as this user: see and create only their tasks (default: every task, as the other commands)')
+    .option('--admin', 'With --user-id: act as an administrator')
+    .action(async (options: { config?: string; userId?: string; admin?: boolean }) => {
+      const { mcpCommand } = await import('./mcp.ts');
+      await mcpCommand(options);
     });
 
   cli

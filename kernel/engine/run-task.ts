@@ -1,6 +1,7 @@
 import { detectProvider } from '../executors/detect-provider.ts';
 import { scrubJson, scrubText } from '../internal/scrub-secrets.ts';
 import { ApflowError, isApflowError, toApflowError } from '../errors/apflow-error.ts';
+import { raceAbort } from '../internal/race-abort.ts';
 import type { ExecutorContext } from '../executors/define-executor.ts';
 import type { RegisteredExecutor } from '../executors/executor-table.ts';
 import type { Hooks } from '../hooks/hooks.ts';
@@ -175,15 +176,6 @@ async function demoRun(registered: RegisteredExecutor, inputs: unknown, ctx: Exe
   return { ...rest, demo_mode: true };
 }
 
-/** Settles with `work`, or rejects as soon as `signal` aborts (an executor that ignores it is left behind). */
-function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
 
 /** The result as stored: JSON only. Anything else is an executor bug, reported as such. */
 function toJsonValue(value: unknown): unknown {

@@ -15,7 +15,8 @@ export interface Principal {
 export interface RequestContext {
   /** Request id, also in the logs. */
   id: string;
-  transport: 'http' | 'ws';
+  /** `stdio`: a command's standard input (`apflow mcp`), whose user the command line names. */
+  transport: 'http' | 'ws' | 'stdio';
   method: string;
   url: string;
   /** Matched route pattern (e.g. `/tasks/:id/status`), when one matched. */

@@ -21,6 +21,13 @@ declare module 'fastify' {
      * `request` hook; when it answers a principal, the `auth` hook is not asked for this request.
      */
     credential?: RouteCredential;
+    /**
+     * The `WWW-Authenticate` value of this route's 401 answers (default `Bearer`): the MCP
+     * endpoint names its protected-resource metadata there.
+     */
+    challenge?: (request: FastifyRequest) => string;
+    /** Names the protocol this route is the endpoint of (`mcp`): `/health` lists it under `endpoints`. */
+    endpoint?: string;
   }
 }
 
@@ -33,6 +40,8 @@ export interface RouteDescription {
   rpc: boolean;
   /** The route's Fastify schema (`body`, `querystring`, `params`, `response`, …), when it has one. */
   schema?: Readonly<Record<string, unknown>>;
+  /** The protocol it is the endpoint of (route `config.endpoint`). */
+  endpoint?: string;
 }
 
 /** A Fastify app that is not listening itself: the front server hands it requests. */
@@ -75,7 +84,13 @@ export function createHttp(options: { hooks: Hooks; log: Logger; bodyLimit: numb
   const routes: RouteDescription[] = [];
   fastify.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) {
-      routes.push({ method, url: route.url, rpc: route.config?.rpc === true, ...(route.schema ? { schema: route.schema as Record<string, unknown> } : {}) });
+      routes.push({
+        method,
+        url: route.url,
+        rpc: route.config?.rpc === true,
+        ...(route.schema ? { schema: route.schema as Record<string, unknown> } : {}),
+        ...(route.config?.endpoint ? { endpoint: route.config.endpoint } : {}),
+      });
     }
   });
 
@@ -107,7 +122,7 @@ export function createHttp(options: { hooks: Hooks; log: Logger; bodyLimit: numb
     const response = isRpc ? toRpcResponse(error, null, request.id) : toRestResponse(error, request.id);
     if (response.error.code === 'APF_INTERNAL') request.log.error({ err: error }, 'request failed');
     // RFC 9110: a 401 names the scheme to authenticate with (A2A clients and the TCK look for it).
-    if (response.status === 401) void reply.header('www-authenticate', 'Bearer');
+    if (response.status === 401) void reply.header('www-authenticate', request.routeOptions.config?.challenge?.(request) ?? 'Bearer');
     reply.status(response.status).send(response.body);
   });
   fastify.setNotFoundHandler((request, reply) => {

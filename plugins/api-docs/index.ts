@@ -27,6 +27,7 @@ export default definePlugin({
         version,
         serverUrl: baseUrl ?? `${request.protocol}://${request.host}`,
         auth: app.config.auth.enabled,
+        publicPaths: app.service('jwt-auth')?.publicPaths ?? new Set(),
       }),
     );
   },

@@ -1,6 +1,6 @@
 import type { AppDescription, RouteDescription } from 'apflow';
 import { toJsonSchema } from './json-schema.ts';
-import { PUBLIC_PATHS, ROUTE_NOTES, type RouteNote } from './route-notes.ts';
+import { ROUTE_NOTES, type RouteNote } from './route-notes.ts';
 import { RPC_COMPONENTS, rpcOperation } from './rpc-paths.ts';
 
 type Json = Record<string, unknown>;
@@ -12,6 +12,8 @@ export interface DocumentOptions {
   serverUrl: string;
   /** Authentication is on: declare the bearer scheme, required but on the public routes. */
   auth: boolean;
+  /** The paths that need no token (the jwt-auth plugin's). */
+  publicPaths: ReadonlySet<string>;
 }
 
 const ERROR_BODY = {
@@ -66,7 +68,7 @@ export function buildDocument(description: AppDescription, options: DocumentOpti
     }
     operation.operationId = unique(operationIds, String(operation.operationId));
     if (options.auth) {
-      if (PUBLIC_PATHS.has(path)) operation.security = [];
+      if (options.publicPaths.has(path)) operation.security = [];
       // A WebSocket may open without a token and authenticate with its first message.
       else if (path === '/ws') operation.security = [{ bearerAuth: [] }, {}];
     }

@@ -15,6 +15,11 @@ export interface RouteNote {
 }
 
 const TASK_STATUSES = ['pending', 'in_progress', 'completed', 'failed', 'cancelled'];
+const mcpNote = 'See the README section MCP and plugins/mcp/README.md.';
+const protectedResource: RouteNote = {
+  summary: "The MCP endpoint's protected-resource metadata (RFC 9728)",
+  description: '`{resource, authorization_servers, bearer_methods_supported}`: how MCP clients authenticate to /mcp (a bearer JWT in `Authorization`).',
+};
 const agentCard: RouteNote = {
   summary: 'A2A agent card',
   description: 'The v1.0 card to `A2A-Version: 1.x`, else the v0.3 card. See plugins/a2a/README.md.',
@@ -27,7 +32,7 @@ const agentCard: RouteNote = {
 export const ROUTE_NOTES: Readonly<Record<string, RouteNote>> = {
   'GET /health': {
     summary: 'Server health',
-    description: '`{status, version, uptime_s, database, workers, plugins, executors, reload_errors}`; 200 when the database answers, 503 when it does not.',
+    description: '`{status, version, uptime_s, database, workers, plugins, endpoints, executors, tasks, cluster, reload_errors}` (`endpoints` names where each protocol is served, e.g. `mcp: "/mcp"`); 200 when the database answers, 503 when it does not.',
   },
   'GET /tasks': {
     summary: 'List tasks (roots), newest first',
@@ -68,6 +73,19 @@ export const ROUTE_NOTES: Readonly<Record<string, RouteNote>> = {
     produces: 'text/html',
   },
   'GET /openapi.json': { summary: 'This OpenAPI 3.1 document' },
+  'POST /mcp': {
+    summary: 'MCP (Streamable HTTP): one JSON-RPC message',
+    description: `The Model Context Protocol (2025-06-18 and 2025-11-25): \`initialize\` opens a session (its id comes back in \`Mcp-Session-Id\`, which every later request sends); \`tools/list\`, \`tools/call\` (execute_task, create_task, get_task, get_task_tree, list_tasks, get_task_status, cancel_task, copy_task, delete_task, update_task, list_executors), \`resources/list\`, \`resources/templates/list\`, \`resources/read\` (task://{task_id}, tasks://?status=&limit=&offset=), \`resources/subscribe\`. Send \`Accept: application/json, text/event-stream\`: a request is answered as JSON or as an event stream carrying its progress notifications, then its answer. ${mcpNote}`,
+    produces: 'text/event-stream',
+  },
+  'GET /mcp': {
+    summary: "MCP: the session's server stream",
+    description: `Server-Sent Events of the session (resource updates); with \`Last-Event-ID\` it resumes a dropped stream, replaying what was sent after that event. ${mcpNote}`,
+    produces: 'text/event-stream',
+  },
+  'DELETE /mcp': { summary: 'MCP: end the session named by Mcp-Session-Id', description: mcpNote },
+  'GET /.well-known/oauth-protected-resource/mcp': protectedResource,
+  'GET /.well-known/oauth-protected-resource': protectedResource,
 };
 
 /** Summaries of the JSON-RPC endpoints the built-in plugins serve. */
@@ -76,18 +94,3 @@ export const ENDPOINT_NOTES: Readonly<Record<string, string>> = {
   '/system': 'Server health, executors, and the methods other plugins add.',
   '/': "apflow's `execute_task_tree`, and the methods of the plugin answering the rest.",
 };
-
-/**
- * Paths that need no token when authentication is on: the jwt-auth plugin's public set
- * (plugins/jwt-auth/token-source.ts), which the two documents' routes belong to.
- */
-export const PUBLIC_PATHS: ReadonlySet<string> = new Set([
-  '/.well-known/agent-card.json',
-  '/.well-known/agent-card',
-  '/.well-known/agent.json',
-  '/health',
-  '/auth/login',
-  '/docs',
-  '/openapi.json',
-]);
-

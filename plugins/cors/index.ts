@@ -3,8 +3,8 @@ import { definePlugin, version } from 'apflow';
 
 const COMMON: FastifyCorsOptions = {
   methods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
-  allowedHeaders: ['Content-Type', 'Authorization', 'X-LLM-API-KEY', 'A2A-Version', 'A2A-Extensions', 'Last-Event-ID', 'X-Request-Id'],
-  exposedHeaders: ['WWW-Authenticate', 'X-Request-Id', 'Retry-After'],
+  allowedHeaders: ['Content-Type', 'Authorization', 'X-LLM-API-KEY', 'A2A-Version', 'A2A-Extensions', 'Last-Event-ID', 'X-Request-Id', 'Mcp-Session-Id', 'Mcp-Protocol-Version'],
+  exposedHeaders: ['WWW-Authenticate', 'X-Request-Id', 'Retry-After', 'Mcp-Session-Id'],
   maxAge: 600,
 };
 

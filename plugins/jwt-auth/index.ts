@@ -5,7 +5,7 @@ import { mintToken, parseDuration } from './mint-token.ts';
 import { JwtAuthSettings, type JwtAuthConfig } from './settings.ts';
 import { createCookieOriginRule } from './cookie-origin.ts';
 import { createRevocationCheck } from './token-revocation.ts';
-import { isPublic, tokenOf, type CarriedToken } from './token-source.ts';
+import { isPublic, PUBLIC_PATHS, tokenOf, type CarriedToken } from './token-source.ts';
 import { createTokenVerifier } from './token-verifier.ts';
 import { createUserStore, type UserStore } from './user-store.ts';
 
@@ -19,6 +19,8 @@ export interface JwtAuthService {
   mint(sub: string, roles: string[], expires: string): Promise<string>;
   /** Seconds within which a revoked token is refused by a running server (`jwt_auth.token_recheck_s`). */
   revocationDelayS: number;
+  /** Paths anyone may reach without a token (the API docs mark them so). */
+  publicPaths: ReadonlySet<string>;
 }
 
 declare module 'apflow' {
@@ -46,6 +48,7 @@ export default definePlugin({
       // A token for a stored user's name is bound to that user like a login token (revoked with it).
       mint: async (sub, roles, expires) => mintToken(auth, sub, roles, parseDuration(expires), (await users.tokenVersion(sub)) ?? undefined),
       revocationDelayS: settings.token_recheck_s,
+      publicPaths: PUBLIC_PATHS,
     });
     if (!auth.enabled) return;
     if (!auth.jwt_secret && !auth.jwks_url) {

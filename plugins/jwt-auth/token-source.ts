@@ -39,11 +39,25 @@ export function tokenOf(request: RequestContext): CarriedToken | undefined {
   return undefined;
 }
 
-/** Paths anyone may reach: the agent card, health, login, the API docs, the dashboard page (and every CORS preflight). */
-const PUBLIC = new Set(['/.well-known/agent-card.json', '/.well-known/agent-card', '/.well-known/agent.json', '/health', '/auth/login', '/docs', '/openapi.json', '/ui']);
+/**
+ * Paths anyone may reach: the agent card, the MCP endpoint's protected-resource metadata, health,
+ * login, the API docs, the dashboard page (and every CORS preflight).
+ */
+export const PUBLIC_PATHS: ReadonlySet<string> = new Set([
+  '/.well-known/agent-card.json',
+  '/.well-known/agent-card',
+  '/.well-known/agent.json',
+  '/.well-known/oauth-protected-resource',
+  '/.well-known/oauth-protected-resource/mcp',
+  '/health',
+  '/auth/login',
+  '/docs',
+  '/openapi.json',
+  '/ui',
+]);
 
 /** Whether a request needs no token. */
 export function isPublic(request: RequestContext): boolean {
   if (request.transport === 'http' && request.method === 'OPTIONS') return true;
-  return request.transport === 'http' && PUBLIC.has(request.url.split('?')[0] as string);
+  return request.transport === 'http' && PUBLIC_PATHS.has(request.url.split('?')[0] as string);
 }

@@ -49,7 +49,7 @@ export default definePlugin({
           socket.terminate();
         },
       });
-      scope.get('/ws', { websocket: true, onRequest: admit }, (socket, request) => {
+      scope.get('/ws', { websocket: true, onRequest: admit, config: { endpoint: 'websocket' } }, (socket, request) => {
         sockets.add(socket);
         socket.once('close', () => sockets.delete(socket));
         handleConnection(app, socket, request, settings);

@@ -204,10 +204,11 @@ test('bin/apflow-server.js starts the same server; package.json names all four c
 });
 
 test('bad flags and config: one clear error naming the flag, key or file', { timeout: 90_000 }, async (t) => {
-  const [badPort, badConfig, missing] = await Promise.all([
+  const [badPort, badConfig, missing, badProtocol] = await Promise.all([
     run(t, ['serve', '--port', 'abc']),
     run(t, ['serve'], { cwd: tempProject(t, { 'apflow.config.yaml': 'server:\n  port: "abc"\n' }) }),
     run(t, ['serve', '--config', 'missing.yaml']),
+    run(t, ['serve', '--protocol', 'rest']),
   ]);
   assert.equal(badPort.code, 1);
   assert.match(assertOneLine(badPort.stderr), /--port must be a whole number, got 'abc'/);
@@ -221,9 +222,13 @@ test('bad flags and config: one clear error naming the flag, key or file', { tim
 
   assert.equal(missing.code, 1);
   assert.match(assertOneLine(missing.stderr), /config file not found: \S*missing\.yaml/);
+
+  // The original's --protocol a2a|mcp is taken (both are always served); anything else is refused.
+  assert.equal(badProtocol.code, 1);
+  assert.match(assertOneLine(badProtocol.stderr), /--protocol must be a2a or mcp \(apflow serves both at once\), got 'rest'/);
 });
 
-test('--workers 2: both workers answer on one port; SIGTERM stops the primary and both workers', { timeout: 40_000 }, async (t) => {
+test('--workers 2: both workers answer on one port; SIGTERM stops the primary and both workers', { timeout: 90_000 }, async (t) => {
   const port = await freePort();
   const proc = launch(t, ['serve', '--host', '127.0.0.1', '--port', String(port), '--workers', '2']);
   await waitLog(proc, 'apflow listening', { workers: 2, pid: proc.child.pid });

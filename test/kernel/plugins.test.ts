@@ -36,7 +36,7 @@ test('a local plugin adds routes and JSON-RPC methods, with options from the con
   assert.deepEqual((await app.inject('/hello')).json(), { greeting: 'hi' });
   const call = await app.inject({ method: 'POST', url: '/system', payload: { jsonrpc: '2.0', id: 'a', method: 'hello.say', params: { name: 'Ada' } } });
   assert.deepEqual(call.json(), { jsonrpc: '2.0', id: 'a', result: 'hi Ada' });
-  assert.deepEqual((await app.health()).plugins, ['a2a', 'api-docs', 'builtin-executors', 'cors', 'dashboard', 'examples', 'jwt-auth', 'llm-keys', 'metrics', 'sse', 'system', 'tasks-api', 'webhooks', 'websocket', 'hello']);
+  assert.deepEqual((await app.health()).plugins, ['a2a', 'api-docs', 'builtin-executors', 'cors', 'dashboard', 'examples', 'jwt-auth', 'llm-keys', 'mcp', 'metrics', 'sse', 'system', 'tasks-api', 'webhooks', 'websocket', 'hello']);
 });
 
 test('relative plugin paths in a config file resolve from its folder', async (t) => {
@@ -61,7 +61,7 @@ test('disabled_plugins turns a built-in off; naming an unknown built-in is an er
   const response = await app.inject({ method: 'POST', url: '/system', payload: { jsonrpc: '2.0', id: 1, method: 'system.health' } });
   assert.equal(response.statusCode, 404);
   assert.equal(response.json().error.code, 'APF_ROUTE_NOT_FOUND');
-  assert.deepEqual((await app.health()).plugins, ['a2a', 'api-docs', 'builtin-executors', 'cors', 'dashboard', 'examples', 'jwt-auth', 'llm-keys', 'metrics', 'sse', 'tasks-api', 'webhooks', 'websocket']);
+  assert.deepEqual((await app.health()).plugins, ['a2a', 'api-docs', 'builtin-executors', 'cors', 'dashboard', 'examples', 'jwt-auth', 'llm-keys', 'mcp', 'metrics', 'sse', 'tasks-api', 'webhooks', 'websocket']);
   assert.match(await loadError({ disabled_plugins: ['sytsem'] }), /disabled_plugins names 'sytsem', which is not a built-in plugin \(built-ins: .*system/);
 });
 

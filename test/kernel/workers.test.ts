@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TaskEvent } from 'apflow';
-import { eventually, freePort, launchApflow, tempProject } from '../helpers.ts';
+import { eventually, freePort, launchApflow, PROCESS_START_MS, tempProject } from '../helpers.ts';
 import { call, flatten, type TreeTask } from '../scale-out/servers.ts';
 import { sseSubscribe, streamProblems, wsConnection, type TreeSubscription } from '../scale-out/subscribers.ts';
 
@@ -16,7 +16,7 @@ export default defineExecutor({
 });
 `;
 
-test('--workers 2 on SQLite: both workers run tasks of one tree, a subscriber on either worker gets every event, /health covers both', { timeout: 90_000 }, async (t) => {
+test('--workers 2 on SQLite: both workers run tasks of one tree, a subscriber on either worker gets every event, /health covers both', { timeout: 150_000 }, async (t) => {
   const dir = tempProject(t, {
     'executors/pid-sleep.ts': pidSleep,
     // Two slots per worker: 40 tasks of one tree need both workers to finish in time.
@@ -24,7 +24,7 @@ test('--workers 2 on SQLite: both workers run tasks of one tree, a subscriber on
   });
   const port = await freePort();
   const proc = launchApflow(t, ['serve', '--host', '127.0.0.1', '--port', String(port), '--workers', '2'], { cwd: dir });
-  await eventually(() => proc.stdout().includes('"workers":2') && proc.stdout().includes('"apflow listening"'), 30_000).catch((error: Error) => {
+  await eventually(() => proc.stdout().includes('"workers":2') && proc.stdout().includes('"apflow listening"'), PROCESS_START_MS).catch((error: Error) => {
     throw new Error(`${error.message}\nstdout: ${proc.stdout()}\nstderr: ${proc.stderr()}`);
   });
   const base = `http://127.0.0.1:${port}`;

@@ -6,7 +6,7 @@ import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import type { App } from 'apflow';
-import { eventually, freePort, listenLocal, testApp } from '../helpers.ts';
+import { eventually, freePort, listenLocal, processGone, testApp } from '../helpers.ts';
 
 type Row = Awaited<ReturnType<App['tasks']['tree']>>[number];
 type Json = Record<string, unknown>;
@@ -439,14 +439,7 @@ describe('command_executor', () => {
 
   /** A node program that ignores SIGTERM, writes its pid to `file` and never ends. */
   const stubborn = (file: string) => ['node', '-e', `process.on('SIGTERM', () => {}); require('fs').writeFileSync(${JSON.stringify(file)}, String(process.pid)); setInterval(() => {}, 1000)`];
-  const gone = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  };
+  const gone = processGone;
 
   test('a program running past its timeout is killed and the task fails naming the timeout', async (t) => {
     const app = await commandApp(t, {}, allowed);

@@ -1,7 +1,8 @@
-import type { ModelMessage } from 'ai';
-import type { ExecutorContext } from 'apflow';
+import type { ModelMessage, ToolSet } from 'ai';
+import { ApflowError, type ExecutorContext } from 'apflow';
 import { executorTools, type ExecutorLookup } from './executor-tools.ts';
 import { generate, LlmCallError, openModel, type LlmSettings, type OpenModel } from './llm-call.ts';
+import { isMcpEntry, mcpTools, type McpClientLike, type McpSessionLike } from './mcp-tools.ts';
 import { addUsage, noUsage, type TokenUsage } from './token-usage.ts';
 import { interpolate, parseOutput, type AgentSpec, type TaskSpec, type Works } from './works.ts';
 
@@ -18,6 +19,8 @@ export interface CrewEnv {
   ctx: ExecutorContext;
   settings: LlmSettings;
   executors: ExecutorLookup;
+  /** The mcp plugin's `mcp-client` service, if it is loaded (for agents with MCP tools). */
+  mcp(): McpClientLike | undefined;
   /** The model of agents without `llm` (the task's `schemas.model`, else {@link DEFAULT_MODEL}). */
   defaultModel: string;
   /** Progress of this crew, 0..1. */
@@ -40,13 +43,37 @@ function contextOf(task: TaskSpec, outputs: Map<string, string>): string[] {
   return names.map((name) => outputs.get(name)).filter((output): output is string => output !== undefined);
 }
 
+/** An agent's tools: its executors, and the tools of its MCP servers (connected on first use). */
+async function agentTools(agent: AgentSpec, name: string, env: CrewEnv, sessions: McpSessionLike[]): Promise<ToolSet | undefined> {
+  if (!agent.tools?.length) return undefined;
+  const ids = agent.tools.filter((tool) => typeof tool === 'string');
+  const servers = agent.tools.filter(isMcpEntry);
+  const tools = executorTools(ids, name, env.executors, env.ctx);
+  if (servers.length === 0) return tools;
+  const remote = await mcpTools(servers, name, env.mcp(), env.ctx, sessions);
+  const twice = Object.keys(remote).find((tool) => tool in tools);
+  if (twice) throw new ApflowError('APF_INVALID_PARAMS', { message: `Agent '${name}' has two tools named '${twice}': give an MCP server a prefix` });
+  return { ...tools, ...remote };
+}
+
 /**
  * Runs the crew's tasks in order, each by its agent, each seeing the earlier outputs as context.
  * A model failure ends the crew with `status: 'failed'`; a cancel rejects (the task is cancelled);
- * a missing key or an unknown tool rejects (the task fails).
+ * a missing key or an unknown tool rejects (the task fails). MCP sessions opened for the agents'
+ * tools are closed when the crew ends, however it ends.
  */
 export async function runCrew(works: Works, inputs: Readonly<Record<string, unknown>>, env: CrewEnv): Promise<CrewResult> {
+  const sessions: McpSessionLike[] = [];
+  try {
+    return await runTasks(works, inputs, env, sessions);
+  } finally {
+    await Promise.all(sessions.map((session) => session.close().catch(() => undefined)));
+  }
+}
+
+async function runTasks(works: Works, inputs: Readonly<Record<string, unknown>>, env: CrewEnv, sessions: McpSessionLike[]): Promise<CrewResult> {
   const { ctx } = env;
+  const toolsets = new Map<string, Promise<ToolSet | undefined>>();
   const usage = noUsage();
   const outputs = new Map<string, string>();
   const models = new Map<string, OpenModel>();
@@ -63,7 +90,9 @@ export async function runCrew(works: Works, inputs: Readonly<Record<string, unkn
       open = await openModel(llm.model, ctx, env.settings);
       models.set(llm.model, open);
     }
-    const tools = agent.tools?.length ? executorTools(agent.tools, spec.agent, env.executors, ctx) : undefined;
+    let agentToolset = toolsets.get(spec.agent);
+    if (!agentToolset) toolsets.set(spec.agent, (agentToolset = agentTools(agent, spec.agent, env, sessions)));
+    const tools = await agentToolset;
     const messages: ModelMessage[] = [{ role: 'user', content: taskPrompt(task, contextOf(task, outputs)) }];
     try {
       const answer = await generate(

@@ -2,13 +2,16 @@ import { ApflowError, defineExecutor, type ExecutorContext, Type } from 'apflow'
 import { DEFAULT_MODEL, runCrew, type CrewEnv, type CrewResult } from './crew.ts';
 import type { ExecutorLookup } from './executor-tools.ts';
 import type { LlmSettings } from './llm-call.ts';
+import type { McpClientLike } from './mcp-tools.ts';
 import { addUsage, noUsage } from './token-usage.ts';
 import { checkWorks, interpolate } from './works.ts';
 
-/** What both crew executors share: the plugin's settings and its executor table. */
+/** What both crew executors share: the plugin's settings, its executor table and the MCP client. */
 export interface CrewDeps {
   settings: LlmSettings;
   executors: ExecutorLookup;
+  /** The mcp plugin's `mcp-client` service, looked up when a crew runs (absent: plugin disabled). */
+  mcp(): McpClientLike | undefined;
 }
 
 // Inputs are the crew's `{placeholder}` values: any object.

@@ -2,6 +2,7 @@ import { definePlugin, Type } from 'apflow';
 import { createBatchCrewaiExecutor, createCrewaiExecutor } from './crewai-executors.ts';
 import type { LlmSettings } from './llm-call.ts';
 import { createLlmExecutor } from './llm-executor.ts';
+import type { McpClientLike } from './mcp-tools.ts';
 import { createGenerateExecutor } from './generate-executor.ts';
 
 const Settings = Type.Object(
@@ -29,7 +30,9 @@ export default definePlugin({
     // (unless the embedding app set its own AI_SDK_LOG_WARNINGS).
     globalThis.AI_SDK_LOG_WARNINGS ??= false;
     const settings = app.settings as LlmSettings;
-    const deps = { settings, executors: app.executors };
+    // The service is typed by the mcp plugin, which this package cannot import: asked by name.
+    const service = app.service as unknown as (name: string) => McpClientLike | undefined;
+    const deps = { settings, executors: app.executors, mcp: () => service('mcp-client') };
     app.executors.register(createCrewaiExecutor(deps));
     app.executors.register(createBatchCrewaiExecutor(deps));
     app.executors.register(createLlmExecutor(settings));

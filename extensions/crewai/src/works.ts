@@ -1,4 +1,5 @@
 import { ApflowError } from 'apflow';
+import { isMcpEntry, type McpToolEntry } from './mcp-tools.ts';
 
 /** An agent of a crew (CrewAI's Agent: role, goal, backstory, llm, tools). */
 export interface AgentSpec {
@@ -7,8 +8,8 @@ export interface AgentSpec {
   backstory?: string;
   /** A model name (`openai/gpt-4o-mini`, `claude-3-5-haiku-latest`) or `{model, temperature?, max_tokens?}`. */
   llm?: string | { model: string; temperature?: number; max_tokens?: number };
-  /** Ids of apflow executors the agent may call. */
-  tools?: string[];
+  /** Ids of apflow executors the agent may call, and MCP servers (`{mcp: {...}}`) whose tools it may call. */
+  tools?: (string | McpToolEntry)[];
   /** Most model requests per task (tool rounds included); CrewAI's `max_iter`. */
   max_iter?: number;
 }
@@ -44,7 +45,10 @@ export function checkWorks(works: unknown): Works {
     if (llm !== undefined && typeof llm !== 'string' && !(isObject(llm) && typeof llm.model === 'string')) {
       throw invalid(`Agent '${name}': llm must be a model name or {model}`);
     }
-    if (agent.tools !== undefined && !isStrings(agent.tools)) throw invalid(`Agent '${name}': tools must be a list of executor ids`);
+    const tools = agent.tools;
+    if (tools !== undefined && !(Array.isArray(tools) && tools.every((tool) => typeof tool === 'string' || isMcpEntry(tool)))) {
+      throw invalid(`Agent '${name}': tools must be a list of executor ids and {mcp: {...}} MCP servers`);
+    }
   }
   const earlier: string[] = [];
   for (const [name, task] of Object.entries(works.tasks)) {

@@ -1,0 +1,42 @@
+import { definePlugin, version } from 'apflow';
+import { registerMcpClient } from './client/index.ts';
+import { createMcpServer } from './server/create-mcp-server.ts';
+import { httpCallerOf } from './server/caller-of.ts';
+import { createHttpSessions } from './server/http-sessions.ts';
+import { registerMcpRoute } from './server/mcp-route.ts';
+import { registerProtectedResource } from './server/protected-resource.ts';
+import { serveStdio, type StdioOptions } from './server/stdio-session.ts';
+import { Settings, type McpSettings } from './settings.ts';
+
+/** What the mcp plugin offers the `apflow mcp` command. */
+export interface McpService {
+  /** Serves one MCP session on standard input and output; resolves when the client ends it. */
+  serveStdio(options?: StdioOptions): Promise<void>;
+}
+
+declare module 'apflow' {
+  interface KernelServices {
+    mcp: McpService;
+  }
+}
+
+/**
+ * The Model Context Protocol both ways: apflow as an MCP server (Streamable HTTP on `/mcp`, and
+ * stdio through `apflow mcp`), and `mcp_executor`, which calls any MCP server from a task.
+ */
+export default definePlugin({
+  name: 'mcp',
+  version,
+  config: { key: 'mcp', schema: Settings },
+  setup(app) {
+    const settings = app.settings as McpSettings;
+    const sessions = createHttpSessions(app, settings.server, () => createMcpServer(app, httpCallerOf(app)));
+    registerMcpRoute(app, sessions);
+    registerProtectedResource(app, settings.server.authorization_servers);
+    // Open GET streams would hold a shutdown or reload up: end them, clients re-initialize.
+    app.onClosing(() => sessions.closeAll());
+    app.onDispose(() => sessions.closeAll());
+    app.provide('mcp', { serveStdio: (options) => serveStdio(app, options) });
+    registerMcpClient(app, settings.client);
+  },
+});

@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { PluginApp } from 'apflow';
+import type { McpServerSettings } from '../settings.ts';
+import { createEventStore } from './event-store.ts';
+
+/** One MCP session over HTTP: its transport and server, and who opened it. */
+export interface HttpSession {
+  readonly id: string;
+  readonly transport: StreamableHTTPServerTransport;
+  readonly server: Server;
+  /** The user who opened it (null with authentication off): only they may use it. */
+  readonly userId: string | null;
+  /** What the per-user limit counts by: the user, or the client address without authentication. */
+  readonly limitKey: string;
+  /** Requests (and GET streams) open now; an idle session has none. */
+  open: number;
+  lastSeen: number;
+}
+
+/**
+ * The open MCP sessions of this server: created by `initialize`, ended by `DELETE`, by
+ * `session_ttl_s` without a request or an open stream, or by the server closing. The counts are
+ * bounded (`max_sessions`, `max_sessions_per_user`), so clients that never `DELETE` cannot grow
+ * memory without end.
+ */
+export function createHttpSessions(app: PluginApp, settings: McpServerSettings, createServer: () => Server) {
+  const sessions = new Map<string, HttpSession>();
+  const perKey = (key: string) => [...sessions.values()].filter((session) => session.limitKey === key).length;
+
+  const end = (session: HttpSession) => {
+    if (sessions.get(session.id) !== session) return;
+    sessions.delete(session.id);
+    void session.transport.close().catch(() => undefined);
+    void session.server.close().catch(() => undefined);
+  };
+
+  const sweep = setInterval(
+    () => {
+      const idleSince = Date.now() - settings.session_ttl_s * 1000;
+      for (const session of sessions.values()) if (session.open === 0 && session.lastSeen < idleSince) end(session);
+    },
+    Math.min(60_000, Math.max(1000, (settings.session_ttl_s * 1000) / 4)),
+  );
+  sweep.unref();
+
+  return {
+    get: (id: string) => sessions.get(id),
+    /** Why a new session cannot open now (for `limitKey`), or undefined when it can. */
+    refusal(limitKey: string): { status: number; message: string } | undefined {
+      if (sessions.size >= settings.max_sessions) return { status: 503, message: `The server holds its most MCP sessions (${settings.max_sessions}); try again later` };
+      if (perKey(limitKey) >= settings.max_sessions_per_user) {
+        return { status: 429, message: `You hold ${settings.max_sessions_per_user} MCP sessions, the most allowed: end some (DELETE /mcp) or let them expire` };
+      }
+      return undefined;
+    },
+    /** A new session, registered once its `initialize` succeeded (see {@link settle}). */
+    async open(userId: string | null, limitKey: string): Promise<HttpSession> {
+      const id = randomUUID();
+      const events = createEventStore(settings.replay_events);
+      const transport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => id,
+        eventStore: events,
+        onsessionclosed: () => end(session),
+      });
+      const server = createServer();
+      const session: HttpSession = { id, transport, server, userId, limitKey, open: 0, lastSeen: Date.now() };
+      transport.onclose = () => {
+        events.clear();
+        end(session);
+      };
+      await server.connect(transport);
+      sessions.set(id, session);
+      return session;
+    },
+    /** Drops a session whose `initialize` did not succeed (the transport never took its id). */
+    settle(session: HttpSession): void {
+      if (session.transport.sessionId === undefined) end(session);
+    },
+    /** Ends every session (the generation is closing): their GET streams close, clients reconnect. */
+    closeAll(): void {
+      clearInterval(sweep);
+      for (const session of [...sessions.values()]) end(session);
+    },
+    get size() {
+      return sessions.size;
+    },
+  };
+}
+
+/** The open sessions of this server. */
+export type HttpSessions = ReturnType<typeof createHttpSessions>;
