@@ -2,10 +2,13 @@ import { definePlugin, version } from 'apflow';
 import { registerMcpClient } from './client/index.ts';
 import { createMcpServer } from './server/create-mcp-server.ts';
 import { httpCallerOf } from './server/caller-of.ts';
-import { createHttpSessions } from './server/http-sessions.ts';
+import { createHttpSessions, sweepMs } from './server/http-sessions.ts';
+import { createOwnerListener } from './server/owner-listener.ts';
+import { createSessionRegistry } from './server/session-registry.ts';
 import { registerMcpRoute } from './server/mcp-route.ts';
 import { registerProtectedResource } from './server/protected-resource.ts';
 import { serveStdio, type StdioOptions } from './server/stdio-session.ts';
+import { migrations } from './migrations.ts';
 import { Settings, type McpSettings } from './settings.ts';
 
 /** What the mcp plugin offers the `apflow mcp` command. */
@@ -28,13 +31,16 @@ export default definePlugin({
   name: 'mcp',
   version,
   config: { key: 'mcp', schema: Settings },
+  migrations,
   setup(app) {
     const settings = app.settings as McpSettings;
-    const sessions = createHttpSessions(app, settings.server, () => createMcpServer(app, httpCallerOf(app)));
-    registerMcpRoute(app, sessions);
+    // A record not refreshed for five sweeps belongs to a process that is gone.
+    const homes = { registry: createSessionRegistry(app, 5 * sweepMs(settings.server)), listener: createOwnerListener(app) };
+    const sessions = createHttpSessions(app, settings.server, homes, () => createMcpServer(app, httpCallerOf(app)));
+    registerMcpRoute(app, sessions, homes);
     registerProtectedResource(app, settings.server.authorization_servers);
     // Open GET streams would hold a shutdown or reload up: end them, clients re-initialize.
-    app.onClosing(() => sessions.closeAll());
+    app.onClosing(() => void sessions.closeAll());
     app.onDispose(() => sessions.closeAll());
     app.provide('mcp', { serveStdio: (options) => serveStdio(app, options) });
     registerMcpClient(app, settings.client);

@@ -4,6 +4,8 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import type { PluginApp } from 'apflow';
 import type { McpServerSettings } from '../settings.ts';
 import { createEventStore } from './event-store.ts';
+import type { OwnerListener } from './owner-listener.ts';
+import type { SessionRegistry } from './session-registry.ts';
 
 /** One MCP session over HTTP: its transport and server, and who opened it. */
 export interface HttpSession {
@@ -19,30 +21,43 @@ export interface HttpSession {
   lastSeen: number;
 }
 
+/** Where the other processes' sessions are, and how to reach this one's. */
+export interface SessionHomes {
+  registry: SessionRegistry;
+  listener: OwnerListener;
+}
+
+/** How often sessions are swept and this process's rows refreshed. */
+export const sweepMs = (settings: McpServerSettings) => Math.min(60_000, Math.max(1000, (settings.session_ttl_s * 1000) / 4));
+
 /**
- * The open MCP sessions of this server: created by `initialize`, ended by `DELETE`, by
+ * The MCP sessions this process holds: created by `initialize`, ended by `DELETE`, by
  * `session_ttl_s` without a request or an open stream, or by the server closing. The counts are
- * bounded (`max_sessions`, `max_sessions_per_user`), so clients that never `DELETE` cannot grow
- * memory without end.
+ * bounded (`max_sessions`, `max_sessions_per_user`, per process), so clients that never `DELETE`
+ * cannot grow memory without end. Each session is recorded in `mcp_sessions` with this
+ * process's loopback address, so other workers hand its requests here.
  */
-export function createHttpSessions(app: PluginApp, settings: McpServerSettings, createServer: () => Server) {
+export function createHttpSessions(app: PluginApp, settings: McpServerSettings, homes: SessionHomes, createServer: () => Server) {
   const sessions = new Map<string, HttpSession>();
   const perKey = (key: string) => [...sessions.values()].filter((session) => session.limitKey === key).length;
+  const forget = (id: string) => void homes.registry.remove(id).catch((error: unknown) => app.log.warn({ err: error }, 'cannot remove an MCP session record'));
 
   const end = (session: HttpSession) => {
     if (sessions.get(session.id) !== session) return;
     sessions.delete(session.id);
+    forget(session.id);
     void session.transport.close().catch(() => undefined);
     void session.server.close().catch(() => undefined);
   };
 
-  const sweep = setInterval(
-    () => {
-      const idleSince = Date.now() - settings.session_ttl_s * 1000;
-      for (const session of sessions.values()) if (session.open === 0 && session.lastSeen < idleSince) end(session);
-    },
-    Math.min(60_000, Math.max(1000, (settings.session_ttl_s * 1000) / 4)),
-  );
+  const sweep = setInterval(() => {
+    const idleSince = Date.now() - settings.session_ttl_s * 1000;
+    for (const session of sessions.values()) if (session.open === 0 && session.lastSeen < idleSince) end(session);
+    void homes.listener
+      .current()
+      .then((url) => homes.registry.refresh(url))
+      .catch((error: unknown) => app.log.warn({ err: error }, 'cannot refresh the MCP session records'));
+  }, sweepMs(settings));
   sweep.unref();
 
   return {
@@ -71,6 +86,7 @@ export function createHttpSessions(app: PluginApp, settings: McpServerSettings, 
         end(session);
       };
       await server.connect(transport);
+      await homes.registry.add(id, await homes.listener.url(), userId);
       sessions.set(id, session);
       return session;
     },
@@ -79,9 +95,12 @@ export function createHttpSessions(app: PluginApp, settings: McpServerSettings, 
       if (session.transport.sessionId === undefined) end(session);
     },
     /** Ends every session (the generation is closing): their GET streams close, clients reconnect. */
-    closeAll(): void {
+    async closeAll(): Promise<void> {
       clearInterval(sweep);
       for (const session of [...sessions.values()]) end(session);
+      const url = await homes.listener.current();
+      if (url) await homes.registry.removeOwned(url).catch(() => undefined);
+      await homes.listener.close();
     },
     get size() {
       return sessions.size;

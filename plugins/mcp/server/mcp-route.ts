@@ -1,7 +1,9 @@
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { isTrustedOrigin, type FastifyReply, type FastifyRequest, type PluginApp, type RequestContext } from 'apflow';
-import type { HttpSession, HttpSessions } from './http-sessions.ts';
+import { handOver } from './hand-over.ts';
+import type { HttpSession, HttpSessions, SessionHomes } from './http-sessions.ts';
+import { HOP_HEADER } from './owner-listener.ts';
 import { mcpChallenge, MCP_PATH } from './protected-resource.ts';
 
 /** Where the request context of an MCP request travels to the tool handlers (`extra.authInfo.extra`). */
@@ -17,9 +19,10 @@ function refuse(reply: FastifyReply, status: number, code: number, message: stri
  * `Last-Event-ID`) and `DELETE /mcp` (ends the session): the Streamable HTTP transport of MCP,
  * one session per `initialize`. The kernel's hooks authenticated the request already (a 401
  * names the protected-resource metadata); here a foreign browser `Origin` is refused (403), and
- * a session answers only the user who opened it — to anyone else it does not exist (404).
+ * a session answers only the user who opened it — to anyone else it does not exist (404). A
+ * request for a session another process of this host holds (another worker) is handed to it.
  */
-export function registerMcpRoute(app: PluginApp, sessions: HttpSessions): void {
+export function registerMcpRoute(app: PluginApp, sessions: HttpSessions, homes: SessionHomes): void {
   const corsOrigins = app.config.server.cors_origins ?? [];
   app.http.route({
     method: ['GET', 'POST', 'DELETE'],
@@ -36,6 +39,7 @@ export function registerMcpRoute(app: PluginApp, sessions: HttpSessions): void {
       let session: HttpSession | undefined;
       if (typeof sessionId === 'string') {
         session = sessions.get(sessionId);
+        if (!session && request.headers[HOP_HEADER] === undefined && (await handedOver(sessionId, userId, request, reply, homes))) return reply;
         if (!session || session.userId !== userId) return refuse(reply, 404, -32001, 'Session not found: initialize a new one');
       } else if (request.method === 'POST' && isInitializeRequest(request.body)) {
         const limitKey = userId ?? `ip:${context.ip}`;
@@ -49,6 +53,19 @@ export function registerMcpRoute(app: PluginApp, sessions: HttpSessions): void {
       return reply;
     },
   });
+}
+
+/**
+ * Hands the request to the process holding `sessionId` when it is another one of this host and the
+ * session is the caller's; false when there is none (the caller answers 404). A process that is
+ * gone loses its record.
+ */
+async function handedOver(sessionId: string, userId: string | null, request: FastifyRequest, reply: FastifyReply, homes: SessionHomes): Promise<boolean> {
+  const home = await homes.registry.find(sessionId);
+  if (!home || home.userId !== userId || home.host !== homes.registry.host || home.ownerUrl === (await homes.listener.current())) return false;
+  if (await handOver(home.ownerUrl, request, reply)) return true;
+  await homes.registry.remove(sessionId);
+  return false;
 }
 
 /** Hands the request to the session's transport, which answers it on the raw response. */
