@@ -297,3 +297,19 @@ test('/health and /openapi.json name the MCP endpoint; disabled_plugins: [mcp] r
   const response = await fetch(`${off.url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
   assert.equal(response.status, 404);
 });
+
+test('a reload of the server ends its sessions but not the runs they started: the tree completes', async (t) => {
+  const { app, url } = await server(t);
+  const { client } = await connect(t, url);
+  const tasks = [
+    { id: 'rl-root', name: 'root', schemas: { method: 'noop' } },
+    { id: 'rl-slow', name: 'slow', parent_id: 'rl-root', schemas: { method: 'sleep' }, inputs: { ms: 1500 } },
+  ];
+  const call = client.callTool({ name: 'execute_task', arguments: { tasks } });
+  void call.catch(() => undefined);
+  await eventually(async () => (await app.tasks.get('rl-slow'))?.status === 'in_progress', 10_000);
+  await app.reload();
+  await assert.rejects(call, 'the session ended with the old generation');
+  await eventually(async () => (await app.tasks.get('rl-root'))?.status === 'completed', 20_000);
+  assert.equal((await app.tasks.get('rl-slow'))?.status, 'completed');
+});

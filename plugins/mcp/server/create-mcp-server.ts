@@ -65,8 +65,10 @@ function resourceError(error: unknown, caller: McpCaller): McpError {
 /**
  * One MCP server (one per session): apflow's tools and resources over whichever transport it is
  * connected to. `callerOf` says who sent each request (HTTP checks it per request).
+ * `serverClosing` is true while this server shuts down or reloads: the SDK then aborts every
+ * request in flight, which must not cancel their trees (they belong to the engine and go on).
  */
-export function createMcpServer(app: PluginApp, callerOf: (extra: HandlerExtra) => McpCaller): Server {
+export function createMcpServer(app: PluginApp, callerOf: (extra: HandlerExtra) => McpCaller, serverClosing: () => boolean = () => false): Server {
   const server = new Server(
     { name: 'apflow', title: 'apflow task trees', version },
     {
@@ -97,10 +99,16 @@ export function createMcpServer(app: PluginApp, callerOf: (extra: HandlerExtra) 
             void extra
               .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: value, ...(total === undefined ? {} : { total }), message } })
               .catch(() => undefined);
+    // A cancel from the client (or the client going away) stops the call; a server closing does not.
+    const cancelled = new AbortController();
+    const onAbort = () => serverClosing() || cancelled.abort(extra.signal.reason);
+    extra.signal.addEventListener('abort', onAbort, { once: true });
     try {
-      return toolResult(await tool.call(app, args, caller, { signal: extra.signal, progress }));
+      return toolResult(await tool.call(app, args, caller, { signal: cancelled.signal, progress }));
     } catch (error) {
       return toolError(error, caller);
+    } finally {
+      extra.signal.removeEventListener('abort', onAbort);
     }
   });
 

@@ -37,8 +37,9 @@ export const sweepMs = (settings: McpServerSettings) => Math.min(60_000, Math.ma
  * cannot grow memory without end. Each session is recorded in `mcp_sessions` with this
  * process's loopback address, so other workers hand its requests here.
  */
-export function createHttpSessions(app: PluginApp, settings: McpServerSettings, homes: SessionHomes, createServer: () => Server) {
+export function createHttpSessions(app: PluginApp, settings: McpServerSettings, homes: SessionHomes, createServer: (serverClosing: () => boolean) => Server) {
   const sessions = new Map<string, HttpSession>();
+  let closingAll = false;
   const perKey = (key: string) => [...sessions.values()].filter((session) => session.limitKey === key).length;
   const forget = (id: string) => void homes.registry.remove(id).catch((error: unknown) => app.log.warn({ err: error }, 'cannot remove an MCP session record'));
 
@@ -79,7 +80,7 @@ export function createHttpSessions(app: PluginApp, settings: McpServerSettings, 
         eventStore: events,
         onsessionclosed: () => end(session),
       });
-      const server = createServer();
+      const server = createServer(() => closingAll);
       const session: HttpSession = { id, transport, server, userId, limitKey, open: 0, lastSeen: Date.now() };
       transport.onclose = () => {
         events.clear();
@@ -96,6 +97,7 @@ export function createHttpSessions(app: PluginApp, settings: McpServerSettings, 
     },
     /** Ends every session (the generation is closing): their GET streams close, clients reconnect. */
     async closeAll(): Promise<void> {
+      closingAll = true;
       clearInterval(sweep);
       for (const session of [...sessions.values()]) end(session);
       const url = await homes.listener.current();
