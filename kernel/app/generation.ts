@@ -16,7 +16,7 @@ import { createReleasers } from '../loader/releasers.ts';
 import { resolvePluginSources } from '../loader/resolve-plugins.ts';
 import { createRpcRegistry, type RpcRegistry } from '../rpc/rpc-registry.ts';
 import { mountRpcRoutes } from '../rpc/rpc-routes.ts';
-import { dispatchRpc } from '../rpc/rpc-dispatch.ts';
+import { callRpc, dispatchRpc } from '../rpc/rpc-dispatch.ts';
 import type { Storage } from '../storage/create-storage.ts';
 import type { TaskEngine } from '../engine/task-engine.ts';
 import type { TaskRepository } from '../engine/task-repository.ts';
@@ -115,6 +115,7 @@ export async function createGeneration(shared: GenerationShared, options: { id: 
       rpc: {
         method: (endpoint, method, definition) => rpc.add(name, endpoint, method, definition),
         dispatch: (endpoint, body, context) => dispatchRpc(rpc, body, { endpoint, ...context }),
+        call: (endpoint, method, params, context) => callRpc(rpc, endpoint, method, params, context),
         fallback: (endpoint, answer, about) => rpc.setFallback(name, endpoint, answer, about),
         has: (endpoint, method) => rpc.get(endpoint, method) !== undefined,
       },

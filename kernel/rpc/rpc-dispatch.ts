@@ -1,7 +1,7 @@
 import { ApflowError } from '../errors/apflow-error.ts';
 import { normaliseId, toRpcResponse } from '../http/error-mapping.ts';
 import { MAX_PARAMS_DEPTH, nestsDeeperThan } from './json-depth.ts';
-import type { RpcContext, RpcRegistry } from './rpc-registry.ts';
+import type { RegisteredRpcMethod, RpcContext, RpcRegistry } from './rpc-registry.ts';
 
 /** The most calls one batch may carry. */
 export const MAX_BATCH = 1000;
@@ -59,16 +59,34 @@ async function callOne(registry: RpcRegistry, entry: unknown, ctx: CallContext):
     return fail(new ApflowError('APF_METHOD_NOT_FOUND', { message: 'Method not found', data: `Unknown method on ${ctx.endpoint}: ${name}` }), id, ctx);
   }
   try {
-    const rawParams = envelope?.params ?? {};
-    if (typeof rawParams !== 'object' || rawParams === null) {
-      throw new ApflowError('APF_INVALID_PARAMS', { message: 'Invalid params: params must be an object or an array' });
-    }
-    const params = method.check(rawParams);
-    const result = await method.definition.handler(params as never, { ...ctx, id, method: name });
+    const result = await invoke(method, envelope?.params ?? {}, { ...ctx, id, method: name });
     return { status: 200, body: { jsonrpc: '2.0', id, result: result === undefined ? null : result } };
   } catch (error) {
     return fail(error, id, ctx, name);
   }
+}
+
+/** Checks `rawParams` against the method's schema and runs its handler. */
+async function invoke(method: RegisteredRpcMethod, rawParams: unknown, ctx: RpcContext): Promise<unknown> {
+  if (typeof rawParams !== 'object' || rawParams === null) {
+    throw new ApflowError('APF_INVALID_PARAMS', { message: 'Invalid params: params must be an object or an array' });
+  }
+  return method.definition.handler(method.check(rawParams) as never, ctx);
+}
+
+/**
+ * Calls the method `name` of `endpoint` directly (another transport of the same methods: MCP,
+ * A2A): the same params checks as over HTTP, and the result, or the method's own error thrown as
+ * it was (an ApflowError with its code), instead of a JSON-RPC envelope to unwrap.
+ */
+export async function callRpc(registry: RpcRegistry, endpoint: string, name: string, params: unknown, ctx: Omit<CallContext, 'endpoint'>): Promise<unknown> {
+  if (nestsDeeperThan(params, MAX_PARAMS_DEPTH)) {
+    throw new ApflowError('APF_INVALID_PARAMS', { message: `Invalid params: params nest arrays and objects more than ${MAX_PARAMS_DEPTH} levels deep` });
+  }
+  const method = registry.get(endpoint, name);
+  if (!method) throw new ApflowError('APF_METHOD_NOT_FOUND', { message: `Method not found: ${name} on ${endpoint}` });
+  const result = await invoke(method, params ?? {}, { ...ctx, endpoint, id: null, method: name });
+  return result === undefined ? null : result;
 }
 
 function envelopeProblem(envelope: Record<string, unknown> | undefined): string | null {

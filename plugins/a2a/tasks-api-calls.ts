@@ -1,18 +1,21 @@
 import { invalidParams, unsupported } from './errors.ts';
-import type { PluginApp, RpcResponse } from 'apflow';
+import { isApflowError, type PluginApp } from 'apflow';
 import type { CallInfo } from './call-context.ts';
 
 /**
  * Calls a method of the tasks API for an A2A caller, with the caller's identity, so the same
- * checks (tree rules, permissions, user stamping) apply as on `POST /tasks`.
+ * checks (tree rules, permissions, user stamping) apply as on `POST /tasks`. Its refusals become
+ * A2A errors in its own words; an internal error is thrown as it is (and answered as one).
  */
 async function callTasksApi(app: PluginApp, method: string, params: Record<string, unknown>, call: CallInfo): Promise<unknown> {
-  const outcome = await app.rpc.dispatch('/tasks', { jsonrpc: '2.0', id: 1, method, params }, { request: call.request, principal: call.principal, log: call.log });
-  const response = outcome.body as RpcResponse;
-  if ('result' in response) return response.result;
-  if (response.error.code === -32601) throw unsupported(`apflow has no operation '${method}' (see the agent card's skills)`);
-  const detail = typeof response.error.data === 'string' ? ` (${response.error.data})` : '';
-  throw invalidParams(`${method} refused the request: ${response.error.message}${detail}`);
+  try {
+    return await app.rpc.call('/tasks', method, params, { request: call.request, principal: call.principal, log: call.log });
+  } catch (error) {
+    if (!isApflowError(error) || error.code === 'APF_INTERNAL') throw error;
+    if (error.code === 'APF_METHOD_NOT_FOUND') throw unsupported(`apflow has no operation '${method}' (see the agent card's skills)`);
+    const detail = typeof error.data === 'string' ? ` (${error.data})` : '';
+    throw invalidParams(`${method} refused the request: ${error.message}${detail}`);
+  }
 }
 
 /** Creates a task tree (`tasks.create`); returns its root's id. */

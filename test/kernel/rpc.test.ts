@@ -143,3 +143,41 @@ test('unknown routes answer a 404 JSON error naming the route', async (t) => {
   const wrongMethod = await fetch(`${url}/calc`);
   assert.equal(wrongMethod.status, 404);
 });
+
+/** A plugin that calls /calc's methods itself (as MCP and A2A call the tasks API): POST /call {method, params}. */
+const caller = `import { definePlugin, isApflowError } from 'apflow';
+export default definePlugin({
+  name: 'caller',
+  setup(app) {
+    app.http.post('/call', async (request) => {
+      const { method, params } = request.body as { method: string; params: unknown };
+      try {
+        return { result: await app.rpc.call('/calc', method, params, { request: request.apflow, principal: request.apflow.principal, log: request.log }) };
+      } catch (error) {
+        return isApflowError(error) ? { code: error.code, message: error.message, data: error.data ?? null } : { thrown: (error as Error).message };
+      }
+    });
+  },
+});`;
+
+test('app.rpc.call runs a method for another transport: its result, or its own error as an ApflowError, params checked as over HTTP', async (t) => {
+  const dir = tempProject(t, { 'calc.ts': calc, 'caller.ts': caller });
+  const app = await testApp(t, { plugins: [join(dir, 'calc.ts'), join(dir, 'caller.ts')] });
+  const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
+  const call = async (method: string, params?: unknown) => (await rpc(url, '/call', { method, params })).body as Record<string, unknown>;
+
+  assert.deepEqual(await call('add', { a: 2, b: 3 }), { result: 5 });
+  assert.deepEqual(await call('nothing'), { result: null });
+  const invalid = await call('add', { a: 'two' });
+  assert.equal(invalid.code, 'APF_INVALID_PARAMS');
+  assert.match(String(invalid.message), /params\.a: must be number/);
+  assert.match(String(invalid.message), /params\.b: is required/);
+  assert.deepEqual(await call('find', {}), { code: 'APF_NOT_FOUND', message: 'Task t1 not found', data: { task_id: 't1' } });
+  assert.equal((await call('nope', {})).code, 'APF_METHOD_NOT_FOUND');
+  assert.deepEqual(await call('crash', {}), { thrown: 'secret-token-123 leaked?' }, 'an internal error reaches the caller as it was, to log and hide');
+  let deep: unknown = 1;
+  for (let i = 0; i < 300; i++) deep = [deep];
+  const tooDeep = await call('sum', deep);
+  assert.equal(tooDeep.code, 'APF_INVALID_PARAMS');
+  assert.match(String(tooDeep.message), /more than 256 levels deep/);
+});
