@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteDescription } from '../http/create-http.ts';
 import type { RequestContext } from '../hooks/hook-types.ts';
 import type { MessageOptions } from '../http/request-context.ts';
-import type { TSchema } from 'typebox';
+import type { Static, TSchema } from 'typebox';
 import type { ApflowConfig } from '../config/resolve-config.ts';
 import type { ExecutorDefinition } from '../executors/define-executor.ts';
 import type { RegisteredExecutor } from '../executors/executor-table.ts';
@@ -39,14 +39,17 @@ export interface AppDescription {
   fallbacks: ({ endpoint: string; plugin: string } & FallbackAbout)[];
 }
 
-/** What a plugin's `setup` receives: the kernel's services, scoped to that plugin. */
-export interface PluginApp<Options = Record<string, unknown>> {
+/**
+ * What a plugin's `setup` receives: the kernel's services, scoped to that plugin. `Settings` is
+ * the type of its own config section (`Static` of the schema it declares in `config`).
+ */
+export interface PluginApp<Options = Record<string, unknown>, Settings = unknown> {
   /** The plugin's name (also the name every tap must use). */
   readonly name: string;
   /** The plugin's options from the config, checked against its `options` schema. */
   readonly options: Options;
   /** The plugin's own config section (`definePlugin({ config })`), checked, with defaults filled in. */
-  readonly settings: unknown;
+  readonly settings: Settings;
   /** The whole validated configuration (read only). */
   readonly config: ApflowConfig;
   /** The environment the server was started with (`createApp({ env })` in embedding and tests). */
@@ -126,8 +129,11 @@ export interface PluginApp<Options = Record<string, unknown>> {
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface KernelServices {}
 
-/** A plugin: a name and a setup function, plus optional metadata the loader checks. */
-export interface PluginDefinition<Options = Record<string, unknown>> {
+/**
+ * A plugin: a name and a setup function, plus optional metadata the loader checks. `Config` is
+ * the schema of its config section: `setup` gets the section typed by it, no casts.
+ */
+export interface PluginDefinition<Options = Record<string, unknown>, Config extends TSchema = TSchema> {
   name: string;
   version?: string;
   description?: string;
@@ -136,14 +142,14 @@ export interface PluginDefinition<Options = Record<string, unknown>> {
   /** Schema of the options given in the config's `plugins` entry. */
   options?: TSchema;
   /** A top-level config section this plugin owns, validated when it loads. */
-  config?: { key: string; schema: TSchema };
+  config?: { key: string; schema: Config };
   /**
    * Schema changes for the plugin's own tables (`<plugin>_…`), oldest first; run under the
    * migration lock before `setup`, each once per database.
    */
   migrations?: readonly Migration[];
   /** Wires the plugin in; may return a disposer. */
-  setup(app: PluginApp<Options>): void | Disposer | Promise<void | Disposer>;
+  setup(app: PluginApp<Options, Static<Config>>): void | Disposer | Promise<void | Disposer>;
 }
 
 /**
@@ -155,6 +161,8 @@ export interface PluginDefinition<Options = Record<string, unknown>> {
  *   setup(app) { app.http.get('/hello', async () => ({ hello: 'world' })); },
  * });
  */
-export function definePlugin<Options = Record<string, unknown>>(definition: PluginDefinition<Options>): PluginDefinition<Options> {
+export function definePlugin<Options = Record<string, unknown>, Config extends TSchema = TSchema>(
+  definition: PluginDefinition<Options, Config>,
+): PluginDefinition<Options, Config> {
   return definition;
 }

@@ -7,7 +7,7 @@ import { migrations } from './migrations.ts';
 import { createPushService } from './push-service.ts';
 import { guardHandler } from './guard-handler.ts';
 import { createRequestHandler } from './request-handler.ts';
-import { A2aSettings, type A2aConfig } from './settings.ts';
+import { A2aSettings } from './settings.ts';
 
 /**
  * apflow as an A2A agent (protocol v0.3 and v1.0): the agent card at `/.well-known/…`, and
@@ -19,7 +19,7 @@ export default definePlugin({
   config: { key: 'a2a', schema: A2aSettings },
   migrations,
   setup(app) {
-    const settings = app.settings as A2aConfig;
+    const settings = app.settings;
     const store = createA2aStore(app);
     const push = createPushService(app, store, settings);
     // Deliveries go on while a stop lets running tasks finish; they end with the generation.

@@ -28,7 +28,7 @@ export default definePlugin({
   version,
   config: { key: 'builtin_executors', schema: Settings },
   setup(app) {
-    const settings = app.settings as { command: { enabled?: boolean; allow?: string[] } };
+    const settings = app.settings;
     const enabled = settings.command?.enabled ?? truthy(fromEnv('APFLOW_STDIO_ALLOW_COMMAND', 'AIPARTNERUPFLOW_STDIO_ALLOW_COMMAND'));
     const allow = settings.command?.allow ?? envList(fromEnv('APFLOW_STDIO_COMMAND_WHITELIST', 'AIPARTNERUPFLOW_STDIO_COMMAND_WHITELIST'));
     app.executors.register(systemInfoExecutor);

@@ -25,7 +25,7 @@ export default definePlugin({
   description: 'Example task trees on a fresh database; apflow examples init',
   config: { key: 'examples', schema: Settings },
   setup(app) {
-    const settings = app.settings as { auto_init: boolean };
+    const settings = app.settings;
     const service = createExamplesService(app);
     app.provide('examples', service);
 

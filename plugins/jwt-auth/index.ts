@@ -2,7 +2,7 @@ import { ApflowError, definePlugin, version, type RequestContext } from 'apflow'
 import { mountLoginRoute } from './login-route.ts';
 import { migrations } from './migrations.ts';
 import { mintToken, parseDuration } from './mint-token.ts';
-import { JwtAuthSettings, type JwtAuthConfig } from './settings.ts';
+import { JwtAuthSettings } from './settings.ts';
 import { createCookieOriginRule } from './cookie-origin.ts';
 import { createRevocationCheck } from './token-revocation.ts';
 import { isPublic, PUBLIC_PATHS, tokenOf, type CarriedToken } from './token-source.ts';
@@ -41,7 +41,7 @@ export default definePlugin({
   migrations,
   setup(app) {
     const auth = app.config.auth;
-    const settings = app.settings as JwtAuthConfig;
+    const settings = app.settings;
     const users = createUserStore(app);
     app.provide('jwt-auth', {
       users,

@@ -9,7 +9,7 @@ import { registerMcpRoute } from './server/mcp-route.ts';
 import { registerProtectedResource } from './server/protected-resource.ts';
 import { serveStdio, type StdioOptions } from './server/stdio-session.ts';
 import { migrations } from './migrations.ts';
-import { Settings, type McpSettings } from './settings.ts';
+import { Settings } from './settings.ts';
 
 /** What the mcp plugin offers the `apflow mcp` command. */
 export interface McpService {
@@ -33,7 +33,7 @@ export default definePlugin({
   config: { key: 'mcp', schema: Settings },
   migrations,
   setup(app) {
-    const settings = app.settings as McpSettings;
+    const settings = app.settings;
     // A record not refreshed for five sweeps belongs to a process that is gone.
     const homes = { registry: createSessionRegistry(app, 5 * sweepMs(settings.server)), listener: createOwnerListener(app) };
     const sessions = createHttpSessions(app, settings.server, homes, (closing) => createMcpServer(app, httpCallerOf(app), closing));

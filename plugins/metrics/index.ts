@@ -29,12 +29,6 @@ const Settings = Type.Object(
   },
   { additionalProperties: false, default: {} },
 );
-interface MetricsSettings {
-  path: string;
-  process_metrics: boolean;
-  cluster_timeout_ms: number;
-  token?: string;
-}
 
 const CHANNEL = /^[a-z][a-z0-9_-]{0,31}$/;
 
@@ -50,7 +44,7 @@ export default definePlugin({
   version,
   config: { key: 'metrics', schema: Settings },
   setup(app) {
-    const settings = app.settings as MetricsSettings;
+    const settings = app.settings;
     const access = createScrapeAccess(app, settings.token);
     const state = processState(settings.process_metrics);
     const registry = new Registry();

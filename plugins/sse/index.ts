@@ -1,6 +1,6 @@
 import { definePlugin, Type, version, type FastifyReply } from 'apflow';
 import type { EventStream } from './event-stream.ts';
-import { streamTree, type SseSettings, type TreeStreamOptions } from './stream-tree.ts';
+import { streamTree, type TreeStreamOptions } from './stream-tree.ts';
 import { registerSubscribeRoute } from './subscribe-route.ts';
 
 /** What the sse plugin offers other plugins (`app.service('sse')`). */
@@ -32,7 +32,7 @@ export default definePlugin({
   version,
   config: { key: 'sse', schema: Settings },
   setup(app) {
-    const settings = app.settings as SseSettings;
+    const settings = app.settings;
     const open = new Set<EventStream>();
     registerSubscribeRoute(app, settings, open);
     app.provide('sse', { streamTree: (reply, options) => streamTree(app, reply, settings, open, options) });

@@ -1,6 +1,6 @@
 import { ApflowError, definePlugin, Type, version } from 'apflow';
 import { checkWebhookConfig, type WebhookConfig } from './webhook-config.ts';
-import { watchTree, type Watch, type WebhookSettings } from './watch-tree.ts';
+import { watchTree, type Watch } from './watch-tree.ts';
 
 export type { WebhookConfig } from './webhook-config.ts';
 
@@ -45,7 +45,7 @@ export default definePlugin({
   version,
   config: { key: 'webhooks', schema: Settings },
   setup(app) {
-    const settings = app.settings as WebhookSettings;
+    const settings = app.settings;
     const outbound = app.outbound.with({ allow_private: settings.allow_private, allow_hosts: settings.allow_hosts, deny_hosts: settings.deny_hosts });
     const open = new Set<Watch>();
     app.provide('webhooks', {

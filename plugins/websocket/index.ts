@@ -3,7 +3,7 @@ import type { WebSocket } from 'ws';
 import { ApflowError, definePlugin, isTrustedOrigin, version, type FastifyRequest } from 'apflow';
 import { handleConnection } from './connection.ts';
 import { createConnectionsPerAddress } from './connection-limits.ts';
-import { Settings, type WebSocketSettings } from './settings.ts';
+import { Settings } from './settings.ts';
 
 /** `GET /ws`: subscribe to task events and send JSON-RPC requests over one WebSocket. */
 export default definePlugin({
@@ -11,7 +11,7 @@ export default definePlugin({
   version,
   config: { key: 'websocket', schema: Settings },
   setup(app) {
-    const settings = app.settings as WebSocketSettings;
+    const settings = app.settings;
     const corsOrigins = app.config.server.cors_origins ?? [];
     const perAddress = createConnectionsPerAddress(settings.max_connections_per_ip);
     const sockets = new Set<WebSocket>();

@@ -1,6 +1,5 @@
 import { definePlugin, Type } from 'apflow';
 import { createBatchCrewaiExecutor, createCrewaiExecutor } from './crewai-executors.ts';
-import type { LlmSettings } from './llm-call.ts';
 import { createLlmExecutor } from './llm-executor.ts';
 import type { McpClientLike } from './mcp-tools.ts';
 import { createGenerateExecutor } from './generate-executor.ts';
@@ -29,7 +28,7 @@ export default definePlugin({
     // The AI SDK prints provider warnings on the console; they go to the task's debug log instead
     // (unless the embedding app set its own AI_SDK_LOG_WARNINGS).
     globalThis.AI_SDK_LOG_WARNINGS ??= false;
-    const settings = app.settings as LlmSettings;
+    const settings = app.settings;
     // The service is typed by the mcp plugin, which this package cannot import: asked by name.
     const service = app.service as unknown as (name: string) => McpClientLike | undefined;
     const deps = { settings, executors: app.executors, mcp: () => service('mcp-client') };
