@@ -42,6 +42,3 @@ export function createTreeHub(readLog: (rootId: string, afterSeq: number, limit:
     followed: () => [...trees.keys()],
   };
 }
-
-/** The per-tree listeners of one process. */
-export type TreeHub = ReturnType<typeof createTreeHub>;

@@ -111,9 +111,6 @@ export async function createExecutorFolders(options: {
   };
 }
 
-/** The live executor folders. */
-export type ExecutorFolders = Awaited<ReturnType<typeof createExecutorFolders>>;
-
 /**
  * Whether the watcher should look at `path` for executor folder `dir`: the folders leading to
  * `dir`, and below it what {@link listExecutorFiles} would load.

@@ -49,6 +49,3 @@ export function createPushSecrets(secretsKey: string | undefined) {
     },
   };
 }
-
-/** Push secrets of one plugin instance. */
-export type PushSecretsBox = ReturnType<typeof createPushSecrets>;

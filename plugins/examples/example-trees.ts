@@ -1,6 +1,3 @@
-/** The prefix of every example task id: how the examples are found and re-created. */
-export const EXAMPLE_ID_PREFIX = 'example-';
-
 /** Set on the REST example: its `inputs.url` is pointed at this server (see `self-url.ts`). */
 export const SELF_PATH_PARAM = 'example_self_path';
 

@@ -62,6 +62,3 @@ export function createTokenVerifier(auth: ApflowConfig['auth'], checkOwn: (princ
     }
   };
 }
-
-/** A token verifier. */
-export type TokenVerifier = ReturnType<typeof createTokenVerifier>;
