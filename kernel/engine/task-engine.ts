@@ -39,6 +39,19 @@ export interface EngineSettings {
   event_retention_s: number;
 }
 
+/** A run `execute` started. */
+export interface ExecuteStarted {
+  root_task_id: string;
+  task_id: string;
+  /**
+   * The seq of this run's first event: follow the tree after `first_seq - 1` to see this run's
+   * events and no earlier run's (`engine.follow(root_task_id, first_seq - 1, …)`).
+   */
+  first_seq: number;
+  /** Settles with the outcome, wherever the last task ran. */
+  done: Promise<TreeOutcome>;
+}
+
 /** How a tree run ended: the executed task's state (the root's for a whole tree). */
 export interface TreeOutcome {
   root_task_id: string;
@@ -221,7 +234,7 @@ export function createTaskEngine(options: {
      * pinned: only this engine claims its tasks. With `demo`, executors give their demo result
      * (see `ExecutorDefinition.demoResult`); the flag is stored with the run's tasks.
      */
-    async execute(taskId: string, executeOptions: { request?: RequestContext; demo?: boolean } = {}): Promise<{ root_task_id: string; task_id: string; done: Promise<TreeOutcome> }> {
+    async execute(taskId: string, executeOptions: { request?: RequestContext; demo?: boolean } = {}): Promise<ExecuteStarted> {
       if (mode === 'closing') throw new ApflowError('APF_UNAVAILABLE', { message: 'The server is shutting down' });
       const pinned = executeOptions.request?.pin !== undefined || mode !== 'server';
       let done: Promise<TreeOutcome> | undefined;
@@ -233,7 +246,7 @@ export function createTaskEngine(options: {
       });
       if (!run.started && run.missing) throw new ApflowError('APF_NOT_FOUND', { message: `Task ${taskId} not found` });
       if (!run.started || !done) throw new ApflowError('APF_CONFLICT', { message: `Task ${run.rootId} is already running`, data: { root_task_id: run.rootId } });
-      return { root_task_id: run.rootId, task_id: taskId, done };
+      return { root_task_id: run.rootId, task_id: taskId, first_seq: run.firstSeq, done };
     },
     /** Cancels each task and its unfinished descendants, wherever they run; one result object per id. */
     async cancel(ids: readonly string[], message = 'Cancelled by user'): Promise<CancelResult[]> {

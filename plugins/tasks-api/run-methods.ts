@@ -1,8 +1,9 @@
-import { ApflowError, changeRefused, isApflowError, mayChange, toTaskJson, type PluginApp, type Principal, type RpcContext, type TaskRow } from 'apflow';
+import { ApflowError, changeRefused, mayChange, toTaskJson, type PluginApp, type Principal, type RpcContext, type TaskRow } from 'apflow';
 import { CancelParams, ExecuteParams, idList, RunningCountParams, RunningListParams, RunningStatusParams } from './params.ts';
 import { checkAccess, listingUser, mayAccess } from './permissions.ts';
 import { loadTask } from './read-methods.ts';
 import { runTarget } from './ownership.ts';
+import { alreadyRunning } from './start-run.ts';
 import { streamRun } from './stream-run.ts';
 import { webhookHook, webhookRun } from './webhook-run.ts';
 
@@ -48,7 +49,7 @@ export function registerRunMethods(app: PluginApp): void {
             message: 'Task execution started with streaming',
             ...original,
           }),
-          hook && ((root) => hook.watch(root.id, root.event_seq)),
+          hook && ((run) => hook.watch(run.rootId, run.after)),
           demo,
         );
       }
@@ -157,11 +158,7 @@ export async function runToEnd(app: PluginApp, taskId: string, caller: Caller, d
     const { done } = await app.engine.execute(taskId, { request: caller.request, demo });
     return await done;
   } catch (error) {
-    if (!isApflowError(error) || error.code !== 'APF_CONFLICT') throw error;
-    const root = (error.data as { root_task_id?: string } | undefined)?.root_task_id ?? taskId;
-    return {
-      already_running: { success: false, protocol: 'jsonrpc', root_task_id: root, status: 'already_running', message: `Task ${taskId} is already running` },
-    };
+    return { already_running: alreadyRunning(error, taskId) };
   }
 }
 

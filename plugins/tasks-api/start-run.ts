@@ -1,22 +1,28 @@
-import { ApflowError, isApflowError, type PluginApp, type RequestContext, type TaskRow } from 'apflow';
+import { isApflowError, type PluginApp, type RequestContext } from 'apflow';
 
-/** What {@link startRun} gives back: the started tree's root, or the answer for a tree already running. */
-export type Started = { root: TaskRow } | { already_running: Record<string, unknown> };
+/**
+ * What {@link startRun} gives back: the started run's root and the seq its events follow (`after`:
+ * the run's first event is `after + 1`), or the answer for a tree already running.
+ */
+export type Started = { rootId: string; after: number } | { already_running: Record<string, unknown> };
 
 /**
  * Starts the tree of `taskId` without waiting for it (in demo mode with `demo`), for answers that
- * stream or call back.
- * The root is read before the run starts: its `event_seq` is where this run's events begin.
+ * stream or call back. Streams start at the run's own first event, as the engine reports it:
+ * never inside an earlier run of the same tree.
  */
 export async function startRun(app: PluginApp, taskId: string, request: RequestContext, demo = false): Promise<Started> {
-  const task = await app.tasks.get(taskId);
-  const root = task && (task.id === task.root_id ? task : await app.tasks.get(task.root_id));
-  if (!task || !root) throw new ApflowError('APF_NOT_FOUND', { message: `Task ${taskId} not found` });
   try {
-    await app.engine.execute(taskId, { request, demo });
-    return { root };
+    const run = await app.engine.execute(taskId, { request, demo });
+    return { rootId: run.root_task_id, after: run.first_seq - 1 };
   } catch (error) {
-    if (!isApflowError(error) || error.code !== 'APF_CONFLICT') throw error;
-    return { already_running: { success: false, protocol: 'jsonrpc', root_task_id: root.id, status: 'already_running', message: `Task ${taskId} is already running` } };
+    return { already_running: alreadyRunning(error, taskId) };
   }
+}
+
+/** The tasks API's answer for a tree already running (the engine's APF_CONFLICT); any other error is thrown again. */
+export function alreadyRunning(error: unknown, taskId: string): Record<string, unknown> {
+  if (!isApflowError(error) || error.code !== 'APF_CONFLICT') throw error;
+  const rootId = (error.data as { root_task_id?: string } | undefined)?.root_task_id ?? taskId;
+  return { success: false, protocol: 'jsonrpc', root_task_id: rootId, status: 'already_running', message: `Task ${taskId} is already running` };
 }

@@ -12,8 +12,8 @@ export async function streamRun(
   ctx: RpcContext,
   taskId: string,
   envelope: (ids: { root_task_id: string; task_id: string }) => Record<string, unknown>,
-  /** Called once the run has started, with the root as it was before (webhook callbacks). */
-  started?: (root: { id: string; event_seq: number }) => void,
+  /** Called once the run has started, with its root and the seq its events follow (webhook callbacks). */
+  started?: (run: { rootId: string; after: number }) => void,
   /** Run in demo mode (`use_demo`). */
   demo = false,
 ): Promise<unknown> {
@@ -22,10 +22,9 @@ export async function streamRun(
   if (!ctx.reply || ctx.batch) throw new ApflowError('APF_INVALID_PARAMS', { message: 'use_streaming is only available on a single HTTP request (not in a batch or over WebSocket)' });
   const run = await startRun(app, taskId, ctx.request, demo);
   if ('already_running' in run) return run.already_running;
-  const { root } = run;
-  started?.(root);
-  const first = { jsonrpc: '2.0', id: ctx.id, result: envelope({ root_task_id: root.id, task_id: taskId }) };
+  started?.(run);
+  const first = { jsonrpc: '2.0', id: ctx.id, result: envelope({ root_task_id: run.rootId, task_id: taskId }) };
   // Events of this run only: the log may hold earlier runs of the same tree.
-  await sse.streamTree(ctx.reply, { rootId: root.id, after: root.event_seq, first });
+  await sse.streamTree(ctx.reply, { rootId: run.rootId, after: run.after, first });
   return undefined;
 }

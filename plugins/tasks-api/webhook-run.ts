@@ -24,13 +24,12 @@ export async function webhookHook(app: PluginApp, config: Record<string, unknown
 export async function webhookRun(app: PluginApp, taskId: string, hook: WebhookHook, extra: Record<string, unknown>, request: RequestContext, demo = false): Promise<unknown> {
   const started = await startRun(app, taskId, request, demo);
   if ('already_running' in started) return started.already_running;
-  const { root } = started;
   // Events of this run only: the log may hold earlier runs of the same tree.
-  hook.watch(root.id, root.event_seq);
+  hook.watch(started.rootId, started.after);
   return {
     success: true,
     protocol: 'jsonrpc',
-    root_task_id: root.id,
+    root_task_id: started.rootId,
     task_id: taskId,
     status: 'started',
     streaming: true,

@@ -383,5 +383,28 @@ for (const db of testDatabases()) {
       assert.equal(byName.get('other')?.status, 'pending');
       assert.equal(byName.get('r')?.status, 'pending');
     });
+
+    test("execute names its run's first event: following after it gives that run's events only, never an earlier run's", async (t) => {
+      const app = await engineApp(t, await db.create(t));
+      const tree = await app.engine.createTree([
+        { id: 'fs-root', name: 'root', schemas: { method: 'noop' } },
+        { id: 'fs-a', name: 'a', parent_id: 'fs-root', schemas: { method: 'noop' } },
+      ]);
+      const first = await app.engine.execute(tree.id);
+      await first.done;
+      const second = await app.engine.execute(tree.id);
+      assert.ok(second.first_seq > first.first_seq, `${second.first_seq} after ${first.first_seq}`);
+      await second.done;
+      const seen: TaskEvent[] = [];
+      const following = app.engine.follow(tree.id, second.first_seq - 1, (event) => seen.push(event));
+      await following.replayed;
+      await eventually(() => seen.some((event) => event.type === 'final'), 10_000);
+      following.stop();
+      assert.equal(seen[0]?.seq, second.first_seq, 'the first event followed is the run\'s first');
+      assert.equal(seen.filter((event) => event.type === 'final').length, 1, 'one final: this run\'s');
+      const child = tree.children?.[0]?.id;
+      assert.ok(seen.some((event) => event.type === 'task_completed' && event.task_id === child), "the run's own task events are there");
+      assert.ok(seen.every((event) => event.seq >= second.first_seq));
+    });
   });
 }
