@@ -43,7 +43,7 @@ export type { RegisteredExecutor } from './executors/executor-table.ts';
 export { detectProvider } from './executors/detect-provider.ts';
 
 // ---- Tasks and the engine ----
-export type { TaskEngine, TreeOutcome, CancelResult, EngineSettings } from './engine/task-engine.ts';
+export type { ExecuteStarted, TaskEngine, TreeOutcome, CancelResult, EngineSettings } from './engine/task-engine.ts';
 export type { Following } from './engine/follow-tree.ts';
 export { eventJson } from './engine/task-events.ts';
 export type { TaskRepository } from './engine/task-repository.ts';

@@ -1,4 +1,4 @@
-import type { PluginApp, TaskEvent, TaskJson, TaskTreeJson } from 'apflow';
+import { isApflowError, type ExecuteStarted, type PluginApp, type TaskJson, type TaskTreeJson } from 'apflow';
 import { callTasks, FailedAnswer, ToolFailure, type McpCaller } from './caller.ts';
 import { createRunProgress, type ProgressSink } from './run-progress.ts';
 
@@ -21,46 +21,45 @@ export interface RunRequest {
 
 /**
  * `execute_task`: creates the tree (`tasks`) or picks the stored task (`task_id`, a copy of it
- * for an ownerless tree or with `copy_execution`), runs it through `tasks.execute`, and — with
+ * for an ownerless tree or with `copy_execution`, as `tasks.execute` picks), runs it, and — with
  * `wait` (the default) — answers the outcome with each task's status (a tool error unless it
  * completed). The run's events become progress notifications; a cancelled request cancels the tree.
  */
 export async function executeTask(app: PluginApp, args: ExecuteArgs, caller: McpCaller, request: RunRequest): Promise<Record<string, unknown> | FailedAnswer> {
   const target = await targetOf(app, args, caller);
-  const row = await app.tasks.get(target);
-  const root = row && (row.id === row.root_id ? row : await app.tasks.get(row.root_id));
-  if (!row || !root) throw new ToolFailure(`Task ${target} not found`);
-  const tree = (await callTasks(app, 'tasks.tree', { task_id: root.id }, caller)) as TaskTreeJson;
-  const names = new Map(flatten(tree).map((task) => [task.id, task.name]));
-
-  let started: () => void = () => undefined;
-  const first = new Promise<void>((resolve) => (started = resolve));
-  const onEvent = request.progress ? createRunProgress(request.progress, names, row.id === root.id ? names.size : undefined) : undefined;
-  // Events after the root's seq as read before the start are this run's own.
-  const following = app.engine.follow(root.id, root.event_seq, (event: TaskEvent) => {
-    started();
-    onEvent?.(event);
-  });
+  // Cancelled before it started: nothing to run.
+  if (request.signal.aborted) throw new ToolFailure('Cancelled by the MCP client before the run started');
+  let run: ExecuteStarted;
+  try {
+    run = await app.engine.execute(target, { request: caller.request, demo: args.use_demo === true });
+  } catch (error) {
+    if (isApflowError(error) && error.code === 'APF_CONFLICT') throw new ToolFailure(`Task ${target} is already running`);
+    throw error;
+  }
+  const rootId = run.root_task_id;
+  if (args.wait === false) {
+    return { root_task_id: rootId, task_id: target, status: 'started', message: `Started; read task://${rootId} or call get_task_status to follow it` };
+  }
   // The task asked for (the whole tree for a root): other pending tasks of its tree stay as they are.
   const cancel = () => void callTasks(app, 'tasks.cancel', { task_ids: [target], error_message: 'Cancelled by the MCP client' }, caller).catch(() => undefined);
-  request.signal.addEventListener('abort', cancel, { once: true });
-  const run = callTasks(app, 'tasks.execute', { task_id: target, ...(args.use_demo ? { use_demo: true } : {}) }, caller);
+  // At once: a cancel may come while the run's tree is still being read.
+  if (request.signal.aborted) cancel();
+  else request.signal.addEventListener('abort', cancel, { once: true });
+  let following: { stop(): void } | undefined;
   try {
-    if (args.wait === false) {
-      const early = await Promise.race([run, first.then(() => undefined)]);
-      if (early) checkStarted(early as Record<string, unknown>, target);
-      void run.catch((error: unknown) => caller.log.warn({ err: error, task_id: target }, 'an MCP run failed to start'));
-      return { root_task_id: root.id, task_id: target, status: 'started', message: `Started; read task://${root.id} or call get_task_status to follow it` };
+    if (request.progress) {
+      const tree = (await callTasks(app, 'tasks.tree', { task_id: rootId }, caller)) as TaskTreeJson;
+      const names = new Map(flatten(tree).map((task) => [task.id, task.name]));
+      // From the run's own first event: never an earlier run's events of the same tree.
+      following = app.engine.follow(rootId, run.first_seq - 1, createRunProgress(request.progress, names, target === rootId ? names.size : undefined));
     }
-    const outcome = checkStarted((await run) as Record<string, unknown>, target);
-    const after = (await callTasks(app, 'tasks.tree', { task_id: root.id }, caller)) as TaskTreeJson;
-    const { success: _success, protocol: _protocol, ...answer } = outcome;
-    const full = { ...answer, tasks: flatten(after).map((task) => ({ id: task.id, name: task.name, status: task.status, ...(task.error ? { error: task.error } : {}) })) };
-    return answer.status === 'completed' ? full : new FailedAnswer(full);
+    const outcome = await run.done;
+    const after = (await callTasks(app, 'tasks.tree', { task_id: rootId }, caller)) as TaskTreeJson;
+    const answer = { ...outcome, tasks: flatten(after).map((task) => ({ id: task.id, name: task.name, status: task.status, ...(task.error ? { error: task.error } : {}) })) };
+    return outcome.status === 'completed' ? answer : new FailedAnswer({ ...answer });
   } finally {
     request.signal.removeEventListener('abort', cancel);
-    if (args.wait !== false) following.stop();
-    else void run.finally(() => following.stop());
+    following?.stop();
   }
 }
 
@@ -76,12 +75,6 @@ async function targetOf(app: PluginApp, args: ExecuteArgs, caller: McpCaller): P
   });
   if (!args.copy_execution) return taskId;
   return ((await callTasks(app, 'tasks.copy', { task_id: taskId, copy_mode: 'minimal' }, caller)) as TaskJson).id;
-}
-
-/** The answer of `tasks.execute`, unless it says the tree was already running. */
-function checkStarted(answer: Record<string, unknown>, target: string): Record<string, unknown> {
-  if (answer.status === 'already_running') throw new ToolFailure(`Task ${target} is already running (root ${String(answer.root_task_id)})`);
-  return answer;
 }
 
 /** Every task of a nested tree, root first. */
