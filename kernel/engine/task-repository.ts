@@ -16,6 +16,8 @@ import {
 import { findRunningTrees, type RunningTreeLease } from '../storage/queries/leases.ts';
 import { deleteTasks } from '../storage/queries/delete-tasks.ts';
 import { selectEvents } from '../storage/queries/task-events.ts';
+import type { Principal } from '../hooks/hook-types.ts';
+import { mayAccess } from '../tasks/access.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
 
 /**
@@ -23,14 +25,23 @@ import type { TaskRow } from '../tasks/task-record.ts';
  * the engine's own transactions (claims, runs, leases) live in kernel/engine.
  */
 export function createTaskRepository(sql: Sql) {
+  const get = groupCalls<string, TaskRow | null>(async (ids) => {
+    if (ids.length === 1) return [await selectTask(sql, ids[0] as string)];
+    const found = new Map((await selectTasks(sql, ids)).map((row) => [row.id, row]));
+    return ids.map((id) => found.get(id) ?? null);
+  });
   return {
     dialect: sql.dialect,
     /** One task by id. Reads asked for at the same time share one query. */
-    get: groupCalls<string, TaskRow | null>(async (ids) => {
-      if (ids.length === 1) return [await selectTask(sql, ids[0] as string)];
-      const found = new Map((await selectTasks(sql, ids)).map((row) => [row.id, row]));
-      return ids.map((id) => found.get(id) ?? null);
-    }),
+    get,
+    /**
+     * One task the caller may read (`mayAccess`), or null — for an unknown id and for someone
+     * else's task alike: every surface answers both the same way.
+     */
+    async visible(id: string, principal: Principal | undefined): Promise<TaskRow | null> {
+      const row = await get(id);
+      return row && mayAccess(principal, row.user_id) ? row : null;
+    },
     getMany: (ids: readonly string[]) => selectTasks(sql, ids),
     tree: (rootId: string) => selectTree(sql, rootId),
     children: (parentId: string) => selectChildren(sql, parentId),

@@ -1,4 +1,4 @@
-import { ApflowError, mayAccess, type PluginApp } from 'apflow';
+import { ApflowError, type PluginApp } from 'apflow';
 import type { EventStream } from './event-stream.ts';
 import { streamTree, type SseSettings } from './stream-tree.ts';
 
@@ -9,9 +9,8 @@ import { streamTree, type SseSettings } from './stream-tree.ts';
  */
 export function registerSubscribeRoute(app: PluginApp, settings: SseSettings, open: Set<EventStream>): void {
   app.http.get<{ Params: { task_id: string }; Querystring: { last_event_id?: string } }>('/tasks/:task_id/events', async (request, reply) => {
-    const task = await app.tasks.get(request.params.task_id);
-    // Someone else's task is answered like an unknown one (the tasks API's rule).
-    if (!task || !mayAccess(request.apflow.principal, task.user_id)) throw new ApflowError('APF_NOT_FOUND', { message: `Task ${request.params.task_id} not found` });
+    const task = await app.tasks.visible(request.params.task_id, request.apflow.principal);
+    if (!task) throw new ApflowError('APF_NOT_FOUND', { message: `Task ${request.params.task_id} not found` });
     const lastHeader = request.headers['last-event-id'] ?? request.query.last_event_id;
     const after = Number(Array.isArray(lastHeader) ? lastHeader[0] : (lastHeader ?? 0));
     if (!Number.isInteger(after) || after < 0) throw new ApflowError('APF_INVALID_PARAMS', { message: 'Last-Event-ID must be a whole number (the seq of the last event seen)' });

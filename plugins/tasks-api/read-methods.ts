@@ -10,8 +10,8 @@ export function registerReadMethods(app: PluginApp): void {
 
   // get and detail answer alike: the task, or null for an unknown id (as the original).
   const oneTask = async (id: string, principal: Principal | undefined) => {
-    const row = await tasks.get(id);
-    return row && mayAccess(principal, row.user_id) ? toTaskJson(row) : null;
+    const row = await tasks.visible(id, principal);
+    return row && toTaskJson(row);
   };
   app.rpc.method('/tasks', 'tasks.get', {
     params: TaskIdParams,
@@ -72,8 +72,8 @@ export function registerReadMethods(app: PluginApp): void {
 
 /** Loads a task the caller may act on, or fails with the not-found error (also for someone else's). */
 export async function loadTask(app: PluginApp, id: string, principal: Principal | undefined): Promise<TaskRow> {
-  const row = await app.tasks.get(id);
-  if (!row || !mayAccess(principal, row.user_id)) throw notFound(id);
+  const row = await app.tasks.visible(id, principal);
+  if (!row) throw notFound(id);
   return row;
 }
 

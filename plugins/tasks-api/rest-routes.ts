@@ -6,8 +6,8 @@ const STATUSES = ['pending', 'in_progress', 'completed', 'failed', 'cancelled'];
 /** The guide's REST views: `GET /tasks/{task_id}/status` and `GET /tasks?user_id=…`. */
 export function registerRestRoutes(app: PluginApp): void {
   app.http.get<{ Params: { task_id: string } }>('/tasks/:task_id/status', async (request) => {
-    const row = await app.tasks.get(request.params.task_id);
-    if (!row || !mayAccess(request.apflow.principal, row.user_id)) throw new ApflowError('APF_NOT_FOUND', { message: `Task ${request.params.task_id} not found` });
+    const row = await app.tasks.visible(request.params.task_id, request.apflow.principal);
+    if (!row) throw new ApflowError('APF_NOT_FOUND', { message: `Task ${request.params.task_id} not found` });
     const root = row.id === row.root_id ? row : await app.tasks.get(row.root_id);
     return {
       task_id: row.id,

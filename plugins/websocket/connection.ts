@@ -1,5 +1,5 @@
 import type { WebSocket } from 'ws';
-import { coalesceWrites, mayAccess, toWireError, type FastifyRequest, type PluginApp, type Principal, type RequestContext, type TaskEvent } from 'apflow';
+import { coalesceWrites, toWireError, type FastifyRequest, type PluginApp, type Principal, type RequestContext, type TaskEvent } from 'apflow';
 import { createSessionTimers } from './session-timers.ts';
 import type { WebSocketSettings } from './settings.ts';
 import { eventFrame } from './text-frame.ts';
@@ -48,9 +48,8 @@ export function handleConnection(app: PluginApp, socket: WebSocket, request: Fas
   };
 
   const subscribe = async (taskId: string, after: number, principal: Principal | undefined) => {
-    const task = await app.tasks.get(taskId);
-    // Someone else's task is answered like an unknown one (the tasks API's rule).
-    if (!task || !mayAccess(principal, task.user_id)) return send({ type: 'error', task_id: taskId, error: `Task ${taskId} not found` });
+    const task = await app.tasks.visible(taskId, principal);
+    if (!task) return send({ type: 'error', task_id: taskId, error: `Task ${taskId} not found` });
     const rootId = task.root_id;
     subscriptions.get(rootId)?.();
     send({ type: 'subscribed', task_id: taskId, root_task_id: rootId });

@@ -1,6 +1,6 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import type { Following, PluginApp, TaskJson } from 'apflow';
-import { callTasks, ToolFailure, type McpCaller } from './caller.ts';
+import type { Following, PluginApp } from 'apflow';
+import { ToolFailure, type McpCaller } from './caller.ts';
 import { parseResourceUri, RESOURCE_NOT_FOUND } from './resources.ts';
 
 /** Subscriptions a session may hold at once: each follows a tree's events. */
@@ -19,10 +19,9 @@ export function createResourceSubscriptions(app: PluginApp, server: Server) {
       if (target.kind !== 'task') throw new ToolFailure(`Subscriptions are for task://{task_id} resources, not ${uri}`, -32602);
       if (active.has(uri)) return;
       if (active.size >= MAX_SUBSCRIPTIONS) throw new ToolFailure(`A session holds at most ${MAX_SUBSCRIPTIONS} subscriptions: unsubscribe from some first`, -32602);
-      const task = (await callTasks(app, 'tasks.get', { task_id: target.taskId }, caller)) as TaskJson | null;
+      const task = await app.tasks.visible(target.taskId, caller.principal);
       if (!task) throw new ToolFailure(`Resource ${uri} not found`, RESOURCE_NOT_FOUND);
-      const row = await app.tasks.get(task.id);
-      const root = row && (row.id === row.root_id ? row : await app.tasks.get(row.root_id));
+      const root = task.id === task.root_id ? task : await app.tasks.get(task.root_id);
       if (!root || active.has(uri)) return;
       const following = app.engine.follow(root.id, root.event_seq, (event) => {
         if (event.task_id === task.id || event.type === 'final') void server.sendResourceUpdated({ uri }).catch(() => undefined);
