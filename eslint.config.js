@@ -14,14 +14,24 @@ export default tseslint.config(
     // The kernel never reaches into plugins or extensions (DESIGN.md §1).
     files: ['kernel/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/plugins/**', '**/extensions/**'], message: 'kernel/ must not import plugins or extensions' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/plugins/**', '**/extensions/**'], message: 'kernel/ must not import plugins or extensions' },
+          ],
+        },
+      ],
     },
   },
   {
     // Plugins and extensions use the public `apflow` entry only.
     files: ['plugins/**/*.ts', 'extensions/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/kernel/**', 'apflow/*'], message: "import from 'apflow', not from kernel paths" }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/kernel/**', 'apflow/*'], message: "import from 'apflow', not from kernel paths" }] },
+      ],
     },
   },
   {

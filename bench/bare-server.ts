@@ -11,18 +11,34 @@ import sqlite3 from 'sqlite3';
 const file = process.argv[2];
 if (!file) throw new Error('usage: bare-server.ts FILE');
 const db = await new Promise<sqlite3.Database>((resolve, reject) => {
-  const opened: sqlite3.Database = new sqlite3.Database(file, sqlite3.OPEN_READWRITE, (error) => (error ? reject(error) : resolve(opened)));
+  const opened: sqlite3.Database = new sqlite3.Database(file, sqlite3.OPEN_READWRITE, (error) =>
+    error ? reject(error) : resolve(opened),
+  );
 });
-const run = (sql: string, params: unknown[] = []) => new Promise<void>((resolve, reject) => db.run(sql, params, (error) => (error ? reject(error) : resolve())));
+const run = (sql: string, params: unknown[] = []) =>
+  new Promise<void>((resolve, reject) => db.run(sql, params, (error) => (error ? reject(error) : resolve())));
 for (const pragma of ['journal_mode = WAL', 'synchronous = FULL', 'busy_timeout = 5000']) await run(`PRAGMA ${pragma}`);
 
 const fastify = Fastify({ logger: false });
 fastify.post<{ Body: { name: string; inputs?: unknown; schemas?: unknown } }>('/task', async (req) => {
   const now = new Date().toISOString();
   const id = randomUUID();
-  const row = { id, root_id: id, name: req.body.name, status: 'pending', priority: 1, inputs: JSON.stringify(req.body.inputs ?? {}), schemas: JSON.stringify(req.body.schemas ?? null), created_at: now, updated_at: now };
+  const row = {
+    id,
+    root_id: id,
+    name: req.body.name,
+    status: 'pending',
+    priority: 1,
+    inputs: JSON.stringify(req.body.inputs ?? {}),
+    schemas: JSON.stringify(req.body.schemas ?? null),
+    created_at: now,
+    updated_at: now,
+  };
   const columns = Object.keys(row);
-  await run(`INSERT INTO apflow_tasks (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`, Object.values(row));
+  await run(
+    `INSERT INTO apflow_tasks (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+    Object.values(row),
+  );
   return row;
 });
 await fastify.listen({ host: '127.0.0.1', port: 0 });

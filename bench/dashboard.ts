@@ -11,7 +11,16 @@ const CHROMIUM = process.env.APFLOW_TEST_CHROMIUM ?? '/usr/bin/chromium';
 /** Measures the dashboard of `app` (listening at `url`); throws when the browser is missing. */
 export async function measureDashboard(app: App, url: string): Promise<Record<string, number>> {
   if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM} (apt-get install chromium)`);
-  const tasks = [{ id: 'big', name: 'big', schemas: { method: 'bench_noop' } }, ...Array.from({ length: 999 }, (_, i) => ({ id: `big-${i}`, name: `leaf ${i}`, parent_id: 'big', schemas: { method: 'bench_progress' }, inputs: { steps: 2, ms: 5 } }))];
+  const tasks = [
+    { id: 'big', name: 'big', schemas: { method: 'bench_noop' } },
+    ...Array.from({ length: 999 }, (_, i) => ({
+      id: `big-${i}`,
+      name: `leaf ${i}`,
+      parent_id: 'big',
+      schemas: { method: 'bench_progress' },
+      inputs: { steps: 2, ms: 5 },
+    })),
+  ];
   await app.engine.createTree(tasks);
   for (let i = 0; i < 30; i++) await app.engine.createTree([{ name: `tree ${i}`, schemas: { method: 'bench_noop' } }]);
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
@@ -19,7 +28,8 @@ export async function measureDashboard(app: App, url: string): Promise<Record<st
     const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
     let jsBytes = 0;
     page.on('response', (response) => {
-      if (/asset=.*\.js/.test(response.url())) void response.headerValue('content-length').then((length) => (jsBytes += Number(length ?? 0)));
+      if (/asset=.*\.js/.test(response.url()))
+        void response.headerValue('content-length').then((length) => (jsBytes += Number(length ?? 0)));
     });
     await page.goto(`${url}/ui`);
     await page.waitForSelector('#tree-list li');
@@ -37,10 +47,23 @@ export async function measureDashboard(app: App, url: string): Promise<Record<st
     });
     const runStart = Date.now();
     await page.click('#execute');
-    await page.waitForFunction(() => [...document.querySelectorAll('svg .node')].every((node) => (node as SVGGElement).dataset.status === 'completed'), undefined, { timeout: 60_000 });
+    await page.waitForFunction(
+      () =>
+        [...document.querySelectorAll('svg .node')].every(
+          (node) => (node as SVGGElement).dataset.status === 'completed',
+        ),
+      undefined,
+      { timeout: 60_000 },
+    );
     const runMs = Date.now() - runStart;
     const longestTaskMs = await page.evaluate(() => (window as unknown as { longest: number }).longest);
-    return { first_load_ms: Math.round(firstLoadMs), js_gzip_kb: Math.round((jsBytes / 1024) * 10) / 10, draw_1000_ms: drawMs, run_1000_ms: runMs, longest_task_ms: Math.round(longestTaskMs) };
+    return {
+      first_load_ms: Math.round(firstLoadMs),
+      js_gzip_kb: Math.round((jsBytes / 1024) * 10) / 10,
+      draw_1000_ms: drawMs,
+      run_1000_ms: runMs,
+      longest_task_ms: Math.round(longestTaskMs),
+    };
   } finally {
     await browser.close();
   }

@@ -37,7 +37,11 @@ function record(log: Log, message: Buffer | string): boolean {
     seq = seq * 10 + digit;
   }
   log.seqs.push(seq);
-  log.timestamps.push(typeof message === 'string' ? message.slice(timeAt + 13, timeAt + 37) : message.toString('latin1', timeAt + 13, timeAt + 37));
+  log.timestamps.push(
+    typeof message === 'string'
+      ? message.slice(timeAt + 13, timeAt + 37)
+      : message.toString('latin1', timeAt + 13, timeAt + 37),
+  );
   return true;
 }
 
@@ -103,7 +107,8 @@ async function sseClient(base: string, taskId: string): Promise<Received> {
 
 /** Opens `count` clients, `batch` at a time (so the listen backlog never overflows). */
 async function open(count: number, batch: number, make: () => Promise<Received>, into: Received[]): Promise<void> {
-  for (let i = 0; i < count; i += batch) into.push(...(await Promise.all(Array.from({ length: Math.min(batch, count - i) }, make))));
+  for (let i = 0; i < count; i += batch)
+    into.push(...(await Promise.all(Array.from({ length: Math.min(batch, count - i) }, make))));
 }
 
 /** One round: clients subscribed to a tree, held until the tree's streams end. */
@@ -132,7 +137,11 @@ for (const round of rounds) {
   // Report only when asked: all client processes have then finished receiving, so building and
   // sending one process's figures never delays another's receiving.
   await asked;
-  await send({ cpu_ms: (cpu.user + cpu.system) / 1000, seqs: clients.map((client) => client.seqs.join(',')), latencies: clients.flatMap(latencies) });
+  await send({
+    cpu_ms: (cpu.user + cpu.system) / 1000,
+    seqs: clients.map((client) => client.seqs.join(',')),
+    latencies: clients.flatMap(latencies),
+  });
   for (const client of clients) client.close();
 }
 process.exit(0);

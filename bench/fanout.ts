@@ -22,7 +22,10 @@ interface ClientProcess {
 }
 
 function startClients(file: string, settings: unknown, cwd: string): ClientProcess {
-  const child = fork(join(cwd, 'bin', 'run-ts.js'), [file, JSON.stringify(settings)], { cwd, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(join(cwd, 'bin', 'run-ts.js'), [file, JSON.stringify(settings)], {
+    cwd,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const inbox: unknown[] = [];
   const waiting: { resolve(value: unknown): void; reject(error: Error): void }[] = [];
   child.on('message', (message) => {
@@ -35,7 +38,10 @@ function startClients(file: string, settings: unknown, cwd: string): ClientProce
   });
   return {
     child,
-    next: <T>() => (inbox.length ? Promise.resolve(inbox.shift() as T) : new Promise<T>((resolve, reject) => waiting.push({ resolve: resolve as (value: unknown) => void, reject }))),
+    next: <T>() =>
+      inbox.length
+        ? Promise.resolve(inbox.shift() as T)
+        : new Promise<T>((resolve, reject) => waiting.push({ resolve: resolve as (value: unknown) => void, reject })),
   };
 }
 
@@ -50,7 +56,12 @@ export async function runFanout(app: App, options: FanoutOptions): Promise<Recor
   const makeTree = () =>
     app.engine.createTree([
       { name: 'root', schemas: { method: 'bench_noop' } },
-      ...Array.from({ length: options.children }, (_, i) => ({ name: `p${i}`, parent_id: 'root', schemas: { method: 'bench_progress' }, inputs: { steps: options.steps, ms: options.stepMs } })),
+      ...Array.from({ length: options.children }, (_, i) => ({
+        name: `p${i}`,
+        parent_id: 'root',
+        schemas: { method: 'bench_progress' },
+        inputs: { steps: options.steps, ms: options.stepMs },
+      })),
     ]);
   // A smaller first round warms both sides' code up; only the second round is measured.
   const trees = [await makeTree(), await makeTree()];
@@ -69,7 +80,12 @@ export async function runFanout(app: App, options: FanoutOptions): Promise<Recor
   try {
     let measured: Record<string, number> = {};
     for (const tree of trees) measured = await runRound(app, tree.id, children);
-    return { clients: measured.clients as number, ws_clients: options.wsClients, sse_clients: options.sseClients, ...measured };
+    return {
+      clients: measured.clients as number,
+      ws_clients: options.wsClients,
+      sse_clients: options.sseClients,
+      ...measured,
+    };
   } finally {
     for (const each of children) each.child.kill();
   }

@@ -52,7 +52,17 @@ export async function runLoad(options: {
   const send = (call: LoadRequest) =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = request(
-        { host: url.hostname, port: url.port, agent, method: call.method, path: call.path, headers: call.body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(call.body) } },
+        {
+          host: url.hostname,
+          port: url.port,
+          agent,
+          method: call.method,
+          path: call.path,
+          headers:
+            call.body === undefined
+              ? {}
+              : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(call.body) },
+        },
         (res) => {
           const parts: Buffer[] = [];
           res.on('data', (chunk: Buffer) => parts.push(chunk));
@@ -73,7 +83,8 @@ export async function runLoad(options: {
       try {
         const { status, body } = await send(call);
         if (status !== 200) problem = `status ${status}: ${body.slice(0, 200)}`;
-        else if (!call.check(body)) problem = `unexpected body for ${call.method} ${call.path} ${call.body ?? ''}: ${body.slice(0, 200)}`;
+        else if (!call.check(body))
+          problem = `unexpected body for ${call.method} ${call.path} ${call.body ?? ''}: ${body.slice(0, 200)}`;
       } catch (error) {
         problem = (error as Error).message;
       }
@@ -91,7 +102,14 @@ export async function runLoad(options: {
 
   latencies.sort((a, b) => a - b);
   const at = (q: number) => Math.round((latencies[Math.floor(q * (latencies.length - 1))] ?? NaN) * 100) / 100;
-  return { requests: latencies.length, errors, rps: Math.round(latencies.length / (options.durationMs / 1000)), p50_ms: at(0.5), p99_ms: at(0.99), firstError };
+  return {
+    requests: latencies.length,
+    errors,
+    rps: Math.round(latencies.length / (options.durationMs / 1000)),
+    p50_ms: at(0.5),
+    p99_ms: at(0.99),
+    firstError,
+  };
 }
 
 /**
@@ -101,17 +119,24 @@ export async function runLoad(options: {
  */
 export async function startBareServer(file: string): Promise<{ url: string; close: () => Promise<void> }> {
   const db = await new Promise<sqlite3.Database>((resolve, reject) => {
-    const opened: sqlite3.Database = new sqlite3.Database(file, sqlite3.OPEN_READWRITE, (error) => (error ? reject(error) : resolve(opened)));
+    const opened: sqlite3.Database = new sqlite3.Database(file, sqlite3.OPEN_READWRITE, (error) =>
+      error ? reject(error) : resolve(opened),
+    );
   });
   const all = (sql: string, params: unknown[]) =>
-    new Promise<unknown[]>((resolve, reject) => db.all(sql, params, (error, rows) => (error ? reject(error) : resolve(rows))));
+    new Promise<unknown[]>((resolve, reject) =>
+      db.all(sql, params, (error, rows) => (error ? reject(error) : resolve(rows))),
+    );
   const fastify = Fastify({ logger: false });
   fastify.get<{ Params: { id: string } }>('/task/:id', async (req, reply) => {
     const rows = await all('SELECT * FROM apflow_tasks WHERE id = ?', [req.params.id]);
     return rows[0] ?? reply.status(404).send({ error: 'not found' });
   });
   fastify.get<{ Params: { user: string } }>('/roots/:user', async (req) =>
-    all('SELECT * FROM apflow_tasks WHERE user_id = ? AND parent_id IS NULL ORDER BY created_at DESC, position LIMIT 100', [req.params.user]),
+    all(
+      'SELECT * FROM apflow_tasks WHERE user_id = ? AND parent_id IS NULL ORDER BY created_at DESC, position LIMIT 100',
+      [req.params.user],
+    ),
   );
   await fastify.listen({ host: '127.0.0.1', port: 0 });
   const { port } = fastify.server.address() as AddressInfo;
@@ -127,7 +152,10 @@ export async function startBareServer(file: string): Promise<{ url: string; clos
 /** Starts bench/bare-server.ts on `file` in a process of its own; resolves once it listens. */
 export async function spawnBareServer(file: string): Promise<{ url: string; close: () => Promise<void> }> {
   const root = join(import.meta.dirname, '..');
-  const child = spawn(process.execPath, [join(root, 'bin', 'run-ts.js'), join(root, 'bench', 'bare-server.ts'), file], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(root, 'bin', 'run-ts.js'), join(root, 'bench', 'bare-server.ts'), file], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';

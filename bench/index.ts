@@ -17,7 +17,10 @@ const results: Record<string, { runs: Figures[]; median: Figures }> = {};
  * Scenarios that start servers of their own and repeat their rounds themselves (BENCH_RUNS): each
  * runs once and prints `{runs, median}` as its last stdout line.
  */
-const scenarios: Record<string, string> = { 'scale-out': join(root, 'bench', 'scale-out.ts'), peers: join(root, 'bench', 'peers.ts') };
+const scenarios: Record<string, string> = {
+  'scale-out': join(root, 'bench', 'scale-out.ts'),
+  peers: join(root, 'bench', 'peers.ts'),
+};
 const names = [...Object.keys(workloads), ...Object.keys(scenarios)];
 const unknown = only.filter((name) => !names.includes(name));
 if (unknown.length) {
@@ -28,18 +31,28 @@ const lastLine = (out: string) => JSON.parse(out.trim().split('\n').at(-1) as st
 const selected = names.filter((n) => only.length === 0 || only.includes(n));
 /** The servers each scenario measures on, started by the bench (see services.ts). */
 const needs: Record<string, ('postgres' | 'redis')[]> = { 'scale-out': ['postgres'], peers: ['postgres', 'redis'] };
-const stopServices = startServices([...new Set(selected.flatMap((name) => needs[name] ?? []))], (line) => console.error(`bench: ${line}`));
+const stopServices = startServices([...new Set(selected.flatMap((name) => needs[name] ?? []))], (line) =>
+  console.error(`bench: ${line}`),
+);
 
 for (const name of selected) {
   const scenario = scenarios[name];
   if (scenario) {
-    const out = execFileSync(process.execPath, [join(root, 'bin', 'run-ts.js'), scenario], { encoding: 'utf8', cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const out = execFileSync(process.execPath, [join(root, 'bin', 'run-ts.js'), scenario], {
+      encoding: 'utf8',
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     results[name] = lastLine(out) as { runs: Figures[]; median: Figures };
     continue;
   }
   const samples: Figures[] = [];
   for (let i = 0; i < runs; i++) {
-    const out = execFileSync(process.execPath, [join(root, 'bin', 'run-ts.js'), join(root, 'bench', 'run-workload.ts'), name], { encoding: 'utf8', cwd: root });
+    const out = execFileSync(
+      process.execPath,
+      [join(root, 'bin', 'run-ts.js'), join(root, 'bench', 'run-workload.ts'), name],
+      { encoding: 'utf8', cwd: root },
+    );
     samples.push(lastLine(out) as Figures);
   }
   results[name] = { runs: samples, median: median(samples) };
@@ -48,16 +61,24 @@ for (const name of selected) {
 const measuredWith = await versions();
 stopServices();
 
-const verdicts = goals.filter((goal) => results[goal.workload]).map((goal) => {
-  const value = Number(results[goal.workload]?.median[goal.figure]);
-  // A figure without a bound is reported only (met: null in the JSON).
-  const met = goal.at_least !== undefined ? value >= goal.at_least : goal.at_most !== undefined ? value <= goal.at_most : null;
-  return { ...goal, value, met };
-});
+const verdicts = goals
+  .filter((goal) => results[goal.workload])
+  .map((goal) => {
+    const value = Number(results[goal.workload]?.median[goal.figure]);
+    // A figure without a bound is reported only (met: null in the JSON).
+    const met =
+      goal.at_least !== undefined ? value >= goal.at_least : goal.at_most !== undefined ? value <= goal.at_most : null;
+    return { ...goal, value, met };
+  });
 
 const report = {
   date: new Date().toISOString(),
-  machine: { cpu: cpus()[0]?.model, cores: cpus().length, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version },
+  machine: {
+    cpu: cpus()[0]?.model,
+    cores: cpus().length,
+    memory_gb: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+  },
   versions: measuredWith,
   runs_per_workload: runs,
   results,
@@ -66,10 +87,18 @@ const report = {
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
 writeFileSync(join(root, 'bench', 'results', 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
 
-console.log(`apflow bench — ${report.machine.cpu}, ${report.machine.cores} cores, node ${report.machine.node}, median of ${runs} runs`);
-for (const [name, { median: figures }] of Object.entries(results)) console.log(`  ${name.padEnd(16)} ${JSON.stringify(figures)}`);
+console.log(
+  `apflow bench — ${report.machine.cpu}, ${report.machine.cores} cores, node ${report.machine.node}, median of ${runs} runs`,
+);
+for (const [name, { median: figures }] of Object.entries(results))
+  console.log(`  ${name.padEnd(16)} ${JSON.stringify(figures)}`);
 for (const goal of verdicts) {
-  const bound = goal.at_least !== undefined ? `goal >= ${goal.at_least}` : goal.at_most !== undefined ? `goal <= ${goal.at_most}` : 'reported, no goal';
+  const bound =
+    goal.at_least !== undefined
+      ? `goal >= ${goal.at_least}`
+      : goal.at_most !== undefined
+        ? `goal <= ${goal.at_most}`
+        : 'reported, no goal';
   const verdict = goal.met === null ? (Number.isNaN(goal.value) ? 'n/a   ' : 'report') : goal.met ? 'met   ' : 'MISSED';
   console.log(`  ${verdict} ${goal.workload}.${goal.figure} = ${goal.value} (${bound}) — ${goal.why}`);
 }
@@ -77,7 +106,10 @@ for (const goal of verdicts) {
 function median(samples: Figures[]): Figures {
   const out: Figures = {};
   for (const key of Object.keys(samples[0] ?? {})) {
-    const values = samples.map((sample) => sample[key]).filter((value): value is number => typeof value === 'number').sort((a, b) => a - b);
+    const values = samples
+      .map((sample) => sample[key])
+      .filter((value): value is number => typeof value === 'number')
+      .sort((a, b) => a - b);
     out[key] = values.length ? (values[Math.floor(values.length / 2)] as number) : (samples[0]?.[key] as string);
   }
   return out;

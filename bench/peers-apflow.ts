@@ -21,13 +21,22 @@ export function apflowPeer(database: 'sqlite' | 'postgres'): Peer {
     problem: async () => (database === 'postgres' ? postgresProblem() : undefined),
     async setUp() {
       const dir = mkdtempSync(join(tmpdir(), 'apflow-bench-peers-'));
-      const db = database === 'postgres' ? await createPostgresDatabase() : { url: `sqlite:${join(dir, 'bench.sqlite')}`, drop: async () => undefined };
+      const db =
+        database === 'postgres'
+          ? await createPostgresDatabase()
+          : { url: `sqlite:${join(dir, 'bench.sqlite')}`, drop: async () => undefined };
       let app: App | undefined;
       try {
         app = await createApp({
           env: {},
           logStream: quiet(),
-          inline: { database: { url: db.url }, executors: { dirs: [fixtures] }, log: { level: 'warn' }, engine: { concurrency: CONCURRENCY }, examples: { auto_init: false } },
+          inline: {
+            database: { url: db.url },
+            executors: { dirs: [fixtures] },
+            log: { level: 'warn' },
+            engine: { concurrency: CONCURRENCY },
+            examples: { auto_init: false },
+          },
         });
       } catch (error) {
         await db.drop();
@@ -46,8 +55,16 @@ export function apflowPeer(database: 'sqlite' | 'postgres'): Peer {
 function session(app: App, close: () => Promise<void>): PeerSession {
   let calls = 0;
   const tree = async (children: number, prefix: string) => {
-    const tasks = [{ id: `${prefix}root`, name: 'root', parent_id: null as string | null, schemas: { method: 'bench_noop' } }];
-    for (let i = 1; i <= children; i++) tasks.push({ id: `${prefix}t${i}`, name: `t${i}`, parent_id: `${prefix}root`, schemas: { method: 'bench_noop' } });
+    const tasks = [
+      { id: `${prefix}root`, name: 'root', parent_id: null as string | null, schemas: { method: 'bench_noop' } },
+    ];
+    for (let i = 1; i <= children; i++)
+      tasks.push({
+        id: `${prefix}t${i}`,
+        name: `t${i}`,
+        parent_id: `${prefix}root`,
+        schemas: { method: 'bench_noop' },
+      });
     const start = performance.now();
     await app.engine.createTree(tasks);
     const { done } = await app.engine.execute(`${prefix}root`);

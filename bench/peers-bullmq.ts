@@ -3,7 +3,17 @@
 // the Worker's 'completed' event (no QueueEvents: a Redis stream reader, bullmq#268).
 import { randomBytes } from 'node:crypto';
 import { FlowProducer, Queue, Worker, type Job } from 'bullmq';
-import { CONCURRENCY, createMarks, sampleDelays, flushPrefix, redisOptions, redisProblem, within, type Peer, type PeerSession } from './peers-common.ts';
+import {
+  CONCURRENCY,
+  createMarks,
+  sampleDelays,
+  flushPrefix,
+  redisOptions,
+  redisProblem,
+  within,
+  type Peer,
+  type PeerSession,
+} from './peers-common.ts';
 
 /** BullMQ 5: a FlowProducer flow for the tree, Queue.addBulk for independent jobs. */
 export const bullmqPeer: Peer = {
@@ -48,7 +58,12 @@ export const bullmqPeer: Peer = {
         name: 'parent',
         queueName: 'peers',
         opts: { jobId: parentId },
-        children: Array.from({ length: children }, (_, i) => ({ name: 'noop', queueName: 'peers', data: { i }, opts: { jobId: `c-${tag}-${i}` } })),
+        children: Array.from({ length: children }, (_, i) => ({
+          name: 'noop',
+          queueName: 'peers',
+          data: { i },
+          opts: { jobId: `c-${tag}-${i}` },
+        })),
       });
       await within(120_000, 'BullMQ flow', finished);
       return performance.now() - start;
@@ -65,7 +80,10 @@ export const bullmqPeer: Peer = {
       });
       const start = performance.now();
       // addBulk in slices: one MULTI of 10,000 jobs would be one huge Redis command.
-      for (let i = 0; i < count; i += 1000) await queue.addBulk(Array.from({ length: Math.min(1000, count - i) }, (_, k) => ({ name: 'noop', data: { i: i + k } })));
+      for (let i = 0; i < count; i += 1000)
+        await queue.addBulk(
+          Array.from({ length: Math.min(1000, count - i) }, (_, k) => ({ name: 'noop', data: { i: i + k } })),
+        );
       await within(120_000, 'BullMQ jobs', finished);
       return performance.now() - start;
     };

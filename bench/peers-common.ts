@@ -91,12 +91,24 @@ export const redisUrl = process.env.BENCH_REDIS_URL ?? process.env.APFLOW_TEST_R
 /** ioredis options for {@link redisUrl} (BullMQ wants `maxRetriesPerRequest: null`). */
 export function redisOptions() {
   const url = new URL(redisUrl);
-  return { host: url.hostname, port: Number(url.port || 6379), db: Number(url.pathname.slice(1) || 0), password: url.password || undefined, maxRetriesPerRequest: null };
+  return {
+    host: url.hostname,
+    port: Number(url.port || 6379),
+    db: Number(url.pathname.slice(1) || 0),
+    password: url.password || undefined,
+    maxRetriesPerRequest: null,
+  };
 }
 
 /** Why Redis cannot be used, or undefined. */
 export async function redisProblem(): Promise<string | undefined> {
-  const client = new Redis({ ...redisOptions(), lazyConnect: true, connectTimeout: 2000, retryStrategy: () => null, maxRetriesPerRequest: 1 });
+  const client = new Redis({
+    ...redisOptions(),
+    lazyConnect: true,
+    connectTimeout: 2000,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 1,
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();

@@ -46,7 +46,8 @@ export const graphilePeer: Peer = {
     }
     const add = utils;
     // Completed jobs are deleted: none left means every one ran and was completed.
-    const left = async () => Number((await counter.query('SELECT count(*) AS n FROM graphile_worker._private_jobs')).rows[0].n);
+    const left = async () =>
+      Number((await counter.query('SELECT count(*) AS n FROM graphile_worker._private_jobs')).rows[0].n);
     const jobs = async (count: number) => {
       const start = performance.now();
       await add.addJobs(Array.from({ length: count }, (_, i) => ({ identifier: 'noop', payload: { i } })));

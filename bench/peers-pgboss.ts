@@ -33,7 +33,11 @@ export const pgbossPeer: Peer = {
       throw error;
     }
     const noop = async (data: unknown) => data;
-    const open = async () => Number((await counter.query("SELECT count(*) AS n FROM pgboss.job WHERE name = 'noop' AND state <> 'completed'")).rows[0].n);
+    const open = async () =>
+      Number(
+        (await counter.query("SELECT count(*) AS n FROM pgboss.job WHERE name = 'noop' AND state <> 'completed'"))
+          .rows[0].n,
+      );
 
     const jobs = async (count: number) => {
       const start = performance.now();
@@ -48,7 +52,10 @@ export const pgbossPeer: Peer = {
           }
           left -= batch.length;
           await Promise.all(batch.map((job) => noop(job.data)));
-          await boss.complete('noop', batch.map((job) => job.id));
+          await boss.complete(
+            'noop',
+            batch.map((job) => job.id),
+          );
         }
       };
       await Promise.all(Array.from({ length: LOOPS }, loop));
@@ -61,10 +68,14 @@ export const pgbossPeer: Peer = {
         const marks = createMarks();
         const worker = await boss.work('mark', { pollingIntervalSeconds: 0.5, batchSize: 1 }, async () => marks.hit());
         try {
-          return await sampleDelays(samples, async () => {
-            await sleep(Math.random() * 500);
-            return marks.measure(() => boss.send('mark', {}));
-          }, 2);
+          return await sampleDelays(
+            samples,
+            async () => {
+              await sleep(Math.random() * 500);
+              return marks.measure(() => boss.send('mark', {}));
+            },
+            2,
+          );
         } finally {
           await boss.offWork({ id: worker });
         }

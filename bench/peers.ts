@@ -55,7 +55,9 @@ for (const peer of all.filter((each) => !only || only.includes(each.key))) {
     say(`skipping ${peer.label}: ${problem}`);
   } else peers.push(peer);
 }
-say(`a tree of ${tasks} no-op tasks, ${jobCount} independent no-op jobs, concurrency 64, ${samples} latency samples (pg-boss ${pgbossSamples}); ${rounds} rounds, each system set up afresh each round, the order rotating`);
+say(
+  `a tree of ${tasks} no-op tasks, ${jobCount} independent no-op jobs, concurrency 64, ${samples} latency samples (pg-boss ${pgbossSamples}); ${rounds} rounds, each system set up afresh each round, the order rotating`,
+);
 
 /** Per peer key, per figure: one value a round. */
 const measured: Record<string, Record<string, number[]>> = {};
@@ -69,10 +71,16 @@ async function measure(peer: Peer, session: PeerSession): Promise<void> {
     await within(180_000, `${peer.label} ${what} warm-up`, run(500));
     return within(180_000, `${peer.label} ${what}`, run(n));
   };
-  if (session.tree) record(peer.key, 'tree_tasks_per_s', rate(tasks, await warmed('tree', session.tree.bind(session), tasks - 1)));
-  if (session.jobs) record(peer.key, 'jobs_per_s', rate(jobCount, await warmed('jobs', session.jobs.bind(session), jobCount)));
+  if (session.tree)
+    record(peer.key, 'tree_tasks_per_s', rate(tasks, await warmed('tree', session.tree.bind(session), tasks - 1)));
+  if (session.jobs)
+    record(peer.key, 'jobs_per_s', rate(jobCount, await warmed('jobs', session.jobs.bind(session), jobCount)));
   if (session.latency) {
-    const delays = await within(120_000, `${peer.label} latency`, session.latency(peer.key === 'pgboss' ? pgbossSamples : samples));
+    const delays = await within(
+      120_000,
+      `${peer.label} latency`,
+      session.latency(peer.key === 'pgboss' ? pgbossSamples : samples),
+    );
     record(peer.key, 'p50_ms', quantile(delays, 0.5));
     record(peer.key, 'p99_ms', quantile(delays, 0.99));
   }
@@ -92,19 +100,31 @@ for (let r = 0; r < rounds; r++) {
       failures[peer.key] = (error as Error).message.slice(0, 500);
       say(`${peer.label}: FAILED: ${failures[peer.key]}`);
     } finally {
-      if (session) await within(30_000, `${peer.label} close`, session.close()).catch((error: unknown) => say(`${peer.label}: ${(error as Error).message}`));
+      if (session)
+        await within(30_000, `${peer.label} close`, session.close()).catch((error: unknown) =>
+          say(`${peer.label}: ${(error as Error).message}`),
+        );
     }
     const figures = Object.entries(measured[peer.key] ?? {}).map(([figure, values]) => `${figure} ${values.at(-1)}`);
-    say(`round ${r + 1}: ${peer.label.padEnd(34)} ${figures.join(', ')} (${Math.round((performance.now() - started) / 1000)} s)`);
+    say(
+      `round ${r + 1}: ${peer.label.padEnd(34)} ${figures.join(', ')} (${Math.round((performance.now() - started) / 1000)} s)`,
+    );
   }
 }
 
 const medianOf = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 const runs: Figures[] = Array.from({ length: rounds }, (_, r) =>
-  Object.fromEntries(Object.entries(measured).flatMap(([key, figures]) => Object.entries(figures).flatMap(([figure, values]) => (values[r] === undefined ? [] : [[`${key}_${figure}`, values[r]]])))),
+  Object.fromEntries(
+    Object.entries(measured).flatMap(([key, figures]) =>
+      Object.entries(figures).flatMap(([figure, values]) =>
+        values[r] === undefined ? [] : [[`${key}_${figure}`, values[r]]],
+      ),
+    ),
+  ),
 );
 const median: Figures = { tree_tasks: tasks, jobs: jobCount, samples, pgboss_samples: pgbossSamples, concurrency: 64 };
-for (const [key, figures] of Object.entries(measured)) for (const [figure, values] of Object.entries(figures)) median[`${key}_${figure}`] = medianOf(values);
+for (const [key, figures] of Object.entries(measured))
+  for (const [figure, values] of Object.entries(figures)) median[`${key}_${figure}`] = medianOf(values);
 for (const [figure, kind, top, bottom] of ratios) {
   const field = kind === 'tree' ? 'tree_tasks_per_s' : 'jobs_per_s';
   const [a, b] = [median[`${top}_${field}`], median[`${bottom}_${field}`]];
@@ -115,11 +135,15 @@ for (const [key, message] of Object.entries(skipped)) median[`${key}_skipped`] =
 
 const cell = (value: number | string | undefined, width: number) => `${value ?? '—'}`.padStart(width);
 say(`median of ${rounds} rounds:`);
-say(`  ${'system'.padEnd(34)} ${'tree tasks/s'.padStart(12)} ${'jobs/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}`);
+say(
+  `  ${'system'.padEnd(34)} ${'tree tasks/s'.padStart(12)} ${'jobs/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}`,
+);
 for (const peer of all.filter((each) => !only || only.includes(each.key))) {
   const status = skipped[peer.key] ? '  skipped' : failures[peer.key] ? '  FAILED' : '';
   const get = (figure: string) => median[`${peer.key}_${figure}`];
-  say(`  ${peer.label.padEnd(34)} ${cell(get('tree_tasks_per_s'), 12)} ${cell(get('jobs_per_s'), 8)} ${cell(get('p50_ms'), 8)} ${cell(get('p99_ms'), 8)}${status}`);
+  say(
+    `  ${peer.label.padEnd(34)} ${cell(get('tree_tasks_per_s'), 12)} ${cell(get('jobs_per_s'), 8)} ${cell(get('p50_ms'), 8)} ${cell(get('p99_ms'), 8)}${status}`,
+  );
 }
 for (const [figure] of ratios) if (median[figure] !== undefined) say(`  ${figure.padEnd(26)} ×${median[figure]}`);
 process.stdout.write(`${JSON.stringify({ runs, median })}\n`);

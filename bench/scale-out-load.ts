@@ -18,16 +18,27 @@ function createRpcClient(base: string): RpcClient {
   let counter = 0;
   const post = (body: string) =>
     new Promise<unknown>((resolve, reject) => {
-      const req = request({ host: url.hostname, port: url.port, path: '/tasks', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-        const parts: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => parts.push(chunk));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(parts).toString('utf8');
-          if (res.statusCode !== 200) return reject(new Error(`${base}: HTTP ${res.statusCode}: ${text.slice(0, 300)}`));
-          resolve(JSON.parse(text));
-        });
-      });
+      const req = request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: '/tasks',
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => parts.push(chunk));
+          res.on('error', reject);
+          res.on('end', () => {
+            const text = Buffer.concat(parts).toString('utf8');
+            if (res.statusCode !== 200)
+              return reject(new Error(`${base}: HTTP ${res.statusCode}: ${text.slice(0, 300)}`));
+            resolve(JSON.parse(text));
+          });
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -38,8 +49,12 @@ function createRpcClient(base: string): RpcClient {
   };
   return {
     url: base,
-    call: async (method, params) => unwrap(await post(JSON.stringify({ jsonrpc: '2.0', id: ++counter, method, params }))),
-    batch: async (calls) => ((await post(JSON.stringify(calls.map((each) => ({ jsonrpc: '2.0', id: ++counter, ...each }))))) as unknown[]).map(unwrap),
+    call: async (method, params) =>
+      unwrap(await post(JSON.stringify({ jsonrpc: '2.0', id: ++counter, method, params }))),
+    batch: async (calls) =>
+      (
+        (await post(JSON.stringify(calls.map((each) => ({ jsonrpc: '2.0', id: ++counter, ...each }))))) as unknown[]
+      ).map(unwrap),
     close: () => agent.destroy(),
   };
 }
@@ -61,17 +76,33 @@ export interface RoundResult {
  * completed and that the database holds `expectedCompleted` completed tasks and none pending,
  * running or failed.
  */
-export async function runRound(options: { urls: string[]; trees: number; tasks: number; prefix: string; expectedCompleted: number; timeoutMs?: number }): Promise<RoundResult> {
+export async function runRound(options: {
+  urls: string[];
+  trees: number;
+  tasks: number;
+  prefix: string;
+  expectedCompleted: number;
+  timeoutMs?: number;
+}): Promise<RoundResult> {
   const clients = options.urls.map(createRpcClient);
   const bodies = Array.from({ length: options.trees }, (_, t) => {
     const rootId = `${options.prefix}-${t}`;
     const tasks = [{ id: rootId, name: rootId, schemas: { method: 'bench_noop' } }];
-    for (let i = 1; i < options.tasks; i++) tasks.push({ id: `${rootId}-${i}`, name: `${rootId}-${i}`, parent_id: rootId, schemas: { method: 'bench_noop' } } as (typeof tasks)[number]);
+    for (let i = 1; i < options.tasks; i++)
+      tasks.push({
+        id: `${rootId}-${i}`,
+        name: `${rootId}-${i}`,
+        parent_id: rootId,
+        schemas: { method: 'bench_noop' },
+      } as (typeof tasks)[number]);
     return { rootId, client: clients[t % clients.length] as RpcClient, tasks };
   });
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`round ${options.prefix} did not end within ${options.timeoutMs ?? 120_000} ms`)), options.timeoutMs ?? 120_000);
+    timer = setTimeout(
+      () => reject(new Error(`round ${options.prefix} did not end within ${options.timeoutMs ?? 120_000} ms`)),
+      options.timeoutMs ?? 120_000,
+    );
   });
   try {
     const start = performance.now();
@@ -86,7 +117,9 @@ export async function runRound(options: { urls: string[]; trees: number; tasks: 
       let open = bodies.filter((_, i) => !terminal.has(statuses[i] as string));
       while (open.length) {
         await new Promise((resolve) => setTimeout(resolve, 50));
-        const roots = await Promise.all(open.map(({ rootId, client }) => client.call('tasks.get', { task_id: rootId })));
+        const roots = await Promise.all(
+          open.map(({ rootId, client }) => client.call('tasks.get', { task_id: rootId })),
+        );
         end = performance.now();
         open = open.filter((_, i) => !terminal.has((roots[i] as { status?: string } | null)?.status as string));
       }
@@ -104,11 +137,20 @@ export async function runRound(options: { urls: string[]; trees: number; tasks: 
 
 /** Every root completed, and so did every task of the database (none left behind or failed). */
 async function check(client: RpcClient, bodies: { rootId: string }[], expectedCompleted: number): Promise<void> {
-  const roots = (await client.batch(bodies.map(({ rootId }) => ({ method: 'tasks.get', params: { task_id: rootId } })))) as ({ status?: string; error?: unknown } | null)[];
-  const failed = roots.map((root, i) => ({ id: bodies[i]?.rootId, status: root?.status, error: root?.error })).filter(({ status }) => status !== 'completed');
-  if (failed.length) throw new Error(`${failed.length} of ${bodies.length} trees did not complete, e.g. ${JSON.stringify(failed.slice(0, 3))}`);
+  const roots = (await client.batch(
+    bodies.map(({ rootId }) => ({ method: 'tasks.get', params: { task_id: rootId } })),
+  )) as ({ status?: string; error?: unknown } | null)[];
+  const failed = roots
+    .map((root, i) => ({ id: bodies[i]?.rootId, status: root?.status, error: root?.error }))
+    .filter(({ status }) => status !== 'completed');
+  if (failed.length)
+    throw new Error(
+      `${failed.length} of ${bodies.length} trees did not complete, e.g. ${JSON.stringify(failed.slice(0, 3))}`,
+    );
   const count = (await client.call('tasks.count', {})) as Record<string, number>;
   if (count.completed !== expectedCompleted || count.pending || count.in_progress || count.failed || count.cancelled) {
-    throw new Error(`after the round the database counts ${JSON.stringify(count)}; expected ${expectedCompleted} completed and nothing else`);
+    throw new Error(
+      `after the round the database counts ${JSON.stringify(count)}; expected ${expectedCompleted} completed and nothing else`,
+    );
   }
 }

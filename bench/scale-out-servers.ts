@@ -59,7 +59,11 @@ async function freePort(): Promise<number> {
  * `databaseUrl`, in a temp folder of its own, and waits until it logs that it listens (for a
  * cluster: the primary's line, once every worker listens).
  */
-export async function startServer(options: { databaseUrl: string; workers: number; timeoutMs?: number }): Promise<BenchServer> {
+export async function startServer(options: {
+  databaseUrl: string;
+  workers: number;
+  timeoutMs?: number;
+}): Promise<BenchServer> {
   const dir = mkdtempSync(join(tmpdir(), 'apflow-bench-serve-'));
   const port = await freePort();
   const config = {
@@ -71,12 +75,23 @@ export async function startServer(options: { databaseUrl: string; workers: numbe
     examples: { auto_init: false },
   };
   writeFileSync(join(dir, 'apflow.config.json'), JSON.stringify(config));
-  const child = spawn(process.execPath, [join(root, 'bin', 'apflow.js'), 'serve', '--workers', String(options.workers), '--config', join(dir, 'apflow.config.json')], {
-    cwd: dir,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      join(root, 'bin', 'apflow.js'),
+      'serve',
+      '--workers',
+      String(options.workers),
+      '--config',
+      join(dir, 'apflow.config.json'),
+    ],
+    {
+      cwd: dir,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    },
+  );
   const pid = child.pid as number;
   live.set(pid, dir);
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
@@ -92,11 +107,26 @@ export async function startServer(options: { databaseUrl: string; workers: numbe
       pending = lines.pop() as string;
       for (const line of lines) {
         const entry = parseLine(line);
-        if (entry?.msg === 'apflow listening' && (options.workers === 1 || entry.workers === options.workers)) resolve(`http://127.0.0.1:${port}`);
+        if (entry?.msg === 'apflow listening' && (options.workers === 1 || entry.workers === options.workers))
+          resolve(`http://127.0.0.1:${port}`);
       }
     });
-    child.once('close', (code, signal) => reject(new Error(`apflow serve --workers ${options.workers} exited (${code ?? signal}) before listening:\n${tail.slice(-2000)}`)));
-    setTimeout(() => reject(new Error(`apflow serve --workers ${options.workers} did not listen within ${options.timeoutMs ?? 60_000} ms:\n${tail.slice(-2000)}`)), options.timeoutMs ?? 60_000).unref();
+    child.once('close', (code, signal) =>
+      reject(
+        new Error(
+          `apflow serve --workers ${options.workers} exited (${code ?? signal}) before listening:\n${tail.slice(-2000)}`,
+        ),
+      ),
+    );
+    setTimeout(
+      () =>
+        reject(
+          new Error(
+            `apflow serve --workers ${options.workers} did not listen within ${options.timeoutMs ?? 60_000} ms:\n${tail.slice(-2000)}`,
+          ),
+        ),
+      options.timeoutMs ?? 60_000,
+    ).unref();
   });
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -110,7 +140,12 @@ export async function startServer(options: { databaseUrl: string; workers: numbe
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    return { url: await listening, pause: () => void signalGroup(pid, 'SIGSTOP'), resume: () => void signalGroup(pid, 'SIGCONT'), stop };
+    return {
+      url: await listening,
+      pause: () => void signalGroup(pid, 'SIGSTOP'),
+      resume: () => void signalGroup(pid, 'SIGCONT'),
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
@@ -130,7 +165,10 @@ function parseLine(line: string): { msg?: unknown; workers?: unknown } | undefin
  * The admin URL of the PostgreSQL server to bench on: BENCH_POSTGRES_URL, else
  * APFLOW_TEST_POSTGRES_URL, else the one `bash scripts/postgres.sh start` runs.
  */
-export const postgresAdminUrl = process.env.BENCH_POSTGRES_URL ?? process.env.APFLOW_TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:55432/postgres';
+export const postgresAdminUrl =
+  process.env.BENCH_POSTGRES_URL ??
+  process.env.APFLOW_TEST_POSTGRES_URL ??
+  'postgresql://postgres@127.0.0.1:55432/postgres';
 
 /** Why PostgreSQL cannot be used (not reachable…), or undefined when it can. */
 export async function postgresProblem(): Promise<string | undefined> {

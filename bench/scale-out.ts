@@ -81,7 +81,10 @@ interface Setup {
 async function setUp(config: Configuration): Promise<Setup> {
   checkStopping();
   const dir = mkdtempSync(join(tmpdir(), 'apflow-bench-scale-'));
-  const database = config.database === 'postgres' ? await createPostgresDatabase() : { url: `sqlite:${join(dir, 'bench.sqlite')}`, drop: async () => undefined };
+  const database =
+    config.database === 'postgres'
+      ? await createPostgresDatabase()
+      : { url: `sqlite:${join(dir, 'bench.sqlite')}`, drop: async () => undefined };
   const servers: BenchServer[] = [];
   let closed: Promise<void> | undefined;
   const close = () =>
@@ -177,7 +180,9 @@ async function measureGroup(group: Configuration[], failures: Record<string, str
     }
     for (const setup of setups) {
       if (failures[setup.config.key]) continue;
-      say(`${setup.config.label.padEnd(38)} ${setup.rates.map((rate) => `${rate}`.padStart(6)).join(' ')} tasks/s (machine busy ${setup.busy.join(', ')} %)`);
+      say(
+        `${setup.config.label.padEnd(38)} ${setup.rates.map((rate) => `${rate}`.padStart(6)).join(' ')} tasks/s (machine busy ${setup.busy.join(', ')} %)`,
+      );
     }
     return setups.filter((setup) => !failures[setup.config.key]);
   } finally {
@@ -186,7 +191,10 @@ async function measureGroup(group: Configuration[], failures: Record<string, str
 }
 
 /** Each configuration alone: started, its rounds, stopped (see {@link measureGroup}). */
-async function measureOneByOne(group: Configuration[], fail: (config: Configuration, error: unknown) => void): Promise<Setup[]> {
+async function measureOneByOne(
+  group: Configuration[],
+  fail: (config: Configuration, error: unknown) => void,
+): Promise<Setup[]> {
   const done: Setup[] = [];
   for (const config of group) {
     let setup: Setup | undefined;
@@ -198,7 +206,9 @@ async function measureOneByOne(group: Configuration[], fail: (config: Configurat
         setup.rates.push(rate);
         setup.busy.push(busy);
       }
-      say(`${config.label.padEnd(38)} ${setup.rates.map((rate) => `${rate}`.padStart(6)).join(' ')} tasks/s (machine busy ${setup.busy.join(', ')} %)`);
+      say(
+        `${config.label.padEnd(38)} ${setup.rates.map((rate) => `${rate}`.padStart(6)).join(' ')} tasks/s (machine busy ${setup.busy.join(', ')} %)`,
+      );
       done.push(setup);
     } catch (error) {
       fail(config, error);
@@ -217,7 +227,9 @@ function medianOf(values: number[]): number {
 const configurations = all.filter((config) => !selected || selected.includes(config.key));
 const pgProblem = configurations.some((config) => config.database === 'postgres') ? await postgresProblem() : undefined;
 if (pgProblem) say(`skipping the PostgreSQL configurations: ${pgProblem}`);
-say(`${trees} trees × ${tasks} no-op tasks a round (${trees * tasks} tasks), submitted at once over HTTP JSON-RPC; a warm-up round, then ${rounds} per configuration (SQLite ones interleaved, PostgreSQL ones one after the other)`);
+say(
+  `${trees} trees × ${tasks} no-op tasks a round (${trees * tasks} tasks), submitted at once over HTTP JSON-RPC; a warm-up round, then ${rounds} per configuration (SQLite ones interleaved, PostgreSQL ones one after the other)`,
+);
 
 const measured: Record<string, number[]> = {};
 const busy: Record<string, number[]> = {};
@@ -236,7 +248,12 @@ if (stopping) await new Promise(() => undefined);
 
 const note = `${cores} cores, shared by the servers, their workers, PostgreSQL and this client: a CPU-bound ratio above ~${cores} is impossible here (one above it means the single process left the CPU idle, waiting on the database); other sessions' load moves every figure (machine_busy_pct)`;
 const runs: Figures[] = Array.from({ length: rounds }, (_, r) =>
-  Object.fromEntries(Object.keys(measured).flatMap((key) => [[`${key}_tasks_per_s`, measured[key]?.[r] as number], [`${key}_machine_busy_pct`, busy[key]?.[r] as number]])),
+  Object.fromEntries(
+    Object.keys(measured).flatMap((key) => [
+      [`${key}_tasks_per_s`, measured[key]?.[r] as number],
+      [`${key}_machine_busy_pct`, busy[key]?.[r] as number],
+    ]),
+  ),
 );
 const median: Figures = { trees, tasks_per_tree: tasks, tasks_per_round: trees * tasks, cores };
 for (const [key, rates] of Object.entries(measured)) median[`${key}_tasks_per_s`] = medianOf(rates);
@@ -259,8 +276,15 @@ say(`${''.padEnd(40)} median tasks/s (ratio)   best round (ratio)`);
 for (const config of configurations) {
   const ratio = ratios.find(([, top]) => top === config.key)?.[0];
   const show = (rate: number | string | undefined, against: number | string | undefined) =>
-    (rate === undefined ? (failures[config.key] ? 'FAILED' : 'skipped') : `${rate}`.padStart(6) + (against === undefined ? '' : ` (×${against})`)).padEnd(22);
-  say(`  ${config.label.padEnd(38)} ${show(median[`${config.key}_tasks_per_s`], ratio && median[ratio])}   ${show(median[`${config.key}_best_tasks_per_s`], ratio && median[`${ratio}_best`])}`);
+    (rate === undefined
+      ? failures[config.key]
+        ? 'FAILED'
+        : 'skipped'
+      : `${rate}`.padStart(6) + (against === undefined ? '' : ` (×${against})`)
+    ).padEnd(22);
+  say(
+    `  ${config.label.padEnd(38)} ${show(median[`${config.key}_tasks_per_s`], ratio && median[ratio])}   ${show(median[`${config.key}_best_tasks_per_s`], ratio && median[`${ratio}_best`])}`,
+  );
 }
 say(`note: ${note}`);
 process.stdout.write(`${JSON.stringify({ runs, median })}\n`);

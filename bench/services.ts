@@ -25,19 +25,32 @@ const services: Record<'postgres' | 'redis', Service> = {
     script: 'postgres.sh',
     benchVar: 'BENCH_POSTGRES_URL',
     printedVar: 'APFLOW_TEST_POSTGRES_URL',
-    env: { APFLOW_TEST_POSTGRES_PORT: '55433', APFLOW_TEST_POSTGRES_DIR: '/tmp/apflow-bench-postgres', APFLOW_TEST_POSTGRES_FSYNC: 'on' },
+    env: {
+      APFLOW_TEST_POSTGRES_PORT: '55433',
+      APFLOW_TEST_POSTGRES_DIR: '/tmp/apflow-bench-postgres',
+      APFLOW_TEST_POSTGRES_FSYNC: 'on',
+    },
   },
   redis: {
     name: 'Redis',
     script: 'redis.sh',
     benchVar: 'BENCH_REDIS_URL',
     printedVar: 'APFLOW_TEST_REDIS_URL',
-    env: { APFLOW_TEST_REDIS_PORT: '56380', APFLOW_TEST_REDIS_DIR: '/tmp/apflow-bench-redis', APFLOW_TEST_REDIS_APPENDONLY: 'yes' },
+    env: {
+      APFLOW_TEST_REDIS_PORT: '56380',
+      APFLOW_TEST_REDIS_DIR: '/tmp/apflow-bench-redis',
+      APFLOW_TEST_REDIS_APPENDONLY: 'yes',
+    },
   },
 };
 
 const run = (service: Service, command: 'start' | 'stop') =>
-  execFileSync('bash', [join(root, 'scripts', service.script), command], { encoding: 'utf8', env: { ...process.env, ...service.env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+  execFileSync('bash', [join(root, 'scripts', service.script), command], {
+    encoding: 'utf8',
+    env: { ...process.env, ...service.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 300_000,
+  });
 
 /**
  * Starts the services named (unless their BENCH_*_URL is set), exports their URLs to this process
@@ -67,7 +80,9 @@ export function startServices(needed: readonly ('postgres' | 'redis')[], say: (l
       started.push(service);
       say(`started the bench's own ${service.name} at ${url}`);
     } catch (error) {
-      say(`could not start ${service.name} (the systems on it will be skipped): ${(error as Error).message.slice(0, 500)}`);
+      say(
+        `could not start ${service.name} (the systems on it will be skipped): ${(error as Error).message.slice(0, 500)}`,
+      );
     }
   }
   return stop;
@@ -85,7 +100,8 @@ export async function versions(): Promise<Record<string, string>> {
     }
   }
   try {
-    out['redis-server'] = /v=(\S+)/.exec(execFileSync('redis-server', ['--version'], { encoding: 'utf8' }))?.[1] ?? 'unknown';
+    out['redis-server'] =
+      /v=(\S+)/.exec(execFileSync('redis-server', ['--version'], { encoding: 'utf8' }))?.[1] ?? 'unknown';
   } catch {
     // not installed
   }

@@ -15,13 +15,23 @@ const fixtures = join(import.meta.dirname, 'fixtures');
 /** The apps' log level (`BENCH_LOG_LEVEL=info` to measure with the server's default). */
 const logLevel = (process.env.BENCH_LOG_LEVEL ?? 'warn') as 'warn';
 
-async function withApp<T>(work: (app: App, file: string) => Promise<T>, engine: Record<string, unknown> = JSON.parse(process.env.BENCH_ENGINE ?? '{}'), extra: Record<string, unknown> = {}): Promise<T> {
+async function withApp<T>(
+  work: (app: App, file: string) => Promise<T>,
+  engine: Record<string, unknown> = JSON.parse(process.env.BENCH_ENGINE ?? '{}'),
+  extra: Record<string, unknown> = {},
+): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'apflow-bench-'));
   const file = join(dir, 'bench.sqlite');
   const app = await createApp({
     env: {},
     logStream: quiet(),
-    inline: { database: { url: `sqlite:${file}` }, executors: { dirs: [fixtures] }, log: { level: logLevel }, engine, ...extra },
+    inline: {
+      database: { url: `sqlite:${file}` },
+      executors: { dirs: [fixtures] },
+      log: { level: logLevel },
+      engine,
+      ...extra,
+    },
   });
   try {
     return await work(app, file);
@@ -39,7 +49,13 @@ export const workloads: Record<string, () => Promise<Figures>> = {
   async 'tree-10k'() {
     return withApp(async (app) => {
       const tasks = [{ id: 'root', name: 'root', schemas: { method: 'bench_noop' } }];
-      for (let i = 1; i < 10_000; i++) tasks.push({ id: `t${i}`, name: `t${i}`, parent_id: 'root', schemas: { method: 'bench_noop' } } as (typeof tasks)[number]);
+      for (let i = 1; i < 10_000; i++)
+        tasks.push({
+          id: `t${i}`,
+          name: `t${i}`,
+          parent_id: 'root',
+          schemas: { method: 'bench_noop' },
+        } as (typeof tasks)[number]);
       const created = performance.now();
       await app.engine.createTree(tasks);
       const start = performance.now();
@@ -47,20 +63,36 @@ export const workloads: Record<string, () => Promise<Figures>> = {
       const outcome = await done;
       const ms = performance.now() - start;
       if (outcome.status !== 'completed') throw new Error(`tree ended ${outcome.status}`);
-      return { tasks: 10_000, create_ms: Math.round(start - created), run_ms: Math.round(ms), tasks_per_s: Math.round(10_000 / (ms / 1000)), peak_rss_mb: peakRssMb() };
+      return {
+        tasks: 10_000,
+        create_ms: Math.round(start - created),
+        run_ms: Math.round(ms),
+        tasks_per_s: Math.round(10_000 / (ms / 1000)),
+        peak_rss_mb: peakRssMb(),
+      };
     });
   },
   /** A 1,000-deep tree (each task the only child of the previous), run bottom-up. */
   async 'chain-1k'() {
     return withApp(async (app) => {
-      const tasks = Array.from({ length: 1000 }, (_, i) => ({ id: `c${i}`, name: `c${i}`, parent_id: i === 0 ? null : `c${i - 1}`, schemas: { method: 'bench_noop' } }));
+      const tasks = Array.from({ length: 1000 }, (_, i) => ({
+        id: `c${i}`,
+        name: `c${i}`,
+        parent_id: i === 0 ? null : `c${i - 1}`,
+        schemas: { method: 'bench_noop' },
+      }));
       await app.engine.createTree(tasks);
       const start = performance.now();
       const { done } = await app.engine.execute('c0');
       const outcome = await done;
       const ms = performance.now() - start;
       if (outcome.status !== 'completed') throw new Error(`chain ended ${outcome.status}`);
-      return { tasks: 1000, run_ms: Math.round(ms), tasks_per_s: Math.round(1000 / (ms / 1000)), peak_rss_mb: peakRssMb() };
+      return {
+        tasks: 1000,
+        run_ms: Math.round(ms),
+        tasks_per_s: Math.round(1000 / (ms / 1000)),
+        peak_rss_mb: peakRssMb(),
+      };
     });
   },
   /** From engine.execute() to the first executor starting, on a two-task tree, 50 times. */
@@ -93,9 +125,16 @@ export const workloads: Record<string, () => Promise<Figures>> = {
   async 'http-write'() {
     const dir = mkdtempSync(join(tmpdir(), 'apflow-bench-write-'));
     const file = join(dir, 'bench.sqlite');
-    const task = (n: number) => ({ name: `task ${n}`, inputs: { n, text: 'some input' }, schemas: { method: 'bench_noop' } });
-    const named = (value: unknown, n: number) => (value as { name?: unknown; id?: unknown } | null)?.name === `task ${n}` && typeof (value as { id?: unknown }).id === 'string';
-    const load = (base: string, next: (n: number) => LoadRequest) => runLoad({ base, next, concurrency: 16, warmupMs: 500, durationMs: 3000 });
+    const task = (n: number) => ({
+      name: `task ${n}`,
+      inputs: { n, text: 'some input' },
+      schemas: { method: 'bench_noop' },
+    });
+    const named = (value: unknown, n: number) =>
+      (value as { name?: unknown; id?: unknown } | null)?.name === `task ${n}` &&
+      typeof (value as { id?: unknown }).id === 'string';
+    const load = (base: string, next: (n: number) => LoadRequest) =>
+      runLoad({ base, next, concurrency: 16, warmupMs: 500, durationMs: 3000 });
     const measured: Record<string, LoadResult> = {};
     try {
       const server = await startServer({ databaseUrl: `sqlite:${file}`, workers: 1 });
@@ -111,7 +150,12 @@ export const workloads: Record<string, () => Promise<Figures>> = {
       }
       const bare = await spawnBareServer(file);
       try {
-        measured.bare_create = await load(bare.url, (n) => ({ method: 'POST', path: '/task', body: JSON.stringify(task(n)), check: (body) => named(JSON.parse(body), n) }));
+        measured.bare_create = await load(bare.url, (n) => ({
+          method: 'POST',
+          path: '/task',
+          body: JSON.stringify(task(n)),
+          check: (body) => named(JSON.parse(body), n),
+        }));
       } finally {
         await bare.close();
       }
@@ -119,10 +163,19 @@ export const workloads: Record<string, () => Promise<Figures>> = {
       rmSync(dir, { recursive: true, force: true });
     }
     const failed = Object.entries(measured).filter(([, result]) => result.errors > 0);
-    if (failed.length) throw new Error(failed.map(([name, result]) => `${name}: ${result.errors} errors, first: ${result.firstError}`).join('; '));
+    if (failed.length)
+      throw new Error(
+        failed.map(([name, result]) => `${name}: ${result.errors} errors, first: ${result.firstError}`).join('; '),
+      );
     const figures: Figures = {};
-    for (const [name, result] of Object.entries(measured)) Object.assign(figures, { [`${name}_rps`]: result.rps, [`${name}_p50_ms`]: result.p50_ms, [`${name}_p99_ms`]: result.p99_ms });
-    const ratio = Math.round(((measured.apflow_create as LoadResult).rps / (measured.bare_create as LoadResult).rps) * 100) / 100;
+    for (const [name, result] of Object.entries(measured))
+      Object.assign(figures, {
+        [`${name}_rps`]: result.rps,
+        [`${name}_p50_ms`]: result.p50_ms,
+        [`${name}_p99_ms`]: result.p99_ms,
+      });
+    const ratio =
+      Math.round(((measured.apflow_create as LoadResult).rps / (measured.bare_create as LoadResult).rps) * 100) / 100;
     return { create_ratio: ratio, ...figures, concurrency: 16, seconds: 3 };
   },
   /**
@@ -135,24 +188,65 @@ export const workloads: Record<string, () => Promise<Figures>> = {
       const trees = 200;
       const users = ['alice', 'bob'];
       for (let t = 0; t < trees; t++) {
-        const tasks = Array.from({ length: 5 }, (_, i) => ({ id: `h${t}-${i}`, name: `task ${t}.${i}`, parent_id: i === 0 ? null : `h${t}-0`, inputs: { n: t, text: 'some input' }, schemas: { method: 'bench_noop' } }));
+        const tasks = Array.from({ length: 5 }, (_, i) => ({
+          id: `h${t}-${i}`,
+          name: `task ${t}.${i}`,
+          parent_id: i === 0 ? null : `h${t}-0`,
+          inputs: { n: t, text: 'some input' },
+          schemas: { method: 'bench_noop' },
+        }));
         await app.engine.createTree(tasks, { userId: users[t % users.length] });
       }
       const idOf = (n: number) => `h${(n * 7919) % trees}-${n % 5}`;
       const userOf = (n: number) => users[n % users.length] as string;
-      const rpc = (n: number, method: string, params: Record<string, unknown>) => JSON.stringify({ jsonrpc: '2.0', id: n, method, params });
+      const rpc = (n: number, method: string, params: Record<string, unknown>) =>
+        JSON.stringify({ jsonrpc: '2.0', id: n, method, params });
       const result = (body: string) => (JSON.parse(body) as { result?: unknown }).result;
       const isTask = (value: unknown, id: string) => (value as { id?: unknown } | null | undefined)?.id === id;
       const isPage = (value: unknown, user: string) =>
-        Array.isArray(value) && value.length === trees / users.length && value.every((row: { user_id?: unknown; parent_id?: unknown }) => row.user_id === user && row.parent_id === null);
+        Array.isArray(value) &&
+        value.length === trees / users.length &&
+        value.every(
+          (row: { user_id?: unknown; parent_id?: unknown }) => row.user_id === user && row.parent_id === null,
+        );
 
       const { url: apflowUrl } = await app.listen({ host: '127.0.0.1', port: 0 });
       const bare = await startBareServer(file);
       const targets: Record<string, { base: string; next: (n: number) => LoadRequest }> = {
-        apflow_get: { base: apflowUrl, next: (n) => ({ method: 'POST', path: '/tasks', body: rpc(n, 'tasks.get', { task_id: idOf(n) }), check: (body) => isTask(result(body), idOf(n)) }) },
-        bare_get: { base: bare.url, next: (n) => ({ method: 'GET', path: `/task/${idOf(n)}`, check: (body) => isTask(JSON.parse(body), idOf(n)) }) },
-        apflow_list: { base: apflowUrl, next: (n) => ({ method: 'POST', path: '/tasks', body: rpc(n, 'tasks.list', { user_id: userOf(n) }), check: (body) => isPage(result(body), userOf(n)) }) },
-        bare_list: { base: bare.url, next: (n) => ({ method: 'GET', path: `/roots/${userOf(n)}`, check: (body) => isPage(JSON.parse(body), userOf(n)) }) },
+        apflow_get: {
+          base: apflowUrl,
+          next: (n) => ({
+            method: 'POST',
+            path: '/tasks',
+            body: rpc(n, 'tasks.get', { task_id: idOf(n) }),
+            check: (body) => isTask(result(body), idOf(n)),
+          }),
+        },
+        bare_get: {
+          base: bare.url,
+          next: (n) => ({
+            method: 'GET',
+            path: `/task/${idOf(n)}`,
+            check: (body) => isTask(JSON.parse(body), idOf(n)),
+          }),
+        },
+        apflow_list: {
+          base: apflowUrl,
+          next: (n) => ({
+            method: 'POST',
+            path: '/tasks',
+            body: rpc(n, 'tasks.list', { user_id: userOf(n) }),
+            check: (body) => isPage(result(body), userOf(n)),
+          }),
+        },
+        bare_list: {
+          base: bare.url,
+          next: (n) => ({
+            method: 'GET',
+            path: `/roots/${userOf(n)}`,
+            check: (body) => isPage(JSON.parse(body), userOf(n)),
+          }),
+        },
       };
       const measured: Record<string, LoadResult> = {};
       try {
@@ -163,11 +257,26 @@ export const workloads: Record<string, () => Promise<Figures>> = {
         await bare.close();
       }
       const failed = Object.entries(measured).filter(([, load]) => load.errors > 0);
-      if (failed.length) throw new Error(failed.map(([name, load]) => `${name}: ${load.errors} errors, first: ${load.firstError}`).join('; '));
+      if (failed.length)
+        throw new Error(
+          failed.map(([name, load]) => `${name}: ${load.errors} errors, first: ${load.firstError}`).join('; '),
+        );
       const figures: Figures = {};
-      for (const [name, load] of Object.entries(measured)) Object.assign(figures, { [`${name}_rps`]: load.rps, [`${name}_p50_ms`]: load.p50_ms, [`${name}_p99_ms`]: load.p99_ms });
-      const ratio = (a: string, b: string) => Math.round(((measured[a] as LoadResult).rps / (measured[b] as LoadResult).rps) * 100) / 100;
-      return { get_ratio: ratio('apflow_get', 'bare_get'), list_ratio: ratio('apflow_list', 'bare_list'), ...figures, concurrency: 16, seconds: 3 };
+      for (const [name, load] of Object.entries(measured))
+        Object.assign(figures, {
+          [`${name}_rps`]: load.rps,
+          [`${name}_p50_ms`]: load.p50_ms,
+          [`${name}_p99_ms`]: load.p99_ms,
+        });
+      const ratio = (a: string, b: string) =>
+        Math.round(((measured[a] as LoadResult).rps / (measured[b] as LoadResult).rps) * 100) / 100;
+      return {
+        get_ratio: ratio('apflow_get', 'bare_get'),
+        list_ratio: ratio('apflow_list', 'bare_list'),
+        ...figures,
+        concurrency: 16,
+        seconds: 3,
+      };
     });
   },
   /**
@@ -178,8 +287,16 @@ export const workloads: Record<string, () => Promise<Figures>> = {
    */
   async fanout() {
     return withApp(async (app) => {
-      const figures = await runFanout(app, { wsClients: Number(process.env.FANOUT_WS ?? 1000), sseClients: Number(process.env.FANOUT_SSE ?? 200), children: 20, steps: 5, stepMs: 60, clientProcesses: Number(process.env.FANOUT_PROCS ?? 2) });
-      if (figures.missed_clients) throw new Error(`${figures.missed_clients} of ${figures.clients} clients missed events`);
+      const figures = await runFanout(app, {
+        wsClients: Number(process.env.FANOUT_WS ?? 1000),
+        sseClients: Number(process.env.FANOUT_SSE ?? 200),
+        children: 20,
+        steps: 5,
+        stepMs: 60,
+        clientProcesses: Number(process.env.FANOUT_PROCS ?? 2),
+      });
+      if (figures.missed_clients)
+        throw new Error(`${figures.missed_clients} of ${figures.clients} clients missed events`);
       return { ...figures, peak_rss_mb: peakRssMb() };
     });
   },
@@ -200,16 +317,22 @@ export const workloads: Record<string, () => Promise<Figures>> = {
   async 'executor-reload'() {
     const dir = mkdtempSync(join(tmpdir(), 'apflow-bench-reload-'));
     const file = join(dir, 'versioned.ts');
-    const write = (n: number) => writeFileSync(file, `export default { id: 'versioned', description: 'v${n}', execute: () => ${n} };\n`);
+    const write = (n: number) =>
+      writeFileSync(file, `export default { id: 'versioned', description: 'v${n}', execute: () => ${n} };\n`);
     write(0);
-    const app = await createApp({ env: {}, logStream: quiet(), inline: { database: { url: 'sqlite::memory:' }, executors: { dirs: [dir] }, log: { level: 'warn' } } });
+    const app = await createApp({
+      env: {},
+      logStream: quiet(),
+      inline: { database: { url: 'sqlite::memory:' }, executors: { dirs: [dir] }, log: { level: 'warn' } },
+    });
     const delays: number[] = [];
     try {
       for (let n = 1; n <= 10; n++) {
         await new Promise((resolve) => setTimeout(resolve, 150));
         const start = performance.now();
         write(n);
-        while (app.executor('versioned')?.definition.description !== `v${n}`) await new Promise((resolve) => setTimeout(resolve, 2));
+        while (app.executor('versioned')?.definition.description !== `v${n}`)
+          await new Promise((resolve) => setTimeout(resolve, 2));
         delays.push(performance.now() - start);
       }
     } finally {

@@ -54,14 +54,24 @@ export function memoryLog(): { stream: Writable; lines: Record<string, unknown>[
  * An app on an in-memory SQLite database with no executor folder unless given, closed when the
  * test ends. `inline` is merged over those defaults.
  */
-export async function testApp(t: TestContext, inline: Record<string, unknown> = {}, options: CreateAppOptions = {}): Promise<App> {
+export async function testApp(
+  t: TestContext,
+  inline: Record<string, unknown> = {},
+  options: CreateAppOptions = {},
+): Promise<App> {
   const log = memoryLog();
   const app = await createApp({
     env: {},
     cwd: options.cwd ?? repoRoot,
     logStream: log.stream,
     ...options,
-    inline: { database: { url: 'sqlite::memory:' }, executors: { dirs: [] }, examples: { auto_init: false }, log: { level: 'warn' }, ...inline },
+    inline: {
+      database: { url: 'sqlite::memory:' },
+      executors: { dirs: [] },
+      examples: { auto_init: false },
+      log: { level: 'warn' },
+      ...inline,
+    },
   });
   t.after(() => app.close());
   return app;
@@ -75,7 +85,11 @@ export async function rpc(base: string, path: string, body: unknown, headers: Re
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : null };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: text ? (JSON.parse(text) as Record<string, unknown>) : null,
+  };
 }
 
 /** A spawned `apflow` process with its output gathered. */
@@ -113,7 +127,9 @@ export function spawnApflow(args: string[], options: SpawnApflowOptions = {}): S
   child.stdout?.on('data', (chunk) => (out += chunk));
   child.stderr?.on('data', (chunk) => (err += chunk));
   // 'close', not 'exit': it comes after the last output has been read.
-  const exited = new Promise<number | string>((resolve) => child.once('close', (code, signal) => resolve(code ?? signal ?? -1)));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('close', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
@@ -206,7 +222,11 @@ export interface ReceivedRequest {
  * with its JSON body and answers `answer(body, n)` (n: requests before this one), after
  * `delayMs` (a slow endpoint). Closed when the test ends.
  */
-export async function httpReceiver(t: TestContext, answer: (body: Record<string, unknown>, n: number) => number = () => 200, delayMs = 0) {
+export async function httpReceiver(
+  t: TestContext,
+  answer: (body: Record<string, unknown>, n: number) => number = () => 200,
+  delayMs = 0,
+) {
   const hits: ReceivedRequest[] = [];
   const server = createServer((req, res) => {
     let data = '';

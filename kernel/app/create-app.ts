@@ -3,7 +3,12 @@ import type { Storage } from '../storage/create-storage.ts';
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
-import { resolveConfig, type ApflowConfig, type LoadedConfig, type ResolveConfigOptions } from '../config/resolve-config.ts';
+import {
+  resolveConfig,
+  type ApflowConfig,
+  type LoadedConfig,
+  type ResolveConfigOptions,
+} from '../config/resolve-config.ts';
 import { ApflowError } from '../errors/apflow-error.ts';
 import { createExecutorFolders } from '../executors/executor-folders.ts';
 import { createExecutorTable, type RegisteredExecutor } from '../executors/executor-table.ts';
@@ -144,7 +149,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
         pluginErrors.length = 0;
         log.info({ generation: next.id, plugins: next.plugins }, 'plugins reloaded');
         previous.beginClose();
-        const retired = drain(previous, drainMs).then(() => previous.dispose().catch((err) => log.error({ err }, 'dispose failed')));
+        const retired = drain(previous, drainMs).then(() =>
+          previous.dispose().catch((err) => log.error({ err }, 'dispose failed')),
+        );
         retiring.add(retired);
         void retired.then(() => retiring.delete(retired));
       } catch (error) {
@@ -188,7 +195,11 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
         const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
         log.info({ url, generation: current.id, plugins: current.plugins }, 'apflow listening');
         // A plugin of one's own may authenticate without auth.enabled: any auth tap counts.
-        const exposed = openServerWarning(address.address, address.port, config.auth.enabled || current.hooks.auth.isUsed());
+        const exposed = openServerWarning(
+          address.address,
+          address.port,
+          config.auth.enabled || current.hooks.auth.isUsed(),
+        );
         if (exposed) log.warn({ host: address.address, port: address.port }, exposed);
         return { url, host: address.address, port: address.port };
       },

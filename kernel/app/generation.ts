@@ -63,10 +63,18 @@ export interface Generation {
 }
 
 /** Builds a generation; `fresh` re-imports local plugin files (used by reloads). */
-export async function createGeneration(shared: GenerationShared, options: { id: number; fresh: boolean }): Promise<Generation> {
+export async function createGeneration(
+  shared: GenerationShared,
+  options: { id: number; fresh: boolean },
+): Promise<Generation> {
   const { config, baseDir } = shared.loaded;
   const hooks = createHooks();
-  const http = createHttp({ hooks, log: shared.log, bodyLimit: config.server.body_limit, requestLogLevel: config.log.requests });
+  const http = createHttp({
+    hooks,
+    log: shared.log,
+    bodyLimit: config.server.body_limit,
+    requestLogLevel: config.log.requests,
+  });
   endAnsweredUpgrades(http.fastify);
   const rpc = createRpcRegistry();
   const pluginExecutors = createExecutorTable();
@@ -93,7 +101,8 @@ export async function createGeneration(shared: GenerationShared, options: { id: 
       dialect: shared.storage.dialect,
       ping: () => shared.storage.ping(),
       plugins: () => names,
-      endpoints: () => Object.fromEntries(http.routes().flatMap((route) => (route.endpoint ? [[route.endpoint, route.url]] : []))),
+      endpoints: () =>
+        Object.fromEntries(http.routes().flatMap((route) => (route.endpoint ? [[route.endpoint, route.url]] : []))),
       executors: () => executors().length,
       tasks: () => serverTasks(shared.engine),
       cluster: () => shared.engine.cluster(),
@@ -151,7 +160,9 @@ export async function createGeneration(shared: GenerationShared, options: { id: 
       }),
       provide(service, value) {
         if (services.has(service)) {
-          throw new ApflowError('APF_PLUGIN_LOAD_FAILED', { message: `service '${String(service)}' is provided by both '${services.get(service)?.plugin}' and '${name}'` });
+          throw new ApflowError('APF_PLUGIN_LOAD_FAILED', {
+            message: `service '${String(service)}' is provided by both '${services.get(service)?.plugin}' and '${name}'`,
+          });
         }
         services.set(service, { plugin: name, value });
       },
@@ -162,9 +173,14 @@ export async function createGeneration(shared: GenerationShared, options: { id: 
   try {
     for (const plugin of plugins) {
       const name = plugin.definition.name;
-      const done = await shared.storage.migratePlugin(name, plugin.definition.migrations ?? []).catch((error: unknown) => {
-        throw new ApflowError('APF_PLUGIN_LOAD_FAILED', { message: `plugin '${name}' failed to migrate its tables: ${(error as Error).message}`, cause: error });
-      });
+      const done = await shared.storage
+        .migratePlugin(name, plugin.definition.migrations ?? [])
+        .catch((error: unknown) => {
+          throw new ApflowError('APF_PLUGIN_LOAD_FAILED', {
+            message: `plugin '${name}' failed to migrate its tables: ${(error as Error).message}`,
+            cause: error,
+          });
+        });
       if (done.length) shared.log.info({ plugin: name, migrations: done }, 'plugin migrations applied');
     }
     await setupPlugins(plugins, makeApp, releasers);

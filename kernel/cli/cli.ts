@@ -48,7 +48,7 @@ export async function runCli(argv: string[]): Promise<void> {
 
   cli
     .command('tasks <action> [...ids]', 'Inspect tasks in the database: list | get | tree | status | cancel | watch')
-    .option('--user-id <id>', 'list: only this user\'s tasks')
+    .option('--user-id <id>', "list: only this user's tasks")
     .option('--status <status>', 'list: only tasks in this state')
     .option('--all', 'list: every task, not only roots')
     .option('--limit <n>', 'list: at most n (default 100)')
@@ -62,8 +62,14 @@ export async function runCli(argv: string[]): Promise<void> {
     });
 
   cli
-    .command('mcp', 'An MCP server on standard input and output (for Claude Desktop, Cursor…), on the configured database')
-    .option('--user-id <id>', 'Act as this user: see and create only their tasks (default: every task, as the other commands)')
+    .command(
+      'mcp',
+      'An MCP server on standard input and output (for Claude Desktop, Cursor…), on the configured database',
+    )
+    .option(
+      '--user-id <id>',
+      'Act as this user: see and create only their tasks (default: every task, as the other commands)',
+    )
     .option('--admin', 'With --user-id: act as an administrator')
     .action(async (options: { config?: string; userId?: string; admin?: boolean }) => {
       const { mcpCommand } = await import('./mcp.ts');
@@ -71,7 +77,10 @@ export async function runCli(argv: string[]): Promise<void> {
     });
 
   cli
-    .command('users <action> [name]', 'Users who may log in (jwt-auth): add NAME [--admin] [--password-stdin] | list | remove NAME')
+    .command(
+      'users <action> [name]',
+      'Users who may log in (jwt-auth): add NAME [--admin] [--password-stdin] | list | remove NAME',
+    )
     .option('--admin', 'add: the user is an administrator')
     .option('--password-stdin', 'add: read the password from standard input')
     .action(async (action: string, name: string | undefined, options: Record<string, unknown>) => {
@@ -80,7 +89,10 @@ export async function runCli(argv: string[]): Promise<void> {
     });
 
   cli
-    .command('auth <action>', 'Tokens (jwt-auth): token --sub ID [--role admin] [--expires 30d] prints one signed with the configured secret')
+    .command(
+      'auth <action>',
+      'Tokens (jwt-auth): token --sub ID [--role admin] [--expires 30d] prints one signed with the configured secret',
+    )
     .option('--sub <id>', 'token: the user id (the sub claim)')
     .option('--role <role>', 'token: a role (repeat for more; admin makes an administrator)')
     .option('--expires <duration>', 'token: lifetime, e.g. 30d, 12h, 15m (default 30d)')
@@ -90,7 +102,10 @@ export async function runCli(argv: string[]): Promise<void> {
     });
 
   cli
-    .command('examples <action>', 'Example task trees: init [--force] creates them in the database (--force: deletes and re-creates them)')
+    .command(
+      'examples <action>',
+      'Example task trees: init [--force] creates them in the database (--force: deletes and re-creates them)',
+    )
     .option('--force', 'init: delete the example trees and create them again')
     .action(async (action: string, options: { config?: string; force?: boolean }) => {
       const { examplesCommand } = await import('./examples.ts');
@@ -124,11 +139,16 @@ type HelpSection = Parameters<NonNullable<Parameters<CAC['help']>[0]>>[0][number
 function topLevelHelp(sections: HelpSection[], serve: Command): HelpSection[] {
   if (!sections.some((section) => section.title === 'Commands')) return sections;
   const width = Math.max(...serve.options.map((option) => option.rawName.length));
-  const serveOptions = serve.options.map((option) => `  ${option.rawName.padEnd(width)}  ${option.description}`).join('\n');
+  const serveOptions = serve.options
+    .map((option) => `  ${option.rawName.padEnd(width)}  ${option.description}`)
+    .join('\n');
   return sections.flatMap((section) => {
     if (section.title !== 'Commands') return [section];
     const rows = section.body.split('\n').filter((row) => !row.trimStart().startsWith('[...args]'));
-    return [{ ...section, body: rows.join('\n') }, { title: 'Options of serve', body: serveOptions }];
+    return [
+      { ...section, body: rows.join('\n') },
+      { title: 'Options of serve', body: serveOptions },
+    ];
   });
 }
 

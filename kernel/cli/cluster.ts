@@ -8,7 +8,12 @@ import { fail } from './cli.ts';
 import { onShutdownSignal } from './signals.ts';
 
 /** Messages a worker sends its primary. */
-type WorkerMessage = { type: 'ready'; url: string } | { type: 'fatal'; message: string } | GatherRequest | GatherAnswer | EngineSignalMessage;
+type WorkerMessage =
+  | { type: 'ready'; url: string }
+  | { type: 'fatal'; message: string }
+  | GatherRequest
+  | GatherAnswer
+  | EngineSignalMessage;
 
 /** Messages the primary sends its workers. */
 type PrimaryMessage = { type: 'stop' };
@@ -53,7 +58,8 @@ export async function runPrimary(loaded: LoadedConfig): Promise<void> {
     const worker = cluster.fork();
     worker.on('message', (message: WorkerMessage) => {
       if (message.type === 'apflow:signal') {
-        for (const other of Object.values(cluster.workers ?? {})) if (other && other !== worker && other.isConnected()) other.send(message);
+        for (const other of Object.values(cluster.workers ?? {}))
+          if (other && other !== worker && other.isConnected()) other.send(message);
         return;
       }
       if (message.type === 'apflow:gather') return gather.request(worker, message);
@@ -84,7 +90,10 @@ export async function runPrimary(loaded: LoadedConfig): Promise<void> {
     // whole process group), and a second signal would make them drop their requests.
     const stop: PrimaryMessage = { type: 'stop' };
     for (const worker of workers) worker.send(stop, (error) => error && worker.process.kill('SIGTERM'));
-    const deadline = setTimeout(() => workers.forEach((worker) => worker.process.kill('SIGKILL')), (config.server.shutdown_timeout_s + 5) * 1000);
+    const deadline = setTimeout(
+      () => workers.forEach((worker) => worker.process.kill('SIGKILL')),
+      (config.server.shutdown_timeout_s + 5) * 1000,
+    );
     await Promise.all(exited);
     clearTimeout(deadline);
     log.info('apflow stopped');
@@ -99,7 +108,9 @@ function createGatherRelay() {
   return {
     request(requester: Worker, message: GatherRequest): void {
       const id = `${++counter}`;
-      const workers = Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker?.isConnected() === true);
+      const workers = Object.values(cluster.workers ?? {}).filter(
+        (worker): worker is Worker => worker?.isConnected() === true,
+      );
       const entry: Pending = {
         values: [],
         waiting: workers.length,
@@ -107,7 +118,8 @@ function createGatherRelay() {
           if (!pending.has(id)) return;
           clearTimeout(timer);
           pending.delete(id);
-          if (requester.isConnected()) requester.send({ type: 'apflow:gather:result', id: message.id, values: entry.values });
+          if (requester.isConnected())
+            requester.send({ type: 'apflow:gather:result', id: message.id, values: entry.values });
         },
       };
       const timer = setTimeout(entry.finish, Math.min(Math.max(Number(message.timeout_ms) || 2000, 1), 10_000));

@@ -12,12 +12,21 @@ interface McpService {
  * logs go to stderr. Ends when the client closes standard input.
  */
 export async function mcpCommand(options: { config?: string; userId?: string; admin?: boolean }): Promise<void> {
-  if (options.admin && !options.userId) throw new ApflowError('APF_INVALID_PARAMS', { message: '--admin needs --user-id (the administrator the session acts as)' });
+  if (options.admin && !options.userId)
+    throw new ApflowError('APF_INVALID_PARAMS', {
+      message: '--admin needs --user-id (the administrator the session acts as)',
+    });
   const app = await openForCommand(options);
   try {
     const mcp = (app.service as (name: string) => McpService | undefined)('mcp');
-    if (!mcp) throw new ApflowError('APF_CONFIG_INVALID', { message: 'the mcp plugin is disabled (disabled_plugins), so there is no MCP server' });
-    await mcp.serveStdio({ userId: options.userId === undefined ? undefined : String(options.userId), admin: options.admin === true });
+    if (!mcp)
+      throw new ApflowError('APF_CONFIG_INVALID', {
+        message: 'the mcp plugin is disabled (disabled_plugins), so there is no MCP server',
+      });
+    await mcp.serveStdio({
+      userId: options.userId === undefined ? undefined : String(options.userId),
+      admin: options.admin === true,
+    });
   } finally {
     await app.close();
   }

@@ -53,7 +53,12 @@ function readTasks(file: string): unknown {
   } catch (error) {
     throw new ApflowError('APF_PARSE_ERROR', { message: `${file} is not valid JSON: ${(error as Error).message}` });
   }
-  if (parsed && typeof parsed === 'object' && !Array.isArray(parsed) && Array.isArray((parsed as { tasks?: unknown }).tasks)) {
+  if (
+    parsed &&
+    typeof parsed === 'object' &&
+    !Array.isArray(parsed) &&
+    Array.isArray((parsed as { tasks?: unknown }).tasks)
+  ) {
     return (parsed as { tasks: unknown[] }).tasks;
   }
   return parsed;
@@ -71,6 +76,7 @@ function showEvent(event: TaskEvent, names: Map<string, string>): void {
   const mark = MARKS[event.type];
   if (!mark) return;
   const name = names.get(event.task_id) ?? event.task_id;
-  const detail = event.error ?? event.message ?? (event.type === 'progress' ? `${Math.round(event.progress * 100)}%` : event.status);
+  const detail =
+    event.error ?? event.message ?? (event.type === 'progress' ? `${Math.round(event.progress * 100)}%` : event.status);
   process.stderr.write(`${mark} ${name}  ${detail}\n`);
 }

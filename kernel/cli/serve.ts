@@ -27,7 +27,9 @@ export async function serve(options: ServeOptions): Promise<void> {
 /** Turns the command-line flags into config overrides, rejecting malformed numbers by flag. */
 export function serveOverrides(options: ServeOptions): CliOverrides {
   if (options.protocol !== undefined && !['a2a', 'mcp'].includes(String(options.protocol))) {
-    throw new ApflowError('APF_CONFIG_INVALID', { message: `--protocol must be a2a or mcp (apflow serves both at once), got '${String(options.protocol)}'` });
+    throw new ApflowError('APF_CONFIG_INVALID', {
+      message: `--protocol must be a2a or mcp (apflow serves both at once), got '${String(options.protocol)}'`,
+    });
   }
   return {
     config: options.config,

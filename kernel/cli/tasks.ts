@@ -25,9 +25,12 @@ const ACTIONS = ['list', 'get', 'tree', 'status', 'cancel', 'watch'] as const;
  */
 export async function tasksCommand(action: string, ids: string[], options: TasksOptions): Promise<void> {
   if (!ACTIONS.includes(action as (typeof ACTIONS)[number])) {
-    throw new ApflowError('APF_INVALID_PARAMS', { message: `unknown action 'tasks ${action}' (use one of: ${ACTIONS.join(', ')})` });
+    throw new ApflowError('APF_INVALID_PARAMS', {
+      message: `unknown action 'tasks ${action}' (use one of: ${ACTIONS.join(', ')})`,
+    });
   }
-  if (action !== 'list' && ids.length === 0) throw new ApflowError('APF_INVALID_PARAMS', { message: `'tasks ${action}' needs at least one task id` });
+  if (action !== 'list' && ids.length === 0)
+    throw new ApflowError('APF_INVALID_PARAMS', { message: `'tasks ${action}' needs at least one task id` });
   const app = await openForCommand(options);
   try {
     if (action === 'list') await list(app, options);
@@ -60,7 +63,14 @@ async function list(app: App, options: TasksOptions): Promise<void> {
     offset: Number(options.offset ?? 0),
   });
   if (options.json || !process.stdout.isTTY) return print(rows.map(toTaskJson));
-  const table = rows.map((row) => [row.id, row.status, `${Math.round(row.progress * 100)}%`, row.user_id ?? '', row.name, row.created_at]);
+  const table = rows.map((row) => [
+    row.id,
+    row.status,
+    `${Math.round(row.progress * 100)}%`,
+    row.user_id ?? '',
+    row.name,
+    row.created_at,
+  ]);
   printTable(['ID', 'STATUS', 'PROGRESS', 'USER', 'NAME', 'CREATED'], table);
 }
 
@@ -69,7 +79,15 @@ async function statuses(app: App, ids: string[]) {
   return ids.map((id) => {
     const row = rows.get(id);
     if (!row) return { task_id: id, status: 'not_found' };
-    return { task_id: id, status: row.status, progress: row.progress, error: row.error, started_at: row.started_at, updated_at: row.updated_at, completed_at: row.completed_at };
+    return {
+      task_id: id,
+      status: row.status,
+      progress: row.progress,
+      error: row.error,
+      started_at: row.started_at,
+      updated_at: row.updated_at,
+      completed_at: row.completed_at,
+    };
   });
 }
 
@@ -86,7 +104,11 @@ async function watch(app: App, id: string, intervalS: number): Promise<void> {
       process.stdout.write(`${new Date().toISOString()}  ${row.name} (${row.id})  ${state}\n`);
     }
     const root = rows.find((row) => row.id === rootId);
-    if (root && root.run_state !== 'running' && rows.every((row) => TERMINAL_STATUSES.has(row.status) || row.status === 'pending')) {
+    if (
+      root &&
+      root.run_state !== 'running' &&
+      rows.every((row) => TERMINAL_STATUSES.has(row.status) || row.status === 'pending')
+    ) {
       if (TERMINAL_STATUSES.has(root.status) || !rows.some((row) => row.status === 'in_progress')) break;
     }
     await new Promise((resolve) => setTimeout(resolve, Math.max(0.1, intervalS) * 1000));
@@ -99,6 +121,10 @@ function print(value: unknown): void {
 
 function printTable(header: string[], rows: string[][]): void {
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i] as number)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i] as number))
+      .join('  ')
+      .trimEnd();
   process.stdout.write(`${[line(header), ...rows.map(line)].join('\n')}\n`);
 }

@@ -10,8 +10,16 @@ interface EnvBinding {
 
 /** Environment variables apflow reads, with the guide's AIPARTNERUPFLOW_* names as aliases. */
 export const envBindings: readonly EnvBinding[] = [
-  { names: ['APFLOW_HOST', 'AIPARTNERUPFLOW_HOST', 'AIPARTNERUPFLOW_API_HOST'], path: ['server', 'host'], type: 'string' },
-  { names: ['APFLOW_PORT', 'AIPARTNERUPFLOW_PORT', 'AIPARTNERUPFLOW_API_PORT'], path: ['server', 'port'], type: 'integer' },
+  {
+    names: ['APFLOW_HOST', 'AIPARTNERUPFLOW_HOST', 'AIPARTNERUPFLOW_API_HOST'],
+    path: ['server', 'host'],
+    type: 'string',
+  },
+  {
+    names: ['APFLOW_PORT', 'AIPARTNERUPFLOW_PORT', 'AIPARTNERUPFLOW_API_PORT'],
+    path: ['server', 'port'],
+    type: 'integer',
+  },
   { names: ['APFLOW_WORKERS', 'AIPARTNERUPFLOW_WORKERS'], path: ['server', 'workers'], type: 'integer' },
   { names: ['APFLOW_BASE_URL', 'AIPARTNERUPFLOW_BASE_URL'], path: ['server', 'base_url'], type: 'string' },
   {
@@ -27,7 +35,11 @@ export const envBindings: readonly EnvBinding[] = [
   { names: ['APFLOW_LOG_LEVEL', 'LOG_LEVEL'], path: ['log', 'level'], type: 'string' },
   { names: ['APFLOW_LOG_FORMAT'], path: ['log', 'format'], type: 'string' },
   { names: ['APFLOW_CORS_ORIGINS', 'AIPARTNERUPFLOW_CORS_ORIGINS'], path: ['server', 'cors_origins'], type: 'list' },
-  { names: ['APFLOW_CORS_ALLOW_ALL', 'AIPARTNERUPFLOW_CORS_ALLOW_ALL'], path: ['server', 'cors_origins'], type: 'star-if-true' },
+  {
+    names: ['APFLOW_CORS_ALLOW_ALL', 'AIPARTNERUPFLOW_CORS_ALLOW_ALL'],
+    path: ['server', 'cors_origins'],
+    type: 'star-if-true',
+  },
   // What each server of a cluster may want to set on its own (containers set env, not files).
   { names: ['APFLOW_ENGINE_CONCURRENCY'], path: ['engine', 'concurrency'], type: 'integer' },
   { names: ['APFLOW_ENGINE_PER_USER_CONCURRENCY'], path: ['engine', 'per_user_concurrency'], type: 'integer' },
@@ -56,7 +68,18 @@ export function readEnvLayer(env: NodeJS.ProcessEnv): Record<string, Record<stri
       continue;
     }
     (layer[section] ??= {})[key] =
-      binding.type === 'integer' ? parseInteger(name, raw) : binding.type === 'number' ? parseNumber(name, raw) : binding.type === 'boolean' ? parseBoolean(name, raw) : binding.type === 'list' ? raw.split(',').map((item) => item.trim()).filter(Boolean) : raw;
+      binding.type === 'integer'
+        ? parseInteger(name, raw)
+        : binding.type === 'number'
+          ? parseNumber(name, raw)
+          : binding.type === 'boolean'
+            ? parseBoolean(name, raw)
+            : binding.type === 'list'
+              ? raw
+                  .split(',')
+                  .map((item) => item.trim())
+                  .filter(Boolean)
+              : raw;
   }
   return layer;
 }
@@ -64,7 +87,9 @@ export function readEnvLayer(env: NodeJS.ProcessEnv): Record<string, Record<stri
 function parseNumber(name: string, raw: string): number {
   const value = Number(raw.trim());
   if (raw.trim() === '' || !Number.isFinite(value)) {
-    throw new ApflowError('APF_CONFIG_INVALID', { message: `environment variable ${name} must be a number, got '${raw}'` });
+    throw new ApflowError('APF_CONFIG_INVALID', {
+      message: `environment variable ${name} must be a number, got '${raw}'`,
+    });
   }
   return value;
 }
@@ -72,7 +97,9 @@ function parseNumber(name: string, raw: string): number {
 function parseBoolean(name: string, raw: string): boolean {
   if (/^(1|true|yes)$/i.test(raw.trim())) return true;
   if (/^(0|false|no)$/i.test(raw.trim())) return false;
-  throw new ApflowError('APF_CONFIG_INVALID', { message: `environment variable ${name} must be true or false, got '${raw}'` });
+  throw new ApflowError('APF_CONFIG_INVALID', {
+    message: `environment variable ${name} must be true or false, got '${raw}'`,
+  });
 }
 
 function parseInteger(name: string, raw: string): number {

@@ -88,7 +88,9 @@ export const KernelConfigSchema = Type.Object(
       {
         level: LogLevel,
         // The level of the one line logged per HTTP request (below `level`, it is not written).
-        requests: Type.Union([Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace')], { default: 'debug' }),
+        requests: Type.Union([Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace')], {
+          default: 'debug',
+        }),
         // JSON lines, or readable lines; `auto`: readable on a terminal unless NODE_ENV is production.
         format: Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')], { default: 'auto' }),
       },
@@ -107,8 +109,4 @@ export type PluginEntryConfig = Static<typeof PluginEntry>;
 /** The config a user writes: every key optional, plugin sections allowed. */
 export type UserConfig = DeepPartial<KernelConfig> & Record<string, unknown>;
 
-type DeepPartial<T> = T extends readonly unknown[]
-  ? T
-  : T extends object
-    ? { [K in keyof T]?: DeepPartial<T[K]> }
-    : T;
+type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;

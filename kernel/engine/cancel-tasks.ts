@@ -12,7 +12,11 @@ export type CancelResult = Record<string, unknown> & { task_id: string; status: 
  * carries that through their runs. Tasks running on this engine are returned to be aborted here;
  * tasks running on other engines are noted in `tx.notes.cancelled` so their engines hear of it.
  */
-export async function cancelTasks(tx: TreeTx, ids: readonly string[], message: string): Promise<{ results: CancelResult[]; abortHere: string[] }> {
+export async function cancelTasks(
+  tx: TreeTx,
+  ids: readonly string[],
+  message: string,
+): Promise<{ results: CancelResult[]; abortHere: string[] }> {
   const seen = new Map((await selectStates(tx.runner, ids)).map((row) => [row.id, row]));
   await tx.lock([...seen.values()].map((row) => row.root_id));
   const states = new Map<string, TaskState>((await selectStates(tx.runner, ids)).map((row) => [row.id, row]));
@@ -27,7 +31,12 @@ export async function cancelTasks(tx: TreeTx, ids: readonly string[], message: s
       continue;
     }
     if (TERMINAL_STATUSES.has(row.status)) {
-      results.push({ task_id: id, status: 'failed', message: `Task ${id} is already ${row.status}, cannot cancel`, current_status: row.status });
+      results.push({
+        task_id: id,
+        status: 'failed',
+        message: `Task ${id} is already ${row.status}, cannot cancel`,
+        current_status: row.status,
+      });
       continue;
     }
     let shape = shapes.get(row.root_id);
@@ -39,7 +48,16 @@ export async function cancelTasks(tx: TreeTx, ids: readonly string[], message: s
     for (const task of await selectStates(tx.runner, subtreeOf(shape, id), ['pending', 'in_progress'])) {
       if (task.status === 'in_progress') (task.lease_owner === tx.owner ? abortHere : tx.notes.cancelled).push(task.id);
       const cancelled = { ...task, status: 'cancelled' as const, error: message };
-      tx.set(task.id, { status: 'cancelled', error: message, completed_at: tx.now, updated_at: tx.now, lease_owner: null, lease_expires_at: null, ready_at: null, next_attempt_at: null });
+      tx.set(task.id, {
+        status: 'cancelled',
+        error: message,
+        completed_at: tx.now,
+        updated_at: tx.now,
+        lease_owner: null,
+        lease_expires_at: null,
+        ready_at: null,
+        next_attempt_at: null,
+      });
       tx.event('task_cancelled', cancelled);
       states.set(task.id, cancelled);
       settledIn(settled, task.root_id).push({ id: task.id, status: 'cancelled' });

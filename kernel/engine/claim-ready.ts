@@ -40,7 +40,10 @@ export async function claimReady(tx: TreeTx, limits: ClaimLimits): Promise<TaskR
       if (slots <= 0) return [];
     }
   }
-  const atLimit = limits.perUser === undefined ? [] : [...running].filter(([, n]) => n >= (limits.perUser as number)).map(([user]) => user);
+  const atLimit =
+    limits.perUser === undefined
+      ? []
+      : [...running].filter(([, n]) => n >= (limits.perUser as number)).map(([user]) => user);
   await tx.sync();
   const candidates = await selectClaimable(tx.sql, tx.runner, {
     now: tx.now,
@@ -60,12 +63,20 @@ export async function claimReady(tx: TreeTx, limits: ClaimLimits): Promise<TaskR
     picked.push(candidate);
   }
   if (picked.length === 0) return [];
-  const held = await tx.lock(picked.map((candidate) => candidate.root_id), true);
-  const rows = await claimRows(tx.sql, tx.runner, picked.filter((candidate) => held.has(candidate.root_id)).map((candidate) => candidate.id), {
-    now: tx.now,
-    owner: tx.owner,
-    until: limits.leaseUntil,
-  });
+  const held = await tx.lock(
+    picked.map((candidate) => candidate.root_id),
+    true,
+  );
+  const rows = await claimRows(
+    tx.sql,
+    tx.runner,
+    picked.filter((candidate) => held.has(candidate.root_id)).map((candidate) => candidate.id),
+    {
+      now: tx.now,
+      owner: tx.owner,
+      until: limits.leaseUntil,
+    },
+  );
   const depIds = rows.flatMap((row) => (row.dependencies ?? []).map((dep) => dep.id));
   const deps = new Map((depIds.length ? await selectRowsIn(tx.runner, depIds) : []).map((row) => [row.id, row]));
   const order = new Map(picked.map((candidate, i) => [candidate.id, i]));

@@ -17,13 +17,18 @@ export interface Continuation {
  * waits for `done`, whose completion nobody else has seen. Their claims are written guarded (still
  * pending, same run) with the next batch; one refused cancels the run here.
  */
-export function continueLocally(shape: TreeShape, done: TaskRow, claim: Pick<TaskRow, 'lease_owner' | 'lease_expires_at' | 'started_at'>): Continuation[] {
+export function continueLocally(
+  shape: TreeShape,
+  done: TaskRow,
+  claim: Pick<TaskRow, 'lease_owner' | 'lease_expires_at' | 'started_at'>,
+): Continuation[] {
   const mirror = shape.mirror;
-  if (!mirror || mirror.pinnedTo !== null && mirror.pinnedTo !== claim.lease_owner) return [];
+  if (!mirror || (mirror.pinnedTo !== null && mirror.pinnedTo !== claim.lease_owner)) return [];
   const candidates = new Set<string>();
   const parent = shape.parent.get(done.id);
   if (parent && shape.inRun.has(parent)) candidates.add(parent);
-  for (const dependent of shape.dependents.get(done.id) ?? []) if (dependent.required && shape.inRun.has(dependent.id)) candidates.add(dependent.id);
+  for (const dependent of shape.dependents.get(done.id) ?? [])
+    if (dependent.required && shape.inRun.has(dependent.id)) candidates.add(dependent.id);
   const out: Continuation[] = [];
   for (const id of candidates) {
     const row = mirror.rows.get(id);

@@ -33,7 +33,13 @@ const PAGE = 5_000;
  * read the log from where it is; events heard meanwhile wait and duplicates are dropped. Streams
  * (SSE, WebSocket, webhooks, A2A) resume from a client's last seq with this.
  */
-export function followTree(source: EventSource, rootId: string, after: number, onEvent: (event: TaskEvent) => void, options: { replay?: boolean } = {}): Following {
+export function followTree(
+  source: EventSource,
+  rootId: string,
+  after: number,
+  onEvent: (event: TaskEvent) => void,
+  options: { replay?: boolean } = {},
+): Following {
   let sent = after;
   let stopped = false;
   let reading: Promise<void> | null = null;

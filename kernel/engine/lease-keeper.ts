@@ -50,7 +50,9 @@ export function createLeaseKeeper(options: {
     const pinned = (await pinOwners(sql)).filter((pin) => pin !== owner);
     if (pinned.length) {
       const fresh = new Date(now - 2 * leaseMs).toISOString();
-      const alive = new Set((await listServers(sql)).filter((server) => server.heartbeat_at >= fresh).map((server) => server.id));
+      const alive = new Set(
+        (await listServers(sql)).filter((server) => server.heartbeat_at >= fresh).map((server) => server.id),
+      );
       for (const pin of pinned) {
         if (alive.has(pin) && !isOwnerGone(pin)) continue;
         log.warn({ engine: pin }, 'the server that held some runs is gone; any server may run their tasks now');
@@ -64,7 +66,9 @@ export function createLeaseKeeper(options: {
     if (now - lastPrune > PRUNE_EVERY_MS) {
       lastPrune = now;
       await sql.write((runner) => pruneEvents(sql, runner, new Date(now - options.eventRetentionMs).toISOString()));
-      await sql.write((runner) => forgetServers(sql, runner, null, new Date(now - Math.max(3_600_000, 10 * leaseMs)).toISOString()));
+      await sql.write((runner) =>
+        forgetServers(sql, runner, null, new Date(now - Math.max(3_600_000, 10 * leaseMs)).toISOString()),
+      );
     }
   };
 
@@ -112,10 +116,13 @@ export function createLeaseKeeper(options: {
     async start(): Promise<void> {
       await runRenew();
       await runTick();
-      timer = setInterval(() => {
-        void runRenew();
-        void runTick();
-      }, Math.max(200, Math.min(MAX_TICK_MS, leaseMs / 3)));
+      timer = setInterval(
+        () => {
+          void runRenew();
+          void runTick();
+        },
+        Math.max(200, Math.min(MAX_TICK_MS, leaseMs / 3)),
+      );
       timer.unref();
     },
     /** Stops beating; frees this engine's pinned tasks for the others and removes its row. */

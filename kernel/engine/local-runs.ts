@@ -68,8 +68,17 @@ export function createLocalRuns(options: {
 
   const mirrorOf = (row: TaskRow) => (row.run_id ? options.shapes.peek(row.root_id, row.run_id)?.mirror : undefined);
 
-  const turn = async (tx: TreeTx, batch: readonly Report[], begin: readonly PendingStart[]): Promise<{ claimed: TaskRow[]; started: RunStarted[] }> => {
-    const begun = begin.length ? await startRuns(tx, begin.map((pending) => pending.start)) : { runs: [], readied: 0 };
+  const turn = async (
+    tx: TreeTx,
+    batch: readonly Report[],
+    begin: readonly PendingStart[],
+  ): Promise<{ claimed: TaskRow[]; started: RunStarted[] }> => {
+    const begun = begin.length
+      ? await startRuns(
+          tx,
+          begin.map((pending) => pending.start),
+        )
+      : { runs: [], readied: 0 };
     const written = await writeReports(tx, batch);
     const refused = written.refused;
     const readied = written.readied + begun.readied;
@@ -145,17 +154,44 @@ export function createLocalRuns(options: {
     const done = { completed_at: now, updated_at: now, lease_owner: null, lease_expires_at: null };
     let report: Report;
     if (outcome.status === 'completed') {
-      report = { kind: 'finish', row, change: { status: 'completed', progress: 1, result: outcome.result, error: null, ...done }, type: 'task_completed', settled: true };
+      report = {
+        kind: 'finish',
+        row,
+        change: { status: 'completed', progress: 1, result: outcome.result, error: null, ...done },
+        type: 'task_completed',
+        settled: true,
+      };
     } else {
       const retries = Number(row.params?.retries ?? 0);
       if (outcome.retryable && row.attempts <= retries) {
         const delay = retryDelayMs(row);
         const at = new Date(Date.now() + delay).toISOString();
-        const change = { status: 'pending' as const, error: outcome.error, next_attempt_at: at, ready_at: at, updated_at: now, lease_owner: null, lease_expires_at: null };
-        report = { kind: 'finish', row, change, type: 'progress', message: `Retrying in ${delay / 1000}s (attempt ${row.attempts + 1} of ${retries + 1}): ${outcome.error}`, settled: false };
+        const change = {
+          status: 'pending' as const,
+          error: outcome.error,
+          next_attempt_at: at,
+          ready_at: at,
+          updated_at: now,
+          lease_owner: null,
+          lease_expires_at: null,
+        };
+        report = {
+          kind: 'finish',
+          row,
+          change,
+          type: 'progress',
+          message: `Retrying in ${delay / 1000}s (attempt ${row.attempts + 1} of ${retries + 1}): ${outcome.error}`,
+          settled: false,
+        };
         wake(Date.now() + delay);
       } else {
-        report = { kind: 'finish', row, change: { status: 'failed', error: outcome.error, ...done }, type: 'task_failed', settled: true };
+        report = {
+          kind: 'finish',
+          row,
+          change: { status: 'failed', error: outcome.error, ...done },
+          type: 'task_failed',
+          settled: true,
+        };
       }
     }
     Object.assign(row, report.change);
@@ -172,7 +208,11 @@ export function createLocalRuns(options: {
     const shape = options.shapes.peek(row.root_id, row.run_id);
     if (!shape?.mirror) return;
     const now = new Date().toISOString();
-    for (const continuation of continueLocally(shape, row, { lease_owner: options.owner, lease_expires_at: options.leaseUntil(), started_at: now })) {
+    for (const continuation of continueLocally(shape, row, {
+      lease_owner: options.owner,
+      lease_expires_at: options.leaseUntil(),
+      started_at: now,
+    })) {
       if (freeSlots() <= 0) {
         (shape.mirror.rows.get(continuation.row.id) as TaskRow).status = 'pending';
         continue;
@@ -197,25 +237,36 @@ export function createLocalRuns(options: {
       const timeout = row.params?.timeout_s;
       // Each run starts on its own turn of the event loop, so a burst of quick tasks still lets
       // commits and HTTP requests through in between.
-      setImmediate(() =>
-        void runTask({
-          task: row,
-          signal: abort.signal,
-          timeoutS: typeof timeout === 'number' && timeout > 0 ? timeout : settings.default_timeout_s,
-          hooks: options.hooks(),
-          executor: options.executor,
-          executorIds: options.executorIds,
-          requestState: options.requestState(row.root_id),
-          demo: row.run_demo,
-          outbound: options.outbound,
-          progress: (progress, message) => {
-            if (row.status !== 'in_progress' || !Number.isFinite(progress)) return;
-            row.progress = Math.min(1, Math.max(0, progress));
-            reports.push({ kind: 'progress', subject: { id: row.id, root_id: row.root_id, status: 'in_progress', progress: row.progress, error: null }, ...(message === undefined ? {} : { message }) });
-            kick();
-          },
-          log,
-        }).then((outcome) => finished(row, outcome)),
+      setImmediate(
+        () =>
+          void runTask({
+            task: row,
+            signal: abort.signal,
+            timeoutS: typeof timeout === 'number' && timeout > 0 ? timeout : settings.default_timeout_s,
+            hooks: options.hooks(),
+            executor: options.executor,
+            executorIds: options.executorIds,
+            requestState: options.requestState(row.root_id),
+            demo: row.run_demo,
+            outbound: options.outbound,
+            progress: (progress, message) => {
+              if (row.status !== 'in_progress' || !Number.isFinite(progress)) return;
+              row.progress = Math.min(1, Math.max(0, progress));
+              reports.push({
+                kind: 'progress',
+                subject: {
+                  id: row.id,
+                  root_id: row.root_id,
+                  status: 'in_progress',
+                  progress: row.progress,
+                  error: null,
+                },
+                ...(message === undefined ? {} : { message }),
+              });
+              kick();
+            },
+            log,
+          }).then((outcome) => finished(row, outcome)),
       );
     }
   };
@@ -232,10 +283,13 @@ export function createLocalRuns(options: {
     if (at >= wakeAt) return;
     clearTimeout(wakeTimer);
     wakeAt = at;
-    wakeTimer = setTimeout(() => {
-      wakeAt = Infinity;
-      kick();
-    }, Math.max(0, at - Date.now()));
+    wakeTimer = setTimeout(
+      () => {
+        wakeAt = Infinity;
+        kick();
+      },
+      Math.max(0, at - Date.now()),
+    );
     wakeTimer.unref();
   };
 
@@ -280,7 +334,10 @@ export function createLocalRuns(options: {
       }
       kick();
       while (loop) await loop;
-      if (left.length) await handBack(left.map((entry) => entry.row)).catch((error: unknown) => log.error({ err: error }, 'could not hand tasks back'));
+      if (left.length)
+        await handBack(left.map((entry) => entry.row)).catch((error: unknown) =>
+          log.error({ err: error }, 'could not hand tasks back'),
+        );
     },
   };
 }

@@ -17,7 +17,12 @@ export async function recoverTasks(tx: TreeTx, leases: readonly TaskLease[]): Pr
   let recovered = 0;
   for (const row of await selectRowsIn(tx.runner, [...seen.keys()])) {
     const lease = seen.get(row.id) as TaskLease;
-    if (row.status !== 'in_progress' || row.lease_owner !== lease.lease_owner || row.lease_expires_at !== lease.lease_expires_at) continue;
+    if (
+      row.status !== 'in_progress' ||
+      row.lease_owner !== lease.lease_owner ||
+      row.lease_expires_at !== lease.lease_expires_at
+    )
+      continue;
     const change: Partial<TaskRow> = recoverOrphan(row);
     if (change.status === 'pending') change.ready_at = tx.now;
     Object.assign(row, change);
@@ -41,10 +46,22 @@ export async function recoverTasks(tx: TreeTx, leases: readonly TaskLease[]): Pr
  */
 export async function handBackTasks(tx: TreeTx, rows: readonly TaskRow[]): Promise<void> {
   await tx.lock(rows.map((row) => row.root_id));
-  const held = await heldBy(tx.runner, rows.map((row) => row.id), tx.owner);
+  const held = await heldBy(
+    tx.runner,
+    rows.map((row) => row.id),
+    tx.owner,
+  );
   for (const row of rows) {
     if (!held.has(row.id)) continue;
-    const change: Partial<TaskRow> = { status: 'pending', attempts: Math.max(0, row.attempts - 1), started_at: null, lease_owner: null, lease_expires_at: null, ready_at: tx.now, updated_at: tx.now };
+    const change: Partial<TaskRow> = {
+      status: 'pending',
+      attempts: Math.max(0, row.attempts - 1),
+      started_at: null,
+      lease_owner: null,
+      lease_expires_at: null,
+      ready_at: tx.now,
+      updated_at: tx.now,
+    };
     tx.set(row.id, change);
     tx.event('progress', { ...row, ...change }, 'The server running this task is stopping; it goes back to the queue');
     tx.notes.wake = true;

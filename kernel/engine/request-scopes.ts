@@ -14,7 +14,15 @@ export function createRequestScopes(max = 10_000) {
     set(rootId: string, state: Record<string, unknown>): void {
       const held = scopes.get(rootId);
       scopes.delete(rootId);
-      scopes.set(rootId, held && held !== state ? Object.defineProperties(Object.create(held) as Record<string, unknown>, Object.getOwnPropertyDescriptors(state)) : state);
+      scopes.set(
+        rootId,
+        held && held !== state
+          ? Object.defineProperties(
+              Object.create(held) as Record<string, unknown>,
+              Object.getOwnPropertyDescriptors(state),
+            )
+          : state,
+      );
       if (scopes.size > max) scopes.delete(scopes.keys().next().value as string);
     },
     get: (rootId: string) => scopes.get(rootId),

@@ -10,7 +10,7 @@ export const INTERRUPTED = 'interrupted: the server stopped while this task was 
 export function executionScope(rows: readonly TaskRow[], taskId: string): Set<string> {
   const byId = new Map(rows.map((row) => [row.id, row]));
   const scope = new Set<string>();
-  for (const stack = [taskId]; stack.length > 0; ) {
+  for (const stack = [taskId]; stack.length > 0;) {
     const id = stack.pop() as string;
     if (scope.has(id) || !byId.has(id)) continue;
     scope.add(id);
@@ -22,7 +22,14 @@ export function executionScope(rows: readonly TaskRow[], taskId: string): Set<st
 /** A finished task executed again starts over; pending and running ones are left alone. */
 export function resetForRerun(row: TaskRow): Partial<TaskRow> | null {
   if (!TERMINAL_STATUSES.has(row.status)) return null;
-  return { ...NOT_RUN, attempts: 0, next_attempt_at: null, lease_owner: null, lease_expires_at: null, updated_at: new Date().toISOString() };
+  return {
+    ...NOT_RUN,
+    attempts: 0,
+    next_attempt_at: null,
+    lease_owner: null,
+    lease_expires_at: null,
+    updated_at: new Date().toISOString(),
+  };
 }
 
 /** A task left `in_progress` by a server that stopped: run again if it has retries left, else failed. */
@@ -30,9 +37,23 @@ export function recoverOrphan(row: TaskRow): Partial<TaskRow> {
   const retries = Number(row.params?.retries ?? 0);
   const now = new Date().toISOString();
   if (row.attempts <= retries) {
-    return { status: 'pending', error: INTERRUPTED, started_at: null, lease_owner: null, lease_expires_at: null, updated_at: now };
+    return {
+      status: 'pending',
+      error: INTERRUPTED,
+      started_at: null,
+      lease_owner: null,
+      lease_expires_at: null,
+      updated_at: now,
+    };
   }
-  return { status: 'failed', error: INTERRUPTED, completed_at: now, lease_owner: null, lease_expires_at: null, updated_at: now };
+  return {
+    status: 'failed',
+    error: INTERRUPTED,
+    completed_at: now,
+    lease_owner: null,
+    lease_expires_at: null,
+    updated_at: now,
+  };
 }
 
 /** Exponential backoff before retry n: `params.retry_delay_s` (default 1 s) doubled each time, at most 5 min. */

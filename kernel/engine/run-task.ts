@@ -11,7 +11,12 @@ import type { Outbound } from '../outbound/outbound-policy.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
 import { selectExecutor } from '../tasks/select-executor.ts';
 
-const NOT_RETRYABLE: ReadonlySet<string> = new Set(['APF_FORBIDDEN', 'APF_INVALID_PARAMS', 'APF_NOT_FOUND', 'APF_UNAUTHENTICATED']);
+const NOT_RETRYABLE: ReadonlySet<string> = new Set([
+  'APF_FORBIDDEN',
+  'APF_INVALID_PARAMS',
+  'APF_NOT_FOUND',
+  'APF_UNAUTHENTICATED',
+]);
 
 /** How a run ended. `retryable` is false for failures a retry cannot fix (no executor, bad inputs). */
 export type RunOutcome =
@@ -86,14 +91,26 @@ export async function runTask(options: RunTaskOptions): Promise<RunOutcome> {
     if ('result' in run && run.result !== undefined) {
       result = run.result;
     } else if (options.demo) {
-      result = await demoRun(registered, run.inputs, makeContext(options, executorId, controller.signal, keys), controller.signal);
+      result = await demoRun(
+        registered,
+        run.inputs,
+        makeContext(options, executorId, controller.signal, keys),
+        controller.signal,
+      );
     } else {
       const problems = registered.validate(run.inputs);
       if (problems) {
-        return { status: 'failed', error: `Invalid inputs for executor '${executorId}': ${problems.join('; ')}`, retryable: false };
+        return {
+          status: 'failed',
+          error: `Invalid inputs for executor '${executorId}': ${problems.join('; ')}`,
+          retryable: false,
+        };
       }
       const ctx = makeContext(options, executorId, controller.signal, keys);
-      result = await raceAbort(Promise.resolve().then(() => registered.definition.execute(run.inputs as never, ctx)), controller.signal);
+      result = await raceAbort(
+        Promise.resolve().then(() => registered.definition.execute(run.inputs as never, ctx)),
+        controller.signal,
+      );
     }
     const after = tapped ? await hooks.taskRun.promise({ ...run, phase: 'after', result }) : { result };
     const stored = toJsonValue(after.result === undefined ? null : after.result);
@@ -122,7 +139,12 @@ export async function runTask(options: RunTaskOptions): Promise<RunOutcome> {
 }
 
 /** The context an executor gets for this run. */
-function makeContext(options: RunTaskOptions, executorId: string, signal: AbortSignal, keys: Set<string>): ExecutorContext {
+function makeContext(
+  options: RunTaskOptions,
+  executorId: string,
+  signal: AbortSignal,
+  keys: Set<string>,
+): ExecutorContext {
   const { task, hooks } = options;
   let log: ExecutorContext['log'] | undefined;
   return {
@@ -162,12 +184,25 @@ const MAX_DEMO_SLEEP_S = 60;
  * gets `demo_mode: true`. A `_demo_sleep` (seconds) in it is removed and waited for, so a demo
  * shows progress like a real run. Inputs are not checked: a demo never fails on them.
  */
-async function demoRun(registered: RegisteredExecutor, inputs: unknown, ctx: ExecutorContext, signal: AbortSignal): Promise<unknown> {
+async function demoRun(
+  registered: RegisteredExecutor,
+  inputs: unknown,
+  ctx: ExecutorContext,
+  signal: AbortSignal,
+): Promise<unknown> {
   const { definition } = registered;
   if (!definition.demoResult) {
-    return { result: 'Demo execution result', demo_mode: true, executor: definition.id, note: 'no demo result: nothing was run' };
+    return {
+      result: 'Demo execution result',
+      demo_mode: true,
+      executor: definition.id,
+      note: 'no demo result: nothing was run',
+    };
   }
-  const result = await raceAbort(Promise.resolve().then(() => definition.demoResult?.(inputs as never, ctx)), signal);
+  const result = await raceAbort(
+    Promise.resolve().then(() => definition.demoResult?.(inputs as never, ctx)),
+    signal,
+  );
   if (!result || typeof result !== 'object' || Array.isArray(result)) return result;
   const { _demo_sleep: sleep, ...rest } = result as Record<string, unknown>;
   if (typeof sleep === 'number' && sleep > 0) {
@@ -175,7 +210,6 @@ async function demoRun(registered: RegisteredExecutor, inputs: unknown, ctx: Exe
   }
   return { ...rest, demo_mode: true };
 }
-
 
 /** The result as stored: JSON only. Anything else is an executor bug, reported as such. */
 function toJsonValue(value: unknown): unknown {

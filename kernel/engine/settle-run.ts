@@ -1,4 +1,10 @@
-import { markReady, pendingCandidates, runsWithWork, selectRowsIn, selectStates } from '../storage/queries/run-queries.ts';
+import {
+  markReady,
+  pendingCandidates,
+  runsWithWork,
+  selectRowsIn,
+  selectStates,
+} from '../storage/queries/run-queries.ts';
 import type { TreeTx } from './tree-tx.ts';
 import type { TreeShape } from './tree-shape.ts';
 import { TERMINAL_STATUSES } from '../tasks/task-record.ts';
@@ -32,7 +38,8 @@ interface OpenRun {
   rootSettled: boolean;
 }
 
-const because = (status: string) => (status === 'cancelled' ? 'was cancelled' : status === 'failed' ? 'failed' : 'did not complete');
+const because = (status: string) =>
+  status === 'cancelled' ? 'was cancelled' : status === 'failed' ? 'failed' : 'did not complete';
 
 /**
  * Carries settled tasks through their trees' active runs, inside the transaction that holds the
@@ -48,7 +55,13 @@ export async function settleRuns(tx: TreeTx, runs: ReadonlyMap<string, RunSettle
   for (const [rootId, entry] of runs) {
     const active = await tx.runShape(rootId);
     if (!active) continue;
-    const run: OpenRun = { rootId, runId: active.runId, shape: active.shape, check: new Set(entry.candidates ?? []), rootSettled: false };
+    const run: OpenRun = {
+      rootId,
+      runId: active.runId,
+      shape: active.shape,
+      check: new Set(entry.candidates ?? []),
+      rootSettled: false,
+    };
     open.set(rootId, run);
     for (const task of entry.settled) wave.push({ run, task });
   }
@@ -61,7 +74,8 @@ export async function settleRuns(tx: TreeTx, runs: ReadonlyMap<string, RunSettle
       for (const dependent of shape.dependents.get(task.id) ?? []) {
         if (!dependent.required || !shape.inRun.has(dependent.id)) continue;
         if (task.status === 'completed') run.check.add(dependent.id);
-        else if (!doomed.has(dependent.id)) doomed.set(dependent.id, { run, error: `dependency ${task.id} ${because(task.status)}` });
+        else if (!doomed.has(dependent.id))
+          doomed.set(dependent.id, { run, error: `dependency ${task.id} ${because(task.status)}` });
       }
       const parent = shape.parent.get(task.id);
       if (parent && shape.inRun.has(parent)) run.check.add(parent);
@@ -71,7 +85,14 @@ export async function settleRuns(tx: TreeTx, runs: ReadonlyMap<string, RunSettle
     await tx.sync();
     for (const row of await selectStates(tx.runner, [...doomed.keys()], ['pending'])) {
       const { run, error } = doomed.get(row.id) as { run: OpenRun; error: string };
-      tx.set(row.id, { status: 'failed', error, completed_at: tx.now, updated_at: tx.now, ready_at: null, next_attempt_at: null });
+      tx.set(row.id, {
+        status: 'failed',
+        error,
+        completed_at: tx.now,
+        updated_at: tx.now,
+        ready_at: null,
+        next_attempt_at: null,
+      });
       tx.event('task_failed', { ...row, status: 'failed', error });
       run.check.delete(row.id);
       wave.push({ run, task: { id: row.id, status: 'failed' } });
@@ -81,7 +102,12 @@ export async function settleRuns(tx: TreeTx, runs: ReadonlyMap<string, RunSettle
   // A whole-tree run lasts at least as long as its root: while the root is not settled, there is
   // no need to look for what is left.
   const mayEnd = [...open.values()].filter(
-    (run) => !(run.shape.inRun.has(run.rootId) && !run.rootSettled && !TERMINAL_STATUSES.has(tx.roots.get(run.rootId)?.status ?? '')),
+    (run) =>
+      !(
+        run.shape.inRun.has(run.rootId) &&
+        !run.rootSettled &&
+        !TERMINAL_STATUSES.has(tx.roots.get(run.rootId)?.status ?? '')
+      ),
   );
   return { readied, finished: await finishIfDone(tx, mayEnd) };
 }
@@ -89,13 +115,18 @@ export async function settleRuns(tx: TreeTx, runs: ReadonlyMap<string, RunSettle
 /** Of the runs' tasks to check, marks claimable the pending ones with nothing left to wait for; returns how many. */
 async function readyThose(tx: TreeTx, runs: readonly OpenRun[]): Promise<number> {
   const requires = new Map<string, readonly string[]>();
-  for (const run of runs) for (const id of run.check) if (run.shape.inRun.has(id)) requires.set(id, run.shape.requires.get(id) ?? []);
+  for (const run of runs)
+    for (const id of run.check) if (run.shape.inRun.has(id)) requires.set(id, run.shape.requires.get(id) ?? []);
   if (requires.size === 0) return 0;
   await tx.sync();
-  const open = (await pendingCandidates(tx.runner, [...requires.keys()])).filter((row) => !row.waiting).map((row) => row.id);
+  const open = (await pendingCandidates(tx.runner, [...requires.keys()]))
+    .filter((row) => !row.waiting)
+    .map((row) => row.id);
   if (open.length === 0) return 0;
   const depIds = new Set(open.flatMap((id) => requires.get(id) ?? []));
-  const completed = new Set(depIds.size ? (await selectStates(tx.runner, [...depIds], ['completed'])).map((row) => row.id) : []);
+  const completed = new Set(
+    depIds.size ? (await selectStates(tx.runner, [...depIds], ['completed'])).map((row) => row.id) : [],
+  );
   const ready = open.filter((id) => (requires.get(id) ?? []).every((dep) => completed.has(dep)));
   await markReady(tx.sql, tx.runner, ready, tx.now);
   return ready.length;
@@ -106,7 +137,10 @@ async function finishIfDone(tx: TreeTx, runs: readonly OpenRun[]): Promise<Set<s
   const finished = new Set<string>();
   if (runs.length === 0) return finished;
   await tx.sync();
-  const busy = await runsWithWork(tx.runner, runs.map((run) => [run.rootId, run.runId]));
+  const busy = await runsWithWork(
+    tx.runner,
+    runs.map((run) => [run.rootId, run.runId]),
+  );
   const done = runs.filter((run) => !busy.has(run.rootId)).map((run) => run.rootId);
   if (done.length === 0) return finished;
   for (const root of await selectRowsIn(tx.runner, done)) {

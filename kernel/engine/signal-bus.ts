@@ -38,7 +38,8 @@ function pieces(signal: EngineSignal): EngineSignal[] {
   const trees = signal.e ?? [];
   if (trees.length <= TREES_PER_SIGNAL && (signal.c?.length ?? 0) <= 100) return [signal];
   const out: EngineSignal[] = [];
-  for (let i = 0; i < trees.length; i += TREES_PER_SIGNAL) out.push({ o: signal.o, e: trees.slice(i, i + TREES_PER_SIGNAL) });
+  for (let i = 0; i < trees.length; i += TREES_PER_SIGNAL)
+    out.push({ o: signal.o, e: trees.slice(i, i + TREES_PER_SIGNAL) });
   for (let i = 0; i < (signal.c?.length ?? 0); i += 100) out.push({ o: signal.o, c: signal.c?.slice(i, i + 100) });
   if (signal.r) out.push({ o: signal.o, r: 1 });
   return out;
@@ -48,7 +49,11 @@ function pieces(signal: EngineSignal): EngineSignal[] {
  * The bus for this database and process: PostgreSQL `LISTEN`/`NOTIFY` (a dedicated connection
  * that reconnects), the cluster primary's relay for `--workers N` on SQLite, or nothing.
  */
-export async function createSignalBus(options: { dialect: 'sqlite' | 'postgres'; url: string; log: Logger }): Promise<SignalBus> {
+export async function createSignalBus(options: {
+  dialect: 'sqlite' | 'postgres';
+  url: string;
+  log: Logger;
+}): Promise<SignalBus> {
   const listeners = new Set<(signal: EngineSignal | null) => void>();
   const hear = (signal: EngineSignal | null) => {
     for (const listener of listeners) listener(signal);
@@ -71,7 +76,13 @@ export async function createSignalBus(options: { dialect: 'sqlite' | 'postgres';
       close: async () => void process.off('message', onMessage),
     };
   }
-  return { kind: 'none', sendInTransaction: async () => undefined, sendAfterCommit: () => undefined, onSignal, close: async () => undefined };
+  return {
+    kind: 'none',
+    sendInTransaction: async () => undefined,
+    sendAfterCommit: () => undefined,
+    onSignal,
+    close: async () => undefined,
+  };
 }
 
 async function listenBus(

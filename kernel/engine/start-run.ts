@@ -58,7 +58,10 @@ export type RunStarted =
  * makes the tasks with nothing to wait for claimable. Returns one answer per start, in order, and
  * how many tasks became claimable.
  */
-export async function startRuns(tx: TreeTx, starts: readonly RunStart[]): Promise<{ runs: RunStarted[]; readied: number }> {
+export async function startRuns(
+  tx: TreeTx,
+  starts: readonly RunStart[],
+): Promise<{ runs: RunStarted[]; readied: number }> {
   const rootOf = await tx.lockTreesOf(starts.map((start) => start.taskId));
   const wanted = [
     ...new Set(
@@ -106,7 +109,12 @@ export async function startRuns(tx: TreeTx, starts: readonly RunStart[]): Promis
 }
 
 /** Starts one run in memory and in the transaction's changes; its tasks enter the run with the others. */
-function beginRun(tx: TreeTx, start: RunStart & { rootId: string }, rows: TaskRow[], mirrored: boolean): { entry: RunEntry; settle: RunSettle; firstSeq: number } {
+function beginRun(
+  tx: TreeTx,
+  start: RunStart & { rootId: string },
+  rows: TaskRow[],
+  mirrored: boolean,
+): { entry: RunEntry; settle: RunSettle; firstSeq: number } {
   const { rootId, taskId } = start;
   const scope = taskId === rootId ? null : executionScope(rows, taskId);
   const runId = randomUUID();
@@ -119,7 +127,11 @@ function beginRun(tx: TreeTx, start: RunStart & { rootId: string }, rows: TaskRo
     row.run_demo = start.demo === true;
     let change: Partial<TaskRow> | null = null;
     if (row.status === 'in_progress') {
-      const alive = row.lease_owner && row.lease_expires_at && Date.parse(row.lease_expires_at) > Date.now() && !isOwnerGone(row.lease_owner);
+      const alive =
+        row.lease_owner &&
+        row.lease_expires_at &&
+        Date.parse(row.lease_expires_at) > Date.now() &&
+        !isOwnerGone(row.lease_owner);
       if (!alive) change = recoverOrphan(row);
     } else if (!start.resume) {
       change = resetForRerun(row);
@@ -129,7 +141,8 @@ function beginRun(tx: TreeTx, start: RunStart & { rootId: string }, rows: TaskRo
       tx.set(row.id, change);
       if (row.status === 'failed') fresh.push(row);
     }
-    if (TERMINAL_STATUSES.has(row.status) && row.status !== 'completed') settled.push({ id: row.id, status: row.status });
+    if (TERMINAL_STATUSES.has(row.status) && row.status !== 'completed')
+      settled.push({ id: row.id, status: row.status });
   }
   const root = tx.roots.get(rootId);
   if (root) {
@@ -145,7 +158,13 @@ function beginRun(tx: TreeTx, start: RunStart & { rootId: string }, rows: TaskRo
   for (const row of fresh) tx.event('task_failed', row);
   const candidates = rows.filter((row) => row.run_id === runId && row.status === 'pending').map((row) => row.id);
   return {
-    entry: { rootId, ids: scope ? [...scope] : rows.length <= SHARED_ENTRY_MAX ? rows.map((row) => row.id) : null, runId, pinnedTo: start.pinnedTo, demo: start.demo === true },
+    entry: {
+      rootId,
+      ids: scope ? [...scope] : rows.length <= SHARED_ENTRY_MAX ? rows.map((row) => row.id) : null,
+      runId,
+      pinnedTo: start.pinnedTo,
+      demo: start.demo === true,
+    },
     settle: { settled, candidates },
     firstSeq: first.seq,
   };

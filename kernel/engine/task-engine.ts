@@ -164,8 +164,12 @@ export function createTaskEngine(options: {
     if (signal.r) runs.kick();
   });
 
-  const follow = (rootId: string, after: number, onEvent: (event: TaskEvent) => void, followOptions?: { replay?: boolean }): Following =>
-    followTree({ subscribe: hub.subscribe, events: hub.events }, rootId, after, onEvent, followOptions);
+  const follow = (
+    rootId: string,
+    after: number,
+    onEvent: (event: TaskEvent) => void,
+    followOptions?: { replay?: boolean },
+  ): Following => followTree({ subscribe: hub.subscribe, events: hub.events }, rootId, after, onEvent, followOptions);
 
   /**
    * Resolves with the outcome once the run `run` of `rootId`, just committed, ends. Called in the
@@ -178,7 +182,12 @@ export function createTaskEngine(options: {
         startedHere.delete(rootId);
         scopes.delete(rootId);
         void repo.get(taskId).then((target) => {
-          const outcome: TreeOutcome = { root_task_id: rootId, task_id: taskId, status: target?.status ?? event.status, progress: target?.progress ?? event.progress };
+          const outcome: TreeOutcome = {
+            root_task_id: rootId,
+            task_id: taskId,
+            status: target?.status ?? event.status,
+            progress: target?.progress ?? event.progress,
+          };
           if (target && target.result !== null) outcome.result = target.result;
           if (target?.error) outcome.error = target.error;
           resolve(outcome);
@@ -196,20 +205,30 @@ export function createTaskEngine(options: {
         },
         { replay: !live },
       );
-      following.replayed.catch((error: unknown) => log.error({ err: error, root_task_id: rootId }, 'cannot follow a run to its end'));
+      following.replayed.catch((error: unknown) =>
+        log.error({ err: error, root_task_id: rootId }, 'cannot follow a run to its end'),
+      );
     });
 
   return {
     /** This engine's lease owner id. */
     owner,
     /** Checks and stores a tree in one transaction; returns it nested, root first. */
-    async createTree(input: unknown, createOptions: { userId?: string | null; request?: RequestContext } = {}): Promise<TaskTreeJson> {
+    async createTree(
+      input: unknown,
+      createOptions: { userId?: string | null; request?: RequestContext } = {},
+    ): Promise<TaskTreeJson> {
       const given = (Array.isArray(input) ? input : [input]).flatMap((task) =>
-        task && typeof task === 'object' && typeof (task as { id?: unknown }).id === 'string' ? [(task as { id: string }).id] : [],
+        task && typeof task === 'object' && typeof (task as { id?: unknown }).id === 'string'
+          ? [(task as { id: string }).id]
+          : [],
       );
       const build = async () => {
         const taken = given.length ? await repo.existingIds(given) : new Set<string>();
-        return { taken, rows: buildTaskTree(input, { taken, defaultUserId: createOptions.userId, maxTasks: settings.max_tree_size }) };
+        return {
+          taken,
+          rows: buildTaskTree(input, { taken, defaultUserId: createOptions.userId, maxTasks: settings.max_tree_size }),
+        };
       };
       let { taken, rows } = await build();
       try {
@@ -234,18 +253,28 @@ export function createTaskEngine(options: {
      * pinned: only this engine claims its tasks. With `demo`, executors give their demo result
      * (see `ExecutorDefinition.demoResult`); the flag is stored with the run's tasks.
      */
-    async execute(taskId: string, executeOptions: { request?: RequestContext; demo?: boolean } = {}): Promise<ExecuteStarted> {
+    async execute(
+      taskId: string,
+      executeOptions: { request?: RequestContext; demo?: boolean } = {},
+    ): Promise<ExecuteStarted> {
       if (mode === 'closing') throw new ApflowError('APF_UNAVAILABLE', { message: 'The server is shutting down' });
       const pinned = executeOptions.request?.pin !== undefined || mode !== 'server';
       let done: Promise<TreeOutcome> | undefined;
-      const run = await runs.startRun({ taskId, pinnedTo: pinned ? owner : null, demo: executeOptions.demo === true }, (started) => {
-        if (!started.started) return;
-        startedHere.add(started.rootId);
-        if (executeOptions.request) scopes.set(started.rootId, executeOptions.request.state);
-        done = outcomeOf(started.rootId, taskId, started);
-      });
+      const run = await runs.startRun(
+        { taskId, pinnedTo: pinned ? owner : null, demo: executeOptions.demo === true },
+        (started) => {
+          if (!started.started) return;
+          startedHere.add(started.rootId);
+          if (executeOptions.request) scopes.set(started.rootId, executeOptions.request.state);
+          done = outcomeOf(started.rootId, taskId, started);
+        },
+      );
       if (!run.started && run.missing) throw new ApflowError('APF_NOT_FOUND', { message: `Task ${taskId} not found` });
-      if (!run.started || !done) throw new ApflowError('APF_CONFLICT', { message: `Task ${run.rootId} is already running`, data: { root_task_id: run.rootId } });
+      if (!run.started || !done)
+        throw new ApflowError('APF_CONFLICT', {
+          message: `Task ${run.rootId} is already running`,
+          data: { root_task_id: run.rootId },
+        });
       return { root_task_id: run.rootId, task_id: taskId, first_seq: run.firstSeq, done };
     },
     /** Cancels each task and its unfinished descendants, wherever they run; one result object per id. */

@@ -5,7 +5,12 @@ import type { TaskRow } from '../tasks/task-record.ts';
 export type EventSubject = Pick<TaskRow, 'id' | 'root_id' | 'status' | 'progress' | 'error'> & { result?: unknown };
 
 /** Makes a task event from a task's current row; `seq` is the tree's next number. */
-export function makeEvent(type: TaskEventType, row: EventSubject, seq: number, extra: { message?: string } = {}): TaskEvent {
+export function makeEvent(
+  type: TaskEventType,
+  row: EventSubject,
+  seq: number,
+  extra: { message?: string } = {},
+): TaskEvent {
   const event: TaskEvent = {
     type,
     task_id: row.id,
@@ -19,7 +24,8 @@ export function makeEvent(type: TaskEventType, row: EventSubject, seq: number, e
   if (type === 'task_completed' || type === 'final') {
     if (row.result !== null && row.result !== undefined) event.result = row.result;
   }
-  if (row.error && (type === 'task_failed' || type === 'task_cancelled' || type === 'final' || type === 'progress')) event.error = row.error;
+  if (row.error && (type === 'task_failed' || type === 'task_cancelled' || type === 'final' || type === 'progress'))
+    event.error = row.error;
   return event;
 }
 

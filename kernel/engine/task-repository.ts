@@ -66,7 +66,11 @@ export function createTaskRepository(sql: Sql) {
      */
     insertCopy: (rows: readonly TaskRow[], originalIds: readonly string[], now: string) =>
       sql.write(async (runner) => {
-        await updateTasks(sql, runner, originalIds.map((id) => ({ id, set: { has_copy: true, updated_at: now } })));
+        await updateTasks(
+          sql,
+          runner,
+          originalIds.map((id) => ({ id, set: { has_copy: true, updated_at: now } })),
+        );
         await insertTasks(sql, runner, rows);
       }),
     /** Applies changes in one transaction. */

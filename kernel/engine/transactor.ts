@@ -12,7 +12,13 @@ export type Transact = <T>(work: (tx: TreeTx) => Promise<T>) => Promise<T>;
  * signalled to the other engines (with the transaction on PostgreSQL, after it through the
  * cluster relay) and only then announced here, so nothing is heard before it is stored.
  */
-export function createTransactor(options: { sql: Sql; owner: string; shapes: ShapeCache; signals: SignalBus; announce: (events: readonly TaskEvent[]) => void }): Transact {
+export function createTransactor(options: {
+  sql: Sql;
+  owner: string;
+  shapes: ShapeCache;
+  signals: SignalBus;
+  announce: (events: readonly TaskEvent[]) => void;
+}): Transact {
   const { sql, owner, shapes, signals } = options;
   return async (work) => {
     const done = await sql.write(async (runner) => {

@@ -25,7 +25,13 @@ export interface TreeShape {
 
 /** Builds the shape of run `runId` from its tree's places. */
 export function buildShape(places: readonly TaskPlace[], runId: string | null): TreeShape {
-  const shape: TreeShape = { parent: new Map(), children: new Map(), dependents: new Map(), requires: new Map(), inRun: new Set() };
+  const shape: TreeShape = {
+    parent: new Map(),
+    children: new Map(),
+    dependents: new Map(),
+    requires: new Map(),
+    inRun: new Set(),
+  };
   for (const place of places) {
     shape.parent.set(place.id, place.parent_id);
     if (runId !== null && place.run_id === runId) shape.inRun.add(place.id);
@@ -50,7 +56,7 @@ export function buildShape(places: readonly TaskPlace[], runId: string | null): 
 /** `id` and its descendants, parents first. */
 export function subtreeOf(shape: TreeShape, id: string): string[] {
   const out: string[] = [];
-  for (const stack = [id]; stack.length > 0; ) {
+  for (const stack = [id]; stack.length > 0;) {
     const next = stack.pop() as string;
     out.push(next);
     stack.push(...(shape.children.get(next) ?? []));

@@ -12,7 +12,8 @@ export type Report =
   | { kind: 'finish'; row: TaskRow; change: Partial<TaskRow>; type: TaskEventType; message?: string; settled: boolean }
   | { kind: 'claim'; continuation: Continuation };
 
-const subjectOf = (report: Report): EventSubject => (report.kind === 'progress' ? report.subject : report.kind === 'claim' ? report.continuation.row : report.row);
+const subjectOf = (report: Report): EventSubject =>
+  report.kind === 'progress' ? report.subject : report.kind === 'claim' ? report.continuation.row : report.row;
 
 /**
  * Writes a batch of reports inside `tx`, in order, under their roots' locks: progress and
@@ -21,11 +22,18 @@ const subjectOf = (report: Report): EventSubject => (report.kind === 'progress' 
  * none of the reports it relied on was refused; then carries the endings through their runs.
  * Returns the tasks refused (whose runs here must stop) and how many tasks became ready.
  */
-export async function writeReports(tx: TreeTx, batch: readonly Report[]): Promise<{ refused: Set<string>; readied: number }> {
+export async function writeReports(
+  tx: TreeTx,
+  batch: readonly Report[],
+): Promise<{ refused: Set<string>; readied: number }> {
   const refused = new Set<string>();
   if (batch.length === 0) return { refused, readied: 0 };
   await tx.lock(batch.map((report) => subjectOf(report).root_id));
-  const held = await heldBy(tx.runner, batch.filter((report) => report.kind !== 'claim').map((report) => subjectOf(report).id), tx.owner);
+  const held = await heldBy(
+    tx.runner,
+    batch.filter((report) => report.kind !== 'claim').map((report) => subjectOf(report).id),
+    tx.owner,
+  );
   const settled: SettleBatch = new Map();
   for (const report of batch) {
     const id = subjectOf(report).id;

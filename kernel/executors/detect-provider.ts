@@ -1,5 +1,20 @@
 /** Model-name prefixes (`openai/gpt-4`) naming their provider. */
-const PREFIXES = ['openai', 'anthropic', 'google', 'gemini', 'mistral', 'groq', 'cohere', 'azure', 'ollama', 'together', 'deepinfra', 'openrouter', 'xai', 'deepseek'];
+const PREFIXES = [
+  'openai',
+  'anthropic',
+  'google',
+  'gemini',
+  'mistral',
+  'groq',
+  'cohere',
+  'azure',
+  'ollama',
+  'together',
+  'deepinfra',
+  'openrouter',
+  'xai',
+  'deepseek',
+];
 
 /** Patterns of bare model names, in the original's order (reference/original-apflow.md §8). */
 const PATTERNS: [RegExp, string][] = [

@@ -76,10 +76,13 @@ export async function createExecutorFolders(options: {
   // below a missing parent; so each folder is watched from the nearest existing ancestor of its
   // parent, pruned to the path leading to it.
   const roots = [...new Set(dirs.map((dir) => nearestExisting(dirname(dir))))];
-  const watcher: FSWatcher | undefined = roots.length === 0 ? undefined : watch(roots, {
-    ignoreInitial: true,
-    ignored: (path, stats) => !dirs.some((dir) => isWatched(path, dir, stats?.isFile())),
-  });
+  const watcher: FSWatcher | undefined =
+    roots.length === 0
+      ? undefined
+      : watch(roots, {
+          ignoreInitial: true,
+          ignored: (path, stats) => !dirs.some((dir) => isWatched(path, dir, stats?.isFile())),
+        });
   // A helper (a `_` file or folder) changed: reload the executors of its folder, which may import it.
   const reloadUsers = (helper: string) => {
     const dir = dirs.find((candidate) => isInside(helper, candidate));
@@ -125,7 +128,12 @@ function isWatched(path: string, dir: string, isFile: boolean | undefined): bool
 /** A helper module: a file or folder under an executor folder whose name starts with `_`. */
 function isHelper(path: string, dirs: readonly string[]): boolean {
   const dir = dirs.find((candidate) => isInside(path, candidate));
-  return dir !== undefined && relative(dir, path).split(sep).some((part) => part.startsWith('_'));
+  return (
+    dir !== undefined &&
+    relative(dir, path)
+      .split(sep)
+      .some((part) => part.startsWith('_'))
+  );
 }
 
 /** True when `path` is `dir` or lies below it. */

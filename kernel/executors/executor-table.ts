@@ -43,7 +43,10 @@ export function createExecutorTable() {
       }
       for (const id of bySource.get(source) ?? []) byId.delete(id);
       for (const entry of fresh) byId.set(entry.definition.id, entry);
-      bySource.set(source, fresh.map((entry) => entry.definition.id));
+      bySource.set(
+        source,
+        fresh.map((entry) => entry.definition.id),
+      );
       return fresh;
     },
     /** Removes every executor of `source`. */
@@ -63,7 +66,9 @@ function compileExecutor(value: unknown, source: string, loadedAt: string): Regi
   if (typeof value !== 'object' || value === null) throw invalid('expected an object made with defineExecutor()');
   const definition = value as ExecutorDefinition;
   if (typeof definition.id !== 'string' || !ID_PATTERN.test(definition.id)) {
-    throw invalid(`'id' must be a string of letters, digits, '_', '.', ':' or '-' (got ${JSON.stringify(definition.id)})`);
+    throw invalid(
+      `'id' must be a string of letters, digits, '_', '.', ':' or '-' (got ${JSON.stringify(definition.id)})`,
+    );
   }
   if (typeof definition.execute !== 'function') throw invalid(`executor '${definition.id}' has no execute() function`);
   let validator: ReturnType<typeof Compile> | undefined;

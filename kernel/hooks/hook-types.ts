@@ -54,13 +54,7 @@ export interface TaskRunContext {
 }
 
 /** The kinds of task events (DESIGN.md §2). */
-export type TaskEventType =
-  | 'task_start'
-  | 'progress'
-  | 'task_completed'
-  | 'task_failed'
-  | 'task_cancelled'
-  | 'final';
+export type TaskEventType = 'task_start' | 'progress' | 'task_completed' | 'task_failed' | 'task_cancelled' | 'final';
 
 /** One task event, the vocabulary of SSE, WebSocket and webhooks. */
 export interface TaskEvent {

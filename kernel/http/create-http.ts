@@ -58,7 +58,12 @@ export interface HttpApp {
  * request, the body limit, and the error and not-found handlers that put every failure in the
  * catalogue's wire shape.
  */
-export function createHttp(options: { hooks: Hooks; log: Logger; bodyLimit: number; requestLogLevel?: 'info' | 'debug' | 'trace' }): HttpApp {
+export function createHttp(options: {
+  hooks: Hooks;
+  log: Logger;
+  bodyLimit: number;
+  requestLogLevel?: 'info' | 'debug' | 'trace';
+}): HttpApp {
   let handle: HttpApp['handle'] | undefined;
   let counter = 0;
   const fastify = Fastify({
@@ -95,7 +100,11 @@ export function createHttp(options: { hooks: Hooks; log: Logger; bodyLimit: numb
   });
 
   // Structured JSON types (`application/merge-patch+json`, …) read as JSON too: every write must be JSON.
-  fastify.addContentTypeParser(/^application\/[^\s;/]+\+json$/i, { parseAs: 'string' }, fastify.getDefaultJsonParser('error', 'error'));
+  fastify.addContentTypeParser(
+    /^application\/[^\s;/]+\+json$/i,
+    { parseAs: 'string' },
+    fastify.getDefaultJsonParser('error', 'error'),
+  );
 
   fastify.decorateRequest('apflow', null as unknown as RequestContext);
   fastify.addHook('onRequest', async (request, reply) => {
@@ -122,12 +131,15 @@ export function createHttp(options: { hooks: Hooks; log: Logger; bodyLimit: numb
     const response = isRpc ? toRpcResponse(error, null, request.id) : toRestResponse(error, request.id);
     if (response.error.code === 'APF_INTERNAL') request.log.error({ err: error }, 'request failed');
     // RFC 9110: a 401 names the scheme to authenticate with (A2A clients and the TCK look for it).
-    if (response.status === 401) void reply.header('www-authenticate', request.routeOptions.config?.challenge?.(request) ?? 'Bearer');
+    if (response.status === 401)
+      void reply.header('www-authenticate', request.routeOptions.config?.challenge?.(request) ?? 'Bearer');
     reply.status(response.status).send(response.body);
   });
   fastify.setNotFoundHandler((request, reply) => {
     const response = toRestResponse(
-      new ApflowError('APF_ROUTE_NOT_FOUND', { message: `Route ${request.method} ${request.url.split('?')[0]} not found` }),
+      new ApflowError('APF_ROUTE_NOT_FOUND', {
+        message: `Route ${request.method} ${request.url.split('?')[0]} not found`,
+      }),
     );
     reply.status(response.status).send(response.body);
   });

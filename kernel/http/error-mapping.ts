@@ -15,7 +15,10 @@ const TRANSPORT_STATUSES = new Set([401, 413, 415, 429, 503]);
  * The one place where errors become wire shapes. Internal errors never carry their message or
  * stack to the wire: only "Internal error" and the request id to look up in the logs.
  */
-export function toWireError(value: unknown, requestId?: string): { error: ApflowError; status: number; body: RpcErrorObject } {
+export function toWireError(
+  value: unknown,
+  requestId?: string,
+): { error: ApflowError; status: number; body: RpcErrorObject } {
   const error = toApflowError(fromFastifyError(value));
   const entry = errorCatalogue[error.code];
   const internal = error.code === 'APF_INTERNAL';

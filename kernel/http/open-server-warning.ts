@@ -2,7 +2,10 @@ import { isIP } from 'node:net';
 
 /** Whether `address` (as `server.address()` gives it) only accepts connections from this machine. */
 export function isLoopback(address: string): boolean {
-  const plain = address.toLowerCase().replace(/^\[|\]$/g, '').replace(/%.*$/, '');
+  const plain = address
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/%.*$/, '');
   if (plain === '::1') return true;
   const v4 = plain.startsWith('::ffff:') ? plain.slice('::ffff:'.length) : plain;
   return isIP(v4) === 4 && v4.startsWith('127.');

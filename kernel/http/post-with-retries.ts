@@ -70,13 +70,22 @@ export async function postWithRetries(delivery: Delivery): Promise<boolean> {
       if (signal.aborted) return false;
       const refused = refusalDetail(error);
       if (refused) {
-        log.warn({ ...context, problem: `${refused.target} is refused: ${refused.reason}` }, `${what} refused by the outbound policy (not retried)`);
+        log.warn(
+          { ...context, problem: `${refused.target} is refused: ${refused.reason}` },
+          `${what} refused by the outbound policy (not retried)`,
+        );
         return false;
       }
-      problem = error instanceof Error ? `${error.name}: ${(error.cause as Error | undefined)?.message ?? error.message}` : String(error);
+      problem =
+        error instanceof Error
+          ? `${error.name}: ${(error.cause as Error | undefined)?.message ?? error.message}`
+          : String(error);
     }
     const retrying = attempt < delivery.maxRetries;
-    log.warn({ ...context, attempt: attempt + 1, problem, retrying }, retrying ? `${what} delivery failed; retrying` : `${what} delivery failed; giving up`);
+    log.warn(
+      { ...context, attempt: attempt + 1, problem, retrying },
+      retrying ? `${what} delivery failed; retrying` : `${what} delivery failed; giving up`,
+    );
   }
   return false;
 }

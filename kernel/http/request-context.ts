@@ -13,7 +13,11 @@ export type RouteCredential = (request: RequestContext) => Principal | undefined
  * principal the auth hook answered. A route's own `credential`, when it recognises the request,
  * answers instead of the `auth` hook. A throw from any of them rejects the request or message.
  */
-export async function enterRequest(hooks: Hooks, context: RequestContext, credential?: RouteCredential): Promise<RequestContext> {
+export async function enterRequest(
+  hooks: Hooks,
+  context: RequestContext,
+  credential?: RouteCredential,
+): Promise<RequestContext> {
   await hooks.request.promise(context);
   context.principal = (await credential?.(context)) ?? (await hooks.auth.promise(context)) ?? undefined;
   return context;
@@ -34,7 +38,12 @@ export interface MessageOptions {
  * stands in for the `Authorization` header. The principal falls back to the connection's when
  * the auth hook does not answer for the message.
  */
-export async function enterMessage(hooks: Hooks, connection: FastifyRequest, method: string, options: MessageOptions = {}): Promise<RequestContext> {
+export async function enterMessage(
+  hooks: Hooks,
+  connection: FastifyRequest,
+  method: string,
+  options: MessageOptions = {},
+): Promise<RequestContext> {
   const n = (counters.get(connection) ?? 0) + 1;
   counters.set(connection, n);
   const context = await enterRequest(hooks, {

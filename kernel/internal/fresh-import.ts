@@ -22,7 +22,9 @@ export async function freshImport(file: string): Promise<unknown> {
  * ES-module package is compiled to CommonJS, which nests the export once more; that is undone.
  */
 export async function importDefault(file: string, options: { fresh: boolean }): Promise<unknown> {
-  const module = (await (options.fresh ? freshImport(file) : import(pathToFileURL(file).href))) as { default?: unknown };
+  const module = (await (options.fresh ? freshImport(file) : import(pathToFileURL(file).href))) as {
+    default?: unknown;
+  };
   const value = module.default;
   if (isInteropWrapper(value)) return value.default;
   return value;

@@ -34,12 +34,31 @@ const redactPaths = [
  * lose credential query parameters, requests are logged without headers. JSON lines by default; readable lines (pino-pretty, in this thread) with
  * `format: 'pretty'`, or with `auto` when stdout is a terminal and NODE_ENV is not production.
  */
-export function createLogger(options: { level: string; stream?: DestinationStream; format?: 'auto' | 'json' | 'pretty' }): PinoLogger {
+export function createLogger(options: {
+  level: string;
+  stream?: DestinationStream;
+  format?: 'auto' | 'json' | 'pretty';
+}): PinoLogger {
   const format = options.format ?? 'auto';
-  const pretty = !options.stream && (format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true && process.env.NODE_ENV !== 'production'));
+  const pretty =
+    !options.stream &&
+    (format === 'pretty' ||
+      (format === 'auto' && process.stdout.isTTY === true && process.env.NODE_ENV !== 'production'));
   return pino(
-    { level: options.level, base: { pid: process.pid }, serializers: logSerializers, redact: { paths: redactPaths, censor: REDACTED } },
-    options.stream ?? (pretty ? pinoPretty({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }) : destination({ sync: false })),
+    {
+      level: options.level,
+      base: { pid: process.pid },
+      serializers: logSerializers,
+      redact: { paths: redactPaths, censor: REDACTED },
+    },
+    options.stream ??
+      (pretty
+        ? pinoPretty({
+            colorize: process.stdout.isTTY === true,
+            translateTime: 'SYS:HH:MM:ss.l',
+            ignore: 'pid,hostname',
+          })
+        : destination({ sync: false })),
   );
 }
 

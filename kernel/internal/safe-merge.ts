@@ -22,7 +22,9 @@ export function unsafeKeyPath(value: unknown): string | null {
     const [current, path] = stack.pop() as [unknown, string];
     if (typeof current !== 'object' || current === null || seen.has(current)) continue;
     seen.add(current);
-    const entries = Array.isArray(current) ? current.map((item, index) => [String(index), item] as const) : Object.entries(current);
+    const entries = Array.isArray(current)
+      ? current.map((item, index) => [String(index), item] as const)
+      : Object.entries(current);
     for (const [key, child] of entries) {
       const at = Array.isArray(current) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
       if (!Array.isArray(current) && isUnsafeKey(key)) return at;
@@ -45,7 +47,8 @@ export function setOwn(target: Record<string, unknown>, key: string, value: unkn
  * own data properties of `target`, skipping {@link UNSAFE_KEYS}. Returns `target`.
  */
 export function safeAssign<T extends object>(target: T, source: object): T {
-  for (const [key, value] of Object.entries(source)) if (!isUnsafeKey(key)) setOwn(target as Record<string, unknown>, key, value);
+  for (const [key, value] of Object.entries(source))
+    if (!isUnsafeKey(key)) setOwn(target as Record<string, unknown>, key, value);
   return target;
 }
 

@@ -1,7 +1,8 @@
 /** Secrets shorter than this are not scrubbed (they would match ordinary text). */
 const MIN_LENGTH = 8;
 
-const without = (text: string, secrets: readonly string[]) => secrets.reduce((out, secret) => out.split(secret).join('***'), text);
+const without = (text: string, secrets: readonly string[]) =>
+  secrets.reduce((out, secret) => out.split(secret).join('***'), text);
 
 /** `text` with every one of `secrets` replaced by `***`. */
 export function scrubText(text: string, secrets: Iterable<string>): string {

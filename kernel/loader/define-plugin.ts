@@ -62,13 +62,22 @@ export interface PluginApp<Options = Record<string, unknown>, Settings = unknown
   readonly rpc: {
     method<S extends TSchema>(endpoint: string, name: string, definition: RpcMethodDefinition<S>): void;
     /** Answers a JSON-RPC body (a call or a batch) on `endpoint`, as its HTTP route would (for other transports). */
-    dispatch(endpoint: string, body: unknown, context: Omit<RpcContext, 'id' | 'method' | 'endpoint'>): Promise<DispatchOutcome>;
+    dispatch(
+      endpoint: string,
+      body: unknown,
+      context: Omit<RpcContext, 'id' | 'method' | 'endpoint'>,
+    ): Promise<DispatchOutcome>;
     /**
      * Calls one method of `endpoint` for another transport of the same methods (MCP, A2A): its
      * params checked as over HTTP; resolves with its result, or rejects with the method's own
      * error (an ApflowError with its code and message), with no envelope to unwrap.
      */
-    call(endpoint: string, method: string, params: unknown, context: Omit<RpcContext, 'id' | 'method' | 'endpoint'>): Promise<unknown>;
+    call(
+      endpoint: string,
+      method: string,
+      params: unknown,
+      context: Omit<RpcContext, 'id' | 'method' | 'endpoint'>,
+    ): Promise<unknown>;
     /**
      * Answers every call of `endpoint` whose method no plugin registered (one plugin per
      * endpoint): A2A's methods on `/`, with their own validation and streams.

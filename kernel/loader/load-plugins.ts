@@ -25,7 +25,11 @@ export interface LoadedPlugin {
  * list: shape, unique name, options, owned config section; then the config's unknown keys.
  * Any failure names the plugin and the reason.
  */
-export async function loadPlugins(sources: readonly PluginSource[], config: ApflowConfig, fresh: boolean): Promise<LoadedPlugin[]> {
+export async function loadPlugins(
+  sources: readonly PluginSource[],
+  config: ApflowConfig,
+  fresh: boolean,
+): Promise<LoadedPlugin[]> {
   const loaded: LoadedPlugin[] = [];
   for (const source of sources) {
     const definition = await importPlugin(source, fresh);
@@ -40,7 +44,11 @@ export async function loadPlugins(sources: readonly PluginSource[], config: Apfl
 }
 
 /** Runs each plugin's setup in order; a failure names the plugin and stops the start. */
-export async function setupPlugins(plugins: readonly LoadedPlugin[], makeApp: (plugin: LoadedPlugin) => PluginApp, releasers: Releasers): Promise<void> {
+export async function setupPlugins(
+  plugins: readonly LoadedPlugin[],
+  makeApp: (plugin: LoadedPlugin) => PluginApp,
+  releasers: Releasers,
+): Promise<void> {
   for (const plugin of plugins) {
     try {
       const disposer = await plugin.definition.setup(makeApp(plugin));
@@ -60,11 +68,15 @@ async function importPlugin(source: PluginSource, fresh: boolean): Promise<Plugi
   }
 }
 
-function checkShape(definition: PluginDefinition | undefined, source: PluginSource): asserts definition is PluginDefinition {
+function checkShape(
+  definition: PluginDefinition | undefined,
+  source: PluginSource,
+): asserts definition is PluginDefinition {
   if (typeof definition !== 'object' || definition === null) {
     throw failed(source.spec, 'its module has no default export made with definePlugin()');
   }
-  if (typeof definition.name !== 'string' || definition.name === '') throw failed(source.spec, "its definition has no 'name'");
+  if (typeof definition.name !== 'string' || definition.name === '')
+    throw failed(source.spec, "its definition has no 'name'");
   if (typeof definition.setup !== 'function') throw failed(definition.name, 'its definition has no setup() function');
   if (source.kind === 'builtin' && definition.name !== source.spec) {
     throw failed(source.spec, `a built-in plugin must be named after its folder, not '${definition.name}'`);
@@ -108,7 +120,9 @@ async function checkUnknownConfigKeys(config: ApflowConfig, loaded: readonly Loa
   if (unknown.length === 0) return;
   const enabled = new Set(loaded.map((plugin) => plugin.definition.name));
   for (const name of listBuiltinPlugins().filter((builtin) => !enabled.has(builtin))) {
-    const definition = (await importDefault(join(builtinPluginsDir, name, 'index.ts'), { fresh: false })) as PluginDefinition;
+    const definition = (await importDefault(join(builtinPluginsDir, name, 'index.ts'), {
+      fresh: false,
+    })) as PluginDefinition;
     if (definition?.config) known.add(definition.config.key);
   }
   const left = unknown.filter((key) => !known.has(key));

@@ -31,7 +31,11 @@ export function listBuiltinPlugins(): string[] {
  * naming a built-in only gives it options; others are local paths or npm packages resolved
  * from the app's own node_modules (`baseDir` upwards).
  */
-export function resolvePluginSources(entries: readonly PluginEntryConfig[], disabled: readonly string[], baseDir: string): PluginSource[] {
+export function resolvePluginSources(
+  entries: readonly PluginEntryConfig[],
+  disabled: readonly string[],
+  baseDir: string,
+): PluginSource[] {
   const builtins = listBuiltinPlugins();
   for (const name of disabled) {
     if (!builtins.includes(name)) {
@@ -50,7 +54,12 @@ export function resolvePluginSources(entries: readonly PluginEntryConfig[], disa
   }
   const enabled = builtins
     .filter((name) => !disabled.includes(name))
-    .map((name): PluginSource => ({ spec: name, kind: 'builtin', file: join(builtinPluginsDir, name, 'index.ts'), options: options.get(name) ?? {} }));
+    .map((name): PluginSource => ({
+      spec: name,
+      kind: 'builtin',
+      file: join(builtinPluginsDir, name, 'index.ts'),
+      options: options.get(name) ?? {},
+    }));
   return [...enabled, ...extra];
 }
 
@@ -84,7 +93,8 @@ function resolvePackageEntry(name: string, baseDir: string): string {
 
 function packageEntry(pkg: Record<string, unknown>): string {
   let target: unknown = pkg.exports;
-  if (target && typeof target === 'object' && !Array.isArray(target) && '.' in target) target = (target as Record<string, unknown>)['.'];
+  if (target && typeof target === 'object' && !Array.isArray(target) && '.' in target)
+    target = (target as Record<string, unknown>)['.'];
   for (let depth = 0; target && typeof target === 'object' && depth < 4; depth++) {
     const conditions = target as Record<string, unknown>;
     target = conditions.import ?? conditions.node ?? conditions.default;

@@ -13,9 +13,16 @@ export type Admit = (host: string, port: number, target: string) => Promise<Chec
 /** A lookup that answers only `addresses`: the ones checked, whatever DNS says by now. */
 function answerWith(addresses: readonly CheckedAddress[]): LookupFunction {
   return (_hostname, options, callback) => {
-    const wanted = options.family === 4 || options.family === 6 ? addresses.filter((entry) => entry.family === options.family) : addresses;
+    const wanted =
+      options.family === 4 || options.family === 6
+        ? addresses.filter((entry) => entry.family === options.family)
+        : addresses;
     const answers = wanted.length ? wanted : addresses;
-    if (options.all) return callback(null, answers.map((entry) => ({ ...entry })));
+    if (options.all)
+      return callback(
+        null,
+        answers.map((entry) => ({ ...entry })),
+      );
     const [first] = answers as [CheckedAddress];
     callback(null, first.address, first.family);
   };

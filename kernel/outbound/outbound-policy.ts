@@ -60,7 +60,11 @@ const LOOPBACK: readonly CheckedAddress[] = [
 ];
 
 /** Builds the outbound policy of one app. */
-export function createOutbound(options: { rules: OutboundRules; self: SelfAddresses; resolve?: Resolver }): OutboundRoot {
+export function createOutbound(options: {
+  rules: OutboundRules;
+  self: SelfAddresses;
+  resolve?: Resolver;
+}): OutboundRoot {
   const { self } = options;
   const resolveName: Resolver = options.resolve ?? ((host) => lookup(host, { all: true }));
   const views = new Map<string, Outbound & { close(): Promise<void> }>();
@@ -93,7 +97,9 @@ export function createOutbound(options: { rules: OutboundRules; self: SelfAddres
       const denied = addresses.find((entry) => rules.deny_hosts.includes(entry.address));
       if (denied) throw outboundRefusal(target, `${named(denied.address)} is on outbound.deny_hosts`);
       if (rules.allow_private || rules.allow_hosts.includes(host) || self.has(host, port)) return addresses;
-      const inner = addresses.find(({ address }) => !isPublicAddress(address) && !rules.allow_hosts.includes(address) && !self.has(address, port));
+      const inner = addresses.find(
+        ({ address }) => !isPublicAddress(address) && !rules.allow_hosts.includes(address) && !self.has(address, port),
+      );
       if (inner) throw outboundRefusal(target, `${named(inner.address)} is not a public address ${hint}`);
       return addresses;
     };
@@ -121,10 +127,13 @@ export function createOutbound(options: { rules: OutboundRules; self: SelfAddres
           return null;
         } catch (error) {
           const refused = refusalDetail(error);
-          return refused ? `is refused: ${refused.reason}` : `has a host that does not resolve (${normalizeHost(parsed.hostname)})`;
+          return refused
+            ? `is refused: ${refused.reason}`
+            : `has a host that does not resolve (${normalizeHost(parsed.hostname)})`;
         }
       },
-      checkHost: (host, port) => admit(host, port, `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`),
+      checkHost: (host, port) =>
+        admit(host, port, `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`),
       fetch: (input, init = {}) => undiciFetch(input, { ...init, dispatcher: dispatcher() }),
       get dispatcher() {
         return dispatcher();

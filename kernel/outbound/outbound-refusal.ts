@@ -12,7 +12,10 @@ const MARK = 'outbound_refused';
 
 /** The error for a refused target: APF_FORBIDDEN, "`target` is refused: `reason`". */
 export function outboundRefusal(target: string, reason: string): ApflowError {
-  return new ApflowError('APF_FORBIDDEN', { message: `${target} is refused: ${reason}`, data: { [MARK]: { target, reason } } });
+  return new ApflowError('APF_FORBIDDEN', {
+    message: `${target} is refused: ${reason}`,
+    data: { [MARK]: { target, reason } },
+  });
 }
 
 /**

@@ -5,15 +5,33 @@ import { BlockList, isIP } from 'node:net';
 // assignments, documentation, the old 6to4 relay, benchmarking, multicast, reserved, broadcast.
 const nonPublicV4 = new BlockList();
 for (const [network, prefix] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15],
-  ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) nonPublicV4.addSubnet(network, prefix, 'ipv4');
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.88.99.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const)
+  nonPublicV4.addSubnet(network, prefix, 'ipv4');
 
 // Inside global unicast (2000::/3), the blocks that are not public: IETF protocol assignments
 // (Teredo 2001::/32 among them: its embedded addresses are obfuscated), documentation.
 const nonPublicV6 = new BlockList();
-for (const [network, prefix] of [['2001::', 23], ['2001:db8::', 32], ['3fff::', 20]] as const) nonPublicV6.addSubnet(network, prefix, 'ipv6');
+for (const [network, prefix] of [
+  ['2001::', 23],
+  ['2001:db8::', 32],
+  ['3fff::', 20],
+] as const)
+  nonPublicV6.addSubnet(network, prefix, 'ipv6');
 
 /** The 16 bytes of an IPv6 address (a zone id is ignored); null when `address` is not IPv6. */
 export function ipv6Bytes(address: string): Uint8Array | null {
@@ -24,13 +42,19 @@ export function ipv6Bytes(address: string): Uint8Array | null {
   if (plain.includes('.')) {
     // A trailing dotted quad stands for the last two groups.
     const cut = plain.lastIndexOf(':');
-    tail = plain.slice(cut + 1).split('.').map(Number);
+    tail = plain
+      .slice(cut + 1)
+      .split('.')
+      .map(Number);
     head = `${plain.slice(0, cut + 1)}0:0`;
   }
   const [left = '', right] = head.split('::');
   const leftGroups = left ? left.split(':') : [];
   const rightGroups = right ? right.split(':') : [];
-  const groups = right === undefined ? leftGroups : [...leftGroups, ...Array<string>(8 - leftGroups.length - rightGroups.length).fill('0'), ...rightGroups];
+  const groups =
+    right === undefined
+      ? leftGroups
+      : [...leftGroups, ...Array<string>(8 - leftGroups.length - rightGroups.length).fill('0'), ...rightGroups];
   const bytes = new Uint8Array(16);
   groups.forEach((group, i) => {
     const word = parseInt(group, 16);
@@ -59,9 +83,12 @@ export function isPublicAddress(address: string): boolean {
   if (!bytes) return false;
   const isV4 = (at: number) => !nonPublicV4.check(v4At(bytes, at), 'ipv4');
   if (zeros(bytes, 0, 10) && bytes[10] === 0xff && bytes[11] === 0xff) return isV4(12);
-  if (bytes[0] === 0x00 && bytes[1] === 0x64 && bytes[2] === 0xff && bytes[3] === 0x9b && zeros(bytes, 4, 12)) return isV4(12);
+  if (bytes[0] === 0x00 && bytes[1] === 0x64 && bytes[2] === 0xff && bytes[3] === 0x9b && zeros(bytes, 4, 12))
+    return isV4(12);
   if (bytes[0] === 0x20 && bytes[1] === 0x02) return isV4(2);
   if (((bytes[0] as number) & 0xe0) !== 0x20) return false;
-  const groups = Array.from({ length: 8 }, (_, i) => (((bytes[2 * i] as number) << 8) | (bytes[2 * i + 1] as number)).toString(16));
+  const groups = Array.from({ length: 8 }, (_, i) =>
+    (((bytes[2 * i] as number) << 8) | (bytes[2 * i + 1] as number)).toString(16),
+  );
   return !nonPublicV6.check(groups.join(':'), 'ipv6');
 }

@@ -25,25 +25,41 @@ type CallContext = Omit<RpcContext, 'id' | 'method'>;
  */
 export async function dispatchRpc(registry: RpcRegistry, body: unknown, ctx: CallContext): Promise<DispatchOutcome> {
   if (!Array.isArray(body)) return callOne(registry, body, ctx);
-  if (body.length === 0) return fail(new ApflowError('APF_INVALID_REQUEST', { message: 'Invalid request: empty batch' }), null, ctx);
+  if (body.length === 0)
+    return fail(new ApflowError('APF_INVALID_REQUEST', { message: 'Invalid request: empty batch' }), null, ctx);
   if (body.length > MAX_BATCH) {
-    return fail(new ApflowError('APF_INVALID_REQUEST', { message: `Invalid request: a batch holds at most ${MAX_BATCH} calls` }), null, ctx);
+    return fail(
+      new ApflowError('APF_INVALID_REQUEST', { message: `Invalid request: a batch holds at most ${MAX_BATCH} calls` }),
+      null,
+      ctx,
+    );
   }
   // One after another: a batch that creates, then counts, sees its own writes.
   const outcomes: RpcResponse[] = [];
-  for (const entry of body) outcomes.push((await callOne(registry, entry, { ...ctx, batch: true })).body as RpcResponse);
+  for (const entry of body)
+    outcomes.push((await callOne(registry, entry, { ...ctx, batch: true })).body as RpcResponse);
   return { status: 200, body: outcomes };
 }
 
 async function callOne(registry: RpcRegistry, entry: unknown, ctx: CallContext): Promise<DispatchOutcome> {
-  const envelope = typeof entry === 'object' && entry !== null && !Array.isArray(entry) ? (entry as Record<string, unknown>) : undefined;
+  const envelope =
+    typeof entry === 'object' && entry !== null && !Array.isArray(entry)
+      ? (entry as Record<string, unknown>)
+      : undefined;
   const id = normaliseId(envelope?.id);
   const problem = envelopeProblem(envelope);
   if (problem) return fail(new ApflowError('APF_INVALID_REQUEST', { message: `Invalid request: ${problem}` }), id, ctx);
   const name = (envelope as { method: string }).method;
   // Checked before any handler, fallbacks included (A2A parses params with recursive code).
   if (nestsDeeperThan(envelope?.params, MAX_PARAMS_DEPTH)) {
-    return fail(new ApflowError('APF_INVALID_PARAMS', { message: `Invalid params: params nest arrays and objects more than ${MAX_PARAMS_DEPTH} levels deep` }), id, ctx, name);
+    return fail(
+      new ApflowError('APF_INVALID_PARAMS', {
+        message: `Invalid params: params nest arrays and objects more than ${MAX_PARAMS_DEPTH} levels deep`,
+      }),
+      id,
+      ctx,
+      name,
+    );
   }
   const method = registry.get(ctx.endpoint, name);
   const fallback = method ? undefined : registry.fallback(ctx.endpoint);
@@ -56,7 +72,14 @@ async function callOne(registry: RpcRegistry, entry: unknown, ctx: CallContext):
     }
   }
   if (!method) {
-    return fail(new ApflowError('APF_METHOD_NOT_FOUND', { message: 'Method not found', data: `Unknown method on ${ctx.endpoint}: ${name}` }), id, ctx);
+    return fail(
+      new ApflowError('APF_METHOD_NOT_FOUND', {
+        message: 'Method not found',
+        data: `Unknown method on ${ctx.endpoint}: ${name}`,
+      }),
+      id,
+      ctx,
+    );
   }
   try {
     const result = await invoke(method, envelope?.params ?? {}, { ...ctx, id, method: name });
@@ -79,9 +102,17 @@ async function invoke(method: RegisteredRpcMethod, rawParams: unknown, ctx: RpcC
  * A2A): the same params checks as over HTTP, and the result, or the method's own error thrown as
  * it was (an ApflowError with its code), instead of a JSON-RPC envelope to unwrap.
  */
-export async function callRpc(registry: RpcRegistry, endpoint: string, name: string, params: unknown, ctx: Omit<CallContext, 'endpoint'>): Promise<unknown> {
+export async function callRpc(
+  registry: RpcRegistry,
+  endpoint: string,
+  name: string,
+  params: unknown,
+  ctx: Omit<CallContext, 'endpoint'>,
+): Promise<unknown> {
   if (nestsDeeperThan(params, MAX_PARAMS_DEPTH)) {
-    throw new ApflowError('APF_INVALID_PARAMS', { message: `Invalid params: params nest arrays and objects more than ${MAX_PARAMS_DEPTH} levels deep` });
+    throw new ApflowError('APF_INVALID_PARAMS', {
+      message: `Invalid params: params nest arrays and objects more than ${MAX_PARAMS_DEPTH} levels deep`,
+    });
   }
   const method = registry.get(endpoint, name);
   if (!method) throw new ApflowError('APF_METHOD_NOT_FOUND', { message: `Method not found: ${name} on ${endpoint}` });
@@ -91,7 +122,7 @@ export async function callRpc(registry: RpcRegistry, endpoint: string, name: str
 
 function envelopeProblem(envelope: Record<string, unknown> | undefined): string | null {
   if (!envelope) return 'a call must be a JSON object';
-  if (envelope.jsonrpc !== '2.0') return "'jsonrpc' must be \"2.0\"";
+  if (envelope.jsonrpc !== '2.0') return '\'jsonrpc\' must be "2.0"';
   if (typeof envelope.method !== 'string' || envelope.method === '') return "'method' must be a non-empty string";
   const id = envelope.id;
   if (id !== undefined && id !== null && typeof id !== 'string' && typeof id !== 'number') {

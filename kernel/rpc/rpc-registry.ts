@@ -73,7 +73,12 @@ export function createRpcRegistry() {
           message: `JSON-RPC method '${name}' on ${endpoint} is registered by both '${existing.plugin}' and '${plugin}'`,
         });
       }
-      methods.set(name, { name, plugin, definition: definition as RpcMethodDefinition, check: compileParams(name, definition.params) });
+      methods.set(name, {
+        name,
+        plugin,
+        definition: definition as RpcMethodDefinition,
+        check: compileParams(name, definition.params),
+      });
     },
     /** Sets the one fallback of `endpoint` (a second plugin asking for it is refused). */
     setFallback(plugin: string, endpoint: string, answer: RpcFallback, about: FallbackAbout = {}): void {

@@ -25,7 +25,9 @@ export async function createStorage(options: { url: string; log: Logger }) {
   const { url, log } = options;
   const dialect: 'sqlite' | 'postgres' = url.startsWith('sqlite:') ? 'sqlite' : 'postgres';
   const sequelize =
-    dialect === 'sqlite' ? new Sequelize({ dialect, storage: sqlitePath(url), logging: false }) : new Sequelize(url, { dialect, logging: false });
+    dialect === 'sqlite'
+      ? new Sequelize({ dialect, storage: sqlitePath(url), logging: false })
+      : new Sequelize(url, { dialect, logging: false });
   try {
     await sequelize.authenticate();
     if (dialect === 'sqlite') {
@@ -72,14 +74,14 @@ export async function createStorage(options: { url: string; log: Logger }) {
 
   async function runMigrations(list: readonly Migration[]): Promise<string[]> {
     const umzug = new Umzug({
-        migrations: list.map((migration) => ({
-          name: migration.name,
-          up: () => migration.up(sequelize),
-          down: () => migration.down(sequelize),
-        })),
-        storage: new SequelizeStorage({ sequelize, tableName: 'apflow_migrations' }),
-        logger: undefined,
-      });
+      migrations: list.map((migration) => ({
+        name: migration.name,
+        up: () => migration.up(sequelize),
+        down: () => migration.down(sequelize),
+      })),
+      storage: new SequelizeStorage({ sequelize, tableName: 'apflow_migrations' }),
+      logger: undefined,
+    });
     const done = await umzug.up();
     return done.map((migration) => migration.name);
   }
@@ -122,6 +124,7 @@ function round(ms: number): number {
  * write lock (taken by an empty `BEGIN IMMEDIATE` transaction that waits for busy writers).
  */
 async function withMigrationLock<T>(sql: Sql, work: () => Promise<T>): Promise<T> {
-  if (sql.dialect === 'postgres') return sql.withSession('SELECT pg_advisory_lock(7301190)', 'SELECT pg_advisory_unlock(7301190)', work);
+  if (sql.dialect === 'postgres')
+    return sql.withSession('SELECT pg_advisory_lock(7301190)', 'SELECT pg_advisory_unlock(7301190)', work);
   return sql.withSession('BEGIN IMMEDIATE', 'COMMIT', work);
 }

@@ -60,7 +60,8 @@ export function createSql(sequelize: Sequelize) {
     /** A placeholder of SQL type `type` (PostgreSQL cannot guess the type of a bare parameter everywhere). */
     typed: (type: SqlType) => (pg ? `CAST(? AS ${type})` : '?'),
     /** `expression` read as `type`: cast on PostgreSQL, as is on SQLite (which converts by column). */
-    valueOf: (expression: string, type: SqlType | undefined) => (pg && type ? `CAST(${expression} AS ${type})` : expression),
+    valueOf: (expression: string, type: SqlType | undefined) =>
+      pg && type ? `CAST(${expression} AS ${type})` : expression,
     /** Runs `open` before and `close` after `work` on one connection (a lock held for `work`). */
     withSession: <T>(open: string, close: string, work: () => Promise<T>) => driver.session(open, close, work),
     /** Runs `work` in one write transaction; writes of this process are serialised. */
@@ -149,7 +150,8 @@ function postgresDriver(manager: ConnectionManager): Driver {
       manager.releaseConnection(client);
     }
   };
-  const on = (client: PgClient) => async (sql: string, params: unknown[]) => (await client.query(numbered(sql), params)).rows;
+  const on = (client: PgClient) => async (sql: string, params: unknown[]) =>
+    (await client.query(numbered(sql), params)).rows;
   return {
     query: (sql, params) => withClient((client) => on(client)(sql, params)),
     session: (open, close, work) =>

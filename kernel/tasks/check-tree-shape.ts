@@ -24,13 +24,17 @@ export function checkTreeShape(
   const depEdges = keys.map((_, i) => (dependencies[i] ?? []).map((dep) => index.get(dep.id) as number));
   const cycle = findCycle(depEdges);
   if (cycle) {
-    throw invalid(`Circular dependency detected: ${cycle.map((i) => keys[i]).join(' -> ')}. Remove one of these dependencies.`);
+    throw invalid(
+      `Circular dependency detected: ${cycle.map((i) => keys[i]).join(' -> ')}. Remove one of these dependencies.`,
+    );
   }
 
   const roots = keys.flatMap((_, i) => (parents[i] === null ? [i] : []));
   if (roots.length === 0) throw invalid('No root task found: exactly one task must have no parent_id');
   if (roots.length > 1) {
-    throw invalid(`Multiple root tasks found: [${roots.map((i) => names[i]).join(', ')}]. A tree has exactly one root: give the others a parent_id.`);
+    throw invalid(
+      `Multiple root tasks found: [${roots.map((i) => names[i]).join(', ')}]. A tree has exactly one root: give the others a parent_id.`,
+    );
   }
   const root = roots[0] as number;
   const children = keys.map(() => [] as number[]);
@@ -38,25 +42,31 @@ export function checkTreeShape(
   const reached = new Set<number>([root]);
   const level = new Int32Array(keys.length);
   level[root] = 1;
-  for (const stack = [root]; stack.length > 0; ) {
+  for (const stack = [root]; stack.length > 0;) {
     const node = stack.pop() as number;
     for (const child of children[node] ?? []) {
       if (reached.has(child)) continue;
       reached.add(child);
       level[child] = (level[node] as number) + 1;
       if ((level[child] as number) > MAX_TREE_DEPTH) {
-        throw invalid(`Tree too deep: task '${keys[child]}' is at level ${level[child]}; a tree has at most ${MAX_TREE_DEPTH} levels of parent_id`);
+        throw invalid(
+          `Tree too deep: task '${keys[child]}' is at level ${level[child]}; a tree has at most ${MAX_TREE_DEPTH} levels of parent_id`,
+        );
       }
       stack.push(child);
     }
   }
   if (reached.size !== keys.length) {
     const stray = keys.flatMap((key, i) => (reached.has(i) ? [] : [key]));
-    throw invalid(`Tasks not in the same tree: [${stray.join(', ')}] cannot be reached from the root '${keys[root]}' through parent_id`);
+    throw invalid(
+      `Tasks not in the same tree: [${stray.join(', ')}] cannot be reached from the root '${keys[root]}' through parent_id`,
+    );
   }
 
   // "Finishes before" edges: a required dependency before its dependent, a child before its parent.
-  const waitEdges = keys.map((_, i) => (dependencies[i] ?? []).filter((dep) => dep.required).map((dep) => index.get(dep.id) as number));
+  const waitEdges = keys.map((_, i) =>
+    (dependencies[i] ?? []).filter((dep) => dep.required).map((dep) => index.get(dep.id) as number),
+  );
   parents.forEach((parent, child) => parent !== null && waitEdges[index.get(parent) as number]?.push(child));
   const deadlock = findCycle(waitEdges);
   if (deadlock) {
@@ -91,7 +101,7 @@ function findCycle(edges: readonly number[][]): number[] | null {
       const target = targets[next] as number;
       if (state[target] === 1) {
         const path = [node];
-        for (let at = node; at !== target; ) path.push((at = cameFrom[at] as number));
+        for (let at = node; at !== target;) path.push((at = cameFrom[at] as number));
         return [...path.reverse(), target];
       }
       if (state[target] === 0) {

@@ -86,7 +86,8 @@ export function parseCopyOptions(input: unknown): ParsedCopyOptions {
 
 function parseOwner(value: unknown): string | null | undefined {
   if (value === undefined || value === null) return value;
-  if (typeof value !== 'string' || value === '' || value.length > 255) throw invalid('user_id must be a user id (1 to 255 characters) or null');
+  if (typeof value !== 'string' || value === '' || value.length > 255)
+    throw invalid('user_id must be a user id (1 to 255 characters) or null');
   return value;
 }
 
@@ -95,7 +96,9 @@ function parseResetFields(input: unknown): Partial<TaskRow> {
   const overrides: Record<string, unknown> = {};
   for (const [field, value] of resetEntries(input)) {
     if (!Object.hasOwn(RESETTABLE_FIELDS, field)) {
-      throw invalid(`reset_fields: '${field}' cannot be reset (resettable: ${Object.keys(RESETTABLE_FIELDS).join(', ')})`);
+      throw invalid(
+        `reset_fields: '${field}' cannot be reset (resettable: ${Object.keys(RESETTABLE_FIELDS).join(', ')})`,
+      );
     }
     overrides[field] = checkValue(field as ResettableField, value);
   }
@@ -116,7 +119,8 @@ function checkValue(field: ResettableField, value: unknown): unknown {
   const bad = (expected: string) => invalid(`reset_fields.${field} must be ${expected}`);
   switch (field) {
     case 'status':
-      if (typeof value !== 'string' || !SETTABLE_STATUSES.includes(value)) throw bad(`one of ${SETTABLE_STATUSES.join(', ')}`);
+      if (typeof value !== 'string' || !SETTABLE_STATUSES.includes(value))
+        throw bad(`one of ${SETTABLE_STATUSES.join(', ')}`);
       return value;
     case 'progress':
       if (typeof value !== 'number' || !(value >= 0 && value <= 1)) throw bad('a number from 0 to 1');

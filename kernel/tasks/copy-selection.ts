@@ -29,14 +29,21 @@ export function selectForCopy(tree: readonly TaskRow[], taskId: string, options:
   let picked: Set<string>;
   if (options.mode === 'custom') {
     const missing = options.customIds.filter((id) => !index.byId.has(id));
-    if (missing.length > 0) throw new ApflowError('APF_INVALID_PARAMS', { message: `Task IDs not found in tree: ${missing.join(', ')}` });
+    if (missing.length > 0)
+      throw new ApflowError('APF_INVALID_PARAMS', { message: `Task IDs not found in tree: ${missing.join(', ')}` });
     const chosen = options.customIncludeChildren ? descendants(index, options.customIds) : new Set(options.customIds);
     picked = new Set([...chosen, ...upstream(index, chosen)]);
   } else {
     // The original gathers each direct child's subtree too; they already lie inside `subtree`.
-    const gathered = options.children ? new Set([...subtree, ...descendants(index, index.children.get(taskId) ?? [])]) : subtree;
-    const failedLeaf = [...gathered].some((id) => index.byId.get(id)?.status === 'failed' && !index.children.get(id)?.length);
-    const extra = [...dependents(index, gathered)].filter((id) => !failedLeaf || index.byId.get(id)?.status !== 'pending');
+    const gathered = options.children
+      ? new Set([...subtree, ...descendants(index, index.children.get(taskId) ?? [])])
+      : subtree;
+    const failedLeaf = [...gathered].some(
+      (id) => index.byId.get(id)?.status === 'failed' && !index.children.get(id)?.length,
+    );
+    const extra = [...dependents(index, gathered)].filter(
+      (id) => !failedLeaf || index.byId.get(id)?.status !== 'pending',
+    );
     picked = new Set([...gathered, ...extra]);
   }
   const top = commonAncestor(index, picked);
@@ -73,7 +80,7 @@ function indexTree(tree: readonly TaskRow[]): TreeIndex {
 /** Everything reachable from `start` along `next`, `start` included. */
 function reach(start: Iterable<string>, next: (id: string) => readonly string[]): Set<string> {
   const seen = new Set<string>();
-  for (const stack = [...start]; stack.length > 0; ) {
+  for (const stack = [...start]; stack.length > 0;) {
     const id = stack.pop() as string;
     if (seen.has(id)) continue;
     seen.add(id);
@@ -88,7 +95,9 @@ function descendants(index: TreeIndex, ids: readonly string[]): Set<string> {
 
 /** What `ids` depend on, transitively (within the tree), without `ids` themselves. */
 function upstream(index: TreeIndex, ids: ReadonlySet<string>): Set<string> {
-  const found = reach(ids, (id) => (index.byId.get(id)?.dependencies ?? []).map((dep) => dep.id).filter((dep) => index.byId.has(dep)));
+  const found = reach(ids, (id) =>
+    (index.byId.get(id)?.dependencies ?? []).map((dep) => dep.id).filter((dep) => index.byId.has(dep)),
+  );
   for (const id of ids) found.delete(id);
   return found;
 }
@@ -104,7 +113,11 @@ function dependents(index: TreeIndex, ids: ReadonlySet<string>): Set<string> {
 function commonAncestor(index: TreeIndex, ids: ReadonlySet<string>): string {
   const [first, ...rest] = [...ids];
   const path: string[] = []; // from `first` up to the root
-  for (let at: string | null | undefined = first; at && index.byId.has(at) && path.length < index.byId.size; at = index.byId.get(at)?.parent_id) {
+  for (
+    let at: string | null | undefined = first;
+    at && index.byId.has(at) && path.length < index.byId.size;
+    at = index.byId.get(at)?.parent_id
+  ) {
     path.push(at);
   }
   const height = new Map(path.map((id, i) => [id, i]));

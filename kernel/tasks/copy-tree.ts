@@ -20,7 +20,12 @@ export type CopiedTask = Omit<TaskJson, 'created_at' | 'updated_at' | 'has_copy'
  * and keeps the finished run of the others (full mode), then applies `reset_fields`.
  * `tree` is every row of the tree `taskId` belongs to. Stores nothing.
  */
-export function planCopy(tree: readonly TaskRow[], taskId: string, options: ParsedCopyOptions, now = new Date().toISOString()): CopyPlan {
+export function planCopy(
+  tree: readonly TaskRow[],
+  taskId: string,
+  options: ParsedCopyOptions,
+  now = new Date().toISOString(),
+): CopyPlan {
   const { originals, rerun } = selectForCopy(tree, taskId, options);
   const newIds = new Map(originals.map((row) => [row.id, randomUUID()]));
   const newId = (id: string) => newIds.get(id) as string;

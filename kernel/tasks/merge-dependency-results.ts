@@ -9,7 +9,10 @@ import type { TaskRow } from './task-record.ts';
  * executors and clients: keys are set as own properties, and `__proto__`, `constructor` and
  * `prototype` are never copied from a result by name.
  */
-export function mergeDependencyResults(task: TaskRow, lookup: (id: string) => TaskRow | undefined): Record<string, unknown> {
+export function mergeDependencyResults(
+  task: TaskRow,
+  lookup: (id: string) => TaskRow | undefined,
+): Record<string, unknown> {
   // A spread defines own properties: the task's own inputs are kept exactly as given.
   const inputs: Record<string, unknown> = { ...(task.inputs ?? {}) };
   const properties = schemaProperties(task.schemas);
@@ -20,7 +23,8 @@ export function mergeDependencyResults(task: TaskRow, lookup: (id: string) => Ta
     if (isObject(result)) {
       const actual = isObject(result.result) ? result.result : result;
       if (properties) {
-        for (const name of properties) if (!isUnsafeKey(name) && Object.hasOwn(actual, name)) setOwn(inputs, name, actual[name]);
+        for (const name of properties)
+          if (!isUnsafeKey(name) && Object.hasOwn(actual, name)) setOwn(inputs, name, actual[name]);
       } else {
         setOwn(inputs, dep.id, result);
       }

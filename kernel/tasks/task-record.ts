@@ -90,21 +90,57 @@ export const UNCLAIMED = {
 
 /** The 20 API keys, in order. */
 export const TASK_JSON_KEYS = [
-  'id', 'parent_id', 'user_id', 'name', 'status', 'priority', 'dependencies', 'inputs', 'params', 'result',
-  'error', 'schemas', 'progress', 'created_at', 'started_at', 'updated_at', 'completed_at', 'has_children',
-  'original_task_id', 'has_copy',
+  'id',
+  'parent_id',
+  'user_id',
+  'name',
+  'status',
+  'priority',
+  'dependencies',
+  'inputs',
+  'params',
+  'result',
+  'error',
+  'schemas',
+  'progress',
+  'created_at',
+  'started_at',
+  'updated_at',
+  'completed_at',
+  'has_children',
+  'original_task_id',
+  'has_copy',
 ] as const satisfies readonly (keyof TaskJson)[];
 
 /** Every column of `apflow_tasks`. */
 export const TASK_COLUMNS = [
-  ...TASK_JSON_KEYS, 'root_id', 'position', 'attempts', 'next_attempt_at', 'lease_owner', 'lease_expires_at', 'run_state', 'event_seq', 'ready_at', 'run_id', 'pinned_to', 'active_run', 'run_demo',
+  ...TASK_JSON_KEYS,
+  'root_id',
+  'position',
+  'attempts',
+  'next_attempt_at',
+  'lease_owner',
+  'lease_expires_at',
+  'run_state',
+  'event_seq',
+  'ready_at',
+  'run_id',
+  'pinned_to',
+  'active_run',
+  'run_demo',
 ] as const satisfies readonly (keyof TaskRow)[];
 
 /** Columns holding JSON. */
 export const JSON_COLUMNS: ReadonlySet<string> = new Set(['dependencies', 'inputs', 'params', 'result', 'schemas']);
 /** Columns holding timestamps. */
 export const TIME_COLUMNS: ReadonlySet<string> = new Set([
-  'created_at', 'started_at', 'updated_at', 'completed_at', 'next_attempt_at', 'lease_expires_at', 'ready_at',
+  'created_at',
+  'started_at',
+  'updated_at',
+  'completed_at',
+  'next_attempt_at',
+  'lease_expires_at',
+  'ready_at',
 ]);
 const BOOLEAN_COLUMNS = new Set(['has_children', 'has_copy', 'run_demo']);
 
@@ -153,10 +189,13 @@ export function buildTrees(rows: readonly TaskRow[]): TaskTreeJson[] {
     if (parent) (parent.children ??= []).push(node);
     else roots.push(node);
   }
-  const order = (a: { _row: TaskRow }, b: { _row: TaskRow }) => a._row.priority - b._row.priority || a._row.position - b._row.position;
+  const order = (a: { _row: TaskRow }, b: { _row: TaskRow }) =>
+    a._row.priority - b._row.priority || a._row.position - b._row.position;
   const strip = (node: TaskTreeJson & { _row?: TaskRow }): TaskTreeJson => {
     const { _row: _ignored, children, ...task } = node;
-    return children?.length ? { ...task, children: (children as (TaskTreeJson & { _row: TaskRow })[]).sort(order).map(strip) } : task;
+    return children?.length
+      ? { ...task, children: (children as (TaskTreeJson & { _row: TaskRow })[]).sort(order).map(strip) }
+      : task;
   };
   return roots.sort(order).map(strip);
 }

@@ -26,4 +26,9 @@ export const A2A_METHODS = {
 } as const;
 
 /** The methods that answer with an event stream: their errors are events of that stream too. */
-export const STREAMING_METHODS: ReadonlySet<string> = new Set(['message/stream', 'tasks/resubscribe', 'SendStreamingMessage', 'SubscribeToTask']);
+export const STREAMING_METHODS: ReadonlySet<string> = new Set([
+  'message/stream',
+  'tasks/resubscribe',
+  'SendStreamingMessage',
+  'SubscribeToTask',
+]);

@@ -90,7 +90,18 @@ export function createA2aStore(app: PluginApp) {
         tx.run(
           `INSERT INTO a2a_tasks (id, context_id, user_id, root_task_id, state, status_message, history, metadata, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ${sql.json}, ${sql.json}, ${sql.json}, ${sql.time}, ${sql.time})`,
-          [row.id, row.context_id, row.user_id, row.root_task_id, row.state, json(row.status_message), json(row.history), json(row.metadata), row.created_at, row.updated_at],
+          [
+            row.id,
+            row.context_id,
+            row.user_id,
+            row.root_task_id,
+            row.state,
+            json(row.status_message),
+            json(row.history),
+            json(row.metadata),
+            row.created_at,
+            row.updated_at,
+          ],
         ),
       );
     },
@@ -103,19 +114,33 @@ export function createA2aStore(app: PluginApp) {
       await sql.write((tx) =>
         tx.run(
           `UPDATE a2a_tasks SET root_task_id = ?, state = ?, status_message = ${sql.json}, history = ${sql.json}, metadata = ${sql.json}, updated_at = ${sql.time} WHERE id = ?`,
-          [row.root_task_id, row.state, json(row.status_message), json(row.history), json(row.metadata), row.updated_at, row.id],
+          [
+            row.root_task_id,
+            row.state,
+            json(row.status_message),
+            json(row.history),
+            json(row.metadata),
+            row.updated_at,
+            row.id,
+          ],
         ),
       );
     },
     /** Tasks newest first. */
     async listTasks(query: TaskQuery): Promise<A2aTaskRow[]> {
       const filter = where(query);
-      const rows = await sql.select(`SELECT * FROM a2a_tasks ${filter.text} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, [...filter.params, query.limit, query.offset]);
+      const rows = await sql.select(
+        `SELECT * FROM a2a_tasks ${filter.text} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
+        [...filter.params, query.limit, query.offset],
+      );
       return rows.map(taskRow);
     },
     async countTasks(query: Omit<TaskQuery, 'limit' | 'offset'>): Promise<number> {
       const filter = where(query);
-      const [row] = await sql.select<{ n: number | string }>(`SELECT COUNT(*) AS n FROM a2a_tasks ${filter.text}`, filter.params);
+      const [row] = await sql.select<{ n: number | string }>(
+        `SELECT COUNT(*) AS n FROM a2a_tasks ${filter.text}`,
+        filter.params,
+      );
       return Number(row?.n ?? 0);
     },
     /** Adds or replaces a push config. */
@@ -124,16 +149,34 @@ export function createA2aStore(app: PluginApp) {
         await tx.run('DELETE FROM a2a_push_configs WHERE task_id = ? AND id = ?', [row.task_id, row.id]);
         await tx.run(
           `INSERT INTO a2a_push_configs (task_id, id, url, sealed_secrets, scheme, protocol_version, delivered_seq, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ${sql.time})`,
-          [row.task_id, row.id, row.url, row.sealed_secrets, row.scheme, row.protocol_version, row.delivered_seq, row.created_at],
+          [
+            row.task_id,
+            row.id,
+            row.url,
+            row.sealed_secrets,
+            row.scheme,
+            row.protocol_version,
+            row.delivered_seq,
+            row.created_at,
+          ],
         );
       });
     },
     async pushConfigs(taskId: string): Promise<PushConfigRow[]> {
-      return (await sql.select('SELECT * FROM a2a_push_configs WHERE task_id = ? ORDER BY created_at, id', [taskId])).map(pushRow);
+      return (
+        await sql.select('SELECT * FROM a2a_push_configs WHERE task_id = ? ORDER BY created_at, id', [taskId])
+      ).map(pushRow);
     },
     /** Records that config `id` of task `taskId` got the updates of events up to `seq`. */
     async markDelivered(taskId: string, id: string, seq: number): Promise<void> {
-      await sql.write((tx) => tx.run('UPDATE a2a_push_configs SET delivered_seq = ? WHERE task_id = ? AND id = ? AND delivered_seq < ?', [seq, taskId, id, seq]));
+      await sql.write((tx) =>
+        tx.run('UPDATE a2a_push_configs SET delivered_seq = ? WHERE task_id = ? AND id = ? AND delivered_seq < ?', [
+          seq,
+          taskId,
+          id,
+          seq,
+        ]),
+      );
     },
     /** Tasks whose tree has events some push config has not got yet (deliveries to resume on start). */
     async pushesBehind(): Promise<A2aTaskRow[]> {
@@ -158,7 +201,12 @@ export function createA2aStore(app: PluginApp) {
     },
     /** Gives the push lease of task `taskId` up (its deliveries caught up, or this server stops). */
     async releasePushLease(taskId: string, owner: string): Promise<void> {
-      await sql.write((tx) => tx.run('UPDATE a2a_tasks SET push_owner = NULL, push_until = NULL WHERE id = ? AND push_owner = ?', [taskId, owner]));
+      await sql.write((tx) =>
+        tx.run('UPDATE a2a_tasks SET push_owner = NULL, push_until = NULL WHERE id = ? AND push_owner = ?', [
+          taskId,
+          owner,
+        ]),
+      );
     },
     async deletePushConfig(taskId: string, id: string): Promise<void> {
       await sql.write((tx) => tx.run('DELETE FROM a2a_push_configs WHERE task_id = ? AND id = ?', [taskId, id]));

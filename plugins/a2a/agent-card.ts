@@ -51,7 +51,10 @@ export function publicBaseUrl(app: PluginApp, request: FastifyRequest): string {
   if (configured) return configured.replace(/\/+$/, '');
   const forwarded = request.headers['x-forwarded-proto'];
   const scheme = typeof forwarded === 'string' && /^https?$/.test(forwarded) ? forwarded : request.protocol;
-  const host = (request.headers.host ?? `localhost:${app.config.server.port}`).replace(/^(0\.0\.0\.0|\[::\])(?=:|$)/, 'localhost');
+  const host = (request.headers.host ?? `localhost:${app.config.server.port}`).replace(
+    /^(0\.0\.0\.0|\[::\])(?=:|$)/,
+    'localhost',
+  );
   return `${scheme}://${host}`;
 }
 
@@ -82,7 +85,18 @@ export function v1Card(facts: CardFacts): AgentCard {
     defaultOutputModes: MODES.output,
     skills: facts.skills,
     ...(facts.bearer
-      ? { securitySchemes: { bearer: { httpAuthSecurityScheme: { scheme: 'Bearer', bearerFormat: 'JWT', description: 'A JWT in Authorization: Bearer <token>' } } }, securityRequirements: [{ schemes: { bearer: { list: [] } } }] }
+      ? {
+          securitySchemes: {
+            bearer: {
+              httpAuthSecurityScheme: {
+                scheme: 'Bearer',
+                bearerFormat: 'JWT',
+                description: 'A JWT in Authorization: Bearer <token>',
+              },
+            },
+          },
+          securityRequirements: [{ schemes: { bearer: { list: [] } } }],
+        }
       : {}),
   });
 }
@@ -106,7 +120,12 @@ export function hybridCard(facts: CardFacts): Record<string, unknown> {
     defaultOutputModes: MODES.output,
     skills: facts.skills,
     supportsAuthenticatedExtendedCard: false,
-    ...(facts.bearer ? { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } }, security: [{ bearer: [] }] } : {}),
+    ...(facts.bearer
+      ? {
+          securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+          security: [{ bearer: [] }],
+        }
+      : {}),
     supportedInterfaces: v1.supportedInterfaces,
   };
 }

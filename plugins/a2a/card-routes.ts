@@ -16,7 +16,10 @@ export function mountCardRoutes(app: PluginApp, settings: A2aConfig): void {
   for (const path of CARD_PATHS) {
     app.http.get(path, async (request, reply) => {
       const facts = cardFacts(app, settings, publicBaseUrl(app, request));
-      const card = requestedVersion(request.headers['a2a-version']) === '1.0' ? AgentCard.toJSON(v1Card(facts)) : hybridCard(facts);
+      const card =
+        requestedVersion(request.headers['a2a-version']) === '1.0'
+          ? AgentCard.toJSON(v1Card(facts))
+          : hybridCard(facts);
       const body = JSON.stringify(card);
       const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
       void reply.header('vary', 'A2A-Version').header('cache-control', 'public, max-age=300').header('etag', etag);

@@ -1,4 +1,10 @@
-import { A2A_ERROR_CODE, RequestMalformedError, TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError } from '@a2a-js/sdk/errors';
+import {
+  A2A_ERROR_CODE,
+  RequestMalformedError,
+  TaskNotCancelableError,
+  TaskNotFoundError,
+  UnsupportedOperationError,
+} from '@a2a-js/sdk/errors';
 import { toWireError, type Logger, type RpcErrorObject } from 'apflow';
 
 const INTERNAL_CODE: number = A2A_ERROR_CODE.INTERNAL_ERROR;
@@ -9,16 +15,22 @@ const INTERNAL_CODE: number = A2A_ERROR_CODE.INTERNAL_ERROR;
 export const taskNotFound = (id: string) => new TaskNotFoundError(`Task not found: ${id}`);
 
 /** -32002: the task is terminal. */
-export const taskNotCancelable = (id: string, state: string) => new TaskNotCancelableError(`Task cannot be canceled: ${id} is already ${stateName(state)}`);
+export const taskNotCancelable = (id: string, state: string) =>
+  new TaskNotCancelableError(`Task cannot be canceled: ${id} is already ${stateName(state)}`);
 
 /** -32004: what was asked is not possible (here, or at all). */
-export const unsupported = (reason: string) => new UnsupportedOperationError(`This operation is not supported: ${reason}`);
+export const unsupported = (reason: string) =>
+  new UnsupportedOperationError(`This operation is not supported: ${reason}`);
 
 /** -32602: the params are wrong; `reason` says how. */
 export const invalidParams = (reason: string) => new RequestMalformedError(reason);
 
 /** `TASK_STATE_INPUT_REQUIRED` → `input-required`. */
-export const stateName = (state: string) => state.replace(/^TASK_STATE_/, '').toLowerCase().replace(/_/g, '-');
+export const stateName = (state: string) =>
+  state
+    .replace(/^TASK_STATE_/, '')
+    .toLowerCase()
+    .replace(/_/g, '-');
 
 /**
  * A JSON-RPC error for the wire: an internal one (-32603, whatever its text: a stack overflow, a

@@ -45,7 +45,8 @@ function forTheWire(error: unknown, context: ServerCallContext | undefined, meth
   if (error instanceof A2AError) return error;
   if (isApflowError(error) && error.code !== 'APF_INTERNAL') {
     if (error.code === 'APF_NOT_FOUND') return new TaskNotFoundError(error.message);
-    if (error.code === 'APF_INVALID_PARAMS' || error.code === 'APF_INVALID_REQUEST') return invalidParams(error.message);
+    if (error.code === 'APF_INVALID_PARAMS' || error.code === 'APF_INVALID_REQUEST')
+      return invalidParams(error.message);
     return unsupported(error.message);
   }
   const log = context?.state.has('apflow.call') ? callInfo(context).log : undefined;
@@ -54,5 +55,10 @@ function forTheWire(error: unknown, context: ServerCallContext | undefined, meth
 }
 
 function isAsyncGenerator(value: unknown): value is AsyncGenerator<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as AsyncGenerator)[Symbol.asyncIterator] === 'function' && typeof (value as AsyncGenerator).next === 'function';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as AsyncGenerator)[Symbol.asyncIterator] === 'function' &&
+    typeof (value as AsyncGenerator).next === 'function'
+  );
 }

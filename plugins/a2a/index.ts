@@ -26,12 +26,15 @@ export default definePlugin({
     app.onDispose(() => push.close());
     const handler = createRequestHandler(app, store, push, {
       // The SDK asks for the card only to check capabilities; the served card uses the request's host.
-      card: () => v1Card(cardFacts(app, settings, app.config.server.base_url ?? `http://localhost:${app.config.server.port}`)),
+      card: () =>
+        v1Card(cardFacts(app, settings, app.config.server.base_url ?? `http://localhost:${app.config.server.port}`)),
       maxHistory: settings.max_history,
     });
     mountCardRoutes(app, settings);
     mountA2aEndpoint(app, guardHandler(handler));
     // Deliveries a stop interrupted go on from where each config got to.
-    void push.resume().catch((error: unknown) => app.log.error({ err: error }, 'could not resume A2A push notifications'));
+    void push
+      .resume()
+      .catch((error: unknown) => app.log.error({ err: error }, 'could not resume A2A push notifications'));
   },
 });

@@ -10,7 +10,8 @@ export type Intent =
   /** Nothing apflow can act on: the task waits for input. */
   | { kind: 'none' };
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 const looksLikeTask = (value: unknown) => isObject(value) && typeof value.name === 'string';
 /** Metadata keys that steer the message rather than being the operation's params. */
 const STEERING = new Set(['method', 'skill_id', 'stream']);
@@ -25,9 +26,16 @@ const STEERING = new Set(['method', 'skill_id', 'stream']);
 export function readIntent(request: SendMessageRequest): Intent {
   const message = request.message;
   const metadata: Record<string, unknown> = { ...(message?.metadata ?? {}), ...(request.metadata ?? {}) };
-  const named = typeof metadata.method === 'string' ? metadata.method : typeof metadata.skill_id === 'string' ? metadata.skill_id : 'tasks.execute';
+  const named =
+    typeof metadata.method === 'string'
+      ? metadata.method
+      : typeof metadata.skill_id === 'string'
+        ? metadata.skill_id
+        : 'tasks.execute';
   const method = named === 'execute_task_tree' ? 'tasks.execute' : named;
-  const data = (message?.parts ?? []).flatMap((part) => (part.content?.$case === 'data' ? [part.content.value as unknown] : []));
+  const data = (message?.parts ?? []).flatMap((part) =>
+    part.content?.$case === 'data' ? [part.content.value as unknown] : [],
+  );
   const first = data[0];
 
   if (method !== 'tasks.execute') {

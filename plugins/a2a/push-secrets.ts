@@ -39,7 +39,9 @@ export function createPushSecrets(secretsKey: string | undefined) {
         const [, iv, tag, sealed] = stored.split('.') as [string, string, string, string];
         const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64'));
         decipher.setAuthTag(Buffer.from(tag, 'base64'));
-        return JSON.parse(Buffer.concat([decipher.update(Buffer.from(sealed, 'base64')), decipher.final()]).toString('utf8')) as PushSecrets;
+        return JSON.parse(
+          Buffer.concat([decipher.update(Buffer.from(sealed, 'base64')), decipher.final()]).toString('utf8'),
+        ) as PushSecrets;
       } catch {
         return {};
       }

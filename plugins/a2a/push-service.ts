@@ -13,7 +13,12 @@ import { treeUpdates } from './task-updates.ts';
 /** Push notification configs of A2A tasks, and the delivery of their updates. */
 export interface PushService {
   /** Adds a config that gets the updates of the events after `fromSeq`. */
-  create(row: A2aTaskRow, config: TaskPushNotificationConfig, call: CallInfo, fromSeq: number): Promise<TaskPushNotificationConfig>;
+  create(
+    row: A2aTaskRow,
+    config: TaskPushNotificationConfig,
+    call: CallInfo,
+    fromSeq: number,
+  ): Promise<TaskPushNotificationConfig>;
   get(row: A2aTaskRow, id: string): Promise<TaskPushNotificationConfig>;
   list(row: A2aTaskRow): Promise<TaskPushNotificationConfig[]>;
   remove(row: A2aTaskRow, id: string): Promise<void>;
@@ -41,7 +46,8 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
   // One deliverer per task across servers and workers: a lease, renewed while it delivers.
   const owner = app.engine.owner;
   const leaseMs = app.config.engine.lease_s * 1000;
-  const lease = (taskId: string) => store.takePushLease(taskId, owner, new Date(Date.now() + leaseMs).toISOString(), new Date().toISOString());
+  const lease = (taskId: string) =>
+    store.takePushLease(taskId, owner, new Date(Date.now() + leaseMs).toISOString(), new Date().toISOString());
   let resumer: NodeJS.Timeout | undefined;
   const ref = (row: PushConfigRow) => `${row.task_id}/${row.id}`;
 
@@ -60,7 +66,10 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
   const find = async (row: A2aTaskRow, id: string) => {
     const configs = await store.pushConfigs(row.id);
     // v0.3 clients ask for "default" (or no id) when they set one without an id.
-    const found = !id || id === 'default' ? (configs.find((config) => config.id === id) ?? configs[0]) : configs.find((config) => config.id === id);
+    const found =
+      !id || id === 'default'
+        ? (configs.find((config) => config.id === id) ?? configs[0])
+        : configs.find((config) => config.id === id);
     if (!found) throw invalidParams(`Push notification config ${id || '(default)'} not found for task ${row.id}`);
     return found;
   };
@@ -103,7 +112,10 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
         if (refused) {
           // Not retried: the update counts as handled, like one whose retries ran out.
           const target = new URL(config.url).origin;
-          app.log.warn({ a2a_task_id: row.id, push_config_id: config.id, target, reason: refused }, 'A2A push notification not sent (not retried)');
+          app.log.warn(
+            { a2a_task_id: row.id, push_config_id: config.id, target, reason: refused },
+            'A2A push notification not sent (not retried)',
+          );
         } else {
           allowed.add(config.url);
           await deliver(config, update.response);
@@ -130,7 +142,10 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
         delivered_seq: fromSeq,
         created_at: new Date().toISOString(),
       };
-      stored.sealed_secrets = secrets.seal(ref(stored), { token: config.token || undefined, credentials: config.authentication?.credentials || undefined });
+      stored.sealed_secrets = secrets.seal(ref(stored), {
+        token: config.token || undefined,
+        credentials: config.authentication?.credentials || undefined,
+      });
       await store.putPushConfig(stored);
       return view(stored);
     },

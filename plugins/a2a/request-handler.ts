@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { Message, Role, type AgentCard, type SendMessageRequest, type StreamResponse, type Task, type TaskPushNotificationConfig } from '@a2a-js/sdk';
+import {
+  Message,
+  Role,
+  type AgentCard,
+  type SendMessageRequest,
+  type StreamResponse,
+  type Task,
+  type TaskPushNotificationConfig,
+} from '@a2a-js/sdk';
 import { ExtendedAgentCardNotConfiguredError } from '@a2a-js/sdk/errors';
 import { invalidParams, stateName, taskNotCancelable, taskNotFound, unsupported } from './errors.ts';
 import type { A2ARequestHandler } from '@a2a-js/sdk/server';
@@ -29,7 +37,12 @@ interface Turn {
  * the wire; this maps each call onto apflow — A2A Tasks stored in `a2a_tasks`, each tied to the
  * task tree its messages sent, whose state, events and result it reports.
  */
-export function createRequestHandler(app: PluginApp, store: A2aStore, push: PushService, options: { card: () => AgentCard; maxHistory: number }): A2ARequestHandler {
+export function createRequestHandler(
+  app: PluginApp,
+  store: A2aStore,
+  push: PushService,
+  options: { card: () => AgentCard; maxHistory: number },
+): A2ARequestHandler {
   /** The task `id` as the caller may see it: unknown and other users' tasks are not found. */
   async function load(id: string, call: CallInfo): Promise<{ row: A2aTaskRow; root: TaskRow | undefined }> {
     const row = id ? await store.getTask(id) : undefined;
@@ -44,7 +57,9 @@ export function createRequestHandler(app: PluginApp, store: A2aStore, push: Push
   async function loadForChange(id: string, call: CallInfo): Promise<{ row: A2aTaskRow; root: TaskRow | undefined }> {
     const loaded = await load(id, call);
     if (!mayChange(call.principal, loaded.row.user_id)) {
-      throw unsupported(`task ${id} belongs to no user: only an administrator may change it; send a message without a taskId to start your own`);
+      throw unsupported(
+        `task ${id} belongs to no user: only an administrator may change it; send a message without a taskId to start your own`,
+      );
     }
     return loaded;
   }
@@ -72,7 +87,8 @@ export function createRequestHandler(app: PluginApp, store: A2aStore, push: Push
     if (!message.messageId) throw invalidParams('message.messageId is required');
     if (message.role !== Role.ROLE_USER) throw invalidParams('message.role must be user');
     if (message.parts.length === 0) throw invalidParams('message.parts must hold at least one part');
-    if (message.parts.some((part) => !part.content)) throw invalidParams('every part needs text, data, url or raw content');
+    if (message.parts.some((part) => !part.content))
+      throw invalidParams('every part needs text, data, url or raw content');
     return message;
   }
 
@@ -83,7 +99,14 @@ export function createRequestHandler(app: PluginApp, store: A2aStore, push: Push
     if (intent.kind === 'method' && !message.taskId) {
       const result = await runOperation(app, intent.method, intent.params, call);
       const contextId = message.contextId || randomUUID();
-      return { reply: Message.fromJSON({ ...agentMessage({ id: '', context_id: contextId }, [{ data: { protocol: 'a2a', method: intent.method, result } }]), taskId: '' }) };
+      return {
+        reply: Message.fromJSON({
+          ...agentMessage({ id: '', context_id: contextId }, [
+            { data: { protocol: 'a2a', method: intent.method, result } },
+          ]),
+          taskId: '',
+        }),
+      };
     }
     const now = new Date().toISOString();
     let row: A2aTaskRow;
@@ -91,13 +114,28 @@ export function createRequestHandler(app: PluginApp, store: A2aStore, push: Push
     if (message.taskId) {
       ({ row, root } = await loadForChange(message.taskId, call));
       if (message.contextId && message.contextId !== row.context_id) {
-        throw invalidParams(`message.contextId ${message.contextId} does not match task ${row.id} (context ${row.context_id})`);
+        throw invalidParams(
+          `message.contextId ${message.contextId} does not match task ${row.id} (context ${row.context_id})`,
+        );
       }
       const state = stateOf(row, root);
-      if (isTerminalState(state)) throw unsupported(`task ${row.id} is ${stateName(state)}, and a terminal task takes no more messages`);
-      if (intent.kind === 'method') throw unsupported('other operations (metadata.method) are asked in a message without a taskId');
+      if (isTerminalState(state))
+        throw unsupported(`task ${row.id} is ${stateName(state)}, and a terminal task takes no more messages`);
+      if (intent.kind === 'method')
+        throw unsupported('other operations (metadata.method) are asked in a message without a taskId');
     } else {
-      row = { id: randomUUID(), context_id: message.contextId || randomUUID(), user_id: call.principal?.user_id ?? null, root_task_id: null, state: STATE.inputRequired, status_message: null, history: [], metadata: null, created_at: now, updated_at: now };
+      row = {
+        id: randomUUID(),
+        context_id: message.contextId || randomUUID(),
+        user_id: call.principal?.user_id ?? null,
+        root_task_id: null,
+        state: STATE.inputRequired,
+        status_message: null,
+        history: [],
+        metadata: null,
+        created_at: now,
+        updated_at: now,
+      };
     }
     remember(row, Message.toJSON({ ...message, taskId: row.id, contextId: row.context_id }) as WireJson);
     row.updated_at = now;
@@ -106,7 +144,8 @@ export function createRequestHandler(app: PluginApp, store: A2aStore, push: Push
     if (pushConfig?.url) await push.create(row, { ...pushConfig, taskId: row.id }, call, 0);
 
     if (intent.kind === 'tree') {
-      if (row.root_task_id) throw unsupported(`task ${row.id} already runs a task tree; send a new tree without a taskId`);
+      if (row.root_task_id)
+        throw unsupported(`task ${row.id} already runs a task tree; send a new tree without a taskId`);
       return startTree(row, intent.tasks, call);
     }
     if (!row.root_task_id) {
@@ -145,7 +184,8 @@ export function createRequestHandler(app: PluginApp, store: A2aStore, push: Push
         return;
       }
       yield { payload: { $case: 'task', value: asTask(turn, request.configuration?.historyLength) } };
-      if (turn.done && turn.row.root_task_id) for await (const update of treeUpdates(app, turn.row, turn.row.root_task_id, 0)) yield update.response;
+      if (turn.done && turn.row.root_task_id)
+        for await (const update of treeUpdates(app, turn.row, turn.row.root_task_id, 0)) yield update.response;
     },
 
     async getTask(request, context): Promise<Task> {
@@ -184,7 +224,8 @@ export function createRequestHandler(app: PluginApp, store: A2aStore, push: Push
         throw unsupported(`task ${row.id} is ${stateName(state)}, so there is nothing more to subscribe to`);
       }
       yield { payload: { $case: 'task', value: taskObject(row, root) } };
-      if (root && !isTerminalState(state)) for await (const update of treeUpdates(app, row, root.id, root.event_seq)) yield update.response;
+      if (root && !isTerminalState(state))
+        for await (const update of treeUpdates(app, row, root.id, root.event_seq)) yield update.response;
     },
 
     async createTaskPushNotificationConfig(config: TaskPushNotificationConfig, context) {
@@ -210,27 +251,56 @@ export function createRequestHandler(app: PluginApp, store: A2aStore, push: Push
 }
 
 /** ListTasks (v1.0): the caller's tasks (everyone's for administrators), newest first, by pages. */
-async function listTasks(app: PluginApp, store: A2aStore, request: Parameters<A2ARequestHandler['listTasks']>[0], call: CallInfo) {
+async function listTasks(
+  app: PluginApp,
+  store: A2aStore,
+  request: Parameters<A2ARequestHandler['listTasks']>[0],
+  call: CallInfo,
+) {
   const principal = call.principal;
   const userId = principal && !isAdmin(principal) ? principal.user_id : undefined;
   const pageSize = Math.min(Math.max(request.pageSize ?? 50, 1), 100);
   const offset = request.pageToken ? Number(Buffer.from(request.pageToken, 'base64url').toString()) : 0;
   if (!Number.isInteger(offset) || offset < 0) throw invalidParams('pageToken is not one this server gave');
-  const query = { ...(userId === undefined ? {} : { userId }), ...(request.contextId ? { contextId: request.contextId } : {}) };
+  const query = {
+    ...(userId === undefined ? {} : { userId }),
+    ...(request.contextId ? { contextId: request.contextId } : {}),
+  };
   const filtered = request.status !== 0 || request.statusTimestampAfter !== undefined;
   // Status and time filters apply to the tree's live state, so they are applied to what is read.
-  const rows = filtered ? await store.listTasks({ ...query, limit: 10_000, offset: 0 }) : await store.listTasks({ ...query, limit: pageSize, offset });
-  const roots = new Map((await app.tasks.getMany(rows.flatMap((row) => (row.root_task_id ? [row.root_task_id] : [])))).map((root) => [root.id, root]));
-  let tasks = rows.map((row) => taskObject(row, row.root_task_id ? roots.get(row.root_task_id) : undefined, { historyLength: request.historyLength, includeArtifacts: request.includeArtifacts ?? false }));
+  const rows = filtered
+    ? await store.listTasks({ ...query, limit: 10_000, offset: 0 })
+    : await store.listTasks({ ...query, limit: pageSize, offset });
+  const roots = new Map(
+    (await app.tasks.getMany(rows.flatMap((row) => (row.root_task_id ? [row.root_task_id] : [])))).map((root) => [
+      root.id,
+      root,
+    ]),
+  );
+  let tasks = rows.map((row) =>
+    taskObject(row, row.root_task_id ? roots.get(row.root_task_id) : undefined, {
+      historyLength: request.historyLength,
+      includeArtifacts: request.includeArtifacts ?? false,
+    }),
+  );
   let total: number;
   if (filtered) {
     const after = request.statusTimestampAfter ? Date.parse(request.statusTimestampAfter) : undefined;
-    tasks = tasks.filter((task) => (request.status === 0 || task.status?.state === request.status) && (after === undefined || Date.parse(task.status?.timestamp ?? '') > after));
+    tasks = tasks.filter(
+      (task) =>
+        (request.status === 0 || task.status?.state === request.status) &&
+        (after === undefined || Date.parse(task.status?.timestamp ?? '') > after),
+    );
     total = tasks.length;
     tasks = tasks.slice(offset, offset + pageSize);
   } else {
     total = await store.countTasks(query);
   }
   const next = offset + tasks.length;
-  return { tasks, nextPageToken: next < total ? Buffer.from(String(next)).toString('base64url') : '', pageSize, totalSize: total };
+  return {
+    tasks,
+    nextPageToken: next < total ? Buffer.from(String(next)).toString('base64url') : '',
+    pageSize,
+    totalSize: total,
+  };
 }

@@ -16,7 +16,12 @@ export interface TreeUpdate {
  * it completed) and the terminal status update; then it ends. Stopping early (the client left)
  * stops following the tree.
  */
-export async function* treeUpdates(app: PluginApp, row: A2aTaskRow, rootId: string, after: number): AsyncGenerator<TreeUpdate> {
+export async function* treeUpdates(
+  app: PluginApp,
+  row: A2aTaskRow,
+  rootId: string,
+  after: number,
+): AsyncGenerator<TreeUpdate> {
   const waiting: TaskEvent[] = [];
   let wake: (() => void) | undefined;
   const following = app.engine.follow(rootId, after, (event) => {
@@ -28,12 +33,27 @@ export async function* treeUpdates(app: PluginApp, row: A2aTaskRow, rootId: stri
       while (waiting.length === 0) await new Promise<void>((resolve) => (wake = resolve));
       const event = waiting.shift() as TaskEvent;
       if (event.type !== 'final') {
-        yield { response: { payload: { $case: 'statusUpdate', value: statusUpdate(row, STATE.working, event) } }, seq: event.seq, last: true };
+        yield {
+          response: { payload: { $case: 'statusUpdate', value: statusUpdate(row, STATE.working, event) } },
+          seq: event.seq,
+          last: true,
+        };
         continue;
       }
       const root = await app.tasks.get(rootId);
-      if (root?.status === 'completed') yield { response: { payload: { $case: 'artifactUpdate', value: artifactUpdate(row, root) } }, seq: event.seq, last: false };
-      yield { response: { payload: { $case: 'statusUpdate', value: statusUpdate(row, root ? treeState(root) : STATE.failed, event) } }, seq: event.seq, last: true };
+      if (root?.status === 'completed')
+        yield {
+          response: { payload: { $case: 'artifactUpdate', value: artifactUpdate(row, root) } },
+          seq: event.seq,
+          last: false,
+        };
+      yield {
+        response: {
+          payload: { $case: 'statusUpdate', value: statusUpdate(row, root ? treeState(root) : STATE.failed, event) },
+        },
+        seq: event.seq,
+        last: true,
+      };
       return;
     }
   } finally {

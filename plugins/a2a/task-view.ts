@@ -67,12 +67,24 @@ export function resultArtifact(root: TaskRow): WireJson {
  * The A2A Task for `row` (v1.0 wire JSON): state, status message and timestamp from the tree
  * when it has one, the result artifact once it completed, the last `historyLength` messages.
  */
-export function taskJson(row: A2aTaskRow, root: TaskRow | undefined, options: { historyLength?: number; includeArtifacts?: boolean } = {}): WireJson {
+export function taskJson(
+  row: A2aTaskRow,
+  root: TaskRow | undefined,
+  options: { historyLength?: number; includeArtifacts?: boolean } = {},
+): WireJson {
   const state = stateOf(row, root);
-  const status: WireJson = { state, timestamp: root ? (root.completed_at ?? root.updated_at ?? row.updated_at) : row.updated_at };
+  const status: WireJson = {
+    state,
+    timestamp: root ? (root.completed_at ?? root.updated_at ?? row.updated_at) : row.updated_at,
+  };
   if (root && isTerminalState(state)) status.message = agentMessage(row, [runSummary(root)]);
   else if (!root && row.status_message) status.message = row.status_message;
-  const history = options.historyLength === undefined ? row.history : options.historyLength <= 0 ? [] : row.history.slice(-options.historyLength);
+  const history =
+    options.historyLength === undefined
+      ? row.history
+      : options.historyLength <= 0
+        ? []
+        : row.history.slice(-options.historyLength);
   const json: WireJson = { id: row.id, contextId: row.context_id, status, history };
   if (root?.status === 'completed' && options.includeArtifacts !== false) json.artifacts = [resultArtifact(root)];
   json.metadata = { ...(row.metadata ?? {}), ...(root ? { root_task_id: root.id } : {}) };
@@ -80,17 +92,33 @@ export function taskJson(row: A2aTaskRow, root: TaskRow | undefined, options: { 
 }
 
 /** {@link taskJson} as the SDK's object. */
-export const taskObject = (row: A2aTaskRow, root: TaskRow | undefined, options?: Parameters<typeof taskJson>[2]): Task => Task.fromJSON(taskJson(row, root, options));
+export const taskObject = (
+  row: A2aTaskRow,
+  root: TaskRow | undefined,
+  options?: Parameters<typeof taskJson>[2],
+): Task => Task.fromJSON(taskJson(row, root, options));
 
 /** A status update for one event of the task's tree (the event itself as a data part). */
 export function statusUpdate(row: A2aTaskRow, state: string, event: TaskEvent): TaskStatusUpdateEvent {
-  const data: WireJson = { protocol: 'a2a', type: event.type, task_id: event.task_id, root_task_id: event.root_task_id, status: event.status, progress: event.progress, seq: event.seq };
+  const data: WireJson = {
+    protocol: 'a2a',
+    type: event.type,
+    task_id: event.task_id,
+    root_task_id: event.root_task_id,
+    status: event.status,
+    progress: event.progress,
+    seq: event.seq,
+  };
   if (event.message !== undefined) data.message = event.message;
   if (event.error !== undefined) data.error = event.error;
   return {
     taskId: row.id,
     contextId: row.context_id,
-    status: { state: Task.fromJSON({ status: { state } }).status?.state ?? 0, message: Message.fromJSON(agentMessage(row, [{ data }])), timestamp: event.timestamp },
+    status: {
+      state: Task.fromJSON({ status: { state } }).status?.state ?? 0,
+      message: Message.fromJSON(agentMessage(row, [{ data }])),
+      timestamp: event.timestamp,
+    },
     metadata: undefined,
   };
 }

@@ -7,12 +7,22 @@ import type { CallInfo } from './call-context.ts';
  * checks (tree rules, permissions, user stamping) apply as on `POST /tasks`. Its refusals become
  * A2A errors in its own words; an internal error is thrown as it is (and answered as one).
  */
-async function callTasksApi(app: PluginApp, method: string, params: Record<string, unknown>, call: CallInfo): Promise<unknown> {
+async function callTasksApi(
+  app: PluginApp,
+  method: string,
+  params: Record<string, unknown>,
+  call: CallInfo,
+): Promise<unknown> {
   try {
-    return await app.rpc.call('/tasks', method, params, { request: call.request, principal: call.principal, log: call.log });
+    return await app.rpc.call('/tasks', method, params, {
+      request: call.request,
+      principal: call.principal,
+      log: call.log,
+    });
   } catch (error) {
     if (!isApflowError(error) || error.code === 'APF_INTERNAL') throw error;
-    if (error.code === 'APF_METHOD_NOT_FOUND') throw unsupported(`apflow has no operation '${method}' (see the agent card's skills)`);
+    if (error.code === 'APF_METHOD_NOT_FOUND')
+      throw unsupported(`apflow has no operation '${method}' (see the agent card's skills)`);
     const detail = typeof error.data === 'string' ? ` (${error.data})` : '';
     throw invalidParams(`${method} refused the request: ${error.message}${detail}`);
   }
@@ -25,6 +35,11 @@ export async function createTree(app: PluginApp, tasks: unknown[], call: CallInf
 }
 
 /** Runs another operation a message asked for (`metadata.method`); returns its result. */
-export function runOperation(app: PluginApp, method: string, params: Record<string, unknown>, call: CallInfo): Promise<unknown> {
+export function runOperation(
+  app: PluginApp,
+  method: string,
+  params: Record<string, unknown>,
+  call: CallInfo,
+): Promise<unknown> {
   return callTasksApi(app, method, params, call);
 }

@@ -16,10 +16,18 @@ export default definePlugin({
 
     app.http.get<{ Querystring: { asset?: string } }>('/docs', async (request, reply) => {
       const name = request.query.asset;
-      if (name === undefined) return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(PAGE);
+      if (name === undefined)
+        return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(PAGE);
       const file = await asset(name);
-      if (!file) throw new ApflowError('APF_NOT_FOUND', { message: `No such docs asset '${name}' (one of ${ASSETS.join(', ')})` });
-      return reply.type(file.type).header('cache-control', 'public, max-age=3600').header('x-content-type-options', 'nosniff').send(file.body);
+      if (!file)
+        throw new ApflowError('APF_NOT_FOUND', {
+          message: `No such docs asset '${name}' (one of ${ASSETS.join(', ')})`,
+        });
+      return reply
+        .type(file.type)
+        .header('cache-control', 'public, max-age=3600')
+        .header('x-content-type-options', 'nosniff')
+        .send(file.body);
     });
 
     app.http.get('/openapi.json', async (request) =>

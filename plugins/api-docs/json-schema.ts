@@ -38,7 +38,9 @@ export function toJsonSchema(schema: unknown, depth = 0): unknown {
     } else if (SCHEMA_LISTS.has(key) && Array.isArray(value)) {
       out[key] = value.map((sub) => toJsonSchema(sub, depth + 1));
     } else if (SCHEMA_ONE.has(key)) {
-      out[key] = Array.isArray(value) ? value.map((sub) => toJsonSchema(sub, depth + 1)) : toJsonSchema(value, depth + 1);
+      out[key] = Array.isArray(value)
+        ? value.map((sub) => toJsonSchema(sub, depth + 1))
+        : toJsonSchema(value, depth + 1);
     } else {
       out[key] = toData(value);
     }

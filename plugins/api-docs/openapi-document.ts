@@ -19,7 +19,13 @@ export interface DocumentOptions {
 const ERROR_BODY = {
   type: 'object',
   required: ['error'],
-  properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string', description: 'APF_…' }, message: { type: 'string' } } } },
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: { code: { type: 'string', description: 'APF_…' }, message: { type: 'string' } },
+    },
+  },
 };
 
 /** OpenAPI's `{name}` for Fastify's `:name` and `*` (a regex constraint dropped). */
@@ -60,7 +66,11 @@ export function buildDocument(description: AppDescription, options: DocumentOpti
     const { path, params } = openApiPath(route.url);
     let operation: Json;
     if (route.rpc) {
-      const built = rpcOperation(route.url, description.rpc.filter((method) => method.endpoint === route.url), fallbacks.get(route.url));
+      const built = rpcOperation(
+        route.url,
+        description.rpc.filter((method) => method.endpoint === route.url),
+        fallbacks.get(route.url),
+      );
       Object.assign(schemas, built.schemas);
       operation = built.operation;
     } else {
@@ -91,7 +101,18 @@ export function buildDocument(description: AppDescription, options: DocumentOpti
     paths,
     components: {
       schemas,
-      ...(options.auth ? { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'POST /auth/login, or `apflow auth token`' } } } : {}),
+      ...(options.auth
+        ? {
+            securitySchemes: {
+              bearerAuth: {
+                type: 'http',
+                scheme: 'bearer',
+                bearerFormat: 'JWT',
+                description: 'POST /auth/login, or `apflow auth token`',
+              },
+            },
+          }
+        : {}),
     },
     ...(options.auth ? { security: [{ bearerAuth: [] }] } : {}),
   };
@@ -113,7 +134,14 @@ function restOperation(route: RouteDescription, pathParams: string[], note: Rout
     parameters.push({ name, in: 'query', required: required.has(name), schema: sub });
   }
   for (const query of note?.query ?? []) {
-    if (!parameters.some((parameter) => parameter.name === query.name)) parameters.push({ name: query.name, in: 'query', required: false, description: query.description, schema: query.schema });
+    if (!parameters.some((parameter) => parameter.name === query.name))
+      parameters.push({
+        name: query.name,
+        in: 'query',
+        required: false,
+        description: query.description,
+        schema: query.schema,
+      });
   }
   const operation: Json = {
     operationId: `${route.method.toLowerCase()}${route.url.replace(/[^A-Za-z0-9]+/g, '_')}`,
@@ -123,7 +151,8 @@ function restOperation(route: RouteDescription, pathParams: string[], note: Rout
     ...(parameters.length ? { parameters } : {}),
     responses: responses(schema.response, note),
   };
-  if (schema.body !== undefined) operation.requestBody = { required: true, content: { 'application/json': { schema: toJsonSchema(schema.body) } } };
+  if (schema.body !== undefined)
+    operation.requestBody = { required: true, content: { 'application/json': { schema: toJsonSchema(schema.body) } } };
   else if (route.method === 'POST' || route.method === 'PUT' || route.method === 'PATCH') {
     operation.requestBody = { content: { 'application/json': { schema: {} } } };
   }
@@ -140,9 +169,15 @@ function responses(response: unknown, note: RouteNote | undefined): Json {
     }
   }
   if (Object.keys(out).length === 0) {
-    out['200'] = { description: 'OK', content: { [note?.produces ?? 'application/json']: { schema: note?.produces ? { type: 'string' } : {} } } };
+    out['200'] = {
+      description: 'OK',
+      content: { [note?.produces ?? 'application/json']: { schema: note?.produces ? { type: 'string' } : {} } },
+    };
   }
-  out.default ??= { description: 'An error: `{"error": {"code": "APF_…", "message"}}`', content: { 'application/json': { schema: { $ref: '#/components/schemas/RestError' } } } };
+  out.default ??= {
+    description: 'An error: `{"error": {"code": "APF_…", "message"}}`',
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/RestError' } } },
+  };
   return out;
 }
 

@@ -18,7 +18,8 @@ const TASK_STATUSES = ['pending', 'in_progress', 'completed', 'failed', 'cancell
 const mcpNote = 'See the README section MCP and plugins/mcp/README.md.';
 const protectedResource: RouteNote = {
   summary: "The MCP endpoint's protected-resource metadata (RFC 9728)",
-  description: '`{resource, authorization_servers, bearer_methods_supported}`: how MCP clients authenticate to /mcp (a bearer JWT in `Authorization`).',
+  description:
+    '`{resource, authorization_servers, bearer_methods_supported}`: how MCP clients authenticate to /mcp (a bearer JWT in `Authorization`).',
 };
 const agentCard: RouteNote = {
   summary: 'A2A agent card',
@@ -32,26 +33,43 @@ const agentCard: RouteNote = {
 export const ROUTE_NOTES: Readonly<Record<string, RouteNote>> = {
   'GET /health': {
     summary: 'Server health',
-    description: '`{status, version, uptime_s, database, workers, plugins, endpoints, executors, tasks, cluster, reload_errors}` (`endpoints` names where each protocol is served, e.g. `mcp: "/mcp"`); 200 when the database answers, 503 when it does not.',
+    description:
+      '`{status, version, uptime_s, database, workers, plugins, endpoints, executors, tasks, cluster, reload_errors}` (`endpoints` names where each protocol is served, e.g. `mcp: "/mcp"`); 200 when the database answers, 503 when it does not.',
   },
   'GET /tasks': {
     summary: 'List tasks (roots), newest first',
     query: [
-      { name: 'user_id', description: "the tasks' owner (others need the admin role when authentication is on)", schema: { type: 'string' } },
+      {
+        name: 'user_id',
+        description: "the tasks' owner (others need the admin role when authentication is on)",
+        schema: { type: 'string' },
+      },
       { name: 'status', description: 'only tasks in this status', schema: { type: 'string', enum: TASK_STATUSES } },
       { name: 'root_only', description: 'roots only (default true)', schema: { type: 'boolean' } },
-      { name: 'limit', description: 'at most this many (default 100)', schema: { type: 'integer', minimum: 1, maximum: 1000 } },
+      {
+        name: 'limit',
+        description: 'at most this many (default 100)',
+        schema: { type: 'integer', minimum: 1, maximum: 1000 },
+      },
       { name: 'offset', description: 'skip this many (default 0)', schema: { type: 'integer', minimum: 0 } },
     ],
   },
   'GET /tasks/:task_id/status': {
     summary: "A task's status",
-    description: '`{task_id, root_task_id, name, status, progress, error, is_running, started_at, updated_at, completed_at}`; 404 for unknown ids.',
+    description:
+      '`{task_id, root_task_id, name, status, progress, error, is_running, started_at, updated_at, completed_at}`; 404 for unknown ids.',
   },
   'GET /tasks/:task_id/events': {
     summary: "Server-Sent Events of the task's tree",
-    description: 'Replays the event log after `Last-Event-ID` (or `?last_event_id=`), then live events, ending with `final` and `stream_end`. See plugins/sse/README.md.',
-    query: [{ name: 'last_event_id', description: 'resume after this event (as the Last-Event-ID header)', schema: { type: 'string' } }],
+    description:
+      'Replays the event log after `Last-Event-ID` (or `?last_event_id=`), then live events, ending with `final` and `stream_end`. See plugins/sse/README.md.',
+    query: [
+      {
+        name: 'last_event_id',
+        description: 'resume after this event (as the Last-Event-ID header)',
+        schema: { type: 'string' },
+      },
+    ],
     produces: 'text/event-stream',
   },
   'GET /ws': {
@@ -61,7 +79,8 @@ export const ROUTE_NOTES: Readonly<Record<string, RouteNote>> = {
   },
   'POST /auth/login': {
     summary: 'Log in',
-    description: '`{username, password}` → `{access_token, token_type: "bearer", expires_in}`. Attempts are rate-limited (429 with Retry-After).',
+    description:
+      '`{username, password}` → `{access_token, token_type: "bearer", expires_in}`. Attempts are rate-limited (429 with Retry-After).',
   },
   'GET /.well-known/agent-card.json': agentCard,
   'GET /.well-known/agent-card': agentCard,
@@ -69,7 +88,13 @@ export const ROUTE_NOTES: Readonly<Record<string, RouteNote>> = {
   'GET /docs': {
     summary: 'This documentation (Swagger UI)',
     description: 'The page loads its scripts and styles from this server (`/docs?asset=<file>`).',
-    query: [{ name: 'asset', description: "one of the page's files (swagger-ui.css, swagger-ui-bundle.js, …)", schema: { type: 'string' } }],
+    query: [
+      {
+        name: 'asset',
+        description: "one of the page's files (swagger-ui.css, swagger-ui-bundle.js, …)",
+        schema: { type: 'string' },
+      },
+    ],
     produces: 'text/html',
   },
   'GET /openapi.json': { summary: 'This OpenAPI 3.1 document' },

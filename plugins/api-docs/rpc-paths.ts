@@ -14,7 +14,8 @@ const ID = { type: ['string', 'number', 'null'], description: 'echoed in the res
 export const RPC_COMPONENTS: Json = {
   JsonRpcResponse: {
     type: 'object',
-    description: 'A JSON-RPC 2.0 response: `result` on success, `error` otherwise (a batch is answered with an array of these).',
+    description:
+      'A JSON-RPC 2.0 response: `result` on success, `error` otherwise (a batch is answered with an array of these).',
     required: ['jsonrpc', 'id'],
     properties: {
       jsonrpc: { const: '2.0' },
@@ -27,7 +28,11 @@ export const RPC_COMPONENTS: Json = {
     type: 'object',
     required: ['code', 'message'],
     properties: {
-      code: { type: 'integer', description: '-32700 parse, -32600 invalid request, -32601 no method, -32602 invalid params, -32603 internal, -32001 unauthenticated, -32003 forbidden, -32004 not found, -32005 conflict, -32029 rate limited' },
+      code: {
+        type: 'integer',
+        description:
+          '-32700 parse, -32600 invalid request, -32601 no method, -32602 invalid params, -32603 internal, -32001 unauthenticated, -32003 forbidden, -32004 not found, -32005 conflict, -32029 rate limited',
+      },
       message: { type: 'string' },
       data: {},
     },
@@ -63,12 +68,16 @@ function fallbackEnvelope(fallback: Fallback, registered: string[]): Json {
   return {
     type: 'object',
     title: fallback.title ?? `methods answered by ${plugin}`,
-    description: fallback.description ?? `Every method of this endpoint that no plugin registered is answered by the ${plugin} plugin.`,
+    description:
+      fallback.description ??
+      `Every method of this endpoint that no plugin registered is answered by the ${plugin} plugin.`,
     required: ['jsonrpc', 'method'],
     properties: {
       jsonrpc: { const: '2.0' },
       id: ID,
-      method: fallback.methods ? { type: 'string', enum: [...fallback.methods] } : { type: 'string', not: { enum: registered } },
+      method: fallback.methods
+        ? { type: 'string', enum: [...fallback.methods] }
+        : { type: 'string', not: { enum: registered } },
       params: { type: 'object' },
     },
     'x-plugin': plugin,
@@ -76,7 +85,11 @@ function fallbackEnvelope(fallback: Fallback, registered: string[]): Json {
 }
 
 /** The operation of `POST <endpoint>` and the envelope schemas it refers to. */
-export function rpcOperation(endpoint: string, methods: RpcMethodDescription[], answered: Fallback | undefined): { operation: Json; schemas: Json } {
+export function rpcOperation(
+  endpoint: string,
+  methods: RpcMethodDescription[],
+  answered: Fallback | undefined,
+): { operation: Json; schemas: Json } {
   const fallback = answered?.plugin;
   const schemas: Json = {};
   const refs: Json[] = [];
@@ -87,16 +100,28 @@ export function rpcOperation(endpoint: string, methods: RpcMethodDescription[], 
   }
   if (fallback) {
     const name = envelopeName(endpoint, `fallback.${fallback}`);
-    schemas[name] = fallbackEnvelope(answered as Fallback, methods.map((method) => method.method));
+    schemas[name] = fallbackEnvelope(
+      answered as Fallback,
+      methods.map((method) => method.method),
+    );
     refs.push({ $ref: `#/components/schemas/${name}` });
   }
   const call = { oneOf: refs };
   const list = methods.map((method) => `- \`${method.method}\`${method.description ? `: ${method.description}` : ''}`);
-  if (fallback) list.push(`- any other method: answered by the \`${fallback}\` plugin (${String((schemas[envelopeName(endpoint, `fallback.${fallback}`)] as Json).description)})`);
+  if (fallback)
+    list.push(
+      `- any other method: answered by the \`${fallback}\` plugin (${String((schemas[envelopeName(endpoint, `fallback.${fallback}`)] as Json).description)})`,
+    );
   const examples = Object.fromEntries(
-    methods.map((method) => [method.method.replace(/[^A-Za-z0-9._-]/g, '_'), { summary: method.method, value: { jsonrpc: '2.0', id: 1, method: method.method, params: {} } }]),
+    methods.map((method) => [
+      method.method.replace(/[^A-Za-z0-9._-]/g, '_'),
+      { summary: method.method, value: { jsonrpc: '2.0', id: 1, method: method.method, params: {} } },
+    ]),
   );
-  const response = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/JsonRpcResponse' } } } });
+  const response = (description: string) => ({
+    description,
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/JsonRpcResponse' } } },
+  });
   const operation: Json = {
     operationId: `rpc${endpoint === '/' ? '_root' : endpoint.replace(/[^A-Za-z0-9]/g, '_')}`,
     tags: ['JSON-RPC'],
@@ -118,9 +143,17 @@ export function rpcOperation(endpoint: string, methods: RpcMethodDescription[], 
     },
     responses: {
       200: {
-        description: 'The JSON-RPC response (an array for a batch); a streaming call (`use_streaming: true`, A2A streams) answers Server-Sent Events',
+        description:
+          'The JSON-RPC response (an array for a batch); a streaming call (`use_streaming: true`, A2A streams) answers Server-Sent Events',
         content: {
-          'application/json': { schema: { oneOf: [{ $ref: '#/components/schemas/JsonRpcResponse' }, { type: 'array', items: { $ref: '#/components/schemas/JsonRpcResponse' } }] } },
+          'application/json': {
+            schema: {
+              oneOf: [
+                { $ref: '#/components/schemas/JsonRpcResponse' },
+                { type: 'array', items: { $ref: '#/components/schemas/JsonRpcResponse' } },
+              ],
+            },
+          },
           'text/event-stream': { schema: { type: 'string' } },
         },
       },
@@ -129,7 +162,11 @@ export function rpcOperation(endpoint: string, methods: RpcMethodDescription[], 
       429: response('Too many requests'),
       503: response('A dependency (the database) is down'),
     },
-    'x-jsonrpc-methods': methods.map((method) => ({ method: method.method, plugin: method.plugin, ...(method.description ? { description: method.description } : {}) })),
+    'x-jsonrpc-methods': methods.map((method) => ({
+      method: method.method,
+      plugin: method.plugin,
+      ...(method.description ? { description: method.description } : {}),
+    })),
   };
   return { operation, schemas };
 }

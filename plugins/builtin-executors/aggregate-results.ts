@@ -13,6 +13,11 @@ export const aggregateResultsExecutor = defineExecutor({
     const results = ids.length
       ? Object.fromEntries(ids.filter((id) => id in inputs).map((id) => [id, inputs[id]]))
       : { ...inputs };
-    return { summary: 'Task Results Aggregation', timestamp: new Date().toISOString(), results, result_count: Object.keys(results).length };
+    return {
+      summary: 'Task Results Aggregation',
+      timestamp: new Date().toISOString(),
+      results,
+      result_count: Object.keys(results).length,
+    };
   },
 });

@@ -18,9 +18,16 @@ const Settings = Type.Object(
 );
 
 const truthy = (value: string | undefined) => ['1', 'true', 'yes', 'on'].includes((value ?? '').toLowerCase());
-const envList = (value: string | undefined) => (value ? value.split(',').map((item) => item.trim()).filter(Boolean) : []);
+const envList = (value: string | undefined) =>
+  value
+    ? value
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean)
+    : [];
 // As the kernel's own variables: the first set, non-empty name wins.
-const fromEnv = (...names: string[]) => names.map((name) => process.env[name]).find((value) => value !== undefined && value !== '');
+const fromEnv = (...names: string[]) =>
+  names.map((name) => process.env[name]).find((value) => value !== undefined && value !== '');
 
 /** The executors every apflow has: system info, aggregation, REST calls and (opt-in) commands. */
 export default definePlugin({
@@ -29,8 +36,11 @@ export default definePlugin({
   config: { key: 'builtin_executors', schema: Settings },
   setup(app) {
     const settings = app.settings;
-    const enabled = settings.command?.enabled ?? truthy(fromEnv('APFLOW_STDIO_ALLOW_COMMAND', 'AIPARTNERUPFLOW_STDIO_ALLOW_COMMAND'));
-    const allow = settings.command?.allow ?? envList(fromEnv('APFLOW_STDIO_COMMAND_WHITELIST', 'AIPARTNERUPFLOW_STDIO_COMMAND_WHITELIST'));
+    const enabled =
+      settings.command?.enabled ?? truthy(fromEnv('APFLOW_STDIO_ALLOW_COMMAND', 'AIPARTNERUPFLOW_STDIO_ALLOW_COMMAND'));
+    const allow =
+      settings.command?.allow ??
+      envList(fromEnv('APFLOW_STDIO_COMMAND_WHITELIST', 'AIPARTNERUPFLOW_STDIO_COMMAND_WHITELIST'));
     app.executors.register(systemInfoExecutor);
     app.executors.register(aggregateResultsExecutor);
     app.executors.register(restExecutor);

@@ -19,7 +19,8 @@ const Auth = Type.Union([
 export const restExecutor = defineExecutor({
   id: 'rest_executor',
   name: 'REST call',
-  description: 'Sends an HTTP request (url, method, headers, params, json/data, timeout, auth) and returns the response',
+  description:
+    'Sends an HTTP request (url, method, headers, params, json/data, timeout, auth) and returns the response',
   inputSchema: Type.Object({
     url: Type.String({ pattern: '^https?://' }),
     method: Type.Optional(Type.Union(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD'].map((m) => Type.Literal(m)))),
@@ -36,7 +37,8 @@ export const restExecutor = defineExecutor({
     const headers = new Headers(inputs.headers ?? {});
     const auth = inputs.auth;
     if (auth?.type === 'bearer') headers.set('authorization', `Bearer ${auth.token}`);
-    if (auth?.type === 'basic') headers.set('authorization', `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`);
+    if (auth?.type === 'basic')
+      headers.set('authorization', `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`);
     if (auth?.type === 'apikey') {
       if (auth.location === 'query') url.searchParams.set(auth.key, auth.value);
       else headers.set(auth.key, auth.value);
@@ -56,17 +58,28 @@ export const restExecutor = defineExecutor({
     let response: Awaited<ReturnType<typeof ctx.outbound.fetch>>;
     let text: string;
     try {
-      response = await ctx.outbound.fetch(url, { method, headers: Object.fromEntries(headers), body, signal: AbortSignal.any([ctx.signal, timeout]) });
+      response = await ctx.outbound.fetch(url, {
+        method,
+        headers: Object.fromEntries(headers),
+        body,
+        signal: AbortSignal.any([ctx.signal, timeout]),
+      });
       text = await response.text();
     } catch (error) {
       if (ctx.signal.aborted) throw error;
       const refused = refusalDetail(error);
       if (refused) {
         const hop = refused.target === url.origin ? '' : ` (redirected from ${target})`;
-        throw new ApflowError('APF_FORBIDDEN', { message: `rest_executor: ${refused.target}/ is refused: ${refused.reason}${hop}` });
+        throw new ApflowError('APF_FORBIDDEN', {
+          message: `rest_executor: ${refused.target}/ is refused: ${refused.reason}${hop}`,
+        });
       }
-      if (timeout.aborted) throw new ApflowError('APF_UNAVAILABLE', { message: `${target} timed out after ${timeoutS}s` });
-      throw new ApflowError('APF_UNAVAILABLE', { message: `${target} failed: ${describeFailure(error)}`, cause: error });
+      if (timeout.aborted)
+        throw new ApflowError('APF_UNAVAILABLE', { message: `${target} timed out after ${timeoutS}s` });
+      throw new ApflowError('APF_UNAVAILABLE', {
+        message: `${target} failed: ${describeFailure(error)}`,
+        cause: error,
+      });
     }
     let json: unknown = null;
     try {

@@ -8,7 +8,9 @@ export const systemInfoExecutor = defineExecutor({
   name: 'System info',
   description: 'Reports CPU, memory and disk information (resource: cpu, memory, disk or all)',
   inputSchema: Type.Object({
-    resource: Type.Optional(Type.Union([Type.Literal('cpu'), Type.Literal('memory'), Type.Literal('disk'), Type.Literal('all')])),
+    resource: Type.Optional(
+      Type.Union([Type.Literal('cpu'), Type.Literal('memory'), Type.Literal('disk'), Type.Literal('all')]),
+    ),
   }),
   async execute(inputs) {
     const resource = inputs.resource ?? 'all';
@@ -34,14 +36,25 @@ function cpu() {
 function memory() {
   const total = os.totalmem();
   const free = os.freemem();
-  return { total_bytes: total, available_bytes: free, used_bytes: total - free, percent_used: round(((total - free) / total) * 100) };
+  return {
+    total_bytes: total,
+    available_bytes: free,
+    used_bytes: total - free,
+    percent_used: round(((total - free) / total) * 100),
+  };
 }
 
 async function disk() {
   const stats = await statfs(process.cwd());
   const total = stats.blocks * stats.bsize;
   const free = stats.bavail * stats.bsize;
-  return { path: process.cwd(), total_bytes: total, free_bytes: free, used_bytes: total - free, percent_used: total ? round(((total - free) / total) * 100) : 0 };
+  return {
+    path: process.cwd(),
+    total_bytes: total,
+    free_bytes: free,
+    used_bytes: total - free,
+    percent_used: total ? round(((total - free) / total) * 100) : 0,
+  };
 }
 
 function round(value: number): number {

@@ -3,7 +3,17 @@ import { definePlugin, version } from 'apflow';
 
 const COMMON: FastifyCorsOptions = {
   methods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
-  allowedHeaders: ['Content-Type', 'Authorization', 'X-LLM-API-KEY', 'A2A-Version', 'A2A-Extensions', 'Last-Event-ID', 'X-Request-Id', 'Mcp-Session-Id', 'Mcp-Protocol-Version'],
+  allowedHeaders: [
+    'Content-Type',
+    'Authorization',
+    'X-LLM-API-KEY',
+    'A2A-Version',
+    'A2A-Extensions',
+    'Last-Event-ID',
+    'X-Request-Id',
+    'Mcp-Session-Id',
+    'Mcp-Protocol-Version',
+  ],
   exposedHeaders: ['WWW-Authenticate', 'X-Request-Id', 'Retry-After', 'Mcp-Session-Id'],
   maxAge: 600,
 };
@@ -28,7 +38,8 @@ export default definePlugin({
       delegator: (request, callback) => {
         const origin = request.headers.origin;
         // `null` (sandboxed frames, file: pages) is reflected only when listed literally.
-        if (typeof origin === 'string' && listed.has(origin)) return callback(null, { ...COMMON, origin, credentials: true });
+        if (typeof origin === 'string' && listed.has(origin))
+          return callback(null, { ...COMMON, origin, credentials: true });
         if (any) return callback(null, { ...COMMON, origin: '*', credentials: false });
         callback(null, { origin: false });
       },

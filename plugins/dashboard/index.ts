@@ -1,7 +1,8 @@
 import { ApflowError, definePlugin, version } from 'apflow';
 import { loadAssets, PAGE_ASSET } from './assets.ts';
 
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /**
  * The web dashboard at `GET /ui`: a page and its assets (`/ui?asset=<name>`), shipped in the
@@ -16,7 +17,10 @@ export default definePlugin({
     app.http.get<{ Querystring: { asset?: string } }>('/ui', async (request, reply) => {
       const name = request.query.asset ?? PAGE_ASSET;
       const asset = assets.get(name);
-      if (!asset) throw new ApflowError('APF_NOT_FOUND', { message: `No such dashboard asset '${name}' (one of ${[...assets.keys()].join(', ')})` });
+      if (!asset)
+        throw new ApflowError('APF_NOT_FOUND', {
+          message: `No such dashboard asset '${name}' (one of ${[...assets.keys()].join(', ')})`,
+        });
       if (request.headers['if-none-match'] === asset.etag) return reply.code(304).send();
       reply.type(asset.type).header('etag', asset.etag).header('x-content-type-options', 'nosniff');
       // The page is small and names its assets: revalidated each time; the assets by their ETag.
@@ -24,7 +28,8 @@ export default definePlugin({
       // Only this server's own files and connections: a task name or result shown in the page can
       // never load or run anything.
       if (name === PAGE_ASSET) reply.header('content-security-policy', CSP);
-      if (/\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))) return reply.header('content-encoding', 'gzip').header('vary', 'accept-encoding').send(asset.gzip);
+      if (/\bgzip\b/.test(String(request.headers['accept-encoding'] ?? '')))
+        return reply.header('content-encoding', 'gzip').header('vary', 'accept-encoding').send(asset.gzip);
       return reply.header('vary', 'accept-encoding').send(asset.body);
     });
   },

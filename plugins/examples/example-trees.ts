@@ -61,7 +61,11 @@ export function exampleTrees(selfUrl: string): ExampleTree[] {
         params: {
           works: {
             agents: {
-              researcher: { role: 'Researcher', goal: 'Explain {topic} to a beginner', backstory: 'You write short, clear notes.' },
+              researcher: {
+                role: 'Researcher',
+                goal: 'Explain {topic} to a beginner',
+                backstory: 'You write short, clear notes.',
+              },
             },
             tasks: {
               summary: {

@@ -29,7 +29,8 @@ export function createExamplesService(app: PluginApp): ExamplesService {
   const trees = (): ExampleTree[] => exampleTrees(selfUrl(app.config));
 
   const deleteTree = async (rootId: string): Promise<string | undefined> => {
-    const running = app.engine.isRunning(rootId) || (await app.tasks.runningTrees()).some((lease) => lease.id === rootId);
+    const running =
+      app.engine.isRunning(rootId) || (await app.tasks.runningTrees()).some((lease) => lease.id === rootId);
     if (running) return 'it is running now';
     const rows = await app.tasks.tree(rootId);
     if (rows.length) await app.tasks.delete(rows.map((row) => row.id));

@@ -34,7 +34,10 @@ export default definePlugin({
       const off = app.engine.onStart(async ({ resume }) => {
         if (!resume || !(await service.isEmpty())) return;
         const report = await service.init();
-        app.log.info({ created: report.created.map((tree) => tree.id), skipped: report.skipped }, 'example task trees created on an empty database');
+        app.log.info(
+          { created: report.created.map((tree) => tree.id), skipped: report.skipped },
+          'example task trees created on an empty database',
+        );
       });
       app.onDispose(off);
     }

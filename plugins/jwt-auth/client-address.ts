@@ -3,7 +3,11 @@ import { isIPv6 } from 'node:net';
 /** The eight 16-bit groups of an IPv6 address, as hex strings (an embedded IPv4 tail counts as two). */
 function groups(ip: string): string[] {
   const [head = '', tail] = ip.split('::') as [string, string | undefined];
-  const split = (part: string) => part.split(':').filter(Boolean).flatMap((group) => (group.includes('.') ? ['v4', 'v4'] : [group]));
+  const split = (part: string) =>
+    part
+      .split(':')
+      .filter(Boolean)
+      .flatMap((group) => (group.includes('.') ? ['v4', 'v4'] : [group]));
   const before = split(head);
   if (tail === undefined) return before;
   const after = split(tail);

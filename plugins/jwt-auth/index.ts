@@ -46,18 +46,22 @@ export default definePlugin({
     app.provide('jwt-auth', {
       users,
       // A token for a stored user's name is bound to that user like a login token (revoked with it).
-      mint: async (sub, roles, expires) => mintToken(auth, sub, roles, parseDuration(expires), (await users.tokenVersion(sub)) ?? undefined),
+      mint: async (sub, roles, expires) =>
+        mintToken(auth, sub, roles, parseDuration(expires), (await users.tokenVersion(sub)) ?? undefined),
       revocationDelayS: settings.token_recheck_s,
       publicPaths: PUBLIC_PATHS,
     });
     if (!auth.enabled) return;
     if (!auth.jwt_secret && !auth.jwks_url) {
       throw new ApflowError('APF_CONFIG_INVALID', {
-        message: 'authentication is on (auth.enabled) but nothing can verify tokens: set auth.jwt_secret (env APFLOW_JWT_SECRET) or auth.jwks_url',
+        message:
+          'authentication is on (auth.enabled) but nothing can verify tokens: set auth.jwt_secret (env APFLOW_JWT_SECRET) or auth.jwks_url',
       });
     }
     if (auth.jwt_secret && Buffer.byteLength(auth.jwt_secret) < 32) {
-      app.log.warn('auth.jwt_secret is shorter than 32 bytes: HS256 tokens signed with it can be brute-forced; use a long random secret');
+      app.log.warn(
+        'auth.jwt_secret is shorter than 32 bytes: HS256 tokens signed with it can be brute-forced; use a long random secret',
+      );
     }
     const verify = createTokenVerifier(auth, createRevocationCheck(users, { recheckS: settings.token_recheck_s }));
     const checkCookieOrigin = createCookieOriginRule(app.config.server.cors_origins);

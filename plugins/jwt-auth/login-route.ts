@@ -10,10 +10,21 @@ export const LOGIN_BODY_LIMIT = 16 * 1024;
 
 /** `{username, password}` from a login body, or a 400 saying what is wrong. */
 function credentials(body: unknown): { username: string; password: string } {
-  const { username, password } = (typeof body === 'object' && body !== null ? body : {}) as { username?: unknown; password?: unknown };
-  if (typeof username !== 'string' || username === '' || username.length > 255 || typeof password !== 'string' || password === '' || password.length > 1024) {
+  const { username, password } = (typeof body === 'object' && body !== null ? body : {}) as {
+    username?: unknown;
+    password?: unknown;
+  };
+  if (
+    typeof username !== 'string' ||
+    username === '' ||
+    username.length > 255 ||
+    typeof password !== 'string' ||
+    password === '' ||
+    password.length > 1024
+  ) {
     throw new ApflowError('APF_INVALID_PARAMS', {
-      message: 'the body must be JSON {"username": "…", "password": "…"} (non-empty strings: a username of at most 255 characters, a password of at most 1024)',
+      message:
+        'the body must be JSON {"username": "…", "password": "…"} (non-empty strings: a username of at most 255 characters, a password of at most 1024)',
     });
   }
   return { username, password };
@@ -46,7 +57,9 @@ export function mountLoginRoute(app: PluginApp, users: UserStore, settings: JwtA
         const { code } = error as { code?: unknown };
         if (typeof code === 'string' && code.startsWith('FST_ERR_CTP_')) byAddress.hit(addressKey(request.ip));
         if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-          throw new ApflowError('APF_BODY_TOO_LARGE', { message: `a login body is at most ${LOGIN_BODY_LIMIT / 1024} KB ({"username", "password"})` });
+          throw new ApflowError('APF_BODY_TOO_LARGE', {
+            message: `a login body is at most ${LOGIN_BODY_LIMIT / 1024} KB ({"username", "password"})`,
+          });
         }
         throw error;
       },

@@ -22,7 +22,11 @@ export const migrations: readonly Migration[] = [
     // tokens minted before, and a removed user has none. Existing users start at 'v0'.
     name: '0002-token-version',
     async up(sequelize) {
-      await sequelize.getQueryInterface().addColumn('jwt_auth_users', 'token_version', { type: DataTypes.STRING(64), allowNull: false, defaultValue: 'v0' });
+      await sequelize.getQueryInterface().addColumn('jwt_auth_users', 'token_version', {
+        type: DataTypes.STRING(64),
+        allowNull: false,
+        defaultValue: 'v0',
+      });
     },
     async down(sequelize) {
       await sequelize.getQueryInterface().removeColumn('jwt_auth_users', 'token_version');

@@ -7,13 +7,29 @@ import { TOKEN_VERSION_CLAIM } from './token-revocation.ts';
  * `tokenVersion` (a stored user's) binds it to that user: it is refused once the user is removed
  * or given a new password.
  */
-export async function mintToken(auth: ApflowConfig['auth'], sub: string, roles: string[], expiresS: number, tokenVersion?: string): Promise<string> {
+export async function mintToken(
+  auth: ApflowConfig['auth'],
+  sub: string,
+  roles: string[],
+  expiresS: number,
+  tokenVersion?: string,
+): Promise<string> {
   if (!auth.jwt_secret) {
-    throw new ApflowError('APF_CONFIG_INVALID', { message: 'minting tokens needs auth.jwt_secret (env APFLOW_JWT_SECRET); with only auth.jwks_url, tokens come from the identity provider' });
+    throw new ApflowError('APF_CONFIG_INVALID', {
+      message:
+        'minting tokens needs auth.jwt_secret (env APFLOW_JWT_SECRET); with only auth.jwks_url, tokens come from the identity provider',
+    });
   }
   const now = Math.floor(Date.now() / 1000);
-  const claims = { ...(roles.length ? { roles } : {}), ...(tokenVersion === undefined ? {} : { [TOKEN_VERSION_CLAIM]: tokenVersion }) };
-  let jwt = new SignJWT(claims).setProtectedHeader({ alg: auth.jwt_algorithm ?? 'HS256', typ: 'JWT' }).setSubject(sub).setIssuedAt(now).setExpirationTime(now + expiresS);
+  const claims = {
+    ...(roles.length ? { roles } : {}),
+    ...(tokenVersion === undefined ? {} : { [TOKEN_VERSION_CLAIM]: tokenVersion }),
+  };
+  let jwt = new SignJWT(claims)
+    .setProtectedHeader({ alg: auth.jwt_algorithm ?? 'HS256', typ: 'JWT' })
+    .setSubject(sub)
+    .setIssuedAt(now)
+    .setExpirationTime(now + expiresS);
   if (auth.issuer) jwt = jwt.setIssuer(auth.issuer);
   if (auth.audience) jwt = jwt.setAudience(auth.audience);
   return jwt.sign(new TextEncoder().encode(auth.jwt_secret));
@@ -22,7 +38,10 @@ export async function mintToken(auth: ApflowConfig['auth'], sub: string, roles: 
 /** `30d`, `12h`, `15m`, `90s` or a number of seconds, as seconds. */
 export function parseDuration(text: string): number {
   const match = /^(\d+)\s*([smhd]?)$/.exec(text.trim());
-  if (!match) throw new ApflowError('APF_INVALID_PARAMS', { message: `'${text}' is not a duration (use 30d, 12h, 15m, 90s or seconds)` });
+  if (!match)
+    throw new ApflowError('APF_INVALID_PARAMS', {
+      message: `'${text}' is not a duration (use 30d, 12h, 15m, 90s or seconds)`,
+    });
   const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[match[2] as '' | 's' | 'm' | 'h' | 'd'];
   return Number(match[1]) * unit;
 }

@@ -44,10 +44,14 @@ export function createRevocationCheck(versions: TokenVersions, options: { rechec
       version = await current(principal.user_id);
     } catch {
       // Not a verdict on the token: the caller should retry, not log in again.
-      throw new ApflowError('APF_UNAVAILABLE', { message: 'the token cannot be checked right now (the user store did not answer); try again' });
+      throw new ApflowError('APF_UNAVAILABLE', {
+        message: 'the token cannot be checked right now (the user store did not answer); try again',
+      });
     }
     if (version !== claimed) {
-      throw new ApflowError('APF_UNAUTHENTICATED', { message: 'Invalid token: the token has been revoked (log in again)' });
+      throw new ApflowError('APF_UNAUTHENTICATED', {
+        message: 'Invalid token: the token has been revoked (log in again)',
+      });
     }
   };
 }

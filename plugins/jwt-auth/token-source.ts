@@ -5,7 +5,10 @@ function cookie(header: string | undefined, name: string): string | undefined {
   for (const pair of header?.split(';') ?? []) {
     const at = pair.indexOf('=');
     if (at < 0 || pair.slice(0, at).trim() !== name) continue;
-    const value = pair.slice(at + 1).trim().replace(/^"(.*)"$/, '$1');
+    const value = pair
+      .slice(at + 1)
+      .trim()
+      .replace(/^"(.*)"$/, '$1');
     try {
       return decodeURIComponent(value);
     } catch {
@@ -28,7 +31,8 @@ export interface CarriedToken {
  */
 export function tokenOf(request: RequestContext): CarriedToken | undefined {
   const header = request.headers.authorization;
-  if (typeof header === 'string' && header.trim() !== '') return { token: header.replace(/^Bearer\s+/i, '').trim(), from: 'header' };
+  if (typeof header === 'string' && header.trim() !== '')
+    return { token: header.replace(/^Bearer\s+/i, '').trim(), from: 'header' };
   const cookies = request.headers.cookie;
   const fromCookie = cookie(cookies, 'authorization') ?? cookie(cookies, 'auth_token');
   if (fromCookie) return { token: fromCookie.replace(/^Bearer\s+/i, ''), from: 'cookie' };

@@ -6,8 +6,10 @@ const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256
 /** Why a token was refused, as the client is told (never the token itself). */
 function refusal(error: unknown): string {
   if (error instanceof errors.JWTExpired) return 'the token has expired';
-  if (error instanceof errors.JWTClaimValidationFailed) return `the token's ${error.claim} claim is not valid (${error.reason})`;
-  if (error instanceof errors.JOSEAlgNotAllowed) return 'the token is signed with an algorithm this server does not accept';
+  if (error instanceof errors.JWTClaimValidationFailed)
+    return `the token's ${error.claim} claim is not valid (${error.reason})`;
+  if (error instanceof errors.JOSEAlgNotAllowed)
+    return 'the token is signed with an algorithm this server does not accept';
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'the token signature is not valid';
   if (error instanceof errors.JWKSNoMatchingKey) return 'no key of the identity provider matches the token';
   return 'the token is not a valid JWT';
@@ -18,7 +20,11 @@ export function principalOf(payload: JWTPayload): Principal {
   if (typeof payload.sub !== 'string' || payload.sub === '') {
     throw new ApflowError('APF_UNAUTHENTICATED', { message: 'Invalid token: it has no sub (subject) claim' });
   }
-  const roles = Array.isArray(payload.roles) ? payload.roles.filter((role): role is string => typeof role === 'string') : typeof payload.role === 'string' ? [payload.role] : [];
+  const roles = Array.isArray(payload.roles)
+    ? payload.roles.filter((role): role is string => typeof role === 'string')
+    : typeof payload.role === 'string'
+      ? [payload.role]
+      : [];
   return { user_id: payload.sub, roles, claims: payload as Record<string, unknown> };
 }
 
@@ -29,7 +35,10 @@ export function principalOf(payload: JWTPayload): Principal {
  * `checkOwn` runs on the principal of every token signed with `jwt_secret` (tokens this server
  * minted), e.g. to refuse revoked ones; it throws to refuse.
  */
-export function createTokenVerifier(auth: ApflowConfig['auth'], checkOwn: (principal: Principal) => Promise<void> = async () => {}) {
+export function createTokenVerifier(
+  auth: ApflowConfig['auth'],
+  checkOwn: (principal: Principal) => Promise<void> = async () => {},
+) {
   const secret = auth.jwt_secret ? new TextEncoder().encode(auth.jwt_secret) : undefined;
   const jwks: JWTVerifyGetKey | undefined = auth.jwks_url ? createRemoteJWKSet(new URL(auth.jwks_url)) : undefined;
   const options = {
@@ -47,7 +56,8 @@ export function createTokenVerifier(auth: ApflowConfig['auth'], checkOwn: (princ
           payload = (await jwtVerify(token, secret, { ...options, algorithms })).payload;
         } catch (error) {
           // With both configured, a token the secret cannot verify may come from the identity provider.
-          if (!jwks || error instanceof errors.JWTExpired || error instanceof errors.JWTClaimValidationFailed) throw error;
+          if (!jwks || error instanceof errors.JWTExpired || error instanceof errors.JWTClaimValidationFailed)
+            throw error;
         }
         if (payload) {
           const principal = principalOf(payload);
@@ -55,7 +65,14 @@ export function createTokenVerifier(auth: ApflowConfig['auth'], checkOwn: (princ
           return principal;
         }
       }
-      return principalOf((await jwtVerify(token, jwks as JWTVerifyGetKey, { ...options, algorithms: auth.jwt_algorithm ? [auth.jwt_algorithm] : ASYMMETRIC })).payload);
+      return principalOf(
+        (
+          await jwtVerify(token, jwks as JWTVerifyGetKey, {
+            ...options,
+            algorithms: auth.jwt_algorithm ? [auth.jwt_algorithm] : ASYMMETRIC,
+          })
+        ).payload,
+      );
     } catch (error) {
       if (isApflowError(error)) throw error;
       throw new ApflowError('APF_UNAUTHENTICATED', { message: `Invalid or expired token: ${refusal(error)}` });

@@ -29,7 +29,9 @@ export default definePlugin({
       const root = event.root_task_id;
       if (event.type === 'final') {
         if (recorded.delete(root)) {
-          sql.write((tx) => tx.run('DELETE FROM llm_keys_header_runs WHERE root_task_id = ?', [root])).catch((error: unknown) => app.log.warn({ err: error }, 'could not forget a header-key run'));
+          sql
+            .write((tx) => tx.run('DELETE FROM llm_keys_header_runs WHERE root_task_id = ?', [root]))
+            .catch((error: unknown) => app.log.warn({ err: error }, 'could not forget a header-key run'));
         }
         return;
       }
@@ -38,7 +40,10 @@ export default definePlugin({
       sql
         .write(async (tx) => {
           await tx.run('DELETE FROM llm_keys_header_runs WHERE root_task_id = ?', [root]);
-          await tx.run(`INSERT INTO llm_keys_header_runs (root_task_id, created_at) VALUES (?, ${sql.time})`, [root, new Date().toISOString()]);
+          await tx.run(`INSERT INTO llm_keys_header_runs (root_task_id, created_at) VALUES (?, ${sql.time})`, [
+            root,
+            new Date().toISOString(),
+          ]);
         })
         .catch((error: unknown) => app.log.warn({ err: error }, 'could not record a header-key run'));
     });
@@ -47,10 +52,13 @@ export default definePlugin({
       const held = heldHeaderKey(request.request_state);
       if (held) return !held.provider || held.provider === request.provider ? held.key : undefined;
       if (request.root_task_id && !request.request_state) {
-        const [row] = await sql.select('SELECT 1 AS hit FROM llm_keys_header_runs WHERE root_task_id = ?', [request.root_task_id]);
+        const [row] = await sql.select('SELECT 1 AS hit FROM llm_keys_header_runs WHERE root_task_id = ?', [
+          request.root_task_id,
+        ]);
         if (row) {
           throw new ApflowError('APF_UNAVAILABLE', {
-            message: 'The LLM API key sent with X-LLM-API-KEY for this run is no longer available (the server restarted while the tree ran); run it again with the header',
+            message:
+              'The LLM API key sent with X-LLM-API-KEY for this run is no longer available (the server restarted while the tree ran); run it again with the header',
           });
         }
       }

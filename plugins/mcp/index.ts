@@ -35,8 +35,13 @@ export default definePlugin({
   setup(app) {
     const settings = app.settings;
     // A record not refreshed for five sweeps belongs to a process that is gone.
-    const homes = { registry: createSessionRegistry(app, 5 * sweepMs(settings.server)), listener: createOwnerListener(app) };
-    const sessions = createHttpSessions(app, settings.server, homes, (closing) => createMcpServer(app, httpCallerOf(app), closing));
+    const homes = {
+      registry: createSessionRegistry(app, 5 * sweepMs(settings.server)),
+      listener: createOwnerListener(app),
+    };
+    const sessions = createHttpSessions(app, settings.server, homes, (closing) =>
+      createMcpServer(app, httpCallerOf(app), closing),
+    );
     registerMcpRoute(app, sessions, homes);
     registerProtectedResource(app, settings.server.authorization_servers);
     // Open GET streams would hold a shutdown or reload up: end them, clients re-initialize.

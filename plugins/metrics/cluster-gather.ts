@@ -7,7 +7,6 @@ export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 
 const TOPIC = 'metrics';
 
-
 /**
  * Answers the primary's gather asks for `metrics` with this process's metrics (the current
  * generation's plus the process ones). Installed once per process.

@@ -49,7 +49,10 @@ export default definePlugin({
     const state = processState(settings.process_metrics);
     const registry = new Registry();
     const generation: GenerationMetrics = { registry, live: false };
-    const streams: StreamCounts = new Map([['sse', 0], ['websocket', 0]]);
+    const streams: StreamCounts = new Map([
+      ['sse', 0],
+      ['websocket', 0],
+    ]);
     const metrics = createMetricSet(registry, {
       runningTasks: () => app.engine.runningCount(),
       runningTrees: () => app.engine.runningRoots().length,

@@ -33,7 +33,14 @@ export function processState(withProcessMetrics: boolean): ProcessState {
   let state = holder[KEY];
   if (!state) {
     const processRegistry = new Registry();
-    state = { processRegistry, generations: [], reloads: 0, failuresSeen: new Set(), failures: {}, gatherListening: false };
+    state = {
+      processRegistry,
+      generations: [],
+      reloads: 0,
+      failuresSeen: new Set(),
+      failures: {},
+      gatherListening: false,
+    };
     holder[KEY] = state;
   }
   // Default metrics register once per registry; asking again (a reload) would throw "already registered".

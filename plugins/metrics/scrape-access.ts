@@ -41,10 +41,13 @@ export function createScrapeAccess(app: PluginApp, configured: string | undefine
       if (principal === SCRAPER || isAdmin(principal)) return;
       if (!authOn && !expected) return;
       if (!principal) {
-        throw new ApflowError('APF_UNAUTHENTICATED', { message: 'Reading the metrics needs the scrape token: send Authorization: Bearer <metrics.token>' });
+        throw new ApflowError('APF_UNAUTHENTICATED', {
+          message: 'Reading the metrics needs the scrape token: send Authorization: Bearer <metrics.token>',
+        });
       }
       throw new ApflowError('APF_FORBIDDEN', {
-        message: 'Reading the metrics needs an administrator token or the scrape token (metrics.token, sent as Authorization: Bearer <token>)',
+        message:
+          'Reading the metrics needs an administrator token or the scrape token (metrics.token, sent as Authorization: Bearer <token>)',
       });
     },
   };

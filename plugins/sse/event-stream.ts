@@ -41,7 +41,9 @@ export function createEventStream(res: ServerResponse, options: EventStreamOptio
     res.write(text);
     if (res.writableLength > options.maxBufferedBytes) {
       options.onOverflow?.();
-      res.write(`event: overflow\ndata: ${JSON.stringify({ type: 'overflow', message: 'the client is not reading fast enough; reconnect with Last-Event-ID' })}\n\n`);
+      res.write(
+        `event: overflow\ndata: ${JSON.stringify({ type: 'overflow', message: 'the client is not reading fast enough; reconnect with Last-Event-ID' })}\n\n`,
+      );
       finish();
     }
   }
@@ -77,4 +79,3 @@ export function createEventStream(res: ServerResponse, options: EventStreamOptio
 
 /** An open event stream. */
 export type EventStream = ReturnType<typeof createEventStream>;
-

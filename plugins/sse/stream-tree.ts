@@ -21,7 +21,13 @@ export interface TreeStreamOptions {
  * after `after`, then the live events, in order and without duplicates, until the tree's `final`
  * event, followed by a `stream_end` frame.
  */
-export async function streamTree(app: PluginApp, reply: FastifyReply, settings: SseSettings, open: Set<EventStream>, options: TreeStreamOptions): Promise<void> {
+export async function streamTree(
+  app: PluginApp,
+  reply: FastifyReply,
+  settings: SseSettings,
+  open: Set<EventStream>,
+  options: TreeStreamOptions,
+): Promise<void> {
   reply.hijack();
   reply.raw.writeHead(200, {
     'content-type': 'text/event-stream',

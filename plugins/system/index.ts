@@ -15,8 +15,15 @@ export default definePlugin({
         // With authentication on, a user sees only their own running trees and tasks (administrators all).
         const roots = app.engine.runningRoots();
         const own = ctx.principal && !isAdmin(ctx.principal) ? ctx.principal.user_id : undefined;
-        const visible = own === undefined ? roots.length : (await app.tasks.getMany(roots)).filter((root) => mayAccess(ctx.principal, root.user_id)).length;
-        if (own !== undefined) report.tasks = { running: (await app.tasks.count({ user_id: own, root_only: false })).in_progress ?? 0, trees: visible };
+        const visible =
+          own === undefined
+            ? roots.length
+            : (await app.tasks.getMany(roots)).filter((root) => mayAccess(ctx.principal, root.user_id)).length;
+        if (own !== undefined)
+          report.tasks = {
+            running: (await app.tasks.count({ user_id: own, root_only: false })).in_progress ?? 0,
+            trees: visible,
+          };
         return {
           ...report,
           status: report.status === 'unavailable' ? 'unhealthy' : 'healthy',

@@ -14,7 +14,12 @@ export function registerExecuteTaskTree(app: PluginApp): void {
     async handler(params, ctx) {
       const tree = await createFor(app, params.tasks, ctx);
       if (params.use_streaming) {
-        return streamRun(app, ctx, tree.id, (ids) => ({ ...ids, status: 'started', streaming: true, message: 'Task tree execution started with streaming' }));
+        return streamRun(app, ctx, tree.id, (ids) => ({
+          ...ids,
+          status: 'started',
+          streaming: true,
+          message: 'Task tree execution started with streaming',
+        }));
       }
       const outcome = await runToEnd(app, tree.id, ctx);
       if ('already_running' in outcome) return outcome.already_running;

@@ -1,4 +1,12 @@
-import { ApflowError, checkChange, mayChange, type PluginApp, type Principal, type TaskRow, type TaskTreeJson } from 'apflow';
+import {
+  ApflowError,
+  checkChange,
+  mayChange,
+  type PluginApp,
+  type Principal,
+  type TaskRow,
+  type TaskTreeJson,
+} from 'apflow';
 import { loadTask } from './read-methods.ts';
 
 /**
@@ -17,9 +25,13 @@ export async function loadForChange(app: PluginApp, id: string, principal: Princ
  * anyone, or null for nobody; a user only themselves), else the caller while authentication is
  * on (a copy always belongs to who made it), else the original's owner (authentication off).
  */
-export function copyOwner(principal: Principal | undefined, asked: string | null | undefined): string | null | undefined {
+export function copyOwner(
+  principal: Principal | undefined,
+  asked: string | null | undefined,
+): string | null | undefined {
   if (asked !== undefined) {
-    if (!mayChange(principal, asked)) throw new ApflowError('APF_FORBIDDEN', { message: 'Permission denied: you can only copy tasks for yourself' });
+    if (!mayChange(principal, asked))
+      throw new ApflowError('APF_FORBIDDEN', { message: 'Permission denied: you can only copy tasks for yourself' });
     return asked;
   }
   return principal?.user_id;
@@ -40,14 +52,18 @@ export interface RunTarget {
 export async function runTarget(app: PluginApp, taskId: string, principal: Principal | undefined): Promise<RunTarget> {
   const task = await loadTask(app, taskId, principal);
   if (mayChange(principal, task.user_id)) return { taskId: task.id };
-  const copy = (await app.engine.copy(task.root_id, { copy_mode: 'full', user_id: principal?.user_id })) as TaskTreeJson;
+  const copy = (await app.engine.copy(task.root_id, {
+    copy_mode: 'full',
+    user_id: principal?.user_id,
+  })) as TaskTreeJson;
   const copied = findCopyOf(copy, task.id);
-  if (!copied) throw new ApflowError('APF_INTERNAL', { message: `the copy of tree ${task.root_id} lacks task ${task.id}` });
+  if (!copied)
+    throw new ApflowError('APF_INTERNAL', { message: `the copy of tree ${task.root_id} lacks task ${task.id}` });
   return { taskId: copied, originalTaskId: task.id };
 }
 
 function findCopyOf(tree: TaskTreeJson, originalId: string): string | undefined {
-  for (const stack: TaskTreeJson[] = [tree]; stack.length > 0; ) {
+  for (const stack: TaskTreeJson[] = [tree]; stack.length > 0;) {
     const node = stack.pop() as TaskTreeJson;
     if (node.original_task_id === originalId) return node.id;
     for (const child of node.children ?? []) stack.push(child); // no spread: a node may have 100k children

@@ -75,11 +75,17 @@ export const CancelParams = Type.Object({
   error_message: Type.Optional(Type.String({ maxLength: 10_000 })),
 });
 
-export const RunningListParams = Type.Object({ user_id: Type.Optional(Id), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) });
+export const RunningListParams = Type.Object({
+  user_id: Type.Optional(Id),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+});
 export const RunningStatusParams = Type.Object({ task_ids: Type.Optional(Ids), context_ids: Type.Optional(Ids) });
 export const RunningCountParams = Type.Object({ user_id: Type.Optional(Id) });
 
-export const ExecuteTreeParams = Type.Object({ tasks: Type.Array(Task, { minItems: 1 }), use_streaming: Type.Optional(Type.Boolean()) });
+export const ExecuteTreeParams = Type.Object({
+  tasks: Type.Array(Task, { minItems: 1 }),
+  use_streaming: Type.Optional(Type.Boolean()),
+});
 
 /**
  * Ids given as an array or as a comma-separated string. A string is held to the same cap as an
@@ -89,7 +95,9 @@ export function idList(value: string | string[] | undefined, method: string, fie
   if (value === undefined) return [];
   const ids = (Array.isArray(value) ? value : value.split(',')).map((id) => id.trim()).filter(Boolean);
   if (ids.length > MAX_IDS) {
-    throw new ApflowError('APF_INVALID_PARAMS', { message: `Invalid params for ${method}:\n- params.${field}: must not have more than ${MAX_IDS} items` });
+    throw new ApflowError('APF_INVALID_PARAMS', {
+      message: `Invalid params for ${method}:\n- params.${field}: must not have more than ${MAX_IDS} items`,
+    });
   }
   return ids;
 }

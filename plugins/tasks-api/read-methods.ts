@@ -16,7 +16,11 @@ export function registerReadMethods(app: PluginApp): void {
   app.rpc.method('/tasks', 'tasks.get', {
     params: TaskIdParams,
     description: 'One task (null when unknown)',
-    handler: (params, ctx) => oneTask(requiredId(params.task_id ?? params.id, "Task ID is required. Please provide 'task_id' or 'id' parameter."), ctx.principal),
+    handler: (params, ctx) =>
+      oneTask(
+        requiredId(params.task_id ?? params.id, "Task ID is required. Please provide 'task_id' or 'id' parameter."),
+        ctx.principal,
+      ),
   });
   app.rpc.method('/tasks', 'tasks.detail', {
     params: DetailParams,
@@ -26,9 +30,12 @@ export function registerReadMethods(app: PluginApp): void {
 
   app.rpc.method('/tasks', 'tasks.tree', {
     params: TreeParams,
-    description: "The whole tree a task belongs to, nested from its root",
+    description: 'The whole tree a task belongs to, nested from its root',
     async handler(params, ctx) {
-      const id = requiredId(params.task_id ?? params.root_id, "Invalid params for tasks.tree:\n- params.task_id: is required (or 'root_id')");
+      const id = requiredId(
+        params.task_id ?? params.root_id,
+        "Invalid params for tasks.tree:\n- params.task_id: is required (or 'root_id')",
+      );
       const row = await loadTask(app, id, ctx.principal);
       return buildTrees(await tasks.tree(row.root_id))[0];
     },
@@ -49,9 +56,13 @@ export function registerReadMethods(app: PluginApp): void {
     description: 'The direct children of a task, by priority',
     async handler(params, ctx) {
       const id = params.parent_id ?? params.task_id;
-      if (!id) throw new ApflowError('APF_INVALID_PARAMS', { message: "Invalid params for tasks.children:\n- params.parent_id: is required (or 'task_id')" });
+      if (!id)
+        throw new ApflowError('APF_INVALID_PARAMS', {
+          message: "Invalid params for tasks.children:\n- params.parent_id: is required (or 'task_id')",
+        });
       const parent = await tasks.get(id);
-      if (!parent || !mayAccess(ctx.principal, parent.user_id)) throw new ApflowError('APF_NOT_FOUND', { message: `Parent task ${id} not found` });
+      if (!parent || !mayAccess(ctx.principal, parent.user_id))
+        throw new ApflowError('APF_NOT_FOUND', { message: `Parent task ${id} not found` });
       return (await tasks.children(id)).map(toTaskJson);
     },
   });

@@ -45,7 +45,9 @@ function whole(name: string, value: string | undefined, fallback: number, min: n
   if (value === undefined || value === '') return fallback;
   const number = Number(value);
   if (!Number.isInteger(number) || number < min || number > max) {
-    throw new ApflowError('APF_INVALID_PARAMS', { message: `${name} must be a whole number from ${min} to ${max}, got '${value}'` });
+    throw new ApflowError('APF_INVALID_PARAMS', {
+      message: `${name} must be a whole number from ${min} to ${max}, got '${value}'`,
+    });
   }
   return number;
 }

@@ -1,5 +1,21 @@
-import { ApflowError, changeRefused, mayChange, toTaskJson, type PluginApp, type Principal, type RpcContext, type TaskRow } from 'apflow';
-import { CancelParams, ExecuteParams, idList, RunningCountParams, RunningListParams, RunningStatusParams } from './params.ts';
+import {
+  ApflowError,
+  changeRefused,
+  mayChange,
+  toTaskJson,
+  type PluginApp,
+  type Principal,
+  type RpcContext,
+  type TaskRow,
+} from 'apflow';
+import {
+  CancelParams,
+  ExecuteParams,
+  idList,
+  RunningCountParams,
+  RunningListParams,
+  RunningStatusParams,
+} from './params.ts';
 import { checkAccess, listingUser, mayAccess } from './permissions.ts';
 import { loadTask } from './read-methods.ts';
 import { runTarget } from './ownership.ts';
@@ -11,7 +27,8 @@ import { webhookHook, webhookRun } from './webhook-run.ts';
 export function registerRunMethods(app: PluginApp): void {
   app.rpc.method('/tasks', 'tasks.execute', {
     params: ExecuteParams,
-    description: "Runs a stored task tree (task_id) or creates and runs one (tasks); answers when it ends. A user running an ownerless tree runs their own copy (root_task_id names it)",
+    description:
+      'Runs a stored task tree (task_id) or creates and runs one (tasks); answers when it ends. A user running an ownerless tree runs their own copy (root_task_id names it)',
     async handler(params, ctx) {
       const hook = params.webhook_config ? await webhookHook(app, params.webhook_config) : undefined;
       const demo = params.use_demo === true;
@@ -29,7 +46,11 @@ export function registerRunMethods(app: PluginApp): void {
       }
       if (params.copy_execution) {
         const owner = ctx.principal ? { user_id: ctx.principal.user_id } : {};
-        const copy = await app.engine.copy(taskId, { copy_mode: 'minimal', children: params.copy_children ?? false, ...owner });
+        const copy = await app.engine.copy(taskId, {
+          copy_mode: 'minimal',
+          children: params.copy_children ?? false,
+          ...owner,
+        });
         originalTaskId = taskId;
         taskId = (copy as { id: string }).id;
       }
@@ -74,16 +95,36 @@ export function registerRunMethods(app: PluginApp): void {
   const cancel = {
     params: CancelParams,
     description: 'Cancels tasks and their unfinished descendants; one result per id',
-    async handler(params: { task_ids?: string | string[]; context_ids?: string | string[]; force?: boolean; error_message?: string }, ctx: { principal: Principal | undefined; method: string }) {
-      const ids = idList(params.task_ids ?? params.context_ids, ctx.method, params.task_ids === undefined ? 'context_ids' : 'task_ids');
-      if (ids.length === 0) throw new ApflowError('APF_INVALID_PARAMS', { message: "Invalid params:\n- params.task_ids: is required (an array, or ids separated by commas)" });
+    async handler(
+      params: {
+        task_ids?: string | string[];
+        context_ids?: string | string[];
+        force?: boolean;
+        error_message?: string;
+      },
+      ctx: { principal: Principal | undefined; method: string },
+    ) {
+      const ids = idList(
+        params.task_ids ?? params.context_ids,
+        ctx.method,
+        params.task_ids === undefined ? 'context_ids' : 'task_ids',
+      );
+      if (ids.length === 0)
+        throw new ApflowError('APF_INVALID_PARAMS', {
+          message: 'Invalid params:\n- params.task_ids: is required (an array, or ids separated by commas)',
+        });
       const force = params.force ?? false;
       const message = params.error_message ?? (force ? 'Force cancelled by user' : 'Cancelled by user');
       const rows = new Map((await app.tasks.getMany(ids)).map((row) => [row.id, row]));
       const denied = new Set(ids.filter((id) => rows.has(id) && !mayAccess(ctx.principal, rows.get(id)?.user_id)));
       // Cancelling is a change: an ownerless tree is read-only to users (they run copies of it).
-      const readOnly = new Set(ids.filter((id) => rows.has(id) && !denied.has(id) && !mayChange(ctx.principal, rows.get(id)?.user_id)));
-      const results = await app.engine.cancel(ids.filter((id) => !denied.has(id) && !readOnly.has(id)), message);
+      const readOnly = new Set(
+        ids.filter((id) => rows.has(id) && !denied.has(id) && !mayChange(ctx.principal, rows.get(id)?.user_id)),
+      );
+      const results = await app.engine.cancel(
+        ids.filter((id) => !denied.has(id) && !readOnly.has(id)),
+        message,
+      );
       const byId = new Map(results.map((result) => [result.task_id, result]));
       // Someone else's task is answered like an unknown one.
       return ids.map((id) =>
@@ -103,7 +144,9 @@ export function registerRunMethods(app: PluginApp): void {
     description: 'Trees running now (on any server of this database), newest first',
     async handler(params, ctx) {
       const user = listingUser(ctx.principal, params.user_id, 'list');
-      const rows = (await runningRoots(app)).filter((row) => (user === undefined || row.user_id === user) && mayAccess(ctx.principal, row.user_id));
+      const rows = (await runningRoots(app)).filter(
+        (row) => (user === undefined || row.user_id === user) && mayAccess(ctx.principal, row.user_id),
+      );
       return rows.slice(0, params.limit ?? 100).map(toTaskJson);
     },
   });
@@ -112,15 +155,36 @@ export function registerRunMethods(app: PluginApp): void {
     params: RunningStatusParams,
     description: 'State of each task id',
     async handler(params, ctx) {
-      const ids = idList(params.task_ids ?? params.context_ids, 'tasks.running.status', params.task_ids === undefined ? 'context_ids' : 'task_ids');
-      if (ids.length === 0) throw new ApflowError('APF_INVALID_PARAMS', { message: "Invalid params:\n- params.task_ids: is required (an array, or ids separated by commas)" });
+      const ids = idList(
+        params.task_ids ?? params.context_ids,
+        'tasks.running.status',
+        params.task_ids === undefined ? 'context_ids' : 'task_ids',
+      );
+      if (ids.length === 0)
+        throw new ApflowError('APF_INVALID_PARAMS', {
+          message: 'Invalid params:\n- params.task_ids: is required (an array, or ids separated by commas)',
+        });
       const rows = new Map((await app.tasks.getMany(ids)).map((row) => [row.id, row]));
-      const roots = new Map((await app.tasks.getMany([...new Set([...rows.values()].map((row) => row.root_id))])).map((row) => [row.id, row]));
+      const roots = new Map(
+        (await app.tasks.getMany([...new Set([...rows.values()].map((row) => row.root_id))])).map((row) => [
+          row.id,
+          row,
+        ]),
+      );
       return ids.map((id) => {
         const row = rows.get(id);
         if (!row || !mayAccess(ctx.principal, row.user_id)) return { task_id: id, context_id: id, status: 'not_found' };
         const running = app.engine.isRunning(row.root_id) || roots.get(row.root_id)?.run_state === 'running';
-        return { task_id: id, context_id: id, status: row.status, progress: row.progress, error: row.error, is_running: running, started_at: row.started_at, updated_at: row.updated_at };
+        return {
+          task_id: id,
+          context_id: id,
+          status: row.status,
+          progress: row.progress,
+          error: row.error,
+          is_running: running,
+          started_at: row.started_at,
+          updated_at: row.updated_at,
+        };
       });
     },
   });
@@ -130,7 +194,9 @@ export function registerRunMethods(app: PluginApp): void {
     description: 'How many trees are running now',
     async handler(params, ctx) {
       const user = listingUser(ctx.principal, params.user_id, 'count');
-      const count = (await runningRoots(app)).filter((row) => (user === undefined || row.user_id === user) && mayAccess(ctx.principal, row.user_id)).length;
+      const count = (await runningRoots(app)).filter(
+        (row) => (user === undefined || row.user_id === user) && mayAccess(ctx.principal, row.user_id),
+      ).length;
       return user === undefined ? { count } : { count, user_id: user };
     },
   });

@@ -11,7 +11,12 @@ export type Started = { rootId: string; after: number } | { already_running: Rec
  * stream or call back. Streams start at the run's own first event, as the engine reports it:
  * never inside an earlier run of the same tree.
  */
-export async function startRun(app: PluginApp, taskId: string, request: RequestContext, demo = false): Promise<Started> {
+export async function startRun(
+  app: PluginApp,
+  taskId: string,
+  request: RequestContext,
+  demo = false,
+): Promise<Started> {
   try {
     const run = await app.engine.execute(taskId, { request, demo });
     return { rootId: run.root_task_id, after: run.first_seq - 1 };
@@ -24,5 +29,11 @@ export async function startRun(app: PluginApp, taskId: string, request: RequestC
 export function alreadyRunning(error: unknown, taskId: string): Record<string, unknown> {
   if (!isApflowError(error) || error.code !== 'APF_CONFLICT') throw error;
   const rootId = (error.data as { root_task_id?: string } | undefined)?.root_task_id ?? taskId;
-  return { success: false, protocol: 'jsonrpc', root_task_id: rootId, status: 'already_running', message: `Task ${taskId} is already running` };
+  return {
+    success: false,
+    protocol: 'jsonrpc',
+    root_task_id: rootId,
+    status: 'already_running',
+    message: `Task ${taskId} is already running`,
+  };
 }

@@ -18,8 +18,14 @@ export async function streamRun(
   demo = false,
 ): Promise<unknown> {
   const sse = app.service('sse');
-  if (!sse) throw new ApflowError('APF_INVALID_PARAMS', { message: 'use_streaming needs the sse plugin, which is disabled on this server' });
-  if (!ctx.reply || ctx.batch) throw new ApflowError('APF_INVALID_PARAMS', { message: 'use_streaming is only available on a single HTTP request (not in a batch or over WebSocket)' });
+  if (!sse)
+    throw new ApflowError('APF_INVALID_PARAMS', {
+      message: 'use_streaming needs the sse plugin, which is disabled on this server',
+    });
+  if (!ctx.reply || ctx.batch)
+    throw new ApflowError('APF_INVALID_PARAMS', {
+      message: 'use_streaming is only available on a single HTTP request (not in a batch or over WebSocket)',
+    });
   const run = await startRun(app, taskId, ctx.request, demo);
   if ('already_running' in run) return run.already_running;
   started?.(run);

@@ -10,9 +10,13 @@ export interface WebhookHook {
 
 /** Checks `webhook_config` of `tasks.execute` (before anything runs). */
 export async function webhookHook(app: PluginApp, config: Record<string, unknown>): Promise<WebhookHook> {
-  if (typeof config.url !== 'string' || config.url === '') throw new ApflowError('APF_INVALID_PARAMS', { message: 'webhook_config.url is required' });
+  if (typeof config.url !== 'string' || config.url === '')
+    throw new ApflowError('APF_INVALID_PARAMS', { message: 'webhook_config.url is required' });
   const webhooks = app.service('webhooks');
-  if (!webhooks) throw new ApflowError('APF_INVALID_PARAMS', { message: 'webhook_config needs the webhooks plugin, which is disabled on this server' });
+  if (!webhooks)
+    throw new ApflowError('APF_INVALID_PARAMS', {
+      message: 'webhook_config needs the webhooks plugin, which is disabled on this server',
+    });
   const checked = await webhooks.check(config);
   return { url: checked.url, watch: (rootId, after) => void webhooks.watch(rootId, after, checked) };
 }
@@ -21,7 +25,14 @@ export async function webhookHook(app: PluginApp, config: Record<string, unknown
  * Starts the tree of `taskId` with webhook callbacks and answers at once (the events of this run
  * go to the webhook, not to the caller); reports instead when the tree is already running.
  */
-export async function webhookRun(app: PluginApp, taskId: string, hook: WebhookHook, extra: Record<string, unknown>, request: RequestContext, demo = false): Promise<unknown> {
+export async function webhookRun(
+  app: PluginApp,
+  taskId: string,
+  hook: WebhookHook,
+  extra: Record<string, unknown>,
+  request: RequestContext,
+  demo = false,
+): Promise<unknown> {
   const started = await startRun(app, taskId, request, demo);
   if ('already_running' in started) return started.already_running;
   // Events of this run only: the log may hold earlier runs of the same tree.

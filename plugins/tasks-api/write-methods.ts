@@ -23,8 +23,12 @@ export function registerWriteMethods(app: PluginApp): void {
       const task = await loadForChange(app, params.task_id, ctx.principal);
       await refuseWhileRunning(app, task, 'updated');
       const { set, errors } = planUpdate(task, await app.tasks.tree(task.root_id), params);
-      if (errors.length) throw new ApflowError('APF_INVALID_PARAMS', { message: `Update failed:\n${errors.map((e) => `- ${e}`).join('\n')}` });
-      if (Object.keys(set).length) await app.tasks.update([{ id: task.id, set: { ...set, updated_at: new Date().toISOString() } }]);
+      if (errors.length)
+        throw new ApflowError('APF_INVALID_PARAMS', {
+          message: `Update failed:\n${errors.map((e) => `- ${e}`).join('\n')}`,
+        });
+      if (Object.keys(set).length)
+        await app.tasks.update([{ id: task.id, set: { ...set, updated_at: new Date().toISOString() } }]);
       return toTaskJson((await app.tasks.get(task.id)) as TaskRow);
     },
   });
@@ -33,30 +37,45 @@ export function registerWriteMethods(app: PluginApp): void {
     params: TaskIdParams,
     description: 'Deletes a pending task and its pending subtree, when nothing depends on it',
     async handler(params, ctx) {
-      const id = requiredId(params.task_id ?? params.id, 'Invalid params for tasks.delete:\n- params.task_id: is required');
+      const id = requiredId(
+        params.task_id ?? params.id,
+        'Invalid params for tasks.delete:\n- params.task_id: is required',
+      );
       const task = await loadForChange(app, id, ctx.principal);
       const tree = await app.tasks.tree(task.root_id);
       const subtree = descendants(tree, task.id);
       const ids = new Set([task.id, ...subtree.map((row) => row.id)]);
       const parts: string[] = [];
       const busy = subtree.filter((row) => row.status !== 'pending');
-      if (busy.length) parts.push(`task has ${busy.length} non-pending children: [${busy.map((row) => `${row.id}: ${row.status}`).join(', ')}]`);
+      if (busy.length)
+        parts.push(
+          `task has ${busy.length} non-pending children: [${busy.map((row) => `${row.id}: ${row.status}`).join(', ')}]`,
+        );
       if (task.status !== 'pending') parts.push(`task status is '${task.status}' (must be 'pending')`);
-      const dependents = tree.filter((row) => !ids.has(row.id) && (row.dependencies ?? []).some((dep) => ids.has(dep.id)));
-      if (dependents.length) parts.push(`${dependents.length} tasks depend on this task: [${dependents.map((row) => row.id).join(', ')}]`);
+      const dependents = tree.filter(
+        (row) => !ids.has(row.id) && (row.dependencies ?? []).some((dep) => ids.has(dep.id)),
+      );
+      if (dependents.length)
+        parts.push(`${dependents.length} tasks depend on this task: [${dependents.map((row) => row.id).join(', ')}]`);
       // A pending task of a running tree is still in the engine's plan; removing it under the engine would lose writes.
       if (await treeRunning(app, task)) parts.push('its task tree is running');
       if (parts.length) throw new ApflowError('APF_CONFLICT', { message: `Cannot delete task: ${parts.join('; ')}` });
       const parent = task.parent_id ? tree.find((row) => row.id === task.parent_id) : undefined;
       const orphaned = parent && !tree.some((row) => row.parent_id === parent.id && !ids.has(row.id));
-      await app.tasks.remove([...ids], orphaned && parent ? [{ id: parent.id, set: { has_children: false, updated_at: new Date().toISOString() } }] : []);
+      await app.tasks.remove(
+        [...ids],
+        orphaned && parent
+          ? [{ id: parent.id, set: { has_children: false, updated_at: new Date().toISOString() } }]
+          : [],
+      );
       return { success: true, task_id: task.id, deleted_count: ids.size, children_deleted: ids.size - 1 };
     },
   });
 
   app.rpc.method('/tasks', 'tasks.copy', {
     params: CopyParams,
-    description: "Copies a task tree (minimal, full or custom), saved or returned as a tasks array; with authentication on the copy is the caller's",
+    description:
+      "Copies a task tree (minimal, full or custom), saved or returned as a tasks array; with authentication on the copy is the caller's",
     async handler(params, ctx) {
       await loadTask(app, params.task_id, ctx.principal);
       const { task_id: taskId, custom_task_ids: custom, user_id: asked, ...options } = params;
@@ -85,7 +104,7 @@ async function treeRunning(app: PluginApp, task: TaskRow): Promise<boolean> {
 
 function descendants(tree: readonly TaskRow[], id: string): TaskRow[] {
   const out: TaskRow[] = [];
-  for (const stack = [id]; stack.length > 0; ) {
+  for (const stack = [id]; stack.length > 0;) {
     const parent = stack.pop() as string;
     for (const row of tree) {
       if (row.parent_id !== parent) continue;

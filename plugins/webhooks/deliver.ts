@@ -34,7 +34,14 @@ export function loggedUrl(url: string): string {
  * `max_retries` times with backoff `retryBaseS`·2^n. A 4xx is not retried. Never throws: the
  * outcome is logged (and returned: true once delivered), so delivery cannot affect the run.
  */
-export async function deliverEvent(event: TaskEvent, config: Required<WebhookConfig>, retryBaseS: number, signal: AbortSignal, log: Logger, outbound: Outbound): Promise<boolean> {
+export async function deliverEvent(
+  event: TaskEvent,
+  config: Required<WebhookConfig>,
+  retryBaseS: number,
+  signal: AbortSignal,
+  log: Logger,
+  outbound: Outbound,
+): Promise<boolean> {
   return postWithRetries({
     url: config.url,
     outbound,

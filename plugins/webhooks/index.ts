@@ -46,7 +46,11 @@ export default definePlugin({
   config: { key: 'webhooks', schema: Settings },
   setup(app) {
     const settings = app.settings;
-    const outbound = app.outbound.with({ allow_private: settings.allow_private, allow_hosts: settings.allow_hosts, deny_hosts: settings.deny_hosts });
+    const outbound = app.outbound.with({
+      allow_private: settings.allow_private,
+      allow_hosts: settings.allow_hosts,
+      deny_hosts: settings.deny_hosts,
+    });
     const open = new Set<Watch>();
     app.provide('webhooks', {
       async check(config) {

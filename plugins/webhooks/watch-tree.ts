@@ -25,7 +25,14 @@ export interface Watch {
  * at a time: what the event log holds first, then the live events, until the `final` event. Each
  * request goes through `outbound` (the policy with the webhooks' own allowances).
  */
-export function watchTree(app: PluginApp, settings: WebhookSettings, rootId: string, after: number, config: Required<WebhookConfig>, outbound: Outbound): Watch {
+export function watchTree(
+  app: PluginApp,
+  settings: WebhookSettings,
+  rootId: string,
+  after: number,
+  config: Required<WebhookConfig>,
+  outbound: Outbound,
+): Watch {
   const controller = new AbortController();
   const queue: TaskEvent[] = [];
   let working = false;
@@ -45,7 +52,10 @@ export function watchTree(app: PluginApp, settings: WebhookSettings, rootId: str
     if (finished) return;
     if (queue.length >= settings.max_queue) {
       const dropped = queue.shift();
-      app.log.warn({ url: loggedUrl(config.url), root_task_id: rootId, seq: dropped?.seq }, 'webhook queue full; dropped the oldest event');
+      app.log.warn(
+        { url: loggedUrl(config.url), root_task_id: rootId, seq: dropped?.seq },
+        'webhook queue full; dropped the oldest event',
+      );
       app.service('metrics')?.eventsDropped('webhooks');
     }
     queue.push(event);
@@ -57,7 +67,14 @@ export function watchTree(app: PluginApp, settings: WebhookSettings, rootId: str
     try {
       while (!finished && queue.length > 0) {
         const event = queue.shift() as TaskEvent;
-        const delivered = await deliverEvent(event, config, settings.retry_base_s, controller.signal, app.log, outbound);
+        const delivered = await deliverEvent(
+          event,
+          config,
+          settings.retry_base_s,
+          controller.signal,
+          app.log,
+          outbound,
+        );
         if (!delivered && !controller.signal.aborted) app.service('metrics')?.eventsDropped('webhooks');
         if (event.type === 'final') stop();
       }
@@ -67,6 +84,11 @@ export function watchTree(app: PluginApp, settings: WebhookSettings, rootId: str
   }
 
   const following = app.engine.follow(rootId, after, enqueue);
-  following.replayed.catch((error: unknown) => app.log.warn({ url: loggedUrl(config.url), root_task_id: rootId, err: error }, 'webhook could not read the event log'));
+  following.replayed.catch((error: unknown) =>
+    app.log.warn(
+      { url: loggedUrl(config.url), root_task_id: rootId, err: error },
+      'webhook could not read the event log',
+    ),
+  );
   return { stop, ended };
 }

@@ -1,10 +1,26 @@
 import type { WebSocket } from 'ws';
-import { coalesceWrites, toWireError, type FastifyRequest, type PluginApp, type Principal, type RequestContext, type TaskEvent } from 'apflow';
+import {
+  coalesceWrites,
+  toWireError,
+  type FastifyRequest,
+  type PluginApp,
+  type Principal,
+  type RequestContext,
+  type TaskEvent,
+} from 'apflow';
 import { createSessionTimers } from './session-timers.ts';
 import type { WebSocketSettings } from './settings.ts';
 import { eventFrame } from './text-frame.ts';
 
-type Message = { action?: unknown; task_id?: unknown; last_seq?: unknown; jsonrpc?: unknown; method?: unknown; id?: unknown; token?: unknown };
+type Message = {
+  action?: unknown;
+  task_id?: unknown;
+  last_seq?: unknown;
+  jsonrpc?: unknown;
+  method?: unknown;
+  id?: unknown;
+  token?: unknown;
+};
 
 /**
  * One `/ws` connection: `{"action": "subscribe" | "unsubscribe" | "ping", "task_id"}` messages,
@@ -13,7 +29,12 @@ type Message = { action?: unknown; task_id?: unknown; last_seq?: unknown; jsonrp
  * its `final` event. A client that does not read is disconnected (it can resubscribe with
  * `last_seq`).
  */
-export function handleConnection(app: PluginApp, socket: WebSocket, request: FastifyRequest, settings: WebSocketSettings): void {
+export function handleConnection(
+  app: PluginApp,
+  socket: WebSocket,
+  request: FastifyRequest,
+  settings: WebSocketSettings,
+): void {
   const subscriptions = new Map<string, () => void>();
   /** A token the client sent in an `auth` message: it stands for the connection from then on. */
   let token: string | undefined;
@@ -22,7 +43,12 @@ export function handleConnection(app: PluginApp, socket: WebSocket, request: Fas
   const timers = createSessionTimers(
     socket,
     auth ? settings.auth_timeout_s * 1000 : undefined,
-    auth ? { everyMs: settings.recheck_s * 1000, check: () => app.enterMessage(request, 'ws.recheck', token ? { token } : {}) } : undefined,
+    auth
+      ? {
+          everyMs: settings.recheck_s * 1000,
+          check: () => app.enterMessage(request, 'ws.recheck', token ? { token } : {}),
+        }
+      : undefined,
   );
   timers.authenticated(request.apflow?.principal);
 
@@ -96,7 +122,11 @@ export function handleConnection(app: PluginApp, socket: WebSocket, request: Fas
     }
     try {
       const offered = authMessage ? (message.token as string) : token;
-      const context = await app.enterMessage(request, isRpc ? String(rpcMethod) : `ws.${String(message?.action)}`, offered ? { token: offered } : {});
+      const context = await app.enterMessage(
+        request,
+        isRpc ? String(rpcMethod) : `ws.${String(message?.action)}`,
+        offered ? { token: offered } : {},
+      );
       if (authMessage) {
         token = offered;
         timers.authenticated(context.principal);
@@ -116,7 +146,11 @@ export function handleConnection(app: PluginApp, socket: WebSocket, request: Fas
   const answer = async ({ message, isRpc, rpcMethod, context }: Entered) => {
     if (isRpc) {
       const endpoint = typeof rpcMethod === 'string' && app.rpc.has('/system', rpcMethod) ? '/system' : '/tasks';
-      const outcome = await app.rpc.dispatch(endpoint, message, { request: context, principal: context.principal, log: request.log });
+      const outcome = await app.rpc.dispatch(endpoint, message, {
+        request: context,
+        principal: context.principal,
+        log: request.log,
+      });
       return send(outcome.body);
     }
     const taskId = typeof message?.task_id === 'string' ? message.task_id : undefined;
@@ -128,7 +162,8 @@ export function handleConnection(app: PluginApp, socket: WebSocket, request: Fas
       case 'subscribe': {
         if (!taskId) return send({ type: 'error', error: "subscribe needs a 'task_id'" });
         const after = message.last_seq === undefined ? 0 : Number(message.last_seq);
-        if (!Number.isInteger(after) || after < 0) return send({ type: 'error', task_id: taskId, error: "'last_seq' must be a whole number" });
+        if (!Number.isInteger(after) || after < 0)
+          return send({ type: 'error', task_id: taskId, error: "'last_seq' must be a whole number" });
         return subscribe(taskId, after, context.principal);
       }
       case 'unsubscribe': {
@@ -138,7 +173,10 @@ export function handleConnection(app: PluginApp, socket: WebSocket, request: Fas
         return send({ type: 'unsubscribed', task_id: taskId });
       }
       default:
-        return send({ type: 'error', error: `unknown action '${String(message?.action)}' (use subscribe, unsubscribe, ping, auth, or send a JSON-RPC request)` });
+        return send({
+          type: 'error',
+          error: `unknown action '${String(message?.action)}' (use subscribe, unsubscribe, ping, auth, or send a JSON-RPC request)`,
+        });
     }
   };
 

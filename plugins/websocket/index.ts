@@ -57,7 +57,8 @@ export default definePlugin({
     });
     // On shutdown or reload, close the sockets so clients reconnect (and resubscribe with last_seq).
     app.onClosing(() => {
-      for (const socket of sockets) socket.close(1001, 'server going away: reconnect and subscribe again with last_seq');
+      for (const socket of sockets)
+        socket.close(1001, 'server going away: reconnect and subscribe again with last_seq');
     });
   },
 });

@@ -5,7 +5,8 @@ import type { WebSocket } from 'ws';
 export const POLICY_CLOSE = 1008;
 export const AUTH_TIMEOUT_REASON = 'authentication timeout: send {"action": "auth", "token": "<JWT>"} first';
 export const TOKEN_EXPIRED_REASON = 'token expired: reconnect with a fresh token';
-export const CREDENTIALS_REFUSED_REASON = 'token no longer accepted (revoked or user removed): reconnect with a fresh token';
+export const CREDENTIALS_REFUSED_REASON =
+  'token no longer accepted (revoked or user removed): reconnect with a fresh token';
 
 /** setTimeout's longest delay (about 24.8 days); longer waits are chained. */
 const MAX_DELAY_MS = 2 ** 31 - 1;
@@ -45,19 +46,28 @@ export interface Recheck {
  * too, not only the next message. A check that fails for another reason (the database away)
  * leaves the connection open.
  */
-export function createSessionTimers(socket: WebSocket, authTimeoutMs: number | undefined, recheck?: Recheck): SessionTimers {
+export function createSessionTimers(
+  socket: WebSocket,
+  authTimeoutMs: number | undefined,
+  recheck?: Recheck,
+): SessionTimers {
   let authTimer: NodeJS.Timeout | undefined;
   let expiryTimer: NodeJS.Timeout | undefined;
   let recheckTimer: NodeJS.Timeout | undefined;
-  if (authTimeoutMs !== undefined) authTimer = setTimeout(() => closeForPolicy(socket, AUTH_TIMEOUT_REASON), authTimeoutMs);
+  if (authTimeoutMs !== undefined)
+    authTimer = setTimeout(() => closeForPolicy(socket, AUTH_TIMEOUT_REASON), authTimeoutMs);
   const checkAgain = () =>
     recheck?.check().catch((error: unknown) => {
-      if (isApflowError(error) && error.code === 'APF_UNAUTHENTICATED') closeForPolicy(socket, CREDENTIALS_REFUSED_REASON);
+      if (isApflowError(error) && error.code === 'APF_UNAUTHENTICATED')
+        closeForPolicy(socket, CREDENTIALS_REFUSED_REASON);
     });
 
   const armExpiry = (at: number) => {
     const wait = at - Date.now();
-    expiryTimer = wait > MAX_DELAY_MS ? setTimeout(() => armExpiry(at), MAX_DELAY_MS) : setTimeout(() => closeForPolicy(socket, TOKEN_EXPIRED_REASON), Math.max(0, wait));
+    expiryTimer =
+      wait > MAX_DELAY_MS
+        ? setTimeout(() => armExpiry(at), MAX_DELAY_MS)
+        : setTimeout(() => closeForPolicy(socket, TOKEN_EXPIRED_REASON), Math.max(0, wait));
   };
 
   return {

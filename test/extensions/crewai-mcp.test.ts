@@ -22,7 +22,13 @@ async function crewApp(t: TestContext, openaiUrl: string, inline: Record<string,
   const log = memoryLog();
   const app = await testApp(
     t,
-    { plugins: ['@apflow/crewai', join(dir, 'keys.ts')], llm: { providers: { openai: { base_url: openaiUrl } } }, outbound: { allow_hosts: ['127.0.0.1'] }, log: { level: 'debug' }, ...inline },
+    {
+      plugins: ['@apflow/crewai', join(dir, 'keys.ts')],
+      llm: { providers: { openai: { base_url: openaiUrl } } },
+      outbound: { allow_hosts: ['127.0.0.1'] },
+      log: { level: 'debug' },
+      ...inline,
+    },
     { cwd: dir, logStream: log.stream },
   );
   return { app, log };
@@ -43,16 +49,34 @@ test("an agent calls an MCP server's tool: the server answers and its answer rea
     return openaiText(`The tool said: ${String(messages.find((message) => message.role === 'tool')?.content)}`);
   });
   const { app, log } = await crewApp(t, openai.baseUrl);
-  const mcp = { transport: 'http', url: server.url, headers: { authorization: `Bearer ${token}` }, tools: ['add'], prefix: 'calc_' };
-  const { outcome, row, events } = await runTree(app, [{ id: 'crew', name: 'MCP', schemas: { method: 'crewai_executor' }, params: { works: crew([{ mcp }]) } }]);
+  const mcp = {
+    transport: 'http',
+    url: server.url,
+    headers: { authorization: `Bearer ${token}` },
+    tools: ['add'],
+    prefix: 'calc_',
+  };
+  const { outcome, row, events } = await runTree(app, [
+    { id: 'crew', name: 'MCP', schemas: { method: 'crewai_executor' }, params: { works: crew([{ mcp }]) } },
+  ]);
   assert.equal(outcome.status, 'completed', outcome.error);
   const result = row?.result as { status: string; result: unknown };
   assert.equal(result.status, 'success');
   assert.match(String(result.result), /^The tool said: .*sum is 5/);
 
-  const offered = (openai.requests[0]?.body.tools as { function: { name: string; parameters: { properties: object } } }[]).map((tool) => tool.function);
-  assert.deepEqual(offered.map((tool) => tool.name), ['calc_add'], 'only the listed tools, with the prefix');
-  assert.deepEqual(Object.keys(offered[0]!.parameters.properties).sort(), ['a', 'b'], "the tool's input schema is the model's");
+  const offered = (
+    openai.requests[0]?.body.tools as { function: { name: string; parameters: { properties: object } } }[]
+  ).map((tool) => tool.function);
+  assert.deepEqual(
+    offered.map((tool) => tool.name),
+    ['calc_add'],
+    'only the listed tools, with the prefix',
+  );
+  assert.deepEqual(
+    Object.keys(offered[0]!.parameters.properties).sort(),
+    ['a', 'b'],
+    "the tool's input schema is the model's",
+  );
   assert.equal(server.sessions(), 0, 'the session was ended with the crew');
   assert.ok(server.seen.some((request) => request.method === 'DELETE'));
   const everything = JSON.stringify({ result: row?.result, events }) + log.text();
@@ -62,17 +86,35 @@ test("an agent calls an MCP server's tool: the server answers and its answer rea
 test('an agent with MCP tools fails clearly when the mcp plugin is disabled, before any model call', async (t) => {
   const openai = await fakeLlmServer(t, () => openaiText('never'));
   const { app } = await crewApp(t, openai.baseUrl, { disabled_plugins: ['mcp'] });
-  const { outcome } = await runTree(app, [{ name: 'crew', schemas: { method: 'crewai_executor' }, params: { works: crew([{ mcp: { transport: 'http', url: 'http://127.0.0.1:9/mcp' } }]) } }]);
+  const { outcome } = await runTree(app, [
+    {
+      name: 'crew',
+      schemas: { method: 'crewai_executor' },
+      params: { works: crew([{ mcp: { transport: 'http', url: 'http://127.0.0.1:9/mcp' } }]) },
+    },
+  ]);
   assert.equal(outcome.status, 'failed');
-  assert.equal(outcome.error, "Agent 'helper' has MCP tools, but the mcp plugin is not loaded (take 'mcp' out of disabled_plugins)");
+  assert.equal(
+    outcome.error,
+    "Agent 'helper' has MCP tools, but the mcp plugin is not loaded (take 'mcp' out of disabled_plugins)",
+  );
   assert.equal(openai.requests.length, 0);
 });
 
 test("an agent's stdio MCP server is refused unless mcp.client.stdio allows it", async (t) => {
   const openai = await fakeLlmServer(t, () => openaiText('never'));
   const { app } = await crewApp(t, openai.baseUrl);
-  const { outcome } = await runTree(app, [{ name: 'crew', schemas: { method: 'crewai_executor' }, params: { works: crew([{ mcp: { transport: 'stdio', command: ['npx', 'some-server'] } }]) } }]);
+  const { outcome } = await runTree(app, [
+    {
+      name: 'crew',
+      schemas: { method: 'crewai_executor' },
+      params: { works: crew([{ mcp: { transport: 'stdio', command: ['npx', 'some-server'] } }]) },
+    },
+  ]);
   assert.equal(outcome.status, 'failed');
-  assert.match(outcome.error ?? '', /^agent 'helper' MCP tools: transport 'stdio' is disabled: set mcp\.client\.stdio\.enabled: true/);
+  assert.match(
+    outcome.error ?? '',
+    /^agent 'helper' MCP tools: transport 'stdio' is disabled: set mcp\.client\.stdio\.enabled: true/,
+  );
   assert.equal(openai.requests.length, 0);
 });

@@ -5,7 +5,12 @@ import { crewApp, KEYS, runTree } from './fake-llm-app.ts';
 
 const research = {
   agents: {
-    researcher: { role: 'Research Analyst on {topic}', goal: 'Research {topic}', backstory: 'You dig deep.', llm: 'openai/gpt-4o-mini' },
+    researcher: {
+      role: 'Research Analyst on {topic}',
+      goal: 'Research {topic}',
+      backstory: 'You dig deep.',
+      llm: 'openai/gpt-4o-mini',
+    },
     writer: { role: 'Writer', goal: 'Summarise', llm: 'anthropic/claude-3-5-haiku-latest' },
   },
   tasks: {
@@ -19,13 +24,25 @@ test('crewai_executor runs the tasks in order across providers, each key in its 
   const anthropic = await fakeLlmServer(t, () => anthropicText('{"summary": "AI is big"}'));
   const { app } = await crewApp(t, { openai: openai.baseUrl, anthropic: anthropic.baseUrl });
   const { outcome, row, events } = await runTree(app, [
-    { id: 'crew', name: 'Research', schemas: { method: 'crewai_executor' }, params: { works: research }, inputs: { topic: 'AI' } },
+    {
+      id: 'crew',
+      name: 'Research',
+      schemas: { method: 'crewai_executor' },
+      params: { works: research },
+      inputs: { topic: 'AI' },
+    },
   ]);
   assert.equal(outcome.status, 'completed', outcome.error);
   assert.deepEqual(row?.result, {
     status: 'success',
     result: { summary: 'AI is big' },
-    token_usage: { total_tokens: 25, prompt_tokens: 17, completion_tokens: 8, cached_prompt_tokens: 0, successful_requests: 2 },
+    token_usage: {
+      total_tokens: 25,
+      prompt_tokens: 17,
+      completion_tokens: 8,
+      cached_prompt_tokens: 0,
+      successful_requests: 2,
+    },
   });
 
   assert.equal(openai.requests.length, 1);
@@ -51,15 +68,25 @@ test('crewai_executor runs the tasks in order across providers, each key in its 
 });
 
 test('an agent calls an apflow executor as a tool: the executor runs and its result goes back to the model', async (t) => {
-  const openai = await fakeLlmServer(t, (_request, n) => (n === 0 ? openaiToolCall('echo_tool', { text: 'hello' }) : openaiText('the tool said HELLO')));
+  const openai = await fakeLlmServer(t, (_request, n) =>
+    n === 0 ? openaiToolCall('echo_tool', { text: 'hello' }) : openaiText('the tool said HELLO'),
+  );
   const { app } = await crewApp(t, { openai: openai.baseUrl });
   const works = {
     agents: { helper: { role: 'Helper', goal: 'Use tools', llm: 'gpt-4o-mini', tools: ['echo_tool'] } },
     tasks: { shout: { description: 'Shout hello', agent: 'helper' } },
   };
-  const { outcome, row } = await runTree(app, [{ id: 'crew', name: 'Tools', schemas: { method: 'crewai_executor' }, params: { works } }], 'bob');
+  const { outcome, row } = await runTree(
+    app,
+    [{ id: 'crew', name: 'Tools', schemas: { method: 'crewai_executor' }, params: { works } }],
+    'bob',
+  );
   assert.equal(outcome.status, 'completed', outcome.error);
-  const result = row?.result as { status: string; result: unknown; token_usage: { successful_requests: number; total_tokens: number } };
+  const result = row?.result as {
+    status: string;
+    result: unknown;
+    token_usage: { successful_requests: number; total_tokens: number };
+  };
   assert.equal(result.status, 'success');
   assert.equal(result.result, 'the tool said HELLO');
   assert.equal(result.token_usage.successful_requests, 2);
@@ -72,17 +99,32 @@ test('an agent calls an apflow executor as a tool: the executor runs and its res
   const messages = openai.requests[1]?.body.messages as { role: string; content: unknown; tool_call_id?: string }[];
   const toolMessage = messages.find((message) => message.role === 'tool');
   assert.equal(toolMessage?.tool_call_id, 'call_1');
-  assert.deepEqual(JSON.parse(String(toolMessage?.content)), { echoed: 'HELLO', user: 'bob' }, 'the executor ran as the crew task user');
+  assert.deepEqual(
+    JSON.parse(String(toolMessage?.content)),
+    { echoed: 'HELLO', user: 'bob' },
+    'the executor ran as the crew task user',
+  );
 });
 
 test('a provider error is reported as the original did, with the key scrubbed from it, the events and the logs', async (t) => {
   const openai = await fakeLlmServer(t, (request) => ({
     status: 401,
-    body: { error: { message: `Incorrect API key provided: ${String(request.headers.authorization).slice(7)}.`, type: 'invalid_request_error', code: 'invalid_api_key' } },
+    body: {
+      error: {
+        message: `Incorrect API key provided: ${String(request.headers.authorization).slice(7)}.`,
+        type: 'invalid_request_error',
+        code: 'invalid_api_key',
+      },
+    },
   }));
   const { app, log } = await crewApp(t, { openai: openai.baseUrl });
-  const works = { agents: { a: { role: 'R', goal: 'G', llm: 'openai/gpt-4o-mini' } }, tasks: { only: { description: 'Do it', agent: 'a' } } };
-  const { outcome, row, rows, events } = await runTree(app, [{ id: 'crew', name: 'Fails', schemas: { method: 'crewai_executor' }, params: { works } }]);
+  const works = {
+    agents: { a: { role: 'R', goal: 'G', llm: 'openai/gpt-4o-mini' } },
+    tasks: { only: { description: 'Do it', agent: 'a' } },
+  };
+  const { outcome, row, rows, events } = await runTree(app, [
+    { id: 'crew', name: 'Fails', schemas: { method: 'crewai_executor' }, params: { works } },
+  ]);
   assert.equal(outcome.status, 'completed', 'the task completes; its result says failed (as the original)');
   const result = row?.result as { status: string; error: string; result: unknown };
   assert.equal(result.status, 'failed');
@@ -95,8 +137,13 @@ test('a provider error is reported as the original did, with the key scrubbed fr
 
 test('with no key the task fails with a message naming the provider and the ways to give a key', async (t) => {
   const { app } = await crewApp(t, {});
-  const works = { agents: { a: { role: 'R', goal: 'G', llm: 'mistral/mistral-small-latest' } }, tasks: { only: { description: 'Do it', agent: 'a' } } };
-  const { outcome } = await runTree(app, [{ id: 'crew', name: 'NoKey', schemas: { method: 'crewai_executor' }, params: { works } }]);
+  const works = {
+    agents: { a: { role: 'R', goal: 'G', llm: 'mistral/mistral-small-latest' } },
+    tasks: { only: { description: 'Do it', agent: 'a' } },
+  };
+  const { outcome } = await runTree(app, [
+    { id: 'crew', name: 'NoKey', schemas: { method: 'crewai_executor' }, params: { works } },
+  ]);
   assert.equal(outcome.status, 'failed');
   assert.match(outcome.error ?? '', /No API key for LLM provider 'mistral'/);
   assert.match(outcome.error ?? '', /X-LLM-API-KEY/);
@@ -109,11 +156,22 @@ test("works are checked with the original's messages", async (t) => {
   const cases: [unknown, string][] = [
     [undefined, 'works parameter is required'],
     [{ agents: {} }, 'works must contain agents and tasks'],
-    [{ agents: { a: { role: 'R', goal: 'G' } }, tasks: { t1: { description: 'D', agent: 'ghost' } } }, "Agent 'ghost' not found for task 't1'"],
-    [{ agents: { a: { role: 'R', goal: 'G', tools: ['no_such_executor'] } }, tasks: { t1: { description: 'D', agent: 'a' } } }, "Tool 'no_such_executor' of agent 'a' is not a registered executor"],
+    [
+      { agents: { a: { role: 'R', goal: 'G' } }, tasks: { t1: { description: 'D', agent: 'ghost' } } },
+      "Agent 'ghost' not found for task 't1'",
+    ],
+    [
+      {
+        agents: { a: { role: 'R', goal: 'G', tools: ['no_such_executor'] } },
+        tasks: { t1: { description: 'D', agent: 'a' } },
+      },
+      "Tool 'no_such_executor' of agent 'a' is not a registered executor",
+    ],
   ];
   for (const [works, message] of cases) {
-    const { outcome } = await runTree(app, [{ name: 'crew', schemas: { method: 'crewai_executor' }, params: works === undefined ? {} : { works } }]);
+    const { outcome } = await runTree(app, [
+      { name: 'crew', schemas: { method: 'crewai_executor' }, params: works === undefined ? {} : { works } },
+    ]);
     assert.equal(outcome.status, 'failed');
     assert.equal(outcome.error, message);
   }

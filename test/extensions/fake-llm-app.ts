@@ -36,7 +36,12 @@ export async function crewApp(t: TestContext, urls: { openai?: string; anthropic
   const log = memoryLog();
   const app = await testApp(
     t,
-    { plugins: ['@apflow/crewai', join(dir, 'keys.ts')], llm: { providers }, executors: { dirs: [join(dir, 'executors')] }, log: { level: 'debug' } },
+    {
+      plugins: ['@apflow/crewai', join(dir, 'keys.ts')],
+      llm: { providers },
+      executors: { dirs: [join(dir, 'executors')] },
+      log: { level: 'debug' },
+    },
     { cwd: dir, logStream: log.stream },
   );
   return { app, log };

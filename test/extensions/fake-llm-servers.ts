@@ -25,7 +25,12 @@ export async function fakeLlmServer(t: TestContext, answer: (request: LlmRequest
     let data = '';
     req.on('data', (chunk) => (data += chunk));
     req.on('end', () => {
-      const request: LlmRequest = { path: req.url ?? '', headers: req.headers, body: JSON.parse(data || '{}') as Record<string, unknown>, abandoned: false };
+      const request: LlmRequest = {
+        path: req.url ?? '',
+        headers: req.headers,
+        body: JSON.parse(data || '{}') as Record<string, unknown>,
+        abandoned: false,
+      };
       const reply = answer(request, requests.length);
       requests.push(request);
       if (reply === 'hold') {
@@ -66,7 +71,11 @@ export function openaiToolCall(name: string, args: unknown) {
       choices: [
         {
           index: 0,
-          message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name, arguments: JSON.stringify(args) } }] },
+          message: {
+            role: 'assistant',
+            content: null,
+            tool_calls: [{ id: 'call_1', type: 'function', function: { name, arguments: JSON.stringify(args) } }],
+          },
           finish_reason: 'tool_calls',
         },
       ],

@@ -7,9 +7,17 @@ import { repoRoot } from '../helpers.ts';
  * it out (a copy of the package), with its `dependencies` linked beside it from the repository's
  * node_modules, so it loads by package name and resolves `apflow` as in a user's app.
  */
-export function installExtension(dir: string, folder: string, packageName: string, dependencies: readonly string[]): void {
+export function installExtension(
+  dir: string,
+  folder: string,
+  packageName: string,
+  dependencies: readonly string[],
+): void {
   const modules = join(dir, 'node_modules');
-  cpSync(join(repoRoot, 'extensions', folder), join(modules, packageName), { recursive: true, filter: (source) => !source.includes('node_modules') });
+  cpSync(join(repoRoot, 'extensions', folder), join(modules, packageName), {
+    recursive: true,
+    filter: (source) => !source.includes('node_modules'),
+  });
   for (const name of dependencies) {
     const target = join(modules, name);
     if (existsSync(target)) continue;
@@ -19,4 +27,7 @@ export function installExtension(dir: string, folder: string, packageName: strin
 }
 
 /** What `@apflow/crewai` needs beside it. */
-export const CREWAI_DEPENDENCIES = ['ai', ...['openai', 'anthropic', 'google', 'mistral', 'groq', 'openai-compatible'].map((name) => `@ai-sdk/${name}`)];
+export const CREWAI_DEPENDENCIES = [
+  'ai',
+  ...['openai', 'anthropic', 'google', 'mistral', 'groq', 'openai-compatible'].map((name) => `@ai-sdk/${name}`),
+];

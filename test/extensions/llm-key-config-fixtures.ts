@@ -67,9 +67,23 @@ export default defineExecutor({
 });`;
 
 /** Runs one key_probe task with `tasks.execute` and returns its answer. */
-export async function probe(url: string, to: string, options: { user_id?: string; headers?: Record<string, string>; provider?: string } = {}) {
-  const task = { name: 'probe', schemas: { method: 'key_probe' }, inputs: { to, ...(options.provider ? { provider: options.provider } : {}) }, ...(options.user_id ? { user_id: options.user_id } : {}) };
-  const answer = await rpc(url, '/tasks', { jsonrpc: '2.0', id: 1, method: 'tasks.execute', params: { tasks: [task] } }, options.headers);
+export async function probe(
+  url: string,
+  to: string,
+  options: { user_id?: string; headers?: Record<string, string>; provider?: string } = {},
+) {
+  const task = {
+    name: 'probe',
+    schemas: { method: 'key_probe' },
+    inputs: { to, ...(options.provider ? { provider: options.provider } : {}) },
+    ...(options.user_id ? { user_id: options.user_id } : {}),
+  };
+  const answer = await rpc(
+    url,
+    '/tasks',
+    { jsonrpc: '2.0', id: 1, method: 'tasks.execute', params: { tasks: [task] } },
+    options.headers,
+  );
   const body = answer.body as Envelope;
   assert.equal(body.error, undefined, `tasks.execute: ${JSON.stringify(body.error)}`);
   const result = body.result as { status: string; result?: unknown; error?: string };

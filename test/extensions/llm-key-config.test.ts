@@ -3,7 +3,17 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { createApp } from 'apflow';
 import { httpReceiver, memoryLog, testApp } from '../helpers.ts';
-import { assertNoKeys, importExtension, keyProbeExecutor, ok, PACKAGE, probe, projectWithExtension, sqliteBytes, system } from './llm-key-config-fixtures.ts';
+import {
+  assertNoKeys,
+  importExtension,
+  keyProbeExecutor,
+  ok,
+  PACKAGE,
+  probe,
+  projectWithExtension,
+  sqliteBytes,
+  system,
+} from './llm-key-config-fixtures.ts';
 
 /**
  * @apflow/llm-key-config with the memory store: the original's config.llm_key.* answers, the
@@ -63,22 +73,58 @@ test('config.llm_key.set/get/delete answer as the original did, and no answer ho
   assert.match(tooLong.body.error?.message ?? '', /api_key/);
   assertNoKeys(tooLong.text, [huge.slice(0, 40)], 'a validation error');
 
-  assert.deepEqual(ok(await call('config.llm_key.set', { user_id: 'u1', provider: 'openai', api_key: K1 }), 'set openai'), { success: true, user_id: 'u1', provider: 'openai' });
-  assert.deepEqual(ok(await call('config.llm_key.set', { user_id: 'u1', api_key: K2 }), 'set default'), { success: true, user_id: 'u1', provider: 'default' });
+  assert.deepEqual(
+    ok(await call('config.llm_key.set', { user_id: 'u1', provider: 'openai', api_key: K1 }), 'set openai'),
+    { success: true, user_id: 'u1', provider: 'openai' },
+  );
+  assert.deepEqual(ok(await call('config.llm_key.set', { user_id: 'u1', api_key: K2 }), 'set default'), {
+    success: true,
+    user_id: 'u1',
+    provider: 'default',
+  });
   assert.deepEqual(ok(await call('config.llm_key.get', { user_id: 'u1', provider: 'OpenAI' }), 'get openai'), {
     has_key: true,
     user_id: 'u1',
     provider: 'openai',
     providers: { default: '***', openai: '***' },
   });
-  assert.equal(ok(await call('config.llm_key.get', { user_id: 'u1', provider: 'anthropic' }), 'get anthropic').has_key, true, "the user's default key counts");
-  assert.deepEqual(ok(await call('config.llm_key.get', { user_id: 'u2' }), 'get u2'), { has_key: false, user_id: 'u2', provider: 'default', providers: {} });
-  assert.deepEqual(ok(await call('config.llm_key.get', {}), 'get without params'), { has_key: false, user_id: 'default', provider: 'default', providers: {} });
+  assert.equal(
+    ok(await call('config.llm_key.get', { user_id: 'u1', provider: 'anthropic' }), 'get anthropic').has_key,
+    true,
+    "the user's default key counts",
+  );
+  assert.deepEqual(ok(await call('config.llm_key.get', { user_id: 'u2' }), 'get u2'), {
+    has_key: false,
+    user_id: 'u2',
+    provider: 'default',
+    providers: {},
+  });
+  assert.deepEqual(ok(await call('config.llm_key.get', {}), 'get without params'), {
+    has_key: false,
+    user_id: 'default',
+    provider: 'default',
+    providers: {},
+  });
 
-  assert.deepEqual(ok(await call('config.llm_key.delete', { user_id: 'u1', provider: 'openai' }), 'delete openai'), { success: true, user_id: 'u1', deleted: true, provider: 'openai' });
-  assert.equal(ok(await call('config.llm_key.delete', { user_id: 'u1', provider: 'openai' }), 'delete again').deleted, false);
-  assert.deepEqual(ok(await call('config.llm_key.get', { user_id: 'u1' }), 'after delete').providers, { default: '***' });
-  assert.deepEqual(ok(await call('config.llm_key.delete', { user_id: 'u1' }), 'delete all'), { success: true, user_id: 'u1', deleted: true, provider: 'all' });
+  assert.deepEqual(ok(await call('config.llm_key.delete', { user_id: 'u1', provider: 'openai' }), 'delete openai'), {
+    success: true,
+    user_id: 'u1',
+    deleted: true,
+    provider: 'openai',
+  });
+  assert.equal(
+    ok(await call('config.llm_key.delete', { user_id: 'u1', provider: 'openai' }), 'delete again').deleted,
+    false,
+  );
+  assert.deepEqual(ok(await call('config.llm_key.get', { user_id: 'u1' }), 'after delete').providers, {
+    default: '***',
+  });
+  assert.deepEqual(ok(await call('config.llm_key.delete', { user_id: 'u1' }), 'delete all'), {
+    success: true,
+    user_id: 'u1',
+    deleted: true,
+    provider: 'all',
+  });
   assert.deepEqual(ok(await call('config.llm_key.get', { user_id: 'u1' }), 'after delete all').providers, {});
   assertNoKeys(answers.join('\n'), [K1, K2], 'the answers');
 });
@@ -114,13 +160,26 @@ test('keyResolve: the X-LLM-API-KEY header beats the user config, which beats th
     assert.deepEqual(run.answer.result, { found: true });
     return receiver.hits.at(-1)?.headers.authorization;
   };
-  const set = async (params: Record<string, unknown>) => texts.push(JSON.stringify(ok(await system(url, 'config.llm_key.set', params), 'set')));
+  const set = async (params: Record<string, unknown>) =>
+    texts.push(JSON.stringify(ok(await system(url, 'config.llm_key.set', params), 'set')));
 
   assert.equal(await used(), `Bearer ${KEYS.env}`, 'nothing configured: the environment');
   await set({ user_id: 'default', provider: 'openai', api_key: KEYS.user });
-  assert.equal(await used(), `Bearer ${KEYS.user}`, "a tree without an owner uses the 'default' user's key over the environment");
-  assert.equal(await used({ headers: { 'x-llm-api-key': `openai:${KEYS.header}` } }), `Bearer ${KEYS.header}`, 'the header beats the user config');
-  assert.equal(await used({ headers: { 'x-llm-api-key': `anthropic:${KEYS.header}` } }), `Bearer ${KEYS.user}`, "a header for another provider does not answer for openai");
+  assert.equal(
+    await used(),
+    `Bearer ${KEYS.user}`,
+    "a tree without an owner uses the 'default' user's key over the environment",
+  );
+  assert.equal(
+    await used({ headers: { 'x-llm-api-key': `openai:${KEYS.header}` } }),
+    `Bearer ${KEYS.header}`,
+    'the header beats the user config',
+  );
+  assert.equal(
+    await used({ headers: { 'x-llm-api-key': `anthropic:${KEYS.header}` } }),
+    `Bearer ${KEYS.user}`,
+    'a header for another provider does not answer for openai',
+  );
 
   await set({ user_id: 'default', api_key: KEYS.userDefault });
   ok(await system(url, 'config.llm_key.delete', { user_id: 'default', provider: 'openai' }), 'delete');
@@ -145,11 +204,17 @@ test('keyResolve: the X-LLM-API-KEY header beats the user config, which beats th
 
 test('with authentication on, users touch only their own keys and their runs get their own key; administrators may name anyone', async (t) => {
   const dir = projectWithExtension(t, { 'executors/key-probe.ts': keyProbeExecutor });
-  const app = await testApp(t, { auth: { jwt_secret: JWT_SECRET }, plugins: [PACKAGE], executors: { dirs: [join(dir, 'executors')] } }, { cwd: dir, env: { OPENAI_API_KEY: 'sk-env-never-used-hhhhhhhhhh' } });
+  const app = await testApp(
+    t,
+    { auth: { jwt_secret: JWT_SECRET }, plugins: [PACKAGE], executors: { dirs: [join(dir, 'executors')] } },
+    { cwd: dir, env: { OPENAI_API_KEY: 'sk-env-never-used-hhhhhhhhhh' } },
+  );
   const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
   const jwt = app.service('jwt-auth');
   assert.ok(jwt, 'the jwt-auth service');
-  const bearer = async (sub: string, roles: string[] = []) => ({ authorization: `Bearer ${await jwt.mint(sub, roles, '1h')}` });
+  const bearer = async (sub: string, roles: string[] = []) => ({
+    authorization: `Bearer ${await jwt.mint(sub, roles, '1h')}`,
+  });
   const alice = await bearer('alice');
   const bob = await bearer('bob');
   const root = await bearer('root', ['admin']);
@@ -157,7 +222,10 @@ test('with authentication on, users touch only their own keys and their runs get
   const BOB_KEY = 'sk-bob-openai-jjjjjjjjjjjjjjjjjj';
 
   assert.equal((await system(url, 'config.llm_key.get', {})).status, 401, 'no token, no answer');
-  assert.deepEqual(ok(await system(url, 'config.llm_key.set', { provider: 'openai', api_key: ALICE_KEY }, alice), 'alice set'), { success: true, user_id: 'alice', provider: 'openai' });
+  assert.deepEqual(
+    ok(await system(url, 'config.llm_key.set', { provider: 'openai', api_key: ALICE_KEY }, alice), 'alice set'),
+    { success: true, user_id: 'alice', provider: 'openai' },
+  );
   for (const [method, params] of [
     ['config.llm_key.set', { user_id: 'bob', api_key: ALICE_KEY }],
     ['config.llm_key.get', { user_id: 'bob' }],
@@ -168,13 +236,33 @@ test('with authentication on, users touch only their own keys and their runs get
     assert.match(refused.body.error?.message ?? '', /Permission denied: user alice can only \w+ their own LLM keys/);
     assertNoKeys(refused.text, [ALICE_KEY], 'a refusal');
   }
-  assert.deepEqual(ok(await system(url, 'config.llm_key.get', {}, bob), 'bob get'), { has_key: false, user_id: 'bob', provider: 'default', providers: {} }, "bob does not see alice's key");
-  assert.equal(ok(await system(url, 'config.llm_key.get', { user_id: 'bob' }, bob), 'bob names himself').user_id, 'bob');
-  assert.deepEqual(ok(await system(url, 'config.llm_key.set', { user_id: 'bob', provider: 'openai', api_key: BOB_KEY }, root), 'root sets for bob'), { success: true, user_id: 'bob', provider: 'openai' });
-  assert.equal(ok(await system(url, 'config.llm_key.get', { user_id: 'alice', provider: 'openai' }, root), 'root reads alice').has_key, true);
+  assert.deepEqual(
+    ok(await system(url, 'config.llm_key.get', {}, bob), 'bob get'),
+    { has_key: false, user_id: 'bob', provider: 'default', providers: {} },
+    "bob does not see alice's key",
+  );
+  assert.equal(
+    ok(await system(url, 'config.llm_key.get', { user_id: 'bob' }, bob), 'bob names himself').user_id,
+    'bob',
+  );
+  assert.deepEqual(
+    ok(
+      await system(url, 'config.llm_key.set', { user_id: 'bob', provider: 'openai', api_key: BOB_KEY }, root),
+      'root sets for bob',
+    ),
+    { success: true, user_id: 'bob', provider: 'openai' },
+  );
+  assert.equal(
+    ok(await system(url, 'config.llm_key.get', { user_id: 'alice', provider: 'openai' }, root), 'root reads alice')
+      .has_key,
+    true,
+  );
 
   const receiver = await httpReceiver(t);
-  for (const [who, headers, key] of [['alice', alice, ALICE_KEY], ['bob', bob, BOB_KEY]] as const) {
+  for (const [who, headers, key] of [
+    ['alice', alice, ALICE_KEY],
+    ['bob', bob, BOB_KEY],
+  ] as const) {
     const run = await probe(url, receiver.url, { headers });
     assert.deepEqual(run.answer.result, { found: true });
     assert.equal(receiver.hits.at(-1)?.headers.authorization, `Bearer ${key}`, `${who}'s run got ${who}'s key`);
@@ -182,7 +270,10 @@ test('with authentication on, users touch only their own keys and their runs get
     assertNoKeys(run.text, [ALICE_KEY, BOB_KEY], 'a run answer');
   }
   assert.equal(ok(await system(url, 'config.llm_key.delete', {}, bob), 'bob deletes his').deleted, true);
-  assert.deepEqual(ok(await system(url, 'config.llm_key.get', { user_id: 'alice' }, alice), 'alice keeps hers').providers, { openai: '***' });
+  assert.deepEqual(
+    ok(await system(url, 'config.llm_key.get', { user_id: 'alice' }, alice), 'alice keeps hers').providers,
+    { openai: '***' },
+  );
 });
 
 test('the memory store survives a reload of the server, and options are checked at start', async (t) => {
@@ -194,12 +285,19 @@ test('the memory store survives a reload of the server, and options are checked 
   assert.equal(ok(await system(url, 'config.llm_key.get', { user_id: 'dan' }), 'after reload').has_key, true);
   const other = await testApp(t, { plugins: [PACKAGE] }, { cwd });
   const { url: otherUrl } = await other.listen({ host: '127.0.0.1', port: 0 });
-  assert.equal(ok(await system(otherUrl, 'config.llm_key.get', { user_id: 'dan' }), 'another server').has_key, false, 'another server in the same process has its own store');
+  assert.equal(
+    ok(await system(otherUrl, 'config.llm_key.get', { user_id: 'dan' }), 'another server').has_key,
+    false,
+    'another server in the same process has its own store',
+  );
 
   await assert.rejects(
     testApp(t, { plugins: [{ name: PACKAGE, options: { encryption_key: 'short-secret' } }] }, { cwd }),
     (error: Error) => /encryption_key/.test(error.message) && !error.message.includes('short-secret'),
   );
-  await assert.rejects(testApp(t, { plugins: [{ name: PACKAGE, options: {} }] }, { cwd, env: { APFLOW_LLM_KEY_SECRET: 'short-secret' } }), /APFLOW_LLM_KEY_SECRET must have at least 32 characters/);
+  await assert.rejects(
+    testApp(t, { plugins: [{ name: PACKAGE, options: {} }] }, { cwd, env: { APFLOW_LLM_KEY_SECRET: 'short-secret' } }),
+    /APFLOW_LLM_KEY_SECRET must have at least 32 characters/,
+  );
   await assert.rejects(testApp(t, { plugins: [{ name: PACKAGE, options: { store: 'disk' } }] }, { cwd }), /store/);
 });

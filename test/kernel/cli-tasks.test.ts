@@ -22,7 +22,13 @@ function project(t: TestContext, files: Record<string, string> = {}) {
 const tree = {
   tasks: [
     { id: 'root', name: 'Aggregate', schemas: { method: 'aggregate_results_executor' }, dependencies: ['cpu', 'nap'] },
-    { id: 'cpu', name: 'CPU', parent_id: 'root', schemas: { method: 'system_info_executor' }, inputs: { resource: 'cpu' } },
+    {
+      id: 'cpu',
+      name: 'CPU',
+      parent_id: 'root',
+      schemas: { method: 'system_info_executor' },
+      inputs: { resource: 'cpu' },
+    },
     { id: 'nap', name: 'Nap', parent_id: 'root', schemas: { method: 'sleep' }, inputs: { ms: 20 } },
   ],
 };
@@ -48,8 +54,14 @@ test('apflow run FILE.json runs the tree and prints the outcome as JSON; tasks g
   assert.equal(status[0].status, 'completed');
   assert.deepEqual(status[1], { task_id: 'ghost', status: 'not_found' });
   const list = JSON.parse((await runApflow(['tasks', 'list'], { cwd: dir, env })).stdout);
-  assert.deepEqual(list.map((task: { id: string }) => task.id), ['root'], 'roots only by default');
-  const all = JSON.parse((await runApflow(['tasks', 'list', '--all', '--status', 'completed'], { cwd: dir, env })).stdout);
+  assert.deepEqual(
+    list.map((task: { id: string }) => task.id),
+    ['root'],
+    'roots only by default',
+  );
+  const all = JSON.parse(
+    (await runApflow(['tasks', 'list', '--all', '--status', 'completed'], { cwd: dir, env })).stdout,
+  );
   assert.equal(all.length, 3);
   const missing = await runApflow(['tasks', 'get', 'ghost'], { cwd: dir, env });
   assert.equal(missing.code, 1);
@@ -92,7 +104,11 @@ test('apflow tasks cancel reaches a tree that another process is running', { tim
   const cancel = await runApflow(['tasks', 'cancel', 'root', '--message', 'stop now'], { cwd: dir, env });
   assert.equal(cancel.code, 0, cancel.stderr);
   assert.deepEqual(JSON.parse(cancel.stdout), [{ task_id: 'root', status: 'cancelled', message: 'stop now' }]);
-  assert.equal(await run.exited, 1, 'the running process noticed, aborted its executor and reported the tree not completed');
+  assert.equal(
+    await run.exited,
+    1,
+    'the running process noticed, aborted its executor and reported the tree not completed',
+  );
   const outcome = JSON.parse(run.stdout());
   assert.equal(outcome.status, 'cancelled');
   const status = JSON.parse((await runApflow(['tasks', 'status', 'h'], { cwd: dir, env })).stdout);
@@ -108,14 +124,23 @@ test('apflow tasks watch prints state changes until the tree is done; bad action
   assert.match(watch.stdout, /Aggregate \(root\)\s+completed 100%/);
   const bad = await runApflow(['tasks', 'explode'], { cwd: dir, env });
   assert.equal(bad.code, 1);
-  assert.equal(bad.stderr, "apflow: unknown action 'tasks explode' (use one of: list, get, tree, status, cancel, watch) (APF_INVALID_PARAMS)\n");
+  assert.equal(
+    bad.stderr,
+    "apflow: unknown action 'tasks explode' (use one of: list, get, tree, status, cancel, watch) (APF_INVALID_PARAMS)\n",
+  );
   const noId = await runApflow(['tasks', 'get'], { cwd: dir, env });
   assert.match(noId.stderr, /'tasks get' needs at least one task id/);
 });
 
 test('--workers with an in-memory database is refused: each worker would get its own', async (t) => {
   const { dir } = project(t);
-  const out = await runApflow(['serve', '--workers', '2'], { cwd: dir, env: { APFLOW_DATABASE_URL: 'sqlite::memory:' } });
+  const out = await runApflow(['serve', '--workers', '2'], {
+    cwd: dir,
+    env: { APFLOW_DATABASE_URL: 'sqlite::memory:' },
+  });
   assert.equal(out.code, 1);
-  assert.equal(out.stderr, 'apflow: sqlite::memory: cannot be shared by several workers: use a database file or PostgreSQL\n');
+  assert.equal(
+    out.stderr,
+    'apflow: sqlite::memory: cannot be shared by several workers: use a database file or PostgreSQL\n',
+  );
 });

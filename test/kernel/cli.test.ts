@@ -17,7 +17,10 @@ import {
   type SpawnedApflow,
 } from '../helpers.ts';
 
-const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
+const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+  version: string;
+  bin: Record<string, string>;
+};
 const serverBin = join(repoRoot, 'bin', 'apflow-server.js');
 // A database file inside each test's own project folder (relative paths from the env resolve from the cwd).
 const baseEnv = { APFLOW_DATABASE_URL: 'sqlite:.data/apflow.sqlite' };
@@ -62,8 +65,16 @@ function logLines(proc: SpawnedApflow): Record<string, unknown>[] {
 }
 
 /** Waits for a log line with message `msg` (and the given fields); returns it. */
-async function waitLog(proc: SpawnedApflow, msg: string, fields: Record<string, unknown> = {}, timeoutMs = PROCESS_START_MS): Promise<Record<string, unknown>> {
-  const found = () => logLines(proc).find((line) => line.msg === msg && Object.entries(fields).every(([key, value]) => line[key] === value));
+async function waitLog(
+  proc: SpawnedApflow,
+  msg: string,
+  fields: Record<string, unknown> = {},
+  timeoutMs = PROCESS_START_MS,
+): Promise<Record<string, unknown>> {
+  const found = () =>
+    logLines(proc).find(
+      (line) => line.msg === msg && Object.entries(fields).every(([key, value]) => line[key] === value),
+    );
   return eventually(found, timeoutMs).catch((error: Error) => {
     throw new Error(`no '${msg}' log line: ${error.message}\nstdout: ${proc.stdout()}\nstderr: ${proc.stderr()}`);
   }) as Promise<Record<string, unknown>>;
@@ -126,16 +137,24 @@ test('serve answers /health and exits 0 on SIGTERM, logging "apflow stopped"', {
 
   proc.child.kill('SIGTERM');
   assert.equal(await proc.exited, 0, proc.stderr());
-  assert.ok(logLines(proc).some((line) => line.msg === 'apflow stopped'), proc.stdout());
+  assert.ok(
+    logLines(proc).some((line) => line.msg === 'apflow stopped'),
+    proc.stdout(),
+  );
   assert.equal(proc.stderr(), '');
 });
 
 test('SIGTERM lets a running request finish and refuses new connections', { timeout: 90_000 }, async (t) => {
   const port = await freePort();
-  const proc = launch(t, ['serve', '--host', '127.0.0.1', '--port', String(port)], { cwd: tempProject(t, slowProject) });
+  const proc = launch(t, ['serve', '--host', '127.0.0.1', '--port', String(port)], {
+    cwd: tempProject(t, slowProject),
+  });
   const base = await waitListening(proc);
   let settled = false;
-  const slow = fetch(`${base}/slow`).then(async (response) => ({ status: response.status, body: (await response.json()) as Record<string, unknown> }));
+  const slow = fetch(`${base}/slow`).then(async (response) => ({
+    status: response.status,
+    body: (await response.json()) as Record<string, unknown>,
+  }));
   void slow.finally(() => (settled = true)).catch(() => undefined);
   await waitLog(proc, 'slow request started', {}, 20_000);
 
@@ -182,26 +201,33 @@ test('--help, --version and an unknown command', { timeout: 90_000 }, async (t) 
   assert.match(assertOneLine(unknownFlag.stderr), /--frobnicate/);
 });
 
-test('bin/apflow-server.js starts the same server; package.json names all four commands', { timeout: 90_000 }, async (t) => {
-  assert.deepEqual(pkg.bin, {
-    apflow: 'bin/apflow.js',
-    'apflow-server': 'bin/apflow-server.js',
-    aipartnerupflow: 'bin/apflow.js',
-    'aipartnerupflow-server': 'bin/apflow-server.js',
-  });
-  for (const file of Object.values(pkg.bin)) {
-    assert.ok(existsSync(join(repoRoot, file)), file);
-    assert.ok(readFileSync(join(repoRoot, file), 'utf8').startsWith('#!/usr/bin/env node\n'), `${file} has a node shebang`);
-  }
+test(
+  'bin/apflow-server.js starts the same server; package.json names all four commands',
+  { timeout: 90_000 },
+  async (t) => {
+    assert.deepEqual(pkg.bin, {
+      apflow: 'bin/apflow.js',
+      'apflow-server': 'bin/apflow-server.js',
+      aipartnerupflow: 'bin/apflow.js',
+      'aipartnerupflow-server': 'bin/apflow-server.js',
+    });
+    for (const file of Object.values(pkg.bin)) {
+      assert.ok(existsSync(join(repoRoot, file)), file);
+      assert.ok(
+        readFileSync(join(repoRoot, file), 'utf8').startsWith('#!/usr/bin/env node\n'),
+        `${file} has a node shebang`,
+      );
+    }
 
-  const port = await freePort();
-  const proc = launch(t, ['--port', String(port), '--host', '127.0.0.1'], { bin: serverBin });
-  const base = await waitListening(proc);
-  assert.equal(base, `http://127.0.0.1:${port}`);
-  assert.equal((await getHealth(base)).status, 'ok');
-  proc.child.kill('SIGTERM');
-  assert.equal(await proc.exited, 0, proc.stderr());
-});
+    const port = await freePort();
+    const proc = launch(t, ['--port', String(port), '--host', '127.0.0.1'], { bin: serverBin });
+    const base = await waitListening(proc);
+    assert.equal(base, `http://127.0.0.1:${port}`);
+    assert.equal((await getHealth(base)).status, 'ok');
+    proc.child.kill('SIGTERM');
+    assert.equal(await proc.exited, 0, proc.stderr());
+  },
+);
 
 test('bad flags and config: one clear error naming the flag, key or file', { timeout: 90_000 }, async (t) => {
   const [badPort, badConfig, missing, badProtocol] = await Promise.all([
@@ -225,35 +251,44 @@ test('bad flags and config: one clear error naming the flag, key or file', { tim
 
   // The original's --protocol a2a|mcp is taken (both are always served); anything else is refused.
   assert.equal(badProtocol.code, 1);
-  assert.match(assertOneLine(badProtocol.stderr), /--protocol must be a2a or mcp \(apflow serves both at once\), got 'rest'/);
+  assert.match(
+    assertOneLine(badProtocol.stderr),
+    /--protocol must be a2a or mcp \(apflow serves both at once\), got 'rest'/,
+  );
 });
 
-test('--workers 2: both workers answer on one port; SIGTERM stops the primary and both workers', { timeout: 90_000 }, async (t) => {
-  const port = await freePort();
-  const proc = launch(t, ['serve', '--host', '127.0.0.1', '--port', String(port), '--workers', '2']);
-  await waitLog(proc, 'apflow listening', { workers: 2, pid: proc.child.pid });
-  const base = `http://127.0.0.1:${port}`;
+test(
+  '--workers 2: both workers answer on one port; SIGTERM stops the primary and both workers',
+  { timeout: 90_000 },
+  async (t) => {
+    const port = await freePort();
+    const proc = launch(t, ['serve', '--host', '127.0.0.1', '--port', String(port), '--workers', '2']);
+    await waitLog(proc, 'apflow listening', { workers: 2, pid: proc.child.pid });
+    const base = `http://127.0.0.1:${port}`;
 
-  const pids = new Set<number>();
-  const deadline = Date.now() + 30_000;
-  for (let i = 0; i < 200 && pids.size < 2 && Date.now() < deadline; i++) {
-    const health = await getHealth(base, { headers: { connection: 'close' } });
-    assert.equal(health.workers.count, 2);
-    pids.add(health.workers.pid);
-  }
-  assert.equal(pids.size, 2, `answers came from ${[...pids].join(', ')}`);
-  assert.ok(!pids.has(proc.child.pid as number), 'the primary serves no request itself');
+    const pids = new Set<number>();
+    const deadline = Date.now() + 30_000;
+    for (let i = 0; i < 200 && pids.size < 2 && Date.now() < deadline; i++) {
+      const health = await getHealth(base, { headers: { connection: 'close' } });
+      assert.equal(health.workers.count, 2);
+      pids.add(health.workers.pid);
+    }
+    assert.equal(pids.size, 2, `answers came from ${[...pids].join(', ')}`);
+    assert.ok(!pids.has(proc.child.pid as number), 'the primary serves no request itself');
 
-  proc.child.kill('SIGTERM');
-  assert.equal(await proc.exited, 0, proc.stderr());
-  for (const pid of pids) assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, `worker ${pid} is gone`);
-  assert.equal(logLines(proc).filter((line) => line.msg === 'apflow stopped').length, 3, proc.stdout());
-});
+    proc.child.kill('SIGTERM');
+    assert.equal(await proc.exited, 0, proc.stderr());
+    for (const pid of pids) assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, `worker ${pid} is gone`);
+    assert.equal(logLines(proc).filter((line) => line.msg === 'apflow stopped').length, 3, proc.stdout());
+  },
+);
 
 /** Starts `--workers 2` with the slow plugin and a GET /slow in flight; returns the worker serving it. */
 async function workersWithSlowRequest(t: TestContext) {
   const port = await freePort();
-  const proc = launch(t, ['serve', '--host', '127.0.0.1', '--port', String(port), '--workers', '2'], { cwd: tempProject(t, slowProject) });
+  const proc = launch(t, ['serve', '--host', '127.0.0.1', '--port', String(port), '--workers', '2'], {
+    cwd: tempProject(t, slowProject),
+  });
   await waitLog(proc, 'apflow listening', { workers: 2, pid: proc.child.pid });
   const slow = fetch(`http://127.0.0.1:${port}/slow`).then(async (response) => ({
     status: response.status,
@@ -264,7 +299,10 @@ async function workersWithSlowRequest(t: TestContext) {
   return { proc, slow, worker: started.pid as number };
 }
 
-async function assertFinishedAndStopped(proc: SpawnedApflow, slow: Promise<{ status: number; body: Record<string, unknown> }>) {
+async function assertFinishedAndStopped(
+  proc: SpawnedApflow,
+  slow: Promise<{ status: number; body: Record<string, unknown> }>,
+) {
   const answer = await slow;
   assert.equal(answer.status, 200);
   assert.equal(answer.body.slow, 'done');
@@ -273,21 +311,29 @@ async function assertFinishedAndStopped(proc: SpawnedApflow, slow: Promise<{ sta
   assert.equal(proc.stderr(), '');
 }
 
-test('--workers 2: a signal to the whole process group (Ctrl-C, systemd) lets running requests finish', { timeout: 90_000 }, async (t) => {
-  const { proc, slow } = await workersWithSlowRequest(t);
-  process.kill(-(proc.child.pid as number), 'SIGTERM');
-  await assertFinishedAndStopped(proc, slow);
-});
+test(
+  '--workers 2: a signal to the whole process group (Ctrl-C, systemd) lets running requests finish',
+  { timeout: 90_000 },
+  async (t) => {
+    const { proc, slow } = await workersWithSlowRequest(t);
+    process.kill(-(proc.child.pid as number), 'SIGTERM');
+    await assertFinishedAndStopped(proc, slow);
+  },
+);
 
-test('--workers 2: a worker that had the signal before its primary still finishes its request', { timeout: 90_000 }, async (t) => {
-  // The same as a process-group signal, with the order fixed: the worker first, the primary later.
-  const { proc, slow, worker } = await workersWithSlowRequest(t);
-  assert.notEqual(worker, proc.child.pid);
-  process.kill(worker, 'SIGTERM');
-  await sleep(100);
-  proc.child.kill('SIGTERM');
-  await assertFinishedAndStopped(proc, slow);
-});
+test(
+  '--workers 2: a worker that had the signal before its primary still finishes its request',
+  { timeout: 90_000 },
+  async (t) => {
+    // The same as a process-group signal, with the order fixed: the worker first, the primary later.
+    const { proc, slow, worker } = await workersWithSlowRequest(t);
+    assert.notEqual(worker, proc.child.pid);
+    process.kill(worker, 'SIGTERM');
+    await sleep(100);
+    proc.child.kill('SIGTERM');
+    await assertFinishedAndStopped(proc, slow);
+  },
+);
 
 test('--workers 2 on a port already in use: exit 1 and one line naming the port', { timeout: 90_000 }, async (t) => {
   const port = await occupy(t);
@@ -299,10 +345,16 @@ test('the port: flag > environment > config file; AIPARTNERUPFLOW_PORT is an ali
   const project = () => tempProject(t, { 'apflow.config.yaml': `server:\n  port: ${filePort}\n` });
   const started = [
     launch(t, ['serve', '--host', '127.0.0.1'], { cwd: project(), env: { APFLOW_PORT: String(envPort) } }),
-    launch(t, ['serve', '--host', '127.0.0.1', '--port', String(flagPort)], { cwd: project(), env: { APFLOW_PORT: String(envPort) } }),
+    launch(t, ['serve', '--host', '127.0.0.1', '--port', String(flagPort)], {
+      cwd: project(),
+      env: { APFLOW_PORT: String(envPort) },
+    }),
     launch(t, ['serve', '--host', '127.0.0.1'], { env: { AIPARTNERUPFLOW_PORT: String(aliasPort) } }),
   ];
   const bases = await Promise.all(started.map((proc) => waitListening(proc)));
-  assert.deepEqual(bases, [envPort, flagPort, aliasPort].map((port) => `http://127.0.0.1:${port}`));
+  assert.deepEqual(
+    bases,
+    [envPort, flagPort, aliasPort].map((port) => `http://127.0.0.1:${port}`),
+  );
   for (const base of bases) assert.equal((await getHealth(base)).status, 'ok');
 });

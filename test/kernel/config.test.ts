@@ -71,10 +71,20 @@ test('precedence: CLI flag > environment > config file > default', async (t) => 
   // Each server of a cluster can set its engine from the environment.
   const engine = await resolveConfig({
     cwd: dir,
-    env: { APFLOW_ENGINE_CONCURRENCY: '8', APFLOW_ENGINE_PER_USER_CONCURRENCY: '2', APFLOW_ENGINE_CLUSTER_CONCURRENCY: '40', APFLOW_ENGINE_LEASE_S: '2.5' },
+    env: {
+      APFLOW_ENGINE_CONCURRENCY: '8',
+      APFLOW_ENGINE_PER_USER_CONCURRENCY: '2',
+      APFLOW_ENGINE_CLUSTER_CONCURRENCY: '40',
+      APFLOW_ENGINE_LEASE_S: '2.5',
+    },
   });
   assert.deepEqual(
-    [engine.config.engine.concurrency, engine.config.engine.per_user_concurrency, engine.config.engine.cluster_concurrency, engine.config.engine.lease_s],
+    [
+      engine.config.engine.concurrency,
+      engine.config.engine.per_user_concurrency,
+      engine.config.engine.cluster_concurrency,
+      engine.config.engine.lease_s,
+    ],
     [8, 2, 40, 2.5],
   );
 });
@@ -100,7 +110,8 @@ test("the guide's AIPARTNERUPFLOW_* variables are aliases; APFLOW_* wins over th
 
 test('every supported file kind loads, found by name or chosen with APFLOW_CONFIG', async (t) => {
   const kinds: Record<string, string> = {
-    'apflow.config.ts': "import { defineConfig } from 'apflow';\nconst port: number = 9001;\nexport default defineConfig({ server: { port } });\n",
+    'apflow.config.ts':
+      "import { defineConfig } from 'apflow';\nconst port: number = 9001;\nexport default defineConfig({ server: { port } });\n",
     'apflow.config.mjs': 'export default { server: { port: 9002 } };\n',
     'apflow.config.js': 'export default () => ({ server: { port: 9003 } });\n',
     'apflow.config.json': '{ "server": { "port": 9004 } }',
@@ -123,7 +134,8 @@ test('every supported file kind loads, found by name or chosen with APFLOW_CONFI
 
 test('relative paths in the file resolve from its folder; from the environment, from the working directory', async (t) => {
   const dir = tempProject(t, {
-    'conf/apflow.yaml': 'database:\n  url: sqlite:./db/app.sqlite\nexecutors:\n  dirs: [./execs]\nplugins: [./my-plugin.ts, some-package]\n',
+    'conf/apflow.yaml':
+      'database:\n  url: sqlite:./db/app.sqlite\nexecutors:\n  dirs: [./execs]\nplugins: [./my-plugin.ts, some-package]\n',
   });
   const { config, baseDir } = await resolveConfig({ cwd: dir, env: {}, cli: { config: 'conf/apflow.yaml' } });
   assert.equal(baseDir, join(dir, 'conf'));
@@ -131,7 +143,11 @@ test('relative paths in the file resolve from its folder; from the environment, 
   assert.deepEqual(config.executors.dirs, [join(dir, 'conf/execs')]);
   assert.deepEqual(config.plugins, [join(dir, 'conf/my-plugin.ts'), 'some-package']);
 
-  const fromEnv = await resolveConfig({ cwd: dir, env: { APFLOW_DATABASE_URL: 'sqlite:data/x.sqlite' }, cli: { config: 'conf/apflow.yaml' } });
+  const fromEnv = await resolveConfig({
+    cwd: dir,
+    env: { APFLOW_DATABASE_URL: 'sqlite:data/x.sqlite' },
+    cli: { config: 'conf/apflow.yaml' },
+  });
   assert.equal(fromEnv.config.database.url, `sqlite:${join(dir, 'data/x.sqlite')}`);
   const memory = await resolveConfig({ cwd: dir, env: { APFLOW_DATABASE_URL: 'sqlite::memory:' } });
   assert.equal(memory.config.database.url, 'sqlite::memory:');
@@ -159,18 +175,33 @@ test('validation errors name the key and what was expected', async (t) => {
 
 test('bad environment values and missing files are named', async (t) => {
   const dir = tempProject(t);
-  assert.match(await configError(resolveConfig({ cwd: dir, env: { APFLOW_PORT: 'eighty' } })), /APFLOW_PORT must be a whole number, got 'eighty'/);
-  assert.match(await configError(resolveConfig({ cwd: dir, env: { AIPARTNERUPFLOW_PORT: '-1' } })), /AIPARTNERUPFLOW_PORT/);
-  assert.match(await configError(resolveConfig({ cwd: dir, env: { APFLOW_ENGINE_LEASE_S: 'soon' } })), /APFLOW_ENGINE_LEASE_S must be a number, got 'soon'/);
+  assert.match(
+    await configError(resolveConfig({ cwd: dir, env: { APFLOW_PORT: 'eighty' } })),
+    /APFLOW_PORT must be a whole number, got 'eighty'/,
+  );
+  assert.match(
+    await configError(resolveConfig({ cwd: dir, env: { AIPARTNERUPFLOW_PORT: '-1' } })),
+    /AIPARTNERUPFLOW_PORT/,
+  );
+  assert.match(
+    await configError(resolveConfig({ cwd: dir, env: { APFLOW_ENGINE_LEASE_S: 'soon' } })),
+    /APFLOW_ENGINE_LEASE_S must be a number, got 'soon'/,
+  );
   assert.match(
     await configError(resolveConfig({ cwd: dir, env: {}, cli: { config: 'nope.yaml' } })),
     new RegExp(`APF_CONFIG_NOT_FOUND: config file not found: ${join(dir, 'nope.yaml')}`),
   );
   assert.match(await configError(resolveConfig({ cwd: dir, env: { APFLOW_CONFIG: 'gone.json' } })), /gone\.json/);
   const broken = tempProject(t, { 'apflow.config.json': '{ "server": ' });
-  assert.match(await configError(resolveConfig({ cwd: broken, env: {} })), /cannot read config file .*apflow\.config\.json/);
+  assert.match(
+    await configError(resolveConfig({ cwd: broken, env: {} })),
+    /cannot read config file .*apflow\.config\.json/,
+  );
   const syntax = tempProject(t, { 'apflow.config.ts': 'export default {{{' });
-  assert.match(await configError(resolveConfig({ cwd: syntax, env: {} })), /cannot read config file .*apflow\.config\.ts/);
+  assert.match(
+    await configError(resolveConfig({ cwd: syntax, env: {} })),
+    /cannot read config file .*apflow\.config\.ts/,
+  );
 });
 
 test('the resolved config is frozen and the input is not mutated', async () => {

@@ -79,7 +79,10 @@ function byOriginal<T extends { original_task_id: string | null }>(copies: reado
 const sorted = (ids: Iterable<string>) => [...ids].sort();
 
 async function rejection(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
-  const error = await promise.then(() => assert.fail('expected a rejection'), (caught: unknown) => caught);
+  const error = await promise.then(
+    () => assert.fail('expected a rejection'),
+    (caught: unknown) => caught,
+  );
   assert.ok(isApflowError(error), String(error));
   return { code: error.code, message: error.message };
 }
@@ -95,7 +98,11 @@ for (const db of testDatabases()) {
       const of = byOriginal(copies);
       const idOf = (original: string) => of.get(original)?.id as string;
 
-      assert.deepEqual(sorted(of.keys()), sorted(['root', 'g', 'a', 'a1', 'a2', 'b', 'k', 'h']), 'a, its subtree, dependents b, k, h, root; g joins them; d is unrelated');
+      assert.deepEqual(
+        sorted(of.keys()),
+        sorted(['root', 'g', 'a', 'a1', 'a2', 'b', 'k', 'h']),
+        'a, its subtree, dependents b, k, h, root; g joins them; d is unrelated',
+      );
       assert.equal(copies.length, 8);
       assert.equal(copy.original_task_id, 'root');
       assert.equal(copy.parent_id, null);
@@ -103,9 +110,17 @@ for (const db of testDatabases()) {
         const original = originals.get(task.original_task_id as string) as Row;
         assert.match(task.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/);
         assert.ok(!MAIN_IDS.includes(task.id));
-        assert.equal(task.parent_id, original.parent_id === null ? null : idOf(original.parent_id), `parent of ${task.name}`);
+        assert.equal(
+          task.parent_id,
+          original.parent_id === null ? null : idOf(original.parent_id),
+          `parent of ${task.name}`,
+        );
         const kept = (original.dependencies ?? []).filter((dep) => of.has(dep.id));
-        assert.deepEqual(task.dependencies, kept.length ? kept.map((dep) => ({ ...dep, id: idOf(dep.id) })) : null, `dependencies of ${task.name}`);
+        assert.deepEqual(
+          task.dependencies,
+          kept.length ? kept.map((dep) => ({ ...dep, id: idOf(dep.id) })) : null,
+          `dependencies of ${task.name}`,
+        );
         assert.equal(task.name, original.name);
         assert.equal(task.user_id, 'u1');
         assert.equal(task.priority, original.priority);
@@ -121,16 +136,35 @@ for (const db of testDatabases()) {
         assert.ok(task.updated_at >= before && task.created_at >= before);
         assert.equal(task.has_copy, false);
       }
-      assert.deepEqual(of.get('k')?.dependencies, [{ id: idOf('a2'), required: false, type: 'result' }], 'required and type are kept');
+      assert.deepEqual(
+        of.get('k')?.dependencies,
+        [{ id: idOf('a2'), required: false, type: 'result' }],
+        'required and type are kept',
+      );
       assert.deepEqual(of.get('a')?.inputs, { x: 1 });
-      assert.ok(originals.get('b')?.inputs?.a, 'the run merged a\'s result into b\'s inputs');
-      assert.deepEqual(of.get('b')?.inputs, {}, 'merged results of copied dependencies are dropped: the copy gets its own');
-      assert.deepEqual(of.get('h')?.dependencies, [{ id: idOf('b'), required: true, type: 'result' }], 'the dependency on d (not copied) is dropped');
-      assert.deepEqual(Object.keys(of.get('h')?.inputs ?? {}), ['d'], "d's merged result stays: the copy has no other source for it");
+      assert.ok(originals.get('b')?.inputs?.a, "the run merged a's result into b's inputs");
+      assert.deepEqual(
+        of.get('b')?.inputs,
+        {},
+        'merged results of copied dependencies are dropped: the copy gets its own',
+      );
+      assert.deepEqual(
+        of.get('h')?.dependencies,
+        [{ id: idOf('b'), required: true, type: 'result' }],
+        'the dependency on d (not copied) is dropped',
+      );
+      assert.deepEqual(
+        Object.keys(of.get('h')?.inputs ?? {}),
+        ['d'],
+        "d's merged result stays: the copy has no other source for it",
+      );
 
       const stored = await app.tasks.tree(copy.id);
       assert.deepEqual(sorted(stored.map((row) => row.id)), sorted(copies.map((task) => task.id)));
-      assert.deepEqual(stored.map((row) => row.position), stored.map((_, i) => i));
+      assert.deepEqual(
+        stored.map((row) => row.position),
+        stored.map((_, i) => i),
+      );
       const storedOf = byOriginal(stored);
       for (const row of stored) {
         assert.equal(row.root_id, copy.id);
@@ -166,7 +200,11 @@ for (const db of testDatabases()) {
       assert.equal(a2.parent_id, null);
       assert.deepEqual((await app.tasks.get(a2.id))?.root_id, a2.id);
       assert.equal(a2Copies.get('a')?.has_children, true);
-      assert.deepEqual(a2Copies.get('a')?.children?.map((child) => child.original_task_id), ['a2'], 'a1 is not copied');
+      assert.deepEqual(
+        a2Copies.get('a')?.children?.map((child) => child.original_task_id),
+        ['a2'],
+        'a1 is not copied',
+      );
 
       const leaf = await saved(app, 'a1');
       assert.equal(leaf.original_task_id, 'a1');
@@ -191,7 +229,10 @@ for (const db of testDatabases()) {
       assert.equal(await run(app, 'q'), 'completed'); // runs q and p only
       assert.equal(await run(app, 'bad'), 'failed');
       const states = byId(await app.tasks.tree('r'));
-      assert.deepEqual(['r', 'p', 'bad', 'q', 'w'].map((id) => states.get(id)?.status), ['pending', 'completed', 'failed', 'completed', 'pending']);
+      assert.deepEqual(
+        ['r', 'p', 'bad', 'q', 'w'].map((id) => states.get(id)?.status),
+        ['pending', 'completed', 'failed', 'completed', 'pending'],
+      );
 
       const fromP = byOriginal(flatten(await saved(app, 'p')));
       assert.deepEqual(sorted(fromP.keys()), ['bad', 'p', 'q', 'r'], 'q (completed) stays; w (pending) is left out');
@@ -211,7 +252,11 @@ for (const db of testDatabases()) {
       for (const [id, task] of of) {
         const original = originals.get(id) as Row;
         if (rerun.includes(id)) {
-          assert.deepEqual([task.status, task.progress, task.result, task.started_at, task.completed_at], ['pending', 0, null, null, null], id);
+          assert.deepEqual(
+            [task.status, task.progress, task.result, task.started_at, task.completed_at],
+            ['pending', 0, null, null, null],
+            id,
+          );
         } else {
           assert.equal(task.status, 'completed', id);
           assert.equal(task.progress, 1);
@@ -239,12 +284,25 @@ for (const db of testDatabases()) {
       await completedMain(app);
       const names = async (options: Parameters<App['engine']['copy']>[1]) => {
         const copy = await saved(app, 'root', { copy_mode: 'custom', ...options });
-        return { root: copy.original_task_id, ids: sorted(flatten(copy).map((task) => task.original_task_id as string)) };
+        return {
+          root: copy.original_task_id,
+          ids: sorted(flatten(copy).map((task) => task.original_task_id as string)),
+        };
       };
-      assert.deepEqual(await names({ custom_task_ids: ['k'] }), { root: 'g', ids: ['a', 'a2', 'g', 'k'] }, 'k brings a2 along; they meet at g');
-      assert.deepEqual(await names({ custom_task_ids: ['a'], custom_include_children: true }), { root: 'a', ids: ['a', 'a1', 'a2'] });
+      assert.deepEqual(
+        await names({ custom_task_ids: ['k'] }),
+        { root: 'g', ids: ['a', 'a2', 'g', 'k'] },
+        'k brings a2 along; they meet at g',
+      );
+      assert.deepEqual(await names({ custom_task_ids: ['a'], custom_include_children: true }), {
+        root: 'a',
+        ids: ['a', 'a1', 'a2'],
+      });
       assert.deepEqual(await names({ custom_task_ids: ['a'] }), { root: 'a', ids: ['a'] });
-      assert.deepEqual(await names({ custom_task_ids: ['d', 'a1', 'd'] }), { root: 'root', ids: ['a', 'a1', 'd', 'g', 'root'] });
+      assert.deepEqual(await names({ custom_task_ids: ['d', 'a1', 'd'] }), {
+        root: 'root',
+        ids: ['a', 'a1', 'd', 'g', 'root'],
+      });
       const custom = flatten(await saved(app, 'a1', { copy_mode: 'custom', custom_task_ids: ['k'] }));
       assert.ok(custom.every((task) => task.status === 'pending'));
 
@@ -252,7 +310,10 @@ for (const db of testDatabases()) {
       const cases: [Parameters<App['engine']['copy']>[1], RegExp][] = [
         [{ copy_mode: 'custom' }, /^custom_task_ids is required when copy_mode='custom'$/],
         [{ copy_mode: 'custom', custom_task_ids: [] }, /^custom_task_ids is required when copy_mode='custom'$/],
-        [{ copy_mode: 'custom', custom_task_ids: ['a', 'nope', other.id] }, /^Task IDs not found in tree: nope, elsewhere$/],
+        [
+          { copy_mode: 'custom', custom_task_ids: ['a', 'nope', other.id] },
+          /^Task IDs not found in tree: nope, elsewhere$/,
+        ],
       ];
       for (const [options, expected] of cases) {
         const error = await rejection(app.engine.copy('root', options));
@@ -276,12 +337,19 @@ for (const db of testDatabases()) {
       assert.equal((await app.tasks.get(set.id))?.status, 'cancelled');
 
       const full = byOriginal(flatten(await saved(app, 'a2', { copy_mode: 'full', reset_fields: ['result'] })));
-      assert.deepEqual([full.get('d')?.status, full.get('d')?.progress, full.get('d')?.result], ['completed', 1, null], 'kept runs lose only what was named');
+      assert.deepEqual(
+        [full.get('d')?.status, full.get('d')?.progress, full.get('d')?.result],
+        ['completed', 1, null],
+        'kept runs lose only what was named',
+      );
       assert.equal(full.get('d')?.completed_at, originals.get('d')?.completed_at);
 
       const rowsBefore = (await app.tasks.list({ root_only: false, limit: 1000 })).length;
       const cases: [unknown, RegExp][] = [
-        [['name'], /^reset_fields: 'name' cannot be reset \(resettable: status, progress, result, error, started_at, completed_at, inputs, params\)$/],
+        [
+          ['name'],
+          /^reset_fields: 'name' cannot be reset \(resettable: status, progress, result, error, started_at, completed_at, inputs, params\)$/,
+        ],
         [{ updated_at: null }, /^reset_fields: 'updated_at' cannot be reset/],
         [{ progress: 2 }, /^reset_fields\.progress must be a number from 0 to 1$/],
         [{ status: 'in_progress' }, /^reset_fields\.status must be one of pending, completed, failed, cancelled$/],
@@ -294,7 +362,11 @@ for (const db of testDatabases()) {
         assert.equal(error.code, 'APF_INVALID_PARAMS');
         assert.match(error.message, expected);
       }
-      assert.equal((await app.tasks.list({ root_only: false, limit: 1000 })).length, rowsBefore, 'refused copies store nothing');
+      assert.equal(
+        (await app.tasks.list({ root_only: false, limit: 1000 })).length,
+        rowsBefore,
+        'refused copies store nothing',
+      );
     });
 
     test('save=false stores nothing and returns a tasks array that tree creation takes as it is', async (t) => {
@@ -306,8 +378,23 @@ for (const db of testDatabases()) {
       assert.equal(isSaved, false);
       assert.equal(tasks.length, 8);
       assert.deepEqual(Object.keys(tasks[0] ?? {}), [
-        'id', 'parent_id', 'user_id', 'name', 'status', 'priority', 'dependencies', 'inputs', 'params', 'result', 'error',
-        'schemas', 'progress', 'started_at', 'completed_at', 'has_children', 'original_task_id',
+        'id',
+        'parent_id',
+        'user_id',
+        'name',
+        'status',
+        'priority',
+        'dependencies',
+        'inputs',
+        'params',
+        'result',
+        'error',
+        'schemas',
+        'progress',
+        'started_at',
+        'completed_at',
+        'has_children',
+        'original_task_id',
       ]);
       assert.equal(tasks[0]?.original_task_id, 'root');
       assert.equal(tasks[0]?.parent_id, null);
@@ -315,14 +402,20 @@ for (const db of testDatabases()) {
       for (const task of tasks.slice(1)) assert.ok(ids.has(task.parent_id as string));
       for (const task of tasks) for (const dep of task.dependencies ?? []) assert.ok(ids.has(dep.id));
       assert.deepEqual(await app.tasks.getMany([...ids]), [], 'nothing stored');
-      for (const row of await app.tasks.tree('root')) assert.equal(row.has_copy, false, 'no has_copy without a saved copy');
+      for (const row of await app.tasks.tree('root'))
+        assert.equal(row.has_copy, false, 'no has_copy without a saved copy');
 
       const created = await app.engine.createTree(tasks);
       assert.equal(created.id, tasks[0]?.id, 'the given ids are kept');
       const stored = await app.tasks.tree(created.id);
       assert.deepEqual(sorted(stored.map((row) => row.id)), sorted(ids));
       assert.deepEqual(
-        sorted(stored.map((row) => `${row.original_task_id}:${row.parent_id === null ? '-' : stored.find((p) => p.id === row.parent_id)?.original_task_id}`)),
+        sorted(
+          stored.map(
+            (row) =>
+              `${row.original_task_id}:${row.parent_id === null ? '-' : stored.find((p) => p.id === row.parent_id)?.original_task_id}`,
+          ),
+        ),
         sorted(['root:-', 'g:root', 'a:g', 'a1:a', 'a2:a', 'b:g', 'k:g', 'h:root']),
       );
       assert.equal(await run(app, created.id), 'completed');
@@ -337,7 +430,11 @@ for (const db of testDatabases()) {
       const rows = byOriginal(await app.tasks.tree(copy.id));
       for (const row of rows.values()) assert.equal(row.status, 'completed');
       const hCopy = rows.get('h') as Row;
-      assert.deepEqual(Object.keys(rows.get('root')?.result as object), [hCopy.id], 'the root merged the copied h, not the original');
+      assert.deepEqual(
+        Object.keys(rows.get('root')?.result as object),
+        [hCopy.id],
+        'the root merged the copied h, not the original',
+      );
       assert.deepEqual(Object.keys(rows.get('b')?.result as object), [rows.get('a')?.id]);
       for (const row of await app.tasks.tree('root')) {
         assert.equal(row.started_at, originals.get(row.id)?.started_at, `${row.id} did not run again`);
@@ -347,7 +444,10 @@ for (const db of testDatabases()) {
     test('errors: unknown task, bad options', async (t) => {
       const app = await engineApp(t, await db.create(t));
       await completedMain(app);
-      assert.deepEqual(await rejection(app.engine.copy('nope')), { code: 'APF_NOT_FOUND', message: 'Task nope not found' });
+      assert.deepEqual(await rejection(app.engine.copy('nope')), {
+        code: 'APF_NOT_FOUND',
+        message: 'Task nope not found',
+      });
       const bad: [unknown, RegExp][] = [
         [{ copy_mode: 'bogus' }, /^copy_mode must be one of minimal, full, custom; got "bogus"$/],
         [{ save: 'yes' }, /^save must be a boolean$/],

@@ -20,7 +20,10 @@ test('inject reaches the current generation without a socket', async (t) => {
   const app = await testApp(t);
   const response = await app.inject({ method: 'GET', url: '/health' });
   assert.equal(response.statusCode, 200);
-  assert.equal(response.json().version, JSON.parse((await import('node:fs')).readFileSync('package.json', 'utf8')).version);
+  assert.equal(
+    response.json().version,
+    JSON.parse((await import('node:fs')).readFileSync('package.json', 'utf8')).version,
+  );
 });
 
 test('an embedding script runs with `node --import apflow/register` in a user project', async (t) => {
@@ -35,7 +38,11 @@ await app.close();
 console.log(JSON.stringify({ status: health.status }));
 `,
   });
-  const result = spawnSync(process.execPath, ['--import', 'apflow/register', 'app.ts'], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+  const result = spawnSync(process.execPath, ['--import', 'apflow/register', 'app.ts'], {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   assert.equal(result.status, 0, result.stderr);
   assert.deepEqual(JSON.parse(result.stdout.trim()), { status: 'ok' });
 });

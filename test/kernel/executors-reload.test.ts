@@ -35,7 +35,9 @@ async function listeningApp(t: TestContext, dirs: string[], log = memoryLog()) {
 /** The executors from executor folders, as `system.executors` lists them (plugins' left out). */
 async function listExecutors(url: string): Promise<ListedExecutor[]> {
   const { body } = await rpc(url, '/system', { jsonrpc: '2.0', id: 1, method: 'system.executors' });
-  return (body?.result as { executors: ListedExecutor[] }).executors.filter((executor) => executor.source === 'executors folder');
+  return (body?.result as { executors: ListedExecutor[] }).executors.filter(
+    (executor) => executor.source === 'executors folder',
+  );
 }
 
 async function describe(url: string, id: string): Promise<string | undefined> {
@@ -205,7 +207,11 @@ export default defineExecutor({
   });
   const dir = join(project, 'executors');
   const { app, url } = await listeningApp(t, [dir]);
-  assert.deepEqual((await listExecutors(url)).map((executor) => executor.id), ['greet'], '_helper.ts is not an executor');
+  assert.deepEqual(
+    (await listExecutors(url)).map((executor) => executor.id),
+    ['greet'],
+    '_helper.ts is not an executor',
+  );
   assert.equal((await health(url)).status, 'ok');
 
   const first = (await run(app, 'greet')) as { greeting: string; defineExecutor: unknown; Type: unknown };
@@ -247,7 +253,10 @@ export default defineExecutor({ id: 'count', description: 'v1', execute: () => s
 
 test('executor dirs in a config file are relative to its folder, not the working directory', async (t) => {
   const project = tempProject(t, {
-    'apflow.config.json': JSON.stringify({ database: { url: 'sqlite::memory:' }, executors: { dirs: ['./my-executors'] } }),
+    'apflow.config.json': JSON.stringify({
+      database: { url: 'sqlite::memory:' },
+      executors: { dirs: ['./my-executors'] },
+    }),
     'my-executors/mine.ts': executorFile('mine', 'from the config folder', 1),
     'executors/other.ts': executorFile('other', 'not configured', 2),
   });
@@ -270,7 +279,11 @@ test('executor dirs in a config file are relative to its folder, not the working
 
 test('without a config file, the default executors folder is ./executors of the working directory', async (t) => {
   const project = tempProject(t, { 'executors/here.ts': executorFile('here', 'cwd folder', 1) });
-  const app = await createApp({ env: { APFLOW_DATABASE_URL: 'sqlite::memory:' }, cwd: project, logStream: memoryLog().stream });
+  const app = await createApp({
+    env: { APFLOW_DATABASE_URL: 'sqlite::memory:' },
+    cwd: project,
+    logStream: memoryLog().stream,
+  });
   t.after(() => app.close());
   assert.deepEqual(app.config.executors.dirs, [join(project, 'executors')]);
   assert.equal(app.executor('here')?.definition.description, 'cwd folder');
@@ -335,7 +348,8 @@ test('executor files outside an ES-module package (CommonJS scope) reload too', 
   const dir = mkdtempSync(join(tmpdir(), 'apflow-cjs-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'plain.ts');
-  const plain = (n: number) => `const answer: number = ${n};\nexport default { id: 'plain', description: 'v${n}', execute: () => answer };\n`;
+  const plain = (n: number) =>
+    `const answer: number = ${n};\nexport default { id: 'plain', description: 'v${n}', execute: () => answer };\n`;
   writeFileSync(file, plain(1));
   const { app } = await listeningApp(t, [dir]);
   assert.equal(app.executor('plain')?.definition.description, 'v1');

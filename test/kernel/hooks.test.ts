@@ -40,7 +40,10 @@ test('auth is a bail hook: the first principal wins, later taps are skipped; a t
   const app = await testApp(t, { plugins: [join(dir, 'second.ts'), join(dir, 'first.ts')] });
 
   const named = await app.inject({ url: '/whoami', headers: { 'x-user': 'alice' } });
-  assert.deepEqual(named.json(), { principal: { user_id: 'alice', roles: [] }, order: ['request:first', 'auth:first'] });
+  assert.deepEqual(named.json(), {
+    principal: { user_id: 'alice', roles: [] },
+    order: ['request:first', 'auth:first'],
+  });
 
   const anonymous = await app.inject({ url: '/whoami' });
   assert.deepEqual(anonymous.json(), {
@@ -48,7 +51,12 @@ test('auth is a bail hook: the first principal wins, later taps are skipped; a t
     order: ['request:first', 'auth:first', 'auth:second'],
   });
 
-  const rejected = await app.inject({ method: 'POST', url: '/system', headers: { 'x-reject': '1' }, payload: { jsonrpc: '2.0', id: 1, method: 'system.health' } });
+  const rejected = await app.inject({
+    method: 'POST',
+    url: '/system',
+    headers: { 'x-reject': '1' },
+    payload: { jsonrpc: '2.0', id: 1, method: 'system.health' },
+  });
   assert.equal(rejected.statusCode, 200, 'JSON-RPC errors other than 401/413/429/503 travel on HTTP 200');
   assert.equal(rejected.json().error.code, -32603, 'a plain Error from an auth tap is an internal error');
   assert.match(rejected.json().error.data.request_id, /^req-/);
@@ -66,11 +74,24 @@ export default definePlugin({
 });`,
   });
   const app = await testApp(t, { plugins: [join(dir, 'deny.ts')] });
-  const response = await app.inject({ method: 'POST', url: '/system', payload: { jsonrpc: '2.0', id: 7, method: 'system.health' } });
+  const response = await app.inject({
+    method: 'POST',
+    url: '/system',
+    payload: { jsonrpc: '2.0', id: 7, method: 'system.health' },
+  });
   assert.equal(response.statusCode, 401);
   assert.equal(response.headers['www-authenticate'], 'Bearer');
-  assert.deepEqual(response.json(), { jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Missing Authorization header' } });
-  const a2a = await app.inject({ method: 'POST', url: '/', headers: { 'a2a-version': '1.0' }, payload: { jsonrpc: '2.0', id: 8, method: 'GetTask', params: { id: 'x' } } });
+  assert.deepEqual(response.json(), {
+    jsonrpc: '2.0',
+    id: null,
+    error: { code: -32001, message: 'Missing Authorization header' },
+  });
+  const a2a = await app.inject({
+    method: 'POST',
+    url: '/',
+    headers: { 'a2a-version': '1.0' },
+    payload: { jsonrpc: '2.0', id: 8, method: 'GetTask', params: { id: 'x' } },
+  });
   assert.equal(a2a.statusCode, 401, 'A2A calls are refused at the HTTP level too');
   assert.equal(a2a.headers['www-authenticate'], 'Bearer');
   const rest = await app.inject({ url: '/health' });
@@ -82,9 +103,20 @@ test('taskRun is a waterfall: each tap sees and returns the run context, in stag
   const hooks = createHooks();
   const a = createPluginHooks(hooks, 'a');
   const b = createPluginHooks(hooks, 'b');
-  b.taskRun.tapPromise({ name: 'b', stage: 10 }, async (run) => ({ ...run, inputs: { ...run.inputs, b: (run.inputs.a as number) + 1 } }));
+  b.taskRun.tapPromise({ name: 'b', stage: 10 }, async (run) => ({
+    ...run,
+    inputs: { ...run.inputs, b: (run.inputs.a as number) + 1 },
+  }));
   a.taskRun.tapPromise('a', async (run) => ({ ...run, inputs: { ...run.inputs, a: 1 } }));
-  const start: TaskRunContext = { phase: 'before', task_id: 't', root_task_id: 't', user_id: null, executor_id: 'x', inputs: {}, state: {} };
+  const start: TaskRunContext = {
+    phase: 'before',
+    task_id: 't',
+    root_task_id: 't',
+    user_id: null,
+    executor_id: 'x',
+    inputs: {},
+    state: {},
+  };
   const out = await hooks.taskRun.promise(start);
   assert.deepEqual(out.inputs, { a: 1, b: 2 });
 });
@@ -113,7 +145,15 @@ test('progress is a sync fan-out; interceptors observe calls without kernel edit
   const view = createPluginHooks(hooks, 'metrics');
   view.progress.tap('metrics', (event) => seen.push(event.type));
   view.progress.intercept({ call: (event) => observed.push(`${event.type}#${event.seq}`) });
-  hooks.progress.call({ type: 'task_start', task_id: 't', root_task_id: 't', status: 'in_progress', progress: 0, timestamp: '', seq: 1 });
+  hooks.progress.call({
+    type: 'task_start',
+    task_id: 't',
+    root_task_id: 't',
+    status: 'in_progress',
+    progress: 0,
+    timestamp: '',
+    seq: 1,
+  });
   assert.deepEqual(seen, ['task_start']);
   assert.deepEqual(observed, ['task_start#1']);
 });
@@ -126,7 +166,10 @@ test('the plugin view is tap-only and insists on the plugin name', () => {
     assert.equal((hook as Record<string, unknown>).promise, undefined);
     assert.equal((hook as Record<string, unknown>).callAsync, undefined);
   }
-  assert.throws(() => view.progress.tap('someone-else', () => undefined), /plugin 'mine' tapped hook 'progress' as 'someone-else'/);
+  assert.throws(
+    () => view.progress.tap('someone-else', () => undefined),
+    /plugin 'mine' tapped hook 'progress' as 'someone-else'/,
+  );
   assert.throws(() => view.auth.tapPromise({ name: 'x' }, async () => undefined), /taps must use the plugin's name/);
   assert.ok(Object.isFrozen(view));
   assert.deepEqual(Object.keys(view).sort(), ['auth', 'keyResolve', 'progress', 'request', 'taskRun']);

@@ -52,7 +52,13 @@ export default definePlugin({
 });
 `;
 
-async function startApp(t: TestContext, project: string, file: string, inline: Record<string, unknown> = { reload: true }, cli: CliOverrides = {}) {
+async function startApp(
+  t: TestContext,
+  project: string,
+  file: string,
+  inline: Record<string, unknown> = { reload: true },
+  cli: CliOverrides = {},
+) {
   const log = memoryLog();
   const app = await testApp(t, { plugins: [file], ...inline }, { cwd: project, logStream: log.stream, cli });
   const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -74,7 +80,9 @@ test('an edited plugin is swapped in behind the same socket, with its routes, me
   const { app, url } = await startApp(t, project, file);
 
   assert.equal(await hello(url), 1);
-  assert.deepEqual((await rpc(url, '/system', { jsonrpc: '2.0', id: 1, method: 'hello.version' })).body?.result, { v: 1 });
+  assert.deepEqual((await rpc(url, '/system', { jsonrpc: '2.0', id: 1, method: 'hello.version' })).body?.result, {
+    v: 1,
+  });
   assert.equal(app.executor('hello-exec')?.definition.description, 'v1');
   assert.equal(app.generation().id, 1);
 
@@ -83,7 +91,9 @@ test('an edited plugin is swapped in behind the same socket, with its routes, me
   await eventually(async () => (await hello(url)) === 2);
   t.diagnostic(`edit seen over HTTP after ${Date.now() - editedAt} ms`);
 
-  assert.deepEqual((await rpc(url, '/system', { jsonrpc: '2.0', id: 2, method: 'hello.version' })).body?.result, { v: 2 });
+  assert.deepEqual((await rpc(url, '/system', { jsonrpc: '2.0', id: 2, method: 'hello.version' })).body?.result, {
+    v: 2,
+  });
   const executors = (await rpc(url, '/system', { jsonrpc: '2.0', id: 3, method: 'system.executors' })).body?.result as {
     executors: { id: string; description: string; source: string }[];
   };
@@ -134,7 +144,9 @@ test('a plugin edit that fails keeps the running generation and shows in /health
     writeFileSync(file, source);
     const report = await eventually(async () => {
       const current = await health(url);
-      return current.reload_errors.length > 0 && current.reload_errors.map((entry) => entry.at).join() !== before ? current : undefined;
+      return current.reload_errors.length > 0 && current.reload_errors.map((entry) => entry.at).join() !== before
+        ? current
+        : undefined;
     });
     assert.equal(report?.status, 'degraded');
     assert.equal(report?.reload_errors.length, 1);
@@ -144,12 +156,18 @@ test('a plugin edit that fails keeps the running generation and shows in /health
     assert.equal(app.generation().id, 1);
   };
 
-  await expectKept(`import { definePlugin } from 'apflow';\nexport default definePlugin({ name: 'hello', setup(app) {`, /hello\.ts/);
+  await expectKept(
+    `import { definePlugin } from 'apflow';\nexport default definePlugin({ name: 'hello', setup(app) {`,
+    /hello\.ts/,
+  );
   assert.ok(
     log.lines.some((line) => line.level === 50 && String(line.msg).includes('plugin reload failed')),
     `the error is logged:\n${log.text()}`,
   );
-  await expectKept(pluginFile(3, "app.onDispose(() => { probe.disposed.push(-3); });\n    throw new Error('setup exploded');"), /setup exploded/);
+  await expectKept(
+    pluginFile(3, "app.onDispose(() => { probe.disposed.push(-3); });\n    throw new Error('setup exploded');"),
+    /setup exploded/,
+  );
   assert.deepEqual(probe.disposed, [-3], 'a generation that failed to build is released, the running one is not');
 
   writeFileSync(file, pluginFile(4));

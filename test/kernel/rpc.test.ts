@@ -63,7 +63,11 @@ test('envelope errors: parse error, invalid request, method not found — all on
     assert.ok(error.message.length > 0);
   }
   const unknown = await rpc(url, '/calc', { jsonrpc: '2.0', id: 9, method: 'multiply' });
-  assert.deepEqual(unknown.body, { jsonrpc: '2.0', id: 9, error: { code: -32601, message: 'Method not found', data: 'Unknown method on /calc: multiply' } });
+  assert.deepEqual(unknown.body, {
+    jsonrpc: '2.0',
+    id: 9,
+    error: { code: -32601, message: 'Method not found', data: 'Unknown method on /calc: multiply' },
+  });
 });
 
 test('invalid params name the parameter and what was expected', async (t) => {
@@ -79,7 +83,11 @@ test('invalid params name the parameter and what was expected', async (t) => {
 test('catalogue errors keep their code and message; internal errors hide theirs', async (t) => {
   const url = await server(t);
   const found = await rpc(url, '/calc', { jsonrpc: '2.0', id: 1, method: 'find' });
-  assert.deepEqual(found.body, { jsonrpc: '2.0', id: 1, error: { code: -32004, message: 'Task t1 not found', data: { task_id: 't1' } } });
+  assert.deepEqual(found.body, {
+    jsonrpc: '2.0',
+    id: 1,
+    error: { code: -32004, message: 'Task t1 not found', data: { task_id: 't1' } },
+  });
   const crash = await rpc(url, '/calc', { jsonrpc: '2.0', id: 2, method: 'crash' });
   assert.equal(crash.status, 200);
   const error = (crash.body as { error: { code: number; message: string; data: { request_id: string } } }).error;
@@ -104,7 +112,11 @@ test('a batch is answered as a batch, in order, each call on its own', async (t)
   assert.equal(body[1]?.error?.code, -32601);
   assert.equal(body[2]?.error?.code, -32600);
   assert.equal(body[3]?.error?.code, -32004);
-  const tooMany = await rpc(url, '/calc', Array.from({ length: 1001 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'nothing' })));
+  const tooMany = await rpc(
+    url,
+    '/calc',
+    Array.from({ length: 1001 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'nothing' })),
+  );
   assert.equal((tooMany.body as { error: { code: number; message: string } }).error.code, -32600);
   assert.match((tooMany.body as { error: { message: string } }).error.message, /at most 1000/);
 });
@@ -123,15 +135,33 @@ test('a body over server.body_limit gets 413 with a JSON-RPC error; the server k
 
 test('JSON content types are read as JSON (any charset, +json types); other bodies get 415 in the JSON-RPC envelope', async (t) => {
   const url = await server(t);
-  for (const contentType of ['application/json', 'application/json; charset=utf-8', 'Application/JSON', 'application/json-rpc+json']) {
-    const response = await rpc(url, '/calc', { jsonrpc: '2.0', id: 1, method: 'add', params: { a: 1, b: 1 } }, { 'content-type': contentType });
+  for (const contentType of [
+    'application/json',
+    'application/json; charset=utf-8',
+    'Application/JSON',
+    'application/json-rpc+json',
+  ]) {
+    const response = await rpc(
+      url,
+      '/calc',
+      { jsonrpc: '2.0', id: 1, method: 'add', params: { a: 1, b: 1 } },
+      { 'content-type': contentType },
+    );
     assert.deepEqual(response.body, { jsonrpc: '2.0', id: 1, result: 2 }, contentType);
   }
   for (const contentType of ['application/x-www-form-urlencoded', 'text/plain', 'multipart/form-data; boundary=x']) {
-    const response = await rpc(url, '/calc', { jsonrpc: '2.0', id: 1, method: 'add', params: { a: 1, b: 1 } }, { 'content-type': contentType });
+    const response = await rpc(
+      url,
+      '/calc',
+      { jsonrpc: '2.0', id: 1, method: 'add', params: { a: 1, b: 1 } },
+      { 'content-type': contentType },
+    );
     assert.equal(response.status, 415, contentType);
     assert.equal((response.body as { jsonrpc: string }).jsonrpc, '2.0');
-    assert.match((response.body as { error: { message: string } }).error.message, /send Content-Type: application\/json/);
+    assert.match(
+      (response.body as { error: { message: string } }).error.message,
+      /send Content-Type: application\/json/,
+    );
   }
 });
 
@@ -139,7 +169,9 @@ test('unknown routes answer a 404 JSON error naming the route', async (t) => {
   const url = await server(t);
   const response = await fetch(`${url}/nowhere?x=1`);
   assert.equal(response.status, 404);
-  assert.deepEqual(await response.json(), { error: { code: 'APF_ROUTE_NOT_FOUND', message: 'Route GET /nowhere not found' } });
+  assert.deepEqual(await response.json(), {
+    error: { code: 'APF_ROUTE_NOT_FOUND', message: 'Route GET /nowhere not found' },
+  });
   const wrongMethod = await fetch(`${url}/calc`);
   assert.equal(wrongMethod.status, 404);
 });
@@ -164,7 +196,8 @@ test('app.rpc.call runs a method for another transport: its result, or its own e
   const dir = tempProject(t, { 'calc.ts': calc, 'caller.ts': caller });
   const app = await testApp(t, { plugins: [join(dir, 'calc.ts'), join(dir, 'caller.ts')] });
   const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
-  const call = async (method: string, params?: unknown) => (await rpc(url, '/call', { method, params })).body as Record<string, unknown>;
+  const call = async (method: string, params?: unknown) =>
+    (await rpc(url, '/call', { method, params })).body as Record<string, unknown>;
 
   assert.deepEqual(await call('add', { a: 2, b: 3 }), { result: 5 });
   assert.deepEqual(await call('nothing'), { result: null });
@@ -172,9 +205,17 @@ test('app.rpc.call runs a method for another transport: its result, or its own e
   assert.equal(invalid.code, 'APF_INVALID_PARAMS');
   assert.match(String(invalid.message), /params\.a: must be number/);
   assert.match(String(invalid.message), /params\.b: is required/);
-  assert.deepEqual(await call('find', {}), { code: 'APF_NOT_FOUND', message: 'Task t1 not found', data: { task_id: 't1' } });
+  assert.deepEqual(await call('find', {}), {
+    code: 'APF_NOT_FOUND',
+    message: 'Task t1 not found',
+    data: { task_id: 't1' },
+  });
   assert.equal((await call('nope', {})).code, 'APF_METHOD_NOT_FOUND');
-  assert.deepEqual(await call('crash', {}), { thrown: 'secret-token-123 leaked?' }, 'an internal error reaches the caller as it was, to log and hide');
+  assert.deepEqual(
+    await call('crash', {}),
+    { thrown: 'secret-token-123 leaked?' },
+    'an internal error reaches the caller as it was, to log and hide',
+  );
   let deep: unknown = 1;
   for (let i = 0; i < 300; i++) deep = [deep];
   const tooDeep = await call('sum', deep);

@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { AgentCard, Role, SendMessageRequest, TaskState, type Message, type StreamResponse, type Task } from '@a2a-js/sdk';
+import {
+  AgentCard,
+  Role,
+  SendMessageRequest,
+  TaskState,
+  type Message,
+  type StreamResponse,
+  type Task,
+} from '@a2a-js/sdk';
 import { ClientFactory, DefaultAgentCardResolver, JsonRpcTransportFactory, type Client } from '@a2a-js/sdk/client';
 import { eventually, httpReceiver, repoRoot, rpc, testApp } from '../helpers.ts';
 
@@ -14,8 +22,22 @@ type Kind = (typeof KINDS)[number];
 
 /** What each kind must say on the wire for the calls the tests make. */
 const WIRE_NAMES: Record<Kind, Record<string, string>> = {
-  '1.0': { send: 'SendMessage', stream: 'SendStreamingMessage', get: 'GetTask', cancel: 'CancelTask', subscribe: 'SubscribeToTask', pushSet: 'CreateTaskPushNotificationConfig' },
-  '0.3': { send: 'message/send', stream: 'message/stream', get: 'tasks/get', cancel: 'tasks/cancel', subscribe: 'tasks/resubscribe', pushSet: 'tasks/pushNotificationConfig/set' },
+  '1.0': {
+    send: 'SendMessage',
+    stream: 'SendStreamingMessage',
+    get: 'GetTask',
+    cancel: 'CancelTask',
+    subscribe: 'SubscribeToTask',
+    pushSet: 'CreateTaskPushNotificationConfig',
+  },
+  '0.3': {
+    send: 'message/send',
+    stream: 'message/stream',
+    get: 'tasks/get',
+    cancel: 'tasks/cancel',
+    subscribe: 'tasks/resubscribe',
+    pushSet: 'tasks/pushNotificationConfig/set',
+  },
 };
 
 interface WireCall {
@@ -43,7 +65,9 @@ async function clientOf(kind: Kind, url: string): Promise<{ client: Client; wire
     return fetch(input, init);
   };
   if (kind === '1.0') {
-    const client = await new ClientFactory({ transports: [new JsonRpcTransportFactory({ fetchImpl })] }).createFromUrl(url);
+    const client = await new ClientFactory({ transports: [new JsonRpcTransportFactory({ fetchImpl })] }).createFromUrl(
+      url,
+    );
     return { client, wire };
   }
   // A pure v0.3 card: what the server serves without A2A-Version, less v1.0's supportedInterfaces.
@@ -60,15 +84,31 @@ async function clientOf(kind: Kind, url: string): Promise<{ client: Client; wire
 }
 
 /** A user message: a data part holding `data`, or a text part. */
-function request(content: { data?: Record<string, unknown>; text?: string }, extra: { taskId?: string; contextId?: string; metadata?: Record<string, unknown>; configuration?: Record<string, unknown> } = {}): SendMessageRequest {
+function request(
+  content: { data?: Record<string, unknown>; text?: string },
+  extra: {
+    taskId?: string;
+    contextId?: string;
+    metadata?: Record<string, unknown>;
+    configuration?: Record<string, unknown>;
+  } = {},
+): SendMessageRequest {
   const part = content.data ? { data: content.data } : { text: content.text ?? 'hello' };
   return SendMessageRequest.fromJSON({
-    message: { messageId: randomUUID(), role: 'ROLE_USER', parts: [part], taskId: extra.taskId, contextId: extra.contextId, metadata: extra.metadata },
+    message: {
+      messageId: randomUUID(),
+      role: 'ROLE_USER',
+      parts: [part],
+      taskId: extra.taskId,
+      contextId: extra.contextId,
+      metadata: extra.metadata,
+    },
     configuration: extra.configuration,
   });
 }
 
-const treeRequest = (tasks: Record<string, unknown>[], extra: Parameters<typeof request>[1] = {}) => request({ data: { tasks } }, extra);
+const treeRequest = (tasks: Record<string, unknown>[], extra: Parameters<typeof request>[1] = {}) =>
+  request({ data: { tasks } }, extra);
 
 function asTask(result: Task | Message): Task {
   assert.ok(!('messageId' in result), `expected a Task, got a Message: ${JSON.stringify(result)}`);
@@ -83,7 +123,11 @@ function codeOf(error: unknown): number | undefined {
   return said === undefined ? undefined : Number(said);
 }
 
-async function rejectsWith(call: Promise<unknown> | (() => Promise<unknown>), code: number, pattern?: RegExp): Promise<void> {
+async function rejectsWith(
+  call: Promise<unknown> | (() => Promise<unknown>),
+  code: number,
+  pattern?: RegExp,
+): Promise<void> {
   await assert.rejects(typeof call === 'function' ? call() : call, (error: unknown) => {
     assert.equal(codeOf(error), code, `error code of ${String(error)}`);
     if (pattern) assert.match((error as Error).message, pattern);
@@ -98,14 +142,22 @@ async function collect(stream: AsyncIterable<StreamResponse>): Promise<StreamRes
 }
 
 /** The data of a part (`{data}` in v1.0, `{kind:'data'}` in v0.3, both read as the SDK object). */
-function dataOf(parts: { content?: { $case: string; value?: unknown } }[] | undefined, index = 0): Record<string, unknown> {
+function dataOf(
+  parts: { content?: { $case: string; value?: unknown } }[] | undefined,
+  index = 0,
+): Record<string, unknown> {
   const content = parts?.[index]?.content;
   assert.equal(content?.$case, 'data', `part ${index} is a data part`);
   return content?.value as Record<string, unknown>;
 }
 
 /** Checks the shape of a tree's stream: the Task, working updates, the artifact, the terminal update. */
-function assertTreeStream(events: StreamResponse[], taskId: string, result: Record<string, unknown>, options: { firstTask?: boolean } = {}) {
+function assertTreeStream(
+  events: StreamResponse[],
+  taskId: string,
+  result: Record<string, unknown>,
+  options: { firstTask?: boolean } = {},
+) {
   const kinds = events.map((event) => event.payload?.$case);
   if (options.firstTask !== false) assert.equal(kinds[0], 'task', `first event is the Task: ${kinds.join(',')}`);
   assert.equal(kinds.at(-1), 'statusUpdate', `last event is a status update: ${kinds.join(',')}`);
@@ -121,7 +173,11 @@ function assertTreeStream(events: StreamResponse[], taskId: string, result: Reco
     assert.equal(update.status?.state, TaskState.TASK_STATE_WORKING);
     seqs.push(Number(dataOf(update.status?.message?.parts).seq));
   }
-  assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'working updates in event order');
+  assert.deepEqual(
+    seqs,
+    [...seqs].sort((a, b) => a - b),
+    'working updates in event order',
+  );
   const last = events.at(-1)?.payload;
   assert.equal(last?.$case, 'statusUpdate');
   assert.equal(last.value.taskId, taskId);
@@ -142,7 +198,10 @@ test('the official v1.0 client resolves the card natively; the v0.3 client works
   assert.ok(card.skills.some((skill) => skill.id === 'tasks.execute'));
   assert.deepEqual(
     card.supportedInterfaces.map((iface) => [iface.url, iface.protocolBinding, iface.protocolVersion]),
-    [[`${url}/`, 'JSONRPC', '1.0'], [`${url}/`, 'JSONRPC', '0.3']],
+    [
+      [`${url}/`, 'JSONRPC', '1.0'],
+      [`${url}/`, 'JSONRPC', '0.3'],
+    ],
   );
 
   const { client: legacy } = await clientOf('0.3', url);
@@ -172,19 +231,38 @@ for (const kind of KINDS) {
     const root = await app.tasks.get(rootId);
     assert.equal(root?.status, 'completed');
     assert.deepEqual(root?.result, { hello: 'world', n: 42 });
-    assert.deepEqual(task.history.map((m) => m.role), [Role.ROLE_USER], 'the history holds the message sent');
+    assert.deepEqual(
+      task.history.map((m) => m.role),
+      [Role.ROLE_USER],
+      'the history holds the message sent',
+    );
     assert.deepEqual(dataOf(task.history[0]?.parts).tasks, tasks);
 
-    const quick = asTask(await client.sendMessage(treeRequest([{ name: 'nap', schemas: { method: 'sleep' }, inputs: { ms: 300 } }], { configuration: { returnImmediately: true } })));
-    assert.ok([TaskState.TASK_STATE_SUBMITTED, TaskState.TASK_STATE_WORKING].includes(quick.status?.state ?? 0), `state ${quick.status?.state}`);
+    const quick = asTask(
+      await client.sendMessage(
+        treeRequest([{ name: 'nap', schemas: { method: 'sleep' }, inputs: { ms: 300 } }], {
+          configuration: { returnImmediately: true },
+        }),
+      ),
+    );
+    assert.ok(
+      [TaskState.TASK_STATE_SUBMITTED, TaskState.TASK_STATE_WORKING].includes(quick.status?.state ?? 0),
+      `state ${quick.status?.state}`,
+    );
     assert.equal(quick.artifacts.length, 0);
     const done = await eventually(async () => {
       const got = await client.getTask({ tenant: '', id: quick.id });
       return got.status?.state === TaskState.TASK_STATE_COMPLETED && got;
     });
-    assert.deepEqual(dataOf(done.artifacts[0]?.parts).result, { slept: 300, task: dataOf(done.artifacts[0]?.parts).root_task_id });
+    assert.deepEqual(dataOf(done.artifacts[0]?.parts).result, {
+      slept: 300,
+      task: dataOf(done.artifacts[0]?.parts).root_task_id,
+    });
 
-    assert.deepEqual(wire.map((call) => [call.method, call.version]), [[names.send, kind], [names.send, kind], ...wire.slice(2).map(() => [names.get, kind])]);
+    assert.deepEqual(
+      wire.map((call) => [call.method, call.version]),
+      [[names.send, kind], [names.send, kind], ...wire.slice(2).map(() => [names.get, kind])],
+    );
   });
 
   test(`${kind}: streaming a tree yields the Task, working updates, then the artifact and the completed update`, async (t) => {
@@ -204,8 +282,16 @@ for (const kind of KINDS) {
     const rootId = String(first.value.metadata?.root_task_id);
     assertTreeStream(events, taskId, { root_task_id: rootId, status: 'completed', result: { streamed: true } });
     const log = await app.tasks.events(rootId);
-    const workingSeqs = events.slice(1, -2).map((event) => (event.payload?.$case === 'statusUpdate' ? Number(dataOf(event.payload.value.status?.message?.parts).seq) : -1));
-    assert.deepEqual(workingSeqs, log.filter((event) => event.type !== 'final').map((event) => event.seq), 'one working update per event of the tree');
+    const workingSeqs = events
+      .slice(1, -2)
+      .map((event) =>
+        event.payload?.$case === 'statusUpdate' ? Number(dataOf(event.payload.value.status?.message?.parts).seq) : -1,
+      );
+    assert.deepEqual(
+      workingSeqs,
+      log.filter((event) => event.type !== 'final').map((event) => event.seq),
+      'one working update per event of the tree',
+    );
     assert.equal(wire[0]?.method, names.stream);
     assert.equal(wire[0]?.version, kind);
   });
@@ -219,7 +305,9 @@ for (const kind of KINDS) {
     assert.equal(said?.$case, 'text');
     assert.match(String(said.value), /"tasks"/, 'the status message says to send {"tasks": [...]}');
 
-    const second = asTask(await client.sendMessage(request({ text: 'still here' }, { taskId: first.id, contextId: first.contextId })));
+    const second = asTask(
+      await client.sendMessage(request({ text: 'still here' }, { taskId: first.id, contextId: first.contextId })),
+    );
     assert.equal(second.id, first.id);
     assert.equal(second.status?.state, TaskState.TASK_STATE_INPUT_REQUIRED);
 
@@ -227,22 +315,38 @@ for (const kind of KINDS) {
     assert.equal(full.history.length, 4, 'two user messages and two agent answers');
     const lastTwo = await client.getTask({ tenant: '', id: first.id, historyLength: 2 });
     assert.equal(lastTwo.history.length, 2);
-    assert.deepEqual(lastTwo.history.map((m) => m.messageId), full.history.slice(-2).map((m) => m.messageId));
+    assert.deepEqual(
+      lastTwo.history.map((m) => m.messageId),
+      full.history.slice(-2).map((m) => m.messageId),
+    );
     const one = await client.getTask({ tenant: '', id: first.id, historyLength: 1 });
-    assert.deepEqual(one.history.map((m) => m.role), [Role.ROLE_AGENT]);
+    assert.deepEqual(
+      one.history.map((m) => m.role),
+      [Role.ROLE_AGENT],
+    );
     const none = await client.getTask({ tenant: '', id: first.id, historyLength: 0 });
     assert.equal(none.history.length, 0);
 
-    await rejectsWith(client.sendMessage(request({ text: 'x' }, { taskId: first.id, contextId: 'some-other-context' })), -32602);
+    await rejectsWith(
+      client.sendMessage(request({ text: 'x' }, { taskId: first.id, contextId: 'some-other-context' })),
+      -32602,
+    );
     await rejectsWith(client.sendMessage(request({ text: 'x' }, { taskId: 'no-such-task' })), -32001);
 
-    const ran = asTask(await client.sendMessage(treeRequest([{ name: 'root', schemas: { method: 'echo' }, inputs: { follow: 'up' } }], { taskId: first.id })));
+    const ran = asTask(
+      await client.sendMessage(
+        treeRequest([{ name: 'root', schemas: { method: 'echo' }, inputs: { follow: 'up' } }], { taskId: first.id }),
+      ),
+    );
     assert.equal(ran.id, first.id, 'the follow-up runs the same task');
     assert.equal(ran.status?.state, TaskState.TASK_STATE_COMPLETED);
     assert.deepEqual(dataOf(ran.artifacts[0]?.parts).result, { follow: 'up' });
 
     await rejectsWith(client.sendMessage(request({ text: 'more?' }, { taskId: first.id })), -32004);
-    await rejectsWith(client.sendMessage(treeRequest([{ name: 'again', schemas: { method: 'noop' } }], { taskId: first.id })), -32004);
+    await rejectsWith(
+      client.sendMessage(treeRequest([{ name: 'again', schemas: { method: 'noop' } }], { taskId: first.id })),
+      -32004,
+    );
     await rejectsWith(client.getTask({ tenant: '', id: 'no-such-task' }), -32001);
     assert.ok(wire.every((call) => call.version === kind));
     assert.ok(wire.some((call) => call.method === names.get));
@@ -252,7 +356,8 @@ for (const kind of KINDS) {
     const { url } = await a2aApp(t);
     const { client } = await clientOf(kind, url);
     await client.sendMessage(treeRequest([{ name: 'one', schemas: { method: 'noop' } }]));
-    const expected = (await rpc(url, '/tasks', { jsonrpc: '2.0', id: 1, method: 'tasks.count', params: {} })).body?.result;
+    const expected = (await rpc(url, '/tasks', { jsonrpc: '2.0', id: 1, method: 'tasks.count', params: {} })).body
+      ?.result;
     assert.notEqual(expected, undefined);
     const answer = await client.sendMessage(request({ data: {} }, { metadata: { method: 'tasks.count' } }));
     assert.ok('messageId' in answer, `expected a Message: ${JSON.stringify(answer)}`);
@@ -263,7 +368,11 @@ for (const kind of KINDS) {
   test(`${kind}: cancelTask cancels a running tree; a finished one is not cancelable; an unknown one is not found`, async (t) => {
     const { app, url } = await a2aApp(t);
     const { client, wire } = await clientOf(kind, url);
-    const running = asTask(await client.sendMessage(treeRequest([{ name: 'forever', schemas: { method: 'hang' } }], { configuration: { returnImmediately: true } })));
+    const running = asTask(
+      await client.sendMessage(
+        treeRequest([{ name: 'forever', schemas: { method: 'hang' } }], { configuration: { returnImmediately: true } }),
+      ),
+    );
     const rootId = String(running.metadata?.root_task_id);
     await eventually(async () => (await app.tasks.get(rootId))?.status === 'in_progress');
     const canceled = await client.cancelTask({ tenant: '', id: running.id, metadata: undefined });
@@ -279,7 +388,10 @@ for (const kind of KINDS) {
     await rejectsWith(client.cancelTask({ tenant: '', id: 'nonexistent-task-id', metadata: undefined }), -32001);
 
     const waiting = asTask(await client.sendMessage(request({ text: 'no tree yet' })));
-    assert.equal((await client.cancelTask({ tenant: '', id: waiting.id, metadata: undefined })).status?.state, TaskState.TASK_STATE_CANCELED);
+    assert.equal(
+      (await client.cancelTask({ tenant: '', id: waiting.id, metadata: undefined })).status?.state,
+      TaskState.TASK_STATE_CANCELED,
+    );
     assert.ok(wire.filter((call) => call.method === names.cancel).length >= 4);
   });
 
@@ -305,16 +417,27 @@ for (const kind of KINDS) {
     assert.ok([TaskState.TASK_STATE_SUBMITTED, TaskState.TASK_STATE_WORKING].includes(first.value.status?.state ?? 0));
     assertTreeStream(events, started.id, { root_task_id: rootId, status: 'completed', result: { again: 1 } });
     const log = await app.tasks.events(rootId);
-    const seqs = events.slice(1, -2).map((event) => (event.payload?.$case === 'statusUpdate' ? Number(dataOf(event.payload.value.status?.message?.parts).seq) : -1));
+    const seqs = events
+      .slice(1, -2)
+      .map((event) =>
+        event.payload?.$case === 'statusUpdate' ? Number(dataOf(event.payload.value.status?.message?.parts).seq) : -1,
+      );
     const expected = log.filter((event) => event.type !== 'final').map((event) => event.seq);
-    assert.deepEqual(seqs, expected.slice(expected.length - seqs.length), 'the remaining updates, none twice, none skipped');
+    assert.deepEqual(
+      seqs,
+      expected.slice(expected.length - seqs.length),
+      'the remaining updates, none twice, none skipped',
+    );
     assert.equal(wire.at(-1)?.method, names.subscribe);
 
     if (kind === '1.0') {
       await rejectsWith(() => collect(client.resubscribeTask({ tenant: '', id: started.id })), -32004);
     } else {
       const again = await collect(client.resubscribeTask({ tenant: '', id: started.id }));
-      assert.deepEqual(again.map((event) => event.payload?.$case), ['task']);
+      assert.deepEqual(
+        again.map((event) => event.payload?.$case),
+        ['task'],
+      );
       const only = again[0]?.payload;
       assert.equal(only?.$case === 'task' && only.value.status?.state, TaskState.TASK_STATE_COMPLETED);
     }
@@ -345,8 +468,16 @@ for (const kind of KINDS) {
     assert.equal(got.url, hook.url);
     assert.equal(got.token, '***');
     assert.equal(got.authentication?.credentials, '***');
-    const listed = await client.listTaskPushNotificationConfig({ tenant: '', taskId: waiting.id, pageSize: 0, pageToken: '' });
-    assert.deepEqual(listed.configs.map((config) => [config.id, config.url, config.token]), [['hook-1', hook.url, '***']]);
+    const listed = await client.listTaskPushNotificationConfig({
+      tenant: '',
+      taskId: waiting.id,
+      pageSize: 0,
+      pageToken: '',
+    });
+    assert.deepEqual(
+      listed.configs.map((config) => [config.id, config.url, config.token]),
+      [['hook-1', hook.url, '***']],
+    );
     const rows = await app.storage.sql.select('SELECT * FROM a2a_push_configs');
     assert.equal(rows.length, 1);
     assert.ok(!JSON.stringify(rows).includes(token), 'the token is not stored in the clear');
@@ -366,7 +497,9 @@ for (const kind of KINDS) {
     assert.equal(ran.status?.state, TaskState.TASK_STATE_COMPLETED);
     const rootId = String(ran.metadata?.root_task_id);
     const isFinal = (body: Record<string, unknown>) =>
-      kind === '1.0' ? (body.statusUpdate as { status?: { state?: string } } | undefined)?.status?.state === 'TASK_STATE_COMPLETED' : body.final === true;
+      kind === '1.0'
+        ? (body.statusUpdate as { status?: { state?: string } } | undefined)?.status?.state === 'TASK_STATE_COMPLETED'
+        : body.final === true;
     const delivered = await eventually(() => hook.delivered().some(isFinal) && hook.delivered());
     assert.equal(hook.hits[0]?.status, 500);
     assert.deepEqual(hook.hits[1]?.body, hook.hits[0]?.body, 'the refused update is sent again');
@@ -382,28 +515,63 @@ for (const kind of KINDS) {
       for (const hit of hook.hits) assert.match(String(hit.headers['content-type']), /^application\/a2a\+json/);
       const kinds = delivered.map((body) => Object.keys(body).join(','));
       assert.deepEqual(kinds, [...working.map(() => 'statusUpdate'), 'artifactUpdate', 'statusUpdate']);
-      const updates = delivered.slice(0, -2).map((body) => body.statusUpdate as { taskId: string; status: { state: string; message: { parts: { data: { seq: number } }[] } } });
-      assert.deepEqual(updates.map((update) => update.status.message.parts[0]?.data.seq), working);
-      assert.ok(updates.every((update) => update.taskId === waiting.id && update.status.state === 'TASK_STATE_WORKING'));
+      const updates = delivered.slice(0, -2).map(
+        (body) =>
+          body.statusUpdate as {
+            taskId: string;
+            status: { state: string; message: { parts: { data: { seq: number } }[] } };
+          },
+      );
+      assert.deepEqual(
+        updates.map((update) => update.status.message.parts[0]?.data.seq),
+        working,
+      );
+      assert.ok(
+        updates.every((update) => update.taskId === waiting.id && update.status.state === 'TASK_STATE_WORKING'),
+      );
       const artifact = delivered.at(-2)?.artifactUpdate as { artifact: { parts: { data: unknown }[] } };
-      assert.deepEqual(artifact.artifact.parts[0]?.data, { root_task_id: rootId, status: 'completed', result: { pushed: '1.0' } });
+      assert.deepEqual(artifact.artifact.parts[0]?.data, {
+        root_task_id: rootId,
+        status: 'completed',
+        result: { pushed: '1.0' },
+      });
     } else {
       const kinds = delivered.map((body) => body.kind);
       assert.deepEqual(kinds, [...working.map(() => 'status-update'), 'artifact-update', 'status-update']);
-      const updates = delivered.filter((body) => body.kind === 'status-update') as { taskId: string; final: boolean; status: { state: string; message: { parts: { kind: string; data: { seq: number } }[] } } }[];
-      assert.deepEqual(updates.slice(0, -1).map((update) => update.status.message.parts[0]?.data.seq), working);
-      assert.deepEqual(updates.map((update) => update.final), [...working.map(() => false), true]);
-      assert.deepEqual(updates.map((update) => update.status.state), [...working.map(() => 'working'), 'completed']);
+      const updates = delivered.filter((body) => body.kind === 'status-update') as {
+        taskId: string;
+        final: boolean;
+        status: { state: string; message: { parts: { kind: string; data: { seq: number } }[] } };
+      }[];
+      assert.deepEqual(
+        updates.slice(0, -1).map((update) => update.status.message.parts[0]?.data.seq),
+        working,
+      );
+      assert.deepEqual(
+        updates.map((update) => update.final),
+        [...working.map(() => false), true],
+      );
+      assert.deepEqual(
+        updates.map((update) => update.status.state),
+        [...working.map(() => 'working'), 'completed'],
+      );
       assert.ok(updates.every((update) => update.taskId === waiting.id));
       const artifact = delivered.at(-2) as { artifact: { parts: { kind: string; data: unknown }[] } };
-      assert.deepEqual(artifact.artifact.parts[0], { kind: 'data', data: { root_task_id: rootId, status: 'completed', result: { pushed: '0.3' } } });
+      assert.deepEqual(artifact.artifact.parts[0], {
+        kind: 'data',
+        data: { root_task_id: rootId, status: 'completed', result: { pushed: '0.3' } },
+      });
     }
 
     await client.deleteTaskPushNotificationConfig({ tenant: '', taskId: waiting.id, id: 'hook-1' });
-    const after = await client.listTaskPushNotificationConfig({ tenant: '', taskId: waiting.id, pageSize: 0, pageToken: '' });
+    const after = await client.listTaskPushNotificationConfig({
+      tenant: '',
+      taskId: waiting.id,
+      pageSize: 0,
+      pageToken: '',
+    });
     assert.deepEqual(after.configs, []);
     assert.deepEqual(await app.storage.sql.select('SELECT * FROM a2a_push_configs'), []);
     assert.ok(wire.some((call) => call.method === names.pushSet && call.version === kind));
   });
 }
-

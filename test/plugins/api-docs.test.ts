@@ -95,11 +95,14 @@ async function assertValidOpenApi(doc: OpenApiDocument) {
   const schemas: [string, SchemaObject][] = Object.entries(doc.components.schemas);
   for (const [path, item] of Object.entries(doc.paths)) {
     for (const [method, operation] of Object.entries(item)) {
-      for (const parameter of operation.parameters ?? []) schemas.push([`${method} ${path} ${parameter.name}`, parameter.schema]);
-      for (const [type, media] of Object.entries(operation.requestBody?.content ?? {})) schemas.push([`${method} ${path} body ${type}`, media.schema]);
+      for (const parameter of operation.parameters ?? [])
+        schemas.push([`${method} ${path} ${parameter.name}`, parameter.schema]);
+      for (const [type, media] of Object.entries(operation.requestBody?.content ?? {}))
+        schemas.push([`${method} ${path} body ${type}`, media.schema]);
     }
   }
-  for (const [where, schema] of schemas) assert.equal(ajv.validateSchema(schema), true, `${where}: ${ajv.errorsText()}`);
+  for (const [where, schema] of schemas)
+    assert.equal(ajv.validateSchema(schema), true, `${where}: ${ajv.errorsText()}`);
 }
 
 const openApiPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
@@ -116,13 +119,31 @@ test('/openapi.json is a valid OpenAPI 3.1 document with every route and every J
   const described = (await getJson<Described>(`${url}/probe/describe`)).body;
   // Every route the kernel recorded (HEAD is Fastify's twin of each GET).
   const routes = described.routes.filter((route) => route.method !== 'HEAD' && route.schema?.hide !== true);
-  for (const path of ['/tasks', '/system', '/', '/health', '/docs', '/openapi.json', '/ws', '/tasks/:task_id/status', '/tasks/:task_id/events', '/.well-known/agent-card.json']) {
-    assert.ok(routes.some((route) => route.url === path), `describe() lists ${path}`);
+  for (const path of [
+    '/tasks',
+    '/system',
+    '/',
+    '/health',
+    '/docs',
+    '/openapi.json',
+    '/ws',
+    '/tasks/:task_id/status',
+    '/tasks/:task_id/events',
+    '/.well-known/agent-card.json',
+  ]) {
+    assert.ok(
+      routes.some((route) => route.url === path),
+      `describe() lists ${path}`,
+    );
   }
   for (const route of routes) {
     operationOf(doc, openApiPath(route.url), route.method.toLowerCase());
   }
-  assert.equal(Object.values(doc.paths).reduce((n, item) => n + Object.keys(item).length, 0), routes.length, 'and nothing else');
+  assert.equal(
+    Object.values(doc.paths).reduce((n, item) => n + Object.keys(item).length, 0),
+    routes.length,
+    'and nothing else',
+  );
 
   // Every registered method of every endpoint, its params schema as the code validates with.
   const methods = described.rpc;
@@ -130,10 +151,18 @@ test('/openapi.json is a valid OpenAPI 3.1 document with every route and every J
   assert.ok(methods.some((method) => method.endpoint === '/system' && method.method === 'system.health'));
   for (const method of methods) {
     const operation = operationOf(doc, method.endpoint, 'post');
-    assert.ok(operation['x-jsonrpc-methods']?.some((entry) => entry.method === method.method), `${method.endpoint} ${method.method} in x-jsonrpc-methods`);
-    assert.ok(operation.description?.includes(`\`${method.method}\``), `${method.method} in the endpoint's description`);
+    assert.ok(
+      operation['x-jsonrpc-methods']?.some((entry) => entry.method === method.method),
+      `${method.endpoint} ${method.method} in x-jsonrpc-methods`,
+    );
+    assert.ok(
+      operation.description?.includes(`\`${method.method}\``),
+      `${method.method} in the endpoint's description`,
+    );
     const calls = operation.requestBody?.content['application/json']?.schema.oneOf?.[0]?.oneOf ?? [];
-    const envelope = calls.map((ref) => doc.components.schemas[ref.$ref?.split('/').pop() ?? '']).find((schema) => schema?.properties?.method?.const === method.method);
+    const envelope = calls
+      .map((ref) => doc.components.schemas[ref.$ref?.split('/').pop() ?? ''])
+      .find((schema) => schema?.properties?.method?.const === method.method);
     assert.ok(envelope, `${method.endpoint} ${method.method} has an envelope in the body's oneOf`);
     assert.equal(envelope.description, method.description);
     if (method.params) {
@@ -152,9 +181,19 @@ test('/openapi.json is a valid OpenAPI 3.1 document with every route and every J
 
   // A route's Fastify schema: path and query parameters, body.
   const probe = operationOf(doc, '/probe/items/{item_id}', 'post');
-  assert.deepEqual(probe.parameters?.find((p) => p.name === 'item_id'), { name: 'item_id', in: 'path', required: true, schema: { type: 'string', minLength: 3 } });
-  assert.deepEqual(probe.parameters?.find((p) => p.name === 'verbose'), { name: 'verbose', in: 'query', required: false, schema: { type: 'boolean' } });
-  assert.deepEqual(probe.requestBody?.content['application/json']?.schema, { type: 'object', required: ['name'], properties: { name: { type: 'string' } } });
+  assert.deepEqual(
+    probe.parameters?.find((p) => p.name === 'item_id'),
+    { name: 'item_id', in: 'path', required: true, schema: { type: 'string', minLength: 3 } },
+  );
+  assert.deepEqual(
+    probe.parameters?.find((p) => p.name === 'verbose'),
+    { name: 'verbose', in: 'query', required: false, schema: { type: 'boolean' } },
+  );
+  assert.deepEqual(probe.requestBody?.content['application/json']?.schema, {
+    type: 'object',
+    required: ['name'],
+    properties: { name: { type: 'string' } },
+  });
 });
 
 test('GET /docs is Swagger UI loading its files from this server', async (t) => {
@@ -164,7 +203,9 @@ test('GET /docs is Swagger UI loading its files from this server', async (t) => 
   assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
   const html = await page.text();
   assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//, 'no file from another host');
-  const files = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => new URL(match[1] as string, `${url}/docs`).href);
+  const files = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map(
+    (match) => new URL(match[1] as string, `${url}/docs`).href,
+  );
   assert.ok(files.some((file) => file.includes('swagger-ui-bundle.js')));
   assert.ok(files.some((file) => file.includes('swagger-ui.css')));
   for (const file of files) {
@@ -181,18 +222,32 @@ test('GET /docs is Swagger UI loading its files from this server', async (t) => 
 
 test('with authentication on, /docs, its files and /openapi.json need no token; the document declares bearer auth', async (t) => {
   const { url } = await start(t, { auth: { jwt_secret: SECRET }, server: { base_url: 'https://apflow.example.com/' } });
-  assert.equal((await rpc(url, '/tasks', { jsonrpc: '2.0', id: 1, method: 'tasks.count' })).status, 401, 'the rest still needs one');
+  assert.equal(
+    (await rpc(url, '/tasks', { jsonrpc: '2.0', id: 1, method: 'tasks.count' })).status,
+    401,
+    'the rest still needs one',
+  );
 
   const { status, body: doc } = await getJson<OpenApiDocument>(`${url}/openapi.json`);
   assert.equal(status, 200);
   await assertValidOpenApi(doc);
   assert.deepEqual(doc.servers, [{ url: 'https://apflow.example.com' }]);
-  assert.deepEqual({ ...doc.components.securitySchemes?.bearerAuth, description: undefined }, { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: undefined });
+  assert.deepEqual(
+    { ...doc.components.securitySchemes?.bearerAuth, description: undefined },
+    { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: undefined },
+  );
   assert.deepEqual(doc.security, [{ bearerAuth: [] }]);
-  for (const [path, method] of [['/health', 'get'], ['/auth/login', 'post'], ['/docs', 'get'], ['/openapi.json', 'get'], ['/.well-known/agent-card.json', 'get']] as const) {
+  for (const [path, method] of [
+    ['/health', 'get'],
+    ['/auth/login', 'post'],
+    ['/docs', 'get'],
+    ['/openapi.json', 'get'],
+    ['/.well-known/agent-card.json', 'get'],
+  ] as const) {
     assert.deepEqual(operationOf(doc, path, method).security, [], `${method} ${path} is public`);
   }
-  for (const path of ['/tasks', '/system', '/']) assert.equal(operationOf(doc, path, 'post').security, undefined, `${path} needs the token`);
+  for (const path of ['/tasks', '/system', '/'])
+    assert.equal(operationOf(doc, path, 'post').security, undefined, `${path} needs the token`);
 
   const page = await fetch(`${url}/docs`);
   assert.equal(page.status, 200);

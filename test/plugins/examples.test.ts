@@ -11,11 +11,20 @@ test('examples appear on a fresh database, and not on a second start', async (t)
   const dir = tempProject(t);
   const database = { url: `sqlite:${join(dir, 'db.sqlite')}` };
   const first = await testApp(t, { database, examples: { auto_init: true } });
-  assert.deepEqual(await ids(first), ['example-rest-health', 'example-system-info'], 'the CrewAI example needs @apflow/crewai');
+  assert.deepEqual(
+    await ids(first),
+    ['example-rest-health', 'example-system-info'],
+    'the CrewAI example needs @apflow/crewai',
+  );
   const root = await first.tasks.get('example-system-info');
   assert.equal(root?.user_id, null, 'owned by nobody: every user may run it');
   assert.match(root?.name ?? '', /^Example: /);
-  await rpc((await first.listen({ host: '127.0.0.1', port: 0 })).url, '/tasks', { jsonrpc: '2.0', id: 1, method: 'tasks.delete', params: { task_id: 'example-rest-health' } });
+  await rpc((await first.listen({ host: '127.0.0.1', port: 0 })).url, '/tasks', {
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'tasks.delete',
+    params: { task_id: 'example-rest-health' },
+  });
   assert.deepEqual(await ids(first), ['example-system-info']);
   await first.close();
 
@@ -37,7 +46,12 @@ test('every example tree runs to completion without any key (the CrewAI one with
   const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
 
   const run = async (taskId: string, demo = false) => {
-    const answer = await rpc(url, '/tasks', { jsonrpc: '2.0', id: 1, method: 'tasks.execute', params: { task_id: taskId, ...(demo ? { use_demo: true } : {}) } });
+    const answer = await rpc(url, '/tasks', {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tasks.execute',
+      params: { task_id: taskId, ...(demo ? { use_demo: true } : {}) },
+    });
     const result = answer.body?.result as { status: string; result: Record<string, unknown> } | undefined;
     assert.equal(result?.status, 'completed', `${taskId}: ${JSON.stringify(answer.body)}`);
     return result.result;
@@ -50,7 +64,13 @@ test('every example tree runs to completion without any key (the CrewAI one with
   const crew = await run('example-crewai-demo', true);
   assert.equal(crew.status, 'success');
   assert.equal(crew.demo_mode, true);
-  assert.deepEqual(crew.token_usage, { total_tokens: 0, prompt_tokens: 0, completion_tokens: 0, cached_prompt_tokens: 0, successful_requests: 0 });
+  assert.deepEqual(crew.token_usage, {
+    total_tokens: 0,
+    prompt_tokens: 0,
+    completion_tokens: 0,
+    cached_prompt_tokens: 0,
+    successful_requests: 0,
+  });
 });
 
 test('apflow examples init: creates them on a fresh database, says they exist on a second run, --force restores them', async (t) => {

@@ -4,7 +4,16 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { App } from 'apflow';
-import { listenLocal, rpc, runApflow, spawnApflow, tempProject, testApp, waitListening, writeFiles } from '../helpers.ts';
+import {
+  listenLocal,
+  rpc,
+  runApflow,
+  spawnApflow,
+  tempProject,
+  testApp,
+  waitListening,
+  writeFiles,
+} from '../helpers.ts';
 
 const SECRET = 'test-secret-that-is-long-enough-for-hs256!';
 const key = (secret: string) => new TextEncoder().encode(secret);
@@ -17,7 +26,11 @@ async function sign(claims: Record<string, unknown>, options: { secret?: string;
 const unsigned = (claims: Record<string, unknown>) =>
   `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.`;
 
-async function authedApp(t: TestContext, auth: Record<string, unknown> = { jwt_secret: SECRET }, extra: Record<string, unknown> = {}) {
+async function authedApp(
+  t: TestContext,
+  auth: Record<string, unknown> = { jwt_secret: SECRET },
+  extra: Record<string, unknown> = {},
+) {
   const app = await testApp(t, { auth, ...extra });
   const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
   return { app, url };
@@ -25,8 +38,17 @@ async function authedApp(t: TestContext, auth: Record<string, unknown> = { jwt_s
 
 /** What `POST /tasks tasks.count` answers with `token` (status, body, WWW-Authenticate). */
 async function count(url: string, token?: string) {
-  const answer = await rpc(url, '/tasks', { jsonrpc: '2.0', id: 1, method: 'tasks.count' }, token === undefined ? {} : { authorization: `Bearer ${token}` });
-  return { status: answer.status, body: answer.body as { result?: { user_id?: string }; error?: { code: number; message: string } }, challenge: answer.headers.get('www-authenticate') };
+  const answer = await rpc(
+    url,
+    '/tasks',
+    { jsonrpc: '2.0', id: 1, method: 'tasks.count' },
+    token === undefined ? {} : { authorization: `Bearer ${token}` },
+  );
+  return {
+    status: answer.status,
+    body: answer.body as { result?: { user_id?: string }; error?: { code: number; message: string } },
+    challenge: answer.headers.get('www-authenticate'),
+  };
 }
 
 test('a valid HS256 token names the user; every kind of bad token is refused with 401, -32001 and WWW-Authenticate', async (t) => {
@@ -44,7 +66,11 @@ test('a valid HS256 token names the user; every kind of bad token is refused wit
     ['alg none', unsigned({ sub: 'ann', exp: now() + 60 }), /algorithm|not a valid JWT/],
     ['tampered payload', tampered, /signature is not valid/],
     ['expired', await sign({ sub: 'ann', exp: now() - 120 }), /expired/],
-    ['wrong key', await sign({ sub: 'ann', exp: now() + 60 }, { secret: 'another-secret-of-sufficient-length!!' }), /signature is not valid/],
+    [
+      'wrong key',
+      await sign({ sub: 'ann', exp: now() + 60 }, { secret: 'another-secret-of-sufficient-length!!' }),
+      /signature is not valid/,
+    ],
     ['not yet valid (nbf)', await sign({ sub: 'ann', exp: now() + 600, nbf: now() + 300 }), /nbf/],
     ['no exp', await sign({ sub: 'ann' }), /exp/],
     ['no sub', await sign({ exp: now() + 60 }), /no sub/],
@@ -61,27 +87,57 @@ test('a valid HS256 token names the user; every kind of bad token is refused wit
   // The payload's header is never trusted: the tampered token's own signature part was kept.
   assert.ok(payload.length > 0);
   const expired = await sign({ sub: 'ann', exp: now() - 120 });
-  assert.equal((await fetch(`${url}/health`, { headers: { authorization: `Bearer ${expired}` } })).status, 200, 'a public route ignores a bad token');
+  assert.equal(
+    (await fetch(`${url}/health`, { headers: { authorization: `Bearer ${expired}` } })).status,
+    200,
+    'a public route ignores a bad token',
+  );
 });
 
 test('roles: a roles list or a role string holding admin makes an administrator; cookies carry tokens too', async (t) => {
   const { app, url } = await authedApp(t);
   await app.engine.createTree([{ name: 'theirs', user_id: 'zed', schemas: { method: 'noop' } }]);
-  const listed = async (headers: Record<string, string>) => ((await rpc(url, '/tasks', { jsonrpc: '2.0', id: 1, method: 'tasks.list' }, headers)).body as { result: unknown[] }).result.length;
+  const listed = async (headers: Record<string, string>) =>
+    ((await rpc(url, '/tasks', { jsonrpc: '2.0', id: 1, method: 'tasks.list' }, headers)).body as { result: unknown[] })
+      .result.length;
   assert.equal(await listed({ authorization: `Bearer ${await sign({ sub: 'ann', exp: now() + 60 })}` }), 0);
-  assert.equal(await listed({ authorization: `Bearer ${await sign({ sub: 'ann', roles: ['admin'], exp: now() + 60 })}` }), 1);
-  assert.equal(await listed({ authorization: `Bearer ${await sign({ sub: 'ann', role: 'admin', exp: now() + 60 })}` }), 1);
+  assert.equal(
+    await listed({ authorization: `Bearer ${await sign({ sub: 'ann', roles: ['admin'], exp: now() + 60 })}` }),
+    1,
+  );
+  assert.equal(
+    await listed({ authorization: `Bearer ${await sign({ sub: 'ann', role: 'admin', exp: now() + 60 })}` }),
+    1,
+  );
   // A cookie-authenticated call must come from a page of the server (test/security/cookie-csrf.test.ts).
-  assert.equal(await listed({ cookie: `theme=dark; auth_token=${await sign({ sub: 'ann', role: 'admin', exp: now() + 60 })}`, origin: url }), 1);
-  assert.equal(await listed({ cookie: `authorization=Bearer%20${await sign({ sub: 'ann', role: 'admin', exp: now() + 60 })}`, origin: url }), 1);
+  assert.equal(
+    await listed({
+      cookie: `theme=dark; auth_token=${await sign({ sub: 'ann', role: 'admin', exp: now() + 60 })}`,
+      origin: url,
+    }),
+    1,
+  );
+  assert.equal(
+    await listed({
+      cookie: `authorization=Bearer%20${await sign({ sub: 'ann', role: 'admin', exp: now() + 60 })}`,
+      origin: url,
+    }),
+    1,
+  );
 });
 
 test('issuer and audience are checked when configured', async (t) => {
   const { url } = await authedApp(t, { jwt_secret: SECRET, issuer: 'https://id.example', audience: 'apflow' });
   const claims = { sub: 'ann', exp: now() + 60 };
   assert.equal((await count(url, await sign({ ...claims, iss: 'https://id.example', aud: 'apflow' }))).status, 200);
-  assert.match((await count(url, await sign({ ...claims, iss: 'https://evil.example', aud: 'apflow' }))).body.error?.message ?? '', /iss/);
-  assert.match((await count(url, await sign({ ...claims, iss: 'https://id.example', aud: 'other' }))).body.error?.message ?? '', /aud/);
+  assert.match(
+    (await count(url, await sign({ ...claims, iss: 'https://evil.example', aud: 'apflow' }))).body.error?.message ?? '',
+    /iss/,
+  );
+  assert.match(
+    (await count(url, await sign({ ...claims, iss: 'https://id.example', aud: 'other' }))).body.error?.message ?? '',
+    /aud/,
+  );
   assert.equal((await count(url, await sign(claims))).status, 401, 'a token without them is refused');
 });
 
@@ -89,22 +145,45 @@ test('auth.jwks_url: RS256 and ES256 tokens from an identity provider; a key it 
   const rsa = await generateKeyPair('RS256');
   const ec = await generateKeyPair('ES256');
   const stranger = await generateKeyPair('RS256');
-  const keys = [{ ...(await exportJWK(rsa.publicKey)), kid: 'rsa', alg: 'RS256' }, { ...(await exportJWK(ec.publicKey)), kid: 'ec', alg: 'ES256' }];
-  const port = await listenLocal(t, createServer((_req, res) => res.setHeader('content-type', 'application/json').end(JSON.stringify({ keys }))));
+  const keys = [
+    { ...(await exportJWK(rsa.publicKey)), kid: 'rsa', alg: 'RS256' },
+    { ...(await exportJWK(ec.publicKey)), kid: 'ec', alg: 'ES256' },
+  ];
+  const port = await listenLocal(
+    t,
+    createServer((_req, res) => res.setHeader('content-type', 'application/json').end(JSON.stringify({ keys }))),
+  );
   const { url } = await authedApp(t, { enabled: true, jwks_url: `http://127.0.0.1:${port}/jwks.json` });
-  const issue = (privateKey: CryptoKey, alg: string, kid: string) => new SignJWT({ sub: 'idp-user', exp: now() + 60 }).setProtectedHeader({ alg, kid }).sign(privateKey);
+  const issue = (privateKey: CryptoKey, alg: string, kid: string) =>
+    new SignJWT({ sub: 'idp-user', exp: now() + 60 }).setProtectedHeader({ alg, kid }).sign(privateKey);
   assert.equal((await count(url, await issue(rsa.privateKey, 'RS256', 'rsa'))).body.result?.user_id, 'idp-user');
   assert.equal((await count(url, await issue(ec.privateKey, 'ES256', 'ec'))).body.result?.user_id, 'idp-user');
   assert.equal((await count(url, await issue(stranger.privateKey, 'RS256', 'rsa'))).status, 401);
-  assert.equal((await count(url, await sign({ sub: 'x', exp: now() + 60 }))).status, 401, 'no shared secret is configured, so HS256 is refused');
+  assert.equal(
+    (await count(url, await sign({ sub: 'x', exp: now() + 60 }))).status,
+    401,
+    'no shared secret is configured, so HS256 is refused',
+  );
 });
 
 test('POST /auth/login: a stored user gets a working token; a wrong password and an unknown user get the same answer; attempts are limited (429)', async (t) => {
-  const { app, url } = await authedApp(t, { jwt_secret: SECRET, token_expires_s: 600 }, { jwt_auth: { login_max_attempts: 4, login_window_s: 60 } });
+  const { app, url } = await authedApp(
+    t,
+    { jwt_secret: SECRET, token_expires_s: 600 },
+    { jwt_auth: { login_max_attempts: 4, login_window_s: 60 } },
+  );
   await (app as App).service('jwt-auth')?.users.add('ann', 'correct horse', ['admin']);
   const login = async (body: unknown) => {
-    const response = await fetch(`${url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    return { status: response.status, body: (await response.json()) as Record<string, unknown>, retryAfter: response.headers.get('retry-after') };
+    const response = await fetch(`${url}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return {
+      status: response.status,
+      body: (await response.json()) as Record<string, unknown>,
+      retryAfter: response.headers.get('retry-after'),
+    };
   };
   const ok = await login({ username: 'ann', password: 'correct horse' });
   assert.equal(ok.status, 200);
@@ -120,27 +199,60 @@ test('POST /auth/login: a stored user gets a working token; a wrong password and
   assert.equal((await login({ username: 'ann' })).status, 400);
   for (let i = 0; i < 3; i += 1) assert.equal((await login({ username: 'ann', password: 'wrong horse' })).status, 401);
   const limited = await login({ username: 'ann', password: 'correct horse' });
-  assert.equal(limited.status, 429, 'after four failed attempts for ann from this address, even the right password is refused');
+  assert.equal(
+    limited.status,
+    429,
+    'after four failed attempts for ann from this address, even the right password is refused',
+  );
   assert.ok(Number(limited.retryAfter) > 0);
-  assert.ok(!JSON.stringify(await app.storage.sql.select('SELECT * FROM jwt_auth_users')).includes('correct horse'), 'only a hash is stored');
+  assert.ok(
+    !JSON.stringify(await app.storage.sql.select('SELECT * FROM jwt_auth_users')).includes('correct horse'),
+    'only a hash is stored',
+  );
 });
 
 test('auth enabled with nothing to verify tokens refuses to start; the login route exists only with auth on', async (t) => {
-  await assert.rejects(testApp(t, { auth: { enabled: true } }), /nothing can verify tokens: set auth\.jwt_secret \(env APFLOW_JWT_SECRET\) or auth\.jwks_url/);
+  await assert.rejects(
+    testApp(t, { auth: { enabled: true } }),
+    /nothing can verify tokens: set auth\.jwt_secret \(env APFLOW_JWT_SECRET\) or auth\.jwks_url/,
+  );
   const open = await testApp(t);
-  assert.equal((await open.inject({ method: 'POST', url: '/auth/login', payload: { username: 'a', password: 'b' } })).statusCode, 404);
-  assert.equal((await open.inject({ method: 'POST', url: '/tasks', payload: { jsonrpc: '2.0', id: 1, method: 'tasks.count' } })).statusCode, 200, 'auth is off by default');
+  assert.equal(
+    (await open.inject({ method: 'POST', url: '/auth/login', payload: { username: 'a', password: 'b' } })).statusCode,
+    404,
+  );
+  assert.equal(
+    (await open.inject({ method: 'POST', url: '/tasks', payload: { jsonrpc: '2.0', id: 1, method: 'tasks.count' } }))
+      .statusCode,
+    200,
+    'auth is off by default',
+  );
 });
 
 test('the CLI: apflow users add (password on stdin), then login through a real server; apflow auth token mints an admin token; users list and remove', async (t) => {
   const dir = tempProject(t);
-  writeFiles(dir, { 'apflow.config.json': JSON.stringify({ database: { url: `sqlite:${join(dir, 'db.sqlite')}` }, executors: { dirs: [] } }) });
+  writeFiles(dir, {
+    'apflow.config.json': JSON.stringify({
+      database: { url: `sqlite:${join(dir, 'db.sqlite')}` },
+      executors: { dirs: [] },
+    }),
+  });
   const env = { APFLOW_JWT_SECRET: SECRET };
-  const added = await runApflow(['users', 'add', 'cli-user', '--password-stdin'], { cwd: dir, env, input: 'a long enough password\n' });
+  const added = await runApflow(['users', 'add', 'cli-user', '--password-stdin'], {
+    cwd: dir,
+    env,
+    input: 'a long enough password\n',
+  });
   assert.equal(added.code, 0, added.stderr);
   assert.match(added.stdout, /added cli-user/);
-  assert.equal((await runApflow(['users', 'add', 'short', '--password-stdin'], { cwd: dir, env, input: 'short\n' })).code, 1);
-  const minted = await runApflow(['auth', 'token', '--sub', 'ops', '--role', 'admin', '--expires', '1h'], { cwd: dir, env });
+  assert.equal(
+    (await runApflow(['users', 'add', 'short', '--password-stdin'], { cwd: dir, env, input: 'short\n' })).code,
+    1,
+  );
+  const minted = await runApflow(['auth', 'token', '--sub', 'ops', '--role', 'admin', '--expires', '1h'], {
+    cwd: dir,
+    env,
+  });
   assert.equal(minted.code, 0, minted.stderr);
 
   const server = spawnApflow(['serve', '--port', '0', '--host', '127.0.0.1'], { cwd: dir, env });
@@ -149,7 +261,11 @@ test('the CLI: apflow users add (password on stdin), then login through a real s
     await server.exited;
   });
   const url = await waitListening(server);
-  const login = await fetch(`${url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'cli-user', password: 'a long enough password' }) });
+  const login = await fetch(`${url}/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'cli-user', password: 'a long enough password' }),
+  });
   assert.equal(login.status, 200);
   const token = String(((await login.json()) as { access_token: string }).access_token);
   assert.equal((await count(url, token)).body.result?.user_id, 'cli-user');
@@ -164,18 +280,29 @@ test('the CLI: apflow users add (password on stdin), then login through a real s
   const again = await runApflow(['users', 'remove', 'cli-user'], { cwd: dir, env });
   assert.equal(again.code, 1);
   assert.match(again.stderr, /no user 'cli-user'/);
-  assert.ok(!server.stdout().includes(SECRET) && !server.stderr().includes(SECRET), 'the secret never reaches the logs');
+  assert.ok(
+    !server.stdout().includes(SECRET) && !server.stderr().includes(SECRET),
+    'the secret never reaches the logs',
+  );
 });
 
 test('login limits count per (address, username), and per address across usernames', async (t) => {
-  const { url } = await authedApp(t, { jwt_secret: SECRET }, { jwt_auth: { login_max_attempts: 2, login_max_attempts_per_address: 3, login_window_s: 60 } });
+  const { url } = await authedApp(
+    t,
+    { jwt_secret: SECRET },
+    { jwt_auth: { login_max_attempts: 2, login_max_attempts_per_address: 3, login_window_s: 60 } },
+  );
   const { request } = await import('node:http');
   const login = (from: string, username: string) =>
     new Promise<number>((resolve, reject) => {
-      const req = request(`${url}/auth/login`, { method: 'POST', localAddress: from, headers: { 'content-type': 'application/json' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = request(
+        `${url}/auth/login`,
+        { method: 'POST', localAddress: from, headers: { 'content-type': 'application/json' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
       req.end(JSON.stringify({ username, password: 'not the password' }));
     });

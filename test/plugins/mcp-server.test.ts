@@ -18,8 +18,15 @@ async function server(t: TestContext, inline: Record<string, unknown> = {}) {
 }
 
 /** An SDK client connected to `url`/mcp (with a bearer token when given); closed (and its session ended) after the test. */
-async function connect(t: TestContext, url: string, token?: string): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
-  const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp`), token ? { requestInit: { headers: { authorization: `Bearer ${token}` } } } : {});
+async function connect(
+  t: TestContext,
+  url: string,
+  token?: string,
+): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+  const transport = new StreamableHTTPClientTransport(
+    new URL(`${url}/mcp`),
+    token ? { requestInit: { headers: { authorization: `Bearer ${token}` } } } : {},
+  );
   const client = new Client({ name: 'apflow-test', version: '1.0.0' });
   await client.connect(transport);
   t.after(async () => {
@@ -35,13 +42,30 @@ const resourceText = (read: { contents: ({ text: string } | { blob: string })[] 
   return first && 'text' in first ? first.text : '';
 };
 
-type ToolAnswer = { content: { type: string; text?: string }[]; structuredContent?: Record<string, unknown>; isError?: boolean };
+type ToolAnswer = {
+  content: { type: string; text?: string }[];
+  structuredContent?: Record<string, unknown>;
+  isError?: boolean;
+};
 const text = (answer: ToolAnswer) => answer.content.map((part) => part.text ?? '').join('');
 
 const chain = (prefix: string) => [
   { id: `${prefix}-root`, name: 'root', schemas: { method: 'noop' } },
-  { id: `${prefix}-a`, name: 'first step', parent_id: `${prefix}-root`, schemas: { method: 'sleep' }, inputs: { ms: 20 } },
-  { id: `${prefix}-b`, name: 'second step', parent_id: `${prefix}-root`, schemas: { method: 'sleep' }, inputs: { ms: 20 }, dependencies: [`${prefix}-a`] },
+  {
+    id: `${prefix}-a`,
+    name: 'first step',
+    parent_id: `${prefix}-root`,
+    schemas: { method: 'sleep' },
+    inputs: { ms: 20 },
+  },
+  {
+    id: `${prefix}-b`,
+    name: 'second step',
+    parent_id: `${prefix}-root`,
+    schemas: { method: 'sleep' },
+    inputs: { ms: 20 },
+    dependencies: [`${prefix}-a`],
+  },
 ];
 
 test('initialize, tools with JSON Schemas (the original names), and a session id', async (t) => {
@@ -52,7 +76,19 @@ test('initialize, tools with JSON Schemas (the original names), and a session id
   assert.ok(client.getServerCapabilities()?.resources?.subscribe, 'resources can be subscribed to');
   const { tools } = await client.listTools();
   const names = tools.map((tool) => tool.name).sort();
-  for (const name of ['execute_task', 'create_task', 'get_task', 'update_task', 'delete_task', 'list_tasks', 'get_task_status', 'cancel_task', 'get_task_tree', 'copy_task', 'list_executors']) {
+  for (const name of [
+    'execute_task',
+    'create_task',
+    'get_task',
+    'update_task',
+    'delete_task',
+    'list_tasks',
+    'get_task_status',
+    'cancel_task',
+    'get_task_tree',
+    'copy_task',
+    'list_executors',
+  ]) {
     assert.ok(names.includes(name), `tool ${name}`);
   }
   const execute = tools.find((tool) => tool.name === 'execute_task');
@@ -63,24 +99,41 @@ test('initialize, tools with JSON Schemas (the original names), and a session id
 
   const executors = (await client.callTool({ name: 'list_executors', arguments: {} })) as ToolAnswer;
   const listed = (executors.structuredContent?.executors ?? []) as { id: string; input_schema: unknown }[];
-  assert.ok(listed.some((entry) => entry.id === 'sleep' && typeof entry.input_schema === 'object'), text(executors));
+  assert.ok(
+    listed.some((entry) => entry.id === 'sleep' && typeof entry.input_schema === 'object'),
+    text(executors),
+  );
 });
 
 test('execute_task runs a 3-task tree, sending progress as its tasks move, and answers each task’s status', async (t) => {
   const { url } = await server(t);
   const { client } = await connect(t, url);
   const progress: Progress[] = [];
-  const answer = (await client.callTool({ name: 'execute_task', arguments: { tasks: chain('p') } }, undefined, { onprogress: (step) => progress.push(step) })) as ToolAnswer;
+  const answer = (await client.callTool({ name: 'execute_task', arguments: { tasks: chain('p') } }, undefined, {
+    onprogress: (step) => progress.push(step),
+  })) as ToolAnswer;
   assert.equal(answer.isError, undefined, text(answer));
-  const outcome = answer.structuredContent as { status: string; root_task_id: string; tasks: { id: string; status: string }[] };
+  const outcome = answer.structuredContent as {
+    status: string;
+    root_task_id: string;
+    tasks: { id: string; status: string }[];
+  };
   assert.equal(outcome.status, 'completed');
   assert.equal(outcome.root_task_id, 'p-root');
-  assert.deepEqual(outcome.tasks.map((task) => [task.id, task.status]), [['p-root', 'completed'], ['p-a', 'completed'], ['p-b', 'completed']]);
+  assert.deepEqual(
+    outcome.tasks.map((task) => [task.id, task.status]),
+    [
+      ['p-root', 'completed'],
+      ['p-a', 'completed'],
+      ['p-b', 'completed'],
+    ],
+  );
   assert.deepEqual(JSON.parse(text(answer)), outcome, 'the text content is the same JSON');
 
   // Progress grows with every notification, out of the tree's 3 tasks, and follows the run's order.
   assert.ok(progress.length >= 3, JSON.stringify(progress));
-  for (let i = 1; i < progress.length; i++) assert.ok(progress[i]!.progress > progress[i - 1]!.progress, JSON.stringify(progress));
+  for (let i = 1; i < progress.length; i++)
+    assert.ok(progress[i]!.progress > progress[i - 1]!.progress, JSON.stringify(progress));
   assert.ok(progress.every((step) => step.total === 3));
   const finished = progress.filter((step) => Number.isInteger(step.progress)).map((step) => step.message);
   assert.deepEqual(finished, ['first step: completed', 'second step: completed', 'root: completed']);
@@ -91,7 +144,9 @@ test('a failing tree is a tool error with the failure in its words; bad argument
   const { client } = await connect(t, url);
   const failing = (await client.callTool({
     name: 'execute_task',
-    arguments: { tasks: [{ id: 'f-root', name: 'root', schemas: { method: 'fail' }, inputs: { message: 'the disk is full' } }] },
+    arguments: {
+      tasks: [{ id: 'f-root', name: 'root', schemas: { method: 'fail' }, inputs: { message: 'the disk is full' } }],
+    },
   })) as ToolAnswer;
   assert.equal(failing.isError, true, 'a tree that failed is a tool error');
   assert.equal(failing.structuredContent?.status, 'failed');
@@ -103,7 +158,15 @@ test('a failing tree is a tool error with the failure in its words; bad argument
   assert.match(text(bad), /arguments\.task_id: is required/);
   assert.match(text(bad), /arguments\.id: unknown key/);
 
-  const badTree = (await client.callTool({ name: 'create_task', arguments: { tasks: [{ name: 'a', schemas: { method: 'noop' } }, { name: 'b', schemas: { method: 'noop' } }] } })) as ToolAnswer;
+  const badTree = (await client.callTool({
+    name: 'create_task',
+    arguments: {
+      tasks: [
+        { name: 'a', schemas: { method: 'noop' } },
+        { name: 'b', schemas: { method: 'noop' } },
+      ],
+    },
+  })) as ToolAnswer;
   assert.equal(badTree.isError, true);
   assert.match(text(badTree), /root/i, text(badTree));
 
@@ -111,17 +174,26 @@ test('a failing tree is a tool error with the failure in its words; bad argument
   assert.equal(unknown.isError, true);
   assert.match(text(unknown), /Task no-such-task not found/);
 
-  await assert.rejects(client.callTool({ name: 'no_such_tool', arguments: {} }), (error: McpError) => error.code === -32602 && /Unknown tool 'no_such_tool'/.test(error.message));
+  await assert.rejects(
+    client.callTool({ name: 'no_such_tool', arguments: {} }),
+    (error: McpError) => error.code === -32602 && /Unknown tool 'no_such_tool'/.test(error.message),
+  );
 });
 
 test('resources: templates, the task://{id} of a run, tasks:// listings with the original query, and unknown ones', async (t) => {
   const { url } = await server(t);
   const { client } = await connect(t, url);
   await client.callTool({ name: 'execute_task', arguments: { tasks: chain('r') } });
-  await client.callTool({ name: 'create_task', arguments: { tasks: [{ id: 'r-pending', name: 'later', schemas: { method: 'noop' } }] } });
+  await client.callTool({
+    name: 'create_task',
+    arguments: { tasks: [{ id: 'r-pending', name: 'later', schemas: { method: 'noop' } }] },
+  });
 
   const { resourceTemplates } = await client.listResourceTemplates();
-  assert.deepEqual(resourceTemplates.map((template) => template.uriTemplate).sort(), ['task://{task_id}', 'tasks://{?status,limit,offset}']);
+  assert.deepEqual(resourceTemplates.map((template) => template.uriTemplate).sort(), [
+    'task://{task_id}',
+    'tasks://{?status,limit,offset}',
+  ]);
   const { resources } = await client.listResources();
   assert.ok(resources.some((resource) => resource.uri === 'task://r-root'));
 
@@ -131,13 +203,29 @@ test('resources: templates, the task://{id} of a run, tasks:// listings with the
   assert.equal(task.status, 'completed');
   assert.equal(task.result.slept, 20);
 
-  const completed = JSON.parse(resourceText(await client.readResource({ uri: 'tasks://?status=completed&limit=5' }))) as { id: string }[];
-  assert.deepEqual(completed.map((row) => row.id), ['r-root']);
-  const pending = JSON.parse(resourceText(await client.readResource({ uri: 'tasks://?status=pending' }))) as { id: string }[];
-  assert.deepEqual(pending.map((row) => row.id), ['r-pending']);
+  const completed = JSON.parse(
+    resourceText(await client.readResource({ uri: 'tasks://?status=completed&limit=5' })),
+  ) as { id: string }[];
+  assert.deepEqual(
+    completed.map((row) => row.id),
+    ['r-root'],
+  );
+  const pending = JSON.parse(resourceText(await client.readResource({ uri: 'tasks://?status=pending' }))) as {
+    id: string;
+  }[];
+  assert.deepEqual(
+    pending.map((row) => row.id),
+    ['r-pending'],
+  );
 
-  await assert.rejects(client.readResource({ uri: 'task://nope' }), (error: McpError) => error.code === -32002 && /not found/.test(error.message));
-  await assert.rejects(client.readResource({ uri: 'tasks://?limit=0' }), (error: McpError) => error.code === -32602 && /limit/.test(error.message));
+  await assert.rejects(
+    client.readResource({ uri: 'task://nope' }),
+    (error: McpError) => error.code === -32002 && /not found/.test(error.message),
+  );
+  await assert.rejects(
+    client.readResource({ uri: 'tasks://?limit=0' }),
+    (error: McpError) => error.code === -32602 && /limit/.test(error.message),
+  );
   await assert.rejects(client.readResource({ uri: 'file:///etc/passwd' }), (error: McpError) => error.code === -32002);
 });
 
@@ -149,12 +237,17 @@ test('cancelling the MCP request cancels the tree; a subscribed task:// resource
     { id: 'c-hang', name: 'hangs', parent_id: 'c-root', schemas: { method: 'hang' } },
   ];
   const updates: string[] = [];
-  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => void updates.push(notification.params.uri));
+  client.setNotificationHandler(
+    ResourceUpdatedNotificationSchema,
+    (notification) => void updates.push(notification.params.uri),
+  );
   await client.callTool({ name: 'create_task', arguments: { tasks: hanging } });
   await client.subscribeResource({ uri: 'task://c-hang' });
 
   const controller = new AbortController();
-  const call = client.callTool({ name: 'execute_task', arguments: { task_id: 'c-root' } }, undefined, { signal: controller.signal });
+  const call = client.callTool({ name: 'execute_task', arguments: { task_id: 'c-root' } }, undefined, {
+    signal: controller.signal,
+  });
   await eventually(async () => (await app.tasks.get('c-hang'))?.status === 'in_progress', 10_000);
   controller.abort('the user pressed stop');
   await assert.rejects(call, /the user pressed stop/);
@@ -166,7 +259,10 @@ test('cancelling the MCP request cancels the tree; a subscribed task:// resource
 test('execute_task with wait: false answers at once; get_task_status follows the run', async (t) => {
   const { url } = await server(t);
   const { client } = await connect(t, url);
-  const started = (await client.callTool({ name: 'execute_task', arguments: { tasks: chain('w'), wait: false } })) as ToolAnswer;
+  const started = (await client.callTool({
+    name: 'execute_task',
+    arguments: { tasks: chain('w'), wait: false },
+  })) as ToolAnswer;
   assert.equal(started.structuredContent?.status, 'started', text(started));
   assert.equal(started.structuredContent?.root_task_id, 'w-root');
   await eventually(async () => {
@@ -179,11 +275,37 @@ test('a dropped stream resumes with Last-Event-ID: the rest of the progress and 
   const { url } = await server(t);
   const { transport } = await connect(t, url);
   const session = transport.sessionId as string;
-  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' };
-  const steps = Array.from({ length: 4 }, (_, i) => ({ id: `d-${i}`, name: `step ${i}`, parent_id: 'd-root', schemas: { method: 'sleep' }, inputs: { ms: 150 }, dependencies: i ? [`d-${i - 1}`] : [] }));
-  const call = { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'execute_task', arguments: { tasks: [{ id: 'd-root', name: 'root', schemas: { method: 'noop' } }, ...steps] }, _meta: { progressToken: 'tok' } } };
+  const headers = {
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'mcp-session-id': session,
+    'mcp-protocol-version': '2025-06-18',
+  };
+  const steps = Array.from({ length: 4 }, (_, i) => ({
+    id: `d-${i}`,
+    name: `step ${i}`,
+    parent_id: 'd-root',
+    schemas: { method: 'sleep' },
+    inputs: { ms: 150 },
+    dependencies: i ? [`d-${i - 1}`] : [],
+  }));
+  const call = {
+    jsonrpc: '2.0',
+    id: 7,
+    method: 'tools/call',
+    params: {
+      name: 'execute_task',
+      arguments: { tasks: [{ id: 'd-root', name: 'root', schemas: { method: 'noop' } }, ...steps] },
+      _meta: { progressToken: 'tok' },
+    },
+  };
   const controller = new AbortController();
-  const response = await fetch(`${url}/mcp`, { method: 'POST', headers, body: JSON.stringify(call), signal: controller.signal });
+  const response = await fetch(`${url}/mcp`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify(call),
+    signal: controller.signal,
+  });
   assert.match(response.headers.get('content-type') ?? '', /text\/event-stream/);
   // Read until the first progress event with an id, then drop the connection.
   const reader = (response.body as ReadableStream<Uint8Array>).getReader();
@@ -213,10 +335,19 @@ test('a dropped stream resumes with Last-Event-ID: the rest of the progress and 
     rest += new TextDecoder().decode(value);
   }
   await more.cancel();
-  const messages = rest.split('\n\n').flatMap((frame) => frame.split('\n').filter((line) => line.startsWith('data: ') && line.length > 6).map((line) => JSON.parse(line.slice(6)) as Record<string, unknown>));
-  const answer = messages.find((message) => message.id === 7) as { result: { structuredContent: { status: string } } } | undefined;
+  const messages = rest.split('\n\n').flatMap((frame) =>
+    frame
+      .split('\n')
+      .filter((line) => line.startsWith('data: ') && line.length > 6)
+      .map((line) => JSON.parse(line.slice(6)) as Record<string, unknown>),
+  );
+  const answer = messages.find((message) => message.id === 7) as
+    { result: { structuredContent: { status: string } } } | undefined;
   assert.equal(answer?.result.structuredContent.status, 'completed', rest);
-  assert.ok(messages.some((message) => message.method === 'notifications/progress'), 'progress after the drop was replayed or sent live');
+  assert.ok(
+    messages.some((message) => message.method === 'notifications/progress'),
+    'progress after the drop was replayed or sent live',
+  );
 });
 
 test('sessions: DELETE ends one (then 404); an unknown id is 404; no id and no initialize is 400; a foreign Origin is 403', async (t) => {
@@ -224,7 +355,16 @@ test('sessions: DELETE ends one (then 404); an unknown id is 404; no id and no i
   const { transport } = await connect(t, url);
   const session = transport.sessionId as string;
   const post = (headers: Record<string, string>, body: unknown = { jsonrpc: '2.0', id: 1, method: 'tools/list' }) =>
-    fetch(`${url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18', ...headers }, body: JSON.stringify(body) });
+    fetch(`${url}/mcp`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2025-06-18',
+        ...headers,
+      },
+      body: JSON.stringify(body),
+    });
 
   assert.equal((await post({ 'mcp-session-id': session })).status, 200);
   const foreign = await post({ 'mcp-session-id': session, origin: 'https://evil.example' });
@@ -250,51 +390,89 @@ test('with authentication on: 401 names the resource metadata; alice cannot see 
   const anonymous = await fetch(`${url}/mcp`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+    }),
   });
   assert.equal(anonymous.status, 401);
-  assert.equal(anonymous.headers.get('www-authenticate'), `Bearer resource_metadata="${url}/.well-known/oauth-protected-resource/mcp"`);
-  const metadata = (await (await fetch(`${url}/.well-known/oauth-protected-resource/mcp`)).json()) as { resource: string; bearer_methods_supported: string[] };
+  assert.equal(
+    anonymous.headers.get('www-authenticate'),
+    `Bearer resource_metadata="${url}/.well-known/oauth-protected-resource/mcp"`,
+  );
+  const metadata = (await (await fetch(`${url}/.well-known/oauth-protected-resource/mcp`)).json()) as {
+    resource: string;
+    bearer_methods_supported: string[];
+  };
   assert.equal(metadata.resource, `${url}/mcp`);
   assert.deepEqual(metadata.bearer_methods_supported, ['header']);
 
   const asBob = await connect(t, url, bob);
-  await asBob.client.callTool({ name: 'execute_task', arguments: { tasks: [{ id: 'bob-secret', name: 'bob’s', schemas: { method: 'noop' } }] } });
+  await asBob.client.callTool({
+    name: 'execute_task',
+    arguments: { tasks: [{ id: 'bob-secret', name: 'bob’s', schemas: { method: 'noop' } }] },
+  });
   const asAlice = await connect(t, url, alice);
-  const read = (await asAlice.client.callTool({ name: 'get_task', arguments: { task_id: 'bob-secret' } })) as ToolAnswer;
+  const read = (await asAlice.client.callTool({
+    name: 'get_task',
+    arguments: { task_id: 'bob-secret' },
+  })) as ToolAnswer;
   assert.equal(read.isError, true);
   assert.match(text(read), /Task bob-secret not found/);
-  await assert.rejects(asAlice.client.readResource({ uri: 'task://bob-secret' }), (error: McpError) => error.code === -32002);
-  const cancel = (await asAlice.client.callTool({ name: 'cancel_task', arguments: { task_id: 'bob-secret' } })) as ToolAnswer;
+  await assert.rejects(
+    asAlice.client.readResource({ uri: 'task://bob-secret' }),
+    (error: McpError) => error.code === -32002,
+  );
+  const cancel = (await asAlice.client.callTool({
+    name: 'cancel_task',
+    arguments: { task_id: 'bob-secret' },
+  })) as ToolAnswer;
   assert.equal(cancel.isError, true);
   const listed = (await asAlice.client.callTool({ name: 'list_tasks', arguments: {} })) as ToolAnswer;
   assert.deepEqual(listed.structuredContent?.tasks, []);
-  const run = (await asAlice.client.callTool({ name: 'execute_task', arguments: { task_id: 'bob-secret' } })) as ToolAnswer;
+  const run = (await asAlice.client.callTool({
+    name: 'execute_task',
+    arguments: { task_id: 'bob-secret' },
+  })) as ToolAnswer;
   assert.equal(run.isError, true);
   assert.match(text(run), /not found/);
 
   // Bob's token on alice's session: the session does not exist for him.
   const hijack = await fetch(`${url}/mcp`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${bob}`, 'mcp-session-id': asAlice.transport.sessionId as string },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      authorization: `Bearer ${bob}`,
+      'mcp-session-id': asAlice.transport.sessionId as string,
+    },
     body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
   });
   assert.equal(hijack.status, 404);
-  for (const message of [JSON.stringify(read), JSON.stringify(listed)]) assert.doesNotMatch(message, new RegExp(`${alice}|${bob}|${SECRET}`));
+  for (const message of [JSON.stringify(read), JSON.stringify(listed)])
+    assert.doesNotMatch(message, new RegExp(`${alice}|${bob}|${SECRET}`));
 });
 
 test('/health and /openapi.json name the MCP endpoint; disabled_plugins: [mcp] removes it', async (t) => {
   const on = await server(t);
   const health = (await (await fetch(`${on.url}/health`)).json()) as { endpoints: Record<string, string> };
   assert.equal(health.endpoints.mcp, '/mcp');
-  const openapi = (await (await fetch(`${on.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, { summary: string; description: string }>> };
+  const openapi = (await (await fetch(`${on.url}/openapi.json`)).json()) as {
+    paths: Record<string, Record<string, { summary: string; description: string }>>;
+  };
   assert.match(openapi.paths['/mcp']?.post?.summary ?? '', /MCP/);
   assert.match(openapi.paths['/mcp']?.post?.description ?? '', /execute_task/);
   assert.ok(openapi.paths['/mcp']?.get && openapi.paths['/mcp']?.delete, 'GET and DELETE documented');
   const off = await server(t, { disabled_plugins: ['mcp'] });
   const report = (await (await fetch(`${off.url}/health`)).json()) as { endpoints: Record<string, string> };
   assert.equal(report.endpoints.mcp, undefined);
-  const response = await fetch(`${off.url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  const response = await fetch(`${off.url}/mcp`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+  });
   assert.equal(response.status, 404);
 });
 

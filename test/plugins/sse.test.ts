@@ -13,9 +13,18 @@ interface Frame {
 }
 
 /** Reads SSE frames from `url` until the server ends the stream, or `stopAfter` frames. */
-async function readFrames(url: string, headers: Record<string, string> = {}, stopAfter = Infinity, body?: string): Promise<{ status: number; frames: Frame[] }> {
+async function readFrames(
+  url: string,
+  headers: Record<string, string> = {},
+  stopAfter = Infinity,
+  body?: string,
+): Promise<{ status: number; frames: Frame[] }> {
   const controller = new AbortController();
-  const response = await fetch(url, { headers, signal: controller.signal, ...(body === undefined ? {} : { method: 'POST', body }) });
+  const response = await fetch(url, {
+    headers,
+    signal: controller.signal,
+    ...(body === undefined ? {} : { method: 'POST', body }),
+  });
   if (!response.ok || !response.body) return { status: response.status, frames: [] };
   assert.equal(response.headers.get('content-type'), 'text/event-stream');
   const frames: Frame[] = [];
@@ -47,7 +56,8 @@ async function readFrames(url: string, headers: Record<string, string> = {}, sto
   return { status: response.status, frames };
 }
 
-const events = (frames: Frame[]) => frames.filter((frame) => frame.id).map((frame) => frame.data as unknown as TaskEvent);
+const events = (frames: Frame[]) =>
+  frames.filter((frame) => frame.id).map((frame) => frame.data as unknown as TaskEvent);
 
 test('a finished tree is replayed from the event log, then the stream ends with final and stream_end', async (t) => {
   const app = await testApp(t, { executors: { dirs: [fixtures] } });
@@ -56,29 +66,50 @@ test('a finished tree is replayed from the event log, then the stream ends with 
     { name: 'root', schemas: { method: 'noop' } },
     { name: 'child', parent_id: 'root', schemas: { method: 'sleep' }, inputs: { ms: 5 } },
   ]);
-  await (await app.engine.execute(tree.id)).done;
+  await (
+    await app.engine.execute(tree.id)
+  ).done;
   const child = tree.children?.[0]?.id as string;
   const { frames } = await readFrames(`${url}/tasks/${child}/events`);
   const replayed = events(frames);
   assert.deepEqual(replayed, await app.tasks.events(tree.id), 'every logged event, in order');
-  assert.deepEqual(frames.filter((f) => f.id).map((f) => Number(f.id)), replayed.map((e) => e.seq));
+  assert.deepEqual(
+    frames.filter((f) => f.id).map((f) => Number(f.id)),
+    replayed.map((e) => e.seq),
+  );
   assert.equal(replayed.at(-1)?.type, 'final');
   assert.deepEqual(frames.at(-1)?.data, { type: 'stream_end', task_id: tree.id });
 
   const resumed = events((await readFrames(`${url}/tasks/${tree.id}/events`, { 'last-event-id': '3' })).frames);
-  assert.deepEqual(resumed.map((e) => e.seq), replayed.slice(3).map((e) => e.seq), 'Last-Event-ID replays only what came after');
+  assert.deepEqual(
+    resumed.map((e) => e.seq),
+    replayed.slice(3).map((e) => e.seq),
+    'Last-Event-ID replays only what came after',
+  );
 });
 
 test('a replay longer than one page of the event log is whole and in order', async (t) => {
   const app = await testApp(t, { executors: { dirs: [fixtures] } });
   const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
   const tasks = [{ id: 'big', name: 'big', schemas: { method: 'noop' } }];
-  for (let i = 0; i < 3000; i++) tasks.push({ id: `big-${i}`, name: `leaf ${i}`, parent_id: 'big', schemas: { method: 'noop' } } as (typeof tasks)[number]);
+  for (let i = 0; i < 3000; i++)
+    tasks.push({
+      id: `big-${i}`,
+      name: `leaf ${i}`,
+      parent_id: 'big',
+      schemas: { method: 'noop' },
+    } as (typeof tasks)[number]);
   await app.engine.createTree(tasks);
-  await (await app.engine.execute('big')).done;
+  await (
+    await app.engine.execute('big')
+  ).done;
   const replayed = events((await readFrames(`${url}/tasks/big/events`)).frames);
   assert.ok(replayed.length > 6000, `over a page of events (got ${replayed.length})`);
-  assert.deepEqual(replayed.map((e) => e.seq), Array.from({ length: replayed.length }, (_, i) => i + 1), 'every seq once, in order');
+  assert.deepEqual(
+    replayed.map((e) => e.seq),
+    Array.from({ length: replayed.length }, (_, i) => i + 1),
+    'every seq once, in order',
+  );
   assert.equal(replayed.at(-1)?.type, 'final');
 });
 
@@ -87,17 +118,28 @@ test('live events arrive in order; a dropped connection resumed with Last-Event-
   const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
   const tree = await app.engine.createTree([
     { name: 'root', schemas: { method: 'noop' } },
-    ...Array.from({ length: 4 }, (_, i) => ({ name: `s${i}`, parent_id: 'root', schemas: { method: 'sleep' }, inputs: { ms: 60 } })),
+    ...Array.from({ length: 4 }, (_, i) => ({
+      name: `s${i}`,
+      parent_id: 'root',
+      schemas: { method: 'sleep' },
+      inputs: { ms: 60 },
+    })),
   ]);
   const first = readFrames(`${url}/tasks/${tree.id}/events`, {}, 3);
   await new Promise((resolve) => setTimeout(resolve, 50));
   const run = await app.engine.execute(tree.id);
   const part = events((await first).frames);
   assert.equal(part.length, 3);
-  const rest = events((await readFrames(`${url}/tasks/${tree.id}/events`, { 'last-event-id': String(part.at(-1)?.seq) })).frames);
+  const rest = events(
+    (await readFrames(`${url}/tasks/${tree.id}/events`, { 'last-event-id': String(part.at(-1)?.seq) })).frames,
+  );
   await run.done;
   const all = [...part, ...rest];
-  assert.deepEqual(all.map((e) => e.seq), all.map((_, i) => i + 1), 'seq 1..n exactly once');
+  assert.deepEqual(
+    all.map((e) => e.seq),
+    all.map((_, i) => i + 1),
+    'seq 1..n exactly once',
+  );
   assert.deepEqual(all, await app.tasks.events(tree.id));
   assert.equal(all.filter((e) => e.type === 'task_completed').length, 5);
   assert.equal(all.at(-1)?.type, 'final');
@@ -127,16 +169,29 @@ test("the guide's curl -N: tasks.execute with use_streaming answers the envelope
     { id: 'task-123', name: 'root', schemas: { method: 'echo' }, inputs: { hello: 'world' } },
     { id: 'kid', name: 'kid', parent_id: 'task-123', schemas: { method: 'sleep' }, inputs: { ms: 20 } },
   ]);
-  const curl = '{"jsonrpc": "2.0", "method": "tasks.execute", "params": {"task_id": "task-123", "use_streaming": true}, "id": 1}';
-  const run = async () => (await readFrames(`${url}/tasks`, { 'Content-Type': 'application/json' }, Infinity, curl)).frames;
+  const curl =
+    '{"jsonrpc": "2.0", "method": "tasks.execute", "params": {"task_id": "task-123", "use_streaming": true}, "id": 1}';
+  const run = async () =>
+    (await readFrames(`${url}/tasks`, { 'Content-Type': 'application/json' }, Infinity, curl)).frames;
   const frames = await run();
   assert.deepEqual(frames[0]?.data, {
     jsonrpc: '2.0',
     id: 1,
-    result: { success: true, protocol: 'jsonrpc', root_task_id: 'task-123', task_id: 'task-123', status: 'started', streaming: true, message: 'Task execution started with streaming' },
+    result: {
+      success: true,
+      protocol: 'jsonrpc',
+      root_task_id: 'task-123',
+      task_id: 'task-123',
+      status: 'started',
+      streaming: true,
+      message: 'Task execution started with streaming',
+    },
   });
   const streamed = events(frames);
-  assert.deepEqual(streamed.map((e) => e.type), ['progress', 'task_start', 'progress', 'task_completed', 'task_start', 'task_completed', 'final']);
+  assert.deepEqual(
+    streamed.map((e) => e.type),
+    ['progress', 'task_start', 'progress', 'task_completed', 'task_start', 'task_completed', 'final'],
+  );
   assert.equal(streamed.at(-1)?.status, 'completed');
   assert.deepEqual(frames.at(-1)?.data, { type: 'stream_end', task_id: 'task-123' });
   assert.deepEqual(streamed, await app.tasks.events('task-123'));
@@ -149,11 +204,32 @@ test("the guide's curl -N: tasks.execute with use_streaming answers the envelope
 test('execute_task_tree on / streams too; use_streaming in a batch is refused', async (t) => {
   const app = await testApp(t, { executors: { dirs: [fixtures] } });
   const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
-  const body = JSON.stringify({ jsonrpc: '2.0', id: 'r1', method: 'execute_task_tree', params: { use_streaming: true, tasks: [{ id: 'solo', name: 'solo', schemas: { method: 'noop' } }] } });
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    id: 'r1',
+    method: 'execute_task_tree',
+    params: { use_streaming: true, tasks: [{ id: 'solo', name: 'solo', schemas: { method: 'noop' } }] },
+  });
   const { frames } = await readFrames(`${url}/`, { 'content-type': 'application/json' }, Infinity, body);
-  assert.deepEqual(frames[0]?.data, { jsonrpc: '2.0', id: 'r1', result: { root_task_id: 'solo', task_id: 'solo', status: 'started', streaming: true, message: 'Task tree execution started with streaming' } });
+  assert.deepEqual(frames[0]?.data, {
+    jsonrpc: '2.0',
+    id: 'r1',
+    result: {
+      root_task_id: 'solo',
+      task_id: 'solo',
+      status: 'started',
+      streaming: true,
+      message: 'Task tree execution started with streaming',
+    },
+  });
   assert.equal(events(frames).at(-1)?.type, 'final');
-  const batch = await fetch(`${url}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'tasks.execute', params: { task_id: 'solo', use_streaming: true } }]) });
+  const batch = await fetch(`${url}/tasks`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify([
+      { jsonrpc: '2.0', id: 1, method: 'tasks.execute', params: { task_id: 'solo', use_streaming: true } },
+    ]),
+  });
   const answer = (await batch.json()) as { error: { code: number; message: string } }[];
   assert.equal(answer[0]?.error.code, -32602);
   assert.match(answer[0]?.error.message ?? '', /not in a batch/);

@@ -23,7 +23,11 @@ async function send(base: string, c: FuzzCase): Promise<Answer> {
   const headers: Record<string, string> = {};
   if (c.contentType !== null) headers['content-type'] = c.contentType ?? 'application/json';
   const response = await fetch(`${base}${c.path}`, { method: c.method, headers, body: c.body });
-  return { status: response.status, contentType: response.headers.get('content-type') ?? '', text: await response.text() };
+  return {
+    status: response.status,
+    contentType: response.headers.get('content-type') ?? '',
+    text: await response.text(),
+  };
 }
 
 /** Runs `work` over `items`, `limit` at a time. */
@@ -52,7 +56,13 @@ function tryParse(text: string | undefined): { ok: true; value: unknown } | { ok
 function tasksOf(entry: unknown): number {
   if (typeof entry !== 'object' || entry === null || !CREATING.has(String((entry as Json).method))) return 0;
   const params = (entry as Json).params as Json | unknown[];
-  const list = Array.isArray(params) ? params : Array.isArray(params.tasks) ? params.tasks : (entry as Json).method === 'tasks.create' ? [params] : [];
+  const list = Array.isArray(params)
+    ? params
+    : Array.isArray(params.tasks)
+      ? params.tasks
+      : (entry as Json).method === 'tasks.create'
+        ? [params]
+        : [];
   return list.length;
 }
 
@@ -60,7 +70,7 @@ function checkRpcObject(c: FuzzCase, answer: Json, entry: unknown, parsed: boole
   const where = `${c.label}: ${JSON.stringify(answer).slice(0, 300)}`;
   assert.equal(answer.jsonrpc, '2.0', where);
   assert.equal(answer.id, parsed ? expectedId(entry) : null, where);
-  assert.ok(('result' in answer) !== ('error' in answer), where);
+  assert.ok('result' in answer !== 'error' in answer, where);
   const error = answer.error as { code: number; message: string; data?: unknown } | undefined;
   if (!error) return;
   assert.ok(CODES.has(error.code), where);
@@ -92,7 +102,20 @@ test('hundreds of malformed requests leave the server answering and the database
   const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
 
   const random = createRandom(20261125);
-  const seed = await send(url, { label: 'seed', method: 'POST', path: '/tasks', body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'tasks.create', params: [{ id: 'seed-root', name: 'seed' }, { id: 'seed-child', name: 'child', parent_id: 'seed-root' }] }) });
+  const seed = await send(url, {
+    label: 'seed',
+    method: 'POST',
+    path: '/tasks',
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'tasks.create',
+      params: [
+        { id: 'seed-root', name: 'seed' },
+        { id: 'seed-child', name: 'child', parent_id: 'seed-root' },
+      ],
+    }),
+  });
   assert.equal(seed.status, 200);
   let expectedRows = 2;
   const acceptedRoots = new Set<string>(['seed-root']);
@@ -113,11 +136,13 @@ test('hundreds of malformed requests leave the server answering and the database
       return;
     }
     // Bodies not declared as JSON are refused unread (cross-site "simple requests"): 415, nothing created.
-    const jsonBody = c.contentType === undefined || (c.contentType !== null && /^application\/json\b/.test(c.contentType)) || !c.body;
+    const jsonBody =
+      c.contentType === undefined || (c.contentType !== null && /^application\/json\b/.test(c.contentType)) || !c.body;
     assert.equal(answer.status === 415, !jsonBody, where);
     assert.ok([200, 413, 415].includes(answer.status), where);
     const request = answer.status === 413 || answer.status === 415 ? { ok: false as const } : tryParse(c.body);
-    const batch = request.ok && Array.isArray(request.value) && request.value.length > 0 && request.value.length <= 1000;
+    const batch =
+      request.ok && Array.isArray(request.value) && request.value.length > 0 && request.value.length <= 1000;
     if (batch) {
       const entries = request.value as unknown[];
       assert.ok(Array.isArray(body.value), where);
@@ -125,7 +150,12 @@ test('hundreds of malformed requests leave the server answering and the database
       body.value.forEach((item, i) => checkRpcObject(c, item as Json, entries[i], true));
     } else {
       assert.ok(!Array.isArray(body.value), where);
-      checkRpcObject(c, body.value as Json, Array.isArray(request.ok ? request.value : undefined) ? undefined : request.ok ? request.value : undefined, request.ok);
+      checkRpcObject(
+        c,
+        body.value as Json,
+        Array.isArray(request.ok ? request.value : undefined) ? undefined : request.ok ? request.value : undefined,
+        request.ok,
+      );
     }
     const answers = (Array.isArray(body.value) ? body.value : [body.value]) as Json[];
     const entries = batch ? (request.value as unknown[]) : [request.ok ? request.value : undefined];
@@ -141,7 +171,11 @@ test('hundreds of malformed requests leave the server answering and the database
   });
 
   const failures = log.lines.filter((line) => line.msg === 'request failed' || line.msg === 'JSON-RPC method failed');
-  assert.deepEqual(failures.map((line) => [line.msg, (line.err as Json | undefined)?.message]), [], 'the server logged internal errors');
+  assert.deepEqual(
+    failures.map((line) => [line.msg, (line.err as Json | undefined)?.message]),
+    [],
+    'the server logged internal errors',
+  );
 
   const health = await fetch(`${url}/health`);
   assert.equal(health.status, 200);
@@ -150,7 +184,17 @@ test('hundreds of malformed requests leave the server answering and the database
     label: 'valid tree',
     method: 'POST',
     path: '/',
-    body: JSON.stringify({ jsonrpc: '2.0', id: 'ok', method: 'execute_task_tree', params: { tasks: [{ name: 'after', schemas: { method: 'echo' }, inputs: { a: 1 } }, { name: 'kid', parent_id: 'after', schemas: { method: 'noop' } }] } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 'ok',
+      method: 'execute_task_tree',
+      params: {
+        tasks: [
+          { name: 'after', schemas: { method: 'echo' }, inputs: { a: 1 } },
+          { name: 'kid', parent_id: 'after', schemas: { method: 'noop' } },
+        ],
+      },
+    }),
   });
   const outcome = (JSON.parse(run.text) as { result: Json }).result;
   assert.equal(outcome.status, 'completed', run.text);
@@ -172,7 +216,10 @@ test('hundreds of malformed requests leave the server answering and the database
     const deps = row.dependencies === null ? [] : (JSON.parse(row.dependencies) as { id: string }[]);
     for (const dep of deps) assert.equal(byId.get(dep.id)?.root_id, row.root_id, `dependency ${dep.id} of ${row.id}`);
   }
-  assert.ok([...roots.values()].every((count) => count === 1), 'exactly one root per tree');
+  assert.ok(
+    [...roots.values()].every((count) => count === 1),
+    'exactly one root per tree',
+  );
   assert.equal(roots.size, acceptedRoots.size);
 });
 

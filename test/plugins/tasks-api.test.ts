@@ -14,8 +14,26 @@ const fixtures = join(repoRoot, 'test', 'fixtures', 'executors');
 
 /** Every key a task dict has (reference/original-apflow.md §1), in no particular order. */
 const TASK_KEYS = [
-  'completed_at', 'created_at', 'dependencies', 'error', 'has_children', 'has_copy', 'id', 'inputs', 'name', 'original_task_id',
-  'params', 'parent_id', 'priority', 'progress', 'result', 'schemas', 'started_at', 'status', 'updated_at', 'user_id',
+  'completed_at',
+  'created_at',
+  'dependencies',
+  'error',
+  'has_children',
+  'has_copy',
+  'id',
+  'inputs',
+  'name',
+  'original_task_id',
+  'params',
+  'parent_id',
+  'priority',
+  'progress',
+  'result',
+  'schemas',
+  'started_at',
+  'status',
+  'updated_at',
+  'user_id',
 ].sort();
 
 /** A real server on 127.0.0.1 with the fixture executors, and JSON-RPC callers for it. */
@@ -53,7 +71,16 @@ async function server(t: TestContext) {
 const tree3 = (prefix = '') => [
   { id: `${prefix}r`, name: `${prefix}R`, user_id: 'u1', schemas: { method: 'echo' }, inputs: { x: 1 } },
   { id: `${prefix}a`, name: `${prefix}A`, parent_id: `${prefix}r`, user_id: 'u1', schemas: { method: 'noop' } },
-  { id: `${prefix}b`, name: `${prefix}B`, parent_id: `${prefix}r`, user_id: 'u1', schemas: { method: 'echo' }, dependencies: [{ id: `${prefix}a`, required: true }], inputs: { y: 2 }, priority: 2 },
+  {
+    id: `${prefix}b`,
+    name: `${prefix}B`,
+    parent_id: `${prefix}r`,
+    user_id: 'u1',
+    schemas: { method: 'echo' },
+    dependencies: [{ id: `${prefix}a`, required: true }],
+    inputs: { y: 2 },
+    priority: 2,
+  },
 ];
 
 const ids = (tasks: Json[]) => tasks.map((task) => task.id);
@@ -61,7 +88,12 @@ const ids = (tasks: Json[]) => tasks.map((task) => task.id);
 test('tasks.create takes an array, {tasks: [...]} or one object; it creates only, and answers the nested tree', async (t) => {
   const { ok, fails } = await server(t);
   const tree = await ok<Json>('tasks.create', tree3());
-  assert.deepEqual(Object.keys(tree).filter((key) => key !== 'children').sort(), TASK_KEYS);
+  assert.deepEqual(
+    Object.keys(tree)
+      .filter((key) => key !== 'children')
+      .sort(),
+    TASK_KEYS,
+  );
   assert.equal(tree.id, 'r');
   assert.equal(tree.parent_id, null);
   assert.equal(tree.user_id, 'u1');
@@ -69,7 +101,13 @@ test('tasks.create takes an array, {tasks: [...]} or one object; it creates only
   assert.equal(tree.has_children, true);
   assert.deepEqual(tree.inputs, { x: 1 });
   const children = tree.children as Json[];
-  assert.deepEqual(children.map((child) => [child.id, child.parent_id, child.status]), [['a', 'r', 'pending'], ['b', 'r', 'pending']]);
+  assert.deepEqual(
+    children.map((child) => [child.id, child.parent_id, child.status]),
+    [
+      ['a', 'r', 'pending'],
+      ['b', 'r', 'pending'],
+    ],
+  );
   assert.deepEqual((children[1] as Json).dependencies, [{ id: 'a', required: true, type: 'result' }]);
   assert.equal((children[1] as Json).priority, 2);
 
@@ -86,7 +124,10 @@ test('tasks.create takes an array, {tasks: [...]} or one object; it creates only
     assert.equal(task.started_at, null);
   }
 
-  const mixed = await fails('tasks.create', [{ id: 'm1', name: 'M1', user_id: 'u1' }, { id: 'm2', name: 'M2', parent_id: 'm1', user_id: 'u2' }]);
+  const mixed = await fails('tasks.create', [
+    { id: 'm1', name: 'M1', user_id: 'u1' },
+    { id: 'm2', name: 'M2', parent_id: 'm1', user_id: 'u2' },
+  ]);
   assert.equal(mixed.code, -32602);
   assert.match(mixed.message, /^All tasks must have the same user_id. Found multiple user_ids: u1, u2$/);
   const empty = await fails('tasks.create', []);
@@ -112,7 +153,10 @@ test("the guide's tasks.create payload, verbatim, with a real task in place of [
   const body = response.body as { jsonrpc: string; id: string; result: Json };
   assert.equal(body.jsonrpc, '2.0');
   assert.equal(body.id, 'request-123');
-  assert.deepEqual([body.result.id, body.result.name, body.result.user_id, body.result.status], ['task1', 'my_task', 'user123', 'pending']);
+  assert.deepEqual(
+    [body.result.id, body.result.name, body.result.user_id, body.result.status],
+    ['task1', 'my_task', 'user123', 'pending'],
+  );
   assert.deepEqual(body.result.inputs, { key: 'value' });
   assert.equal((await ok<Json>('tasks.get', { id: 'task1' })).name, 'my_task');
 });
@@ -127,7 +171,10 @@ test('tasks.get, tasks.detail, tasks.tree and tasks.children', async (t) => {
   assert.deepEqual(await ok('tasks.get', { id: 'b' }), got, "'id' is an alias of task_id");
   assert.equal(await ok('tasks.get', { task_id: 'nope' }), null);
   const missing = await fails('tasks.get', {});
-  assert.deepEqual(missing, { code: -32602, message: "Task ID is required. Please provide 'task_id' or 'id' parameter." });
+  assert.deepEqual(missing, {
+    code: -32602,
+    message: "Task ID is required. Please provide 'task_id' or 'id' parameter.",
+  });
 
   assert.deepEqual(await ok('tasks.detail', { task_id: 'b' }), got);
   assert.equal(await ok('tasks.detail', { task_id: 'nope' }), null);
@@ -143,17 +190,27 @@ test('tasks.get, tasks.detail, tasks.tree and tasks.children', async (t) => {
 
   const children = await ok<Json[]>('tasks.children', { parent_id: 'r' });
   assert.deepEqual(ids(children), ['a', 'b'], 'by priority');
-  assert.equal(children.every((child) => !('children' in child)), true, 'flat');
+  assert.equal(
+    children.every((child) => !('children' in child)),
+    true,
+    'flat',
+  );
   assert.deepEqual(await ok('tasks.children', { task_id: 'r' }), children);
   assert.deepEqual(await ok('tasks.children', { parent_id: 'a' }), []);
-  assert.deepEqual(await fails('tasks.children', { parent_id: 'x' }), { code: -32004, message: 'Parent task x not found' });
+  assert.deepEqual(await fails('tasks.children', { parent_id: 'x' }), {
+    code: -32004,
+    message: 'Parent task x not found',
+  });
   assert.equal((await fails('tasks.children', {})).code, -32602);
 });
 
 test('tasks.list filters by user and status, roots only by default, pages newest first; tasks.count counts', async (t) => {
   const { ok, fails } = await server(t);
   for (const [i, user] of ['u1', 'u1', 'u2'].entries()) {
-    await ok('tasks.create', [{ id: `t${i}`, name: `T${i}`, user_id: user, schemas: { method: 'noop' } }, { id: `t${i}c`, name: `C${i}`, parent_id: `t${i}`, user_id: user, schemas: { method: 'noop' } }]);
+    await ok('tasks.create', [
+      { id: `t${i}`, name: `T${i}`, user_id: user, schemas: { method: 'noop' } },
+      { id: `t${i}c`, name: `C${i}`, parent_id: `t${i}`, user_id: user, schemas: { method: 'noop' } },
+    ]);
     await sleep(5);
   }
   assert.deepEqual(ids(await ok<Json[]>('tasks.list', {})), ['t2', 't1', 't0']);
@@ -174,8 +231,23 @@ test('tasks.list filters by user and status, roots only by default, pages newest
   assert.deepEqual(ids(await ok<Json[]>('tasks.list', { status: 'completed' })), ['t0']);
   assert.deepEqual(ids(await ok<Json[]>('tasks.list', { status: 'pending', user_id: 'u1' })), ['t1']);
 
-  assert.deepEqual(await ok('tasks.count', {}), { total: 6, pending: 4, in_progress: 0, completed: 2, failed: 0, cancelled: 0 });
-  assert.deepEqual(await ok('tasks.count', { user_id: 'u2' }), { total: 2, pending: 2, in_progress: 0, completed: 0, failed: 0, cancelled: 0, user_id: 'u2' });
+  assert.deepEqual(await ok('tasks.count', {}), {
+    total: 6,
+    pending: 4,
+    in_progress: 0,
+    completed: 2,
+    failed: 0,
+    cancelled: 0,
+  });
+  assert.deepEqual(await ok('tasks.count', { user_id: 'u2' }), {
+    total: 2,
+    pending: 2,
+    in_progress: 0,
+    completed: 0,
+    failed: 0,
+    cancelled: 0,
+    user_id: 'u2',
+  });
 
   const mistyped = await fails('tasks.list', { limit: 'ten' });
   assert.equal(mistyped.code, -32602);
@@ -188,7 +260,15 @@ test('tasks.list filters by user and status, roots only by default, pages newest
 test('tasks.update changes allowed fields and refuses the rest with the original texts', async (t) => {
   const { ok, fails } = await server(t);
   await ok('tasks.create', tree3());
-  const updated = await ok<Json>('tasks.update', { task_id: 'a', name: 'Renamed', priority: 3, inputs: { z: 9 }, params: { p: 1 }, progress: 0.5, whatever: 'ignored' });
+  const updated = await ok<Json>('tasks.update', {
+    task_id: 'a',
+    name: 'Renamed',
+    priority: 3,
+    inputs: { z: 9 },
+    params: { p: 1 },
+    progress: 0.5,
+    whatever: 'ignored',
+  });
   assert.deepEqual([updated.id, updated.name, updated.priority, updated.progress], ['a', 'Renamed', 3, 0.5]);
   assert.deepEqual(updated.inputs, { z: 9 });
   assert.deepEqual(updated.params, { p: 1 });
@@ -205,18 +285,35 @@ test('tasks.update changes allowed fields and refuses the rest with the original
     both.message,
     "Update failed:\n- Cannot update 'parent_id': field cannot be modified (task hierarchy is fixed)\n- Cannot update 'user_id': field cannot be modified (task ownership is fixed)",
   );
-  assert.equal((await ok<Json>('tasks.get', { task_id: 'a' })).name, 'Renamed', 'nothing changes when any field is refused');
+  assert.equal(
+    (await ok<Json>('tasks.get', { task_id: 'a' })).name,
+    'Renamed',
+    'nothing changes when any field is refused',
+  );
 
   const deps = await ok<Json>('tasks.update', { task_id: 'b', dependencies: [{ id: 'a', required: false }] });
   assert.deepEqual(deps.dependencies, [{ id: 'a', required: false, type: 'result' }]);
   const byName = await ok<Json>('tasks.update', { task_id: 'b', dependencies: ['Renamed'] });
-  assert.deepEqual(byName.dependencies, [{ id: 'a', required: true, type: 'result' }], 'a reference may be a name in the tree');
-  assert.equal((await fails('tasks.update', { task_id: 'a', dependencies: [{ id: 'ghost' }] })).message, "Update failed:\n- Dependency reference 'ghost' not found in task tree");
+  assert.deepEqual(
+    byName.dependencies,
+    [{ id: 'a', required: true, type: 'result' }],
+    'a reference may be a name in the tree',
+  );
+  assert.equal(
+    (await fails('tasks.update', { task_id: 'a', dependencies: [{ id: 'ghost' }] })).message,
+    "Update failed:\n- Dependency reference 'ghost' not found in task tree",
+  );
   const cycle = await fails('tasks.update', { task_id: 'a', dependencies: [{ id: 'b' }] });
   assert.equal(cycle.code, -32602);
   assert.match(cycle.message, /^Update failed:\n- Circular dependency detected: a -> b -> a/);
-  assert.equal((await fails('tasks.update', { task_id: 'a', dependencies: 'b' })).message, "Update failed:\n- Cannot update 'dependencies': must be a list");
-  assert.deepEqual(await fails('tasks.update', { task_id: 'nope', name: 'x' }), { code: -32004, message: 'Task nope not found' });
+  assert.equal(
+    (await fails('tasks.update', { task_id: 'a', dependencies: 'b' })).message,
+    "Update failed:\n- Cannot update 'dependencies': must be a list",
+  );
+  assert.deepEqual(await fails('tasks.update', { task_id: 'nope', name: 'x' }), {
+    code: -32004,
+    message: 'Task nope not found',
+  });
   assert.equal((await fails('tasks.update', { name: 'x' })).code, -32602);
 
   await ok('tasks.execute', { task_id: 'r' });
@@ -238,20 +335,42 @@ test('tasks.delete removes a pending subtree and refuses otherwise', async (t) =
     { id: 'd', name: 'D', parent_id: 'r', schemas: { method: 'noop' }, dependencies: [{ id: 'e' }] },
     { id: 'e', name: 'E', parent_id: 'r', schemas: { method: 'noop' } },
   ]);
-  assert.deepEqual(await fails('tasks.delete', { task_id: 'e' }), { code: -32005, message: 'Cannot delete task: 1 tasks depend on this task: [d]' });
-  assert.deepEqual(await ok('tasks.delete', { task_id: 'p' }), { success: true, task_id: 'p', deleted_count: 3, children_deleted: 2 });
+  assert.deepEqual(await fails('tasks.delete', { task_id: 'e' }), {
+    code: -32005,
+    message: 'Cannot delete task: 1 tasks depend on this task: [d]',
+  });
+  assert.deepEqual(await ok('tasks.delete', { task_id: 'p' }), {
+    success: true,
+    task_id: 'p',
+    deleted_count: 3,
+    children_deleted: 2,
+  });
   for (const id of ['p', 'q1', 'q2']) assert.equal(await ok('tasks.get', { task_id: id }), null);
-  assert.deepEqual(await ok('tasks.delete', { id: 'd' }), { success: true, task_id: 'd', deleted_count: 1, children_deleted: 0 });
+  assert.deepEqual(await ok('tasks.delete', { id: 'd' }), {
+    success: true,
+    task_id: 'd',
+    deleted_count: 1,
+    children_deleted: 0,
+  });
   assert.equal((await ok<Json>('tasks.get', { task_id: 'r' })).has_children, true, 'r still has e');
-  assert.deepEqual(await ok('tasks.delete', { task_id: 'e' }), { success: true, task_id: 'e', deleted_count: 1, children_deleted: 0 });
+  assert.deepEqual(await ok('tasks.delete', { task_id: 'e' }), {
+    success: true,
+    task_id: 'e',
+    deleted_count: 1,
+    children_deleted: 0,
+  });
   assert.equal((await ok<Json>('tasks.get', { task_id: 'r' })).has_children, false, 'its last child gone');
   assert.deepEqual(await fails('tasks.delete', { task_id: 'gone' }), { code: -32004, message: 'Task gone not found' });
 
-  await ok('tasks.create', [{ id: 'x', name: 'X', schemas: { method: 'noop' } }, { id: 'y', name: 'Y', parent_id: 'x', schemas: { method: 'noop' } }]);
+  await ok('tasks.create', [
+    { id: 'x', name: 'X', schemas: { method: 'noop' } },
+    { id: 'y', name: 'Y', parent_id: 'x', schemas: { method: 'noop' } },
+  ]);
   await ok('tasks.execute', { task_id: 'x' });
   assert.deepEqual(await fails('tasks.delete', { task_id: 'x' }), {
     code: -32005,
-    message: "Cannot delete task: task has 1 non-pending children: [y: completed]; task status is 'completed' (must be 'pending')",
+    message:
+      "Cannot delete task: task has 1 non-pending children: [y: completed]; task status is 'completed' (must be 'pending')",
   });
   assert.notEqual(await ok('tasks.get', { task_id: 'y' }), null, 'nothing deleted');
 });
@@ -266,9 +385,17 @@ test('tasks.delete and tasks.update refuse a pending task while its tree runs', 
   const run = ok<Json>('tasks.execute', { task_id: 'r' });
   await eventually(async () => (await ok<Json>('tasks.get', { task_id: 'x' })).status === 'in_progress');
   assert.equal((await ok<Json>('tasks.get', { task_id: 'y' })).status, 'pending');
-  assert.deepEqual(await fails('tasks.delete', { task_id: 'y' }), { code: -32005, message: 'Cannot delete task: its task tree is running' });
-  assert.deepEqual(await fails('tasks.update', { task_id: 'y', name: 'Z' }), { code: -32005, message: 'Task y cannot be updated while its tree is running' });
-  assert.deepEqual(await ok('tasks.cancel', { task_ids: ['r'] }), [{ task_id: 'r', status: 'cancelled', message: 'Cancelled by user', force: false }]);
+  assert.deepEqual(await fails('tasks.delete', { task_id: 'y' }), {
+    code: -32005,
+    message: 'Cannot delete task: its task tree is running',
+  });
+  assert.deepEqual(await fails('tasks.update', { task_id: 'y', name: 'Z' }), {
+    code: -32005,
+    message: 'Task y cannot be updated while its tree is running',
+  });
+  assert.deepEqual(await ok('tasks.cancel', { task_ids: ['r'] }), [
+    { task_id: 'r', status: 'cancelled', message: 'Cancelled by user', force: false },
+  ]);
   assert.equal((await run).status, 'cancelled');
   const tree = await ok<Json>('tasks.tree', { task_id: 'y' });
   assert.deepEqual(ids(tree.children as Json[]), ['x', 'y'], 'y was not deleted under the engine');
@@ -288,7 +415,14 @@ test('tasks.copy saves a fresh pending copy, or answers it unsaved', async (t) =
   const unsaved = await ok<{ tasks: Json[]; saved: boolean }>('tasks.copy', { task_id: 'r', save: false });
   assert.equal(unsaved.saved, false);
   assert.deepEqual(Object.keys(unsaved).sort(), ['saved', 'tasks']);
-  assert.deepEqual(unsaved.tasks.map((task) => [task.name, task.original_task_id]), [['R', 'r'], ['A', 'a'], ['B', 'b']]);
+  assert.deepEqual(
+    unsaved.tasks.map((task) => [task.name, task.original_task_id]),
+    [
+      ['R', 'r'],
+      ['A', 'a'],
+      ['B', 'b'],
+    ],
+  );
   assert.equal(await ok('tasks.get', { task_id: unsaved.tasks[0]?.id }), null, 'not saved');
   assert.equal((await ok<Json[]>('tasks.list', {})).length, 2);
   assert.deepEqual(await fails('tasks.copy', { task_id: 'x' }), { code: -32004, message: 'Task x not found' });
@@ -311,14 +445,24 @@ test('tasks.execute runs a stored tree or a tasks array and answers when it ends
   const b = await ok<Json>('tasks.get', { task_id: 'b' });
   assert.deepEqual([b.status, b.progress], ['completed', 1]);
 
-  const fromArray = await ok<Json>('tasks.execute', { tasks: [{ id: 'n1', name: 'N1', schemas: { method: 'echo' }, inputs: { hi: 'there' } }] });
-  assert.deepEqual([fromArray.success, fromArray.root_task_id, fromArray.status, fromArray.result], [true, 'n1', 'completed', { hi: 'there' }]);
+  const fromArray = await ok<Json>('tasks.execute', {
+    tasks: [{ id: 'n1', name: 'N1', schemas: { method: 'echo' }, inputs: { hi: 'there' } }],
+  });
+  assert.deepEqual(
+    [fromArray.success, fromArray.root_task_id, fromArray.status, fromArray.result],
+    [true, 'n1', 'completed', { hi: 'there' }],
+  );
 
-  const failed = await ok<Json>('tasks.execute', { tasks: [{ id: 'f1', name: 'F1', schemas: { method: 'fail' }, inputs: { message: 'kaput' } }] });
+  const failed = await ok<Json>('tasks.execute', {
+    tasks: [{ id: 'f1', name: 'F1', schemas: { method: 'fail' }, inputs: { message: 'kaput' } }],
+  });
   assert.equal(failed.status, 'failed');
   assert.match(String(failed.error), /kaput/);
 
-  assert.deepEqual(await fails('tasks.execute', {}), { code: -32602, message: 'Either task_id or tasks array is required' });
+  assert.deepEqual(await fails('tasks.execute', {}), {
+    code: -32602,
+    message: 'Either task_id or tasks array is required',
+  });
   assert.deepEqual(await fails('tasks.execute', { task_id: 'nope' }), { code: -32004, message: 'Task nope not found' });
 
   const copied = await ok<Json>('tasks.execute', { task_id: 'r', copy_execution: true, copy_children: true });
@@ -353,12 +497,27 @@ test('while a hang tree runs: running.*, execute answers already_running, update
   const statuses = await ok<Json[]>('tasks.running.status', { task_ids: ['h', 'nope'] });
   assert.equal(statuses.length, 2);
   const h = statuses[0] as Json;
-  assert.deepEqual(Object.keys(h).sort(), ['context_id', 'error', 'is_running', 'progress', 'started_at', 'status', 'task_id', 'updated_at']);
+  assert.deepEqual(Object.keys(h).sort(), [
+    'context_id',
+    'error',
+    'is_running',
+    'progress',
+    'started_at',
+    'status',
+    'task_id',
+    'updated_at',
+  ]);
   assert.deepEqual([h.task_id, h.context_id, h.status, h.is_running, h.error], ['h', 'h', 'in_progress', true, null]);
   assert.equal(typeof h.started_at, 'string');
   assert.deepEqual(statuses[1], { task_id: 'nope', context_id: 'nope', status: 'not_found' });
   const finished = await ok<Json[]>('tasks.running.status', { context_ids: 'hc, nope' });
-  assert.deepEqual(finished.map((entry) => [entry.task_id, entry.status, entry.is_running]), [['hc', 'completed', true], ['nope', 'not_found', undefined]]);
+  assert.deepEqual(
+    finished.map((entry) => [entry.task_id, entry.status, entry.is_running]),
+    [
+      ['hc', 'completed', true],
+      ['nope', 'not_found', undefined],
+    ],
+  );
 
   const rest = await fetch(`${url}/tasks/hc/status`);
   assert.equal(rest.status, 200);
@@ -376,11 +535,21 @@ test('while a hang tree runs: running.*, execute answers already_running, update
   assert.match(busy.message, /running/);
   assert.equal((await fails('tasks.delete', { task_id: 'hc' })).code, -32005);
 
-  const cancelled = await ok<Json[]>('tasks.running.cancel', { task_ids: 'h,nope,done,idle', force: true, error_message: 'stop now' });
+  const cancelled = await ok<Json[]>('tasks.running.cancel', {
+    task_ids: 'h,nope,done,idle',
+    force: true,
+    error_message: 'stop now',
+  });
   assert.deepEqual(cancelled, [
     { task_id: 'h', status: 'cancelled', message: 'stop now', force: true },
     { task_id: 'nope', status: 'failed', message: 'Task nope not found', error: 'Task not found', force: true },
-    { task_id: 'done', status: 'failed', message: 'Task done is already completed, cannot cancel', current_status: 'completed', force: true },
+    {
+      task_id: 'done',
+      status: 'failed',
+      message: 'Task done is already completed, cannot cancel',
+      current_status: 'completed',
+      force: true,
+    },
     { task_id: 'idle', status: 'cancelled', message: 'stop now', force: true },
   ]);
   const outcome = await running;
@@ -402,15 +571,32 @@ test('tasks.cancel: defaults, the context_ids alias and a missing id list', asyn
   const { ok, fails } = await server(t);
   await ok('tasks.create', [{ id: 'p1', name: 'P1' }]);
   await ok('tasks.create', [{ id: 'p2', name: 'P2' }]);
-  assert.deepEqual(await ok('tasks.cancel', { task_ids: ['p1'] }), [{ task_id: 'p1', status: 'cancelled', message: 'Cancelled by user', force: false }]);
-  assert.equal((await ok<Json>('tasks.get', { task_id: 'p1' })).error, 'Cancelled by user');
-  assert.deepEqual(await ok('tasks.cancel', { context_ids: 'p2', force: true }), [{ task_id: 'p2', status: 'cancelled', message: 'Force cancelled by user', force: true }]);
   assert.deepEqual(await ok('tasks.cancel', { task_ids: ['p1'] }), [
-    { task_id: 'p1', status: 'failed', message: 'Task p1 is already cancelled, cannot cancel', current_status: 'cancelled', force: false },
+    { task_id: 'p1', status: 'cancelled', message: 'Cancelled by user', force: false },
+  ]);
+  assert.equal((await ok<Json>('tasks.get', { task_id: 'p1' })).error, 'Cancelled by user');
+  assert.deepEqual(await ok('tasks.cancel', { context_ids: 'p2', force: true }), [
+    { task_id: 'p2', status: 'cancelled', message: 'Force cancelled by user', force: true },
+  ]);
+  assert.deepEqual(await ok('tasks.cancel', { task_ids: ['p1'] }), [
+    {
+      task_id: 'p1',
+      status: 'failed',
+      message: 'Task p1 is already cancelled, cannot cancel',
+      current_status: 'cancelled',
+      force: false,
+    },
   ]);
   assert.equal((await fails('tasks.cancel', {})).code, -32602);
   assert.equal((await fails('tasks.running.status', {})).code, -32602);
-  assert.deepEqual(await ok('tasks.count', {}), { total: 2, pending: 0, in_progress: 0, completed: 0, failed: 0, cancelled: 2 });
+  assert.deepEqual(await ok('tasks.count', {}), {
+    total: 2,
+    pending: 0,
+    in_progress: 0,
+    completed: 0,
+    failed: 0,
+    cancelled: 2,
+  });
 });
 
 test("POST / execute_task_tree: the guide's payload verbatim fails naming the executors; with an executor it completes", async (t) => {
@@ -431,10 +617,18 @@ test("POST / execute_task_tree: the guide's payload verbatim fails naming the ex
   const echo = await rpc(url, '/', {
     jsonrpc: '2.0',
     method: 'execute_task_tree',
-    params: { tasks: [{ id: 'task2', name: 'my_task', user_id: 'user123', schemas: { method: 'echo' }, inputs: { key: 'value' } }] },
+    params: {
+      tasks: [
+        { id: 'task2', name: 'my_task', user_id: 'user123', schemas: { method: 'echo' }, inputs: { key: 'value' } },
+      ],
+    },
     id: 'request-124',
   });
-  assert.deepEqual(echo.body, { jsonrpc: '2.0', id: 'request-124', result: { status: 'completed', progress: 1, root_task_id: 'task2', result: { key: 'value' } } });
+  assert.deepEqual(echo.body, {
+    jsonrpc: '2.0',
+    id: 'request-124',
+    result: { status: 'completed', progress: 1, root_task_id: 'task2', result: { key: 'value' } },
+  });
   const stored = await rpc(url, '/tasks', { jsonrpc: '2.0', id: 1, method: 'tasks.get', params: { task_id: 'task2' } });
   assert.equal((stored.body as { result: Json }).result.status, 'completed');
   const empty = await rpc(url, '/', { jsonrpc: '2.0', id: 3, method: 'execute_task_tree', params: { tasks: [] } });
@@ -453,8 +647,22 @@ test('GET /tasks/{id}/status and GET /tasks?user_id=', async (t) => {
   assert.equal(status.status, 200);
   assert.match(status.headers.get('content-type') ?? '', /application\/json/);
   const shape = (await status.json()) as Json;
-  assert.deepEqual(Object.keys(shape).sort(), ['completed_at', 'error', 'is_running', 'name', 'progress', 'root_task_id', 'started_at', 'status', 'task_id', 'updated_at']);
-  assert.deepEqual([shape.task_id, shape.root_task_id, shape.name, shape.status, shape.progress, shape.error, shape.is_running], ['one', 'one', 'One', 'completed', 1, null, false]);
+  assert.deepEqual(Object.keys(shape).sort(), [
+    'completed_at',
+    'error',
+    'is_running',
+    'name',
+    'progress',
+    'root_task_id',
+    'started_at',
+    'status',
+    'task_id',
+    'updated_at',
+  ]);
+  assert.deepEqual(
+    [shape.task_id, shape.root_task_id, shape.name, shape.status, shape.progress, shape.error, shape.is_running],
+    ['one', 'one', 'One', 'completed', 1, null, false],
+  );
 
   const unknown = await fetch(`${url}/tasks/ghost/status`);
   assert.equal(unknown.status, 404);
@@ -468,7 +676,9 @@ test('GET /tasks/{id}/status and GET /tasks?user_id=', async (t) => {
   assert.ok(Array.isArray(rows));
   assert.deepEqual(ids(rows), ['two', 'one']);
   assert.deepEqual(Object.keys(rows[0] as Json).sort(), TASK_KEYS);
-  assert.deepEqual(ids((await (await fetch(`${url}/tasks?user_id=user123&status=completed`)).json()) as Json[]), ['one']);
+  assert.deepEqual(ids((await (await fetch(`${url}/tasks?user_id=user123&status=completed`)).json()) as Json[]), [
+    'one',
+  ]);
   assert.deepEqual(ids((await (await fetch(`${url}/tasks?limit=1&offset=1`)).json()) as Json[]).length, 1);
 
   for (const bad of ['limit=ten', 'limit=0', 'limit=1.5']) {
@@ -495,12 +705,27 @@ test('a batch mixing methods is answered in order; unknown methods and bad param
   ]);
   assert.equal(response.status, 200);
   const answers = response.body as unknown as { id: number; result?: Json; error?: RpcError }[];
-  assert.deepEqual(answers.map((answer) => answer.id), [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(
+    answers.map((answer) => answer.id),
+    [1, 2, 3, 4, 5, 6],
+  );
   assert.equal(answers[0]?.result?.id, 'm');
   assert.equal(answers[1]?.result?.id, 'k');
   assert.deepEqual([answers[2]?.result?.status, answers[2]?.result?.result], ['completed', { v: 1 }]);
-  assert.deepEqual(answers[3]?.error, { code: -32601, message: 'Method not found', data: 'Unknown method on /tasks: tasks.nope' });
+  assert.deepEqual(answers[3]?.error, {
+    code: -32601,
+    message: 'Method not found',
+    data: 'Unknown method on /tasks: tasks.nope',
+  });
   assert.equal(answers[4]?.error?.code, -32602);
   assert.match(String(answers[4]?.error?.message), /params\.limit/);
-  assert.deepEqual(answers[5]?.result, { total: 0, pending: 0, in_progress: 0, completed: 0, failed: 0, cancelled: 0, user_id: 'u9' });
+  assert.deepEqual(answers[5]?.result, {
+    total: 0,
+    pending: 0,
+    in_progress: 0,
+    completed: 0,
+    failed: 0,
+    cancelled: 0,
+    user_id: 'u9',
+  });
 });

@@ -32,9 +32,17 @@ function payload(event: TaskEvent): Record<string, unknown> {
 }
 
 async function webhookApp(t: TestContext, inline: Record<string, unknown> = {}) {
-  const app = await testApp(t, { executors: { dirs: [fixtures] }, webhooks: { retry_base_s: 0.05, allow_hosts: ['127.0.0.1'] }, ...inline });
+  const app = await testApp(t, {
+    executors: { dirs: [fixtures] },
+    webhooks: { retry_base_s: 0.05, allow_hosts: ['127.0.0.1'] },
+    ...inline,
+  });
   const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
-  const execute = async (params: Record<string, unknown>) => (await rpc(url, '/tasks', { jsonrpc: '2.0', id: 1, method: 'tasks.execute', params })).body as { result?: Record<string, unknown>; error?: { code: number; message: string } };
+  const execute = async (params: Record<string, unknown>) =>
+    (await rpc(url, '/tasks', { jsonrpc: '2.0', id: 1, method: 'tasks.execute', params })).body as {
+      result?: Record<string, unknown>;
+      error?: { code: number; message: string };
+    };
   return { app, url, execute };
 }
 
@@ -81,9 +89,21 @@ test('with use_streaming too, the stream envelope names the webhook and the webh
   const { app, url } = await webhookApp(t);
   const hook = await receiver(t);
   await app.engine.createTree(tree('w2'));
-  const body = JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tasks.execute', params: { task_id: 'w2', use_streaming: true, webhook_config: { url: hook.url } } });
-  const text = await (await fetch(`${url}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).text();
-  const envelope = JSON.parse(text.split('\n').find((line) => line.startsWith('data: '))?.slice(6) ?? '{}') as { result: Record<string, unknown> };
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    id: 7,
+    method: 'tasks.execute',
+    params: { task_id: 'w2', use_streaming: true, webhook_config: { url: hook.url } },
+  });
+  const text = await (
+    await fetch(`${url}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+  ).text();
+  const envelope = JSON.parse(
+    text
+      .split('\n')
+      .find((line) => line.startsWith('data: '))
+      ?.slice(6) ?? '{}',
+  ) as { result: Record<string, unknown> };
   assert.equal(envelope.result.webhook_url, hook.url);
   assert.equal(envelope.result.status, 'started');
   assert.deepEqual(await hook.finished(), (await app.tasks.events('w2')).map(payload));
@@ -95,7 +115,14 @@ test('a 500 answered twice is retried, then delivery goes on in order; a 404 is 
   await app.engine.createTree(tree('w3'));
   await execute({ task_id: 'w3', webhook_config: { url: flaky.url } });
   const delivered = await flaky.finished();
-  assert.deepEqual(flaky.hits.slice(0, 3).map((hit) => [hit.body.seq, hit.status]), [[1, 500], [1, 500], [1, 200]]);
+  assert.deepEqual(
+    flaky.hits.slice(0, 3).map((hit) => [hit.body.seq, hit.status]),
+    [
+      [1, 500],
+      [1, 500],
+      [1, 200],
+    ],
+  );
   assert.deepEqual(delivered, (await app.tasks.events('w3')).map(payload), 'nothing lost, order kept');
 
   const refusing = await receiver(t, (body) => (body.seq === 2 ? 404 : 200));
@@ -103,17 +130,32 @@ test('a 500 answered twice is retried, then delivery goes on in order; a 404 is 
   await execute({ task_id: 'w4', webhook_config: { url: refusing.url } });
   await refusing.finished();
   const seqs = refusing.hits.map((hit) => hit.body.seq);
-  assert.deepEqual(seqs, (await app.tasks.events('w4')).map((event) => event.seq), 'each event sent once: the 404 was not retried');
+  assert.deepEqual(
+    seqs,
+    (await app.tasks.events('w4')).map((event) => event.seq),
+    'each event sent once: the 404 was not retried',
+  );
   assert.equal(refusing.hits.find((hit) => hit.body.seq === 2)?.status, 404);
 });
 
 test('a dead receiver never affects the run: tasks.execute answers at once and the tree completes', async (t) => {
   const log = memoryLog();
-  const app = await testApp(t, { executors: { dirs: [fixtures] }, webhooks: { retry_base_s: 0.05, allow_hosts: ['127.0.0.1'] } }, { logStream: log.stream });
+  const app = await testApp(
+    t,
+    { executors: { dirs: [fixtures] }, webhooks: { retry_base_s: 0.05, allow_hosts: ['127.0.0.1'] } },
+    { logStream: log.stream },
+  );
   const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
   const dead = `http://127.0.0.1:${await freePort()}/hook`;
   await app.engine.createTree(tree('w5', 400));
-  const answer = (await rpc(url, '/tasks', { jsonrpc: '2.0', id: 1, method: 'tasks.execute', params: { task_id: 'w5', webhook_config: { url: dead, max_retries: 1 } } })).body as { result: Record<string, unknown> };
+  const answer = (
+    await rpc(url, '/tasks', {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tasks.execute',
+      params: { task_id: 'w5', webhook_config: { url: dead, max_retries: 1 } },
+    })
+  ).body as { result: Record<string, unknown> };
   assert.equal(answer.result.status, 'started');
   assert.ok(app.engine.isRunning('w5'), 'answered while the tree still runs');
   await eventually(async () => (await app.tasks.get('w5'))?.status === 'completed');
@@ -134,7 +176,12 @@ test('webhook_config errors: no url, a non-http url, a private address, a disabl
   // A URL on a private address is refused unless allowed (no requests into the server's network).
   const guarded = await webhookApp(t, { webhooks: { retry_base_s: 0.05 } });
   await guarded.app.engine.createTree(tree('w8'));
-  for (const url of ['http://127.0.0.1:9/hook', 'http://10.1.2.3/hook', 'http://[::1]:9/hook', 'http://169.254.169.254/latest/meta-data']) {
+  for (const url of [
+    'http://127.0.0.1:9/hook',
+    'http://10.1.2.3/hook',
+    'http://[::1]:9/hook',
+    'http://169.254.169.254/latest/meta-data',
+  ]) {
     const refused = await guarded.execute({ task_id: 'w8', webhook_config: { url } });
     assert.equal(refused.error?.code, -32602, url);
     assert.match(refused.error?.message ?? '', /not a public address/, url);

@@ -11,7 +11,8 @@ const fixtures = join(repoRoot, 'test', 'fixtures', 'executors');
 async function connect(url: string) {
   const socket = new WebSocket(url.replace('http', 'ws') + '/ws');
   const messages: Record<string, unknown>[] = [];
-  const waiters: { test: (m: Record<string, unknown>) => boolean; resolve: (m: Record<string, unknown>) => void }[] = [];
+  const waiters: { test: (m: Record<string, unknown>) => boolean; resolve: (m: Record<string, unknown>) => void }[] =
+    [];
   socket.on('message', (data) => {
     const message = JSON.parse(String(data)) as Record<string, unknown>;
     messages.push(message);
@@ -54,7 +55,9 @@ test('subscribe streams a running tree live (the guide reads update.progress); a
   ]);
   client.send({ action: 'subscribe', task_id: tree.id });
   await client.next((m) => m.type === 'subscribed');
-  await (await app.engine.execute(tree.id)).done;
+  await (
+    await app.engine.execute(tree.id)
+  ).done;
   await client.next((m) => m.type === 'stream_end');
   const live = client.messages.filter((m) => typeof m.seq === 'number') as unknown as TaskEvent[];
   assert.deepEqual(live, await app.tasks.events(tree.id));
@@ -75,7 +78,12 @@ test('JSON-RPC requests over the socket are answered with the same id; ping, uns
   const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
   const client = await connect(url);
   t.after(() => client.socket.close());
-  client.send({ jsonrpc: '2.0', id: 'c1', method: 'tasks.create', params: { tasks: [{ id: 'w1', name: 'w1', schemas: { method: 'echo' }, inputs: { a: 1 } }] } });
+  client.send({
+    jsonrpc: '2.0',
+    id: 'c1',
+    method: 'tasks.create',
+    params: { tasks: [{ id: 'w1', name: 'w1', schemas: { method: 'echo' }, inputs: { a: 1 } }] },
+  });
   const created = await client.next((m) => m.id === 'c1');
   assert.equal((created.result as { id: string }).id, 'w1');
   client.send({ jsonrpc: '2.0', id: 2, method: 'tasks.execute', params: { task_id: 'w1' } });
@@ -101,7 +109,9 @@ test('closing the server closes the sockets promptly, with a reason', async (t) 
   const app = await testApp(t, { executors: { dirs: [fixtures] }, server: { shutdown_timeout_s: 30 } });
   const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
   const client = await connect(url);
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => client.socket.once('close', (code, reason) => resolve({ code, reason: String(reason) })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    client.socket.once('close', (code, reason) => resolve({ code, reason: String(reason) })),
+  );
   const started = Date.now();
   await app.close();
   const { code, reason } = await closed;
@@ -142,7 +152,10 @@ export default definePlugin({
   const limited = await client.next((m) => m.id === 7);
   assert.deepEqual((limited.error as { message: string }).message, 'slow down');
   client.send({ jsonrpc: '2.0', id: 8, method: 'gate.seen' });
-  const answer = (await client.next((m) => m.id === 8)).result as { seen: { transport: string; method: string; id: string }[]; principal: unknown };
+  const answer = (await client.next((m) => m.id === 8)).result as {
+    seen: { transport: string; method: string; id: string }[];
+    principal: unknown;
+  };
   const ws = answer.seen.filter((entry) => entry.transport === 'ws');
   assert.deepEqual(
     ws.map((entry) => entry.method),

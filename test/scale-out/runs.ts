@@ -25,7 +25,15 @@ export async function runsReader(t: TestContext, databaseUrl: string) {
     /** Every recorded run, oldest first (none while the table does not exist yet). */
     async runs(): Promise<RunRow[]> {
       try {
-        const { rows } = await client.query<{ id: string; task_id: string; root_task_id: string; user_id: string | null; server: string; start_us: string; end_us: string | null }>(
+        const { rows } = await client.query<{
+          id: string;
+          task_id: string;
+          root_task_id: string;
+          user_id: string | null;
+          server: string;
+          start_us: string;
+          end_us: string | null;
+        }>(
           `SELECT id, task_id, root_task_id, user_id, server,
                   (extract(epoch FROM started_at) * 1000000)::bigint::text AS start_us,
                   (extract(epoch FROM ended_at) * 1000000)::bigint::text AS end_us
@@ -47,7 +55,9 @@ export async function runsReader(t: TestContext, databaseUrl: string) {
     },
     /** The database's clock now, in microseconds since the epoch. */
     async now(): Promise<number> {
-      const { rows } = await client.query<{ now_us: string }>('SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint::text AS now_us');
+      const { rows } = await client.query<{ now_us: string }>(
+        'SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint::text AS now_us',
+      );
       return Number(rows[0]?.now_us);
     },
   };
@@ -99,7 +109,9 @@ export function someInstant(first: readonly Interval[], a: number, second: reado
 }
 
 /** Pairs of runs of one task whose intervals overlap (each pair once). */
-export function overlappingRuns(runs: readonly (Interval & { task_id: string; server: string; id: number })[]): string[] {
+export function overlappingRuns(
+  runs: readonly (Interval & { task_id: string; server: string; id: number })[],
+): string[] {
   const byTask = new Map<string, (typeof runs)[number][]>();
   for (const run of runs) byTask.set(run.task_id, [...(byTask.get(run.task_id) ?? []), run]);
   const found: string[] = [];
@@ -107,7 +119,10 @@ export function overlappingRuns(runs: readonly (Interval & { task_id: string; se
     for (let i = 0; i < list.length; i++) {
       for (let j = i + 1; j < list.length; j++) {
         const [x, y] = [list[i], list[j]] as [(typeof runs)[number], (typeof runs)[number]];
-        if (x.start < y.end && y.start < x.end) found.push(`${task}: run ${x.id} on ${x.server} [${x.start}, ${x.end}) overlaps run ${y.id} on ${y.server} [${y.start}, ${y.end})`);
+        if (x.start < y.end && y.start < x.end)
+          found.push(
+            `${task}: run ${x.id} on ${x.server} [${x.start}, ${x.end}) overlaps run ${y.id} on ${y.server} [${y.start}, ${y.end})`,
+          );
       }
     }
   }

@@ -30,7 +30,13 @@ export async function freshPostgres(t: TestContext): Promise<string> {
  * `engine` settings given (lease_s, per_user_concurrency, …) and any `extra` config. They are
  * killed when the test ends.
  */
-export async function startServers(t: TestContext, databaseUrl: string, count: number, engine: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<ScaleServer[]> {
+export async function startServers(
+  t: TestContext,
+  databaseUrl: string,
+  count: number,
+  engine: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+): Promise<ScaleServer[]> {
   const config = {
     ...extra,
     engine,
@@ -48,14 +54,20 @@ export async function startServers(t: TestContext, databaseUrl: string, count: n
     return { name, proc };
   });
   return Promise.all(
-    started.map(async ({ name, proc }) => ({ name, proc, pid: proc.child.pid as number, base: await waitListening(proc, 60_000) })),
+    started.map(async ({ name, proc }) => ({
+      name,
+      proc,
+      pid: proc.child.pid as number,
+      base: await waitListening(proc, 60_000),
+    })),
   );
 }
 
 /** Calls a `tasks.*` method on `base`; returns its result or throws the JSON-RPC error. */
 export async function call<T = unknown>(base: string, method: string, params: unknown): Promise<T> {
   const { status, body } = await rpc(base, '/tasks', { jsonrpc: '2.0', id: 1, method, params });
-  if (status !== 200 || !body || body.error) throw new Error(`${method} on ${base}: HTTP ${status} ${JSON.stringify(body?.error ?? body)}`);
+  if (status !== 200 || !body || body.error)
+    throw new Error(`${method} on ${base}: HTTP ${status} ${JSON.stringify(body?.error ?? body)}`);
   return body.result as T;
 }
 

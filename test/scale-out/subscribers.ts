@@ -21,10 +21,23 @@ export interface TreeSubscription {
  * Opens `GET /tasks/{rootId}/events` on `base` (from the start: no Last-Event-ID unless
  * `after` is given); resolves once the response headers came, events keep arriving after.
  */
-export function sseSubscribe(t: TestContext, base: string, server: string, rootId: string, after?: number): Promise<TreeSubscription & { close(): void }> {
+export function sseSubscribe(
+  t: TestContext,
+  base: string,
+  server: string,
+  rootId: string,
+  after?: number,
+): Promise<TreeSubscription & { close(): void }> {
   let closed = false;
   let client: ClientRequest | undefined;
-  const sub = { label: `sse@${server}`, rootId, events: [] as TaskEvent[], ended: false, problems: [] as string[], close: () => ((closed = true), client?.destroy()) };
+  const sub = {
+    label: `sse@${server}`,
+    rootId,
+    events: [] as TaskEvent[],
+    ended: false,
+    problems: [] as string[],
+    close: () => ((closed = true), client?.destroy()),
+  };
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { accept: 'text/event-stream' };
     if (after !== undefined) headers['last-event-id'] = String(after);
@@ -128,10 +141,15 @@ export function streamProblems(sub: TreeSubscription, log: readonly TaskEvent[])
     if (previous && event.seq !== previous.seq + 1) problems.push(`seq ${event.seq} after ${previous.seq}`);
     if (event.root_task_id !== sub.rootId) problems.push(`event of another tree: ${event.root_task_id}`);
   });
-  if (sub.events[0] && sub.events[0].seq !== log[0]?.seq) problems.push(`first seq ${sub.events[0].seq}, the log starts at ${log[0]?.seq}`);
-  if (sub.events.at(-1)?.type !== 'final') problems.push(`no final event (got ${sub.events.length} of ${log.length} events, last seq ${sub.events.at(-1)?.seq ?? 'none'})`);
+  if (sub.events[0] && sub.events[0].seq !== log[0]?.seq)
+    problems.push(`first seq ${sub.events[0].seq}, the log starts at ${log[0]?.seq}`);
+  if (sub.events.at(-1)?.type !== 'final')
+    problems.push(
+      `no final event (got ${sub.events.length} of ${log.length} events, last seq ${sub.events.at(-1)?.seq ?? 'none'})`,
+    );
   if (!sub.ended) problems.push('no stream_end');
   const got = sub.events.map(eventKey).join('\n');
-  if (got !== log.map(eventKey).join('\n') && problems.length === sub.problems.length) problems.push('the events differ from the event log');
+  if (got !== log.map(eventKey).join('\n') && problems.length === sub.problems.length)
+    problems.push('the events differ from the event log');
   return problems;
 }

@@ -18,7 +18,12 @@ async function cookieApp(t: TestContext, corsOrigins: string[]) {
   const count = async (headers: Record<string, string>) => {
     const answer = await rpc(url, '/tasks', { jsonrpc: '2.0', id: 1, method: 'tasks.count' }, headers);
     const error = answer.body?.error as { code?: number; message?: string } | undefined;
-    return { status: answer.status, code: error?.code, message: error?.message ?? '', user: (answer.body?.result as { user_id?: string } | undefined)?.user_id };
+    return {
+      status: answer.status,
+      code: error?.code,
+      message: error?.message ?? '',
+      user: (answer.body?.result as { user_id?: string } | undefined)?.user_id,
+    };
   };
   return { app, url, token: String(token), count };
 }
@@ -46,7 +51,11 @@ test('a cookie-authenticated JSON-RPC call needs an Origin (or Referer) of the s
   ] as [string, Record<string, string>][]) {
     assert.equal((await count(headers)).user, 'ann', kind);
   }
-  assert.equal((await count({ authorization: `Bearer ${token}`, origin: 'https://evil.example' })).user, 'ann', 'a Bearer header is not concerned');
+  assert.equal(
+    (await count({ authorization: `Bearer ${token}`, origin: 'https://evil.example' })).user,
+    'ann',
+    'a Bearer header is not concerned',
+  );
   const read = await fetch(`${url}/tasks`, { headers: { cookie } });
   assert.equal(read.status, 200, 'a GET with the cookie (no Origin) still reads');
 });
@@ -59,7 +68,9 @@ test('server.cors_origins: ["*"] does not let cookie-authenticated calls from an
 
 test('WebSocket messages authenticated by a cookie from another site are refused', async (t) => {
   const { url, token } = await cookieApp(t, ['*']);
-  const ws = new WebSocket(`${url.replace('http', 'ws')}/ws`, { headers: { cookie: `auth_token=${token}`, origin: 'https://evil.example' } });
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/ws`, {
+    headers: { cookie: `auth_token=${token}`, origin: 'https://evil.example' },
+  });
   t.after(() => ws.terminate());
   const outcome = await new Promise<string>((resolve) => {
     ws.on('unexpected-response', (_req, res) => resolve(`upgrade refused ${res.statusCode}`));

@@ -9,13 +9,16 @@ import { rpc, runApflow, tempProject, testApp } from '../helpers.ts';
  * prototype. A config naming one is refused at load; data keeps them as plain data or drops them.
  */
 
-const polluted = () => (({}) as Record<string, unknown>).roles ?? (({}) as Record<string, unknown>).polluted;
+const polluted = () => (({}) as Record<string, unknown>).roles ?? ({} as Record<string, unknown>).polluted;
 
 test('a YAML config with a __proto__ key is refused at start: apflow serve names the key and exits 1', async (t) => {
   const dir = tempProject(t, { 'apflow.config.yaml': '__proto__:\n  roles: [admin]\nserver:\n  port: 0\n' });
   const { code, stderr } = await runApflow(['serve'], { cwd: dir });
   assert.equal(code, 1, stderr);
-  assert.match(stderr, /^apflow: invalid configuration \(config file .*apflow\.config\.yaml\): the key '__proto__' is not allowed .*\(APF_CONFIG_INVALID\)$/m);
+  assert.match(
+    stderr,
+    /^apflow: invalid configuration \(config file .*apflow\.config\.yaml\): the key '__proto__' is not allowed .*\(APF_CONFIG_INVALID\)$/m,
+  );
   assert.doesNotMatch(stderr, /Sequelize|at .*\.ts:\d+/, 'a clear line, not a crash');
 });
 
@@ -27,11 +30,14 @@ test('in process: config layers with unsafe keys are refused, naming the path, a
     ['{"plugins": [{"name": "x", "prototype": 1}]}', /the key 'plugins\[0\]\.prototype' is not allowed/],
   ];
   for (const [json, expected] of cases) {
-    await assert.rejects(testApp(t, JSON.parse(json) as Record<string, unknown>), (error: Error & { code?: string }) => {
-      assert.equal(error.code, 'APF_CONFIG_INVALID');
-      assert.match(error.message, expected);
-      return true;
-    });
+    await assert.rejects(
+      testApp(t, JSON.parse(json) as Record<string, unknown>),
+      (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'APF_CONFIG_INVALID');
+        assert.match(error.message, expected);
+        return true;
+      },
+    );
     assert.equal(polluted(), undefined, json);
   }
 });
@@ -68,15 +74,31 @@ test('a dependency result with __proto__ keys pollutes nothing, and its dependen
       id: 'm-named',
       parent_id: 'm-root',
       name: 'named',
-      schemas: { method: 'probe', input_schema: { type: 'object', properties: JSON.parse('{"__proto__": {}, "constructor": {}, "prototype": {}, "x": {}}') as unknown } },
+      schemas: {
+        method: 'probe',
+        input_schema: {
+          type: 'object',
+          properties: JSON.parse('{"__proto__": {}, "constructor": {}, "prototype": {}, "x": {}}') as unknown,
+        },
+      },
       dependencies: [{ id: 'm-source', required: true }],
     },
     // Whole: the result goes under the dependency's id, as data.
-    { id: 'm-whole', parent_id: 'm-root', name: 'whole', schemas: { method: 'probe' }, dependencies: [{ id: 'm-source', required: true }] },
+    {
+      id: 'm-whole',
+      parent_id: 'm-root',
+      name: 'whole',
+      schemas: { method: 'probe' },
+      dependencies: [{ id: 'm-source', required: true }],
+    },
   ];
-  const created = (await rpc(url, '/tasks', { jsonrpc: '2.0', id: 1, method: 'tasks.create', params: tree })).body as { error?: unknown };
+  const created = (await rpc(url, '/tasks', { jsonrpc: '2.0', id: 1, method: 'tasks.create', params: tree })).body as {
+    error?: unknown;
+  };
   assert.equal(created.error, undefined, JSON.stringify(created));
-  const ran = (await rpc(url, '/tasks', { jsonrpc: '2.0', id: 2, method: 'tasks.execute', params: { task_id: 'm-root' } })).body as { result: { status: string } };
+  const ran = (
+    await rpc(url, '/tasks', { jsonrpc: '2.0', id: 2, method: 'tasks.execute', params: { task_id: 'm-root' } })
+  ).body as { result: { status: string } };
   assert.equal(ran.result.status, 'completed', JSON.stringify(ran));
   assert.equal(polluted(), undefined);
 
@@ -93,11 +115,21 @@ test('a dependency whose id is __proto__ is merged as data, not as the inputs pr
   const tree = [
     { id: 'p-root', name: 'root', schemas: { method: 'probe' } },
     { id: '__proto__', parent_id: 'p-root', name: 'source', schemas: { method: 'poisoned' } },
-    { id: 'p-dependent', parent_id: 'p-root', name: 'dependent', schemas: { method: 'probe' }, dependencies: [{ id: '__proto__', required: true }] },
+    {
+      id: 'p-dependent',
+      parent_id: 'p-root',
+      name: 'dependent',
+      schemas: { method: 'probe' },
+      dependencies: [{ id: '__proto__', required: true }],
+    },
   ];
-  const created = (await rpc(url, '/tasks', { jsonrpc: '2.0', id: 1, method: 'tasks.create', params: tree })).body as { result?: { children: { id: string; name: string }[] } };
+  const created = (await rpc(url, '/tasks', { jsonrpc: '2.0', id: 1, method: 'tasks.create', params: tree })).body as {
+    result?: { children: { id: string; name: string }[] };
+  };
   const source = created.result?.children.find((child) => child.name === 'source')?.id as string;
-  const ran = (await rpc(url, '/tasks', { jsonrpc: '2.0', id: 2, method: 'tasks.execute', params: { task_id: 'p-root' } })).body as { result: { status: string } };
+  const ran = (
+    await rpc(url, '/tasks', { jsonrpc: '2.0', id: 2, method: 'tasks.execute', params: { task_id: 'p-root' } })
+  ).body as { result: { status: string } };
   assert.equal(ran.result.status, 'completed', JSON.stringify(ran));
   const dependent = (await app.tasks.get('p-dependent'))?.result as Record<string, unknown>;
   assert.equal(dependent.inherited, 'Object.prototype', `the inputs keep their prototype (source id ${source})`);
@@ -108,10 +140,14 @@ test('a dependency whose id is __proto__ is merged as data, not as the inputs pr
 test('tasks.update with __proto__ or constructor fields ignores them like any unknown field', async (t) => {
   const app = await testApp(t);
   const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
-  const created = (await rpc(url, '/tasks', { jsonrpc: '2.0', id: 1, method: 'tasks.create', params: [{ name: 'u' }] })).body as { result: { id: string } };
+  const created = (await rpc(url, '/tasks', { jsonrpc: '2.0', id: 1, method: 'tasks.create', params: [{ name: 'u' }] }))
+    .body as { result: { id: string } };
   const id = created.result.id;
   const body = `{"jsonrpc":"2.0","id":2,"method":"tasks.update","params":{"task_id":"${id}","__proto__":{"name":"x"},"constructor":"y","prototype":1,"name":"renamed","inputs":{"__proto__":{"polluted":1}}}}`;
-  const answer = (await rpc(url, '/tasks', body)).body as { result?: { name: string; inputs: Record<string, unknown> }; error?: unknown };
+  const answer = (await rpc(url, '/tasks', body)).body as {
+    result?: { name: string; inputs: Record<string, unknown> };
+    error?: unknown;
+  };
   assert.equal(answer.error, undefined, JSON.stringify(answer));
   assert.equal(answer.result?.name, 'renamed');
   assert.equal(polluted(), undefined);

@@ -20,17 +20,24 @@ async function loginApp(t: TestContext, jwtAuth: Record<string, unknown>) {
 /** POST /auth/login with a raw body from the source address `from` (all of 127/8 is loopback on Linux). */
 function post(url: string, body: string, from = '127.0.0.1') {
   return new Promise<{ status: number; body: string; retryAfter?: string }>((resolve, reject) => {
-    const req = request(`${url}/auth/login`, { method: 'POST', localAddress: from, headers: { 'content-type': 'application/json' } }, (res) => {
-      let text = '';
-      res.on('data', (chunk) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, retryAfter: res.headers['retry-after'] }));
-    });
+    const req = request(
+      `${url}/auth/login`,
+      { method: 'POST', localAddress: from, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: text, retryAfter: res.headers['retry-after'] }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
 }
 
-const login = async (url: string, from: string, username: string, password: string) => (await post(url, JSON.stringify({ username, password }), from)).status;
+const login = async (url: string, from: string, username: string, password: string) =>
+  (await post(url, JSON.stringify({ username, password }), from)).status;
 
 test('the login limiter holds at most maxKeys keys, however many distinct (long) keys come, and drops keys whose window passed', () => {
   const limit = createRateLimit({ max: 3, windowS: 60, maxKeys: 100 });
@@ -39,7 +46,8 @@ test('the login limiter holds at most maxKeys keys, however many distinct (long)
   const recent = `4999:${'u'.repeat(10_000)}`;
   assert.deepEqual([limit.hit(recent), limit.hit(recent)], [0, 0], 'the most recent key kept its count (3 of 3 now)');
   assert.ok(limit.hit(recent) > 0, 'the fourth attempt within the window waits');
-  for (let i = 0; i < 1000; i += 1) assert.ok(limit.hit(recent) > 0, 'a key that keeps trying stays limited (at most max + 1 times kept)');
+  for (let i = 0; i < 1000; i += 1)
+    assert.ok(limit.hit(recent) > 0, 'a key that keeps trying stays limited (at most max + 1 times kept)');
 
   const stale = createRateLimit({ max: 3, windowS: 60 });
   const long = Date.now() - 120_000;
@@ -58,7 +66,11 @@ test('the login limiter holds at most maxKeys keys, however many distinct (long)
 test('a 5 MB login body is refused with 413 before parsing, an over-long username with 400, and logins still work afterwards', async (t) => {
   const url = await loginApp(t, { login_max_attempts: 3, login_max_attempts_per_address: 100 });
   for (let i = 0; i < 5; i += 1) {
-    const huge = await post(url, JSON.stringify({ username: `${i}${'x'.repeat(5 * 1024 * 1024)}`, password: 'p' }), '127.0.0.9');
+    const huge = await post(
+      url,
+      JSON.stringify({ username: `${i}${'x'.repeat(5 * 1024 * 1024)}`, password: 'p' }),
+      '127.0.0.9',
+    );
     assert.equal(huge.status, 413);
     assert.match(huge.body, /login body is at most 16 KB/);
   }
@@ -71,7 +83,11 @@ test('a 5 MB login body is refused with 413 before parsing, an over-long usernam
 test('a malformed login body counts against the address only, never against a username', async (t) => {
   const url = await loginApp(t, { login_max_attempts: 2, login_max_attempts_per_address: 5 });
   // Three malformed attempts naming alice (a password longer than 1024): before the fix each counted for alice.
-  for (let i = 0; i < 3; i += 1) assert.equal((await post(url, JSON.stringify({ username: 'alice', password: 'p'.repeat(2000) }), '127.0.0.2')).status, 400);
+  for (let i = 0; i < 3; i += 1)
+    assert.equal(
+      (await post(url, JSON.stringify({ username: 'alice', password: 'p'.repeat(2000) }), '127.0.0.2')).status,
+      400,
+    );
   assert.equal(await login(url, '127.0.0.2', 'alice', 'alice password'), 200, 'alice is not limited by them');
   assert.equal((await post(url, '{"username": ', '127.0.0.2')).status, 400, 'not JSON: counted for the address too');
   assert.equal((await post(url, '{}', '127.0.0.2')).status, 400);
@@ -85,15 +101,24 @@ test('nobody can lock a user out from elsewhere: limits are per address and per 
   const attacker = [];
   for (let i = 0; i < 5; i += 1) attacker.push(await login(url, '127.0.0.2', 'alice', 'guess'));
   assert.deepEqual(attacker, [401, 401, 401, 429, 429], 'guesses for alice from one address are limited');
-  assert.equal(await login(url, '127.0.0.3', 'alice', 'alice password'), 200, 'alice still logs in from her own address');
-  assert.equal(await login(url, '127.0.0.2', 'alice', 'alice password'), 429, 'the guessing address stays limited for alice');
+  assert.equal(
+    await login(url, '127.0.0.3', 'alice', 'alice password'),
+    200,
+    'alice still logs in from her own address',
+  );
+  assert.equal(
+    await login(url, '127.0.0.2', 'alice', 'alice password'),
+    429,
+    'the guessing address stays limited for alice',
+  );
 
   const successes = [];
   for (let i = 0; i < 5; i += 1) successes.push(await login(url, '127.0.0.4', 'alice', 'alice password'));
   assert.deepEqual(successes, [200, 200, 200, 200, 200], 'successful logins do not count');
 
   const typos = [];
-  for (const password of ['typo', 'typo', 'alice password', 'typo', 'typo', 'typo']) typos.push(await login(url, '127.0.0.5', 'alice', password));
+  for (const password of ['typo', 'typo', 'alice password', 'typo', 'typo', 'typo'])
+    typos.push(await login(url, '127.0.0.5', 'alice', password));
   assert.deepEqual(typos, [401, 401, 200, 401, 401, 401], 'a success resets the count for that address and username');
 
   const spraying = [];

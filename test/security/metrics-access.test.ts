@@ -16,7 +16,13 @@ async function start(t: TestContext, inline: Record<string, unknown>, env: Recor
   const scrape = async (path: string, authorization?: string) => {
     const response = await fetch(`${url}${path}`, { headers: authorization ? { authorization } : {} });
     const text = await response.text();
-    return { status: response.status, text, error: response.headers.get('content-type')?.startsWith('application/json') ? (JSON.parse(text) as { error: { code: string; message: string } }).error : undefined };
+    return {
+      status: response.status,
+      text,
+      error: response.headers.get('content-type')?.startsWith('application/json')
+        ? (JSON.parse(text) as { error: { code: string; message: string } }).error
+        : undefined,
+    };
   };
   return { app, url, scrape };
 }
@@ -33,7 +39,11 @@ test('with authentication on, /metrics answers an administrator or the scrape to
   assert.equal(ann.status, 403);
   assert.equal(ann.error?.code, 'APF_FORBIDDEN');
   assert.match(ann.error?.message ?? '', /needs an administrator token or the scrape token \(metrics\.token/);
-  for (const [who, authorization] of [['an administrator', `Bearer ${admin}`], ['the scrape token', `Bearer ${SCRAPE}`], ['the scrape token, any scheme case', `bearer ${SCRAPE}`]]) {
+  for (const [who, authorization] of [
+    ['an administrator', `Bearer ${admin}`],
+    ['the scrape token', `Bearer ${SCRAPE}`],
+    ['the scrape token, any scheme case', `bearer ${SCRAPE}`],
+  ]) {
     const answer = await scrape('/metrics', authorization);
     assert.equal(answer.status, 200, `${who}: ${answer.text.slice(0, 200)}`);
     assert.match(answer.text, /^# HELP /m, who);
@@ -42,13 +52,22 @@ test('with authentication on, /metrics answers an administrator or the scrape to
     assert.equal((await scrape('/metrics', wrong)).status, 401, wrong);
   }
   // The scrape token is a credential of /metrics only.
-  const elsewhere = await rpc(url, '/tasks', { jsonrpc: '2.0', id: 1, method: 'tasks.count' }, { authorization: `Bearer ${SCRAPE}` });
+  const elsewhere = await rpc(
+    url,
+    '/tasks',
+    { jsonrpc: '2.0', id: 1, method: 'tasks.count' },
+    { authorization: `Bearer ${SCRAPE}` },
+  );
   assert.equal(elsewhere.status, 401);
   assert.equal((await fetch(`${url}/tasks?limit=1`, { headers: { authorization: `Bearer ${SCRAPE}` } })).status, 401);
 });
 
 test('without a scrape token, a user still gets 403 and an administrator reads; the env variable sets the token; a custom path is guarded too', async (t) => {
-  const { app, scrape } = await start(t, { auth: { jwt_secret: SECRET }, metrics: { path: '/internal/metrics' } }, { APFLOW_METRICS_TOKEN: SCRAPE });
+  const { app, scrape } = await start(
+    t,
+    { auth: { jwt_secret: SECRET }, metrics: { path: '/internal/metrics' } },
+    { APFLOW_METRICS_TOKEN: SCRAPE },
+  );
   const jwt = app.service('jwt-auth');
   assert.equal((await scrape('/internal/metrics', `Bearer ${await jwt?.mint('ann', [], '1h')}`)).status, 403);
   assert.equal((await scrape('/internal/metrics', `Bearer ${await jwt?.mint('root', ['admin'], '1h')}`)).status, 200);
@@ -57,7 +76,11 @@ test('without a scrape token, a user still gets 403 and an administrator reads; 
   const bare = await start(t, { auth: { jwt_secret: SECRET } });
   const user = await bare.app.service('jwt-auth')?.mint('ann', [], '1h');
   assert.equal((await bare.scrape('/metrics', `Bearer ${user}`)).status, 403);
-  assert.equal((await bare.scrape('/metrics', `Bearer ${SCRAPE}`)).status, 401, 'no token configured: nothing but a JWT is accepted');
+  assert.equal(
+    (await bare.scrape('/metrics', `Bearer ${SCRAPE}`)).status,
+    401,
+    'no token configured: nothing but a JWT is accepted',
+  );
 });
 
 test('with authentication off /metrics stays open, unless a scrape token is set', async (t) => {
@@ -74,7 +97,12 @@ test('with authentication off /metrics stays open, unless a scrape token is set'
 
 test('a scrape token shorter than 16 characters stops the start with a clear message', async () => {
   await assert.rejects(
-    createApp({ env: { APFLOW_METRICS_TOKEN: 'short' }, cwd: repoRoot, logStream: memoryLog().stream, inline: { database: { url: 'sqlite::memory:' }, executors: { dirs: [] } } }),
+    createApp({
+      env: { APFLOW_METRICS_TOKEN: 'short' },
+      cwd: repoRoot,
+      logStream: memoryLog().stream,
+      inline: { database: { url: 'sqlite::memory:' }, executors: { dirs: [] } },
+    }),
     (error: Error & { code?: string }) => {
       assert.match(error.message, /metrics\.token \(or APFLOW_METRICS_TOKEN\) must be at least 16 characters/);
       return true;

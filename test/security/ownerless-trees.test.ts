@@ -24,11 +24,20 @@ interface Envelope {
 type Json = Record<string, unknown>;
 
 async function server(t: TestContext, inline: Json = {}) {
-  const app = await testApp(t, { auth: { jwt_secret: SECRET }, executors: { dirs: [fixtures] }, examples: { auto_init: true }, ...inline });
+  const app = await testApp(t, {
+    auth: { jwt_secret: SECRET },
+    executors: { dirs: [fixtures] },
+    examples: { auto_init: true },
+    ...inline,
+  });
   const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
   const jwt = app.service('jwt-auth');
   assert.ok(jwt);
-  const tokens: Record<Who, string> = { alice: await jwt.mint('alice', [], '1h'), bob: await jwt.mint('bob', [], '1h'), root: await jwt.mint('root', ['admin'], '1h') };
+  const tokens: Record<Who, string> = {
+    alice: await jwt.mint('alice', [], '1h'),
+    bob: await jwt.mint('bob', [], '1h'),
+    root: await jwt.mint('root', ['admin'], '1h'),
+  };
   const auth = (who: Who) => ({ authorization: `Bearer ${tokens[who]}` });
   const call = async (who: Who, path: string, method: string, params: unknown, headers: Record<string, string> = {}) =>
     (await rpc(url, path, { jsonrpc: '2.0', id: 1, method, params }, { ...auth(who), ...headers })).body as Envelope;
@@ -50,9 +59,20 @@ test('with auth on, a user may read an ownerless tree but not update, delete or 
   const s = await server(t);
   assert.equal((await s.app.tasks.get(EXAMPLE))?.user_id, null);
   for (const id of [EXAMPLE, CHILD]) {
-    assert.equal(resultOf<Json>(await s.tasks('bob', 'tasks.get', { task_id: id }), 'get').id, id, 'reads stay allowed');
+    assert.equal(
+      resultOf<Json>(await s.tasks('bob', 'tasks.get', { task_id: id }), 'get').id,
+      id,
+      'reads stay allowed',
+    );
     // bob's attack of the issue: repoint an example task at his own listener.
-    refused(await s.tasks('bob', 'tasks.update', { task_id: id, schemas: { method: 'rest_executor' }, inputs: { url: 'http://127.0.0.1:9/steal' } }), `update ${id}`);
+    refused(
+      await s.tasks('bob', 'tasks.update', {
+        task_id: id,
+        schemas: { method: 'rest_executor' },
+        inputs: { url: 'http://127.0.0.1:9/steal' },
+      }),
+      `update ${id}`,
+    );
     refused(await s.tasks('bob', 'tasks.update', { task_id: id, name: 'mine now' }), `rename ${id}`);
   }
   refused(await s.tasks('bob', 'tasks.delete', { task_id: CHILD }), 'delete');
@@ -64,12 +84,18 @@ test('with auth on, a user may read an ownerless tree but not update, delete or 
   assert.equal(row?.name, 'Example: cpu info');
 
   // An administrator may change it; so may anyone while authentication is off (below).
-  const renamed = resultOf<Json>(await s.tasks('root', 'tasks.update', { task_id: CHILD, name: 'Example: CPU' }), 'admin update');
+  const renamed = resultOf<Json>(
+    await s.tasks('root', 'tasks.update', { task_id: CHILD, name: 'Example: CPU' }),
+    'admin update',
+  );
   assert.equal(renamed.name, 'Example: CPU');
-  assert.equal(resultOf<Json>(await s.tasks('root', 'tasks.delete', { task_id: 'example-rest-health' }), 'admin delete').success, true);
+  assert.equal(
+    resultOf<Json>(await s.tasks('root', 'tasks.delete', { task_id: 'example-rest-health' }), 'admin delete').success,
+    true,
+  );
 });
 
-test("a user running an ownerless tree runs their own copy; the answer names it, and others cannot read it", async (t) => {
+test('a user running an ownerless tree runs their own copy; the answer names it, and others cannot read it', async (t) => {
   const s = await server(t);
   const ran = resultOf<Json>(await s.tasks('bob', 'tasks.execute', { task_id: EXAMPLE }), 'bob execute');
   assert.equal(ran.status, 'completed');
@@ -84,7 +110,11 @@ test("a user running an ownerless tree runs their own copy; the answer names it,
   assert.equal(copied.length, 4, 'the whole tree');
   assert.ok(copied.every((row) => row.user_id === 'bob' && row.status === 'completed'));
   assert.equal((await s.app.tasks.get(EXAMPLE))?.status, 'pending', 'the shared tree did not run');
-  assert.equal(resultOf(await s.tasks('alice', 'tasks.get', { task_id: ran.root_task_id }), 'alice get'), null, "bob's run is his");
+  assert.equal(
+    resultOf(await s.tasks('alice', 'tasks.get', { task_id: ran.root_task_id }), 'alice get'),
+    null,
+    "bob's run is his",
+  );
 
   // A task inside the tree: the copy of that task runs, in a copy of the whole tree.
   const part = resultOf<Json>(await s.tasks('alice', 'tasks.execute', { task_id: CHILD }), 'alice execute child');
@@ -99,7 +129,12 @@ test("a user running an ownerless tree runs their own copy; the answer names it,
   const response = await fetch(`${s.url}/tasks`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...s.auth('alice') },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tasks.execute', params: { task_id: EXAMPLE, use_streaming: true } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tasks.execute',
+      params: { task_id: EXAMPLE, use_streaming: true },
+    }),
   });
   assert.equal(response.headers.get('content-type'), 'text/event-stream');
   const reader = (response.body as ReadableStream<Uint8Array>).getReader();
@@ -125,9 +160,15 @@ test('copies belong to who made them; only an administrator may name another own
   assert.ok((await s.app.tasks.tree(bobs.id as string)).every((row) => row.user_id === 'bob'));
   assert.equal(resultOf(await s.tasks('alice', 'tasks.get', { task_id: bobs.id }), 'alice reads bob copy'), null);
   // bob's copy is his to change.
-  assert.equal(resultOf<Json>(await s.tasks('bob', 'tasks.update', { task_id: bobs.id, name: 'mine' }), 'bob update copy').name, 'mine');
+  assert.equal(
+    resultOf<Json>(await s.tasks('bob', 'tasks.update', { task_id: bobs.id, name: 'mine' }), 'bob update copy').name,
+    'mine',
+  );
   // Unsaved copies name the owner too.
-  const unsaved = resultOf<{ tasks: Json[] }>(await s.tasks('bob', 'tasks.copy', { task_id: EXAMPLE, save: false }), 'unsaved');
+  const unsaved = resultOf<{ tasks: Json[] }>(
+    await s.tasks('bob', 'tasks.copy', { task_id: EXAMPLE, save: false }),
+    'unsaved',
+  );
   assert.ok(unsaved.tasks.every((task) => task.user_id === 'bob'));
 
   for (const user_id of ['alice', null]) {
@@ -136,11 +177,21 @@ test('copies belong to who made them; only an administrator may name another own
   }
   const admins = resultOf<Json>(await s.tasks('root', 'tasks.copy', { task_id: EXAMPLE }), 'admin copy');
   assert.equal(admins.user_id, 'root');
-  assert.equal(resultOf<Json>(await s.tasks('root', 'tasks.copy', { task_id: EXAMPLE, user_id: 'alice' }), 'admin for alice').user_id, 'alice');
-  assert.equal(resultOf<Json>(await s.tasks('root', 'tasks.copy', { task_id: EXAMPLE, user_id: null }), 'admin shared').user_id, null);
+  assert.equal(
+    resultOf<Json>(await s.tasks('root', 'tasks.copy', { task_id: EXAMPLE, user_id: 'alice' }), 'admin for alice')
+      .user_id,
+    'alice',
+  );
+  assert.equal(
+    resultOf<Json>(await s.tasks('root', 'tasks.copy', { task_id: EXAMPLE, user_id: null }), 'admin shared').user_id,
+    null,
+  );
 
   // copy_execution of a shared tree: the run's copy is the caller's.
-  const run = resultOf<Json>(await s.tasks('bob', 'tasks.execute', { task_id: EXAMPLE, copy_execution: true, copy_children: true }), 'copy_execution');
+  const run = resultOf<Json>(
+    await s.tasks('bob', 'tasks.execute', { task_id: EXAMPLE, copy_execution: true, copy_children: true }),
+    'copy_execution',
+  );
   assert.equal(run.original_task_id, EXAMPLE);
   assert.equal((await s.app.tasks.get(run.root_task_id as string))?.user_id, 'bob');
 });
@@ -148,12 +199,23 @@ test('copies belong to who made them; only an administrator may name another own
 test('over A2A: operations go through the same rules; an ownerless A2A task is read-only to users', async (t) => {
   const dir = tempProject(t);
   const database = { url: `sqlite:${join(dir, 'db.sqlite')}` };
-  const message = (parts: unknown[], extra: Json = {}) => ({ message: { messageId: randomUUID(), role: 'ROLE_USER', parts, ...extra } });
+  const message = (parts: unknown[], extra: Json = {}) => ({
+    message: { messageId: randomUUID(), role: 'ROLE_USER', parts, ...extra },
+  });
   const V1 = { 'a2a-version': '1.0' };
   // Made while authentication was off: it belongs to nobody.
   const open = await testApp(t, { database, executors: { dirs: [fixtures] } });
   const openUrl = (await open.listen({ host: '127.0.0.1', port: 0 })).url;
-  const waiting = ((await rpc(openUrl, '/', { jsonrpc: '2.0', id: 1, method: 'SendMessage', params: message([{ text: 'hello' }]) }, V1)).body as { result: { task: { id: string } } }).result.task.id;
+  const waiting = (
+    (
+      await rpc(
+        openUrl,
+        '/',
+        { jsonrpc: '2.0', id: 1, method: 'SendMessage', params: message([{ text: 'hello' }]) },
+        V1,
+      )
+    ).body as { result: { task: { id: string } } }
+  ).result.task.id;
   await open.close();
 
   const s = await server(t, { database });
@@ -169,10 +231,18 @@ test('over A2A: operations go through the same rules; an ownerless A2A task is r
     assert.equal(answer.error?.code, -32004, `bob ${method}: ${JSON.stringify(answer)}`);
     assert.match(answer.error?.message ?? '', /belongs to no user: only an administrator may change it/);
   }
-  assert.equal(resultOf<{ status: { state: string } }>(await a2a('root', 'CancelTask', { id: waiting }), 'admin cancels').status.state, 'TASK_STATE_CANCELED');
+  assert.equal(
+    resultOf<{ status: { state: string } }>(await a2a('root', 'CancelTask', { id: waiting }), 'admin cancels').status
+      .state,
+    'TASK_STATE_CANCELED',
+  );
 
   // Operations named in metadata.method are the tasks API's, with its rules.
-  const update = await a2a('bob', 'SendMessage', message([{ data: { task_id: CHILD, name: 'mine' } }], { metadata: { method: 'tasks.update' } }));
+  const update = await a2a(
+    'bob',
+    'SendMessage',
+    message([{ data: { task_id: CHILD, name: 'mine' } }], { metadata: { method: 'tasks.update' } }),
+  );
   assert.match(update.error?.message ?? '', /belongs to no user/, JSON.stringify(update));
   // A2A runs only the trees its messages send (the caller's own); a copy made over A2A is the caller's.
   const copied = resultOf<{ message: { parts: { data: { result: Json } }[] } }>(
@@ -187,8 +257,12 @@ test('over A2A: operations go through the same rules; an ownerless A2A task is r
 test('with authentication off nothing changes: ownerless trees are changed and run in place', async (t) => {
   const app = await testApp(t, { executors: { dirs: [fixtures] }, examples: { auto_init: true } });
   const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
-  const tasks = async (method: string, params: unknown) => (await rpc(url, '/tasks', { jsonrpc: '2.0', id: 1, method, params })).body as Envelope;
-  assert.equal(resultOf<Json>(await tasks('tasks.update', { task_id: CHILD, name: 'renamed' }), 'update').name, 'renamed');
+  const tasks = async (method: string, params: unknown) =>
+    (await rpc(url, '/tasks', { jsonrpc: '2.0', id: 1, method, params })).body as Envelope;
+  assert.equal(
+    resultOf<Json>(await tasks('tasks.update', { task_id: CHILD, name: 'renamed' }), 'update').name,
+    'renamed',
+  );
   const ran = resultOf<Json>(await tasks('tasks.execute', { task_id: EXAMPLE }), 'execute');
   assert.equal(ran.root_task_id, EXAMPLE);
   assert.equal(ran.original_task_id, undefined);

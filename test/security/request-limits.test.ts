@@ -19,21 +19,38 @@ test('A2A refuses params nested deeper than 256 levels with -32602, as /tasks do
   const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
   const calls: [string, Record<string, string>, string][] = [
     ['message/send', {}, `{"message":{"messageId":"m","role":"user","parts":[{"kind":"data","data":${deep(5000)}}]}}`],
-    ['SendMessage', { 'a2a-version': '1.0' }, `{"message":{"messageId":"m","role":"ROLE_USER","parts":[{"data":${deep(5000)}}]}}`],
+    [
+      'SendMessage',
+      { 'a2a-version': '1.0' },
+      `{"message":{"messageId":"m","role":"ROLE_USER","parts":[{"data":${deep(5000)}}]}}`,
+    ],
     ['tasks/get', {}, `{"id":"x","metadata":${deep(300)}}`],
   ];
   for (const [method, headers, params] of calls) {
-    const answer = (await rpc(url, '/', `{"jsonrpc":"2.0","id":7,"method":"${method}","params":${params}}`, headers)).body as unknown as Envelope & { id: unknown };
+    const answer = (await rpc(url, '/', `{"jsonrpc":"2.0","id":7,"method":"${method}","params":${params}}`, headers))
+      .body as unknown as Envelope & { id: unknown };
     assert.equal(answer.id, 7);
     assert.equal(answer.error?.code, -32602, `${method}: ${JSON.stringify(answer)}`);
     assert.match(answer.error?.message ?? '', /more than 256 levels deep/);
   }
   // The same limit and words as /tasks.
-  const tasks = (await rpc(url, '/tasks', `{"jsonrpc":"2.0","id":1,"method":"tasks.create","params":[{"name":"x","inputs":${deep(300)}}]}`)).body as Envelope;
+  const tasks = (
+    await rpc(
+      url,
+      '/tasks',
+      `{"jsonrpc":"2.0","id":1,"method":"tasks.create","params":[{"name":"x","inputs":${deep(300)}}]}`,
+    )
+  ).body as Envelope;
   assert.equal(tasks.error?.code, -32602);
   assert.match(tasks.error?.message ?? '', /more than 256 levels deep/);
   // Just under the limit is fine.
-  const fine = (await rpc(url, '/', `{"jsonrpc":"2.0","id":1,"method":"message/send","params":{"message":{"messageId":"m","role":"user","parts":[{"kind":"data","data":${deep(200)}}]}}}`)).body as Envelope;
+  const fine = (
+    await rpc(
+      url,
+      '/',
+      `{"jsonrpc":"2.0","id":1,"method":"message/send","params":{"message":{"messageId":"m","role":"user","parts":[{"kind":"data","data":${deep(200)}}]}}}`,
+    )
+  ).body as Envelope;
   assert.equal(fine.error, undefined, JSON.stringify(fine).slice(0, 300));
 });
 
@@ -57,7 +74,12 @@ test('an internal failure on A2A answers "Internal error" and the request id, ne
   const streamed = await fetch(`${url}/`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'message/stream', params: { message: { messageId: 'm3', role: 'user', parts: [{ kind: 'text', text: 'hi' }] } } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 4,
+      method: 'message/stream',
+      params: { message: { messageId: 'm3', role: 'user', parts: [{ kind: 'text', text: 'hi' }] } },
+    }),
   });
   assert.match(streamed.headers.get('content-type') ?? '', /^text\/event-stream/);
   const text = await streamed.text();
@@ -70,7 +92,8 @@ test('ids given as a comma-separated string are held to the 1,000-id cap, with t
   const app = await testApp(t);
   const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
   const ids = (n: number) => Array.from({ length: n }, (_, i) => `id-${i}`);
-  const call = async (method: string, params: unknown) => (await rpc(url, '/tasks', { jsonrpc: '2.0', id: 1, method, params })).body as Envelope;
+  const call = async (method: string, params: unknown) =>
+    (await rpc(url, '/tasks', { jsonrpc: '2.0', id: 1, method, params })).body as Envelope;
   for (const method of ['tasks.cancel', 'tasks.running.cancel', 'tasks.running.status']) {
     for (const field of ['task_ids', 'context_ids']) {
       const asArray = await call(method, { [field]: ids(1001) });
@@ -85,6 +108,13 @@ test('ids given as a comma-separated string are held to the 1,000-id cap, with t
     }
   }
   const tree = (await call('tasks.create', [{ name: 'c' }])).result as { id: string };
-  const copy = await call('tasks.copy', { task_id: tree.id, copy_mode: 'custom', custom_task_ids: ids(1001).join(',') });
-  assert.equal(copy.error?.message, 'Invalid params for tasks.copy:\n- params.custom_task_ids: must not have more than 1000 items');
+  const copy = await call('tasks.copy', {
+    task_id: tree.id,
+    copy_mode: 'custom',
+    custom_task_ids: ids(1001).join(','),
+  });
+  assert.equal(
+    copy.error?.message,
+    'Invalid params for tasks.copy:\n- params.custom_task_ids: must not have more than 1000 items',
+  );
 });

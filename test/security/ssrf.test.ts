@@ -23,7 +23,12 @@ interface Listener {
 }
 
 /** An HTTP server on `host` (port 0: any free one) that counts its requests; `answer` may redirect. */
-async function listener(t: TestContext, host = '127.0.0.1', port = 0, answer?: (req: IncomingMessage, res: ServerResponse) => void): Promise<Listener> {
+async function listener(
+  t: TestContext,
+  host = '127.0.0.1',
+  port = 0,
+  answer?: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<Listener> {
   const hits: string[] = [];
   const server = createServer((req, res) => {
     hits.push(req.url ?? '');
@@ -38,7 +43,11 @@ async function listener(t: TestContext, host = '127.0.0.1', port = 0, answer?: (
 
 /** An app with auth on and two users, listening on 127.0.0.1; `run` executes a rest_executor task as one of them. */
 async function world(t: TestContext, inline: Record<string, unknown> = {}) {
-  const app = (await testApp(t, { auth: { enabled: true, jwt_secret: SECRET }, server: { shutdown_timeout_s: 0 }, ...inline })) as App;
+  const app = (await testApp(t, {
+    auth: { enabled: true, jwt_secret: SECRET },
+    server: { shutdown_timeout_s: 0 },
+    ...inline,
+  })) as App;
   const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
   const jwt = app.service('jwt-auth');
   assert.ok(jwt);
@@ -47,11 +56,19 @@ async function world(t: TestContext, inline: Record<string, unknown> = {}) {
     const answer = await rpc(
       url,
       '/tasks',
-      { jsonrpc: '2.0', id: 1, method: 'tasks.execute', params: { tasks: [{ name: 'call', schemas: { method: 'rest_executor' }, inputs: { url: target, timeout: 5 } }] } },
+      {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tasks.execute',
+        params: {
+          tasks: [{ name: 'call', schemas: { method: 'rest_executor' }, inputs: { url: target, timeout: 5 } }],
+        },
+      },
       { authorization: `Bearer ${tokens[who]}` },
     );
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
-    const result = answer.body?.result as { status: string; error?: string; result?: { status_code: number; body: string } } | undefined;
+    const result = answer.body?.result as
+      { status: string; error?: string; result?: { status_code: number; body: string } } | undefined;
     assert.ok(result, JSON.stringify(answer.body));
     return result;
   };
@@ -63,7 +80,10 @@ test('rest_executor cannot reach a loopback port other than the server: the task
   const admin = await listener(t);
   const outcome = await run('bob', `http://127.0.0.1:${admin.port}/admin?api_key=key-in-query`);
   assert.equal(outcome.status, 'failed');
-  assert.equal(outcome.error, `rest_executor: http://127.0.0.1:${admin.port}/ is refused: 127.0.0.1 is not a public address ${HINT}`);
+  assert.equal(
+    outcome.error,
+    `rest_executor: http://127.0.0.1:${admin.port}/ is refused: 127.0.0.1 is not a public address ${HINT}`,
+  );
   assert.ok(!JSON.stringify(outcome).includes('key-in-query'), 'the query string (it may hold a key) is not repeated');
   assert.deepEqual(admin.hits, [], 'no request reached the listener');
 });
@@ -71,13 +91,20 @@ test('rest_executor cannot reach a loopback port other than the server: the task
 test('the cloud metadata address is refused before any connection is attempted', async (t) => {
   const { run, url } = await world(t);
   const attempts: string[] = [];
-  const onSocket = ({ socket }: { socket: Socket }) => void socket.on('connectionAttempt', (ip: string, port: number) => attempts.push(`${ip}:${port}`));
+  const onSocket = ({ socket }: { socket: Socket }) =>
+    void socket.on('connectionAttempt', (ip: string, port: number) => attempts.push(`${ip}:${port}`));
   dc.subscribe('net.client.socket', onSocket as (message: unknown) => void);
   t.after(() => dc.unsubscribe('net.client.socket', onSocket as (message: unknown) => void));
   const outcome = await run('bob', 'http://169.254.169.254/latest/meta-data/iam/security-credentials/');
   assert.equal(outcome.status, 'failed');
-  assert.equal(outcome.error, `rest_executor: http://169.254.169.254/ is refused: 169.254.169.254 is not a public address ${HINT}`);
-  assert.ok(attempts.includes(`127.0.0.1:${new URL(url).port}`), `connection attempts are seen (the test's own call): ${attempts.join()}`);
+  assert.equal(
+    outcome.error,
+    `rest_executor: http://169.254.169.254/ is refused: 169.254.169.254 is not a public address ${HINT}`,
+  );
+  assert.ok(
+    attempts.includes(`127.0.0.1:${new URL(url).port}`),
+    `connection attempts are seen (the test's own call): ${attempts.join()}`,
+  );
   assert.ok(!attempts.some((attempt) => attempt.startsWith('169.254.')), attempts.join());
 });
 
@@ -97,7 +124,11 @@ test('other spellings of loopback are refused: IPv4-mapped and -compatible IPv6,
   ]) {
     const outcome = await run('bob', target as string);
     assert.equal(outcome.status, 'failed', target);
-    assert.match(outcome.error ?? '', new RegExp(`is refused: ${(address as string).replace(/\./g, '\\.')} is not a public address`), target);
+    assert.match(
+      outcome.error ?? '',
+      new RegExp(`is refused: ${(address as string).replace(/\./g, '\\.')} is not a public address`),
+      target,
+    );
   }
   assert.deepEqual(admin.hits, []);
 });
@@ -107,7 +138,12 @@ test('a name that resolves to loopback (localhost) is refused when the connectio
   const admin = await listener(t);
   const outcome = await run('bob', `http://localhost:${admin.port}/`);
   assert.equal(outcome.status, 'failed');
-  assert.match(outcome.error ?? '', new RegExp(`^rest_executor: http://localhost:${admin.port}/ is refused: localhost resolves to (127\\.0\\.0\\.1|::1), which is not a public address`));
+  assert.match(
+    outcome.error ?? '',
+    new RegExp(
+      `^rest_executor: http://localhost:${admin.port}/ is refused: localhost resolves to (127\\.0\\.0\\.1|::1), which is not a public address`,
+    ),
+  );
   assert.deepEqual(admin.hits, []);
 });
 
@@ -179,7 +215,15 @@ test('webhooks.allow_hosts is an alias for webhooks only; outbound.allow_hosts a
   const answer = await rpc(
     outbound.url,
     '/tasks',
-    { jsonrpc: '2.0', id: 1, method: 'tasks.execute', params: { tasks: [{ name: 'hooked', schemas: { method: 'aggregate_results_executor' } }], webhook_config: { url: receiver.url } } },
+    {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tasks.execute',
+      params: {
+        tasks: [{ name: 'hooked', schemas: { method: 'aggregate_results_executor' } }],
+        webhook_config: { url: receiver.url },
+      },
+    },
     { authorization: `Bearer ${await jwt?.mint('alice', [], '1h')}` },
   );
   assert.equal((answer.body?.error as unknown) ?? null, null, JSON.stringify(answer.body));
@@ -209,16 +253,30 @@ test('a rebinding name cannot slip through: the connection goes to the address t
   assert.deepEqual(asked, ['rebind.test'], 'one answer per connection, the one that was checked');
 
   // A new connection asks again; now the answer is refused and nothing is sent anywhere.
-  const fresh = createOutbound({ rules: { allow_private: false, allow_hosts: ['127.0.0.2'], deny_hosts: [] }, self: createSelfAddresses(), resolve: async () => [{ address: '127.0.0.3', family: 4 }] });
+  const fresh = createOutbound({
+    rules: { allow_private: false, allow_hosts: ['127.0.0.2'], deny_hosts: [] },
+    self: createSelfAddresses(),
+    resolve: async () => [{ address: '127.0.0.3', family: 4 }],
+  });
   t.after(() => fresh.close());
   await assert.rejects(fresh.fetch(`http://rebind.test:${allowed.port}/second`), (error: Error) => {
-    assert.match(String((error.cause as Error | undefined)?.message), /rebind\.test resolves to 127\.0\.0\.3, which is not a public address/);
+    assert.match(
+      String((error.cause as Error | undefined)?.message),
+      /rebind\.test resolves to 127\.0\.0\.3, which is not a public address/,
+    );
     return true;
   });
   // Every answer is checked: one allowed address among refused ones is not enough.
-  const mixed = createOutbound({ rules: { allow_private: false, allow_hosts: ['127.0.0.2'], deny_hosts: [] }, self: createSelfAddresses(), resolve: async () => ['127.0.0.2', '127.0.0.3'].map((address) => ({ address, family: 4 })) });
+  const mixed = createOutbound({
+    rules: { allow_private: false, allow_hosts: ['127.0.0.2'], deny_hosts: [] },
+    self: createSelfAddresses(),
+    resolve: async () => ['127.0.0.2', '127.0.0.3'].map((address) => ({ address, family: 4 })),
+  });
   t.after(() => mixed.close());
-  assert.equal(await mixed.check(`http://rebind.test:${allowed.port}/`), `is refused: rebind.test resolves to 127.0.0.3, which is not a public address ${HINT}`);
+  assert.equal(
+    await mixed.check(`http://rebind.test:${allowed.port}/`),
+    `is refused: rebind.test resolves to 127.0.0.3, which is not a public address ${HINT}`,
+  );
   assert.deepEqual(allowed.hits, ['/first']);
   assert.deepEqual(other.hits, []);
 });
@@ -228,31 +286,94 @@ test('checkHost answers checked addresses for non-HTTP clients, and refuses like
   self.listening('127.0.0.1', 8123);
   const outbound = createOutbound({ rules: { allow_private: false, allow_hosts: [], deny_hosts: [] }, self });
   t.after(() => outbound.close());
-  assert.deepEqual(await outbound.checkHost('127.0.0.1', 8123), [{ address: '127.0.0.1', family: 4 }], "the server's own host:port");
-  await assert.rejects(outbound.checkHost('127.0.0.1', 8124), /^ApflowError: 127\.0\.0\.1:8124 is refused: 127\.0\.0\.1 is not a public address/);
+  assert.deepEqual(
+    await outbound.checkHost('127.0.0.1', 8123),
+    [{ address: '127.0.0.1', family: 4 }],
+    "the server's own host:port",
+  );
+  await assert.rejects(
+    outbound.checkHost('127.0.0.1', 8124),
+    /^ApflowError: 127\.0\.0\.1:8124 is refused: 127\.0\.0\.1 is not a public address/,
+  );
   await assert.rejects(outbound.checkHost('0177.0.0.1', 22), /127\.0\.0\.1:22|0177\.0\.0\.1:22/);
-  await assert.rejects(outbound.checkHost('::ffff:169.254.169.254', 80), /is refused: ::ffff:a9fe:a9fe is not a public address/);
+  await assert.rejects(
+    outbound.checkHost('::ffff:169.254.169.254', 80),
+    /is refused: ::ffff:a9fe:a9fe is not a public address/,
+  );
   const wider = outbound.with({ allow_hosts: ['127.0.0.1'] });
   assert.deepEqual(await wider.checkHost('127.0.0.1', 22), [{ address: '127.0.0.1', family: 4 }]);
-  assert.equal(await outbound.check('http://user:pw@example.com/'), 'must not carry credentials (use authentication or token)');
+  assert.equal(
+    await outbound.check('http://user:pw@example.com/'),
+    'must not carry credentials (use authentication or token)',
+  );
   assert.equal(await outbound.check('ftp://example.com/'), 'must use http or https');
 });
 
 test('isPublicAddress: non-public ranges and IPv6 forms that carry a non-public IPv4', () => {
   const cases: [string, boolean][] = [
-    ['8.8.8.8', true], ['172.32.0.1', true], ['2606:4700::1111', true], ['::ffff:8.8.8.8', true], ['64:ff9b::8.8.8.8', true], ['2002:808:808::1', true],
-    ['127.0.0.1', false], ['10.1.2.3', false], ['172.16.0.1', false], ['192.168.1.1', false], ['169.254.169.254', false], ['100.64.0.1', false],
-    ['0.0.0.0', false], ['224.0.0.1', false], ['240.0.0.1', false], ['255.255.255.255', false], ['192.0.2.1', false], ['198.18.0.1', false],
-    ['::', false], ['::1', false], ['fe80::1', false], ['fe80::1%eth0', false], ['fc00::1', false], ['fd00::1', false], ['ff02::1', false], ['fec0::1', false],
-    ['::ffff:127.0.0.1', false], ['::ffff:7f00:1', false], ['::ffff:a9fe:a9fe', false], ['::127.0.0.1', false], ['::8.8.8.8', false],
-    ['64:ff9b::127.0.0.1', false], ['64:ff9b::10.0.0.1', false], ['64:ff9b:1::1', false], ['2002:7f00:1::1', false], ['2002:c0a8:101::1', false],
-    ['2001::1', false], ['2001:0:4136:e378:8000:63bf:3fff:fdd2', false], ['2001:db8::1', false], ['localhost', false],
+    ['8.8.8.8', true],
+    ['172.32.0.1', true],
+    ['2606:4700::1111', true],
+    ['::ffff:8.8.8.8', true],
+    ['64:ff9b::8.8.8.8', true],
+    ['2002:808:808::1', true],
+    ['127.0.0.1', false],
+    ['10.1.2.3', false],
+    ['172.16.0.1', false],
+    ['192.168.1.1', false],
+    ['169.254.169.254', false],
+    ['100.64.0.1', false],
+    ['0.0.0.0', false],
+    ['224.0.0.1', false],
+    ['240.0.0.1', false],
+    ['255.255.255.255', false],
+    ['192.0.2.1', false],
+    ['198.18.0.1', false],
+    ['::', false],
+    ['::1', false],
+    ['fe80::1', false],
+    ['fe80::1%eth0', false],
+    ['fc00::1', false],
+    ['fd00::1', false],
+    ['ff02::1', false],
+    ['fec0::1', false],
+    ['::ffff:127.0.0.1', false],
+    ['::ffff:7f00:1', false],
+    ['::ffff:a9fe:a9fe', false],
+    ['::127.0.0.1', false],
+    ['::8.8.8.8', false],
+    ['64:ff9b::127.0.0.1', false],
+    ['64:ff9b::10.0.0.1', false],
+    ['64:ff9b:1::1', false],
+    ['2002:7f00:1::1', false],
+    ['2002:c0a8:101::1', false],
+    ['2001::1', false],
+    ['2001:0:4136:e378:8000:63bf:3fff:fdd2', false],
+    ['2001:db8::1', false],
+    ['localhost', false],
   ];
   for (const [address, expected] of cases) assert.equal(isPublicAddress(address), expected, address);
 });
 
 test('APFLOW_OUTBOUND_* environment variables set the outbound section', async (t) => {
-  const app = await testApp(t, {}, { env: { APFLOW_OUTBOUND_ALLOW_PRIVATE: 'true', APFLOW_OUTBOUND_ALLOW_HOSTS: 'a.internal, 10.0.0.5', APFLOW_OUTBOUND_DENY_HOSTS: 'b.internal' } });
-  assert.deepEqual(app.config.outbound, { allow_private: true, allow_hosts: ['a.internal', '10.0.0.5'], deny_hosts: ['b.internal'] });
-  await assert.rejects(testApp(t, {}, { env: { APFLOW_OUTBOUND_ALLOW_PRIVATE: 'maybe' } }), /APFLOW_OUTBOUND_ALLOW_PRIVATE must be true or false/);
+  const app = await testApp(
+    t,
+    {},
+    {
+      env: {
+        APFLOW_OUTBOUND_ALLOW_PRIVATE: 'true',
+        APFLOW_OUTBOUND_ALLOW_HOSTS: 'a.internal, 10.0.0.5',
+        APFLOW_OUTBOUND_DENY_HOSTS: 'b.internal',
+      },
+    },
+  );
+  assert.deepEqual(app.config.outbound, {
+    allow_private: true,
+    allow_hosts: ['a.internal', '10.0.0.5'],
+    deny_hosts: ['b.internal'],
+  });
+  await assert.rejects(
+    testApp(t, {}, { env: { APFLOW_OUTBOUND_ALLOW_PRIVATE: 'maybe' } }),
+    /APFLOW_OUTBOUND_ALLOW_PRIVATE must be true or false/,
+  );
 });

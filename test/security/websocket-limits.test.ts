@@ -20,13 +20,22 @@ function open(url: string, query = '') {
   const messages: Json[] = [];
   socket.on('message', (data) => messages.push(JSON.parse(String(data)) as Json));
   socket.on('error', () => undefined);
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.once('close', (code, reason) => resolve({ code, reason: String(reason) })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    socket.once('close', (code, reason) => resolve({ code, reason: String(reason) })),
+  );
   const opened = new Promise<void>((resolve, reject) => {
     socket.once('open', () => resolve());
     socket.once('unexpected-response', (_request, response) => {
       let body = '';
       response.on('data', (chunk: Buffer) => (body += chunk));
-      response.on('end', () => reject(Object.assign(new Error(`HTTP ${response.statusCode}`), { status: response.statusCode, body: JSON.parse(body) as Json })));
+      response.on('end', () =>
+        reject(
+          Object.assign(new Error(`HTTP ${response.statusCode}`), {
+            status: response.statusCode,
+            body: JSON.parse(body) as Json,
+          }),
+        ),
+      );
     });
   });
   return {
@@ -50,7 +59,9 @@ test('a message larger than websocket.max_message_bytes (default server.body_lim
   const client = open(url);
   await client.opened;
   // Under the limit is answered (a ping needs no token) …
-  assert.deepEqual(await client.ask({ action: 'ping', pad: 'x'.repeat(32 * 1024) }, (m) => m.type === 'pong'), { type: 'pong' });
+  assert.deepEqual(await client.ask({ action: 'ping', pad: 'x'.repeat(32 * 1024) }, (m) => m.type === 'pong'), {
+    type: 'pong',
+  });
   // … over it closes the connection, no token sent.
   client.socket.send('x'.repeat(200 * 1024));
   assert.equal((await client.closed).code, 1009);
@@ -80,7 +91,8 @@ test('with authentication on, a connection that does not authenticate within web
   assert.equal(code, 1008);
   assert.match(reason, /authentication timeout/);
   // The two that authenticated (opened before the silent one) are still served.
-  for (const client of [byMessage, byQuery]) assert.deepEqual(await client.ask({ action: 'ping' }, (m) => m.type === 'pong'), { type: 'pong' });
+  for (const client of [byMessage, byQuery])
+    assert.deepEqual(await client.ask({ action: 'ping' }, (m) => m.type === 'pong'), { type: 'pong' });
   // A refused auth message does not count as authenticating.
   const wrong = open(url);
   await wrong.opened;
@@ -130,7 +142,11 @@ test('connections per client address are capped by websocket.max_connections_per
 });
 
 test('a connection is closed when the token it authenticated with expires, unless an auth message brought a later one', async (t) => {
-  const app = await testApp(t, { auth: { jwt_secret: SECRET }, executors: { dirs: [fixtures] }, server: { shutdown_timeout_s: 0 } });
+  const app = await testApp(t, {
+    auth: { jwt_secret: SECRET },
+    executors: { dirs: [fixtures] },
+    server: { shutdown_timeout_s: 0 },
+  });
   const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
   const jwt = app.service('jwt-auth');
   assert.ok(jwt);

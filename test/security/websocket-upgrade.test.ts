@@ -47,7 +47,10 @@ const tcpHandles = () => process.getActiveResourcesInfo().filter((name) => name 
 
 /** Resolves when `promise` does, rejects after `ms` (a bound, not a timing claim). */
 const within = <T>(promise: Promise<T>, ms: number, what: string) =>
-  Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms).unref())]);
+  Promise.race([
+    promise,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms).unref()),
+  ]);
 
 test('an upgrade request to a route that is not a WebSocket, or refused by auth, is answered and its socket closed', async (t) => {
   const app = await testApp(t, { auth: { jwt_secret: SECRET } });
@@ -103,7 +106,12 @@ test('without auth, a non-WebSocket route answers an upgrade request and closes;
 test('a WebSocket upgrade from a foreign browser Origin is refused with 403 and closed; own origin, no Origin and server.cors_origins pass', async (t) => {
   const app = await testApp(t, { server: { cors_origins: ['https://app.example'] } });
   const { port } = await app.listen({ host: '127.0.0.1', port: 0 });
-  for (const origin of ['https://evil.example', 'null', `http://127.0.0.1:${port + 1}`, `https://127.0.0.1:${port}.evil.example`]) {
+  for (const origin of [
+    'https://evil.example',
+    'null',
+    `http://127.0.0.1:${port + 1}`,
+    `https://127.0.0.1:${port}.evil.example`,
+  ]) {
     const client = upgradeRequest(port, '/ws', { Origin: origin });
     assert.equal(await client.status(), 403, origin);
     await within(client.ended, 5000, `the server ends the socket of ${origin}`);
@@ -136,30 +144,40 @@ test('a WebSocket upgrade from a foreign browser Origin is refused with 403 and 
 test('with the websocket plugin disabled, an upgrade request is answered as a plain request and closed', async (t) => {
   const app = await testApp(t, { disabled_plugins: ['websocket'] });
   const { port } = await app.listen({ host: '127.0.0.1', port: 0 });
-  for (const [path, status] of [['/ws', 404], ['/health', 200]] as const) {
+  for (const [path, status] of [
+    ['/ws', 404],
+    ['/health', 200],
+  ] as const) {
     const client = upgradeRequest(port, path);
     assert.equal(await client.status(), status, path);
     await within(client.ended, 5000, `the server ends ${path}'s socket`);
   }
 });
 
-test('apflow serve stops on SIGTERM after refused upgrades and with a WebSocket client that ignores the close', { timeout: 60_000 }, async (t) => {
-  const port = await freePort();
-  const cwd = tempProject(t, { 'apflow.config.yaml': 'server:\n  shutdown_timeout_s: 1\n' });
-  const proc = launchApflow(t, ['serve', '--host', '127.0.0.1', '--port', String(port)], { cwd, env: { APFLOW_DATABASE_URL: 'sqlite:.data/apflow.sqlite' } });
-  await waitListening(proc);
+test(
+  'apflow serve stops on SIGTERM after refused upgrades and with a WebSocket client that ignores the close',
+  { timeout: 60_000 },
+  async (t) => {
+    const port = await freePort();
+    const cwd = tempProject(t, { 'apflow.config.yaml': 'server:\n  shutdown_timeout_s: 1\n' });
+    const proc = launchApflow(t, ['serve', '--host', '127.0.0.1', '--port', String(port)], {
+      cwd,
+      env: { APFLOW_DATABASE_URL: 'sqlite:.data/apflow.sqlite' },
+    });
+    await waitListening(proc);
 
-  // A refused upgrade whose client half-closed, one whose client keeps its side open, …
-  const halfClosed = upgradeRequest(port, '/health');
-  assert.equal(await halfClosed.status(), 200);
-  halfClosed.socket.end();
-  const held = upgradeRequest(port, '/nosuch');
-  assert.equal(await held.status(), 404);
-  // … and a live WebSocket whose client never answers frames (a raw socket after the 101).
-  const mute = upgradeRequest(port, '/ws');
-  assert.equal(await mute.status(), 101);
+    // A refused upgrade whose client half-closed, one whose client keeps its side open, …
+    const halfClosed = upgradeRequest(port, '/health');
+    assert.equal(await halfClosed.status(), 200);
+    halfClosed.socket.end();
+    const held = upgradeRequest(port, '/nosuch');
+    assert.equal(await held.status(), 404);
+    // … and a live WebSocket whose client never answers frames (a raw socket after the 101).
+    const mute = upgradeRequest(port, '/ws');
+    assert.equal(await mute.status(), 101);
 
-  proc.child.kill('SIGTERM');
-  assert.equal(await within(proc.exited, 20_000, 'apflow exits after SIGTERM'), 0, proc.stderr());
-  await within(mute.closed, 5000, 'the live socket is closed');
-});
+    proc.child.kill('SIGTERM');
+    assert.equal(await within(proc.exited, 20_000, 'apflow exits after SIGTERM'), 0, proc.stderr());
+    await within(mute.closed, 5000, 'the live socket is closed');
+  },
+);

@@ -32,8 +32,12 @@ const agentPrompt = (agent: AgentSpec) =>
 
 function taskPrompt(task: TaskSpec, context: string[]): string {
   const parts = [`Current task: ${task.description}`];
-  if (task.expected_output) parts.push(`This is the expected criteria for your final answer: ${task.expected_output}\nReturn the actual complete content as the final answer, not a summary.`);
-  if (context.length > 0) parts.push(`This is the context you are working with (outputs of earlier tasks):\n${context.join('\n\n')}`);
+  if (task.expected_output)
+    parts.push(
+      `This is the expected criteria for your final answer: ${task.expected_output}\nReturn the actual complete content as the final answer, not a summary.`,
+    );
+  if (context.length > 0)
+    parts.push(`This is the context you are working with (outputs of earlier tasks):\n${context.join('\n\n')}`);
   return parts.join('\n\n');
 }
 
@@ -44,7 +48,12 @@ function contextOf(task: TaskSpec, outputs: Map<string, string>): string[] {
 }
 
 /** An agent's tools: its executors, and the tools of its MCP servers (connected on first use). */
-async function agentTools(agent: AgentSpec, name: string, env: CrewEnv, sessions: McpSessionLike[]): Promise<ToolSet | undefined> {
+async function agentTools(
+  agent: AgentSpec,
+  name: string,
+  env: CrewEnv,
+  sessions: McpSessionLike[],
+): Promise<ToolSet | undefined> {
   if (!agent.tools?.length) return undefined;
   const ids = agent.tools.filter((tool) => typeof tool === 'string');
   const servers = agent.tools.filter(isMcpEntry);
@@ -52,7 +61,10 @@ async function agentTools(agent: AgentSpec, name: string, env: CrewEnv, sessions
   if (servers.length === 0) return tools;
   const remote = await mcpTools(servers, name, env.mcp(), env.ctx, sessions);
   const twice = Object.keys(remote).find((tool) => tool in tools);
-  if (twice) throw new ApflowError('APF_INVALID_PARAMS', { message: `Agent '${name}' has two tools named '${twice}': give an MCP server a prefix` });
+  if (twice)
+    throw new ApflowError('APF_INVALID_PARAMS', {
+      message: `Agent '${name}' has two tools named '${twice}': give an MCP server a prefix`,
+    });
   return { ...tools, ...remote };
 }
 
@@ -62,7 +74,11 @@ async function agentTools(agent: AgentSpec, name: string, env: CrewEnv, sessions
  * a missing key or an unknown tool rejects (the task fails). MCP sessions opened for the agents'
  * tools are closed when the crew ends, however it ends.
  */
-export async function runCrew(works: Works, inputs: Readonly<Record<string, unknown>>, env: CrewEnv): Promise<CrewResult> {
+export async function runCrew(
+  works: Works,
+  inputs: Readonly<Record<string, unknown>>,
+  env: CrewEnv,
+): Promise<CrewResult> {
   const sessions: McpSessionLike[] = [];
   try {
     return await runTasks(works, inputs, env, sessions);
@@ -71,7 +87,12 @@ export async function runCrew(works: Works, inputs: Readonly<Record<string, unkn
   }
 }
 
-async function runTasks(works: Works, inputs: Readonly<Record<string, unknown>>, env: CrewEnv, sessions: McpSessionLike[]): Promise<CrewResult> {
+async function runTasks(
+  works: Works,
+  inputs: Readonly<Record<string, unknown>>,
+  env: CrewEnv,
+  sessions: McpSessionLike[],
+): Promise<CrewResult> {
   const { ctx } = env;
   const toolsets = new Map<string, Promise<ToolSet | undefined>>();
   const usage = noUsage();
@@ -81,8 +102,17 @@ async function runTasks(works: Works, inputs: Readonly<Record<string, unknown>>,
   let last = '';
   for (const [index, [name, spec]] of entries.entries()) {
     const agent = works.agents[spec.agent] as AgentSpec;
-    const task: TaskSpec = { ...spec, description: interpolate(spec.description, inputs), expected_output: spec.expected_output && interpolate(spec.expected_output, inputs) };
-    const agentView: AgentSpec = { ...agent, role: interpolate(agent.role, inputs), goal: interpolate(agent.goal, inputs), backstory: agent.backstory && interpolate(agent.backstory, inputs) };
+    const task: TaskSpec = {
+      ...spec,
+      description: interpolate(spec.description, inputs),
+      expected_output: spec.expected_output && interpolate(spec.expected_output, inputs),
+    };
+    const agentView: AgentSpec = {
+      ...agent,
+      role: interpolate(agent.role, inputs),
+      goal: interpolate(agent.goal, inputs),
+      backstory: agent.backstory && interpolate(agent.backstory, inputs),
+    };
     const llm = typeof agent.llm === 'object' ? agent.llm : { model: agent.llm ?? env.defaultModel };
     env.progress(index / entries.length, `task '${name}' started (agent '${spec.agent}')`);
     let open = models.get(llm.model);
@@ -97,7 +127,14 @@ async function runTasks(works: Works, inputs: Readonly<Record<string, unknown>>,
     try {
       const answer = await generate(
         open,
-        { system: agentPrompt(agentView), messages, tools, maxSteps: tools ? (agent.max_iter ?? 10) : 1, temperature: llm.temperature, maxTokens: llm.max_tokens },
+        {
+          system: agentPrompt(agentView),
+          messages,
+          tools,
+          maxSteps: tools ? (agent.max_iter ?? 10) : 1,
+          temperature: llm.temperature,
+          maxTokens: llm.max_tokens,
+        },
         ctx.signal,
         ctx.log,
       );
@@ -107,7 +144,12 @@ async function runTasks(works: Works, inputs: Readonly<Record<string, unknown>>,
     } catch (error) {
       if (!(error instanceof LlmCallError)) throw error;
       addUsage(usage, error.usage);
-      return { status: 'failed', error: error.message, result: null, ...(usage.successful_requests > 0 ? { token_usage: usage } : {}) };
+      return {
+        status: 'failed',
+        error: error.message,
+        result: null,
+        ...(usage.successful_requests > 0 ? { token_usage: usage } : {}),
+      };
     }
     env.progress((index + 1) / entries.length, `task '${name}' done (${index + 1}/${entries.length})`);
   }

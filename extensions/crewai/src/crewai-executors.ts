@@ -27,21 +27,33 @@ export function createCrewaiExecutor(deps: CrewDeps) {
   return defineExecutor({
     id: 'crewai_executor',
     name: 'CrewAI crew',
-    description: 'Runs a crew of LLM agents (params.works: agents and tasks) sequentially; inputs fill the {placeholders}',
+    description:
+      'Runs a crew of LLM agents (params.works: agents and tasks) sequentially; inputs fill the {placeholders}',
     inputSchema: Inputs,
     async execute(inputs, ctx): Promise<CrewResult> {
       const works = checkWorks(ctx.params.works);
-      return runCrew(works, inputs, crewEnv(deps, ctx, (fraction, message) => ctx.progress(fraction, message)));
+      return runCrew(
+        works,
+        inputs,
+        crewEnv(deps, ctx, (fraction, message) => ctx.progress(fraction, message)),
+      );
     },
-    demoResult: (inputs, ctx): CrewResult => ({ status: 'success', result: demoOutput(ctx.params.works, inputs), token_usage: noUsage() }),
+    demoResult: (inputs, ctx): CrewResult => ({
+      status: 'success',
+      result: demoOutput(ctx.params.works, inputs),
+      token_usage: noUsage(),
+    }),
   });
 }
 
 /** What a crew "answers" in demo mode: its last task, as given, without calling a model. */
 function demoOutput(works: unknown, inputs: Readonly<Record<string, unknown>>): string {
   const tasks = (works as { tasks?: unknown } | null | undefined)?.tasks;
-  const last = tasks && typeof tasks === 'object' ? Object.values(tasks as Record<string, { description?: unknown }>).at(-1) : undefined;
-  const description = typeof last?.description === 'string' ? interpolate(last.description, inputs) : 'the crew\'s task';
+  const last =
+    tasks && typeof tasks === 'object'
+      ? Object.values(tasks as Record<string, { description?: unknown }>).at(-1)
+      : undefined;
+  const description = typeof last?.description === 'string' ? interpolate(last.description, inputs) : "the crew's task";
   return `Demo result (no model was called) for: ${description}`;
 }
 
@@ -50,11 +62,13 @@ export function createBatchCrewaiExecutor(deps: CrewDeps) {
   return defineExecutor({
     id: 'batch_crewai_executor',
     name: 'CrewAI batch',
-    description: 'Runs several crews (params.works: {work name: {agents, tasks}}) one after another and gathers their results',
+    description:
+      'Runs several crews (params.works: {work name: {agents, tasks}}) one after another and gathers their results',
     inputSchema: Inputs,
     async execute(inputs, ctx): Promise<CrewResult> {
       const batch = ctx.params.works;
-      if (batch === undefined || batch === null) throw new ApflowError('APF_INVALID_PARAMS', { message: 'works parameter is required' });
+      if (batch === undefined || batch === null)
+        throw new ApflowError('APF_INVALID_PARAMS', { message: 'works parameter is required' });
       if (typeof batch !== 'object' || Array.isArray(batch) || Object.keys(batch).length === 0) {
         throw new ApflowError('APF_INVALID_PARAMS', { message: 'works must map work names to {agents, tasks}' });
       }
@@ -70,19 +84,28 @@ export function createBatchCrewaiExecutor(deps: CrewDeps) {
       const results: Record<string, unknown> = {};
       const failed: string[] = [];
       for (const [index, [name, work]] of works.entries()) {
-        const progress = (fraction: number, message: string) => ctx.progress((index + fraction) / works.length, `work '${name}': ${message}`);
+        const progress = (fraction: number, message: string) =>
+          ctx.progress((index + fraction) / works.length, `work '${name}': ${message}`);
         const outcome = await runCrew(work, inputs, crewEnv(deps, ctx, progress));
         addUsage(usage, outcome.token_usage);
         if (outcome.status === 'success') results[name] = outcome.result;
         else failed.push(name);
       }
-      if (failed.length > 0) return { status: 'failed', error: `Failed works: ${failed.join(', ')}`, result: null, token_usage: usage };
+      if (failed.length > 0)
+        return { status: 'failed', error: `Failed works: ${failed.join(', ')}`, result: null, token_usage: usage };
       return { status: 'success', result: results, token_usage: usage };
     },
     demoResult(inputs, ctx): CrewResult {
       const batch = ctx.params.works;
-      const names = batch && typeof batch === 'object' && !Array.isArray(batch) ? Object.entries(batch as Record<string, unknown>) : [];
-      return { status: 'success', result: Object.fromEntries(names.map(([name, work]) => [name, demoOutput(work, inputs)])), token_usage: noUsage() };
+      const names =
+        batch && typeof batch === 'object' && !Array.isArray(batch)
+          ? Object.entries(batch as Record<string, unknown>)
+          : [];
+      return {
+        status: 'success',
+        result: Object.fromEntries(names.map(([name, work]) => [name, demoOutput(work, inputs)])),
+        token_usage: noUsage(),
+      };
     },
   });
 }

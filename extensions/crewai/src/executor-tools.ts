@@ -16,14 +16,23 @@ const toolName = (id: string) => id.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64)
  * arguments against the executor's input schema and runs it with the crew task's context (its
  * user, its key resolution, its abort signal), without the crew task's progress.
  */
-export function executorTools(ids: readonly string[], agent: string, executors: ExecutorLookup, ctx: ExecutorContext): ToolSet {
+export function executorTools(
+  ids: readonly string[],
+  agent: string,
+  executors: ExecutorLookup,
+  ctx: ExecutorContext,
+): ToolSet {
   const tools: ToolSet = {};
   for (const id of ids) {
     const found = executors.get(id);
     if (!found) {
-      throw new ApflowError('APF_INVALID_PARAMS', { message: `Tool '${id}' of agent '${agent}' is not a registered executor` });
+      throw new ApflowError('APF_INVALID_PARAMS', {
+        message: `Tool '${id}' of agent '${agent}' is not a registered executor`,
+      });
     }
-    const schema = found.definition.inputSchema ? (JSON.parse(JSON.stringify(found.definition.inputSchema)) as JSONSchema7) : ANY_OBJECT;
+    const schema = found.definition.inputSchema
+      ? (JSON.parse(JSON.stringify(found.definition.inputSchema)) as JSONSchema7)
+      : ANY_OBJECT;
     tools[toolName(id)] = dynamicTool({
       description: found.definition.description ?? found.definition.name ?? id,
       inputSchema: jsonSchema(schema),
@@ -33,7 +42,11 @@ export function executorTools(ids: readonly string[], agent: string, executors: 
         const problems = registered.validate(input);
         if (problems) throw new Error(`invalid inputs for ${id}: ${problems.join('; ')}`);
         const signal = options.abortSignal ? AbortSignal.any([ctx.signal, options.abortSignal]) : ctx.signal;
-        const result = await registered.definition.execute(input as never, { ...ctx, signal, progress: () => undefined });
+        const result = await registered.definition.execute(input as never, {
+          ...ctx,
+          signal,
+          progress: () => undefined,
+        });
         return result === undefined ? null : result;
       },
     });

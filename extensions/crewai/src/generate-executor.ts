@@ -2,7 +2,10 @@ import { ApflowError, checkTaskTree, defineExecutor, Type, type RegisteredExecut
 import { generate, openModel, type LlmSettings } from './llm-call.ts';
 import { noUsage } from './token-usage.ts';
 
-const DEFAULT_MODELS: Record<string, string> = { openai: 'openai/gpt-4o', anthropic: 'anthropic/claude-3-5-sonnet-20241022' };
+const DEFAULT_MODELS: Record<string, string> = {
+  openai: 'openai/gpt-4o',
+  anthropic: 'anthropic/claude-3-5-sonnet-20241022',
+};
 
 /** What the model is told: the task format apflow runs, and the executors this server has. */
 function instructions(executors: readonly RegisteredExecutor[]): string {
@@ -27,10 +30,13 @@ export function tasksIn(text: string): unknown[] {
   try {
     parsed = JSON.parse(fenced.slice(start).trim());
   } catch {
-    throw new ApflowError('APF_INVALID_PARAMS', { message: 'The model did not answer with JSON holding a tasks array' });
+    throw new ApflowError('APF_INVALID_PARAMS', {
+      message: 'The model did not answer with JSON holding a tasks array',
+    });
   }
   const tasks = Array.isArray(parsed) ? parsed : (parsed as { tasks?: unknown } | null)?.tasks;
-  if (!Array.isArray(tasks)) throw new ApflowError('APF_INVALID_PARAMS', { message: 'The model answered JSON without a tasks array' });
+  if (!Array.isArray(tasks))
+    throw new ApflowError('APF_INVALID_PARAMS', { message: 'The model answered JSON without a tasks array' });
   return tasks;
 }
 
@@ -57,22 +63,43 @@ export function createGenerateExecutor(settings: LlmSettings, executors: { list(
       const known = executors.list();
       const answer = await generate(
         open,
-        { system: instructions(known), messages: [{ role: 'user', content: inputs.requirement }], temperature: inputs.temperature ?? 0.7, maxTokens: inputs.max_tokens ?? 4000 },
+        {
+          system: instructions(known),
+          messages: [{ role: 'user', content: inputs.requirement }],
+          temperature: inputs.temperature ?? 0.7,
+          maxTokens: inputs.max_tokens ?? 4000,
+        },
         ctx.signal,
         ctx.log,
       );
       const tasks = tasksIn(answer.text);
       checkTaskTree(tasks);
       const ids = new Set(known.map((entry) => entry.definition.id));
-      const unknown = tasks.map((task) => (task as { schemas?: { method?: unknown } }).schemas?.method).filter((method) => typeof method !== 'string' || !ids.has(method));
-      if (unknown.length) throw new ApflowError('APF_INVALID_PARAMS', { message: `The generated tree names executors this server does not have: ${[...new Set(unknown.map(String))].join(', ')}` });
+      const unknown = tasks
+        .map((task) => (task as { schemas?: { method?: unknown } }).schemas?.method)
+        .filter((method) => typeof method !== 'string' || !ids.has(method));
+      if (unknown.length)
+        throw new ApflowError('APF_INVALID_PARAMS', {
+          message: `The generated tree names executors this server does not have: ${[...new Set(unknown.map(String))].join(', ')}`,
+        });
       return { tasks, count: tasks.length, token_usage: answer.usage };
     },
     // A small tree of built-in executors that runs anywhere (no model was asked).
     demoResult: () => ({
       tasks: [
-        { id: 'demo-aggregate', name: 'Aggregate the system facts', schemas: { method: 'aggregate_results_executor' }, dependencies: [{ id: 'demo-cpu', required: true }] },
-        { id: 'demo-cpu', parent_id: 'demo-aggregate', name: 'CPU facts', schemas: { method: 'system_info_executor' }, inputs: { resource: 'cpu' } },
+        {
+          id: 'demo-aggregate',
+          name: 'Aggregate the system facts',
+          schemas: { method: 'aggregate_results_executor' },
+          dependencies: [{ id: 'demo-cpu', required: true }],
+        },
+        {
+          id: 'demo-cpu',
+          parent_id: 'demo-aggregate',
+          name: 'CPU facts',
+          schemas: { method: 'system_info_executor' },
+          inputs: { resource: 'cpu' },
+        },
       ],
       count: 2,
       token_usage: noUsage(),

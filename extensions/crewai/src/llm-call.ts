@@ -67,7 +67,12 @@ export interface Generation {
  * summed over every request; rejects with the abort reason when aborted, else an {@link LlmCallError}
  * whose message never holds the key.
  */
-export async function generate(open: OpenModel, generation: Generation, signal: AbortSignal, log?: Logger): Promise<{ text: string; usage: TokenUsage }> {
+export async function generate(
+  open: OpenModel,
+  generation: Generation,
+  signal: AbortSignal,
+  log?: Logger,
+): Promise<{ text: string; usage: TokenUsage }> {
   const partial = noUsage();
   try {
     const result = await generateText({
@@ -82,10 +87,14 @@ export async function generate(open: OpenModel, generation: Generation, signal: 
       abortSignal: signal,
       onStepFinish: (step) => void addUsage(partial, fromSdkUsage(step.usage, 1)),
     });
-    if (result.warnings?.length) log?.debug({ provider: open.ref.provider, model: open.ref.modelId, warnings: result.warnings }, 'LLM warnings');
+    if (result.warnings?.length)
+      log?.debug({ provider: open.ref.provider, model: open.ref.modelId, warnings: result.warnings }, 'LLM warnings');
     return { text: result.text, usage: fromSdkUsage(result.totalUsage, result.steps.length) };
   } catch (error) {
     if (signal.aborted) throw signal.reason;
-    throw new LlmCallError(`${open.ref.provider} model '${open.ref.modelId}' failed: ${scrubbedMessage(error, open.key)}`, partial.successful_requests > 0 ? partial : undefined);
+    throw new LlmCallError(
+      `${open.ref.provider} model '${open.ref.modelId}' failed: ${scrubbedMessage(error, open.key)}`,
+      partial.successful_requests > 0 ? partial : undefined,
+    );
   }
 }

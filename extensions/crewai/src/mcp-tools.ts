@@ -13,7 +13,11 @@ export interface McpToolEntry {
 /** A session with one MCP server, as the mcp plugin's `mcp-client` service opens it. */
 export interface McpSessionLike {
   readonly tools: readonly { name: string; description?: string; inputSchema: Record<string, unknown> }[];
-  call(name: string, args: Record<string, unknown>, options?: { signal?: AbortSignal }): Promise<{ text: string; result: { content?: unknown; structuredContent?: unknown } }>;
+  call(
+    name: string,
+    args: Record<string, unknown>,
+    options?: { signal?: AbortSignal },
+  ): Promise<{ text: string; result: { content?: unknown; structuredContent?: unknown } }>;
   close(): Promise<void>;
 }
 
@@ -22,10 +26,14 @@ export interface McpSessionLike {
  * on `apflow` only, and the service may be absent (the plugin disabled).
  */
 export interface McpClientLike {
-  connect(spec: unknown, options: { signal: AbortSignal; outbound?: ExecutorContext['outbound']; timeout_s?: number; who?: string }): Promise<McpSessionLike>;
+  connect(
+    spec: unknown,
+    options: { signal: AbortSignal; outbound?: ExecutorContext['outbound']; timeout_s?: number; who?: string },
+  ): Promise<McpSessionLike>;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Whether an item of an agent's `tools` is an MCP server entry. */
 export const isMcpEntry = (value: unknown): value is McpToolEntry => isObject(value) && isObject(value.mcp);
@@ -54,24 +62,37 @@ export async function mcpTools(
   for (const { mcp } of entries) {
     const { tools: only, prefix, timeout, ...spec } = mcp;
     const who = `agent '${agent}' MCP tools`;
-    const session = await client.connect(spec, { signal: ctx.signal, outbound: ctx.outbound, who, ...(typeof timeout === 'number' ? { timeout_s: timeout } : {}) });
+    const session = await client.connect(spec, {
+      signal: ctx.signal,
+      outbound: ctx.outbound,
+      who,
+      ...(typeof timeout === 'number' ? { timeout_s: timeout } : {}),
+    });
     sessions.push(session);
     const wanted = Array.isArray(only) ? new Set(only.map(String)) : undefined;
     for (const offered of session.tools) {
       if (wanted && !wanted.has(offered.name)) continue;
       const name = toolName(`${typeof prefix === 'string' ? prefix : ''}${offered.name}`);
-      if (name in tools) throw new ApflowError('APF_INVALID_PARAMS', { message: `Agent '${agent}' has two tools named '${name}': give an MCP server a prefix` });
+      if (name in tools)
+        throw new ApflowError('APF_INVALID_PARAMS', {
+          message: `Agent '${agent}' has two tools named '${name}': give an MCP server a prefix`,
+        });
       tools[name] = dynamicTool({
         description: offered.description ?? offered.name,
         inputSchema: jsonSchema(offered.inputSchema as JSONSchema7),
         execute: async (input, options) => {
-          const { text, result } = await session.call(offered.name, isObject(input) ? input : {}, { signal: options.abortSignal });
+          const { text, result } = await session.call(offered.name, isObject(input) ? input : {}, {
+            signal: options.abortSignal,
+          });
           return text !== '' ? text : (result.structuredContent ?? result.content ?? null);
         },
       });
     }
     const missing = [...(wanted ?? [])].filter((name) => !session.tools.some((tool) => tool.name === name));
-    if (missing.length) throw new ApflowError('APF_INVALID_PARAMS', { message: `Agent '${agent}': the MCP server has no tool ${missing.map((name) => `'${name}'`).join(', ')}` });
+    if (missing.length)
+      throw new ApflowError('APF_INVALID_PARAMS', {
+        message: `Agent '${agent}': the MCP server has no tool ${missing.map((name) => `'${name}'`).join(', ')}`,
+      });
   }
   return tools;
 }

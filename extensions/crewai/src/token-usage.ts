@@ -10,7 +10,13 @@ export interface TokenUsage {
 }
 
 /** All zeros. */
-export const noUsage = (): TokenUsage => ({ total_tokens: 0, prompt_tokens: 0, completion_tokens: 0, cached_prompt_tokens: 0, successful_requests: 0 });
+export const noUsage = (): TokenUsage => ({
+  total_tokens: 0,
+  prompt_tokens: 0,
+  completion_tokens: 0,
+  cached_prompt_tokens: 0,
+  successful_requests: 0,
+});
 
 /** The AI SDK's usage of `requests` successful model calls, in the original's shape. */
 export function fromSdkUsage(usage: LanguageModelUsage, requests: number): TokenUsage {

@@ -30,13 +30,16 @@ export interface Works {
 }
 
 const invalid = (message: string) => new ApflowError('APF_INVALID_PARAMS', { message });
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-const isStrings = (value: unknown): value is string[] => Array.isArray(value) && value.every((item) => typeof item === 'string');
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isStrings = (value: unknown): value is string[] =>
+  Array.isArray(value) && value.every((item) => typeof item === 'string');
 
 /** Checks a crew's `works`, with the original's messages for the original's checks. */
 export function checkWorks(works: unknown): Works {
   if (works === undefined || works === null) throw invalid('works parameter is required');
-  if (!isObject(works) || !isObject(works.agents) || !isObject(works.tasks)) throw invalid('works must contain agents and tasks');
+  if (!isObject(works) || !isObject(works.agents) || !isObject(works.tasks))
+    throw invalid('works must contain agents and tasks');
   for (const [name, agent] of Object.entries(works.agents)) {
     if (!isObject(agent) || typeof agent.role !== 'string' || typeof agent.goal !== 'string') {
       throw invalid(`Agent '${name}' must have a role and a goal`);
@@ -46,14 +49,19 @@ export function checkWorks(works: unknown): Works {
       throw invalid(`Agent '${name}': llm must be a model name or {model}`);
     }
     const tools = agent.tools;
-    if (tools !== undefined && !(Array.isArray(tools) && tools.every((tool) => typeof tool === 'string' || isMcpEntry(tool)))) {
+    if (
+      tools !== undefined &&
+      !(Array.isArray(tools) && tools.every((tool) => typeof tool === 'string' || isMcpEntry(tool)))
+    ) {
       throw invalid(`Agent '${name}': tools must be a list of executor ids and {mcp: {...}} MCP servers`);
     }
   }
   const earlier: string[] = [];
   for (const [name, task] of Object.entries(works.tasks)) {
-    if (!isObject(task) || typeof task.description !== 'string') throw invalid(`Task '${name}' must have a description`);
-    if (typeof task.agent !== 'string' || !(task.agent in works.agents)) throw invalid(`Agent '${String(task.agent)}' not found for task '${name}'`);
+    if (!isObject(task) || typeof task.description !== 'string')
+      throw invalid(`Task '${name}' must have a description`);
+    if (typeof task.agent !== 'string' || !(task.agent in works.agents))
+      throw invalid(`Agent '${String(task.agent)}' not found for task '${name}'`);
     if (task.context !== undefined) {
       if (!isStrings(task.context)) throw invalid(`Task '${name}': context must be a list of task names`);
       const unknown = task.context.find((ref) => !earlier.includes(ref));

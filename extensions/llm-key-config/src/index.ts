@@ -45,7 +45,10 @@ export default definePlugin<LLMKeyConfigOptions>({
         // A provider or user id no key could be filed under: nothing configured, the next step decides.
         if (isApflowError(error) && error.code === 'APF_INVALID_PARAMS') return undefined;
         // Not the environment's key instead: a user with a key of their own must not be billed elsewhere.
-        app.log.warn({ user_id: userId, provider: request.provider, problem: problemOf(error) }, 'LLM key lookup failed');
+        app.log.warn(
+          { user_id: userId, provider: request.provider, problem: problemOf(error) },
+          'LLM key lookup failed',
+        );
         throw new ApflowError('APF_UNAVAILABLE', { message: 'The LLM key store is unavailable; try again later' });
       }
     });
@@ -61,7 +64,9 @@ function secretOf(app: PluginApp<LLMKeyConfigOptions>): string | undefined {
   const fromEnv = app.env[SECRET_ENV];
   if (fromEnv === undefined || fromEnv === '') return undefined;
   if (fromEnv.length < MIN_SECRET_LENGTH) {
-    throw new ApflowError('APF_CONFIG_INVALID', { message: `${SECRET_ENV} must have at least ${MIN_SECRET_LENGTH} characters` });
+    throw new ApflowError('APF_CONFIG_INVALID', {
+      message: `${SECRET_ENV} must have at least ${MIN_SECRET_LENGTH} characters`,
+    });
   }
   return fromEnv;
 }
@@ -69,11 +74,18 @@ function secretOf(app: PluginApp<LLMKeyConfigOptions>): string | undefined {
 async function openStore(app: PluginApp<LLMKeyConfigOptions>, encryptionKey: string | undefined): Promise<KeyStore> {
   const { store, redis_url: url, key_prefix: prefix } = app.options;
   if (store === 'memory') return sharedMemoryKeyStore(app.engine);
-  if (!url) throw new ApflowError('APF_CONFIG_INVALID', { message: "the redis store needs the option 'redis_url' (redis://host:port/db)" });
+  if (!url)
+    throw new ApflowError('APF_CONFIG_INVALID', {
+      message: "the redis store needs the option 'redis_url' (redis://host:port/db)",
+    });
   if (encryptionKey === undefined) {
     throw new ApflowError('APF_CONFIG_INVALID', {
       message: `the redis store keeps keys encrypted at rest: set the option 'encryption_key' or the environment variable ${SECRET_ENV} (at least ${MIN_SECRET_LENGTH} characters)`,
     });
   }
-  return openRedisKeyStore({ url, prefix, onError: (problem) => app.log.warn({ problem }, 'Redis connection problem') });
+  return openRedisKeyStore({
+    url,
+    prefix,
+    onError: (problem) => app.log.warn({ problem }, 'Redis connection problem'),
+  });
 }

@@ -65,7 +65,10 @@ export class LLMKeyConfigManager {
   /** Deletes the user's key for `provider`, or all their keys with none; true if one was there. */
   async deleteKey(userId: string, provider?: string): Promise<boolean> {
     const user = checkUser(userId);
-    return this.#store.delete(user, provider === undefined || provider === '' ? undefined : normaliseProvider(provider));
+    return this.#store.delete(
+      user,
+      provider === undefined || provider === '' ? undefined : normaliseProvider(provider),
+    );
   }
 
   /** The user's providers, each shown as `***` (never the key). */

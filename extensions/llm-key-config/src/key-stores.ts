@@ -119,7 +119,8 @@ export async function openRedisKeyStore(options: RedisKeyStoreOptions): Promise<
       await client.hset(hash(userId), provider, value);
     },
     async delete(userId, provider) {
-      const removed = provider === undefined ? await client.del(hash(userId)) : await client.hdel(hash(userId), provider);
+      const removed =
+        provider === undefined ? await client.del(hash(userId)) : await client.hdel(hash(userId), provider);
       return removed > 0;
     },
     providers: async (userId) => (await client.hkeys(hash(userId))).sort(),

@@ -4,7 +4,11 @@ import { DEFAULT_PROVIDER, LIMITS, normaliseProvider, type LLMKeyConfigManager }
 const UserId = Type.Optional(Type.Union([Type.String({ maxLength: LIMITS.user_id }), Type.Null()]));
 const Provider = Type.Optional(Type.Union([Type.String({ maxLength: LIMITS.provider }), Type.Null()]));
 
-const SetParams = Type.Object({ api_key: Type.String({ minLength: 1, maxLength: LIMITS.api_key }), user_id: UserId, provider: Provider });
+const SetParams = Type.Object({
+  api_key: Type.String({ minLength: 1, maxLength: LIMITS.api_key }),
+  user_id: UserId,
+  provider: Provider,
+});
 const LookupParams = Type.Object({ user_id: UserId, provider: Provider });
 
 type Verb = 'set' | 'get' | 'delete';
@@ -59,7 +63,8 @@ export function registerSystemMethods(app: PluginApp<unknown>, keys: LLMKeyConfi
 function target(given: string | null | undefined, ctx: RpcContext, verb: Verb): string {
   const principal = ctx.principal;
   const userId = given || principal?.user_id || (verb === 'set' ? undefined : DEFAULT_PROVIDER);
-  if (userId === undefined) throw new ApflowError('APF_INVALID_PARAMS', { message: 'user_id is required (not authenticated)' });
+  if (userId === undefined)
+    throw new ApflowError('APF_INVALID_PARAMS', { message: 'user_id is required (not authenticated)' });
   if (!mayAccess(principal, userId)) {
     throw new ApflowError('APF_FORBIDDEN', {
       message: `Permission denied: user ${principal?.user_id} can only ${verb} their own LLM keys, not user ${userId}'s`,

@@ -18,7 +18,9 @@ export const taskClaims: Migration = {
     await qi.addColumn('apflow_tasks', 'active_run', { type: DataTypes.STRING(64), allowNull: true });
     await qi.addColumn('apflow_tasks', 'run_demo', { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false });
     // The claim reads this index in order: most urgent first, then the longest ready.
-    await sequelize.query('CREATE INDEX apflow_tasks_ready ON apflow_tasks (priority, ready_at, position) WHERE ready_at IS NOT NULL');
+    await sequelize.query(
+      'CREATE INDEX apflow_tasks_ready ON apflow_tasks (priority, ready_at, position) WHERE ready_at IS NOT NULL',
+    );
     await qi.addIndex('apflow_tasks', ['parent_id', 'status']);
     await qi.addIndex('apflow_tasks', ['root_id', 'status']);
     await qi.addIndex('apflow_tasks', ['lease_owner']);
@@ -35,6 +37,7 @@ export const taskClaims: Migration = {
     await qi.removeIndex('apflow_tasks', ['parent_id', 'status']);
     await qi.removeIndex('apflow_tasks', ['root_id', 'status']);
     await qi.removeIndex('apflow_tasks', ['lease_owner']);
-    for (const column of ['ready_at', 'run_id', 'pinned_to', 'active_run', 'run_demo']) await qi.removeColumn('apflow_tasks', column);
+    for (const column of ['ready_at', 'run_id', 'pinned_to', 'active_run', 'run_demo'])
+      await qi.removeColumn('apflow_tasks', column);
   },
 };

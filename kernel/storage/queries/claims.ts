@@ -40,7 +40,8 @@ export async function selectClaimable(sql: Sql, runner: SqlRunner, filter: Claim
   params.push(filter.limit);
   // Without statistics (a fresh or freshly filled table) PostgreSQL's planner guesses a handful of
   // ready rows and sorts them all; reading the ready index in order is right at any size.
-  if (sql.dialect === 'postgres') await runner.run("SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true)");
+  if (sql.dialect === 'postgres')
+    await runner.run("SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true)");
   const lock = sql.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
   // SQLite's planner would rather read the status index and sort every pending task.
   const table = sql.dialect === 'sqlite' ? 'apflow_tasks INDEXED BY apflow_tasks_ready' : 'apflow_tasks';
@@ -89,7 +90,12 @@ export async function nextReadyAt(sql: Sql, now: string): Promise<string | null>
  * Claims `ids` for `owner` if they are still pending: running from `now`, one attempt more, under
  * a lease until `until`. Returns the claimed rows as they are now (call inside `sql.write`).
  */
-export async function claimRows(sql: Sql, runner: SqlRunner, ids: readonly string[], claim: { now: string; owner: string; until: string }): Promise<TaskRow[]> {
+export async function claimRows(
+  sql: Sql,
+  runner: SqlRunner,
+  ids: readonly string[],
+  claim: { now: string; owner: string; until: string },
+): Promise<TaskRow[]> {
   const rows = await byIds(ids, (chunk) =>
     runner.select(
       `UPDATE apflow_tasks SET status = 'in_progress', started_at = ${sql.time}, updated_at = ${sql.time}, attempts = attempts + 1,

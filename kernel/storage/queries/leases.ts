@@ -33,7 +33,10 @@ export async function renewLeases(sql: Sql, runner: SqlRunner, owner: string, un
 /** Of the tasks `owner` believes it runs, those it no longer holds (cancelled, or taken after its lease expired). */
 export async function leasesLost(sql: Sql, ids: readonly string[], owner: string): Promise<Set<string>> {
   const held = await byIds(ids, (chunk) =>
-    sql.select<{ id: string }>(`SELECT id FROM apflow_tasks WHERE id IN (${placeholders(chunk)}) AND status = 'in_progress' AND lease_owner = ?`, [...chunk, owner]),
+    sql.select<{ id: string }>(
+      `SELECT id FROM apflow_tasks WHERE id IN (${placeholders(chunk)}) AND status = 'in_progress' AND lease_owner = ?`,
+      [...chunk, owner],
+    ),
   );
   const kept = new Set(held.map((row) => row.id));
   return new Set(ids.filter((id) => !kept.has(id)));
@@ -58,7 +61,9 @@ export async function findRunningTrees(sql: Sql): Promise<RunningTreeLease[]> {
 
 /** Roots marked running by a version of apflow that kept no run id (their run is resumed as a whole). */
 export async function runsWithoutId(sql: Sql): Promise<string[]> {
-  const rows = await sql.select<{ id: string }>("SELECT id FROM apflow_tasks WHERE run_state = 'running' AND active_run IS NULL");
+  const rows = await sql.select<{ id: string }>(
+    "SELECT id FROM apflow_tasks WHERE run_state = 'running' AND active_run IS NULL",
+  );
   return rows.map((row) => row.id);
 }
 

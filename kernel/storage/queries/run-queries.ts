@@ -40,7 +40,12 @@ export interface TaskPlace {
  * another transaction holds are left out instead of waited for. SQLite's write transaction is
  * the lock there.
  */
-export function lockRoots(sql: Sql, runner: SqlRunner, ids: readonly string[], skipLocked = false): Promise<RootLock[]> {
+export function lockRoots(
+  sql: Sql,
+  runner: SqlRunner,
+  ids: readonly string[],
+  skipLocked = false,
+): Promise<RootLock[]> {
   const tail = sql.dialect === 'postgres' ? (skipLocked ? ' FOR UPDATE SKIP LOCKED' : ' FOR UPDATE') : '';
   return byIds([...ids].sort(), async (chunk) => {
     const rows = await runner.select<RootLock>(
@@ -56,11 +61,22 @@ export function lockRoots(sql: Sql, runner: SqlRunner, ids: readonly string[], s
  * roots in the same statement (one round trip for a run's start); tasks not found are left out.
  * Beyond one statement's worth, the roots are found first and locked after, still in id order.
  */
-export async function lockRootsOf(sql: Sql, runner: SqlRunner, taskIds: readonly string[]): Promise<{ roots: RootLock[]; rootOf: Map<string, string> }> {
+export async function lockRootsOf(
+  sql: Sql,
+  runner: SqlRunner,
+  taskIds: readonly string[],
+): Promise<{ roots: RootLock[]; rootOf: Map<string, string> }> {
   const ids = [...new Set(taskIds)];
   if (ids.length > 500) {
     const rootOf = new Map(
-      (await byIds(ids, (chunk) => runner.select<{ id: string; root_id: string }>(`SELECT id, root_id FROM apflow_tasks WHERE id IN (${marks(chunk)})`, chunk))).map((row) => [row.id, row.root_id]),
+      (
+        await byIds(ids, (chunk) =>
+          runner.select<{ id: string; root_id: string }>(
+            `SELECT id, root_id FROM apflow_tasks WHERE id IN (${marks(chunk)})`,
+            chunk,
+          ),
+        )
+      ).map((row) => [row.id, row.root_id]),
     );
     return { roots: await lockRoots(sql, runner, [...new Set(rootOf.values())]), rootOf };
   }
@@ -91,7 +107,12 @@ export async function selectTreesIn(runner: SqlRunner, rootIds: readonly string[
   const columns = light
     ? 'id, parent_id, root_id, user_id, name, status, priority, dependencies, params, progress, error, attempts, lease_owner, lease_expires_at, next_attempt_at, ready_at, run_id, position'
     : '*';
-  const rows = await byIds(rootIds, (chunk) => runner.select(`SELECT ${columns} FROM apflow_tasks WHERE root_id IN (${marks(chunk)}) ORDER BY root_id, position`, chunk));
+  const rows = await byIds(rootIds, (chunk) =>
+    runner.select(
+      `SELECT ${columns} FROM apflow_tasks WHERE root_id IN (${marks(chunk)}) ORDER BY root_id, position`,
+      chunk,
+    ),
+  );
   return rows.map(fromDatabaseRow);
 }
 
@@ -102,7 +123,11 @@ export async function selectTreesIn(runner: SqlRunner, rootIds: readonly string[
  * count each tree through its index, whatever the planner knows of the table (a fresh one has no
  * statistics, and an `IN` list over `root_id` then reads the whole table).
  */
-export async function selectSmallTreesIn(runner: SqlRunner, rootIds: readonly string[], max: number): Promise<TaskRow[]> {
+export async function selectSmallTreesIn(
+  runner: SqlRunner,
+  rootIds: readonly string[],
+  max: number,
+): Promise<TaskRow[]> {
   const rows = await byIds(rootIds, (chunk) =>
     runner.select(
       `WITH small AS (SELECT r.id FROM apflow_tasks r WHERE r.id IN (${marks(chunk)}) AND (SELECT COUNT(*) FROM apflow_tasks c WHERE c.root_id = r.id) <= ?)
@@ -114,7 +139,11 @@ export async function selectSmallTreesIn(runner: SqlRunner, rootIds: readonly st
 }
 
 /** The run bookkeeping columns of `ids`, those with `status` in `statuses` (all when empty). */
-export function selectStates(runner: SqlRunner, ids: readonly string[], statuses: readonly string[] = []): Promise<TaskState[]> {
+export function selectStates(
+  runner: SqlRunner,
+  ids: readonly string[],
+  statuses: readonly string[] = [],
+): Promise<TaskState[]> {
   const filter = statuses.length ? ` AND ${statusAmong(statuses)}` : '';
   return byIds(ids, async (chunk) => {
     const rows = await runner.select<Record<string, unknown>>(
@@ -123,18 +152,32 @@ export function selectStates(runner: SqlRunner, ids: readonly string[], statuses
     );
     return rows.map((row) => {
       const full = fromDatabaseRow({ ...row });
-      return { id: full.id, root_id: full.root_id, status: full.status, progress: full.progress, error: full.error, lease_owner: full.lease_owner, lease_expires_at: full.lease_expires_at, params: full.params, attempts: full.attempts };
+      return {
+        id: full.id,
+        root_id: full.root_id,
+        status: full.status,
+        progress: full.progress,
+        error: full.error,
+        lease_owner: full.lease_owner,
+        lease_expires_at: full.lease_expires_at,
+        params: full.params,
+        attempts: full.attempts,
+      };
     });
   });
 }
 
 /** Where every task of a tree sits (parent, dependencies, run), read inside a transaction. */
 export async function selectPlaces(runner: SqlRunner, rootId: string): Promise<TaskPlace[]> {
-  const rows = await runner.select<Record<string, unknown>>('SELECT id, parent_id, dependencies, run_id FROM apflow_tasks WHERE root_id = ?', [rootId]);
+  const rows = await runner.select<Record<string, unknown>>(
+    'SELECT id, parent_id, dependencies, run_id FROM apflow_tasks WHERE root_id = ?',
+    [rootId],
+  );
   return rows.map((row) => ({
     id: row.id as string,
     parent_id: (row.parent_id as string | null) ?? null,
-    dependencies: (typeof row.dependencies === 'string' ? JSON.parse(row.dependencies) : row.dependencies ?? null) as TaskDependency[] | null,
+    dependencies: (typeof row.dependencies === 'string' ? JSON.parse(row.dependencies) : (row.dependencies ?? null)) as
+      TaskDependency[] | null,
     run_id: (row.run_id as string | null) ?? null,
   }));
 }
@@ -144,7 +187,10 @@ export async function selectPlaces(runner: SqlRunner, rootId: string): Promise<T
  * an unfinished child in its run still holds it back. EXISTS stops at the first unfinished
  * child: a parent of thousands costs one index probe.
  */
-export async function pendingCandidates(runner: SqlRunner, ids: readonly string[]): Promise<{ id: string; waiting: boolean }[]> {
+export async function pendingCandidates(
+  runner: SqlRunner,
+  ids: readonly string[],
+): Promise<{ id: string; waiting: boolean }[]> {
   const rows = await byIds(ids, (chunk) =>
     runner.select<{ id: string; waiting: number | boolean }>(
       `SELECT p.id, EXISTS (SELECT 1 FROM apflow_tasks c WHERE c.parent_id = p.id AND c.status IN ('pending', 'in_progress') AND c.run_id = p.run_id) AS waiting
@@ -158,7 +204,10 @@ export async function pendingCandidates(runner: SqlRunner, ids: readonly string[
 /** Marks `ids` claimable from `at` on, if they are still pending (call inside `sql.write`). */
 export async function markReady(sql: Sql, runner: SqlRunner, ids: readonly string[], at: string): Promise<void> {
   await byIds(ids, async (chunk) => {
-    await runner.run(`UPDATE apflow_tasks SET ready_at = ${sql.time} WHERE id IN (${marks(chunk)}) AND ${statusAmong(['pending'])} AND ready_at IS NULL`, [at, ...chunk]);
+    await runner.run(
+      `UPDATE apflow_tasks SET ready_at = ${sql.time} WHERE id IN (${marks(chunk)}) AND ${statusAmong(['pending'])} AND ready_at IS NULL`,
+      [at, ...chunk],
+    );
     return [];
   });
 }
@@ -168,7 +217,10 @@ export async function markReady(sql: Sql, runner: SqlRunner, ids: readonly strin
  * probe per run, all in one statement (the `LIMIT 1` subquery keeps the planner from turning the
  * probes into a join over every pending task).
  */
-export async function runsWithWork(runner: SqlRunner, runs: readonly (readonly [string, string])[]): Promise<Set<string>> {
+export async function runsWithWork(
+  runner: SqlRunner,
+  runs: readonly (readonly [string, string])[],
+): Promise<Set<string>> {
   const busy = new Set<string>();
   for (const chunk of chunks(runs, 250)) {
     const rows = await runner.select<{ root_id: string }>(
@@ -212,7 +264,10 @@ export async function enterRuns(sql: Sql, runner: SqlRunner, runs: readonly RunE
 /** Of `ids`, the tasks `owner` still holds (running under its lease), read inside a transaction. */
 export async function heldBy(runner: SqlRunner, ids: readonly string[], owner: string): Promise<Set<string>> {
   const rows = await byIds(ids, (chunk) =>
-    runner.select<{ id: string }>(`SELECT id FROM apflow_tasks WHERE id IN (${marks(chunk)}) AND status = 'in_progress' AND lease_owner = ?`, [...chunk, owner]),
+    runner.select<{ id: string }>(
+      `SELECT id FROM apflow_tasks WHERE id IN (${marks(chunk)}) AND status = 'in_progress' AND lease_owner = ?`,
+      [...chunk, owner],
+    ),
   );
   return new Set(rows.map((row) => row.id));
 }
@@ -227,7 +282,16 @@ export async function claimContinuation(sql: Sql, runner: SqlRunner, row: TaskRo
     `UPDATE apflow_tasks SET status = 'in_progress', inputs = ${sql.json}, started_at = ${sql.time}, updated_at = ${sql.time},
        attempts = ?, next_attempt_at = NULL, ready_at = NULL, lease_owner = ?, lease_expires_at = ${sql.time}
      WHERE id = ? AND status = 'pending' AND run_id = ? RETURNING id`,
-    [jsonParam(row.inputs), row.started_at, row.updated_at, row.attempts, row.lease_owner, row.lease_expires_at, row.id, row.run_id],
+    [
+      jsonParam(row.inputs),
+      row.started_at,
+      row.updated_at,
+      row.attempts,
+      row.lease_owner,
+      row.lease_expires_at,
+      row.id,
+      row.run_id,
+    ],
   );
   return rows.length === 1;
 }

@@ -20,7 +20,9 @@ export async function selectTask(sql: Sql, id: string): Promise<TaskRow | null> 
 
 /** Tasks by id (any order). */
 export async function selectTasks(sql: Sql, ids: readonly string[]): Promise<TaskRow[]> {
-  const rows = await byIds(ids, (chunk) => sql.select(`SELECT * FROM apflow_tasks WHERE id IN (${placeholders(chunk)})`, chunk));
+  const rows = await byIds(ids, (chunk) =>
+    sql.select(`SELECT * FROM apflow_tasks WHERE id IN (${placeholders(chunk)})`, chunk),
+  );
   return rows.map(fromDatabaseRow);
 }
 
@@ -32,18 +34,19 @@ export async function selectTree(sql: Sql, rootId: string): Promise<TaskRow[]> {
 
 /** Direct children of `parentId`, by priority then creation order. */
 export async function selectChildren(sql: Sql, parentId: string): Promise<TaskRow[]> {
-  const rows = await sql.select('SELECT * FROM apflow_tasks WHERE parent_id = ? ORDER BY priority, position', [parentId]);
+  const rows = await sql.select('SELECT * FROM apflow_tasks WHERE parent_id = ? ORDER BY priority, position', [
+    parentId,
+  ]);
   return rows.map(fromDatabaseRow);
 }
 
 /** A page of tasks, newest first. */
 export async function listTasks(sql: Sql, filter: TaskListFilter): Promise<TaskRow[]> {
   const { where, params } = whereClause(filter);
-  const rows = await sql.select(`SELECT * FROM apflow_tasks ${where} ORDER BY created_at DESC, position LIMIT ? OFFSET ?`, [
-    ...params,
-    filter.limit ?? 100,
-    filter.offset ?? 0,
-  ]);
+  const rows = await sql.select(
+    `SELECT * FROM apflow_tasks ${where} ORDER BY created_at DESC, position LIMIT ? OFFSET ?`,
+    [...params, filter.limit ?? 100, filter.offset ?? 0],
+  );
   return rows.map(fromDatabaseRow);
 }
 
@@ -59,7 +62,9 @@ export async function countTasks(sql: Sql, filter: TaskListFilter): Promise<Reco
 
 /** Which of `ids` already exist. */
 export async function existingIds(sql: Sql, ids: readonly string[]): Promise<Set<string>> {
-  const rows = await byIds(ids, (chunk) => sql.select<{ id: string }>(`SELECT id FROM apflow_tasks WHERE id IN (${placeholders(chunk)})`, chunk));
+  const rows = await byIds(ids, (chunk) =>
+    sql.select<{ id: string }>(`SELECT id FROM apflow_tasks WHERE id IN (${placeholders(chunk)})`, chunk),
+  );
   return new Set(rows.map((row) => row.id));
 }
 

@@ -48,7 +48,8 @@ export function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
  * `statuses` are apflow's own constants, never client input.
  */
 export function statusAmong(statuses: readonly string[], column = 'status'): string {
-  if (!statuses.every((status) => /^[a-z_]+$/.test(status))) throw new Error(`internal: not a task status: ${statuses.join(', ')}`);
+  if (!statuses.every((status) => /^[a-z_]+$/.test(status)))
+    throw new Error(`internal: not a task status: ${statuses.join(', ')}`);
   return `COALESCE(${column}, '') IN (${statuses.map((status) => `'${status}'`).join(', ')})`;
 }
 

@@ -6,10 +6,22 @@ import { chunks } from './task-columns.ts';
  * Appends events to the event log (call inside `sql.write`, with the changes they announce);
  * `json` serialises one (the engine passes its cached serialiser, so streams reuse the text).
  */
-export async function insertEvents(sql: Sql, runner: SqlRunner, events: readonly TaskEvent[], json: (event: TaskEvent) => string = JSON.stringify): Promise<void> {
+export async function insertEvents(
+  sql: Sql,
+  runner: SqlRunner,
+  events: readonly TaskEvent[],
+  json: (event: TaskEvent) => string = JSON.stringify,
+): Promise<void> {
   const tuple = `(?, ?, ?, ?, ${sql.json}, ${sql.time})`;
   for (const chunk of chunks(events, 200)) {
-    const params = chunk.flatMap((event) => [event.root_task_id, event.seq, event.task_id, event.type, json(event), event.timestamp]);
+    const params = chunk.flatMap((event) => [
+      event.root_task_id,
+      event.seq,
+      event.task_id,
+      event.type,
+      json(event),
+      event.timestamp,
+    ]);
     await runner.run(
       `INSERT INTO apflow_task_events (root_task_id, seq, task_id, type, event, created_at) VALUES ${chunk.map(() => tuple).join(', ')}`,
       params,

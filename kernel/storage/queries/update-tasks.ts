@@ -14,7 +14,9 @@ export async function updateTasks(sql: Sql, runner: SqlRunner, changes: readonly
   }
   for (const [key, group] of groups) {
     const columns = key.split(',');
-    const sets = columns.map((column, i) => `${column} = ${sql.valueOf(`v.column${i + 2}`, columnType(column))}`).join(', ');
+    const sets = columns
+      .map((column, i) => `${column} = ${sql.valueOf(`v.column${i + 2}`, columnType(column))}`)
+      .join(', ');
     const tuple = `(${Array.from({ length: columns.length + 1 }, () => '?').join(', ')})`;
     for (const chunk of chunks(group)) {
       const params = chunk.flatMap((change) => [

@@ -27,7 +27,12 @@ const headers = () => {
 let ids = 0;
 /** Calls a JSON-RPC method of /tasks; resolves with its result, rejects with the server's message. */
 export async function rpc(method, params, options = {}) {
-  const response = await fetch('tasks', { method: 'POST', headers: headers(), body: JSON.stringify({ jsonrpc: '2.0', id: ++ids, method, params }), signal: options.signal });
+  const response = await fetch('tasks', {
+    method: 'POST',
+    headers: headers(),
+    body: JSON.stringify({ jsonrpc: '2.0', id: ++ids, method, params }),
+    signal: options.signal,
+  });
   const body = await response.json().catch(() => null);
   if (response.status === 401) throw new ServerError(body?.error?.message ?? 'Log in first', 401);
   if (!body) throw new ServerError(`HTTP ${response.status}`, response.status);
@@ -46,7 +51,13 @@ export async function rpc(method, params, options = {}) {
  */
 export async function startRun(taskId) {
   const controller = new AbortController();
-  const call = (params, signal) => fetch('tasks', { method: 'POST', headers: headers(), body: JSON.stringify({ jsonrpc: '2.0', id: ++ids, method: 'tasks.execute', params }), signal });
+  const call = (params, signal) =>
+    fetch('tasks', {
+      method: 'POST',
+      headers: headers(),
+      body: JSON.stringify({ jsonrpc: '2.0', id: ++ids, method: 'tasks.execute', params }),
+      signal,
+    });
   const response = await call({ task_id: taskId, use_streaming: true }, controller.signal);
   if ((response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
     const reader = response.body.getReader();
@@ -58,7 +69,12 @@ export async function startRun(taskId) {
       buffer += decoder.decode(value, { stream: true });
     }
     controller.abort();
-    const frame = buffer.split('\n\n')[0].split('\n').filter((line) => line.startsWith('data: ')).map((line) => line.slice(6)).join('\n');
+    const frame = buffer
+      .split('\n\n')[0]
+      .split('\n')
+      .filter((line) => line.startsWith('data: '))
+      .map((line) => line.slice(6))
+      .join('\n');
     const envelope = JSON.parse(frame);
     if (envelope.error) throw new ServerError(envelope.error.message, response.status);
     return envelope.result;
@@ -73,7 +89,11 @@ export async function startRun(taskId) {
 
 /** Logs in; resolves once the token is stored. */
 export async function login(username, password) {
-  const response = await fetch('auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+  const response = await fetch('auth/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
   const body = await response.json().catch(() => ({}));
   // A refused login is worded for the form, not a request to log in again.
   if (!response.ok) throw new Error(body?.error?.message ?? body?.message ?? `HTTP ${response.status}`);

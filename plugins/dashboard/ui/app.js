@@ -18,14 +18,16 @@ function showError(error) {
 }
 const clearError = () => ($('error').hidden = true);
 /** Runs an action; its failure is shown as the server worded it. */
-const act = (work) => async (...args) => {
-  clearError();
-  try {
-    await work(...args);
-  } catch (error) {
-    showError(error);
-  }
-};
+const act =
+  (work) =>
+  async (...args) => {
+    clearError();
+    try {
+      await work(...args);
+    } catch (error) {
+      showError(error);
+    }
+  };
 
 function needLogin() {
   token.set(null);
@@ -35,15 +37,18 @@ function needLogin() {
   $('who').textContent = '';
 }
 
-$('login').addEventListener('submit', act(async (event) => {
-  event.preventDefault();
-  const form = new FormData($('login'));
-  await login(String(form.get('username')), String(form.get('password')));
-  $('login').hidden = true;
-  $('who').textContent = String(form.get('username'));
-  $('logout').hidden = false;
-  await start();
-}));
+$('login').addEventListener(
+  'submit',
+  act(async (event) => {
+    event.preventDefault();
+    const form = new FormData($('login'));
+    await login(String(form.get('username')), String(form.get('password')));
+    $('login').hidden = true;
+    $('who').textContent = String(form.get('username'));
+    $('logout').hidden = false;
+    await start();
+  }),
+);
 $('logout').addEventListener('click', () => {
   state.stop?.();
   needLogin();
@@ -64,18 +69,34 @@ async function loadList() {
     item.querySelector('.name').textContent = task.name;
     item.querySelector('.badge').textContent = task.status;
     item.querySelector('.badge').className = `badge s-${task.status}`;
-    item.querySelector('small').textContent = `${task.user_id ?? 'no user'} · ${new Date(task.created_at).toLocaleString()}`;
-    item.addEventListener('click', act(() => openTree(task.id)));
+    item.querySelector('small').textContent =
+      `${task.user_id ?? 'no user'} · ${new Date(task.created_at).toLocaleString()}`;
+    item.addEventListener(
+      'click',
+      act(() => openTree(task.id)),
+    );
     list.append(item);
   }
   $('page').textContent = `${state.offset + 1}–${state.offset + Math.min(rows.length, PAGE)}`;
   $('prev').disabled = state.offset === 0;
   $('next').disabled = rows.length <= PAGE;
 }
-$('prev').addEventListener('click', act(() => ((state.offset = Math.max(0, state.offset - PAGE)), loadList())));
-$('next').addEventListener('click', act(() => ((state.offset += PAGE), loadList())));
-$('status-filter').addEventListener('change', act(() => ((state.offset = 0), loadList())));
-$('user-filter').addEventListener('change', act(() => ((state.offset = 0), loadList())));
+$('prev').addEventListener(
+  'click',
+  act(() => ((state.offset = Math.max(0, state.offset - PAGE)), loadList())),
+);
+$('next').addEventListener(
+  'click',
+  act(() => ((state.offset += PAGE), loadList())),
+);
+$('status-filter').addEventListener(
+  'change',
+  act(() => ((state.offset = 0), loadList())),
+);
+$('user-filter').addEventListener(
+  'change',
+  act(() => ((state.offset = 0), loadList())),
+);
 
 const flatten = (task, into = new Map()) => {
   into.set(task.id, task);
@@ -103,16 +124,19 @@ async function openTree(rootId) {
 let refreshing = 0;
 const refresh = () => {
   clearTimeout(refreshing);
-  refreshing = setTimeout(act(async () => {
-    const root = await rpc('tasks.tree', { task_id: state.rootId });
-    for (const [id, task] of flatten(root)) {
-      state.tasks.set(id, task);
-      view.update(id, { status: task.status, progress: task.progress });
-    }
-    buttons();
-    if (state.selected) panel(state.selected);
-    await loadList();
-  }), 150);
+  refreshing = setTimeout(
+    act(async () => {
+      const root = await rpc('tasks.tree', { task_id: state.rootId });
+      for (const [id, task] of flatten(root)) {
+        state.tasks.set(id, task);
+        view.update(id, { status: task.status, progress: task.progress });
+      }
+      buttons();
+      if (state.selected) panel(state.selected);
+      await loadList();
+    }),
+    150,
+  );
 };
 
 function onEvent(event) {
@@ -165,36 +189,54 @@ async function execute(rootId) {
   await loadList();
 }
 
-$('execute').addEventListener('click', act(() => execute(state.rootId)));
-$('cancel').addEventListener('click', act(async () => {
-  const [answer] = await rpc('tasks.cancel', { task_ids: [state.rootId] });
-  if (answer?.status !== 'cancelled') throw new Error(answer?.message ?? 'not cancelled');
-}));
-$('copy').addEventListener('click', act(async () => {
-  const copy = await rpc('tasks.copy', { task_id: state.rootId });
-  await loadList();
-  await openTree(copy.id);
-}));
-$('run-example').addEventListener('click', act(() => execute('example-system-info')));
+$('execute').addEventListener(
+  'click',
+  act(() => execute(state.rootId)),
+);
+$('cancel').addEventListener(
+  'click',
+  act(async () => {
+    const [answer] = await rpc('tasks.cancel', { task_ids: [state.rootId] });
+    if (answer?.status !== 'cancelled') throw new Error(answer?.message ?? 'not cancelled');
+  }),
+);
+$('copy').addEventListener(
+  'click',
+  act(async () => {
+    const copy = await rpc('tasks.copy', { task_id: state.rootId });
+    await loadList();
+    await openTree(copy.id);
+  }),
+);
+$('run-example').addEventListener(
+  'click',
+  act(() => execute('example-system-info')),
+);
 $('new-tree').addEventListener('click', () => $('paste').showModal());
-$('paste-form').addEventListener('submit', act(async (event) => {
-  if (event.submitter?.value !== 'run') return;
-  let tasks;
-  try {
-    tasks = JSON.parse(new FormData($('paste-form')).get('tasks'));
-  } catch (error) {
-    throw new Error(`The tasks array is not JSON: ${error.message}`);
-  }
-  const tree = await rpc('tasks.create', tasks);
-  await execute(tree.id);
-}));
+$('paste-form').addEventListener(
+  'submit',
+  act(async (event) => {
+    if (event.submitter?.value !== 'run') return;
+    let tasks;
+    try {
+      tasks = JSON.parse(new FormData($('paste-form')).get('tasks'));
+    } catch (error) {
+      throw new Error(`The tasks array is not JSON: ${error.message}`);
+    }
+    const tree = await rpc('tasks.create', tasks);
+    await execute(tree.id);
+  }),
+);
 
 /** The tree the address names (`/ui#tree=<id>`): a link to a tree opens it. */
 const linked = () => new URLSearchParams(location.hash.slice(1)).get('tree');
-window.addEventListener('hashchange', act(async () => {
-  const wanted = linked();
-  if (wanted && wanted !== state.rootId) await openTree(wanted);
-}));
+window.addEventListener(
+  'hashchange',
+  act(async () => {
+    const wanted = linked();
+    if (wanted && wanted !== state.rootId) await openTree(wanted);
+  }),
+);
 
 async function start() {
   $('app').hidden = false;

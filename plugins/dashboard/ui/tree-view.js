@@ -32,7 +32,8 @@ export function createTreeView(container, onSelect) {
         node.box.setAttribute('class', `box s-${fields.status}`);
         node.group.dataset.status = fields.status;
       }
-      if (typeof fields.progress === 'number') node.bar.setAttribute('width', String(Math.round(WIDTH * Math.min(1, Math.max(0, fields.progress)))));
+      if (typeof fields.progress === 'number')
+        node.bar.setAttribute('width', String(Math.round(WIDTH * Math.min(1, Math.max(0, fields.progress)))));
     }
     pending = new Map();
   };
@@ -60,22 +61,36 @@ export function createTreeView(container, onSelect) {
         const from = at.get(task.id);
         for (const child of task.children ?? []) {
           const to = at.get(child.id);
-          edges.append(el('path', { class: 'edge', d: `M${from.x + 8} ${from.y + HEIGHT} V${to.y + HEIGHT / 2} H${to.x}` }));
+          edges.append(
+            el('path', { class: 'edge', d: `M${from.x + 8} ${from.y + HEIGHT} V${to.y + HEIGHT / 2} H${to.x}` }),
+          );
         }
         for (const dep of task.dependencies ?? []) {
           const source = at.get(typeof dep === 'string' ? dep : dep.id);
           if (!source) continue;
           const bend = 30 + Math.abs(from.y - source.y) / 8;
           const [x1, y1, x2, y2] = [source.x + WIDTH, source.y + HEIGHT / 2, from.x + WIDTH, from.y + HEIGHT / 2];
-          deps.append(el('path', { class: 'dep', d: `M${x1} ${y1} C${x1 + bend} ${y1} ${x2 + bend} ${y2} ${x2} ${y2}` }));
+          deps.append(
+            el('path', { class: 'dep', d: `M${x1} ${y1} C${x1 + bend} ${y1} ${x2 + bend} ${y2} ${x2} ${y2}` }),
+          );
         }
       }
       const boxes = el('g');
       for (const { task } of rows) {
         const { x, y } = at.get(task.id);
-        const group = el('g', { class: 'node', transform: `translate(${x} ${y})`, 'data-id': task.id, 'data-status': task.status });
+        const group = el('g', {
+          class: 'node',
+          transform: `translate(${x} ${y})`,
+          'data-id': task.id,
+          'data-status': task.status,
+        });
         const box = el('rect', { class: `box s-${task.status}`, width: WIDTH, height: HEIGHT, rx: 4 });
-        const bar = el('rect', { class: 'bar', y: HEIGHT - 4, height: 4, width: Math.round(WIDTH * (task.progress ?? 0)) });
+        const bar = el('rect', {
+          class: 'bar',
+          y: HEIGHT - 4,
+          height: 4,
+          width: Math.round(WIDTH * (task.progress ?? 0)),
+        });
         const text = el('text', { x: 8, y: 17 });
         text.textContent = label(task);
         const title = el('title');

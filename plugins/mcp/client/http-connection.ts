@@ -16,7 +16,10 @@ const DELETE_WAIT_MS = 2000;
  * outbound policy (`options.outbound.fetch`) and carries `spec.headers`, whose values never
  * appear in messages. `close()` ends the session (DELETE) and the connection.
  */
-export async function openHttp(spec: Extract<ServerSpec, { transport: 'http' }>, options: ConnectOptions): Promise<McpConnection> {
+export async function openHttp(
+  spec: Extract<ServerSpec, { transport: 'http' }>,
+  options: ConnectOptions,
+): Promise<McpConnection> {
   const url = new URL(spec.url);
   const target = shownUrl(spec.url);
   // An early, clear refusal; every connection is checked again when it is opened.
@@ -24,7 +27,8 @@ export async function openHttp(spec: Extract<ServerSpec, { transport: 'http' }>,
   if (refused) throw new ApflowError('APF_FORBIDDEN', { message: `${options.who}: ${target} ${refused}` });
   const context = { who: options.who, target, secrets: specSecrets(spec) };
   // The SDK types fetch with the DOM's Request/Response; undici's are the same at run time.
-  const fetch: FetchLike = (input, init) => options.outbound.fetch(input, init as OutboundFetchInit) as unknown as Promise<Response>;
+  const fetch: FetchLike = (input, init) =>
+    options.outbound.fetch(input, init as OutboundFetchInit) as unknown as Promise<Response>;
   const requestInit = { headers: spec.headers ?? {} };
 
   const streamable = new StreamableHTTPClientTransport(url, { fetch, requestInit });
@@ -48,7 +52,12 @@ export async function openHttp(spec: Extract<ServerSpec, { transport: 'http' }>,
       await settlesWithin(streamable.terminateSession(), DELETE_WAIT_MS);
       await client.close().catch(() => undefined);
     };
-    return { client, transport: 'http', request: (step, work, extra) => runStep(context, options, step, work, extra), close };
+    return {
+      client,
+      transport: 'http',
+      request: (step, work, extra) => runStep(context, options, step, work, extra),
+      close,
+    };
   }
   await client.close().catch(() => undefined);
 
@@ -61,7 +70,12 @@ export async function openHttp(spec: Extract<ServerSpec, { transport: 'http' }>,
     throw error;
   }
   const close = () => client.close().catch(() => undefined);
-  return { client, transport: 'sse', request: (step, work, extra) => runStep(context, options, step, work, extra), close };
+  return {
+    client,
+    transport: 'sse',
+    request: (step, work, extra) => runStep(context, options, step, work, extra),
+    close,
+  };
 }
 
 /** Whether a failed Streamable HTTP `initialize` means the server speaks only HTTP+SSE. */

@@ -44,7 +44,6 @@ export interface McpConnection {
 /** A client as apflow introduces itself. */
 export const newClient = () => new Client({ name: 'apflow', version }, { capabilities: {} });
 
-
 /**
  * Runs `work` as one step under `options.timeoutS` and the signals; a failure is mapped by
  * {@link mcpFailure} with `context` (the step name filled in).
@@ -61,7 +60,10 @@ export async function runStep<T>(
   const task = extra.signal ? AbortSignal.any([options.signal, extra.signal]) : options.signal;
   const signal = AbortSignal.any([task, timer]);
   try {
-    return await raceAbort(work({ signal, timeout: ms, ...(extra.onprogress ? { onprogress: extra.onprogress } : {}) }), signal);
+    return await raceAbort(
+      work({ signal, timeout: ms, ...(extra.onprogress ? { onprogress: extra.onprogress } : {}) }),
+      signal,
+    );
   } catch (error) {
     throw mcpFailure(error, { ...context, step, timeoutS: options.timeoutS }, { task, step: timer });
   }
@@ -71,5 +73,11 @@ export async function runStep<T>(
 export function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  return Promise.race([promise.then(() => true, () => true), late]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    promise.then(
+      () => true,
+      () => true,
+    ),
+    late,
+  ]).finally(() => clearTimeout(timer));
 }

@@ -22,12 +22,20 @@ export const McpExecutorInputs = Type.Object({
   ),
   tool_name: Type.Optional(Type.String({ minLength: 1, description: 'call_tool: the tool to call' })),
   arguments: Type.Optional(
-    Type.Record(Type.String(), Type.Unknown(), { description: "call_tool: the tool's arguments; get_prompt: the prompt's arguments (strings)" }),
+    Type.Record(Type.String(), Type.Unknown(), {
+      description: "call_tool: the tool's arguments; get_prompt: the prompt's arguments (strings)",
+    }),
   ),
-  resource_uri: Type.Optional(Type.String({ minLength: 1, description: 'read_resource: the URI of the resource to read' })),
+  resource_uri: Type.Optional(
+    Type.String({ minLength: 1, description: 'read_resource: the URI of the resource to read' }),
+  ),
   prompt_name: Type.Optional(Type.String({ minLength: 1, description: 'get_prompt: the prompt to get' })),
   timeout: Type.Optional(
-    Type.Number({ exclusiveMinimum: 0, description: 'Seconds each step may take (starting and initializing, then each request); default mcp.client.timeout_s' }),
+    Type.Number({
+      exclusiveMinimum: 0,
+      description:
+        'Seconds each step may take (starting and initializing, then each request); default mcp.client.timeout_s',
+    }),
   ),
 });
 
@@ -49,7 +57,8 @@ export function createMcpExecutor(settings: McpExecutorSettings) {
   return defineExecutor({
     id: WHO,
     name: 'MCP call',
-    description: 'Calls an MCP server (stdio program or HTTP URL): list_tools, call_tool, list_resources, read_resource, list_prompts, get_prompt',
+    description:
+      'Calls an MCP server (stdio program or HTTP URL): list_tools, call_tool, list_resources, read_resource, list_prompts, get_prompt',
     inputSchema: McpExecutorInputs,
     async execute(inputs, ctx) {
       const spec = checkServerSpec(inputs, WHO);
@@ -57,10 +66,26 @@ export function createMcpExecutor(settings: McpExecutorSettings) {
       const timeoutS = inputs.timeout ?? settings.timeoutS;
       const target = spec.transport === 'http' ? shownUrl(spec.url) : spec.command[0];
       ctx.log.debug({ transport: spec.transport, target, operation: request.operation }, 'mcp_executor: connecting');
-      const connection = await openConnection(spec, { who: WHO, gate: settings.gate, outbound: ctx.outbound, signal: ctx.signal, timeoutS });
+      const connection = await openConnection(spec, {
+        who: WHO,
+        gate: settings.gate,
+        outbound: ctx.outbound,
+        signal: ctx.signal,
+        timeoutS,
+      });
       try {
-        const { result, text } = await runOperation(connection, request, { who: WHO, secrets: specSecrets(spec), onprogress: progressReporter(ctx) });
-        return { success: true, operation: request.operation, transport: connection.transport, result, ...(text === undefined ? {} : { text }) };
+        const { result, text } = await runOperation(connection, request, {
+          who: WHO,
+          secrets: specSecrets(spec),
+          onprogress: progressReporter(ctx),
+        });
+        return {
+          success: true,
+          operation: request.operation,
+          transport: connection.transport,
+          result,
+          ...(text === undefined ? {} : { text }),
+        };
       } finally {
         await connection.close();
       }

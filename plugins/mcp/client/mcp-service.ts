@@ -17,7 +17,11 @@ export interface McpToolInfo {
 export interface McpToolSession {
   readonly tools: McpToolInfo[];
   /** Calls a tool; resolves with its text (and the whole result), rejects on a tool error with its message. */
-  call(name: string, args: Record<string, unknown>, options?: { signal?: AbortSignal }): Promise<{ text: string; result: CallToolResult }>;
+  call(
+    name: string,
+    args: Record<string, unknown>,
+    options?: { signal?: AbortSignal },
+  ): Promise<{ text: string; result: CallToolResult }>;
   close(): Promise<void>;
 }
 
@@ -47,7 +51,11 @@ export interface McpClientService {
 }
 
 /** The service, for one app's gate, default timeout and outbound policy. */
-export function createMcpClientService(settings: { gate: StdioGate; timeoutS: number; outbound: Outbound }): McpClientService {
+export function createMcpClientService(settings: {
+  gate: StdioGate;
+  timeoutS: number;
+  outbound: Outbound;
+}): McpClientService {
   return {
     async connect(raw, options) {
       const who = options.who ?? 'mcp';
@@ -62,8 +70,18 @@ export function createMcpClientService(settings: { gate: StdioGate; timeoutS: nu
       });
       let tools: McpToolInfo[];
       try {
-        const listed = await listAll(connection, 'tools/list', 'tools', (params, request) => connection.client.listTools(params, request), who);
-        tools = (listed.tools as Tool[]).map(({ name, description, inputSchema }) => ({ name, ...(description ? { description } : {}), inputSchema }));
+        const listed = await listAll(
+          connection,
+          'tools/list',
+          'tools',
+          (params, request) => connection.client.listTools(params, request),
+          who,
+        );
+        tools = (listed.tools as Tool[]).map(({ name, description, inputSchema }) => ({
+          name,
+          ...(description ? { description } : {}),
+          inputSchema,
+        }));
       } catch (error) {
         await connection.close();
         throw error;
@@ -71,9 +89,13 @@ export function createMcpClientService(settings: { gate: StdioGate; timeoutS: nu
       return {
         tools,
         async call(name, args, callOptions = {}) {
-          const result = (await connection.request('tools/call', (request) => connection.client.callTool({ name, arguments: args }, undefined, request), {
-            ...(callOptions.signal ? { signal: callOptions.signal } : {}),
-          })) as CallToolResult;
+          const result = (await connection.request(
+            'tools/call',
+            (request) => connection.client.callTool({ name, arguments: args }, undefined, request),
+            {
+              ...(callOptions.signal ? { signal: callOptions.signal } : {}),
+            },
+          )) as CallToolResult;
           throwIfToolError(result, name, who, secrets);
           return { text: joinText(result.content ?? []), result };
         },

@@ -5,7 +5,14 @@ import type { McpConnection } from './mcp-connection.ts';
 import { safeText } from './mcp-failure.ts';
 
 /** What `mcp_executor` can ask a server. */
-export const OPERATIONS = ['list_tools', 'call_tool', 'list_resources', 'read_resource', 'list_prompts', 'get_prompt'] as const;
+export const OPERATIONS = [
+  'list_tools',
+  'call_tool',
+  'list_resources',
+  'read_resource',
+  'list_prompts',
+  'get_prompt',
+] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
 /** One operation with the fields it needs (checked by {@link checkOperation}). */
@@ -18,7 +25,8 @@ export type OperationRequest =
 /** Most pages a list operation follows (`nextCursor`) before giving up on a server that never ends. */
 const MAX_PAGES = 100;
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Checks the operation fields of `inputs`; errors are APF_INVALID_PARAMS naming the field. */
 export function checkOperation(inputs: Record<string, unknown>, who: string): OperationRequest {
@@ -26,7 +34,8 @@ export function checkOperation(inputs: Record<string, unknown>, who: string): Op
   const { operation } = inputs;
   const need = (field: string) => {
     const value = inputs[field];
-    if (typeof value !== 'string' || value === '') throw bad(`${field} is required for operation '${String(operation)}'`);
+    if (typeof value !== 'string' || value === '')
+      throw bad(`${field} is required for operation '${String(operation)}'`);
     return value;
   };
   const args = inputs.arguments ?? {};
@@ -76,8 +85,11 @@ export async function listAll(
   const seen = new Set<string>();
   let cursor: string | undefined;
   for (let pages = 0; ; pages++) {
-    if (pages === MAX_PAGES) throw new ApflowError('APF_UNAVAILABLE', { message: `${who}: ${method} has more than ${MAX_PAGES} pages` });
-    const answer = await connection.request(method, (options) => page(cursor === undefined ? undefined : { cursor }, options));
+    if (pages === MAX_PAGES)
+      throw new ApflowError('APF_UNAVAILABLE', { message: `${who}: ${method} has more than ${MAX_PAGES} pages` });
+    const answer = await connection.request(method, (options) =>
+      page(cursor === undefined ? undefined : { cursor }, options),
+    );
     items.push(...((answer[key] as unknown[] | undefined) ?? []));
     // A cursor seen before would loop forever: the list ends there.
     if (!answer.nextCursor || seen.has(answer.nextCursor)) return { [key]: items };
@@ -96,25 +108,59 @@ export async function runOperation(
   const { who, onprogress } = context;
   switch (request.operation) {
     case 'list_tools':
-      return { result: await listAll(connection, 'tools/list', 'tools', (params, options) => client.listTools(params, options), who) };
+      return {
+        result: await listAll(
+          connection,
+          'tools/list',
+          'tools',
+          (params, options) => client.listTools(params, options),
+          who,
+        ),
+      };
     case 'list_resources':
-      return { result: await listAll(connection, 'resources/list', 'resources', (params, options) => client.listResources(params, options), who) };
+      return {
+        result: await listAll(
+          connection,
+          'resources/list',
+          'resources',
+          (params, options) => client.listResources(params, options),
+          who,
+        ),
+      };
     case 'list_prompts':
-      return { result: await listAll(connection, 'prompts/list', 'prompts', (params, options) => client.listPrompts(params, options), who) };
+      return {
+        result: await listAll(
+          connection,
+          'prompts/list',
+          'prompts',
+          (params, options) => client.listPrompts(params, options),
+          who,
+        ),
+      };
     case 'call_tool': {
       const params = { name: request.tool_name, arguments: request.arguments };
-      const result = (await connection.request('tools/call', (options) => client.callTool(params, undefined, options), { onprogress })) as CallToolResult;
+      const result = (await connection.request('tools/call', (options) => client.callTool(params, undefined, options), {
+        onprogress,
+      })) as CallToolResult;
       throwIfToolError(result, request.tool_name, who, context.secrets);
       return { result, text: joinText(result.content ?? []) };
     }
     case 'read_resource': {
-      const result = await connection.request('resources/read', (options) => client.readResource({ uri: request.resource_uri }, options), { onprogress });
-      const text = result.contents.flatMap((content) => ('text' in content && typeof content.text === 'string' ? [content.text] : [])).join('\n');
+      const result = await connection.request(
+        'resources/read',
+        (options) => client.readResource({ uri: request.resource_uri }, options),
+        { onprogress },
+      );
+      const text = result.contents
+        .flatMap((content) => ('text' in content && typeof content.text === 'string' ? [content.text] : []))
+        .join('\n');
       return { result, text };
     }
     case 'get_prompt': {
       const params = { name: request.prompt_name, arguments: request.arguments };
-      const result = await connection.request('prompts/get', (options) => client.getPrompt(params, options), { onprogress });
+      const result = await connection.request('prompts/get', (options) => client.getPrompt(params, options), {
+        onprogress,
+      });
       return { result, text: joinText(result.messages.map((message) => message.content)) };
     }
   }

@@ -8,36 +8,61 @@ export type ServerSpec =
 /** The server fields of `mcp_executor`'s inputs (TypeBox), with what each is for. */
 export const serverSpecFields = {
   transport: Type.Union([Type.Literal('stdio'), Type.Literal('http')], {
-    description: "'stdio' starts `command` and speaks MCP on its stdin/stdout; 'http' calls `url` (Streamable HTTP, falling back to the legacy HTTP+SSE transport)",
+    description:
+      "'stdio' starts `command` and speaks MCP on its stdin/stdout; 'http' calls `url` (Streamable HTTP, falling back to the legacy HTTP+SSE transport)",
   }),
   command: Type.Optional(
-    Type.Array(Type.String(), { minItems: 1, description: 'stdio: the program and its arguments, e.g. ["npx", "-y", "@modelcontextprotocol/server-everything"] (no shell)' }),
+    Type.Array(Type.String(), {
+      minItems: 1,
+      description:
+        'stdio: the program and its arguments, e.g. ["npx", "-y", "@modelcontextprotocol/server-everything"] (no shell)',
+    }),
   ),
   env: Type.Optional(
-    Type.Record(Type.String(), Type.String(), { description: 'stdio: variables for the program, added to HOME, LOGNAME, PATH, SHELL, TERM and USER (nothing else is inherited)' }),
+    Type.Record(Type.String(), Type.String(), {
+      description:
+        'stdio: variables for the program, added to HOME, LOGNAME, PATH, SHELL, TERM and USER (nothing else is inherited)',
+    }),
   ),
   cwd: Type.Optional(Type.String({ description: 'stdio: the working directory of the program' })),
-  url: Type.Optional(Type.String({ pattern: '^https?://', description: "http: the server's MCP endpoint, e.g. https://example.com/mcp" })),
+  url: Type.Optional(
+    Type.String({
+      pattern: '^https?://',
+      description: "http: the server's MCP endpoint, e.g. https://example.com/mcp",
+    }),
+  ),
   headers: Type.Optional(
-    Type.Record(Type.String(), Type.String(), { description: 'http: headers sent with every request (e.g. Authorization); never logged or returned' }),
+    Type.Record(Type.String(), Type.String(), {
+      description: 'http: headers sent with every request (e.g. Authorization); never logged or returned',
+    }),
   ),
 };
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-const isStringRecord = (value: unknown): value is Record<string, string> => isObject(value) && Object.values(value).every((item) => typeof item === 'string');
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isStringRecord = (value: unknown): value is Record<string, string> =>
+  isObject(value) && Object.values(value).every((item) => typeof item === 'string');
 
 /**
  * Checks a server description (an executor's inputs, or an agent's `mcp` tool entry) and returns
  * the fields of its transport. Errors are APF_INVALID_PARAMS naming the field, prefixed by `where`.
  */
 export function checkServerSpec(raw: unknown, where: string): ServerSpec {
-  const bad = (field: string, why: string) => new ApflowError('APF_INVALID_PARAMS', { message: `${where}: ${field} ${why}` });
-  if (!isObject(raw)) throw bad('the server', "must be an object: {transport: 'stdio', command: [...]} or {transport: 'http', url}");
+  const bad = (field: string, why: string) =>
+    new ApflowError('APF_INVALID_PARAMS', { message: `${where}: ${field} ${why}` });
+  if (!isObject(raw))
+    throw bad('the server', "must be an object: {transport: 'stdio', command: [...]} or {transport: 'http', url}");
   const { transport } = raw;
   if (transport === 'stdio') {
     const { command, env, cwd } = raw;
-    if (command === undefined) throw bad('command', "is required with transport 'stdio' (the program and its arguments, as an array)");
-    if (!Array.isArray(command) || command.length === 0 || !command.every((word) => typeof word === 'string') || !command[0]) {
+    if (command === undefined)
+      throw bad('command', "is required with transport 'stdio' (the program and its arguments, as an array)");
+    if (
+      !Array.isArray(command) ||
+      command.length === 0 ||
+      !command.every((word) => typeof word === 'string') ||
+      !command[0]
+    ) {
       throw bad('command', 'must be a non-empty array of strings (the program, then its arguments)');
     }
     if (env !== undefined && !isStringRecord(env)) throw bad('env', 'must map variable names to strings');
@@ -47,7 +72,8 @@ export function checkServerSpec(raw: unknown, where: string): ServerSpec {
   if (transport === 'http') {
     const { url, headers } = raw;
     if (url === undefined) throw bad('url', "is required with transport 'http'");
-    if (typeof url !== 'string' || !/^https?:\/\//.test(url) || !URL.canParse(url)) throw bad('url', 'must be an http(s) URL');
+    if (typeof url !== 'string' || !/^https?:\/\//.test(url) || !URL.canParse(url))
+      throw bad('url', 'must be an http(s) URL');
     if (headers !== undefined && !isStringRecord(headers)) throw bad('headers', 'must map header names to strings');
     return { transport, url, ...(headers ? { headers } : {}) };
   }

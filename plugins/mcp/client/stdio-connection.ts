@@ -13,7 +13,10 @@ const EXIT_WAIT_MS = 2000;
  * on its stdin/stdout. It sees only the SDK's default variables plus `spec.env`; its stderr is
  * kept (the last {@link STDERR_TAIL} characters) for error messages. `close()` ends it for good.
  */
-export async function openStdio(spec: Extract<ServerSpec, { transport: 'stdio' }>, options: ConnectOptions): Promise<McpConnection> {
+export async function openStdio(
+  spec: Extract<ServerSpec, { transport: 'stdio' }>,
+  options: ConnectOptions,
+): Promise<McpConnection> {
   const [program = '', ...args] = spec.command;
   checkStdioGate(options.gate, program, spec.env ?? {}, options.who);
   options.signal.throwIfAborted();
@@ -55,5 +58,10 @@ export async function openStdio(spec: Extract<ServerSpec, { transport: 'stdio' }
     await close();
     throw error;
   }
-  return { client, transport: 'stdio', request: (step, work, extra) => runStep(context, options, step, work, extra), close };
+  return {
+    client,
+    transport: 'stdio',
+    request: (step, work, extra) => runStep(context, options, step, work, extra),
+    close,
+  };
 }

@@ -9,13 +9,22 @@ export interface StdioGate {
 }
 
 const truthy = (value: string | undefined) => ['1', 'true', 'yes', 'on'].includes((value ?? '').toLowerCase());
-const envList = (value: string | undefined) => (value ? value.split(',').map((item) => item.trim()).filter(Boolean) : []);
+const envList = (value: string | undefined) =>
+  value
+    ? value
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean)
+    : [];
 
 /**
  * The gate from the config (`mcp.client.stdio`), else the environment (`APFLOW_MCP_STDIO_ENABLED`,
  * `APFLOW_MCP_STDIO_ALLOW`), read with the same rules as the command executor's variables.
  */
-export function resolveStdioGate(settings: McpClientSettings, env: Readonly<Record<string, string | undefined>>): StdioGate {
+export function resolveStdioGate(
+  settings: McpClientSettings,
+  env: Readonly<Record<string, string | undefined>>,
+): StdioGate {
   return {
     enabled: settings.stdio.enabled ?? truthy(env.APFLOW_MCP_STDIO_ENABLED),
     allow: settings.stdio.allow ?? envList(env.APFLOW_MCP_STDIO_ALLOW),
@@ -29,7 +38,12 @@ const STEERING = /^(PATH|NODE_OPTIONS|LD_.*|DYLD_.*)$/i;
  * Throws APF_FORBIDDEN, naming the setting that would allow it, unless `program` may be started
  * with the variables `env`.
  */
-export function checkStdioGate(gate: StdioGate, program: string, env: Readonly<Record<string, string>>, who: string): void {
+export function checkStdioGate(
+  gate: StdioGate,
+  program: string,
+  env: Readonly<Record<string, string>>,
+  who: string,
+): void {
   if (!gate.enabled) {
     throw new ApflowError('APF_FORBIDDEN', {
       message: `${who}: transport 'stdio' is disabled: set mcp.client.stdio.enabled: true (or APFLOW_MCP_STDIO_ENABLED=1) to allow starting MCP servers`,

@@ -11,6 +11,10 @@ export function httpCallerOf(app: PluginApp) {
   return (extra: HandlerExtra): McpCaller => {
     const request = extra.authInfo?.extra?.[CONTEXT_KEY] as RequestContext | undefined;
     if (!request) throw new Error('an MCP request without its apflow request context');
-    return { principal: request.principal, request, log: app.log.child({ req_id: request.id, mcp_session: extra.sessionId }) };
+    return {
+      principal: request.principal,
+      request,
+      log: app.log.child({ req_id: request.id, mcp_session: extra.sessionId }),
+    };
   };
 }

@@ -1,4 +1,11 @@
-import { errorCatalogue, isApflowError, type Logger, type PluginApp, type Principal, type RequestContext } from 'apflow';
+import {
+  errorCatalogue,
+  isApflowError,
+  type Logger,
+  type PluginApp,
+  type Principal,
+  type RequestContext,
+} from 'apflow';
 
 /** Who calls an MCP tool or reads a resource: checked per HTTP request, fixed for a stdio session. */
 export interface McpCaller {
@@ -26,15 +33,28 @@ export class ToolFailure extends Error {
  * (the access rule, tree checks, user stamping, limits) applies to MCP calls too. Its refusals
  * become {@link ToolFailure}s in its own words; an internal error is thrown as it is.
  */
-export async function callTasks(app: PluginApp, method: string, params: Record<string, unknown>, caller: McpCaller): Promise<unknown> {
-  if (!app.rpc.has('/tasks', method)) throw new ToolFailure(`${method} is not available: the tasks-api plugin is disabled on this server`);
+export async function callTasks(
+  app: PluginApp,
+  method: string,
+  params: Record<string, unknown>,
+  caller: McpCaller,
+): Promise<unknown> {
+  if (!app.rpc.has('/tasks', method))
+    throw new ToolFailure(`${method} is not available: the tasks-api plugin is disabled on this server`);
   try {
-    return await app.rpc.call('/tasks', method, params, { request: caller.request, principal: caller.principal, log: caller.log });
+    return await app.rpc.call('/tasks', method, params, {
+      request: caller.request,
+      principal: caller.principal,
+      log: caller.log,
+    });
   } catch (error) {
     if (!isApflowError(error) || error.code === 'APF_INTERNAL') throw error;
     const detail = typeof error.data === 'string' && !error.message.includes(error.data) ? `: ${error.data}` : '';
     // The tasks API names params as `params.x`; over MCP they are the tool's arguments.
-    throw new ToolFailure(`${error.message}${detail}`.replace(/\bparams\./g, 'arguments.'), errorCatalogue[error.code].rpc);
+    throw new ToolFailure(
+      `${error.message}${detail}`.replace(/\bparams\./g, 'arguments.'),
+      errorCatalogue[error.code].rpc,
+    );
   }
 }
 

@@ -36,7 +36,10 @@ const toolList = Object.entries(tools).map(([name, tool]) => ({
 /** The answer of a tool: its value as JSON text, and as structured content when it is an object. */
 function toolResult(answer: unknown) {
   const value = answer instanceof FailedAnswer ? answer.value : answer;
-  const structured = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  const structured =
+    value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   return {
     content: [{ type: 'text' as const, text: JSON.stringify(value, null, 2) }],
     ...(structured ? { structuredContent: structured } : {}),
@@ -47,7 +50,8 @@ function toolResult(answer: unknown) {
 /** A failure the model can act on, in the server's own words (an internal error never shows its details). */
 function toolError(error: unknown, caller: McpCaller) {
   let message: string;
-  if (error instanceof ToolFailure || (isApflowError(error) && error.code !== 'APF_INTERNAL')) message = (error as Error).message;
+  if (error instanceof ToolFailure || (isApflowError(error) && error.code !== 'APF_INTERNAL'))
+    message = (error as Error).message;
   else {
     caller.log.error({ err: error }, 'an MCP tool failed');
     message = `Internal error (request ${caller.request.id})`;
@@ -57,7 +61,15 @@ function toolError(error: unknown, caller: McpCaller) {
 
 /** A resource failure as a JSON-RPC error. */
 function resourceError(error: unknown, caller: McpCaller): McpError {
-  if (error instanceof ToolFailure) return new McpError(error.rpcCode === -32602 ? ErrorCode.InvalidParams : error.rpcCode === -32004 || error.rpcCode === -32002 ? -32002 : ErrorCode.InvalidRequest, error.message);
+  if (error instanceof ToolFailure)
+    return new McpError(
+      error.rpcCode === -32602
+        ? ErrorCode.InvalidParams
+        : error.rpcCode === -32004 || error.rpcCode === -32002
+          ? -32002
+          : ErrorCode.InvalidRequest,
+      error.message,
+    );
   caller.log.error({ err: error }, 'an MCP resource read failed');
   return new McpError(ErrorCode.InternalError, `Internal error (request ${caller.request.id})`);
 }
@@ -68,7 +80,11 @@ function resourceError(error: unknown, caller: McpCaller): McpError {
  * `serverClosing` is true while this server shuts down or reloads: the SDK then aborts every
  * request in flight, which must not cancel their trees (they belong to the engine and go on).
  */
-export function createMcpServer(app: PluginApp, callerOf: (extra: HandlerExtra) => McpCaller, serverClosing: () => boolean = () => false): Server {
+export function createMcpServer(
+  app: PluginApp,
+  callerOf: (extra: HandlerExtra) => McpCaller,
+  serverClosing: () => boolean = () => false,
+): Server {
   const server = new Server(
     { name: 'apflow', title: 'apflow task trees', version },
     {
@@ -89,7 +105,10 @@ export function createMcpServer(app: PluginApp, callerOf: (extra: HandlerExtra) 
     const args = request.params.arguments ?? {};
     const validator = validators[name];
     if (validator && !validator.Check(args)) {
-      return toolError(new ToolFailure(`Invalid arguments for ${name}:\n${describeSchemaErrors(validator.Errors(args), 'arguments')}`), caller);
+      return toolError(
+        new ToolFailure(`Invalid arguments for ${name}:\n${describeSchemaErrors(validator.Errors(args), 'arguments')}`),
+        caller,
+      );
     }
     const token = request.params._meta?.progressToken;
     const progress =
@@ -97,7 +116,10 @@ export function createMcpServer(app: PluginApp, callerOf: (extra: HandlerExtra) 
         ? undefined
         : (value: number, total: number | undefined, message: string) =>
             void extra
-              .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: value, ...(total === undefined ? {} : { total }), message } })
+              .sendNotification({
+                method: 'notifications/progress',
+                params: { progressToken: token, progress: value, ...(total === undefined ? {} : { total }), message },
+              })
               .catch(() => undefined);
     // A cancel from the client (or the client going away) stops the call; a server closing does not.
     const cancelled = new AbortController();
@@ -114,16 +136,24 @@ export function createMcpServer(app: PluginApp, callerOf: (extra: HandlerExtra) 
 
   server.setRequestHandler(ListResourcesRequestSchema, async (_request, extra) => {
     const caller = callerOf(extra);
-    return { resources: await listResources(app, caller).catch((error: unknown) => Promise.reject(resourceError(error, caller))) };
+    return {
+      resources: await listResources(app, caller).catch((error: unknown) =>
+        Promise.reject(resourceError(error, caller)),
+      ),
+    };
   });
   server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({ resourceTemplates }));
   server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
     const caller = callerOf(extra);
-    return readResource(app, request.params.uri, caller).catch((error: unknown) => Promise.reject(resourceError(error, caller)));
+    return readResource(app, request.params.uri, caller).catch((error: unknown) =>
+      Promise.reject(resourceError(error, caller)),
+    );
   });
   server.setRequestHandler(SubscribeRequestSchema, async (request, extra) => {
     const caller = callerOf(extra);
-    await subscriptions.subscribe(request.params.uri, caller).catch((error: unknown) => Promise.reject(resourceError(error, caller)));
+    await subscriptions
+      .subscribe(request.params.uri, caller)
+      .catch((error: unknown) => Promise.reject(resourceError(error, caller)));
     return {};
   });
   server.setRequestHandler(UnsubscribeRequestSchema, (request) => {

@@ -3,7 +3,17 @@ import { request as send } from 'undici';
 import { HOP_HEADER } from './owner-listener.ts';
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) stay on their own connection.
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'host', 'content-length']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'host',
+  'content-length',
+]);
 
 /**
  * Hands an MCP request to the process that holds its session (`ownerUrl`, a loopback listener on
@@ -31,7 +41,8 @@ export async function handOver(ownerUrl: string, request: FastifyRequest, reply:
   }
   reply.hijack();
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+  for (const [name, value] of Object.entries(answer.headers))
+    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
   reply.raw.writeHead(answer.statusCode, out);
   reply.raw.flushHeaders();
   answer.body.on('data', (chunk: Buffer) => reply.raw.write(chunk));

@@ -28,7 +28,8 @@ export interface SessionHomes {
 }
 
 /** How often sessions are swept and this process's rows refreshed. */
-export const sweepMs = (settings: McpServerSettings) => Math.min(60_000, Math.max(1000, (settings.session_ttl_s * 1000) / 4));
+export const sweepMs = (settings: McpServerSettings) =>
+  Math.min(60_000, Math.max(1000, (settings.session_ttl_s * 1000) / 4));
 
 /**
  * The MCP sessions this process holds: created by `initialize`, ended by `DELETE`, by
@@ -37,11 +38,19 @@ export const sweepMs = (settings: McpServerSettings) => Math.min(60_000, Math.ma
  * cannot grow memory without end. Each session is recorded in `mcp_sessions` with this
  * process's loopback address, so other workers hand its requests here.
  */
-export function createHttpSessions(app: PluginApp, settings: McpServerSettings, homes: SessionHomes, createServer: (serverClosing: () => boolean) => Server) {
+export function createHttpSessions(
+  app: PluginApp,
+  settings: McpServerSettings,
+  homes: SessionHomes,
+  createServer: (serverClosing: () => boolean) => Server,
+) {
   const sessions = new Map<string, HttpSession>();
   let closingAll = false;
   const perKey = (key: string) => [...sessions.values()].filter((session) => session.limitKey === key).length;
-  const forget = (id: string) => void homes.registry.remove(id).catch((error: unknown) => app.log.warn({ err: error }, 'cannot remove an MCP session record'));
+  const forget = (id: string) =>
+    void homes.registry
+      .remove(id)
+      .catch((error: unknown) => app.log.warn({ err: error }, 'cannot remove an MCP session record'));
 
   const end = (session: HttpSession) => {
     if (sessions.get(session.id) !== session) return;
@@ -65,9 +74,16 @@ export function createHttpSessions(app: PluginApp, settings: McpServerSettings, 
     get: (id: string) => sessions.get(id),
     /** Why a new session cannot open now (for `limitKey`), or undefined when it can. */
     refusal(limitKey: string): { status: number; message: string } | undefined {
-      if (sessions.size >= settings.max_sessions) return { status: 503, message: `The server holds its most MCP sessions (${settings.max_sessions}); try again later` };
+      if (sessions.size >= settings.max_sessions)
+        return {
+          status: 503,
+          message: `The server holds its most MCP sessions (${settings.max_sessions}); try again later`,
+        };
       if (perKey(limitKey) >= settings.max_sessions_per_user) {
-        return { status: 429, message: `You hold ${settings.max_sessions_per_user} MCP sessions, the most allowed: end some (DELETE /mcp) or let them expire` };
+        return {
+          status: 429,
+          message: `You hold ${settings.max_sessions_per_user} MCP sessions, the most allowed: end some (DELETE /mcp) or let them expire`,
+        };
       }
       return undefined;
     },

@@ -30,8 +30,16 @@ export function registerMcpRoute(app: PluginApp, sessions: HttpSessions, homes: 
     config: { challenge: mcpChallenge, endpoint: 'mcp' },
     async handler(request, reply) {
       const origin = request.headers.origin;
-      if (typeof origin === 'string' && !isTrustedOrigin(origin, request.headers.host, corsOrigins, { wildcard: true })) {
-        return refuse(reply, 403, -32000, `Forbidden: requests from the page origin ${origin} are not allowed (server.cors_origins)`);
+      if (
+        typeof origin === 'string' &&
+        !isTrustedOrigin(origin, request.headers.host, corsOrigins, { wildcard: true })
+      ) {
+        return refuse(
+          reply,
+          403,
+          -32000,
+          `Forbidden: requests from the page origin ${origin} are not allowed (server.cors_origins)`,
+        );
       }
       const context = request.apflow;
       const userId = context.principal?.user_id ?? null;
@@ -39,15 +47,26 @@ export function registerMcpRoute(app: PluginApp, sessions: HttpSessions, homes: 
       let session: HttpSession | undefined;
       if (typeof sessionId === 'string') {
         session = sessions.get(sessionId);
-        if (!session && request.headers[HOP_HEADER] === undefined && (await handedOver(sessionId, userId, request, reply, homes))) return reply;
-        if (!session || session.userId !== userId) return refuse(reply, 404, -32001, 'Session not found: initialize a new one');
+        if (
+          !session &&
+          request.headers[HOP_HEADER] === undefined &&
+          (await handedOver(sessionId, userId, request, reply, homes))
+        )
+          return reply;
+        if (!session || session.userId !== userId)
+          return refuse(reply, 404, -32001, 'Session not found: initialize a new one');
       } else if (request.method === 'POST' && isInitializeRequest(request.body)) {
         const limitKey = userId ?? `ip:${context.ip}`;
         const refusal = sessions.refusal(limitKey);
         if (refusal) return refuse(reply, refusal.status, -32000, refusal.message);
         session = await sessions.open(userId, limitKey);
       } else {
-        return refuse(reply, 400, -32000, 'Bad Request: send Mcp-Session-Id (the id the initialize answer gave), or initialize first');
+        return refuse(
+          reply,
+          400,
+          -32000,
+          'Bad Request: send Mcp-Session-Id (the id the initialize answer gave), or initialize first',
+        );
       }
       await serve(session, request, reply, context, sessions);
       return reply;
@@ -60,16 +79,34 @@ export function registerMcpRoute(app: PluginApp, sessions: HttpSessions, homes: 
  * session is the caller's; false when there is none (the caller answers 404). A process that is
  * gone loses its record.
  */
-async function handedOver(sessionId: string, userId: string | null, request: FastifyRequest, reply: FastifyReply, homes: SessionHomes): Promise<boolean> {
+async function handedOver(
+  sessionId: string,
+  userId: string | null,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  homes: SessionHomes,
+): Promise<boolean> {
   const home = await homes.registry.find(sessionId);
-  if (!home || home.userId !== userId || home.host !== homes.registry.host || home.ownerUrl === (await homes.listener.current())) return false;
+  if (
+    !home ||
+    home.userId !== userId ||
+    home.host !== homes.registry.host ||
+    home.ownerUrl === (await homes.listener.current())
+  )
+    return false;
   if (await handOver(home.ownerUrl, request, reply)) return true;
   await homes.registry.remove(sessionId);
   return false;
 }
 
 /** Hands the request to the session's transport, which answers it on the raw response. */
-async function serve(session: HttpSession, request: FastifyRequest, reply: FastifyReply, context: RequestContext, sessions: HttpSessions): Promise<void> {
+async function serve(
+  session: HttpSession,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  context: RequestContext,
+  sessions: HttpSessions,
+): Promise<void> {
   const auth: AuthInfo = {
     // The token itself stays out of the SDK's reach: tools need the checked identity only.
     token: '',
@@ -78,7 +115,8 @@ async function serve(session: HttpSession, request: FastifyRequest, reply: Fasti
     extra: { [CONTEXT_KEY]: context },
   };
   // Headers set so far (CORS, nosniff) would be lost with the hijack: hand them to the raw response.
-  for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) reply.raw.setHeader(name, value as string);
+  for (const [name, value] of Object.entries(reply.getHeaders()))
+    if (value !== undefined) reply.raw.setHeader(name, value as string);
   reply.hijack();
   session.open += 1;
   session.lastSeen = Date.now();

@@ -20,14 +20,18 @@ export function createOwnerListener(app: PluginApp) {
       url ??= new Promise<string>((resolve, reject) => {
         server = createServer((req, res) => {
           if (req.url?.split('?')[0] !== MCP_PATH || req.headers[HOP_HEADER] === undefined) {
-            res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"APF_ROUTE_NOT_FOUND","message":"not found"}}');
+            res
+              .writeHead(404, { 'content-type': 'application/json' })
+              .end('{"error":{"code":"APF_ROUTE_NOT_FOUND","message":"not found"}}');
             return;
           }
           app.http.routing(req, res);
         });
         server.once('error', reject);
         // Exclusive: a cluster worker's port 0 would otherwise be one port shared by every worker.
-        server.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => resolve(`http://127.0.0.1:${(server?.address() as AddressInfo).port}`));
+        server.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () =>
+          resolve(`http://127.0.0.1:${(server?.address() as AddressInfo).port}`),
+        );
       });
       return url;
     },

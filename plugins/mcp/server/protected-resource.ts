@@ -11,7 +11,8 @@ export const originOf = (request: FastifyRequest) => `${request.protocol}://${re
  * The `WWW-Authenticate` challenge of a 401 from `/mcp`: MCP clients find the endpoint's
  * protected-resource metadata (RFC 9728) through `resource_metadata`.
  */
-export const mcpChallenge = (request: FastifyRequest) => `Bearer resource_metadata="${originOf(request)}${METADATA_PATH}${MCP_PATH}"`;
+export const mcpChallenge = (request: FastifyRequest) =>
+  `Bearer resource_metadata="${originOf(request)}${METADATA_PATH}${MCP_PATH}"`;
 
 /**
  * Serves the protected-resource metadata of `/mcp` (RFC 9728), at its path-specific address and

@@ -16,18 +16,26 @@ export function createResourceSubscriptions(app: PluginApp, server: Server) {
   return {
     async subscribe(uri: string, caller: McpCaller): Promise<void> {
       const target = parseResourceUri(uri);
-      if (target.kind !== 'task') throw new ToolFailure(`Subscriptions are for task://{task_id} resources, not ${uri}`, -32602);
+      if (target.kind !== 'task')
+        throw new ToolFailure(`Subscriptions are for task://{task_id} resources, not ${uri}`, -32602);
       if (active.has(uri)) return;
-      if (active.size >= MAX_SUBSCRIPTIONS) throw new ToolFailure(`A session holds at most ${MAX_SUBSCRIPTIONS} subscriptions: unsubscribe from some first`, -32602);
+      if (active.size >= MAX_SUBSCRIPTIONS)
+        throw new ToolFailure(
+          `A session holds at most ${MAX_SUBSCRIPTIONS} subscriptions: unsubscribe from some first`,
+          -32602,
+        );
       const task = await app.tasks.visible(target.taskId, caller.principal);
       if (!task) throw new ToolFailure(`Resource ${uri} not found`, RESOURCE_NOT_FOUND);
       const root = task.id === task.root_id ? task : await app.tasks.get(task.root_id);
       if (!root || active.has(uri)) return;
       const following = app.engine.follow(root.id, root.event_seq, (event) => {
-        if (event.task_id === task.id || event.type === 'final') void server.sendResourceUpdated({ uri }).catch(() => undefined);
+        if (event.task_id === task.id || event.type === 'final')
+          void server.sendResourceUpdated({ uri }).catch(() => undefined);
       });
       active.set(uri, following);
-      following.replayed.catch((error: unknown) => caller.log.warn({ err: error, uri }, 'an MCP resource subscription stopped'));
+      following.replayed.catch((error: unknown) =>
+        caller.log.warn({ err: error, uri }, 'an MCP resource subscription stopped'),
+      );
     },
     unsubscribe(uri: string): void {
       active.get(uri)?.stop();

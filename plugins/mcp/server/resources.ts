@@ -9,12 +9,19 @@ const STATUSES = new Set(['pending', 'in_progress', 'completed', 'failed', 'canc
 
 /** The resource templates: one task, and task listings with the original's query parameters. */
 export const resourceTemplates = [
-  { uriTemplate: 'task://{task_id}', name: 'task', title: 'A task', description: 'One task with its inputs, status, result and error (JSON)', mimeType: JSON_TYPE },
+  {
+    uriTemplate: 'task://{task_id}',
+    name: 'task',
+    title: 'A task',
+    description: 'One task with its inputs, status, result and error (JSON)',
+    mimeType: JSON_TYPE,
+  },
   {
     uriTemplate: 'tasks://{?status,limit,offset}',
     name: 'tasks',
     title: 'Task trees',
-    description: 'Roots of your task trees, newest first; status filters by state, limit (1–1000, default 100) and offset page',
+    description:
+      'Roots of your task trees, newest first; status filters by state, limit (1–1000, default 100) and offset page',
     mimeType: JSON_TYPE,
   },
 ];
@@ -23,8 +30,20 @@ export const resourceTemplates = [
 export async function listResources(app: PluginApp, caller: McpCaller) {
   const roots = (await callTasks(app, 'tasks.list', { root_only: true, limit: 20 }, caller)) as TaskJson[];
   return [
-    { uri: 'tasks://', name: 'tasks', title: 'Task trees', description: 'Roots of your task trees, newest first', mimeType: JSON_TYPE },
-    ...roots.map((task) => ({ uri: `task://${task.id}`, name: task.name, title: task.name, description: `Task ${task.id}: ${task.status}`, mimeType: JSON_TYPE })),
+    {
+      uri: 'tasks://',
+      name: 'tasks',
+      title: 'Task trees',
+      description: 'Roots of your task trees, newest first',
+      mimeType: JSON_TYPE,
+    },
+    ...roots.map((task) => ({
+      uri: `task://${task.id}`,
+      name: task.name,
+      title: task.name,
+      description: `Task ${task.id}: ${task.status}`,
+      mimeType: JSON_TYPE,
+    })),
   ];
 }
 
@@ -35,7 +54,8 @@ export type ResourceTarget = { kind: 'task'; taskId: string } | { kind: 'tasks';
 export function parseResourceUri(uri: string): ResourceTarget {
   if (uri.startsWith('task://')) {
     const taskId = decodeURIComponent(uri.slice('task://'.length).replace(/\/$/, ''));
-    if (!taskId || taskId.length > 255) throw new ToolFailure(`Resource ${uri} not found: task:// needs a task id`, RESOURCE_NOT_FOUND);
+    if (!taskId || taskId.length > 255)
+      throw new ToolFailure(`Resource ${uri} not found: task:// needs a task id`, RESOURCE_NOT_FOUND);
     return { kind: 'task', taskId };
   }
   if (uri === 'tasks:' || uri.startsWith('tasks://') || uri.startsWith('tasks:?')) {
@@ -43,14 +63,22 @@ export function parseResourceUri(uri: string): ResourceTarget {
     const params: Record<string, unknown> = { root_only: true };
     const status = query.get('status');
     if (status !== null) {
-      if (!STATUSES.has(status)) throw new ToolFailure(`Invalid tasks:// query: status must be one of ${[...STATUSES].join(', ')}`, -32602);
+      if (!STATUSES.has(status))
+        throw new ToolFailure(`Invalid tasks:// query: status must be one of ${[...STATUSES].join(', ')}`, -32602);
       params.status = status;
     }
-    for (const [key, min, max] of [['limit', 1, 1000], ['offset', 0, Number.MAX_SAFE_INTEGER]] as const) {
+    for (const [key, min, max] of [
+      ['limit', 1, 1000],
+      ['offset', 0, Number.MAX_SAFE_INTEGER],
+    ] as const) {
       const value = query.get(key);
       if (value === null) continue;
       const number = Number(value);
-      if (!Number.isInteger(number) || number < min || number > max) throw new ToolFailure(`Invalid tasks:// query: ${key} must be an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}`, -32602);
+      if (!Number.isInteger(number) || number < min || number > max)
+        throw new ToolFailure(
+          `Invalid tasks:// query: ${key} must be an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}`,
+          -32602,
+        );
       params[key] = number;
     }
     return { kind: 'tasks', params };

@@ -29,7 +29,10 @@ export function createRunProgress(sink: ProgressSink, names: ReadonlyMap<string,
       // A small step, so that a client sees the run move before the first task ends.
       send(finished + 0.01, `${name}: started`);
     } else if (event.type === 'progress' && event.progress > 0 && event.progress < 1) {
-      send(finished + Math.min(0.99, Math.max(0.01, event.progress)), event.message ? `${name}: ${event.message}` : `${name}: ${Math.round(event.progress * 100)}%`);
+      send(
+        finished + Math.min(0.99, Math.max(0.01, event.progress)),
+        event.message ? `${name}: ${event.message}` : `${name}: ${Math.round(event.progress * 100)}%`,
+      );
     }
   };
 }

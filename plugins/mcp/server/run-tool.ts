@@ -25,7 +25,12 @@ export interface RunRequest {
  * `wait` (the default) — answers the outcome with each task's status (a tool error unless it
  * completed). The run's events become progress notifications; a cancelled request cancels the tree.
  */
-export async function executeTask(app: PluginApp, args: ExecuteArgs, caller: McpCaller, request: RunRequest): Promise<Record<string, unknown> | FailedAnswer> {
+export async function executeTask(
+  app: PluginApp,
+  args: ExecuteArgs,
+  caller: McpCaller,
+  request: RunRequest,
+): Promise<Record<string, unknown> | FailedAnswer> {
   const target = await targetOf(app, args, caller);
   // Cancelled before it started: nothing to run.
   if (request.signal.aborted) throw new ToolFailure('Cancelled by the MCP client before the run started');
@@ -33,15 +38,27 @@ export async function executeTask(app: PluginApp, args: ExecuteArgs, caller: Mcp
   try {
     run = await app.engine.execute(target, { request: caller.request, demo: args.use_demo === true });
   } catch (error) {
-    if (isApflowError(error) && error.code === 'APF_CONFLICT') throw new ToolFailure(`Task ${target} is already running`);
+    if (isApflowError(error) && error.code === 'APF_CONFLICT')
+      throw new ToolFailure(`Task ${target} is already running`);
     throw error;
   }
   const rootId = run.root_task_id;
   if (args.wait === false) {
-    return { root_task_id: rootId, task_id: target, status: 'started', message: `Started; read task://${rootId} or call get_task_status to follow it` };
+    return {
+      root_task_id: rootId,
+      task_id: target,
+      status: 'started',
+      message: `Started; read task://${rootId} or call get_task_status to follow it`,
+    };
   }
   // The task asked for (the whole tree for a root): other pending tasks of its tree stay as they are.
-  const cancel = () => void callTasks(app, 'tasks.cancel', { task_ids: [target], error_message: 'Cancelled by the MCP client' }, caller).catch(() => undefined);
+  const cancel = () =>
+    void callTasks(
+      app,
+      'tasks.cancel',
+      { task_ids: [target], error_message: 'Cancelled by the MCP client' },
+      caller,
+    ).catch(() => undefined);
   // At once: a cancel may come while the run's tree is still being read.
   if (request.signal.aborted) cancel();
   else request.signal.addEventListener('abort', cancel, { once: true });
@@ -51,11 +68,23 @@ export async function executeTask(app: PluginApp, args: ExecuteArgs, caller: Mcp
       const tree = (await callTasks(app, 'tasks.tree', { task_id: rootId }, caller)) as TaskTreeJson;
       const names = new Map(flatten(tree).map((task) => [task.id, task.name]));
       // From the run's own first event: never an earlier run's events of the same tree.
-      following = app.engine.follow(rootId, run.first_seq - 1, createRunProgress(request.progress, names, target === rootId ? names.size : undefined));
+      following = app.engine.follow(
+        rootId,
+        run.first_seq - 1,
+        createRunProgress(request.progress, names, target === rootId ? names.size : undefined),
+      );
     }
     const outcome = await run.done;
     const after = (await callTasks(app, 'tasks.tree', { task_id: rootId }, caller)) as TaskTreeJson;
-    const answer = { ...outcome, tasks: flatten(after).map((task) => ({ id: task.id, name: task.name, status: task.status, ...(task.error ? { error: task.error } : {}) })) };
+    const answer = {
+      ...outcome,
+      tasks: flatten(after).map((task) => ({
+        id: task.id,
+        name: task.name,
+        status: task.status,
+        ...(task.error ? { error: task.error } : {}),
+      })),
+    };
     return outcome.status === 'completed' ? answer : new FailedAnswer({ ...answer });
   } finally {
     request.signal.removeEventListener('abort', cancel);
@@ -69,7 +98,8 @@ async function targetOf(app: PluginApp, args: ExecuteArgs, caller: McpCaller): P
   if (args.tasks) return ((await callTasks(app, 'tasks.create', { tasks: args.tasks }, caller)) as TaskTreeJson).id;
   if (!args.task_id) throw new ToolFailure('Either task_id or tasks is required');
   const tasksApi = app.service('tasks-api');
-  if (!tasksApi) throw new ToolFailure('execute_task is not available: the tasks-api plugin is disabled on this server');
+  if (!tasksApi)
+    throw new ToolFailure('execute_task is not available: the tasks-api plugin is disabled on this server');
   const { taskId } = await tasksApi.runTarget(args.task_id, caller.principal).catch((error: Error) => {
     throw new ToolFailure(error.message);
   });
@@ -80,7 +110,7 @@ async function targetOf(app: PluginApp, args: ExecuteArgs, caller: McpCaller): P
 /** Every task of a nested tree, root first. */
 export function flatten(tree: TaskTreeJson): TaskTreeJson[] {
   const all: TaskTreeJson[] = [];
-  for (const stack = [tree]; stack.length > 0; ) {
+  for (const stack = [tree]; stack.length > 0;) {
     const node = stack.shift() as TaskTreeJson;
     all.push(node);
     stack.unshift(...(node.children ?? []));

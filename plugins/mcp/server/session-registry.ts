@@ -22,10 +22,21 @@ export function createSessionRegistry(app: PluginApp, staleMs: number) {
     /** This host's name, as rows record it. */
     host: HOST,
     async add(id: string, ownerUrl: string, userId: string | null): Promise<void> {
-      await sql.write((tx) => tx.run(`INSERT INTO mcp_sessions (id, host, owner_url, user_id, seen_at) VALUES (?, ?, ?, ?, ${sql.time})`, [id, HOST, ownerUrl, userId, now()]));
+      await sql.write((tx) =>
+        tx.run(`INSERT INTO mcp_sessions (id, host, owner_url, user_id, seen_at) VALUES (?, ?, ?, ?, ${sql.time})`, [
+          id,
+          HOST,
+          ownerUrl,
+          userId,
+          now(),
+        ]),
+      );
     },
     async find(id: string): Promise<SessionHome | undefined> {
-      const [row] = await sql.select<{ host: string; owner_url: string; user_id: string | null }>('SELECT host, owner_url, user_id FROM mcp_sessions WHERE id = ?', [id]);
+      const [row] = await sql.select<{ host: string; owner_url: string; user_id: string | null }>(
+        'SELECT host, owner_url, user_id FROM mcp_sessions WHERE id = ?',
+        [id],
+      );
       return row ? { host: row.host, ownerUrl: row.owner_url, userId: row.user_id ?? null } : undefined;
     },
     async remove(id: string): Promise<void> {
@@ -36,7 +47,12 @@ export function createSessionRegistry(app: PluginApp, staleMs: number) {
       const time = now();
       const stale = new Date(Date.now() - staleMs).toISOString();
       await sql.write(async (tx) => {
-        if (ownerUrl) await tx.run(`UPDATE mcp_sessions SET seen_at = ${sql.time} WHERE host = ? AND owner_url = ?`, [time, HOST, ownerUrl]);
+        if (ownerUrl)
+          await tx.run(`UPDATE mcp_sessions SET seen_at = ${sql.time} WHERE host = ? AND owner_url = ?`, [
+            time,
+            HOST,
+            ownerUrl,
+          ]);
         await tx.run(`DELETE FROM mcp_sessions WHERE seen_at < ${sql.time}`, [stale]);
       });
     },

@@ -23,10 +23,21 @@ export interface StdioOptions {
 export async function serveStdio(app: PluginApp, options: StdioOptions = {}): Promise<void> {
   const input = options.input ?? process.stdin;
   const output = options.output ?? process.stdout;
-  const principal: Principal | undefined = options.userId ? { user_id: options.userId, roles: options.admin ? ['admin'] : [] } : undefined;
+  const principal: Principal | undefined = options.userId
+    ? { user_id: options.userId, roles: options.admin ? ['admin'] : [] }
+    : undefined;
   let n = 0;
   const callerOf = (): McpCaller => {
-    const request: RequestContext = { id: `mcp-stdio.${(n += 1)}`, transport: 'stdio', method: 'mcp', url: 'stdio:', headers: {}, ip: '127.0.0.1', state: {}, principal };
+    const request: RequestContext = {
+      id: `mcp-stdio.${(n += 1)}`,
+      transport: 'stdio',
+      method: 'mcp',
+      url: 'stdio:',
+      headers: {},
+      ip: '127.0.0.1',
+      state: {},
+      principal,
+    };
     return { principal, request, log: app.log.child({ req_id: request.id }) };
   };
   const server = createMcpServer(app, callerOf);
@@ -47,5 +58,7 @@ export async function serveStdio(app: PluginApp, options: StdioOptions = {}): Pr
 }
 
 function drain(output: Writable): Promise<void> {
-  return new Promise((resolve) => (output.writableNeedDrain ? output.once('drain', () => resolve()) : setImmediate(resolve)));
+  return new Promise((resolve) =>
+    output.writableNeedDrain ? output.once('drain', () => resolve()) : setImmediate(resolve),
+  );
 }

@@ -1,9 +1,16 @@
 import { Type, type TSchema } from 'apflow';
 
-const TaskId = Type.String({ minLength: 1, maxLength: 255, description: 'The id of a task (a root id names its whole tree)' });
-const Status = Type.Union(['pending', 'in_progress', 'completed', 'failed', 'cancelled'].map((status) => Type.Literal(status)), {
-  description: 'Only tasks in this state',
+const TaskId = Type.String({
+  minLength: 1,
+  maxLength: 255,
+  description: 'The id of a task (a root id names its whole tree)',
 });
+const Status = Type.Union(
+  ['pending', 'in_progress', 'completed', 'failed', 'cancelled'].map((status) => Type.Literal(status)),
+  {
+    description: 'Only tasks in this state',
+  },
+);
 
 /**
  * One task to create, as in `tasks.create`: `name` and `schemas.method` (the executor) are the
@@ -14,17 +21,29 @@ const TaskSpec = Type.Object(
     id: Type.Optional(Type.String({ description: 'Your id for the task (a fresh one is made if taken or absent)' })),
     name: Type.String({ description: 'A short name' }),
     parent_id: Type.Optional(Type.String({ description: 'The id of its parent, in this array' })),
-    schemas: Type.Optional(Type.Object({ method: Type.String({ description: 'The executor id (see list_executors)' }) }, { additionalProperties: true })),
+    schemas: Type.Optional(
+      Type.Object(
+        { method: Type.String({ description: 'The executor id (see list_executors)' }) },
+        { additionalProperties: true },
+      ),
+    ),
     inputs: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: "The executor's inputs" })),
-    dependencies: Type.Optional(Type.Array(Type.Unknown(), { description: 'Ids (or {id, required}) of tasks that must finish first' })),
+    dependencies: Type.Optional(
+      Type.Array(Type.Unknown(), { description: 'Ids (or {id, required}) of tasks that must finish first' }),
+    ),
   },
   { additionalProperties: true },
 );
-const Tasks = Type.Array(TaskSpec, { minItems: 1, description: 'The tasks of one tree: exactly one without parent_id (the root)' });
+const Tasks = Type.Array(TaskSpec, {
+  minItems: 1,
+  description: 'The tasks of one tree: exactly one without parent_id (the root)',
+});
 
 const object = (properties: Record<string, TSchema>, required: string[] = []) =>
   Type.Object(
-    Object.fromEntries(Object.entries(properties).map(([key, schema]) => [key, required.includes(key) ? schema : Type.Optional(schema)])),
+    Object.fromEntries(
+      Object.entries(properties).map(([key, schema]) => [key, required.includes(key) ? schema : Type.Optional(schema)]),
+    ),
     { additionalProperties: false },
   );
 
@@ -33,9 +52,12 @@ export const toolSchemas = {
   execute_task: object({
     task_id: TaskId,
     tasks: Tasks,
-    wait: Type.Boolean({ description: 'Wait for the run to end and answer its outcome (default true); false answers at once with the root id to watch' }),
+    wait: Type.Boolean({
+      description:
+        'Wait for the run to end and answer its outcome (default true); false answers at once with the root id to watch',
+    }),
     copy_execution: Type.Boolean({ description: 'Run a copy of the stored task instead of the task itself' }),
-    use_demo: Type.Boolean({ description: "Executors give their demo result instead of doing the work" }),
+    use_demo: Type.Boolean({ description: 'Executors give their demo result instead of doing the work' }),
   }),
   create_task: object({ tasks: Tasks }, ['tasks']),
   get_task: object({ task_id: TaskId }, ['task_id']),
@@ -60,7 +82,9 @@ export const toolSchemas = {
     {
       task_id: TaskId,
       children: Type.Boolean({ description: 'Copy its children too' }),
-      copy_mode: Type.Union([Type.Literal('minimal'), Type.Literal('full')], { description: 'minimal (the task, what it depends on, and its dependents) or full (its whole tree)' }),
+      copy_mode: Type.Union([Type.Literal('minimal'), Type.Literal('full')], {
+        description: 'minimal (the task, what it depends on, and its dependents) or full (its whole tree)',
+      }),
     },
     ['task_id'],
   ),
@@ -75,7 +99,10 @@ export const toolSchemas = {
       dependencies: Type.Optional(Type.Array(Type.Unknown())),
       priority: Type.Optional(Type.Integer()),
     },
-    { additionalProperties: true, description: 'Fields to change on a task that is not running (the tasks API decides which may change)' },
+    {
+      additionalProperties: true,
+      description: 'Fields to change on a task that is not running (the tasks API decides which may change)',
+    },
   ),
   list_executors: object({}),
 } satisfies Record<string, TSchema>;

@@ -38,7 +38,8 @@ export const tools: Record<ToolName, ToolDefinition> = {
   },
   create_task: {
     title: 'Create a task tree',
-    description: 'Stores a task tree without running it and answers it nested from its root. Each task needs a name and schemas.method (an executor id from list_executors).',
+    description:
+      'Stores a task tree without running it and answers it nested from its root. Each task needs a name and schemas.method (an executor id from list_executors).',
     annotations: { destructiveHint: false, idempotentHint: false, openWorldHint: false },
     call: (app, args, caller) => callTasks(app, 'tasks.create', { tasks: args.tasks }, caller),
   },
@@ -56,16 +57,22 @@ export const tools: Record<ToolName, ToolDefinition> = {
   },
   list_tasks: {
     title: 'List tasks',
-    description: 'Tasks newest first (roots of trees unless root_only is false), filtered by status; your own tasks unless you are an administrator.',
+    description:
+      'Tasks newest first (roots of trees unless root_only is false), filtered by status; your own tasks unless you are an administrator.',
     annotations: READ,
-    call: async (app, args, caller) => ({ tasks: await callTasks(app, 'tasks.list', { root_only: true, ...args }, caller) }),
+    call: async (app, args, caller) => ({
+      tasks: await callTasks(app, 'tasks.list', { root_only: true, ...args }, caller),
+    }),
   },
   get_task_status: {
     title: 'Get the status of a task',
     description: "A task's status and progress, its error if it failed, and whether its tree is running now.",
     annotations: { ...READ, idempotentHint: false },
     async call(app, args, caller) {
-      const [status] = (await callTasks(app, 'tasks.running.status', { task_ids: [id(args)] }, caller)) as Record<string, unknown>[];
+      const [status] = (await callTasks(app, 'tasks.running.status', { task_ids: [id(args)] }, caller)) as Record<
+        string,
+        unknown
+      >[];
       if (!status || status.status === 'not_found') throw new ToolFailure(`Task ${id(args)} not found`, -32004);
       return status;
     },
@@ -75,7 +82,11 @@ export const tools: Record<ToolName, ToolDefinition> = {
     description: 'Cancels a task and its unfinished descendants (running executors are stopped).',
     annotations: { destructiveHint: true, idempotentHint: true, openWorldHint: false },
     async call(app, args, caller) {
-      const params = { task_ids: [id(args)], ...(args.force === undefined ? {} : { force: args.force }), ...(args.message === undefined ? {} : { error_message: args.message }) };
+      const params = {
+        task_ids: [id(args)],
+        ...(args.force === undefined ? {} : { force: args.force }),
+        ...(args.message === undefined ? {} : { error_message: args.message }),
+      };
       const [result] = (await callTasks(app, 'tasks.cancel', params, caller)) as Record<string, unknown>[];
       if (result?.error) throw new ToolFailure(String(result.message ?? result.error));
       return result;
@@ -83,7 +94,8 @@ export const tools: Record<ToolName, ToolDefinition> = {
   },
   copy_task: {
     title: 'Copy a task',
-    description: 'Copies a task (with what it depends on and its dependents, or its whole tree with copy_mode full) as new pending tasks you own, ready to run again.',
+    description:
+      'Copies a task (with what it depends on and its dependents, or its whole tree with copy_mode full) as new pending tasks you own, ready to run again.',
     annotations: { destructiveHint: false, idempotentHint: false, openWorldHint: false },
     call: (app, args, caller) => callTasks(app, 'tasks.copy', args, caller),
   },
@@ -95,13 +107,15 @@ export const tools: Record<ToolName, ToolDefinition> = {
   },
   update_task: {
     title: 'Update a task',
-    description: 'Changes fields (name, inputs, params, schemas, dependencies, priority…) of a task that is not running.',
+    description:
+      'Changes fields (name, inputs, params, schemas, dependencies, priority…) of a task that is not running.',
     annotations: { destructiveHint: true, idempotentHint: true, openWorldHint: false },
     call: (app, args, caller) => callTasks(app, 'tasks.update', args, caller),
   },
   list_executors: {
     title: 'List executors',
-    description: 'The executors this server can run (the schemas.method of a task), each with its description and input schema.',
+    description:
+      'The executors this server can run (the schemas.method of a task), each with its description and input schema.',
     annotations: READ,
     call: async (app) => ({
       executors: app.executors.list().map(({ definition }) => ({

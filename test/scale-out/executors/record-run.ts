@@ -48,17 +48,24 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason);
     const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
   });
 }
 
 export default defineExecutor({
   id: 'record_run',
   description: 'records its run in scale_runs (database clock), then waits inputs.ms plus up to inputs.jitter ms',
-  inputSchema: Type.Object({ ms: Type.Optional(Type.Number()), jitter: Type.Optional(Type.Number()) }, { additionalProperties: true }),
+  inputSchema: Type.Object(
+    { ms: Type.Optional(Type.Number()), jitter: Type.Optional(Type.Number()) },
+    { additionalProperties: true },
+  ),
   async execute(inputs, ctx) {
     await table();
     const started = await pool.query<{ id: string }>(
