@@ -3,7 +3,8 @@ import { ApflowError } from '../errors/apflow-error.ts';
 /** An environment variable and the config key it sets; the first listed name wins. */
 interface EnvBinding {
   names: readonly string[];
-  path: readonly [string, string];
+  /** The config key: a section and the keys below it (`['mcp', 'client', 'stdio', 'enabled']`). */
+  path: readonly [string, ...string[]];
   /** `list`: comma-separated values; `all-or-nothing`: a boolean that means the list ['*']. */
   type: 'string' | 'integer' | 'number' | 'boolean' | 'list' | 'star-if-true';
 }
@@ -50,6 +51,8 @@ export const envBindings: readonly EnvBinding[] = [
   { names: ['APFLOW_OUTBOUND_DENY_HOSTS'], path: ['outbound', 'deny_hosts'], type: 'list' },
   // Sections of built-in plugins.
   { names: ['APFLOW_A2A_SECRETS_KEY'], path: ['a2a', 'secrets_key'], type: 'string' },
+  { names: ['APFLOW_MCP_STDIO_ENABLED'], path: ['mcp', 'client', 'stdio', 'enabled'], type: 'boolean' },
+  { names: ['APFLOW_MCP_STDIO_ALLOW'], path: ['mcp', 'client', 'stdio', 'allow'], type: 'list' },
 ];
 
 /** Names of the variables that choose the config file. */
@@ -62,12 +65,13 @@ export function readEnvLayer(env: NodeJS.ProcessEnv): Record<string, Record<stri
     const name = binding.names.find((candidate) => env[candidate] !== undefined && env[candidate] !== '');
     if (!name) continue;
     const raw = env[name] as string;
-    const [section, key] = binding.path;
     if (binding.type === 'star-if-true') {
-      if (/^(1|true|yes)$/i.test(raw.trim())) (layer[section] ??= {})[key] = ['*'];
+      if (/^(1|true|yes)$/i.test(raw.trim())) setKey(layer, binding.path, ['*']);
       continue;
     }
-    (layer[section] ??= {})[key] =
+    setKey(
+      layer,
+      binding.path,
       binding.type === 'integer'
         ? parseInteger(name, raw)
         : binding.type === 'number'
@@ -79,9 +83,17 @@ export function readEnvLayer(env: NodeJS.ProcessEnv): Record<string, Record<stri
                   .split(',')
                   .map((item) => item.trim())
                   .filter(Boolean)
-              : raw;
+              : raw,
+    );
   }
   return layer;
+}
+
+/** Sets `path` in `layer`, making the objects on the way. */
+function setKey(layer: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let at = layer;
+  for (const key of path.slice(0, -1)) at = (at[key] ??= {}) as Record<string, unknown>;
+  at[path[path.length - 1] as string] = value;
 }
 
 function parseNumber(name: string, raw: string): number {

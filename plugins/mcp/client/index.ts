@@ -18,7 +18,7 @@ declare module 'apflow' {
  * APFLOW_MCP_STDIO_ENABLED / APFLOW_MCP_STDIO_ALLOW) and the app's outbound policy.
  */
 export function registerMcpClient(app: PluginApp, settings: McpClientSettings): void {
-  const gate = resolveStdioGate(settings, app.env);
+  const gate = resolveStdioGate(settings);
   app.executors.register(createMcpExecutor({ gate, timeoutS: settings.timeout_s }));
   app.provide('mcp-client', createMcpClientService({ gate, timeoutS: settings.timeout_s, outbound: app.outbound }));
 }

@@ -8,27 +8,12 @@ export interface StdioGate {
   allow: string[];
 }
 
-const truthy = (value: string | undefined) => ['1', 'true', 'yes', 'on'].includes((value ?? '').toLowerCase());
-const envList = (value: string | undefined) =>
-  value
-    ? value
-        .split(',')
-        .map((item) => item.trim())
-        .filter(Boolean)
-    : [];
-
 /**
- * The gate from the config (`mcp.client.stdio`), else the environment (`APFLOW_MCP_STDIO_ENABLED`,
- * `APFLOW_MCP_STDIO_ALLOW`), read with the same rules as the command executor's variables.
+ * The gate from the config (`mcp.client.stdio`; the kernel maps `APFLOW_MCP_STDIO_ENABLED` and
+ * `APFLOW_MCP_STDIO_ALLOW` onto it, as every environment variable): off, and any program, unless set.
  */
-export function resolveStdioGate(
-  settings: McpClientSettings,
-  env: Readonly<Record<string, string | undefined>>,
-): StdioGate {
-  return {
-    enabled: settings.stdio.enabled ?? truthy(env.APFLOW_MCP_STDIO_ENABLED),
-    allow: settings.stdio.allow ?? envList(env.APFLOW_MCP_STDIO_ALLOW),
-  };
+export function resolveStdioGate(settings: McpClientSettings): StdioGate {
+  return { enabled: settings.stdio.enabled ?? false, allow: settings.stdio.allow ?? [] };
 }
 
 /** Variables that change which program runs or what it loads: they would get round an allow list. */

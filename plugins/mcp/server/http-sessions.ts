@@ -65,7 +65,8 @@ export function createHttpSessions(
     for (const session of sessions.values()) if (session.open === 0 && session.lastSeen < idleSince) end(session);
     void homes.listener
       .current()
-      .then((url) => homes.registry.refresh(url))
+      // Only a process that has held sessions writes: idle servers and one-shot commands do not.
+      .then((url) => (url ? homes.registry.refresh(url) : undefined))
       .catch((error: unknown) => app.log.warn({ err: error }, 'cannot refresh the MCP session records'));
   }, sweepMs(settings));
   sweep.unref();

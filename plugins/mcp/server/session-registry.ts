@@ -43,16 +43,15 @@ export function createSessionRegistry(app: PluginApp, staleMs: number) {
       await sql.write((tx) => tx.run('DELETE FROM mcp_sessions WHERE id = ?', [id]));
     },
     /** Marks this process's sessions alive, and drops the rows of processes that stopped refreshing. */
-    async refresh(ownerUrl: string | undefined): Promise<void> {
+    async refresh(ownerUrl: string): Promise<void> {
       const time = now();
       const stale = new Date(Date.now() - staleMs).toISOString();
       await sql.write(async (tx) => {
-        if (ownerUrl)
-          await tx.run(`UPDATE mcp_sessions SET seen_at = ${sql.time} WHERE host = ? AND owner_url = ?`, [
-            time,
-            HOST,
-            ownerUrl,
-          ]);
+        await tx.run(`UPDATE mcp_sessions SET seen_at = ${sql.time} WHERE host = ? AND owner_url = ?`, [
+          time,
+          HOST,
+          ownerUrl,
+        ]);
         await tx.run(`DELETE FROM mcp_sessions WHERE seen_at < ${sql.time}`, [stale]);
       });
     },
