@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { App, TaskEvent } from 'apflow';
+import { started } from './started.ts';
 
 export interface FanoutOptions {
   wsClients: number;
@@ -96,7 +97,7 @@ async function runRound(app: App, rootId: string, children: ClientProcess[]): Pr
   const ready = await Promise.all(children.map((each) => each.next<Ready>()));
   const cpu0 = process.cpuUsage();
   const start = performance.now();
-  const outcome = await (await app.engine.execute(rootId)).done;
+  const outcome = await started(await app.engine.execute(rootId)).done;
   const runMs = performance.now() - start;
   if (outcome.status !== 'completed') throw new Error(`tree ended ${outcome.status}`);
   const timeout = new Promise<'timeout'>((resolve) => setTimeout(resolve, 10_000, 'timeout').unref());

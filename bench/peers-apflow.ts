@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createApp, type App } from 'apflow';
 import { CONCURRENCY, createMarks, sampleDelays, type Peer, type PeerSession } from './peers-common.ts';
+import { started } from './started.ts';
 import { createPostgresDatabase, postgresProblem } from './scale-out-servers.ts';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
@@ -67,7 +68,7 @@ function session(app: App, close: () => Promise<void>): PeerSession {
       });
     const start = performance.now();
     await app.engine.createTree(tasks);
-    const { done } = await app.engine.execute(`${prefix}root`);
+    const { done } = started(await app.engine.execute(`${prefix}root`));
     const outcome = await done;
     if (outcome.status !== 'completed') throw new Error(`tree ended ${outcome.status}`);
     return performance.now() - start;
@@ -81,7 +82,7 @@ function session(app: App, close: () => Promise<void>): PeerSession {
       while (next < count) {
         const id = `${prefix}j${next++}`;
         await app.engine.createTree([{ id, name: id, schemas: { method: 'bench_noop' } }]);
-        outcomes.push((await app.engine.execute(id)).done);
+        outcomes.push(started(await app.engine.execute(id)).done);
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, submitter));
@@ -102,7 +103,7 @@ function session(app: App, close: () => Promise<void>): PeerSession {
         let done: Promise<unknown> = Promise.resolve();
         const delay = await marks.measure(async () => {
           const created = await app.engine.createTree([{ name: 'mark', schemas: { method: 'bench_mark' } }]);
-          done = (await app.engine.execute(created.id)).done;
+          done = started(await app.engine.execute(created.id)).done;
         });
         await done;
         return delay;

@@ -1,47 +1,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { createApp, type App } from 'apflow';
+import { createApp } from 'apflow';
+import { peakRssMb, quiet, withApp, type Figures } from './bench-app.ts';
+import { durableChainMs } from './durable-chain.ts';
 import { runFanout } from './fanout.ts';
-import { runLoad, spawnBareServer, startBareServer, type LoadRequest, type LoadResult } from './http-load.ts';
-import { startServer } from './scale-out-servers.ts';
+import { httpWorkloads } from './http-workloads.ts';
+import { started } from './started.ts';
 
-/** One measured workload: its figures, by name. */
-export type Figures = Record<string, number | string>;
-
-const quiet = () => new Writable({ write: (_chunk, _encoding, done) => done() });
-const fixtures = join(import.meta.dirname, 'fixtures');
-/** The apps' log level (`BENCH_LOG_LEVEL=info` to measure with the server's default). */
-const logLevel = (process.env.BENCH_LOG_LEVEL ?? 'warn') as 'warn';
-
-async function withApp<T>(
-  work: (app: App, file: string) => Promise<T>,
-  engine: Record<string, unknown> = JSON.parse(process.env.BENCH_ENGINE ?? '{}'),
-  extra: Record<string, unknown> = {},
-): Promise<T> {
-  const dir = mkdtempSync(join(tmpdir(), 'apflow-bench-'));
-  const file = join(dir, 'bench.sqlite');
-  const app = await createApp({
-    env: {},
-    logStream: quiet(),
-    inline: {
-      database: { url: `sqlite:${file}` },
-      executors: { dirs: [fixtures] },
-      log: { level: logLevel },
-      engine,
-      ...extra,
-    },
-  });
-  try {
-    return await work(app, file);
-  } finally {
-    await app.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
+export type { Figures } from './bench-app.ts';
 
 /** The workloads `npm run bench` runs, each in a fresh process. */
 export const workloads: Record<string, () => Promise<Figures>> = {
@@ -59,7 +26,7 @@ export const workloads: Record<string, () => Promise<Figures>> = {
       const created = performance.now();
       await app.engine.createTree(tasks);
       const start = performance.now();
-      const { done } = await app.engine.execute('root');
+      const { done } = started(await app.engine.execute('root'));
       const outcome = await done;
       const ms = performance.now() - start;
       if (outcome.status !== 'completed') throw new Error(`tree ended ${outcome.status}`);
@@ -72,7 +39,11 @@ export const workloads: Record<string, () => Promise<Figures>> = {
       };
     });
   },
-  /** A 1,000-deep tree (each task the only child of the previous), run bottom-up. */
+  /**
+   * A 1,000-deep tree (each task the only child of the previous), run bottom-up. Each step starts
+   * only once the previous one's completion is committed, so the figure is compared with the
+   * machine's floor for that, measured in the same process right after (`durable-chain.ts`).
+   */
   async 'chain-1k'() {
     return withApp(async (app) => {
       const tasks = Array.from({ length: 1000 }, (_, i) => ({
@@ -83,14 +54,17 @@ export const workloads: Record<string, () => Promise<Figures>> = {
       }));
       await app.engine.createTree(tasks);
       const start = performance.now();
-      const { done } = await app.engine.execute('c0');
+      const { done } = started(await app.engine.execute('c0'));
       const outcome = await done;
       const ms = performance.now() - start;
       if (outcome.status !== 'completed') throw new Error(`chain ended ${outcome.status}`);
+      const floorMs = await durableChainMs(1000);
       return {
         tasks: 1000,
         run_ms: Math.round(ms),
         tasks_per_s: Math.round(1000 / (ms / 1000)),
+        bare_commits_per_s: Math.round(1000 / (floorMs / 1000)),
+        ratio_to_bare: Math.round((floorMs / ms) * 100) / 100,
         peak_rss_mb: peakRssMb(),
       };
     });
@@ -107,7 +81,7 @@ export const workloads: Record<string, () => Promise<Figures>> = {
         ]);
         store.benchStarts = [];
         const start = performance.now();
-        const { done } = await app.engine.execute(tree.id);
+        const { done } = started(await app.engine.execute(tree.id));
         await done;
         if (i >= 5) delays.push((store.benchStarts[0] as number) - start);
       }
@@ -116,169 +90,7 @@ export const workloads: Record<string, () => Promise<Figures>> = {
       return { runs: delays.length, p50_ms: at(0.5), p95_ms: at(0.95), max_ms: at(1) };
     });
   },
-  /**
-   * tasks.create over HTTP (JSON-RPC POST /tasks, one task a request) on a real `apflow serve`
-   * (SQLite, its defaults) against a bare Fastify + sqlite3 process that INSERTs each task posted
-   * into the same table: both servers in processes of their own, one after the other on the same
-   * file, 16 keep-alive connections, 3 s each after a 0.5 s warm-up. Every response is checked.
-   */
-  async 'http-write'() {
-    const dir = mkdtempSync(join(tmpdir(), 'apflow-bench-write-'));
-    const file = join(dir, 'bench.sqlite');
-    const task = (n: number) => ({
-      name: `task ${n}`,
-      inputs: { n, text: 'some input' },
-      schemas: { method: 'bench_noop' },
-    });
-    const named = (value: unknown, n: number) =>
-      (value as { name?: unknown; id?: unknown } | null)?.name === `task ${n}` &&
-      typeof (value as { id?: unknown }).id === 'string';
-    const load = (base: string, next: (n: number) => LoadRequest) =>
-      runLoad({ base, next, concurrency: 16, warmupMs: 500, durationMs: 3000 });
-    const measured: Record<string, LoadResult> = {};
-    try {
-      const server = await startServer({ databaseUrl: `sqlite:${file}`, workers: 1 });
-      try {
-        measured.apflow_create = await load(server.url, (n) => ({
-          method: 'POST',
-          path: '/tasks',
-          body: JSON.stringify({ jsonrpc: '2.0', id: n, method: 'tasks.create', params: [task(n)] }),
-          check: (body) => named((JSON.parse(body) as { result?: unknown }).result, n),
-        }));
-      } finally {
-        await server.stop();
-      }
-      const bare = await spawnBareServer(file);
-      try {
-        measured.bare_create = await load(bare.url, (n) => ({
-          method: 'POST',
-          path: '/task',
-          body: JSON.stringify(task(n)),
-          check: (body) => named(JSON.parse(body), n),
-        }));
-      } finally {
-        await bare.close();
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-    const failed = Object.entries(measured).filter(([, result]) => result.errors > 0);
-    if (failed.length)
-      throw new Error(
-        failed.map(([name, result]) => `${name}: ${result.errors} errors, first: ${result.firstError}`).join('; '),
-      );
-    const figures: Figures = {};
-    for (const [name, result] of Object.entries(measured))
-      Object.assign(figures, {
-        [`${name}_rps`]: result.rps,
-        [`${name}_p50_ms`]: result.p50_ms,
-        [`${name}_p99_ms`]: result.p99_ms,
-      });
-    const ratio =
-      Math.round(((measured.apflow_create as LoadResult).rps / (measured.bare_create as LoadResult).rps) * 100) / 100;
-    return { create_ratio: ratio, ...figures, concurrency: 16, seconds: 3 };
-  },
-  /**
-   * tasks.get and tasks.list over HTTP (JSON-RPC POST /tasks) against a bare Fastify route with a
-   * raw sqlite3 query on the same file, alternating, 16 keep-alive connections, 3 s each after a
-   * 0.5 s warm-up. Every response is checked; any error fails the workload.
-   */
-  async 'http-read'() {
-    return withApp(async (app, file) => {
-      const trees = 200;
-      const users = ['alice', 'bob'];
-      for (let t = 0; t < trees; t++) {
-        const tasks = Array.from({ length: 5 }, (_, i) => ({
-          id: `h${t}-${i}`,
-          name: `task ${t}.${i}`,
-          parent_id: i === 0 ? null : `h${t}-0`,
-          inputs: { n: t, text: 'some input' },
-          schemas: { method: 'bench_noop' },
-        }));
-        await app.engine.createTree(tasks, { userId: users[t % users.length] });
-      }
-      const idOf = (n: number) => `h${(n * 7919) % trees}-${n % 5}`;
-      const userOf = (n: number) => users[n % users.length] as string;
-      const rpc = (n: number, method: string, params: Record<string, unknown>) =>
-        JSON.stringify({ jsonrpc: '2.0', id: n, method, params });
-      const result = (body: string) => (JSON.parse(body) as { result?: unknown }).result;
-      const isTask = (value: unknown, id: string) => (value as { id?: unknown } | null | undefined)?.id === id;
-      const isPage = (value: unknown, user: string) =>
-        Array.isArray(value) &&
-        value.length === trees / users.length &&
-        value.every(
-          (row: { user_id?: unknown; parent_id?: unknown }) => row.user_id === user && row.parent_id === null,
-        );
-
-      const { url: apflowUrl } = await app.listen({ host: '127.0.0.1', port: 0 });
-      const bare = await startBareServer(file);
-      const targets: Record<string, { base: string; next: (n: number) => LoadRequest }> = {
-        apflow_get: {
-          base: apflowUrl,
-          next: (n) => ({
-            method: 'POST',
-            path: '/tasks',
-            body: rpc(n, 'tasks.get', { task_id: idOf(n) }),
-            check: (body) => isTask(result(body), idOf(n)),
-          }),
-        },
-        bare_get: {
-          base: bare.url,
-          next: (n) => ({
-            method: 'GET',
-            path: `/task/${idOf(n)}`,
-            check: (body) => isTask(JSON.parse(body), idOf(n)),
-          }),
-        },
-        apflow_list: {
-          base: apflowUrl,
-          next: (n) => ({
-            method: 'POST',
-            path: '/tasks',
-            body: rpc(n, 'tasks.list', { user_id: userOf(n) }),
-            check: (body) => isPage(result(body), userOf(n)),
-          }),
-        },
-        bare_list: {
-          base: bare.url,
-          next: (n) => ({
-            method: 'GET',
-            path: `/roots/${userOf(n)}`,
-            check: (body) => isPage(JSON.parse(body), userOf(n)),
-          }),
-        },
-      };
-      const measured: Record<string, LoadResult> = {};
-      try {
-        for (const [name, target] of Object.entries(targets)) {
-          measured[name] = await runLoad({ ...target, concurrency: 16, warmupMs: 500, durationMs: 3000 });
-        }
-      } finally {
-        await bare.close();
-      }
-      const failed = Object.entries(measured).filter(([, load]) => load.errors > 0);
-      if (failed.length)
-        throw new Error(
-          failed.map(([name, load]) => `${name}: ${load.errors} errors, first: ${load.firstError}`).join('; '),
-        );
-      const figures: Figures = {};
-      for (const [name, load] of Object.entries(measured))
-        Object.assign(figures, {
-          [`${name}_rps`]: load.rps,
-          [`${name}_p50_ms`]: load.p50_ms,
-          [`${name}_p99_ms`]: load.p99_ms,
-        });
-      const ratio = (a: string, b: string) =>
-        Math.round(((measured[a] as LoadResult).rps / (measured[b] as LoadResult).rps) * 100) / 100;
-      return {
-        get_ratio: ratio('apflow_get', 'bare_get'),
-        list_ratio: ratio('apflow_list', 'bare_list'),
-        ...figures,
-        concurrency: 16,
-        seconds: 3,
-      };
-    });
-  },
+  ...httpWorkloads,
   /**
    * Event fan-out: 1,000 WebSocket and 200 SSE clients on 127.0.0.1, all subscribed to one tree
    * (root + 20 children reporting progress 5 times, 60 ms apart) before it runs. Every client must

@@ -19,6 +19,8 @@ export {
   type KernelServices,
   type PluginApp,
   type PluginDefinition,
+  type PluginEngine,
+  type PluginStorage,
   type RpcMethodDescription,
 } from './loader/define-plugin.ts';
 export type { RouteDescription } from './http/create-http.ts';
@@ -32,6 +34,7 @@ export type {
   KeyRequest,
   Principal,
   RequestContext,
+  TaskCounts,
   TaskEvent,
   TaskEventType,
   TaskRunContext,
@@ -43,7 +46,15 @@ export type { RegisteredExecutor } from './executors/executor-table.ts';
 export { detectProvider } from './executors/detect-provider.ts';
 
 // ---- Tasks and the engine ----
-export type { ExecuteStarted, TaskEngine, TreeOutcome, CancelResult, EngineSettings } from './engine/task-engine.ts';
+export type {
+  AlreadyRunning,
+  ExecuteAnswer,
+  ExecuteStarted,
+  TaskEngine,
+  TreeOutcome,
+  CancelResult,
+  EngineSettings,
+} from './engine/task-engine.ts';
 export type { Following } from './engine/follow-tree.ts';
 export { eventJson } from './engine/task-events.ts';
 export type { TaskRepository } from './engine/task-repository.ts';

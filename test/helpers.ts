@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
-import { createApp, type App, type CreateAppOptions } from 'apflow';
+import { createApp, type App, type CreateAppOptions, type ExecuteAnswer, type ExecuteStarted } from 'apflow';
 
 /** The repository root. */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -273,4 +273,10 @@ export function launchApflow(t: TestContext, args: string[], options: SpawnApflo
     await proc.exited;
   });
   return proc;
+}
+
+/** The run `engine.execute` began; throws (failing the test) when the tree was running already. */
+export function started(answer: ExecuteAnswer): ExecuteStarted {
+  if (!answer.started) throw new Error(`Task ${answer.root_task_id} is already running`);
+  return answer;
 }

@@ -24,6 +24,8 @@ import { drain, createFrontServer } from './front-server.ts';
 import { createGeneration, type Generation } from './generation.ts';
 import type { HealthReport } from './health.ts';
 import { watchPluginFiles } from './plugin-watcher.ts';
+import { createPluginViews } from '../loader/plugin-views.ts';
+import { createReleasers } from '../loader/releasers.ts';
 import { openServerWarning } from '../http/open-server-warning.ts';
 
 /** Options of {@link createApp}: where the config comes from, plus embedding knobs. */
@@ -80,23 +82,22 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
   const { config } = loaded;
   const log = createLogger({ level: config.log.level, stream: options.logStream, format: config.log.format });
   const storage = await createStorage({ url: config.database.url, log });
-  const releasers: (() => Promise<void>)[] = [() => storage.close()];
-  const release = async () => {
-    for (const releaser of releasers.reverse()) await releaser().catch((err) => log.error({ err }, 'release failed'));
-  };
+  // Released newest first when the app closes or fails to start; a failure is logged, the rest still run.
+  const releasers = createReleasers({ onError: (err) => log.error({ err }, 'release failed') });
+  releasers.add(() => storage.close());
   try {
     if (options.migrate !== false) await storage.migrate();
     const folderExecutors = createExecutorTable();
     const folders = await createExecutorFolders({ dirs: config.executors.dirs, table: folderExecutors, log });
-    releasers.push(() => folders.close());
+    releasers.add(() => folders.close());
     const pluginErrors: { file: string; error: string; at: string }[] = [];
     const tasks = createTaskRepository(storage.sql);
     const signals = await createSignalBus({ dialect: storage.dialect, url: config.database.url, log });
-    releasers.push(() => signals.close());
+    releasers.add(() => signals.close());
     const self = createSelfAddresses();
     if (config.server.base_url) self.knownAs(config.server.base_url);
     const outbound = createOutbound({ rules: config.outbound, self });
-    releasers.push(() => outbound.close());
+    releasers.add(() => outbound.close());
     // The engine outlives generations: it asks for the current hooks and executors each time.
     let current!: Generation;
     const engine = createTaskEngine({
@@ -111,7 +112,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       log,
     });
     const stopAnswering = answerServerTasks(engine);
-    releasers.push(async () => stopAnswering());
+    releasers.add(stopAnswering);
     const shared = {
       loaded,
       log,
@@ -119,6 +120,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       folderExecutors,
       engine,
       tasks,
+      views: createPluginViews(engine, storage),
       outbound,
       reloadErrors: () => [...folders.errors(), ...pluginErrors],
       startedAt: Date.now(),
@@ -126,7 +128,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
 
     let generationId = 1;
     current = await createGeneration(shared, { id: generationId, fresh: false });
-    releasers.push(() => engine.close(config.server.shutdown_timeout_s * 1000));
+    releasers.add(() => engine.close(config.server.shutdown_timeout_s * 1000));
     await engine.start({ resume: options.resume !== false });
     const { server, upgrades } = createFrontServer(() => current);
     const drainMs = config.server.shutdown_timeout_s * 1000;
@@ -135,7 +137,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     // Closing waits for a reload under way and for swapped-out generations still draining.
     const retiring = new Set<Promise<void>>();
     let reloading = Promise.resolve();
-    releasers.push(async () => {
+    releasers.add(async () => {
       await reloading;
       await Promise.all(retiring);
     });
@@ -164,7 +166,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     const reload = (): Promise<void> => (reloading = reloading.then(swapGeneration));
     if (config.reload) {
       const watcher = await watchPluginFiles(config.plugins, () => void reload(), log);
-      releasers.push(() => watcher.close());
+      releasers.add(() => watcher.close());
     }
 
     const app: App = {
@@ -218,7 +220,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
             await closed;
           }
           await current.dispose().catch((err) => log.error({ err }, 'dispose failed'));
-          await release();
+          await releasers.release();
           log.info('apflow stopped');
           log.flush?.();
         })();
@@ -237,7 +239,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     };
     return app;
   } catch (error) {
-    await release();
+    await releasers.release();
     throw error;
   }
 }

@@ -18,10 +18,7 @@ export interface FrontServer {
 export function createFrontServer(current: () => Generation): FrontServer {
   const upgrades = createUpgradeSockets();
   const serve = (generation: Generation, req: IncomingMessage, res: ServerResponse) => {
-    generation.inflight++;
-    res.once('close', () => {
-      generation.inflight--;
-    });
+    track(generation, res);
     generation.http.handle(req, res);
   };
   const server = createServer((req, res) => serve(current(), req, res));
@@ -39,11 +36,39 @@ export function createFrontServer(current: () => Generation): FrontServer {
   return { server, upgrades };
 }
 
-/** Resolves once `generation` serves no request, or after `timeoutMs`. */
+/** The requests each generation is serving: one promise per request, settled when its response closes. */
+const serving = new WeakMap<Generation, Set<Promise<void>>>();
+
+function track(generation: Generation, res: ServerResponse): void {
+  const requests = serving.get(generation) ?? new Set<Promise<void>>();
+  serving.set(generation, requests);
+  const closed = new Promise<void>((resolve) =>
+    res.once('close', () => {
+      requests.delete(closed);
+      generation.inflight = requests.size;
+      resolve();
+    }),
+  );
+  requests.add(closed);
+  generation.inflight = requests.size;
+}
+
+/**
+ * Resolves once `generation` serves no request (true), or after `timeoutMs` (false). Requests
+ * that arrive while it waits are waited for too.
+ */
 export async function drain(generation: Generation, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (generation.inflight > 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
+  const requests = serving.get(generation) ?? new Set();
+  // No grace (shutdown_timeout_s: 0) answers at once, without waiting for a timer.
+  if (requests.size === 0 || timeoutMs <= 0) return requests.size === 0;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), timeoutMs)));
+  try {
+    while (requests.size > 0) {
+      if ((await Promise.race([Promise.all(requests), deadline])) === 'late') return requests.size === 0;
+    }
+    return true;
+  } finally {
+    clearTimeout(timer);
   }
-  return generation.inflight === 0;
 }

@@ -12,6 +12,7 @@ import type { Outbound } from '../outbound/outbound-policy.ts';
 import { version } from '../internal/version.ts';
 import type { KernelServices, PluginApp } from '../loader/define-plugin.ts';
 import { loadPlugins, setupPlugins } from '../loader/load-plugins.ts';
+import type { PluginViews } from '../loader/plugin-views.ts';
 import { createReleasers } from '../loader/releasers.ts';
 import { resolvePluginSources } from '../loader/resolve-plugins.ts';
 import { createRpcRegistry, type RpcRegistry } from '../rpc/rpc-registry.ts';
@@ -32,6 +33,8 @@ export interface GenerationShared {
   folderExecutors: ExecutorTable;
   engine: TaskEngine;
   tasks: TaskRepository;
+  /** What plugins get of the engine and the database (without the kernel's members). */
+  views: PluginViews;
   outbound: Outbound;
   reloadErrors(): ReloadError[];
   startedAt: number;
@@ -136,8 +139,9 @@ export async function createGeneration(
         get: executor,
         list: executors,
       },
-      storage: shared.storage,
-      engine: shared.engine,
+      storage: shared.views.storage,
+      engine: shared.views.engine,
+      serverId: shared.views.serverId,
       tasks: shared.tasks,
       outbound: shared.outbound,
       log,

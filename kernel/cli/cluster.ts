@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { createApp, type App } from '../app/create-app.ts';
 import { resolveConfig, type CliOverrides, type LoadedConfig } from '../config/resolve-config.ts';
 import { isApflowError } from '../errors/apflow-error.ts';
+import { errorMessage } from '../internal/error-message.ts';
 import { createLogger } from '../internal/logger.ts';
 import { createStorage } from '../storage/create-storage.ts';
 import { fail } from './cli.ts';
@@ -156,7 +157,7 @@ export async function runWorker(cli: CliOverrides): Promise<void> {
     const { url } = await app.listen();
     send({ type: 'ready', url });
   } catch (error) {
-    const message = isApflowError(error) ? `${error.message} (${error.code})` : (error as Error).message;
+    const message = isApflowError(error) ? `${error.message} (${error.code})` : errorMessage(error);
     send({ type: 'fatal', message });
     process.exitCode = 1;
     process.disconnect?.();

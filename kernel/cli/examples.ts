@@ -19,6 +19,7 @@ export async function examplesCommand(action: string, options: { config?: string
     throw new ApflowError('APF_INVALID_PARAMS', { message: `unknown examples action '${action}' (use init)` });
   const app = await openForCommand(options);
   try {
+    // The kernel does not import plugins: the service's shape is declared above.
     const examples = (app.service as (name: string) => ExamplesService | undefined)('examples');
     if (!examples)
       throw new ApflowError('APF_CONFIG_INVALID', {

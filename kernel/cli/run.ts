@@ -27,11 +27,13 @@ export async function runFile(file: string, options: RunOptions): Promise<void> 
     };
     walk(tree);
     const live = process.stderr.isTTY ? app.engine.subscribe((event) => showEvent(event, names)) : undefined;
-    const { done } = await app.engine.execute(tree.id);
+    const run = await app.engine.execute(tree.id);
+    // The tree was created a moment ago by this command: nothing else can have begun it.
+    if (!run.started) throw new Error(`Task ${tree.id} is already running`);
     const interrupt = () => void app.engine.cancel([tree.id], 'Cancelled from the command line');
     process.once('SIGINT', interrupt);
     process.once('SIGTERM', interrupt);
-    const outcome = await done;
+    const outcome = await run.done;
     live?.();
     process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
     process.exitCode = outcome.status === 'completed' ? 0 : 1;

@@ -1,3 +1,5 @@
+import { errorMessage } from '../internal/error-message.ts';
+
 /**
  * Runs `shutdown` on the first SIGINT or SIGTERM, or on a call of the returned function, and
  * exits 0 when it is done (1 if it failed); a second signal exits at once with code 1.
@@ -11,7 +13,7 @@ export function onShutdownSignal(shutdown: () => Promise<void>): () => void {
     shutdown().then(
       () => process.exit(0),
       (error: unknown) => {
-        process.stderr.write(`apflow: shutdown failed: ${(error as Error).message}\n`);
+        process.stderr.write(`apflow: shutdown failed: ${errorMessage(error)}\n`);
         process.exit(1);
       },
     );

@@ -17,6 +17,7 @@ export interface TasksOptions {
 }
 
 const ACTIONS = ['list', 'get', 'tree', 'status', 'cancel', 'watch'] as const;
+const isAction = (value: string): value is (typeof ACTIONS)[number] => ACTIONS.some((action) => action === value);
 
 /**
  * `apflow tasks list|get|tree|status|cancel|watch`: operators' views of the configured
@@ -24,25 +25,33 @@ const ACTIONS = ['list', 'get', 'tree', 'status', 'cancel', 'watch'] as const;
  * database (it notices within a third of `engine.lease_s`).
  */
 export async function tasksCommand(action: string, ids: string[], options: TasksOptions): Promise<void> {
-  if (!ACTIONS.includes(action as (typeof ACTIONS)[number])) {
+  if (!isAction(action)) {
     throw new ApflowError('APF_INVALID_PARAMS', {
       message: `unknown action 'tasks ${action}' (use one of: ${ACTIONS.join(', ')})`,
     });
   }
-  if (action !== 'list' && ids.length === 0)
+  if (action === 'list') return withApp(options, (app) => list(app, options));
+  const [id] = ids;
+  if (id === undefined)
     throw new ApflowError('APF_INVALID_PARAMS', { message: `'tasks ${action}' needs at least one task id` });
-  const app = await openForCommand(options);
-  try {
-    if (action === 'list') await list(app, options);
-    if (action === 'get') print(toTaskJson(await found(app, ids[0] as string)));
-    if (action === 'tree') print(buildTrees(await app.tasks.tree((await found(app, ids[0] as string)).root_id))[0]);
+  return withApp(options, async (app) => {
+    if (action === 'get') print(toTaskJson(await found(app, id)));
+    if (action === 'tree') print(buildTrees(await app.tasks.tree((await found(app, id)).root_id))[0]);
     if (action === 'status') print(await statuses(app, ids));
     if (action === 'cancel') {
       const results = await app.engine.cancel(ids, options.message ?? 'Cancelled by user');
       print(results);
       if (results.some((result) => result.status !== 'cancelled')) process.exitCode = 1;
     }
-    if (action === 'watch') await watch(app, ids[0] as string, Number(options.interval ?? 1));
+    if (action === 'watch') await watch(app, id, Number(options.interval ?? 1));
+  });
+}
+
+/** Opens the configured app, runs `work` with it, and closes it. */
+async function withApp(options: TasksOptions, work: (app: App) => Promise<void>): Promise<void> {
+  const app = await openForCommand(options);
+  try {
+    await work(app);
   } finally {
     await app.close();
   }
@@ -123,7 +132,7 @@ function printTable(header: string[], rows: string[][]): void {
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells
-      .map((cell, i) => cell.padEnd(widths[i] as number))
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
       .join('  ')
       .trimEnd();
   process.stdout.write(`${[line(header), ...rows.map(line)].join('\n')}\n`);

@@ -24,6 +24,7 @@ const revocationNote = (auth: AuthService, name: string) =>
 async function withAuth<T>(options: { config?: string }, work: (auth: AuthService) => Promise<T>): Promise<T> {
   const app = await openForCommand(options);
   try {
+    // The kernel does not import plugins: the service's shape is declared above.
     const auth = (app.service as (name: string) => AuthService | undefined)('jwt-auth');
     if (!auth)
       throw new ApflowError('APF_CONFIG_INVALID', {

@@ -1,4 +1,5 @@
 import { ApflowError } from '../errors/apflow-error.ts';
+import { isRecord } from '../internal/is-record.ts';
 
 /** An environment variable and the config key it sets; the first listed name wins. */
 interface EnvBinding {
@@ -62,9 +63,9 @@ export const configFileEnvNames = ['APFLOW_CONFIG', 'AIPARTNERUPFLOW_CONFIG'] as
 export function readEnvLayer(env: NodeJS.ProcessEnv): Record<string, Record<string, unknown>> {
   const layer: Record<string, Record<string, unknown>> = {};
   for (const binding of envBindings) {
-    const name = binding.names.find((candidate) => env[candidate] !== undefined && env[candidate] !== '');
-    if (!name) continue;
-    const raw = env[name] as string;
+    const set = firstSet(env, binding.names);
+    if (!set) continue;
+    const [name, raw] = set;
     if (binding.type === 'star-if-true') {
       if (/^(1|true|yes)$/i.test(raw.trim())) setKey(layer, binding.path, ['*']);
       continue;
@@ -89,11 +90,30 @@ export function readEnvLayer(env: NodeJS.ProcessEnv): Record<string, Record<stri
   return layer;
 }
 
+/** The first of `names` set (and not empty) in `env`, with its value. */
+function firstSet(env: NodeJS.ProcessEnv, names: readonly string[]): [name: string, raw: string] | undefined {
+  for (const name of names) {
+    const raw = env[name];
+    if (raw !== undefined && raw !== '') return [name, raw];
+  }
+  return undefined;
+}
+
 /** Sets `path` in `layer`, making the objects on the way. */
-function setKey(layer: Record<string, unknown>, path: readonly string[], value: unknown): void {
+function setKey(layer: Record<string, unknown>, [first, ...rest]: EnvBinding['path'], value: unknown): void {
   let at = layer;
-  for (const key of path.slice(0, -1)) at = (at[key] ??= {}) as Record<string, unknown>;
-  at[path[path.length - 1] as string] = value;
+  let key = first;
+  for (const next of rest) {
+    const child = at[key];
+    if (isRecord(child)) at = child;
+    else {
+      const made: Record<string, unknown> = {};
+      at[key] = made;
+      at = made;
+    }
+    key = next;
+  }
+  at[key] = value;
 }
 
 function parseNumber(name: string, raw: string): number {

@@ -2,7 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ApflowError } from '../errors/apflow-error.ts';
+import { errorMessage } from '../internal/error-message.ts';
 import { importDefault } from '../internal/fresh-import.ts';
+import { isRecord } from '../internal/is-record.ts';
 
 /** File names looked for in the working directory, in this order, when none is given. */
 export const configFileNames = [
@@ -49,15 +51,15 @@ export async function readConfigFile(file: string): Promise<Record<string, unkno
     }
   } catch (error) {
     throw new ApflowError('APF_CONFIG_INVALID', {
-      message: `cannot read config file ${file}: ${(error as Error).message}`,
+      message: `cannot read config file ${file}: ${errorMessage(error)}`,
       cause: error,
     });
   }
   if (value === null || value === undefined) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) {
+  if (!isRecord(value)) {
     throw new ApflowError('APF_CONFIG_INVALID', {
       message: `config file ${file} must hold an object (a default export for .ts/.js files)`,
     });
   }
-  return value as Record<string, unknown>;
+  return value;
 }

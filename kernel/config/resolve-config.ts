@@ -6,6 +6,7 @@ import { KernelConfigSchema, type KernelConfig } from './config-schema.ts';
 import { configFileEnvNames, readEnvLayer } from './config-env.ts';
 import { findConfigFile, readConfigFile } from './load-config-file.ts';
 import { describeSchemaErrors } from '../internal/schema-errors.ts';
+import { isRecord } from '../internal/is-record.ts';
 import { safeMerge, unsafeKeyPath } from '../internal/safe-merge.ts';
 
 /** Settings given on the command line; they win over everything else. */
@@ -63,17 +64,18 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
     cliLayer(cli),
   ]);
   // Paths still relative here are defaults: they belong to the config file's folder (else the cwd).
-  const withDefaults = resolvePaths(Value.Default(KernelConfigSchema, merged) as Record<string, unknown>, baseDir);
+  const defaulted = Value.Default(KernelConfigSchema, merged);
+  const withDefaults = isRecord(defaulted) ? resolvePaths(defaulted, baseDir) : defaulted;
   if (!validator.Check(withDefaults)) {
     const where = file ? ` (config file ${file}, environment and flags)` : '';
     throw new ApflowError('APF_CONFIG_INVALID', {
       message: `invalid configuration${where}:\n${describeSchemaErrors(validator.Errors(withDefaults))}`,
     });
   }
-  const auth = withDefaults.auth as { enabled: boolean; jwt_secret?: string };
+  const { auth } = withDefaults;
   // A JWT secret turns authentication on, as in the guide (AIPARTNERUPFLOW_JWT_SECRET alone enables it).
   if (auth.jwt_secret) auth.enabled = true;
-  return { config: Object.freeze(withDefaults) as ApflowConfig, file, baseDir, env };
+  return { config: Object.freeze(withDefaults), file, baseDir, env };
 }
 
 function cliLayer(cli: CliOverrides): Record<string, unknown> {
@@ -103,20 +105,15 @@ function refuseUnsafeKeys(layer: Record<string, unknown>, source: string): void 
   }
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Makes the known path-valued keys absolute against `baseDir`. */
-function resolvePaths<T extends Record<string, unknown>>(layer: T, baseDir: string): T {
-  const database = layer.database as Record<string, unknown> | undefined;
-  if (database && typeof database.url === 'string') database.url = absoluteSqliteUrl(database.url, baseDir);
-  const executors = layer.executors as Record<string, unknown> | undefined;
-  if (executors && Array.isArray(executors.dirs)) {
+function resolvePaths(layer: Record<string, unknown>, baseDir: string): Record<string, unknown> {
+  const { database, executors } = layer;
+  if (isRecord(database) && typeof database.url === 'string') database.url = absoluteSqliteUrl(database.url, baseDir);
+  if (isRecord(executors) && Array.isArray(executors.dirs)) {
     executors.dirs = executors.dirs.map((dir) => (typeof dir === 'string' ? resolve(baseDir, dir) : dir));
   }
   if (Array.isArray(layer.plugins)) {
-    (layer as Record<string, unknown>).plugins = layer.plugins.map((entry) => resolvePluginEntry(entry, baseDir));
+    layer.plugins = layer.plugins.map((entry) => resolvePluginEntry(entry, baseDir));
   }
   return layer;
 }
@@ -124,7 +121,7 @@ function resolvePaths<T extends Record<string, unknown>>(layer: T, baseDir: stri
 function resolvePluginEntry(entry: unknown, baseDir: string): unknown {
   const local = (spec: string) => (spec.startsWith('.') || isAbsolute(spec) ? resolve(baseDir, spec) : spec);
   if (typeof entry === 'string') return local(entry);
-  if (isPlainObject(entry) && typeof entry.name === 'string') return { ...entry, name: local(entry.name) };
+  if (isRecord(entry) && typeof entry.name === 'string') return { ...entry, name: local(entry.name) };
   return entry;
 }
 

@@ -1,12 +1,13 @@
-import type { Logger } from '../internal/logger.ts';
+import { nextReadyAt } from '../storage/queries/claims.ts';
 import { leasesLost, othersLeases, pinOwners, renewLeases, runsWithoutId, unpin } from '../storage/queries/leases.ts';
 import { beat, forgetServers, listServers } from '../storage/queries/servers.ts';
 import { pruneEvents } from '../storage/queries/task-events.ts';
-import type { Sql } from '../storage/sql.ts';
+import { beginRuns } from './begin-runs.ts';
+import type { EngineCore } from './engine-core.ts';
 import { isOwnerGone } from './engine-owner.ts';
 import { recoverTasks } from './recover-tasks.ts';
-import { startRuns } from './start-run.ts';
-import type { Transact } from './transactor.ts';
+import type { TreeHub } from './tree-hub.ts';
+import type { WorkLoop } from './work-loop.ts';
 
 /** How often old events are pruned. */
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
@@ -18,21 +19,15 @@ const MAX_TICK_MS = 2000;
  * `apflow_servers`, aborts runs it no longer holds (cancelled or taken over), and — on a server
  * — sweeps: takes back tasks whose engine stopped (expired lease, or a process of this host that
  * is gone), frees tasks pinned to engines that are gone, resumes runs an older apflow left
- * behind, and prunes old events.
+ * behind, and prunes old events. Each beat is also the safety net of signals: it wakes the work
+ * loop for tasks that became ready and, without LISTEN, tells followers to look at the log.
  */
-export function createLeaseKeeper(options: {
-  sql: Sql;
-  owner: string;
-  leaseMs: number;
-  eventRetentionMs: number;
-  runningHere: () => string[];
-  lost: (ids: string[]) => void;
-  transact: Transact;
-  sweeping: () => boolean;
-  afterTick: () => Promise<void>;
-  log: Logger;
-}) {
-  const { sql, owner, leaseMs, log } = options;
+export function createLeaseKeeper(core: EngineCore, loop: WorkLoop, hub: TreeHub) {
+  const { sql, owner, log } = core;
+  const leaseMs = core.settings.lease_s * 1000;
+  const eventRetentionMs = core.settings.event_retention_s * 1000;
+  const lostHere = (ids: string[]) =>
+    loop.running.abort(ids, new Error('this server no longer holds the task (cancelled or taken over)'));
   const startedAt = new Date().toISOString();
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | null = null;
@@ -44,14 +39,14 @@ export function createLeaseKeeper(options: {
       (lease) => !lease.lease_expires_at || Date.parse(lease.lease_expires_at) < now || isOwnerGone(lease.lease_owner),
     );
     if (dead.length) {
-      const recovered = await options.transact((tx) => recoverTasks(tx, dead));
+      const recovered = await core.transact((tx) => recoverTasks(tx, dead));
       if (recovered) log.warn({ tasks: recovered }, 'took back tasks whose server stopped');
     }
     const pinned = (await pinOwners(sql)).filter((pin) => pin !== owner);
     if (pinned.length) {
-      const fresh = new Date(now - 2 * leaseMs).toISOString();
+      const beatSince = new Date(now - 2 * leaseMs).toISOString();
       const alive = new Set(
-        (await listServers(sql)).filter((server) => server.heartbeat_at >= fresh).map((server) => server.id),
+        (await listServers(sql)).filter((server) => server.heartbeat_at >= beatSince).map((server) => server.id),
       );
       for (const pin of pinned) {
         if (alive.has(pin) && !isOwnerGone(pin)) continue;
@@ -61,11 +56,11 @@ export function createLeaseKeeper(options: {
     }
     for (const rootId of await runsWithoutId(sql)) {
       log.warn({ root_task_id: rootId }, 'resuming a tree an older apflow left running');
-      await options.transact((tx) => startRuns(tx, [{ taskId: rootId, pinnedTo: null, resume: true }]));
+      await core.transact((tx) => beginRuns(tx, [{ taskId: rootId, pinnedTo: null, resume: true }]));
     }
     if (now - lastPrune > PRUNE_EVERY_MS) {
       lastPrune = now;
-      await sql.write((runner) => pruneEvents(sql, runner, new Date(now - options.eventRetentionMs).toISOString()));
+      await sql.write((runner) => pruneEvents(sql, runner, new Date(now - eventRetentionMs).toISOString()));
       await sql.write((runner) =>
         forgetServers(sql, runner, null, new Date(now - Math.max(3_600_000, 10 * leaseMs)).toISOString()),
       );
@@ -81,13 +76,13 @@ export function createLeaseKeeper(options: {
         await renewLeases(sql, runner, owner, new Date(now.getTime() + leaseMs).toISOString());
         await beat(sql, runner, owner, now.toISOString(), startedAt);
       });
-      const here = options.runningHere();
+      const here = loop.running.ids();
       if (here.length) {
         const lost = await leasesLost(sql, here, owner);
         // A run that started after the read above is not lost: only the ones still here count.
-        const still = new Set(options.runningHere());
+        const still = new Set(loop.running.ids());
         const gone = [...lost].filter((id) => still.has(id));
-        if (gone.length) options.lost(gone);
+        if (gone.length) lostHere(gone);
       }
     } catch (error) {
       log.error({ err: error }, 'engine heartbeat failed');
@@ -95,8 +90,15 @@ export function createLeaseKeeper(options: {
   };
   const tick = async () => {
     try {
-      if (options.sweeping()) await sweep();
-      await options.afterTick();
+      if (core.mode === 'server') await sweep();
+      const next = await nextReadyAt(sql, new Date().toISOString());
+      if (next) loop.wakeAt(Date.parse(next));
+      loop.kick();
+      // Without LISTEN (SQLite) another process (a CLI cancel, a server outside the cluster) may
+      // write events nobody signals: followers look at the log. With it, every writer signals and
+      // a reconnect after lost signals says so, so this is not needed on every beat.
+      if (core.signals.kind !== 'listen')
+        for (const rootId of hub.followed()) hub.news(rootId, Number.MAX_SAFE_INTEGER);
     } catch (error) {
       log.error({ err: error }, 'engine sweep failed');
     }

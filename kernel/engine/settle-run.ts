@@ -5,6 +5,7 @@ import {
   selectRowsIn,
   selectStates,
 } from '../storage/queries/run-queries.ts';
+import { countRunStatuses, noCounts } from '../storage/queries/run-counts.ts';
 import type { TreeTx } from './tree-tx.ts';
 import type { TreeShape } from './tree-shape.ts';
 import { TERMINAL_STATUSES } from '../tasks/task-record.ts';
@@ -49,7 +50,12 @@ const because = (status: string) =>
  * does this, on whichever server, so no server owns a tree. Many runs share each statement: a
  * turn that settles a hundred single-task trees reads and writes as one.
  */
-export async function settleRuns(tx: TreeTx, runs: ReadonlyMap<string, RunSettle>): Promise<Settlement> {
+export async function settleRuns(
+  tx: TreeTx,
+  runs: ReadonlyMap<string, RunSettle>,
+  /** Tasks claimed in this transaction already (follow-ons): not pending, nothing to check. */
+  claimed: ReadonlySet<string> = new Set(),
+): Promise<Settlement> {
   const open = new Map<string, OpenRun>();
   let wave: { run: OpenRun; task: SettledTask }[] = [];
   for (const [rootId, entry] of runs) {
@@ -98,7 +104,7 @@ export async function settleRuns(tx: TreeTx, runs: ReadonlyMap<string, RunSettle
       wave.push({ run, task: { id: row.id, status: 'failed' } });
     }
   }
-  const readied = await readyThose(tx, [...open.values()]);
+  const readied = await readyThose(tx, [...open.values()], claimed);
   // A whole-tree run lasts at least as long as its root: while the root is not settled, there is
   // no need to look for what is left.
   const mayEnd = [...open.values()].filter(
@@ -113,10 +119,11 @@ export async function settleRuns(tx: TreeTx, runs: ReadonlyMap<string, RunSettle
 }
 
 /** Of the runs' tasks to check, marks claimable the pending ones with nothing left to wait for; returns how many. */
-async function readyThose(tx: TreeTx, runs: readonly OpenRun[]): Promise<number> {
+async function readyThose(tx: TreeTx, runs: readonly OpenRun[], claimed: ReadonlySet<string>): Promise<number> {
   const requires = new Map<string, readonly string[]>();
   for (const run of runs)
-    for (const id of run.check) if (run.shape.inRun.has(id)) requires.set(id, run.shape.requires.get(id) ?? []);
+    for (const id of run.check)
+      if (run.shape.inRun.has(id) && !claimed.has(id)) requires.set(id, run.shape.requires.get(id) ?? []);
   if (requires.size === 0) return 0;
   await tx.sync();
   const open = (await pendingCandidates(tx.runner, [...requires.keys()]))
@@ -141,13 +148,21 @@ async function finishIfDone(tx: TreeTx, runs: readonly OpenRun[]): Promise<Set<s
     tx.runner,
     runs.map((run) => [run.rootId, run.runId]),
   );
-  const done = runs.filter((run) => !busy.has(run.rootId)).map((run) => run.rootId);
-  if (done.length === 0) return finished;
-  for (const root of await selectRowsIn(tx.runner, done)) {
+  const ending = runs.filter((run) => !busy.has(run.rootId));
+  if (ending.length === 0) return finished;
+  const counts = await countRunStatuses(
+    tx.runner,
+    ending.map((run) => [run.rootId, run.runId]),
+  );
+  for (const root of await selectRowsIn(
+    tx.runner,
+    ending.map((run) => run.rootId),
+  )) {
     const lock = tx.roots.get(root.id);
     if (lock) lock.run_state = null;
     tx.set(root.id, { run_state: null, active_run: null });
-    tx.event('final', root);
+    // A root can complete with failed tasks under it: the run's outcome goes with its final event.
+    tx.event('final', root, undefined, counts.get(root.id) ?? noCounts());
     finished.add(root.id);
   }
   return finished;

@@ -1,4 +1,4 @@
-import type { TaskEvent, TaskEventType } from '../hooks/hook-types.ts';
+import type { TaskCounts, TaskEvent, TaskEventType } from '../hooks/hook-types.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
 
 /** What an event says of its task. */
@@ -9,7 +9,7 @@ export function makeEvent(
   type: TaskEventType,
   row: EventSubject,
   seq: number,
-  extra: { message?: string } = {},
+  extra: { message?: string; counts?: TaskCounts } = {},
 ): TaskEvent {
   const event: TaskEvent = {
     type,
@@ -21,6 +21,7 @@ export function makeEvent(
     seq,
   };
   if (extra.message !== undefined) event.message = extra.message;
+  if (extra.counts !== undefined) event.counts = extra.counts;
   if (type === 'task_completed' || type === 'final') {
     if (row.result !== null && row.result !== undefined) event.result = row.result;
   }

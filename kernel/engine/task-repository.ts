@@ -16,6 +16,7 @@ import {
 import { findRunningTrees, type RunningTreeLease } from '../storage/queries/leases.ts';
 import { deleteTasks } from '../storage/queries/delete-tasks.ts';
 import { selectEvents } from '../storage/queries/task-events.ts';
+import { countTreeStatuses } from '../storage/queries/run-counts.ts';
 import type { Principal } from '../hooks/hook-types.ts';
 import { mayAccess } from '../tasks/access.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
@@ -47,6 +48,8 @@ export function createTaskRepository(sql: Sql) {
     children: (parentId: string) => selectChildren(sql, parentId),
     list: (filter: TaskListFilter) => listTasks(sql, filter),
     count: (filter: TaskListFilter) => countTasks(sql, filter),
+    /** The tasks of the tree rooted at `rootId` per status, whatever run they were last in: the tree's outcome. */
+    counts: (rootId: string) => countTreeStatuses(sql, rootId),
     /** Which of `ids` are taken. Checks asked for at the same time share one query. */
     existingIds: groupCalls<readonly string[], Set<string>>(async (lists) => {
       const taken = await existingIds(sql, lists.flat());
@@ -57,7 +60,8 @@ export function createTaskRepository(sql: Sql) {
      * inserted at the same time share the transaction and its statements.
      */
     insertTree: groupCalls<readonly TaskRow[], void>(async (trees) => {
-      await sql.writeAside(insertStatements(sql, trees.flat()));
+      const rows = trees.flat();
+      await sql.writeAside(() => insertStatements(sql, rows));
       return trees.map(() => undefined);
     }),
     /**

@@ -21,7 +21,7 @@ export function createTransactor(options: {
 }): Transact {
   const { sql, owner, shapes, signals } = options;
   return async (work) => {
-    const done = await sql.write(async (runner) => {
+    const committed = await sql.write(async (runner) => {
       const tx = createTreeTx({ sql, runner, owner, shapes, now: new Date().toISOString() });
       const value = await work(tx);
       const events = await tx.commit();
@@ -29,9 +29,9 @@ export function createTransactor(options: {
       if (signal) await signals.sendInTransaction(runner, signal);
       return { value, events, signal };
     });
-    if (done.signal) signals.sendAfterCommit(done.signal);
-    options.announce(done.events);
-    return done.value;
+    if (committed.signal) signals.sendAfterCommit(committed.signal);
+    options.announce(committed.events);
+    return committed.value;
   };
 }
 

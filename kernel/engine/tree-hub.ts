@@ -42,3 +42,6 @@ export function createTreeHub(readLog: (rootId: string, afterSeq: number, limit:
     followed: () => [...trees.keys()],
   };
 }
+
+/** The live listeners of each tree in this process. */
+export type TreeHub = ReturnType<typeof createTreeHub>;

@@ -1,14 +1,4 @@
 import type { TaskPlace } from '../storage/queries/run-queries.ts';
-import type { TaskRow } from '../tasks/task-record.ts';
-
-/**
- * What the engine that started a run knows first-hand of it: every task's row as it read it,
- * kept current with its own claims and results (what others did, it does not know).
- */
-export interface RunMirror {
-  pinnedTo: string | null;
-  rows: Map<string, TaskRow>;
-}
 
 /** Where the tasks of one run sit: parents, dependencies, dependents, and who is in the run. */
 export interface TreeShape {
@@ -19,8 +9,6 @@ export interface TreeShape {
   requires: Map<string, string[]>;
   /** Tasks of the run (its scope). */
   inRun: Set<string>;
-  /** Set on the engine that started the run (for trees small enough to keep in memory). */
-  mirror?: RunMirror;
 }
 
 /** Builds the shape of run `runId` from its tree's places. */

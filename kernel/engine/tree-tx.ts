@@ -1,4 +1,4 @@
-import type { TaskEvent, TaskEventType } from '../hooks/hook-types.ts';
+import type { TaskCounts, TaskEvent, TaskEventType } from '../hooks/hook-types.ts';
 import type { Sql, SqlRunner } from '../storage/sql.ts';
 import { lockRoots, lockRootsOf, selectPlaces, type RootLock } from '../storage/queries/run-queries.ts';
 import { insertEvents } from '../storage/queries/task-events.ts';
@@ -68,10 +68,10 @@ export function createTreeTx(ctx: TreeTxContext) {
       await updateTasks(sql, runner, batch);
     },
     /** Appends an event of `task`'s tree (whose root must be locked), numbered next. */
-    event(type: TaskEventType, task: EventSubject, message?: string): TaskEvent {
+    event(type: TaskEventType, task: EventSubject, message?: string, counts?: TaskCounts): TaskEvent {
       const root = roots.get(task.root_id);
       if (!root) throw new Error(`internal: event of tree ${task.root_id} without its root locked`);
-      const event = makeEvent(type, task, ++root.event_seq, message === undefined ? {} : { message });
+      const event = makeEvent(type, task, ++root.event_seq, { message, counts });
       events.push(event);
       return event;
     },

@@ -1,5 +1,6 @@
 import { Compile } from 'typebox/compile';
 import { ApflowError } from '../errors/apflow-error.ts';
+import { errorMessage } from '../internal/error-message.ts';
 import type { ExecutorDefinition } from './define-executor.ts';
 
 /** An executor as registered: its definition, where it came from, and its input validator. */
@@ -64,6 +65,7 @@ function compileExecutor(value: unknown, source: string, loadedAt: string): Regi
   const invalid = (why: string) =>
     new ApflowError('APF_EXECUTOR_INVALID', { message: `invalid executor in ${source}: ${why}` });
   if (typeof value !== 'object' || value === null) throw invalid('expected an object made with defineExecutor()');
+  // A user's module: its id, execute() and inputSchema are checked here, the rest is taken as typed.
   const definition = value as ExecutorDefinition;
   if (typeof definition.id !== 'string' || !ID_PATTERN.test(definition.id)) {
     throw invalid(
@@ -76,7 +78,7 @@ function compileExecutor(value: unknown, source: string, loadedAt: string): Regi
     try {
       validator = Compile(definition.inputSchema);
     } catch (error) {
-      throw invalid(`executor '${definition.id}' has an invalid inputSchema: ${(error as Error).message}`);
+      throw invalid(`executor '${definition.id}' has an invalid inputSchema: ${errorMessage(error)}`);
     }
   }
   const validate = (inputs: unknown): string[] | null => {

@@ -70,6 +70,25 @@ export interface TaskEvent {
   timestamp: string;
   /** Grows by one per event within a tree. */
   seq: number;
+  /**
+   * On `final` events only: the run's outcome, its tasks per status (those the run covered: the
+   * whole tree when the root was executed, else the task executed and its dependencies). A root
+   * `completed` with `failed > 0` ended with failed tasks under it.
+   */
+  counts?: TaskCounts;
+}
+
+/**
+ * How many tasks there are per status, every key present: of a run in its `final` event, of a
+ * whole tree in `tasks.get` of its root. `total` counts them all.
+ */
+export interface TaskCounts {
+  total: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  pending: number;
+  in_progress: number;
 }
 
 /** A request for an LLM key, as the `keyResolve` hook sees it. */

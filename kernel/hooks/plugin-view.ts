@@ -4,7 +4,10 @@ import type { Hooks } from './hooks.ts';
 type TapArg = string | { name: string; stage?: number; before?: string };
 type Tappable = {
   tap(options: TapArg, fn: never): void;
+  tapAsync?(options: TapArg, fn: never): void;
+  tapPromise?(options: TapArg, fn: never): void;
   intercept(interceptor: object): void;
+  isUsed(): boolean;
 };
 
 /** What a plugin may do with one hook: tap it or intercept it, never call it. */
@@ -19,9 +22,10 @@ export type PluginHooks = { readonly [K in keyof Hooks]: TapOnly<Hooks[K]> };
  */
 export function createPluginHooks(hooks: Hooks, pluginName: string): PluginHooks {
   const view: Record<string, unknown> = {};
-  for (const [hookName, hook] of Object.entries(hooks) as [string, Tappable][]) {
+  for (const [hookName, hook] of Object.entries(hooks)) {
     view[hookName] = Object.freeze(tapOnly(hook, hookName, pluginName));
   }
+  // Each entry has its hook's own tap methods, which PluginHooks types hook by hook.
   return Object.freeze(view) as PluginHooks;
 }
 
@@ -37,11 +41,12 @@ function tapOnly(hook: Tappable, hookName: string, pluginName: string) {
   };
   const methods: Record<string, unknown> = {
     intercept: (interceptor: object) => hook.intercept(interceptor),
-    isUsed: () => (hook as unknown as { isUsed(): boolean }).isUsed(),
+    isUsed: () => hook.isUsed(),
   };
   for (const method of ['tap', 'tapAsync', 'tapPromise'] as const) {
-    const original = (hook as unknown as Record<string, ((o: TapArg, fn: unknown) => void) | undefined>)[method];
-    if (original) methods[method] = (options: TapArg, fn: unknown) => original.call(hook, check(options), fn);
+    const original = hook[method];
+    // `fn` is whatever the hook's own tap takes (PluginHooks types it).
+    if (original) methods[method] = (options: TapArg, fn: never) => original.call(hook, check(options), fn);
   }
   return methods;
 }

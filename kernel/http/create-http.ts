@@ -7,6 +7,7 @@ import type { RequestContext } from '../hooks/hook-types.ts';
 import type { Logger } from '../internal/logger.ts';
 import { toRestResponse, toRpcResponse } from './error-mapping.ts';
 import { ApflowError } from '../errors/apflow-error.ts';
+import { isRecord } from '../internal/is-record.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -79,11 +80,15 @@ export function createHttp(options: {
     // Ids may be 255 characters, 765 once percent-encoded.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
     // Malformed URLs and over-long path params are answered before routing: keep the wire shape.
-    frameworkErrors: (error, request, reply) => {
+    frameworkErrors: (error, request, reply: FastifyReply) => {
       const response = toRestResponse(error, request.id);
-      void (reply as FastifyReply).status(response.status).send(response.body);
+      void reply.status(response.status).send(response.body);
     },
   });
+
+  // Fastify calls serverFactory while it is built: the listener is known from here on.
+  const listener = handle;
+  if (!listener) throw new Error('Fastify did not create its server');
 
   // Added before any plugin, so it sees every route, in every encapsulated scope.
   const routes: RouteDescription[] = [];
@@ -93,7 +98,7 @@ export function createHttp(options: {
         method,
         url: route.url,
         rpc: route.config?.rpc === true,
-        ...(route.schema ? { schema: route.schema as Record<string, unknown> } : {}),
+        ...(isRecord(route.schema) ? { schema: route.schema } : {}),
         ...(route.config?.endpoint ? { endpoint: route.config.endpoint } : {}),
       });
     }
@@ -106,7 +111,8 @@ export function createHttp(options: {
     fastify.getDefaultJsonParser('error', 'error'),
   );
 
-  fastify.decorateRequest('apflow', null as unknown as RequestContext);
+  // Null until the onRequest hook below sets it, first thing for every request.
+  fastify.decorateRequest('apflow', null, []);
   fastify.addHook('onRequest', async (request, reply) => {
     // Browsers must not read an answer as another type than it says (a JSON body as HTML).
     void reply.header('x-content-type-options', 'nosniff');
@@ -145,9 +151,9 @@ export function createHttp(options: {
   });
 
   return {
-    fastify: fastify as unknown as FastifyInstance,
+    fastify,
     routes: () => routes,
-    handle: (req, res) => (handle as HttpApp['handle'])(req, res),
+    handle: (req, res) => listener(req, res),
   };
 }
 

@@ -1,3 +1,4 @@
+import type { FastifyError } from 'fastify';
 import { ApflowError, isApflowError, toApflowError } from '../errors/apflow-error.ts';
 import { errorCatalogue } from '../errors/error-catalogue.ts';
 
@@ -53,11 +54,8 @@ export function normaliseId(id: unknown): string | number | null {
 
 /** Fastify's own errors (body limit, bad media type, bad JSON) as catalogue errors. */
 function fromFastifyError(value: unknown): unknown {
-  if (typeof value !== 'object' || value === null || isApflowError(value)) return value;
-  const { code, statusCode, message } = value as { code?: string; statusCode?: number; message?: string };
-  if (typeof code !== 'string' || !code.startsWith('FST_')) {
-    return value;
-  }
+  if (typeof value !== 'object' || value === null || isApflowError(value) || !isFastifyError(value)) return value;
+  const { code, statusCode, message } = value;
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return new ApflowError('APF_BODY_TOO_LARGE', { message: 'Request body is larger than server.body_limit' });
   }
@@ -72,4 +70,9 @@ function fromFastifyError(value: unknown): unknown {
     return new ApflowError('APF_INVALID_REQUEST', { message: message ?? 'Invalid request' });
   }
   return value;
+}
+
+/** Fastify's own errors are the ones with an `FST_…` code. */
+function isFastifyError(value: object): value is FastifyError {
+  return 'code' in value && typeof value.code === 'string' && value.code.startsWith('FST_');
 }

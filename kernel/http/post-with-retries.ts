@@ -76,10 +76,7 @@ export async function postWithRetries(delivery: Delivery): Promise<boolean> {
         );
         return false;
       }
-      problem =
-        error instanceof Error
-          ? `${error.name}: ${(error.cause as Error | undefined)?.message ?? error.message}`
-          : String(error);
+      problem = error instanceof Error ? `${error.name}: ${messageOf(error.cause) ?? error.message}` : String(error);
     }
     const retrying = attempt < delivery.maxRetries;
     log.warn(
@@ -88,4 +85,9 @@ export async function postWithRetries(delivery: Delivery): Promise<boolean> {
     );
   }
   return false;
+}
+
+/** The `message` of a cause, when it is an object that has one. */
+function messageOf(cause: unknown): unknown {
+  return typeof cause === 'object' && cause !== null && 'message' in cause ? cause.message : undefined;
 }

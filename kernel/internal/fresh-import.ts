@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isRecord } from './is-record.ts';
 
 let version = 0;
 const commonJsCache = createRequire(import.meta.url).cache;
@@ -22,10 +23,8 @@ export async function freshImport(file: string): Promise<unknown> {
  * ES-module package is compiled to CommonJS, which nests the export once more; that is undone.
  */
 export async function importDefault(file: string, options: { fresh: boolean }): Promise<unknown> {
-  const module = (await (options.fresh ? freshImport(file) : import(pathToFileURL(file).href))) as {
-    default?: unknown;
-  };
-  const value = module.default;
+  const module: unknown = await (options.fresh ? freshImport(file) : import(pathToFileURL(file).href));
+  const value = isRecord(module) ? module.default : undefined;
   if (isInteropWrapper(value)) return value.default;
   return value;
 }

@@ -6,12 +6,14 @@
  */
 export function groupCalls<I, O>(run: (items: readonly I[]) => Promise<O[]>): (item: I) => Promise<O> {
   type Waiting = { item: I; resolve: (value: O) => void; reject: (error: unknown) => void };
+  // `run` answers every item, in order (its contract): the answer at an item's index is its own.
+  const answerAt = (answers: O[], i: number) => answers[i] as O;
   let waiting: Waiting[] = [];
   let busy = false;
 
   const alone = async (entry: Waiting) => {
     try {
-      entry.resolve((await run([entry.item]))[0] as O);
+      entry.resolve(answerAt(await run([entry.item]), 0));
     } catch (error) {
       entry.reject(error);
     }
@@ -23,9 +25,10 @@ export function groupCalls<I, O>(run: (items: readonly I[]) => Promise<O[]>): (i
       waiting = [];
       try {
         const answers = await run(group.map((entry) => entry.item));
-        group.forEach((entry, i) => entry.resolve(answers[i] as O));
+        group.forEach((entry, i) => entry.resolve(answerAt(answers, i)));
       } catch (error) {
-        if (group.length === 1) (group[0] as Waiting).reject(error);
+        const [first, ...others] = group;
+        if (first && others.length === 0) first.reject(error);
         else for (const entry of group) await alone(entry);
       }
     }

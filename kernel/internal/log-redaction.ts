@@ -69,12 +69,18 @@ export const logSerializers = {
   url(value: unknown) {
     return typeof value === 'string' ? redactUrlSecrets(value) : value;
   },
-  err(error: Error) {
-    const serialized = stdSerializers.err(error) as unknown as Record<string, unknown>;
-    if (typeof serialized !== 'object' || serialized === null) return serialized;
+  err(error: Error): unknown {
+    // pino types the answer as a serialized error, but hands anything not error-like back as given.
+    const serialized: unknown = stdSerializers.err(error);
+    if (!isObject(serialized)) return serialized;
     for (const [field, text] of Object.entries(serialized)) {
       if (typeof text === 'string') serialized[field] = redactUrlSecrets(text);
     }
     return serialized;
   },
 };
+
+/** Any object, arrays included: their text fields are redacted alike. */
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}

@@ -1,3 +1,5 @@
+import { isRecord } from './is-record.ts';
+
 /**
  * Keys that must never be merged from input into an object: assigning `__proto__` replaces an
  * object's prototype, and walking into `constructor` / `prototype` reaches shared prototypes
@@ -18,8 +20,8 @@ export function isUnsafeKey(key: string): boolean {
 export function unsafeKeyPath(value: unknown): string | null {
   const stack: [unknown, string][] = [[value, '']];
   const seen = new Set<object>();
-  while (stack.length > 0) {
-    const [current, path] = stack.pop() as [unknown, string];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [current, path] = top;
     if (typeof current !== 'object' || current === null || seen.has(current)) continue;
     seen.add(current);
     const entries = Array.isArray(current)
@@ -38,7 +40,7 @@ export function unsafeKeyPath(value: unknown): string | null {
  * Sets `target[key] = value` as a plain own data property, whatever the key: `__proto__` stays
  * data instead of replacing the prototype. For merges whose keys are user data (task inputs).
  */
-export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+export function setOwn(target: object, key: string, value: unknown): void {
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
@@ -47,8 +49,7 @@ export function setOwn(target: Record<string, unknown>, key: string, value: unkn
  * own data properties of `target`, skipping {@link UNSAFE_KEYS}. Returns `target`.
  */
 export function safeAssign<T extends object>(target: T, source: object): T {
-  for (const [key, value] of Object.entries(source))
-    if (!isUnsafeKey(key)) setOwn(target as Record<string, unknown>, key, value);
+  for (const [key, value] of Object.entries(source)) if (!isUnsafeKey(key)) setOwn(target, key, value);
   return target;
 }
 
@@ -61,12 +62,8 @@ export function safeMerge(target: Record<string, unknown>, source: Record<string
   for (const [key, value] of Object.entries(source)) {
     if (isUnsafeKey(key)) continue;
     const current = Object.hasOwn(target, key) ? target[key] : undefined;
-    if (isPlainObject(value) && isPlainObject(current)) safeMerge(current, value);
-    else setOwn(target, key, isPlainObject(value) ? safeMerge({}, value) : value);
+    if (isRecord(value) && isRecord(current)) safeMerge(current, value);
+    else setOwn(target, key, isRecord(value) ? safeMerge({}, value) : value);
   }
   return target;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

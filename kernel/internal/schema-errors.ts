@@ -1,10 +1,7 @@
+import type { TLocalizedValidationError } from 'typebox/error';
+
 /** One error as TypeBox's `Errors()` yields it. */
-interface SchemaError {
-  keyword: string;
-  instancePath: string;
-  message: string;
-  params: Record<string, unknown>;
-}
+type SchemaError = TLocalizedValidationError;
 
 /**
  * Turns schema validation errors into lines that name the key and what was expected,
@@ -23,11 +20,11 @@ export function describeSchemaErrors(errors: Iterable<SchemaError>, prefix = '')
 function describeOne(error: SchemaError, prefix: string): string {
   const path = keyPath(error.instancePath, prefix);
   if (error.keyword === 'additionalProperties') {
-    const extra = (error.params.additionalProperties as string[] | undefined) ?? [];
+    const extra = error.params.additionalProperties ?? [];
     return extra.map((key) => `${joinKey(path, key)}: unknown key`).join('; ') || `${path}: unknown key`;
   }
   if (error.keyword === 'required') {
-    const missing = (error.params.requiredProperties as string[] | undefined) ?? [];
+    const missing = error.params.requiredProperties ?? [];
     return missing.map((key) => `${joinKey(path, key)}: is required`).join('; ') || `${path}: ${error.message}`;
   }
   return `${path || '(root)'}: ${error.message}`;

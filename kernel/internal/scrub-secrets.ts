@@ -15,5 +15,6 @@ export function scrubJson<T>(value: T, secrets: Iterable<string>): T {
   const text = JSON.stringify(value);
   if (text === undefined) return value;
   const scrubbed = scrubText(text, secrets);
+  // Only text inside strings changed, so the parsed copy has the shape `value` had.
   return scrubbed === text ? value : (JSON.parse(scrubbed) as T);
 }

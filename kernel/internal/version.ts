@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 
+// Our own package.json: it has a version.
+const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
 /** apflow's version, from its package.json. */
-export const version: string = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+export const version: string = manifest.version;

@@ -11,12 +11,13 @@ import type { Logger } from '../internal/logger.ts';
 import type { Outbound } from '../outbound/outbound-policy.ts';
 import type { FallbackAbout, RpcContext, RpcFallback, RpcMethodDefinition } from '../rpc/rpc-registry.ts';
 import type { DispatchOutcome } from '../rpc/rpc-dispatch.ts';
-import type { Storage } from '../storage/create-storage.ts';
 import type { HealthReport } from '../app/health.ts';
 import type { Disposer } from './releasers.ts';
 import type { Migration } from '../storage/migrations/index.ts';
-import type { TaskEngine } from '../engine/task-engine.ts';
+import type { PluginEngine, PluginStorage } from './plugin-views.ts';
 import type { TaskRepository } from '../engine/task-repository.ts';
+
+export type { PluginEngine, PluginStorage } from './plugin-views.ts';
 
 /** One JSON-RPC method, as registered. */
 export interface RpcMethodDescription {
@@ -92,9 +93,18 @@ export interface PluginApp<Options = Record<string, unknown>, Settings = unknown
     get(id: string): RegisteredExecutor | undefined;
     list(): RegisteredExecutor[];
   };
-  readonly storage: Storage;
-  /** The task engine: create, execute and cancel trees, and hear their events. */
-  readonly engine: TaskEngine;
+  /**
+   * The database for the plugin's own tables: `sql` (raw SQL with dialect helpers) and `dialect`.
+   * The kernel's tables are read through `tasks` and `engine`, never joined.
+   */
+  readonly storage: PluginStorage;
+  /** The task engine: create, execute and cancel trees, and hear their events (not start or close it). */
+  readonly engine: PluginEngine;
+  /**
+   * This server's id on the database: one per process (each worker of a `--workers` server has
+   * its own), the same across plugin reloads. For a plugin's own leases (who delivers what).
+   */
+  readonly serverId: string;
   /** Stored tasks: get, tree, list, count, update. */
   readonly tasks: TaskRepository;
   /**

@@ -3,9 +3,10 @@ export type Disposer = () => void | Promise<void>;
 
 /**
  * A stack of disposers run last-in first-out, so resources are released in the reverse order
- * of acquisition. Every disposer runs even when one fails; the first error is rethrown.
+ * of acquisition. Every disposer runs even when one fails: each failure goes to `onError` when
+ * given (release then never rejects), else the first one is rethrown once all have run.
  */
-export function createReleasers() {
+export function createReleasers(options: { onError?: (error: unknown) => void } = {}) {
   const stack: Disposer[] = [];
   return {
     /** Adds a disposer to run at release time. */
@@ -15,12 +16,12 @@ export function createReleasers() {
     /** Runs every disposer, newest first, and empties the stack. */
     async release(): Promise<void> {
       let firstError: unknown;
-      while (stack.length > 0) {
-        const disposer = stack.pop() as Disposer;
+      for (let disposer = stack.pop(); disposer; disposer = stack.pop()) {
         try {
           await disposer();
         } catch (error) {
-          firstError ??= error;
+          if (options.onError) options.onError(error);
+          else firstError ??= error;
         }
       }
       if (firstError !== undefined) throw firstError;

@@ -23,6 +23,7 @@ function answerWith(addresses: readonly CheckedAddress[]): LookupFunction {
         null,
         answers.map((entry) => ({ ...entry })),
       );
+    // `admit` never answers no address: a host that resolves to none is refused.
     const [first] = answers as [CheckedAddress];
     callback(null, first.address, first.family);
   };

@@ -4,6 +4,7 @@ import { Agent, fetch as undiciFetch, type Dispatcher, type RequestInit, type Re
 import { checkedConnector, type CheckedAddress } from './checked-connector.ts';
 import { outboundRefusal, refusalDetail } from './outbound-refusal.ts';
 import { mergeRules, normalizeHost, type OutboundRules } from './outbound-rules.ts';
+import { errorMessage } from '../internal/error-message.ts';
 import { isPublicAddress } from './public-address.ts';
 import type { SelfAddresses } from './self-addresses.ts';
 
@@ -71,14 +72,14 @@ export function createOutbound(options: {
 
   const resolveHost = async (host: string): Promise<CheckedAddress[]> => {
     const family = isIP(host);
-    if (family) return [{ address: host, family: family as 4 | 6 }];
+    if (family === 4 || family === 6) return [{ address: host, family }];
     // `localhost` names are loopback by definition (RFC 6761 §6.3): no resolver is asked.
     if (LOCALHOST.test(host)) return LOOPBACK.map((entry) => ({ ...entry }));
     let answers: readonly { address: string; family: number }[];
     try {
       answers = await resolveName(host);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      const code = codeOf(error) ?? errorMessage(error);
       throw Object.assign(new Error(`${host} does not resolve (${code})`), { code });
     }
     if (!answers.length) throw Object.assign(new Error(`${host} does not resolve`), { code: 'ENOTFOUND' });
@@ -158,4 +159,9 @@ export function createOutbound(options: {
     await Promise.all([closeRoot(), ...[...views.values()].map((entry) => entry.close())]);
   };
   return root;
+}
+
+/** The `code` a failed lookup carries (`ENOTFOUND`, …), if any. */
+function codeOf(error: unknown): unknown {
+  return typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
 }

@@ -1,4 +1,5 @@
 import { ApflowError, isApflowError } from '../errors/apflow-error.ts';
+import { isRecord } from '../internal/is-record.ts';
 
 /** What an outbound refusal carries besides its message. */
 export interface RefusalDetail {
@@ -26,9 +27,14 @@ export function refusalDetail(error: unknown): RefusalDetail | undefined {
   let current = error;
   for (let depth = 0; depth < 5 && current; depth++) {
     if (isApflowError(current) && typeof current.data === 'object' && current.data !== null && MARK in current.data) {
-      return (current.data as Record<typeof MARK, RefusalDetail>)[MARK];
+      const detail = current.data[MARK];
+      if (isRefusalDetail(detail)) return detail;
     }
-    current = (current as { cause?: unknown }).cause;
+    current = typeof current === 'object' && current !== null && 'cause' in current ? current.cause : undefined;
   }
   return undefined;
+}
+
+function isRefusalDetail(value: unknown): value is RefusalDetail {
+  return isRecord(value) && typeof value.target === 'string' && typeof value.reason === 'string';
 }

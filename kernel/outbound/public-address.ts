@@ -86,9 +86,8 @@ export function isPublicAddress(address: string): boolean {
   if (bytes[0] === 0x00 && bytes[1] === 0x64 && bytes[2] === 0xff && bytes[3] === 0x9b && zeros(bytes, 4, 12))
     return isV4(12);
   if (bytes[0] === 0x20 && bytes[1] === 0x02) return isV4(2);
-  if (((bytes[0] as number) & 0xe0) !== 0x20) return false;
-  const groups = Array.from({ length: 8 }, (_, i) =>
-    (((bytes[2 * i] as number) << 8) | (bytes[2 * i + 1] as number)).toString(16),
-  );
+  const words = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if ((words.getUint8(0) & 0xe0) !== 0x20) return false;
+  const groups = Array.from({ length: 8 }, (_, i) => words.getUint16(2 * i).toString(16));
   return !nonPublicV6.check(groups.join(':'), 'ipv6');
 }

@@ -8,8 +8,8 @@ export const MAX_PARAMS_DEPTH = 256;
  */
 export function nestsDeeperThan(value: unknown, max: number): boolean {
   const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop() as [unknown, number];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [current, depth] = top;
     if (typeof current !== 'object' || current === null) continue;
     if (depth >= max) return true;
     for (const child of Array.isArray(current) ? current : Object.values(current)) {

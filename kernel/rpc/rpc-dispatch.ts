@@ -1,5 +1,6 @@
 import { ApflowError } from '../errors/apflow-error.ts';
 import { normaliseId, toRpcResponse } from '../http/error-mapping.ts';
+import { isRecord } from '../internal/is-record.ts';
 import { MAX_PARAMS_DEPTH, nestsDeeperThan } from './json-depth.ts';
 import type { RegisteredRpcMethod, RpcContext, RpcRegistry } from './rpc-registry.ts';
 
@@ -19,6 +20,11 @@ export interface DispatchOutcome {
 
 type CallContext = Omit<RpcContext, 'id' | 'method'>;
 
+/** The outcome of one call: never a batch's array. */
+interface CallOutcome extends DispatchOutcome {
+  body: RpcResponse;
+}
+
 /**
  * Answers a parsed JSON-RPC body (one call or a batch) on `endpoint`. Shared by the HTTP
  * routes and the WebSocket, so both speak the same envelope and errors.
@@ -36,22 +42,20 @@ export async function dispatchRpc(registry: RpcRegistry, body: unknown, ctx: Cal
   }
   // One after another: a batch that creates, then counts, sees its own writes.
   const outcomes: RpcResponse[] = [];
-  for (const entry of body)
-    outcomes.push((await callOne(registry, entry, { ...ctx, batch: true })).body as RpcResponse);
+  for (const entry of body) outcomes.push((await callOne(registry, entry, { ...ctx, batch: true })).body);
   return { status: 200, body: outcomes };
 }
 
-async function callOne(registry: RpcRegistry, entry: unknown, ctx: CallContext): Promise<DispatchOutcome> {
-  const envelope =
-    typeof entry === 'object' && entry !== null && !Array.isArray(entry)
-      ? (entry as Record<string, unknown>)
-      : undefined;
+async function callOne(registry: RpcRegistry, entry: unknown, ctx: CallContext): Promise<CallOutcome> {
+  const envelope = isRecord(entry) ? entry : undefined;
   const id = normaliseId(envelope?.id);
-  const problem = envelopeProblem(envelope);
-  if (problem) return fail(new ApflowError('APF_INVALID_REQUEST', { message: `Invalid request: ${problem}` }), id, ctx);
-  const name = (envelope as { method: string }).method;
+  const checked = checkEnvelope(envelope);
+  if ('problem' in checked) {
+    return fail(new ApflowError('APF_INVALID_REQUEST', { message: `Invalid request: ${checked.problem}` }), id, ctx);
+  }
+  const { call, name } = checked;
   // Checked before any handler, fallbacks included (A2A parses params with recursive code).
-  if (nestsDeeperThan(envelope?.params, MAX_PARAMS_DEPTH)) {
+  if (nestsDeeperThan(call.params, MAX_PARAMS_DEPTH)) {
     return fail(
       new ApflowError('APF_INVALID_PARAMS', {
         message: `Invalid params: params nest arrays and objects more than ${MAX_PARAMS_DEPTH} levels deep`,
@@ -65,7 +69,7 @@ async function callOne(registry: RpcRegistry, entry: unknown, ctx: CallContext):
   const fallback = method ? undefined : registry.fallback(ctx.endpoint);
   if (fallback) {
     try {
-      const response = await fallback(envelope as Record<string, unknown>, { ...ctx, id, method: name });
+      const response = await fallback(call, { ...ctx, id, method: name });
       return { status: 200, body: response ?? { jsonrpc: '2.0', id, result: null } };
     } catch (error) {
       return fail(error, id, ctx, name);
@@ -82,7 +86,7 @@ async function callOne(registry: RpcRegistry, entry: unknown, ctx: CallContext):
     );
   }
   try {
-    const result = await invoke(method, envelope?.params ?? {}, { ...ctx, id, method: name });
+    const result = await invoke(method, call.params ?? {}, { ...ctx, id, method: name });
     return { status: 200, body: { jsonrpc: '2.0', id, result: result === undefined ? null : result } };
   } catch (error) {
     return fail(error, id, ctx, name);
@@ -94,6 +98,7 @@ async function invoke(method: RegisteredRpcMethod, rawParams: unknown, ctx: RpcC
   if (typeof rawParams !== 'object' || rawParams === null) {
     throw new ApflowError('APF_INVALID_PARAMS', { message: 'Invalid params: params must be an object or an array' });
   }
+  // The params passed the method's own schema (if it has one, else its handler takes them as they came).
   return method.definition.handler(method.check(rawParams) as never, ctx);
 }
 
@@ -120,18 +125,22 @@ export async function callRpc(
   return result === undefined ? null : result;
 }
 
-function envelopeProblem(envelope: Record<string, unknown> | undefined): string | null {
-  if (!envelope) return 'a call must be a JSON object';
-  if (envelope.jsonrpc !== '2.0') return '\'jsonrpc\' must be "2.0"';
-  if (typeof envelope.method !== 'string' || envelope.method === '') return "'method' must be a non-empty string";
+/** The call and its method's name, or what is wrong with the envelope. */
+function checkEnvelope(
+  envelope: Record<string, unknown> | undefined,
+): { call: Record<string, unknown>; name: string } | { problem: string } {
+  if (!envelope) return { problem: 'a call must be a JSON object' };
+  if (envelope.jsonrpc !== '2.0') return { problem: '\'jsonrpc\' must be "2.0"' };
+  const name = envelope.method;
+  if (typeof name !== 'string' || name === '') return { problem: "'method' must be a non-empty string" };
   const id = envelope.id;
   if (id !== undefined && id !== null && typeof id !== 'string' && typeof id !== 'number') {
-    return "'id' must be a string, a number or null";
+    return { problem: "'id' must be a string, a number or null" };
   }
-  return null;
+  return { call: envelope, name };
 }
 
-function fail(error: unknown, id: string | number | null, ctx: CallContext, method?: string): DispatchOutcome {
+function fail(error: unknown, id: string | number | null, ctx: CallContext, method?: string): CallOutcome {
   const response = toRpcResponse(error, id, ctx.request.id);
   if (response.error.code === 'APF_INTERNAL') {
     ctx.log.error({ err: response.error.cause ?? error, method, endpoint: ctx.endpoint }, 'JSON-RPC method failed');

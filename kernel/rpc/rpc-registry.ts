@@ -76,7 +76,7 @@ export function createRpcRegistry() {
       methods.set(name, {
         name,
         plugin,
-        definition: definition as RpcMethodDefinition,
+        definition,
         check: compileParams(name, definition.params),
       });
     },

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ApflowError } from '../errors/apflow-error.ts';
 import { toRpcResponse } from '../http/error-mapping.ts';
+import { errorMessage } from '../internal/error-message.ts';
 import { dispatchRpc } from './rpc-dispatch.ts';
 import type { RpcRegistry } from './rpc-registry.ts';
 
@@ -23,7 +24,7 @@ export function mountRpcRoutes(fastify: FastifyInstance, registry: RpcRegistry):
           parsed = JSON.parse(typeof request.body === 'string' ? request.body : '');
         } catch (error) {
           const failure = toRpcResponse(
-            new ApflowError('APF_PARSE_ERROR', { message: `Parse error: ${(error as Error).message}` }),
+            new ApflowError('APF_PARSE_ERROR', { message: `Parse error: ${errorMessage(error)}` }),
             null,
           );
           return reply.status(failure.status).send(failure.body);

@@ -6,6 +6,7 @@ import { ApflowError } from '../errors/apflow-error.ts';
 import { redactUrl, type Logger } from '../internal/logger.ts';
 import { migrations, type Migration } from './migrations/index.ts';
 import { createSql, type Sql } from './sql.ts';
+import { createTransientRetry } from './transient-retry.ts';
 
 /** Result of a database round trip. */
 export interface PingResult {
@@ -44,12 +45,16 @@ export async function createStorage(options: { url: string; log: Logger }) {
     });
   }
   log.debug({ database: redactUrl(url) }, 'database open');
-  const sql = createSql(sequelize);
+  const retry = createTransientRetry(log);
+  const sql = createSql(sequelize, retry);
 
   return {
     sequelize,
     dialect,
-    /** Raw SQL with dialect helpers and one-at-a-time write transactions. */
+    /**
+     * Raw SQL with dialect helpers and one-at-a-time write transactions; each call retries a lost
+     * connection, bounded (transient-retry.ts).
+     */
     sql,
     /**
      * Runs pending migrations (once per start; the cluster primary runs them for its workers).
@@ -67,9 +72,12 @@ export async function createStorage(options: { url: string; log: Logger }) {
       const named = pluginMigrations.map((migration) => ({ ...migration, name: `${plugin}/${migration.name}` }));
       return withMigrationLock(sql, () => runMigrations(named));
     },
-    /** One round trip to the database, bounded in time. */
+    /** One round trip to the database, bounded in time (never retried: it reports what it finds). */
     ping,
-    close: () => sequelize.close(),
+    close: () => {
+      retry.close();
+      return sequelize.close();
+    },
   };
 
   async function runMigrations(list: readonly Migration[]): Promise<string[]> {

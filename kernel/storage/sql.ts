@@ -1,4 +1,5 @@
 import type { Sequelize } from 'sequelize';
+import { CommitUnknownError, isTransientConnectionError, type TransientRetry } from './transient-retry.ts';
 
 /** SQL types apflow casts parameters to. */
 export type SqlType = 'integer' | 'double precision' | 'boolean' | 'jsonb' | 'timestamptz';
@@ -13,6 +14,9 @@ export type SqlRunner = {
   /** A statement without rows. */
   run(sql: string, params?: unknown[]): Promise<void>;
 };
+
+/** A statement that only reads (run again after a lost connection, it changes nothing). */
+const READ = /^\s*select\b/i;
 
 /** The few calls apflow makes on a driver connection. */
 interface Driver {
@@ -37,16 +41,30 @@ type ConnectionManager = {
  * connection management). Statements use `?` placeholders with bound parameters; the places
  * where SQLite and PostgreSQL differ are here. Writes go through {@link Sql.write}, one
  * transaction at a time, so the engine can batch many transitions into one commit.
+ *
+ * Every call goes through `retry` as a whole (a read, a whole write transaction, a whole
+ * session): a lost connection is retried, bounded, on a fresh one (transient-retry.ts). A
+ * transaction that lost its connection was rolled back, so running it again is safe; `work` must
+ * therefore be fit to run again (the engine's transactions are: they re-read what they decide
+ * on). Only a connection lost while a commit was in flight is not retried: the write may have
+ * landed, and running it again could store it twice (a tree created again would find its ids
+ * taken, and tasks.create gives a tree with taken ids fresh ones), so that call fails with
+ * APF_UNAVAILABLE saying the write may or may not be stored.
  */
-export function createSql(sequelize: Sequelize) {
+export function createSql(sequelize: Sequelize, retry: TransientRetry) {
   const pg = sequelize.getDialect() === 'postgres';
   const manager = (sequelize as unknown as { connectionManager: ConnectionManager }).connectionManager;
   const driver = pg ? postgresDriver(manager) : sqliteDriver(manager);
-  const runner: SqlRunner = {
+  // Once, not retried: writeAside and sessions retry as a whole around it.
+  const once: SqlRunner = {
     select: <T>(sql: string, params: unknown[] = []) => driver.query(sql, params) as Promise<T[]>,
     run: async (sql: string, params: unknown[] = []) => {
       await driver.query(sql, params);
     },
+  };
+  const runner: SqlRunner = {
+    select: <T>(sql: string, params?: unknown[]) => retry.run('select', () => once.select<T>(sql, params)),
+    run: (sql: string, params?: unknown[]) => retry.run('run', () => once.run(sql, params)),
   };
   let queue: Promise<unknown> = Promise.resolve();
 
@@ -62,33 +80,58 @@ export function createSql(sequelize: Sequelize) {
     /** `expression` read as `type`: cast on PostgreSQL, as is on SQLite (which converts by column). */
     valueOf: (expression: string, type: SqlType | undefined) =>
       pg && type ? `CAST(${expression} AS ${type})` : expression,
-    /** Runs `open` before and `close` after `work` on one connection (a lock held for `work`). */
-    withSession: <T>(open: string, close: string, work: () => Promise<T>) => driver.session(open, close, work),
-    /** Runs `work` in one write transaction; writes of this process are serialised. */
+    /**
+     * Runs `open` before and `close` after `work` on one connection (a lock held for `work`); all
+     * three again if the connection is lost (`work` must be fit to run again).
+     */
+    withSession: <T>(open: string, close: string, work: () => Promise<T>) =>
+      retry.run('withSession', () => driver.session(open, close, work)),
+    /**
+     * Runs `work` in one write transaction; writes of this process are serialised. `work` runs
+     * again, in a new transaction, if the connection is lost before the commit.
+     */
     write<T>(work: (sql: SqlRunner) => Promise<T>): Promise<T> {
-      const next = queue.then(() => driver.transaction(work));
+      // The bound counts from the call: a write queued behind retrying ones does not wait longer.
+      const since = Date.now();
+      const next = queue.then(() => retry.run('write', () => driver.transaction(work), since));
       queue = next.catch(() => undefined);
       return next;
     },
     /**
-     * Runs `statements` as one atomic write beside the serialised ones where the database allows:
-     * on PostgreSQL on a connection of its own, a single statement without BEGIN/COMMIT (it is
-     * atomic by itself: two round trips fewer); SQLite has one writer, so there they queue like
-     * {@link write}. For writes that touch no row the engine's transactions change (a new tree).
+     * Runs the statements `statements()` makes as one atomic write beside the serialised ones
+     * where the database allows: on PostgreSQL on a connection of its own, a single statement
+     * without BEGIN/COMMIT (it is atomic by itself: two round trips fewer); SQLite has one writer,
+     * so there they queue like {@link write}. For writes that touch no row the engine's
+     * transactions change (a new tree). `statements` is called again for each attempt.
      */
-    async writeAside(statements: Iterable<Statement>): Promise<void> {
-      const iterator = statements[Symbol.iterator]();
-      const ahead: Statement[] = [];
-      for (let next = iterator.next(); !next.done; next = iterator.next()) if (ahead.push(next.value) === 2) break;
+    async writeAside(statements: () => Iterable<Statement>): Promise<void> {
+      let first: Peeked | null = peek(statements());
+      if (first.ahead.length === 0) return;
+      const lone = first.ahead.length === 1;
+      // The first attempt runs the statements peeked; another one makes them again.
       const each = async (on: SqlRunner) => {
+        const { ahead, iterator } = first ?? peek(statements());
+        first = null;
         for (const statement of ahead) await on.run(...statement);
         for (let next = iterator.next(); !next.done; next = iterator.next()) await on.run(...next.value);
       };
-      if (ahead.length === 0) return;
-      if (pg && ahead.length === 1) return each(runner);
-      return pg ? driver.transaction(each) : this.write(each);
+      if (!pg) return this.write(each);
+      return retry.run('writeAside', () => (lone ? each(once) : driver.transaction(each)));
     },
   };
+}
+
+/** The first two statements of a batch, made ahead to see whether it is empty or a single one. */
+interface Peeked {
+  ahead: Statement[];
+  iterator: Iterator<Statement>;
+}
+
+function peek(statements: Iterable<Statement>): Peeked {
+  const iterator = statements[Symbol.iterator]();
+  const ahead: Statement[] = [];
+  for (let next = iterator.next(); !next.done; next = iterator.next()) if (ahead.push(next.value) === 2) break;
+  return { ahead, iterator };
 }
 
 /** Raw SQL access with dialect helpers. */
@@ -153,7 +196,9 @@ function postgresDriver(manager: ConnectionManager): Driver {
   const on = (client: PgClient) => async (sql: string, params: unknown[]) =>
     (await client.query(numbered(sql), params)).rows;
   return {
-    query: (sql, params) => withClient((client) => on(client)(sql, params)),
+    // Outside a transaction a statement other than a SELECT commits by itself.
+    query: (sql, params) =>
+      withClient((client) => (READ.test(sql) ? on(client)(sql, params) : committing(() => on(client)(sql, params)))),
     session: (open, close, work) =>
       withClient(async (client) => {
         await client.query(open, []);
@@ -178,7 +223,7 @@ function postgresDriver(manager: ConnectionManager): Driver {
             select: <T>(sql: string, params: unknown[] = []) => query(sql, params) as Promise<T[]>,
             run: async (sql: string, params: unknown[] = []) => void (await query(sql, params)),
           });
-          await query('COMMIT', []);
+          await committing(() => query('COMMIT', []));
           return result;
         } catch (error) {
           await query('ROLLBACK', []).catch(() => undefined);
@@ -187,6 +232,23 @@ function postgresDriver(manager: ConnectionManager): Driver {
       }),
   };
 }
+
+/**
+ * Sends a statement that commits: a connection lost before its answer leaves the commit unknown
+ * ({@link CommitUnknownError}, never retried). Losing it before (acquiring the connection,
+ * BEGIN, the statements of the transaction) is retried: nothing was stored then.
+ */
+async function committing<T>(send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    const unsent = error instanceof Error && error.message.startsWith(NEVER_SENT);
+    throw isTransientConnectionError(error) && !unsent ? new CommitUnknownError(error) : error;
+  }
+}
+
+/** node-postgres refuses a query on a client it already knows is broken: that query never left. */
+const NEVER_SENT = 'Client has encountered a connection error and is not queryable';
 
 const numberedCache = new Map<string, string>();
 

@@ -1,5 +1,6 @@
 import { ApflowError } from '../errors/apflow-error.ts';
-import { NOT_RUN, toIso, type TaskRow } from './task-record.ts';
+import { isRecord } from '../internal/is-record.ts';
+import { NOT_RUN, toIso, type TaskRow, type TaskStatus } from './task-record.ts';
 
 /** Which part of a tree a copy takes (reference/original-apflow.md §2.4). */
 export type CopyMode = 'minimal' | 'full' | 'custom';
@@ -51,16 +52,21 @@ export const RESETTABLE_FIELDS = {
 type ResettableField = keyof typeof RESETTABLE_FIELDS;
 
 const invalid = (message: string) => new ApflowError('APF_INVALID_PARAMS', { message });
-const MODES: readonly string[] = ['minimal', 'full', 'custom'];
 // in_progress is left out: no engine would own a copy stored as running.
-const SETTABLE_STATUSES: readonly string[] = ['pending', 'completed', 'failed', 'cancelled'];
+const SETTABLE_STATUSES: readonly TaskStatus[] = ['pending', 'completed', 'failed', 'cancelled'];
+
+const isCopyMode = (value: unknown): value is CopyMode => value === 'minimal' || value === 'full' || value === 'custom';
+const isSettableStatus = (value: unknown): value is TaskStatus => SETTABLE_STATUSES.some((status) => status === value);
+const isIdList = (value: unknown): value is string[] =>
+  Array.isArray(value) && value.every((id) => typeof id === 'string' && id !== '');
+const isResettable = (field: string): field is ResettableField => Object.hasOwn(RESETTABLE_FIELDS, field);
 
 /** Checks copy options as they come from a client; throws `APF_INVALID_PARAMS` naming the problem. */
 export function parseCopyOptions(input: unknown): ParsedCopyOptions {
   const given = input ?? {};
-  if (!isObject(given)) throw invalid('copy options must be an object');
+  if (!isRecord(given)) throw invalid('copy options must be an object');
   const mode = given.copy_mode ?? 'minimal';
-  if (typeof mode !== 'string' || !MODES.includes(mode)) {
+  if (!isCopyMode(mode)) {
     throw invalid(`copy_mode must be one of minimal, full, custom; got ${JSON.stringify(mode)}`);
   }
   const flag = (key: string, fallback: boolean): boolean => {
@@ -69,14 +75,14 @@ export function parseCopyOptions(input: unknown): ParsedCopyOptions {
     return value;
   };
   const ids = given.custom_task_ids ?? [];
-  if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string' || id === '')) {
+  if (!isIdList(ids)) {
     throw invalid('custom_task_ids must be an array of task ids');
   }
   if (mode === 'custom' && ids.length === 0) throw invalid("custom_task_ids is required when copy_mode='custom'");
   return {
-    mode: mode as CopyMode,
+    mode,
     children: flag('children', false),
-    customIds: [...new Set(ids as string[])],
+    customIds: [...new Set(ids)],
     customIncludeChildren: flag('custom_include_children', false),
     overrides: parseResetFields(given.reset_fields),
     save: flag('save', true),
@@ -93,57 +99,63 @@ function parseOwner(value: unknown): string | null | undefined {
 
 function parseResetFields(input: unknown): Partial<TaskRow> {
   if (input === undefined || input === null) return {};
-  const overrides: Record<string, unknown> = {};
+  const overrides: Partial<TaskRow> = {};
   for (const [field, value] of resetEntries(input)) {
-    if (!Object.hasOwn(RESETTABLE_FIELDS, field)) {
+    if (!isResettable(field)) {
       throw invalid(
         `reset_fields: '${field}' cannot be reset (resettable: ${Object.keys(RESETTABLE_FIELDS).join(', ')})`,
       );
     }
-    overrides[field] = checkValue(field as ResettableField, value);
+    setChecked(overrides, field, value);
   }
-  return overrides as Partial<TaskRow>;
+  return overrides;
 }
 
 /** An array names fields to reset to their fresh value; an object gives the values. */
 function resetEntries(input: unknown): [string, unknown][] {
-  if (isObject(input)) return Object.entries(input);
+  if (isRecord(input)) return Object.entries(input);
   if (!Array.isArray(input)) throw invalid('reset_fields must be an object of field values or an array of field names');
   return input.map((field) => {
     if (typeof field !== 'string') throw invalid('reset_fields must list field names');
-    return [field, RESETTABLE_FIELDS[field as ResettableField]];
+    // A field that cannot be reset is refused before its value is looked at.
+    return [field, isResettable(field) ? RESETTABLE_FIELDS[field] : undefined];
   });
 }
 
-function checkValue(field: ResettableField, value: unknown): unknown {
+/** Checks `value` for `field` and sets it on `overrides`. */
+function setChecked(overrides: Partial<TaskRow>, field: ResettableField, value: unknown): void {
   const bad = (expected: string) => invalid(`reset_fields.${field} must be ${expected}`);
   switch (field) {
     case 'status':
-      if (typeof value !== 'string' || !SETTABLE_STATUSES.includes(value))
-        throw bad(`one of ${SETTABLE_STATUSES.join(', ')}`);
-      return value;
+      if (!isSettableStatus(value)) throw bad(`one of ${SETTABLE_STATUSES.join(', ')}`);
+      overrides.status = value;
+      return;
     case 'progress':
       if (typeof value !== 'number' || !(value >= 0 && value <= 1)) throw bad('a number from 0 to 1');
-      return value;
+      overrides.progress = value;
+      return;
     case 'error':
       if (value !== null && typeof value !== 'string') throw bad('a string or null');
-      return value;
+      overrides.error = value;
+      return;
     case 'started_at':
     case 'completed_at': {
-      if (value === null) return null;
+      if (value === null) {
+        overrides[field] = null;
+        return;
+      }
       const iso = typeof value === 'string' ? toIso(value) : null;
       if (iso === null || Number.isNaN(Date.parse(iso))) throw bad('an ISO-8601 timestamp or null');
-      return iso;
+      overrides[field] = iso;
+      return;
     }
     case 'inputs':
     case 'params':
-      if (value !== null && !isObject(value)) throw bad('an object or null');
-      return structuredClone(value);
+      if (value !== null && !isRecord(value)) throw bad('an object or null');
+      overrides[field] = structuredClone(value);
+      return;
     case 'result':
-      return structuredClone(value ?? null);
+      overrides.result = structuredClone(value ?? null);
+      return;
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -5,7 +5,7 @@ import type { TaskRow } from './task-record.ts';
 /** What a copy takes from a tree. */
 export interface CopySelection {
   /** The originals to copy, the copy's root first, then in tree order. */
-  originals: TaskRow[];
+  originals: [TaskRow, ...TaskRow[]];
   /** Of those, the ids whose copies start over (pending); the others keep their run (full mode). */
   rerun: ReadonlySet<string>;
 }
@@ -68,6 +68,7 @@ function indexTree(tree: readonly TaskRow[]): TreeIndex {
     if (list) list.push(id);
     else map.set(key, [id]);
   };
+  // The tree holds the task being copied: it is never empty.
   let root = tree[0]?.id as string;
   for (const row of tree) {
     if (row.parent_id && byId.has(row.parent_id)) add(children, row.parent_id, row.id);
@@ -80,8 +81,8 @@ function indexTree(tree: readonly TaskRow[]): TreeIndex {
 /** Everything reachable from `start` along `next`, `start` included. */
 function reach(start: Iterable<string>, next: (id: string) => readonly string[]): Set<string> {
   const seen = new Set<string>();
-  for (const stack = [...start]; stack.length > 0;) {
-    const id = stack.pop() as string;
+  const stack = [...start];
+  for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
     if (seen.has(id)) continue;
     seen.add(id);
     for (const following of next(id)) stack.push(following); // no spread: a node may have 100k children
@@ -130,7 +131,8 @@ function commonAncestor(index: TreeIndex, ids: ReadonlySet<string>): string {
       walked.add(at);
       at = index.byId.get(at)?.parent_id;
     }
-    if (at && height.has(at)) lowest = Math.max(lowest, height.get(at) as number);
+    const reached = at ? height.get(at) : undefined;
+    if (reached !== undefined) lowest = Math.max(lowest, reached);
   }
   return path[lowest] ?? index.root;
 }
@@ -145,7 +147,8 @@ function connect(index: TreeIndex, ids: ReadonlySet<string>, top: string): Set<s
 }
 
 /** The rows of `ids`, `top` first, then in tree order. */
-function ordered(index: TreeIndex, ids: ReadonlySet<string>, top: string): TaskRow[] {
+function ordered(index: TreeIndex, ids: ReadonlySet<string>, top: string): [TaskRow, ...TaskRow[]] {
+  // Every id picked was found by walking this tree's rows: each has one.
   const rest = [...ids].filter((id) => id !== top).map((id) => index.byId.get(id) as TaskRow);
   return [index.byId.get(top) as TaskRow, ...rest.sort((a, b) => a.position - b.position)];
 }

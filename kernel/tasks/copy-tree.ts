@@ -28,8 +28,9 @@ export function planCopy(
 ): CopyPlan {
   const { originals, rerun } = selectForCopy(tree, taskId, options);
   const newIds = new Map(originals.map((row) => [row.id, randomUUID()]));
+  // Every id asked for is one of the originals' or filtered by newIds.has: it has a new id.
   const newId = (id: string) => newIds.get(id) as string;
-  const rootId = newId((originals[0] as TaskRow).id);
+  const rootId = newId(originals[0].id);
   const parents = new Set(originals.slice(1).map((row) => row.parent_id));
   const rows = originals.map((original, position): TaskRow => {
     const fresh = rerun.has(original.id);

@@ -10,8 +10,8 @@ import type { TaskRow } from './task-record.ts';
  * `prototype` are never copied from a result by name.
  */
 export function mergeDependencyResults(
-  task: TaskRow,
-  lookup: (id: string) => TaskRow | undefined,
+  task: Readonly<Pick<TaskRow, 'inputs' | 'schemas' | 'dependencies'>>,
+  lookup: (id: string) => Readonly<Pick<TaskRow, 'id' | 'status' | 'result'>> | undefined,
 ): Record<string, unknown> {
   // A spread defines own properties: the task's own inputs are kept exactly as given.
   const inputs: Record<string, unknown> = { ...(task.inputs ?? {}) };

@@ -21,7 +21,7 @@ export function selectExecutor(
     const found = lookup(id);
     if (found) return found;
   }
-  const tried = asked.filter(([, id]) => typeof id === 'string').map(([where, id]) => `${where} '${id as string}'`);
+  const tried = asked.flatMap(([where, id]) => (typeof id === 'string' ? [`${where} '${id}'`] : []));
   const ids = registered().sort();
   throw new ApflowError('APF_NOT_FOUND', {
     message: `No executor for task '${task.name}': asked for ${tried.join(', ')}; registered executors: ${ids.length ? ids.join(', ') : 'none'}`,

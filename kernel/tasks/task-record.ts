@@ -146,9 +146,29 @@ const BOOLEAN_COLUMNS = new Set(['has_children', 'has_copy', 'run_demo']);
 
 /** The API view of a stored task. */
 export function toTaskJson(row: TaskRow): TaskJson {
-  const json = {} as Record<string, unknown>;
-  for (const key of TASK_JSON_KEYS) json[key] = row[key];
-  return json as unknown as TaskJson;
+  // The keys of TASK_JSON_KEYS, in its order.
+  return {
+    id: row.id,
+    parent_id: row.parent_id,
+    user_id: row.user_id,
+    name: row.name,
+    status: row.status,
+    priority: row.priority,
+    dependencies: row.dependencies,
+    inputs: row.inputs,
+    params: row.params,
+    result: row.result,
+    error: row.error,
+    schemas: row.schemas,
+    progress: row.progress,
+    created_at: row.created_at,
+    started_at: row.started_at,
+    updated_at: row.updated_at,
+    completed_at: row.completed_at,
+    has_children: row.has_children,
+    original_task_id: row.original_task_id,
+    has_copy: row.has_copy,
+  };
 }
 
 /** Turns a database row (either dialect) into a {@link TaskRow}. */
@@ -165,6 +185,7 @@ export function fromDatabaseRow(raw: Record<string, unknown>): TaskRow {
   row.position = Number(row.position ?? 0);
   row.attempts = Number(row.attempts ?? 0);
   row.event_seq = Number(row.event_seq ?? 0);
+  // Every column of apflow_tasks, each now in its TaskRow type.
   return row as unknown as TaskRow;
 }
 
@@ -181,9 +202,10 @@ export function toIso(value: unknown): string | null {
 
 /** Nests rows into trees, children ordered by priority then creation order. */
 export function buildTrees(rows: readonly TaskRow[]): TaskTreeJson[] {
-  const nodes = new Map<string, TaskTreeJson & { _row: TaskRow }>();
+  type Node = TaskJson & { _row: TaskRow; children?: Node[] };
+  const nodes = new Map<string, Node>();
   for (const row of rows) nodes.set(row.id, { ...toTaskJson(row), _row: row });
-  const roots: (TaskTreeJson & { _row: TaskRow })[] = [];
+  const roots: Node[] = [];
   for (const node of nodes.values()) {
     const parent = node.parent_id ? nodes.get(node.parent_id) : undefined;
     if (parent) (parent.children ??= []).push(node);
@@ -191,11 +213,9 @@ export function buildTrees(rows: readonly TaskRow[]): TaskTreeJson[] {
   }
   const order = (a: { _row: TaskRow }, b: { _row: TaskRow }) =>
     a._row.priority - b._row.priority || a._row.position - b._row.position;
-  const strip = (node: TaskTreeJson & { _row?: TaskRow }): TaskTreeJson => {
+  const strip = (node: Node): TaskTreeJson => {
     const { _row: _ignored, children, ...task } = node;
-    return children?.length
-      ? { ...task, children: (children as (TaskTreeJson & { _row: TaskRow })[]).sort(order).map(strip) }
-      : task;
+    return children?.length ? { ...task, children: children.sort(order).map(strip) } : task;
   };
   return roots.sort(order).map(strip);
 }

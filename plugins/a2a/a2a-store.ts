@@ -178,13 +178,19 @@ export function createA2aStore(app: PluginApp) {
         ]),
       );
     },
-    /** Tasks whose tree has events some push config has not got yet (deliveries to resume on start). */
+    /**
+     * Tasks whose tree has events some push config has not got yet (deliveries to resume on
+     * start): the configs' cursors from these tables, the trees' last seq from `app.tasks`.
+     */
     async pushesBehind(): Promise<A2aTaskRow[]> {
       const rows = await sql.select(
-        `SELECT a.* FROM a2a_tasks a JOIN apflow_tasks t ON t.id = a.root_task_id
-         WHERE EXISTS (SELECT 1 FROM a2a_push_configs p WHERE p.task_id = a.id AND p.delivered_seq < t.event_seq)`,
+        `SELECT a.*, p.behind_from FROM a2a_tasks a
+         JOIN (SELECT task_id, MIN(delivered_seq) AS behind_from FROM a2a_push_configs GROUP BY task_id) p ON p.task_id = a.id
+         WHERE a.root_task_id IS NOT NULL`,
       );
-      return rows.map(taskRow);
+      const rootIds = [...new Set(rows.map((raw) => String(raw.root_task_id)))];
+      const lastSeq = new Map((await app.tasks.getMany(rootIds)).map((root) => [root.id, root.event_seq]));
+      return rows.filter((raw) => Number(raw.behind_from) < (lastSeq.get(String(raw.root_task_id)) ?? 0)).map(taskRow);
     },
     /**
      * Takes (or renews) the right to deliver task `taskId`'s pushes for `owner` until `until`,

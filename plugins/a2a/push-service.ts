@@ -44,7 +44,7 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
   const stop = new AbortController();
   const watching = new Set<string>();
   // One deliverer per task across servers and workers: a lease, renewed while it delivers.
-  const owner = app.engine.owner;
+  const owner = app.serverId;
   const leaseMs = app.config.engine.lease_s * 1000;
   const lease = (taskId: string) =>
     store.takePushLease(taskId, owner, new Date(Date.now() + leaseMs).toISOString(), new Date().toISOString());

@@ -48,11 +48,14 @@ export function toJsonSchema(schema: unknown, depth = 0): unknown {
   return out;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
+/** Whether `value` is a JSON object (not null, not an array). */
+export function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /** A JSON copy of a keyword's value (functions, symbols and undefined dropped, as JSON does). */
 function toData(value: unknown): unknown {
-  return value === undefined ? undefined : (JSON.parse(JSON.stringify(value) ?? 'null') as unknown);
+  if (value === undefined) return undefined;
+  const copy: unknown = JSON.parse(JSON.stringify(value) ?? 'null');
+  return copy;
 }

@@ -1,5 +1,5 @@
 import type { AppDescription, RouteDescription } from 'apflow';
-import { toJsonSchema } from './json-schema.ts';
+import { isObject, toJsonSchema } from './json-schema.ts';
 import { ROUTE_NOTES, type RouteNote } from './route-notes.ts';
 import { RPC_COMPONENTS, rpcOperation } from './rpc-paths.ts';
 
@@ -121,16 +121,19 @@ export function buildDocument(description: AppDescription, options: DocumentOpti
 /** The operation of a plain route: its path params, and its Fastify schema where it has one. */
 function restOperation(route: RouteDescription, pathParams: string[], note: RouteNote | undefined): Json {
   const schema = route.schema ?? {};
-  const paramsSchema = toJsonSchema(schema.params) as Json;
-  const querySchema = toJsonSchema(schema.querystring ?? schema.query) as Json;
+  const paramsSchema = objectOf(toJsonSchema(schema.params));
+  const querySchema = objectOf(toJsonSchema(schema.querystring ?? schema.query));
+  const pathProperties = objectOf(paramsSchema.properties);
   const parameters: Json[] = pathParams.map((name) => ({
     name,
     in: 'path',
     required: true,
-    schema: (paramsSchema.properties as Json | undefined)?.[name] ?? { type: 'string' },
+    schema: pathProperties[name] ?? { type: 'string' },
   }));
-  const required = new Set(Array.isArray(querySchema.required) ? (querySchema.required as string[]) : []);
-  for (const [name, sub] of Object.entries((querySchema.properties as Json | undefined) ?? {})) {
+  const required = new Set(
+    Array.isArray(querySchema.required) ? querySchema.required.filter((key) => typeof key === 'string') : [],
+  );
+  for (const [name, sub] of Object.entries(objectOf(querySchema.properties))) {
     parameters.push({ name, in: 'query', required: required.has(name), schema: sub });
   }
   for (const query of note?.query ?? []) {
@@ -186,4 +189,9 @@ function unique(taken: Set<string>, id: string): string {
   for (let n = 2; taken.has(candidate); n++) candidate = `${id}_${n}`;
   taken.add(candidate);
   return candidate;
+}
+
+/** `value` when it is an object; else an empty one (a boolean schema has no properties to read). */
+function objectOf(value: unknown): Json {
+  return isObject(value) ? value : {};
 }

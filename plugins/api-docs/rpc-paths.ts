@@ -98,20 +98,22 @@ export function rpcOperation(
     schemas[name] = envelope(method);
     refs.push({ $ref: `#/components/schemas/${name}` });
   }
-  if (fallback) {
+  const fallbackSchema =
+    answered && fallback
+      ? fallbackEnvelope(
+          answered,
+          methods.map((method) => method.method),
+        )
+      : undefined;
+  if (fallbackSchema) {
     const name = envelopeName(endpoint, `fallback.${fallback}`);
-    schemas[name] = fallbackEnvelope(
-      answered as Fallback,
-      methods.map((method) => method.method),
-    );
+    schemas[name] = fallbackSchema;
     refs.push({ $ref: `#/components/schemas/${name}` });
   }
   const call = { oneOf: refs };
   const list = methods.map((method) => `- \`${method.method}\`${method.description ? `: ${method.description}` : ''}`);
-  if (fallback)
-    list.push(
-      `- any other method: answered by the \`${fallback}\` plugin (${String((schemas[envelopeName(endpoint, `fallback.${fallback}`)] as Json).description)})`,
-    );
+  if (fallbackSchema)
+    list.push(`- any other method: answered by the \`${fallback}\` plugin (${String(fallbackSchema.description)})`);
   const examples = Object.fromEntries(
     methods.map((method) => [
       method.method.replace(/[^A-Za-z0-9._-]/g, '_'),

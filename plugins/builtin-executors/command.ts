@@ -68,7 +68,7 @@ export function createCommandExecutor(settings: CommandSettings) {
               ? 0
               : typeof error.code === 'number'
                 ? error.code
-                : -(constants.signals[error.signal as NodeJS.Signals] ?? 1);
+                : -((error.signal && constants.signals[error.signal]) ?? 1);
             resolve({ command: shown, return_code: code, stdout, stderr, success: code === 0 });
           },
         );

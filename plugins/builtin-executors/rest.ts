@@ -103,5 +103,5 @@ export const restExecutor = defineExecutor({
 function describeFailure(error: unknown): string {
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
   if (!(cause instanceof Error)) return String(cause);
-  return cause.message || (cause as NodeJS.ErrnoException).code || cause.name;
+  return cause.message || ('code' in cause && typeof cause.code === 'string' ? cause.code : '') || cause.name;
 }

@@ -64,7 +64,7 @@ export function createExamplesService(app: PluginApp): ExamplesService {
         } catch (error) {
           // Another process (a cluster worker, the CLI) may have created it a moment ago.
           if ((await app.tasks.existingIds([id])).size > 0) report.existing.push({ id, name });
-          else report.skipped.push({ id, name, reason: (error as Error).message });
+          else report.skipped.push({ id, name, reason: error instanceof Error ? error.message : String(error) });
         }
       }
       return report;
@@ -76,7 +76,7 @@ export function createExamplesService(app: PluginApp): ExamplesService {
       const changes = [];
       for (const tree of trees()) {
         for (const task of tree.tasks) {
-          const path = (task.params as Record<string, unknown> | undefined)?.[SELF_PATH_PARAM];
+          const path = isObject(task.params) ? task.params[SELF_PATH_PARAM] : undefined;
           if (typeof path !== 'string') continue;
           const row = await app.tasks.get(String(task.id));
           const stored = row?.params?.[SELF_PATH_PARAM];
@@ -90,4 +90,8 @@ export function createExamplesService(app: PluginApp): ExamplesService {
       return changes.length > 0;
     },
   };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

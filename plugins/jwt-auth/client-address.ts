@@ -2,7 +2,7 @@ import { isIPv6 } from 'node:net';
 
 /** The eight 16-bit groups of an IPv6 address, as hex strings (an embedded IPv4 tail counts as two). */
 function groups(ip: string): string[] {
-  const [head = '', tail] = ip.split('::') as [string, string | undefined];
+  const [head = '', tail] = ip.split('::');
   const split = (part: string) =>
     part
       .split(':')
@@ -21,8 +21,8 @@ function groups(ip: string): string[] {
  */
 export function addressKey(ip: string): string {
   const bare = ip.replace(/%.*$/, '');
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(bare);
-  if (mapped) return mapped[1] as string;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(bare)?.[1];
+  if (mapped !== undefined) return mapped;
   if (!isIPv6(bare)) return bare;
   return `${groups(bare)
     .slice(0, 4)

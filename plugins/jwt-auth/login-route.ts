@@ -10,10 +10,9 @@ export const LOGIN_BODY_LIMIT = 16 * 1024;
 
 /** `{username, password}` from a login body, or a 400 saying what is wrong. */
 function credentials(body: unknown): { username: string; password: string } {
-  const { username, password } = (typeof body === 'object' && body !== null ? body : {}) as {
-    username?: unknown;
-    password?: unknown;
-  };
+  const given = typeof body === 'object' && body !== null ? body : {};
+  const username = 'username' in given ? given.username : undefined;
+  const password = 'password' in given ? given.password : undefined;
   if (
     typeof username !== 'string' ||
     username === '' ||
@@ -54,7 +53,7 @@ export function mountLoginRoute(app: PluginApp, users: UserStore, settings: JwtA
       bodyLimit: LOGIN_BODY_LIMIT,
       // A body that is too large or not JSON never reaches the handler: it counts against the address only.
       errorHandler(error, request) {
-        const { code } = error as { code?: unknown };
+        const { code } = error;
         if (typeof code === 'string' && code.startsWith('FST_ERR_CTP_')) byAddress.hit(addressKey(request.ip));
         if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
           throw new ApflowError('APF_BODY_TOO_LARGE', {

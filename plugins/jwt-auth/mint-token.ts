@@ -42,6 +42,6 @@ export function parseDuration(text: string): number {
     throw new ApflowError('APF_INVALID_PARAMS', {
       message: `'${text}' is not a duration (use 30d, 12h, 15m, 90s or seconds)`,
     });
-  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[match[2] as '' | 's' | 'm' | 'h' | 'd'];
+  const unit = match[2] === 'd' ? 86_400 : match[2] === 'h' ? 3600 : match[2] === 'm' ? 60 : 1;
   return Number(match[1]) * unit;
 }

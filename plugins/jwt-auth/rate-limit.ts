@@ -47,7 +47,8 @@ export function createRateLimit({ max, windowS, maxKeys = 10_000 }: RateLimitOpt
       attempts.delete(key);
       attempts.set(key, times);
       prune(now);
-      return times.length > max ? Math.max(1, Math.ceil(((times[0] as number) + windowMs - now) / 1000)) : 0;
+      const [first = now] = times; // never empty: `now` was just added
+      return times.length > max ? Math.max(1, Math.ceil((first + windowMs - now) / 1000)) : 0;
     },
     forget(key, at) {
       const times = attempts.get(key);

@@ -30,7 +30,10 @@ export function createRevocationCheck(versions: TokenVersions, options: { rechec
     const entry = { at: now, version: versions.tokenVersion(username) };
     known.delete(username);
     known.set(username, entry);
-    if (known.size > maxEntries) known.delete(known.keys().next().value as string);
+    if (known.size > maxEntries) {
+      const oldest = known.keys().next();
+      if (!oldest.done) known.delete(oldest.value);
+    }
     // A failed lookup is not remembered: the next request asks again.
     entry.version.catch(() => known.get(username) === entry && known.delete(username));
     return entry.version;

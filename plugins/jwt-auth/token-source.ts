@@ -63,5 +63,6 @@ export const PUBLIC_PATHS: ReadonlySet<string> = new Set([
 /** Whether a request needs no token. */
 export function isPublic(request: RequestContext): boolean {
   if (request.transport === 'http' && request.method === 'OPTIONS') return true;
-  return request.transport === 'http' && PUBLIC_PATHS.has(request.url.split('?')[0] as string);
+  const query = request.url.indexOf('?');
+  return request.transport === 'http' && PUBLIC_PATHS.has(query < 0 ? request.url : request.url.slice(0, query));
 }

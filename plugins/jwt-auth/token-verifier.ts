@@ -25,7 +25,7 @@ export function principalOf(payload: JWTPayload): Principal {
     : typeof payload.role === 'string'
       ? [payload.role]
       : [];
-  return { user_id: payload.sub, roles, claims: payload as Record<string, unknown> };
+  return { user_id: payload.sub, roles, claims: payload };
 }
 
 /**
@@ -66,6 +66,7 @@ export function createTokenVerifier(
         }
       }
       return principalOf(
+        // index.ts starts only with a secret or a JWKS: without a secret, there is a JWKS.
         (
           await jwtVerify(token, jwks as JWTVerifyGetKey, {
             ...options,

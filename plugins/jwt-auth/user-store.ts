@@ -14,7 +14,8 @@ const NAME = /^[A-Za-z0-9._@-]{1,255}$/;
 /** The users of `POST /auth/login` and `apflow users`, in `jwt_auth_users`. */
 export function createUserStore(app: PluginApp) {
   const sql = app.storage.sql;
-  const parse = (value: unknown) => (typeof value === 'string' ? (JSON.parse(value) as string[]) : (value as string[]));
+  // Roles as this store wrote them: a JSON list (a string in SQLite, parsed already by PostgreSQL).
+  const parse = (value: unknown) => (typeof value === 'string' ? JSON.parse(value) : value) as string[];
   const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString());
   return {
     /**

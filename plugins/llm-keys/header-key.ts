@@ -31,7 +31,10 @@ export function holdHeaderKey(state: Record<string, unknown>, key: HeaderKey): v
   Object.defineProperty(state, SLOT, { value: key, enumerable: false, configurable: true });
 }
 
+/** A request's plugin state, as {@link holdHeaderKey} may have left it. */
+type Holder = { readonly [SLOT]?: HeaderKey };
+
 /** The header key held in a request's plugin state, if any. */
-export function heldHeaderKey(state: Record<string, unknown> | undefined): HeaderKey | undefined {
-  return state ? ((state as Record<symbol, unknown>)[SLOT] as HeaderKey | undefined) : undefined;
+export function heldHeaderKey(state: Holder | undefined): HeaderKey | undefined {
+  return state?.[SLOT];
 }

@@ -1,4 +1,4 @@
-import { Type } from 'apflow';
+import { Type, type Static } from 'apflow';
 
 /** The `mcp` config section: the MCP server on `/mcp` (and `apflow mcp`), and the `mcp_executor` client. */
 export const Settings = Type.Object(
@@ -42,23 +42,11 @@ export const Settings = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+/** The whole `mcp` section, defaults applied. */
+type McpSettings = Static<typeof Settings>;
+
 /** Settings of the MCP server, defaults applied. */
-export interface McpServerSettings {
-  session_ttl_s: number;
-  max_sessions: number;
-  max_sessions_per_user: number;
-  replay_events: number;
-  authorization_servers: string[];
-}
+export type McpServerSettings = McpSettings['server'];
 
 /** Settings of the MCP client (`mcp_executor`), defaults applied. */
-export interface McpClientSettings {
-  stdio: { enabled?: boolean; allow?: string[] };
-  timeout_s: number;
-}
-
-/** The whole `mcp` section, defaults applied. */
-export interface McpSettings {
-  server: McpServerSettings;
-  client: McpClientSettings;
-}
+export type McpClientSettings = McpSettings['client'];

@@ -14,14 +14,14 @@ const TOPIC = 'metrics';
 export function answerGathers(state: ProcessState): void {
   if (state.gatherListening) return;
   state.gatherListening = true;
-  answerClusterGather(TOPIC, () => ownMetrics(state).catch(() => [] as MetricsJson));
+  answerClusterGather(TOPIC, () => ownMetrics(state).catch((): MetricsJson => []));
 }
 
 /** This process's metrics as JSON. */
 export async function ownMetrics(state: ProcessState): Promise<MetricsJson> {
   const generation = currentGeneration(state);
   const own = generation ? await generation.registry.getMetricsAsJSON() : [];
-  return [...(await state.processRegistry.getMetricsAsJSON()), ...own] as MetricsJson;
+  return [...(await state.processRegistry.getMetricsAsJSON()), ...own];
 }
 
 /**
@@ -29,5 +29,6 @@ export async function ownMetrics(state: ProcessState): Promise<MetricsJson> {
  * gathers the answers). Resolves with one entry per worker that answered within `timeoutMs`.
  */
 export async function gatherWorkers(timeoutMs: number): Promise<MetricsJson[]> {
+  // Each answer is what answerGathers sent: ownMetrics of one worker.
   return (await gatherCluster(TOPIC, timeoutMs)) as MetricsJson[];
 }

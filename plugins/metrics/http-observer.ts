@@ -38,8 +38,7 @@ export function observeHttp(app: PluginApp, metrics: MetricSet, streams: StreamC
   });
 
   app.http.addHook('onSend', async (request: FastifyRequest, _reply: FastifyReply, payload: unknown) => {
-    const config = request.routeOptions.config as { rpc?: boolean } | undefined;
-    if (config?.rpc === true && typeof payload === 'string') {
+    if (request.routeOptions.config?.rpc === true && typeof payload === 'string') {
       recordRpcCalls(request.routeOptions.url ?? '(unmatched)', request.body, payload);
     }
     return payload;
@@ -61,12 +60,12 @@ export function observeHttp(app: PluginApp, metrics: MetricSet, streams: StreamC
     const calls = parse(typeof body === 'string' ? body : '');
     const answers = parse(payload);
     const codeOf = (answer: unknown): number => {
-      const error = (answer as { error?: { code?: unknown } } | undefined)?.error;
-      return typeof error?.code === 'number' ? error.code : 0;
+      const error = isObject(answer) ? answer.error : undefined;
+      return isObject(error) && typeof error.code === 'number' ? error.code : 0;
     };
     const count = (call: unknown, answer: unknown) => {
       const code = codeOf(answer);
-      const name = (call as { method?: unknown } | undefined)?.method;
+      const name = isObject(call) ? call.method : undefined;
       metrics.rpcCalls.inc({ endpoint, method: methodLabel(endpoint, name, code), code: String(code) });
     };
     // A batch is answered in order, one answer per call; an empty or oversized one gets one error.
@@ -84,4 +83,8 @@ function parse(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -116,6 +116,7 @@ const STATUSES = Symbol.for('apflow.metrics.task-statuses');
 
 /** The last status of each unfinished task, shared by the generations of this process. */
 function taskStatuses(): Map<string, string> {
+  // A process-wide slot of globalThis (which has no type for it): only this function uses it.
   const holder = globalThis as { [STATUSES]?: Map<string, string> };
   return (holder[STATUSES] ??= new Map());
 }

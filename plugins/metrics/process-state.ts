@@ -29,6 +29,7 @@ const KEY = Symbol.for('apflow.metrics.process-state');
 
 /** This process's metrics state, created on first use. */
 export function processState(withProcessMetrics: boolean): ProcessState {
+  // A process-wide slot of globalThis (which has no type for it): only this function uses it.
   const holder = globalThis as { [KEY]?: ProcessState };
   let state = holder[KEY];
   if (!state) {

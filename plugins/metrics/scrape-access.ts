@@ -5,7 +5,10 @@ import { ApflowError, isAdmin, type FastifyRequest, type PluginApp, type Request
 const MIN_TOKEN_LENGTH = 16;
 
 /** The principal a request presenting the scrape token gets (on the metrics route only). */
-const SCRAPER = Object.freeze({ user_id: 'metrics-scraper', roles: Object.freeze([]) as unknown as string[] });
+// One shared principal, frozen with its roles (which a Principal types as a plain array).
+const NO_ROLES: string[] = [];
+Object.freeze(NO_ROLES);
+const SCRAPER = Object.freeze({ user_id: 'metrics-scraper', roles: NO_ROLES });
 
 /** Who may read the metrics route, decided once per generation from the config. */
 export interface ScrapeAccess {

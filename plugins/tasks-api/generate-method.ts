@@ -45,21 +45,20 @@ export function registerGenerateMethod(app: PluginApp): void {
           data: { root_task_id: run.id },
         });
       }
+      // generate_executor's result is `{tasks: [...]}` (its contract with this method).
       const tasks = (outcome.result as { tasks: unknown[] }).tasks;
-      const answer: Record<string, unknown> = {
-        tasks,
-        count: tasks.length,
-        message: `Successfully generated ${tasks.length} task(s)`,
-      };
+      const message = `Successfully generated ${tasks.length} task(s)`;
+      const answer: Record<string, unknown> = { tasks, count: tasks.length, message };
       if (params.save) {
         const saved = await createFor(
           app,
+          // Each task as the generator wrote it: tasks.create checks them.
           tasks.map((task) => ({ ...(task as object), ...owner })),
           ctx,
         );
         Object.assign(answer, {
           root_task_id: saved.id,
-          message: `${answer.message as string} and saved to database (root_task_id: ${saved.id})`,
+          message: `${message} and saved to database (root_task_id: ${saved.id})`,
         });
       }
       return answer;

@@ -52,19 +52,17 @@ export interface RunTarget {
 export async function runTarget(app: PluginApp, taskId: string, principal: Principal | undefined): Promise<RunTarget> {
   const task = await loadTask(app, taskId, principal);
   if (mayChange(principal, task.user_id)) return { taskId: task.id };
-  const copy = (await app.engine.copy(task.root_id, {
-    copy_mode: 'full',
-    user_id: principal?.user_id,
-  })) as TaskTreeJson;
-  const copied = findCopyOf(copy, task.id);
+  const copy = await app.engine.copy(task.root_id, { copy_mode: 'full', user_id: principal?.user_id });
+  // A saved copy (the default) answers the tree; only `save: false` answers a tasks array.
+  const copied = 'saved' in copy ? undefined : findCopyOf(copy, task.id);
   if (!copied)
     throw new ApflowError('APF_INTERNAL', { message: `the copy of tree ${task.root_id} lacks task ${task.id}` });
   return { taskId: copied, originalTaskId: task.id };
 }
 
 function findCopyOf(tree: TaskTreeJson, originalId: string): string | undefined {
-  for (const stack: TaskTreeJson[] = [tree]; stack.length > 0;) {
-    const node = stack.pop() as TaskTreeJson;
+  const stack = [tree];
+  for (let node = stack.pop(); node; node = stack.pop()) {
     if (node.original_task_id === originalId) return node.id;
     for (const child of node.children ?? []) stack.push(child); // no spread: a node may have 100k children
   }

@@ -8,10 +8,12 @@ const notFound = (id: string) => new ApflowError('APF_NOT_FOUND', { message: `Ta
 export function registerReadMethods(app: PluginApp): void {
   const { tasks } = app;
 
-  // get and detail answer alike: the task, or null for an unknown id (as the original).
+  // get and detail answer alike: the task, or null for an unknown id (as the original). A root
+  // also carries its tree's tasks per status: its own status alone hides failed tasks under it.
   const oneTask = async (id: string, principal: Principal | undefined) => {
     const row = await tasks.visible(id, principal);
-    return row && toTaskJson(row);
+    if (!row) return null;
+    return row.parent_id === null ? { ...toTaskJson(row), counts: await tasks.counts(row.id) } : toTaskJson(row);
   };
   app.rpc.method('/tasks', 'tasks.get', {
     params: TaskIdParams,

@@ -19,7 +19,7 @@ import {
 import { checkAccess, listingUser, mayAccess } from './permissions.ts';
 import { loadTask } from './read-methods.ts';
 import { runTarget } from './ownership.ts';
-import { alreadyRunning } from './start-run.ts';
+import { alreadyRunning } from './execute-to-follow.ts';
 import { streamRun } from './stream-run.ts';
 import { webhookHook, webhookRun } from './webhook-run.ts';
 
@@ -220,12 +220,9 @@ export async function createFor(app: PluginApp, tasks: unknown, caller: Caller) 
 
 /** Runs the tree of `taskId` to its end (in demo mode with `demo`), or reports that it is already running. */
 export async function runToEnd(app: PluginApp, taskId: string, caller: Caller, demo = false) {
-  try {
-    const { done } = await app.engine.execute(taskId, { request: caller.request, demo });
-    return await done;
-  } catch (error) {
-    return { already_running: alreadyRunning(error, taskId) };
-  }
+  const answer = await app.engine.execute(taskId, { request: caller.request, demo });
+  if (!answer.started) return { already_running: alreadyRunning(answer) };
+  return await answer.done;
 }
 
 async function runningRoots(app: PluginApp): Promise<TaskRow[]> {

@@ -1,5 +1,5 @@
 import { ApflowError, type PluginApp, type RpcContext } from 'apflow';
-import { startRun } from './start-run.ts';
+import { executeToFollow } from './execute-to-follow.ts';
 
 /**
  * Starts the tree of `taskId` and answers the request with its events as Server-Sent Events
@@ -26,7 +26,7 @@ export async function streamRun(
     throw new ApflowError('APF_INVALID_PARAMS', {
       message: 'use_streaming is only available on a single HTTP request (not in a batch or over WebSocket)',
     });
-  const run = await startRun(app, taskId, ctx.request, demo);
+  const run = await executeToFollow(app, taskId, ctx.request, demo);
   if ('already_running' in run) return run.already_running;
   started?.(run);
   const first = { jsonrpc: '2.0', id: ctx.id, result: envelope({ root_task_id: run.rootId, task_id: taskId }) };

@@ -1,9 +1,10 @@
-import type { TaskDependency, TaskRow } from 'apflow';
+import type { TaskDependency, TaskRow, TaskStatus } from 'apflow';
 
-const FIXED: Record<string, string> = {
-  parent_id: "Cannot update 'parent_id': field cannot be modified (task hierarchy is fixed)",
-  user_id: "Cannot update 'user_id': field cannot be modified (task ownership is fixed)",
-};
+// Maps, so `constructor` or `__proto__` never find Object's members.
+const FIXED = new Map([
+  ['parent_id', "Cannot update 'parent_id': field cannot be modified (task hierarchy is fixed)"],
+  ['user_id', "Cannot update 'user_id': field cannot be modified (task ownership is fixed)"],
+]);
 const NOT_UPDATABLE = new Set([
   'id',
   'root_id',
@@ -13,29 +14,69 @@ const NOT_UPDATABLE = new Set([
   'has_copy',
   'original_task_id',
 ]);
-const STATUSES = new Set(['pending', 'in_progress', 'completed', 'failed', 'cancelled']);
+const STATUSES: ReadonlySet<string> = new Set(['pending', 'in_progress', 'completed', 'failed', 'cancelled']);
 
-type Check = (value: unknown) => string | null;
-const isObject = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value);
-const isoOrNull: Check = (v) =>
-  v === null || (typeof v === 'string' && !Number.isNaN(Date.parse(v))) ? null : 'must be an ISO-8601 time or null';
+/** The fields `tasks.update` may set (besides `dependencies`). */
+type UpdatableField =
+  | 'name'
+  | 'status'
+  | 'priority'
+  | 'progress'
+  | 'error'
+  | 'result'
+  | 'inputs'
+  | 'params'
+  | 'schemas'
+  | 'started_at'
+  | 'completed_at';
+/** What a field's value must be, and what to say when it is not. */
+interface FieldRule<K extends UpdatableField> {
+  ok: (value: unknown) => value is TaskRow[K];
+  problem: string;
+}
 
-const FIELD_CHECKS: Record<string, Check> = {
-  name: (v) => (typeof v === 'string' && v.trim() !== '' ? null : 'must be a non-empty string'),
-  status: (v) => (typeof v === 'string' && STATUSES.has(v) ? null : `must be one of ${[...STATUSES].join(', ')}`),
-  priority: (v) =>
-    Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 1_000_000
-      ? null
-      : 'must be a whole number from 0 to 1000000',
-  progress: (v) => (typeof v === 'number' && v >= 0 && v <= 1 ? null : 'must be a number from 0 to 1'),
-  error: (v) => (v === null || typeof v === 'string' ? null : 'must be a string or null'),
-  result: () => null,
-  inputs: (v) => (v === null || isObject(v) ? null : 'must be an object or null'),
-  params: (v) => (v === null || isObject(v) ? null : 'must be an object or null'),
-  schemas: (v) => (v === null || isObject(v) ? null : 'must be an object or null'),
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const objectOrNull = {
+  ok: (v: unknown): v is Record<string, unknown> | null => v === null || isObject(v),
+  problem: 'must be an object or null',
+};
+const isoOrNull = {
+  ok: (v: unknown): v is string | null => v === null || (typeof v === 'string' && !Number.isNaN(Date.parse(v))),
+  problem: 'must be an ISO-8601 time or null',
+};
+
+const FIELDS: { readonly [K in UpdatableField]: FieldRule<K> } = {
+  name: { ok: (v): v is string => typeof v === 'string' && v.trim() !== '', problem: 'must be a non-empty string' },
+  status: {
+    ok: (v): v is TaskStatus => typeof v === 'string' && STATUSES.has(v),
+    problem: `must be one of ${[...STATUSES].join(', ')}`,
+  },
+  priority: {
+    ok: (v): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 1_000_000,
+    problem: 'must be a whole number from 0 to 1000000',
+  },
+  progress: {
+    ok: (v): v is number => typeof v === 'number' && v >= 0 && v <= 1,
+    problem: 'must be a number from 0 to 1',
+  },
+  error: { ok: (v): v is string | null => v === null || typeof v === 'string', problem: 'must be a string or null' },
+  result: { ok: (_v): _v is unknown => true, problem: '' },
+  inputs: objectOrNull,
+  params: objectOrNull,
+  schemas: objectOrNull,
   started_at: isoOrNull,
   completed_at: isoOrNull,
 };
+const isUpdatable = (key: string): key is UpdatableField => Object.hasOwn(FIELDS, key);
+
+/** Sets `key` on `set` when `value` passes the field's rule; else returns what is wrong. */
+function setChecked<K extends UpdatableField>(set: Partial<TaskRow>, key: K, value: unknown): string | null {
+  const rule: FieldRule<K> = FIELDS[key];
+  if (!rule.ok(value)) return rule.problem;
+  set[key] = value;
+  return null;
+}
 
 /**
  * Checks a `tasks.update` against the original's rules and returns the columns to set; every
@@ -48,23 +89,22 @@ export function planUpdate(
   fields: Record<string, unknown>,
 ): { set: Partial<TaskRow>; errors: string[] } {
   const errors: string[] = [];
-  const set: Record<string, unknown> = {};
+  const set: Partial<TaskRow> = {};
   for (const [key, value] of Object.entries(fields)) {
     if (key === 'task_id') continue;
-    // Own keys only: `constructor` or `__proto__` must not find Object's members.
-    if (Object.hasOwn(FIXED, key)) errors.push(FIXED[key] as string);
+    const fixed = FIXED.get(key);
+    if (fixed !== undefined) errors.push(fixed);
     else if (NOT_UPDATABLE.has(key)) errors.push(`Cannot update '${key}': field cannot be modified`);
     else if (key === 'dependencies') {
       const checked = checkDependencies(task, tree, value);
       if (typeof checked === 'string') errors.push(checked);
       else set.dependencies = checked;
-    } else if (Object.hasOwn(FIELD_CHECKS, key)) {
-      const problem = (FIELD_CHECKS[key] as Check)(value);
+    } else if (isUpdatable(key)) {
+      const problem = setChecked(set, key, value);
       if (problem) errors.push(`Cannot update '${key}': ${problem}`);
-      else set[key] = value;
     }
   }
-  return { set: set as Partial<TaskRow>, errors };
+  return { set, errors };
 }
 
 function checkDependencies(task: TaskRow, tree: readonly TaskRow[], value: unknown): TaskDependency[] | null | string {
@@ -76,22 +116,11 @@ function checkDependencies(task: TaskRow, tree: readonly TaskRow[], value: unkno
   const byName = new Map(tree.map((row) => [row.name, row]));
   const deps: TaskDependency[] = [];
   for (const entry of value) {
-    const ref =
-      typeof entry === 'string'
-        ? entry
-        : isObject(entry)
-          ? ((entry as { id?: unknown; name?: unknown }).id ?? (entry as { name?: unknown }).name)
-          : undefined;
+    const ref = typeof entry === 'string' ? entry : isObject(entry) ? (entry.id ?? entry.name) : undefined;
     const target = typeof ref === 'string' ? (byId.get(ref) ?? byName.get(ref)) : undefined;
     if (!target) return `Dependency reference '${String(ref)}' not found in task tree`;
-    const required =
-      isObject(entry) && typeof (entry as { required?: unknown }).required === 'boolean'
-        ? (entry as { required: boolean }).required
-        : true;
-    const type =
-      isObject(entry) && typeof (entry as { type?: unknown }).type === 'string'
-        ? (entry as { type: string }).type
-        : 'result';
+    const required = isObject(entry) && typeof entry.required === 'boolean' ? entry.required : true;
+    const type = isObject(entry) && typeof entry.type === 'string' ? entry.type : 'result';
     deps.push({ id: target.id, required, type });
   }
   const cycle = findCycle(task.id, deps, byId);
@@ -116,15 +145,15 @@ function findCycle(
   byId: ReadonlyMap<string, TaskRow>,
 ): string[] | null {
   const edges = (id: string) => (id === start ? deps : (byId.get(id)?.dependencies ?? [])).map((dep) => dep.id);
-  const stack: string[][] = edges(start).map((id) => [start, id]);
+  // Each path with its last id.
+  const stack: [string[], string][] = edges(start).map((id) => [[start, id], id]);
   const seen = new Set<string>();
-  while (stack.length > 0) {
-    const path = stack.pop() as string[];
-    const last = path[path.length - 1] as string;
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    const [path, last] = top;
     if (last === start) return path;
     if (seen.has(last)) continue;
     seen.add(last);
-    for (const next of edges(last)) stack.push([...path, next]);
+    for (const next of edges(last)) stack.push([[...path, next], next]);
   }
   return null;
 }

@@ -1,5 +1,5 @@
 import { ApflowError, type PluginApp, type RequestContext } from 'apflow';
-import { startRun } from './start-run.ts';
+import { executeToFollow } from './execute-to-follow.ts';
 
 /** A checked `webhook_config`, ready to watch a tree once its run has started. */
 export interface WebhookHook {
@@ -33,7 +33,7 @@ export async function webhookRun(
   request: RequestContext,
   demo = false,
 ): Promise<unknown> {
-  const started = await startRun(app, taskId, request, demo);
+  const started = await executeToFollow(app, taskId, request, demo);
   if ('already_running' in started) return started.already_running;
   // Events of this run only: the log may hold earlier runs of the same tree.
   hook.watch(started.rootId, started.after);

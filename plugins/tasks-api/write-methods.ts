@@ -29,6 +29,7 @@ export function registerWriteMethods(app: PluginApp): void {
         });
       if (Object.keys(set).length)
         await app.tasks.update([{ id: task.id, set: { ...set, updated_at: new Date().toISOString() } }]);
+      // Loaded (and changed) just above.
       return toTaskJson((await app.tasks.get(task.id)) as TaskRow);
     },
   });
@@ -80,6 +81,7 @@ export function registerWriteMethods(app: PluginApp): void {
       await loadTask(app, params.task_id, ctx.principal);
       const { task_id: taskId, custom_task_ids: custom, user_id: asked, ...options } = params;
       const owner = copyOwner(ctx.principal, asked);
+      // copy_mode is any string here: the engine checks it, with its own message.
       return app.engine.copy(taskId, {
         ...options,
         ...(custom === undefined ? {} : { custom_task_ids: idList(custom, 'tasks.copy', 'custom_task_ids') }),
@@ -104,8 +106,8 @@ async function treeRunning(app: PluginApp, task: TaskRow): Promise<boolean> {
 
 function descendants(tree: readonly TaskRow[], id: string): TaskRow[] {
   const out: TaskRow[] = [];
-  for (const stack = [id]; stack.length > 0;) {
-    const parent = stack.pop() as string;
+  const stack = [id];
+  for (let parent = stack.pop(); parent !== undefined; parent = stack.pop()) {
     for (const row of tree) {
       if (row.parent_id !== parent) continue;
       out.push(row);

@@ -65,8 +65,9 @@ export function watchTree(
     if (working) return;
     working = true;
     try {
-      while (!finished && queue.length > 0) {
-        const event = queue.shift() as TaskEvent;
+      while (!finished) {
+        const event = queue.shift();
+        if (!event) break;
         const delivered = await deliverEvent(
           event,
           config,

@@ -14,10 +14,8 @@ export interface WebhookConfig {
 const invalid = (message: string) => new ApflowError('APF_INVALID_PARAMS', { message });
 
 /** Checks a `webhook_config` object, filling defaults; throws APF_INVALID_PARAMS saying what is wrong. */
-export function checkWebhookConfig(value: unknown): Required<WebhookConfig> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw invalid('webhook_config must be an object');
-  const config = value as Record<string, unknown>;
+export function checkWebhookConfig(config: unknown): Required<WebhookConfig> {
+  if (!isObject(config)) throw invalid('webhook_config must be an object');
   if (typeof config.url !== 'string' || config.url === '') throw invalid('webhook_config.url is required');
   let url: URL;
   try {
@@ -30,19 +28,20 @@ export function checkWebhookConfig(value: unknown): Required<WebhookConfig> {
   const method = config.method ?? 'POST';
   if (method !== 'POST' && method !== 'PUT') throw invalid('webhook_config.method must be POST or PUT');
   const headers = config.headers ?? {};
-  if (
-    typeof headers !== 'object' ||
-    headers === null ||
-    Array.isArray(headers) ||
-    Object.values(headers).some((v) => typeof v !== 'string')
-  ) {
-    throw invalid('webhook_config.headers must be an object of strings');
-  }
+  if (!isObject(headers) || !isStrings(headers)) throw invalid('webhook_config.headers must be an object of strings');
   const timeout = config.timeout ?? 30;
   if (typeof timeout !== 'number' || !(timeout > 0))
     throw invalid('webhook_config.timeout must be a positive number of seconds');
   const retries = config.max_retries ?? 3;
   if (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0)
     throw invalid('webhook_config.max_retries must be a whole number >= 0');
-  return { url: config.url, headers: headers as Record<string, string>, method, timeout, max_retries: retries };
+  return { url: config.url, headers, method, timeout, max_retries: retries };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isStrings(record: Record<string, unknown>): record is Record<string, string> {
+  return Object.values(record).every((v) => typeof v === 'string');
 }

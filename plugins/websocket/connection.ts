@@ -95,7 +95,10 @@ export function handleConnection(
 
   /** A message that passed the hooks, ready to be answered. */
   interface Entered {
-    message: Message;
+    /** The message as sent (a JSON-RPC body is dispatched as it is). */
+    message: unknown;
+    /** Its fields when it is an object (else none). */
+    fields: Message;
     isRpc: boolean;
     rpcMethod: unknown;
     context: RequestContext;
@@ -106,44 +109,47 @@ export function handleConnection(
    * time, in order (an `auth` message counts for those after it); answering them may overlap.
    */
   const enter = async (text: string): Promise<Entered | undefined> => {
-    let message: Message;
+    let message: unknown;
     try {
-      message = JSON.parse(text) as Message;
+      message = JSON.parse(text);
     } catch {
       send({ type: 'error', error: 'message is not valid JSON' });
       return undefined;
     }
-    const isRpc = Array.isArray(message) || message?.jsonrpc !== undefined;
-    const rpcMethod = (Array.isArray(message) ? (message[0] as Message | undefined)?.method : message?.method) ?? '';
-    const authMessage = !isRpc && message?.action === 'auth';
-    if (authMessage && (typeof message.token !== 'string' || message.token === '')) {
+    const fields: Message = isObject(message) ? message : {};
+    const first: unknown = Array.isArray(message) ? message[0] : undefined;
+    const isRpc = Array.isArray(message) || fields.jsonrpc !== undefined;
+    const rpcMethod = (Array.isArray(message) ? (isObject(first) ? first.method : undefined) : fields.method) ?? '';
+    const authMessage = !isRpc && fields.action === 'auth';
+    const authToken = typeof fields.token === 'string' && fields.token !== '' ? fields.token : undefined;
+    if (authMessage && authToken === undefined) {
       send({ type: 'error', error: "auth needs a 'token'" });
       return undefined;
     }
     try {
-      const offered = authMessage ? (message.token as string) : token;
+      const offered = authMessage ? authToken : token;
       const context = await app.enterMessage(
         request,
-        isRpc ? String(rpcMethod) : `ws.${String(message?.action)}`,
+        isRpc ? String(rpcMethod) : `ws.${String(fields.action)}`,
         offered ? { token: offered } : {},
       );
       if (authMessage) {
         token = offered;
         timers.authenticated(context.principal);
       }
-      return { message, isRpc, rpcMethod, context };
+      return { message, fields, isRpc, rpcMethod, context };
     } catch (error) {
       const wire = toWireError(error, request.id).body;
       if (!isRpc) send({ type: 'error', code: wire.code, error: wire.message });
       else {
-        const id = Array.isArray(message) ? null : message.id;
+        const id = Array.isArray(message) ? null : fields.id;
         send({ jsonrpc: '2.0', id: typeof id === 'string' || typeof id === 'number' ? id : null, error: wire });
       }
       return undefined;
     }
   };
 
-  const answer = async ({ message, isRpc, rpcMethod, context }: Entered) => {
+  const answer = async ({ message, fields, isRpc, rpcMethod, context }: Entered) => {
     if (isRpc) {
       const endpoint = typeof rpcMethod === 'string' && app.rpc.has('/system', rpcMethod) ? '/system' : '/tasks';
       const outcome = await app.rpc.dispatch(endpoint, message, {
@@ -153,15 +159,15 @@ export function handleConnection(
       });
       return send(outcome.body);
     }
-    const taskId = typeof message?.task_id === 'string' ? message.task_id : undefined;
-    switch (message?.action) {
+    const taskId = typeof fields.task_id === 'string' ? fields.task_id : undefined;
+    switch (fields.action) {
       case 'ping':
         return send({ type: 'pong' });
       case 'auth':
         return send({ type: 'authenticated', user_id: context.principal?.user_id ?? null });
       case 'subscribe': {
         if (!taskId) return send({ type: 'error', error: "subscribe needs a 'task_id'" });
-        const after = message.last_seq === undefined ? 0 : Number(message.last_seq);
+        const after = fields.last_seq === undefined ? 0 : Number(fields.last_seq);
         if (!Number.isInteger(after) || after < 0)
           return send({ type: 'error', task_id: taskId, error: "'last_seq' must be a whole number" });
         return subscribe(taskId, after, context.principal);
@@ -175,7 +181,7 @@ export function handleConnection(
       default:
         return send({
           type: 'error',
-          error: `unknown action '${String(message?.action)}' (use subscribe, unsubscribe, ping, auth, or send a JSON-RPC request)`,
+          error: `unknown action '${String(fields.action)}' (use subscribe, unsubscribe, ping, auth, or send a JSON-RPC request)`,
         });
     }
   };
@@ -195,4 +201,8 @@ export function handleConnection(
     timers.stop();
     for (const stop of [...subscriptions.values()]) stop();
   });
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { eventually } from '../helpers.ts';
+import { started, eventually } from '../helpers.ts';
 import { anthropicText, fakeLlmServer, openaiText, promptText } from './fake-llm-servers.ts';
 import { crewApp, KEYS, runTree } from './fake-llm-app.ts';
 
@@ -112,7 +112,7 @@ test('cancelling a crew task aborts its in-flight model call', async (t) => {
   const tree = await app.engine.createTree([
     { name: 'crew', schemas: { method: 'crewai_executor' }, params: { works: work('gpt-4o-mini', 'Wait forever') } },
   ]);
-  const { done } = await app.engine.execute(tree.id);
+  const { done } = started(await app.engine.execute(tree.id));
   await eventually(() => openai.requests.length === 1);
   await app.engine.cancel([tree.id]);
   const outcome = await done;

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { App, TaskEvent } from 'apflow';
-import { memoryLog, tempProject, testApp } from '../helpers.ts';
+import { started, memoryLog, tempProject, testApp } from '../helpers.ts';
 import { CREWAI_DEPENDENCIES, installExtension } from './install-extension.ts';
 
 /** The keys the test key plugin hands out, by provider. */
@@ -52,7 +52,7 @@ export async function runTree(app: App, tasks: unknown[], userId = 'alice') {
   const tree = await app.engine.createTree(tasks, { userId });
   const events: TaskEvent[] = [];
   const stop = app.engine.subscribe((event) => event.root_task_id === tree.id && events.push(event));
-  const { done } = await app.engine.execute(tree.id);
+  const { done } = started(await app.engine.execute(tree.id));
   const outcome = await done;
   stop();
   const rows = await app.tasks.tree(tree.id);

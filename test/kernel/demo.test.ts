@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { rpc, tempProject, testApp } from '../helpers.ts';
+import { started, rpc, tempProject, testApp } from '../helpers.ts';
 
 // Executors that record every real call in a global list, so a test can prove none happened.
 const recorders = `import { defineExecutor } from 'apflow';
@@ -104,7 +104,7 @@ test('engine.execute with demo: true, directly: demo results, no execute call', 
   const { app } = await demoServer(t);
   calls().length = 0;
   const created = await app.engine.createTree(tree('e'));
-  const { done } = await app.engine.execute(created.id, { demo: true });
+  const { done } = started(await app.engine.execute(created.id, { demo: true }));
   const outcome = await done;
   assert.equal(outcome.status, 'completed');
   assert.deepEqual(outcome.result, { demo_answer: 7, task: 'root-e', demo_mode: true });
@@ -141,7 +141,7 @@ export default defineExecutor({
     })),
   ];
   await first.engine.createTree(slow);
-  const { done } = await first.engine.execute('slow-root', { demo: true });
+  const { done } = started(await first.engine.execute('slow-root', { demo: true }));
   void done;
   await first.close();
   const second = await testApp(t, settings, { cwd: dir });

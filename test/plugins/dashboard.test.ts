@@ -211,6 +211,37 @@ describe(
       );
     });
 
+    test('a root that completes with failed tasks under it: its panel counts the tree, its node is marked', async (t) => {
+      const { app, url } = await server(t);
+      await app.engine.createTree([
+        { id: 'mixed', name: 'mixed', schemas: { method: 'noop' } },
+        ...Array.from({ length: 10 }, (_, i) => ({
+          id: `mixed-${i}`,
+          name: `child ${i}`,
+          parent_id: 'mixed',
+          schemas: { method: i < 6 ? 'fail' : 'noop' },
+        })),
+      ]);
+      const page = await open(t, url);
+      await page.goto(`${url}/ui#tree=mixed`);
+      await page.click('svg .node[data-id="mixed"]');
+      const counts = '#panel dd[data-field="counts"]';
+      await page.waitForSelector(counts);
+      assert.equal(await page.textContent(counts), '11 tasks: 11 pending');
+      await page.click('#execute');
+      await page.waitForSelector('svg .node[data-id="mixed"][data-status="completed"].warn');
+      await page.waitForFunction(
+        (selector) => document.querySelector(selector)?.textContent === '11 tasks: 5 completed, 6 failed',
+        counts,
+      );
+      assert.ok(await page.isVisible('svg .node[data-id="mixed"] .mark'), 'the root shows its warning mark');
+      assert.ok(await page.$eval(counts, (dd) => dd.classList.contains('warn')), 'the counts are shown as a warning');
+      // A child's panel has no counts.
+      await page.click('svg .node[data-id="mixed-0"]');
+      await page.waitForSelector('#panel pre[data-field="error"]');
+      assert.equal(await page.$(counts), null);
+    });
+
     test('with authentication on: a login form, then only that user’s trees', async (t) => {
       const { app, url } = await server(t, { auth: { jwt_secret: SECRET }, examples: { auto_init: false } });
       const users = (

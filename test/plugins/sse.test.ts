@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TaskEvent } from 'apflow';
-import { repoRoot, testApp } from '../helpers.ts';
+import { started, repoRoot, testApp } from '../helpers.ts';
 
 const fixtures = join(repoRoot, 'test', 'fixtures', 'executors');
 
@@ -66,9 +66,7 @@ test('a finished tree is replayed from the event log, then the stream ends with 
     { name: 'root', schemas: { method: 'noop' } },
     { name: 'child', parent_id: 'root', schemas: { method: 'sleep' }, inputs: { ms: 5 } },
   ]);
-  await (
-    await app.engine.execute(tree.id)
-  ).done;
+  await started(await app.engine.execute(tree.id)).done;
   const child = tree.children?.[0]?.id as string;
   const { frames } = await readFrames(`${url}/tasks/${child}/events`);
   const replayed = events(frames);
@@ -100,9 +98,7 @@ test('a replay longer than one page of the event log is whole and in order', asy
       schemas: { method: 'noop' },
     } as (typeof tasks)[number]);
   await app.engine.createTree(tasks);
-  await (
-    await app.engine.execute('big')
-  ).done;
+  await started(await app.engine.execute('big')).done;
   const replayed = events((await readFrames(`${url}/tasks/big/events`)).frames);
   assert.ok(replayed.length > 6000, `over a page of events (got ${replayed.length})`);
   assert.deepEqual(
@@ -127,7 +123,7 @@ test('live events arrive in order; a dropped connection resumed with Last-Event-
   ]);
   const first = readFrames(`${url}/tasks/${tree.id}/events`, {}, 3);
   await new Promise((resolve) => setTimeout(resolve, 50));
-  const run = await app.engine.execute(tree.id);
+  const run = started(await app.engine.execute(tree.id));
   const part = events((await first).frames);
   assert.equal(part.length, 3);
   const rest = events(

@@ -3,7 +3,7 @@ import { get } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import WebSocket from 'ws';
-import { repoRoot, testApp } from '../helpers.ts';
+import { started, repoRoot, testApp } from '../helpers.ts';
 
 const fixtures = join(repoRoot, 'test', 'fixtures', 'executors');
 // Twelve events of about 1 MB each: more than the loopback socket buffers hold for a client that does not read.
@@ -75,7 +75,7 @@ test(
     );
     reader.send(JSON.stringify({ action: 'subscribe', task_id: 'big-root' }));
 
-    const outcome = await (await app.engine.execute('big-root')).done;
+    const outcome = await started(await app.engine.execute('big-root')).done;
     assert.equal(outcome.status, 'completed', 'the run finished while two clients were stalled');
     await readerDone;
     assert.deepEqual(

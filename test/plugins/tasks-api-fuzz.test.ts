@@ -6,7 +6,9 @@ import { test } from 'node:test';
 import sqlite3 from 'sqlite3';
 import { createApp, errorCatalogue } from 'apflow';
 import { memoryLog, repoRoot } from '../helpers.ts';
-import { BODY_LIMIT, createRandom, fixedCases, randomCases, restCases, type FuzzCase } from './tasks-api-fuzz-cases.ts';
+import { fixedCases } from './tasks-api-fuzz-fixed-cases.ts';
+import { randomCases, restCases } from './tasks-api-fuzz-random-cases.ts';
+import { BODY_LIMIT, createRandom, type FuzzCase } from './tasks-api-fuzz-setup.ts';
 
 type Json = Record<string, unknown>;
 const CODES = new Set<number>(Object.values(errorCatalogue).map((entry) => entry.rpc));

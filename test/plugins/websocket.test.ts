@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import WebSocket from 'ws';
 import type { TaskEvent } from 'apflow';
-import { repoRoot, tempProject, testApp } from '../helpers.ts';
+import { started, repoRoot, tempProject, testApp } from '../helpers.ts';
 
 const fixtures = join(repoRoot, 'test', 'fixtures', 'executors');
 
@@ -55,9 +55,7 @@ test('subscribe streams a running tree live (the guide reads update.progress); a
   ]);
   client.send({ action: 'subscribe', task_id: tree.id });
   await client.next((m) => m.type === 'subscribed');
-  await (
-    await app.engine.execute(tree.id)
-  ).done;
+  await started(await app.engine.execute(tree.id)).done;
   await client.next((m) => m.type === 'stream_end');
   const live = client.messages.filter((m) => typeof m.seq === 'number') as unknown as TaskEvent[];
   assert.deepEqual(live, await app.tasks.events(tree.id));

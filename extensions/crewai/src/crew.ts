@@ -101,6 +101,7 @@ async function runTasks(
   const entries = Object.entries(works.tasks);
   let last = '';
   for (const [index, [name, spec]] of entries.entries()) {
+    // checkWorks made sure each task names an agent of the crew.
     const agent = works.agents[spec.agent] as AgentSpec;
     const task: TaskSpec = {
       ...spec,

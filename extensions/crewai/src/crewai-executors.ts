@@ -4,7 +4,7 @@ import type { ExecutorLookup } from './executor-tools.ts';
 import type { LlmSettings } from './llm-call.ts';
 import type { McpClientLike } from './mcp-tools.ts';
 import { addUsage, noUsage } from './token-usage.ts';
-import { checkWorks, interpolate } from './works.ts';
+import { checkWorks, interpolate, isObject } from './works.ts';
 
 /** What both crew executors share: the plugin's settings, its executor table and the MCP client. */
 export interface CrewDeps {
@@ -18,7 +18,7 @@ export interface CrewDeps {
 const Inputs = Type.Record(Type.String(), Type.Unknown());
 
 function crewEnv(deps: CrewDeps, ctx: ExecutorContext, progress: CrewEnv['progress']): CrewEnv {
-  const model = (ctx.task.schemas as { model?: unknown } | null | undefined)?.model;
+  const model = ctx.task.schemas?.model;
   return { ...deps, ctx, progress, defaultModel: typeof model === 'string' && model ? model : DEFAULT_MODEL };
 }
 
@@ -48,12 +48,10 @@ export function createCrewaiExecutor(deps: CrewDeps) {
 
 /** What a crew "answers" in demo mode: its last task, as given, without calling a model. */
 function demoOutput(works: unknown, inputs: Readonly<Record<string, unknown>>): string {
-  const tasks = (works as { tasks?: unknown } | null | undefined)?.tasks;
-  const last =
-    tasks && typeof tasks === 'object'
-      ? Object.values(tasks as Record<string, { description?: unknown }>).at(-1)
-      : undefined;
-  const description = typeof last?.description === 'string' ? interpolate(last.description, inputs) : "the crew's task";
+  const tasks = isObject(works) ? works.tasks : undefined;
+  const last: unknown = typeof tasks === 'object' && tasks !== null ? Object.values(tasks).at(-1) : undefined;
+  const description =
+    isObject(last) && typeof last.description === 'string' ? interpolate(last.description, inputs) : "the crew's task";
   return `Demo result (no model was called) for: ${description}`;
 }
 
@@ -69,15 +67,16 @@ export function createBatchCrewaiExecutor(deps: CrewDeps) {
       const batch = ctx.params.works;
       if (batch === undefined || batch === null)
         throw new ApflowError('APF_INVALID_PARAMS', { message: 'works parameter is required' });
-      if (typeof batch !== 'object' || Array.isArray(batch) || Object.keys(batch).length === 0) {
+      if (!isObject(batch) || Object.keys(batch).length === 0) {
         throw new ApflowError('APF_INVALID_PARAMS', { message: 'works must map work names to {agents, tasks}' });
       }
       // Every work is checked before any runs, so a typo in the last one costs no tokens.
-      const works = Object.entries(batch as Record<string, unknown>).map(([name, work]) => {
+      const works = Object.entries(batch).map(([name, work]) => {
         try {
           return [name, checkWorks(work)] as const;
         } catch (error) {
-          throw new ApflowError('APF_INVALID_PARAMS', { message: `work '${name}': ${(error as Error).message}` });
+          const why = error instanceof Error ? error.message : String(error);
+          throw new ApflowError('APF_INVALID_PARAMS', { message: `work '${name}': ${why}` });
         }
       });
       const usage = noUsage();
@@ -97,10 +96,7 @@ export function createBatchCrewaiExecutor(deps: CrewDeps) {
     },
     demoResult(inputs, ctx): CrewResult {
       const batch = ctx.params.works;
-      const names =
-        batch && typeof batch === 'object' && !Array.isArray(batch)
-          ? Object.entries(batch as Record<string, unknown>)
-          : [];
+      const names = isObject(batch) ? Object.entries(batch) : [];
       return {
         status: 'success',
         result: Object.fromEntries(names.map(([name, work]) => [name, demoOutput(work, inputs)])),

@@ -30,6 +30,7 @@ export function executorTools(
         message: `Tool '${id}' of agent '${agent}' is not a registered executor`,
       });
     }
+    // A TypeBox schema is JSON Schema; the round trip keeps only its JSON.
     const schema = found.definition.inputSchema
       ? (JSON.parse(JSON.stringify(found.definition.inputSchema)) as JSONSchema7)
       : ANY_OBJECT;
@@ -42,6 +43,7 @@ export function executorTools(
         const problems = registered.validate(input);
         if (problems) throw new Error(`invalid inputs for ${id}: ${problems.join('; ')}`);
         const signal = options.abortSignal ? AbortSignal.any([ctx.signal, options.abortSignal]) : ctx.signal;
+        // The inputs passed the executor's own schema just above.
         const result = await registered.definition.execute(input as never, {
           ...ctx,
           signal,

@@ -30,7 +30,7 @@ export default definePlugin({
     globalThis.AI_SDK_LOG_WARNINGS ??= false;
     const settings = app.settings;
     // The service is typed by the mcp plugin, which this package cannot import: asked by name.
-    const service = app.service as unknown as (name: string) => McpClientLike | undefined;
+    const service = app.service as (name: string) => McpClientLike | undefined;
     const deps = { settings, executors: app.executors, mcp: () => service('mcp-client') };
     app.executors.register(createCrewaiExecutor(deps));
     app.executors.register(createBatchCrewaiExecutor(deps));

@@ -79,6 +79,7 @@ export async function mcpTools(
         });
       tools[name] = dynamicTool({
         description: offered.description ?? offered.name,
+        // MCP tools describe their input with JSON Schema (the protocol's own rule).
         inputSchema: jsonSchema(offered.inputSchema as JSONSchema7),
         execute: async (input, options) => {
           const { text, result } = await session.call(offered.name, isObject(input) ? input : {}, {

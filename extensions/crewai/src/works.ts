@@ -30,7 +30,8 @@ export interface Works {
 }
 
 const invalid = (message: string) => new ApflowError('APF_INVALID_PARAMS', { message });
-const isObject = (value: unknown): value is Record<string, unknown> =>
+/** Whether `value` is a JSON object (not null, not an array). */
+export const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 const isStrings = (value: unknown): value is string[] =>
   Array.isArray(value) && value.every((item) => typeof item === 'string');
@@ -70,6 +71,7 @@ export function checkWorks(works: unknown): Works {
     earlier.push(name);
   }
   if (earlier.length === 0) throw invalid('works must contain agents and tasks');
+  // Every agent and task was checked above, field by field.
   return works as unknown as Works;
 }
 

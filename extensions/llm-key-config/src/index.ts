@@ -52,7 +52,7 @@ export default definePlugin<LLMKeyConfigOptions>({
         throw new ApflowError('APF_UNAVAILABLE', { message: 'The LLM key store is unavailable; try again later' });
       }
     });
-    registerSystemMethods(app as PluginApp<unknown>, keys);
+    registerSystemMethods(app, keys);
 
     // The memory store belongs to the server (it outlives reloads); only Redis connections close.
     return store.kind === 'redis' ? () => keys.close() : undefined;

@@ -49,8 +49,8 @@ export function sealingCodec(secret: string): KeyCodec {
     decode(stored, context) {
       if (!stored.startsWith(SEALED)) return undefined;
       const parts = stored.slice(SEALED.length).split('.');
-      if (parts.length !== 3) return undefined;
-      const [iv, tag, sealed] = parts.map((part) => Buffer.from(part, 'base64')) as [Buffer, Buffer, Buffer];
+      const [iv, tag, sealed, ...more] = parts.map((part) => Buffer.from(part, 'base64'));
+      if (!iv || !tag || !sealed || more.length > 0) return undefined;
       // A full-length tag only: GCM would otherwise accept a truncated (weaker) one.
       if (iv.length !== 12 || tag.length !== 16) return undefined;
       try {

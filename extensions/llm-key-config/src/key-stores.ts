@@ -51,6 +51,7 @@ type Shared = { [SHARED]?: WeakMap<object, KeyStore> };
  * `app.engine`), so a hot reload keeps the keys while two servers in one process stay apart.
  */
 export function sharedMemoryKeyStore(owner: object): KeyStore {
+  // A process-wide slot of globalThis (which has no type for it): only this function uses it.
   const registry = ((globalThis as Shared)[SHARED] ??= new WeakMap<object, KeyStore>());
   let store = registry.get(owner);
   if (!store) registry.set(owner, (store = createMemoryKeyStore()));

@@ -18,7 +18,7 @@ type Verb = 'set' | 'get' | 'delete';
  * authentication on, `user_id` defaults to the caller's and a non-administrator may name only
  * their own.
  */
-export function registerSystemMethods(app: PluginApp<unknown>, keys: LLMKeyConfigManager): void {
+export function registerSystemMethods(app: Pick<PluginApp, 'rpc' | 'log'>, keys: LLMKeyConfigManager): void {
   app.rpc.method('/system', 'config.llm_key.set', {
     description: "Stores an LLM API key for a user and provider (default: the user's 'default' key)",
     params: SetParams,
@@ -74,7 +74,7 @@ function target(given: string | null | undefined, ctx: RpcContext, verb: Verb): 
 }
 
 /** Runs a store operation; a store failure becomes APF_UNAVAILABLE (logged without details that matter to clients). */
-async function guarded<T>(app: PluginApp<unknown>, operation: () => Promise<T>): Promise<T> {
+async function guarded<T>(app: Pick<PluginApp, 'log'>, operation: () => Promise<T>): Promise<T> {
   try {
     return await operation();
   } catch (error) {

@@ -273,11 +273,10 @@ export async function heldBy(runner: SqlRunner, ids: readonly string[], owner: s
 }
 
 /**
- * Writes the claim of a task this engine started before the claim was written (see
- * kernel/engine/continue-locally.ts), if the task is still pending in the same run. Returns
- * whether it held.
+ * Writes the claim of a follow-on (see kernel/engine/follow-ons.ts), if the task is still
+ * pending in the same run. Returns whether it held.
  */
-export async function claimContinuation(sql: Sql, runner: SqlRunner, row: TaskRow): Promise<boolean> {
+export async function claimFollowOn(sql: Sql, runner: SqlRunner, row: TaskRow): Promise<boolean> {
   const rows = await runner.select(
     `UPDATE apflow_tasks SET status = 'in_progress', inputs = ${sql.json}, started_at = ${sql.time}, updated_at = ${sql.time},
        attempts = ?, next_attempt_at = NULL, ready_at = NULL, lease_owner = ?, lease_expires_at = ${sql.time}

@@ -152,24 +152,44 @@ function onEvent(event) {
   if (event.type === 'final') refresh();
 }
 
-/** Execute, copy and cancel as the tree's state allows (once a frame at most). */
+/** The shown tree's tasks per status (as `tasks.get` of its root counts them). */
+function treeCounts() {
+  const counts = { total: 0, completed: 0, failed: 0, cancelled: 0, pending: 0, in_progress: 0 };
+  for (const task of state.tasks.values()) {
+    counts.total++;
+    if (task.status in counts) counts[task.status]++;
+  }
+  return counts;
+}
+
+/**
+ * Execute, copy and cancel as the tree's state allows, and the tree's outcome: the root's mark
+ * when it completed with failed tasks under it, its panel's counts (once a frame at most).
+ */
 let buttonsFrame = 0;
+let shownCounts = '';
 function buttons() {
   buttonsFrame ||= requestAnimationFrame(() => {
     buttonsFrame = 0;
     const root = state.tasks.get(state.rootId);
+    const counts = treeCounts();
     // A parent waits (pending) while its children run: the tree runs while any task does.
-    let running = false;
-    for (const task of state.tasks.values()) if (task.status === 'in_progress') running = true;
+    const running = counts.in_progress > 0;
     $('execute').disabled = !root || running;
     $('copy').disabled = !root;
     $('cancel').disabled = !running || TERMINAL.has(root?.status);
+    if (!root) return;
+    view.update(root.id, { warn: root.status === 'completed' && counts.failed > 0 });
+    if (state.selected === root.id && JSON.stringify(counts) !== shownCounts) panel(root.id);
   });
 }
 
 function panel(id) {
   const task = state.tasks.get(id);
-  if (task) renderTaskPanel($('panel'), task);
+  if (!task) return;
+  const counts = id === state.rootId ? treeCounts() : undefined;
+  if (counts) shownCounts = JSON.stringify(counts);
+  renderTaskPanel($('panel'), task, counts);
 }
 function select(id) {
   state.selected = id;

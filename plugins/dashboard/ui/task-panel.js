@@ -2,13 +2,27 @@
 
 const text = (tag, value) => Object.assign(document.createElement(tag), { textContent: value });
 
-/** Shows `task` (a task as the API gives it) in `container`. */
-export function renderTaskPanel(container, task) {
+const ORDER = ['completed', 'failed', 'cancelled', 'in_progress', 'pending'];
+
+/** `11 tasks: 5 completed, 6 failed` (the statuses with tasks only). */
+export function describeCounts(counts) {
+  const parts = ORDER.filter((status) => counts[status] > 0).map(
+    (status) => `${counts[status]} ${status.replace('_', ' ')}`,
+  );
+  return `${counts.total} task${counts.total === 1 ? '' : 's'}: ${parts.join(', ') || 'none'}`;
+}
+
+/**
+ * Shows `task` (a task as the API gives it) in `container`; for a root, `counts` (its tree's tasks
+ * per status, as `tasks.get` of a root gives them) too: a root can complete with failed tasks under it.
+ */
+export function renderTaskPanel(container, task, counts = task.counts) {
   const executor = task.params?.executor_id ?? task.schemas?.method ?? task.name;
   const rows = [
     ['id', task.id],
     ['name', task.name],
     ['status', task.status],
+    ...(counts ? [['tasks', describeCounts(counts)]] : []),
     ['progress', `${Math.round((task.progress ?? 0) * 100)}%`],
     ['executor', executor],
     ['user', task.user_id ?? '—'],
@@ -18,7 +32,14 @@ export function renderTaskPanel(container, task) {
     ['updated', task.updated_at],
   ];
   const dl = document.createElement('dl');
-  for (const [name, value] of rows) dl.append(text('dt', name), text('dd', value ?? '—'));
+  for (const [name, value] of rows) {
+    const dd = text('dd', value ?? '—');
+    if (name === 'tasks') {
+      dd.dataset.field = 'counts';
+      dd.classList.toggle('warn', counts.failed > 0);
+    }
+    dl.append(text('dt', name), dd);
+  }
   container.textContent = '';
   container.append(dl);
   for (const [name, value] of [

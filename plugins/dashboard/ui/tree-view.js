@@ -32,6 +32,7 @@ export function createTreeView(container, onSelect) {
         node.box.setAttribute('class', `box s-${fields.status}`);
         node.group.dataset.status = fields.status;
       }
+      if (typeof fields.warn === 'boolean') node.group.classList.toggle('warn', fields.warn);
       if (typeof fields.progress === 'number')
         node.bar.setAttribute('width', String(Math.round(WIDTH * Math.min(1, Math.max(0, fields.progress)))));
     }
@@ -96,6 +97,9 @@ export function createTreeView(container, onSelect) {
         const title = el('title');
         title.textContent = `${task.name} (${task.id})`;
         group.append(box, bar, text, title);
+        // The root's mark, shown (class `warn`) when it completed with failed tasks under it.
+        if (task.id === root.id)
+          group.append(Object.assign(el('text', { class: 'mark', x: WIDTH - 18, y: 18 }), { textContent: '⚠' }));
         group.addEventListener('click', () => onSelect(task.id));
         boxes.append(group);
         nodes.set(task.id, { group, box, bar });
@@ -104,7 +108,7 @@ export function createTreeView(container, onSelect) {
       container.append(svg);
       if (selected) this.select(selected);
     },
-    /** Sets a node's status and progress (painted on the next frame). */
+    /** Sets a node's status, progress and warning mark (painted on the next frame). */
     update(id, fields) {
       pending.set(id, { ...pending.get(id), ...fields });
       frame ||= requestAnimationFrame(paint);

@@ -1,4 +1,4 @@
-import { isApflowError, type ExecuteStarted, type PluginApp, type TaskJson, type TaskTreeJson } from 'apflow';
+import type { PluginApp, TaskJson, TaskTreeJson } from 'apflow';
 import { callTasks, FailedAnswer, ToolFailure, type McpCaller } from './caller.ts';
 import { createRunProgress, type ProgressSink } from './run-progress.ts';
 
@@ -34,14 +34,8 @@ export async function executeTask(
   const target = await targetOf(app, args, caller);
   // Cancelled before it started: nothing to run.
   if (request.signal.aborted) throw new ToolFailure('Cancelled by the MCP client before the run started');
-  let run: ExecuteStarted;
-  try {
-    run = await app.engine.execute(target, { request: caller.request, demo: args.use_demo === true });
-  } catch (error) {
-    if (isApflowError(error) && error.code === 'APF_CONFLICT')
-      throw new ToolFailure(`Task ${target} is already running`);
-    throw error;
-  }
+  const run = await app.engine.execute(target, { request: caller.request, demo: args.use_demo === true });
+  if (!run.started) throw new ToolFailure(`Task ${target} is already running`);
   const rootId = run.root_task_id;
   if (args.wait === false) {
     return {

@@ -1,4 +1,4 @@
-// The executor of the scale-out tests (test/kernel/scale-out.test.ts): a user executor that
+// The executor of the scale-out tests (test/kernel/scale-out-*.test.ts): a user executor that
 // records every run it makes in a table of its own, so the test can see which server ran what,
 // when, and whether anything ran twice — also for runs cut short by kill -9 (no ended_at).
 import pg from 'pg';

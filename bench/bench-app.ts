@@ -1,0 +1,45 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { createApp, type App } from 'apflow';
+
+/** One measured workload: its figures, by name. */
+export type Figures = Record<string, number | string>;
+
+/** A log stream that drops everything. */
+export const quiet = () => new Writable({ write: (_chunk, _encoding, done) => done() });
+/** The bench's executors. */
+export const fixtures = join(import.meta.dirname, 'fixtures');
+/** The apps' log level (`BENCH_LOG_LEVEL=info` to measure with the server's default). */
+const logLevel = (process.env.BENCH_LOG_LEVEL ?? 'warn') as 'warn';
+
+/** Runs `work` on an in-process apflow over a fresh SQLite file (removed after). */
+export async function withApp<T>(
+  work: (app: App, file: string) => Promise<T>,
+  engine: Record<string, unknown> = JSON.parse(process.env.BENCH_ENGINE ?? '{}'),
+  extra: Record<string, unknown> = {},
+): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'apflow-bench-'));
+  const file = join(dir, 'bench.sqlite');
+  const app = await createApp({
+    env: {},
+    logStream: quiet(),
+    inline: {
+      database: { url: `sqlite:${file}` },
+      executors: { dirs: [fixtures] },
+      log: { level: logLevel },
+      engine,
+      ...extra,
+    },
+  });
+  try {
+    return await work(app, file);
+  } finally {
+    await app.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The process's peak resident memory so far, in MB. */
+export const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);

@@ -1,0 +1,50 @@
+import { isApflowError } from '../errors/apflow-error.ts';
+import type { RequestContext } from '../hooks/hook-types.ts';
+import { buildTaskTree } from '../tasks/build-task-tree.ts';
+import { buildTrees, type TaskTreeJson } from '../tasks/task-record.ts';
+import type { EngineCore } from './engine-core.ts';
+import type { TaskRepository } from './task-repository.ts';
+
+/** Ids given in a tasks array (to check which are taken already). */
+const givenIds = (input: unknown) =>
+  (Array.isArray(input) ? input : [input]).flatMap((task: unknown) =>
+    task && typeof task === 'object' && 'id' in task && typeof task.id === 'string' ? [task.id] : [],
+  );
+
+/**
+ * Checks a tasks array and stores it as one tree in one transaction; returns it nested, root
+ * first. A given id that is taken gets a fresh UUID (the original's rule), also when a tree
+ * created at the same moment takes it.
+ */
+export async function createTree(
+  core: EngineCore,
+  repo: TaskRepository,
+  input: unknown,
+  options: { userId?: string | null; request?: RequestContext } = {},
+): Promise<TaskTreeJson> {
+  const given = givenIds(input);
+  const build = async () => {
+    const taken = given.length ? await repo.existingIds(given) : new Set<string>();
+    const rows = buildTaskTree(input, {
+      taken,
+      defaultUserId: options.userId,
+      maxTasks: core.settings.max_tree_size,
+    });
+    return { taken, rows };
+  };
+  let { taken, rows } = await build();
+  try {
+    await repo.insertTree(rows);
+  } catch (error) {
+    // An insert whose commit may have landed (the database went away) must not be stored again
+    // under fresh ids: only a clash of given ids is worth a second look.
+    if (isApflowError(error)) throw error;
+    const again = await build();
+    if (![...again.taken].some((id) => !taken.has(id))) throw error;
+    ({ taken, rows } = again);
+    await repo.insertTree(rows);
+  }
+  const tree = buildTrees(rows)[0] as TaskTreeJson;
+  if (options.request) core.scopes.set(tree.id, options.request.state);
+  return tree;
+}

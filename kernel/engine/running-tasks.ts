@@ -1,0 +1,99 @@
+import type { TaskRow } from '../tasks/task-record.ts';
+import type { EngineCore } from './engine-core.ts';
+import { runTask, type RunOutcome } from './run-task.ts';
+
+interface Running {
+  row: TaskRow;
+  abort: AbortController;
+  /** Cancelled, taken over or handed back: how it ends is not written (someone else decided). */
+  lost: boolean;
+}
+
+/**
+ * The executors running in this engine now, each on a task whose claim is committed. Each run
+ * ends in `ended` (unless it was lost); progress goes to `progress`.
+ */
+export function createRunningTasks(
+  core: EngineCore,
+  on: {
+    progress: (row: TaskRow, progress: number, message?: string) => void;
+    ended: (row: TaskRow, outcome: Exclude<RunOutcome, { status: 'aborted' }>) => void;
+    /** A run ended without a write (aborted or lost): a slot is free. */
+    freed: () => void;
+  },
+) {
+  const running = new Map<string, Running>();
+  let idle: (() => void)[] = [];
+
+  const finish = (row: TaskRow, outcome: RunOutcome) => {
+    const entry = running.get(row.id);
+    running.delete(row.id);
+    if (running.size === 0) for (const wake of idle.splice(0)) wake();
+    if (!entry || entry.lost || outcome.status === 'aborted') on.freed();
+    else on.ended(row, outcome);
+  };
+
+  const abortOne = (id: string, reason: unknown) => {
+    const entry = running.get(id);
+    if (!entry) return;
+    entry.lost = true;
+    entry.abort.abort(reason);
+  };
+
+  return {
+    /** Runs a claimed task's executor, on its own turn of the event loop. */
+    launch(row: TaskRow): void {
+      const abort = new AbortController();
+      running.set(row.id, { row, abort, lost: false });
+      const timeout = row.params?.timeout_s;
+      // Each run starts on its own turn of the event loop, so a burst of quick tasks still lets
+      // commits and HTTP requests through in between.
+      setImmediate(
+        () =>
+          void runTask({
+            task: row,
+            signal: abort.signal,
+            timeoutS: typeof timeout === 'number' && timeout > 0 ? timeout : core.settings.default_timeout_s,
+            hooks: core.hooks(),
+            executor: core.executors.get,
+            executorIds: core.executors.ids,
+            requestState: core.scopes.get(row.root_id),
+            demo: row.run_demo,
+            outbound: core.outbound,
+            progress: (progress, message) => {
+              if (row.status !== 'in_progress' || !Number.isFinite(progress)) return;
+              row.progress = Math.min(1, Math.max(0, progress));
+              on.progress(row, row.progress, message);
+            },
+            log: core.log,
+          }).then((outcome) => finish(row, outcome)),
+      );
+    },
+    /** Aborts these tasks if they run here; how they end is not written. */
+    abort(ids: readonly string[], reason: unknown): void {
+      for (const id of ids) abortOne(id, reason);
+    },
+    /** Ids of the tasks running here (all of them leased: claims are committed before launch). */
+    ids: () => [...running.keys()],
+    roots: () => [...new Set([...running.values()].map((entry) => entry.row.root_id))],
+    count: () => running.size,
+    /**
+     * Waits up to `graceMs` for the running tasks to end, then aborts the rest as lost and
+     * returns their rows (to hand back).
+     */
+    async stop(graceMs: number): Promise<TaskRow[]> {
+      if (running.size > 0 && graceMs > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          new Promise<void>((resolve) => idle.push(resolve)),
+          new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
+        ]);
+        clearTimeout(timer);
+        idle = [];
+      }
+      const left = [...running.values()];
+      for (const entry of left) abortOne(entry.row.id, new Error('shutdown'));
+      return left.map((entry) => entry.row);
+    },
+  };
+}

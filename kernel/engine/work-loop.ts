@@ -1,0 +1,225 @@
+import type { TaskRow } from '../tasks/task-record.ts';
+import { beginRuns, type RunBegun, type RunToBegin } from './begin-runs.ts';
+import { claimReady } from './claim-ready.ts';
+import { leaseUntil, type EngineCore } from './engine-core.ts';
+import { createRunningTasks } from './running-tasks.ts';
+import { endingOf } from './task-ending.ts';
+import type { TreeTx } from './tree-tx.ts';
+import { writeReports, type Report } from './write-reports.ts';
+
+/** A run to begin with the next turn, and who waits for the answer. */
+interface PendingBegin {
+  run: RunToBegin;
+  /** Called with the answer once committed, before any task of the run is launched here. */
+  answer: (begun: RunBegun) => void;
+  failed: (error: unknown) => void;
+}
+
+/** What one turn decided; applied by {@link createWorkLoop}'s `apply` once it committed. */
+interface TurnResult {
+  begun: RunBegun[];
+  /** Tasks whose report was refused: what this engine believed of them is wrong. */
+  refused: Set<string>;
+  claimed: TaskRow[];
+}
+
+/**
+ * The engine's work loop. Tasks running here report (progress, endings, follow-ons they
+ * unblock) and requests ask to begin runs; a turn writes all of them in one transaction under
+ * their roots' locks and claims ready tasks for the free slots in the same transaction. Only once
+ * the turn committed are its effects applied here: runs remembered, claimed tasks and follow-ons
+ * launched. A failed turn is retried with backoff; nothing is dropped.
+ */
+export function createWorkLoop(core: EngineCore) {
+  const { settings, log } = core;
+  let reports: Report[] = [];
+  let begins: PendingBegin[] = [];
+  /** Follow-ons asked for and not launched yet: they hold a slot. */
+  let reserved = 0;
+  let loop: Promise<void> | null = null;
+  let again = false;
+  let failures = 0;
+  let wakeTimer: NodeJS.Timeout | undefined;
+  let wakeAt = Infinity;
+  /** Tasks claimed while closing: handed back, never launched. */
+  const handBack: TaskRow[] = [];
+  // Per-user or cluster limits count every claim in the database: no follow-ons then.
+  const limited = settings.per_user_concurrency !== undefined || settings.cluster_concurrency !== undefined;
+
+  const mayClaim = () => core.mode === 'server' || core.mode === 'command';
+  const freeSlots = () => (mayClaim() ? settings.concurrency - running.count() - reserved : 0);
+
+  const running = createRunningTasks(core, {
+    progress(row, progress, message) {
+      const subject = { id: row.id, root_id: row.root_id, status: 'in_progress' as const, progress, error: null };
+      reports.push({ kind: 'progress', subject, ...(message === undefined ? {} : { message }) });
+      kick();
+    },
+    ended(row, outcome) {
+      const { report, retryAt } = endingOf(row, outcome);
+      core.memory.ended(row, { ...report.change, status: report.row.status });
+      reports.push(report);
+      if (retryAt !== undefined) wake(retryAt);
+      if (report.row.status === 'completed') askFollowOns(report.row);
+      kick();
+    },
+    freed: () => kick(),
+  });
+
+  /** Asks to claim, with the next turn, what `completed` unblocks (when this engine remembers its run). */
+  const askFollowOns = (completed: TaskRow) => {
+    if (limited || freeSlots() <= 0) return;
+    const claim = { lease_owner: core.owner, lease_expires_at: leaseUntil(core), started_at: new Date().toISOString() };
+    for (const followOn of core.memory.followOns(completed, claim)) {
+      if (freeSlots() <= 0) {
+        core.memory.released(followOn.row);
+        continue;
+      }
+      reserved++;
+      reports.push({ kind: 'follow-on', followOn });
+    }
+  };
+
+  const turn = async (tx: TreeTx, batch: readonly Report[], begin: readonly PendingBegin[]): Promise<TurnResult> => {
+    const begun = begin.length
+      ? await beginRuns(
+          tx,
+          begin.map((pending) => pending.run),
+        )
+      : { runs: [], readied: 0 };
+    const written = await writeReports(tx, batch);
+    // Counted now, not when the turn was asked for: other transactions may have claimed meanwhile.
+    const claimed = await claimReady(tx, {
+      slots: freeSlots(),
+      perUser: settings.per_user_concurrency,
+      cluster: settings.cluster_concurrency,
+      pinnedOnly: core.mode === 'command',
+      leaseUntil: leaseUntil(core),
+    });
+    if (written.readied + begun.readied > claimed.length) tx.notes.wake = true;
+    for (const run of begun.runs) if (run.begun) run.lastSeq = tx.roots.get(run.rootId)?.event_seq;
+    return { begun: begun.runs, refused: written.refused, claimed };
+  };
+
+  /** Applies a committed turn here: the one place the engine's memory and launches follow the database. */
+  const apply = (result: TurnResult, batch: readonly Report[], begin: readonly PendingBegin[]) => {
+    for (const run of result.begun)
+      if (run.begun && run.memory)
+        core.memory.remember(run.rootId, run.runId, run.memory.shape, run.memory.pinnedTo, run.memory.rows);
+    begin.forEach((pending, i) => pending.answer(result.begun[i] as RunBegun));
+    for (const report of batch) {
+      if (report.kind === 'progress') continue;
+      const row = report.kind === 'follow-on' ? report.followOn.row : report.row;
+      const refused = result.refused.has(row.id);
+      if (refused) core.memory.forget(row);
+      if (report.kind !== 'follow-on') continue;
+      reserved--;
+      if (!refused) launch(row);
+    }
+    for (const row of result.claimed) {
+      core.memory.claimed(row);
+      launch(row);
+    }
+    if (result.refused.size) dropFollowOnsOf(result.refused);
+  };
+
+  /**
+   * Drops the follow-ons asked for while a turn was written that rely on a task whose write it
+   * refused: the next turn could not tell (their gate's refusal is not in its batch), and they
+   * must not run on an ending that was never stored.
+   */
+  const dropFollowOnsOf = (refused: ReadonlySet<string>) => {
+    reports = reports.filter((report) => {
+      if (report.kind !== 'follow-on' || !report.followOn.gates.some((gate) => refused.has(gate))) return true;
+      reserved--;
+      core.memory.released(report.followOn.row);
+      return false;
+    });
+  };
+  const launch = (row: TaskRow) => (core.mode === 'closing' ? handBack.push(row) : running.launch(row));
+
+  /** Begins runs of a failed turn one by one, each in its own transaction: one bad start fails alone. */
+  const beginAlone = (begin: readonly PendingBegin[]) => {
+    for (const pending of begin)
+      core.transact((tx) => turn(tx, [], [pending])).then((result) => apply(result, [], [pending]), pending.failed);
+  };
+
+  const work = async () => {
+    await new Promise((resolve) => setImmediate(resolve));
+    while (again) {
+      again = false;
+      const batch = reports;
+      const begin = begins;
+      if (batch.length === 0 && begin.length === 0 && freeSlots() <= 0) continue;
+      reports = [];
+      begins = [];
+      try {
+        apply(await core.transact((tx) => turn(tx, batch, begin)), batch, begin);
+        failures = 0;
+      } catch (error) {
+        failures++;
+        log.error({ err: error, attempt: failures }, 'task write failed; retrying');
+        reports = [...batch, ...reports];
+        if (begin.length === 1) (begin[0] as PendingBegin).failed(error);
+        else beginAlone(begin);
+        again = true;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 50 * 2 ** failures)));
+      }
+    }
+  };
+  /** Runs a turn soon: writes what was reported, claims for free slots. */
+  const kick = () => {
+    again = true;
+    loop ??= work().finally(() => {
+      loop = null;
+      if (again) kick();
+    });
+  };
+
+  /** Kicks the loop at `at` (ms epoch): a retry's backoff ends then. */
+  const wake = (at: number) => {
+    if (at >= wakeAt) return;
+    clearTimeout(wakeTimer);
+    wakeAt = at;
+    wakeTimer = setTimeout(
+      () => {
+        wakeAt = Infinity;
+        kick();
+      },
+      Math.max(0, at - Date.now()),
+    );
+    wakeTimer.unref();
+  };
+
+  return {
+    /**
+     * Begins a run with the next turn (with the others asked for meanwhile and the reports
+     * waiting: one transaction), which also claims for free slots, so its first tasks start here
+     * at once. Resolves once committed; `onBegun` is called first, before any of its tasks starts.
+     */
+    begin(run: RunToBegin, onBegun: (begun: RunBegun) => void = () => undefined): Promise<RunBegun> {
+      return new Promise((resolve, failed) => {
+        begins.push({ run, answer: (begun) => (onBegun(begun), resolve(begun)), failed });
+        kick();
+      });
+    },
+    kick,
+    wakeAt: wake,
+    /** The executors running here. */
+    running,
+    /**
+     * Stops claiming (the engine's mode is `closing`), waits up to `graceMs` for running tasks,
+     * writes everything out, and returns the tasks to hand back to the queue.
+     */
+    async close(graceMs: number): Promise<TaskRow[]> {
+      clearTimeout(wakeTimer);
+      const left = await running.stop(graceMs);
+      kick();
+      while (loop) await loop;
+      return [...left, ...handBack.splice(0)];
+    },
+  };
+}
+
+/** The engine's work loop. */
+export type WorkLoop = ReturnType<typeof createWorkLoop>;
