@@ -105,3 +105,4 @@ export { describeSchemaErrors } from './internal/schema-errors.ts';
 export { raceAbort } from './internal/race-abort.ts';
 export { version } from './internal/version.ts';
 export type { Logger } from './internal/logger.ts';
+export { isRecord } from './internal/is-record.ts';

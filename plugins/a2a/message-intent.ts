@@ -1,5 +1,5 @@
 import type { SendMessageRequest } from '@a2a-js/sdk';
-import { safeAssign } from 'apflow';
+import { safeAssign, isRecord } from 'apflow';
 
 /** What an A2A message asks apflow to do. */
 export type Intent =
@@ -10,9 +10,7 @@ export type Intent =
   /** Nothing apflow can act on: the task waits for input. */
   | { kind: 'none' };
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-const looksLikeTask = (value: unknown) => isObject(value) && typeof value.name === 'string';
+const looksLikeTask = (value: unknown) => isRecord(value) && typeof value.name === 'string';
 /** Metadata keys that steer the message rather than being the operation's params. */
 const STEERING = new Set(['method', 'skill_id', 'stream']);
 
@@ -40,11 +38,11 @@ export function readIntent(request: SendMessageRequest): Intent {
 
   if (method !== 'tasks.execute') {
     const params = Object.fromEntries(Object.entries(metadata).filter(([key]) => !STEERING.has(key)));
-    if (isObject(first)) safeAssign(params, first);
+    if (isRecord(first)) safeAssign(params, first);
     else if (Array.isArray(first) && method === 'tasks.create') params.tasks = first;
     return { kind: 'method', method, params };
   }
-  if (isObject(first) && Array.isArray(first.tasks)) return { kind: 'tree', tasks: first.tasks };
+  if (isRecord(first) && Array.isArray(first.tasks)) return { kind: 'tree', tasks: first.tasks };
   if (Array.isArray(first) && first.length > 0 && first.every(looksLikeTask)) return { kind: 'tree', tasks: first };
   if (data.length > 0 && data.every(looksLikeTask)) return { kind: 'tree', tasks: data };
   return { kind: 'none' };

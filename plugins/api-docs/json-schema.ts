@@ -1,3 +1,4 @@
+import { isRecord } from 'apflow';
 /** Keywords whose value is a map of name → schema. */
 const SCHEMA_MAPS = new Set(['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas']);
 /** Keywords whose value is a list of schemas. */
@@ -33,7 +34,7 @@ export function toJsonSchema(schema: unknown, depth = 0): unknown {
     if (key === '$ref') {
       if (typeof value === 'string' && value.startsWith('#')) out.$ref = value;
       else out.description = `schema ${String(value)}`;
-    } else if (SCHEMA_MAPS.has(key) && isObject(value)) {
+    } else if (SCHEMA_MAPS.has(key) && isRecord(value)) {
       out[key] = Object.fromEntries(Object.entries(value).map(([name, sub]) => [name, toJsonSchema(sub, depth + 1)]));
     } else if (SCHEMA_LISTS.has(key) && Array.isArray(value)) {
       out[key] = value.map((sub) => toJsonSchema(sub, depth + 1));
@@ -46,11 +47,6 @@ export function toJsonSchema(schema: unknown, depth = 0): unknown {
     }
   }
   return out;
-}
-
-/** Whether `value` is a JSON object (not null, not an array). */
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /** A JSON copy of a keyword's value (functions, symbols and undefined dropped, as JSON does). */

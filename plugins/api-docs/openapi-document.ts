@@ -1,5 +1,6 @@
+import { isRecord } from 'apflow';
 import type { AppDescription, RouteDescription } from 'apflow';
-import { isObject, toJsonSchema } from './json-schema.ts';
+import { toJsonSchema } from './json-schema.ts';
 import { ROUTE_NOTES, type RouteNote } from './route-notes.ts';
 import { RPC_COMPONENTS, rpcOperation } from './rpc-paths.ts';
 
@@ -193,5 +194,5 @@ function unique(taken: Set<string>, id: string): string {
 
 /** `value` when it is an object; else an empty one (a boolean schema has no properties to read). */
 function objectOf(value: unknown): Json {
-  return isObject(value) ? value : {};
+  return isRecord(value) ? value : {};
 }

@@ -1,3 +1,4 @@
+import { isRecord } from 'apflow';
 import type { PluginApp } from 'apflow';
 import { exampleTrees, SELF_PATH_PARAM, type ExampleTree } from './example-trees.ts';
 import { selfUrl } from './self-url.ts';
@@ -76,7 +77,7 @@ export function createExamplesService(app: PluginApp): ExamplesService {
       const changes = [];
       for (const tree of trees()) {
         for (const task of tree.tasks) {
-          const path = isObject(task.params) ? task.params[SELF_PATH_PARAM] : undefined;
+          const path = isRecord(task.params) ? task.params[SELF_PATH_PARAM] : undefined;
           if (typeof path !== 'string') continue;
           const row = await app.tasks.get(String(task.id));
           const stored = row?.params?.[SELF_PATH_PARAM];
@@ -90,8 +91,4 @@ export function createExamplesService(app: PluginApp): ExamplesService {
       return changes.length > 0;
     },
   };
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

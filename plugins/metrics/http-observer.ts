@@ -1,3 +1,4 @@
+import { isRecord } from 'apflow';
 import type { FastifyReply, FastifyRequest, PluginApp } from 'apflow';
 import type { MetricSet } from './metric-set.ts';
 
@@ -60,12 +61,12 @@ export function observeHttp(app: PluginApp, metrics: MetricSet, streams: StreamC
     const calls = parse(typeof body === 'string' ? body : '');
     const answers = parse(payload);
     const codeOf = (answer: unknown): number => {
-      const error = isObject(answer) ? answer.error : undefined;
-      return isObject(error) && typeof error.code === 'number' ? error.code : 0;
+      const error = isRecord(answer) ? answer.error : undefined;
+      return isRecord(error) && typeof error.code === 'number' ? error.code : 0;
     };
     const count = (call: unknown, answer: unknown) => {
       const code = codeOf(answer);
-      const name = isObject(call) ? call.method : undefined;
+      const name = isRecord(call) ? call.method : undefined;
       metrics.rpcCalls.inc({ endpoint, method: methodLabel(endpoint, name, code), code: String(code) });
     };
     // A batch is answered in order, one answer per call; an empty or oversized one gets one error.
@@ -83,8 +84,4 @@ function parse(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,3 +1,4 @@
+import { isRecord } from 'apflow';
 import type { TaskDependency, TaskRow, TaskStatus } from 'apflow';
 
 // Maps, so `constructor` or `__proto__` never find Object's members.
@@ -35,10 +36,8 @@ interface FieldRule<K extends UpdatableField> {
   problem: string;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 const objectOrNull = {
-  ok: (v: unknown): v is Record<string, unknown> | null => v === null || isObject(v),
+  ok: (v: unknown): v is Record<string, unknown> | null => v === null || isRecord(v),
   problem: 'must be an object or null',
 };
 const isoOrNull = {
@@ -116,11 +115,11 @@ function checkDependencies(task: TaskRow, tree: readonly TaskRow[], value: unkno
   const byName = new Map(tree.map((row) => [row.name, row]));
   const deps: TaskDependency[] = [];
   for (const entry of value) {
-    const ref = typeof entry === 'string' ? entry : isObject(entry) ? (entry.id ?? entry.name) : undefined;
+    const ref = typeof entry === 'string' ? entry : isRecord(entry) ? (entry.id ?? entry.name) : undefined;
     const target = typeof ref === 'string' ? (byId.get(ref) ?? byName.get(ref)) : undefined;
     if (!target) return `Dependency reference '${String(ref)}' not found in task tree`;
-    const required = isObject(entry) && typeof entry.required === 'boolean' ? entry.required : true;
-    const type = isObject(entry) && typeof entry.type === 'string' ? entry.type : 'result';
+    const required = isRecord(entry) && typeof entry.required === 'boolean' ? entry.required : true;
+    const type = isRecord(entry) && typeof entry.type === 'string' ? entry.type : 'result';
     deps.push({ id: target.id, required, type });
   }
   const cycle = findCycle(task.id, deps, byId);

@@ -1,4 +1,4 @@
-import { ApflowError } from 'apflow';
+import { ApflowError, isRecord } from 'apflow';
 
 /** Where and how the events of one tree are sent (`webhook_config` of `tasks.execute`). */
 export interface WebhookConfig {
@@ -15,7 +15,7 @@ const invalid = (message: string) => new ApflowError('APF_INVALID_PARAMS', { mes
 
 /** Checks a `webhook_config` object, filling defaults; throws APF_INVALID_PARAMS saying what is wrong. */
 export function checkWebhookConfig(config: unknown): Required<WebhookConfig> {
-  if (!isObject(config)) throw invalid('webhook_config must be an object');
+  if (!isRecord(config)) throw invalid('webhook_config must be an object');
   if (typeof config.url !== 'string' || config.url === '') throw invalid('webhook_config.url is required');
   let url: URL;
   try {
@@ -28,7 +28,7 @@ export function checkWebhookConfig(config: unknown): Required<WebhookConfig> {
   const method = config.method ?? 'POST';
   if (method !== 'POST' && method !== 'PUT') throw invalid('webhook_config.method must be POST or PUT');
   const headers = config.headers ?? {};
-  if (!isObject(headers) || !isStrings(headers)) throw invalid('webhook_config.headers must be an object of strings');
+  if (!isRecord(headers) || !isStrings(headers)) throw invalid('webhook_config.headers must be an object of strings');
   const timeout = config.timeout ?? 30;
   if (typeof timeout !== 'number' || !(timeout > 0))
     throw invalid('webhook_config.timeout must be a positive number of seconds');
@@ -36,10 +36,6 @@ export function checkWebhookConfig(config: unknown): Required<WebhookConfig> {
   if (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0)
     throw invalid('webhook_config.max_retries must be a whole number >= 0');
   return { url: config.url, headers, method, timeout, max_retries: retries };
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function isStrings(record: Record<string, unknown>): record is Record<string, string> {

@@ -7,6 +7,7 @@ import {
   type Principal,
   type RequestContext,
   type TaskEvent,
+  isRecord,
 } from 'apflow';
 import { createSessionTimers } from './session-timers.ts';
 import type { WebSocketSettings } from './settings.ts';
@@ -116,10 +117,10 @@ export function handleConnection(
       send({ type: 'error', error: 'message is not valid JSON' });
       return undefined;
     }
-    const fields: Message = isObject(message) ? message : {};
+    const fields: Message = isRecord(message) ? message : {};
     const first: unknown = Array.isArray(message) ? message[0] : undefined;
     const isRpc = Array.isArray(message) || fields.jsonrpc !== undefined;
-    const rpcMethod = (Array.isArray(message) ? (isObject(first) ? first.method : undefined) : fields.method) ?? '';
+    const rpcMethod = (Array.isArray(message) ? (isRecord(first) ? first.method : undefined) : fields.method) ?? '';
     const authMessage = !isRpc && fields.action === 'auth';
     const authToken = typeof fields.token === 'string' && fields.token !== '' ? fields.token : undefined;
     if (authMessage && authToken === undefined) {
@@ -201,8 +202,4 @@ export function handleConnection(
     timers.stop();
     for (const stop of [...subscriptions.values()]) stop();
   });
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,10 +1,10 @@
-import { ApflowError, defineExecutor, type ExecutorContext, Type } from 'apflow';
+import { ApflowError, defineExecutor, type ExecutorContext, Type, isRecord } from 'apflow';
 import { DEFAULT_MODEL, runCrew, type CrewEnv, type CrewResult } from './crew.ts';
 import type { ExecutorLookup } from './executor-tools.ts';
 import type { LlmSettings } from './llm-call.ts';
 import type { McpClientLike } from './mcp-tools.ts';
 import { addUsage, noUsage } from './token-usage.ts';
-import { checkWorks, interpolate, isObject } from './works.ts';
+import { checkWorks, interpolate } from './works.ts';
 
 /** What both crew executors share: the plugin's settings, its executor table and the MCP client. */
 export interface CrewDeps {
@@ -48,10 +48,10 @@ export function createCrewaiExecutor(deps: CrewDeps) {
 
 /** What a crew "answers" in demo mode: its last task, as given, without calling a model. */
 function demoOutput(works: unknown, inputs: Readonly<Record<string, unknown>>): string {
-  const tasks = isObject(works) ? works.tasks : undefined;
+  const tasks = isRecord(works) ? works.tasks : undefined;
   const last: unknown = typeof tasks === 'object' && tasks !== null ? Object.values(tasks).at(-1) : undefined;
   const description =
-    isObject(last) && typeof last.description === 'string' ? interpolate(last.description, inputs) : "the crew's task";
+    isRecord(last) && typeof last.description === 'string' ? interpolate(last.description, inputs) : "the crew's task";
   return `Demo result (no model was called) for: ${description}`;
 }
 
@@ -67,7 +67,7 @@ export function createBatchCrewaiExecutor(deps: CrewDeps) {
       const batch = ctx.params.works;
       if (batch === undefined || batch === null)
         throw new ApflowError('APF_INVALID_PARAMS', { message: 'works parameter is required' });
-      if (!isObject(batch) || Object.keys(batch).length === 0) {
+      if (!isRecord(batch) || Object.keys(batch).length === 0) {
         throw new ApflowError('APF_INVALID_PARAMS', { message: 'works must map work names to {agents, tasks}' });
       }
       // Every work is checked before any runs, so a typo in the last one costs no tokens.
@@ -96,7 +96,7 @@ export function createBatchCrewaiExecutor(deps: CrewDeps) {
     },
     demoResult(inputs, ctx): CrewResult {
       const batch = ctx.params.works;
-      const names = isObject(batch) ? Object.entries(batch) : [];
+      const names = isRecord(batch) ? Object.entries(batch) : [];
       return {
         status: 'success',
         result: Object.fromEntries(names.map(([name, work]) => [name, demoOutput(work, inputs)])),

@@ -1,7 +1,6 @@
-import { ApflowError, checkTaskTree, defineExecutor, Type, type RegisteredExecutor } from 'apflow';
+import { ApflowError, checkTaskTree, defineExecutor, Type, type RegisteredExecutor, isRecord } from 'apflow';
 import { generate, openModel, type LlmSettings } from './llm-call.ts';
 import { noUsage } from './token-usage.ts';
-import { isObject } from './works.ts';
 
 const DEFAULT_MODELS: Record<string, string> = {
   openai: 'openai/gpt-4o',
@@ -35,7 +34,7 @@ export function tasksIn(text: string): unknown[] {
       message: 'The model did not answer with JSON holding a tasks array',
     });
   }
-  const tasks = Array.isArray(parsed) ? parsed : isObject(parsed) ? parsed.tasks : undefined;
+  const tasks = Array.isArray(parsed) ? parsed : isRecord(parsed) ? parsed.tasks : undefined;
   if (!Array.isArray(tasks))
     throw new ApflowError('APF_INVALID_PARAMS', { message: 'The model answered JSON without a tasks array' });
   return tasks;
@@ -77,7 +76,7 @@ export function createGenerateExecutor(settings: LlmSettings, executors: { list(
       checkTaskTree(tasks);
       const ids = new Set(known.map((entry) => entry.definition.id));
       const unknown = tasks
-        .map((task) => (isObject(task) && isObject(task.schemas) ? task.schemas.method : undefined))
+        .map((task) => (isRecord(task) && isRecord(task.schemas) ? task.schemas.method : undefined))
         .filter((method) => typeof method !== 'string' || !ids.has(method));
       if (unknown.length)
         throw new ApflowError('APF_INVALID_PARAMS', {

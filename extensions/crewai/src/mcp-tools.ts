@@ -1,5 +1,5 @@
 import { dynamicTool, jsonSchema, type JSONSchema7, type ToolSet } from 'ai';
-import { ApflowError, type ExecutorContext } from 'apflow';
+import { ApflowError, type ExecutorContext, isRecord } from 'apflow';
 
 /**
  * An agent's MCP server, as written in its `tools`: `{mcp: {transport: 'http', url, headers?}}` or
@@ -32,11 +32,8 @@ export interface McpClientLike {
   ): Promise<McpSessionLike>;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /** Whether an item of an agent's `tools` is an MCP server entry. */
-export const isMcpEntry = (value: unknown): value is McpToolEntry => isObject(value) && isObject(value.mcp);
+export const isMcpEntry = (value: unknown): value is McpToolEntry => isRecord(value) && isRecord(value.mcp);
 
 /** A tool name providers accept (`^[A-Za-z0-9_-]{1,64}$`). */
 const toolName = (name: string) => name.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64);
@@ -82,7 +79,7 @@ export async function mcpTools(
         // MCP tools describe their input with JSON Schema (the protocol's own rule).
         inputSchema: jsonSchema(offered.inputSchema as JSONSchema7),
         execute: async (input, options) => {
-          const { text, result } = await session.call(offered.name, isObject(input) ? input : {}, {
+          const { text, result } = await session.call(offered.name, isRecord(input) ? input : {}, {
             signal: options.abortSignal,
           });
           return text !== '' ? text : (result.structuredContent ?? result.content ?? null);

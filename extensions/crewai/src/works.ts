@@ -1,4 +1,4 @@
-import { ApflowError } from 'apflow';
+import { ApflowError, isRecord } from 'apflow';
 import { isMcpEntry, type McpToolEntry } from './mcp-tools.ts';
 
 /** An agent of a crew (CrewAI's Agent: role, goal, backstory, llm, tools). */
@@ -30,23 +30,20 @@ export interface Works {
 }
 
 const invalid = (message: string) => new ApflowError('APF_INVALID_PARAMS', { message });
-/** Whether `value` is a JSON object (not null, not an array). */
-export const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 const isStrings = (value: unknown): value is string[] =>
   Array.isArray(value) && value.every((item) => typeof item === 'string');
 
 /** Checks a crew's `works`, with the original's messages for the original's checks. */
 export function checkWorks(works: unknown): Works {
   if (works === undefined || works === null) throw invalid('works parameter is required');
-  if (!isObject(works) || !isObject(works.agents) || !isObject(works.tasks))
+  if (!isRecord(works) || !isRecord(works.agents) || !isRecord(works.tasks))
     throw invalid('works must contain agents and tasks');
   for (const [name, agent] of Object.entries(works.agents)) {
-    if (!isObject(agent) || typeof agent.role !== 'string' || typeof agent.goal !== 'string') {
+    if (!isRecord(agent) || typeof agent.role !== 'string' || typeof agent.goal !== 'string') {
       throw invalid(`Agent '${name}' must have a role and a goal`);
     }
     const llm = agent.llm;
-    if (llm !== undefined && typeof llm !== 'string' && !(isObject(llm) && typeof llm.model === 'string')) {
+    if (llm !== undefined && typeof llm !== 'string' && !(isRecord(llm) && typeof llm.model === 'string')) {
       throw invalid(`Agent '${name}': llm must be a model name or {model}`);
     }
     const tools = agent.tools;
@@ -59,7 +56,7 @@ export function checkWorks(works: unknown): Works {
   }
   const earlier: string[] = [];
   for (const [name, task] of Object.entries(works.tasks)) {
-    if (!isObject(task) || typeof task.description !== 'string')
+    if (!isRecord(task) || typeof task.description !== 'string')
       throw invalid(`Task '${name}' must have a description`);
     if (typeof task.agent !== 'string' || !(task.agent in works.agents))
       throw invalid(`Agent '${String(task.agent)}' not found for task '${name}'`);

@@ -1,6 +1,6 @@
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult, ContentBlock, Progress } from '@modelcontextprotocol/sdk/types.js';
-import { ApflowError } from 'apflow';
+import { ApflowError, isRecord } from 'apflow';
 import type { McpConnection } from './mcp-connection.ts';
 import { safeText } from './mcp-failure.ts';
 
@@ -25,9 +25,6 @@ export type OperationRequest =
 /** Most pages a list operation follows (`nextCursor`) before giving up on a server that never ends. */
 const MAX_PAGES = 100;
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /** Checks the operation fields of `inputs`; errors are APF_INVALID_PARAMS naming the field. */
 export function checkOperation(inputs: Record<string, unknown>, who: string): OperationRequest {
   const bad = (message: string) => new ApflowError('APF_INVALID_PARAMS', { message: `${who}: ${message}` });
@@ -39,7 +36,7 @@ export function checkOperation(inputs: Record<string, unknown>, who: string): Op
     return value;
   };
   const args = inputs.arguments ?? {};
-  if (!isObject(args)) throw bad('arguments must be an object');
+  if (!isRecord(args)) throw bad('arguments must be an object');
   switch (operation) {
     case 'list_tools':
     case 'list_resources':

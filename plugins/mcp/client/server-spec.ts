@@ -1,4 +1,4 @@
-import { ApflowError, Type } from 'apflow';
+import { ApflowError, Type, isRecord } from 'apflow';
 
 /** How to reach one MCP server: a program to start (stdio) or a URL (Streamable HTTP, legacy SSE). */
 export type ServerSpec =
@@ -38,10 +38,8 @@ export const serverSpecFields = {
   ),
 };
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 const isStringRecord = (value: unknown): value is Record<string, string> =>
-  isObject(value) && Object.values(value).every((item) => typeof item === 'string');
+  isRecord(value) && Object.values(value).every((item) => typeof item === 'string');
 
 /**
  * Checks a server description (an executor's inputs, or an agent's `mcp` tool entry) and returns
@@ -50,7 +48,7 @@ const isStringRecord = (value: unknown): value is Record<string, string> =>
 export function checkServerSpec(raw: unknown, where: string): ServerSpec {
   const bad = (field: string, why: string) =>
     new ApflowError('APF_INVALID_PARAMS', { message: `${where}: ${field} ${why}` });
-  if (!isObject(raw))
+  if (!isRecord(raw))
     throw bad('the server', "must be an object: {transport: 'stdio', command: [...]} or {transport: 'http', url}");
   const { transport } = raw;
   if (transport === 'stdio') {
