@@ -25,9 +25,9 @@ export interface ClaimLimits {
  * dependencies merged in, and a `task_start` event. Tasks of trees another transaction is
  * changing right now are left for later (their roots are skipped, never waited for).
  */
-export async function claimReady(tx: TreeTx, limits: ClaimLimits): Promise<TaskRow[]> {
+export async function claimReady(tx: TreeTx, limits: ClaimLimits): Promise<Claimed> {
   let slots = limits.slots;
-  if (slots <= 0) return [];
+  if (slots <= 0) return { rows: [], drained: false };
   const running = new Map<string | null, number>();
   const counted = limits.perUser !== undefined || limits.cluster !== undefined;
   if (counted) {
@@ -37,7 +37,7 @@ export async function claimReady(tx: TreeTx, limits: ClaimLimits): Promise<TaskR
       let total = 0;
       for (const n of running.values()) total += n;
       slots = Math.min(slots, limits.cluster - total);
-      if (slots <= 0) return [];
+      if (slots <= 0) return { rows: [], drained: false };
     }
   }
   const atLimit =
@@ -45,13 +45,16 @@ export async function claimReady(tx: TreeTx, limits: ClaimLimits): Promise<TaskR
       ? []
       : [...running].filter(([, n]) => n >= (limits.perUser as number)).map(([user]) => user);
   await tx.sync();
+  const limit = limits.perUser === undefined ? slots : Math.min(1000, slots * 4);
   const candidates = await selectClaimable(tx.sql, tx.runner, {
     now: tx.now,
     owner: tx.owner,
     pinnedOnly: limits.pinnedOnly,
-    limit: limits.perUser === undefined ? slots : Math.min(1000, slots * 4),
+    limit,
     usersAtLimit: atLimit,
   });
+  // Fewer than asked for: every claimable task was among them (limits counted aside).
+  let drained = !counted && candidates.length < limit;
   const picked: typeof candidates = [];
   for (const candidate of candidates) {
     if (picked.length >= slots) break;
@@ -62,11 +65,12 @@ export async function claimReady(tx: TreeTx, limits: ClaimLimits): Promise<TaskR
     }
     picked.push(candidate);
   }
-  if (picked.length === 0) return [];
+  if (picked.length === 0) return { rows: [], drained };
   const held = await tx.lock(
     picked.map((candidate) => candidate.root_id),
     true,
   );
+  if (picked.some((candidate) => !held.has(candidate.root_id))) drained = false;
   const rows = await claimRows(
     tx.sql,
     tx.runner,
@@ -88,5 +92,11 @@ export async function claimReady(tx: TreeTx, limits: ClaimLimits): Promise<TaskR
     }
     tx.event('task_start', row);
   }
-  return rows;
+  return { rows, drained };
+}
+
+/** What {@link claimReady} took, and whether that was every task it may claim (none is left ready). */
+export interface Claimed {
+  rows: TaskRow[];
+  drained: boolean;
 }

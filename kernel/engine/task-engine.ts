@@ -98,7 +98,7 @@ export function createTaskEngine(options: {
     owner,
     settings,
     sql,
-    transact: createTransactor({ sql, owner, shapes, signals, announce }),
+    transact: createTransactor({ sql, owner, shapes, signals, announce, readied: () => loop.kick() }),
     signals,
     shapes,
     memory: createRunMemory(),

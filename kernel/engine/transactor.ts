@@ -10,7 +10,9 @@ export type Transact = <T>(work: (tx: TreeTx) => Promise<T>) => Promise<T>;
 /**
  * How the engine writes: `work` runs in one write transaction over trees; what it committed is
  * signalled to the other engines (with the transaction on PostgreSQL, after it through the
- * cluster relay) and only then announced here, so nothing is heard before it is stored.
+ * cluster relay) and only then announced here, so nothing is heard before it is stored. A commit
+ * that left ready tasks unclaimed (a cancel readied a parent, a takeover) also calls `readied`:
+ * this engine does not hear its own signals.
  */
 export function createTransactor(options: {
   sql: Sql;
@@ -18,6 +20,7 @@ export function createTransactor(options: {
   shapes: ShapeCache;
   signals: SignalBus;
   announce: (events: readonly TaskEvent[]) => void;
+  readied: () => void;
 }): Transact {
   const { sql, owner, shapes, signals } = options;
   return async (work) => {
@@ -31,6 +34,7 @@ export function createTransactor(options: {
     });
     if (committed.signal) signals.sendAfterCommit(committed.signal);
     options.announce(committed.events);
+    if (committed.signal?.r) options.readied();
     return committed.value;
   };
 }

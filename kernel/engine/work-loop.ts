@@ -21,6 +21,8 @@ interface TurnResult {
   /** Tasks whose report was refused: what this engine believed of them is wrong. */
   refused: Set<string>;
   claimed: TaskRow[];
+  /** The {@link readyNews} this turn's claim saw with no claimable task left, if it did. */
+  drainedAt?: number;
 }
 
 /**
@@ -41,6 +43,14 @@ export function createWorkLoop(core: EngineCore) {
   let failures = 0;
   let wakeTimer: NodeJS.Timeout | undefined;
   let wakeAt = Infinity;
+  /**
+   * Counts kicks that may bring ready tasks this engine did not write itself: a signal, a
+   * heartbeat, a retry's backoff ending, a start. A turn looks for ready tasks only when there
+   * is news since a claim found none left, or when it readied some itself; so a chain's turn
+   * (a task ends, its follow-on is claimed) runs no claim query.
+   */
+  let readyNews = 1;
+  let drainedAt = 0;
   /** Tasks claimed while closing: handed back, never launched. */
   const handBack: TaskRow[] = [];
   // Per-user or cluster limits count every claim in the database: no follow-ons then.
@@ -53,7 +63,7 @@ export function createWorkLoop(core: EngineCore) {
     progress(row, progress, message) {
       const subject = { id: row.id, root_id: row.root_id, status: 'in_progress' as const, progress, error: null };
       reports.push({ kind: 'progress', subject, ...(message === undefined ? {} : { message }) });
-      kick();
+      nudge();
     },
     ended(row, outcome) {
       const { report, retryAt } = endingOf(row, outcome);
@@ -61,9 +71,9 @@ export function createWorkLoop(core: EngineCore) {
       reports.push(report);
       if (retryAt !== undefined) wake(retryAt);
       if (report.row.status === 'completed') askFollowOns(report.row);
-      kick();
+      nudge();
     },
-    freed: () => kick(),
+    freed: () => nudge(),
   });
 
   /** Asks to claim, with the next turn, what `completed` unblocks (when this engine remembers its run). */
@@ -81,6 +91,7 @@ export function createWorkLoop(core: EngineCore) {
   };
 
   const turn = async (tx: TreeTx, batch: readonly Report[], begin: readonly PendingBegin[]): Promise<TurnResult> => {
+    const heard = readyNews;
     const begun = begin.length
       ? await beginRuns(
           tx,
@@ -88,21 +99,31 @@ export function createWorkLoop(core: EngineCore) {
         )
       : { runs: [], readied: 0 };
     const written = await writeReports(tx, batch);
+    const readied = written.readied + begun.readied;
     // Counted now, not when the turn was asked for: other transactions may have claimed meanwhile.
-    const claimed = await claimReady(tx, {
-      slots: freeSlots(),
-      perUser: settings.per_user_concurrency,
-      cluster: settings.cluster_concurrency,
-      pinnedOnly: core.mode === 'command',
-      leaseUntil: leaseUntil(core),
-    });
-    if (written.readied + begun.readied > claimed.length) tx.notes.wake = true;
+    const claim =
+      drainedAt === heard && readied === 0
+        ? { rows: [], drained: false }
+        : await claimReady(tx, {
+            slots: freeSlots(),
+            perUser: settings.per_user_concurrency,
+            cluster: settings.cluster_concurrency,
+            pinnedOnly: core.mode === 'command',
+            leaseUntil: leaseUntil(core),
+          });
+    if (readied > claim.rows.length) tx.notes.wake = true;
     for (const run of begun.runs) if (run.begun) run.lastSeq = tx.roots.get(run.rootId)?.event_seq;
-    return { begun: begun.runs, refused: written.refused, claimed };
+    return {
+      begun: begun.runs,
+      refused: written.refused,
+      claimed: claim.rows,
+      ...(claim.drained ? { drainedAt: heard } : {}),
+    };
   };
 
   /** Applies a committed turn here: the one place the engine's memory and launches follow the database. */
   const apply = (result: TurnResult, batch: readonly Report[], begin: readonly PendingBegin[]) => {
+    if (result.drainedAt !== undefined) drainedAt = result.drainedAt;
     for (const run of result.begun)
       if (run.begun && run.memory)
         core.memory.remember(run.rootId, run.runId, run.memory.shape, run.memory.pinnedTo, run.memory.rows);
@@ -167,13 +188,18 @@ export function createWorkLoop(core: EngineCore) {
       }
     }
   };
-  /** Runs a turn soon: writes what was reported, claims for free slots. */
-  const kick = () => {
+  /** Runs a turn soon for what tasks running here reported. */
+  const nudge = () => {
     again = true;
     loop ??= work().finally(() => {
       loop = null;
-      if (again) kick();
+      if (again) nudge();
     });
+  };
+  /** Runs a turn soon that also looks for ready tasks: there may be news. */
+  const kick = () => {
+    readyNews++;
+    nudge();
   };
 
   /** Kicks the loop at `at` (ms epoch): a retry's backoff ends then. */

@@ -46,7 +46,7 @@ export async function createStorage(options: { url: string; log: Logger }) {
   }
   log.debug({ database: redactUrl(url) }, 'database open');
   const retry = createTransientRetry(log);
-  const sql = createSql(sequelize, retry);
+  const { sql, release } = createSql(sequelize, retry);
 
   return {
     sequelize,
@@ -74,9 +74,10 @@ export async function createStorage(options: { url: string; log: Logger }) {
     },
     /** One round trip to the database, bounded in time (never retried: it reports what it finds). */
     ping,
-    close: () => {
+    async close(): Promise<void> {
       retry.close();
-      return sequelize.close();
+      await release();
+      await sequelize.close();
     },
   };
 

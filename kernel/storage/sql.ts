@@ -25,11 +25,16 @@ interface Driver {
   session<T>(open: string, close: string, work: () => Promise<T>): Promise<T>;
   /** Runs `work` in a transaction on one connection. */
   transaction<T>(work: (runner: SqlRunner) => Promise<T>): Promise<T>;
+  /** Lets go of what the driver keeps on its connections (before they close). */
+  close(): Promise<void>;
 }
 
-type SqliteDatabase = {
-  all(sql: string, params: unknown[], done: (error: Error | null, rows: Record<string, unknown>[]) => void): void;
+type Rows = Record<string, unknown>[];
+type SqliteStatement = {
+  all(params: unknown[], done: (error: Error | null, rows: Rows) => void): void;
+  finalize(done: () => void): void;
 };
+type SqliteDatabase = { prepare(sql: string, done: (error: Error | null) => void): SqliteStatement };
 type PgClient = { query(sql: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> };
 type ConnectionManager = {
   getConnection(options?: Record<string, unknown>): Promise<unknown>;
@@ -55,6 +60,14 @@ export function createSql(sequelize: Sequelize, retry: TransientRetry) {
   const pg = sequelize.getDialect() === 'postgres';
   const manager = (sequelize as unknown as { connectionManager: ConnectionManager }).connectionManager;
   const driver = pg ? postgresDriver(manager) : sqliteDriver(manager);
+  return {
+    sql: createRunners(pg, driver, retry),
+    /** Lets go of what the driver keeps (prepared statements): call before the connections close. */
+    release: () => driver.close(),
+  };
+}
+
+function createRunners(pg: boolean, driver: Driver, retry: TransientRetry) {
   // Once, not retried: writeAside and sessions retry as a whole around it.
   const once: SqlRunner = {
     select: <T>(sql: string, params: unknown[] = []) => driver.query(sql, params) as Promise<T[]>,
@@ -135,7 +148,7 @@ function peek(statements: Iterable<Statement>): Peeked {
 }
 
 /** Raw SQL access with dialect helpers. */
-export type Sql = ReturnType<typeof createSql>;
+export type Sql = ReturnType<typeof createRunners>;
 
 /** A JSON value as a statement parameter (null stays SQL NULL). */
 export function jsonParam(value: unknown): string | null {
@@ -146,10 +159,11 @@ function sqliteDriver(manager: ConnectionManager): Driver {
   // Sequelize's own shared connection: one SQLite connection, so BEGIN … COMMIT below and the
   // statements in between are one transaction. SQLite has a single writer anyway.
   const connection = () => manager.getConnection({}) as Promise<SqliteDatabase>;
+  const statements = createStatementCache();
   const query = async (sql: string, params: unknown[]) => {
-    const db = await connection();
-    return new Promise<Record<string, unknown>[]>((resolve, reject) =>
-      db.all(sql, params.map(sqliteValue), (error, rows) => (error ? reject(error) : resolve(rows))),
+    const statement = await statements.get(await connection(), sql);
+    return new Promise<Rows>((resolve, reject) =>
+      statement.all(params.map(sqliteValue), (error, rows) => (error ? reject(error) : resolve(rows))),
     );
   };
   const inTransaction: SqlRunner = {
@@ -158,6 +172,7 @@ function sqliteDriver(manager: ConnectionManager): Driver {
   };
   return {
     query,
+    close: () => statements.close(),
     async session(open, close, work) {
       await query(open, []);
       try {
@@ -180,6 +195,57 @@ function sqliteDriver(manager: ConnectionManager): Driver {
   };
 }
 
+/** Most distinct statements kept prepared (the engine's hot paths use a few dozen). */
+const STATEMENTS_KEPT = 200;
+
+/**
+ * Prepared statements of one SQLite connection, by SQL text, least recently used dropped first.
+ * A statement run through `Database#all` is prepared, run and finalized in three trips to the
+ * driver's thread pool, each back through the event loop; kept prepared, it takes one.
+ */
+function createStatementCache() {
+  let db: SqliteDatabase | null = null;
+  const kept = new Map<string, Promise<SqliteStatement>>();
+  const drop = (sql: string) => {
+    const statement = kept.get(sql);
+    kept.delete(sql);
+    // Finalized behind the calls already made on it.
+    statement?.then((prepared) => prepared.finalize(() => undefined)).catch(() => undefined);
+  };
+  return {
+    get(on: SqliteDatabase, sql: string): Promise<SqliteStatement> {
+      if (on !== db) {
+        for (const text of [...kept.keys()]) drop(text);
+        db = on;
+      }
+      let statement = kept.get(sql);
+      if (statement) kept.delete(sql);
+      else {
+        if (kept.size >= STATEMENTS_KEPT) drop(kept.keys().next().value as string);
+        statement = new Promise((resolve, reject) => {
+          const prepared = on.prepare(sql, (error) => (error ? reject(error) : resolve(prepared)));
+        });
+        // A statement that does not prepare is not kept: the error goes to this call alone.
+        statement.catch(() => kept.get(sql) === statement && kept.delete(sql));
+      }
+      kept.set(sql, statement);
+      return statement;
+    },
+    /** Finalizes every statement kept (a connection closes only once they are). */
+    async close(): Promise<void> {
+      const all = [...kept.values()];
+      kept.clear();
+      await Promise.all(
+        all.map((statement) =>
+          statement
+            .then((prepared) => new Promise<void>((resolve) => prepared.finalize(resolve)))
+            .catch(() => undefined),
+        ),
+      );
+    },
+  };
+}
+
 function sqliteValue(value: unknown): unknown {
   return typeof value === 'boolean' ? (value ? 1 : 0) : value;
 }
@@ -196,6 +262,7 @@ function postgresDriver(manager: ConnectionManager): Driver {
   const on = (client: PgClient) => async (sql: string, params: unknown[]) =>
     (await client.query(numbered(sql), params)).rows;
   return {
+    close: async () => undefined,
     // Outside a transaction a statement other than a SELECT commits by itself.
     query: (sql, params) =>
       withClient((client) => (READ.test(sql) ? on(client)(sql, params) : committing(() => on(client)(sql, params)))),

@@ -13,7 +13,8 @@ const limits = (more: Partial<ClaimLimits> = {}): ClaimLimits => ({
   leaseUntil,
   ...more,
 });
-const claim = (parts: Parts, more: Partial<ClaimLimits> = {}) => parts.transact((tx) => claimReady(tx, limits(more)));
+const claimed = (parts: Parts, more: Partial<ClaimLimits> = {}) => parts.transact((tx) => claimReady(tx, limits(more)));
+const claim = async (parts: Parts, more: Partial<ClaimLimits> = {}) => (await claimed(parts, more)).rows;
 const begin = (parts: Parts, ...starts: RunToBegin[]) => parts.transact((tx) => beginRuns(tx, starts));
 
 /** Root `id` with `n` children `id1`…, each with `extra`. */
@@ -144,4 +145,24 @@ test('never claims a task pinned to another engine; takes unpinned ones and its 
   );
   assert.deepEqual((await claim(parts)).map((row) => row.id).sort(), ['free1', 'mine1']);
   assert.equal((await parts.row('theirs1')).status, 'pending');
+});
+
+test('says when it took every claimable task: fewer ready than free slots, none of them in a tree held elsewhere', async (t) => {
+  const parts = await engineParts(t);
+  await parts.insert(fan('r', 3));
+  await begin(parts, { taskId: 'r', pinnedTo: null });
+  const full = await claimed(parts, { slots: 2 });
+  assert.deepEqual([full.rows.length, full.drained], [2, false], 'as many ready as slots: there may be more');
+  const rest = await claimed(parts, { slots: 2 });
+  assert.deepEqual([rest.rows.length, rest.drained], [1, true]);
+  assert.deepEqual(await claimed(parts, { slots: 2 }), { rows: [], drained: true }, 'nothing ready');
+  assert.deepEqual(await claimed(parts, { slots: 0 }), { rows: [], drained: false }, 'no slot: it did not look');
+});
+
+test('never says drained under per-user or cluster limits (others free their slots)', async (t) => {
+  const parts = await engineParts(t);
+  await parts.insert(fan('r', 1));
+  await begin(parts, { taskId: 'r', pinnedTo: null });
+  assert.equal((await claimed(parts, { perUser: 5 })).drained, false);
+  assert.equal((await claimed(parts, { cluster: 5 })).drained, false);
 });

@@ -22,6 +22,7 @@ const elsewhere = (parts: Parts): Transact =>
     shapes: createShapeCache(),
     signals: parts.signals,
     announce: () => undefined,
+    readied: () => undefined,
   });
 
 /** Follows `rootId` from `after`; `reached(n)` resolves once n events were delivered. */

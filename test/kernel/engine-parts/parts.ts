@@ -46,6 +46,8 @@ export interface Parts {
   cleanup(cleanup: () => unknown): void;
   /** Engine transactions as this engine (`owner`) writes them. */
   transact: Transact;
+  /** Hears the commits of `transact` that left ready tasks unclaimed (the engine kicks its loop then). */
+  onReadied(listener: () => void): void;
   /** Every event `transact` announced after its commit, in order. */
   announced: TaskEvent[];
   /** Resolves with the first announced event (already or from now on) that matches. */
@@ -105,7 +107,11 @@ export async function engineParts(t: TestContext): Promise<Parts> {
       };
       waiters.add(waiter);
     });
-  const transact = createTransactor({ sql: storage.sql, owner, shapes, signals, announce });
+  const readiedHere = new Set<() => void>();
+  const readied = () => {
+    for (const listener of readiedHere) listener();
+  };
+  const transact = createTransactor({ sql: storage.sql, owner, shapes, signals, announce, readied });
   const row = async (id: string) => {
     const found = await repo.get(id);
     if (!found) throw new Error(`task ${id} is not stored`);
@@ -124,6 +130,7 @@ export async function engineParts(t: TestContext): Promise<Parts> {
     hub,
     cleanup: (cleanup) => void cleanups.push(cleanup),
     transact,
+    onReadied: (listener) => void readiedHere.add(listener),
     announced,
     until,
     async insert(tasks, options = {}) {

@@ -122,6 +122,7 @@ test('the transactor signals what the other engines need to hear of a commit, an
     shapes: parts.shapes,
     signals: bus,
     announce: () => undefined,
+    readied: () => undefined,
   });
   await transact(async (tx) => {
     await tx.lock(['r']);

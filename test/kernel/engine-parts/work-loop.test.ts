@@ -37,6 +37,7 @@ async function workLoop(
   };
   const core = engineCore(t, parts, { executors: [probe], settings, transact });
   const loop = createWorkLoop(core);
+  parts.onReadied(() => loop.kick());
   parts.cleanup(() => stop(core, loop));
   const insert = (tasks: TaskSpec[]) => parts.insert(tasks.map((task) => ({ schemas: { method: 'probe' }, ...task })));
   return { parts, view, core, loop, insert };

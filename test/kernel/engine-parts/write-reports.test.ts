@@ -15,7 +15,7 @@ async function claimedChild(parts: Parts) {
   await parts.insert([{ id: 'r' }, { id: 'a', parent_id: 'r' }]);
   return parts.transact(async (tx) => {
     const run = begun((await beginRuns(tx, [{ taskId: 'r', pinnedTo: null }])).runs[0]);
-    const [a] = await claimReady(tx, { slots: 1, pinnedOnly: false, leaseUntil: until() });
+    const [a] = (await claimReady(tx, { slots: 1, pinnedOnly: false, leaseUntil: until() })).rows;
     return { a: a ?? assert.fail('a was not claimed'), run };
   });
 }

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { createLogger } from '../../../kernel/internal/logger.ts';
+import { createStorage } from '../../../kernel/storage/create-storage.ts';
+
+/** Storage on a fresh SQLite file; the file's path comes back beside it. */
+async function open(t: TestContext) {
+  const dir = mkdtempSync(join(tmpdir(), 'apflow-statements-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'db.sqlite');
+  const storage = await createStorage({
+    url: `sqlite:${file}`,
+    log: createLogger({ level: 'silent', format: 'json' }),
+  });
+  return { storage, file };
+}
+
+test('a statement that does not prepare fails its own call, every time, and the connection goes on', async (t) => {
+  const { storage } = await open(t);
+  t.after(() => storage.close());
+  for (let i = 0; i < 2; i++) await assert.rejects(storage.sql.select('SELEC 1'), /syntax error/);
+  assert.deepEqual(await storage.sql.select('SELECT ? AS one', [1]), [{ one: 1 }]);
+});
+
+test('a kept statement that failed on its data runs again with other data, in and out of transactions', async (t) => {
+  const { storage } = await open(t);
+  t.after(() => storage.close());
+  await storage.sql.run('CREATE TABLE kept (x INTEGER UNIQUE)');
+  const insert = 'INSERT INTO kept (x) VALUES (?) RETURNING x';
+  assert.deepEqual(await storage.sql.select(insert, [1]), [{ x: 1 }]);
+  await assert.rejects(storage.sql.select(insert, [1]), /UNIQUE constraint failed/);
+  await assert.rejects(
+    storage.sql.write(async (tx) => {
+      await tx.run(insert, [2]);
+      await tx.run(insert, [2]);
+    }),
+    /UNIQUE constraint failed/,
+  );
+  await storage.sql.write((tx) => tx.run(insert, [3]));
+  assert.deepEqual(
+    await storage.sql.select('SELECT x FROM kept ORDER BY x'),
+    [{ x: 1 }, { x: 3 }],
+    'the rollback held',
+  );
+});
+
+test('more distinct statements than are kept all run, and the database closes with none left open', async (t) => {
+  const { storage, file } = await open(t);
+  await storage.sql.run('CREATE TABLE written (x INTEGER)');
+  // Each text is a statement of its own: the oldest are let go as new ones come.
+  for (let i = 0; i < 450; i++) assert.deepEqual(await storage.sql.select(`SELECT ${i} AS n`), [{ n: i }]);
+  assert.deepEqual(await storage.sql.select('SELECT 7 AS n'), [{ n: 7 }]);
+  assert.ok(existsSync(`${file}-wal`), 'a write-ahead log while open');
+  await storage.close();
+  // SQLite refuses to close a connection with statements still prepared; the last connection
+  // to close removes the write-ahead log.
+  assert.equal(existsSync(`${file}-wal`), false, 'the connection closed');
+});
