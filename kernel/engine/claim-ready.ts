@@ -53,8 +53,10 @@ export async function claimReady(tx: TreeTx, limits: ClaimLimits): Promise<Claim
     limit,
     usersAtLimit: atLimit,
   });
-  // Fewer than asked for: every claimable task was among them (limits counted aside).
-  let drained = !counted && candidates.length < limit;
+  // Fewer than asked for: every claimable task was among them (limits counted aside). Only on
+  // SQLite, whose one writer sees every row: PostgreSQL's SKIP LOCKED passes over rows another
+  // transaction holds, and that one may leave them ready without saying so.
+  let drained = tx.sql.dialect === 'sqlite' && !counted && candidates.length < limit;
   const picked: typeof candidates = [];
   for (const candidate of candidates) {
     if (picked.length >= slots) break;

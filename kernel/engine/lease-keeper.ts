@@ -56,7 +56,11 @@ export function createLeaseKeeper(core: EngineCore, loop: WorkLoop, hub: TreeHub
     }
     for (const rootId of await runsWithoutId(sql)) {
       log.warn({ root_task_id: rootId }, 'resuming a tree an older apflow left running');
-      await core.transact((tx) => beginRuns(tx, [{ taskId: rootId, pinnedTo: null, resume: true }]));
+      await core.transact(async (tx) => {
+        const { readied } = await beginRuns(tx, [{ taskId: rootId, pinnedTo: null, resume: true }]);
+        // Any engine may run them: the others hear it now rather than at their next beat.
+        if (readied > 0) tx.notes.wake = true;
+      });
     }
     if (now - lastPrune > PRUNE_EVERY_MS) {
       lastPrune = now;
@@ -73,7 +77,7 @@ export function createLeaseKeeper(core: EngineCore, loop: WorkLoop, hub: TreeHub
     try {
       const now = new Date();
       await sql.write(async (runner) => {
-        await renewLeases(sql, runner, owner, new Date(now.getTime() + leaseMs).toISOString());
+        await renewLeases(sql, runner, owner, loop.running.ids(), new Date(now.getTime() + leaseMs).toISOString());
         await beat(sql, runner, owner, now.toISOString(), startedAt);
       });
       const here = loop.running.ids();

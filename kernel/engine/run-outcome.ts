@@ -36,7 +36,12 @@ export function awaitOutcome(
   return new Promise((resolve) => {
     const end = (event: { status: string; progress: number; counts?: TaskCounts }) => {
       ended();
-      void parts.repo.get(taskId).then((target) => {
+      // The task's row says what it ended with; if it cannot be read, the final event still does.
+      const read = parts.repo.get(taskId).catch((error: unknown) => {
+        parts.log.error({ err: error, task_id: taskId }, 'cannot read the task a run ended with');
+        return null;
+      });
+      void read.then((target) => {
         const outcome: TreeOutcome = {
           root_task_id: rootId,
           task_id: taskId,

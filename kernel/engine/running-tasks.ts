@@ -61,7 +61,10 @@ export function createRunningTasks(
             demo: row.run_demo,
             outbound: core.outbound,
             progress: (progress, message) => {
-              if (row.status !== 'in_progress' || !Number.isFinite(progress)) return;
+              // Only while it runs here: an executor still reporting after its end (a timeout
+              // let it go on) or after it was lost must not write over how the task ended.
+              const entry = running.get(row.id);
+              if (entry?.row !== row || entry.lost || !Number.isFinite(progress)) return;
               row.progress = Math.min(1, Math.max(0, progress));
               on.progress(row, row.progress, message);
             },
@@ -73,7 +76,7 @@ export function createRunningTasks(
     abort(ids: readonly string[], reason: unknown): void {
       for (const id of ids) abortOne(id, reason);
     },
-    /** Ids of the tasks running here (all of them leased: claims are committed before launch). */
+    /** Ids of the tasks running here (claims are committed before launch; a lost one stays until its executor returns). */
     ids: () => [...running.keys()],
     roots: () => [...new Set([...running.values()].map((entry) => entry.row.root_id))],
     count: () => running.size,

@@ -69,14 +69,9 @@ export function createShapeCache(max = 256) {
       }
       return shape;
     },
-    /** The cached shape, if any (no read). */
-    peek: (rootId: string, runId: string): TreeShape | undefined => shapes.get(`${rootId}\n${runId}`),
     put(rootId: string, runId: string, shape: TreeShape): void {
       shapes.set(`${rootId}\n${runId}`, shape);
       if (shapes.size > max) shapes.delete(shapes.keys().next().value as string);
-    },
-    forget(rootId: string, runId: string): void {
-      shapes.delete(`${rootId}\n${runId}`);
     },
   };
 }

@@ -43,11 +43,14 @@ export function createWorkLoop(core: EngineCore) {
   let failures = 0;
   let wakeTimer: NodeJS.Timeout | undefined;
   let wakeAt = Infinity;
+  /** When retries' backoffs end (ms epoch, to 10 ms), soonest first: the timer waits for the first. */
+  let wakeTimes: number[] = [];
   /**
-   * Counts kicks that may bring ready tasks this engine did not write itself: a signal, a
-   * heartbeat, a retry's backoff ending, a start. A turn looks for ready tasks only when there
-   * is news since a claim found none left, or when it readied some itself; so a chain's turn
-   * (a task ends, its follow-on is claimed) runs no claim query.
+   * Counts kicks that may mean ready tasks no turn of this loop has seen: a signal from another
+   * engine, a heartbeat, a retry's backoff ending, a start, a begin, or a commit here outside
+   * the turns that left ready tasks (the transactor's `readied`). A turn looks for ready tasks
+   * only when there is news since a claim found none left, or when it readied some itself; so a
+   * chain's turn (a task ends, its follow-on is claimed) runs no claim query.
    */
   let readyNews = 1;
   let drainedAt = 0;
@@ -92,6 +95,11 @@ export function createWorkLoop(core: EngineCore) {
 
   const turn = async (tx: TreeTx, batch: readonly Report[], begin: readonly PendingBegin[]): Promise<TurnResult> => {
     const heard = readyNews;
+    // A follow-on's lease runs from its claim's write, not from when it was asked for (a turn
+    // retried after a lost connection may be written seconds later).
+    for (const report of batch)
+      if (report.kind === 'follow-on')
+        Object.assign(report.followOn.row, { lease_expires_at: leaseUntil(core), started_at: tx.now });
     const begun = begin.length
       ? await beginRuns(
           tx,
@@ -174,8 +182,9 @@ export function createWorkLoop(core: EngineCore) {
       if (batch.length === 0 && begin.length === 0 && freeSlots() <= 0) continue;
       reports = [];
       begins = [];
+      let result: TurnResult;
       try {
-        apply(await core.transact((tx) => turn(tx, batch, begin)), batch, begin);
+        result = await core.transact((tx) => turn(tx, batch, begin));
         failures = 0;
       } catch (error) {
         failures++;
@@ -185,7 +194,10 @@ export function createWorkLoop(core: EngineCore) {
         else beginAlone(begin);
         again = true;
         await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 50 * 2 ** failures)));
+        continue;
       }
+      // Outside the try: what committed is applied once, never queued again.
+      apply(result, batch, begin);
     }
   };
   /** Runs a turn soon for what tasks running here reported. */
@@ -202,17 +214,29 @@ export function createWorkLoop(core: EngineCore) {
     nudge();
   };
 
-  /** Kicks the loop at `at` (ms epoch): a retry's backoff ends then. */
+  /** Kicks the loop at `at` (ms epoch): a retry's backoff ends then. Every moment asked for is kept. */
   const wake = (at: number) => {
-    if (at >= wakeAt) return;
+    const moment = Math.ceil(at / 10) * 10;
+    let i = wakeTimes.length;
+    while (i > 0 && (wakeTimes[i - 1] as number) > moment) i--;
+    if (wakeTimes[i - 1] !== moment) wakeTimes.splice(i, 0, moment);
+    arm();
+  };
+  /** Sets the timer for the soonest moment kept, unless it is set for that one already. */
+  const arm = () => {
+    const next = wakeTimes[0];
+    if (next === undefined || next === wakeAt) return;
     clearTimeout(wakeTimer);
-    wakeAt = at;
+    wakeAt = next;
     wakeTimer = setTimeout(
       () => {
         wakeAt = Infinity;
+        const now = Date.now();
+        wakeTimes = wakeTimes.filter((moment) => moment > now);
         kick();
+        arm();
       },
-      Math.max(0, at - Date.now()),
+      Math.max(0, next - Date.now()),
     );
     wakeTimer.unref();
   };
@@ -225,7 +249,15 @@ export function createWorkLoop(core: EngineCore) {
      */
     begin(run: RunToBegin, onBegun: (begun: RunBegun) => void = () => undefined): Promise<RunBegun> {
       return new Promise((resolve, failed) => {
-        begins.push({ run, answer: (begun) => (onBegun(begun), resolve(begun)), failed });
+        const answer = (begun: RunBegun) => {
+          try {
+            onBegun(begun);
+          } catch (error) {
+            log.error({ err: error }, 'a run-begun listener threw');
+          }
+          resolve(begun);
+        };
+        begins.push({ run, answer, failed });
         kick();
       });
     },
@@ -239,6 +271,7 @@ export function createWorkLoop(core: EngineCore) {
      */
     async close(graceMs: number): Promise<TaskRow[]> {
       clearTimeout(wakeTimer);
+      wakeTimes = [];
       const left = await running.stop(graceMs);
       kick();
       while (loop) await loop;

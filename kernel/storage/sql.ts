@@ -1,5 +1,8 @@
 import type { Sequelize } from 'sequelize';
-import { CommitUnknownError, isTransientConnectionError, type TransientRetry } from './transient-retry.ts';
+import { postgresDriver } from './postgres-driver.ts';
+import { runnerOf, type ConnectionManager, type Driver } from './sql-driver.ts';
+import { sqliteDriver } from './sqlite-driver.ts';
+import type { TransientRetry } from './transient-retry.ts';
 
 /** SQL types apflow casts parameters to. */
 export type SqlType = 'integer' | 'double precision' | 'boolean' | 'jsonb' | 'timestamptz';
@@ -13,32 +16,6 @@ export type SqlRunner = {
   select<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** A statement without rows. */
   run(sql: string, params?: unknown[]): Promise<void>;
-};
-
-/** A statement that only reads (run again after a lost connection, it changes nothing). */
-const READ = /^\s*select\b/i;
-
-/** The few calls apflow makes on a driver connection. */
-interface Driver {
-  query(sql: string, params: unknown[]): Promise<Record<string, unknown>[]>;
-  /** Runs `open` and `close` on one connection around `work` (which may use any connection). */
-  session<T>(open: string, close: string, work: () => Promise<T>): Promise<T>;
-  /** Runs `work` in a transaction on one connection. */
-  transaction<T>(work: (runner: SqlRunner) => Promise<T>): Promise<T>;
-  /** Lets go of what the driver keeps on its connections (before they close). */
-  close(): Promise<void>;
-}
-
-type Rows = Record<string, unknown>[];
-type SqliteStatement = {
-  all(params: unknown[], done: (error: Error | null, rows: Rows) => void): void;
-  finalize(done: () => void): void;
-};
-type SqliteDatabase = { prepare(sql: string, done: (error: Error | null) => void): SqliteStatement };
-type PgClient = { query(sql: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> };
-type ConnectionManager = {
-  getConnection(options?: Record<string, unknown>): Promise<unknown>;
-  releaseConnection(connection: unknown): void;
 };
 
 /**
@@ -69,12 +46,7 @@ export function createSql(sequelize: Sequelize, retry: TransientRetry) {
 
 function createRunners(pg: boolean, driver: Driver, retry: TransientRetry) {
   // Once, not retried: writeAside and sessions retry as a whole around it.
-  const once: SqlRunner = {
-    select: <T>(sql: string, params: unknown[] = []) => driver.query(sql, params) as Promise<T[]>,
-    run: async (sql: string, params: unknown[] = []) => {
-      await driver.query(sql, params);
-    },
-  };
+  const once = runnerOf((sql, params) => driver.query(sql, params));
   const runner: SqlRunner = {
     select: <T>(sql: string, params?: unknown[]) => retry.run('select', () => once.select<T>(sql, params)),
     run: (sql: string, params?: unknown[]) => retry.run('run', () => once.run(sql, params)),
@@ -153,179 +125,4 @@ export type Sql = ReturnType<typeof createRunners>;
 /** A JSON value as a statement parameter (null stays SQL NULL). */
 export function jsonParam(value: unknown): string | null {
   return value === null || value === undefined ? null : JSON.stringify(value);
-}
-
-function sqliteDriver(manager: ConnectionManager): Driver {
-  // Sequelize's own shared connection: one SQLite connection, so BEGIN … COMMIT below and the
-  // statements in between are one transaction. SQLite has a single writer anyway.
-  const connection = () => manager.getConnection({}) as Promise<SqliteDatabase>;
-  const statements = createStatementCache();
-  const query = async (sql: string, params: unknown[]) => {
-    const statement = await statements.get(await connection(), sql);
-    return new Promise<Rows>((resolve, reject) =>
-      statement.all(params.map(sqliteValue), (error, rows) => (error ? reject(error) : resolve(rows))),
-    );
-  };
-  const inTransaction: SqlRunner = {
-    select: <T>(sql: string, params: unknown[] = []) => query(sql, params) as Promise<T[]>,
-    run: async (sql: string, params: unknown[] = []) => void (await query(sql, params)),
-  };
-  return {
-    query,
-    close: () => statements.close(),
-    async session(open, close, work) {
-      await query(open, []);
-      try {
-        return await work();
-      } finally {
-        await query(close, []).catch(() => undefined);
-      }
-    },
-    async transaction(work) {
-      await query('BEGIN IMMEDIATE', []);
-      try {
-        const result = await work(inTransaction);
-        await query('COMMIT', []);
-        return result;
-      } catch (error) {
-        await query('ROLLBACK', []).catch(() => undefined);
-        throw error;
-      }
-    },
-  };
-}
-
-/** Most distinct statements kept prepared (the engine's hot paths use a few dozen). */
-const STATEMENTS_KEPT = 200;
-
-/**
- * Prepared statements of one SQLite connection, by SQL text, least recently used dropped first.
- * A statement run through `Database#all` is prepared, run and finalized in three trips to the
- * driver's thread pool, each back through the event loop; kept prepared, it takes one.
- */
-function createStatementCache() {
-  let db: SqliteDatabase | null = null;
-  const kept = new Map<string, Promise<SqliteStatement>>();
-  const drop = (sql: string) => {
-    const statement = kept.get(sql);
-    kept.delete(sql);
-    // Finalized behind the calls already made on it.
-    statement?.then((prepared) => prepared.finalize(() => undefined)).catch(() => undefined);
-  };
-  return {
-    get(on: SqliteDatabase, sql: string): Promise<SqliteStatement> {
-      if (on !== db) {
-        for (const text of [...kept.keys()]) drop(text);
-        db = on;
-      }
-      let statement = kept.get(sql);
-      if (statement) kept.delete(sql);
-      else {
-        if (kept.size >= STATEMENTS_KEPT) drop(kept.keys().next().value as string);
-        statement = new Promise((resolve, reject) => {
-          const prepared = on.prepare(sql, (error) => (error ? reject(error) : resolve(prepared)));
-        });
-        // A statement that does not prepare is not kept: the error goes to this call alone.
-        statement.catch(() => kept.get(sql) === statement && kept.delete(sql));
-      }
-      kept.set(sql, statement);
-      return statement;
-    },
-    /** Finalizes every statement kept (a connection closes only once they are). */
-    async close(): Promise<void> {
-      const all = [...kept.values()];
-      kept.clear();
-      await Promise.all(
-        all.map((statement) =>
-          statement
-            .then((prepared) => new Promise<void>((resolve) => prepared.finalize(resolve)))
-            .catch(() => undefined),
-        ),
-      );
-    },
-  };
-}
-
-function sqliteValue(value: unknown): unknown {
-  return typeof value === 'boolean' ? (value ? 1 : 0) : value;
-}
-
-function postgresDriver(manager: ConnectionManager): Driver {
-  const withClient = async <T>(use: (client: PgClient) => Promise<T>): Promise<T> => {
-    const client = (await manager.getConnection({ type: 'write' })) as PgClient;
-    try {
-      return await use(client);
-    } finally {
-      manager.releaseConnection(client);
-    }
-  };
-  const on = (client: PgClient) => async (sql: string, params: unknown[]) =>
-    (await client.query(numbered(sql), params)).rows;
-  return {
-    close: async () => undefined,
-    // Outside a transaction a statement other than a SELECT commits by itself.
-    query: (sql, params) =>
-      withClient((client) => (READ.test(sql) ? on(client)(sql, params) : committing(() => on(client)(sql, params)))),
-    session: (open, close, work) =>
-      withClient(async (client) => {
-        await client.query(open, []);
-        try {
-          return await work();
-        } finally {
-          await client.query(close, []).catch(() => undefined);
-        }
-      }),
-    transaction: (work) =>
-      withClient(async (client) => {
-        const query = on(client);
-        // Write transactions pick rows by key and probe trees through their indexes. Whatever the
-        // planner's statistics say (none on a fresh table; skewed ones after a big tree, where
-        // one root holds most rows), a sequential scan per probe is never the better plan there,
-        // nor is compiling a short statement (JIT, tens of milliseconds, set off by a high cost
-        // estimate): both off for the transaction, in the same round trip as BEGIN (without
-        // parameters one simple query may hold several statements).
-        await client.query('BEGIN; SET LOCAL enable_seqscan = off; SET LOCAL jit = off');
-        try {
-          const result = await work({
-            select: <T>(sql: string, params: unknown[] = []) => query(sql, params) as Promise<T[]>,
-            run: async (sql: string, params: unknown[] = []) => void (await query(sql, params)),
-          });
-          await committing(() => query('COMMIT', []));
-          return result;
-        } catch (error) {
-          await query('ROLLBACK', []).catch(() => undefined);
-          throw error;
-        }
-      }),
-  };
-}
-
-/**
- * Sends a statement that commits: a connection lost before its answer leaves the commit unknown
- * ({@link CommitUnknownError}, never retried). Losing it before (acquiring the connection,
- * BEGIN, the statements of the transaction) is retried: nothing was stored then.
- */
-async function committing<T>(send: () => Promise<T>): Promise<T> {
-  try {
-    return await send();
-  } catch (error) {
-    const unsent = error instanceof Error && error.message.startsWith(NEVER_SENT);
-    throw isTransientConnectionError(error) && !unsent ? new CommitUnknownError(error) : error;
-  }
-}
-
-/** node-postgres refuses a query on a client it already knows is broken: that query never left. */
-const NEVER_SENT = 'Client has encountered a connection error and is not queryable';
-
-const numberedCache = new Map<string, string>();
-
-/** `?` placeholders as PostgreSQL's `$1, $2, …` (apflow's statements hold no literal `?`). */
-function numbered(sql: string): string {
-  let out = numberedCache.get(sql);
-  if (out === undefined) {
-    let n = 0;
-    out = sql.replace(/\?/g, () => `$${++n}`);
-    if (sql.length < 2000 && numberedCache.size < 500) numberedCache.set(sql, out);
-  }
-  return out;
 }

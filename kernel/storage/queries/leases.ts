@@ -18,16 +18,25 @@ export interface TaskLease {
 }
 
 /**
- * Extends the leases of the tasks `owner` runs. On PostgreSQL rows another transaction holds
- * are skipped (renewed next time) rather than waited for, so a heartbeat never joins a lock
- * cycle with a cancel or a sweep.
+ * Extends the leases `owner` holds on these tasks (the ones running in its process: a claim
+ * whose commit was lost in transit and never launched is left to expire, and the sweep takes it
+ * back). On PostgreSQL rows another transaction holds are skipped (renewed next time) rather
+ * than waited for, so a heartbeat never joins a lock cycle with a cancel or a sweep.
  */
-export async function renewLeases(sql: Sql, runner: SqlRunner, owner: string, until: string): Promise<void> {
-  const rows =
-    sql.dialect === 'postgres'
-      ? "id IN (SELECT id FROM apflow_tasks WHERE lease_owner = ? AND status = 'in_progress' FOR UPDATE SKIP LOCKED)"
-      : "lease_owner = ? AND status = 'in_progress'";
-  await runner.run(`UPDATE apflow_tasks SET lease_expires_at = ${sql.time} WHERE ${rows}`, [until, owner]);
+export async function renewLeases(
+  sql: Sql,
+  runner: SqlRunner,
+  owner: string,
+  ids: readonly string[],
+  until: string,
+): Promise<void> {
+  await byIds(ids, async (chunk) => {
+    const held = `id IN (${placeholders(chunk)}) AND lease_owner = ? AND status = 'in_progress'`;
+    const rows =
+      sql.dialect === 'postgres' ? `id IN (SELECT id FROM apflow_tasks WHERE ${held} FOR UPDATE SKIP LOCKED)` : held;
+    await runner.run(`UPDATE apflow_tasks SET lease_expires_at = ${sql.time} WHERE ${rows}`, [until, ...chunk, owner]);
+    return [];
+  });
 }
 
 /** Of the tasks `owner` believes it runs, those it no longer holds (cancelled, or taken after its lease expired). */

@@ -147,6 +147,48 @@ test('a retryable failure runs again once its backoff ends', async (t) => {
   assert.ok(messages.includes('Retrying in 0s (attempt 2 of 2): flaky'), messages.join(' | '));
 });
 
+test('every retry runs once its own backoff ends, a later one too (nothing else kicks this loop)', async (t) => {
+  const attempts = new Map<string, number>();
+  const failOnce = (ctx: ExecutorContext) => {
+    const n = (attempts.get(ctx.task_id) ?? 0) + 1;
+    attempts.set(ctx.task_id, n);
+    if (n === 1) throw new Error('flaky');
+    return 'again';
+  };
+  const { parts, loop, insert } = await workLoop(t, { soon: failOnce, later: failOnce });
+  // The loop's timers do not hold the process open (a server's sockets do): this test's does.
+  const open = setInterval(() => undefined, 1000);
+  t.after(() => clearInterval(open));
+  await insert([
+    { id: 'r' },
+    { id: 'soon', parent_id: 'r', params: { retries: 1, retry_delay_s: 0.1 } },
+    { id: 'later', parent_id: 'r', params: { retries: 1, retry_delay_s: 0.4 } },
+  ]);
+  begun(await loop.begin({ taskId: 'r', pinnedTo: null }));
+  const final = await finalOf(parts, 'r');
+  assert.equal(final.counts?.completed, 3);
+  assert.deepEqual([attempts.get('soon'), attempts.get('later')], [2, 2]);
+});
+
+test('progress an executor reports after it returned is not written over how the task ended', async (t) => {
+  const { parts, loop, insert } = await workLoop(t, {
+    // Reported after the executor returned, before the turn that writes its end.
+    late: (ctx) => {
+      setImmediate(() => ctx.progress(0.3, 'too late'));
+      return 'done';
+    },
+  });
+  await insert([{ id: 'late' }]);
+  begun(await loop.begin({ taskId: 'late', pinnedTo: null }));
+  await finalOf(parts, 'late');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const row = await parts.row('late');
+  assert.deepEqual([row.status, row.progress, row.result], ['completed', 1, 'done']);
+  const events = await parts.events('late');
+  assert.equal(events.filter((event) => event.message === 'too late').length, 0, 'no progress event after the end');
+  assert.equal(events.at(-1)?.type, 'final');
+});
+
 test('a second begin of a running tree is answered as running and starts nothing', async (t) => {
   let release: () => void = () => undefined;
   let runs = 0;

@@ -1,0 +1,85 @@
+import { runnerOf, type ConnectionManager, type Driver } from './sql-driver.ts';
+import { CommitUnknownError, isTransientConnectionError } from './transient-retry.ts';
+
+/** A statement that only reads (run again after a lost connection, it changes nothing). */
+const READ = /^\s*select\b/i;
+
+type PgClient = { query(sql: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> };
+
+/** The PostgreSQL driver: a pooled connection per call or transaction. */
+export function postgresDriver(manager: ConnectionManager): Driver {
+  const withClient = async <T>(use: (client: PgClient) => Promise<T>): Promise<T> => {
+    const client = (await manager.getConnection({ type: 'write' })) as PgClient;
+    try {
+      return await use(client);
+    } finally {
+      manager.releaseConnection(client);
+    }
+  };
+  const on = (client: PgClient) => async (sql: string, params: unknown[]) =>
+    (await client.query(numbered(sql), params)).rows;
+  return {
+    close: async () => undefined,
+    // Outside a transaction a statement other than a SELECT commits by itself.
+    query: (sql, params) =>
+      withClient((client) => (READ.test(sql) ? on(client)(sql, params) : committing(() => on(client)(sql, params)))),
+    session: (open, close, work) =>
+      withClient(async (client) => {
+        await client.query(open, []);
+        try {
+          return await work();
+        } finally {
+          await client.query(close, []).catch(() => undefined);
+        }
+      }),
+    transaction: (work) =>
+      withClient(async (client) => {
+        const query = on(client);
+        // Write transactions pick rows by key and probe trees through their indexes. Whatever the
+        // planner's statistics say (none on a fresh table; skewed ones after a big tree, where
+        // one root holds most rows), a sequential scan per probe is never the better plan there,
+        // nor is compiling a short statement (JIT, tens of milliseconds, set off by a high cost
+        // estimate): both off for the transaction, in the same round trip as BEGIN (without
+        // parameters one simple query may hold several statements).
+        await client.query('BEGIN; SET LOCAL enable_seqscan = off; SET LOCAL jit = off');
+        try {
+          const result = await work(runnerOf(query));
+          await committing(() => query('COMMIT', []));
+          return result;
+        } catch (error) {
+          await query('ROLLBACK', []).catch(() => undefined);
+          throw error;
+        }
+      }),
+  };
+}
+
+/**
+ * Sends a statement that commits: a connection lost before its answer leaves the commit unknown
+ * ({@link CommitUnknownError}, never retried). Losing it before (acquiring the connection,
+ * BEGIN, the statements of the transaction) is retried: nothing was stored then.
+ */
+async function committing<T>(send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    const unsent = error instanceof Error && error.message.startsWith(NEVER_SENT);
+    throw isTransientConnectionError(error) && !unsent ? new CommitUnknownError(error) : error;
+  }
+}
+
+/** node-postgres refuses a query on a client it already knows is broken: that query never left. */
+const NEVER_SENT = 'Client has encountered a connection error and is not queryable';
+
+const numberedCache = new Map<string, string>();
+
+/** `?` placeholders as PostgreSQL's `$1, $2, …` (apflow's statements hold no literal `?`). */
+function numbered(sql: string): string {
+  let out = numberedCache.get(sql);
+  if (out === undefined) {
+    let n = 0;
+    out = sql.replace(/\?/g, () => `$${++n}`);
+    if (sql.length < 2000 && numberedCache.size < 500) numberedCache.set(sql, out);
+  }
+  return out;
+}
