@@ -6,6 +6,7 @@ import {
   selectStates,
 } from '../storage/queries/run-queries.ts';
 import { countRunStatuses, noCounts } from '../storage/queries/run-counts.ts';
+import type { TaskCounts } from '../hooks/hook-types.ts';
 import type { TreeTx } from './tree-tx.ts';
 import type { TreeShape } from './tree-shape.ts';
 import { TERMINAL_STATUSES } from '../tasks/task-record.ts';
@@ -38,6 +39,9 @@ interface OpenRun {
   check: Set<string>;
   rootSettled: boolean;
 }
+
+/** Runs up to this many tasks are counted outright to see whether they ended. */
+const COUNT_AT_ONCE_MAX = 64;
 
 const because = (status: string) =>
   status === 'cancelled' ? 'was cancelled' : status === 'failed' ? 'failed' : 'did not complete';
@@ -144,16 +148,23 @@ async function finishIfDone(tx: TreeTx, runs: readonly OpenRun[]): Promise<Set<s
   const finished = new Set<string>();
   if (runs.length === 0) return finished;
   await tx.sync();
-  const busy = await runsWithWork(
-    tx.runner,
-    runs.map((run) => [run.rootId, run.runId]),
-  );
-  const ending = runs.filter((run) => !busy.has(run.rootId));
+  const key = (run: OpenRun) => [run.rootId, run.runId] as const;
+  let ending: OpenRun[];
+  let counts: Map<string, TaskCounts>;
+  if (runs.every((run) => run.shape.inRun.size <= COUNT_AT_ONCE_MAX)) {
+    // Small runs (single-task jobs): their counts say which have work left, one statement fewer.
+    counts = await countRunStatuses(tx.runner, runs.map(key));
+    ending = runs.filter((run) => {
+      const left = counts.get(run.rootId);
+      return !left || left.pending + left.in_progress === 0;
+    });
+  } else {
+    // A big run asks only whether any task is left (it stops at the first), every turn.
+    const busy = await runsWithWork(tx.runner, runs.map(key));
+    ending = runs.filter((run) => !busy.has(run.rootId));
+    counts = ending.length ? await countRunStatuses(tx.runner, ending.map(key)) : new Map();
+  }
   if (ending.length === 0) return finished;
-  const counts = await countRunStatuses(
-    tx.runner,
-    ending.map((run) => [run.rootId, run.runId]),
-  );
   for (const root of await selectRowsIn(
     tx.runner,
     ending.map((run) => run.rootId),
