@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { enterRuns, selectSmallTreesIn, selectTreesIn, type RunEntry } from '../storage/queries/run-queries.ts';
 import { TERMINAL_STATUSES, type TaskRow } from '../tasks/task-record.ts';
-import { isOwnerGone } from './engine-owner.ts';
+import { leaseHolds } from './engine-owner.ts';
 import { executionScope, recoverOrphan, resetForRerun } from './run-rules.ts';
 import { settleRuns, type RunSettle, type SettledTask } from './settle-run.ts';
 import { buildShape, type TreeShape } from './tree-shape.ts';
@@ -136,12 +136,7 @@ function beginRun(
     row.run_demo = start.demo === true;
     let change: Partial<TaskRow> | null = null;
     if (row.status === 'in_progress') {
-      const alive =
-        row.lease_owner &&
-        row.lease_expires_at &&
-        Date.parse(row.lease_expires_at) > Date.now() &&
-        !isOwnerGone(row.lease_owner);
-      if (!alive) change = recoverOrphan(row);
+      if (!leaseHolds(row, Date.now())) change = recoverOrphan(row);
     } else if (!start.resume) {
       change = resetForRerun(row);
     }

@@ -1,6 +1,6 @@
 import { selectPlaces, selectStates, type TaskState } from '../storage/queries/run-queries.ts';
 import { TERMINAL_STATUSES } from '../tasks/task-record.ts';
-import { settledIn, settleRuns, type SettleBatch } from './settle-run.ts';
+import { settleAndWake, settledIn, type SettleBatch } from './settle-run.ts';
 import { buildShape, subtreeOf, type TreeShape } from './tree-shape.ts';
 import type { TreeTx } from './tree-tx.ts';
 
@@ -64,6 +64,6 @@ export async function cancelTasks(
     }
     results.push({ task_id: id, status: 'cancelled', message });
   }
-  if (settled.size && (await settleRuns(tx, settled)).readied > 0) tx.notes.wake = true;
+  await settleAndWake(tx, settled);
   return { results, abortHere };
 }

@@ -33,3 +33,21 @@ export function isOwnerGone(owner: string | null): boolean {
     return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
+
+/** True while a lease holds: held by an owner not known to be gone, and not expired at `now` (ms epoch). */
+export function leaseHolds(
+  lease: { lease_owner: string | null; lease_expires_at: string | null },
+  now: number,
+): boolean {
+  return (
+    lease.lease_owner !== null &&
+    lease.lease_expires_at !== null &&
+    Date.parse(lease.lease_expires_at) > now &&
+    !isOwnerGone(lease.lease_owner)
+  );
+}
+
+/** The oldest heartbeat (ISO) of a server still counted alive at `now` (ms epoch): two leases back. */
+export function aliveSince(now: number, leaseS: number): string {
+  return new Date(now - 2 * leaseS * 1000).toISOString();
+}

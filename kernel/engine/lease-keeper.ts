@@ -4,7 +4,7 @@ import { beat, forgetServers, listServers } from '../storage/queries/servers.ts'
 import { pruneEvents } from '../storage/queries/task-events.ts';
 import { beginRuns } from './begin-runs.ts';
 import type { EngineCore } from './engine-core.ts';
-import { isOwnerGone } from './engine-owner.ts';
+import { aliveSince, isOwnerGone, leaseHolds } from './engine-owner.ts';
 import { recoverTasks } from './recover-tasks.ts';
 import type { TreeHub } from './tree-hub.ts';
 import type { WorkLoop } from './work-loop.ts';
@@ -35,23 +35,27 @@ export function createLeaseKeeper(core: EngineCore, loop: WorkLoop, hub: TreeHub
 
   const sweep = async () => {
     const now = Date.now();
-    const dead = (await othersLeases(sql, owner)).filter(
-      (lease) => !lease.lease_expires_at || Date.parse(lease.lease_expires_at) < now || isOwnerGone(lease.lease_owner),
-    );
+    const dead = (await othersLeases(sql, owner)).filter((lease) => !leaseHolds(lease, now));
     if (dead.length) {
       const recovered = await core.transact((tx) => recoverTasks(tx, dead));
       if (recovered) log.warn({ tasks: recovered }, 'took back tasks whose server stopped');
     }
     const pinned = (await pinOwners(sql)).filter((pin) => pin !== owner);
     if (pinned.length) {
-      const beatSince = new Date(now - 2 * leaseMs).toISOString();
+      const since = aliveSince(now, core.settings.lease_s);
       const alive = new Set(
-        (await listServers(sql)).filter((server) => server.heartbeat_at >= beatSince).map((server) => server.id),
+        (await listServers(sql)).filter((server) => server.heartbeat_at >= since).map((server) => server.id),
       );
       for (const pin of pinned) {
         if (alive.has(pin) && !isOwnerGone(pin)) continue;
         log.warn({ engine: pin }, 'the server that held some runs is gone; any server may run their tasks now');
-        await sql.write((runner) => unpin(runner, pin));
+        // Their ready tasks are anyone's now: the other engines hear it at once, not at their beat.
+        const anyone = { o: owner, r: 1 } as const;
+        await sql.write(async (runner) => {
+          await unpin(runner, pin);
+          await core.signals.sendInTransaction(runner, anyone);
+        });
+        core.signals.sendAfterCommit(anyone);
       }
     }
     for (const rootId of await runsWithoutId(sql)) {

@@ -2,7 +2,7 @@ import type { TaskLease } from '../storage/queries/leases.ts';
 import { heldBy, selectRowsIn } from '../storage/queries/run-queries.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
 import { INTERRUPTED, recoverOrphan } from './run-rules.ts';
-import { settledIn, settleRuns, type SettleBatch } from './settle-run.ts';
+import { settleAndWake, settledIn, type SettleBatch } from './settle-run.ts';
 import type { TreeTx } from './tree-tx.ts';
 
 /**
@@ -36,7 +36,7 @@ export async function recoverTasks(tx: TreeTx, leases: readonly TaskLease[]): Pr
       tx.notes.wake = true;
     }
   }
-  if (settled.size && (await settleRuns(tx, settled)).readied > 0) tx.notes.wake = true;
+  await settleAndWake(tx, settled);
   return recovered;
 }
 

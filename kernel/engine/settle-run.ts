@@ -179,6 +179,14 @@ async function finishIfDone(tx: TreeTx, runs: readonly OpenRun[]): Promise<Set<s
   return finished;
 }
 
+/**
+ * Settles `batch` (if it holds anything) outside the work loop's turns (a cancel, a takeover):
+ * tasks it readies are for any engine, so the commit says so to all of them.
+ */
+export async function settleAndWake(tx: TreeTx, batch: SettleBatch): Promise<void> {
+  if (batch.size && (await settleRuns(tx, batch)).readied > 0) tx.notes.wake = true;
+}
+
 /** Settlements gathered per tree root for {@link settleRuns}. */
 export type SettleBatch = Map<string, RunSettle & { settled: SettledTask[] }>;
 

@@ -12,7 +12,7 @@ import { cancelTasks, type CancelResult } from './cancel-tasks.ts';
 import { copyTask, type CopyOptions } from './copy-task.ts';
 import { createTree } from './create-tree.ts';
 import type { EngineCore, EngineSettings } from './engine-core.ts';
-import { createOwnerId, retireOwner } from './engine-owner.ts';
+import { aliveSince, createOwnerId, retireOwner } from './engine-owner.ts';
 import { followTree, type Following } from './follow-tree.ts';
 import { createLeaseKeeper } from './lease-keeper.ts';
 import { handBackTasks } from './recover-tasks.ts';
@@ -190,8 +190,8 @@ export function createTaskEngine(options: {
     /** Engines alive on the database (every worker of every server) and tasks ready for a free slot. */
     async cluster(): Promise<{ engines: number; ready: number }> {
       const now = Date.now();
-      const beatSince = new Date(now - 2 * settings.lease_s * 1000).toISOString();
-      const engines = (await listServers(sql)).filter((server) => server.heartbeat_at >= beatSince).length;
+      const since = aliveSince(now, settings.lease_s);
+      const engines = (await listServers(sql)).filter((server) => server.heartbeat_at >= since).length;
       return { engines, ready: await countReady(sql, new Date(now).toISOString()) };
     },
     /** Tasks running here now (executors in flight). */

@@ -78,7 +78,8 @@ export function createTaskRepository(sql: Sql) {
         await insertTasks(sql, runner, rows);
       }),
     /** Applies changes in one transaction. */
-    update: (changes: readonly TaskChange[]) => sql.write((runner) => updateTasks(sql, runner, changes)),
+    update: (changes: readonly TaskChange[]) =>
+      sql.write(async (runner) => void (await updateTasks(sql, runner, changes))),
     delete: (ids: readonly string[]) => sql.write((runner) => deleteTasks(runner, ids)),
     /** Deletes `ids` and applies `changes` (e.g. to their parent) in one transaction. */
     remove: (ids: readonly string[], changes: readonly TaskChange[]) =>

@@ -1,5 +1,6 @@
 import type { TaskEventType } from '../hooks/hook-types.ts';
 import { claimFollowOn, heldBy } from '../storage/queries/run-queries.ts';
+import { updateTasks } from '../storage/queries/update-tasks.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
 import type { FollowOn } from './follow-ons.ts';
 import { settledIn, settleRuns, type SettleBatch } from './settle-run.ts';
@@ -32,11 +33,28 @@ export async function writeReports(
   const refused = new Set<string>();
   if (batch.length === 0) return { refused, readied: 0 };
   await tx.lock(batch.map((report) => subjectOf(report).root_id));
-  const held = await heldBy(
-    tx.runner,
-    batch.filter((report) => report.kind !== 'follow-on').map((report) => subjectOf(report).id),
-    tx.owner,
-  );
+  // Endings are written first, each only if this engine still holds its task: the guarded write
+  // says which held (one statement for the check and the write).
+  const endings = batch.filter((report) => report.kind === 'end');
+  const ended = new Set(endings.map((report) => report.row.id));
+  await tx.sync();
+  const endHeld = endings.length
+    ? await updateTasks(
+        tx.sql,
+        tx.runner,
+        endings.map((report) => ({ id: report.row.id, set: report.change })),
+        { heldBy: tx.owner },
+      )
+    : new Set<string>();
+  const progressOnly = batch.filter((report) => report.kind === 'progress' && !ended.has(report.subject.id));
+  const held = progressOnly.length
+    ? await heldBy(
+        tx.runner,
+        progressOnly.map((report) => subjectOf(report).id),
+        tx.owner,
+      )
+    : new Set<string>();
+  for (const id of endHeld) held.add(id);
   const settled: SettleBatch = new Map();
   const claimed = new Set<string>();
   for (const report of batch) {
@@ -47,16 +65,15 @@ export async function writeReports(
         refused.add(id);
         continue;
       }
-      held.add(id);
       claimed.add(id);
       tx.event('task_start', row);
     } else if (!held.has(id)) {
       refused.add(id);
     } else if (report.kind === 'progress') {
-      tx.set(id, { progress: report.subject.progress, updated_at: tx.now });
+      // A task that ended in this batch keeps its ending's progress; the event still tells.
+      if (!ended.has(id)) tx.set(id, { progress: report.subject.progress, updated_at: tx.now });
       tx.event('progress', report.subject, report.message);
     } else {
-      tx.set(id, report.change);
       tx.event(report.type, report.row, report.message);
       if (report.settled) settledIn(settled, report.row.root_id).push({ id, status: report.row.status });
     }

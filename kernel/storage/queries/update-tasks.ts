@@ -1,17 +1,28 @@
 import type { Sql, SqlRunner } from '../sql.ts';
-import { chunks, columnType, paramFor, type TaskChange } from './task-columns.ts';
+import { chunks, columnType, paramFor, statusAmong, type TaskChange } from './task-columns.ts';
 
 /**
  * Applies many changes in as few statements as possible: changes that set the same columns
  * share one `UPDATE … FROM (VALUES …)` per chunk, a join on the primary key (call inside
- * `sql.write`).
+ * `sql.write`). With `heldBy`, a task is changed only while that engine holds it (running under
+ * its lease), and the ids changed come back: the guard and the write are one statement.
  */
-export async function updateTasks(sql: Sql, runner: SqlRunner, changes: readonly TaskChange[]): Promise<void> {
+export async function updateTasks(
+  sql: Sql,
+  runner: SqlRunner,
+  changes: readonly TaskChange[],
+  options: { heldBy?: string } = {},
+): Promise<Set<string>> {
+  const changed = new Set<string>();
   const groups = new Map<string, TaskChange[]>();
   for (const change of changes) {
     const key = Object.keys(change.set).sort().join(',');
     if (key) groups.set(key, [...(groups.get(key) ?? []), change]);
   }
+  const guard =
+    options.heldBy === undefined
+      ? ''
+      : ` AND ${statusAmong(['in_progress'], 'apflow_tasks.status')} AND apflow_tasks.lease_owner = ? RETURNING apflow_tasks.id`;
   for (const [key, group] of groups) {
     const columns = key.split(',');
     const sets = columns
@@ -23,10 +34,12 @@ export async function updateTasks(sql: Sql, runner: SqlRunner, changes: readonly
         change.id,
         ...columns.map((column) => paramFor(column, (change.set as Record<string, unknown>)[column])),
       ]);
-      await runner.run(
-        `UPDATE apflow_tasks SET ${sets} FROM (VALUES ${chunk.map(() => tuple).join(', ')}) AS v WHERE apflow_tasks.id = v.column1`,
-        params,
-      );
+      const statement = `UPDATE apflow_tasks SET ${sets} FROM (VALUES ${chunk.map(() => tuple).join(', ')}) AS v WHERE apflow_tasks.id = v.column1${guard}`;
+      if (options.heldBy === undefined) await runner.run(statement, params);
+      else
+        for (const row of await runner.select<{ id: string }>(statement, [...params, options.heldBy]))
+          changed.add(row.id);
     }
   }
+  return changed;
 }
