@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { safeAssign } from '../internal/safe-merge.ts';
 import type { ParsedCopyOptions } from './copy-options.ts';
 import { selectForCopy } from './copy-selection.ts';
-import { UNCLAIMED, type TaskDependency, type TaskJson, type TaskRow } from './task-record.ts';
+import { toTaskJson, UNCLAIMED, type TaskDependency, type TaskJson, type TaskRow } from './task-record.ts';
 
 /** A copy ready to store: its rows (root first) and the ids of the originals they copy. */
 export interface CopyPlan {
@@ -69,25 +69,11 @@ export function planCopy(
 
 /** The unsaved form of a planned copy: a flat array `tasks.create` accepts as it is. */
 export function toCopiedTasks(rows: readonly TaskRow[]): CopiedTask[] {
-  return rows.map((row) => ({
-    id: row.id,
-    parent_id: row.parent_id,
-    user_id: row.user_id,
-    name: row.name,
-    status: row.status,
-    priority: row.priority,
-    dependencies: row.dependencies,
-    inputs: row.inputs,
-    params: row.params,
-    result: row.result,
-    error: row.error,
-    schemas: row.schemas,
-    progress: row.progress,
-    started_at: row.started_at,
-    completed_at: row.completed_at,
-    has_children: row.has_children,
-    original_task_id: row.original_task_id,
-  }));
+  return rows.map((row) => {
+    // The API view without what a saved copy sets itself.
+    const { created_at: _created, updated_at: _updated, has_copy: _hasCopy, ...copied } = toTaskJson(row);
+    return copied;
+  });
 }
 
 /**

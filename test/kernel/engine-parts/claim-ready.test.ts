@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { beginRuns, type RunToBegin } from '../../../kernel/engine/begin-runs.ts';
 import { claimReady, type ClaimLimits } from '../../../kernel/engine/claim-ready.ts';
 import { endingOf } from '../../../kernel/engine/task-ending.ts';
@@ -22,6 +22,21 @@ const fan = (id: string, n: number, extra: (i: number) => Partial<TaskSpec> = ()
   { id },
   ...Array.from({ length: n }, (_, i) => ({ id: `${id}${i + 1}`, parent_id: id, ...extra(i + 1) })),
 ];
+
+/** Three one-task trees begun pinned to this engine (`mine`), to none (`free`) and to another (`theirs`). */
+async function pinnedThreeWays(t: TestContext): Promise<Parts> {
+  const parts = await engineParts(t);
+  await parts.insert(fan('mine', 1));
+  await parts.insert(fan('free', 1));
+  await parts.insert(fan('theirs', 1));
+  await begin(
+    parts,
+    { taskId: 'mine', pinnedTo: parts.owner },
+    { taskId: 'free', pinnedTo: null },
+    { taskId: 'theirs', pinnedTo: 'elsewhere/1/x' },
+  );
+  return parts;
+}
 
 async function running(parts: Parts, rootId: string): Promise<string[]> {
   return (await parts.repo.tree(rootId)).filter((row) => row.status === 'in_progress').map((row) => row.id);
@@ -116,16 +131,7 @@ test('holds every engine together to the cluster limit', async (t) => {
 });
 
 test('pinnedOnly claims only the tasks pinned to this engine', async (t) => {
-  const parts = await engineParts(t);
-  await parts.insert(fan('mine', 1));
-  await parts.insert(fan('free', 1));
-  await parts.insert(fan('theirs', 1));
-  await begin(
-    parts,
-    { taskId: 'mine', pinnedTo: parts.owner },
-    { taskId: 'free', pinnedTo: null },
-    { taskId: 'theirs', pinnedTo: 'elsewhere/1/x' },
-  );
+  const parts = await pinnedThreeWays(t);
   assert.deepEqual(
     (await claim(parts, { pinnedOnly: true })).map((row) => row.id),
     ['mine1'],
@@ -133,16 +139,7 @@ test('pinnedOnly claims only the tasks pinned to this engine', async (t) => {
 });
 
 test('never claims a task pinned to another engine; takes unpinned ones and its own', async (t) => {
-  const parts = await engineParts(t);
-  await parts.insert(fan('mine', 1));
-  await parts.insert(fan('free', 1));
-  await parts.insert(fan('theirs', 1));
-  await begin(
-    parts,
-    { taskId: 'mine', pinnedTo: parts.owner },
-    { taskId: 'free', pinnedTo: null },
-    { taskId: 'theirs', pinnedTo: 'elsewhere/1/x' },
-  );
+  const parts = await pinnedThreeWays(t);
   assert.deepEqual((await claim(parts)).map((row) => row.id).sort(), ['free1', 'mine1']);
   assert.equal((await parts.row('theirs1')).status, 'pending');
 });
