@@ -14,11 +14,15 @@ export const fixtures = join(import.meta.dirname, 'fixtures');
 /** The apps' log level (`BENCH_LOG_LEVEL=info` to measure with the server's default). */
 const logLevel = (process.env.BENCH_LOG_LEVEL ?? 'warn') as 'warn';
 
-/** Runs `work` on an in-process apflow over a fresh SQLite file (removed after). */
+/**
+ * Runs `work` on an in-process apflow over a fresh SQLite file (removed after); `afterClose`
+ * gets the file once the app has closed it.
+ */
 export async function withApp<T>(
   work: (app: App, file: string) => Promise<T>,
   engine: Record<string, unknown> = JSON.parse(process.env.BENCH_ENGINE ?? '{}'),
   extra: Record<string, unknown> = {},
+  afterClose?: (file: string) => Promise<void>,
 ): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'apflow-bench-'));
   const file = join(dir, 'bench.sqlite');
@@ -37,7 +41,11 @@ export async function withApp<T>(
     return await work(app, file);
   } finally {
     await app.close();
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      await afterClose?.(file);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 }
 

@@ -13,11 +13,12 @@ export const goals: Goal[] = [
   { workload: 'tree-10k', figure: 'peak_rss_mb', at_most: 250, why: 'peak RSS of that process' },
   // Each step waits for a durable commit (never running ahead of one), so the chain's speed is
   // bounded by the machine's commit rate; 1,000 tasks/s was above it here (750–1,250 commits/s).
+  // The floor is the same writes on apflow's own tables, made raw (`same-writes-chain.ts`).
   {
     workload: 'chain-1k',
-    figure: 'ratio_to_bare',
+    figure: 'ratio_to_same_writes',
     at_least: 0.5,
-    why: '1,000-deep chain: at least half the speed of bare durable commits',
+    why: '1,000-deep chain: at least half the speed of its own durable writes made raw',
   },
   { workload: 'start-latency', figure: 'p50_ms', at_most: 10, why: 'tasks.execute to first task start' },
   {

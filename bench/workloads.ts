@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createApp } from 'apflow';
 import { peakRssMb, quiet, withApp, type Figures } from './bench-app.ts';
 import { durableChainMs } from './durable-chain.ts';
+import { sameWritesChainMs } from './same-writes-chain.ts';
 import { runFanout } from './fanout.ts';
 import { httpWorkloads } from './http-workloads.ts';
 import { started } from './started.ts';
@@ -45,29 +46,47 @@ export const workloads: Record<string, () => Promise<Figures>> = {
    * machine's floor for that, measured in the same process right after (`durable-chain.ts`).
    */
   async 'chain-1k'() {
-    return withApp(async (app) => {
-      const tasks = Array.from({ length: 1000 }, (_, i) => ({
-        id: `c${i}`,
-        name: `c${i}`,
-        parent_id: i === 0 ? null : `c${i - 1}`,
+    const chain = (prefix: string) =>
+      Array.from({ length: 1000 }, (_, i) => ({
+        id: `${prefix}${i}`,
+        name: `${prefix}${i}`,
+        parent_id: i === 0 ? null : `${prefix}${i - 1}`,
         schemas: { method: 'bench_noop' },
       }));
-      await app.engine.createTree(tasks);
-      const start = performance.now();
-      const { done } = started(await app.engine.execute('c0'));
-      const outcome = await done;
-      const ms = performance.now() - start;
-      if (outcome.status !== 'completed') throw new Error(`chain ended ${outcome.status}`);
-      const floorMs = await durableChainMs(1000);
-      return {
-        tasks: 1000,
-        run_ms: Math.round(ms),
-        tasks_per_s: Math.round(1000 / (ms / 1000)),
-        bare_commits_per_s: Math.round(1000 / (floorMs / 1000)),
-        ratio_to_bare: Math.round((floorMs / ms) * 100) / 100,
-        peak_rss_mb: peakRssMb(),
-      };
-    });
+    let sameWritesMs = 0;
+    const ms = await withApp(
+      async (app) => {
+        await app.engine.createTree(chain('c'));
+        // The same-writes floor's chain, stored by apflow beside the measured one.
+        await app.engine.createTree(chain('f'));
+        const start = performance.now();
+        const { done } = started(await app.engine.execute('c0'));
+        const outcome = await done;
+        if (outcome.status !== 'completed') throw new Error(`chain ended ${outcome.status}`);
+        return performance.now() - start;
+      },
+      undefined,
+      undefined,
+      async (file) => {
+        sameWritesMs = await sameWritesChainMs(
+          file,
+          chain('f')
+            .map((task) => task.id)
+            .reverse(),
+        );
+      },
+    );
+    const floorMs = await durableChainMs(1000);
+    return {
+      tasks: 1000,
+      run_ms: Math.round(ms),
+      tasks_per_s: Math.round(1000 / (ms / 1000)),
+      bare_commits_per_s: Math.round(1000 / (floorMs / 1000)),
+      ratio_to_bare: Math.round((floorMs / ms) * 100) / 100,
+      same_writes_per_s: Math.round(1000 / (sameWritesMs / 1000)),
+      ratio_to_same_writes: Math.round((sameWritesMs / ms) * 100) / 100,
+      peak_rss_mb: peakRssMb(),
+    };
   },
   /** From engine.execute() to the first executor starting, on a two-task tree, 50 times. */
   async 'start-latency'() {
