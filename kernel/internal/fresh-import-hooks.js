@@ -1,13 +1,15 @@
 // Node module-loader hook (runs in the loader thread). A file imported with `?apflow-v=N`
 // passes the same query on to the local files it imports, so a reloaded executor or plugin
 // gets fresh copies of its own helper modules, while packages and apflow's own kernel stay
-// shared and are not loaded again.
+// shared and are not loaded again. And `apflow` itself, imported from where no node_modules
+// holds it, is the apflow this hook belongs to (see resolveApflow).
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const PARAM = 'apflow-v';
 const KERNEL = new URL('../', import.meta.url).href;
+const APFLOW_MANIFEST = new URL('../../package.json', import.meta.url).href;
 const BARE = /^(?![./#]|file:|[A-Za-z]:[\\/])/;
 
 /**
@@ -16,7 +18,7 @@ const BARE = /^(?![./#]|file:|[A-Za-z]:[\\/])/;
  * @param {(specifier: string, context: object) => Promise<{ url: string }>} nextResolve
  */
 export async function resolve(specifier, context, nextResolve) {
-  const resolved = await nextResolve(specifier, context);
+  const resolved = await resolveApflow(specifier, context, nextResolve);
   const parent = context.parentURL;
   if (!parent || !parent.includes(`${PARAM}=`)) return resolved;
   const { url } = resolved;
@@ -29,6 +31,24 @@ export async function resolve(specifier, context, nextResolve) {
   const fresh = new URL(url);
   fresh.searchParams.set(PARAM, version);
   return { ...resolved, url: fresh.href };
+}
+
+/**
+ * Resolves as Node does; where that finds no `apflow` (a plugin linked from outside any
+ * node_modules that holds apflow: this repository's workspaces in `extensions/`, an `npm link`),
+ * resolves it from apflow's own package instead, so the plugin gets the apflow running it.
+ * @param {string} specifier
+ * @param {{ parentURL?: string }} context
+ * @param {(specifier: string, context: object) => Promise<{ url: string }>} nextResolve
+ */
+async function resolveApflow(specifier, context, nextResolve) {
+  try {
+    return await nextResolve(specifier, context);
+  } catch (error) {
+    const apflow = specifier === 'apflow' || specifier.startsWith('apflow/');
+    if (!apflow || /** @type {{ code?: string }} */ (error).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    return nextResolve(specifier, { ...context, parentURL: APFLOW_MANIFEST });
+  }
 }
 
 /** @param {string} specifier */
