@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 // `apflow-server [options]` is `apflow serve [options]`, as in the guide.
-import './register.js';
+import { startCli } from './start-cli.js';
 
-const { runCli } = await import('../kernel/cli/cli.ts');
-await runCli(['serve', ...process.argv.slice(2)]);
+await startCli(['serve', ...process.argv.slice(2)]);

@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import './register.js';
+import { startCli } from './start-cli.js';
 
-const { runCli } = await import('../kernel/cli/cli.ts');
-await runCli(process.argv.slice(2));
+await startCli(process.argv.slice(2));

@@ -1,7 +1,11 @@
-// Lets Node load apflow's TypeScript sources and the user's TypeScript config, plugins and
-// executors without a build step (tsx, for ES modules and CommonJS alike), and installs the
-// loader hook that gives reloaded files a fresh copy of their local imports.
+// Lets Node load TypeScript (tsx, for ES modules and CommonJS alike) and installs apflow's loader
+// hooks (loader-hooks.js). `node --import apflow/register` does it at start; the installed CLI
+// does it only before the first of the user's own files loads (kernel/internal/user-loader.ts),
+// so a server with none starts without them.
 import 'tsx';
+import { existsSync } from 'node:fs';
 import { register } from 'node:module';
 
-register('../kernel/internal/fresh-import-hooks.js', import.meta.url);
+// In a clone apflow's TypeScript sources sit beside bin/, and it runs from them.
+const sources = existsSync(new URL('../kernel/index.ts', import.meta.url));
+register('./loader-hooks.js', import.meta.url, { data: { sources } });

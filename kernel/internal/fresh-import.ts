@@ -1,10 +1,14 @@
 import { createRequire } from 'node:module';
+import { sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isRecord } from './is-record.ts';
+import { packageRoot } from './package-root.ts';
+import { ensureUserLoader } from './user-loader.ts';
 
 let version = 0;
 const commonJsCache = createRequire(import.meta.url).cache;
 const kernelDir = fileURLToPath(new URL('../', import.meta.url));
+const buildDir = fileURLToPath(new URL('dist/', packageRoot));
 
 /**
  * Imports `file` as a new module instance, bypassing Node's module cache, so an edited file
@@ -12,6 +16,7 @@ const kernelDir = fileURLToPath(new URL('../', import.meta.url));
  * packages (apflow itself included) stay shared.
  */
 export async function freshImport(file: string): Promise<unknown> {
+  await ensureUserLoader();
   forgetCommonJs();
   const url = pathToFileURL(file);
   url.searchParams.set('apflow-v', String(++version));
@@ -23,10 +28,22 @@ export async function freshImport(file: string): Promise<unknown> {
  * ES-module package is compiled to CommonJS, which nests the export once more; that is undone.
  */
 export async function importDefault(file: string, options: { fresh: boolean }): Promise<unknown> {
+  if (needsLoader(file)) await ensureUserLoader();
   const module: unknown = await (options.fresh ? freshImport(file) : import(pathToFileURL(file).href));
   const value = isRecord(module) ? module.default : undefined;
   if (isInteropWrapper(value)) return value.default;
   return value;
+}
+
+/**
+ * Whether `file` needs the user's loader: the user's own files do (config, executors, local
+ * plugins: TypeScript maybe, reloaded), as do TypeScript packages and packages linked from
+ * outside node_modules (their `apflow` is found by the hooks); apflow's build and JavaScript
+ * packages installed in node_modules load as they are.
+ */
+function needsLoader(file: string): boolean {
+  if (file.startsWith(buildDir)) return false;
+  return /\.[mc]?ts$/.test(file) || !file.includes(`${sep}node_modules${sep}`);
 }
 
 function isInteropWrapper(value: unknown): value is { default: unknown } {

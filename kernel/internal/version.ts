@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { packageRoot } from './package-root.ts';
 
 // Our own package.json: it has a version.
-const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+const manifest = JSON.parse(readFileSync(new URL('package.json', packageRoot), 'utf8')) as {
   version: string;
 };
 

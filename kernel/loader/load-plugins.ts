@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { Compile } from 'typebox/compile';
 import Value from 'typebox/value';
 import type { TSchema } from 'typebox';
@@ -9,7 +8,7 @@ import { importDefault } from '../internal/fresh-import.ts';
 import { describeSchemaErrors } from '../internal/schema-errors.ts';
 import type { PluginApp, PluginDefinition } from './define-plugin.ts';
 import type { Releasers } from './releasers.ts';
-import { builtinPluginsDir, listBuiltinPlugins, type PluginSource } from './resolve-plugins.ts';
+import { builtinEntry, listBuiltinPlugins, type PluginSource } from './resolve-plugins.ts';
 
 /** A plugin ready for setup: its definition, where it came from, and its checked options. */
 export interface LoadedPlugin {
@@ -120,7 +119,7 @@ async function checkUnknownConfigKeys(config: ApflowConfig, loaded: readonly Loa
   if (unknown.length === 0) return;
   const enabled = new Set(loaded.map((plugin) => plugin.definition.name));
   for (const name of listBuiltinPlugins().filter((builtin) => !enabled.has(builtin))) {
-    const definition = (await importDefault(join(builtinPluginsDir, name, 'index.ts'), {
+    const definition = (await importDefault(builtinEntry(name), {
       fresh: false,
     })) as PluginDefinition;
     if (definition?.config) known.add(definition.config.key);

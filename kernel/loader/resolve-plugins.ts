@@ -2,6 +2,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApflowError } from '../errors/apflow-error.ts';
+import { isRecord } from '../internal/is-record.ts';
+import { isBuild } from '../internal/package-root.ts';
 import type { PluginEntryConfig } from '../config/config-schema.ts';
 
 /** Where a plugin comes from and the options the config gives it. */
@@ -17,11 +19,14 @@ export interface PluginSource {
 /** The folder holding the built-in plugins, one sub-folder each. */
 export const builtinPluginsDir = fileURLToPath(new URL('../../plugins/', import.meta.url));
 
+/** A built-in plugin's entry file: `index.ts` in the sources, `index.js` in the build. */
+export const builtinEntry = (name: string) => join(builtinPluginsDir, name, isBuild ? 'index.js' : 'index.ts');
+
 /** Names of the built-in plugins (their folder names). */
 export function listBuiltinPlugins(): string[] {
   if (!existsSync(builtinPluginsDir)) return [];
   return readdirSync(builtinPluginsDir, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && existsSync(join(builtinPluginsDir, entry.name, 'index.ts')))
+    .filter((entry) => entry.isDirectory() && existsSync(builtinEntry(entry.name)))
     .map((entry) => entry.name)
     .sort();
 }
@@ -57,7 +62,7 @@ export function resolvePluginSources(
     .map((name): PluginSource => ({
       spec: name,
       kind: 'builtin',
-      file: join(builtinPluginsDir, name, 'index.ts'),
+      file: builtinEntry(name),
       options: options.get(name) ?? {},
     }));
   return [...enabled, ...extra];
@@ -81,9 +86,9 @@ function resolvePackageEntry(name: string, baseDir: string): string {
     const manifest = join(root, 'package.json');
     if (existsSync(manifest)) {
       const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as Record<string, unknown>;
-      const entry = packageEntry(pkg);
-      const file = join(root, entry);
-      if (!existsSync(file)) throw loadFailed(name, `its entry ${file} does not exist`);
+      const files = packageEntries(pkg).map((entry) => join(root, entry));
+      const file = files.find((candidate) => existsSync(candidate));
+      if (!file) throw loadFailed(name, `its entry ${files.at(-1)} does not exist`);
       return file;
     }
     if (dirname(dir) === dir) break;
@@ -91,18 +96,26 @@ function resolvePackageEntry(name: string, baseDir: string): string {
   throw loadFailed(name, `package not found in node_modules (from ${baseDir}); install it with 'npm install ${name}'`);
 }
 
-function packageEntry(pkg: Record<string, unknown>): string {
+/**
+ * A package's ES-module entry, as its `exports` (or `module`, `main`) name it. Running from the
+ * sources, apflow's own packages (the extensions) are asked for theirs first (`apflow-source`),
+ * where they have them: an installed copy has only its build.
+ */
+function packageEntries(pkg: Record<string, unknown>): string[] {
   let target: unknown = pkg.exports;
   if (target && typeof target === 'object' && !Array.isArray(target) && '.' in target)
     target = (target as Record<string, unknown>)['.'];
-  for (let depth = 0; target && typeof target === 'object' && depth < 4; depth++) {
-    const conditions = target as Record<string, unknown>;
-    target = conditions.import ?? conditions.node ?? conditions.default;
-  }
-  if (typeof target === 'string') return target;
-  if (typeof pkg.module === 'string') return pkg.module;
-  if (typeof pkg.main === 'string') return pkg.main;
-  return 'index.js';
+  const sources = isRecord(target) && !isBuild ? target['apflow-source'] : undefined;
+  for (let depth = 0; isRecord(target) && depth < 4; depth++) target = target.import ?? target.node ?? target.default;
+  const entry =
+    typeof target === 'string'
+      ? target
+      : typeof pkg.module === 'string'
+        ? pkg.module
+        : typeof pkg.main === 'string'
+          ? pkg.main
+          : 'index.js';
+  return typeof sources === 'string' ? [sources, entry] : [entry];
 }
 
 function isDirectory(path: string): boolean {

@@ -28,9 +28,9 @@ test('the npm pack tarball installs into an app and loads by package name', asyn
   const listed = npm(['pack', '--dry-run', '--json'], extensionDir);
   const files = (JSON.parse(listed) as { files: { path: string }[] }[])[0]?.files.map((file) => file.path).sort();
   assert.deepEqual(
-    files?.filter((file) => !file.startsWith('src/')),
+    files?.filter((file) => !file.startsWith('dist/')),
     ['README.md', 'package.json'],
-    'only the source, README and manifest are published',
+    'only the build, README and manifest are published',
   );
 
   const dir = tempProject(t);

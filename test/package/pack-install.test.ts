@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { repoRoot, rpc, sleep } from '../helpers.ts';
+
+/**
+ * The published shape, as a user meets it: apflow and both extensions built, packed with
+ * `npm pack`, installed into an empty app with `npm install`, and `npx apflow serve` there with
+ * the extensions named in its config and an executor of the user's in TypeScript.
+ */
+
+const npm = (args: string[], cwd: string) =>
+  execFileSync('npm', args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' },
+  });
+const pack = (dir: string, into: string) =>
+  npm(['pack', '--ignore-scripts', '--pack-destination', into, '--silent'], dir).trim().split('\n').at(-1) as string;
+
+test('packed apflow and extensions install into an empty app, and npx apflow serve runs a crew and a TypeScript executor', async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 'apflow-pack-'));
+  t.after(() => rmSync(work, { recursive: true, force: true }));
+  execFileSync(process.execPath, [join(repoRoot, 'scripts/build.js')], { stdio: 'inherit' });
+  const tarballs = [repoRoot, join(repoRoot, 'extensions/crewai'), join(repoRoot, 'extensions/llm-key-config')].map(
+    (dir) => join(work, pack(dir, work)),
+  );
+
+  const app = join(work, 'app');
+  cpSync(join(repoRoot, 'test/package/app'), app, { recursive: true });
+  // Scripts are skipped and sqlite3's native module is taken from this clone's install (same
+  // version, same machine): built from source, it alone takes minutes here (its prebuilt
+  // binaries are downloaded from GitHub, which this machine cannot reach).
+  npm(['install', '--prefer-offline', '--ignore-scripts', ...tarballs], app);
+  cpSync(join(repoRoot, 'node_modules/sqlite3/build'), join(app, 'node_modules/sqlite3/build'), { recursive: true });
+
+  const installed = join(app, 'node_modules/apflow');
+  // What the package holds (npm nests a dependency here when versions differ: node_modules).
+  const listing = (dir: string) =>
+    readdirSync(dir)
+      .filter((name) => name !== 'node_modules')
+      .sort();
+  assert.deepEqual(listing(installed), ['README.md', 'SECURITY.md', 'bin', 'dist', 'package.json']);
+  assert.ok(
+    !existsSync(join(installed, 'dist/kernel/index.ts')) && existsSync(join(installed, 'dist/kernel/index.d.ts')),
+  );
+  for (const extension of ['crewai', 'llm-key-config'])
+    assert.deepEqual(readdirSync(join(app, 'node_modules/@apflow', extension)).sort(), [
+      'README.md',
+      'dist',
+      'package.json',
+    ]);
+
+  const child = spawn('npx', ['--no-install', 'apflow', 'serve', '--host', '127.0.0.1', '--port', '0'], {
+    cwd: app,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      APFLOW_LLM_KEY_SECRET: 'pack-test-secret-0123456789abcdefghij',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: npx runs the server as a grandchild, which the group's kill reaches.
+    detached: true,
+  });
+  t.after(() => process.kill(-(child.pid as number), 'SIGKILL'));
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (chunk) => (out += chunk));
+  child.stderr.on('data', (chunk) => (err += chunk));
+  let url = '';
+  for (let waited = 0; !url && waited < 60_000; waited += 100) {
+    const line = out.split('\n').find((entry) => entry.includes('"apflow listening"'));
+    if (line) url = (JSON.parse(line) as { url: string }).url;
+    else if (child.exitCode !== null) break;
+    else await sleep(100);
+  }
+  assert.ok(url, `apflow did not start:\n${out}\n${err}`);
+
+  const health = (await (await fetch(`${url}/health`)).json()) as { plugins: string[]; reload_errors: unknown[] };
+  assert.ok(health.plugins.includes('crewai') && health.plugins.includes('llm-key-config'), health.plugins.join());
+  assert.deepEqual(health.reload_errors, []);
+  const execute = async (params: Record<string, unknown>) => {
+    const answer = await rpc(url, '/tasks', { jsonrpc: '2.0', id: 1, method: 'tasks.execute', params });
+    const result = answer.body?.result as { status: string; result: Record<string, unknown> } | undefined;
+    assert.equal(result?.status, 'completed', JSON.stringify(answer.body));
+    return result.result;
+  };
+  const crew = await execute({ task_id: 'example-crewai-demo', use_demo: true });
+  assert.equal(crew.status, 'success');
+  assert.equal(crew.demo_mode, true);
+  const created = await rpc(url, '/tasks', {
+    jsonrpc: '2.0',
+    id: 2,
+    method: 'tasks.create',
+    params: [{ id: 'hi', name: 'hi', schemas: { method: 'hello' }, inputs: { name: 'npm' } }],
+  });
+  assert.ok(created.body?.result, JSON.stringify(created.body));
+  assert.deepEqual(await execute({ task_id: 'hi' }), { greeting: 'hello npm' });
+});
