@@ -10,6 +10,7 @@ import {
   type ResolveConfigOptions,
 } from '../config/resolve-config.ts';
 import { ApflowError } from '../errors/apflow-error.ts';
+import type { ExecutorDefinition } from '../executors/define-executor.ts';
 import { createExecutorFolders } from '../executors/executor-folders.ts';
 import { createExecutorTable, type RegisteredExecutor } from '../executors/executor-table.ts';
 import { createLogger, type Logger } from '../internal/logger.ts';
@@ -38,6 +39,8 @@ export interface CreateAppOptions extends ResolveConfigOptions {
   loaded?: LoadedConfig;
   /** Resume trees whose server stopped (default true; one-shot commands leave them to servers). */
   resume?: boolean;
+  /** Executors given as values (e.g. by `apflow/testing`), besides those in the executor folders. */
+  executors?: readonly ExecutorDefinition[];
 }
 
 /** A running apflow: listen, close, reload, and look inside. */
@@ -90,6 +93,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     const folderExecutors = createExecutorTable();
     const folders = await createExecutorFolders({ dirs: config.executors.dirs, table: folderExecutors, log });
     releasers.add(() => folders.close());
+    if (options.executors?.length) folderExecutors.replaceSource('(given to createApp)', options.executors);
     const pluginErrors: { file: string; error: string; at: string }[] = [];
     const tasks = createTaskRepository(storage.sql);
     const signals = await createSignalBus({ dialect: storage.dialect, url: config.database.url, log });

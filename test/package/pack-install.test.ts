@@ -9,7 +9,8 @@ import { repoRoot, rpc, sleep } from '../helpers.ts';
 /**
  * The published shape, as a user meets it: apflow and both extensions built, packed with
  * `npm pack`, installed into an empty app with `npm install`, and `npx apflow serve` there with
- * the extensions named in its config and an executor of the user's in TypeScript.
+ * the extensions named in its config and an executor of the user's in TypeScript, whose test
+ * runs on `apflow/testing`.
  */
 
 const npm = (args: string[], cwd: string) =>
@@ -30,7 +31,7 @@ test('packed apflow and extensions install into an empty app, and npx apflow ser
   );
 
   const app = join(work, 'app');
-  cpSync(join(repoRoot, 'test/package/app'), app, { recursive: true });
+  cpSync(join(repoRoot, 'test/package/fixtures/app'), app, { recursive: true });
   // Scripts are skipped and sqlite3's native module is taken from this clone's install (same
   // version, same machine): built from source, it alone takes minutes here (its prebuilt
   // binaries are downloaded from GitHub, which this machine cannot reach).
@@ -99,4 +100,12 @@ test('packed apflow and extensions install into an empty app, and npx apflow ser
   });
   assert.ok(created.body?.result, JSON.stringify(created.body));
   assert.deepEqual(await execute({ task_id: 'hi' }), { greeting: 'hello npm' });
+
+  // The executor's own test, beside it, on the kit the package exports (apflow/testing).
+  const tested = execFileSync(
+    process.execPath,
+    ['--import', 'apflow/register', '--test', join('executors', 'hello.test.ts')],
+    { cwd: app, encoding: 'utf8' },
+  );
+  assert.match(tested, /# pass 1\n# fail 0/);
 });
