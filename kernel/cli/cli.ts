@@ -113,6 +113,30 @@ export async function runCli(argv: string[]): Promise<void> {
     });
 
   cli
+    .command(
+      'init [dir]',
+      'A new project in DIR (default: here): package.json, apflow.config.ts, an executor and its test',
+    )
+    .action(async (dir: string | undefined) => {
+      const { initCommand } = await import('./scaffold-commands.ts');
+      initCommand(dir);
+    });
+
+  cli
+    .command('new <kind> <name>', 'A typed skeleton with its test, here: new executor NAME | new plugin NAME')
+    .action(async (kind: string, name: string) => {
+      const { newCommand } = await import('./scaffold-commands.ts');
+      newCommand(kind, name);
+    });
+
+  cli
+    .command('test [...filters]', "Run the project's *.test.ts files (those whose path contains a filter)")
+    .action(async (filters: string[]) => {
+      const { testCommand } = await import('./test-command.ts');
+      await testCommand(filters);
+    });
+
+  cli
     .command('[...args]', '')
     .usage('<command> [options]')
     .action((args: string[]) => {

@@ -12,7 +12,8 @@ export interface ReloadError {
   at: string;
 }
 
-const EXECUTOR_FILE = /^(?![._]).*(?<!\.d)\.(ts|mts|js|mjs)$/;
+// Not helpers (`_x`), hidden files, declarations or tests beside an executor (`x.test.ts`, `x.spec.ts`).
+const EXECUTOR_FILE = /^(?![._])(?!.*\.(?:test|spec)\.m?[jt]s$).*(?<!\.d)\.(ts|mts|js|mjs)$/;
 const SOURCE_FILE = /(?<!\.d)\.(ts|mts|js|mjs)$/;
 // chokidar drops a file's `change` that comes within 50 ms of the previous one; waiting longer
 // than that before reading means a dropped edit is always one the read will see.

@@ -118,3 +118,17 @@ export default defineExecutor({ id: 'count', description: 'v1', execute: () => s
   assert.equal(after, before, 'the same module instance');
   assert.deepEqual(after, { loads: 1 });
 });
+
+test('tests beside an executor (x.test.ts, x.spec.js) are not loaded as executors, at start or when added', async (t) => {
+  const project = tempProject(t, {
+    'executors/hello.ts': executorFile('hello', 'hello', 1),
+    'executors/hello.test.ts': "import { test } from 'node:test';\ntest('x', () => {});\n",
+  });
+  const dir = join(project, 'executors');
+  const { url } = await listeningApp(t, [dir]);
+  writeFileSync(join(dir, 'hello.spec.js'), 'export default 42;\n');
+  writeFileSync(join(dir, 'later.ts'), executorFile('later', 'later', 1));
+  await eventually(async () => (await describe(url, 'later')) === 'later');
+  assert.deepEqual((await listExecutors(url)).map((executor) => executor.id).sort(), ['hello', 'later']);
+  assert.deepEqual((await health(url)).reload_errors, []);
+});

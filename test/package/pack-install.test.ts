@@ -1,28 +1,32 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { repoRoot, rpc, sleep } from '../helpers.ts';
+import { repoRoot, rpc, runApflow, sleep } from '../helpers.ts';
 
 /**
- * The published shape, as a user meets it: apflow and both extensions built, packed with
- * `npm pack`, installed into an empty app with `npm install`, and `npx apflow serve` there with
- * the extensions named in its config and an executor of the user's in TypeScript, whose test
- * runs on `apflow/testing`.
+ * The published shape, as a user meets it: a project made by `apflow init`, apflow and both
+ * extensions built, packed with `npm pack` and installed there with `npm install`; a plugin
+ * added with `apflow new plugin`; `npm run typecheck` and `npm test` pass (the built `.d.ts`,
+ * `apflow/testing`), and `npm start` serves with the extensions named in its config and the
+ * project's TypeScript executor.
  */
 
+// Without NODE_TEST_CONTEXT: set for this file by the test runner, it would make the project's own
+// `node --test` report to this runner instead of printing.
+const { NODE_TEST_CONTEXT: _runner, ...env } = process.env;
 const npm = (args: string[], cwd: string) =>
   execFileSync('npm', args, {
     cwd,
     encoding: 'utf8',
-    env: { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' },
+    env: { ...env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' },
   });
 const pack = (dir: string, into: string) =>
   npm(['pack', '--ignore-scripts', '--pack-destination', into, '--silent'], dir).trim().split('\n').at(-1) as string;
 
-test('packed apflow and extensions install into an empty app, and npx apflow serve runs a crew and a TypeScript executor', async (t) => {
+test('a project from apflow init, with packed apflow and extensions installed: npm test passes, npm start serves a crew and its TypeScript executor', async (t) => {
   const work = mkdtempSync(join(tmpdir(), 'apflow-pack-'));
   t.after(() => rmSync(work, { recursive: true, force: true }));
   execFileSync(process.execPath, [join(repoRoot, 'scripts/build.js')], { stdio: 'inherit' });
@@ -30,8 +34,14 @@ test('packed apflow and extensions install into an empty app, and npx apflow ser
     (dir) => join(work, pack(dir, work)),
   );
 
+  assert.equal((await runApflow(['init', 'app'], { cwd: work })).code, 0);
   const app = join(work, 'app');
-  cpSync(join(repoRoot, 'test/package/fixtures/app'), app, { recursive: true });
+  // As the config's comment says: the extensions, named once installed.
+  const config = join(app, 'apflow.config.ts');
+  writeFileSync(
+    config,
+    readFileSync(config, 'utf8').replace("// plugins: ['@apflow/crewai'", "plugins: ['@apflow/crewai'"),
+  );
   // Scripts are skipped and sqlite3's native module is taken from this clone's install (same
   // version, same machine): built from source, it alone takes minutes here (its prebuilt
   // binaries are downloaded from GitHub, which this machine cannot reach).
@@ -55,7 +65,14 @@ test('packed apflow and extensions install into an empty app, and npx apflow ser
       'package.json',
     ]);
 
-  const child = spawn('npx', ['--no-install', 'apflow', 'serve', '--host', '127.0.0.1', '--port', '0'], {
+  // A plugin from the installed CLI; the project type-checks (its strict tsconfig, against the
+  // built .d.ts) and its tests pass on the installed apflow/testing.
+  execFileSync('npx', ['--no-install', 'apflow', 'new', 'plugin', 'greeter'], { cwd: app, encoding: 'utf8' });
+  npm(['run', 'typecheck'], app);
+  const tested = npm(['test'], app);
+  assert.match(tested, /# pass 2\n# fail 0/, 'the executor and plugin tests');
+
+  const child = spawn('npm', ['start', '--', '--host', '127.0.0.1', '--port', '0'], {
     cwd: app,
     env: {
       PATH: process.env.PATH,
@@ -63,7 +80,7 @@ test('packed apflow and extensions install into an empty app, and npx apflow ser
       APFLOW_LLM_KEY_SECRET: 'pack-test-secret-0123456789abcdefghij',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group: npx runs the server as a grandchild, which the group's kill reaches.
+    // Its own process group: npm runs the server as a grandchild, which the group's kill reaches.
     detached: true,
   });
   t.after(() => process.kill(-(child.pid as number), 'SIGKILL'));
@@ -100,12 +117,4 @@ test('packed apflow and extensions install into an empty app, and npx apflow ser
   });
   assert.ok(created.body?.result, JSON.stringify(created.body));
   assert.deepEqual(await execute({ task_id: 'hi' }), { greeting: 'hello npm' });
-
-  // The executor's own test, beside it, on the kit the package exports (apflow/testing).
-  const tested = execFileSync(
-    process.execPath,
-    ['--import', 'apflow/register', '--test', join('executors', 'hello.test.ts')],
-    { cwd: app, encoding: 'utf8' },
-  );
-  assert.match(tested, /# pass 1\n# fail 0/);
 });
