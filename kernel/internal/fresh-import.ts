@@ -15,8 +15,7 @@ const buildDir = fileURLToPath(new URL('dist/', packageRoot));
  * is seen as it now is. With `bin/register.js` loaded, the file's local imports are fresh too;
  * packages (apflow itself included) stay shared.
  */
-export async function freshImport(file: string): Promise<unknown> {
-  await ensureUserLoader();
+async function freshImport(file: string): Promise<unknown> {
   forgetCommonJs();
   const url = pathToFileURL(file);
   url.searchParams.set('apflow-v', String(++version));
