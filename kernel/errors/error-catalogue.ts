@@ -1,7 +1,7 @@
 /**
  * Every error apflow can report, in one table. `rpc` is the JSON-RPC code put on the wire,
  * `status` the HTTP status for REST routes and for the transport-level errors that keep it on
- * JSON-RPC routes too (see `http/error-mapping.ts`). The README's "Error codes" table lists the
+ * JSON-RPC routes too (see `http/error-mapping.ts`). The "Error codes" table in docs/api.md lists the
  * same entries; a test keeps the two in step.
  */
 export const errorCatalogue = {

@@ -15,7 +15,7 @@ export interface RouteNote {
 }
 
 const TASK_STATUSES = ['pending', 'in_progress', 'completed', 'failed', 'cancelled'];
-const mcpNote = 'See the README section MCP and plugins/mcp/README.md.';
+const mcpNote = 'See docs/mcp.md and plugins/mcp/README.md.';
 const protectedResource: RouteNote = {
   summary: "The MCP endpoint's protected-resource metadata (RFC 9728)",
   description:

@@ -183,7 +183,7 @@ describe(
       await page.waitForSelector('svg .node[data-id="chain"][data-status="completed"]');
       assert.deepEqual(await statuses(page), Array(5).fill('completed'));
       assert.equal(await page.$$eval('svg path.dep', (paths) => paths.length), 3, 'dependency edges drawn');
-      // APFLOW_SCREENSHOT=docs/dashboard-tree.png refreshes the README's picture.
+      // APFLOW_SCREENSHOT=docs/dashboard-tree.png refreshes the picture in docs/getting-started.md.
       if (process.env.APFLOW_SCREENSHOT) {
         await page.click('svg .node[data-id="step-3"]');
         await page.screenshot({ path: process.env.APFLOW_SCREENSHOT });

@@ -36,20 +36,23 @@ export function projectFiles(name: string): Record<string, string> {
   };
 }
 
+/** The compiler options of a new project's tsconfig.json (the docs' examples are checked with them too). */
+export const projectCompilerOptions = {
+  target: 'ES2022',
+  module: 'NodeNext',
+  moduleResolution: 'NodeNext',
+  strict: true,
+  noEmit: true,
+  allowImportingTsExtensions: true,
+  verbatimModuleSyntax: true,
+  skipLibCheck: true,
+  types: ['node'],
+};
+
 // For editors and `npm run typecheck`: apflow itself runs the files without a build.
 const TSCONFIG = `${JSON.stringify(
   {
-    compilerOptions: {
-      target: 'ES2022',
-      module: 'NodeNext',
-      moduleResolution: 'NodeNext',
-      strict: true,
-      noEmit: true,
-      allowImportingTsExtensions: true,
-      verbatimModuleSyntax: true,
-      skipLibCheck: true,
-      types: ['node'],
-    },
+    compilerOptions: projectCompilerOptions,
     include: ['apflow.config.ts', 'executors', 'plugins'],
   },
   null,
