@@ -9,3 +9,5 @@ import { register } from 'node:module';
 // In a clone apflow's TypeScript sources sit beside bin/, and it runs from them.
 const sources = existsSync(new URL('../kernel/index.ts', import.meta.url));
 register('./loader-hooks.js', import.meta.url, { data: { sources } });
+// Read by kernel/internal/user-loader.ts: the build then imports user files through these hooks.
+globalThis[Symbol.for('apflow.user-loader')] = true;

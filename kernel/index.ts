@@ -27,7 +27,8 @@ export type { RouteDescription } from './http/create-http.ts';
 export type { Disposer } from './loader/releasers.ts';
 export type { Migration } from './storage/migrations/index.ts';
 /** Sequelize's column types and class, for plugin migrations (the same copy as the kernel's). */
-export { DataTypes, type Sequelize } from 'sequelize';
+export { DataTypes } from './storage/data-types.ts';
+export type { Sequelize } from 'sequelize';
 export type { Hooks, HookName } from './hooks/hooks.ts';
 export type { PluginHooks } from './hooks/plugin-view.ts';
 export type {
@@ -106,3 +107,4 @@ export { raceAbort } from './internal/race-abort.ts';
 export { version } from './internal/version.ts';
 export type { Logger } from './internal/logger.ts';
 export { isRecord } from './internal/is-record.ts';
+export { loadOnce } from './internal/load-once.ts';

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// `npm run build`: compiles apflow's kernel and built-in plugins to dist/ (JavaScript and .d.ts),
-// copying the files they read at run time beside them, then each extension to its own dist/.
-// `node scripts/build.js NAME…` builds those extensions only (apflow's types first if missing).
+// `npm run build`: builds apflow's kernel and built-in plugins to dist/ (bundled JavaScript, and
+// .d.ts files from tsc), copying the files they read at run time beside them, then each
+// extension to its own dist/ (tsc). `node scripts/build.js NAME…` builds those extensions only
+// (apflow's types first if missing).
 // It is also npm's `prepare` (a git install, `npm pack`): where TypeScript is not installed
 // (`npm ci --omit=dev` in a clone, as the Docker image does) it builds nothing, and the clone
 // runs from its sources as always.
@@ -19,14 +20,16 @@ try {
   console.log('apflow build: typescript is not installed (production install?): nothing built, the sources run');
   process.exit(0);
 }
-const compile = (dir) => {
+const compile = (dir, ...flags) => {
   rmSync(join(dir, 'dist'), { recursive: true, force: true });
-  execFileSync(process.execPath, [tsc, '-p', join(dir, 'tsconfig.build.json')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [tsc, '-p', join(dir, 'tsconfig.build.json'), ...flags], { stdio: 'inherit' });
 };
 
 const named = process.argv.slice(2);
 if (named.length === 0 || !existsSync(join(root, 'dist/kernel/index.d.ts'))) {
-  compile(root);
+  compile(root, '--emitDeclarationOnly');
+  const { bundleKernel } = await import('./bundle-kernel.js');
+  await bundleKernel(root);
   // The dashboard's browser files are served as they are.
   cpSync(join(root, 'plugins/dashboard/ui'), join(root, 'dist/plugins/dashboard/ui'), { recursive: true });
 }

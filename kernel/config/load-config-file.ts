@@ -1,10 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import type * as Yaml from 'yaml';
+import { lazyRequire } from '../internal/lazy-require.ts';
 import { ApflowError } from '../errors/apflow-error.ts';
 import { errorMessage } from '../internal/error-message.ts';
 import { importDefault } from '../internal/fresh-import.ts';
 import { isRecord } from '../internal/is-record.ts';
+
+const yaml = lazyRequire<typeof Yaml>('yaml');
 
 /** File names looked for in the working directory, in this order, when none is given. */
 export const configFileNames = [
@@ -42,7 +45,7 @@ export async function readConfigFile(file: string): Promise<Record<string, unkno
   let value: unknown;
   try {
     if (kind === '.json') value = JSON.parse(readFileSync(file, 'utf8'));
-    else if (kind === '.yaml' || kind === '.yml') value = parseYaml(readFileSync(file, 'utf8'));
+    else if (kind === '.yaml' || kind === '.yml') value = yaml().parse(readFileSync(file, 'utf8'));
     else if (['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'].includes(kind)) {
       const exported = await importDefault(file, { fresh: true });
       value = typeof exported === 'function' ? await exported() : exported;

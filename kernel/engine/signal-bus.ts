@@ -1,7 +1,11 @@
 import cluster from 'node:cluster';
-import pg from 'pg';
+import type Pg from 'pg';
+import { lazyRequire } from '../internal/lazy-require.ts';
 import type { Logger } from '../internal/logger.ts';
 import type { SqlRunner } from '../storage/sql.ts';
+
+/** node-postgres, read only by a server on PostgreSQL. */
+const pg = lazyRequire<typeof Pg>('pg');
 
 /**
  * What engines tell each other after a commit: `e` trees whose event log grew (root id, last
@@ -90,11 +94,11 @@ async function listenBus(
   hear: (signal: EngineSignal | null) => void,
   onSignal: SignalBus['onSignal'],
 ): Promise<SignalBus> {
-  let client: pg.Client | undefined;
+  let client: Pg.Client | undefined;
   let closed = false;
   let retry: NodeJS.Timeout | undefined;
   const connect = async (again: boolean): Promise<void> => {
-    const next = new pg.Client({ connectionString: options.url });
+    const next = new (pg().Client)({ connectionString: options.url });
     next.on('notification', (message) => {
       try {
         hear(JSON.parse(message.payload ?? '') as EngineSignal);

@@ -2,12 +2,13 @@ import { createRequire } from 'node:module';
 import { sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isRecord } from './is-record.ts';
-import { packageRoot } from './package-root.ts';
-import { ensureUserLoader } from './user-loader.ts';
+import { isBuild, kernelRoot, packageRoot } from './package-root.ts';
+import { bundleUserFile } from './bundle-user-file.ts';
+import { ensureUserLoader, userLoaderActive } from './user-loader.ts';
 
 let version = 0;
 const commonJsCache = createRequire(import.meta.url).cache;
-const kernelDir = fileURLToPath(new URL('../', import.meta.url));
+const kernelDir = fileURLToPath(kernelRoot);
 const buildDir = fileURLToPath(new URL('dist/', packageRoot));
 
 /**
@@ -27,11 +28,22 @@ async function freshImport(file: string): Promise<unknown> {
  * ES-module package is compiled to CommonJS, which nests the export once more; that is undone.
  */
 export async function importDefault(file: string, options: { fresh: boolean }): Promise<unknown> {
-  if (needsLoader(file)) await ensureUserLoader();
-  const module: unknown = await (options.fresh ? freshImport(file) : import(pathToFileURL(file).href));
+  const module: unknown = await importModule(file, options.fresh);
   const value = isRecord(module) ? module.default : undefined;
   if (isInteropWrapper(value)) return value.default;
   return value;
+}
+
+/**
+ * The build without loader hooks compiles a user's file in this thread (bundle-user-file.ts);
+ * the sources, or a process started with `--import apflow/register`, have the hooks: there the
+ * file is imported through them (fresh: with a version query its local imports carry on).
+ */
+async function importModule(file: string, fresh: boolean): Promise<unknown> {
+  if (!needsLoader(file)) return import(pathToFileURL(file).href);
+  if (isBuild && !userLoaderActive()) return import(pathToFileURL(await bundleUserFile(file)).href);
+  await ensureUserLoader();
+  return fresh ? freshImport(file) : import(pathToFileURL(file).href);
 }
 
 /**

@@ -1,7 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { destination, pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
-import pinoPretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
+import { lazyRequire } from './lazy-require.ts';
 import { logSerializers, REDACTED } from './log-redaction.ts';
+
+const pinoPretty = lazyRequire<typeof PinoPretty>('pino-pretty');
 
 /** The logger handed to plugins, executors and handlers (pino's API). */
 export type Logger = FastifyBaseLogger;
@@ -53,7 +56,7 @@ export function createLogger(options: {
     },
     options.stream ??
       (pretty
-        ? pinoPretty({
+        ? pinoPretty()({
             colorize: process.stdout.isTTY === true,
             translateTime: 'SYS:HH:MM:ss.l',
             ignore: 'pid,hostname',

@@ -3,7 +3,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApflowError } from '../errors/apflow-error.ts';
 import { isRecord } from '../internal/is-record.ts';
-import { isBuild } from '../internal/package-root.ts';
+import { isBuild, packageRoot } from '../internal/package-root.ts';
 import type { PluginEntryConfig } from '../config/config-schema.ts';
 
 /** Where a plugin comes from and the options the config gives it. */
@@ -17,7 +17,7 @@ export interface PluginSource {
 }
 
 /** The folder holding the built-in plugins, one sub-folder each. */
-export const builtinPluginsDir = fileURLToPath(new URL('../../plugins/', import.meta.url));
+export const builtinPluginsDir = fileURLToPath(new URL(isBuild ? 'dist/plugins/' : 'plugins/', packageRoot));
 
 /** A built-in plugin's entry file: `index.ts` in the sources, `index.js` in the build. */
 export const builtinEntry = (name: string) => join(builtinPluginsDir, name, isBuild ? 'index.js' : 'index.ts');

@@ -1,5 +1,6 @@
 import type { LookupFunction } from 'node:net';
-import { buildConnector } from 'undici';
+import type { buildConnector } from 'undici';
+import { undici } from './undici.ts';
 
 /** An address a host resolved to, checked by the outbound policy. */
 export interface CheckedAddress {
@@ -40,7 +41,7 @@ export function checkedConnector(admit: Admit): buildConnector.connector {
     const port = Number(options.port) || (options.protocol === 'https:' ? 443 : 80);
     const target = `${options.protocol}//${options.host ?? options.hostname}`;
     admit(options.hostname, port, target).then(
-      (addresses) => buildConnector({ lookup: answerWith(addresses) })(options, callback),
+      (addresses) => undici().buildConnector({ lookup: answerWith(addresses) })(options, callback),
       (error: Error) => callback(error, null),
     );
   };

@@ -1,7 +1,8 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { Agent, fetch as undiciFetch, type Dispatcher, type RequestInit, type Response } from 'undici';
+import type { Agent, Dispatcher, RequestInit, Response } from 'undici';
 import { checkedConnector, type CheckedAddress } from './checked-connector.ts';
+import { undici } from './undici.ts';
 import { outboundRefusal, refusalDetail } from './outbound-refusal.ts';
 import { mergeRules, normalizeHost, type OutboundRules } from './outbound-rules.ts';
 import { errorMessage } from '../internal/error-message.ts';
@@ -105,7 +106,7 @@ export function createOutbound(options: {
       return addresses;
     };
     let agent: Agent | undefined;
-    const dispatcher = () => (agent ??= new Agent({ connect: checkedConnector(admit) }));
+    const dispatcher = () => (agent ??= new (undici().Agent)({ connect: checkedConnector(admit) }));
     return {
       rules,
       async check(url, checkOptions = {}) {
@@ -135,7 +136,7 @@ export function createOutbound(options: {
       },
       checkHost: (host, port) =>
         admit(host, port, `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`),
-      fetch: (input, init = {}) => undiciFetch(input, { ...init, dispatcher: dispatcher() }),
+      fetch: (input, init = {}) => undici().fetch(input, { ...init, dispatcher: dispatcher() }),
       get dispatcher() {
         return dispatcher();
       },

@@ -1,10 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { Sequelize } from 'sequelize';
-import { SequelizeStorage, Umzug } from 'umzug';
 import { ApflowError } from '../errors/apflow-error.ts';
 import { redactUrl, type Logger } from '../internal/logger.ts';
 import { migrations, type Migration } from './migrations/index.ts';
+import { openDatabase, type OpenDatabase } from './open-database.ts';
 import { createSql, type Sql } from './sql.ts';
 import { createTransientRetry } from './transient-retry.ts';
 
@@ -24,32 +21,21 @@ const PING_TIMEOUT_MS = 2000;
  */
 export async function createStorage(options: { url: string; log: Logger }) {
   const { url, log } = options;
-  const dialect: 'sqlite' | 'postgres' = url.startsWith('sqlite:') ? 'sqlite' : 'postgres';
-  const sequelize =
-    dialect === 'sqlite'
-      ? new Sequelize({ dialect, storage: sqlitePath(url), logging: false })
-      : new Sequelize(url, { dialect, logging: false });
+  let database: OpenDatabase;
   try {
-    await sequelize.authenticate();
-    if (dialect === 'sqlite') {
-      // WAL lets readers run beside the writer; FULL keeps a committed transaction on power loss.
-      await sequelize.query('PRAGMA journal_mode = WAL');
-      await sequelize.query('PRAGMA synchronous = FULL');
-      await sequelize.query('PRAGMA busy_timeout = 5000');
-    }
+    database = await openDatabase(url);
   } catch (error) {
-    await sequelize.close().catch(() => undefined);
     throw new ApflowError('APF_DATABASE_UNREACHABLE', {
       message: `cannot open database ${redactUrl(url)}: ${(error as Error).message}`,
       cause: error,
     });
   }
   log.debug({ database: redactUrl(url) }, 'database open');
+  const { dialect } = database;
   const retry = createTransientRetry(log);
-  const { sql, release } = createSql(sequelize, retry);
+  const { sql, once, release } = createSql(dialect, database.manager, retry);
 
   return {
-    sequelize,
     dialect,
     /**
      * Raw SQL with dialect helpers and one-at-a-time write transactions; each call retries a lost
@@ -60,39 +46,47 @@ export async function createStorage(options: { url: string; log: Logger }) {
      * Runs pending migrations (once per start; the cluster primary runs them for its workers).
      * Servers starting together on one database take turns: one migrates, the others wait.
      */
-    async migrate(): Promise<string[]> {
-      return withMigrationLock(sql, () => runMigrations(migrations));
-    },
+    migrate: (): Promise<string[]> => runMigrations(migrations),
     /**
      * Runs a plugin's pending migrations, recorded as `<plugin>/<name>` beside the kernel's, under
      * the same lock. Idempotent: generations and workers that load the plugin again skip them.
      */
     async migratePlugin(plugin: string, pluginMigrations: readonly Migration[]): Promise<string[]> {
-      if (pluginMigrations.length === 0) return [];
       const named = pluginMigrations.map((migration) => ({ ...migration, name: `${plugin}/${migration.name}` }));
-      return withMigrationLock(sql, () => runMigrations(named));
+      return runMigrations(named);
     },
     /** One round trip to the database, bounded in time (never retried: it reports what it finds). */
     ping,
     async close(): Promise<void> {
       retry.close();
       await release();
-      await sequelize.close();
+      await database.close();
     },
   };
 
+  /**
+   * Runs those of `list` not yet recorded, under the migration lock. Which are recorded is read
+   * first without the lock (or Sequelize and umzug): a start with nothing to migrate loads neither.
+   */
   async function runMigrations(list: readonly Migration[]): Promise<string[]> {
-    const umzug = new Umzug({
-      migrations: list.map((migration) => ({
-        name: migration.name,
-        up: () => migration.up(sequelize),
-        down: () => migration.down(sequelize),
-      })),
-      storage: new SequelizeStorage({ sequelize, tableName: 'apflow_migrations' }),
-      logger: undefined,
+    if (list.length === 0) return [];
+    const recorded = await recordedMigrations(sql);
+    if (list.every((migration) => recorded.has(migration.name))) return [];
+    return withMigrationLock(sql, async () => {
+      const { SequelizeStorage, Umzug } = await import('umzug');
+      const sequelize = database.sequelize();
+      const umzug = new Umzug({
+        migrations: list.map((migration) => ({
+          name: migration.name,
+          up: () => migration.up(sequelize),
+          down: () => migration.down(sequelize),
+        })),
+        storage: new SequelizeStorage({ sequelize, tableName: MIGRATIONS_TABLE }),
+        logger: undefined,
+      });
+      const done = await umzug.up();
+      return done.map((migration) => migration.name);
     });
-    const done = await umzug.up();
-    return done.map((migration) => migration.name);
   }
 
   async function ping(): Promise<PingResult> {
@@ -100,7 +94,7 @@ export async function createStorage(options: { url: string; log: Logger }) {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        sequelize.query('SELECT 1'),
+        once('SELECT 1'),
         new Promise((_, reject) => {
           timer = setTimeout(() => reject(new Error(`no answer within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
         }),
@@ -117,11 +111,20 @@ export async function createStorage(options: { url: string; log: Logger }) {
 /** An open database. */
 export type Storage = Awaited<ReturnType<typeof createStorage>>;
 
-function sqlitePath(url: string): string {
-  const path = url.slice('sqlite:'.length);
-  if (path === ':memory:') return path;
-  mkdirSync(dirname(path), { recursive: true });
-  return path;
+/** Where umzug records the migrations run (its SequelizeStorage: one `name` column). */
+const MIGRATIONS_TABLE = 'apflow_migrations';
+
+/** The names of the migrations recorded as run (none before the table exists). */
+async function recordedMigrations(sql: Sql): Promise<Set<string>> {
+  const exists =
+    sql.dialect === 'postgres'
+      ? await sql.select(`SELECT 1 FROM pg_tables WHERE tablename = ? AND schemaname = current_schema()`, [
+          MIGRATIONS_TABLE,
+        ])
+      : await sql.select(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`, [MIGRATIONS_TABLE]);
+  if (exists.length === 0) return new Set();
+  const rows = await sql.select<{ name: string }>(`SELECT name FROM ${MIGRATIONS_TABLE}`);
+  return new Set(rows.map((row) => row.name));
 }
 
 function round(ms: number): number {

@@ -1,4 +1,3 @@
-import type { Sequelize } from 'sequelize';
 import { postgresDriver } from './postgres-driver.ts';
 import { runnerOf, type ConnectionManager, type Driver } from './sql-driver.ts';
 import { sqliteDriver } from './sqlite-driver.ts';
@@ -19,8 +18,7 @@ export type SqlRunner = {
 };
 
 /**
- * Raw SQL for the hot paths, on the connections Sequelize opened (it keeps doing migrations and
- * connection management). Statements use `?` placeholders with bound parameters; the places
+ * Raw SQL for every query apflow makes (Sequelize runs only migrations). Statements use `?` placeholders with bound parameters; the places
  * where SQLite and PostgreSQL differ are here. Writes go through {@link Sql.write}, one
  * transaction at a time, so the engine can batch many transitions into one commit.
  *
@@ -33,12 +31,13 @@ export type SqlRunner = {
  * taken, and tasks.create gives a tree with taken ids fresh ones), so that call fails with
  * APF_UNAVAILABLE saying the write may or may not be stored.
  */
-export function createSql(sequelize: Sequelize, retry: TransientRetry) {
-  const pg = sequelize.getDialect() === 'postgres';
-  const manager = (sequelize as unknown as { connectionManager: ConnectionManager }).connectionManager;
+export function createSql(dialect: 'sqlite' | 'postgres', manager: ConnectionManager, retry: TransientRetry) {
+  const pg = dialect === 'postgres';
   const driver = pg ? postgresDriver(manager) : sqliteDriver(manager);
   return {
     sql: createRunners(pg, driver, retry),
+    /** One statement, never retried (a health check reports what it finds). */
+    once: (statement: string) => driver.query(statement, []),
     /** Lets go of what the driver keeps (prepared statements): call before the connections close. */
     release: () => driver.close(),
   };

@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
-import { AgentCard } from '@a2a-js/sdk';
 import type { PluginApp } from 'apflow';
-import { cardFacts, hybridCard, publicBaseUrl, v1Card } from './agent-card.ts';
-import { requestedVersion } from './a2a-endpoint.ts';
+import { requestedVersion } from './a2a-version.ts';
+import { cardFacts, publicBaseUrl } from './card-facts.ts';
+import { loadOnce } from 'apflow';
 import type { A2aConfig } from './settings.ts';
+
+// The card's shapes come from the SDK's AgentCard: loaded with the first card asked for, not at start.
+const shapes = loadOnce(() => import('./agent-card.ts'));
 
 /** Where clients look for the card: the v0.3+ path, the guide's curl, and the v0.2 path. */
 const CARD_PATHS = ['/.well-known/agent-card.json', '/.well-known/agent-card', '/.well-known/agent.json'];
@@ -16,10 +19,8 @@ export function mountCardRoutes(app: PluginApp, settings: A2aConfig): void {
   for (const path of CARD_PATHS) {
     app.http.get(path, async (request, reply) => {
       const facts = cardFacts(app, settings, publicBaseUrl(app, request));
-      const card =
-        requestedVersion(request.headers['a2a-version']) === '1.0'
-          ? AgentCard.toJSON(v1Card(facts))
-          : hybridCard(facts);
+      const { hybridCard, v1CardJson } = await shapes();
+      const card = requestedVersion(request.headers['a2a-version']) === '1.0' ? v1CardJson(facts) : hybridCard(facts);
       const body = JSON.stringify(card);
       const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
       void reply.header('vary', 'A2A-Version').header('cache-control', 'public, max-age=300').header('etag', etag);

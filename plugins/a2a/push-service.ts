@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { StreamResponse, TaskPushNotificationConfig } from '@a2a-js/sdk';
-import { invalidParams } from './errors.ts';
-import { V03PushNotificationSerializer } from '@a2a-js/sdk/compat/v0_3/server';
-import { V1PushNotificationSerializer } from '@a2a-js/sdk/server';
 import { postWithRetries, type PluginApp } from 'apflow';
 import type { A2aStore, A2aTaskRow, PushConfigRow } from './a2a-store.ts';
 import type { CallInfo } from './call-context.ts';
+import { loadOnce } from 'apflow';
 import { createPushSecrets } from './push-secrets.ts';
 import type { A2aConfig } from './settings.ts';
-import { treeUpdates } from './task-updates.ts';
+
+// The SDK's serializers and errors load with the first delivery or config call, not at start.
+const sdk = loadOnce(() => import('./push-sdk.ts'));
 
 /** Push notification configs of A2A tasks, and the delivery of their updates. */
 export interface PushService {
@@ -33,7 +33,6 @@ export interface PushService {
   close(): void;
 }
 
-const serializers = { '1.0': new V1PushNotificationSerializer(), '0.3': new V03PushNotificationSerializer() };
 const MASK = '***';
 
 export function createPushService(app: PluginApp, store: A2aStore, settings: A2aConfig): PushService {
@@ -70,13 +69,14 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
       !id || id === 'default'
         ? (configs.find((config) => config.id === id) ?? configs[0])
         : configs.find((config) => config.id === id);
-    if (!found) throw invalidParams(`Push notification config ${id || '(default)'} not found for task ${row.id}`);
+    if (!found)
+      throw (await sdk()).invalidParams(`Push notification config ${id || '(default)'} not found for task ${row.id}`);
     return found;
   };
 
   async function deliver(config: PushConfigRow, update: StreamResponse): Promise<void> {
     const version = config.protocol_version === '0.3' ? '0.3' : '1.0';
-    const { body, contentType } = serializers[version].serialize(update);
+    const { body, contentType } = (await sdk()).serializers[version].serialize(update);
     const held = secrets.open(ref(config), config.sealed_secrets);
     const headers: Record<string, string> = { 'content-type': contentType };
     if (held.token) headers['x-a2a-notification-token'] = held.token;
@@ -102,6 +102,7 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
     const allowed = new Set<string>();
     const configs = await store.pushConfigs(row.id);
     if (configs.length === 0) return;
+    const { treeUpdates } = await sdk();
     const after = Math.min(...configs.map((config) => config.delivered_seq));
     for await (const update of treeUpdates(app, row, rootId, after)) {
       if (stop.signal.aborted) return;
@@ -131,7 +132,7 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
     async create(row, config, call, fromSeq) {
       // Judged without DNS: the name may not resolve from here yet; every delivery is checked, DNS included.
       const refused = await outbound.check(config.url, { resolve: false });
-      if (refused) throw invalidParams(`Push notification URL ${config.url} ${refused}`);
+      if (refused) throw (await sdk()).invalidParams(`Push notification URL ${config.url} ${refused}`);
       const stored: PushConfigRow = {
         task_id: row.id,
         id: config.id || randomUUID(),

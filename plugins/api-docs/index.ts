@@ -1,6 +1,5 @@
 import { ApflowError, definePlugin, version } from 'apflow';
-import { buildDocument } from './openapi-document.ts';
-import { ASSETS, createAssets, PAGE } from './swagger-ui.ts';
+import { loadOnce } from 'apflow';
 
 /**
  * API documentation: `GET /openapi.json`, an OpenAPI 3.1 document of every route and JSON-RPC
@@ -11,10 +10,16 @@ export default definePlugin({
   name: 'api-docs',
   version,
   setup(app) {
-    const asset = createAssets();
+    // The document's builder and the page load with the first request for them, not at start.
+    const documents = loadOnce(() => import('./openapi-document.ts'));
+    const page = loadOnce(async () => {
+      const ui = await import('./swagger-ui.ts');
+      return { ...ui, asset: ui.createAssets() };
+    });
     const baseUrl = app.config.server.base_url?.replace(/\/+$/, '');
 
     app.http.get<{ Querystring: { asset?: string } }>('/docs', async (request, reply) => {
+      const { ASSETS, PAGE, asset } = await page();
       const name = request.query.asset;
       if (name === undefined)
         return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(PAGE);
@@ -31,7 +36,7 @@ export default definePlugin({
     });
 
     app.http.get('/openapi.json', async (request) =>
-      buildDocument(app.describe(), {
+      (await documents()).buildDocument(app.describe(), {
         version,
         serverUrl: baseUrl ?? `${request.protocol}://${request.host}`,
         auth: app.config.auth.enabled,

@@ -1,4 +1,3 @@
-import { SignJWT } from 'jose';
 import { ApflowError, type ApflowConfig } from 'apflow';
 import { TOKEN_VERSION_CLAIM } from './token-revocation.ts';
 
@@ -20,6 +19,8 @@ export async function mintToken(
         'minting tokens needs auth.jwt_secret (env APFLOW_JWT_SECRET); with only auth.jwks_url, tokens come from the identity provider',
     });
   }
+  // jose loads with the first token minted (a login, `apflow auth token`), not at start.
+  const { SignJWT } = await import('jose');
   const now = Math.floor(Date.now() / 1000);
   const claims = {
     ...(roles.length ? { roles } : {}),

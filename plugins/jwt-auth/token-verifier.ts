@@ -1,10 +1,11 @@
-import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { errors as JoseErrors, JWTPayload, JWTVerifyGetKey } from 'jose';
 import { ApflowError, isApflowError, type ApflowConfig, type Principal } from 'apflow';
+import { loadOnce } from 'apflow';
 
 const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 
 /** Why a token was refused, as the client is told (never the token itself). */
-function refusal(error: unknown): string {
+function refusal(error: unknown, errors: typeof JoseErrors): string {
   if (error instanceof errors.JWTExpired) return 'the token has expired';
   if (error instanceof errors.JWTClaimValidationFailed)
     return `the token's ${error.claim} claim is not valid (${error.reason})`;
@@ -40,7 +41,13 @@ export function createTokenVerifier(
   checkOwn: (principal: Principal) => Promise<void> = async () => {},
 ) {
   const secret = auth.jwt_secret ? new TextEncoder().encode(auth.jwt_secret) : undefined;
-  const jwks: JWTVerifyGetKey | undefined = auth.jwks_url ? createRemoteJWKSet(new URL(auth.jwks_url)) : undefined;
+  const jwksUrl = auth.jwks_url ? new URL(auth.jwks_url) : undefined;
+  // jose loads with the first token to verify: a server nobody has called yet does not read it.
+  const jose = loadOnce(async () => {
+    const { createRemoteJWKSet, errors, jwtVerify } = await import('jose');
+    const jwks: JWTVerifyGetKey | undefined = jwksUrl ? createRemoteJWKSet(jwksUrl) : undefined;
+    return { errors, jwtVerify, jwks };
+  });
   const options = {
     ...(auth.issuer ? { issuer: auth.issuer } : {}),
     ...(auth.audience ? { audience: auth.audience } : {}),
@@ -48,6 +55,7 @@ export function createTokenVerifier(
     clockTolerance: 5,
   };
   return async function verify(token: string): Promise<Principal> {
+    const { errors, jwtVerify, jwks } = await jose();
     try {
       if (secret) {
         const algorithms = [auth.jwt_algorithm ?? 'HS256'];
@@ -76,7 +84,9 @@ export function createTokenVerifier(
       );
     } catch (error) {
       if (isApflowError(error)) throw error;
-      throw new ApflowError('APF_UNAUTHENTICATED', { message: `Invalid or expired token: ${refusal(error)}` });
+      throw new ApflowError('APF_UNAUTHENTICATED', {
+        message: `Invalid or expired token: ${refusal(error, errors)}`,
+      });
     }
   };
 }

@@ -1,13 +1,13 @@
 import { definePlugin, version } from 'apflow';
 import { registerMcpClient } from './client/index.ts';
-import { createMcpServer } from './server/create-mcp-server.ts';
 import { httpCallerOf } from './server/caller-of.ts';
 import { createHttpSessions, sweepMs } from './server/http-sessions.ts';
+import { loadMcpSdk } from './server/load-sdk.ts';
 import { createOwnerListener } from './server/owner-listener.ts';
 import { createSessionRegistry } from './server/session-registry.ts';
 import { registerMcpRoute } from './server/mcp-route.ts';
 import { registerProtectedResource } from './server/protected-resource.ts';
-import { serveStdio, type StdioOptions } from './server/stdio-session.ts';
+import type { StdioOptions } from './server/stdio-session.ts';
 import { migrations } from './migrations.ts';
 import { Settings } from './settings.ts';
 
@@ -39,15 +39,18 @@ export default definePlugin({
       registry: createSessionRegistry(app, 5 * sweepMs(settings.server)),
       listener: createOwnerListener(app),
     };
-    const sessions = createHttpSessions(app, settings.server, homes, (closing) =>
-      createMcpServer(app, httpCallerOf(app), closing),
+    const sessions = createHttpSessions(app, settings.server, homes, async (closing) =>
+      (await loadMcpSdk()).createMcpServer(app, httpCallerOf(app), closing),
     );
     registerMcpRoute(app, sessions, homes);
     registerProtectedResource(app, settings.server.authorization_servers);
     // Open GET streams would hold a shutdown or reload up: end them, clients re-initialize.
     app.onClosing(() => void sessions.closeAll());
     app.onDispose(() => sessions.closeAll());
-    app.provide('mcp', { serveStdio: (options) => serveStdio(app, options) });
+    app.provide('mcp', {
+      // The SDK's stdio side loads with the `apflow mcp` command only.
+      serveStdio: async (options) => (await import('./server/stdio-session.ts')).serveStdio(app, options),
+    });
     registerMcpClient(app, settings.client);
   },
 });

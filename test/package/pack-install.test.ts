@@ -54,7 +54,7 @@ test('a project from apflow init, with packed apflow and extensions installed: n
     readdirSync(dir)
       .filter((name) => name !== 'node_modules')
       .sort();
-  assert.deepEqual(listing(installed), ['README.md', 'SECURITY.md', 'bin', 'dist', 'package.json']);
+  assert.deepEqual(listing(installed), ['README.md', 'SECURITY.md', 'bin', 'dist', 'docs', 'package.json']);
   assert.ok(
     !existsSync(join(installed, 'dist/kernel/index.ts')) && existsSync(join(installed, 'dist/kernel/index.d.ts')),
   );
@@ -117,4 +117,21 @@ test('a project from apflow init, with packed apflow and extensions installed: n
   });
   assert.ok(created.body?.result, JSON.stringify(created.body));
   assert.deepEqual(await execute({ task_id: 'hi' }), { greeting: 'hello npm' });
+
+  // Edited, with a helper of its own, the executor is the new one at a later run: the installed
+  // build compiles the user's TypeScript in its own thread (no loader hooks), afresh each reload.
+  writeFileSync(join(app, 'executors/_greeting.ts'), 'export const greeting = (name: string) => `hi ${name}`;\n');
+  const hello = join(app, 'executors/hello.ts');
+  writeFileSync(
+    hello,
+    `import { greeting } from './_greeting.ts';\n${readFileSync(hello, 'utf8').replace('{ greeting: `hello ${inputs.name}` }', '{ greeting: greeting(inputs.name) }')}`,
+  );
+  let greeted: unknown;
+  for (let n = 0; n < 100 && (greeted as { greeting?: string } | undefined)?.greeting !== 'hi npm'; n++) {
+    await sleep(100);
+    const task = { id: `hi-${n}`, name: 'hi', schemas: { method: 'hello' }, inputs: { name: 'npm' } };
+    await rpc(url, '/tasks', { jsonrpc: '2.0', id: 3, method: 'tasks.create', params: [task] });
+    greeted = await execute({ task_id: task.id });
+  }
+  assert.deepEqual(greeted, { greeting: 'hi npm' }, `the edited executor did not load:\n${err}`);
 });

@@ -57,7 +57,7 @@ async function agentTools(
   if (!agent.tools?.length) return undefined;
   const ids = agent.tools.filter((tool) => typeof tool === 'string');
   const servers = agent.tools.filter(isMcpEntry);
-  const tools = executorTools(ids, name, env.executors, env.ctx);
+  const tools = await executorTools(ids, name, env.executors, env.ctx);
   if (servers.length === 0) return tools;
   const remote = await mcpTools(servers, name, env.mcp(), env.ctx, sessions);
   const twice = Object.keys(remote).find((tool) => tool in tools);

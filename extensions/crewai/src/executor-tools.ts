@@ -1,5 +1,6 @@
-import { dynamicTool, jsonSchema, type JSONSchema7, type ToolSet } from 'ai';
+import type { JSONSchema7, ToolSet } from 'ai';
 import { ApflowError, type ExecutorContext, type RegisteredExecutor } from 'apflow';
+import { loadAi } from './ai-sdk.ts';
 
 /** How tools find executors: the plugin's `app.executors`. */
 export interface ExecutorLookup {
@@ -16,12 +17,13 @@ const toolName = (id: string) => id.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64)
  * arguments against the executor's input schema and runs it with the crew task's context (its
  * user, its key resolution, its abort signal), without the crew task's progress.
  */
-export function executorTools(
+export async function executorTools(
   ids: readonly string[],
   agent: string,
   executors: ExecutorLookup,
   ctx: ExecutorContext,
-): ToolSet {
+): Promise<ToolSet> {
+  const { dynamicTool, jsonSchema } = await loadAi();
   const tools: ToolSet = {};
   for (const id of ids) {
     const found = executors.get(id);

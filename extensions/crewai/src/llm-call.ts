@@ -1,6 +1,7 @@
-import { generateText, stepCountIs, type LanguageModel, type ModelMessage, type ToolSet } from 'ai';
+import type { LanguageModel, ModelMessage, ToolSet } from 'ai';
 import { ApflowError, type ExecutorContext, type Logger } from 'apflow';
-import { createModel, KEYLESS_PROVIDERS, parseModel, type ModelRef } from './providers.ts';
+import { loadAi } from './ai-sdk.ts';
+import { KEYLESS_PROVIDERS, loadModelFactory, parseModel, type ModelRef } from './providers.ts';
 import { scrubbedMessage } from './scrub.ts';
 import { addUsage, fromSdkUsage, noUsage, type TokenUsage } from './token-usage.ts';
 
@@ -36,14 +37,17 @@ export function missingKeyError(provider: string): ApflowError {
   });
 }
 
-/** Resolves the key (through `ctx.resolveKey`) and builds the model named `name`. */
+/**
+ * Resolves the key (through `ctx.resolveKey`) and builds the model named `name`, loading its
+ * provider's package on first use.
+ */
 export async function openModel(name: string, ctx: ExecutorContext, settings: LlmSettings): Promise<OpenModel> {
   const ref = parseModel(name);
   const key = await ctx.resolveKey(ref.provider, name);
   if (!key && !KEYLESS_PROVIDERS.has(ref.provider)) throw missingKeyError(ref.provider);
-  const baseUrl = settings.providers[ref.provider]?.base_url;
+  const createModel = await loadModelFactory(ref, settings.providers[ref.provider]?.base_url);
   try {
-    return { ref, model: createModel(ref, key, baseUrl), key };
+    return { ref, model: createModel(key), key };
   } catch (error) {
     if (error instanceof ApflowError) throw error;
     throw new LlmCallError(scrubbedMessage(error, key));
@@ -73,6 +77,7 @@ export async function generate(
   signal: AbortSignal,
   log?: Logger,
 ): Promise<{ text: string; usage: TokenUsage }> {
+  const { generateText, stepCountIs } = await loadAi();
   const partial = noUsage();
   try {
     const result = await generateText({

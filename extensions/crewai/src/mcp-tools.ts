@@ -1,5 +1,6 @@
-import { dynamicTool, jsonSchema, type JSONSchema7, type ToolSet } from 'ai';
+import type { JSONSchema7, ToolSet } from 'ai';
 import { ApflowError, type ExecutorContext, isRecord } from 'apflow';
+import { loadAi } from './ai-sdk.ts';
 
 /**
  * An agent's MCP server, as written in its `tools`: `{mcp: {transport: 'http', url, headers?}}` or
@@ -55,6 +56,7 @@ export async function mcpTools(
       message: `Agent '${agent}' has MCP tools, but the mcp plugin is not loaded (take 'mcp' out of disabled_plugins)`,
     });
   }
+  const { dynamicTool, jsonSchema } = await loadAi();
   const tools: ToolSet = {};
   for (const { mcp } of entries) {
     const { tools: only, prefix, timeout, ...spec } = mcp;

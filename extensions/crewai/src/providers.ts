@@ -1,11 +1,6 @@
-import { createAnthropic } from '@ai-sdk/anthropic';
-import { createGoogleGenerativeAI } from '@ai-sdk/google';
-import { createGroq } from '@ai-sdk/groq';
-import { createMistral } from '@ai-sdk/mistral';
-import { createOpenAI } from '@ai-sdk/openai';
-import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import type { LanguageModel } from 'ai';
 import { ApflowError, detectProvider } from 'apflow';
+import { loadOnce } from 'apflow';
 
 /** Providers that speak the OpenAI chat-completions API at a well-known address. */
 const COMPATIBLE_BASE_URLS: Record<string, string> = {
@@ -37,32 +32,65 @@ export function parseModel(model: string): ModelRef {
   return { provider, modelId: known ? trimmed.slice(slash + 1) : trimmed };
 }
 
-/**
- * The AI SDK model for `ref`, talking to `baseUrl` when given (config
- * `llm.providers.<provider>.base_url`), else the provider's own address.
- */
-export function createModel(ref: ModelRef, apiKey: string | undefined, baseUrl: string | undefined): LanguageModel {
-  const settings = { apiKey: apiKey ?? '', ...(baseUrl ? { baseURL: baseUrl } : {}) };
-  switch (ref.provider) {
-    case 'openai':
+/** What a provider's model is made with: the key and, when configured, the address. */
+interface ProviderSettings {
+  apiKey: string;
+  baseURL?: string;
+}
+
+/** Makes a model of one provider. */
+type MakeModel = (modelId: string, settings: ProviderSettings) => LanguageModel;
+
+// Each provider's package loads when its first model is opened, not at start (start-up cost).
+const PROVIDERS = new Map<string, () => Promise<MakeModel>>(
+  Object.entries({
+    openai: loadOnce(async () => {
+      const { createOpenAI } = await import('@ai-sdk/openai');
       // Chat completions, not the Responses API: it is what OpenAI-compatible servers (vLLM, Ollama…) speak.
-      return createOpenAI(settings).chat(ref.modelId);
-    case 'anthropic':
-      return createAnthropic(settings)(ref.modelId);
-    case 'google':
-      return createGoogleGenerativeAI(settings)(ref.modelId);
-    case 'mistral':
-      return createMistral(settings)(ref.modelId);
-    case 'groq':
-      return createGroq(settings)(ref.modelId);
-    default: {
-      const url = baseUrl ?? COMPATIBLE_BASE_URLS[ref.provider];
-      if (!url) {
-        throw new ApflowError('APF_INVALID_PARAMS', {
-          message: `LLM provider '${ref.provider}' has no known address: set llm.providers.${ref.provider}.base_url to its OpenAI-compatible API`,
-        });
-      }
-      return createOpenAICompatible({ name: ref.provider, baseURL: url, apiKey }).chatModel(ref.modelId);
-    }
+      return (modelId, settings) => createOpenAI(settings).chat(modelId);
+    }),
+    anthropic: loadOnce(async () => {
+      const { createAnthropic } = await import('@ai-sdk/anthropic');
+      return (modelId, settings) => createAnthropic(settings)(modelId);
+    }),
+    google: loadOnce(async () => {
+      const { createGoogleGenerativeAI } = await import('@ai-sdk/google');
+      return (modelId, settings) => createGoogleGenerativeAI(settings)(modelId);
+    }),
+    mistral: loadOnce(async () => {
+      const { createMistral } = await import('@ai-sdk/mistral');
+      return (modelId, settings) => createMistral(settings)(modelId);
+    }),
+    groq: loadOnce(async () => {
+      const { createGroq } = await import('@ai-sdk/groq');
+      return (modelId, settings) => createGroq(settings)(modelId);
+    }),
+  }),
+);
+
+const loadCompatible = loadOnce(async () => (await import('@ai-sdk/openai-compatible')).createOpenAICompatible);
+
+/**
+ * What makes the AI SDK model for `ref` from a key, talking to `baseUrl` when given (config
+ * `llm.providers.<provider>.base_url`), else the provider's own address. Loads the provider's
+ * package (only that one) on its first use; rejects with APF_INVALID_PARAMS for a provider
+ * without a known address.
+ */
+export async function loadModelFactory(
+  ref: ModelRef,
+  baseUrl: string | undefined,
+): Promise<(apiKey: string | undefined) => LanguageModel> {
+  const own = PROVIDERS.get(ref.provider);
+  if (own) {
+    const make = await own();
+    return (apiKey) => make(ref.modelId, { apiKey: apiKey ?? '', ...(baseUrl ? { baseURL: baseUrl } : {}) });
   }
+  const url = baseUrl ?? COMPATIBLE_BASE_URLS[ref.provider];
+  if (!url) {
+    throw new ApflowError('APF_INVALID_PARAMS', {
+      message: `LLM provider '${ref.provider}' has no known address: set llm.providers.${ref.provider}.base_url to its OpenAI-compatible API`,
+    });
+  }
+  const createOpenAICompatible = await loadCompatible();
+  return (apiKey) => createOpenAICompatible({ name: ref.provider, baseURL: url, apiKey }).chatModel(ref.modelId);
 }

@@ -1,4 +1,5 @@
-import { DataTypes, type Sequelize } from 'sequelize';
+import type { Sequelize } from 'sequelize';
+import { DataTypes } from '../data-types.ts';
 import type { Migration } from './index.ts';
 
 /**

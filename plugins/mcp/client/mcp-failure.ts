@@ -1,6 +1,6 @@
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { ApflowError, isApflowError, refusalDetail, type ErrorCode } from 'apflow';
-import { scrubSecrets } from './server-spec.ts';
+import { safeText } from './safe-text.ts';
 
 /** What a failure message needs to say where and why, without secrets. */
 export interface FailureContext {
@@ -17,21 +17,12 @@ export interface FailureContext {
   stderr?: () => string;
 }
 
-/** Longest error text kept from a server (it chooses what it sends). */
-const MAX_DETAIL = 1000;
-
 // MCP error codes whose retry cannot help: the request itself is wrong.
 const CODES: Record<number, ErrorCode> = {
   [-32601]: 'APF_INVALID_PARAMS',
   [-32602]: 'APF_INVALID_PARAMS',
   [-32002]: 'APF_NOT_FOUND',
 };
-
-/** `text` bounded and without secrets. */
-export function safeText(text: string, secrets: readonly string[]): string {
-  const scrubbed = scrubSecrets(text, secrets).trim();
-  return scrubbed.length > MAX_DETAIL ? `${scrubbed.slice(0, MAX_DETAIL)}…` : scrubbed;
-}
 
 /** The SDK's "MCP error -32602: " prefixes (relayed errors carry two) taken off. */
 const bareMessage = (error: McpError) => error.message.replace(/^(MCP error -?\d+: )+/, '');

@@ -2,7 +2,7 @@ import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.j
 import type { CallToolResult, ContentBlock, Progress } from '@modelcontextprotocol/sdk/types.js';
 import { ApflowError, isRecord } from 'apflow';
 import type { McpConnection } from './mcp-connection.ts';
-import { safeText } from './mcp-failure.ts';
+import { safeText } from './safe-text.ts';
 
 /** What `mcp_executor` can ask a server. */
 export const OPERATIONS = [

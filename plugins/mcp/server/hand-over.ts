@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'apflow';
-import { request as send } from 'undici';
+import type { Dispatcher } from 'undici';
 import { HOP_HEADER } from './owner-listener.ts';
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) stay on their own connection.
@@ -27,7 +27,9 @@ export async function handOver(ownerUrl: string, request: FastifyRequest, reply:
   }
   const abort = new AbortController();
   reply.raw.once('close', () => abort.abort());
-  let answer: Awaited<ReturnType<typeof send>>;
+  // undici (1 MB) loads with the first hand-over, which only several processes on one host make.
+  const { request: send } = await import('undici');
+  let answer: Dispatcher.ResponseData;
   try {
     answer = await send(`${ownerUrl}${request.url}`, {
       method: request.method as 'GET' | 'POST' | 'DELETE',

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { PluginApp } from 'apflow';
 import type { McpServerSettings } from '../settings.ts';
 import { createEventStore } from './event-store.ts';
+import { loadMcpSdk } from './load-sdk.ts';
 import type { OwnerListener } from './owner-listener.ts';
 import type { SessionRegistry } from './session-registry.ts';
 
@@ -42,7 +43,7 @@ export function createHttpSessions(
   app: PluginApp,
   settings: McpServerSettings,
   homes: SessionHomes,
-  createServer: (serverClosing: () => boolean) => Server,
+  createServer: (serverClosing: () => boolean) => Promise<Server>,
 ) {
   const sessions = new Map<string, HttpSession>();
   let closingAll = false;
@@ -90,6 +91,8 @@ export function createHttpSessions(
     },
     /** A new session, registered once its `initialize` succeeded (see {@link settle}). */
     async open(userId: string | null, limitKey: string): Promise<HttpSession> {
+      const { StreamableHTTPServerTransport } = await loadMcpSdk();
+      const server = await createServer(() => closingAll);
       const id = randomUUID();
       const events = createEventStore(settings.replay_events);
       const transport = new StreamableHTTPServerTransport({
@@ -97,7 +100,6 @@ export function createHttpSessions(
         eventStore: events,
         onsessionclosed: () => end(session),
       });
-      const server = createServer(() => closingAll);
       const session: HttpSession = { id, transport, server, userId, limitKey, open: 0, lastSeen: Date.now() };
       transport.onclose = () => {
         events.clear();

@@ -1,8 +1,8 @@
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { isTrustedOrigin, type FastifyReply, type FastifyRequest, type PluginApp, type RequestContext } from 'apflow';
 import { handOver } from './hand-over.ts';
 import type { HttpSession, HttpSessions, SessionHomes } from './http-sessions.ts';
+import { loadMcpSdk } from './load-sdk.ts';
 import { HOP_HEADER } from './owner-listener.ts';
 import { mcpChallenge, MCP_PATH } from './protected-resource.ts';
 
@@ -55,7 +55,7 @@ export function registerMcpRoute(app: PluginApp, sessions: HttpSessions, homes: 
           return reply;
         if (!session || session.userId !== userId)
           return refuse(reply, 404, -32001, 'Session not found: initialize a new one');
-      } else if (request.method === 'POST' && isInitializeRequest(request.body)) {
+      } else if (request.method === 'POST' && (await loadMcpSdk()).isInitializeRequest(request.body)) {
         const limitKey = userId ?? `ip:${context.ip}`;
         const refusal = sessions.refusal(limitKey);
         if (refusal) return refuse(reply, refusal.status, -32000, refusal.message);

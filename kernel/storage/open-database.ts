@@ -1,0 +1,88 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type Sqlite3 from 'sqlite3';
+import type { Options, Sequelize } from 'sequelize';
+import { lazyRequire } from '../internal/lazy-require.ts';
+import type { ConnectionManager } from './sql-driver.ts';
+
+const sqlite3 = lazyRequire<typeof Sqlite3>('sqlite3');
+const sequelizeModule = lazyRequire<typeof import('sequelize')>('sequelize');
+
+/** An open database: the connections apflow's SQL runs on, and Sequelize for migrations. */
+export interface OpenDatabase {
+  dialect: 'sqlite' | 'postgres';
+  /** The connections the SQL drivers use. */
+  manager: ConnectionManager;
+  /**
+   * Sequelize on the same database, for migrations (their API is Sequelize's query interface).
+   * On SQLite it is made on the first call, on the one connection apflow holds (a second one
+   * would be another database for `:memory:`, and would wait on the migration lock): a start
+   * with nothing to migrate never loads Sequelize (some 3 MB of JavaScript in 400 files).
+   */
+  sequelize(): Sequelize;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens `url`: SQLite (`sqlite:<path>`, `sqlite::memory:`; WAL, FULL sync, foreign keys on, the
+ * file and its folder made on first start) on one sqlite3 connection, or PostgreSQL through
+ * Sequelize's pool. Rejects when the database cannot be reached.
+ */
+export async function openDatabase(url: string): Promise<OpenDatabase> {
+  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length));
+  const { Sequelize } = sequelizeModule();
+  const sequelize = new Sequelize(url, { dialect: 'postgres', logging: false });
+  try {
+    await sequelize.authenticate();
+  } catch (error) {
+    await sequelize.close().catch(() => undefined);
+    throw error;
+  }
+  return {
+    dialect: 'postgres',
+    manager: (sequelize as unknown as { connectionManager: ConnectionManager }).connectionManager,
+    sequelize: () => sequelize,
+    close: () => sequelize.close(),
+  };
+}
+
+async function openSqlite(path: string): Promise<OpenDatabase> {
+  const { Database, OPEN_READWRITE, OPEN_CREATE } = sqlite3();
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = await new Promise<Sqlite3.Database>((resolve, reject) => {
+    const opened: Sqlite3.Database = new Database(path, OPEN_READWRITE | OPEN_CREATE, (error) =>
+      error ? reject(error) : resolve(opened),
+    );
+  });
+  const exec = (sql: string) =>
+    new Promise<void>((resolve, reject) => db.exec(sql, (e) => (e ? reject(e) : resolve())));
+  try {
+    // WAL lets readers run beside the writer; FULL keeps a committed transaction on power loss.
+    await exec(
+      'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON',
+    );
+  } catch (error) {
+    await new Promise((resolve) => db.close(resolve));
+    throw error;
+  }
+  let sequelize: Sequelize | undefined;
+  return {
+    dialect: 'sqlite',
+    manager: { getConnection: async () => db, releaseConnection: () => undefined },
+    sequelize: () => (sequelize ??= new (sequelizeModule().Sequelize)(sharedConnection(path, db))),
+    close: () => new Promise<void>((resolve, reject) => db.close((error) => (error ? reject(error) : resolve()))),
+  };
+}
+
+/**
+ * Sequelize options whose SQLite "driver" (`dialectModule`, a documented option) hands out the
+ * connection already open instead of opening one.
+ */
+function sharedConnection(path: string, db: Sqlite3.Database): Options {
+  const { OPEN_READWRITE, OPEN_CREATE } = sqlite3();
+  function Database(_file: string, _mode: number, opened: (error: Error | null) => void) {
+    process.nextTick(opened, null);
+    return db;
+  }
+  return { dialect: 'sqlite', storage: path, logging: false, dialectModule: { Database, OPEN_READWRITE, OPEN_CREATE } };
+}
