@@ -51,3 +51,16 @@ export async function withApp<T>(
 
 /** The process's peak resident memory so far, in MB. */
 export const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
+
+/** The median of each figure over runs (a string figure: the first run's). */
+export function median(samples: Figures[]): Figures {
+  const out: Figures = {};
+  for (const key of Object.keys(samples[0] ?? {})) {
+    const values = samples
+      .map((sample) => sample[key])
+      .filter((value): value is number => typeof value === 'number')
+      .sort((a, b) => a - b);
+    out[key] = values.length ? (values[Math.floor(values.length / 2)] as number) : (samples[0]?.[key] as string);
+  }
+  return out;
+}

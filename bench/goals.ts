@@ -117,4 +117,36 @@ export const goals: Goal[] = [
   { workload: 'peers', figure: 'bullmq_p50_ms', why: 'BullMQ enqueue (Queue.add) to start p50' },
   { workload: 'peers', figure: 'pgboss_p50_ms', why: 'pg-boss 10 enqueue (send) to start p50 (polls, 0.5 s minimum)' },
   { workload: 'peers', figure: 'graphile_p50_ms', why: 'graphile-worker enqueue (addJob) to start p50' },
+  // Start-up (issue 21): apflow's build installed in an app, `apflow serve` against a bare
+  // Fastify + sqlite3 process started the same way in the same rounds (bench/startup.ts).
+  {
+    workload: 'startup',
+    figure: 'time_ratio',
+    at_most: 2,
+    why: 'spawn to a healthy /health, no config, an existing database, over the bare process',
+  },
+  { workload: 'startup', figure: 'rss_ratio', at_most: 1.5, why: 'idle RSS of that server over the bare process' },
+  {
+    workload: 'startup',
+    figure: 'project_time_ratio',
+    at_most: 2,
+    why: 'the same for an `apflow init` project (TypeScript config and executor) with both extensions',
+  },
+  {
+    workload: 'startup',
+    figure: 'project_rss_ratio',
+    at_most: 1.5,
+    why: "that project's idle RSS over the bare process",
+  },
+  {
+    workload: 'startup',
+    figure: 'first_start_ratio',
+    why: 'first start on a new database (Sequelize and umzug load to migrate) over the bare process',
+  },
+  {
+    workload: 'startup',
+    figure: 'tree_10k_peak_rss_mb',
+    at_most: 199,
+    why: 'tree-10k peak RSS on the installed build',
+  },
 ];

@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { median } from './bench-app.ts';
 import { goals } from './goals.ts';
 import { startServices, versions } from './services.ts';
 import { workloads, type Figures } from './workloads.ts';
@@ -20,6 +21,7 @@ const results: Record<string, { runs: Figures[]; median: Figures }> = {};
 const scenarios: Record<string, string> = {
   'scale-out': join(root, 'bench', 'scale-out.ts'),
   peers: join(root, 'bench', 'peers.ts'),
+  startup: join(root, 'bench', 'startup.ts'),
 };
 const names = [...Object.keys(workloads), ...Object.keys(scenarios)];
 const unknown = only.filter((name) => !names.includes(name));
@@ -101,16 +103,4 @@ for (const goal of verdicts) {
         : 'reported, no goal';
   const verdict = goal.met === null ? (Number.isNaN(goal.value) ? 'n/a   ' : 'report') : goal.met ? 'met   ' : 'MISSED';
   console.log(`  ${verdict} ${goal.workload}.${goal.figure} = ${goal.value} (${bound}) — ${goal.why}`);
-}
-
-function median(samples: Figures[]): Figures {
-  const out: Figures = {};
-  for (const key of Object.keys(samples[0] ?? {})) {
-    const values = samples
-      .map((sample) => sample[key])
-      .filter((value): value is number => typeof value === 'number')
-      .sort((a, b) => a - b);
-    out[key] = values.length ? (values[Math.floor(values.length / 2)] as number) : (samples[0]?.[key] as string);
-  }
-  return out;
 }

@@ -43,7 +43,7 @@ function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
 }
 
 /** A port nobody listens on right now (a cluster needs a fixed one: port 0 is not shared). */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
