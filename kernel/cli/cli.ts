@@ -1,6 +1,7 @@
 import { cac, type CAC, type Command } from 'cac';
 import { isApflowError } from '../errors/apflow-error.ts';
 import { version } from '../internal/version.ts';
+import { warmUpUserFiles } from '../internal/bundle-user-file.ts';
 
 /** Options every command accepts. */
 interface GlobalOptions {
@@ -34,6 +35,7 @@ export async function runCli(argv: string[]): Promise<void> {
     .option('--reload', 'Reload local plugins when their files change (development)')
     .option('--protocol <name>', 'a2a or mcp, as the original took it: both are always served (A2A on /, MCP on /mcp)')
     .action(async (options: ServeOptions) => {
+      warmUpUserFiles(process.cwd());
       const { serve } = await import('./serve.ts');
       await serve(options);
     });

@@ -6,19 +6,9 @@ import { ApflowError } from '../errors/apflow-error.ts';
 import { errorMessage } from '../internal/error-message.ts';
 import { importDefault } from '../internal/fresh-import.ts';
 import { isRecord } from '../internal/is-record.ts';
+import { configFileNames } from './config-file-names.ts';
 
 const yaml = lazyRequire<typeof Yaml>('yaml');
-
-/** File names looked for in the working directory, in this order, when none is given. */
-export const configFileNames = [
-  'apflow.config.ts',
-  'apflow.config.mts',
-  'apflow.config.js',
-  'apflow.config.mjs',
-  'apflow.config.json',
-  'apflow.config.yaml',
-  'apflow.config.yml',
-] as const;
 
 /**
  * Finds the config file: `explicit` when given (it must exist), else the first of

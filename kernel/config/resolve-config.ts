@@ -1,5 +1,4 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { Compile } from 'typebox/compile';
 import Value from 'typebox/value';
 import { ApflowError } from '../errors/apflow-error.ts';
 import { KernelConfigSchema, type KernelConfig } from './config-schema.ts';
@@ -41,8 +40,6 @@ export interface LoadedConfig {
   env: Readonly<Record<string, string | undefined>>;
 }
 
-const validator = Compile(KernelConfigSchema);
-
 /**
  * Loads and validates the configuration. Precedence: CLI flag > environment > config file >
  * default. Relative paths in the file, and the default paths, resolve from the file's folder;
@@ -66,10 +63,11 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
   // Paths still relative here are defaults: they belong to the config file's folder (else the cwd).
   const defaulted = Value.Default(KernelConfigSchema, merged);
   const withDefaults = isRecord(defaulted) ? resolvePaths(defaulted, baseDir) : defaulted;
-  if (!validator.Check(withDefaults)) {
+  // Checked once a start: TypeBox's interpreter, without compiling a validator for it.
+  if (!Value.Check(KernelConfigSchema, withDefaults)) {
     const where = file ? ` (config file ${file}, environment and flags)` : '';
     throw new ApflowError('APF_CONFIG_INVALID', {
-      message: `invalid configuration${where}:\n${describeSchemaErrors(validator.Errors(withDefaults))}`,
+      message: `invalid configuration${where}:\n${describeSchemaErrors(Value.Errors(KernelConfigSchema, withDefaults))}`,
     });
   }
   const { auth } = withDefaults;

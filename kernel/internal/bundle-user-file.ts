@@ -1,9 +1,11 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Loader, Plugin } from 'esbuild';
-import { packageRoot } from './package-root.ts';
+import { configFileNames } from '../config/config-file-names.ts';
+import { isBuild, packageRoot } from './package-root.ts';
+import { userLoaderActive } from './user-loader.ts';
 
 /** What a user's file is read as, by extension. */
 const LOADERS: Record<string, Loader> = {
@@ -47,6 +49,20 @@ export async function bundleUserFile(file: string): Promise<string> {
   const out = join(outDir, `${basename(file, extname(file))}-${++count}.mjs`);
   writeFileSync(out, result.outputFiles[0]?.text ?? '');
   return out;
+}
+
+/**
+ * Starts esbuild's service (a process of its own) now, where the working folder holds files it
+ * will compile (a TypeScript or JavaScript config, an `executors` folder), so that its start
+ * overlaps with the server's own loading instead of delaying the first file.
+ */
+export function warmUpUserFiles(cwd: string): void {
+  if (!isBuild || userLoaderActive()) return;
+  const names = ['executors', ...configFileNames.filter((name) => !/\.(json|ya?ml)$/.test(name))];
+  if (!names.some((name) => existsSync(join(cwd, name)))) return;
+  void import('esbuild')
+    .then(({ build }) => build({ stdin: { contents: '' }, write: false, logLevel: 'silent' }))
+    .catch(() => undefined);
 }
 
 const SKIP = Symbol('apflow: resolving');

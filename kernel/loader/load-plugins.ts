@@ -1,4 +1,3 @@
-import { Compile } from 'typebox/compile';
 import Value from 'typebox/value';
 import type { TSchema } from 'typebox';
 import { KernelConfigSchema } from '../config/config-schema.ts';
@@ -104,10 +103,10 @@ function checkOwnConfig(definition: PluginDefinition, config: ApflowConfig): unk
 }
 
 function checkAgainst(schema: TSchema, value: unknown, prefix: string, plugin: string): void {
-  const validator = Compile(schema);
-  if (validator.Check(value)) return;
+  // Checked once a load: TypeBox's interpreter, without compiling a validator for it.
+  if (Value.Check(schema, value)) return;
   throw new ApflowError('APF_CONFIG_INVALID', {
-    message: `invalid configuration for plugin '${plugin}':\n${describeSchemaErrors(validator.Errors(value), prefix)}`,
+    message: `invalid configuration for plugin '${plugin}':\n${describeSchemaErrors(Value.Errors(schema, value), prefix)}`,
   });
 }
 

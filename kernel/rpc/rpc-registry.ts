@@ -105,8 +105,10 @@ export type RpcRegistry = ReturnType<typeof createRpcRegistry>;
 
 function compileParams(name: string, schema: TSchema | undefined): (params: unknown) => unknown {
   if (!schema) return (params) => params;
-  const validator = Compile(schema);
+  // Compiled at the method's first call: most methods of a start are never called.
+  let validator: ReturnType<typeof Compile> | undefined;
   return (params) => {
+    validator ??= Compile(schema);
     if (validator.Check(params)) return params;
     throw new ApflowError('APF_INVALID_PARAMS', {
       message: `Invalid params for ${name}:\n${describeSchemaErrors(validator.Errors(params), 'params')}`,
