@@ -3,10 +3,12 @@ import { sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isRecord } from './is-record.ts';
 import { isBuild, kernelRoot, packageRoot } from './package-root.ts';
-import { bundleUserFile } from './bundle-user-file.ts';
+import { importUserFile } from './bundle-user-file.ts';
 import { ensureUserLoader, userLoaderActive } from './user-loader.ts';
 
 let version = 0;
+/** User files compiled once (imported without `fresh`): the same module each time, as `import` gives. */
+const compiled = new Map<string, Promise<unknown>>();
 const commonJsCache = createRequire(import.meta.url).cache;
 const kernelDir = fileURLToPath(kernelRoot);
 const buildDir = fileURLToPath(new URL('dist/', packageRoot));
@@ -41,7 +43,12 @@ export async function importDefault(file: string, options: { fresh: boolean }): 
  */
 async function importModule(file: string, fresh: boolean): Promise<unknown> {
   if (!needsLoader(file)) return import(pathToFileURL(file).href);
-  if (isBuild && !userLoaderActive()) return import(pathToFileURL(await bundleUserFile(file)).href);
+  if (isBuild && !userLoaderActive()) {
+    if (fresh) return importUserFile(file);
+    let loaded = compiled.get(file);
+    if (!loaded) compiled.set(file, (loaded = importUserFile(file)));
+    return loaded;
+  }
   await ensureUserLoader();
   return fresh ? freshImport(file) : import(pathToFileURL(file).href);
 }

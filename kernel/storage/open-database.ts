@@ -59,7 +59,7 @@ async function openSqlite(path: string): Promise<OpenDatabase> {
   try {
     // WAL lets readers run beside the writer; FULL keeps a committed transaction on power loss.
     await exec(
-      'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON',
+      'PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON',
     );
   } catch (error) {
     await new Promise((resolve) => db.close(resolve));
@@ -80,9 +80,17 @@ async function openSqlite(path: string): Promise<OpenDatabase> {
  */
 function sharedConnection(path: string, db: Sqlite3.Database): Options {
   const { OPEN_READWRITE, OPEN_CREATE } = sqlite3();
+  // Sequelize closes a connection it ran a transaction on: this one is apflow's, and stays open.
+  const kept = new Proxy(db, {
+    get(target, key) {
+      if (key === 'close') return (done?: (error: Error | null) => void) => done?.(null);
+      const value: unknown = Reflect.get(target, key);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
   function Database(_file: string, _mode: number, opened: (error: Error | null) => void) {
     process.nextTick(opened, null);
-    return db;
+    return kept;
   }
   return { dialect: 'sqlite', storage: path, logging: false, dialectModule: { Database, OPEN_READWRITE, OPEN_CREATE } };
 }

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { StreamResponse, TaskPushNotificationConfig } from '@a2a-js/sdk';
-import { postWithRetries, type PluginApp } from 'apflow';
+import { postWithRetries, type PluginApp, loadOnce } from 'apflow';
 import type { A2aStore, A2aTaskRow, PushConfigRow } from './a2a-store.ts';
 import type { CallInfo } from './call-context.ts';
-import { loadOnce } from 'apflow';
 import { createPushSecrets } from './push-secrets.ts';
 import type { A2aConfig } from './settings.ts';
 

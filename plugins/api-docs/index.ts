@@ -1,5 +1,4 @@
-import { ApflowError, definePlugin, version } from 'apflow';
-import { loadOnce } from 'apflow';
+import { ApflowError, definePlugin, version, loadOnce } from 'apflow';
 
 /**
  * API documentation: `GET /openapi.json`, an OpenAPI 3.1 document of every route and JSON-RPC

@@ -1,6 +1,5 @@
 import type { errors as JoseErrors, JWTPayload, JWTVerifyGetKey } from 'jose';
-import { ApflowError, isApflowError, type ApflowConfig, type Principal } from 'apflow';
-import { loadOnce } from 'apflow';
+import { ApflowError, isApflowError, type ApflowConfig, type Principal, loadOnce } from 'apflow';
 
 const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 

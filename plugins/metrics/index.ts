@@ -1,6 +1,5 @@
 import { AggregatorRegistry, Registry } from 'prom-client';
-import { definePlugin, Type, version, type PluginApp } from 'apflow';
-import { inCluster } from 'apflow';
+import { definePlugin, Type, version, type PluginApp, inCluster } from 'apflow';
 import { answerGathers, gatherWorkers, ownMetrics } from './cluster-gather.ts';
 import { observeHttp, type StreamCounts } from './http-observer.ts';
 import { createMetricSet } from './metric-set.ts';

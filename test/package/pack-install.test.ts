@@ -120,18 +120,27 @@ test('a project from apflow init, with packed apflow and extensions installed: n
 
   // Edited, with a helper of its own, the executor is the new one at a later run: the installed
   // build compiles the user's TypeScript in its own thread (no loader hooks), afresh each reload.
-  writeFileSync(join(app, 'executors/_greeting.ts'), 'export const greeting = (name: string) => `hi ${name}`;\n');
+  // The helper also uses what CommonJS-minded code does: a built-in by its bare name, `require`
+  // and `__dirname` (its own folder).
+  writeFileSync(
+    join(app, 'executors/_greeting.ts'),
+    "import { basename } from 'path';\nexport const greeting = (name: string) => `hi ${name} from ${basename(__dirname)}${require('node:path').sep}`;\n",
+  );
   const hello = join(app, 'executors/hello.ts');
   writeFileSync(
     hello,
     `import { greeting } from './_greeting.ts';\n${readFileSync(hello, 'utf8').replace('{ greeting: `hello ${inputs.name}` }', '{ greeting: greeting(inputs.name) }')}`,
   );
   let greeted: unknown;
-  for (let n = 0; n < 100 && (greeted as { greeting?: string } | undefined)?.greeting !== 'hi npm'; n++) {
+  for (
+    let n = 0;
+    n < 100 && (greeted as { greeting?: string } | undefined)?.greeting !== 'hi npm from executors/';
+    n++
+  ) {
     await sleep(100);
     const task = { id: `hi-${n}`, name: 'hi', schemas: { method: 'hello' }, inputs: { name: 'npm' } };
     await rpc(url, '/tasks', { jsonrpc: '2.0', id: 3, method: 'tasks.create', params: [task] });
     greeted = await execute({ task_id: task.id });
   }
-  assert.deepEqual(greeted, { greeting: 'hi npm' }, `the edited executor did not load:\n${err}`);
+  assert.deepEqual(greeted, { greeting: 'hi npm from executors/' }, `the edited executor did not load:\n${err}`);
 });

@@ -1,6 +1,5 @@
 import type { LanguageModel } from 'ai';
-import { ApflowError, detectProvider } from 'apflow';
-import { loadOnce } from 'apflow';
+import { ApflowError, detectProvider, loadOnce } from 'apflow';
 
 /** Providers that speak the OpenAI chat-completions API at a well-known address. */
 const COMPATIBLE_BASE_URLS: Record<string, string> = {
