@@ -32,17 +32,34 @@ const postgres: TestDatabase = {
     await admin.connect();
     await admin.query(`CREATE DATABASE ${name}`);
     await admin.end();
-    t.after(async () => {
-      const cleanup = new pg.Client({ connectionString: postgresAdminUrl });
-      await cleanup.connect();
-      await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await cleanup.end();
-    });
+    // node:test runs a test's after-hooks in the order they were added, so the app on this
+    // database (added later) is still open here: dropping it now cut the app's live connections
+    // (57P01), and one without an error listener yet could end the test file. It is dropped in the
+    // background once the app's connections are gone (FORCE only after 10 s).
+    t.after(() => void dropWhenUnused(name));
     const url = new URL(postgresAdminUrl as string);
     url.pathname = `/${name}`;
     return url.href;
   },
 };
+
+async function dropWhenUnused(name: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: postgresAdminUrl });
+  admin.on('error', () => undefined);
+  try {
+    await admin.connect();
+    for (let waited = 0; waited < 10_000; waited += 100) {
+      const { rows } = await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+      if ((rows[0] as { n: number }).n === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } catch {
+    // A throw-away server: a database left behind goes with it.
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
+}
 
 /**
  * The databases to run storage tests on: SQLite always, PostgreSQL when
