@@ -28,8 +28,8 @@ export interface PushService {
    * then again every push lease: deliveries of a server that died go on elsewhere.
    */
   resume(): Promise<void>;
-  /** Stops every delivery (the plugin's generation ends). */
-  close(): void;
+  /** Stops every delivery and gives its lease up (the plugin's generation ends). */
+  close(): Promise<void>;
 }
 
 const MASK = '***';
@@ -41,6 +41,9 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
   const outbound = app.outbound.with({ allow_private, allow_hosts, deny_hosts });
   const stop = new AbortController();
   const watching = new Set<string>();
+  // Deliveries in flight: close waits for them, so their leases are given up before the database
+  // closes (a lease left held would keep the other servers off the task until it expires).
+  const inFlight = new Set<Promise<void>>();
   // One deliverer per task across servers and workers: a lease, renewed while it delivers.
   const owner = app.serverId;
   const leaseMs = app.config.engine.lease_s * 1000;
@@ -103,7 +106,7 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
     if (configs.length === 0) return;
     const { treeUpdates } = await sdk();
     const after = Math.min(...configs.map((config) => config.delivered_seq));
-    for await (const update of treeUpdates(app, row, rootId, after)) {
+    for await (const update of treeUpdates(app, row, rootId, after, stop.signal)) {
       if (stop.signal.aborted) return;
       // Read the configs for each update: ones added or deleted meanwhile count from then on.
       for (const config of await store.pushConfigs(row.id)) {
@@ -158,7 +161,7 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
     watch(row, rootId) {
       if (watching.has(row.id) || stop.signal.aborted) return;
       watching.add(row.id);
-      void (async () => {
+      const delivering = (async () => {
         let renew: NodeJS.Timeout | undefined;
         let held = false;
         try {
@@ -175,6 +178,8 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
           if (held) await store.releasePushLease(row.id, owner).catch(() => undefined);
         }
       })();
+      inFlight.add(delivering);
+      void delivering.finally(() => inFlight.delete(delivering));
     },
     async resume() {
       if (!resumer && !stop.signal.aborted) {
@@ -183,9 +188,10 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
       }
       for (const row of await store.pushesBehind()) this.watch(row, row.root_task_id as string);
     },
-    close: () => {
+    async close() {
       clearInterval(resumer);
       stop.abort();
+      await Promise.allSettled([...inFlight]);
     },
   };
 }

@@ -13,14 +13,15 @@ export interface TreeUpdate {
 /**
  * The A2A updates of a task's tree from event `after` on: a `working` status update for each
  * event (the event as a data part), and at the tree's `final` event the result artifact (when
- * it completed) and the terminal status update; then it ends. Stopping early (the client left)
- * stops following the tree.
+ * it completed) and the terminal status update; then it ends. Stopping early (the client left,
+ * or `signal` aborted while waiting for the next event) stops following the tree.
  */
 export async function* treeUpdates(
   app: PluginApp,
   row: A2aTaskRow,
   rootId: string,
   after: number,
+  signal?: AbortSignal,
 ): AsyncGenerator<TreeUpdate> {
   const waiting: TaskEvent[] = [];
   let wake: (() => void) | undefined;
@@ -28,9 +29,14 @@ export async function* treeUpdates(
     waiting.push(event);
     wake?.();
   });
+  const onAbort = () => wake?.();
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
     for (;;) {
-      while (waiting.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+      while (waiting.length === 0) {
+        if (signal?.aborted) return;
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
       const event = waiting.shift() as TaskEvent;
       if (event.type !== 'final') {
         yield {
@@ -57,6 +63,7 @@ export async function* treeUpdates(
       return;
     }
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     following.stop();
   }
 }

@@ -77,9 +77,14 @@ for (const db of testDatabases()) {
     const stored = JSON.stringify(await app.storage.sql.select('SELECT * FROM a2a_push_configs'));
     assert.doesNotMatch(stored, /tok-plain-1|cred-plain-2/, 'secrets are sealed in the database');
 
+    // The first server delivers this task's pushes (it holds their lease) when it stops.
+    const pushOwner = async () =>
+      (await app.storage.sql.select('SELECT push_owner FROM a2a_tasks WHERE id = ?', [task.id]))[0]?.push_owner;
+    const firstOwner = await eventually(pushOwner, 10_000);
     // A graceful stop hands the running tree back; the next start resumes it, and its pushes.
     await app.close();
     app = await start();
+    assert.notEqual(await pushOwner(), firstOwner, 'a stopping server gives its push leases up');
     // A second server on the same database looks for the same deliveries: one of them delivers.
     const second = await start();
     t.after(() => second.close());
