@@ -7,7 +7,7 @@
 // (`npm ci --omit=dev` in a clone, as the Docker image does) it builds nothing, and the clone
 // runs from its sources as always.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +32,7 @@ if (named.length === 0 || !existsSync(join(root, 'dist/kernel/index.d.ts'))) {
   await bundleKernel(root);
   // The dashboard's browser files are served as they are.
   cpSync(join(root, 'plugins/dashboard/ui'), join(root, 'dist/plugins/dashboard/ui'), { recursive: true });
+  copySwaggerUi();
 }
 const extensions = named.length
   ? named
@@ -39,3 +40,23 @@ const extensions = named.length
       .filter((entry) => entry.isDirectory())
       .map((entry) => entry.name);
 for (const name of extensions) compile(join(root, 'extensions', name));
+
+/**
+ * Swagger UI's files for GET /docs (plugins/api-docs/swagger-ui-files.json names them), copied
+ * beside the built plugin from the dev dependency @fastify/swagger-ui: an installed apflow then
+ * depends on neither it nor @fastify/static (whose content-disposition needs Node 22).
+ */
+function copySwaggerUi() {
+  const require = createRequire(import.meta.url);
+  const from = join(dirname(require.resolve('@fastify/swagger-ui/package.json')), 'static');
+  const to = join(root, 'dist/plugins/api-docs/swagger-ui');
+  mkdirSync(to, { recursive: true });
+  const files = JSON.parse(readFileSync(join(root, 'plugins/api-docs/swagger-ui-files.json'), 'utf8'));
+  for (const name of Object.keys(files)) cpSync(join(from, name), join(to, name));
+  const packaged = require('@fastify/swagger-ui/package.json');
+  writeFileSync(
+    join(to, 'NOTICE'),
+    `Swagger UI (swagger-ui-dist ${packaged.devDependencies['swagger-ui-dist']}), Apache License 2.0, ` +
+      `https://github.com/swagger-api/swagger-ui\nas packaged by ${packaged.name} ${packaged.version} (${packaged.license}).\n`,
+  );
+}

@@ -13,7 +13,7 @@ export default definePlugin({
     const documents = loadOnce(() => import('./openapi-document.ts'));
     const page = loadOnce(async () => {
       const ui = await import('./swagger-ui.ts');
-      return { ...ui, asset: ui.createAssets() };
+      return { ...ui, asset: ui.createAssets(new URL('./', import.meta.url)) };
     });
     const baseUrl = app.config.server.base_url?.replace(/\/+$/, '');
 

@@ -1,18 +1,31 @@
+import { ApflowError } from 'apflow';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import FILES from './swagger-ui-files.json' with { type: 'json' };
 
-/** Swagger UI's files, as @fastify/swagger-ui ships them (no CDN: the page works offline). */
-const STATIC_DIR = join(dirname(createRequire(import.meta.url).resolve('@fastify/swagger-ui/package.json')), 'static');
+/**
+ * Swagger UI's files, served from this server (no CDN: the page works offline). The build copies
+ * them beside the built plugin (scripts/build.js), so an installed apflow needs no package for
+ * them. A clone running its sources reads them from the dev dependency @fastify/swagger-ui or,
+ * installed without dev dependencies after a build (`npm ci && npm prune --omit=dev`, as the
+ * Docker image is), from its build.
+ */
+function staticDir(pluginDir: URL): string | undefined {
+  for (const copied of ['swagger-ui/', '../../dist/plugins/api-docs/swagger-ui/']) {
+    const dir = fileURLToPath(new URL(copied, pluginDir));
+    if (existsSync(dir)) return dir;
+  }
+  try {
+    return join(dirname(createRequire(import.meta.url).resolve('@fastify/swagger-ui/package.json')), 'static');
+  } catch {
+    return undefined;
+  }
+}
 
-const TYPES: Readonly<Record<string, string>> = {
-  'swagger-ui.css': 'text/css; charset=utf-8',
-  'index.css': 'text/css; charset=utf-8',
-  'swagger-ui-bundle.js': 'application/javascript; charset=utf-8',
-  'swagger-ui-standalone-preset.js': 'application/javascript; charset=utf-8',
-  'favicon-32x32.png': 'image/png',
-  'favicon-16x16.png': 'image/png',
-};
+const TYPES: Readonly<Record<string, string>> = FILES;
 
 /**
  * Starts Swagger UI on the document next to the page (`/openapi.json` beside `/docs`, also behind
@@ -59,8 +72,14 @@ export const PAGE = `<!DOCTYPE html>
 /** The names `?asset=` accepts. */
 export const ASSETS: readonly string[] = [...Object.keys(TYPES), 'initializer.js'];
 
-/** One of the page's files (read once, then kept), or undefined for an unknown name. */
-export function createAssets(): (name: string) => Promise<{ type: string; body: Buffer | string } | undefined> {
+/**
+ * One of the page's files (read once, then kept), or undefined for an unknown name. `pluginDir`
+ * is the plugin's folder (its entry's URL: this module may be bundled into a shared chunk).
+ */
+export function createAssets(
+  pluginDir: URL,
+): (name: string) => Promise<{ type: string; body: Buffer | string } | undefined> {
+  const dir = staticDir(pluginDir);
   const cache = new Map<string, Promise<Buffer>>();
   return async (name) => {
     if (name === 'initializer.js') return { type: 'application/javascript; charset=utf-8', body: INITIALIZER };
@@ -68,7 +87,11 @@ export function createAssets(): (name: string) => Promise<{ type: string; body: 
     if (!type) return undefined;
     let body = cache.get(name);
     if (!body) {
-      body = readFile(join(STATIC_DIR, name));
+      if (!dir)
+        throw new ApflowError('APF_UNAVAILABLE', {
+          message: "Swagger UI's files are not installed here: build apflow (npm run build), then /docs serves them",
+        });
+      body = readFile(join(dir, name));
       cache.set(name, body);
       body.catch(() => cache.delete(name));
     }

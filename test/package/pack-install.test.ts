@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,12 +17,8 @@ import { repoRoot, rpc, runApflow, sleep } from '../helpers.ts';
 // Without NODE_TEST_CONTEXT: set for this file by the test runner, it would make the project's own
 // `node --test` report to this runner instead of printing.
 const { NODE_TEST_CONTEXT: _runner, ...env } = process.env;
-const npm = (args: string[], cwd: string) =>
-  execFileSync('npm', args, {
-    cwd,
-    encoding: 'utf8',
-    env: { ...env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' },
-  });
+const npmEnv = { ...env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
+const npm = (args: string[], cwd: string) => execFileSync('npm', args, { cwd, encoding: 'utf8', env: npmEnv });
 const pack = (dir: string, into: string) =>
   npm(['pack', '--ignore-scripts', '--pack-destination', into, '--silent'], dir).trim().split('\n').at(-1) as string;
 
@@ -45,7 +41,14 @@ test('a project from apflow init, with packed apflow and extensions installed: n
   // Scripts are skipped and sqlite3's native module is taken from this clone's install (same
   // version, same machine): built from source, it alone takes minutes here (its prebuilt
   // binaries are downloaded from GitHub, which this machine cannot reach).
-  npm(['install', '--prefer-offline', '--ignore-scripts', ...tarballs], app);
+  const install = spawnSync('npm', ['install', '--prefer-offline', '--ignore-scripts', ...tarballs], {
+    cwd: app,
+    encoding: 'utf8',
+    env: npmEnv,
+  });
+  assert.equal(install.status, 0, install.stderr);
+  // No warning a user must wonder about: no EBADENGINE (dependencies that need a later Node).
+  assert.doesNotMatch(install.stderr, /npm warn/i, 'npm install printed warnings');
   cpSync(join(repoRoot, 'node_modules/sqlite3/build'), join(app, 'node_modules/sqlite3/build'), { recursive: true });
 
   const installed = join(app, 'node_modules/apflow');
@@ -100,6 +103,11 @@ test('a project from apflow init, with packed apflow and extensions installed: n
   const health = (await (await fetch(`${url}/health`)).json()) as { plugins: string[]; reload_errors: unknown[] };
   assert.ok(health.plugins.includes('crewai') && health.plugins.includes('llm-key-config'), health.plugins.join());
   assert.deepEqual(health.reload_errors, []);
+  // Swagger UI's files come with the build (the package does not depend on @fastify/swagger-ui).
+  assert.ok(!existsSync(join(app, 'node_modules/@fastify/swagger-ui')));
+  const bundle = await fetch(`${url}/docs?asset=swagger-ui-bundle.js`);
+  assert.equal(bundle.status, 200);
+  assert.match(await bundle.text(), /SwaggerUIBundle/);
   const execute = async (params: Record<string, unknown>) => {
     const answer = await rpc(url, '/tasks', { jsonrpc: '2.0', id: 1, method: 'tasks.execute', params });
     const result = answer.body?.result as { status: string; result: Record<string, unknown> } | undefined;
