@@ -76,7 +76,9 @@ describe('scale-out: several servers on one PostgreSQL', { skip }, () => {
       const prefix = randomBytes(3).toString('hex');
       const holder = servers[1] as ScaleServer;
       const pinned = treeSpec(`${prefix}-pinned`, 24, { ms: 30, jitter: 10 });
-      const free = treeSpec(`${prefix}-free`, 24, { ms: 30, jitter: 10 });
+      // Long enough that the servers not holding the key claim some of it, however busy the machine
+      // (a CI run saw one server take all 24 tasks of 30 ms before the others claimed one).
+      const free = treeSpec(`${prefix}-free`, 24, { ms: 200, jitter: 50 });
       await call(holder.base, 'tasks.create', { tasks: free });
       // The key comes with the request that creates and runs the tree (tasks.execute with tasks).
       const keyed = rpc(
