@@ -1,6 +1,6 @@
 import tseslint from 'typescript-eslint';
 
-// The kernel's tables (kernel/storage/migrations, and umzug's record of them): plugins reach
+// The kernel's tables (kernel/storage/migrations, and the record of the migrations run): plugins reach
 // tasks and events through `app.tasks` and `app.engine`, and keep their own `<plugin>_…` tables.
 const KERNEL_TABLES = /\bapflow_(tasks|task_events|servers|migrations)\b/;
 const kernelTableRules = ['Literal', 'TemplateElement'].map((node) => ({

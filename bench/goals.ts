@@ -141,7 +141,8 @@ export const goals: Goal[] = [
   {
     workload: 'startup',
     figure: 'first_start_ratio',
-    why: 'first start on a new database (Sequelize and umzug load to migrate) over the bare process',
+    at_most: 2,
+    why: 'first start on a new database (the migrations create every table) over the bare process',
   },
   {
     workload: 'startup',

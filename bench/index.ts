@@ -1,8 +1,9 @@
 // `npm run bench`: runs every workload several times, each in a fresh process, prints the
-// medians against the goals, and writes bench/results/latest.json. Timings are machine-bound:
+// medians against the goals, and writes bench/results/latest.json: the workloads run now replace
+// theirs, the others keep their last results (each with its date). Timings are machine-bound:
 // compare figures only within one run.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { median } from './bench-app.ts';
@@ -13,7 +14,8 @@ import { workloads, type Figures } from './workloads.ts';
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const only = process.argv.slice(2);
 const root = join(import.meta.dirname, '..');
-const results: Record<string, { runs: Figures[]; median: Figures }> = {};
+type Result = { date?: string; runs: Figures[]; median: Figures };
+const results: Record<string, Result> = {};
 /**
  * Scenarios that start servers of their own and repeat their rounds themselves (BENCH_RUNS): each
  * runs once and prints `{runs, median}` as its last stdout line.
@@ -62,6 +64,15 @@ for (const name of selected) {
 
 const measuredWith = await versions();
 stopServices();
+const date = new Date().toISOString();
+for (const result of Object.values(results)) result.date = date;
+const latestFile = join(root, 'bench', 'results', 'latest.json');
+// A run of some workloads keeps the others' last results (they say when they were measured).
+const earlier = existsSync(latestFile)
+  ? (JSON.parse(readFileSync(latestFile, 'utf8')) as { date?: string; results?: Record<string, Result> })
+  : {};
+for (const [name, result] of Object.entries(earlier.results ?? {}))
+  if (!results[name] && names.includes(name)) results[name] = { ...result, date: result.date ?? earlier.date };
 
 const verdicts = goals
   .filter((goal) => results[goal.workload])
@@ -74,7 +85,7 @@ const verdicts = goals
   });
 
 const report = {
-  date: new Date().toISOString(),
+  date,
   machine: {
     cpu: cpus()[0]?.model,
     cores: cpus().length,
@@ -87,13 +98,15 @@ const report = {
   goals: verdicts,
 };
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-writeFileSync(join(root, 'bench', 'results', 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+writeFileSync(latestFile, `${JSON.stringify(report, null, 2)}\n`);
 
 console.log(
   `apflow bench — ${report.machine.cpu}, ${report.machine.cores} cores, node ${report.machine.node}, median of ${runs} runs`,
 );
-for (const [name, { median: figures }] of Object.entries(results))
-  console.log(`  ${name.padEnd(16)} ${JSON.stringify(figures)}`);
+for (const [name, result] of Object.entries(results))
+  console.log(
+    `  ${name.padEnd(16)} ${JSON.stringify(result.median)}${result.date === date ? '' : ` (earlier run, ${result.date})`}`,
+  );
 for (const goal of verdicts) {
   const bound =
     goal.at_least !== undefined

@@ -25,8 +25,9 @@ export {
 } from './loader/define-plugin.ts';
 export type { RouteDescription } from './http/create-http.ts';
 export type { Disposer } from './loader/releasers.ts';
-export type { Migration } from './storage/migrations/index.ts';
-/** Sequelize's column types and class, for plugin migrations (the same copy as the kernel's). */
+export type { Dialect, Migration, SequelizeMigration, SqlMigration } from './storage/migrations/index.ts';
+export { columnTypes, type ColumnTypes } from './storage/migrations/column-types.ts';
+/** Sequelize's column types and class, for plugin migrations written with Sequelize (the same copy as the kernel's). */
 export { DataTypes } from './storage/data-types.ts';
 export type { Sequelize } from 'sequelize';
 export type { Hooks, HookName } from './hooks/hooks.ts';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
  * Packages left to Node's resolution (installed as dependencies): native code (sqlite3), files
  * read from their own folder at run time (pino's worker
  * transports), and those the kernel loads only when used (kernel/internal/lazy-require.ts:
- * Sequelize and umzug to migrate, pg for PostgreSQL, undici for outbound calls, yaml for a YAML
+ * Sequelize for a plugin's migrations written with it, pg for PostgreSQL, undici for outbound calls, yaml for a YAML
  * config, pino-pretty for readable logs; esbuild, native, to compile a user's TypeScript), so a start that does not need one never reads it.
  */
 export const external = [
@@ -23,7 +23,6 @@ export const external = [
   'pino',
   'pino-pretty',
   'sequelize',
-  'umzug',
   'undici',
   'yaml',
   'esbuild',

@@ -3,10 +3,10 @@ import { dirname } from 'node:path';
 import type Sqlite3 from 'sqlite3';
 import type { Options, Sequelize } from 'sequelize';
 import { lazyRequire } from '../internal/lazy-require.ts';
+import { sequelizeModule } from './data-types.ts';
 import type { ConnectionManager } from './sql-driver.ts';
 
 const sqlite3 = lazyRequire<typeof Sqlite3>('sqlite3');
-const sequelizeModule = lazyRequire<typeof import('sequelize')>('sequelize');
 
 /** An open database: the connections apflow's SQL runs on, and Sequelize for migrations. */
 export interface OpenDatabase {

@@ -1,4 +1,4 @@
-import { DataTypes, type Migration } from 'apflow';
+import { columnTypes, type Migration } from 'apflow';
 
 /**
  * `llm_keys_header_runs`: the trees started with an `X-LLM-API-KEY` header, without the key, so
@@ -8,14 +8,11 @@ import { DataTypes, type Migration } from 'apflow';
 export const migrations: readonly Migration[] = [
   {
     name: '0001-create-header-runs',
-    async up(sequelize) {
-      await sequelize.getQueryInterface().createTable('llm_keys_header_runs', {
-        root_task_id: { type: DataTypes.STRING(255), primaryKey: true },
-        created_at: { type: DataTypes.DATE, allowNull: false },
-      });
-    },
-    async down(sequelize) {
-      await sequelize.getQueryInterface().dropTable('llm_keys_header_runs');
-    },
+    sql: (dialect) => [
+      `CREATE TABLE llm_keys_header_runs (
+        root_task_id VARCHAR(255) PRIMARY KEY,
+        created_at ${columnTypes(dialect).time} NOT NULL
+      )`,
+    ],
   },
 ];

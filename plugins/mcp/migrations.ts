@@ -1,4 +1,4 @@
-import { DataTypes, type Migration } from 'apflow';
+import { columnTypes, type Migration } from 'apflow';
 
 /**
  * `mcp_sessions`: which process holds each open MCP session (its loopback address on its host),
@@ -7,18 +7,15 @@ import { DataTypes, type Migration } from 'apflow';
 export const migrations: readonly Migration[] = [
   {
     name: '0001-create-sessions',
-    async up(sequelize) {
-      await sequelize.getQueryInterface().createTable('mcp_sessions', {
-        id: { type: DataTypes.STRING(64), primaryKey: true },
-        host: { type: DataTypes.STRING(255), allowNull: false },
-        owner_url: { type: DataTypes.STRING(255), allowNull: false },
-        user_id: { type: DataTypes.STRING(255), allowNull: true },
-        seen_at: { type: DataTypes.DATE, allowNull: false },
-      });
-      await sequelize.getQueryInterface().addIndex('mcp_sessions', ['owner_url']);
-    },
-    async down(sequelize) {
-      await sequelize.getQueryInterface().dropTable('mcp_sessions');
-    },
+    sql: (dialect) => [
+      `CREATE TABLE mcp_sessions (
+        id VARCHAR(64) PRIMARY KEY,
+        host VARCHAR(255) NOT NULL,
+        owner_url VARCHAR(255) NOT NULL,
+        user_id VARCHAR(255),
+        seen_at ${columnTypes(dialect).time} NOT NULL
+      )`,
+      'CREATE INDEX mcp_sessions_owner_url ON mcp_sessions (owner_url)',
+    ],
   },
 ];

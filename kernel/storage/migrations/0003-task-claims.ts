@@ -1,6 +1,5 @@
-import type { Sequelize } from 'sequelize';
-import { DataTypes } from '../data-types.ts';
-import type { Migration } from './index.ts';
+import { columnTypes } from './column-types.ts';
+import type { SqlMigration } from './index.ts';
 
 /**
  * Per-task claiming, so several servers share one database: `ready_at` (claimable from then on),
@@ -9,36 +8,26 @@ import type { Migration } from './index.ts';
  * for runs that need something held in that server's memory), and `apflow_servers`, where every
  * engine keeps a heartbeat so the others can tell when it is gone.
  */
-export const taskClaims: Migration = {
+export const taskClaims: SqlMigration = {
   name: '0003-task-claims',
-  async up(sequelize: Sequelize) {
-    const qi = sequelize.getQueryInterface();
-    await qi.addColumn('apflow_tasks', 'ready_at', { type: DataTypes.DATE, allowNull: true });
-    await qi.addColumn('apflow_tasks', 'run_id', { type: DataTypes.STRING(64), allowNull: true });
-    await qi.addColumn('apflow_tasks', 'pinned_to', { type: DataTypes.STRING(255), allowNull: true });
-    await qi.addColumn('apflow_tasks', 'active_run', { type: DataTypes.STRING(64), allowNull: true });
-    await qi.addColumn('apflow_tasks', 'run_demo', { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false });
-    // The claim reads this index in order: most urgent first, then the longest ready.
-    await sequelize.query(
+  sql(dialect) {
+    const t = columnTypes(dialect);
+    return [
+      `ALTER TABLE apflow_tasks ADD COLUMN ready_at ${t.time}`,
+      'ALTER TABLE apflow_tasks ADD COLUMN run_id VARCHAR(64)',
+      'ALTER TABLE apflow_tasks ADD COLUMN pinned_to VARCHAR(255)',
+      'ALTER TABLE apflow_tasks ADD COLUMN active_run VARCHAR(64)',
+      `ALTER TABLE apflow_tasks ADD COLUMN run_demo ${t.bool} NOT NULL DEFAULT ${t.false}`,
+      // The claim reads this index in order: most urgent first, then the longest ready.
       'CREATE INDEX apflow_tasks_ready ON apflow_tasks (priority, ready_at, position) WHERE ready_at IS NOT NULL',
-    );
-    await qi.addIndex('apflow_tasks', ['parent_id', 'status']);
-    await qi.addIndex('apflow_tasks', ['root_id', 'status']);
-    await qi.addIndex('apflow_tasks', ['lease_owner']);
-    await qi.createTable('apflow_servers', {
-      id: { type: DataTypes.STRING(255), primaryKey: true },
-      started_at: { type: DataTypes.DATE, allowNull: false },
-      heartbeat_at: { type: DataTypes.DATE, allowNull: false },
-    });
-  },
-  async down(sequelize: Sequelize) {
-    const qi = sequelize.getQueryInterface();
-    await qi.dropTable('apflow_servers');
-    await sequelize.query('DROP INDEX apflow_tasks_ready');
-    await qi.removeIndex('apflow_tasks', ['parent_id', 'status']);
-    await qi.removeIndex('apflow_tasks', ['root_id', 'status']);
-    await qi.removeIndex('apflow_tasks', ['lease_owner']);
-    for (const column of ['ready_at', 'run_id', 'pinned_to', 'active_run', 'run_demo'])
-      await qi.removeColumn('apflow_tasks', column);
+      'CREATE INDEX apflow_tasks_parent_id_status ON apflow_tasks (parent_id, status)',
+      'CREATE INDEX apflow_tasks_root_id_status ON apflow_tasks (root_id, status)',
+      'CREATE INDEX apflow_tasks_lease_owner ON apflow_tasks (lease_owner)',
+      `CREATE TABLE apflow_servers (
+        id VARCHAR(255) PRIMARY KEY,
+        started_at ${t.time} NOT NULL,
+        heartbeat_at ${t.time} NOT NULL
+      )`,
+    ];
   },
 };

@@ -3,12 +3,33 @@ import { createTasks } from './0001-create-tasks.ts';
 import { createTaskEvents } from './0002-create-task-events.ts';
 import { taskClaims } from './0003-task-claims.ts';
 
-/** One schema change; `name` orders them and is recorded in `apflow_migrations`. */
-export interface Migration {
+/** The SQL dialects apflow runs on. */
+export type Dialect = 'sqlite' | 'postgres';
+
+/**
+ * A schema change in SQL: the statements for the database's dialect, run in order, recorded in
+ * the same transaction (a failed one leaves nothing behind). Running it loads no ORM.
+ */
+export interface SqlMigration {
+  /** Orders the migrations (compared as text) and is recorded in `apflow_migrations`. */
   name: string;
-  up(sequelize: Sequelize): Promise<void>;
-  down(sequelize: Sequelize): Promise<void>;
+  /** The statements to run on `dialect`; {@link columnTypes} names the types that differ. */
+  sql(dialect: Dialect): readonly string[];
 }
 
-/** Every migration, oldest first. */
+/**
+ * A schema change written with Sequelize's query interface (`DataTypes` from `apflow`): Sequelize
+ * loads when one runs. On PostgreSQL it is recorded after it ran (not in one transaction).
+ */
+export interface SequelizeMigration {
+  name: string;
+  up(sequelize: Sequelize): Promise<void>;
+  /** Not run by apflow (migrations only go forward); kept for authors who write one. */
+  down?(sequelize: Sequelize): Promise<void>;
+}
+
+/** One schema change of the kernel or a plugin. */
+export type Migration = SqlMigration | SequelizeMigration;
+
+/** Every migration of the kernel, oldest first. */
 export const migrations: readonly Migration[] = [createTasks, createTaskEvents, taskClaims];
