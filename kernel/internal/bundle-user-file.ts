@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { configFileNames } from '../config/config-file-names.ts';
+import { compileCache } from './compile-cache.ts';
 import { isBuild } from './package-root.ts';
 import { userLoaderActive } from './user-loader.ts';
 import { userFileBuild } from './user-file-plugins.ts';
@@ -14,19 +15,25 @@ let count = 0;
  * Compiles a user's file (config, executor, local plugin) and the local files it imports into one
  * ES module with esbuild, and imports it. Used where apflow runs from its build without Node
  * loader hooks: TypeScript then loads in this thread, with no loader thread that every later
- * import would cross (about a second and 50 MB at start). Each call compiles afresh, so a reload
- * sees the edited file and the helpers it imports. Packages stay the server's own modules, and
+ * import would cross (about a second and 50 MB at start). Each call compiles afresh unless the
+ * file and every local file it imports are as when last compiled (compile-cache.ts: then esbuild
+ * does not start), so a reload sees the edited file and the helpers it imports. Packages stay the server's own modules, and
  * `import.meta` names each source file (user-file-plugins.ts); stack traces point into the
  * sources (inline source maps, enabled here).
  */
 export async function importUserFile(file: string): Promise<unknown> {
-  const { build } = await import('esbuild');
-  const result = await build({ ...userFileBuild, entryPoints: [file] });
+  let code = compileCache.get(file);
+  if (code === undefined) {
+    const { build } = await import('esbuild');
+    const result = await build({ ...userFileBuild, entryPoints: [file], metafile: true });
+    code = result.outputFiles?.[0]?.text ?? '';
+    if (result.metafile) compileCache.set(file, code, result.metafile, process.cwd());
+  }
   process.setSourceMapsEnabled(true);
   // A folder of this process's own (mode 0700), and each module deleted once it is loaded.
   outDir ??= makeOutDir();
   const out = join(outDir, `${basename(file, extname(file))}-${++count}.mjs`);
-  writeFileSync(out, result.outputFiles?.[0]?.text ?? '', { mode: 0o600 });
+  writeFileSync(out, code, { mode: 0o600 });
   try {
     return await import(pathToFileURL(out).href);
   } finally {
@@ -36,13 +43,21 @@ export async function importUserFile(file: string): Promise<unknown> {
 
 /**
  * Starts esbuild's service (a process of its own) now, where the working folder holds files it
- * will compile (a TypeScript or JavaScript config, an `executors` folder), so that its start
- * overlaps with the server's own loading instead of delaying the first file.
+ * will compile (a TypeScript or JavaScript config, executors in `executors/`, unless compiled
+ * since they last changed), so that its start overlaps with the server's own loading instead of
+ * delaying the first file.
  */
 export function warmUpUserFiles(cwd: string): void {
   if (!isBuild || userLoaderActive()) return;
-  const names = ['executors', ...configFileNames.filter((name) => !/\.(json|ya?ml)$/.test(name))];
-  if (!names.some((name) => existsSync(join(cwd, name)))) return;
+  const configs = configFileNames.filter((name) => !/\.(json|ya?ml)$/.test(name)).map((name) => join(cwd, name));
+  const folder = join(cwd, 'executors');
+  // Helpers (`_name.ts`) and tests are compiled into the files that import them, not alone.
+  const executors = existsSync(folder)
+    ? readdirSync(folder)
+        .filter((name) => /\.[mc]?[jt]s$/.test(name) && !/^_|\.(test|d)\.[mc]?[jt]s$/.test(name))
+        .map((name) => join(folder, name))
+    : [];
+  if (![...configs, ...executors].some((file) => existsSync(file) && compileCache.get(file) === undefined)) return;
   void import('esbuild')
     .then(({ build }) => build({ stdin: { contents: '' }, write: false, logLevel: 'silent' }))
     .catch(() => undefined);

@@ -62,7 +62,7 @@ export function createUserStore(app: PluginApp) {
         'SELECT username, password_hash, roles, created_at, token_version FROM jwt_auth_users WHERE username = ?',
         [username],
       );
-      const matches = await verifyPassword(password, row ? String(row.password_hash) : await decoyHash);
+      const matches = await verifyPassword(password, row ? String(row.password_hash) : await decoyHash());
       if (!row || !matches) return null;
       return {
         username: String(row.username),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -75,30 +75,57 @@ test('a project from apflow init, with packed apflow and extensions installed: n
   const tested = npm(['test'], app);
   assert.match(tested, /# pass 2\n# fail 0/, 'the executor and plugin tests');
 
-  const child = spawn('npm', ['start', '--', '--host', '127.0.0.1', '--port', '0'], {
-    cwd: app,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      APFLOW_LLM_KEY_SECRET: 'pack-test-secret-0123456789abcdefghij',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group: npm runs the server as a grandchild, which the group's kill reaches.
-    detached: true,
-  });
-  t.after(() => process.kill(-(child.pid as number), 'SIGKILL'));
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (chunk) => (out += chunk));
-  child.stderr.on('data', (chunk) => (err += chunk));
-  let url = '';
-  for (let waited = 0; !url && waited < 60_000; waited += 100) {
-    const line = out.split('\n').find((entry) => entry.includes('"apflow listening"'));
-    if (line) url = (JSON.parse(line) as { url: string }).url;
-    else if (child.exitCode !== null) break;
-    else await sleep(100);
-  }
-  assert.ok(url, `apflow did not start:\n${out}\n${err}`);
+  /** `npm start` in the app, as a user runs it; the server's URL once it listens. */
+  const start = async () => {
+    const child = spawn('npm', ['start', '--', '--host', '127.0.0.1', '--port', '0'], {
+      cwd: app,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        APFLOW_LLM_KEY_SECRET: 'pack-test-secret-0123456789abcdefghij',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: npm runs the server as a grandchild, which the group's kill reaches.
+      detached: true,
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const kill = (signal: NodeJS.Signals) => {
+      try {
+        process.kill(-(child.pid as number), signal);
+      } catch {
+        // The group is gone already.
+      }
+    };
+    t.after(() => kill('SIGKILL'));
+    const output = { out: '', err: '' };
+    child.stdout.on('data', (chunk) => (output.out += chunk));
+    child.stderr.on('data', (chunk) => (output.err += chunk));
+    let url = '';
+    for (let waited = 0; !url && waited < 60_000; waited += 100) {
+      const line = output.out.split('\n').find((entry) => entry.includes('"apflow listening"'));
+      if (line) url = (JSON.parse(line) as { url: string }).url;
+      else if (child.exitCode !== null) break;
+      else await sleep(100);
+    }
+    assert.ok(url, `apflow did not start:\n${output.out}\n${output.err}`);
+    return { url, output, stop: () => (kill('SIGTERM'), exited) };
+  };
+  // The user's compiled TypeScript, kept for the next start (node_modules/.cache/apflow).
+  const cacheDir = join(app, 'node_modules/.cache/apflow');
+  const cached = () =>
+    existsSync(cacheDir)
+      ? readdirSync(cacheDir)
+          .sort()
+          .map((name) => `${name} ${statSync(join(cacheDir, name)).mtimeMs}`)
+      : [];
+
+  const first = await start();
+  await first.stop();
+  const compiled = cached();
+  assert.equal(compiled.filter((entry) => entry.includes('.mjs ')).length, 2, 'the config and hello.ts, compiled');
+  // Restarted with nothing changed: both come from the cache, not compiled again.
+  const { url, output } = await start();
+  assert.deepEqual(cached(), compiled);
 
   const health = (await (await fetch(`${url}/health`)).json()) as { plugins: string[]; reload_errors: unknown[] };
   assert.ok(health.plugins.includes('crewai') && health.plugins.includes('llm-key-config'), health.plugins.join());
@@ -150,5 +177,6 @@ test('a project from apflow init, with packed apflow and extensions installed: n
     await rpc(url, '/tasks', { jsonrpc: '2.0', id: 3, method: 'tasks.create', params: [task] });
     greeted = await execute({ task_id: task.id });
   }
-  assert.deepEqual(greeted, { greeting: 'hi npm from executors/' }, `the edited executor did not load:\n${err}`);
+  assert.deepEqual(greeted, { greeting: 'hi npm from executors/' }, `the edited executor did not load:\n${output.err}`);
+  assert.notDeepEqual(cached(), compiled, 'the edited executor was compiled again, and kept');
 });

@@ -1,0 +1,78 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Metafile } from 'esbuild';
+import { packageRoot } from './package-root.ts';
+import { version } from './version.ts';
+
+/** What an entry records besides the code: every file compiled in, and the files it imports. */
+interface Entry {
+  file: string;
+  /** Each source file compiled in, by absolute path, with the SHA-256 of its content. */
+  inputs: Record<string, string>;
+  /** Files outside it that it imports (packages, by absolute path): they must still be there. */
+  externals: string[];
+}
+
+/**
+ * User files compiled by esbuild (bundle-user-file.ts), kept between starts in
+ * `node_modules/.cache/apflow` beside the installed apflow: a start whose config, executors and
+ * local plugins have not changed imports them without starting esbuild. An entry is used only
+ * when every file compiled into it has the same content (hashed, not dated) and every package
+ * file it imports is still there; apflow's version is part of its name. Writing is best effort: a
+ * folder apflow cannot write to (a global install) only means compiling at each start.
+ */
+export const compileCache = {
+  /** The compiled code of `file`, if an entry is still good. */
+  get(file: string): string | undefined {
+    const paths = entryPaths(file);
+    try {
+      const entry = JSON.parse(readFileSync(paths.meta, 'utf8')) as Entry;
+      if (entry.file !== file) return undefined;
+      for (const [input, hash] of Object.entries(entry.inputs)) if (hashOf(input) !== hash) return undefined;
+      if (!entry.externals.every((external) => existsSync(external))) return undefined;
+      return readFileSync(paths.code, 'utf8');
+    } catch {
+      return undefined;
+    }
+  },
+  /** Keeps `code`, compiled from `file` with `metafile` (esbuild's, paths relative to `workingDir`). */
+  set(file: string, code: string, metafile: Metafile, workingDir: string): void {
+    const paths = entryPaths(file);
+    try {
+      const inputs: Record<string, string> = {};
+      for (const input of Object.keys(metafile.inputs)) {
+        const path = resolve(workingDir, input);
+        inputs[path] = hashOf(path);
+      }
+      const externals = Object.values(metafile.outputs)
+        .flatMap((output) => output.imports)
+        .filter((imported) => imported.external && imported.path.startsWith('file:'))
+        .map((imported) => fileURLToPath(imported.path));
+      mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+      writeFileSync(paths.code, code, { mode: 0o600 });
+      writeFileSync(paths.meta, JSON.stringify({ file, inputs, externals } satisfies Entry), { mode: 0o600 });
+    } catch {
+      // Not writable here (or a file went away meanwhile): the next start compiles again.
+    }
+  },
+};
+
+/** `<app>/node_modules/.cache/apflow` for an installed apflow; in a clone, its own node_modules. */
+const cacheDir = (() => {
+  const root = fileURLToPath(packageRoot);
+  const marker = `${sep}node_modules${sep}`;
+  const at = root.lastIndexOf(marker);
+  const modules = at === -1 ? join(root, 'node_modules') : root.slice(0, at + marker.length - 1);
+  return join(modules, '.cache', 'apflow');
+})();
+
+function entryPaths(file: string): { code: string; meta: string } {
+  const key = createHash('sha256').update(`${version}\0${file}`).digest('hex').slice(0, 32);
+  return { code: join(cacheDir, `${key}.mjs`), meta: join(cacheDir, `${key}.json`) };
+}
+
+function hashOf(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
