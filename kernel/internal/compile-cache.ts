@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Metafile } from 'esbuild';
@@ -26,20 +26,20 @@ interface Entry {
 export const compileCache = {
   /** The compiled code of `file`, if an entry is still good. */
   get(file: string): string | undefined {
-    const paths = entryPaths(file);
     try {
-      const entry = JSON.parse(readFileSync(paths.meta, 'utf8')) as Entry;
-      if (entry.file !== file) return undefined;
+      const text = readFileSync(entryPath(file), 'utf8');
+      const newline = text.indexOf('\n');
+      const entry = JSON.parse(text.slice(HEADER.length, newline)) as Entry;
+      if (!text.startsWith(HEADER) || entry.file !== file) return undefined;
       for (const [input, hash] of Object.entries(entry.inputs)) if (hashOf(input) !== hash) return undefined;
       if (!entry.externals.every((external) => existsSync(external))) return undefined;
-      return readFileSync(paths.code, 'utf8');
+      return text.slice(newline + 1);
     } catch {
       return undefined;
     }
   },
   /** Keeps `code`, compiled from `file` with `metafile` (esbuild's, paths relative to `workingDir`). */
   set(file: string, code: string, metafile: Metafile, workingDir: string): void {
-    const paths = entryPaths(file);
     try {
       const inputs: Record<string, string> = {};
       for (const input of Object.keys(metafile.inputs)) {
@@ -51,13 +51,21 @@ export const compileCache = {
         .filter((imported) => imported.external && imported.path.startsWith('file:'))
         .map((imported) => fileURLToPath(imported.path));
       mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
-      writeFileSync(paths.code, code, { mode: 0o600 });
-      writeFileSync(paths.meta, JSON.stringify({ file, inputs, externals } satisfies Entry), { mode: 0o600 });
+      // One file, renamed into place: workers of one server compiling at once never mix an
+      // entry's record with another compile's code, nor read half a file.
+      const path = entryPath(file);
+      const temporary = `${path}.${process.pid}.tmp`;
+      const header = `${HEADER}${JSON.stringify({ file, inputs, externals } satisfies Entry)}\n`;
+      writeFileSync(temporary, header + code, { mode: 0o600 });
+      renameSync(temporary, path);
     } catch {
       // Not writable here (or a file went away meanwhile): the next start compiles again.
     }
   },
 };
+
+/** An entry's first line: this, then its record as JSON; the compiled module follows. */
+const HEADER = '//apflow-compiled ';
 
 /** `<app>/node_modules/.cache/apflow` for an installed apflow; in a clone, its own node_modules. */
 const cacheDir = (() => {
@@ -68,9 +76,9 @@ const cacheDir = (() => {
   return join(modules, '.cache', 'apflow');
 })();
 
-function entryPaths(file: string): { code: string; meta: string } {
+function entryPath(file: string): string {
   const key = createHash('sha256').update(`${version}\0${file}`).digest('hex').slice(0, 32);
-  return { code: join(cacheDir, `${key}.mjs`), meta: join(cacheDir, `${key}.json`) };
+  return join(cacheDir, `${key}.mjs`);
 }
 
 function hashOf(path: string): string {
