@@ -22,7 +22,10 @@ export async function testCommand(filters: readonly string[]): Promise<void> {
     });
   }
   const register = new URL('bin/register.js', packageRoot).href;
-  const child = spawn(process.execPath, ['--import', register, '--test', ...files], { stdio: 'inherit' });
+  // Without NODE_TEST_CONTEXT: set when a test runner started this command, it would make this
+  // runner send its results there (in its wire format) instead of printing them.
+  const { NODE_TEST_CONTEXT: _runner, ...env } = process.env;
+  const child = spawn(process.execPath, ['--import', register, '--test', ...files], { stdio: 'inherit', env });
   const code = await new Promise<number>((resolve) => child.on('close', (exit) => resolve(exit ?? 1)));
   process.exitCode = code;
 }

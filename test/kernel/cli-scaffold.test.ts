@@ -87,6 +87,10 @@ test('apflow new executor and plugin write typed skeletons whose tests pass unde
   assert.match(tested.stdout, /# pass 3\n# fail 0/);
   const filtered = await runApflow(['test', 'shout'], { cwd: dir });
   assert.match(filtered.stdout, /# pass 1\n/);
+  // Started by another test runner (which sets NODE_TEST_CONTEXT), it still prints its own report.
+  const nested = await runApflow(['test', 'shout'], { cwd: dir, env: { NODE_TEST_CONTEXT: 'child-v8' } });
+  assert.equal(nested.code, 0);
+  assert.match(nested.stdout, /# pass 1\n/);
 
   for (const [args, message] of [
     [['new', 'executor', 'Bad!'], /NAME must be lowercase/],
