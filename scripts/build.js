@@ -4,8 +4,8 @@
 // extension to its own dist/ (tsc). `node scripts/build.js NAME…` builds those extensions only
 // (apflow's types first if missing).
 // It is also npm's `prepare` (a git install, `npm pack`): where TypeScript is not installed
-// (`npm ci --omit=dev` in a clone, as the Docker image does) it builds nothing, and the clone
-// runs from its sources as always.
+// (`npm ci --omit=dev` in a clone) it builds nothing, and the clone runs from its sources, but
+// without Swagger UI's files (/docs answers 503 for them); the Docker image builds, then prunes.
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -25,9 +25,10 @@ export async function importUserFile(file: string): Promise<unknown> {
   let code = compileCache.get(file);
   if (code === undefined) {
     const { build } = await import('esbuild');
-    const result = await build({ ...userFileBuild, entryPoints: [file], metafile: true });
+    const read = new Map<string, string>();
+    const result = await build({ ...userFileBuild(read), entryPoints: [file], metafile: true });
     code = result.outputFiles?.[0]?.text ?? '';
-    if (result.metafile) compileCache.set(file, code, result.metafile, process.cwd());
+    if (result.metafile) compileCache.set(file, code, { metafile: result.metafile, workingDir: process.cwd(), read });
   }
   process.setSourceMapsEnabled(true);
   // A folder of this process's own (mode 0700), and each module deleted once it is loaded.

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Metafile } from 'esbuild';
@@ -19,8 +20,9 @@ interface Entry {
  * User files compiled by esbuild (bundle-user-file.ts), kept between starts in
  * `node_modules/.cache/apflow` beside the installed apflow: a start whose config, executors and
  * local plugins have not changed imports them without starting esbuild. An entry is used only
- * when every file compiled into it has the same content (hashed, not dated) and every package
- * file it imports is still there; apflow's version is part of its name. Writing is best effort: a
+ * when every file compiled into it (and the working folder's tsconfig.json and package.json) has
+ * the same content (hashed, not dated) and every package file it imports is still there;
+ * apflow's and esbuild's versions are part of its name. Writing is best effort: a
  * folder apflow cannot write to (a global install) only means compiling at each start.
  */
 export const compileCache = {
@@ -38,14 +40,26 @@ export const compileCache = {
       return undefined;
     }
   },
-  /** Keeps `code`, compiled from `file` with `metafile` (esbuild's, paths relative to `workingDir`). */
-  set(file: string, code: string, metafile: Metafile, workingDir: string): void {
+  /**
+   * Keeps `code`, compiled from `file`: `metafile` is esbuild's (paths relative to `workingDir`),
+   * `read` the hash of each source file's text as esbuild compiled it (a file saved during the
+   * compile is then not kept under its new content). The working folder's tsconfig.json and
+   * package.json count as inputs too (paths, `imports`, `type` change what a compile makes).
+   */
+  set(file: string, code: string, from: { metafile: Metafile; workingDir: string; read: Map<string, string> }): void {
     try {
       const inputs: Record<string, string> = {};
-      for (const input of Object.keys(metafile.inputs)) {
-        const path = resolve(workingDir, input);
-        inputs[path] = hashOf(path);
+      for (const input of Object.keys(from.metafile.inputs)) {
+        const path = resolve(from.workingDir, input);
+        const hash = from.read.get(path);
+        if (hash === undefined) return;
+        inputs[path] = hash;
       }
+      for (const name of ['tsconfig.json', 'package.json']) {
+        const path = join(from.workingDir, name);
+        if (existsSync(path)) inputs[path] = hashOf(path);
+      }
+      const { metafile } = from;
       const externals = Object.values(metafile.outputs)
         .flatMap((output) => output.imports)
         .filter((imported) => imported.external && imported.path.startsWith('file:'))
@@ -76,11 +90,14 @@ const cacheDir = (() => {
   return join(modules, '.cache', 'apflow');
 })();
 
+const esbuildVersion = () =>
+  String((createRequire(import.meta.url)('esbuild/package.json') as { version: string }).version);
+
 function entryPath(file: string): string {
-  const key = createHash('sha256').update(`${version}\0${file}`).digest('hex').slice(0, 32);
+  const key = createHash('sha256').update(`${version}\0${esbuildVersion()}\0${file}`).digest('hex').slice(0, 32);
   return join(cacheDir, `${key}.mjs`);
 }
 
 function hashOf(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
+  return createHash('sha256').update(readFileSync(path, 'utf8')).digest('hex');
 }

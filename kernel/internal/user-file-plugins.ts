@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { isBuiltin } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { extname, sep } from 'node:path';
@@ -20,9 +21,10 @@ const SKIP = Symbol('apflow: resolving');
 
 /**
  * How a user's file is compiled (bundle-user-file.ts): where the modules it imports come from,
- * and what `import.meta` and `__dirname` mean in each of its files.
+ * and what `import.meta` and `__dirname` mean in each of its files. Each source file read is put
+ * in `read` with the SHA-256 of the very text compiled (what compile-cache.ts keeps it by).
  */
-export const userFileBuild: BuildOptions = {
+export const userFileBuild = (read: Map<string, string>): BuildOptions => ({
   bundle: true,
   write: false,
   format: 'esm',
@@ -45,8 +47,8 @@ export const userFileBuild: BuildOptions = {
     __filename: '__apflowFilename',
     __dirname: '__apflowDirname',
   },
-  plugins: [keepPackages(), sourceMeta()],
-};
+  plugins: [keepPackages(), sourceMeta(read)],
+});
 
 /**
  * Packages stay the server's own modules: an import that resolves into node_modules (JavaScript)
@@ -82,7 +84,7 @@ function keepPackages(): Plugin {
 }
 
 /** Each file gets its own `import.meta.url`, `filename` and `dirname` (see `define` above). */
-function sourceMeta(): Plugin {
+function sourceMeta(read: Map<string, string>): Plugin {
   return {
     name: 'apflow-source-meta',
     setup(build) {
@@ -91,6 +93,7 @@ function sourceMeta(): Plugin {
         const dirname = fileURLToPath(new URL('.', url)).replace(/[\\/]$/, '');
         const names = `const __apflowUrl = ${JSON.stringify(url)}, __apflowFilename = ${JSON.stringify(args.path)}, __apflowDirname = ${JSON.stringify(dirname)};`;
         const source = readFileSync(args.path, 'utf8');
+        read.set(args.path, createHash('sha256').update(source).digest('hex'));
         // On the first line, so that line numbers stay the source's (after a `#!` line).
         const hashbang = source.startsWith('#!') ? source.slice(0, source.indexOf('\n') + 1) : '';
         const contents = `${hashbang}${names} ${source.slice(hashbang.length)}`;

@@ -17,7 +17,7 @@ export function postgresDriver(manager: ConnectionManager): Driver {
     }
   };
   const on = (client: PgClient) => async (sql: string, params: unknown[]) =>
-    (await client.query(numbered(sql), params)).rows;
+    (await client.query(params.length ? numbered(sql) : sql, params)).rows;
   return {
     close: async () => undefined,
     // Outside a transaction a statement other than a SELECT commits by itself.

@@ -1,5 +1,4 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { loadOnce } from 'apflow';
 
 const PARAMS = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } satisfies ScryptOptions;
 const KEY_LENGTH = 32;
@@ -33,8 +32,11 @@ export async function verifyPassword(password: string, hash: string): Promise<bo
 }
 
 /**
- * A hash of a random password: checked against when the username is unknown, so that a wrong
- * username costs the same time as a wrong password. Made at the first login, not at start (a
- * scrypt hash takes a core and 32 MB for a while).
+ * For an unknown username: the same work as checking a wrong password (one scrypt derivation of
+ * `password`, with a random salt), then false, so that a wrong username takes as long as a wrong
+ * password. Nothing is made ahead (a hash made at start took a core and 32 MB for a while).
  */
-export const decoyHash = loadOnce(() => hashPassword(randomBytes(16).toString('base64url')));
+export async function refuseUnknown(password: string): Promise<false> {
+  await derive(password, randomBytes(16), PARAMS);
+  return false;
+}

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ApflowError, type PluginApp } from 'apflow';
-import { decoyHash, hashPassword, verifyPassword } from './passwords.ts';
+import { hashPassword, refuseUnknown, verifyPassword } from './passwords.ts';
 
 /** A user who may log in (what is listed: never the hash). */
 export interface User {
@@ -62,7 +62,7 @@ export function createUserStore(app: PluginApp) {
         'SELECT username, password_hash, roles, created_at, token_version FROM jwt_auth_users WHERE username = ?',
         [username],
       );
-      const matches = await verifyPassword(password, row ? String(row.password_hash) : await decoyHash());
+      const matches = row ? await verifyPassword(password, String(row.password_hash)) : await refuseUnknown(password);
       if (!row || !matches) return null;
       return {
         username: String(row.username),

@@ -85,3 +85,18 @@ console.log(JSON.stringify({ tables: tables.length, loaded: loaded.length }));`;
   );
   assert.deepEqual(JSON.parse(out.trim().split('\n').at(-1) as string), { tables: 1, loaded: 0 });
 });
+
+test('an SQL migration string holding two statements is refused, not run in part', async (t) => {
+  const dir = tempProject(t, {
+    'two.ts': `import { definePlugin } from 'apflow';
+export default definePlugin({
+  name: 'two',
+  migrations: [{ name: '0001-two', sql: () => ["CREATE TABLE two_a (id TEXT DEFAULT 'a;b'); CREATE TABLE two_b (id TEXT)"] }],
+  setup() {},
+});`,
+  });
+  assert.match(
+    await loadError({ plugins: [join(dir, 'two.ts')] }),
+    /^APF_PLUGIN_LOAD_FAILED: plugin 'two' failed to migrate its tables: migration two\/0001-two: one statement per string/,
+  );
+});

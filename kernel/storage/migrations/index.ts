@@ -11,7 +11,7 @@ export type Dialect = 'sqlite' | 'postgres';
  * the same transaction (a failed one leaves nothing behind). Running it loads no ORM.
  */
 export interface SqlMigration {
-  /** Orders the migrations (compared as text) and is recorded in `apflow_migrations`. */
+  /** Recorded in `apflow_migrations` once it ran (migrations run in the order listed). */
   name: string;
   /** The statements to run on `dialect`; {@link columnTypes} names the types that differ. */
   sql(dialect: Dialect): readonly string[];
