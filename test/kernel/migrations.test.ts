@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createApp } from 'apflow';
+import { createApp, type App } from 'apflow';
 import { testDatabases } from '../databases.ts';
 import { memoryLog, repoRoot, tempProject } from '../helpers.ts';
 import { loadError } from './plugins-setup.ts';
@@ -43,25 +43,21 @@ export default definePlugin({
       await loadError({ database: { url }, plugins: [join(dir, 'bad.ts')] }),
       /^APF_PLUGIN_LOAD_FAILED: plugin 'steps' failed to migrate its tables: .*syntax error/,
     );
+    /** The plugin's migrations recorded as run, sorted. */
+    const recorded = async (on: App) =>
+      (await on.storage.sql.select<{ name: string }>('SELECT name FROM apflow_migrations'))
+        .map((row) => row.name)
+        .filter((name) => name.startsWith('steps/'))
+        .sort();
     const app = await start(url);
-    const tables = async () =>
-      (await app.storage.sql.select<{ n: string }>('SELECT name AS n FROM apflow_migrations'))
-        .map((row) => row.n)
-        .filter((name) => name.startsWith('steps/'));
-    assert.deepEqual(await tables(), ['steps/0001-a'], 'the first is kept and recorded, the failed one is not');
+    assert.deepEqual(await recorded(app), ['steps/0001-a'], 'the first is kept and recorded, the failed one is not');
     await app.storage.sql.select('SELECT id, at FROM steps_a');
     await assert.rejects(app.storage.sql.select('SELECT id FROM steps_b'), 'the failed migration left no table');
     await app.close();
 
     const fixed = await start(url, [join(dir, 'good.ts')]);
     t.after(() => fixed.close());
-    assert.deepEqual(
-      (await fixed.storage.sql.select<{ name: string }>('SELECT name FROM apflow_migrations'))
-        .map((row) => row.name)
-        .filter((name) => name.startsWith('steps/'))
-        .sort(),
-      ['steps/0001-a', 'steps/0002-b'],
-    );
+    assert.deepEqual(await recorded(fixed), ['steps/0001-a', 'steps/0002-b']);
     await fixed.storage.sql.select('SELECT id FROM steps_b');
   });
 }
