@@ -19,6 +19,9 @@ import { createSelfAddresses } from '../outbound/self-addresses.ts';
 import { createStorage } from '../storage/create-storage.ts';
 import { createTaskEngine, type TaskEngine } from '../engine/task-engine.ts';
 import { createTaskRepository, type TaskRepository } from '../engine/task-repository.ts';
+import { createSecretSealer } from '../secrets/secret-sealer.ts';
+import { resolveSecretsKey } from '../secrets/secrets-key.ts';
+import { createTaskSecrets } from '../secrets/task-secrets.ts';
 import { createSignalBus } from '../engine/signal-bus.ts';
 import { answerServerTasks } from './server-tasks.ts';
 import { drain, createFrontServer } from './front-server.ts';
@@ -95,24 +98,30 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     releasers.add(() => folders.close());
     if (options.executors?.length) folderExecutors.replaceSource('(given to createApp)', options.executors);
     const pluginErrors: { file: string; error: string; at: string }[] = [];
-    const tasks = createTaskRepository(storage.sql);
+    // The engine outlives generations: it asks for the current hooks and executors each time.
+    let current!: Generation;
+    const executor = (id: string) => current?.executor(id);
+    const secrets = createTaskSecrets(
+      createSecretSealer(resolveSecretsKey(config.secrets.key, config.database.url)),
+      executor,
+    );
+    const tasks = createTaskRepository(storage.sql, secrets);
     const signals = await createSignalBus({ dialect: storage.dialect, url: config.database.url, log });
     releasers.add(() => signals.close());
     const self = createSelfAddresses();
     if (config.server.base_url) self.knownAs(config.server.base_url);
     const outbound = createOutbound({ rules: config.outbound, self });
     releasers.add(() => outbound.close());
-    // The engine outlives generations: it asks for the current hooks and executors each time.
-    let current!: Generation;
     const engine = createTaskEngine({
       repository: tasks,
       sql: storage.sql,
       signals,
       hooks: () => current.hooks,
-      executor: (id) => current?.executor(id),
+      executor,
       executorIds: () => current?.executors().map((entry) => entry.definition.id) ?? [],
       settings: config.engine,
       outbound,
+      secrets,
       log,
     });
     const stopAnswering = answerServerTasks(engine);

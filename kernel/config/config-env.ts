@@ -50,6 +50,7 @@ export const envBindings: readonly EnvBinding[] = [
   { names: ['APFLOW_OUTBOUND_ALLOW_PRIVATE'], path: ['outbound', 'allow_private'], type: 'boolean' },
   { names: ['APFLOW_OUTBOUND_ALLOW_HOSTS'], path: ['outbound', 'allow_hosts'], type: 'list' },
   { names: ['APFLOW_OUTBOUND_DENY_HOSTS'], path: ['outbound', 'deny_hosts'], type: 'list' },
+  { names: ['APFLOW_SECRETS_KEY'], path: ['secrets', 'key'], type: 'string' },
   // Sections of built-in plugins.
   { names: ['APFLOW_A2A_SECRETS_KEY'], path: ['a2a', 'secrets_key'], type: 'string' },
   { names: ['APFLOW_MCP_STDIO_ENABLED'], path: ['mcp', 'client', 'stdio', 'enabled'], type: 'boolean' },

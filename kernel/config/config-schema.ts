@@ -81,6 +81,11 @@ export const KernelConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    // Secret inputs of tasks (passwords, keys, tokens executors list) are sealed under this key.
+    secrets: Type.Object(
+      { key: Type.Optional(Type.String({ minLength: 32 })) },
+      { additionalProperties: false, default: {} },
+    ),
     plugins: Type.Array(PluginEntry, { default: [] }),
     disabled_plugins: Type.Array(Type.String(), { default: [] }),
     reload: Type.Boolean({ default: false }),

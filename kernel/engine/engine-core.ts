@@ -2,6 +2,7 @@ import type { RegisteredExecutor } from '../executors/executor-table.ts';
 import type { Hooks } from '../hooks/hooks.ts';
 import type { Logger } from '../internal/logger.ts';
 import type { Outbound } from '../outbound/outbound-policy.ts';
+import type { TaskSecrets } from '../secrets/task-secrets.ts';
 import type { Sql } from '../storage/sql.ts';
 import type { createRequestScopes } from './request-scopes.ts';
 import type { RunMemory } from './run-memory.ts';
@@ -50,6 +51,8 @@ export interface EngineCore {
   readonly executors: { get(id: string): RegisteredExecutor | undefined; ids(): string[] };
   /** The outbound policy executors reach the network through. */
   readonly outbound: Outbound;
+  /** Seals and opens tasks' secret inputs. */
+  readonly secrets?: TaskSecrets;
   readonly log: Logger;
   mode: EngineMode;
 }

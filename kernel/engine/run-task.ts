@@ -10,6 +10,7 @@ import type { Logger } from '../internal/logger.ts';
 import type { Outbound } from '../outbound/outbound-policy.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
 import { selectExecutor } from '../tasks/select-executor.ts';
+import type { TaskSecrets } from '../secrets/task-secrets.ts';
 
 const NOT_RETRYABLE: ReadonlySet<string> = new Set([
   'APF_FORBIDDEN',
@@ -40,6 +41,8 @@ export interface RunTaskOptions {
   demo?: boolean;
   /** The outbound policy the executor reaches the network through. */
   outbound: Outbound;
+  /** Opens the task's sealed secret inputs for the run. */
+  secrets?: TaskSecrets;
   log: Logger;
 }
 
@@ -57,13 +60,26 @@ export async function runTask(options: RunTaskOptions): Promise<RunOutcome> {
     return { status: 'failed', error: toApflowError(error).message, retryable: false };
   }
   const executorId = registered.definition.id;
+  // The keys and secrets this run was given never leave it: they are taken out of its result,
+  // error and progress messages.
+  const keys = new Set<string>();
+  let inputs = task.inputs ?? {};
+  if (options.secrets) {
+    try {
+      const opened = options.secrets.open(inputs);
+      inputs = opened.inputs;
+      for (const secret of opened.secrets) keys.add(secret);
+    } catch (error) {
+      return { status: 'failed', error: toApflowError(error).message, retryable: false };
+    }
+  }
   const base: TaskRunContext = {
     phase: 'before',
     task_id: task.id,
     root_task_id: task.root_id,
     user_id: task.user_id,
     executor_id: executorId,
-    inputs: task.inputs ?? {},
+    inputs,
     state: {},
   };
 
@@ -81,8 +97,6 @@ export async function runTask(options: RunTaskOptions): Promise<RunOutcome> {
 
   // Most servers have no taskRun taps: skip the two hook calls per task then.
   const tapped = hooks.taskRun.isUsed();
-  // The keys this run was given never leave it: they are taken out of its result and error.
-  const keys = new Set<string>();
   let run = base;
   try {
     if (tapped) run = await hooks.taskRun.promise(base);
@@ -154,7 +168,7 @@ function makeContext(
     task,
     params: task.params ?? {},
     signal,
-    progress: options.progress,
+    progress: (progress, message) => options.progress(progress, message && scrubText(message, keys)),
     outbound: options.outbound,
     resolveKey: async (provider, model) => {
       const key = await hooks.keyResolve.promise({

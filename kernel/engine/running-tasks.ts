@@ -60,6 +60,7 @@ export function createRunningTasks(
             requestState: core.scopes.get(row.root_id),
             demo: row.run_demo,
             outbound: core.outbound,
+            secrets: core.secrets,
             progress: (progress, message) => {
               // Only while it runs here: an executor still reporting after its end (a timeout
               // let it go on) or after it was lost must not write over how the task ended.

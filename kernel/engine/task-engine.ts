@@ -6,6 +6,7 @@ import type { Logger } from '../internal/logger.ts';
 import type { Outbound } from '../outbound/outbound-policy.ts';
 import { countReady } from '../storage/queries/claims.ts';
 import { listServers } from '../storage/queries/servers.ts';
+import type { TaskSecrets } from '../secrets/task-secrets.ts';
 import type { Sql } from '../storage/sql.ts';
 import type { TaskTreeJson } from '../tasks/task-record.ts';
 import { cancelTasks, type CancelResult } from './cancel-tasks.ts';
@@ -71,6 +72,7 @@ export function createTaskEngine(options: {
   executorIds: () => string[];
   settings: EngineSettings;
   outbound: Outbound;
+  secrets?: TaskSecrets;
   log: Logger;
 }) {
   const { repository: repo, sql, signals, settings, log } = options;
@@ -106,6 +108,7 @@ export function createTaskEngine(options: {
     hooks: options.hooks,
     executors: { get: options.executor, ids: options.executorIds },
     outbound: options.outbound,
+    secrets: options.secrets,
     log,
     mode: 'idle',
   };

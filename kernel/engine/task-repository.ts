@@ -20,12 +20,35 @@ import { countTreeStatuses } from '../storage/queries/run-counts.ts';
 import type { Principal } from '../hooks/hook-types.ts';
 import { mayAccess } from '../tasks/access.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
+import type { TaskSecrets } from '../secrets/task-secrets.ts';
 
 /**
  * The engine's (and the API's) only way to the task table. Each method is one query module;
  * the engine's own transactions (claims, runs, leases) live in kernel/engine.
  */
-export function createTaskRepository(sql: Sql) {
+export function createTaskRepository(sql: Sql, secrets?: TaskSecrets) {
+  // Every row is stored with its executor's secret inputs sealed, whichever way it is written.
+  const sealRows = (rows: readonly TaskRow[]) => {
+    if (secrets) for (const row of rows) row.inputs = secrets.seal(row);
+  };
+  const sealChanges = async (changes: readonly TaskChange[]): Promise<readonly TaskChange[]> => {
+    if (!secrets || !changes.some((change) => change.set.inputs)) return changes;
+    return Promise.all(
+      changes.map(async (change) => {
+        const { inputs, name, params, schemas } = change.set;
+        if (!inputs) return change;
+        // The executor is chosen by the task as it will be: its new name, params or schemas, if any.
+        const row = await get(change.id);
+        const task = {
+          inputs,
+          name: name ?? row?.name ?? '',
+          params: params !== undefined ? params : (row?.params ?? null),
+          schemas: schemas !== undefined ? schemas : (row?.schemas ?? null),
+        };
+        return { ...change, set: { ...change.set, inputs: secrets.seal(task) } };
+      }),
+    );
+  };
   const get = groupCalls<string, TaskRow | null>(async (ids) => {
     if (ids.length === 1) return [await selectTask(sql, ids[0] as string)];
     const found = new Map((await selectTasks(sql, ids)).map((row) => [row.id, row]));
@@ -61,6 +84,7 @@ export function createTaskRepository(sql: Sql) {
      */
     insertTree: groupCalls<readonly TaskRow[], void>(async (trees) => {
       const rows = trees.flat();
+      sealRows(rows);
       await sql.writeAside(() => insertStatements(sql, rows));
       return trees.map(() => undefined);
     }),
@@ -68,18 +92,22 @@ export function createTaskRepository(sql: Sql) {
      * Stores a copied tree and marks its originals `has_copy`, in one transaction: a copy is
      * never half stored, nor an original marked for a copy that does not exist.
      */
-    insertCopy: (rows: readonly TaskRow[], originalIds: readonly string[], now: string) =>
-      sql.write(async (runner) => {
+    insertCopy: (rows: readonly TaskRow[], originalIds: readonly string[], now: string) => {
+      sealRows(rows);
+      return sql.write(async (runner) => {
         await updateTasks(
           sql,
           runner,
           originalIds.map((id) => ({ id, set: { has_copy: true, updated_at: now } })),
         );
         await insertTasks(sql, runner, rows);
-      }),
+      });
+    },
     /** Applies changes in one transaction. */
-    update: (changes: readonly TaskChange[]) =>
-      sql.write(async (runner) => void (await updateTasks(sql, runner, changes))),
+    update: async (changes: readonly TaskChange[]) => {
+      const sealed = await sealChanges(changes);
+      await sql.write(async (runner) => void (await updateTasks(sql, runner, sealed)));
+    },
     delete: (ids: readonly string[]) => sql.write((runner) => deleteTasks(runner, ids)),
     /** Deletes `ids` and applies `changes` (e.g. to their parent) in one transaction. */
     remove: (ids: readonly string[], changes: readonly TaskChange[]) =>

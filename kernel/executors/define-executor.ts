@@ -42,6 +42,14 @@ export interface ExecutorDefinition<S extends TSchema = TSchema> {
   inputSchema?: S;
   /** Runs the task; the returned value becomes the task's result. */
   execute(inputs: Static<S>, ctx: ExecutorContext): unknown;
+  /**
+   * Inputs that hold secrets (passwords, keys, tokens), as dotted paths (`password`,
+   * `smtp.password`); a path naming an object or array covers every string inside it. The kernel
+   * stores their values sealed (never in the clear in the database), hands the executor the
+   * plain values, and replaces any of them in the result, the error and progress messages by
+   * `***`.
+   */
+  secretInputs?: readonly string[];
   /** Result returned instead of running when the task runs in demo mode. */
   demoResult?(inputs: Static<S>, ctx: ExecutorContext): unknown;
 }

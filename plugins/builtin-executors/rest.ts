@@ -31,6 +31,7 @@ export const restExecutor = defineExecutor({
     timeout: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
     auth: Type.Optional(Auth),
   }),
+  secretInputs: ['auth.token', 'auth.password', 'auth.value', 'headers.Authorization', 'headers.authorization'],
   async execute(inputs, ctx) {
     const url = new URL(inputs.url);
     for (const [key, value] of Object.entries(inputs.params ?? {})) url.searchParams.set(key, String(value));

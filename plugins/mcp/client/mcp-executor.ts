@@ -60,6 +60,8 @@ export function createMcpExecutor(settings: McpExecutorSettings) {
     description:
       'Calls an MCP server (stdio program or HTTP URL): list_tools, call_tool, list_resources, read_resource, list_prompts, get_prompt',
     inputSchema: McpExecutorInputs,
+    // Headers carry bearer tokens and env carries API keys: stored sealed, scrubbed from results.
+    secretInputs: ['headers', 'env'],
     async execute(inputs, ctx) {
       const spec = checkServerSpec(inputs, WHO);
       const request = checkOperation(inputs, WHO);

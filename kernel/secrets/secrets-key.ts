@@ -1,0 +1,35 @@
+import { randomBytes } from 'node:crypto';
+import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/**
+ * The key secret inputs are sealed under: `secrets.key` when set; else, for a SQLite file, a
+ * random key kept in a file beside it (`<database>-secrets.key`, mode 0600, made once: every
+ * process of this server reads the same one); else none (PostgreSQL or an in-memory database
+ * without `secrets.key`: secrets are kept in each process's memory).
+ */
+export function resolveSecretsKey(configured: string | undefined, databaseUrl: string): string | undefined {
+  if (configured) return configured;
+  if (!databaseUrl.startsWith('sqlite:')) return undefined;
+  const path = databaseUrl.slice('sqlite:'.length);
+  if (path === ':memory:' || path === '') return undefined;
+  const file = `${path}-secrets.key`;
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  mkdirSync(dirname(file), { recursive: true });
+  // Written whole under a private name, then linked into place: of two processes starting
+  // together, one link wins and both read the winner's complete key.
+  const draft = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(draft, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
+  try {
+    linkSync(draft, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    rmSync(draft, { force: true });
+  }
+  return readFileSync(file, 'utf8').trim();
+}
