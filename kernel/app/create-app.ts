@@ -101,10 +101,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     // The engine outlives generations: it asks for the current hooks and executors each time.
     let current!: Generation;
     const executor = (id: string) => current?.executor(id);
-    const secrets = createTaskSecrets(
-      createSecretSealer(resolveSecretsKey(config.secrets.key, config.database.url)),
-      executor,
-    );
+    const secrets = createTaskSecrets(createSecretSealer(resolveSecretsKey(config)), executor);
     const tasks = createTaskRepository(storage.sql, secrets);
     const signals = await createSignalBus({ dialect: storage.dialect, url: config.database.url, log });
     releasers.add(() => signals.close());

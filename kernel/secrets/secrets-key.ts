@@ -5,14 +5,23 @@ import { dirname } from 'node:path';
 /**
  * The key secret inputs are sealed under: `secrets.key` when set; else, for a SQLite file, a
  * random key kept in a file beside it (`<database>-secrets.key`, mode 0600, made once: every
- * process of this server reads the same one); else none (PostgreSQL or an in-memory database
- * without `secrets.key`: secrets are kept in each process's memory).
+ * process of this server reads the same one); else one derived from `auth.jwt_secret`, which
+ * every server of a cluster shares; else none (secrets are kept in each process's memory).
  */
-export function resolveSecretsKey(configured: string | undefined, databaseUrl: string): string | undefined {
-  if (configured) return configured;
-  if (!databaseUrl.startsWith('sqlite:')) return undefined;
-  const path = databaseUrl.slice('sqlite:'.length);
-  if (path === ':memory:' || path === '') return undefined;
+export function resolveSecretsKey(config: {
+  secrets: { key?: string };
+  database: { url: string };
+  auth: { jwt_secret?: string };
+}): string | undefined {
+  if (config.secrets.key) return config.secrets.key;
+  const url = config.database.url;
+  const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : '';
+  if (path && path !== ':memory:') return keyFile(path);
+  // A separate label: the sealing key is never the signing key itself.
+  return config.auth.jwt_secret ? `apflow secret inputs:${config.auth.jwt_secret}` : undefined;
+}
+
+function keyFile(path: string): string {
   const file = `${path}-secrets.key`;
   try {
     return readFileSync(file, 'utf8').trim();

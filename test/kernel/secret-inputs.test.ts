@@ -116,7 +116,7 @@ describe('secret inputs', () => {
   });
 
   test(
-    'without secrets.key on PostgreSQL they live in one process: a restart fails the run with a clear error; with the key they survive',
+    'on PostgreSQL without secrets.key or auth.jwt_secret they live in one process (a restart fails the run with a clear error); with either they survive',
     { skip: !postgresAdminUrl && 'APFLOW_TEST_POSTGRES_URL is not set' },
     async (t) => {
       const postgres = testDatabases().find((db) => db.name === 'postgres')!;
