@@ -2,7 +2,9 @@ import { definePlugin, Type, version } from 'apflow';
 import { aggregateResultsExecutor } from './aggregate-results.ts';
 import { createCommandExecutor } from './command.ts';
 import { restExecutor } from './rest.ts';
+import { scrapeExecutor } from './scrape.ts';
 import { systemInfoExecutor } from './system-info.ts';
+import { websocketExecutor } from './websocket.ts';
 
 const Settings = Type.Object(
   {
@@ -29,7 +31,10 @@ const envList = (value: string | undefined) =>
 const fromEnv = (...names: string[]) =>
   names.map((name) => process.env[name]).find((value) => value !== undefined && value !== '');
 
-/** The executors every apflow has: system info, aggregation, REST calls and (opt-in) commands. */
+/**
+ * The executors every apflow has: system info, aggregation, REST calls, WebSocket exchanges, page
+ * scraping and (opt-in) commands.
+ */
 export default definePlugin({
   name: 'builtin-executors',
   version,
@@ -45,5 +50,7 @@ export default definePlugin({
     app.executors.register(aggregateResultsExecutor);
     app.executors.register(restExecutor);
     app.executors.register(createCommandExecutor({ enabled, allow }));
+    app.executors.register(websocketExecutor);
+    app.executors.register(scrapeExecutor);
   },
 });

@@ -1,4 +1,5 @@
 import { ApflowError, defineExecutor, refusalDetail, Type } from 'apflow';
+import { fetchFailure } from './fetch-failure.ts';
 
 const Auth = Type.Union([
   Type.Object({ type: Type.Literal('bearer'), token: Type.String() }),
@@ -68,19 +69,9 @@ export const restExecutor = defineExecutor({
       text = await response.text();
     } catch (error) {
       if (ctx.signal.aborted) throw error;
-      const refused = refusalDetail(error);
-      if (refused) {
-        const hop = refused.target === url.origin ? '' : ` (redirected from ${target})`;
-        throw new ApflowError('APF_FORBIDDEN', {
-          message: `rest_executor: ${refused.target}/ is refused: ${refused.reason}${hop}`,
-        });
-      }
-      if (timeout.aborted)
-        throw new ApflowError('APF_UNAVAILABLE', { message: `${target} timed out after ${timeoutS}s` });
-      throw new ApflowError('APF_UNAVAILABLE', {
-        message: `${target} failed: ${describeFailure(error)}`,
-        cause: error,
-      });
+      if (timeout.aborted && !refusalDetail(error))
+        throw new ApflowError('APF_UNAVAILABLE', { message: `rest_executor: ${target} timed out after ${timeoutS}s` });
+      throw fetchFailure('rest_executor', error, url, target);
     }
     let json: unknown = null;
     try {
@@ -99,10 +90,3 @@ export const restExecutor = defineExecutor({
     };
   },
 });
-
-/** fetch says only "fetch failed"; the reason (refused, DNS, TLS…) is in its cause. */
-function describeFailure(error: unknown): string {
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-  if (!(cause instanceof Error)) return String(cause);
-  return cause.message || ('code' in cause && typeof cause.code === 'string' ? cause.code : '') || cause.name;
-}

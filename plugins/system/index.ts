@@ -40,6 +40,8 @@ export default definePlugin({
           id: entry.definition.id,
           name: entry.definition.name ?? entry.definition.id,
           description: entry.definition.description ?? '',
+          // JSON Schema of the inputs (TypeBox schemas are JSON Schema), or null when unchecked.
+          input_schema: entry.definition.inputSchema ?? null,
           source: entry.source.startsWith('plugin:') ? entry.source : 'executors folder',
           loaded_at: entry.loadedAt,
         }));
