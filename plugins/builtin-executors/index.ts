@@ -1,5 +1,6 @@
 import { definePlugin, Type, version } from 'apflow';
 import { aggregateResultsExecutor } from './aggregate-results.ts';
+import { apflowApiExecutor } from './apflow-api.ts';
 import { createCommandExecutor } from './command.ts';
 import { restExecutor } from './rest.ts';
 import { scrapeExecutor } from './scrape.ts';
@@ -33,7 +34,7 @@ const fromEnv = (...names: string[]) =>
 
 /**
  * The executors every apflow has: system info, aggregation, REST calls, WebSocket exchanges, page
- * scraping and (opt-in) commands.
+ * scraping, runs on other apflow servers and (opt-in) commands.
  */
 export default definePlugin({
   name: 'builtin-executors',
@@ -52,5 +53,6 @@ export default definePlugin({
     app.executors.register(createCommandExecutor({ enabled, allow }));
     app.executors.register(websocketExecutor);
     app.executors.register(scrapeExecutor);
+    app.executors.register(apflowApiExecutor);
   },
 });
