@@ -7,12 +7,15 @@ import { test } from 'node:test';
 import { repoRoot, rpc, runApflow, sleep } from '../helpers.ts';
 
 /**
- * The published shape, as a user meets it: a project made by `apflow init`, apflow and both
- * extensions built, packed with `npm pack` and installed there with `npm install`; a plugin
+ * The published shape, as a user meets it: a project made by `apflow init`, apflow and every
+ * extension built, packed with `npm pack` and installed there with `npm install`; a plugin
  * added with `apflow new plugin`; `npm run typecheck` and `npm test` pass (the built `.d.ts`,
  * `apflow/testing`), and `npm start` serves with the extensions named in its config and the
  * project's TypeScript executor.
  */
+
+/** The extension packages, each packed and installed. */
+const extensions = ['crewai', 'llm-key-config', 'ssh', 'docker', 'grpc', 'email'];
 
 // Without NODE_TEST_CONTEXT: set for this file by the test runner, it would make the project's own
 // `node --test` report to this runner instead of printing.
@@ -26,8 +29,8 @@ test('a project from apflow init, with packed apflow and extensions installed: n
   const work = mkdtempSync(join(tmpdir(), 'apflow-pack-'));
   t.after(() => rmSync(work, { recursive: true, force: true }));
   execFileSync(process.execPath, [join(repoRoot, 'scripts/build.js')], { stdio: 'inherit' });
-  const tarballs = [repoRoot, join(repoRoot, 'extensions/crewai'), join(repoRoot, 'extensions/llm-key-config')].map(
-    (dir) => join(work, pack(dir, work)),
+  const tarballs = [repoRoot, ...extensions.map((name) => join(repoRoot, 'extensions', name))].map((dir) =>
+    join(work, pack(dir, work)),
   );
 
   assert.equal((await runApflow(['init', 'app'], { cwd: work })).code, 0);
@@ -36,7 +39,10 @@ test('a project from apflow init, with packed apflow and extensions installed: n
   const config = join(app, 'apflow.config.ts');
   writeFileSync(
     config,
-    readFileSync(config, 'utf8').replace("// plugins: ['@apflow/crewai'", "plugins: ['@apflow/crewai'"),
+    readFileSync(config, 'utf8').replace(
+      "// plugins: ['@apflow/crewai', '@apflow/llm-key-config'],",
+      `plugins: [${extensions.map((name) => `'@apflow/${name}'`).join(', ')}],`,
+    ),
   );
   // Scripts are skipped and sqlite3's native module is taken from this clone's install (same
   // version, same machine): built from source, it alone takes minutes here (its prebuilt
@@ -61,7 +67,7 @@ test('a project from apflow init, with packed apflow and extensions installed: n
   assert.ok(
     !existsSync(join(installed, 'dist/kernel/index.ts')) && existsSync(join(installed, 'dist/kernel/index.d.ts')),
   );
-  for (const extension of ['crewai', 'llm-key-config'])
+  for (const extension of extensions)
     assert.deepEqual(readdirSync(join(app, 'node_modules/@apflow', extension)).sort(), [
       'README.md',
       'dist',
@@ -128,7 +134,7 @@ test('a project from apflow init, with packed apflow and extensions installed: n
   assert.deepEqual(cached(), compiled);
 
   const health = (await (await fetch(`${url}/health`)).json()) as { plugins: string[]; reload_errors: unknown[] };
-  assert.ok(health.plugins.includes('crewai') && health.plugins.includes('llm-key-config'), health.plugins.join());
+  for (const name of extensions) assert.ok(health.plugins.includes(name), `${name} is not in ${health.plugins.join()}`);
   assert.deepEqual(health.reload_errors, []);
   // Swagger UI's files come with the build (the package does not depend on @fastify/swagger-ui).
   assert.ok(!existsSync(join(app, 'node_modules/@fastify/swagger-ui')));
@@ -144,6 +150,17 @@ test('a project from apflow init, with packed apflow and extensions installed: n
   const crew = await execute({ task_id: 'example-crewai-demo', use_demo: true });
   assert.equal(crew.status, 'success');
   assert.equal(crew.demo_mode, true);
+  // Each executor extension's built code runs (in demo mode: nothing is reached).
+  for (const executor of ['ssh_executor', 'docker_executor', 'grpc_executor', 'send_email_executor']) {
+    const tree = await rpc(url, '/tasks', {
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tasks.create',
+      params: [{ id: executor, name: executor, schemas: { method: executor }, inputs: {} }],
+    });
+    assert.ok(tree.body?.result, JSON.stringify(tree.body));
+    assert.equal((await execute({ task_id: executor, use_demo: true })).demo_mode, true, executor);
+  }
   const created = await rpc(url, '/tasks', {
     jsonrpc: '2.0',
     id: 2,
