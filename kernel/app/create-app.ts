@@ -20,7 +20,7 @@ import { createStorage } from '../storage/create-storage.ts';
 import { createTaskEngine, type TaskEngine } from '../engine/task-engine.ts';
 import { createTaskRepository, type TaskRepository } from '../engine/task-repository.ts';
 import { createSecretSealer } from '../secrets/secret-sealer.ts';
-import { resolveSecretsKey } from '../secrets/secrets-key.ts';
+import { resolveSecretsKey, SESSION_KEY_ENV } from '../secrets/secrets-key.ts';
 import { createTaskSecrets } from '../secrets/task-secrets.ts';
 import { createSignalBus } from '../engine/signal-bus.ts';
 import { answerServerTasks } from './server-tasks.ts';
@@ -101,7 +101,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     // The engine outlives generations: it asks for the current hooks and executors each time.
     let current!: Generation;
     const executor = (id: string) => current?.executor(id);
-    const secrets = createTaskSecrets(createSecretSealer(resolveSecretsKey(config)), executor);
+    const secrets = createTaskSecrets(createSecretSealer({ ...resolveSecretsKey(config), sessionKey: process.env[SESSION_KEY_ENV] }), executor);
     const tasks = createTaskRepository(storage.sql, secrets);
     const signals = await createSignalBus({ dialect: storage.dialect, url: config.database.url, log });
     releasers.add(() => signals.close());

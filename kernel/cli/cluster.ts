@@ -1,9 +1,11 @@
 import cluster, { type Worker } from 'node:cluster';
+import { randomBytes } from 'node:crypto';
 import { createApp, type App } from '../app/create-app.ts';
 import { resolveConfig, type CliOverrides, type LoadedConfig } from '../config/resolve-config.ts';
 import { isApflowError } from '../errors/apflow-error.ts';
 import { errorMessage } from '../internal/error-message.ts';
 import { createLogger } from '../internal/logger.ts';
+import { SESSION_KEY_ENV } from '../secrets/secrets-key.ts';
 import { createStorage } from '../storage/create-storage.ts';
 import { fail } from './cli.ts';
 import { onShutdownSignal } from './signals.ts';
@@ -52,11 +54,13 @@ export async function runPrimary(loaded: LoadedConfig): Promise<void> {
   }
 
   const gather = createGatherRelay();
+  // Without a lasting key, secret inputs are sealed under this run's key, which every worker shares.
+  const sessionKey = { [SESSION_KEY_ENV]: randomBytes(32).toString('base64url') };
   const count = config.server.workers;
   let ready = 0;
   let stopping = false;
   const fork = (): Worker => {
-    const worker = cluster.fork();
+    const worker = cluster.fork(sessionKey);
     worker.on('message', (message: WorkerMessage) => {
       if (message.type === 'apflow:signal') {
         for (const other of Object.values(cluster.workers ?? {}))

@@ -25,7 +25,11 @@ export interface ClaimLimits {
  * dependencies merged in, and a `task_start` event. Tasks of trees another transaction is
  * changing right now are left for later (their roots are skipped, never waited for).
  */
-export async function claimReady(tx: TreeTx, limits: ClaimLimits): Promise<Claimed> {
+export async function claimReady(
+  tx: TreeTx,
+  limits: ClaimLimits,
+  seal: (row: TaskRow) => TaskRow['inputs'] = (row) => row.inputs,
+): Promise<Claimed> {
   let slots = limits.slots;
   if (slots <= 0) return { rows: [], drained: false };
   const running = new Map<string | null, number>();
@@ -89,7 +93,9 @@ export async function claimReady(tx: TreeTx, limits: ClaimLimits): Promise<Claim
   rows.sort((a, b) => (order.get(a.id) as number) - (order.get(b.id) as number));
   for (const row of rows) {
     if (row.dependencies?.length) {
+      // A dependency's result may land on a secret input: it is stored sealed like the rest.
       row.inputs = mergeDependencyResults(row, (id) => deps.get(id));
+      row.inputs = seal(row);
       tx.set(row.id, { inputs: row.inputs });
     }
     tx.event('task_start', row);

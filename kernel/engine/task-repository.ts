@@ -31,21 +31,27 @@ export function createTaskRepository(sql: Sql, secrets?: TaskSecrets) {
   const sealRows = (rows: readonly TaskRow[]) => {
     if (secrets) for (const row of rows) row.inputs = secrets.seal(row);
   };
+  // A change of inputs, or of what picks the executor (name, params, schemas), seals the inputs
+  // the task will have by the executor it will have.
+  const picksOrInputs = (set: Partial<TaskRow>) =>
+    set.inputs !== undefined || set.name !== undefined || set.params !== undefined || set.schemas !== undefined;
   const sealChanges = async (changes: readonly TaskChange[]): Promise<readonly TaskChange[]> => {
-    if (!secrets || !changes.some((change) => change.set.inputs)) return changes;
+    if (!secrets || !changes.some((change) => picksOrInputs(change.set))) return changes;
     return Promise.all(
       changes.map(async (change) => {
-        const { inputs, name, params, schemas } = change.set;
-        if (!inputs) return change;
-        // The executor is chosen by the task as it will be: its new name, params or schemas, if any.
+        if (!picksOrInputs(change.set)) return change;
         const row = await get(change.id);
+        const { inputs, name, params, schemas } = change.set;
         const task = {
-          inputs,
+          inputs: inputs !== undefined ? inputs : (row?.inputs ?? null),
           name: name ?? row?.name ?? '',
           params: params !== undefined ? params : (row?.params ?? null),
           schemas: schemas !== undefined ? schemas : (row?.schemas ?? null),
         };
-        return { ...change, set: { ...change.set, inputs: secrets.seal(task) } };
+        const sealed = secrets.seal(task);
+        return sealed === task.inputs && inputs === undefined
+          ? change
+          : { ...change, set: { ...change.set, inputs: sealed } };
       }),
     );
   };
@@ -56,6 +62,12 @@ export function createTaskRepository(sql: Sql, secrets?: TaskSecrets) {
   });
   return {
     dialect: sql.dialect,
+    /**
+     * `task`'s inputs with its executor's secret inputs sealed, as every write here stores them:
+     * for a plugin that keeps a copy of tasks elsewhere (A2A's message history).
+     */
+    sealInputs: (task: Pick<TaskRow, 'name' | 'params' | 'schemas' | 'inputs'>) =>
+      secrets ? secrets.seal(task) : task.inputs,
     /** One task by id. Reads asked for at the same time share one query. */
     get,
     /**

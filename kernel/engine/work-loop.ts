@@ -84,6 +84,8 @@ export function createWorkLoop(core: EngineCore) {
     if (limited || freeSlots() <= 0) return;
     const claim = { lease_owner: core.owner, lease_expires_at: leaseUntil(core), started_at: new Date().toISOString() };
     for (const followOn of core.memory.followOns(completed, claim)) {
+      // Its inputs now hold its dependencies' results: secret ones are stored sealed.
+      if (core.secrets) followOn.row.inputs = core.secrets.seal(followOn.row);
       if (freeSlots() <= 0) {
         core.memory.released(followOn.row);
         continue;
@@ -112,13 +114,17 @@ export function createWorkLoop(core: EngineCore) {
     const claim =
       drainedAt === heard && readied === 0
         ? { rows: [], drained: false }
-        : await claimReady(tx, {
-            slots: freeSlots(),
-            perUser: settings.per_user_concurrency,
-            cluster: settings.cluster_concurrency,
-            pinnedOnly: core.mode === 'command',
-            leaseUntil: leaseUntil(core),
-          });
+        : await claimReady(
+            tx,
+            {
+              slots: freeSlots(),
+              perUser: settings.per_user_concurrency,
+              cluster: settings.cluster_concurrency,
+              pinnedOnly: core.mode === 'command',
+              leaseUntil: leaseUntil(core),
+            },
+            core.secrets?.seal,
+          );
     if (readied > claim.rows.length) tx.notes.wake = true;
     for (const run of begun.runs) if (run.begun) run.lastSeq = tx.roots.get(run.rootId)?.event_seq;
     return {

@@ -73,6 +73,16 @@ function compileExecutor(value: unknown, source: string, loadedAt: string): Regi
     );
   }
   if (typeof definition.execute !== 'function') throw invalid(`executor '${definition.id}' has no execute() function`);
+  const secretInputs: unknown = definition.secretInputs;
+  if (
+    secretInputs !== undefined &&
+    (!Array.isArray(secretInputs) ||
+      !secretInputs.every((path) => typeof path === 'string' && /^[^.]+(\.[^.]+)*$/.test(path)))
+  ) {
+    throw invalid(
+      `executor '${definition.id}': 'secretInputs' must be an array of dotted input paths such as ['password', 'smtp.password'] (got ${JSON.stringify(secretInputs)})`,
+    );
+  }
   let validator: ReturnType<typeof Compile> | undefined;
   if (definition.inputSchema !== undefined) {
     try {

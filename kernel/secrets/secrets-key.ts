@@ -12,14 +12,22 @@ export function resolveSecretsKey(config: {
   secrets: { key?: string };
   database: { url: string };
   auth: { jwt_secret?: string };
-}): string | undefined {
-  if (config.secrets.key) return config.secrets.key;
+}): { key?: string; keySource?: string } {
+  if (config.secrets.key) return { key: config.secrets.key, keySource: 'secrets.key' };
   const url = config.database.url;
   const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : '';
-  if (path && path !== ':memory:') return keyFile(path);
+  if (path && path !== ':memory:') return { key: keyFile(path), keySource: `key file ${path}-secrets.key` };
   // A separate label: the sealing key is never the signing key itself.
-  return config.auth.jwt_secret ? `apflow secret inputs:${config.auth.jwt_secret}` : undefined;
+  if (config.auth.jwt_secret)
+    return { key: `apflow secret inputs:${config.auth.jwt_secret}`, keySource: 'key derived from auth.jwt_secret' };
+  return {};
 }
+
+/**
+ * The variable that carries one server run's key from the `--workers` primary to its workers,
+ * so secrets sealed without a lasting key open on every worker of that run.
+ */
+export const SESSION_KEY_ENV = 'APFLOW_SESSION_SECRETS_KEY';
 
 function keyFile(path: string): string {
   const file = `${path}-secrets.key`;

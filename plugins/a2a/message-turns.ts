@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Message, Role, type SendMessageRequest } from '@a2a-js/sdk';
-import { ApflowError, mayAccess, mayChange, type PluginApp, type TaskRow } from 'apflow';
+import { ApflowError, isRecord, mayAccess, mayChange, type PluginApp, type TaskRow } from 'apflow';
 import type { A2aStore, A2aTaskRow } from './a2a-store.ts';
 import type { CallInfo } from './call-context.ts';
 import { invalidParams, stateName, taskNotFound, unsupported } from './errors.ts';
@@ -52,6 +52,17 @@ export function createMessageTurns(
     }
     return loaded;
   }
+
+  const sealTaskInputs = (task: unknown) => {
+    if (!isRecord(task) || !isRecord(task.inputs) || typeof task.name !== 'string') return;
+    const { name, params, schemas, inputs } = task;
+    task.inputs = app.tasks.sealInputs({
+      name,
+      inputs,
+      params: isRecord(params) ? params : null,
+      schemas: isRecord(schemas) ? schemas : null,
+    });
+  };
 
   const remember = (row: A2aTaskRow, message: WireJson) => {
     row.history = [...row.history, message].slice(-options.maxHistory);
@@ -128,6 +139,9 @@ export function createMessageTurns(
         updated_at: now,
       };
     }
+    // The history keeps the message, and the tree's secret inputs in it only sealed: sealed in
+    // place, so the tree is created from the same sealed values (they open only for a run).
+    if (intent.kind === 'tree') for (const task of intent.tasks) sealTaskInputs(task);
     remember(row, Message.toJSON({ ...message, taskId: row.id, contextId: row.context_id }) as WireJson);
     row.updated_at = now;
     if (!message.taskId) await store.insertTask(row);

@@ -32,7 +32,8 @@ export const restExecutor = defineExecutor({
     timeout: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
     auth: Type.Optional(Auth),
   }),
-  secretInputs: ['auth.token', 'auth.password', 'auth.value', 'headers.Authorization', 'headers.authorization'],
+  // Any header may carry a credential (Authorization, X-Api-Key, Cookie…): all are sealed.
+  secretInputs: ['auth.token', 'auth.password', 'auth.value', 'headers'],
   async execute(inputs, ctx) {
     const url = new URL(inputs.url);
     for (const [key, value] of Object.entries(inputs.params ?? {})) url.searchParams.set(key, String(value));

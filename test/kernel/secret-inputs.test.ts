@@ -1,68 +1,9 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { describe, test, type TestContext } from 'node:test';
-import { createApp, defineExecutor, Type } from 'apflow';
+import { describe, test } from 'node:test';
 import { postgresAdminUrl, testDatabases } from '../databases.ts';
-import { eventually, memoryLog, rpc } from '../helpers.ts';
-
-const PASSWORD = 'hunter2-very-secret';
-const TOKEN = 'tok-abcdefgh-123456';
-const NEW_PASSWORD = 'another-secret-7788';
-
-/** Echoes its secrets into its result and progress, as a careless executor would. */
-const careless = defineExecutor({
-  id: 'careless',
-  inputSchema: Type.Object({
-    password: Type.String(),
-    auth: Type.Object({ token: Type.String() }),
-    note: Type.Optional(Type.String()),
-  }),
-  secretInputs: ['password', 'auth'],
-  async execute(inputs, ctx) {
-    ctx.progress(0.5, `logging in with ${inputs.password}`);
-    return { echoed: `pw=${inputs.password} token=${inputs.auth.token}`, length: inputs.password.length };
-  },
-});
-
-async function start(t: TestContext, url: string, extra: Record<string, unknown> = {}) {
-  const log = memoryLog();
-  const app = await createApp({
-    env: {},
-    logStream: log.stream,
-    executors: [careless],
-    inline: {
-      database: { url },
-      executors: { dirs: [] },
-      examples: { auto_init: false },
-      log: { level: 'debug', requests: 'debug', format: 'json' },
-      ...extra,
-    },
-  });
-  t.after(() => app.close());
-  const { url: base } = await app.listen({ host: '127.0.0.1', port: 0 });
-  const call = async (method: string, params: unknown) => {
-    const answer = await rpc(base, '/tasks', { jsonrpc: '2.0', id: 1, method, params });
-    assert.equal(answer.body?.error, undefined, `${method}: ${JSON.stringify(answer.body?.error)}`);
-    return answer.body?.result as Record<string, unknown>;
-  };
-  return { app, log, call };
-}
-
-type Call = Awaited<ReturnType<typeof start>>['call'];
-
-async function runToEnd(call: Call, taskId: string) {
-  await call('tasks.execute', { task_id: taskId });
-  return eventually(async () => {
-    const task = await call('tasks.get', { task_id: taskId });
-    return ['completed', 'failed'].includes(task.status as string) && task;
-  }, 15_000);
-}
-
-const createCareless = (call: Call) =>
-  call('tasks.create', {
-    tasks: [{ name: 'careless', inputs: { password: PASSWORD, auth: { token: TOKEN }, note: 'plain words' } }],
-  });
+import { createCareless, NEW_PASSWORD, PASSWORD, runToEnd, start, TOKEN } from './secret-inputs-setup.ts';
 
 /** Every file of the SQLite database (main, WAL, shared memory) as one text. */
 const databaseText = (url: string) => {
@@ -109,7 +50,13 @@ describe('secret inputs', () => {
     const stored = databaseText(url);
     const logged = first.log.text() + second.log.text();
     assert.ok(stored.includes('logging in with ***'), 'the progress message is stored scrubbed');
-    for (const secret of [PASSWORD, TOKEN, NEW_PASSWORD]) {
+    for (const secret of [
+      PASSWORD,
+      TOKEN,
+      NEW_PASSWORD,
+      JSON.stringify(NEW_PASSWORD).slice(1, -1),
+      'another \"secret',
+    ]) {
       assert.ok(!stored.includes(secret), `the database holds ${secret}`);
       assert.ok(!logged.includes(secret), `the log holds ${secret}`);
     }
@@ -123,14 +70,14 @@ describe('secret inputs', () => {
       const url = await postgres.create(t);
       const first = await start(t, url);
       const lost = await createCareless(first.call);
-      assert.match((lost.inputs as { password: string }).password, /^apflow-sealed:m1:/);
+      assert.match((lost.inputs as { password: string }).password, /^apflow-sealed:e1:/);
       await first.app.close();
       const second = await start(t, url);
       const failed = await runToEnd(second.call, lost.id as string);
       assert.equal(failed.status, 'failed');
       assert.match(
         String(failed.error),
-        /cannot be opened: it was kept in the memory of another server process.*secrets\.key/,
+        /cannot be opened: it was sealed by another server process, or before a restart, without a lasting key.*secrets\.key/,
       );
       await second.app.close();
 
@@ -144,7 +91,7 @@ describe('secret inputs', () => {
       const other = await start(t, url, { secrets: { key: 'x'.repeat(40) } });
       const wrongKey = await runToEnd(other.call, kept.id as string);
       assert.equal(wrongKey.status, 'failed');
-      assert.match(String(wrongKey.error), /sealed under another secrets\.key/);
+      assert.match(String(wrongKey.error), /sealed under another key than this server's secrets\.key/);
     },
   );
 });
