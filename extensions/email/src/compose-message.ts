@@ -20,7 +20,8 @@ export interface ComposedMessage {
 const ID = 'send_email_executor';
 
 /**
- * Checks the inputs and builds the message: every address valid, at least one recipient and at
+ * Checks the inputs and builds the message: every address valid (no address literal unless
+ * `email.allow_address_literals`), at least one recipient and at
  * most `email.max_recipients` (to, cc and bcc together), a sender (the input, else
  * `email.smtp.from`), no line break in the subject, attachments within `email.max_attachment_bytes`.
  */
@@ -29,10 +30,11 @@ export function composeMessage(
   settings: EmailSettings,
   configured: ConfiguredServer,
 ): ComposedMessage {
-  const to = parseRecipients('to', inputs.to);
-  const cc = parseRecipients('cc', inputs.cc);
-  const bcc = parseRecipients('bcc', inputs.bcc);
-  const replyTo = parseRecipients('reply_to', inputs.reply_to);
+  const rules = { allowLiterals: settings.allow_address_literals };
+  const to = parseRecipients('to', inputs.to, rules);
+  const cc = parseRecipients('cc', inputs.cc, rules);
+  const bcc = parseRecipients('bcc', inputs.bcc, rules);
+  const replyTo = parseRecipients('reply_to', inputs.reply_to, rules);
   const count = to.length + cc.length + bcc.length;
   if (to.length === 0) throw invalid('to needs at least one address');
   if (count > settings.max_recipients)
@@ -42,7 +44,7 @@ export function composeMessage(
   const sender = inputs.from ?? configured.from;
   if (sender === undefined)
     throw invalid('there is no sender: give from, or set email.smtp.from in the config (or APFLOW_SMTP_FROM)');
-  const from = parseSender(inputs.from === undefined ? 'email.smtp.from' : 'from', sender);
+  const from = parseSender(inputs.from === undefined ? 'email.smtp.from' : 'from', sender, rules);
   if (/[\r\n]/.test(inputs.subject)) throw invalid('subject contains a line break: give it on one line');
   const attachments = buildAttachments(inputs.attachments, inputs, settings.max_attachment_bytes);
   return {

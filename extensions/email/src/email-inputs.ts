@@ -1,4 +1,5 @@
 import { Type, type Static } from 'apflow';
+import { MAX_TIMEOUT_S } from './email-settings.ts';
 
 const Recipients = Type.Union([Type.String(), Type.Array(Type.String())], {
   description: "One address ('Ann <ann@example.com>'), several separated by commas, or an array of them",
@@ -49,9 +50,14 @@ export const EmailInputs = Type.Object({
     ),
   ),
   timeout: Type.Optional(
-    Type.Number({ exclusiveMinimum: 0, description: 'Seconds for the whole send (default email.timeout_s)' }),
+    Type.Number({
+      exclusiveMinimum: 0,
+      maximum: MAX_TIMEOUT_S,
+      description: 'Seconds for the whole send, at most 86400 (default email.timeout_s)',
+    }),
   ),
 });
+/** The inputs of `send_email_executor` as `execute` gets them (checked against {@link EmailInputs}). */
 export type EmailInputs = Static<typeof EmailInputs>;
 /** One entry of `attachments`. */
 export type AttachmentInput = Static<typeof Attachment>;

@@ -9,9 +9,21 @@ const SmtpSettings = Type.Object(
     password: Type.Optional(Type.String()),
     from: Type.Optional(Type.String({ minLength: 1 })),
     reject_unauthorized: Type.Optional(Type.Boolean()),
+    require_tls: Type.Optional(
+      Type.Boolean({
+        description:
+          'Refuse to send without TLS (STARTTLS must succeed). Default: true when a user is set; false only for a local relay without TLS',
+      }),
+    ),
+    name: Type.Optional(
+      Type.String({ minLength: 1, pattern: '^[^\\s]+$', description: 'The EHLO name (default: the host name)' }),
+    ),
   },
   { additionalProperties: false },
 );
+
+/** Longest timeout (a day): Node timers fire at once past 2^31 ms. */
+export const MAX_TIMEOUT_S = 86_400;
 
 /** The config section `email` (its schema, checked when the plugin loads). */
 export const EmailSettings = Type.Object(
@@ -20,10 +32,23 @@ export const EmailSettings = Type.Object(
     allow_task_smtp: Type.Boolean({ default: false }),
     max_recipients: Type.Integer({ minimum: 1, default: 50 }),
     max_attachment_bytes: Type.Integer({ minimum: 0, default: 10 * 1024 * 1024 }),
-    timeout_s: Type.Number({ exclusiveMinimum: 0, default: 60 }),
+    timeout_s: Type.Number({ exclusiveMinimum: 0, maximum: MAX_TIMEOUT_S, default: 60 }),
+    allow_address_literals: Type.Boolean({
+      default: false,
+      description:
+        'Allow addresses whose domain is an IP address (user@[10.0.0.5]): the relay would deliver there directly',
+    }),
+    ca: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'PEM CA certificates trusted, beside the system ones, for TLS to SMTP servers (configured and tasks’)',
+      }),
+    ),
   },
   { additionalProperties: false, default: {} },
 );
+/** The `email` config section as the plugin gets it, defaults filled in. */
 export type EmailSettings = Static<typeof EmailSettings>;
 
 /** An SMTP server to send through, with every default filled in. */
@@ -35,6 +60,10 @@ export interface SmtpServer {
   password?: string;
   /** TLS certificate checks (only the configured server may turn them off). */
   rejectUnauthorized: boolean;
+  /** Fail unless the session is encrypted before anything (the login) is sent. */
+  requireTLS: boolean;
+  /** The EHLO name; undefined: nodemailer's (the machine's host name). */
+  name?: string;
 }
 
 /** The server the administrator configured (`email.smtp` and the `APFLOW_SMTP_*` variables). */
@@ -79,12 +108,16 @@ export function configuredServer(
   if (host === undefined) return { from };
   const user = read(SMTP_ENV.user) ?? smtp.user;
   const password = read(SMTP_ENV.password) ?? smtp.password;
+  const defaults = withDefaults(host, port, secure);
   return {
     server: {
-      ...withDefaults(host, port, secure),
+      ...defaults,
       ...(user === undefined ? {} : { user }),
       ...(password === undefined ? {} : { password }),
       rejectUnauthorized: smtp.reject_unauthorized ?? true,
+      // A login over a connection left plain (STARTTLS stripped by a machine in the middle) gives the password away.
+      requireTLS: !defaults.secure && (smtp.require_tls ?? user !== undefined),
+      ...(smtp.name === undefined ? {} : { name: smtp.name }),
     },
     from,
   };

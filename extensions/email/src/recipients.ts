@@ -11,6 +11,13 @@ const ID = 'send_email_executor';
 const LOCAL_PART = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uFFFF-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uFFFF-]+)*$/;
 const LABEL = /^[A-Za-z0-9\u0080-\uFFFF]([A-Za-z0-9\u0080-\uFFFF-]*[A-Za-z0-9\u0080-\uFFFF])?$/;
 const CONTROL = /[\u0000-\u001f\u007f]/;
+const ADDRESS_LITERAL = /@\[[^\]]*\]$/;
+
+/** How addresses are read. */
+export interface AddressRules {
+  /** Accept `user@[10.0.0.5]` (config `email.allow_address_literals`). */
+  allowLiterals: boolean;
+}
 
 /** Whether `address` is a plain `local@domain` address (no quoted local parts, no comments). */
 export function isEmailAddress(address: string): boolean {
@@ -26,11 +33,14 @@ export function isEmailAddress(address: string): boolean {
 /**
  * The mailboxes of one recipient field (`to`, `cc`, `bcc`, `reply_to`): a string of one or more
  * comma-separated addresses, or an array of such strings. Throws APF_INVALID_PARAMS naming the
- * first bad entry by its position (`to[1] 'bob@' is not an email address`).
+ * first bad entry by its position (`to[1] 'bob@' is not an email address`). An address whose
+ * domain is an IP address (`x@[10.0.0.5]`) is refused unless `rules.allowLiterals`: the trusted
+ * relay would deliver to that address directly, inside the network included.
  */
 export function parseRecipients(
   field: string,
   value: string | readonly string[] | undefined,
+  rules: AddressRules,
   indexed = true,
 ): Mailbox[] {
   if (value === undefined) return [];
@@ -50,6 +60,10 @@ export function parseRecipients(
       const address = 'address' in entry && typeof entry.address === 'string' ? entry.address : '';
       if (!isEmailAddress(address))
         throw invalid(`${at} ${quote(address || entry.name || raw)} is not an email address`);
+      if (!rules.allowLiterals && ADDRESS_LITERAL.test(address))
+        throw invalid(
+          `${at} ${quote(address)} names its mail server by IP address (an address literal): refused, as the SMTP server would deliver to that address directly; use a domain name (an administrator may allow literals with email.allow_address_literals: true)`,
+        );
       mailboxes.push({ name: entry.name ?? '', address });
     }
   }
@@ -57,8 +71,8 @@ export function parseRecipients(
 }
 
 /** The one mailbox of `from`; throws APF_INVALID_PARAMS when it is not exactly one valid address. */
-export function parseSender(field: string, value: string): Mailbox {
-  const mailboxes = parseRecipients(field, value, false);
+export function parseSender(field: string, value: string, rules: AddressRules): Mailbox {
+  const mailboxes = parseRecipients(field, value, rules, false);
   const [first] = mailboxes;
   if (!first || mailboxes.length > 1) throw invalid(`${field} ${quote(value)} must be exactly one email address`);
   return first;

@@ -5,8 +5,8 @@ import type { SMTPSentMessageInfo } from 'nodemailer/lib/smtp-transport';
 import { composeMessage } from './compose-message.ts';
 import { EmailInputs } from './email-inputs.ts';
 import type { ConfiguredServer, EmailSettings } from './email-settings.ts';
-import { scrub, sendFailure } from './smtp-errors.ts';
-import { chooseTarget } from './smtp-target.ts';
+import { isUnreached, scrub, sendFailure } from './smtp-errors.ts';
+import { chooseTargets, type SmtpTarget } from './smtp-target.ts';
 
 const ID = 'send_email_executor';
 
@@ -31,25 +31,38 @@ export function createSendEmailExecutor({ settings, configured }: SendEmailDeps)
     secretInputs: ['smtp.password'],
     async execute(inputs, ctx) {
       const message = composeMessage(inputs, settings, configured);
-      const target = await chooseTarget(inputs.smtp, configured, settings, ctx.outbound);
+      const targets = await chooseTargets(inputs.smtp, configured, settings, ctx.outbound);
       const timeoutS = inputs.timeout ?? settings.timeout_s;
-      const timeout = AbortSignal.timeout(timeoutS * 1000);
       const recipients = message.to.length + message.cc.length + message.bcc.length;
-      ctx.progress(0.1, `connecting to ${target.label}`);
-      const transport = createTransport(target.options);
-      let info: SMTPSentMessageInfo;
+      const timeout = new AbortController();
+      // A timer cleared when the send ends (AbortSignal.timeout would stay armed for its whole span).
+      const timer = setTimeout(() => timeout.abort(), timeoutS * 1000);
+      const signal = AbortSignal.any([ctx.signal, timeout.signal]);
+      let sent: { info: SMTPSentMessageInfo; target: SmtpTarget } | undefined;
       try {
-        info = await transport.sendMail({ ...message, signal: AbortSignal.any([ctx.signal, timeout]) });
-      } catch (error) {
-        if (ctx.signal.aborted) throw error;
-        if (timeout.aborted)
-          throw new ApflowError('APF_UNAVAILABLE', {
-            message: `${ID}: ${target.label} did not finish within ${timeoutS}s (timeout); the connection was closed before the server accepted the message`,
-          });
-        throw sendFailure(error, target);
+        for (const [index, target] of targets.entries()) {
+          ctx.progress(0.1, `connecting to ${target.label}`);
+          const transport = createTransport(target.options);
+          try {
+            sent = { info: await transport.sendMail({ ...message, signal }), target };
+            break;
+          } catch (error) {
+            if (ctx.signal.aborted) throw error;
+            if (timeout.signal.aborted)
+              throw new ApflowError('APF_UNAVAILABLE', {
+                message: `${ID}: ${target.label} did not finish within ${timeoutS}s (timeout); the connection was closed before the server accepted the message`,
+              });
+            // An address that could not be reached at all: the server's next address may be.
+            if (!isUnreached(error) || index === targets.length - 1) throw sendFailure(error, target);
+          } finally {
+            transport.close();
+          }
+        }
       } finally {
-        transport.close();
+        clearTimeout(timer);
       }
+      if (!sent) throw new ApflowError('APF_INTERNAL', { message: `${ID}: no SMTP server address to send to` });
+      const { info, target } = sent;
       const accepted = info.accepted.map(String);
       const rejected = info.rejected.map(String);
       const response = scrub(info.response, target.secrets);

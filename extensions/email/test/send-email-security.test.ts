@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { eventually, memoryLog, started } from '../../../test/helpers.ts';
 import { completed, failed, runOne } from '../../../test/plugins/builtin-executors-setup.ts';
-import { configSmtp, emailApp, startSmtp, type Connection } from './email-setup.ts';
+import { configSmtp, emailApp, startSmtp, testTls, type Connection } from './email-setup.ts';
 
 const USER = 'mailer';
 const PASSWORD = 'config-pw-9d2b57';
@@ -41,9 +41,10 @@ describe('send_email_executor: servers, policy and secrets', () => {
   });
 
   test('with email.allow_task_smtp, a task server passes the outbound policy: 127.0.0.1 refused unless allowed', async (t) => {
+    const tls = testTls(t);
     const configured = await startSmtp(t, { [USER]: PASSWORD });
-    const own = await startSmtp(t, { task: TASK_PASSWORD });
-    const email = { smtp: configSmtp(configured, USER, PASSWORD), allow_task_smtp: true };
+    const own = await startSmtp(t, { task: TASK_PASSWORD }, { tls });
+    const email = { smtp: configSmtp(configured, USER, PASSWORD), allow_task_smtp: true, ca: tls.ca };
     const smtp = { host: '127.0.0.1', port: own.port, user: 'task', password: TASK_PASSWORD };
 
     const strict = await emailApp(t, email);
@@ -59,6 +60,8 @@ describe('send_email_executor: servers, policy and secrets', () => {
     completed(await runOne(allowed, 'send_email_executor', { ...message, smtp: { ...smtp, host: 'localhost' } }));
     assert.equal(own.messages.length, 1);
     assert.equal(own.messages[0]?.user, 'task', "the task's own login");
+    assert.equal(own.messages[0]?.secure, true, 'over STARTTLS, the certificate checked for localhost');
+    assert.equal(own.messages[0]?.ehlo, '[127.0.0.1]', "a task's server never learns this machine's name");
     assert.equal(own.messages[0]?.mailFrom, 'reports@example.com');
     assert.equal(configured.connections.length, 0, 'the configured server (and its login) was not used');
   });
@@ -116,23 +119,24 @@ describe('send_email_executor: servers, policy and secrets', () => {
   });
 
   test('the SMTP passwords (config and task) are in neither the database file nor the log', async (t) => {
+    const tls = testTls(t);
     const configured = await startSmtp(t, { [USER]: PASSWORD });
-    const own = await startSmtp(t, { task: TASK_PASSWORD });
+    const own = await startSmtp(t, { task: TASK_PASSWORD }, { tls });
     const dir = mkdtempSync(join(tmpdir(), 'apflow-email-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     const log = memoryLog();
     const app = await emailApp(
       t,
-      { smtp: configSmtp(configured, USER, PASSWORD), allow_task_smtp: true },
+      { smtp: configSmtp(configured, USER, PASSWORD), allow_task_smtp: true, ca: tls.ca },
       {
         database: { url: `sqlite:${join(dir, 't.db')}` },
-        outbound: { allow_hosts: ['127.0.0.1'] },
+        outbound: { allow_hosts: ['localhost'] },
         log: { level: 'debug' },
       },
       { logStream: log.stream },
     );
     completed(await runOne(app, 'send_email_executor', { ...message, subject: STORED_SUBJECT }));
-    const smtp = { host: '127.0.0.1', port: own.port, user: 'task', password: TASK_PASSWORD };
+    const smtp = { host: 'localhost', port: own.port, user: 'task', password: TASK_PASSWORD };
     completed(await runOne(app, 'send_email_executor', { ...message, smtp }));
     failed(
       await runOne(app, 'send_email_executor', { ...message, smtp: { ...smtp, password: `${TASK_PASSWORD}-wrong` } }),

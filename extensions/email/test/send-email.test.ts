@@ -73,7 +73,8 @@ describe('send_email_executor', () => {
       APFLOW_SMTP_PASSWORD: 'env-pw',
       APFLOW_SMTP_FROM: 'env@example.com',
     };
-    const app = await emailApp(t, {}, {}, { env });
+    // The variables and the config section merge: the test relay has no TLS.
+    const app = await emailApp(t, { smtp: { require_tls: false } }, {}, { env });
     completed(await runOne(app, 'send_email_executor', { to: 'ann@example.com', subject: 'Hi', text: 'x' }));
     assert.equal(smtp.messages[0]?.user, 'envuser');
     assert.equal(smtp.messages[0]?.mailFrom, 'env@example.com');
@@ -175,7 +176,24 @@ describe('send_email_executor', () => {
       await send({ to: 'ann@example.com', from: 'not an address' }),
       /^send_email_executor: from 'not an address' is not an email address$/,
     );
+    assert.equal(
+      await send({ to: 'ann@example.com', bcc: 'ops@[10.0.0.5]' }),
+      "send_email_executor: bcc[0] 'ops@[10.0.0.5]' names its mail server by IP address (an address literal): refused, as the SMTP server would deliver to that address directly; use a domain name (an administrator may allow literals with email.allow_address_literals: true)",
+    );
+    // Past 2^31 ms a Node timer fires at once: a timeout over a day would end the send at once.
+    assert.match(
+      await send({ to: 'ann@example.com', timeout: 86_401 }),
+      /^Invalid inputs for executor 'send_email_executor': .*timeout/,
+    );
     assert.equal(smtp.connections.length, 0, 'nothing reached the SMTP server');
+    await assert.rejects(emailApp(t, { timeout_s: 86_401 }), /timeout_s/);
+  });
+
+  test('address literals are delivered only with email.allow_address_literals: true', async (t) => {
+    const smtp = await startSmtp(t, { [USER]: PASSWORD });
+    const app = await emailApp(t, { smtp: configSmtp(smtp, USER, PASSWORD), allow_address_literals: true });
+    completed(await runOne(app, 'send_email_executor', { to: 'ops@[10.0.0.5]', subject: 'x', text: 'y' }));
+    assert.deepEqual(smtp.messages[0]?.rcptTo, ['ops@[10.0.0.5]']);
   });
 
   test('demo mode returns a realistic result and sends nothing', async (t) => {

@@ -39,7 +39,7 @@ export function cappedOutput(limit: number): CappedOutput {
 function completeLength(bytes: Buffer): number {
   // A sequence is at most 4 bytes: look back at most 3 for the lead byte of the last one.
   for (let back = 1; back <= Math.min(3, bytes.length); back++) {
-    const byte = bytes[bytes.length - back] as number;
+    const byte = bytes.readUInt8(bytes.length - back);
     if ((byte & 0xc0) === 0x80) continue;
     const needed = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
     return needed > back ? bytes.length - back : bytes.length;

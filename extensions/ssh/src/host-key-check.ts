@@ -3,13 +3,21 @@ import type { ServerHostKeyAlgorithm } from 'ssh2';
 import { ApflowError } from 'apflow';
 import { entryNames, hostKeyAlgorithms, knownHostsName, parseKnownHosts, type KnownHost } from './known-hosts.ts';
 
+/** One source of pins (the task's fingerprints, the task's known_hosts, the config's known_hosts). */
+export interface HostKeySource {
+  /** How refusals name it (`host_key_sha256`, `known_hosts`, `ssh.known_hosts`). */
+  name: string;
+  /** What the key is compared as: its SHA256 fingerprint, or its blob (base64). */
+  kind: 'fingerprint' | 'key';
+  /** Accepted values (base64, no padding); a source is only kept when it holds one. */
+  accepted: string[];
+}
+
 /** What a run checks the server's host key against, worked out before it connects. */
 export interface HostKeyPlan {
-  /** Accepted SHA256 fingerprints (base64, no prefix, no padding); empty when none was given. */
-  fingerprints: string[];
-  /** Keys known_hosts (the task's and the config's) hold for this host, base64. */
-  keys: string[];
-  /** Keys revoked for this host (`@revoked` lines), base64. */
+  /** Every source that pins keys: the key must be accepted by each of them. */
+  sources: HostKeySource[];
+  /** Keys revoked for this host (`@revoked` lines of any source), base64. */
   revoked: string[];
   /** Host key algorithms to offer (those of the known keys), or undefined for ssh2's list. */
   algorithms: ServerHostKeyAlgorithm[] | undefined;
@@ -32,8 +40,9 @@ export function fingerprintOf(blob: Buffer): string {
 
 /**
  * Gathers what the host key of `host:port` must match: the task's `host_key_sha256` and
- * `known_hosts`, and the config's `known_hosts` lines naming this host. A task's known_hosts
- * without a key for the host is refused here, before any connection.
+ * `known_hosts`, and the config's `known_hosts` lines naming this host, each a source of its own
+ * (a task cannot widen what the operator pinned). A task's known_hosts without a key for the host
+ * is refused here, before any connection.
  */
 export function planHostKey(
   given: { host_key_sha256?: string | string[]; known_hosts?: string | string[] },
@@ -50,35 +59,42 @@ export function planHostKey(
       message: `ssh_executor: known_hosts has no key for ${knownHostsName(host, port)}; add the host's line (as \`ssh-keyscan -p ${port} ${host}\` prints it) or give host_key_sha256`,
     });
   }
-  const entries: KnownHost[] = [...taskEntries, ...forHost(configKnownHosts)];
-  const keysOf = (wanted: KnownHost['marker']) =>
+  const configEntries = forHost(configKnownHosts);
+  const keysOf = (entries: readonly KnownHost[], wanted: KnownHost['marker']) =>
     entries.filter((entry) => entry.marker === wanted).map((entry) => entry.key.replace(/=+$/, ''));
-  return { fingerprints, keys: keysOf(undefined), revoked: keysOf('revoked'), algorithms: hostKeyAlgorithms(entries) };
+  const sources: HostKeySource[] = [
+    { name: 'host_key_sha256', kind: 'fingerprint', accepted: fingerprints },
+    { name: 'known_hosts', kind: 'key', accepted: keysOf(taskEntries, undefined) },
+    { name: 'ssh.known_hosts', kind: 'key', accepted: keysOf(configEntries, undefined) },
+  ];
+  const entries = [...taskEntries, ...configEntries];
+  return {
+    sources: sources.filter((source) => source.accepted.length > 0),
+    revoked: keysOf(entries, 'revoked'),
+    algorithms: hostKeyAlgorithms(entries),
+  };
 }
 
 /** Whether a plan pins anything (otherwise every key is accepted, unverified). */
 export function pinsHostKey(plan: HostKeyPlan): boolean {
-  return plan.fingerprints.length > 0 || plan.keys.length > 0;
+  return plan.sources.length > 0;
 }
 
-/** Judges the key blob the server showed against the plan. */
+/** Judges the key blob the server showed against the plan: every source must accept it. */
 export function judgeHostKey(plan: HostKeyPlan, blob: Buffer): HostKeyVerdict {
   const fingerprint = fingerprintOf(blob);
   const key = blob.toString('base64').replace(/=+$/, '');
   if (plan.revoked.includes(key))
     return { fingerprint, verified: false, refusal: `its host key ${fingerprint} is revoked` };
-  if (plan.fingerprints.length && !plan.fingerprints.includes(fingerprint.slice('SHA256:'.length))) {
+  for (const source of plan.sources) {
+    const value = source.kind === 'fingerprint' ? fingerprint.slice('SHA256:'.length) : key;
+    if (source.accepted.includes(value)) continue;
+    const what =
+      source.kind === 'fingerprint' ? `does not match ${source.name}` : `is not the one ${source.name} holds`;
     return {
       fingerprint,
       verified: false,
-      refusal: `its host key ${fingerprint} does not match host_key_sha256 (the key changed, or something is in between)`,
-    };
-  }
-  if (plan.keys.length && !plan.keys.includes(key)) {
-    return {
-      fingerprint,
-      verified: false,
-      refusal: `its host key ${fingerprint} is not the one known_hosts holds (the key changed, or something is in between)`,
+      refusal: `its host key ${fingerprint} ${what} (the key changed, or something is in between)`,
     };
   }
   return { fingerprint, verified: pinsHostKey(plan) };

@@ -1,5 +1,8 @@
 import { Type, type Static } from 'apflow';
 
+/** Longest `timeout` (a day): Node timers fire at once past 2^31 ms, so the bound keeps them honest. */
+export const MAX_TIMEOUT_S = 86_400;
+
 const Fingerprint = Type.String({ pattern: '^(SHA256:)?[A-Za-z0-9+/]{43}=?$' });
 const Variables = Type.Record(Type.String(), Type.String());
 
@@ -27,7 +30,12 @@ export const SshInputs = Type.Object({
     }),
   ),
   timeout: Type.Optional(
-    Type.Number({ exclusiveMinimum: 0, default: 60, description: 'Seconds for connecting and running' }),
+    Type.Number({
+      exclusiveMinimum: 0,
+      maximum: MAX_TIMEOUT_S,
+      default: 60,
+      description: 'Seconds for connecting and running (at most 86400)',
+    }),
   ),
   host_key_sha256: Type.Optional(
     Type.Union([Fingerprint, Type.Array(Fingerprint, { minItems: 1 })], {

@@ -129,6 +129,9 @@ export function runRemote(run: RemoteRun): Promise<RemoteOutcome> {
         }),
       ),
     );
+    client.on('keyboard-interactive', (_name, _instructions, _language, prompts, finish) =>
+      finish(keyboardAnswers(prompts, run.credentials.password)),
+    );
     if (run.signal.aborted) return onAbort();
     client.connect(connectConfig(run, (verdict) => (hostKey = verdict)));
   });
@@ -154,6 +157,15 @@ function connectConfig(run: RemoteRun, judged: (verdict: HostKeyVerdict) => void
     // Our own timer bounds the whole run; ssh2's handshake limit must not fire first.
     readyTimeout: run.timeoutS * 1000 + 5000,
   };
+}
+
+/**
+ * Answers a keyboard-interactive round (servers that ask for the password that way, as PAM
+ * does): hidden prompts get the password, visible ones (a user name, say) an empty answer. Without
+ * a password every answer is empty, so the server moves on (fails) at once instead of waiting.
+ */
+function keyboardAnswers(prompts: readonly { prompt: string; echo?: boolean }[], password: string | undefined) {
+  return prompts.map((prompt) => (password !== undefined && prompt.echo !== true ? password : ''));
 }
 
 /** Stops the remote command (TERM, then KILL) and closes the connection. */

@@ -47,6 +47,8 @@ test('bad inputs fail before connecting, each with its fix', async (t) => {
       /^Invalid inputs for executor 'ssh_executor': .*host_key_sha256/,
     ],
     [{ username: USER, command: 'true' }, /^Invalid inputs for executor 'ssh_executor': .*host/],
+    // Past 2^31 ms a Node timer fires at once: a timeout over a day would end the run immediately.
+    [{ ...base, password: 'x', timeout: 86_401 }, /^Invalid inputs for executor 'ssh_executor': .*timeout/],
   ];
   for (const [inputs, expected] of cases) {
     const { row } = await runSsh(app, inputs);

@@ -1,19 +1,38 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
-import { eventually, processGone, started } from '../../../test/helpers.ts';
+import { test, type TestContext } from 'node:test';
+import { eventually, started } from '../../../test/helpers.ts';
 import { passwordLogin, runSsh, sshApp, sshServer, USER, type SshServer } from './ssh-setup.ts';
 
-/** A command that writes its pid (the login shell's, which becomes `sleep`) and sleeps, then marks it ran to the end. */
+/**
+ * A command that sleeps, then marks it ran to the end. Its `sleep` gets a duration of its own
+ * (`sleep 30.<random>`), so every process of the run (the remote shell and its child) can be found
+ * by its command line: none may be left once the run is stopped.
+ */
 function sleeper(server: SshServer) {
-  const pidFile = join(server.work, 'pid');
   const marker = join(server.work, 'finished');
+  const tag = `sleep 30.${randomInt(100_000, 999_999)}`;
   return {
-    command: `echo $$ > ${pidFile}; sleep 30; touch ${marker}`,
-    pid: () => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) || undefined : undefined),
+    command: `${tag}; touch ${marker}`,
+    /** Pids of the remote user's processes still running the command (`pgrep -u USER -f`). */
+    running: () =>
+      (spawnSync('pgrep', ['-u', USER, '-f', tag.replace('.', '\\.')]).stdout?.toString() ?? '')
+        .split('\n')
+        .filter(Boolean)
+        .map(Number),
     marker,
   };
+}
+
+/** Watches (every 100 ms) whether the sleeper was ever seen running, until the test ends. */
+function watchRunning(t: TestContext, remote: ReturnType<typeof sleeper>): () => boolean {
+  let seen = false;
+  const timer = setInterval(() => (seen ||= remote.running().length > 0), 100);
+  t.after(() => clearInterval(timer));
+  return () => seen;
 }
 
 test('a failing command completes the task with its exit code and success false', async (t) => {
@@ -56,15 +75,15 @@ test('the timeout input fails the task and stops the remote command', async (t) 
   if (!server) return;
   const app = await sshApp(t);
   const remote = sleeper(server);
+  const seen = watchRunning(t, remote);
   const { row } = await runSsh(app, { ...passwordLogin(server, remote.command), timeout: 2 });
   assert.equal(row.status, 'failed');
   assert.equal(
     row.error,
     `ssh_executor: 127.0.0.1:${server.port} timed out after 2s (the command was stopped and the connection closed)`,
   );
-  const pid = remote.pid();
-  assert.ok(pid, 'the command had started');
-  await eventually(() => processGone(pid), 10_000);
+  assert.ok(seen(), 'the command had started');
+  await eventually(() => remote.running().length === 0, 10_000);
   await eventually(() => server.log().includes(`Disconnected from user ${USER} 127.0.0.1`), 10_000);
   assert.equal(existsSync(remote.marker), false);
 });
@@ -74,11 +93,12 @@ test("the task's own timeout (params.timeout_s) also stops the remote command", 
   if (!server) return;
   const app = await sshApp(t);
   const remote = sleeper(server);
+  const seen = watchRunning(t, remote);
   const { row } = await runSsh(app, passwordLogin(server, remote.command), { params: { timeout_s: 2 } });
   assert.equal(row.status, 'failed');
   assert.match(String(row.error), /^Timeout: the task ran longer than 2s/);
-  const pid = await eventually(() => remote.pid());
-  await eventually(() => processGone(pid), 10_000);
+  assert.ok(seen(), 'the command had started');
+  await eventually(() => remote.running().length === 0, 10_000);
 });
 
 test('cancelling through the API (tasks.cancel) stops the remote command and closes the connection', async (t) => {
@@ -90,8 +110,7 @@ test('cancelling through the API (tasks.cancel) stops the remote command and clo
     { name: 'ssh', schemas: { method: 'ssh_executor' }, inputs: passwordLogin(server, remote.command) },
   ]);
   const { done } = started(await app.engine.execute(tree.id));
-  const pid = await eventually(() => remote.pid(), 20_000);
-  assert.equal(processGone(pid), false, 'the remote command runs');
+  await eventually(() => remote.running().length > 0, 20_000);
   const answer = await app.inject({
     method: 'POST',
     url: '/tasks',
@@ -100,7 +119,7 @@ test('cancelling through the API (tasks.cancel) stops the remote command and clo
   assert.equal(answer.statusCode, 200, answer.body);
   assert.equal((answer.json() as { result: { status: string }[] }).result[0]?.status, 'cancelled', answer.body);
   assert.equal((await done).status, 'cancelled');
-  await eventually(() => processGone(pid), 10_000);
+  await eventually(() => remote.running().length === 0, 10_000);
   // sshd logs the client's disconnect.
   await eventually(() => server.log().includes(`Disconnected from user ${USER} 127.0.0.1`), 10_000);
   assert.equal((await app.tasks.get(tree.id))?.status, 'cancelled');

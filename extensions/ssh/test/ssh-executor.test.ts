@@ -125,3 +125,40 @@ test('a host key that does not match is refused before any command runs', async 
   assert.match(String(absent.row.error), /^ssh_executor: known_hosts has no key for \[127\.0\.0\.1\]:\d+/);
   assert.equal(existsSync(marker), false, 'the command never ran');
 });
+
+test('a server asking for the password by keyboard-interactive (PAM) gets it; a wrong one is refused at once', async (t) => {
+  const server = await sshServer(t, { keyboardInteractive: true });
+  if (!server) return;
+  const app = await sshApp(t);
+  // A short timeout: an unanswered prompt would end as a retried APF_UNAVAILABLE timeout.
+  const right = await runSsh(app, { ...passwordLogin(server, 'id -un'), timeout: 15 });
+  assert.equal(right.row.status, 'completed', String(right.row.error));
+  assert.equal((right.row.result as Record<string, unknown>).stdout, `${USER}\n`);
+  const wrong = await runSsh(app, { ...passwordLogin(server, 'true'), password: 'not-the-password-123', timeout: 15 });
+  assert.equal(wrong.row.status, 'failed');
+  assert.equal(
+    wrong.row.error,
+    `ssh_executor: authentication as ${USER} on 127.0.0.1:${server.port} failed: check the username and the password or key`,
+  );
+});
+
+test("a task's known_hosts cannot override the key ssh.known_hosts pins: every source must accept it", async (t) => {
+  const server = await sshServer(t);
+  if (!server) return;
+  // The operator pins another key (K1) for this host; the task lists the key the server shows (K2).
+  const operatorPin = server.knownHostsLine.replace(
+    /\S+$/,
+    'AAAAC3NzaC1lZDI1NTE5AAAAIO2ynC1SVLeYJ6hvlXbZ5p0VqMUf1CN6cZyYbxjBAbCX',
+  );
+  const app = await sshApp(t, { ssh: { known_hosts: operatorPin } });
+  const marker = join(server.work, 'ran');
+  for (const pin of [{ known_hosts: server.knownHostsLine }, { host_key_sha256: server.fingerprint }]) {
+    const { row } = await runSsh(app, { ...passwordLogin(server, `touch ${marker}`), ...pin });
+    assert.equal(row.status, 'failed', JSON.stringify(pin));
+    assert.equal(
+      row.error,
+      `ssh_executor: 127.0.0.1:${server.port} is refused: its host key ${server.fingerprint} is not the one ssh.known_hosts holds (the key changed, or something is in between)`,
+    );
+  }
+  assert.equal(existsSync(marker), false, 'the command never ran');
+});

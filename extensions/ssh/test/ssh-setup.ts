@@ -71,8 +71,14 @@ function ensureUser(): void {
 const keygen = (file: string, passphrase = '') =>
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'apflow-test', '-f', file]);
 
-/** Starts a test sshd; skips the test (with the reason) when none can run here. */
-export async function sshServer(t: TestContext): Promise<SshServer | undefined> {
+/**
+ * Starts a test sshd; skips the test (with the reason) when none can run here. With
+ * `keyboardInteractive`, the password is taken only through keyboard-interactive (PAM) prompts.
+ */
+export async function sshServer(
+  t: TestContext,
+  options: { keyboardInteractive?: boolean } = {},
+): Promise<SshServer | undefined> {
   const reason = unavailable();
   if (reason) {
     t.skip(reason);
@@ -97,9 +103,10 @@ export async function sshServer(t: TestContext): Promise<SshServer | undefined> 
       `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
       'ListenAddress 127.0.0.1',
       'PidFile none',
-      'UsePAM no',
-      'PasswordAuthentication yes',
-      'KbdInteractiveAuthentication no',
+      // keyboardInteractive: passwords only as PAM prompts (OpenSSH offers keyboard-interactive through PAM).
+      ...(options.keyboardInteractive
+        ? ['UsePAM yes', 'PasswordAuthentication no', 'KbdInteractiveAuthentication yes']
+        : ['UsePAM no', 'PasswordAuthentication yes', 'KbdInteractiveAuthentication no']),
       'PubkeyAuthentication yes',
       'PermitRootLogin no',
       `AllowUsers ${USER}`,
