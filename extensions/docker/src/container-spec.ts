@@ -1,4 +1,5 @@
 import { ApflowError, Type, type Static } from 'apflow';
+import { MEMORY_PATTERN } from './docker-settings.ts';
 import type { BindMount } from './mount-policy.ts';
 
 const ENV_NAME = '^[A-Za-z_][A-Za-z0-9_]*$';
@@ -14,9 +15,7 @@ export const Env = Type.Union([
 export const Resources = Type.Object(
   {
     cpu: Type.Optional(Type.Union([Type.Number({ exclusiveMinimum: 0 }), Type.String({ pattern: '^[0-9.]+$' })])),
-    memory: Type.Optional(
-      Type.Union([Type.Integer({ minimum: 1 }), Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?\\s*[bkmgBKMG]?[bB]?$' })]),
-    ),
+    memory: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.String({ pattern: MEMORY_PATTERN })])),
   },
   { additionalProperties: false },
 );
@@ -35,6 +34,20 @@ export interface SpecInputs {
   resources?: Static<typeof Resources>;
 }
 
+/** What the administrator's config puts on every container. */
+export interface HostLimits {
+  /** `docker.network`. */
+  network: string;
+  /** `docker.pids_limit`. */
+  pidsLimit: number;
+  /** `docker.max_memory`, in bytes: the limit when the task asks none, and the most it may ask. */
+  maxMemory: number;
+  /** `docker.max_cpus`: the limit when the task asks none, and the most it may ask. */
+  maxCpus: number;
+  /** Bytes the Engine's json-file log of the container may hold on disk. */
+  logFileBytes: number;
+}
+
 const invalid = (message: string) => new ApflowError('APF_INVALID_PARAMS', { message: `docker_executor: ${message}` });
 
 /** Bytes of a memory limit (`512m`, `"1.5g"`, 268435456). */
@@ -48,10 +61,19 @@ export function memoryBytes(memory: number | string): number {
   return bytes;
 }
 
-function nanoCpus(cpu: number | string): number {
+function nanoCpus(cpu: number | string, max: number): number {
   const cpus = Number(cpu);
   if (!Number.isFinite(cpus) || cpus <= 0) throw invalid(`resources.cpu '${cpu}' is not a number of CPUs such as 0.5`);
+  if (cpus > max) throw invalid(`resources.cpu ${cpus} is over docker.max_cpus (${max})`);
   return Math.round(cpus * 1e9);
+}
+
+function memoryLimit(memory: number | string | undefined, max: number): number {
+  if (memory === undefined) return max;
+  const bytes = memoryBytes(memory);
+  if (bytes < MIN_MEMORY) throw invalid(`resources.memory must be at least 6m (the Engine's minimum)`);
+  if (bytes > max) throw invalid(`resources.memory ${memory} is over docker.max_memory (${max} bytes)`);
+  return bytes;
 }
 
 /** `NAME=value` lines: `env` first, `secret_env` over it. */
@@ -71,20 +93,20 @@ function envLines(env: SpecInputs['env'], secretEnv: SpecInputs['secret_env']): 
 /**
  * The body of `POST /containers/create`. A string command runs through `/bin/sh -c` (the
  * Dockerfile's shell form); an array runs as given (exec form); none runs the image's own CMD.
- * Never privileged, no new privileges, no TTY (so the logs come multiplexed), on `network`.
+ * Never privileged, no new privileges, no TTY (so the logs come multiplexed), on `limits.network`,
+ * with a process limit, memory and CPU limits (the task's, at most the config's maxima), and a
+ * json-file log capped on disk (one file, no rotation kept).
  */
 export function containerSpec(
   inputs: SpecInputs,
   mounts: BindMount[],
-  network: string,
+  limits: HostLimits,
   labels: Record<string, string>,
 ): Record<string, unknown> {
   const { command, working_dir: workingDir, resources } = inputs;
   if (workingDir !== undefined && !workingDir.startsWith('/'))
     throw invalid(`working_dir '${workingDir}' must be an absolute path`);
-  const memory = resources?.memory === undefined ? undefined : memoryBytes(resources.memory);
-  if (memory !== undefined && memory < MIN_MEMORY)
-    throw invalid(`resources.memory must be at least 6m (the Engine's minimum)`);
+  const memory = memoryLimit(resources?.memory, limits.maxMemory);
   return {
     Image: inputs.image,
     ...(command === undefined ? {} : { Cmd: typeof command === 'string' ? ['/bin/sh', '-c', command] : command }),
@@ -97,13 +119,16 @@ export function containerSpec(
     AttachStderr: true,
     Labels: labels,
     HostConfig: {
-      NetworkMode: network,
+      NetworkMode: limits.network,
       Mounts: mounts,
       Privileged: false,
       SecurityOpt: ['no-new-privileges'],
       AutoRemove: false,
-      ...(memory === undefined ? {} : { Memory: memory, MemorySwap: memory }),
-      ...(resources?.cpu === undefined ? {} : { NanoCpus: nanoCpus(resources.cpu) }),
+      PidsLimit: limits.pidsLimit,
+      Memory: memory,
+      MemorySwap: memory,
+      NanoCpus: nanoCpus(resources?.cpu ?? limits.maxCpus, limits.maxCpus),
+      LogConfig: { Type: 'json-file', Config: { 'max-size': String(limits.logFileBytes), 'max-file': '1' } },
     },
   };
 }

@@ -2,6 +2,16 @@ import { ApflowError, Type, type Static } from 'apflow';
 
 /** Default output kept per run (stdout and stderr together): 1 MiB. */
 export const DEFAULT_MAX_LOG_BYTES = 1024 * 1024;
+/** The longest timeout there is, in seconds (a day): timers overflow far above it. */
+export const MAX_TIMEOUT_S = 86_400;
+/** Default `pids_limit`: processes and threads per container. */
+export const DEFAULT_PIDS_LIMIT = 256;
+/** Default `max_memory`. */
+export const DEFAULT_MAX_MEMORY = '1g';
+/** Default `max_cpus`. */
+export const DEFAULT_MAX_CPUS = 1;
+/** A memory size: bytes, or a number with a binary unit (`512m`, `1.5g`). */
+export const MEMORY_PATTERN = '^[0-9]+(\\.[0-9]+)?\\s*[bkmgBKMG]?[bB]?$';
 /** The Engine's usual socket. */
 export const DEFAULT_SOCKET = '/var/run/docker.sock';
 
@@ -44,12 +54,31 @@ export const DockerSettings = Type.Object(
     max_log_bytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: DEFAULT_MAX_LOG_BYTES }),
     max_timeout: Type.Number({
       exclusiveMinimum: 0,
+      maximum: MAX_TIMEOUT_S,
       default: 3600,
-      description: 'The longest `timeout` (seconds) a task may ask for',
+      description: 'The longest `timeout` (seconds) a task may ask for (at most 86400)',
+    }),
+    pids_limit: Type.Integer({
+      minimum: 1,
+      maximum: 1_000_000,
+      default: DEFAULT_PIDS_LIMIT,
+      description: 'Processes (and threads) a container may have at once: stops fork bombs',
+    }),
+    max_memory: Type.Union([Type.Integer({ minimum: 6 * 1024 * 1024 }), Type.String({ pattern: MEMORY_PATTERN })], {
+      default: DEFAULT_MAX_MEMORY,
+      description:
+        'The most memory a container may have, and what it gets when the task asks none (bytes, or 512m, 2g)',
+    }),
+    max_cpus: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 1024,
+      default: DEFAULT_MAX_CPUS,
+      description: 'The most CPUs a container may use, and what it gets when the task asks none',
     }),
   },
   { additionalProperties: false, default: {} },
 );
+/** The settings of the config section `docker`, defaults filled in (see {@link DockerSettings} the schema). */
 export type DockerSettings = Static<typeof DockerSettings>;
 
 /** One allowed mount root, as configured. */

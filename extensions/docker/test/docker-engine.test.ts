@@ -3,13 +3,13 @@
  * busybox image). Skipped, with the precise reason, on a machine that cannot run containers.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test, type TestContext } from 'node:test';
+import { after, describe, test } from 'node:test';
 import type { App } from 'apflow';
 import { eventually, memoryLog, started } from '../../../test/helpers.ts';
-import { completed, dockerApp, failed, runOne, type DockerResult, type Json } from './docker-setup.ts';
+import { completed, dockerApp, failed, runOne, tempDir, type DockerResult, type Json } from './docker-setup.ts';
+import { delayProxy } from './delay-proxy.ts';
 import { startEngine, TEST_IMAGE } from './engine.ts';
 import { containersLabelled, engineCall, inspectContainer } from './engine-http.ts';
 import { dropImage, startRegistry } from './registry.ts';
@@ -17,12 +17,6 @@ import { dropImage, startRegistry } from './registry.ts';
 const setup = await startEngine();
 const socket = setup.engine?.socket ?? '';
 const settings = { enabled: true, images: ['apflow-test/busybox:*'], socket };
-
-function tempDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'apflow-docker-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 /** Runs one docker_executor task to its end and returns its result (it must have completed). */
 async function run(app: App, inputs: Json): Promise<DockerResult> {
@@ -118,12 +112,25 @@ describe('docker_executor on a real Docker Engine', { skip: setup.skip ?? false 
     t.after(() => engineCall(socket, 'DELETE', `/containers/${result.container_id}?force=true`));
     const kept = await inspectContainer(socket, result.container_id);
     assert.ok(kept, 'kept');
-    const host = kept.HostConfig as { Memory: number; NanoCpus: number; NetworkMode: string; Privileged: boolean };
+    const host = kept.HostConfig as Json;
     assert.equal(host.Memory, 64 * 1024 * 1024);
     assert.equal(host.NanoCpus, 500_000_000);
     assert.equal(host.NetworkMode, 'none');
     assert.equal(host.Privileged, false);
     assert.equal((kept.State as { Running: boolean }).Running, false);
+  });
+
+  test('every container gets the config limits: pids, memory, CPUs, and a log file capped on disk', async (t) => {
+    const app = await dockerApp(t, { ...settings, pids_limit: 32, max_memory: '128m', max_cpus: 0.25 });
+    const { taskId, containerId, done } = await startLong(app, { command: 'sleep 300' });
+    const host = (await inspectContainer(socket, containerId))?.HostConfig as Json;
+    await app.engine.cancel([taskId]);
+    await done;
+    assert.equal(host.PidsLimit, 32);
+    assert.equal(host.Memory, 128 * 1024 * 1024);
+    assert.equal(host.MemorySwap, 128 * 1024 * 1024);
+    assert.equal(host.NanoCpus, 250_000_000);
+    assert.deepEqual(host.LogConfig, { Type: 'json-file', Config: { 'max-file': '1', 'max-size': '2097152' } });
   });
 
   test('output past docker.max_log_bytes is cut and marked truncated', async (t) => {
@@ -138,7 +145,10 @@ describe('docker_executor on a real Docker Engine', { skip: setup.skip ?? false 
   test('timeout: the task fails saying so, and the container is killed and removed', async (t) => {
     const app = await dockerApp(t, settings);
     const row = await runOne(app, 'docker_executor', { image: TEST_IMAGE, command: 'sleep 300', timeout: 1 });
-    assert.match(failed(row), /did not finish within 1s \(timeout\); it was killed and removed/);
+    assert.match(
+      failed(row),
+      /did not finish within 1s \(timeout; the pull counts too\) while the container ran; it was killed and removed/,
+    );
     assert.deepEqual(await containersLabelled(socket, 'apflow.task_id', row.id), [], 'gone when the task failed');
   });
 
@@ -158,6 +168,72 @@ describe('docker_executor on a real Docker Engine', { skip: setup.skip ?? false 
     await done;
     assert.match(String((await app.tasks.get(taskId))?.error), /Timeout/);
     await eventually(async () => (await inspectContainer(socket, containerId)) === undefined, 30_000);
+  });
+
+  test('cancel while the Engine creates the container: the container it made is removed', async (t) => {
+    const proxy = await delayProxy(t, socket, 'POST /v1.41/containers/create', 3000);
+    const app = await dockerApp(t, { ...settings, socket: proxy.socket });
+    const tree = await app.engine.createTree([
+      { name: 'c', schemas: { method: 'docker_executor' }, inputs: { image: TEST_IMAGE, command: 'sleep 300' } },
+    ]);
+    const { done } = started(await app.engine.execute(tree.id));
+    await proxy.answered; // the Engine has made the container; the executor does not know its id yet
+    assert.equal((await containersLabelled(socket, 'apflow.task_id', tree.id)).length, 1, 'created');
+    await app.engine.cancel([tree.id]);
+    await done;
+    await eventually(async () => (await containersLabelled(socket, 'apflow.task_id', tree.id)).length === 0, 30_000);
+  });
+
+  test('timeout while the container is being created: says so, and the container is removed', async (t) => {
+    const proxy = await delayProxy(t, socket, 'POST /v1.41/containers/create', 3000);
+    const app = await dockerApp(t, { ...settings, socket: proxy.socket });
+    const row = await runOne(app, 'docker_executor', { image: TEST_IMAGE, command: 'sleep 300', timeout: 1 });
+    assert.match(
+      failed(row),
+      /within 1s \(timeout; the pull counts too\) while the container was being created; it was removed before it started/,
+    );
+    assert.deepEqual(await containersLabelled(socket, 'apflow.task_id', row.id), []);
+  });
+
+  test('timeout during the pull: says the pull was stopped and no container was made', async (t) => {
+    const proxy = await delayProxy(t, socket, 'POST /v1.41/images/create', 4000);
+    const app = await dockerApp(t, { ...settings, socket: proxy.socket });
+    const row = await runOne(app, 'docker_executor', { image: 'apflow-test/busybox:absent', timeout: 1 });
+    const error = failed(row);
+    assert.match(
+      error,
+      /within 1s \(timeout; the pull counts too\) while pulling apflow-test\/busybox:absent: the pull was stopped \(its connection closed\) and no container was created$/,
+    );
+    assert.doesNotMatch(error, /killed/);
+  });
+
+  test('mounts are checked again right before the create: a folder swapped for a symlink meanwhile is refused', async (t) => {
+    const dir = tempDir(t);
+    mkdirSync(join(dir, 'ro', 'sub'), { recursive: true });
+    mkdirSync(join(dir, 'outside'));
+    writeFileSync(join(dir, 'outside', 'secret.txt'), 'host secret');
+    // The image check (before the create) is held back: the swap happens inside that gap.
+    const proxy = await delayProxy(t, socket, 'GET /v1.41/images/', 2000);
+    const app = await dockerApp(t, {
+      ...settings,
+      socket: proxy.socket,
+      mounts: [{ path: join(dir, 'ro'), read_only: true }],
+    });
+    const tree = await app.engine.createTree([
+      {
+        name: 'm',
+        schemas: { method: 'docker_executor' },
+        inputs: { image: TEST_IMAGE, command: 'cat /data/secret.txt', volumes: [`${join(dir, 'ro', 'sub')}:/data`] },
+      },
+    ]);
+    const { done } = started(await app.engine.execute(tree.id));
+    await proxy.answered;
+    renameSync(join(dir, 'ro', 'sub'), join(dir, 'ro', 'old'));
+    symlinkSync(join(dir, 'outside'), join(dir, 'ro', 'sub'));
+    await done;
+    const row = (await app.tasks.tree(tree.id))[0] as never;
+    assert.match(failed(row), /mounting '.*\/ro\/sub' \(.*\/outside\) is not allowed: it is not inside docker.mounts/);
+    assert.deepEqual(await containersLabelled(socket, 'apflow.task_id', tree.id), []);
   });
 
   test("pull: 'never' with an absent image is NOT_FOUND; a pull the registry cannot answer fails saying so", async (t) => {

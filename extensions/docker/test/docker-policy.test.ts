@@ -54,10 +54,98 @@ describe('docker_executor policy', () => {
     }
   });
 
+  test("images are read by Docker's rules: a registry port or host is not a tag, and * matches only a tag", async (t) => {
+    const digest = `sha256:${'a'.repeat(64)}`;
+    const app = await dockerApp(t, {
+      ...enabled,
+      images: ['alpine:*', 'python:*', 'ghcr.io/acme/*', 'localhost:5000/*', 'busybox:1.36', 'acme/*'],
+    });
+    const refused = [
+      'alpine:3/evil', // the registry 'alpine:3', repository 'evil'
+      'python:5000/x/y:1', // the registry 'python:5000'
+      'alpine.evil.com/alpine:3',
+      'ghcr.io/acmeevil/app:1',
+      'ghcr.io.evil.com/acme/app:1',
+      'localhost:5001/x:1',
+      'localhost/x:1',
+      `busybox@${digest}`, // busybox:1.36 allows that tag, not any digest
+      'busybox:1.36.1',
+      'docker.io/acme', // 'acme' on Docker Hub is library/acme, not below acme/
+    ];
+    for (const image of refused) {
+      const error = failed(await runOne(app, 'docker_executor', { image, command: 'true' }));
+      assert.match(error, /is not in docker.images/, image);
+    }
+    const allowed = [
+      'alpine:3.20',
+      `alpine@${digest}`,
+      'docker.io/library/alpine:edge',
+      'index.docker.io/library/alpine',
+      'library/python:3.12',
+      'ghcr.io/acme/team/app:1',
+      `ghcr.io/acme/app@${digest}`,
+      'localhost:5000/anything/at/all:2',
+      'docker.io/library/busybox:1.36',
+      'acme/app:1',
+      'docker.io/acme/app',
+    ];
+    for (const image of allowed) {
+      assert.match(failed(await runOne(app, 'docker_executor', { image, command: 'true' })), unreachable, image);
+    }
+    const malformed = failed(await runOne(app, 'docker_executor', { image: 'alpine:-x' }));
+    assert.match(malformed, /the image 'alpine:-x' is not a valid reference: the tag '-x' is not a tag/);
+  });
+
+  test('a malformed docker.images pattern fails the start, naming it', async (t) => {
+    for (const pattern of ['alpine*', 'al*:1', 'alpine:3/*x', 'UPPER:*']) {
+      await assert.rejects(dockerApp(t, { ...enabled, images: [pattern] }), (error: Error) => {
+        assert.match(
+          error.message,
+          new RegExp(`docker.images: '${pattern.replace(/[*]/g, '\\*')}' is not an image pattern`),
+        );
+        return true;
+      });
+    }
+  });
+
+  test('remove: false with secret_env is refused: the kept container would show the secret', async (t) => {
+    const app = await dockerApp(t, enabled);
+    const error = failed(
+      await runOne(app, 'docker_executor', { image: IMAGE, remove: false, secret_env: { TOKEN: 'secret-value-1' } }),
+    );
+    assert.match(
+      error,
+      /remove: false would keep the container, and the secret_env values in its config in plain text/,
+    );
+    assert.match(failed(await runOne(app, 'docker_executor', { image: IMAGE, remove: false })), unreachable);
+  });
+
+  test('timeouts and resources have maxima: the input, docker.max_timeout, docker.max_memory, docker.max_cpus', async (t) => {
+    const app = await dockerApp(t, enabled);
+    assert.match(
+      failed(await runOne(app, 'docker_executor', { image: IMAGE, timeout: 3e9 })),
+      /Invalid inputs.*timeout/,
+    );
+    await assert.rejects(dockerApp(t, { ...enabled, max_timeout: 3e9 }), /max_timeout/);
+    const small = await dockerApp(t, { ...enabled, max_memory: '64m', max_cpus: 0.5 });
+    const run = (resources: unknown) => runOne(small, 'docker_executor', { image: IMAGE, resources });
+    assert.match(
+      failed(await run({ memory: '65m' })),
+      /resources.memory 65m is over docker.max_memory \(67108864 bytes\)/,
+    );
+    assert.match(failed(await run({ cpu: 1 })), /resources.cpu 1 is over docker.max_cpus \(0.5\)/);
+    assert.match(failed(await run({ cpu: '0.5', memory: '64m' })), unreachable);
+    assert.match(failed(await run(undefined)), unreachable);
+  });
+
   test('mounts outside docker.mounts are refused after resolving .. and symlinks', async (t) => {
     const { root, allowed, outside } = folders(t);
-    const app = await dockerApp(t, { ...enabled, mounts: [allowed, { path: join(root, 'ro'), read_only: true }] });
-    mkdirSync(join(root, 'ro'));
+    mkdirSync(join(root, 'ro', 'sub'), { recursive: true });
+    const app = await dockerApp(t, {
+      ...enabled,
+      // The read-only entry inside the read-write one is ignored: a task could swap it for a symlink.
+      mounts: [allowed, { path: join(root, 'ro'), read_only: true }, { path: join(allowed, 'sub'), read_only: true }],
+    });
     const run = (volumes: unknown) => runOne(app, 'docker_executor', { image: IMAGE, command: 'true', volumes });
     const refusals: [unknown, RegExp][] = [
       [[`${outside}:/data`], /mounting '.*outside' is not allowed: it is not inside docker.mounts/],
@@ -67,6 +155,11 @@ describe('docker_executor policy', () => {
       [['/:/host'], /mounting '\/' is not allowed/],
       [[`${allowed}/missing:/data`], /the host path '.*allowed\/missing' does not exist \(it is never created\)/],
       [[`${join(root, 'ro')}:/data:rw`], /may only be mounted read-only \(docker.mounts says read_only\)/],
+      [
+        { [join(allowed, 'sub')]: '/data' },
+        /is below the read-write docker.mounts entry '.*allowed', of which only the entry itself may be mounted/,
+      ],
+      [[`${join(allowed, 'sub')}:/data:ro`], /is below the read-write docker.mounts entry/],
     ];
     for (const [volumes, expected] of refusals) {
       const error = failed(await run(volumes));
@@ -75,12 +168,12 @@ describe('docker_executor policy', () => {
     }
     assert.match(failed(await run(['relative:/data'])), /host path 'relative' must be absolute/);
     assert.match(failed(await run([`${allowed}:data`])), /container path 'data' must be an absolute path/);
-    // Allowed: the folder itself, below it (.. that stays inside), and the read-only root read-only.
+    // Allowed: the read-write entry itself (.. resolved), the read-only entry and what is below it.
     for (const volumes of [
       [`${allowed}:/data`],
       [`${allowed}/sub/..:/data:ro`],
-      { [join(allowed, 'sub')]: '/data' },
       [`${join(root, 'ro')}:/data`],
+      { [join(root, 'ro', 'sub')]: '/data' },
     ]) {
       assert.match(failed(await run(volumes)), unreachable, JSON.stringify(volumes));
     }

@@ -1,4 +1,7 @@
 /** Shared setup of the docker_executor tests: an app loading the extension by its package name. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { App, CreateAppOptions } from 'apflow';
 import { testApp } from '../../../test/helpers.ts';
@@ -34,4 +37,11 @@ export function dockerApp(
   options: CreateAppOptions = {},
 ): Promise<App> {
   return testApp(t, { plugins: ['@apflow/docker'], ...(docker === undefined ? {} : { docker }), ...inline }, options);
+}
+
+/** A temp folder removed after the test. */
+export function tempDir(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'apflow-docker-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }

@@ -1,6 +1,6 @@
 /**
- * A real Docker Engine for the tests, on a private socket: installs Debian's docker.io and
- * busybox-static when missing (as root), starts `dockerd` with its own data and exec roots (vfs
+ * A real Docker Engine for the tests, on a private socket: with Debian's docker.io and
+ * busybox-static installed (test/install-engine.sh; the tests install nothing), starts `dockerd` with its own data and exec roots (vfs
  * storage, no bridge, no iptables), imports a busybox image built here (nothing can be pulled), and
  * proves a container runs. When this machine cannot run containers, {@link startEngine} answers
  * the precise reason instead, for the tests to skip with.
@@ -38,21 +38,14 @@ export type EngineSetup = { engine: TestEngine; skip?: undefined } | { engine?: 
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Installs the Debian packages the tests need when a command is missing; returns a problem or undefined. */
-function installMissing(): string | undefined {
+/** What the tests need and lack, as a skip reason naming the script that installs it; undefined when all is there. */
+export function missingPackages(): string | undefined {
   const missing = [
     ...(existsSync('/usr/sbin/dockerd') ? [] : ['docker.io']),
     ...(spawnSync('dpkg', ['-s', 'busybox-static']).status === 0 ? [] : ['busybox-static']),
   ];
   if (missing.length === 0) return undefined;
-  if (process.getuid?.() !== 0) return `${missing.join(' and ')} missing, and this user cannot install them (not root)`;
-  const install = spawnSync(
-    'sh',
-    ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${missing.join(' ')}`],
-    { encoding: 'utf8', timeout: 480_000 },
-  );
-  if (install.status === 0) return undefined;
-  return `apt-get install ${missing.join(' ')} failed: ${(install.stderr || install.stdout || String(install.error)).slice(-600)}`;
+  return `${missing.join(' and ')} not installed: run extensions/docker/test/install-engine.sh (as root) first`;
 }
 
 async function waitForPing(socket: string, exited: () => boolean): Promise<boolean> {
@@ -126,7 +119,7 @@ export async function startEngine(): Promise<EngineSetup> {
     }
     return { engine: { socket: shared, stop: async () => undefined } };
   }
-  const problem = installMissing();
+  const problem = missingPackages();
   if (problem) return { skip: `no Docker Engine: ${problem}` };
   // Short: the Engine's and containerd's sockets live under it (unix socket paths stop at 108 bytes).
   const dir = mkdtempSync('/tmp/apflow-dockerd-');

@@ -1,9 +1,9 @@
 /**
  * A real image registry for the pull tests: Debian's docker-registry (the CNCF distribution
  * registry) on 127.0.0.1 (which the Engine reaches without TLS by default), holding
- * {@link TEST_IMAGE} pushed there by the test Engine. Installs the package when missing (as root).
+ * {@link TEST_IMAGE} pushed there by the test Engine. Skipped when the package is missing (test/install-engine.sh).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -17,14 +17,8 @@ const NO_AUTH = { 'x-registry-auth': Buffer.from('{}').toString('base64') };
 
 /** Starts a registry for this test; answers `host:port`, or why it could not. */
 export async function startRegistry(t: TestContext, socket: string): Promise<{ host?: string; skip?: string }> {
-  if (!existsSync(REGISTRY)) {
-    const install = spawnSync(
-      'sh',
-      ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry'],
-      { encoding: 'utf8', timeout: 300_000 },
-    );
-    if (install.status !== 0) return { skip: `apt-get install docker-registry failed: ${install.stderr.slice(-400)}` };
-  }
+  if (!existsSync(REGISTRY))
+    return { skip: 'docker-registry not installed: run extensions/docker/test/install-engine.sh (as root) first' };
   const dir = mkdtempSync('/tmp/apflow-registry-');
   const host = `127.0.0.1:${await freePort()}`;
   const config = join(dir, 'config.yml');
