@@ -7,6 +7,13 @@ export const ID = 'apflow_api_executor';
 /** A response of `ctx.outbound.fetch`. */
 export type RemoteResponse = Awaited<ReturnType<ExecutorContext['outbound']['fetch']>>;
 
+/** The most bytes of one JSON answer read (as for one event-stream frame): past it the call fails. */
+export const MAX_REPLY_BYTES = 16 * 1024 * 1024;
+/** The most bytes of an error answer read for its message. */
+const MAX_ERROR_BYTES = 64 * 1024;
+/** The most characters of a remote's text (error, progress message) passed on. */
+export const MAX_REMOTE_TEXT = 2000;
+
 /** How to reach the remote apflow server. */
 export interface RemoteOptions {
   base_url: string;
@@ -59,10 +66,15 @@ export function createRemote(ctx: ExecutorContext, options: RemoteOptions): Remo
   ) => {
     let response: RemoteResponse;
     try {
-      response = await ctx.outbound.fetch(href, { ...init, headers: headers(extra), signal });
+      // Never followed: the token, secret headers and the body would go along to wherever it points.
+      response = await ctx.outbound.fetch(href, { ...init, headers: headers(extra), signal, redirect: 'manual' });
     } catch (error) {
       if (signal.aborted) throw error;
       throw fetchFailure(ID, error, new URL(href), target);
+    }
+    if (response.status >= 300 && response.status < 400) {
+      await response.body?.cancel().catch(() => undefined);
+      throw redirectError(response, target, href);
     }
     if (!response.ok) throw await httpError(response, target, options.auth_token !== undefined);
     return response;
@@ -85,7 +97,11 @@ export function createRemote(ctx: ExecutorContext, options: RemoteOptions): Remo
       return send(`GET ${href}`, href, { method: 'GET' }, extra, signal);
     },
     async answer(response, method) {
-      const text = await response.text();
+      const text = await readCapped(response, MAX_REPLY_BYTES);
+      if (text === undefined)
+        throw new ApflowError('APF_UNAVAILABLE', {
+          message: `${ID}: ${method} on ${base} answered more than ${MAX_REPLY_BYTES / 1024 / 1024} MiB (is base_url an apflow server?)`,
+        });
       let body: unknown;
       try {
         body = JSON.parse(text);
@@ -107,9 +123,8 @@ export function createRemote(ctx: ExecutorContext, options: RemoteOptions): Remo
 
 /** An HTTP error status, with what the remote said (its JSON-RPC error) and how to fix it. */
 async function httpError(response: RemoteResponse, target: string, tokenGiven: boolean): Promise<ApflowError> {
-  const said = await response
-    .text()
-    .then(remoteSays)
+  const said = await readCapped(response, MAX_ERROR_BYTES)
+    .then((text) => (text === undefined ? '' : remoteSays(text)))
     .catch(() => '');
   const status = `HTTP ${response.status}${said ? `: ${said}` : ''}`;
   if (response.status === 401)
@@ -140,7 +155,39 @@ function remoteSays(text: string): string {
   return '';
 }
 
-const clip = (text: string) => (text.length > 500 ? `${text.slice(0, 500)}…` : text);
+/** A remote's text, at most MAX_REMOTE_TEXT characters. */
+export const clip = (text: string) => (text.length > MAX_REMOTE_TEXT ? `${text.slice(0, MAX_REMOTE_TEXT)}…` : text);
+
+/**
+ * The body as text, or undefined when it is longer than `maxBytes` (the rest is then not
+ * downloaded: the response is cancelled).
+ */
+async function readCapped(response: RemoteResponse, maxBytes: number): Promise<string | undefined> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (!response.body) return '';
+  for await (const chunk of response.body) {
+    size += chunk.length;
+    // Leaving the loop cancels the stream.
+    if (size > maxBytes) return undefined;
+    chunks.push(chunk);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks, size));
+}
+
+/** A redirect answer: never followed, named without its query (it may carry a token). */
+function redirectError(response: RemoteResponse, target: string, href: string): ApflowError {
+  let to = 'elsewhere';
+  try {
+    const location = new URL(response.headers.get('location') ?? '', href);
+    to = `${location.origin}${location.pathname}`;
+  } catch {
+    // no usable Location: the status says enough
+  }
+  return new ApflowError('APF_INVALID_PARAMS', {
+    message: `${ID}: ${target} answered HTTP ${response.status} redirecting to ${to}; redirects are not followed (the token and headers would go along): give the final URL as base_url`,
+  });
+}
 
 function describeRpcError(error: Record<string, unknown>): string {
   const message = typeof error.message === 'string' ? error.message : 'error';

@@ -1,4 +1,5 @@
 import { isRecord, type ExecutorContext } from 'apflow';
+import { clip } from './apflow-api-client.ts';
 
 /** Relays a remote tree's progress as this task's progress (`ctx.progress`). */
 export interface ProgressRelay {
@@ -30,7 +31,8 @@ export function createRelay(ctx: Pick<ExecutorContext, 'progress'>, total = 0): 
     if (value === shown && (message === undefined || message === said)) return;
     shown = value;
     said = message;
-    ctx.progress(value, message);
+    // A remote's text, relayed: at most 2,000 characters.
+    ctx.progress(value, message === undefined ? undefined : clip(message));
   };
   const mean = () => {
     let sum = 0;

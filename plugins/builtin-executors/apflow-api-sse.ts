@@ -16,6 +16,8 @@ const MAX_FRAME_CHARS = 16 * 1024 * 1024;
 export async function* sseFrames(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseFrame> {
   const decoder = new TextDecoder();
   let buffer = '';
+  // Where the search for a frame's end resumes: a large frame arriving in many chunks is scanned once.
+  let scanned = 0;
   // A CR ending one chunk may be the first half of a CRLF split across two chunks.
   let cr = false;
   for await (const chunk of body) {
@@ -23,13 +25,17 @@ export async function* sseFrames(body: AsyncIterable<Uint8Array>): AsyncGenerato
     if (cr && text.startsWith('\n')) text = text.slice(1);
     cr = text.endsWith('\r');
     buffer += text.replace(/\r\n?/g, '\n');
-    let end = buffer.indexOf('\n\n');
+    let start = 0;
+    let end = buffer.indexOf('\n\n', Math.max(scanned - 1, 0));
     while (end !== -1) {
-      const frame = parseFrame(buffer.slice(0, end));
-      buffer = buffer.slice(end + 2);
+      const frame = parseFrame(buffer.slice(start, end));
+      start = end + 2;
       if (frame) yield frame;
-      end = buffer.indexOf('\n\n');
+      end = buffer.indexOf('\n\n', start);
     }
+    // One slice per chunk, not per frame: a chunk of many small frames is not copied once per frame.
+    if (start) buffer = buffer.slice(start);
+    scanned = buffer.length;
     if (buffer.length > MAX_FRAME_CHARS) throw new Error('an event stream frame is larger than 16 MiB');
   }
 }

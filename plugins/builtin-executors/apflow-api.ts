@@ -1,8 +1,9 @@
 import { ApflowError, defineExecutor, raceAbort, Type, type ExecutorContext, type Static } from 'apflow';
-import { createRemote, ID, type Remote } from './apflow-api-client.ts';
+import { clip, createRemote, ID, type Remote } from './apflow-api-client.ts';
 import { followRun, type RemoteOutcome } from './apflow-api-follow.ts';
 import { createRelay } from './apflow-api-relay.ts';
 import { startRun, type RemoteRun } from './apflow-api-start.ts';
+import { deadline, MAX_TIMEOUT_S } from './deadline.ts';
 
 const Inputs = Type.Object({
   base_url: Type.String({ pattern: '^https?://', description: 'The remote apflow server, e.g. http://host:8000' }),
@@ -23,10 +24,13 @@ const Inputs = Type.Object({
   wait_for_completion: Type.Optional(
     Type.Boolean({ description: 'Wait for the remote run to end (default true); false answers once it started' }),
   ),
-  poll_interval: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Seconds between polls (default 1)' })),
+  poll_interval: Type.Optional(
+    Type.Number({ minimum: 0.1, maximum: 3600, description: 'Seconds between polls (default 1, at least 0.1)' }),
+  ),
   timeout: Type.Optional(
     Type.Number({
       exclusiveMinimum: 0,
+      maximum: MAX_TIMEOUT_S,
       description: 'Seconds for the whole call (default 300); then the run is cancelled',
     }),
   ),
@@ -58,19 +62,21 @@ export const apflowApiExecutor = defineExecutor({
     const remote = createRemote(ctx, inputs);
     const method = inputs.method ?? 'tasks.execute';
     const timeoutS = inputs.timeout ?? 300;
-    const deadline = AbortSignal.timeout(timeoutS * 1000);
-    const signal = AbortSignal.any([ctx.signal, deadline]);
+    const timeout = deadline(timeoutS);
+    const signal = AbortSignal.any([ctx.signal, timeout.signal]);
     const base = { base_url: remote.base, method };
     try {
       if (!RUN_METHODS.has(method))
         return { success: true, ...base, result: await remote.call(method, inputs.params ?? {}, signal) };
       return await runRemote(remote, inputs, method, ctx, signal);
     } catch (error) {
-      if (deadline.aborted && !ctx.signal.aborted)
+      if (timeout.passed && !ctx.signal.aborted)
         throw new ApflowError('APF_UNAVAILABLE', {
           message: `${ID}: ${method} on ${remote.base} did not finish within ${timeoutS}s (timeout); its remote run was cancelled`,
         });
       throw error;
+    } finally {
+      timeout.clear();
     }
   },
   demoResult(inputs) {
@@ -144,7 +150,7 @@ async function runRemote(remote: Remote, inputs: Inputs, method: string, ctx: Ex
   }
   if (outcome.status !== 'completed')
     throw new ApflowError('APF_UNAVAILABLE', {
-      message: `${ID}: the remote task ${run.taskId} ${outcome.status} on ${remote.base}: ${outcome.error ?? 'no error message'}`,
+      message: `${ID}: the remote task ${run.taskId} ${outcome.status} on ${remote.base}: ${clip(outcome.error ?? 'no error message')}`,
     });
   return { success: true, ...ids, ...outcome };
 }

@@ -60,7 +60,8 @@ export function extractPage(html: string, options: ExtractOptions): Extracted {
  */
 function parsePage(html: string): Document {
   if (/<body[\s>]/i.test(html)) return parseHTML(html).document;
-  const inner = html.replace(/<!doctype[^>]*>|<\/?(?:html|head)(?:\s[^>]*)?>/gi, '');
+  // [^<>]*, not [^>]*: a tag never closed would make every try scan to the end (quadratic).
+  const inner = html.replace(/<!doctype[^<>]*>|<\/?(?:html|head)(?:\s[^<>]*)?>/gi, '');
   return parseHTML(`<!doctype html><html><head></head><body>${inner}</body></html>`).document;
 }
 
@@ -97,12 +98,30 @@ function render(roots: Element[], format: ScrapeFormat): string {
       .map((root) => (root.localName === 'body' ? root.innerHTML : root.outerHTML))
       .join('\n')
       .trim();
+  for (const root of roots) shortenKeptWhitespace(root, root.localName === 'pre');
   const turndown = new TurndownService({ headingStyle: 'atx', codeBlockStyle: 'fenced', bulletListMarker: '-' });
   // linkedom elements are DOM elements, the HTMLElement turndown is typed with.
   return roots
     .map((root) => turndown.turndown(root as HTMLElement))
     .join('\n\n')
     .trim();
+}
+
+/** The longest run of whitespace kept in `<pre>` for Markdown. */
+const MAX_KEPT_WHITESPACE = 64;
+
+/**
+ * Cuts runs of whitespace inside `<pre>` to 64 characters: Turndown trims its output with a
+ * pattern that retries from every character of a run (minutes for a megabyte of spaces).
+ */
+function shortenKeptWhitespace(node: Node, pre: boolean): void {
+  if (node.nodeType === 3) {
+    if (pre && node.nodeValue && node.nodeValue.length > MAX_KEPT_WHITESPACE)
+      node.nodeValue = node.nodeValue.replace(/\s{65,}/g, (run) => run.slice(0, MAX_KEPT_WHITESPACE));
+    return;
+  }
+  const inPre = pre || ('localName' in node && node.localName === 'pre');
+  for (const child of Array.from(node.childNodes)) shortenKeptWhitespace(child, inPre);
 }
 
 function baseUrl(document: Document, pageUrl: string): string {

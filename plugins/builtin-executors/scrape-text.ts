@@ -12,7 +12,9 @@ const CELL = new Set(['td', 'th']);
 const LINE_BREAK = '\u0001';
 const PARAGRAPH_BREAK = '\u0002';
 const PRE_NEWLINE = '\u0000';
-const BREAKS = /[ \u0001\u0002]*[\u0001\u0002][ \u0001\u0002]*/g;
+// Runs of spaces and marks, each taken whole: a pattern requiring a mark inside the run would retry
+// from every space of a long run without one (quadratic on a page of spaces).
+const RUNS = /[ \u0001\u0002]+/g;
 
 /**
  * The readable text of `roots`: paragraphs apart by a blank line, list items and rows on their own
@@ -42,7 +44,9 @@ function walk(node: Node, parts: string[], pre: boolean): void {
 /** Turns the marks into line breaks, trims every line, and leaves at most one blank line in a row. */
 function tidy(text: string): string {
   return text
-    .replace(BREAKS, (run) => (run.includes(PARAGRAPH_BREAK) ? '\n\n' : '\n'))
+    .replace(RUNS, (run) =>
+      run.includes(PARAGRAPH_BREAK) ? '\n\n' : run.includes(LINE_BREAK) ? '\n' : run.length > 1 ? ' ' : run,
+    )
     .split('\n')
     .map((line) => line.replace(/[ \t\f\v\u00a0]+/g, ' ').trim())
     .join('\n')

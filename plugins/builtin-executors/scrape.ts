@@ -1,8 +1,15 @@
 import { ApflowError, defineExecutor, Type, version } from 'apflow';
+import { deadline, MAX_TIMEOUT_S } from './deadline.ts';
 import { extractPage, type Extracted } from './scrape-extract.ts';
 import { downloadPage } from './scrape-fetch.ts';
 
 const MiB = 1024 * 1024;
+/**
+ * The largest `max_bytes`. Parsing and extraction run on the server's main thread, at about 3 s
+ * per MiB of HTML on a small server, during which it answers nothing and renews no lease: 5 MiB
+ * keeps that pause well under the default 30 s lease.
+ */
+const MAX_PAGE_BYTES = 5 * MiB;
 
 /**
  * `scrape_executor`: downloads a web page through the outbound policy (every redirect hop
@@ -22,8 +29,10 @@ export const scrapeExecutor = defineExecutor({
     format: Type.Optional(
       Type.Union([Type.Literal('text'), Type.Literal('markdown'), Type.Literal('html')], { default: 'markdown' }),
     ),
-    max_bytes: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 * MiB, default: 2 * MiB })),
-    timeout: Type.Optional(Type.Number({ exclusiveMinimum: 0, default: 30, description: 'seconds' })),
+    max_bytes: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_BYTES, default: 2 * MiB })),
+    timeout: Type.Optional(
+      Type.Number({ exclusiveMinimum: 0, maximum: MAX_TIMEOUT_S, default: 30, description: 'seconds' }),
+    ),
     include_links: Type.Optional(Type.Boolean({ default: true })),
     user_agent: Type.Optional(Type.String({ minLength: 1 })),
   }),
@@ -32,7 +41,7 @@ export const scrapeExecutor = defineExecutor({
     // No query string in messages: API keys may travel there.
     const target = `${url.origin}${url.pathname}`;
     const timeoutS = inputs.timeout ?? 30;
-    const timeout = AbortSignal.timeout(timeoutS * 1000);
+    const timeout = deadline(timeoutS);
     const format = inputs.format ?? 'markdown';
     ctx.progress(0.1, `scrape_executor: downloading ${target}`);
     let page: Awaited<ReturnType<typeof downloadPage>>;
@@ -42,15 +51,17 @@ export const scrapeExecutor = defineExecutor({
         target,
         userAgent: inputs.user_agent ?? `apflow/${version} scrape_executor`,
         maxBytes: inputs.max_bytes ?? 2 * MiB,
-        signal: AbortSignal.any([ctx.signal, timeout]),
+        signal: AbortSignal.any([ctx.signal, timeout.signal]),
       });
     } catch (error) {
       if (ctx.signal.aborted) throw error;
-      if (timeout.aborted)
+      if (timeout.passed)
         throw new ApflowError('APF_UNAVAILABLE', {
           message: `scrape_executor: GET ${target} timed out after ${timeoutS}s`,
         });
       throw error;
+    } finally {
+      timeout.clear();
     }
     ctx.progress(0.7, `scrape_executor: read ${page.text.length} characters, extracting`);
     const extracted: Extracted =
@@ -86,10 +97,13 @@ export const scrapeExecutor = defineExecutor({
 
 /** Plain text as given, with the same whitespace tidying as a page's text. */
 function plainText(text: string): string {
-  return text
-    .split('\n')
-    .map((line) => line.replace(/\s+$/, ''))
-    .join('\n')
-    .replace(/\n{3,}/g, '\n\n')
-    .trim();
+  return (
+    text
+      .split('\n')
+      // trimEnd, not /\s+$/: that regex retries from every space of a long run (quadratic).
+      .map((line) => line.trimEnd())
+      .join('\n')
+      .replace(/\n{3,}/g, '\n\n')
+      .trim()
+  );
 }

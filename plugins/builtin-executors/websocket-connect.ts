@@ -1,5 +1,5 @@
 import type { LookupFunction } from 'node:net';
-import { ApflowError, refusalDetail, type CheckedAddress, type Outbound } from 'apflow';
+import { ApflowError, raceAbort, refusalDetail, type CheckedAddress, type Outbound } from 'apflow';
 import WebSocket from 'ws';
 
 /** How to open one checked WebSocket connection. */
@@ -15,16 +15,22 @@ export interface ConnectOptions {
  * addresses checked: the socket's lookup answers only those (so a DNS answer that changes
  * afterwards is never used), while the name stays in the URL for the Host header and TLS
  * `servername`. Redirects are not followed. Returns the socket still connecting, so that the
- * caller listens before the first message can arrive.
+ * caller listens before the first message can arrive. Rejects with `signal`'s reason when it
+ * aborts before the socket exists (a slow DNS answer does not hold the task past its timeout).
  */
-export async function connectChecked(outbound: Outbound, options: ConnectOptions): Promise<WebSocket> {
+export async function connectChecked(
+  outbound: Outbound,
+  options: ConnectOptions,
+  signal: AbortSignal,
+): Promise<WebSocket> {
   const { url } = options;
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const port = Number(url.port) || (url.protocol === 'wss:' ? 443 : 80);
   let addresses: CheckedAddress[];
   try {
-    addresses = await outbound.checkHost(host, port);
+    addresses = await raceAbort(outbound.checkHost(host, port), signal);
   } catch (error) {
+    if (signal.aborted) throw signal.reason;
     const refused = refusalDetail(error);
     if (refused)
       throw new ApflowError('APF_FORBIDDEN', {
@@ -34,12 +40,17 @@ export async function connectChecked(outbound: Outbound, options: ConnectOptions
       message: `websocket_executor: cannot reach ${host}:${port}: ${error instanceof Error ? error.message : String(error)}`,
     });
   }
-  return new WebSocket(url, {
+  // An abort while the name was checked: no socket is opened at all.
+  signal.throwIfAborted();
+  const ws = new WebSocket(url, {
     headers: options.headers,
     lookup: answerOnly(addresses),
     followRedirects: false,
     maxPayload: options.maxPayload,
   });
+  // A socket dropped while connecting emits 'error'; with no listener that would crash the server.
+  ws.on('error', () => undefined);
+  return ws;
 }
 
 /** A lookup that answers only `addresses`, whatever DNS would say now. */

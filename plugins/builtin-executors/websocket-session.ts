@@ -57,8 +57,6 @@ export function runSession(ws: WebSocket, plan: SessionPlan, signal: AbortSignal
       reject(error instanceof Error ? error : new Error(String(error)));
     };
     const onAbort = () => fail(signal.reason);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
 
     ws.on('unexpected-response', (_request, response) => {
       answered = response.statusCode ?? 0;
@@ -89,6 +87,9 @@ export function runSession(ws: WebSocket, plan: SessionPlan, signal: AbortSignal
         (error: unknown) => fail(describeError(plan.target, error, true, undefined)),
       );
     });
+    // Checked once every listener is on: the caller then drops the socket, whose 'error' is heard.
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 }
 

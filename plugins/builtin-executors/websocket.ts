@@ -1,4 +1,6 @@
 import { ApflowError, defineExecutor, Type } from 'apflow';
+import type WebSocket from 'ws';
+import { deadline, MAX_TIMEOUT_S } from './deadline.ts';
 import { connectChecked } from './websocket-connect.ts';
 import { outgoingMessages, UntilRule } from './websocket-messages.ts';
 import { closeSocket, runSession, type SessionOutcome } from './websocket-session.ts';
@@ -26,7 +28,12 @@ export const websocketExecutor = defineExecutor({
     messages: Type.Optional(Type.Array(Type.Unknown(), { description: 'sent in order after message' })),
     wait_response: Type.Optional(Type.Boolean({ default: true })),
     timeout: Type.Optional(
-      Type.Number({ exclusiveMinimum: 0, default: 30, description: 'seconds for the whole exchange' }),
+      Type.Number({
+        exclusiveMinimum: 0,
+        maximum: MAX_TIMEOUT_S,
+        default: 30,
+        description: 'seconds for the whole exchange, connecting included',
+      }),
     ),
     headers: Type.Optional(Type.Record(Type.String(), Type.String())),
     messages_until: Type.Optional(UntilRule),
@@ -41,17 +48,18 @@ export const websocketExecutor = defineExecutor({
     // No query string in messages: tokens often travel there.
     const target = `${url.origin}${url.pathname}`;
     const timeoutS = inputs.timeout ?? 30;
-    const timeout = AbortSignal.timeout(timeoutS * 1000);
-    const signal = AbortSignal.any([ctx.signal, timeout]);
+    const timeout = deadline(timeoutS);
+    const signal = AbortSignal.any([ctx.signal, timeout.signal]);
     const wait = inputs.wait_response ?? true;
     const until = inputs.messages_until;
     const maxMessages = inputs.max_messages ?? (until ? DEFAULT_MAX_MESSAGES : 1);
     const maxBytes = inputs.max_bytes ?? 10 * MiB;
     const limit = until && typeof until !== 'string' && 'count' in until ? until.count : maxMessages;
+    let ws: WebSocket | undefined;
     let outcome: SessionOutcome | undefined;
     let count = 0;
-    const ws = await connectChecked(ctx.outbound, { url, headers: inputs.headers ?? {}, maxPayload: maxBytes });
     try {
+      ws = await connectChecked(ctx.outbound, { url, headers: inputs.headers ?? {}, maxPayload: maxBytes }, signal);
       outcome = await runSession(
         ws,
         {
@@ -71,16 +79,17 @@ export const websocketExecutor = defineExecutor({
       );
     } catch (error) {
       if (ctx.signal.aborted) throw error;
-      if (timeout.aborted)
+      if (timeout.passed)
         throw new ApflowError('APF_UNAVAILABLE', {
-          message: `websocket_executor: ${target} timed out after ${timeoutS}s (${count} message(s) received${
-            until ? ', messages_until not met' : ''
+          message: `websocket_executor: ${target} timed out after ${timeoutS}s (${
+            ws ? `${count} message(s) received${until ? ', messages_until not met' : ''}` : 'while checking its host'
           })`,
         });
       throw error;
     } finally {
-      if (outcome?.stop === 'server_closed') ws.terminate();
-      else closeSocket(ws, ctx.signal.aborted || timeout.aborted ? 1001 : 1000, outcome ? 'done' : 'stopped');
+      timeout.clear();
+      if (ws && outcome?.stop === 'server_closed') ws.terminate();
+      else if (ws) closeSocket(ws, ctx.signal.aborted || timeout.passed ? 1001 : 1000, outcome ? 'done' : 'stopped');
     }
     const responses = outcome.received.map((message) => message.value);
     const stopped = ['sent', 'response', 'messages_until', 'max_messages'];

@@ -76,7 +76,7 @@ describe('apflow_api_executor', () => {
         auth_token: servers.token,
         params: { tasks: remoteTree() },
         use_streaming: false,
-        poll_interval: 0.05,
+        poll_interval: 0.1,
       }),
     );
     const result = completed<RemoteResult>(rows[0] as (typeof rows)[number]);

@@ -77,7 +77,7 @@ describe('system_info_executor', () => {
   });
 });
 
-test('the four built-in executors are listed by system.executors', async (t) => {
+test('the built-in executors are listed by system.executors, each with its input schema', async (t) => {
   const app = await testApp(t);
   const response = await app.inject({
     method: 'POST',
@@ -86,12 +86,33 @@ test('the four built-in executors are listed by system.executors', async (t) => 
   });
   assert.equal(response.statusCode, 200);
   const { executors } = response.json().result as {
-    executors: { id: string; name: string; description: string; source: string }[];
+    executors: { id: string; name: string; description: string; source: string; input_schema: unknown }[];
   };
-  for (const id of ['system_info_executor', 'aggregate_results_executor', 'rest_executor', 'command_executor']) {
+  const inputs: Record<string, string[]> = {
+    system_info_executor: ['resource'],
+    aggregate_results_executor: [],
+    rest_executor: ['url', 'method', 'headers', 'params', 'json', 'data', 'timeout', 'auth'],
+    command_executor: ['command', 'timeout'],
+    websocket_executor: ['url', 'message', 'messages', 'wait_response', 'timeout', 'headers', 'messages_until'],
+    scrape_executor: ['url', 'selector', 'format', 'max_bytes', 'timeout', 'include_links', 'user_agent'],
+    apflow_api_executor: [
+      'base_url',
+      'method',
+      'params',
+      'auth_token',
+      'use_streaming',
+      'wait_for_completion',
+      'poll_interval',
+      'timeout',
+      'headers',
+    ],
+  };
+  for (const [id, names] of Object.entries(inputs)) {
     const entry = executors.find((executor) => executor.id === id);
     assert.ok(entry, `${id} is listed`);
     assert.equal(entry.source, 'plugin:builtin-executors');
     assert.ok(entry.name && entry.description, `${id} has a name and a description`);
+    const properties = (entry.input_schema as { properties?: Record<string, unknown> } | null)?.properties ?? {};
+    for (const name of names) assert.ok(name in properties, `${id}: ${name} is in its input_schema`);
   }
 });

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
+import { lookup } from 'node:dns/promises';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { App, TaskEvent } from 'apflow';
 import { eventually, memoryLog, started, testApp } from '../helpers.ts';
-import { startWsServer, within } from '../fixtures/web-targets.ts';
+import { holdLookups, startStallingServer, startWsServer, within } from '../fixtures/web-targets.ts';
 import { completed, failed, runOne, type Json } from './builtin-executors-setup.ts';
 
 interface WsResult {
@@ -13,11 +14,10 @@ interface WsResult {
   url: string;
   response: unknown;
   responses: unknown[];
+  [field: string]: unknown;
   messages_received: number;
-  bytes_received: number;
   stop_reason: string;
   closed_by: string;
-  close_code?: number;
 }
 
 // The test server listens on 127.0.0.1, which the outbound policy refuses unless allowed.
@@ -185,6 +185,59 @@ describe('websocket_executor', () => {
     await within((seen[0] as { closed: Promise<number> }).closed, 5000, 'the server seeing the close');
   });
 
+  test('a timeout that passes while the host name resolves fails the task; the server keeps running', async (t) => {
+    // The machine's own name resolves locally (a lookup, unlike an address or `localhost`).
+    const name = hostname();
+    const [address] = await lookup(name, { all: true });
+    assert.ok(address, `${name} resolves`);
+    const app = await testApp(t, { outbound: { allow_hosts: [name, '127.0.0.1'] } });
+    const { base, port } = await startWsServer(t);
+    // The pool is held from the task's start (the database needs it before), at most 2 s: without a
+    // bound on the lookup the task waits for it, and then the socket it opens is dropped at once.
+    let lookups: { release(): Promise<void> } | undefined;
+    const unsubscribe = app.engine.subscribe((event) => {
+      if (event.type === 'task_start') lookups ??= holdLookups(t, 2000);
+    });
+    t.after(unsubscribe);
+    const error = failed(await run(app, { url: `ws://${name}:${port}/echo`, message: 'x', timeout: 0.001 }));
+    assert.equal(
+      error,
+      `websocket_executor: ws://${name}:${port}/echo timed out after 0.001s (while checking its host)`,
+    );
+    await lookups?.release();
+    // Once the late answer came, nothing was left to crash the server: it still runs tasks.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(
+      completed<WsResult>(await run(app, { url: `${base}/echo`, message: 'still up' })).response,
+      'still up',
+    );
+  });
+
+  test('a handshake that never completes: the timeout fails the task, the server sees the close', async (t) => {
+    const app = await testApp(t, localTargets);
+    const { port, closed } = await startStallingServer(t);
+    const error = failed(await run(app, { url: `ws://127.0.0.1:${port}/`, message: 'x', timeout: 0.3 }));
+    assert.equal(error, `websocket_executor: ws://127.0.0.1:${port}/ timed out after 0.3s (0 message(s) received)`);
+    await within(closed[0] as Promise<void>, 5000, 'the server seeing the close');
+  });
+
+  test('cancelling the task while the handshake is pending drops the connection', async (t) => {
+    const app = await testApp(t, localTargets);
+    const { port, closed } = await startStallingServer(t);
+    const tree = await app.engine.createTree([
+      {
+        name: 'ws',
+        schemas: { method: 'websocket_executor' },
+        inputs: { url: `ws://127.0.0.1:${port}/`, message: 'x' },
+      },
+    ]);
+    const { done } = started(await app.engine.execute(tree.id));
+    await eventually(() => closed.length === 1);
+    await app.engine.cancel([tree.id]);
+    assert.equal((await done).status, 'cancelled');
+    await within(closed[0] as Promise<void>, 5000, 'the server seeing the close');
+  });
+
   test('cancelling the task closes the socket', async (t) => {
     const app = await testApp(t, localTargets);
     const { base, seen } = await startWsServer(t);
@@ -200,7 +253,13 @@ describe('websocket_executor', () => {
 
   test('urls that are not ws(s) and bad stop rules fail input validation', async (t) => {
     const app = await testApp(t, localTargets);
-    for (const inputs of [{ url: 'http://x' }, {}, { url: 'ws://x', messages_until: { count: 0 } }]) {
+    for (const inputs of [
+      { url: 'http://x' },
+      {},
+      { url: 'ws://x', messages_until: { count: 0 } },
+      // A longer setTimeout overflows and fires at once.
+      { url: 'ws://x', timeout: 86_401 },
+    ]) {
       assert.match(failed(await run(app, inputs)), /^Invalid inputs for executor 'websocket_executor'/);
     }
   });
@@ -237,22 +296,5 @@ describe('websocket_executor', () => {
     assert.equal(result.success, true);
     assert.match(JSON.stringify(result.response), /demo/);
     assert.equal(seen.length, 0);
-  });
-
-  test('system.executors lists websocket_executor with its input schema', async (t) => {
-    const app = await testApp(t);
-    const response = await app.inject({
-      method: 'POST',
-      url: '/system',
-      payload: { jsonrpc: '2.0', id: 1, method: 'system.executors' },
-    });
-    const { executors } = response.json().result as { executors: Json[] };
-    const entry = executors.find((executor) => executor.id === 'websocket_executor');
-    assert.ok(entry, 'listed');
-    assert.equal(entry.source, 'plugin:builtin-executors');
-    const schema = entry.input_schema as { properties?: Json } | undefined;
-    assert.ok(schema?.properties, `input_schema is shown: ${JSON.stringify(entry)}`);
-    for (const name of ['url', 'message', 'messages', 'wait_response', 'timeout', 'headers', 'messages_until'])
-      assert.ok(name in schema.properties, `${name} is in the schema`);
   });
 });
