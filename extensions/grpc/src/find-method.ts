@@ -1,25 +1,30 @@
-import { ApflowError, isRecord } from 'apflow';
-import type { MethodDefinition, PackageDefinition } from '@grpc/proto-loader';
+import { ApflowError } from 'apflow';
+import type { Namespace, Root, Type } from 'protobufjs';
+import { ID } from './executor-id.ts';
+import type { GrpcLibs } from './grpc-libs.ts';
 
-const ID = 'grpc_executor';
+/** A method found in a schema: what a call needs. */
+export interface FoundMethod {
+  /** `/package.Service/Method`. */
+  path: string;
+  requestType: Type;
+  responseType: Type;
+  responseStream: boolean;
+}
 
-/** The method `service/method` of a schema, or why it cannot be called. */
-export function findMethod(
-  definition: PackageDefinition,
-  service: string,
-  method: string,
-): MethodDefinition<object, object> {
-  const found: unknown = definition[service];
-  if (!isService(found)) {
-    const services = Object.keys(definition).filter((name) => isService(definition[name]));
+/** The method `service/method` of a schema (resolved), or why it cannot be called. */
+export function findMethod(libs: GrpcLibs, root: Root, service: string, method: string): FoundMethod {
+  const found = root.lookup(service);
+  if (!(found instanceof libs.protobuf.Service)) {
+    const services = servicesOf(libs, root);
     throw new ApflowError('APF_NOT_FOUND', {
       message: `${ID}: the schema has no service ${service} (services: ${services.join(', ') || 'none'})`,
     });
   }
-  const entry = found[method];
-  if (!isMethod(entry)) {
+  const entry = found.methods[method];
+  if (!entry) {
     throw new ApflowError('APF_NOT_FOUND', {
-      message: `${ID}: ${service} has no method ${method} (methods: ${Object.keys(found).join(', ')})`,
+      message: `${ID}: ${service} has no method ${method} (methods: ${Object.keys(found.methods).join(', ')})`,
     });
   }
   if (entry.requestStream) {
@@ -27,15 +32,20 @@ export function findMethod(
       message: `${ID}: ${service}/${method} takes a stream of requests; only unary and server-streaming methods can be called`,
     });
   }
-  return entry;
+  entry.resolve();
+  const { resolvedRequestType: requestType, resolvedResponseType: responseType } = entry;
+  if (!requestType || !responseType) {
+    throw new ApflowError('APF_INVALID_PARAMS', {
+      message: `${ID}: ${service}/${method} names a request or response type the schema does not define`,
+    });
+  }
+  return { path: `/${service}/${method}`, requestType, responseType, responseStream: entry.responseStream === true };
 }
 
-/** A service of a package definition: its entries are methods (message and enum types carry a `format`). */
-function isService(entry: unknown): entry is Record<string, unknown> {
-  return isRecord(entry) && !('format' in entry) && Object.values(entry).some(isMethod);
-}
-
-/** Whether a package definition entry is a method (path and serializers). */
-export function isMethod(entry: unknown): entry is MethodDefinition<object, object> {
-  return isRecord(entry) && typeof entry.path === 'string' && typeof entry.requestSerialize === 'function';
+/** The fully qualified names of the services of a schema. */
+function servicesOf(libs: GrpcLibs, namespace: Namespace): string[] {
+  return namespace.nestedArray.flatMap((nested) => {
+    if (nested instanceof libs.protobuf.Service) return [nested.fullName.replace(/^\./, '')];
+    return nested instanceof libs.protobuf.Namespace ? servicesOf(libs, nested) : [];
+  });
 }

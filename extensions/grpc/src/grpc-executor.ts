@@ -1,17 +1,17 @@
 import { ApflowError, defineExecutor, isApflowError, type ExecutorContext } from 'apflow';
-import { errorText } from './error-text.ts';
-import type { MethodDefinition } from '@grpc/proto-loader';
+import type { Type } from 'protobufjs';
 import { callServerStream, callUnary, type CallOutcome, type CallPlan } from './call-method.ts';
-import { GrpcInputs } from './grpc-inputs.ts';
+import { ID } from './executor-id.ts';
 import { findMethod } from './find-method.ts';
+import { GrpcInputs } from './grpc-inputs.ts';
 import { loadGrpcLibs } from './grpc-libs.ts';
 import { isFailedStatus, statusError, statusJson } from './grpc-status.ts';
 import { metadataJson, toMetadata } from './metadata.ts';
 import { openClient } from './open-client.ts';
 import { loadProto } from './proto-source.ts';
 import { reflectSchema } from './reflection-client.ts';
-
-const ID = 'grpc_executor';
+import { checkRequest } from './request-check.ts';
+import { isLocalTooLarge, MAX_BYTES_DEFAULT, responseReader, tooLargeError } from './response-reader.ts';
 
 /** What the executor reads from the plugin's config section (`grpc`). */
 export interface GrpcSettings {
@@ -22,55 +22,74 @@ export interface GrpcSettings {
 /**
  * `grpc_executor`: one gRPC call (unary or server streaming) described by `.proto` text, a
  * `proto_file` under `grpc.proto_dirs`, or the server's reflection. The host goes through the
- * outbound policy; the deadline is `timeout`; a cancelled or timed-out task cancels the call.
+ * outbound policy; the deadline is `timeout`; a cancelled or timed-out task cancels the call and
+ * destroys its connections.
  */
 export function createGrpcExecutor(settings: GrpcSettings) {
   return defineExecutor({
     id: ID,
     name: 'gRPC call',
     description:
-      'Calls a gRPC method (server, service, method, request, proto | proto_file | reflection, metadata, timeout, tls) and returns the response, metadata and status',
+      'Calls a gRPC method (server, service, method, request, proto | proto_file | reflection, metadata, timeout, tls, max_messages, max_bytes) and returns the response, metadata and status',
     inputSchema: GrpcInputs,
     secretInputs: ['metadata', 'tls.key'],
     async execute(inputs, ctx) {
       if (inputs.proto !== undefined && inputs.proto_file !== undefined) {
         throw new ApflowError('APF_INVALID_PARAMS', { message: `${ID}: give proto or proto_file, not both` });
       }
+      // The deadline starts before the host is checked: the lookup counts in `timeout`.
+      const deadline = new Date(Date.now() + (inputs.timeout ?? 30) * 1000);
+      const maxBytes = inputs.max_bytes ?? MAX_BYTES_DEFAULT;
       const libs = await loadGrpcLibs();
       const label = `${inputs.service}/${inputs.method}`;
-      // A schema given is checked before any connection is made.
+      // A schema given is checked, and the request with it, before any connection is made.
       const given =
         inputs.proto !== undefined
           ? loadProto(libs, { proto: inputs.proto }, settings.proto_dirs)
           : inputs.proto_file !== undefined
             ? loadProto(libs, { proto_file: inputs.proto_file }, settings.proto_dirs)
             : undefined;
+      const request = inputs.request ?? {};
+      if (given) encodeRequest(findMethod(libs, given, inputs.service, inputs.method).requestType, request, label);
       const metadata = toMetadata(libs, inputs.metadata);
-      const { client, authority } = await openClient(libs, ctx.outbound, inputs.server, inputs.tls);
-      const deadline = new Date(Date.now() + (inputs.timeout ?? 30) * 1000);
-      // Cancel/timeout close the channel too (the call itself is cancelled by its own listener).
-      const onAbort = () => client.close();
+      const channel = await openClient(libs, ctx.outbound, inputs.server, inputs.tls, {
+        maxBytes,
+        signal: ctx.signal,
+      });
+      const { client, authority } = channel;
+      // Cancel/timeout close the channel and its sockets too (the call is cancelled by its own listener).
+      const onAbort = () => channel.close();
       ctx.signal.addEventListener('abort', onAbort, { once: true });
       try {
-        // Cancelled while the host was being checked: nothing is called.
         ctx.signal.throwIfAborted();
         ctx.progress(0.05, `${ID}: ${given ? 'calling' : 'asking reflection for'} ${label} on ${authority}`);
-        const definition =
+        const root =
           given ??
           (await reflectSchema(libs, client, inputs.service, { metadata, deadline, signal: ctx.signal, authority }));
-        const method = findMethod(definition, inputs.service, inputs.method);
-        const request = checkRequest(method, inputs.request ?? {}, label);
-        const plan: CallPlan = { client, method, request, metadata, deadline, signal: ctx.signal };
+        const method = findMethod(libs, root, inputs.service, inputs.method);
+        const plan: CallPlan = {
+          client,
+          path: method.path,
+          request: encodeRequest(method.requestType, request, label),
+          metadata,
+          deadline,
+          signal: ctx.signal,
+          reader: responseReader(method.responseType, maxBytes, label),
+        };
         const outcome = method.responseStream
           ? await callServerStream(plan, inputs.max_messages ?? 1000, (count) => streamProgress(ctx, label, count))
           : await callUnary(plan);
         return resultOf(outcome, method.responseStream);
       } catch (error) {
         if (ctx.signal.aborted || isApflowError(error) || !isFailedStatus(error)) throw error;
-        throw statusError(label, error);
+        // grpc-js refusing a message over max_bytes: asking again brings the same message.
+        if (isLocalTooLarge(error)) throw tooLargeError(label, maxBytes);
+        // grpc-js only sees the relay: what happened on the way to the server is told here.
+        const upstream = channel.relay.lastError();
+        throw statusError(label, upstream ? { ...error, details: `${error.details} (${upstream.message})` } : error);
       } finally {
         ctx.signal.removeEventListener('abort', onAbort);
-        client.close();
+        channel.close();
       }
     },
     demoResult(inputs) {
@@ -85,16 +104,10 @@ export function createGrpcExecutor(settings: GrpcSettings) {
   });
 }
 
-/** The request, checked by serializing it once: a value of the wrong type fails here, clearly. */
-function checkRequest(method: MethodDefinition<object, object>, request: object, label: string): object {
-  try {
-    method.requestSerialize(request);
-  } catch (error) {
-    throw new ApflowError('APF_INVALID_PARAMS', {
-      message: `${ID}: the request does not fit ${label}'s request message: ${errorText(error)}`,
-    });
-  }
-  return request;
+/** The request checked against its message type (see {@link checkRequest}), then encoded. */
+function encodeRequest(type: Type, request: Record<string, unknown>, label: string): Buffer {
+  checkRequest(type, request, label);
+  return Buffer.from(type.encode(type.fromObject(request)).finish());
 }
 
 function streamProgress(ctx: ExecutorContext, label: string, count: number): void {

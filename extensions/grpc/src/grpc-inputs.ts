@@ -1,7 +1,8 @@
 import { Type, type Static } from 'apflow';
+import { MAX_BYTES_CAP, MAX_BYTES_DEFAULT } from './response-reader.ts';
 
-/** Bounds the `.proto` text a task carries (a schema, not a data file). */
-const MAX_PROTO_CHARS = 1_000_000;
+/** Bounds the `.proto` text a task carries (a schema, not a data file; protobufjs parses it on the event loop). */
+export const MAX_PROTO_CHARS = 256 * 1024;
 
 const Tls = Type.Union([
   Type.Boolean(),
@@ -19,7 +20,7 @@ const Tls = Type.Union([
   ),
 ]);
 
-/** The inputs of `grpc_executor` (the original's names, plus `proto`, `tls` and `max_messages`). */
+/** The inputs of `grpc_executor` (the original's names, plus `proto`, `tls`, `max_messages` and `max_bytes`). */
 export const GrpcInputs = Type.Object({
   server: Type.String({ minLength: 1, description: '"host:port" of the gRPC server' }),
   service: Type.String({
@@ -56,6 +57,15 @@ export const GrpcInputs = Type.Object({
       maximum: 100_000,
       default: 1000,
       description: 'server streaming: messages kept at most (the stream is cancelled after)',
+    }),
+  ),
+  max_bytes: Type.Optional(
+    Type.Integer({
+      minimum: 1024,
+      maximum: MAX_BYTES_CAP,
+      default: MAX_BYTES_DEFAULT,
+      description:
+        'bytes of response kept at most, counted on the wire and again as JSON: a larger unary response fails, a stream is cut (truncated)',
     }),
   ),
 });

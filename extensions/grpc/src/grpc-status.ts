@@ -1,4 +1,5 @@
 import { ApflowError, isRecord, type ErrorCode } from 'apflow';
+import { ID } from './executor-id.ts';
 
 /** A gRPC status as the result shows it (`code` 0 is OK). */
 export interface GrpcStatusJson {
@@ -76,7 +77,7 @@ export function statusError(label: string, status: FailedStatus): ApflowError {
   const name = statusName(status.code);
   const details = status.details ? `: ${status.details}` : '';
   return new ApflowError(CODES[name] ?? 'APF_UNAVAILABLE', {
-    message: `grpc_executor: ${label} failed: ${name} (${status.code})${details}`,
+    message: `${ID}: ${label} failed: ${name} (${status.code})${details}`,
     data: { grpc_status: statusJson(status) },
   });
 }

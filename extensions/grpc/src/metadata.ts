@@ -1,5 +1,6 @@
 import { ApflowError } from 'apflow';
 import type { Metadata } from '@grpc/grpc-js';
+import { ID } from './executor-id.ts';
 import type { GrpcLibs } from './grpc-libs.ts';
 
 /** Metadata as JSON: a value per key, or a list when the key repeats; `-bin` values in base64. */
@@ -20,7 +21,7 @@ export function toMetadata(libs: GrpcLibs, input: Readonly<MetadataJson> | undef
       } catch {
         // grpc-js's message quotes the value: not repeated here.
         throw new ApflowError('APF_INVALID_PARAMS', {
-          message: `grpc_executor: metadata "${rawKey}" is refused: keys are letters, digits, "-", "_" and "."; values are printable ASCII (binary values go base64 under a key ending in -bin)`,
+          message: `${ID}: metadata "${rawKey}" is refused: keys are letters, digits, "-", "_" and "."; values are printable ASCII (binary values go base64 under a key ending in -bin)`,
         });
       }
     }
@@ -33,7 +34,8 @@ export function metadataJson(metadata: Metadata | undefined): MetadataJson {
   const json: MetadataJson = {};
   for (const [key, values] of Object.entries(metadata?.toJSON() ?? {})) {
     const texts = values.map((value) => (typeof value === 'string' ? value : Buffer.from(value).toString('base64')));
-    json[key] = texts.length === 1 ? (texts[0] as string) : texts;
+    const [only] = texts;
+    json[key] = texts.length === 1 && only !== undefined ? only : texts;
   }
   return json;
 }

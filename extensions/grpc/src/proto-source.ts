@@ -2,21 +2,23 @@ import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute, resolve, sep } from 'node:path';
 import { ApflowError, isApflowError } from 'apflow';
 import { errorText } from './error-text.ts';
-import type { PackageDefinition } from '@grpc/proto-loader';
-import { LOADER_OPTIONS, type GrpcLibs } from './grpc-libs.ts';
+import type { Root } from 'protobufjs';
+import { ID } from './executor-id.ts';
+import type { GrpcLibs } from './grpc-libs.ts';
+import { checkProtoText } from './schema-limits.ts';
 
 /** Where a task's schema comes from: the `.proto` text itself, or a file under `grpc.proto_dirs`. */
 export type ProtoSource = { proto: string } | { proto_file: string };
 
 const PARSE_OPTIONS = { keepCase: true, alternateCommentMode: true };
-const ID = 'grpc_executor';
 
 /**
  * Loads a schema from `.proto` text or from a file, reading files (the `proto_file` and every
  * `import`) only inside `protoDirs`; `google/protobuf/*` imports come bundled with protobufjs.
  * A path that leaves the folders (`..`, an absolute path, a symbolic link) is APF_FORBIDDEN.
+ * The text is counted before it is parsed (see {@link checkProtoText}).
  */
-export function loadProto(libs: GrpcLibs, source: ProtoSource, protoDirs: readonly string[]): PackageDefinition {
+export function loadProto(libs: GrpcLibs, source: ProtoSource, protoDirs: readonly string[]): Root {
   const { protobuf } = libs;
   const root = new protobuf.Root();
   // Well-known google/protobuf files come from memory (protobufjs bundles them): no file is read.
@@ -24,6 +26,7 @@ export function loadProto(libs: GrpcLibs, source: ProtoSource, protoDirs: readon
     protobuf.common.get(target) ? target : resolveInside(target, protoDirs, 'proto_file' in source && !origin);
   try {
     if ('proto' in source) {
+      checkProtoText(source.proto, 'the .proto text');
       const parsed = protobuf.parse(source.proto, root, PARSE_OPTIONS);
       const imports = [...(parsed.imports ?? []), ...(parsed.weakImports ?? [])];
       if (imports.length) root.loadSync(imports, PARSE_OPTIONS);
@@ -37,7 +40,7 @@ export function loadProto(libs: GrpcLibs, source: ProtoSource, protoDirs: readon
       message: `${ID}: the .proto schema does not load: ${errorText(error)}`,
     });
   }
-  return libs.loader.fromJSON(root.toJSON(), LOADER_OPTIONS);
+  return root;
 }
 
 /**

@@ -1,11 +1,12 @@
 import { ApflowError, isApflowError, isRecord } from 'apflow';
 import { errorText } from './error-text.ts';
 import type { Client, ClientDuplexStream, Metadata } from '@grpc/grpc-js';
-import type { PackageDefinition } from '@grpc/proto-loader';
-import { isMethod } from './find-method.ts';
-import { LOADER_OPTIONS, type GrpcLibs } from './grpc-libs.ts';
+import type { Reader, Root } from 'protobufjs';
+import { ID } from './executor-id.ts';
+import type { GrpcLibs } from './grpc-libs.ts';
 import { isFailedStatus, statusError, type FailedStatus } from './grpc-status.ts';
 import { reflectionDescriptor, reflectionService } from './reflection-proto.ts';
+import { checkDescriptors, type CountedFile } from './schema-limits.ts';
 
 /** What the reflection calls share with the task's call. */
 export interface ReflectOptions {
@@ -19,10 +20,11 @@ export interface ReflectOptions {
 type Version = 'v1' | 'v1alpha';
 type Ask = (request: Record<string, string>) => Promise<unknown>;
 
-const ID = 'grpc_executor';
 const UNIMPLEMENTED = 12;
-/** Bounds the files one lookup gathers: a schema and its imports, not a whole registry. */
-const MAX_FILES = 200;
+/** Bounds one lookup: a schema and its imports, not a whole registry. Every request and every file counts. */
+export const MAX_REFLECTION_REQUESTS = 200;
+export const MAX_REFLECTION_FILES = 200;
+export const MAX_REFLECTION_BYTES = 8 * 1024 * 1024;
 
 /**
  * The schema of `service` from the server's reflection service (v1, else v1alpha): the file
@@ -33,7 +35,7 @@ export async function reflectSchema(
   client: Client,
   service: string,
   options: ReflectOptions,
-): Promise<PackageDefinition> {
+): Promise<Root> {
   for (const version of ['v1', 'v1alpha'] as const) {
     const label = `${reflectionService(version)}/ServerReflectionInfo`;
     let files: Map<string, Uint8Array>;
@@ -43,19 +45,31 @@ export async function reflectSchema(
       if (isFailedStatus(error) && error.code === UNIMPLEMENTED) continue;
       throw isFailedStatus(error) && !isApflowError(error) ? statusError(label, error) : error;
     }
-    const set = libs.protobuf.Writer.create();
-    for (const bytes of files.values()) set.uint32(10).bytes(bytes);
-    try {
-      return libs.loader.loadFileDescriptorSetFromBuffer(Buffer.from(set.finish()), LOADER_OPTIONS);
-    } catch (error) {
-      throw new ApflowError('APF_INTERNAL', {
-        message: `${ID}: the descriptors ${options.authority} sent by reflection do not load: ${errorText(error)}`,
-      });
-    }
+    return buildRoot(libs, [...files.values()], options.authority);
   }
   throw new ApflowError('APF_INVALID_PARAMS', {
     message: `${ID}: ${options.authority} does not offer server reflection (grpc.reflection v1 or v1alpha); pass the .proto text as proto, or a proto_file`,
   });
+}
+
+/** The schema built from the descriptors reflection sent, counted before it is built. */
+function buildRoot(libs: GrpcLibs, files: Uint8Array[], authority: string): Root {
+  // The descriptor extension adds Root.fromDescriptor at run time; its typings do not declare it.
+  const RootClass = libs.protobuf.Root as unknown as { fromDescriptor?: (set: object) => Root };
+  try {
+    const decoded = files.map((bytes) => libs.descriptor.FileDescriptorProto.decode(bytes));
+    // The decoded descriptors are plain protobufjs messages: the counted parts are arrays or absent.
+    checkDescriptors(decoded as CountedFile[], `the schema ${authority} sent by reflection`);
+    if (!RootClass.fromDescriptor) throw new Error('protobufjs has no descriptor support');
+    const root = RootClass.fromDescriptor({ file: decoded });
+    root.resolveAll();
+    return root;
+  } catch (error) {
+    if (isApflowError(error)) throw error;
+    throw new ApflowError('APF_INTERNAL', {
+      message: `${ID}: the descriptors ${authority} sent by reflection do not load: ${errorText(error)}`,
+    });
+  }
 }
 
 async function gatherFiles(
@@ -65,39 +79,57 @@ async function gatherFiles(
   service: string,
   options: ReflectOptions,
 ): Promise<Map<string, Uint8Array>> {
-  const definition = libs.loader.fromJSON(reflectionDescriptor(version), { keepCase: true });
-  const reflection: unknown = definition[reflectionService(version)];
-  const method = isRecord(reflection) ? reflection.ServerReflectionInfo : undefined;
-  if (!isMethod(method))
-    throw new ApflowError('APF_INTERNAL', { message: `${ID}: the reflection schema has no method` });
+  const root = libs.protobuf.Root.fromJSON(reflectionDescriptor(version));
+  const method = root.lookupService(reflectionService(version)).methods.ServerReflectionInfo;
+  const request = root.lookupType(`grpc.reflection.${version}.ServerReflectionRequest`);
+  const response = root.lookupType(`grpc.reflection.${version}.ServerReflectionResponse`);
+  if (!method) throw new ApflowError('APF_INTERNAL', { message: `${ID}: the reflection schema has no method` });
   const stream = client.makeBidiStreamRequest(
-    method.path,
-    method.requestSerialize,
-    method.responseDeserialize,
+    `/${reflectionService(version)}/ServerReflectionInfo`,
+    (message: object) => Buffer.from(request.encode(request.fromObject(message)).finish()),
+    (bytes: Buffer) => response.toObject(response.decode(bytes)),
     options.metadata,
     { deadline: options.deadline },
   );
   const { ask, close } = askOver(stream, options.signal);
+  const limit = (what: string) =>
+    new ApflowError('APF_UNAVAILABLE', {
+      message: `${ID}: the schema of ${service} by reflection from ${options.authority} passes ${what}; pass the .proto text as proto instead`,
+    });
   let ok = false;
+  let requests = 0;
+  let bytesSeen = 0;
+  let descriptorsSeen = 0;
+  const askFor = (question: Record<string, string>) => {
+    requests += 1;
+    if (requests > MAX_REFLECTION_REQUESTS) throw limit(`${MAX_REFLECTION_REQUESTS} reflection requests`);
+    return ask(question);
+  };
   try {
     const files = new Map<string, Uint8Array>();
     const wanted = new Set<string>();
-    const add = (answer: unknown, what: string) => {
-      for (const bytes of descriptorsOf(answer, what)) {
-        const { name, dependencies } = fileHeader(libs, bytes);
+    const add = (answer: unknown, what: string, fileName?: string) => {
+      const descriptors = descriptorsOf(answer, what);
+      const headers = descriptors.map((bytes) => ({ bytes, ...fileHeader(libs, bytes, options.authority) }));
+      if (fileName !== undefined && !headers.some((header) => header.name === fileName)) {
+        throw new ApflowError('APF_INTERNAL', {
+          message: `${ID}: ${options.authority} answered the reflection request for file ${fileName} without that file`,
+        });
+      }
+      for (const { bytes, name, dependencies } of headers) {
+        descriptorsSeen += 1;
+        bytesSeen += bytes.length;
+        if (bytesSeen > MAX_REFLECTION_BYTES) throw limit(`${MAX_REFLECTION_BYTES} bytes of descriptors`);
+        if (descriptorsSeen > MAX_REFLECTION_FILES) throw limit(`${MAX_REFLECTION_FILES} files`);
         files.set(name, bytes);
         for (const dependency of dependencies) if (!files.has(dependency)) wanted.add(dependency);
       }
+      if (files.size + wanted.size > MAX_REFLECTION_FILES) throw limit(`${MAX_REFLECTION_FILES} files`);
     };
-    add(await ask({ file_containing_symbol: service }), service);
+    add(await askFor({ file_containing_symbol: service }), service);
     for (let next = first(wanted, files); next !== undefined; next = first(wanted, files)) {
-      if (files.size >= MAX_FILES) {
-        throw new ApflowError('APF_UNAVAILABLE', {
-          message: `${ID}: the schema of ${service} by reflection spans more than ${MAX_FILES} files`,
-        });
-      }
       wanted.delete(next);
-      add(await ask({ file_by_filename: next }), next);
+      add(await askFor({ file_by_filename: next }), next, next);
     }
     ok = true;
     return files;
@@ -119,7 +151,8 @@ function askOver(
   };
   stream.on('data', (answer: unknown) => waiting.shift()?.resolve(answer));
   stream.on('error', fail);
-  stream.on('end', () => fail({ code: 13, details: 'the reflection stream ended without an answer' } as FailedStatus));
+  const ended: FailedStatus = { code: 13, details: 'the reflection stream ended without an answer' };
+  stream.on('end', () => fail(ended));
   const onAbort = () => stream.cancel();
   signal.addEventListener('abort', onAbort, { once: true });
   if (signal.aborted) onAbort();
@@ -153,9 +186,21 @@ function descriptorsOf(answer: unknown, what: string): Uint8Array[] {
   return list.filter((entry): entry is Uint8Array => entry instanceof Uint8Array);
 }
 
-/** A FileDescriptorProto's name (field 1) and imports (field 3), read without decoding the rest. */
-function fileHeader(libs: GrpcLibs, bytes: Uint8Array): { name: string; dependencies: string[] } {
-  const reader = libs.protobuf.Reader.create(bytes);
+/**
+ * A FileDescriptorProto's name (field 1) and imports (field 3), read without decoding the rest.
+ * Malformed bytes (protobufjs throws RangeError) are the server's fault: APF_INTERNAL.
+ */
+function fileHeader(libs: GrpcLibs, bytes: Uint8Array, authority: string): { name: string; dependencies: string[] } {
+  try {
+    return readHeader(libs.protobuf.Reader.create(bytes));
+  } catch (error) {
+    throw new ApflowError('APF_INTERNAL', {
+      message: `${ID}: ${authority} sent a malformed file descriptor by reflection: ${errorText(error)}`,
+    });
+  }
+}
+
+function readHeader(reader: Reader): { name: string; dependencies: string[] } {
   let name = '';
   const dependencies: string[] = [];
   while (reader.pos < reader.len) {
