@@ -1,3 +1,5 @@
+import { mapStrings } from './map-strings.ts';
+
 /** Secrets shorter than this are not scrubbed (they would match ordinary text). */
 const MIN_LENGTH = 8;
 
@@ -17,21 +19,5 @@ export function scrubText(text: string, secrets: Iterable<string>): string {
  */
 export function scrubJson<T>(value: T, secrets: Iterable<string>): T {
   const list = [...secrets].filter((secret) => secret.length >= MIN_LENGTH);
-  return list.length ? (scrubValue(value, list) as T) : value;
-}
-
-function scrubValue(value: unknown, secrets: readonly string[]): unknown {
-  if (typeof value === 'string') return scrubText(value, secrets);
-  if (Array.isArray(value)) {
-    const items = value.map((item) => scrubValue(item, secrets));
-    return items.some((item, index) => item !== value[index]) ? items : value;
-  }
-  if (value === null || typeof value !== 'object') return value;
-  let changed = false;
-  const entries = Object.entries(value).map(([key, item]) => {
-    const next: [string, unknown] = [scrubText(key, secrets), scrubValue(item, secrets)];
-    if (next[0] !== key || next[1] !== item) changed = true;
-    return next;
-  });
-  return changed ? Object.fromEntries(entries) : value;
+  return list.length ? (mapStrings(value, (text) => scrubText(text, list), { keys: true }) as T) : value;
 }

@@ -1,15 +1,11 @@
+import { mapStrings } from '../internal/map-strings.ts';
 import { isSealed, type SecretSealer } from './secret-sealer.ts';
 
 type Json = unknown;
 
-/** Every string inside `value` sealed (objects and arrays walked), already sealed ones kept. */
-function sealAll(value: Json, sealer: SecretSealer): Json {
-  if (typeof value === 'string') return isSealed(value) || value === '' ? value : sealer.seal(value);
-  if (Array.isArray(value)) return value.map((item) => sealAll(item, sealer));
-  if (value && typeof value === 'object')
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, sealAll(item, sealer)]));
-  return value;
-}
+/** Every string inside `value` sealed, already sealed ones kept. */
+const sealAll = (value: Json, sealer: SecretSealer): Json =>
+  mapStrings(value, (text) => (isSealed(text) || text === '' ? text : sealer.seal(text)));
 
 /**
  * `inputs` with the values at `paths` (dotted; a path naming an object or array covers every
@@ -48,26 +44,12 @@ export function openInputs(
   sealer: SecretSealer,
 ): { inputs: Record<string, unknown>; secrets: string[] } {
   const secrets: string[] = [];
-  const walk = (value: Json): Json => {
-    if (isSealed(value)) {
-      const plain = sealer.open(value);
-      secrets.push(plain);
-      return plain;
-    }
-    if (Array.isArray(value)) {
-      const items = value.map(walk);
-      return items.some((item, index) => item !== value[index]) ? items : value;
-    }
-    if (value && typeof value === 'object') {
-      let changed = false;
-      const entries = Object.entries(value).map(([key, item]) => {
-        const next = walk(item);
-        if (next !== item) changed = true;
-        return [key, next] as const;
-      });
-      return changed ? Object.fromEntries(entries) : value;
-    }
-    return value;
-  };
-  return { inputs: walk(inputs) as Record<string, unknown>, secrets };
+  const opened = mapStrings(inputs, (text) => {
+    if (!isSealed(text)) return text;
+    const plain = sealer.open(text);
+    secrets.push(plain);
+    return plain;
+  });
+  // Strings only change, so an object stays an object.
+  return { inputs: opened as Record<string, unknown>, secrets };
 }
