@@ -108,4 +108,6 @@ export { raceAbort } from './internal/race-abort.ts';
 export { version } from './internal/version.ts';
 export type { Logger } from './internal/logger.ts';
 export { isRecord } from './internal/is-record.ts';
+export { errorMessage } from './internal/error-message.ts';
+export type { SecretSealer } from './secrets/secret-sealer.ts';
 export { loadOnce } from './internal/load-once.ts';

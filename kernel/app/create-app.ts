@@ -101,10 +101,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     // The engine outlives generations: it asks for the current hooks and executors each time.
     let current!: Generation;
     const executor = (id: string) => current?.executor(id);
-    const secrets = createTaskSecrets(
-      createSecretSealer({ ...resolveSecretsKey(config), sessionKey: process.env[SESSION_KEY_ENV] }),
-      executor,
-    );
+    const sealer = createSecretSealer({ ...resolveSecretsKey(config), sessionKey: process.env[SESSION_KEY_ENV] });
+    const secrets = createTaskSecrets(sealer, executor);
     const tasks = createTaskRepository(storage.sql, secrets);
     const signals = await createSignalBus({ dialect: storage.dialect, url: config.database.url, log });
     releasers.add(() => signals.close());
@@ -135,6 +133,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       tasks,
       views: createPluginViews(engine, storage),
       outbound,
+      secrets: sealer,
       reloadErrors: () => [...folders.errors(), ...pluginErrors],
       startedAt: Date.now(),
     };

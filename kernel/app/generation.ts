@@ -13,6 +13,7 @@ import { version } from '../internal/version.ts';
 import type { KernelServices, PluginApp } from '../loader/define-plugin.ts';
 import { loadPlugins, setupPlugins } from '../loader/load-plugins.ts';
 import type { PluginViews } from '../loader/plugin-views.ts';
+import type { SecretSealer } from '../secrets/secret-sealer.ts';
 import { createReleasers } from '../loader/releasers.ts';
 import { resolvePluginSources } from '../loader/resolve-plugins.ts';
 import { createRpcRegistry, type RpcRegistry } from '../rpc/rpc-registry.ts';
@@ -21,7 +22,7 @@ import { callRpc, dispatchRpc } from '../rpc/rpc-dispatch.ts';
 import type { Storage } from '../storage/create-storage.ts';
 import type { TaskEngine } from '../engine/task-engine.ts';
 import type { TaskRepository } from '../engine/task-repository.ts';
-import { buildHealthReport, type HealthReport } from './health.ts';
+import { buildHealthReport, HEALTH_KEYS, type HealthReport } from './health.ts';
 import { serverTasks } from './server-tasks.ts';
 import { endAnsweredUpgrades } from './upgrade-sockets.ts';
 
@@ -36,6 +37,8 @@ export interface GenerationShared {
   /** What plugins get of the engine and the database (without the kernel's members). */
   views: PluginViews;
   outbound: Outbound;
+  /** Seals values with the server's secrets key (secret inputs, plugins' own secrets). */
+  secrets: SecretSealer;
   reloadErrors(): ReloadError[];
   startedAt: number;
 }
@@ -96,8 +99,10 @@ export async function createGeneration(
     for (const entry of shared.folderExecutors.list()) all.set(entry.definition.id, entry);
     return [...all.values()];
   };
+  const healthSections = new Map<string, () => unknown>();
   const health = () =>
     buildHealthReport({
+      sections: healthSections,
       version,
       startedAt: shared.startedAt,
       workers: config.server.workers,
@@ -144,8 +149,14 @@ export async function createGeneration(
       serverId: shared.views.serverId,
       tasks: shared.tasks,
       outbound: shared.outbound,
+      secrets: shared.secrets,
       log,
       health,
+      healthSection(section, report) {
+        if (HEALTH_KEYS.has(section) || healthSections.has(section))
+          throw new Error(`plugin ${name}: the health section '${section}' is taken`);
+        healthSections.set(section, report);
+      },
       enterMessage: (connection, method, messageOptions) => enterMessage(hooks, connection, method, messageOptions),
       onDispose: (disposer) => releasers.add(disposer),
       onClosing: (listener) => void closing.push(listener),

@@ -18,6 +18,8 @@ export interface HealthReport {
   /** The database as all servers share it: engines alive (workers and servers) and tasks ready for a free slot. */
   cluster: { engines: number; ready: number };
   reload_errors: ReloadError[];
+  /** One entry per plugin section (`schedules`…): what that plugin reports of its own work. */
+  readonly [section: string]: unknown;
 }
 
 /** The facts a health report is made from. */
@@ -33,6 +35,35 @@ export interface HealthSources {
   tasks(): Promise<{ running: number; trees: number }>;
   cluster(): Promise<{ engines: number; ready: number }>;
   reloadErrors(): ReloadError[];
+  /** Plugins' own sections, by name (a section that fails reports `{ error }`). */
+  sections?: ReadonlyMap<string, () => unknown>;
+}
+
+/** The report's own keys: no plugin section may take one. */
+export const HEALTH_KEYS: ReadonlySet<string> = new Set([
+  'status',
+  'version',
+  'uptime_s',
+  'database',
+  'workers',
+  'plugins',
+  'endpoints',
+  'executors',
+  'tasks',
+  'cluster',
+  'reload_errors',
+]);
+
+async function sectionsOf(sections: ReadonlyMap<string, () => unknown> | undefined, databaseOk: boolean) {
+  const out: Record<string, unknown> = {};
+  for (const [name, report] of sections ?? []) {
+    try {
+      out[name] = databaseOk ? await report() : { error: 'the database does not answer' };
+    } catch (error) {
+      out[name] = { error: error instanceof Error ? error.message : String(error) };
+    }
+  }
+  return out;
 }
 
 /** Builds a health report; the HTTP status is 503 exactly when `status` is `unavailable`. */
@@ -54,5 +85,6 @@ export async function buildHealthReport(sources: HealthSources): Promise<HealthR
     tasks,
     cluster,
     reload_errors: reloadErrors,
+    ...(await sectionsOf(sources.sections, database.ok)),
   };
 }

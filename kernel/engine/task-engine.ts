@@ -214,6 +214,12 @@ export function createTaskEngine(options: {
      */
     follow,
     /**
+     * True once the engine has started as a server (it claims any ready task); false before, in a
+     * one-shot command and while closing. A plugin set up after the start (a reload) asks this
+     * instead of waiting for `onStart`.
+     */
+    serving: () => core.mode === 'server',
+    /**
      * Calls `listener` once when the engine starts (after the plugins are set up), with whether
      * it is a server (true) or a one-shot command. The start waits for it; a throw is logged.
      */

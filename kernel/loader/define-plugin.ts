@@ -16,6 +16,7 @@ import type { Disposer } from './releasers.ts';
 import type { Migration } from '../storage/migrations/index.ts';
 import type { PluginEngine, PluginStorage } from './plugin-views.ts';
 import type { TaskRepository } from '../engine/task-repository.ts';
+import type { SecretSealer } from '../secrets/secret-sealer.ts';
 
 export type { PluginEngine, PluginStorage } from './plugin-views.ts';
 
@@ -113,9 +114,20 @@ export interface PluginApp<Options = Record<string, unknown>, Settings = unknown
    * plugin's own allowances.
    */
   readonly outbound: Outbound;
+  /**
+   * The server's secrets key (config `secrets.key`): `seal` a plugin's own secret before storing
+   * it, `open` it to use it. `durable` says whether sealed values survive a restart and open on
+   * every server; without a lasting key they are sealed with this server run's key.
+   */
+  readonly secrets: SecretSealer;
   readonly log: Logger;
   /** The same report as `GET /health`. */
   health(): Promise<HealthReport>;
+  /**
+   * Adds `section` to `GET /health` (and `system.health`): what `report` answers, asked at each
+   * report. `/health` is public: report aggregates, never a user's data or a secret.
+   */
+  healthSection(section: string, report: () => unknown): void;
   /**
    * Runs the `request` and `auth` hooks for one message of a long-lived connection (a WebSocket
    * opened by `connection`), as the kernel does for every HTTP request, and returns the message's

@@ -1,4 +1,4 @@
-import { AggregatorRegistry, Registry } from 'prom-client';
+import { AggregatorRegistry, Counter, Histogram, Registry } from 'prom-client';
 import { definePlugin, Type, version, type PluginApp, inCluster } from 'apflow';
 import { answerGathers, gatherWorkers, ownMetrics } from './cluster-gather.ts';
 import { observeHttp, type StreamCounts } from './http-observer.ts';
@@ -11,6 +11,23 @@ import { observeTasks } from './task-observer.ts';
 export interface MetricsService {
   /** Counts task events a stream of `channel` (`sse`, `websocket`, `webhooks`…) could not deliver. */
   eventsDropped(channel: string, count?: number): void;
+  /**
+   * Another plugin's counter (`apflow_…_total`), registered on first use in this generation and
+   * the same object after. Label values must be bounded sets, never ids.
+   */
+  counter(name: string, help: string, labelNames?: readonly string[]): PluginCounter;
+  /** Another plugin's histogram (`apflow_…`), registered on first use in this generation. */
+  histogram(name: string, help: string, buckets: readonly number[], labelNames?: readonly string[]): PluginHistogram;
+}
+
+/** A counter another plugin registered. */
+export interface PluginCounter {
+  inc(labels: Record<string, string>, value?: number): void;
+}
+
+/** A histogram another plugin registered. */
+export interface PluginHistogram {
+  observe(labels: Record<string, string>, value: number): void;
 }
 
 declare module 'apflow' {
@@ -68,6 +85,14 @@ export default definePlugin({
       eventsDropped(channel, count = 1) {
         if (count > 0) metrics.eventsDropped.inc({ channel: CHANNEL.test(channel) ? channel : 'other' }, count);
       },
+      counter: (name, help, labelNames = []) =>
+        pluginMetric(registry, name, () => new Counter({ name, help, labelNames, registers: [registry] })),
+      histogram: (name, help, buckets, labelNames = []) =>
+        pluginMetric(
+          registry,
+          name,
+          () => new Histogram({ name, help, buckets: [...buckets], labelNames, registers: [registry] }),
+        ),
     });
 
     app.http.get(settings.path, { config: { credential: access.credential } }, async (request, reply) => {
@@ -118,4 +143,11 @@ function taskStatuses(): Map<string, string> {
   // A process-wide slot of globalThis (which has no type for it): only this function uses it.
   const holder = globalThis as { [STATUSES]?: Map<string, string> };
   return (holder[STATUSES] ??= new Map());
+}
+
+/** The metric `name` of `registry`, made by `make` the first time (another plugin's, named apflow_…). */
+function pluginMetric<M extends Counter | Histogram>(registry: Registry, name: string, make: () => M): M {
+  if (!name.startsWith('apflow_')) throw new Error(`a plugin metric's name must start with apflow_ (got ${name})`);
+  // The metric registered under this name by the same call before.
+  return (registry.getSingleMetric(name) as M | undefined) ?? make();
 }

@@ -1,0 +1,91 @@
+import { ApflowError, errorMessage, isApflowError, TERMINAL_STATUSES, type PluginApp } from 'apflow';
+import { fireRootId, fireTasks } from './fire-tasks.ts';
+import type { ScheduleMetrics } from './schedule-metrics.ts';
+import type { FireRow, ScheduleRow } from './schedule-row.ts';
+import type { ScheduleStore } from './schedule-store.ts';
+
+/** How one fire ended up. */
+export interface FireOutcome {
+  state: 'started' | 'skipped' | 'failed';
+  root_task_id: string | null;
+  error: string | null;
+}
+
+/**
+ * Starts fires: each creates its tree (ids pinned to the fire, so a fire taken over after a crash
+ * finds the tree its first server created instead of making a second) for the schedule's owner,
+ * and executes it, after applying the schedule's overlap policy.
+ */
+export function createFireRunner(app: PluginApp, store: ScheduleStore, metrics: ScheduleMetrics) {
+  /** The template's tasks now: the stored array, or a copy of the template tree. */
+  async function template(schedule: ScheduleRow): Promise<Record<string, unknown>[]> {
+    if (schedule.tasks) return schedule.tasks;
+    const id = schedule.template_task_id ?? '';
+    const found = await app.tasks.get(id);
+    if (!found || found.user_id !== schedule.user_id)
+      throw new ApflowError('APF_NOT_FOUND', { message: `the schedule's template tree ${id} no longer exists` });
+    const copy = await app.engine.copy(found.root_id, { copy_mode: 'full', save: false, user_id: schedule.user_id });
+    if (!('saved' in copy)) throw new ApflowError('APF_INTERNAL', { message: 'a copy with save: false stored a tree' });
+    // The copy's tasks are plain task objects (what tasks.create takes).
+    return copy.tasks as unknown as Record<string, unknown>[];
+  }
+
+  /** Whether the schedule's previous run has not ended (a run begun, or created and not yet begun). */
+  async function previousRunning(schedule: ScheduleRow, rootId: string): Promise<string | null> {
+    const previous = schedule.last_root_task_id;
+    if (!previous || previous === rootId) return null;
+    const root = await app.tasks.get(previous);
+    return root && !TERMINAL_STATUSES.has(root.status) ? previous : null;
+  }
+
+  async function create(schedule: ScheduleRow, fire: FireRow, rootId: string): Promise<FireOutcome | undefined> {
+    const running = await previousRunning(schedule, rootId);
+    if (running && schedule.overlap === 'skip') return { state: 'skipped', root_task_id: null, error: null };
+    if (running && schedule.overlap === 'cancel_previous')
+      await app.engine.cancel([running], `Cancelled by schedule ${schedule.id}: a newer fire replaces this run`);
+    const tasks = fireTasks(await template(schedule), schedule.id, fire.fire_key, [schedule.inputs, fire.inputs]);
+    await app.engine.createTree(tasks, { userId: schedule.user_id });
+    return undefined;
+  }
+
+  /** Starts one claimed fire and records how it ended up. Never throws: a failure is the fire's outcome. */
+  async function start(schedule: ScheduleRow, fire: FireRow): Promise<FireOutcome> {
+    const rootId = fireRootId(schedule.id, fire.fire_key);
+    let outcome: FireOutcome;
+    try {
+      const existing = await app.tasks.get(rootId);
+      if (existing && existing.user_id !== schedule.user_id)
+        throw new ApflowError('APF_CONFLICT', { message: `task ${rootId} exists and is not this schedule's run` });
+      const skipped = existing ? undefined : await create(schedule, fire, rootId);
+      if (skipped) outcome = skipped;
+      else {
+        const root = existing ?? (await app.tasks.get(rootId));
+        if (root?.status === 'pending' && !root.active_run) {
+          const answer = await app.engine.execute(rootId);
+          // The outcome is the tree's own (streams, webhooks, the dashboard); nothing here waits for it.
+          if (answer.started) answer.done.catch(() => undefined);
+        }
+        outcome = { state: 'started', root_task_id: rootId, error: null };
+      }
+    } catch (error) {
+      // A server stopping leaves the fire claimed: another one takes it over once the claim runs out.
+      if (isApflowError(error) && error.code === 'APF_UNAVAILABLE')
+        return { state: 'failed', root_task_id: null, error: errorMessage(error) };
+      outcome = { state: 'failed', root_task_id: null, error: errorMessage(error) };
+      app.log.warn({ schedule_id: schedule.id, fire_at: fire.fire_at, err: error }, 'a schedule fire failed');
+    }
+    try {
+      await store.settle(fire, outcome.state, outcome.root_task_id, outcome.error);
+    } catch (error) {
+      // The fire stays claimed: once its claim runs out another look takes it over and finds its tree.
+      app.log.warn({ schedule_id: schedule.id, fire_at: fire.fire_at, err: error }, 'could not record a fire');
+    }
+    metrics.fired(fire, outcome.state);
+    return outcome;
+  }
+
+  return { start };
+}
+
+/** Starts fires. */
+export type FireRunner = ReturnType<typeof createFireRunner>;

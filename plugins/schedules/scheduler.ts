@@ -1,0 +1,138 @@
+import type { PluginApp } from 'apflow';
+import { planClaim } from './claim-plan.ts';
+import type { FireRunner } from './fire-runner.ts';
+import type { ScheduleMetrics } from './schedule-metrics.ts';
+import type { FireRow, ScheduleRow } from './schedule-row.ts';
+import type { ScheduleStore } from './schedule-store.ts';
+import type { SchedulesConfig } from './settings.ts';
+
+// Looks come at most this often: fires due within it are claimed together, in one transaction.
+const MIN_GAP_MS = 20;
+const STALE_BATCH = 100;
+
+/**
+ * The scheduler of one server (each worker of a `--workers` server has its own): it looks at the
+ * schedules table when the soonest fire is due (and every `poll_s` for changes made elsewhere),
+ * claims the due schedules (a claim applies only to the version of the schedule it read, so one
+ * server wins each fire), and starts their fires. Fires a stopped server had claimed but not
+ * started are taken over once their claim runs out.
+ */
+export function createScheduler(
+  app: PluginApp,
+  store: ScheduleStore,
+  runner: FireRunner,
+  settings: SchedulesConfig,
+  metrics: ScheduleMetrics,
+) {
+  const leaseMs = app.config.engine.lease_s * 1000;
+  const pollMs = settings.poll_s * 1000;
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let stopped = true;
+  let again = false;
+  let lastLook = 0;
+  let current: Promise<void> | undefined;
+  // Fires of one schedule start one after the other (overlap decides on the run before), others side by side.
+  const chains = new Map<string, Promise<void>>();
+
+  function startFire(schedule: ScheduleRow, fire: FireRow): void {
+    const before = chains.get(schedule.id) ?? Promise.resolve();
+    const next = before.then(async () => void (await runner.start(schedule, fire)));
+    chains.set(schedule.id, next);
+    void next.finally(() => {
+      if (chains.get(schedule.id) === next) chains.delete(schedule.id);
+    });
+  }
+
+  async function takeOverStale(nowMs: number): Promise<void> {
+    const now = new Date(nowMs).toISOString();
+    for (const fire of await store.stale(now, STALE_BATCH)) {
+      if (!(await store.takeOver(fire, app.serverId, new Date(nowMs + leaseMs).toISOString(), now))) continue;
+      const schedule = await store.get(fire.schedule_id);
+      if (schedule) startFire(schedule, fire);
+    }
+  }
+
+  /** Claims every due schedule (up to `claim_batch`); true when there may be more. */
+  async function claimDue(nowMs: number): Promise<boolean> {
+    const now = new Date(nowMs).toISOString();
+    const due = await store.due(now, settings.claim_batch);
+    if (due.length === 0) return false;
+    const context = { owner: app.serverId, nowMs, leaseMs, graceMs: settings.misfire_grace_s * 1000 };
+    const changes = due.map((row) => planClaim(row, context));
+    const claimed = await store.claim(changes, now);
+    const byId = new Map(due.map((row) => [row.id, row]));
+    const applied = new Set(claimed.map((fire) => fire.schedule_id));
+    for (const change of changes)
+      if (applied.has(change.id) || change.fires.length === 0) metrics.missed(change.missed);
+    for (const fire of claimed) {
+      metrics.delay(fire, nowMs);
+      const schedule = byId.get(fire.schedule_id);
+      if (schedule) startFire(schedule, fire);
+    }
+    return due.length === settings.claim_batch;
+  }
+
+  async function look(): Promise<void> {
+    timer = undefined;
+    if (stopped) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    let settle: () => void = () => undefined;
+    current = new Promise<void>((resolve) => (settle = resolve));
+    let more = false;
+    let soonest: string | null = null;
+    try {
+      const nowMs = Date.now();
+      lastLook = nowMs;
+      await takeOverStale(nowMs);
+      more = await claimDue(nowMs);
+      soonest = await store.soonest();
+    } catch (error) {
+      app.log.error({ err: error }, 'the scheduler could not look at the schedules');
+    } finally {
+      running = false;
+      settle();
+    }
+    if (stopped) return;
+    const nowMs = Date.now();
+    const due = soonest === null ? Infinity : Date.parse(soonest);
+    const wait = more || again ? 0 : Math.min(pollMs, Math.max(due - nowMs, lastLook + MIN_GAP_MS - nowMs, 0));
+    again = false;
+    arm(wait);
+  }
+
+  function arm(wait: number): void {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => void look(), wait);
+    // The scheduler never keeps a process alive by itself.
+    timer.unref();
+  }
+
+  return {
+    /** Starts looking (a server's engine started). */
+    start(): void {
+      if (!stopped) return;
+      stopped = false;
+      arm(0);
+    },
+    /** Looks now: a schedule was created, changed or resumed here. */
+    wake(): void {
+      if (!stopped) arm(0);
+    },
+    /** Stops looking and waits for the fires being started. */
+    async stop(): Promise<void> {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      await current;
+      await Promise.allSettled([...chains.values()]);
+    },
+  };
+}
+
+/** A server's scheduler. */
+export type Scheduler = ReturnType<typeof createScheduler>;
