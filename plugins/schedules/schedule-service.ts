@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApflowError, isAdmin, type PluginApp, type Principal } from 'apflow';
 import type { FireRunner } from './fire-runner.ts';
-import { buildSchedule, mayUse, previewFires } from './schedule-input.ts';
+import { buildSchedule, mayUse, previewFires, type BuiltSchedule } from './schedule-input.ts';
 import { fireJson, scheduleJson } from './schedule-json.ts';
 import type { CreateInput, PreviewInput, UpdateInput } from './schedule-params.ts';
 import type { FireKind, FireRow, ScheduleRow } from './schedule-row.ts';
@@ -38,14 +38,22 @@ export function createScheduleService(
     return row;
   }
 
-  async function save(row: ScheduleRow): Promise<ScheduleRow> {
-    // A claim between reading and saving bumped the version: the change is made on the new one.
-    if (!(await store.save(row)))
-      throw new ApflowError('APF_CONFLICT', {
-        message: `Schedule ${row.id} changed meanwhile (a fire or another change): try again`,
-      });
-    scheduler.wake();
-    return (await store.get(row.id)) ?? row;
+  /**
+   * Saves what `make` builds from the stored schedule; a fire claimed (or another change saved)
+   * in between bumps its version, and the change is made again on the new one (a few times).
+   */
+  async function change(id: string, caller: ScheduleCaller, make: (existing: ScheduleRow) => Promise<BuiltSchedule>) {
+    for (let attempt = 1; ; attempt++) {
+      const built = await make(await load(id, caller));
+      if (await store.save(built.row)) {
+        scheduler.wake();
+        return { ...built, row: (await store.get(id)) ?? built.row };
+      }
+      if (attempt === 5)
+        throw new ApflowError('APF_CONFLICT', {
+          message: `Schedule ${id} keeps changing (fires or other changes): try again`,
+        });
+    }
   }
 
   async function recentRuns(id: string, limit: number) {
@@ -117,10 +125,10 @@ export function createScheduleService(
       return rows.filter((row) => mayUse(principal, row)).map((row) => scheduleJson(row, base(caller)));
     },
     async update(input: UpdateInput, caller: ScheduleCaller) {
-      const existing = await load(input.id, caller);
-      const { row, webhookSecret } = await buildSchedule(app, settings, input, caller.principal, existing);
-      const saved = await save(row);
-      return { ...scheduleJson(saved, base(caller)), ...(webhookSecret ? { webhook_secret: webhookSecret } : {}) };
+      const { row, webhookSecret } = await change(input.id, caller, (existing) =>
+        buildSchedule(app, settings, input, caller.principal, existing),
+      );
+      return { ...scheduleJson(row, base(caller)), ...(webhookSecret ? { webhook_secret: webhookSecret } : {}) };
     },
     async remove(id: string, caller: ScheduleCaller) {
       await load(id, caller);
@@ -128,10 +136,12 @@ export function createScheduleService(
       return { id, deleted: true };
     },
     async setEnabled(id: string, enabled: boolean, caller: ScheduleCaller) {
-      const existing = await load(id, caller);
-      if (existing.enabled === enabled) return scheduleJson(existing, base(caller));
-      const { row } = await buildSchedule(app, settings, { id, enabled }, caller.principal, existing);
-      return scheduleJson(await save(row), base(caller));
+      const { row } = await change(id, caller, async (existing) =>
+        existing.enabled === enabled
+          ? { row: existing }
+          : buildSchedule(app, settings, { id, enabled }, caller.principal, existing),
+      );
+      return scheduleJson(row, base(caller));
     },
     async trigger(id: string, inputs: Record<string, unknown> | undefined, caller: ScheduleCaller) {
       return fireNow(await load(id, caller), 'manual', `manual:${randomUUID()}`, inputs ?? null);
