@@ -32,7 +32,7 @@ export async function loadYamlConfig(root: string, block: CodeBlock): Promise<st
 
 /** Where a JSON-RPC method is served: `tasks.*` on /tasks, `system.*` and `config.*` on /system, the rest on /. */
 export function endpointOf(method: string): string {
-  if (method.startsWith('tasks.')) return '/tasks';
+  if (method.startsWith('tasks.') || method.startsWith('schedules.')) return '/tasks';
   if (method.startsWith('system.') || method.startsWith('config.')) return '/system';
   return '/';
 }
