@@ -240,6 +240,21 @@ export function createScheduleStore(app: Pick<PluginApp, 'storage'>) {
         claimed: Number(claimed?.n ?? 0),
       };
     },
+    /** Deletes up to `limit` ended fires recorded before `before`; answers how many. */
+    async prune(before: string, limit: number): Promise<number> {
+      return sql.write(async (tx) => {
+        const old = await tx.select<{ schedule_id: string; fire_key: string }>(
+          `SELECT schedule_id, fire_key FROM schedules_fires WHERE fired_at < ${sql.time} AND state <> 'claimed' LIMIT ?`,
+          [before, limit],
+        );
+        for (const row of old)
+          await tx.run('DELETE FROM schedules_fires WHERE schedule_id = ? AND fire_key = ?', [
+            row.schedule_id,
+            row.fire_key,
+          ]);
+        return old.length;
+      });
+    },
     /** The latest fires of a schedule, newest first. */
     async fires(scheduleId: string, limit: number): Promise<FireRow[]> {
       const rows = await sql.select(

@@ -9,6 +9,9 @@ import type { SchedulesConfig } from './settings.ts';
 // Looks come at most this often: fires due within it are claimed together, in one transaction.
 const MIN_GAP_MS = 20;
 const STALE_BATCH = 100;
+// Old fire records are pruned at most this often per server, this many at a time.
+const PRUNE_EVERY_MS = 60_000;
+const PRUNE_BATCH = 1000;
 
 /**
  * The scheduler of one server (each worker of a `--workers` server has its own): it looks at the
@@ -32,6 +35,7 @@ export function createScheduler(
   let again = false;
   let lastLook = 0;
   let current: Promise<void> | undefined;
+  let prunedAt = 0;
   // Fires of one schedule start one after the other (overlap decides on the run before), others side by side.
   const chains = new Map<string, Promise<void>>();
 
@@ -90,6 +94,11 @@ export function createScheduler(
       lastLook = nowMs;
       await takeOverStale(nowMs);
       more = await claimDue(nowMs);
+      if (nowMs - prunedAt >= PRUNE_EVERY_MS) {
+        prunedAt = nowMs;
+        const before = new Date(nowMs - settings.fire_retention_s * 1000).toISOString();
+        if ((await store.prune(before, PRUNE_BATCH)) === PRUNE_BATCH) prunedAt = 0;
+      }
       soonest = await store.soonest();
     } catch (error) {
       app.log.error({ err: error }, 'the scheduler could not look at the schedules');

@@ -17,6 +17,11 @@ export const SchedulesSettings = Type.Object(
     max_per_user: Type.Integer({ default: 1000, minimum: 1 }),
     /** Schedules claimed per look: the rest wait for the next look (a few milliseconds later). */
     claim_batch: Type.Integer({ default: 500, minimum: 1, maximum: 5000 }),
+    /**
+     * Seconds fire records are kept (a schedule's recent runs, replay keys of webhooks); the
+     * runs' trees stay until deleted. At least an hour, so a replayed webhook is always known.
+     */
+    fire_retention_s: Type.Integer({ default: 604_800, minimum: 3600 }),
     /** Seconds a signed webhook request stays valid (its `t=` timestamp against this server's clock). */
     webhook_tolerance_s: Type.Integer({ default: 300, minimum: 1, maximum: 3600 }),
     /** Largest webhook body accepted, in bytes. */

@@ -248,3 +248,59 @@ test('secret inputs of a stored template are sealed in the schedules table', asy
   for (const file of readdirSync(dir))
     assert.ok(!readFileSync(join(dir, file)).includes(secret), `${file} holds the secret in the clear`);
 });
+
+test('a reload swaps the scheduler and it goes on firing; a one-shot command app changes schedules but fires none', async (t) => {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { createApp } = await import('apflow');
+  const { memoryLog, repoRoot } = await import('../helpers.ts');
+  const url = `sqlite:${join(mkdtempSync(join(tmpdir(), 'apflow-schedules-')), 'db.sqlite')}`;
+  // A command's app (resume: false, as the CLI opens it) on the same database.
+  const command = await createApp({
+    env: {},
+    cwd: repoRoot,
+    logStream: memoryLog().stream,
+    resume: false,
+    inline: { database: { url }, executors: { dirs: [] }, examples: { auto_init: false } },
+  });
+  t.after(() => command.close());
+  const schedules = command.service('schedules');
+  assert.ok(schedules);
+  const created = (await schedules.call('create', { name: 'tick', interval_s: 1, tasks: QUICK })) as { id: string };
+  await new Promise((resolve) => setTimeout(resolve, 1600));
+  assert.deepEqual(await schedules.call('runs', { id: created.id }), [], 'a command does not fire');
+  await command.close();
+
+  const { app, call } = await scheduleApp(t, { database: { url } });
+  await eventually(async () => (await runsOf(call, created.id)).length >= 1, 4000);
+  await app.reload();
+  const before = (await runsOf(call, created.id)).length;
+  await eventually(async () => (await runsOf(call, created.id)).length >= before + 2, 5000);
+  const runs = await runsOf(call, created.id);
+  // The server was down for the command's 1.6 s: catch_up one made one catch-up fire at most.
+  assert.ok(runs.filter((run) => run.kind === 'catch_up').length <= 1);
+  assert.equal(new Set(runs.map((run) => run.fire_at)).size, runs.length);
+});
+
+test('fire records older than schedules.fire_retention_s are pruned; the runs stay', async (t) => {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const url = `sqlite:${join(mkdtempSync(join(tmpdir(), 'apflow-schedules-')), 'db.sqlite')}`;
+  const first = await scheduleApp(t, { database: { url } });
+  const { result } = await first.call<{ id: string }>('schedules.create', { name: 'x', webhook: true, tasks: QUICK });
+  const old = await first.call<{ root_task_id: string; fire_at: string }>('schedules.trigger', { id: result.id });
+  await first.call('schedules.trigger', { id: result.id });
+  // Two hours pass for the first fire (the test's stand-in for waiting).
+  await first.app.storage.sql.write((tx) =>
+    tx.run('UPDATE schedules_fires SET fired_at = ? WHERE root_task_id = ?', [
+      new Date(Date.now() - 7_200_000).toISOString(),
+      old.result.root_task_id,
+    ]),
+  );
+  await first.app.close();
+  const second = await scheduleApp(t, { database: { url }, schedules: { fire_retention_s: 3600 } });
+  await eventually(async () => (await runsOf(second.call, result.id)).length === 1);
+  assert.ok(await second.app.tasks.get(old.result.root_task_id));
+});
