@@ -4,6 +4,9 @@ import type { ScheduleMetrics } from './schedule-metrics.ts';
 import type { FireRow, ScheduleRow } from './schedule-row.ts';
 import type { ScheduleStore } from './schedule-store.ts';
 
+/** Thrown when another server took a fire over while this one was still starting it. */
+const TAKEN_OVER = new ApflowError('APF_CONFLICT', { message: 'another server took this fire over' });
+
 /** How one fire ended up. */
 export interface FireOutcome {
   state: 'started' | 'skipped' | 'failed';
@@ -17,6 +20,7 @@ export interface FireOutcome {
  * and executes it, after applying the schedule's overlap policy.
  */
 export function createFireRunner(app: PluginApp, store: ScheduleStore, metrics: ScheduleMetrics) {
+  const leaseMs = app.config.engine.lease_s * 1000;
   /** The template's tasks now: the stored array, or a copy of the template tree. */
   async function template(schedule: ScheduleRow): Promise<Record<string, unknown>[]> {
     if (schedule.tasks) return schedule.tasks;
@@ -44,14 +48,21 @@ export function createFireRunner(app: PluginApp, store: ScheduleStore, metrics: 
     if (running && schedule.overlap === 'cancel_previous')
       await app.engine.cancel([running], `Cancelled by schedule ${schedule.id}: a newer fire replaces this run`);
     const tasks = fireTasks(await template(schedule), schedule.id, fire.fire_key, [schedule.inputs, fire.inputs]);
+    // A server that took longer than its claim must not create a tree the one that took the fire over creates.
+    if (!(await store.hold(fire, app.serverId, new Date(Date.now() + leaseMs).toISOString()))) throw TAKEN_OVER;
     await app.engine.createTree(tasks, { userId: schedule.user_id });
     return undefined;
   }
 
-  /** Starts one claimed fire and records how it ended up. Never throws: a failure is the fire's outcome. */
-  async function start(schedule: ScheduleRow, fire: FireRow): Promise<FireOutcome> {
-    const rootId = fireRootId(schedule.id, fire.fire_key);
+  /**
+   * Starts one claimed fire and records how it ended up. Never throws: a failure is the fire's
+   * outcome. The schedule is read again first: its last run may be newer than when it was claimed.
+   */
+  async function start(claimed: ScheduleRow, fire: FireRow): Promise<FireOutcome> {
+    const rootId = fireRootId(claimed.id, fire.fire_key);
     let outcome: FireOutcome;
+    const schedule = await store.get(claimed.id).catch(() => claimed);
+    if (!schedule) return { state: 'failed', root_task_id: null, error: `schedule ${claimed.id} was deleted` };
     try {
       const existing = await app.tasks.get(rootId);
       if (existing && existing.user_id !== schedule.user_id)
@@ -68,8 +79,9 @@ export function createFireRunner(app: PluginApp, store: ScheduleStore, metrics: 
         outcome = { state: 'started', root_task_id: rootId, error: null };
       }
     } catch (error) {
-      // A server stopping leaves the fire claimed: another one takes it over once the claim runs out.
-      if (isApflowError(error) && error.code === 'APF_UNAVAILABLE')
+      // A server stopping leaves the fire claimed: another one takes it over once the claim runs
+      // out; a fire another server took over is that server's to record.
+      if (error === TAKEN_OVER || (isApflowError(error) && error.code === 'APF_UNAVAILABLE'))
         return { state: 'failed', root_task_id: null, error: errorMessage(error) };
       outcome = { state: 'failed', root_task_id: null, error: errorMessage(error) };
       app.log.warn({ schedule_id: schedule.id, fire_at: fire.fire_at, err: error }, 'a schedule fire failed');

@@ -169,20 +169,22 @@ export function createScheduleStore(app: Pick<PluginApp, 'storage'>) {
      * one transaction: the fires of the claims that applied (a claim another server made first
      * does not apply, and its fires are not recorded).
      */
-    async claim(changes: readonly ClaimChange[], now: string): Promise<FireRow[]> {
+    async claim(changes: readonly ClaimChange[], now: string): Promise<{ applied: Set<string>; fires: FireRow[] }> {
       return sql.write(async (tx) => {
         const claimed: FireRow[] = [];
+        const applied = new Set<string>();
         for (const change of changes) {
-          const applied = await tx.select(
+          const rows = await tx.select(
             `UPDATE schedules SET next_fire_at = ${sql.time}, runs = runs + ?, missed = missed + ?,
                last_fire_at = COALESCE(${sql.time}, last_fire_at), version = version + 1, updated_at = ${sql.time}
              WHERE id = ? AND version = ? RETURNING id`,
             [change.next_fire_at, change.runs, change.missed, change.last_fire_at, now, change.id, change.version],
           );
-          if (applied.length === 0) continue;
+          if (rows.length === 0) continue;
+          applied.add(change.id);
           for (const fire of change.fires) if ((await tx.select(...insertFire(fire))).length) claimed.push(fire);
         }
-        return claimed;
+        return { applied, fires: claimed };
       });
     },
     /** Records one fire (manual or webhook); false when its key was used already (a replay). */
@@ -208,6 +210,20 @@ export function createScheduleStore(app: Pick<PluginApp, 'storage'>) {
           `UPDATE schedules_fires SET owner = ?, claimed_until = ${sql.time}
            WHERE schedule_id = ? AND fire_key = ? AND state = 'claimed' AND claimed_until < ${sql.time} RETURNING fire_key`,
           [owner, until, fire.schedule_id, fire.fire_key, now],
+        ),
+      );
+      return rows.length === 1;
+    },
+    /**
+     * Renews `owner`'s claim on a fire it is about to create the tree of; false when another
+     * server took it over meanwhile (this one was too slow), and must then leave it.
+     */
+    async hold(fire: FireRow, owner: string, until: string): Promise<boolean> {
+      const rows = await sql.write((tx) =>
+        tx.select(
+          `UPDATE schedules_fires SET claimed_until = ${sql.time}
+           WHERE schedule_id = ? AND fire_key = ? AND state = 'claimed' AND owner = ? RETURNING fire_key`,
+          [until, fire.schedule_id, fire.fire_key, owner],
         ),
       );
       return rows.length === 1;

@@ -64,12 +64,11 @@ export function createScheduler(
     if (due.length === 0) return false;
     const context = { owner: app.serverId, nowMs, leaseMs, graceMs: settings.misfire_grace_s * 1000 };
     const changes = due.map((row) => planClaim(row, context));
-    const claimed = await store.claim(changes, now);
+    const { applied, fires } = await store.claim(changes, now);
     const byId = new Map(due.map((row) => [row.id, row]));
-    const applied = new Set(claimed.map((fire) => fire.schedule_id));
-    for (const change of changes)
-      if (applied.has(change.id) || change.fires.length === 0) metrics.missed(change.missed);
-    for (const fire of claimed) {
+    // Misses count once: on the server whose claim applied.
+    for (const change of changes) if (applied.has(change.id)) metrics.missed(change.missed);
+    for (const fire of fires) {
       metrics.delay(fire, nowMs);
       const schedule = byId.get(fire.schedule_id);
       if (schedule) startFire(schedule, fire);
