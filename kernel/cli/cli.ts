@@ -65,6 +65,40 @@ export async function runCli(argv: string[]): Promise<void> {
 
   cli
     .command(
+      'schedules <action> [id]',
+      'Schedules in the database: list | add | get ID | runs ID | rm ID | pause ID | resume ID | trigger ID',
+    )
+    .option('--json', 'list: print JSON even on a terminal')
+    .option('--table', 'list: print a table even when not on a terminal')
+    .option('--user-id <id>', "list: only this user's schedules; add: the owner")
+    .option('--enabled', 'list: only enabled schedules')
+    .option('--paused', 'list: only paused schedules; add: create it paused')
+    .option('--limit <n>', 'list: at most n (default 100); runs: the last n fires (default 50)')
+    .option('--offset <n>', 'list: skip n')
+    .option('--name <name>', 'add: the schedule name')
+    .option('--cron <expr>', 'add: a cron expression (5 or 6 fields)')
+    .option('--timezone <tz>', 'add: the time zone of --cron (default UTC)')
+    .option('--every <seconds>', 'add: fire every n seconds')
+    .option('--at <time>', 'add: fire once at this ISO-8601 time')
+    .option('--webhook-only', 'add: fire only by its webhook and trigger (no timed trigger)')
+    .option('-f, --file [file]', 'add: the tasks array to run (- for standard input)')
+    .option('--template <task-id>', 'add: an existing tree to copy at each fire')
+    .option('--inputs <json>', "add, trigger: a JSON object merged into the root task's inputs")
+    .option('--overlap <policy>', 'add: skip (default) | allow | cancel_previous')
+    .option('--catch-up <policy>', 'add: after downtime, none | one (default) | all')
+    .option('--catch-up-max <n>', 'add: with --catch-up all, at most n fires')
+    .option('--max-runs <n>', 'add: end after n fires')
+    .option('--starts-at <time>', 'add: no fires before this ISO-8601 time')
+    .option('--ends-at <time>', 'add: no fires after this ISO-8601 time')
+    .option('--webhook', 'add: also a signed webhook (its secret is printed once)')
+    .option('--no-wait', 'trigger: return once fired instead of running the tree here to its end')
+    .action(async (action: string, id: string | number | undefined, options: Record<string, unknown>) => {
+      const { schedulesCommand } = await import('./schedules.ts');
+      await schedulesCommand(action, id, options);
+    });
+
+  cli
+    .command(
       'mcp',
       'An MCP server on standard input and output (for Claude Desktop, Cursor…), on the configured database',
     )

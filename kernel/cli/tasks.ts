@@ -2,6 +2,7 @@ import { ApflowError } from '../errors/apflow-error.ts';
 import type { App } from '../app/create-app.ts';
 import { buildTrees, toTaskJson, TERMINAL_STATUSES, type TaskRow } from '../tasks/task-record.ts';
 import { openForCommand } from './open-tasks.ts';
+import { printJson, printTable } from './print.ts';
 
 /** Options of `apflow tasks …`. */
 export interface TasksOptions {
@@ -124,16 +125,4 @@ async function watch(app: App, id: string, intervalS: number): Promise<void> {
   }
 }
 
-function print(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-}
-
-function printTable(header: string[], rows: string[][]): void {
-  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  process.stdout.write(`${[line(header), ...rows.map(line)].join('\n')}\n`);
-}
+const print = printJson;

@@ -21,6 +21,7 @@ const FILES: Record<string, string> = {
   'tree-view.js': 'text/javascript; charset=utf-8',
   'api.js': 'text/javascript; charset=utf-8',
   'task-panel.js': 'text/javascript; charset=utf-8',
+  'schedules-view.js': 'text/javascript; charset=utf-8',
   'app.css': 'text/css; charset=utf-8',
 };
 

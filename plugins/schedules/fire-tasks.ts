@@ -11,8 +11,12 @@ export function pinnedId(...parts: string[]): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((parseInt(hex[16] ?? '0', 16) & 3) | 8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-/** The id the root of a fire's tree gets: known before the tree exists, so a fire taken over finds it. */
-export const fireRootId = (scheduleId: string, fireKey: string) => pinnedId(scheduleId, fireKey, 'root');
+/**
+ * The id the root of a fire's tree gets, `schedule:<schedule id>:<fire key>` (the fire time for
+ * timed fires): the tree's tag, readable wherever the tree shows, and known before the tree
+ * exists, so a fire taken over finds the tree its first server created.
+ */
+export const fireRootId = (scheduleId: string, fireKey: string) => `schedule:${scheduleId}:${fireKey}`;
 
 const isRoot = (task: Task) => task.parent_id === undefined || task.parent_id === null;
 

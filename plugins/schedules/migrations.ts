@@ -66,4 +66,9 @@ export const migrations: readonly Migration[] = [
       ];
     },
   },
+  {
+    // A schedule fires from this time on (Temporal's start time, BullMQ's startDate).
+    name: '0002-starts-at',
+    sql: (dialect) => [`ALTER TABLE schedules ADD COLUMN starts_at ${columnTypes(dialect).time}`],
+  },
 ];

@@ -59,6 +59,7 @@ export async function buildSchedule(
         inputs: null,
         enabled: true,
         max_runs: null,
+        starts_at: null,
         ends_at: null,
         runs: 0,
         skipped: 0,
@@ -84,6 +85,8 @@ export async function buildSchedule(
   }
   if (input.inputs !== undefined) row.inputs = input.inputs;
   if (input.max_runs !== undefined) row.max_runs = input.max_runs;
+  if (input.starts_at !== undefined)
+    row.starts_at = input.starts_at === null ? null : time(input.starts_at, 'starts_at');
   if (input.ends_at !== undefined) row.ends_at = input.ends_at === null ? null : time(input.ends_at, 'ends_at');
   const resumed = input.enabled === true && existing?.enabled === false;
   if (input.enabled !== undefined) row.enabled = input.enabled;
@@ -217,6 +220,7 @@ export function previewFires(input: PreviewInput): string[] {
     timezone: 'UTC',
     interval_s: null,
     at_time: null,
+    starts_at: input.starts_at == null ? null : time(input.starts_at, 'starts_at'),
     ends_at: input.ends_at == null ? null : time(input.ends_at, 'ends_at'),
   };
   setTrigger(row, { ...input, webhook: false }, input.at ? -Infinity : fromMs, true);

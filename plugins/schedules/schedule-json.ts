@@ -23,6 +23,7 @@ export function scheduleJson(row: ScheduleRow, baseUrl: string | undefined) {
     inputs: row.inputs,
     enabled: row.enabled,
     max_runs: row.max_runs,
+    starts_at: row.starts_at,
     ends_at: row.ends_at,
     runs: row.runs,
     skipped: row.skipped,

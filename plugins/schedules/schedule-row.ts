@@ -25,6 +25,7 @@ export interface ScheduleRow {
   inputs: Record<string, unknown> | null;
   enabled: boolean;
   max_runs: number | null;
+  starts_at: string | null;
   ends_at: string | null;
   runs: number;
   skipped: number;
@@ -88,6 +89,7 @@ export function toScheduleRow(raw: Record<string, unknown>): ScheduleRow {
     inputs: isRecord(inputs) ? inputs : null,
     enabled: bool(raw.enabled),
     max_runs: num(raw.max_runs),
+    starts_at: iso(raw.starts_at),
     ends_at: iso(raw.ends_at),
     runs: Number(raw.runs ?? 0),
     skipped: Number(raw.skipped ?? 0),

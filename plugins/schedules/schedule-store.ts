@@ -29,6 +29,7 @@ const COLUMNS = [
   'inputs',
   'enabled',
   'max_runs',
+  'starts_at',
   'ends_at',
   'runs',
   'skipped',
@@ -46,6 +47,7 @@ const COLUMNS = [
 const JSON_COLUMNS: ReadonlySet<string> = new Set(['tasks', 'inputs']);
 const TIME_COLUMNS: ReadonlySet<string> = new Set([
   'at_time',
+  'starts_at',
   'ends_at',
   'next_fire_at',
   'last_fire_at',

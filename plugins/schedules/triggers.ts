@@ -5,7 +5,7 @@ import type { ScheduleRow } from './schedule-row.ts';
 /** What a schedule's fire times follow from. */
 export type TriggerSpec = Pick<
   ScheduleRow,
-  'trigger_type' | 'cron' | 'timezone' | 'interval_s' | 'at_time' | 'ends_at'
+  'trigger_type' | 'cron' | 'timezone' | 'interval_s' | 'at_time' | 'starts_at' | 'ends_at'
 >;
 
 /** Most due times looked at per schedule and look (a cron missed for longer counts this many misses). */
@@ -45,7 +45,9 @@ export function checkTimezone(timezone: string): void {
  * time, or when it was created or resumed), so its phase stays.
  */
 export function nextFireAfter(spec: TriggerSpec, afterMs: number, anchorMs: number): number | null {
-  const next = rawNext(spec, afterMs, anchorMs);
+  // Nothing fires before starts_at; an interval's first fire is at starts_at itself.
+  const starts = spec.starts_at === null ? -Infinity : Date.parse(spec.starts_at);
+  const next = rawNext(spec, Math.max(afterMs, starts - 1), Math.max(anchorMs, starts));
   if (next === null) return null;
   if (spec.ends_at !== null && next > Date.parse(spec.ends_at)) return null;
   return next;

@@ -54,6 +54,19 @@ test('schedules.preview: a cron in Europe/Berlin across both DST changes of 2027
     '2027-01-01T00:00:40.000Z',
     '2027-01-01T00:01:00.000Z',
   ]);
+  // Nothing fires before starts_at; an interval's first fire is at starts_at itself.
+  const later = await call<{ fires: string[] }>('schedules.preview', {
+    interval_s: 3600,
+    starts_at: '2027-02-01T10:00:00Z',
+    ends_at: '2027-02-01T12:00:00Z',
+    from: '2027-01-01T00:00:00Z',
+    count: 5,
+  });
+  assert.deepEqual(later.result.fires, [
+    '2027-02-01T10:00:00.000Z',
+    '2027-02-01T11:00:00.000Z',
+    '2027-02-01T12:00:00.000Z',
+  ]);
   const monday = await call<{ fires: string[] }>('schedules.preview', {
     cron: '0 9 * * 1',
     timezone: 'Europe/Berlin',
@@ -113,6 +126,8 @@ test('an interval schedule fires each period; pause stops it, resume starts it f
   for (let i = 1; i < before.length; i++)
     assert.equal(Date.parse(before[i]!.fire_at) - Date.parse(before[i - 1]!.fire_at), 1000);
   assert.equal(new Set(before.map((run) => run.root_task_id)).size, before.length);
+  // Each run's root is tagged with the schedule and the fire time.
+  assert.equal(before[0]!.root_task_id, `schedule:${id}:${before[0]!.fire_at}`);
   const root = await app.tasks.get(before[0]!.root_task_id!);
   assert.deepEqual(root?.inputs, { from: 'schedule' });
   const health = (await (await fetch(`${url}/health`)).json()) as { schedules: { enabled: number } };

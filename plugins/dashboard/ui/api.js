@@ -9,11 +9,15 @@ export const token = {
   set: (value) => (value ? localStorage.setItem(TOKEN_KEY, value) : localStorage.removeItem(TOKEN_KEY)),
 };
 
-/** An error as the server worded it; `status` 401 means a login is needed. */
+/**
+ * An error as the server worded it; `status` 401 means a login is needed; `code` is the JSON-RPC
+ * error code when there is one (-32601: no such method, e.g. its plugin is disabled).
+ */
 export class ServerError extends Error {
-  constructor(message, status) {
+  constructor(message, status, code) {
     super(message);
     this.status = status;
+    this.code = code;
   }
 }
 
@@ -36,7 +40,7 @@ export async function rpc(method, params, options = {}) {
   const body = await response.json().catch(() => null);
   if (response.status === 401) throw new ServerError(body?.error?.message ?? 'Log in first', 401);
   if (!body) throw new ServerError(`HTTP ${response.status}`, response.status);
-  if (body.error) throw new ServerError(body.error.message, response.status);
+  if (body.error) throw new ServerError(body.error.message, response.status, body.error.code);
   return body.result;
 }
 

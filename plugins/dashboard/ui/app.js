@@ -1,6 +1,8 @@
-// The dashboard: trees list, tree view, task panel, actions. Everything goes through the server's
-// public API (api.js), so with authentication on a user sees exactly what the API lets them see.
+// The dashboard: trees list, tree view, task panel, actions, and the schedules view. Everything goes
+// through the server's public API (api.js), so with authentication on a user sees exactly what the
+// API lets them see.
 import { follow, login, rpc, ServerError, startRun, token } from './ui?asset=api.js';
+import { createSchedulesView } from './ui?asset=schedules-view.js';
 import { renderTaskPanel } from './ui?asset=task-panel.js';
 import { createTreeView } from './ui?asset=tree-view.js';
 
@@ -107,6 +109,7 @@ const flatten = (task, into = new Map()) => {
 /** Shows the tree of `rootId` (a fresh snapshot) and follows its events live. */
 async function openTree(rootId) {
   const root = await rpc('tasks.tree', { task_id: rootId });
+  showView('trees');
   state.stop?.();
   state.rootId = root.id;
   state.tasks = flatten(root);
@@ -248,19 +251,43 @@ $('paste-form').addEventListener(
   }),
 );
 
+const schedules = createSchedulesView({ act, showError });
+
+/** Shows the trees (list, tree view, task panel) or the schedules. */
+function showView(name) {
+  const onSchedules = name === 'schedules';
+  for (const id of ['trees', 'view', 'panel']) $(id).hidden = onSchedules;
+  $('schedules').hidden = !onSchedules;
+  $('to-trees').setAttribute('aria-pressed', String(!onSchedules));
+  $('to-schedules').setAttribute('aria-pressed', String(onSchedules));
+  if (!onSchedules) schedules.hide();
+}
+
 /** The tree the address names (`/ui#tree=<id>`): a link to a tree opens it. */
 const linked = () => new URLSearchParams(location.hash.slice(1)).get('tree');
-window.addEventListener(
-  'hashchange',
-  act(async () => {
-    const wanted = linked();
-    if (wanted && wanted !== state.rootId) await openTree(wanted);
-  }),
+/** `/ui#schedules` (`#schedules=<id>`: one selected) shows the schedules; otherwise the trees and the linked tree. */
+async function route() {
+  const address = new URLSearchParams(location.hash.slice(1));
+  if (address.has('schedules')) {
+    showView('schedules');
+    return schedules.show(address.get('schedules') || null);
+  }
+  const back = !$('schedules').hidden;
+  showView('trees');
+  const wanted = linked();
+  if (wanted && wanted !== state.rootId) await openTree(wanted);
+  if (back) await loadList();
+}
+window.addEventListener('hashchange', act(route));
+$('to-schedules').addEventListener('click', () => (location.hash = schedules.address()));
+$('to-trees').addEventListener(
+  'click',
+  () => (location.hash = state.rootId ? `tree=${encodeURIComponent(state.rootId)}` : ''),
 );
 
 async function start() {
   $('app').hidden = false;
   await loadList();
-  if (linked()) await openTree(linked());
+  await route();
 }
 act(start)();

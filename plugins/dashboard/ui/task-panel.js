@@ -1,6 +1,7 @@
 // The task panel: what the server stored of one task, as text (never as HTML).
 
-const text = (tag, value) => Object.assign(document.createElement(tag), { textContent: value });
+/** An element `tag` showing `value` as text (never as HTML): how the page shows what the server says. */
+export const text = (tag, value) => Object.assign(document.createElement(tag), { textContent: value });
 
 const ORDER = ['completed', 'failed', 'cancelled', 'in_progress', 'pending'];
 
