@@ -1,4 +1,4 @@
-import { isApflowError } from '../errors/apflow-error.ts';
+import { ApflowError, isApflowError } from '../errors/apflow-error.ts';
 import type { RequestContext } from '../hooks/hook-types.ts';
 import { buildTaskTree } from '../tasks/build-task-tree.ts';
 import { buildTrees, type TaskTreeJson } from '../tasks/task-record.ts';
@@ -11,20 +11,36 @@ const givenIds = (input: unknown) =>
     task && typeof task === 'object' && 'id' in task && typeof task.id === 'string' ? [task.id] : [],
   );
 
+/** Options of {@link createTree}. */
+export interface CreateTreeOptions {
+  userId?: string | null;
+  request?: RequestContext;
+  /**
+   * Keep the given ids: one that is taken (also by a tree created at the same moment) is an
+   * error (APF_CONFLICT) instead of a fresh UUID — for callers whose ids say what the tree is
+   * (a schedule's fire), where a second tree under other ids would be a duplicate.
+   */
+  exactIds?: boolean;
+}
+
+const clash = (ids: Iterable<string>) =>
+  new ApflowError('APF_CONFLICT', { message: `Task id ${[...ids].join(', ')} exists already` });
+
 /**
  * Checks a tasks array and stores it as one tree in one transaction; returns it nested, root
  * first. A given id that is taken gets a fresh UUID (the original's rule), also when a tree
- * created at the same moment takes it.
+ * created at the same moment takes it — unless `exactIds`.
  */
 export async function createTree(
   core: EngineCore,
   repo: TaskRepository,
   input: unknown,
-  options: { userId?: string | null; request?: RequestContext } = {},
+  options: CreateTreeOptions = {},
 ): Promise<TaskTreeJson> {
   const given = givenIds(input);
   const build = async () => {
     const taken = given.length ? await repo.existingIds(given) : new Set<string>();
+    if (options.exactIds && taken.size > 0) throw clash(taken);
     const rows = buildTaskTree(input, {
       taken,
       defaultUserId: options.userId,

@@ -11,7 +11,7 @@ import type { Sql } from '../storage/sql.ts';
 import type { TaskTreeJson } from '../tasks/task-record.ts';
 import { cancelTasks, type CancelResult } from './cancel-tasks.ts';
 import { copyTask, type CopyOptions } from './copy-task.ts';
-import { createTree } from './create-tree.ts';
+import { createTree, type CreateTreeOptions } from './create-tree.ts';
 import type { EngineCore, EngineSettings } from './engine-core.ts';
 import { aliveSince, createOwnerId, retireOwner } from './engine-owner.ts';
 import { followTree, type Following } from './follow-tree.ts';
@@ -136,8 +136,11 @@ export function createTaskEngine(options: {
   return {
     /** This engine's lease owner id (kernel only: plugins get `serverId`). */
     owner,
-    /** Checks and stores a tree in one transaction; returns it nested, root first. */
-    createTree: (input: unknown, createOptions: { userId?: string | null; request?: RequestContext } = {}) =>
+    /**
+     * Checks and stores a tree in one transaction; returns it nested, root first. A given id that
+     * is taken gets a fresh UUID, or with `exactIds` is an error (APF_CONFLICT).
+     */
+    createTree: (input: unknown, createOptions: CreateTreeOptions = {}) =>
       createTree(core, repo, input, createOptions) as Promise<TaskTreeJson>,
     /**
      * Runs the tree of `taskId` (the whole tree for a root; for another task, it and its

@@ -12,24 +12,30 @@ export interface ClaimContext {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** The most due times one claim fires as on time (a long grace with a frequent trigger). */
+const MAX_ON_TIME = 1000;
+
 /**
- * What claiming a due schedule does: which of its due times fire (catch_up: `none` fires only a
- * time still within the grace, `one` the latest, `all` the latest `catch_up_max`; `max_runs`
- * caps them), how many are missed, and its next fire time (after now, keeping an interval's
- * phase; none once `max_runs` is reached or a `once` has fired).
+ * What claiming a due schedule does: its due times within the grace fire as on time (kind
+ * `scheduled`); those later go by `catch_up` — `none` fires none of them, `one` the latest,
+ * `all` the latest `catch_up_max` (kind `catch_up`); `max_runs` keeps the latest it allows; the
+ * rest are missed. Its next fire time comes after now, keeping an interval's phase (none once
+ * `max_runs` is reached or a `once` has fired).
  */
 export function planClaim(row: ScheduleRow, context: ClaimContext): ClaimChange {
   const { nowMs, graceMs } = context;
   const firstDue = Date.parse(row.next_fire_at ?? '');
-  const keep = row.catch_up === 'all' ? row.catch_up_max : 1;
-  const { times, total } = dueTimes(row, firstDue, nowMs, keep);
+  const { times, total } = dueTimes(row, firstDue, nowMs);
   const lastDue = times.at(-1) ?? firstDue;
-  let firing = row.catch_up === 'none' ? times.filter((time) => nowMs - time <= graceMs) : times;
+  const onTime = times.filter((time) => nowMs - time <= graceMs).slice(-MAX_ON_TIME);
+  const late = times.filter((time) => nowMs - time > graceMs);
+  const catchUp = row.catch_up === 'none' ? [] : late.slice(row.catch_up === 'one' ? -1 : -row.catch_up_max);
   const left = row.max_runs === null ? Infinity : Math.max(0, row.max_runs - row.runs);
-  firing = firing.slice(Math.max(0, firing.length - left));
-  const ended = row.runs + firing.length >= (row.max_runs ?? Infinity);
+  const firing = [...catchUp, ...onTime];
+  const kept = firing.slice(Math.max(0, firing.length - left));
+  const ended = row.runs + kept.length >= (row.max_runs ?? Infinity);
   const next = ended ? null : nextFireAfter(row, nowMs, lastDue);
-  const fires: FireRow[] = firing.map((time) => ({
+  const fires: FireRow[] = kept.map((time) => ({
     schedule_id: row.id,
     fire_key: iso(time),
     fire_at: iso(time),
@@ -48,7 +54,7 @@ export function planClaim(row: ScheduleRow, context: ClaimContext): ClaimChange 
     next_fire_at: next === null ? null : iso(next),
     runs: fires.length,
     missed: Math.max(0, total - fires.length),
-    last_fire_at: fires.length ? iso(lastDue) : null,
+    last_fire_at: kept.length ? iso(kept.at(-1) ?? lastDue) : null,
     fires,
   };
 }

@@ -50,7 +50,13 @@ export function createFireRunner(app: PluginApp, store: ScheduleStore, metrics: 
     const tasks = fireTasks(await template(schedule), schedule.id, fire.fire_key, [schedule.inputs, fire.inputs]);
     // A server that took longer than its claim must not create a tree the one that took the fire over creates.
     if (!(await store.hold(fire, app.serverId, new Date(Date.now() + leaseMs).toISOString()))) throw TAKEN_OVER;
-    await app.engine.createTree(tasks, { userId: schedule.user_id });
+    try {
+      await app.engine.createTree(tasks, { userId: schedule.user_id, exactIds: true });
+    } catch (error) {
+      // Another server created this fire's tree meanwhile (it took the fire over): the caller
+      // finds that tree and starts it, never a second one under other ids.
+      if (!isApflowError(error) || error.code !== 'APF_CONFLICT') throw error;
+    }
     return undefined;
   }
 
@@ -65,13 +71,13 @@ export function createFireRunner(app: PluginApp, store: ScheduleStore, metrics: 
     if (!schedule) return { state: 'failed', root_task_id: null, error: `schedule ${claimed.id} was deleted` };
     try {
       const existing = await app.tasks.get(rootId);
-      if (existing && existing.user_id !== schedule.user_id)
-        throw new ApflowError('APF_CONFLICT', { message: `task ${rootId} exists and is not this schedule's run` });
       const skipped = existing ? undefined : await create(schedule, fire, rootId);
       if (skipped) outcome = skipped;
       else {
         const root = existing ?? (await app.tasks.get(rootId));
-        if (root?.status === 'pending' && !root.active_run) {
+        if (!root || root.user_id !== schedule.user_id)
+          throw new ApflowError('APF_CONFLICT', { message: `task ${rootId} exists and is not this schedule's run` });
+        if (root.status === 'pending' && !root.active_run) {
           const answer = await app.engine.execute(rootId);
           // The outcome is the tree's own (streams, webhooks, the dashboard); nothing here waits for it.
           if (answer.started) answer.done.catch(() => undefined);

@@ -75,26 +75,36 @@ function rawNext(spec: TriggerSpec, afterMs: number, anchorMs: number): number |
   }
 }
 
+/** Due times enumerated forward before looking back from now instead (a long downtime of a frequent cron). */
+const FORWARD_LIMIT = 1000;
+
 /**
- * The fire times from `firstDue` up to `nowMs` (all due now), ascending: the last `keep` of
- * them, and how many there were in all (at most {@link MAX_ENUMERATED} for a cron).
+ * The fire times from `firstDue` up to `nowMs` (all due now), ascending: every one of them, or,
+ * after a long downtime, the latest {@link MAX_ENUMERATED}; and how many there were in all (for
+ * a cron, at most that many are counted).
  */
-export function dueTimes(spec: TriggerSpec, firstDue: number, nowMs: number, keep: number) {
+export function dueTimes(spec: TriggerSpec, firstDue: number, nowMs: number): { times: number[]; total: number } {
+  const until = spec.ends_at === null ? nowMs : Math.min(nowMs, Date.parse(spec.ends_at));
   if (spec.trigger_type === 'interval') {
     const step = (spec.interval_s ?? 1) * 1000;
-    const total = Math.floor((nowMs - firstDue) / step) + 1;
-    const from = Math.max(0, total - keep);
-    const times = Array.from({ length: total - from }, (_, i) => firstDue + (from + i) * step);
-    return { times: times.filter((time) => spec.ends_at === null || time <= Date.parse(spec.ends_at)), total };
+    const total = until < firstDue ? 1 : Math.floor((until - firstDue) / step) + 1;
+    const from = Math.max(0, total - MAX_ENUMERATED);
+    return { times: Array.from({ length: total - from }, (_, i) => firstDue + (from + i) * step), total };
   }
   const times = [firstDue];
-  for (let at = firstDue; times.length < MAX_ENUMERATED;) {
+  for (let at = firstDue; ;) {
     const next = nextFireAfter(spec, at, at);
-    if (next === null || next > nowMs) break;
-    times.push(next);
+    if (next === null || next > until) return { times, total: times.length };
+    if (times.push(next) > FORWARD_LIMIT) break;
     at = next;
   }
-  return { times: times.slice(-keep), total: times.length };
+  // Too many to walk from the first: the latest ones, looked up backwards from now.
+  const recent = cronOf(spec.cron ?? '', spec.timezone)
+    .previousRuns(MAX_ENUMERATED, new Date(until + 1))
+    .map((date) => date.getTime())
+    .filter((time) => time >= firstDue)
+    .reverse();
+  return { times: recent, total: recent.length };
 }
 
 /** Up to `count` fire times from `firstMs` on (it included when it is one), ascending, within `ends_at`. */

@@ -144,5 +144,26 @@ for (const db of testDatabases()) {
       assert.match(second.id, /^[0-9a-f-]{36}$/);
       assert.equal(second.children?.[0]?.parent_id, second.id);
     });
+
+    test('with exactIds a taken id is a conflict, also for two trees created at the same moment: one tree is stored', async (t) => {
+      const app = await engineApp(t, await db.create(t));
+      const tasks = (name: string) => [
+        { id: 'fire:root', name },
+        { id: 'fire:kid', name: 'kid', parent_id: 'fire:root' },
+      ];
+      const answers = await Promise.allSettled([
+        app.engine.createTree(tasks('one'), { exactIds: true }),
+        app.engine.createTree(tasks('two'), { exactIds: true }),
+      ]);
+      assert.equal(answers.filter((answer) => answer.status === 'fulfilled').length, 1);
+      const refused = answers.find((answer) => answer.status === 'rejected');
+      assert.match(String(refused?.reason), /Task id fire:root(, fire:kid)? exists already/);
+      assert.match(await rejection(app.engine.createTree(tasks('three'), { exactIds: true })), /exists already/);
+      assert.equal((await app.tasks.tree('fire:root')).length, 2);
+      assert.equal(
+        (await app.tasks.get('fire:root'))?.name,
+        (answers.find((a) => a.status === 'fulfilled') as PromiseFulfilledResult<{ name: string }>).value.name,
+      );
+    });
   });
 }
