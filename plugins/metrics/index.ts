@@ -85,14 +85,18 @@ export default definePlugin({
       eventsDropped(channel, count = 1) {
         if (count > 0) metrics.eventsDropped.inc({ channel: CHANNEL.test(channel) ? channel : 'other' }, count);
       },
-      counter: (name, help, labelNames = []) =>
-        pluginMetric(registry, name, () => new Counter({ name, help, labelNames, registers: [registry] })),
-      histogram: (name, help, buckets, labelNames = []) =>
-        pluginMetric(
-          registry,
-          name,
-          () => new Histogram({ name, help, buckets: [...buckets], labelNames, registers: [registry] }),
-        ),
+      counter(name, help, labelNames = []) {
+        const found = pluginMetric(registry, name);
+        if (found instanceof Counter) return found;
+        if (found) throw new Error(`the metric ${name} is registered, not as a counter`);
+        return new Counter({ name, help, labelNames, registers: [registry] });
+      },
+      histogram(name, help, buckets, labelNames = []) {
+        const found = pluginMetric(registry, name);
+        if (found instanceof Histogram) return found;
+        if (found) throw new Error(`the metric ${name} is registered, not as a histogram`);
+        return new Histogram({ name, help, buckets: [...buckets], labelNames, registers: [registry] });
+      },
     });
 
     app.http.get(settings.path, { config: { credential: access.credential } }, async (request, reply) => {
@@ -145,9 +149,8 @@ function taskStatuses(): Map<string, string> {
   return (holder[STATUSES] ??= new Map());
 }
 
-/** The metric `name` of `registry`, made by `make` the first time (another plugin's, named apflow_…). */
-function pluginMetric<M extends Counter | Histogram>(registry: Registry, name: string, make: () => M): M {
+/** Another plugin's metric `name` in `registry` (named apflow_…), if registered. */
+function pluginMetric(registry: Registry, name: string) {
   if (!name.startsWith('apflow_')) throw new Error(`a plugin metric's name must start with apflow_ (got ${name})`);
-  // The metric registered under this name by the same call before.
-  return (registry.getSingleMetric(name) as M | undefined) ?? make();
+  return registry.getSingleMetric(name);
 }

@@ -1,6 +1,7 @@
 import type { ClaimChange } from './schedule-store.ts';
 import type { FireRow, ScheduleRow } from './schedule-row.ts';
-import { dueTimes, nextFireAfter } from './triggers.ts';
+import { dueTimes } from './due-times.ts';
+import { nextFireAfter } from './triggers.ts';
 
 /** What a claim needs besides the schedule: who claims, when, for how long, and the grace of a late fire. */
 export interface ClaimContext {
@@ -12,9 +13,6 @@ export interface ClaimContext {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** The most due times one claim fires as on time (a long grace with a frequent trigger). */
-const MAX_ON_TIME = 1000;
-
 /**
  * What claiming a due schedule does: its due times within the grace fire as on time (kind
  * `scheduled`); those later go by `catch_up` — `none` fires none of them, `one` the latest,
@@ -25,16 +23,13 @@ const MAX_ON_TIME = 1000;
 export function planClaim(row: ScheduleRow, context: ClaimContext): ClaimChange {
   const { nowMs, graceMs } = context;
   const firstDue = Date.parse(row.next_fire_at ?? '');
-  const { times, total } = dueTimes(row, firstDue, nowMs);
-  const lastDue = times.at(-1) ?? firstDue;
-  const onTime = times.filter((time) => nowMs - time <= graceMs).slice(-MAX_ON_TIME);
-  const late = times.filter((time) => nowMs - time > graceMs);
-  const catchUp = row.catch_up === 'none' ? [] : late.slice(row.catch_up === 'one' ? -1 : -row.catch_up_max);
+  const keepLate = row.catch_up === 'none' ? 0 : row.catch_up === 'one' ? 1 : row.catch_up_max;
+  const due = dueTimes(row, firstDue, nowMs, graceMs, keepLate);
   const left = row.max_runs === null ? Infinity : Math.max(0, row.max_runs - row.runs);
-  const firing = [...catchUp, ...onTime];
+  const firing = [...due.late, ...due.onTime];
   const kept = firing.slice(Math.max(0, firing.length - left));
   const ended = row.runs + kept.length >= (row.max_runs ?? Infinity);
-  const next = ended ? null : nextFireAfter(row, nowMs, lastDue);
+  const next = ended ? null : nextFireAfter(row, nowMs, due.lastDue);
   const fires: FireRow[] = kept.map((time) => ({
     schedule_id: row.id,
     fire_key: iso(time),
@@ -48,13 +43,14 @@ export function planClaim(row: ScheduleRow, context: ClaimContext): ClaimChange 
     fired_at: iso(nowMs),
     error: null,
   }));
+  const onTimeKept = fires.filter((fire) => fire.kind === 'scheduled').length;
   return {
     id: row.id,
     version: row.version,
     next_fire_at: next === null ? null : iso(next),
     runs: fires.length,
-    missed: Math.max(0, total - fires.length),
-    last_fire_at: kept.length ? iso(kept.at(-1) ?? lastDue) : null,
+    missed: Math.max(0, due.lateTotal - (fires.length - onTimeKept)) + (due.onTime.length - onTimeKept),
+    last_fire_at: kept.length ? iso(kept.at(-1) ?? due.lastDue) : null,
     fires,
   };
 }

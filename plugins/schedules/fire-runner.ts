@@ -26,12 +26,11 @@ export function createFireRunner(app: PluginApp, store: ScheduleStore, metrics: 
     if (schedule.tasks) return schedule.tasks;
     const id = schedule.template_task_id ?? '';
     const found = await app.tasks.get(id);
-    if (!found || found.user_id !== schedule.user_id)
+    if (!found || (found.user_id !== null && found.user_id !== schedule.user_id))
       throw new ApflowError('APF_NOT_FOUND', { message: `the schedule's template tree ${id} no longer exists` });
     const copy = await app.engine.copy(found.root_id, { copy_mode: 'full', save: false, user_id: schedule.user_id });
     if (!('saved' in copy)) throw new ApflowError('APF_INTERNAL', { message: 'a copy with save: false stored a tree' });
-    // The copy's tasks are plain task objects (what tasks.create takes).
-    return copy.tasks as unknown as Record<string, unknown>[];
+    return copy.tasks.map((task): Record<string, unknown> => ({ ...task }));
   }
 
   /** Whether the schedule's previous run has not ended (a run begun, or created and not yet begun). */
@@ -47,7 +46,7 @@ export function createFireRunner(app: PluginApp, store: ScheduleStore, metrics: 
     if (running && schedule.overlap === 'skip') return { state: 'skipped', root_task_id: null, error: null };
     if (running && schedule.overlap === 'cancel_previous')
       await app.engine.cancel([running], `Cancelled by schedule ${schedule.id}: a newer fire replaces this run`);
-    const tasks = fireTasks(await template(schedule), schedule.id, fire.fire_key, [schedule.inputs, fire.inputs]);
+    const tasks = fireTasks(await template(schedule), schedule, fire.fire_key, [schedule.inputs, fire.inputs]);
     // A server that took longer than its claim must not create a tree the one that took the fire over creates.
     if (!(await store.hold(fire, app.serverId, new Date(Date.now() + leaseMs).toISOString()))) throw TAKEN_OVER;
     try {
@@ -65,7 +64,7 @@ export function createFireRunner(app: PluginApp, store: ScheduleStore, metrics: 
    * outcome. The schedule is read again first: its last run may be newer than when it was claimed.
    */
   async function start(claimed: ScheduleRow, fire: FireRow): Promise<FireOutcome> {
-    const rootId = fireRootId(claimed.id, fire.fire_key);
+    const rootId = fireRootId(claimed, fire.fire_key);
     let outcome: FireOutcome;
     const schedule = await store.get(claimed.id).catch(() => claimed);
     if (!schedule) return { state: 'failed', root_task_id: null, error: `schedule ${claimed.id} was deleted` };
@@ -78,6 +77,8 @@ export function createFireRunner(app: PluginApp, store: ScheduleStore, metrics: 
         if (!root || root.user_id !== schedule.user_id)
           throw new ApflowError('APF_CONFLICT', { message: `task ${rootId} exists and is not this schedule's run` });
         if (root.status === 'pending' && !root.active_run) {
+          // Only while this server still holds the fire: one that took it over starts it itself.
+          if (!(await store.hold(fire, app.serverId, new Date(Date.now() + leaseMs).toISOString()))) throw TAKEN_OVER;
           const answer = await app.engine.execute(rootId);
           // The outcome is the tree's own (streams, webhooks, the dashboard); nothing here waits for it.
           if (answer.started) answer.done.catch(() => undefined);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { isRecord, safeMerge } from 'apflow';
 
 type Task = Record<string, unknown>;
@@ -12,11 +12,14 @@ export function pinnedId(...parts: string[]): string {
 }
 
 /**
- * The id the root of a fire's tree gets, `schedule:<schedule id>:<fire key>` (the fire time for
- * timed fires): the tree's tag, readable wherever the tree shows, and known before the tree
- * exists, so a fire taken over finds the tree its first server created.
+ * The id the root of a fire's tree gets, `schedule:<schedule id>:<fire key>:<8 hex>` (the fire
+ * key is the fire time of timed fires): the tree's tag, readable wherever the tree shows, and
+ * known before the tree exists, so a fire taken over finds the tree its first server created.
+ * The suffix is keyed by the schedule's own salt: whoever reads past runs' ids cannot take a
+ * future fire's id first.
  */
-export const fireRootId = (scheduleId: string, fireKey: string) => `schedule:${scheduleId}:${fireKey}`;
+export const fireRootId = (schedule: { id: string; fire_salt: string }, fireKey: string) =>
+  `schedule:${schedule.id}:${fireKey}:${createHmac('sha256', schedule.fire_salt).update(fireKey).digest('hex').slice(0, 8)}`;
 
 const isRoot = (task: Task) => task.parent_id === undefined || task.parent_id === null;
 
@@ -28,7 +31,7 @@ const isRoot = (task: Task) => task.parent_id === undefined || task.parent_id ==
  */
 export function fireTasks(
   template: readonly Task[],
-  scheduleId: string,
+  schedule: { id: string; fire_salt: string },
   fireKey: string,
   inputs: readonly (Record<string, unknown> | null)[],
 ): Task[] {
@@ -37,7 +40,7 @@ export function fireTasks(
   const ids = new Map(
     template.map((task, index) => [
       keyOf(task),
-      isRoot(task) ? fireRootId(scheduleId, fireKey) : pinnedId(scheduleId, fireKey, String(index)),
+      isRoot(task) ? fireRootId(schedule, fireKey) : pinnedId(schedule.fire_salt, schedule.id, fireKey, String(index)),
     ]),
   );
   const mapped = (ref: unknown) => ids.get(String(ref)) ?? String(ref);

@@ -28,6 +28,7 @@ export const migrations: readonly Migration[] = [
           inputs ${t.json},
           enabled ${t.bool} NOT NULL,
           max_runs INTEGER,
+          starts_at ${t.time},
           ends_at ${t.time},
           runs INTEGER NOT NULL DEFAULT 0,
           skipped INTEGER NOT NULL DEFAULT 0,
@@ -40,6 +41,8 @@ export const migrations: readonly Migration[] = [
           webhook_id VARCHAR(64),
           -- The webhook's HMAC key, sealed when the server has a lasting secrets key.
           webhook_key TEXT,
+          -- Keys the suffix of its runs' root ids: past ids tell nothing of future ones.
+          fire_salt VARCHAR(64) NOT NULL,
           created_at ${t.time} NOT NULL,
           updated_at ${t.time} NOT NULL
         )`,
@@ -65,10 +68,5 @@ export const migrations: readonly Migration[] = [
         'CREATE INDEX schedules_fires_claimed ON schedules_fires (state, claimed_until)',
       ];
     },
-  },
-  {
-    // A schedule fires from this time on (Temporal's start time, BullMQ's startDate).
-    name: '0002-starts-at',
-    sql: (dialect) => [`ALTER TABLE schedules ADD COLUMN starts_at ${columnTypes(dialect).time}`],
   },
 ];

@@ -3,6 +3,7 @@ import { ApflowError, checkTaskTree, isRecord, mayChange, type PluginApp, type P
 import type { CreateInput, PreviewInput, UpdateInput } from './schedule-params.ts';
 import type { ScheduleRow, TriggerType } from './schedule-row.ts';
 import type { SchedulesConfig } from './settings.ts';
+import { checkLastingSeal, sealRootInputs } from './template-root.ts';
 import { checkCron, checkTimezone, nextFireAfter, upcoming } from './triggers.ts';
 
 const invalid = (message: string) => new ApflowError('APF_INVALID_PARAMS', { message });
@@ -70,6 +71,7 @@ export async function buildSchedule(
         version: 0,
         webhook_id: null,
         webhook_key: null,
+        fire_salt: randomBytes(16).toString('hex'),
         created_at: now,
         updated_at: now,
       };
@@ -83,7 +85,12 @@ export async function buildSchedule(
       throw invalid(`catch_up_max: at most ${settings.catch_up_max} on this server (schedules.catch_up_max)`);
     row.catch_up_max = input.catch_up_max;
   }
-  if (input.inputs !== undefined) row.inputs = input.inputs;
+  if (input.inputs !== undefined || input.tasks !== undefined || input.template_task_id !== undefined) {
+    // Sealed for the template's root, whose executor decides what is secret (a new template may decide otherwise).
+    const plain = input.inputs === undefined ? row.inputs : input.inputs;
+    row.inputs = await sealRootInputs(app, row, plain);
+    if (input.inputs !== undefined) checkLastingSeal(app, row.inputs, plain, 'inputs');
+  }
   if (input.max_runs !== undefined) row.max_runs = input.max_runs;
   if (input.starts_at !== undefined)
     row.starts_at = input.starts_at === null ? null : time(input.starts_at, 'starts_at');
@@ -91,6 +98,15 @@ export async function buildSchedule(
   const resumed = input.enabled === true && existing?.enabled === false;
   if (input.enabled !== undefined) row.enabled = input.enabled;
   row.next_fire_at = nextFire(row, nowMs, triggerChanged || resumed || !existing);
+  const boundsChanged = input.starts_at !== undefined || input.ends_at !== undefined || input.max_runs !== undefined;
+  if (
+    (triggerChanged || boundsChanged || !existing) &&
+    row.enabled &&
+    row.trigger_type !== 'webhook' &&
+    row.next_fire_at === null &&
+    (row.max_runs === null || row.runs < row.max_runs)
+  )
+    throw invalid('this schedule would never fire: its trigger has no time after now within starts_at and ends_at');
   const webhookSecret = setWebhook(app, row, input.webhook);
   return webhookSecret ? { row, webhookSecret } : { row };
 }
@@ -120,7 +136,10 @@ async function setTemplate(
         schemas: isRecord(task.schemas) ? task.schemas : null,
         inputs: isRecord(task.inputs) ? task.inputs : null,
       };
-      return selectable.inputs ? { ...task, inputs: app.tasks.sealInputs(selectable) } : task;
+      if (!selectable.inputs) return task;
+      const sealed = app.tasks.sealInputs(selectable);
+      checkLastingSeal(app, sealed, selectable.inputs, `task '${selectable.name}' of the template`);
+      return { ...task, inputs: sealed };
     });
     row.template_task_id = null;
   } else if (input.template_task_id !== undefined || (fresh && row.template_task_id)) {
@@ -214,8 +233,11 @@ export function mayUse(principal: Principal | undefined, row: ScheduleRow): bool
  */
 export function previewFires(input: PreviewInput): string[] {
   const fromMs = input.from === undefined ? Date.now() : Date.parse(time(input.from, 'from'));
-  const row = {
-    trigger_type: 'webhook' as TriggerType,
+  const row: Pick<
+    ScheduleRow,
+    'trigger_type' | 'cron' | 'timezone' | 'interval_s' | 'at_time' | 'starts_at' | 'ends_at'
+  > = {
+    trigger_type: 'webhook',
     cron: null,
     timezone: 'UTC',
     interval_s: null,

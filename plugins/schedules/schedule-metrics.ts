@@ -1,4 +1,4 @@
-import type { PluginApp } from 'apflow';
+import type { KernelServices, PluginApp } from 'apflow';
 import type { FireRow } from './schedule-row.ts';
 
 /** Buckets of fire delays (seconds late), from a few milliseconds to a missed minute. */
@@ -8,8 +8,12 @@ const DELAY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 
  * The schedules plugin's metrics, kept by the metrics plugin when it is loaded (asked for at each
  * count: services are looked up at run time, and a reload brings a new registry).
  */
-export function createScheduleMetrics(app: Pick<PluginApp, 'service'>) {
-  const service = () => app.service('metrics');
+export function createScheduleMetrics(app: Pick<PluginApp, 'service' | 'log'>) {
+  // Counting never stops a fire: a metric that cannot be kept is logged.
+  const service = () => {
+    const metrics = app.service('metrics');
+    return metrics && guarded(metrics, app);
+  };
   return {
     /** A fire ended up started, skipped (overlap) or failed. */
     fired(fire: FireRow, outcome: 'started' | 'skipped' | 'failed'): void {
@@ -46,3 +50,20 @@ export function createScheduleMetrics(app: Pick<PluginApp, 'service'>) {
 
 /** The schedules plugin's metrics. */
 export type ScheduleMetrics = ReturnType<typeof createScheduleMetrics>;
+
+/** The metrics service with its registrations guarded: a failure is logged, never thrown. */
+function guarded(metrics: KernelServices['metrics'], app: Pick<PluginApp, 'log'>): KernelServices['metrics'] {
+  const safe = <T extends object>(make: () => T, fallback: T): T => {
+    try {
+      return make();
+    } catch (error) {
+      app.log.warn({ err: error }, 'a schedules metric could not be registered');
+      return fallback;
+    }
+  };
+  return {
+    eventsDropped: (channel, count) => metrics.eventsDropped(channel, count),
+    counter: (...args) => safe(() => metrics.counter(...args), { inc: () => undefined }),
+    histogram: (...args) => safe(() => metrics.histogram(...args), { observe: () => undefined }),
+  };
+}

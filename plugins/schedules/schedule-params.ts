@@ -23,6 +23,7 @@ const Fields = {
   webhook: Type.Boolean(),
   user_id: Type.Union([Type.String({ minLength: 1, maxLength: 255 }), Type.Null()]),
 };
+// The cast names the object Object.fromEntries builds: each key's schema made optional.
 const optional = <K extends keyof typeof Fields>(keys: readonly K[]) =>
   Object.fromEntries(keys.map((key) => [key, Type.Optional(Fields[key])])) as {
     [P in K]: ReturnType<typeof Type.Optional<(typeof Fields)[P]>>;
@@ -91,6 +92,9 @@ export const PreviewParams = Type.Object(
   { additionalProperties: false },
 );
 
+/** The params of `schedules.create`, checked. */
 export type CreateInput = Static<typeof CreateParams>;
+/** The params of `schedules.update`, checked. */
 export type UpdateInput = Static<typeof UpdateParams>;
+/** The params of `schedules.preview`, checked. */
 export type PreviewInput = Static<typeof PreviewParams>;

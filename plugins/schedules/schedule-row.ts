@@ -36,6 +36,7 @@ export interface ScheduleRow {
   version: number;
   webhook_id: string | null;
   webhook_key: string | null;
+  fire_salt: string;
   created_at: string;
   updated_at: string;
 }
@@ -68,7 +69,10 @@ const iso = (value: unknown): string | null =>
 const num = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 const bool = (value: unknown) => value === true || value === 1 || value === '1' || value === 't';
 
-/** A `schedules` row as read from either database. */
+/**
+ * A `schedules` row as read from either database. The enum columns are cast: this plugin writes
+ * them, from params checked against the same literals.
+ */
 export function toScheduleRow(raw: Record<string, unknown>): ScheduleRow {
   const tasks = json<unknown>(raw.tasks);
   const inputs = json<unknown>(raw.inputs);
@@ -100,12 +104,13 @@ export function toScheduleRow(raw: Record<string, unknown>): ScheduleRow {
     version: Number(raw.version ?? 0),
     webhook_id: raw.webhook_id == null ? null : String(raw.webhook_id),
     webhook_key: raw.webhook_key == null ? null : String(raw.webhook_key),
+    fire_salt: String(raw.fire_salt ?? ''),
     created_at: iso(raw.created_at) ?? '',
     updated_at: iso(raw.updated_at) ?? '',
   };
 }
 
-/** A `schedules_fires` row as read from either database. */
+/** A `schedules_fires` row as read from either database (its enum columns cast: written by this plugin). */
 export function toFireRow(raw: Record<string, unknown>): FireRow {
   const inputs = json<unknown>(raw.inputs);
   return {

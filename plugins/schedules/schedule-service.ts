@@ -8,6 +8,7 @@ import type { FireKind, FireRow, ScheduleRow } from './schedule-row.ts';
 import type { ScheduleStore } from './schedule-store.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { SchedulesConfig } from './settings.ts';
+import { sealRootInputs } from './template-root.ts';
 import { upcoming } from './triggers.ts';
 
 /** Who calls, and the server's address as they reach it (for webhook URLs). */
@@ -73,13 +74,13 @@ export function createScheduleService(
       kind,
       state: 'claimed',
       root_task_id: null,
-      inputs,
+      inputs: await sealRootInputs(app, row, inputs),
       owner: app.serverId,
       claimed_until: new Date(nowMs + leaseMs).toISOString(),
       fired_at: new Date(nowMs).toISOString(),
       error: null,
     };
-    if (!(await store.addFire(fire, true)))
+    if (!(await store.addFire(fire)))
       throw new ApflowError('APF_CONFLICT', {
         message: 'This request fired the schedule before (a replay): nothing was run',
       });

@@ -1,5 +1,6 @@
 import type { PluginApp } from 'apflow';
-import { toFireRow, toScheduleRow, type FireRow, type ScheduleRow } from './schedule-row.ts';
+import { createFireStore, insertFireStatement } from './fire-store.ts';
+import { toScheduleRow, type FireRow, type ScheduleRow } from './schedule-row.ts';
 
 /** The columns a claim changes on a schedule, applied only to the version it read. */
 export interface ClaimChange {
@@ -40,9 +41,25 @@ const COLUMNS = [
   'version',
   'webhook_id',
   'webhook_key',
+  'fire_salt',
   'created_at',
   'updated_at',
 ] as const satisfies readonly (keyof ScheduleRow)[];
+
+// What claims and fires write: a change of the schedule never writes them back (it read them earlier).
+const FIRE_WRITTEN: ReadonlySet<string> = new Set([
+  'id',
+  'version',
+  'runs',
+  'skipped',
+  'missed',
+  'last_fire_at',
+  'last_root_task_id',
+  'fire_salt',
+  'created_at',
+]);
+/** A time from either driver (a string on SQLite, a Date on PostgreSQL) as ISO. */
+const isoOf = (value: unknown) => new Date(value instanceof Date ? value : String(value)).toISOString();
 
 const JSON_COLUMNS: ReadonlySet<string> = new Set(['tasks', 'inputs']);
 const TIME_COLUMNS: ReadonlySet<string> = new Set([
@@ -70,24 +87,7 @@ export function createScheduleStore(app: Pick<PluginApp, 'storage'>) {
     const raw = row[column];
     return JSON_COLUMNS.has(column) && raw !== null ? JSON.stringify(raw) : raw;
   };
-  const insertFire = (fire: FireRow): [string, unknown[]] => [
-    `INSERT INTO schedules_fires (schedule_id, fire_key, fire_at, kind, state, root_task_id, inputs, owner, claimed_until, fired_at, error)
-       VALUES (?, ?, ${sql.time}, ?, ?, ?, ${sql.json}, ?, ${sql.time}, ${sql.time}, ?) ON CONFLICT DO NOTHING RETURNING fire_key`,
-    [
-      fire.schedule_id,
-      fire.fire_key,
-      fire.fire_at,
-      fire.kind,
-      fire.state,
-      fire.root_task_id,
-      fire.inputs === null ? null : JSON.stringify(fire.inputs),
-      fire.owner,
-      fire.claimed_until,
-      fire.fired_at,
-      fire.error,
-    ],
-  ];
-
+  const fireStatement = (fire: FireRow) => insertFireStatement(sql, fire);
   return {
     async insert(row: ScheduleRow): Promise<void> {
       await sql.write((tx) =>
@@ -99,9 +99,7 @@ export function createScheduleStore(app: Pick<PluginApp, 'storage'>) {
     },
     /** Saves every column of `row` but the counters, if it still has version `row.version` (bumped). */
     async save(row: ScheduleRow): Promise<boolean> {
-      const changing = COLUMNS.filter(
-        (column) => !['id', 'version', 'runs', 'skipped', 'missed', 'created_at'].includes(column),
-      );
+      const changing = COLUMNS.filter((column) => !FIRE_WRITTEN.has(column));
       const done = await sql.write((tx) =>
         tx.select(
           `UPDATE schedules SET ${changing.map((column) => `${column} = ${placeholder(column)}`).join(', ')}, version = version + 1
@@ -164,7 +162,7 @@ export function createScheduleStore(app: Pick<PluginApp, 'storage'>) {
         `SELECT MIN(next_fire_at) AS soonest FROM schedules WHERE enabled = ${sql.typed('boolean')}`,
         [true],
       );
-      return row?.soonest == null ? null : new Date(row.soonest as string).toISOString();
+      return row?.soonest == null ? null : isoOf(row.soonest);
     },
     /**
      * Applies each claim whose schedule still has the version it read, and records its fires, in
@@ -184,63 +182,9 @@ export function createScheduleStore(app: Pick<PluginApp, 'storage'>) {
           );
           if (rows.length === 0) continue;
           applied.add(change.id);
-          for (const fire of change.fires) if ((await tx.select(...insertFire(fire))).length) claimed.push(fire);
+          for (const fire of change.fires) if ((await tx.select(...fireStatement(fire))).length) claimed.push(fire);
         }
         return { applied, fires: claimed };
-      });
-    },
-    /** Records one fire (manual or webhook); false when its key was used already (a replay). */
-    async addFire(fire: FireRow, countRun: boolean): Promise<boolean> {
-      return sql.write(async (tx) => {
-        if ((await tx.select(...insertFire(fire))).length === 0) return false;
-        if (countRun) await tx.run('UPDATE schedules SET runs = runs + 1 WHERE id = ?', [fire.schedule_id]);
-        return true;
-      });
-    },
-    /** Fires claimed by a server whose claim ran out before it started them. */
-    async stale(now: string, limit: number): Promise<FireRow[]> {
-      const rows = await sql.select(
-        `SELECT * FROM schedules_fires WHERE state = 'claimed' AND claimed_until < ${sql.time} ORDER BY fire_at LIMIT ?`,
-        [now, limit],
-      );
-      return rows.map(toFireRow);
-    },
-    /** Takes over a stale fire for `owner` until `until`; false when another server took it first. */
-    async takeOver(fire: FireRow, owner: string, until: string, now: string): Promise<boolean> {
-      const rows = await sql.write((tx) =>
-        tx.select(
-          `UPDATE schedules_fires SET owner = ?, claimed_until = ${sql.time}
-           WHERE schedule_id = ? AND fire_key = ? AND state = 'claimed' AND claimed_until < ${sql.time} RETURNING fire_key`,
-          [owner, until, fire.schedule_id, fire.fire_key, now],
-        ),
-      );
-      return rows.length === 1;
-    },
-    /**
-     * Renews `owner`'s claim on a fire it is about to create the tree of; false when another
-     * server took it over meanwhile (this one was too slow), and must then leave it.
-     */
-    async hold(fire: FireRow, owner: string, until: string): Promise<boolean> {
-      const rows = await sql.write((tx) =>
-        tx.select(
-          `UPDATE schedules_fires SET claimed_until = ${sql.time}
-           WHERE schedule_id = ? AND fire_key = ? AND state = 'claimed' AND owner = ? RETURNING fire_key`,
-          [until, fire.schedule_id, fire.fire_key, owner],
-        ),
-      );
-      return rows.length === 1;
-    },
-    /** Records how a fire ended up (started, skipped, failed) and, when started, the schedule's last run. */
-    async settle(fire: FireRow, state: 'started' | 'skipped' | 'failed', rootId: string | null, error: string | null) {
-      await sql.write(async (tx) => {
-        await tx.run(
-          `UPDATE schedules_fires SET state = ?, root_task_id = ?, error = ?, claimed_until = NULL WHERE schedule_id = ? AND fire_key = ?`,
-          [state, rootId, error, fire.schedule_id, fire.fire_key],
-        );
-        if (state === 'started')
-          await tx.run('UPDATE schedules SET last_root_task_id = ? WHERE id = ?', [rootId, fire.schedule_id]);
-        if (state === 'skipped')
-          await tx.run('UPDATE schedules SET skipped = skipped + 1, runs = runs - 1 WHERE id = ?', [fire.schedule_id]);
       });
     },
     /** For `/health`: enabled schedules, the soonest next fire, fires claimed and not yet started. */
@@ -254,33 +198,11 @@ export function createScheduleStore(app: Pick<PluginApp, 'storage'>) {
       );
       return {
         enabled: Number(row?.n ?? 0),
-        next_fire_at: row?.soonest == null ? null : new Date(row.soonest as string).toISOString(),
+        next_fire_at: row?.soonest == null ? null : isoOf(row.soonest),
         claimed: Number(claimed?.n ?? 0),
       };
     },
-    /** Deletes up to `limit` ended fires recorded before `before`; answers how many. */
-    async prune(before: string, limit: number): Promise<number> {
-      return sql.write(async (tx) => {
-        const old = await tx.select<{ schedule_id: string; fire_key: string }>(
-          `SELECT schedule_id, fire_key FROM schedules_fires WHERE fired_at < ${sql.time} AND state <> 'claimed' LIMIT ?`,
-          [before, limit],
-        );
-        for (const row of old)
-          await tx.run('DELETE FROM schedules_fires WHERE schedule_id = ? AND fire_key = ?', [
-            row.schedule_id,
-            row.fire_key,
-          ]);
-        return old.length;
-      });
-    },
-    /** The latest fires of a schedule, newest first. */
-    async fires(scheduleId: string, limit: number): Promise<FireRow[]> {
-      const rows = await sql.select(
-        'SELECT * FROM schedules_fires WHERE schedule_id = ? ORDER BY fired_at DESC, fire_at DESC LIMIT ?',
-        [scheduleId, limit],
-      );
-      return rows.map(toFireRow);
-    },
+    ...createFireStore(sql),
   };
 }
 

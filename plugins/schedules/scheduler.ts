@@ -1,9 +1,9 @@
 import type { PluginApp } from 'apflow';
-import { planClaim } from './claim-plan.ts';
+import { planClaim, type ClaimContext } from './claim-plan.ts';
 import type { FireRunner } from './fire-runner.ts';
 import type { ScheduleMetrics } from './schedule-metrics.ts';
 import type { FireRow, ScheduleRow } from './schedule-row.ts';
-import type { ScheduleStore } from './schedule-store.ts';
+import type { ClaimChange, ScheduleStore } from './schedule-store.ts';
 import type { SchedulesConfig } from './settings.ts';
 
 // Looks come at most this often: fires due within it are claimed together, in one transaction.
@@ -41,11 +41,35 @@ export function createScheduler(
 
   function startFire(schedule: ScheduleRow, fire: FireRow): void {
     const before = chains.get(schedule.id) ?? Promise.resolve();
-    const next = before.then(async () => void (await runner.start(schedule, fire)));
+    // runner.start records failures itself; a throw past it is logged, never left unhandled.
+    const next = before
+      .then(async () => void (await runner.start(schedule, fire)))
+      .catch((error: unknown) => app.log.error({ err: error, schedule_id: schedule.id }, 'a schedule fire threw'));
     chains.set(schedule.id, next);
     void next.finally(() => {
       if (chains.get(schedule.id) === next) chains.delete(schedule.id);
     });
+  }
+
+  /** The claim of `row`, or, when its fire times cannot be computed any more, one that stops it (logged). */
+  function planOrStop(row: ScheduleRow, context: ClaimContext): ClaimChange {
+    try {
+      return planClaim(row, context);
+    } catch (error) {
+      app.log.error(
+        { err: error, schedule_id: row.id },
+        'a schedule cannot compute its fire times; it is stopped (next_fire_at null): update its trigger',
+      );
+      return {
+        id: row.id,
+        version: row.version,
+        next_fire_at: null,
+        runs: 0,
+        missed: 0,
+        last_fire_at: null,
+        fires: [],
+      };
+    }
   }
 
   async function takeOverStale(nowMs: number): Promise<void> {
@@ -63,7 +87,12 @@ export function createScheduler(
     const due = await store.due(now, settings.claim_batch);
     if (due.length === 0) return false;
     const context = { owner: app.serverId, nowMs, leaseMs, graceMs: settings.misfire_grace_s * 1000 };
-    const changes = due.map((row) => planClaim(row, context));
+    const changes: ClaimChange[] = [];
+    for (const [index, row] of due.entries()) {
+      changes.push(planOrStop(row, context));
+      // A batch of long downtimes is many calendar steps: let requests in between.
+      if (index % 50 === 49) await new Promise((resolve) => setImmediate(resolve));
+    }
     const { applied, fires } = await store.claim(changes, now);
     const byId = new Map(due.map((row) => [row.id, row]));
     // Misses count once: on the server whose claim applied.
@@ -95,7 +124,9 @@ export function createScheduler(
       more = await claimDue(nowMs);
       if (nowMs - prunedAt >= PRUNE_EVERY_MS) {
         prunedAt = nowMs;
-        const before = new Date(nowMs - settings.fire_retention_s * 1000).toISOString();
+        // A webhook's replay key outlives every signature that could replay it (t may be ahead too).
+        const keepS = Math.max(settings.fire_retention_s, 2 * settings.webhook_tolerance_s + 60);
+        const before = new Date(nowMs - keepS * 1000).toISOString();
         if ((await store.prune(before, PRUNE_BATCH)) === PRUNE_BATCH) prunedAt = 0;
       }
       soonest = await store.soonest();

@@ -89,6 +89,8 @@ test('bad schedules are refused with a message naming what is wrong, and nothing
     [{ name: 'x', tasks: QUICK, at: '2020-01-01T00:00:00Z' }, /at: .* is in the past/],
     [{ name: 'x', tasks: QUICK, at: 'tomorrow' }, /at: 'tomorrow' is not an ISO-8601 time/],
     [{ name: 'x', tasks: QUICK, interval_s: 5, timezone: 'UTC' }, /timezone applies to cron schedules only/],
+    [{ name: 'x', tasks: QUICK, interval_s: 5, ends_at: '2020-01-01T00:00:00Z' }, /would never fire/],
+    [{ name: 'x', tasks: QUICK, at: '2099-01-01T00:00:00Z', starts_at: '2099-06-01T00:00:00Z' }, /would never fire/],
     [
       { name: 'x', tasks: [{ name: 'a', parent_id: 'nope' }], interval_s: 5 },
       /parent_id 'nope' is not in the tasks array/,
@@ -127,7 +129,7 @@ test('an interval schedule fires each period; pause stops it, resume starts it f
     assert.equal(Date.parse(before[i]!.fire_at) - Date.parse(before[i - 1]!.fire_at), 1000);
   assert.equal(new Set(before.map((run) => run.root_task_id)).size, before.length);
   // Each run's root is tagged with the schedule and the fire time.
-  assert.equal(before[0]!.root_task_id, `schedule:${id}:${before[0]!.fire_at}`);
+  assert.match(before[0]!.root_task_id!, new RegExp(`^schedule:${id}:${before[0]!.fire_at}:[0-9a-f]{8}$`));
   const root = await app.tasks.get(before[0]!.root_task_id!);
   assert.deepEqual(root?.inputs, { from: 'schedule' });
   const health = (await (await fetch(`${url}/health`)).json()) as { schedules: { enabled: number } };
@@ -198,9 +200,16 @@ test('a template tree is copied at each fire (its later changes included), input
     tasks: QUICK,
     max_runs: 2,
   });
-  await eventually(async () => (await runsOf(call, capped.result.id)).length === 2, 5000);
+  // A manual fire is not one of the timed fires max_runs counts.
+  await call('schedules.trigger', { id: capped.result.id });
+  await eventually(async () => (await runsOf(call, capped.result.id)).length === 3, 5000);
   const done = await call<{ next_fire_at: string | null; runs: number }>('schedules.get', { id: capped.result.id });
   assert.deepEqual([done.result.next_fire_at, done.result.runs], [null, 2]);
+  assert.deepEqual((await runsOf(call, capped.result.id)).map((run) => run.kind).sort(), [
+    'manual',
+    'scheduled',
+    'scheduled',
+  ]);
 
   // A stored template whose references are names (no ids): each fire gets ids of its own.
   const named = await call<{ id: string }>('schedules.create', {
@@ -254,10 +263,17 @@ test('secret inputs of a stored template are sealed in the schedules table', asy
       {
         name: 'call',
         schemas: { method: 'rest_executor' },
-        inputs: { url: 'https://example.com/hook', method: 'POST', headers: { authorization: secret } },
+        inputs: { url: 'https://example.com/hook', method: 'POST', headers: { authorization: `${secret}-task` } },
       },
     ],
+    // The schedule's own inputs for the root, and a manual fire's, are sealed as the root's would be.
+    inputs: { headers: { authorization: secret } },
   });
+  const fired = await call<{ root_task_id: string }>('schedules.trigger', {
+    id: created.result.id,
+    inputs: { headers: { 'x-other': secret } },
+  });
+  assert.ok(fired.result.root_task_id);
   assert.equal(created.error, undefined);
   await app.close();
   for (const file of readdirSync(dir))

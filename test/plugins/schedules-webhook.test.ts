@@ -126,6 +126,22 @@ test('with authentication on, a webhook needs its signature and no token; users 
   );
   assert.equal(stolen.error?.code, -32004);
 
+  // A tree of nobody's (as the examples are) may be anyone's template; the runs are theirs.
+  const shared = await app.engine.createTree(QUICK);
+  const fromShared = await call<{ id: string }>(
+    'schedules.create',
+    { name: 'from a shared tree', webhook: false, cron: '0 3 * * *', template_task_id: shared.id },
+    alice,
+  );
+  const sharedRun = await call<{ state: string; root_task_id: string }>(
+    'schedules.trigger',
+    { id: fromShared.result.id },
+    alice,
+  );
+  assert.equal(sharedRun.result.state, 'started');
+  assert.equal((await app.tasks.get(sharedRun.result.root_task_id))?.user_id, 'alice');
+  await call('schedules.delete', { id: fromShared.result.id }, alice);
+
   const everyone = await call<{ id: string }[]>('schedules.list', {}, root);
   assert.deepEqual(
     everyone.result.map((row) => row.id),
