@@ -117,6 +117,26 @@ export const goals: Goal[] = [
   { workload: 'peers', figure: 'bullmq_p50_ms', why: 'BullMQ enqueue (Queue.add) to start p50' },
   { workload: 'peers', figure: 'pgboss_p50_ms', why: 'pg-boss 10 enqueue (send) to start p50 (polls, 0.5 s minimum)' },
   { workload: 'peers', figure: 'graphile_p50_ms', why: 'graphile-worker enqueue (addJob) to start p50' },
+  // Schedules (issue 23): 1,000 schedules on one in-process server (bench/schedules.ts).
+  {
+    workload: 'schedules',
+    figure: 'claim_p99_ms',
+    at_most: 250,
+    why: '1,000 schedules firing every second: due time to the fire claimed (fired_at − fire_at), p99',
+  },
+  {
+    workload: 'schedules',
+    figure: 'idle_cpu_from_schedules_pct',
+    at_most: 5,
+    why: 'CPU (% of one core) 1,000 schedules not due cost a server at rest, over the same server with none',
+  },
+  {
+    workload: 'schedules',
+    figure: 'skipped',
+    why: 'of the 10,000 fires measured, those skipped by overlap (the previous no-op run had not ended)',
+  },
+  { workload: 'schedules', figure: 'start_p99_ms', why: "due time to the fired tree's root starting, p99" },
+  { workload: 'schedules', figure: 'firing_cpu_pct', why: 'CPU (% of one core) while 1,000 fires a second run' },
   // Start-up (issue 21): apflow's build installed in an app, `apflow serve` against a bare
   // Fastify + sqlite3 process started the same way in the same rounds (bench/startup.ts).
   {

@@ -7,6 +7,7 @@ import { durableChainMs } from './durable-chain.ts';
 import { sameWritesChainMs } from './same-writes-chain.ts';
 import { runFanout } from './fanout.ts';
 import { httpWorkloads } from './http-workloads.ts';
+import { measureSchedules } from './schedules.ts';
 import { started } from './started.ts';
 
 export type { Figures } from './bench-app.ts';
@@ -143,6 +144,13 @@ export const workloads: Record<string, () => Promise<Figures>> = {
       const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
       return measureDashboard(app, url);
     });
+  },
+  /**
+   * 1,000 schedules on one server: the CPU they cost at rest (not due) against none, then firing
+   * every second: claim and start lateness, each schedule checked to fire once per due time.
+   */
+  async schedules() {
+    return withApp((app) => measureSchedules(app));
   },
   /** From writing an executor file to the new version being the one tasks get, 10 edits. */
   async 'executor-reload'() {

@@ -111,3 +111,4 @@ export { isRecord } from './internal/is-record.ts';
 export { errorMessage } from './internal/error-message.ts';
 export type { SecretSealer } from './secrets/secret-sealer.ts';
 export { loadOnce } from './internal/load-once.ts';
+export { groupCalls } from './internal/group-calls.ts';

@@ -21,6 +21,20 @@ export interface FireOutcome {
  */
 export function createFireRunner(app: PluginApp, store: ScheduleStore, metrics: ScheduleMetrics) {
   const leaseMs = app.config.engine.lease_s * 1000;
+
+  /**
+   * Whether this server still holds `fire`, renewing its claim. A claim of its own with more than
+   * half its lease left needs no write: no server takes a fire over before its claim runs out.
+   */
+  async function hold(fire: FireRow): Promise<boolean> {
+    const until = fire.claimed_until === null ? 0 : Date.parse(fire.claimed_until);
+    if (fire.owner === app.serverId && until - Date.now() > leaseMs / 2) return true;
+    const renewed = new Date(Date.now() + leaseMs).toISOString();
+    if (!(await store.hold(fire, app.serverId, renewed))) return false;
+    fire.owner = app.serverId;
+    fire.claimed_until = renewed;
+    return true;
+  }
   /** The template's tasks now: the stored array, or a copy of the template tree. */
   async function template(schedule: ScheduleRow): Promise<Record<string, unknown>[]> {
     if (schedule.tasks) return schedule.tasks;
@@ -66,7 +80,7 @@ export function createFireRunner(app: PluginApp, store: ScheduleStore, metrics: 
   async function start(claimed: ScheduleRow, fire: FireRow): Promise<FireOutcome> {
     const rootId = fireRootId(claimed, fire.fire_key);
     let outcome: FireOutcome;
-    const schedule = await store.get(claimed.id).catch(() => claimed);
+    const schedule = await store.fresh(claimed.id).catch(() => claimed);
     if (!schedule) return { state: 'failed', root_task_id: null, error: `schedule ${claimed.id} was deleted` };
     try {
       const existing = await app.tasks.get(rootId);
@@ -78,7 +92,7 @@ export function createFireRunner(app: PluginApp, store: ScheduleStore, metrics: 
           throw new ApflowError('APF_CONFLICT', { message: `task ${rootId} exists and is not this schedule's run` });
         if (root.status === 'pending' && !root.active_run) {
           // Only while this server still holds the fire: one that took it over starts it itself.
-          if (!(await store.hold(fire, app.serverId, new Date(Date.now() + leaseMs).toISOString()))) throw TAKEN_OVER;
+          if (!(await hold(fire))) throw TAKEN_OVER;
           const answer = await app.engine.execute(rootId);
           // The outcome is the tree's own (streams, webhooks, the dashboard); nothing here waits for it.
           if (answer.started) answer.done.catch(() => undefined);

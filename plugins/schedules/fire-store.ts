@@ -1,7 +1,15 @@
-import type { PluginStorage } from 'apflow';
+import { groupCalls, type PluginStorage } from 'apflow';
 import { toFireRow, type FireRow } from './schedule-row.ts';
 
 type Sql = PluginStorage['sql'];
+
+/** How one fire ended up, to record. */
+interface Settled {
+  fire: FireRow;
+  state: 'started' | 'skipped' | 'failed';
+  rootId: string | null;
+  error: string | null;
+}
 
 /** The statement that records `fire` unless its (schedule, fire key) is recorded already. */
 export function insertFireStatement(sql: Sql, fire: FireRow): [string, unknown[]] {
@@ -30,6 +38,21 @@ export function insertFireStatement(sql: Sql, fire: FireRow): [string, unknown[]
  */
 export function createFireStore(sql: Sql) {
   const insertFire = (fire: FireRow) => insertFireStatement(sql, fire);
+  const settleGrouped = groupCalls<Settled, void>((settled) =>
+    sql.write(async (tx) => {
+      for (const { fire, state, rootId, error } of settled) {
+        await tx.run(
+          `UPDATE schedules_fires SET state = ?, root_task_id = ?, error = ?, claimed_until = NULL WHERE schedule_id = ? AND fire_key = ?`,
+          [state, rootId, error, fire.schedule_id, fire.fire_key],
+        );
+        if (state === 'started')
+          await tx.run('UPDATE schedules SET last_root_task_id = ? WHERE id = ?', [rootId, fire.schedule_id]);
+        if (state === 'skipped')
+          await tx.run('UPDATE schedules SET skipped = skipped + 1 WHERE id = ?', [fire.schedule_id]);
+      }
+      return settled.map(() => undefined);
+    }),
+  );
   return {
     /**
      * Records one fire made now (manual or webhook: not counted in `runs`, which counts timed
@@ -71,19 +94,12 @@ export function createFireStore(sql: Sql) {
       );
       return rows.length === 1;
     },
-    /** Records how a fire ended up (started, skipped, failed) and, when started, the schedule's last run. */
-    async settle(fire: FireRow, state: 'started' | 'skipped' | 'failed', rootId: string | null, error: string | null) {
-      await sql.write(async (tx) => {
-        await tx.run(
-          `UPDATE schedules_fires SET state = ?, root_task_id = ?, error = ?, claimed_until = NULL WHERE schedule_id = ? AND fire_key = ?`,
-          [state, rootId, error, fire.schedule_id, fire.fire_key],
-        );
-        if (state === 'started')
-          await tx.run('UPDATE schedules SET last_root_task_id = ? WHERE id = ?', [rootId, fire.schedule_id]);
-        if (state === 'skipped')
-          await tx.run('UPDATE schedules SET skipped = skipped + 1 WHERE id = ?', [fire.schedule_id]);
-      });
-    },
+    /**
+     * Records how a fire ended up (started, skipped, failed) and, when started, the schedule's
+     * last run. Settles made at the same moment share one transaction (one commit for many fires).
+     */
+    settle: (fire: FireRow, state: 'started' | 'skipped' | 'failed', rootId: string | null, error: string | null) =>
+      settleGrouped({ fire, state, rootId, error }),
     /** Deletes up to `limit` ended fires recorded before `before`; answers how many. */
     async prune(before: string, limit: number): Promise<number> {
       return sql.write(async (tx) => {

@@ -1,4 +1,4 @@
-import type { PluginApp } from 'apflow';
+import { groupCalls, type PluginApp } from 'apflow';
 import { createFireStore, insertFireStatement } from './fire-store.ts';
 import { toScheduleRow, type FireRow, type ScheduleRow } from './schedule-row.ts';
 
@@ -113,6 +113,12 @@ export function createScheduleStore(app: Pick<PluginApp, 'storage'>) {
       const [raw] = await sql.select('SELECT * FROM schedules WHERE id = ?', [id]);
       return raw ? toScheduleRow(raw) : undefined;
     },
+    /** One schedule, read with the others asked for at the same moment (one query for a batch of fires). */
+    fresh: groupCalls<string, ScheduleRow | undefined>(async (ids) => {
+      const rows = await sql.select(`SELECT * FROM schedules WHERE id IN (${ids.map(() => '?').join(', ')})`, [...ids]);
+      const byId = new Map(rows.map((raw) => [String(raw.id), toScheduleRow(raw)]));
+      return ids.map((id) => byId.get(id));
+    }),
     async byWebhook(webhookId: string): Promise<ScheduleRow | undefined> {
       const [raw] = await sql.select('SELECT * FROM schedules WHERE webhook_id = ?', [webhookId]);
       return raw ? toScheduleRow(raw) : undefined;

@@ -75,7 +75,9 @@ export function createScheduler(
   async function takeOverStale(nowMs: number): Promise<void> {
     const now = new Date(nowMs).toISOString();
     for (const fire of await store.stale(now, STALE_BATCH)) {
-      if (!(await store.takeOver(fire, app.serverId, new Date(nowMs + leaseMs).toISOString(), now))) continue;
+      const until = new Date(nowMs + leaseMs).toISOString();
+      if (!(await store.takeOver(fire, app.serverId, until, now))) continue;
+      Object.assign(fire, { owner: app.serverId, claimed_until: until });
       const schedule = await store.get(fire.schedule_id);
       if (schedule) startFire(schedule, fire);
     }
