@@ -11,11 +11,10 @@ interface Settled {
   error: string | null;
 }
 
-/** The statement that records `fire` unless its (schedule, fire key) is recorded already. */
-export function insertFireStatement(sql: Sql, fire: FireRow): [string, unknown[]] {
+/** One fire as a row of an INSERT's VALUES: its placeholders and their params. */
+export function insertFireValues(sql: Sql, fire: FireRow): [string, unknown[]] {
   return [
-    `INSERT INTO schedules_fires (schedule_id, fire_key, fire_at, kind, state, root_task_id, inputs, owner, claimed_until, fired_at, error)
-       VALUES (?, ?, ${sql.time}, ?, ?, ?, ${sql.json}, ?, ${sql.time}, ${sql.time}, ?) ON CONFLICT DO NOTHING RETURNING fire_key`,
+    `(?, ?, ${sql.time}, ?, ?, ?, ${sql.json}, ?, ${sql.time}, ${sql.time}, ?)`,
     [
       fire.schedule_id,
       fire.fire_key,
@@ -29,6 +28,16 @@ export function insertFireStatement(sql: Sql, fire: FireRow): [string, unknown[]
       fire.fired_at,
       fire.error,
     ],
+  ];
+}
+
+/** The statement that records `fire` unless its (schedule, fire key) is recorded already. */
+export function insertFireStatement(sql: Sql, fire: FireRow): [string, unknown[]] {
+  const [row, params] = insertFireValues(sql, fire);
+  return [
+    `INSERT INTO schedules_fires (schedule_id, fire_key, fire_at, kind, state, root_task_id, inputs, owner, claimed_until, fired_at, error)
+     VALUES ${row} ON CONFLICT DO NOTHING RETURNING fire_key`,
+    params,
   ];
 }
 

@@ -1,5 +1,6 @@
 import { groupCalls, type PluginApp } from 'apflow';
-import { createFireStore, insertFireStatement } from './fire-store.ts';
+import { applyClaims, recordFires } from './claim-statements.ts';
+import { createFireStore } from './fire-store.ts';
 import { toScheduleRow, type FireRow, type ScheduleRow } from './schedule-row.ts';
 
 /** The columns a claim changes on a schedule, applied only to the version it read. */
@@ -87,7 +88,6 @@ export function createScheduleStore(app: Pick<PluginApp, 'storage'>) {
     const raw = row[column];
     return JSON_COLUMNS.has(column) && raw !== null ? JSON.stringify(raw) : raw;
   };
-  const fireStatement = (fire: FireRow) => insertFireStatement(sql, fire);
   return {
     async insert(row: ScheduleRow): Promise<void> {
       await sql.write((tx) =>
@@ -177,20 +177,13 @@ export function createScheduleStore(app: Pick<PluginApp, 'storage'>) {
      */
     async claim(changes: readonly ClaimChange[], now: string): Promise<{ applied: Set<string>; fires: FireRow[] }> {
       return sql.write(async (tx) => {
-        const claimed: FireRow[] = [];
-        const applied = new Set<string>();
-        for (const change of changes) {
-          const rows = await tx.select(
-            `UPDATE schedules SET next_fire_at = ${sql.time}, runs = runs + ?, missed = missed + ?,
-               last_fire_at = COALESCE(${sql.time}, last_fire_at), version = version + 1, updated_at = ${sql.time}
-             WHERE id = ? AND version = ? RETURNING id`,
-            [change.next_fire_at, change.runs, change.missed, change.last_fire_at, now, change.id, change.version],
-          );
-          if (rows.length === 0) continue;
-          applied.add(change.id);
-          for (const fire of change.fires) if ((await tx.select(...fireStatement(fire))).length) claimed.push(fire);
-        }
-        return { applied, fires: claimed };
+        const applied = await applyClaims(sql, tx, changes, now);
+        const fires = await recordFires(
+          sql,
+          tx,
+          changes.filter((change) => applied.has(change.id)).flatMap((change) => change.fires),
+        );
+        return { applied, fires };
       });
     },
     /** For `/health`: enabled schedules, the soonest next fire, fires claimed and not yet started. */

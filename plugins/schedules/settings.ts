@@ -16,7 +16,7 @@ export const SchedulesSettings = Type.Object(
     /** Schedules one user may have (administrators and the operator are not limited). */
     max_per_user: Type.Integer({ default: 1000, minimum: 1 }),
     /** Schedules claimed per look: the rest wait for the next look (a few milliseconds later). */
-    claim_batch: Type.Integer({ default: 500, minimum: 1, maximum: 5000 }),
+    claim_batch: Type.Integer({ default: 2000, minimum: 1, maximum: 5000 }),
     /**
      * Seconds fire records are kept (a schedule's recent runs, replay keys of webhooks); the
      * runs' trees stay until deleted. At least an hour, so a replayed webhook is always known.
