@@ -64,7 +64,8 @@ export interface FireRow {
 // Our own tables' JSON columns: SQLite hands them back as text, PostgreSQL parsed.
 const json = <T>(value: unknown): T | null =>
   value === null || value === undefined ? null : ((typeof value === 'string' ? JSON.parse(value) : value) as T);
-const iso = (value: unknown): string | null =>
+/** A time from either driver (a string on SQLite, a Date on PostgreSQL) as ISO; null stays null. */
+export const iso = (value: unknown): string | null =>
   value === null || value === undefined ? null : new Date(value instanceof Date ? value : String(value)).toISOString();
 const num = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 const bool = (value: unknown) => value === true || value === 1 || value === '1' || value === 't';

@@ -1,7 +1,7 @@
 import { groupCalls, type PluginApp } from 'apflow';
 import { applyClaims, recordFires } from './claim-statements.ts';
 import { createFireStore } from './fire-store.ts';
-import { toScheduleRow, type FireRow, type ScheduleRow } from './schedule-row.ts';
+import { iso, toScheduleRow, type FireRow, type ScheduleRow } from './schedule-row.ts';
 
 /** The columns a claim changes on a schedule, applied only to the version it read. */
 export interface ClaimChange {
@@ -59,9 +59,6 @@ const FIRE_WRITTEN: ReadonlySet<string> = new Set([
   'fire_salt',
   'created_at',
 ]);
-/** A time from either driver (a string on SQLite, a Date on PostgreSQL) as ISO. */
-const isoOf = (value: unknown) => new Date(value instanceof Date ? value : String(value)).toISOString();
-
 const JSON_COLUMNS: ReadonlySet<string> = new Set(['tasks', 'inputs']);
 const TIME_COLUMNS: ReadonlySet<string> = new Set([
   'at_time',
@@ -168,7 +165,7 @@ export function createScheduleStore(app: Pick<PluginApp, 'storage'>) {
         `SELECT MIN(next_fire_at) AS soonest FROM schedules WHERE enabled = ${sql.typed('boolean')}`,
         [true],
       );
-      return row?.soonest == null ? null : isoOf(row.soonest);
+      return iso(row?.soonest);
     },
     /**
      * Applies each claim whose schedule still has the version it read, and records its fires, in
@@ -197,7 +194,7 @@ export function createScheduleStore(app: Pick<PluginApp, 'storage'>) {
       );
       return {
         enabled: Number(row?.n ?? 0),
-        next_fire_at: row?.soonest == null ? null : isoOf(row.soonest),
+        next_fire_at: iso(row?.soonest),
         claimed: Number(claimed?.n ?? 0),
       };
     },
