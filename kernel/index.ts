@@ -61,6 +61,9 @@ export type { Following } from './engine/follow-tree.ts';
 export { eventJson } from './engine/task-events.ts';
 export type { TaskRepository } from './engine/task-repository.ts';
 export type { CopyOptions, CopyResult } from './engine/copy-task.ts';
+export type { ResumeAnswer } from './engine/resume-task.ts';
+export type { DurableContext, InputRequest, SpawnedResult, SpawnOptions, SpawnTask } from './engine/durable-types.ts';
+export type { TaskStep, TaskSteps, TaskWait } from './tasks/task-wait.ts';
 export type { TaskListFilter } from './storage/queries/select-tasks.ts';
 export { changeRefused, checkChange, isAdmin, mayAccess, mayChange } from './tasks/access.ts';
 export { isUnsafeKey, safeAssign, safeMerge, setOwn, unsafeKeyPath, UNSAFE_KEYS } from './internal/safe-merge.ts';
@@ -68,7 +71,9 @@ export { checkTaskTree } from './tasks/check-task-tree.ts';
 export {
   buildTrees,
   toTaskJson,
+  TASK_STATUSES,
   TERMINAL_STATUSES,
+  UNFINISHED_STATUSES,
   type TaskDependency,
   type TaskJson,
   type TaskRow,

@@ -131,7 +131,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       folderExecutors,
       engine,
       tasks,
-      views: createPluginViews(engine, storage),
+      views: createPluginViews(engine, storage, log),
       outbound,
       secrets: sealer,
       reloadErrors: () => [...folders.errors(), ...pluginErrors],

@@ -147,6 +147,7 @@ export async function createGeneration(
       storage: shared.views.storage,
       engine: shared.views.engine,
       serverId: shared.views.serverId,
+      idempotency: shared.views.idempotency,
       tasks: shared.tasks,
       outbound: shared.outbound,
       secrets: shared.secrets,

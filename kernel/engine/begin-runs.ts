@@ -4,6 +4,7 @@ import { TERMINAL_STATUSES, type TaskRow } from '../tasks/task-record.ts';
 import { leaseHolds } from './engine-owner.ts';
 import { executionScope, recoverOrphan, resetForRerun } from './run-rules.ts';
 import { settleRuns, type RunSettle, type SettledTask } from './settle-run.ts';
+import { dropSpawned } from './drop-spawned.ts';
 import { buildShape, type TreeShape } from './tree-shape.ts';
 import type { TreeTx } from './tree-tx.ts';
 
@@ -89,6 +90,7 @@ export async function beginRuns(
   const runs: RunBegun[] = [];
   const entries: RunEntry[] = [];
   const settles = new Map<string, RunSettle>();
+  await dropSpawned(tx, starts, rootOf, trees);
   for (const start of starts) {
     const rootId = rootOf.get(start.taskId);
     const root = rootId === undefined ? undefined : tx.roots.get(rootId);
@@ -155,7 +157,7 @@ function beginRun(
   }
   tx.set(rootId, { run_state: 'running', active_run: runId });
   const shape = buildShape(rows, runId);
-  tx.shapes.put(rootId, runId, shape);
+  tx.shapes.put(rootId, runId, root?.shape_rev ?? 0, shape);
   const rootRow = rows.find((row) => row.id === rootId) as TaskRow;
   const first = tx.event('progress', rootRow, 'Task tree execution started');
   for (const row of failedNow) tx.event('task_failed', row);

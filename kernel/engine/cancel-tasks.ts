@@ -1,5 +1,5 @@
 import { selectPlaces, selectStates, type TaskState } from '../storage/queries/run-queries.ts';
-import { TERMINAL_STATUSES } from '../tasks/task-record.ts';
+import { TERMINAL_STATUSES, UNFINISHED_STATUSES } from '../tasks/task-record.ts';
 import { settleAndWake, settledIn, type SettleBatch } from './settle-run.ts';
 import { buildShape, subtreeOf, type TreeShape } from './tree-shape.ts';
 import type { TreeTx } from './tree-tx.ts';
@@ -45,7 +45,7 @@ export async function cancelTasks(
       shapes.set(row.root_id, shape);
     }
     await tx.sync();
-    for (const task of await selectStates(tx.runner, subtreeOf(shape, id), ['pending', 'in_progress'])) {
+    for (const task of await selectStates(tx.runner, subtreeOf(shape, id), UNFINISHED_STATUSES)) {
       if (task.status === 'in_progress') (task.lease_owner === tx.owner ? abortHere : tx.notes.cancelled).push(task.id);
       const cancelled = { ...task, status: 'cancelled' as const, error: message };
       tx.set(task.id, {
@@ -57,6 +57,7 @@ export async function cancelTasks(
         lease_expires_at: null,
         ready_at: null,
         next_attempt_at: null,
+        waiting: null,
       });
       tx.event('task_cancelled', cancelled);
       states.set(task.id, cancelled);

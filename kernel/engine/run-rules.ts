@@ -19,11 +19,16 @@ export function executionScope(rows: readonly TaskRow[], taskId: string): Set<st
   return scope;
 }
 
-/** A finished task executed again starts over; pending and running ones are left alone. */
+/**
+ * A finished task executed again starts over (its durable memory too); pending and running ones
+ * are left alone.
+ */
 export function resetForRerun(row: TaskRow): Partial<TaskRow> | null {
   if (!TERMINAL_STATUSES.has(row.status)) return null;
   return {
     ...NOT_RUN,
+    steps: null,
+    waiting: null,
     attempts: 0,
     next_attempt_at: null,
     lease_owner: null,

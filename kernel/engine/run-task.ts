@@ -2,6 +2,7 @@ import { detectProvider } from '../executors/detect-provider.ts';
 import { scrubJson, scrubText } from '../internal/scrub-secrets.ts';
 import { ApflowError, isApflowError, toApflowError } from '../errors/apflow-error.ts';
 import { raceAbort } from '../internal/race-abort.ts';
+import { toJsonValue } from '../internal/to-json-value.ts';
 import type { ExecutorContext } from '../executors/define-executor.ts';
 import type { RegisteredExecutor } from '../executors/executor-table.ts';
 import type { Hooks } from '../hooks/hooks.ts';
@@ -11,6 +12,9 @@ import type { Outbound } from '../outbound/outbound-policy.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
 import { selectExecutor } from '../tasks/select-executor.ts';
 import type { TaskSecrets } from '../secrets/task-secrets.ts';
+import type { TaskWait } from '../tasks/task-wait.ts';
+import { createDurableContext, type DurableRun, type Suspension } from './durable-context.ts';
+import type { DurableContext } from './durable-types.ts';
 
 const NOT_RETRYABLE: ReadonlySet<string> = new Set([
   'APF_FORBIDDEN',
@@ -23,7 +27,8 @@ const NOT_RETRYABLE: ReadonlySet<string> = new Set([
 export type RunOutcome =
   | { status: 'completed'; result: unknown }
   | { status: 'failed'; error: string; retryable: boolean }
-  | { status: 'aborted' };
+  | { status: 'aborted' }
+  | { status: 'suspended'; suspension: Suspension };
 
 /** What running one task needs from the engine. */
 export interface RunTaskOptions {
@@ -43,6 +48,8 @@ export interface RunTaskOptions {
   outbound: Outbound;
   /** Opens the task's sealed secret inputs for the run. */
   secrets?: TaskSecrets;
+  /** What the durable calls (`ctx.step`, `ctx.askInput`, …) need of the engine. */
+  durable: Omit<DurableRun, 'task' | 'scrub'>;
   log: Logger;
 }
 
@@ -102,16 +109,17 @@ export async function runTask(options: RunTaskOptions): Promise<RunOutcome> {
   try {
     if (tapped) run = await hooks.taskRun.promise(base);
     if (run.refuse) return { status: 'failed', error: run.refuse.message, retryable: false };
-    let result: unknown;
+    const durable = createDurableContext({
+      ...options.durable,
+      task,
+      scrub: (value) => (keys.size ? scrubJson(value, keys) : value),
+    });
+    const ctx = makeContext(options, executorId, controller.signal, keys, durable.api);
+    let work: Promise<unknown>;
     if ('result' in run && run.result !== undefined) {
-      result = run.result;
+      work = Promise.resolve(run.result);
     } else if (options.demo) {
-      result = await demoRun(
-        registered,
-        run.inputs,
-        makeContext(options, executorId, controller.signal, keys),
-        controller.signal,
-      );
+      work = demoRun(registered, run.inputs, ctx, controller.signal);
     } else {
       const problems = registered.validate(run.inputs);
       if (problems) {
@@ -121,12 +129,22 @@ export async function runTask(options: RunTaskOptions): Promise<RunOutcome> {
           retryable: false,
         };
       }
-      const ctx = makeContext(options, executorId, controller.signal, keys);
-      result = await raceAbort(
-        Promise.resolve().then(() => registered.definition.execute(run.inputs as never, ctx)),
-        controller.signal,
-      );
+      work = Promise.resolve().then(() => registered.definition.execute(run.inputs as never, ctx));
     }
+    // A durable call that suspends never settles: the run ends with what it waits for.
+    const first = await raceAbort(
+      Promise.race([work.then((value) => ({ value })), durable.suspended.then((suspension) => ({ suspension }))]),
+      controller.signal,
+    );
+    if ('suspension' in first) {
+      controller.abort(new Error('suspended'));
+      const { suspension } = first;
+      return {
+        status: 'suspended',
+        suspension: keys.size ? { ...suspension, wait: scrubJson(suspension.wait, keys) as TaskWait } : suspension,
+      };
+    }
+    const result = first.value;
     const after = tapped ? await hooks.taskRun.promise({ ...run, phase: 'after', result }) : { result };
     const stored = toJsonValue(after.result === undefined ? null : after.result);
     return { status: 'completed', result: keys.size ? scrubJson(stored, keys) : stored };
@@ -159,10 +177,12 @@ function makeContext(
   executorId: string,
   signal: AbortSignal,
   keys: Set<string>,
+  durable: DurableContext,
 ): ExecutorContext {
   const { task, hooks } = options;
   let log: ExecutorContext['log'] | undefined;
   return {
+    ...durable,
     task_id: task.id,
     root_task_id: task.root_id,
     user_id: task.user_id,
@@ -224,14 +244,4 @@ async function demoRun(
     await raceAbort(new Promise((resolve) => setTimeout(resolve, Math.min(sleep, MAX_DEMO_SLEEP_S) * 1000)), signal);
   }
   return { ...rest, demo_mode: true };
-}
-
-/** The result as stored: JSON only. Anything else is an executor bug, reported as such. */
-function toJsonValue(value: unknown): unknown {
-  try {
-    const text = JSON.stringify(value);
-    return text === undefined ? null : JSON.parse(text);
-  } catch (error) {
-    throw new Error(`the executor returned a value that is not JSON: ${(error as Error).message}`);
-  }
 }

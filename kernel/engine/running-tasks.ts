@@ -1,4 +1,6 @@
+import { selectTasks } from '../storage/queries/select-tasks.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
+import type { TaskSteps } from '../tasks/task-wait.ts';
 import type { EngineCore } from './engine-core.ts';
 import { runTask, type RunOutcome } from './run-task.ts';
 
@@ -17,6 +19,8 @@ export function createRunningTasks(
   core: EngineCore,
   on: {
     progress: (row: TaskRow, progress: number, message?: string) => void;
+    /** Asks to store the task's durable memory; `saved` is told whether it was written. */
+    steps: (row: TaskRow, steps: TaskSteps, saved: (held: boolean) => void) => void;
     ended: (row: TaskRow, outcome: Exclude<RunOutcome, { status: 'aborted' }>) => void;
     /** A run ended without a write (aborted or lost): a slot is free. */
     freed: () => void;
@@ -68,6 +72,17 @@ export function createRunningTasks(
               if (entry?.row !== row || entry.lost || !Number.isFinite(progress)) return;
               row.progress = Math.min(1, Math.max(0, progress));
               on.progress(row, row.progress, message);
+            },
+            durable: {
+              save: (steps) =>
+                new Promise<void>((resolve, reject) => {
+                  if (running.get(row.id)?.lost) return reject(new Error('the task is no longer run here'));
+                  on.steps(row, steps, (held) =>
+                    held ? resolve() : reject(new Error('the task is no longer run here (cancelled or taken over)')),
+                  );
+                }),
+              read: (ids) => selectTasks(core.sql, ids),
+              maxTreeSize: core.settings.max_tree_size,
             },
             log: core.log,
           }).then((outcome) => finish(row, outcome)),

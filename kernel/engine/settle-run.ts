@@ -156,7 +156,7 @@ async function finishIfDone(tx: TreeTx, runs: readonly OpenRun[]): Promise<Set<s
     counts = await countRunStatuses(tx.runner, runs.map(key));
     ending = runs.filter((run) => {
       const left = counts.get(run.rootId);
-      return !left || left.pending + left.in_progress === 0;
+      return !left || left.pending + left.in_progress + left.input_required === 0;
     });
   } else {
     // A big run asks only whether any task is left (it stops at the first), every turn.

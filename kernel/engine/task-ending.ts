@@ -1,5 +1,6 @@
 import type { TaskRow } from '../tasks/task-record.ts';
 import { retryDelayMs } from './run-rules.ts';
+import type { Suspension } from './durable-context.ts';
 import type { RunOutcome } from './run-task.ts';
 import type { Report } from './write-reports.ts';
 
@@ -13,13 +14,19 @@ export interface TaskEnding {
 }
 
 /**
- * Decides the write for a task whose executor finished here: completed, failed, or — when it
- * failed for a reason a retry may fix and it has retries left — pending again after a backoff
- * (`params.retries`, `params.retry_delay_s`). A pure decision: it changes nothing.
+ * Decides the write for a task whose executor finished here: completed, failed, pending again
+ * after a backoff when it failed for a reason a retry may fix and it has retries left
+ * (`params.retries`, `params.retry_delay_s`), or suspended when it waits. A pure decision: it
+ * changes nothing.
  */
-export function endingOf(row: Readonly<TaskRow>, outcome: Exclude<RunOutcome, { status: 'aborted' }>): TaskEnding {
+export function endingOf(
+  row: Readonly<TaskRow>,
+  outcome: Exclude<RunOutcome, { status: 'aborted' }>,
+  maxTreeSize = Infinity,
+): TaskEnding {
   const now = new Date().toISOString();
   const released = { updated_at: now, lease_owner: null, lease_expires_at: null };
+  if (outcome.status === 'suspended') return suspensionOf(row, outcome.suspension, released, maxTreeSize);
   const end = (change: Partial<TaskRow>, rest: Pick<EndReport, 'type' | 'settled'> & { message?: string }) => ({
     kind: 'end' as const,
     row: { ...row, ...change },
@@ -47,4 +54,39 @@ export function endingOf(row: Readonly<TaskRow>, outcome: Exclude<RunOutcome, { 
   }
   const change = { status: 'failed' as const, error: outcome.error, completed_at: now, ...released };
   return { report: end(change, { type: 'task_failed', settled: true }) };
+}
+
+/**
+ * A run that ended by waiting: the task keeps no lease and no slot. Waiting for input it is
+ * `input_required` (claimable at its timeout, if any); waiting on a timer it is pending and
+ * claimable when the timer ends; waiting for its spawned children it is pending until its run
+ * makes it ready again (its children ended). The attempt is given back: waking is not a retry.
+ */
+function suspensionOf(
+  row: Readonly<TaskRow>,
+  suspension: Suspension,
+  released: Partial<TaskRow>,
+  maxTreeSize: number,
+): TaskEnding {
+  const { wait } = suspension;
+  const wakeAt = wait.kind === 'sleep' ? wait.until : wait.kind === 'input' ? (wait.timeout_at ?? null) : null;
+  const change: Partial<TaskRow> = {
+    status: wait.kind === 'input' ? 'input_required' : 'pending',
+    steps: suspension.steps,
+    waiting: wait,
+    ready_at: wakeAt,
+    next_attempt_at: null,
+    error: null,
+    attempts: Math.max(0, row.attempts - 1),
+    ...released,
+  };
+  const report: EndReport = {
+    kind: 'end',
+    row: { ...row, ...change },
+    change,
+    type: 'task_waiting',
+    settled: false,
+    ...(suspension.spawned ? { spawned: { rows: suspension.spawned, maxTreeSize } } : {}),
+  };
+  return { report, ...(wakeAt ? { retryAt: Date.parse(wakeAt) } : {}) };
 }

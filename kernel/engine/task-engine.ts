@@ -18,6 +18,7 @@ import { followTree, type Following } from './follow-tree.ts';
 import { createLeaseKeeper } from './lease-keeper.ts';
 import { handBackTasks } from './recover-tasks.ts';
 import { createRequestScopes } from './request-scopes.ts';
+import { resumeTask, type ResumeAnswer } from './resume-task.ts';
 import { createRunMemory } from './run-memory.ts';
 import { awaitOutcome, type TreeOutcome } from './run-outcome.ts';
 import type { SignalBus } from './signal-bus.ts';
@@ -30,6 +31,7 @@ import { createWorkLoop } from './work-loop.ts';
 export type { CancelResult } from './cancel-tasks.ts';
 export type { EngineSettings } from './engine-core.ts';
 export type { TreeOutcome } from './run-outcome.ts';
+export type { ResumeAnswer } from './resume-task.ts';
 
 /** A run `execute` began. */
 export interface ExecuteStarted {
@@ -180,6 +182,14 @@ export function createTaskEngine(options: {
       loop.running.abort(abortHere, new ApflowError('APF_CONFLICT', { message }));
       return results;
     },
+    /**
+     * Answers the question task `taskId` waits on (`input_required`): the answer is checked
+     * against the question's schema (APF_INVALID_PARAMS), stored, and the task runs again on any
+     * engine. APF_NOT_FOUND for an unknown task, APF_CONFLICT when it is not waiting for input.
+     * Access is the caller's to check.
+     */
+    resume: (taskId: string, input: unknown, resumeOptions: { by?: string | null } = {}): Promise<ResumeAnswer> =>
+      core.transact((tx) => resumeTask(tx, taskId, input, resumeOptions.by ?? null)),
     /** Copies the tree around `taskId` (modes minimal, full, custom); see {@link CopyOptions}. */
     copy: (taskId: string, copyOptions?: CopyOptions) => copyTask(repo, taskId, copyOptions),
     /** True while a run of the tree begun here, or a task of it, runs here. */

@@ -2,7 +2,10 @@ import type { TaskCounts, TaskEvent, TaskEventType } from '../hooks/hook-types.t
 import type { TaskRow } from '../tasks/task-record.ts';
 
 /** What an event says of its task. */
-export type EventSubject = Pick<TaskRow, 'id' | 'root_id' | 'status' | 'progress' | 'error'> & { result?: unknown };
+export type EventSubject = Pick<TaskRow, 'id' | 'root_id' | 'status' | 'progress' | 'error'> & {
+  result?: unknown;
+  waiting?: TaskRow['waiting'];
+};
 
 /** Makes a task event from a task's current row; `seq` is the tree's next number. */
 export function makeEvent(
@@ -25,6 +28,7 @@ export function makeEvent(
   if (type === 'task_completed' || type === 'final') {
     if (row.result !== null && row.result !== undefined) event.result = row.result;
   }
+  if (type === 'task_waiting' && row.waiting) event.waiting = row.waiting;
   if (row.error && (type === 'task_failed' || type === 'task_cancelled' || type === 'final' || type === 'progress'))
     event.error = row.error;
   return event;

@@ -53,14 +53,20 @@ export function subtreeOf(shape: TreeShape, id: string): string[] {
 }
 
 /**
- * Shapes of recent runs, by root and run id. A run's shape cannot change while it runs (the
- * API refuses to edit a running tree), so it is read once per engine and run.
+ * Shapes of recent runs, by root, run id and the root's `shape_rev`. The API refuses to edit a
+ * running tree; only a spawn adds tasks to a run, and it bumps the root's `shape_rev`, so a
+ * shape is read once per engine, run and spawn.
  */
 export function createShapeCache(max = 256) {
   const shapes = new Map<string, TreeShape>();
   return {
-    async get(rootId: string, runId: string, load: () => Promise<readonly TaskPlace[]>): Promise<TreeShape> {
-      const key = `${rootId}\n${runId}`;
+    async get(
+      rootId: string,
+      runId: string,
+      rev: number,
+      load: () => Promise<readonly TaskPlace[]>,
+    ): Promise<TreeShape> {
+      const key = `${rootId}\n${runId}\n${rev}`;
       let shape = shapes.get(key);
       if (!shape) {
         shape = buildShape(await load(), runId);
@@ -69,8 +75,8 @@ export function createShapeCache(max = 256) {
       }
       return shape;
     },
-    put(rootId: string, runId: string, shape: TreeShape): void {
-      shapes.set(`${rootId}\n${runId}`, shape);
+    put(rootId: string, runId: string, rev: number, shape: TreeShape): void {
+      shapes.set(`${rootId}\n${runId}\n${rev}`, shape);
       if (shapes.size > max) shapes.delete(shapes.keys().next().value as string);
     },
   };

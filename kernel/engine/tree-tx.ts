@@ -80,7 +80,14 @@ export function createTreeTx(ctx: TreeTxContext) {
       const root = roots.get(rootId);
       if (!root?.run_id || root.run_state !== 'running') return null;
       const runId = root.run_id;
-      return { shape: await ctx.shapes.get(rootId, runId, () => selectPlaces(runner, rootId)), runId };
+      return { shape: await ctx.shapes.get(rootId, runId, root.shape_rev, () => selectPlaces(runner, rootId)), runId };
+    },
+    /** Notes that tasks were added to the tree's run (a spawn): every engine reads its shape again. */
+    shapeChanged(rootId: string): void {
+      const root = roots.get(rootId);
+      if (!root) throw new Error(`internal: shape of tree ${rootId} changed without its root locked`);
+      root.shape_rev += 1;
+      this.set(rootId, { shape_rev: root.shape_rev });
     },
     /** Writes everything (task changes, event counters, events); returns the events, in order. */
     async commit(): Promise<TaskEvent[]> {

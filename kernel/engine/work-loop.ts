@@ -68,9 +68,15 @@ export function createWorkLoop(core: EngineCore) {
       reports.push({ kind: 'progress', subject, ...(message === undefined ? {} : { message }) });
       nudge();
     },
+    steps(row, steps, saved) {
+      reports.push({ kind: 'steps', subject: row, steps, saved });
+      nudge();
+    },
     ended(row, outcome) {
-      const { report, retryAt } = endingOf(row, outcome);
-      core.memory.ended(row, { ...report.change, status: report.row.status });
+      const { report, retryAt } = endingOf(row, outcome, settings.max_tree_size);
+      // A suspended task returns through the database: what is remembered of its run is dropped.
+      if (outcome.status === 'suspended' && row.run_id) core.memory.drop(row.root_id, row.run_id);
+      else core.memory.ended(row, { ...report.change, status: report.row.status });
       reports.push(report);
       if (retryAt !== undefined) wake(retryAt);
       if (report.row.status === 'completed') askFollowOns(report.row);
@@ -144,6 +150,10 @@ export function createWorkLoop(core: EngineCore) {
     begin.forEach((pending, i) => pending.answer(result.begun[i] as RunBegun));
     for (const report of batch) {
       if (report.kind === 'progress') continue;
+      if (report.kind === 'steps') {
+        report.saved(!result.refused.has(report.subject.id));
+        continue;
+      }
       const row = report.kind === 'follow-on' ? report.followOn.row : report.row;
       const refused = result.refused.has(row.id);
       if (refused) core.memory.forget(row);

@@ -2,22 +2,39 @@ import type { TaskEventType } from '../hooks/hook-types.ts';
 import { claimFollowOn, heldBy } from '../storage/queries/run-queries.ts';
 import { updateTasks } from '../storage/queries/update-tasks.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
+import type { TaskSteps } from '../tasks/task-wait.ts';
+import { addSpawned, checkSpawns } from './spawn-write.ts';
 import type { FollowOn } from './follow-ons.ts';
 import { settledIn, settleRuns, type SettleBatch } from './settle-run.ts';
 import type { EventSubject } from './task-events.ts';
 import type { TreeTx } from './tree-tx.ts';
 
 /**
- * A write a task running here asks for: its progress, how it ended (`settled`: it ended for
- * good, so its run goes on), or the claim of a follow-on it unblocked.
+ * A write a task running here asks for: its progress, its durable memory (`steps`: `saved` is
+ * told whether it was written), how it ended (`settled`: it ended for good, so its run goes on;
+ * a suspension may add the tasks it `spawned`), or the claim of a follow-on it unblocked.
  */
 export type Report =
   | { kind: 'progress'; subject: EventSubject; message?: string }
-  | { kind: 'end'; row: TaskRow; change: Partial<TaskRow>; type: TaskEventType; message?: string; settled: boolean }
+  | { kind: 'steps'; subject: EventSubject; steps: TaskSteps; saved: (held: boolean) => void }
+  | {
+      kind: 'end';
+      row: TaskRow;
+      change: Partial<TaskRow>;
+      type: TaskEventType;
+      message?: string;
+      settled: boolean;
+      /** Tasks a suspension adds under the task, and the most tasks its tree may then hold. */
+      spawned?: { rows: TaskRow[]; maxTreeSize: number };
+    }
   | { kind: 'follow-on'; followOn: FollowOn };
 
 const subjectOf = (report: Report): EventSubject =>
-  report.kind === 'progress' ? report.subject : report.kind === 'follow-on' ? report.followOn.row : report.row;
+  report.kind === 'progress' || report.kind === 'steps'
+    ? report.subject
+    : report.kind === 'follow-on'
+      ? report.followOn.row
+      : report.row;
 
 /**
  * Writes a batch of reports inside `tx`, in order, under their roots' locks: progress and
@@ -33,11 +50,14 @@ export async function writeReports(
   const refused = new Set<string>();
   if (batch.length === 0) return { refused, readied: 0 };
   await tx.lock(batch.map((report) => subjectOf(report).root_id));
-  // Endings are written first, each only if this engine still holds its task: the guarded write
-  // says which held (one statement for the check and the write).
-  const endings = batch.filter((report) => report.kind === 'end');
-  const ended = new Set(endings.map((report) => report.row.id));
   await tx.sync();
+  // Steps first (a step is saved before its run goes on, so it never shares a batch with that
+  // run's ending), then endings, each only if this engine still holds its task: the guarded
+  // write says which held (one statement for the check and the write).
+  const stepsHeld = await writeSteps(tx, batch);
+  const endings = batch.filter((report) => report.kind === 'end');
+  await checkSpawns(tx, endings);
+  const ended = new Set(endings.map((report) => report.row.id));
   const endHeld = endings.length
     ? await updateTasks(
         tx.sql,
@@ -59,7 +79,9 @@ export async function writeReports(
   const claimed = new Set<string>();
   for (const report of batch) {
     const id = subjectOf(report).id;
-    if (report.kind === 'follow-on') {
+    if (report.kind === 'steps') {
+      if (!stepsHeld.has(id)) refused.add(id);
+    } else if (report.kind === 'follow-on') {
       const { row, gates } = report.followOn;
       if (gates.some((gate) => refused.has(gate)) || !(await claimFollowOn(tx.sql, tx.runner, row))) {
         refused.add(id);
@@ -76,7 +98,17 @@ export async function writeReports(
     } else {
       tx.event(report.type, report.row, report.message);
       if (report.settled) settledIn(settled, report.row.root_id).push({ id, status: report.row.status });
+      if (report.spawned) await addSpawned(tx, report.row, report.spawned.rows, settled);
     }
   }
   return { refused, readied: settled.size ? (await settleRuns(tx, settled, claimed)).readied : 0 };
+}
+
+/** Writes the steps reports of tasks this engine still holds; returns their ids. */
+async function writeSteps(tx: TreeTx, batch: readonly Report[]): Promise<Set<string>> {
+  // Each report holds the task's whole memory: the last one of a task is the one to write.
+  const latest = new Map<string, TaskSteps>();
+  for (const report of batch) if (report.kind === 'steps') latest.set(report.subject.id, report.steps);
+  const changes = [...latest].map(([id, steps]) => ({ id, set: { steps } }));
+  return changes.length ? updateTasks(tx.sql, tx.runner, changes, { heldBy: tx.owner }) : new Set<string>();
 }

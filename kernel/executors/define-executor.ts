@@ -1,15 +1,19 @@
 import type { Static, TSchema } from 'typebox';
+import type { DurableContext } from '../engine/durable-types.ts';
 import type { Logger } from '../internal/logger.ts';
 import type { Outbound } from '../outbound/outbound-policy.ts';
 import type { TaskJson } from '../tasks/task-record.ts';
 
-/** What an executor gets besides its inputs. */
-export interface ExecutorContext {
+/**
+ * What an executor gets besides its inputs; the durable calls (`step`, `askInput`, `spawn`,
+ * `map`, `sleep`, `sleepUntil`) are described in docs/durable-runs.md.
+ */
+export interface ExecutorContext extends DurableContext {
   task_id: string;
   root_task_id: string;
   user_id: string | null;
   /** The task as stored (the original's 20 keys). */
-  task: Readonly<TaskJson>;
+  task: Readonly<Omit<TaskJson, 'waiting'>>;
   /** The task's `params` (executor settings such as CrewAI `works`). */
   params: Readonly<Record<string, unknown>>;
   /** Aborted when the task is cancelled or times out. */

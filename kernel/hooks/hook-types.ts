@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ApflowError } from '../errors/apflow-error.ts';
+import type { TaskWait } from '../tasks/task-wait.ts';
 
 /** Who is calling, as the `auth` hook decided. */
 export interface Principal {
@@ -54,7 +55,8 @@ export interface TaskRunContext {
 }
 
 /** The kinds of task events (DESIGN.md §2). */
-export type TaskEventType = 'task_start' | 'progress' | 'task_completed' | 'task_failed' | 'task_cancelled' | 'final';
+export type TaskEventType =
+  'task_start' | 'progress' | 'task_waiting' | 'task_completed' | 'task_failed' | 'task_cancelled' | 'final';
 
 /** One task event, the vocabulary of SSE, WebSocket and webhooks. */
 export interface TaskEvent {
@@ -70,6 +72,8 @@ export interface TaskEvent {
   timestamp: string;
   /** Grows by one per event within a tree. */
   seq: number;
+  /** On `task_waiting` events: what the task waits for (the prompt and schema of a question). */
+  waiting?: TaskWait;
   /**
    * On `final` events only: the run's outcome, its tasks per status (those the run covered: the
    * whole tree when the root was executed, else the task executed and its dependencies). A root
@@ -89,6 +93,7 @@ export interface TaskCounts {
   cancelled: number;
   pending: number;
   in_progress: number;
+  input_required: number;
 }
 
 /** A request for an LLM key, as the `keyResolve` hook sees it. */

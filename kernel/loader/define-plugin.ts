@@ -17,6 +17,7 @@ import type { Migration } from '../storage/migrations/index.ts';
 import type { PluginEngine, PluginStorage } from './plugin-views.ts';
 import type { TaskRepository } from '../engine/task-repository.ts';
 import type { SecretSealer } from '../secrets/secret-sealer.ts';
+import type { Idempotency } from '../idempotency/idempotency.ts';
 
 export type { PluginEngine, PluginStorage } from './plugin-views.ts';
 
@@ -106,6 +107,12 @@ export interface PluginApp<Options = Record<string, unknown>, Settings = unknown
    * its own), the same across plugin reloads. For a plugin's own leases (who delivers what).
    */
   readonly serverId: string;
+  /**
+   * Requests that run once per idempotency key of a caller: `once({key, userId, method, params},
+   * work)` does `work` for the first request with the key and answers its answer to retries
+   * within 24 hours, on any server of the database (`checkKey` checks a key a client gave).
+   */
+  readonly idempotency: Idempotency;
   /** Stored tasks: get, tree, list, count, update. */
   readonly tasks: TaskRepository;
   /**

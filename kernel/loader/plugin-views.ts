@@ -1,4 +1,6 @@
 import type { TaskEngine } from '../engine/task-engine.ts';
+import { createIdempotency, type Idempotency } from '../idempotency/idempotency.ts';
+import type { Logger } from '../internal/logger.ts';
 import type { Storage } from '../storage/create-storage.ts';
 
 /**
@@ -33,12 +35,19 @@ export interface PluginViews {
   storage: PluginStorage;
   /** The engine's owner id: this server (process) on the database. */
   serverId: string;
+  /** Requests that run once per idempotency key (the keys live in the database, shared by every server). */
+  idempotency: Idempotency;
 }
 
 /**
  * Builds the views of one server. Once per server, not per generation: plugins may key
  * process-wide state by `app.engine` (it outlives reloads, and two servers keep theirs apart).
  */
-export function createPluginViews(engine: TaskEngine, storage: Storage): PluginViews {
-  return { engine: createPluginEngine(engine), storage: createPluginStorage(storage), serverId: engine.owner };
+export function createPluginViews(engine: TaskEngine, storage: Storage, log: Logger): PluginViews {
+  return {
+    engine: createPluginEngine(engine),
+    storage: createPluginStorage(storage),
+    serverId: engine.owner,
+    idempotency: Object.freeze(createIdempotency({ sql: storage.sql, log })),
+  };
 }

@@ -19,6 +19,11 @@ export interface RpcContext {
   reply?: FastifyReply;
   /** True for a call inside a batch (which cannot answer with a stream). */
   batch?: boolean;
+  /**
+   * The HTTP request's `Idempotency-Key` header, for the methods that run once per key
+   * (`app.idempotency`); absent over WebSocket and in calls made with `rpc.call`.
+   */
+  idempotencyKey?: string;
   log: Logger;
 }
 

@@ -29,12 +29,14 @@ export function mountRpcRoutes(fastify: FastifyInstance, registry: RpcRegistry):
           );
           return reply.status(failure.status).send(failure.body);
         }
+        const idempotencyKey = request.headers['idempotency-key'];
         const outcome = await dispatchRpc(registry, parsed, {
           endpoint,
           request: request.apflow,
           principal: request.apflow.principal,
           reply,
           log: request.log,
+          ...(typeof idempotencyKey === 'string' ? { idempotencyKey } : {}),
         });
         if (reply.sent) return reply;
         return reply.status(outcome.status).send(outcome.body);

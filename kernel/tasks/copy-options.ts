@@ -23,6 +23,11 @@ export interface CopyOptions {
   /** false: store nothing and return the tasks array (usable by tasks.create). Default true. */
   save?: boolean;
   /**
+   * Copies that run again keep the answers their originals got (`ctx.askInput`), so their
+   * questions are not asked again. Default false: a copy asks again. Saved copies only.
+   */
+  keep_answers?: boolean;
+  /**
    * The owner of every copied task (null: nobody). Default: each original's owner. The tasks API
    * sets it to the caller when authentication is on, so a copy always belongs to who made it.
    */
@@ -38,6 +43,7 @@ export interface ParsedCopyOptions {
   /** The fields every copy gets, over the mode's defaults. */
   overrides: Partial<TaskRow>;
   save: boolean;
+  keepAnswers: boolean;
   /** The copies' owner; undefined keeps each original's. */
   owner: string | null | undefined;
 }
@@ -86,6 +92,7 @@ export function parseCopyOptions(input: unknown): ParsedCopyOptions {
     customIncludeChildren: flag('custom_include_children', false),
     overrides: parseResetFields(given.reset_fields),
     save: flag('save', true),
+    keepAnswers: flag('keep_answers', false),
     owner: parseOwner(given.user_id),
   };
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { safeAssign } from '../internal/safe-merge.ts';
 import type { ParsedCopyOptions } from './copy-options.ts';
 import { selectForCopy } from './copy-selection.ts';
+import type { TaskSteps } from './task-wait.ts';
 import { toTaskJson, UNCLAIMED, type TaskDependency, type TaskJson, type TaskRow } from './task-record.ts';
 
 /** A copy ready to store: its rows (root first) and the ids of the originals they copy. */
@@ -17,8 +18,10 @@ export type CopiedTask = Omit<TaskJson, 'created_at' | 'updated_at' | 'has_copy'
  * Plans a copy of the tree around `taskId` (reference/original-apflow.md §2.4): picks the
  * originals by mode, gives each a fresh UUID and `original_task_id`, remaps parents and
  * dependencies (dropping those pointing outside the copy), resets the tasks that start over
- * and keeps the finished run of the others (full mode), then applies `reset_fields`.
- * `tree` is every row of the tree `taskId` belongs to. Stores nothing.
+ * and keeps the finished run of the others (full mode), then applies `reset_fields`. Tasks
+ * spawned at run time are left out (a copy's run spawns its own), unless the copy starts at one;
+ * with `keep_answers`, copies that run again keep their originals' answers. `tree` is every row
+ * of the tree `taskId` belongs to. Stores nothing.
  */
 export function planCopy(
   tree: readonly TaskRow[],
@@ -26,7 +29,9 @@ export function planCopy(
   options: ParsedCopyOptions,
   now = new Date().toISOString(),
 ): CopyPlan {
-  const { originals, rerun } = selectForCopy(tree, taskId, options);
+  const spawnedStart = tree.find((row) => row.id === taskId)?.spawned_by;
+  const designed = spawnedStart ? tree : tree.filter((row) => row.spawned_by === null);
+  const { originals, rerun } = selectForCopy(designed, taskId, options);
   const newIds = new Map(originals.map((row) => [row.id, randomUUID()]));
   // Every id asked for is one of the originals' or filtered by newIds.has: it has a new id.
   const newId = (id: string) => newIds.get(id) as string;
@@ -61,6 +66,7 @@ export function planCopy(
       root_id: rootId,
       position,
       ...UNCLAIMED,
+      steps: fresh && options.keepAnswers ? answersOf(original) : null,
     };
     return safeAssign(row, clone(options.overrides));
   });
@@ -86,6 +92,12 @@ function withoutMergedResults(original: TaskRow, newIds: ReadonlyMap<string, str
   if (!inputs) return inputs;
   for (const dep of original.dependencies ?? []) if (newIds.has(dep.id)) delete inputs[dep.id];
   return inputs;
+}
+
+/** The answers a task's questions got, as its durable memory (so a run replays them), or null. */
+function answersOf(row: TaskRow): TaskSteps | null {
+  const kept = Object.entries(row.steps ?? {}).filter(([key, step]) => key.startsWith('input:') && 'answer' in step);
+  return kept.length ? Object.fromEntries(kept) : null;
 }
 
 function clone<T>(value: T): T {

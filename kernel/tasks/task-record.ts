@@ -1,8 +1,26 @@
-/** The five task states. */
-export type TaskStatus = 'pending' | 'in_progress' | 'completed' | 'failed' | 'cancelled';
+import type { TaskSteps, TaskWait } from './task-wait.ts';
+
+/**
+ * The task states: the original's five and `input_required` (a task of a running tree waiting
+ * for an answer, see docs/durable-runs.md).
+ */
+export type TaskStatus = 'pending' | 'in_progress' | 'input_required' | 'completed' | 'failed' | 'cancelled';
+
+/** Every task state, in the order lists show them. */
+export const TASK_STATUSES: readonly TaskStatus[] = [
+  'pending',
+  'in_progress',
+  'input_required',
+  'completed',
+  'failed',
+  'cancelled',
+];
 
 /** States a task does not leave unless it is executed again. */
 export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled']);
+
+/** States of a task its run still waits for (not ended yet). */
+export const UNFINISHED_STATUSES: readonly TaskStatus[] = ['pending', 'in_progress', 'input_required'];
 
 /** A dependency as stored: on which task, whether it gates the run, and what it passes on. */
 export interface TaskDependency {
@@ -36,13 +54,15 @@ export interface TaskJson {
   has_children: boolean;
   original_task_id: string | null;
   has_copy: boolean;
+  /** Only while the task waits (input, a timer, the children it spawned): what for. */
+  waiting?: TaskWait;
 }
 
 /** A task tree node: the task plus `children`, present only when it has some. */
 export type TaskTreeJson = TaskJson & { children?: TaskTreeJson[] };
 
 /** A stored task: the API shape plus the engine's own columns. */
-export interface TaskRow extends TaskJson {
+export interface TaskRow extends Omit<TaskJson, 'waiting'> {
   root_id: string;
   position: number;
   attempts: number;
@@ -61,6 +81,14 @@ export interface TaskRow extends TaskJson {
   active_run: string | null;
   /** The task's run is in demo mode (`use_demo`): executors give their demo result. */
   run_demo: boolean;
+  /** What the executor stored in the task's current run (steps, answers), replayed when it runs again. */
+  steps: TaskSteps | null;
+  /** What the suspended task waits for, else null (shown as `waiting` in the API). */
+  waiting: TaskWait | null;
+  /** The task that added this one while it ran (`ctx.spawn`), else null. */
+  spawned_by: string | null;
+  /** On a root: bumped when a spawn adds tasks to the tree's run (its shape changed). */
+  shape_rev: number;
 }
 
 /** A task that has not run: the state fields a new, re-run or reset task starts with. */
@@ -86,6 +114,10 @@ export const UNCLAIMED = {
   pinned_to: null,
   active_run: null,
   run_demo: false,
+  steps: null,
+  waiting: null,
+  spawned_by: null,
+  shape_rev: 0,
 } as const satisfies Partial<TaskRow>;
 
 /** The 20 API keys, in order. */
@@ -128,10 +160,22 @@ export const TASK_COLUMNS = [
   'pinned_to',
   'active_run',
   'run_demo',
+  'steps',
+  'waiting',
+  'spawned_by',
+  'shape_rev',
 ] as const satisfies readonly (keyof TaskRow)[];
 
 /** Columns holding JSON. */
-export const JSON_COLUMNS: ReadonlySet<string> = new Set(['dependencies', 'inputs', 'params', 'result', 'schemas']);
+export const JSON_COLUMNS: ReadonlySet<string> = new Set([
+  'dependencies',
+  'inputs',
+  'params',
+  'result',
+  'schemas',
+  'steps',
+  'waiting',
+]);
 /** Columns holding timestamps. */
 export const TIME_COLUMNS: ReadonlySet<string> = new Set([
   'created_at',
@@ -168,6 +212,7 @@ export function toTaskJson(row: TaskRow): TaskJson {
     has_children: row.has_children,
     original_task_id: row.original_task_id,
     has_copy: row.has_copy,
+    ...(row.waiting ? { waiting: row.waiting } : {}),
   };
 }
 
@@ -185,6 +230,7 @@ export function fromDatabaseRow(raw: Record<string, unknown>): TaskRow {
   row.position = Number(row.position ?? 0);
   row.attempts = Number(row.attempts ?? 0);
   row.event_seq = Number(row.event_seq ?? 0);
+  row.shape_rev = Number(row.shape_rev ?? 0);
   // Every column of apflow_tasks, each now in its TaskRow type.
   return row as unknown as TaskRow;
 }

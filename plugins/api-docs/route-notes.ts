@@ -1,3 +1,5 @@
+import { TASK_STATUSES } from 'apflow';
+
 /** A query parameter of a route that parses its query string by hand (no Fastify schema). */
 export interface QueryNote {
   name: string;
@@ -14,7 +16,6 @@ export interface RouteNote {
   produces?: string;
 }
 
-const TASK_STATUSES = ['pending', 'in_progress', 'completed', 'failed', 'cancelled'];
 const mcpNote = 'See docs/mcp.md and plugins/mcp/README.md.';
 const protectedResource: RouteNote = {
   summary: "The MCP endpoint's protected-resource metadata (RFC 9728)",
@@ -44,7 +45,11 @@ export const ROUTE_NOTES: Readonly<Record<string, RouteNote>> = {
         description: "the tasks' owner (others need the admin role when authentication is on)",
         schema: { type: 'string' },
       },
-      { name: 'status', description: 'only tasks in this status', schema: { type: 'string', enum: TASK_STATUSES } },
+      {
+        name: 'status',
+        description: 'only tasks in this status',
+        schema: { type: 'string', enum: [...TASK_STATUSES] },
+      },
       { name: 'root_only', description: 'roots only (default true)', schema: { type: 'boolean' } },
       {
         name: 'limit',

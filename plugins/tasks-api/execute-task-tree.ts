@@ -1,35 +1,43 @@
 import type { PluginApp } from 'apflow';
-import { streamRun } from './stream-run.ts';
+import { answerStream, startStream } from './stream-run.ts';
+import { idempotent } from './idempotent.ts';
 import { ExecuteTreeParams } from './params.ts';
-import { createFor, runToEnd } from './run-methods.ts';
+import { createFor } from './run-methods.ts';
+import { runToAnswer } from './run-to-answer.ts';
 
 /**
  * `execute_task_tree` on `POST /` (the guide's A2A example): creates the tree, runs it, and
- * answers with the root's status, progress, result and id.
+ * answers with the root's status, progress, result and id — or, when a task asks for input
+ * first, with `status: 'input_required'` and the questions open (`waiting`).
  */
 export function registerExecuteTaskTree(app: PluginApp): void {
   app.rpc.method('/', 'execute_task_tree', {
     params: ExecuteTreeParams,
     description: 'Creates and runs a task tree; answers when it ends',
     async handler(params, ctx) {
-      const tree = await createFor(app, params.tasks, ctx);
-      if (params.use_streaming) {
-        return streamRun(app, ctx, tree.id, (ids) => ({
-          ...ids,
-          status: 'started',
-          streaming: true,
-          message: 'Task tree execution started with streaming',
-        }));
-      }
-      const outcome = await runToEnd(app, tree.id, ctx);
-      if ('already_running' in outcome) return outcome.already_running;
-      return {
-        status: outcome.status,
-        progress: outcome.progress,
-        root_task_id: outcome.root_task_id,
-        ...(outcome.result === undefined ? {} : { result: outcome.result }),
-        ...(outcome.error === undefined ? {} : { error: outcome.error }),
-      };
+      // A retry with the key follows the first call's run (a stream) or gets its answer.
+      const answer = await idempotent(app, ctx, params, async () => {
+        const tree = await createFor(app, params.tasks, ctx);
+        if (params.use_streaming) {
+          return startStream(app, ctx, tree.id, (ids) => ({
+            ...ids,
+            status: 'started',
+            streaming: true,
+            message: 'Task tree execution started with streaming',
+          }));
+        }
+        const outcome = await runToAnswer(app, tree.id, ctx);
+        if ('already_running' in outcome) return outcome.already_running;
+        return {
+          status: outcome.status,
+          progress: outcome.progress,
+          root_task_id: outcome.root_task_id,
+          ...('waiting' in outcome ? { waiting: outcome.waiting } : {}),
+          ...(outcome.result === undefined ? {} : { result: outcome.result }),
+          ...(outcome.error === undefined ? {} : { error: outcome.error }),
+        };
+      });
+      return answerStream(app, ctx, answer);
     },
   });
 }

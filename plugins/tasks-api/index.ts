@@ -4,6 +4,7 @@ import { runTarget, type RunTarget } from './ownership.ts';
 import { registerGenerateMethod } from './generate-method.ts';
 import { registerReadMethods } from './read-methods.ts';
 import { registerRestRoutes } from './rest-routes.ts';
+import { registerResumeMethod } from './resume-method.ts';
 import { registerRunMethods } from './run-methods.ts';
 import { registerWriteMethods } from './write-methods.ts';
 
@@ -34,6 +35,7 @@ export default definePlugin({
     registerReadMethods(app);
     registerWriteMethods(app);
     registerRunMethods(app);
+    registerResumeMethod(app);
     registerExecuteTaskTree(app);
     registerGenerateMethod(app);
     registerRestRoutes(app);

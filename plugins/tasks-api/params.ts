@@ -1,4 +1,4 @@
-import { ApflowError, Type } from 'apflow';
+import { ApflowError, TASK_STATUSES, Type } from 'apflow';
 
 /** The most ids one call may name (as an array or as a comma-separated string). */
 export const MAX_IDS = 1000;
@@ -6,6 +6,15 @@ export const MAX_IDS = 1000;
 const Id = Type.String({ minLength: 1, maxLength: 255 });
 const Ids = Type.Union([Type.Array(Id, { maxItems: MAX_IDS }), Type.String({ minLength: 1 })]);
 const Task = Type.Record(Type.String(), Type.Unknown());
+/** The `idempotency_key` param of the methods that run once per key (see idempotent.ts). */
+const IdempotencyKey = Type.Optional(
+  Type.String({
+    minLength: 1,
+    maxLength: 255,
+    description:
+      'Runs the call once: a retry with the same key (this param or the Idempotency-Key header) from the same user within 24 h gets the first answer',
+  }),
+);
 
 /** A task id given as `task_id` or (some methods) `id` / `root_id`. */
 export const TaskIdParams = Type.Object({ task_id: Type.Optional(Id), id: Type.Optional(Id) });
@@ -13,13 +22,7 @@ export const DetailParams = Type.Object({ task_id: Id });
 export const TreeParams = Type.Object({ task_id: Type.Optional(Id), root_id: Type.Optional(Id) });
 export const ChildrenParams = Type.Object({ parent_id: Type.Optional(Id), task_id: Type.Optional(Id) });
 
-const Status = Type.Union([
-  Type.Literal('pending'),
-  Type.Literal('in_progress'),
-  Type.Literal('completed'),
-  Type.Literal('failed'),
-  Type.Literal('cancelled'),
-]);
+const Status = Type.Union(TASK_STATUSES.map((status) => Type.Literal(status)));
 
 export const ListParams = Type.Object({
   user_id: Type.Optional(Id),
@@ -32,7 +35,11 @@ export const ListParams = Type.Object({
 export const CountParams = Type.Object({ user_id: Type.Optional(Id), root_only: Type.Optional(Type.Boolean()) });
 
 /** tasks.create: the tasks array, `{tasks: [...]}` (the guide), or one task object. */
-export const CreateParams = Type.Union([Type.Array(Task), Type.Object({ tasks: Type.Array(Task) }), Task]);
+export const CreateParams = Type.Union([
+  Type.Array(Task),
+  Type.Object({ tasks: Type.Array(Task), idempotency_key: IdempotencyKey }),
+  Task,
+]);
 
 export const UpdateParams = Type.Object({ task_id: Id }, { additionalProperties: true });
 
@@ -44,6 +51,8 @@ export const CopyParams = Type.Object({
   custom_include_children: Type.Optional(Type.Boolean()),
   reset_fields: Type.Optional(Type.Union([Type.Array(Type.String()), Type.Record(Type.String(), Type.Unknown())])),
   save: Type.Optional(Type.Boolean()),
+  /** Copies that run again keep their originals' answers to `ctx.askInput` (default false: asked again). */
+  keep_answers: Type.Optional(Type.Boolean()),
   /** The copy's owner (administrators: anyone, or null for nobody; users: themselves). Default: the caller. */
   user_id: Type.Optional(Type.Union([Id, Type.Null()])),
 });
@@ -56,6 +65,7 @@ export const ExecuteParams = Type.Object({
   copy_execution: Type.Optional(Type.Boolean()),
   copy_children: Type.Optional(Type.Boolean()),
   use_demo: Type.Optional(Type.Boolean()),
+  idempotency_key: IdempotencyKey,
 });
 
 export const GenerateParams = Type.Object({
@@ -85,6 +95,7 @@ export const RunningCountParams = Type.Object({ user_id: Type.Optional(Id) });
 export const ExecuteTreeParams = Type.Object({
   tasks: Type.Array(Task, { minItems: 1 }),
   use_streaming: Type.Optional(Type.Boolean()),
+  idempotency_key: IdempotencyKey,
 });
 
 /**

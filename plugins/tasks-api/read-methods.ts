@@ -1,4 +1,12 @@
-import { ApflowError, buildTrees, toTaskJson, type PluginApp, type Principal, type TaskRow } from 'apflow';
+import {
+  ApflowError,
+  buildTrees,
+  TASK_STATUSES,
+  toTaskJson,
+  type PluginApp,
+  type Principal,
+  type TaskRow,
+} from 'apflow';
 import { ChildrenParams, CountParams, DetailParams, ListParams, TaskIdParams, TreeParams } from './params.ts';
 import { listingUser, mayAccess } from './permissions.ts';
 
@@ -75,7 +83,7 @@ export function registerReadMethods(app: PluginApp): void {
     async handler(params, ctx) {
       const user = listingUser(ctx.principal, params.user_id, 'count');
       const byStatus = await tasks.count({ user_id: user, root_only: params.root_only ?? false });
-      const statuses = ['pending', 'in_progress', 'completed', 'failed', 'cancelled'];
+      const statuses = TASK_STATUSES;
       const counts = Object.fromEntries(statuses.map((status) => [status, byStatus[status] ?? 0]));
       const total = statuses.reduce((sum, status) => sum + (counts[status] as number), 0);
       return user === undefined ? { total, ...counts } : { total, ...counts, user_id: user };

@@ -1,7 +1,7 @@
-import { ApflowError, toTaskJson, type PluginApp } from 'apflow';
+import { ApflowError, TASK_STATUSES, toTaskJson, type PluginApp } from 'apflow';
 import { listingUser, mayAccess } from './permissions.ts';
 
-const STATUSES = ['pending', 'in_progress', 'completed', 'failed', 'cancelled'];
+const STATUSES: readonly string[] = TASK_STATUSES;
 
 /** The guide's REST views: `GET /tasks/{task_id}/status` and `GET /tasks?user_id=…`. */
 export function registerRestRoutes(app: PluginApp): void {

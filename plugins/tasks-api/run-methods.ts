@@ -6,6 +6,7 @@ import {
   type PluginApp,
   type Principal,
   type RpcContext,
+  type Static,
   type TaskRow,
 } from 'apflow';
 import {
@@ -20,75 +21,91 @@ import { checkAccess, listingUser, mayAccess } from './permissions.ts';
 import { loadTask } from './read-methods.ts';
 import { runTarget } from './ownership.ts';
 import { alreadyRunning } from './execute-to-follow.ts';
-import { streamRun } from './stream-run.ts';
+import { runToAnswer } from './run-to-answer.ts';
+import { answerStream, startStream } from './stream-run.ts';
+import { idempotent } from './idempotent.ts';
 import { webhookHook, webhookRun } from './webhook-run.ts';
 
 /** tasks.execute, tasks.cancel (alias tasks.running.cancel), tasks.running.list|status|count. */
 export function registerRunMethods(app: PluginApp): void {
-  app.rpc.method('/tasks', 'tasks.execute', {
-    params: ExecuteParams,
-    description:
-      'Runs a stored task tree (task_id) or creates and runs one (tasks); answers when it ends. A user running an ownerless tree runs their own copy (root_task_id names it)',
-    async handler(params, ctx) {
-      const hook = params.webhook_config ? await webhookHook(app, params.webhook_config) : undefined;
-      const demo = params.use_demo === true;
-      let taskId: string;
-      let originalTaskId: string | undefined;
-      if (params.tasks) {
-        taskId = (await createFor(app, params.tasks, ctx)).id;
-      } else if (params.task_id && params.copy_execution) {
-        taskId = (await loadTask(app, params.task_id, ctx.principal)).id;
-      } else if (params.task_id) {
-        // An ownerless tree run by a user runs as their own copy; the answer names the copy.
-        ({ taskId, originalTaskId } = await runTarget(app, params.task_id, ctx.principal));
-      } else {
-        throw new ApflowError('APF_INVALID_PARAMS', { message: 'Either task_id or tasks array is required' });
-      }
-      if (params.copy_execution) {
-        const owner = ctx.principal ? { user_id: ctx.principal.user_id } : {};
-        const copy = await app.engine.copy(taskId, {
-          copy_mode: 'minimal',
-          children: params.copy_children ?? false,
-          ...owner,
-        });
-        originalTaskId = taskId;
-        taskId = (copy as { id: string }).id;
-      }
-      const original = originalTaskId === undefined ? {} : { original_task_id: originalTaskId };
-      if (params.use_streaming) {
-        return streamRun(
-          app,
-          ctx,
-          taskId,
-          (ids) => ({
-            success: true,
-            protocol: 'jsonrpc',
-            ...ids,
-            status: 'started',
-            streaming: true,
-            ...(hook ? { webhook_url: hook.url } : {}),
-            message: 'Task execution started with streaming',
-            ...original,
-          }),
-          hook && ((run) => hook.watch(run.rootId, run.after)),
-          demo,
-        );
-      }
-      if (hook) return webhookRun(app, taskId, hook, original, ctx.request, demo);
-      const outcome = await runToEnd(app, taskId, ctx, demo);
-      if ('already_running' in outcome) return outcome.already_running;
+  /** What tasks.execute does for a call: its JSON answer, or the stream it began. */
+  const execute = async (params: Static<typeof ExecuteParams>, ctx: RpcContext) => {
+    const hook = params.webhook_config ? await webhookHook(app, params.webhook_config) : undefined;
+    const demo = params.use_demo === true;
+    let taskId: string;
+    let originalTaskId: string | undefined;
+    if (params.tasks) {
+      taskId = (await createFor(app, params.tasks, ctx)).id;
+    } else if (params.task_id && params.copy_execution) {
+      taskId = (await loadTask(app, params.task_id, ctx.principal)).id;
+    } else if (params.task_id) {
+      // An ownerless tree run by a user runs as their own copy; the answer names the copy.
+      ({ taskId, originalTaskId } = await runTarget(app, params.task_id, ctx.principal));
+    } else {
+      throw new ApflowError('APF_INVALID_PARAMS', { message: 'Either task_id or tasks array is required' });
+    }
+    if (params.copy_execution) {
+      const owner = ctx.principal ? { user_id: ctx.principal.user_id } : {};
+      const copy = await app.engine.copy(taskId, {
+        copy_mode: 'minimal',
+        children: params.copy_children ?? false,
+        ...owner,
+      });
+      originalTaskId = taskId;
+      taskId = (copy as { id: string }).id;
+    }
+    const original = originalTaskId === undefined ? {} : { original_task_id: originalTaskId };
+    if (params.use_streaming) {
+      return startStream(
+        app,
+        ctx,
+        taskId,
+        (ids) => ({
+          success: true,
+          protocol: 'jsonrpc',
+          ...ids,
+          status: 'started',
+          streaming: true,
+          ...(hook ? { webhook_url: hook.url } : {}),
+          message: 'Task execution started with streaming',
+          ...original,
+        }),
+        hook && ((run) => hook.watch(run.rootId, run.after)),
+        demo,
+      );
+    }
+    if (hook) return webhookRun(app, taskId, hook, original, ctx.request, demo);
+    const outcome = await runToAnswer(app, taskId, ctx, demo);
+    if ('already_running' in outcome) return outcome.already_running;
+    if ('waiting' in outcome)
       return {
         success: true,
         protocol: 'jsonrpc',
-        root_task_id: outcome.root_task_id,
-        task_id: outcome.task_id,
-        status: outcome.status,
-        progress: outcome.progress,
-        ...(outcome.result === undefined ? {} : { result: outcome.result }),
-        ...(outcome.error === undefined ? {} : { error: outcome.error }),
+        ...outcome,
         ...(originalTaskId === undefined ? {} : { original_task_id: originalTaskId }),
-        message: `Task execution ${outcome.status}`,
+        message: 'Task execution waiting for input: answer with tasks.resume',
       };
+    return {
+      success: true,
+      protocol: 'jsonrpc',
+      root_task_id: outcome.root_task_id,
+      task_id: outcome.task_id,
+      status: outcome.status,
+      progress: outcome.progress,
+      ...(outcome.result === undefined ? {} : { result: outcome.result }),
+      ...(outcome.error === undefined ? {} : { error: outcome.error }),
+      ...(originalTaskId === undefined ? {} : { original_task_id: originalTaskId }),
+      message: `Task execution ${outcome.status}`,
+    };
+  };
+
+  app.rpc.method('/tasks', 'tasks.execute', {
+    params: ExecuteParams,
+    description:
+      'Runs a stored task tree (task_id) or creates and runs one (tasks); answers when it ends, or when a task asks for input (status input_required, answer with tasks.resume). A user running an ownerless tree runs their own copy (root_task_id names it)',
+    async handler(params, ctx) {
+      // A retry with the key follows the first call's run (a stream) or gets its answer.
+      return answerStream(app, ctx, await idempotent(app, ctx, params, () => execute(params, ctx)));
     },
   });
 

@@ -3,6 +3,7 @@ import { CopyParams, CreateParams, idList, TaskIdParams, UpdateParams } from './
 import { loadTask, requiredId } from './read-methods.ts';
 import { planUpdate } from './update-rules.ts';
 import { createFor } from './run-methods.ts';
+import { idempotent, withoutKey } from './idempotent.ts';
 import { copyOwner, loadForChange } from './ownership.ts';
 
 /** tasks.create, tasks.update, tasks.delete, tasks.copy. */
@@ -11,8 +12,8 @@ export function registerWriteMethods(app: PluginApp): void {
     params: CreateParams,
     description: 'Creates a task tree (does not run it)',
     async handler(params, ctx) {
-      const tasks = Array.isArray(params) ? params : Array.isArray(params.tasks) ? params.tasks : params;
-      return createFor(app, tasks, ctx);
+      const tasks = Array.isArray(params) ? params : Array.isArray(params.tasks) ? params.tasks : withoutKey(params);
+      return idempotent(app, ctx, params, () => createFor(app, tasks, ctx));
     },
   });
 

@@ -92,5 +92,6 @@ test('runTree runs a small tree of given executors; a failed child shows in the 
     cancelled: 0,
     pending: 0,
     in_progress: 0,
+    input_required: 0,
   });
 });

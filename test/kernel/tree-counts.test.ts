@@ -32,6 +32,7 @@ const counts = (given: Partial<TaskCounts>): TaskCounts => ({
   cancelled: 0,
   pending: 0,
   in_progress: 0,
+  input_required: 0,
   ...given,
 });
 

@@ -168,6 +168,7 @@ test('tasks.cancel: defaults, the context_ids alias and a missing id list', asyn
     total: 2,
     pending: 0,
     in_progress: 0,
+    input_required: 0,
     completed: 0,
     failed: 0,
     cancelled: 2,

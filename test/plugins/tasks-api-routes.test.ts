@@ -127,6 +127,7 @@ test('a batch mixing methods is answered in order; unknown methods and bad param
     total: 0,
     pending: 0,
     in_progress: 0,
+    input_required: 0,
     completed: 0,
     failed: 0,
     cancelled: 0,

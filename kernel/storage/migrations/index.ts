@@ -2,6 +2,8 @@ import type { Sequelize } from 'sequelize';
 import { createTasks } from './0001-create-tasks.ts';
 import { createTaskEvents } from './0002-create-task-events.ts';
 import { taskClaims } from './0003-task-claims.ts';
+import { durableRuns } from './0004-durable-runs.ts';
+import { idempotencyKeys } from './0005-idempotency-keys.ts';
 
 /** The SQL dialects apflow runs on. */
 export type Dialect = 'sqlite' | 'postgres';
@@ -32,4 +34,10 @@ export interface SequelizeMigration {
 export type Migration = SqlMigration | SequelizeMigration;
 
 /** Every migration of the kernel, oldest first. */
-export const migrations: readonly Migration[] = [createTasks, createTaskEvents, taskClaims];
+export const migrations: readonly Migration[] = [
+  createTasks,
+  createTaskEvents,
+  taskClaims,
+  durableRuns,
+  idempotencyKeys,
+];

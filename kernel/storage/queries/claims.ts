@@ -79,7 +79,7 @@ export async function countReady(sql: Sql, now: string): Promise<number> {
 /** The earliest time a pending task becomes claimable after `now` (a retry's backoff), if any. */
 export async function nextReadyAt(sql: Sql, now: string): Promise<string | null> {
   const rows = await sql.select<{ at: unknown }>(
-    `SELECT MIN(ready_at) AS at FROM apflow_tasks WHERE ready_at IS NOT NULL AND ready_at > ${sql.time} AND status = 'pending'`,
+    `SELECT MIN(ready_at) AS at FROM apflow_tasks WHERE ready_at IS NOT NULL AND ready_at > ${sql.time} AND ${statusAmong(['pending', 'input_required'])}`,
     [now],
   );
   const at = rows[0]?.at;
@@ -98,9 +98,10 @@ export async function claimRows(
 ): Promise<TaskRow[]> {
   const rows = await byIds(ids, (chunk) =>
     runner.select(
-      `UPDATE apflow_tasks SET status = 'in_progress', started_at = ${sql.time}, updated_at = ${sql.time}, attempts = attempts + 1,
-         next_attempt_at = NULL, ready_at = NULL, lease_owner = ?, lease_expires_at = ${sql.time}
-       WHERE id IN (${placeholders(chunk)}) AND ${statusAmong(['pending'])} RETURNING *`,
+      `UPDATE apflow_tasks SET status = 'in_progress', started_at = CASE WHEN steps IS NULL OR started_at IS NULL THEN ${sql.time} ELSE started_at END,
+         updated_at = ${sql.time}, attempts = attempts + 1, next_attempt_at = NULL, ready_at = NULL, waiting = NULL,
+         lease_owner = ?, lease_expires_at = ${sql.time}
+       WHERE id IN (${placeholders(chunk)}) AND ${statusAmong(['pending', 'input_required'])} RETURNING *`,
       [claim.now, claim.now, claim.owner, claim.until, ...chunk],
     ),
   );

@@ -4,11 +4,11 @@ import { chunks } from './task-columns.ts';
 
 /** Counts with every key present and all zero. */
 export function noCounts(): TaskCounts {
-  return { total: 0, completed: 0, failed: 0, cancelled: 0, pending: 0, in_progress: 0 };
+  return { total: 0, completed: 0, failed: 0, cancelled: 0, pending: 0, in_progress: 0, input_required: 0 };
 }
 
 type CountedStatus = Exclude<keyof TaskCounts, 'total'>;
-const COUNTED = new Set<string>(['completed', 'failed', 'cancelled', 'pending', 'in_progress']);
+const COUNTED = new Set<string>(['completed', 'failed', 'cancelled', 'pending', 'in_progress', 'input_required']);
 const isCounted = (status: string): status is CountedStatus => COUNTED.has(status);
 
 /** Adds `n` tasks of `status` to `counts`. */

@@ -1,4 +1,10 @@
-import { fromDatabaseRow, type TaskDependency, type TaskRow, type TaskStatus } from '../../tasks/task-record.ts';
+import {
+  fromDatabaseRow,
+  UNFINISHED_STATUSES,
+  type TaskDependency,
+  type TaskRow,
+  type TaskStatus,
+} from '../../tasks/task-record.ts';
 import { jsonParam, type Sql, type SqlRunner } from '../sql.ts';
 import { byIds, chunks, placeholders as marks, statusAmong } from './task-columns.ts';
 
@@ -11,6 +17,8 @@ export interface RootLock {
   run_state: string | null;
   /** The root task's own status. */
   status: string;
+  /** Bumped when a spawn adds tasks to the run: the run's shape changed. */
+  shape_rev: number;
 }
 
 /** The columns of a task its run's bookkeeping needs (not its inputs or result). */
@@ -49,10 +57,10 @@ export function lockRoots(
   const tail = sql.dialect === 'postgres' ? (skipLocked ? ' FOR UPDATE SKIP LOCKED' : ' FOR UPDATE') : '';
   return byIds([...ids].sort(), async (chunk) => {
     const rows = await runner.select<RootLock>(
-      `SELECT id, event_seq, active_run AS run_id, run_state, status FROM apflow_tasks WHERE id IN (${marks(chunk)}) ORDER BY id${tail}`,
+      `SELECT id, event_seq, active_run AS run_id, run_state, status, shape_rev FROM apflow_tasks WHERE id IN (${marks(chunk)}) ORDER BY id${tail}`,
       chunk,
     );
-    return rows.map((row) => ({ ...row, event_seq: Number(row.event_seq) }));
+    return rows.map((row) => ({ ...row, event_seq: Number(row.event_seq), shape_rev: Number(row.shape_rev) }));
   });
 }
 
@@ -82,12 +90,13 @@ export async function lockRootsOf(
   }
   const tail = sql.dialect === 'postgres' ? ' FOR UPDATE OF r' : '';
   const rows = await runner.select<RootLock & { task_id: string }>(
-    `SELECT r.id, r.event_seq, r.active_run AS run_id, r.run_state, r.status, t.id AS task_id
+    `SELECT r.id, r.event_seq, r.active_run AS run_id, r.run_state, r.status, r.shape_rev, t.id AS task_id
        FROM apflow_tasks t JOIN apflow_tasks r ON r.id = t.root_id WHERE t.id IN (${marks(ids)}) ORDER BY r.id${tail}`,
     ids,
   );
   const roots = new Map<string, RootLock>();
-  for (const { task_id: _task, ...root } of rows) roots.set(root.id, { ...root, event_seq: Number(root.event_seq) });
+  for (const { task_id: _task, ...root } of rows)
+    roots.set(root.id, { ...root, event_seq: Number(root.event_seq), shape_rev: Number(root.shape_rev) });
   return { roots: [...roots.values()], rootOf: new Map(rows.map((row) => [row.task_id, row.id])) };
 }
 
@@ -105,7 +114,7 @@ export function selectRowsIn(runner: SqlRunner, ids: readonly string[]): Promise
  */
 export async function selectTreesIn(runner: SqlRunner, rootIds: readonly string[], light = false): Promise<TaskRow[]> {
   const columns = light
-    ? 'id, parent_id, root_id, user_id, name, status, priority, dependencies, params, progress, error, attempts, lease_owner, lease_expires_at, next_attempt_at, ready_at, run_id, position'
+    ? 'id, parent_id, root_id, user_id, name, status, priority, dependencies, params, progress, error, attempts, lease_owner, lease_expires_at, next_attempt_at, ready_at, run_id, position, spawned_by, has_children'
     : '*';
   const rows = await byIds(rootIds, (chunk) =>
     runner.select(
@@ -193,7 +202,7 @@ export async function pendingCandidates(
 ): Promise<{ id: string; waiting: boolean }[]> {
   const rows = await byIds(ids, (chunk) =>
     runner.select<{ id: string; waiting: number | boolean }>(
-      `SELECT p.id, EXISTS (SELECT 1 FROM apflow_tasks c WHERE c.parent_id = p.id AND c.status IN ('pending', 'in_progress') AND c.run_id = p.run_id) AS waiting
+      `SELECT p.id, EXISTS (SELECT 1 FROM apflow_tasks c WHERE c.parent_id = p.id AND ${statusAmong(UNFINISHED_STATUSES, 'c.status')} AND c.run_id = p.run_id) AS waiting
          FROM apflow_tasks p WHERE p.id IN (${marks(chunk)}) AND ${statusAmong(['pending'], 'p.status')} AND p.ready_at IS NULL`,
       chunk,
     ),
@@ -225,7 +234,7 @@ export async function runsWithWork(
   for (const chunk of chunks(runs, 250)) {
     const rows = await runner.select<{ root_id: string }>(
       `SELECT v.column1 AS root_id FROM (VALUES ${chunk.map(() => '(?, ?)').join(', ')}) AS v
-        WHERE (SELECT 1 FROM apflow_tasks t WHERE t.root_id = v.column1 AND t.status IN ('pending', 'in_progress') AND t.run_id = v.column2 LIMIT 1) IS NOT NULL`,
+        WHERE (SELECT 1 FROM apflow_tasks t WHERE t.root_id = v.column1 AND ${statusAmong(UNFINISHED_STATUSES, 't.status')} AND t.run_id = v.column2 LIMIT 1) IS NOT NULL`,
       chunk.flat(),
     );
     for (const row of rows) busy.add(row.root_id);
@@ -280,7 +289,7 @@ export async function claimFollowOn(sql: Sql, runner: SqlRunner, row: TaskRow): 
   const rows = await runner.select(
     `UPDATE apflow_tasks SET status = 'in_progress', inputs = ${sql.json}, started_at = ${sql.time}, updated_at = ${sql.time},
        attempts = ?, next_attempt_at = NULL, ready_at = NULL, lease_owner = ?, lease_expires_at = ${sql.time}
-     WHERE id = ? AND status = 'pending' AND run_id = ? RETURNING id`,
+     WHERE id = ? AND status = 'pending' AND run_id = ? AND waiting IS NULL AND ready_at IS NULL RETURNING id`,
     [
       jsonParam(row.inputs),
       row.started_at,

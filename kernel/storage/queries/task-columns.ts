@@ -21,6 +21,7 @@ const NON_TEXT_COLUMNS: Record<string, SqlType> = {
   position: 'integer',
   attempts: 'integer',
   event_seq: 'integer',
+  shape_rev: 'integer',
   progress: 'double precision',
   has_children: 'boolean',
   has_copy: 'boolean',

@@ -1,11 +1,11 @@
-import type { PluginApp, TaskJson } from 'apflow';
+import { TASK_STATUSES, type PluginApp, type TaskJson } from 'apflow';
 import { callTasks, ToolFailure, type McpCaller } from './caller.ts';
 
 /** MCP's "resource not found" error code. */
 export const RESOURCE_NOT_FOUND = -32002;
 
 const JSON_TYPE = 'application/json';
-const STATUSES = new Set(['pending', 'in_progress', 'completed', 'failed', 'cancelled']);
+const STATUSES: ReadonlySet<string> = new Set(TASK_STATUSES);
 
 /** The resource templates: one task, and task listings with the original's query parameters. */
 export const resourceTemplates = [

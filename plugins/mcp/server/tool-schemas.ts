@@ -1,4 +1,4 @@
-import { Type, type TSchema } from 'apflow';
+import { TASK_STATUSES, Type, type TSchema } from 'apflow';
 
 const TaskId = Type.String({
   minLength: 1,
@@ -6,7 +6,7 @@ const TaskId = Type.String({
   description: 'The id of a task (a root id names its whole tree)',
 });
 const Status = Type.Union(
-  ['pending', 'in_progress', 'completed', 'failed', 'cancelled'].map((status) => Type.Literal(status)),
+  TASK_STATUSES.map((status) => Type.Literal(status)),
   {
     description: 'Only tasks in this state',
   },

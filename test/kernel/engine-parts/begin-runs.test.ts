@@ -144,7 +144,15 @@ test('a run with nothing it can run ends at once, with its final event', async (
   assert.equal(run.endedAtOnce, true);
   assert.deepEqual(await parts.eventLog('solo'), ['progress:solo', 'task_failed:solo', 'final:solo']);
   const final = (await parts.events('solo')).at(-1);
-  assert.deepEqual(final?.counts, { total: 1, completed: 0, failed: 1, cancelled: 0, pending: 0, in_progress: 0 });
+  assert.deepEqual(final?.counts, {
+    total: 1,
+    completed: 0,
+    failed: 1,
+    cancelled: 0,
+    pending: 0,
+    in_progress: 0,
+    input_required: 0,
+  });
   const row = await parts.row('solo');
   assert.deepEqual([row.status, row.error, row.run_state, row.active_run], ['failed', INTERRUPTED, null, null]);
 });

@@ -89,7 +89,15 @@ test('the run ends with its final event, counting its tasks, once nothing is lef
   const final = (await parts.events('r')).at(-1);
   assert.equal(final?.type, 'final');
   assert.equal(final?.status, 'completed');
-  assert.deepEqual(final?.counts, { total: 3, completed: 1, failed: 2, cancelled: 0, pending: 0, in_progress: 0 });
+  assert.deepEqual(final?.counts, {
+    total: 3,
+    completed: 1,
+    failed: 2,
+    cancelled: 0,
+    pending: 0,
+    in_progress: 0,
+    input_required: 0,
+  });
   const root = await parts.row('r');
   assert.deepEqual([root.run_state, root.active_run], [null, null]);
 });

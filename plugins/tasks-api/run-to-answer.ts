@@ -1,0 +1,69 @@
+import type { PluginApp, TaskEvent, TreeOutcome } from 'apflow';
+import { alreadyRunning } from './execute-to-follow.ts';
+import type { Caller } from './run-methods.ts';
+
+/** A question a task of the run waits on, as a blocking call answers it. */
+export interface OpenQuestion {
+  task_id: string;
+  prompt: string;
+  schema?: Record<string, unknown>;
+  timeout_at?: string;
+}
+
+/** The answer of a run that stopped to ask: the tree goes on once `tasks.resume` answers. */
+export interface WaitingOutcome extends Omit<TreeOutcome, 'status'> {
+  status: 'input_required';
+  waiting: OpenQuestion[];
+}
+
+/**
+ * Runs the tree of `taskId` and answers when it ends or when one of its tasks asks for input
+ * (a person may take hours: the call does not hold the connection that long). The questions
+ * listed are those open when the first was asked; the run goes on in the background.
+ */
+export async function runToAnswer(app: PluginApp, taskId: string, caller: Caller, demo = false) {
+  const answer = await app.engine.execute(taskId, { request: caller.request, demo });
+  if (!answer.started) return { already_running: alreadyRunning(answer) };
+  return new Promise<TreeOutcome | WaitingOutcome>((resolve, reject) => {
+    let settled = false;
+    const finish = (outcome: TreeOutcome | WaitingOutcome) => {
+      if (settled) return;
+      settled = true;
+      following.stop();
+      resolve(outcome);
+    };
+    const asked = (event: TaskEvent) => {
+      if (event.type !== 'task_waiting' || event.waiting?.kind !== 'input' || settled) return;
+      void openQuestions(app, answer.root_task_id).then(
+        (waiting) =>
+          finish({
+            root_task_id: answer.root_task_id,
+            task_id: taskId,
+            status: 'input_required',
+            progress: event.progress,
+            waiting,
+          }),
+        reject,
+      );
+    };
+    const following = app.engine.follow(answer.root_task_id, answer.first_seq - 1, asked);
+    answer.done.then(finish, reject);
+  });
+}
+
+/** The questions tasks of the tree wait on now. */
+async function openQuestions(app: PluginApp, rootId: string): Promise<OpenQuestion[]> {
+  const rows = await app.tasks.tree(rootId);
+  return rows.flatMap((row) => {
+    const wait = row.waiting;
+    if (row.status !== 'input_required' || wait?.kind !== 'input') return [];
+    return [
+      {
+        task_id: row.id,
+        prompt: wait.prompt,
+        ...(wait.schema ? { schema: wait.schema } : {}),
+        ...(wait.timeout_at ? { timeout_at: wait.timeout_at } : {}),
+      },
+    ];
+  });
+}
