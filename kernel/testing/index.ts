@@ -10,12 +10,13 @@
  * assert.deepEqual(run.result, { greeting: 'hello Ada' });
  */
 import { Writable } from 'node:stream';
-import { createApp } from '../app/create-app.ts';
+import { createApp, type App } from '../app/create-app.ts';
 import type { UserConfig } from '../config/config-schema.ts';
 import type { ExecutorDefinition } from '../executors/define-executor.ts';
 import type { TaskEvent } from '../hooks/hook-types.ts';
 import { listBuiltinPlugins } from '../loader/resolve-plugins.ts';
 import { toTaskJson, type TaskJson } from '../tasks/task-record.ts';
+import type { TaskWait } from '../tasks/task-wait.ts';
 
 /** What a run gave. */
 export interface TestRun {
@@ -39,6 +40,19 @@ export interface TestRunOptions {
   demo?: boolean;
   /** More configuration (e.g. `outbound`, `executors.dirs`, `plugins`); merged over the kit's. */
   config?: UserConfig;
+  /**
+   * Answers to the questions tasks ask (`ctx.askInput`): by task name, or a function of the
+   * question. Without one, a question ends the run with an error saying what was asked.
+   */
+  answers?: Record<string, unknown> | ((question: TestQuestion) => unknown);
+}
+
+/** A question a task asked during a test run. */
+export interface TestQuestion {
+  task_id: string;
+  name: string;
+  prompt: string;
+  schema?: Record<string, unknown>;
 }
 
 /** Runs `executor` once on `inputs` (a one-task tree; `params` as the task's params). */
@@ -74,9 +88,19 @@ export async function runTree(
   });
   try {
     const root = await app.engine.createTree([...tasks]);
+    let unanswered: Error | undefined;
+    const stop = app.engine.subscribe((event) => {
+      if (event.root_task_id !== root.id || event.type !== 'task_waiting' || event.waiting?.kind !== 'input') return;
+      void answerQuestion(app, event.task_id, event.waiting, options.answers).catch((error: unknown) => {
+        unanswered ??= error instanceof Error ? error : new Error(String(error));
+        void app.engine.cancel([root.id], unanswered.message);
+      });
+    });
     const answer = await app.engine.execute(root.id, { demo: options.demo === true });
     if (!answer.started) throw new Error(`internal: the tree ${root.id} was running already`);
     const outcome = await answer.done;
+    stop();
+    if (unanswered) throw unanswered;
     return {
       status: outcome.status,
       result: outcome.result ?? null,
@@ -88,4 +112,26 @@ export async function runTree(
   } finally {
     await app.close();
   }
+}
+
+/** Answers one question from `answers` (none, or no answer for it: an error saying what was asked). */
+async function answerQuestion(
+  app: App,
+  taskId: string,
+  wait: Extract<TaskWait, { kind: 'input' }>,
+  answers: TestRunOptions['answers'],
+): Promise<void> {
+  const task = await app.tasks.get(taskId);
+  const question: TestQuestion = {
+    task_id: taskId,
+    name: task?.name ?? taskId,
+    prompt: wait.prompt,
+    ...(wait.schema ? { schema: wait.schema } : {}),
+  };
+  const input = typeof answers === 'function' ? await answers(question) : answers?.[question.name];
+  if (input === undefined)
+    throw new Error(
+      `task '${question.name}' asked "${question.prompt}" and the test run has no answer for it (answers)`,
+    );
+  await app.engine.resume(taskId, input);
 }

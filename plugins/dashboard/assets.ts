@@ -21,8 +21,11 @@ const FILES: Record<string, string> = {
   'tree-view.js': 'text/javascript; charset=utf-8',
   'api.js': 'text/javascript; charset=utf-8',
   'task-panel.js': 'text/javascript; charset=utf-8',
+  'input-form.js': 'text/javascript; charset=utf-8',
+  'tree-list.js': 'text/javascript; charset=utf-8',
   'schedules-view.js': 'text/javascript; charset=utf-8',
   'app.css': 'text/css; charset=utf-8',
+  'waiting.css': 'text/css; charset=utf-8',
 };
 
 /** Reads the dashboard's files from `ui/` once, compressed once. */

@@ -39,9 +39,12 @@ export const TASK_KEYS = [
   'user_id',
 ].sort();
 
-/** A real server on 127.0.0.1 with the fixture executors, and JSON-RPC callers for it. */
-export async function server(t: TestContext) {
-  const app = await testApp(t, { executors: { dirs: [fixtures] } });
+/**
+ * A real server on 127.0.0.1 with the fixture executors (and those of `dirs`), and JSON-RPC
+ * callers for it; `inline` adds config.
+ */
+export async function server(t: TestContext, options: { dirs?: string[]; inline?: Record<string, unknown> } = {}) {
+  const app = await testApp(t, { executors: { dirs: [fixtures, ...(options.dirs ?? [])] }, ...options.inline });
   const { url } = await app.listen({ host: '127.0.0.1', port: 0 });
   let next = 0;
   /** Calls `method` and returns the whole answer, checking the envelope. */

@@ -1,15 +1,15 @@
-// The dashboard: trees list, tree view, task panel, actions, and the schedules view. Everything goes
-// through the server's public API (api.js), so with authentication on a user sees exactly what the
-// API lets them see.
+// The dashboard: trees list (tree-list.js), tree view, task panel (with the answer form of a task
+// waiting for input), actions, and the schedules view. Everything goes through the server's public
+// API (api.js), so with authentication on a user sees exactly what the API lets them see.
 import { follow, login, rpc, ServerError, startRun, token } from './ui?asset=api.js';
 import { createSchedulesView } from './ui?asset=schedules-view.js';
 import { renderTaskPanel } from './ui?asset=task-panel.js';
+import { createTreeList } from './ui?asset=tree-list.js';
 import { createTreeView } from './ui?asset=tree-view.js';
 
 const $ = (id) => document.getElementById(id);
-const PAGE = 20;
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
-const state = { offset: 0, rootId: null, tasks: new Map(), stop: null, selected: null };
+const state = { rootId: null, tasks: new Map(), stop: null, selected: null };
 
 const view = createTreeView($('canvas'), (id) => select(id));
 
@@ -56,49 +56,15 @@ $('logout').addEventListener('click', () => {
   needLogin();
 });
 
-async function loadList() {
-  const params = { root_only: true, limit: PAGE + 1, offset: state.offset };
-  if ($('status-filter').value) params.status = $('status-filter').value;
-  if ($('user-filter').value.trim()) params.user_id = $('user-filter').value.trim();
-  const rows = await rpc('tasks.list', params);
-  const list = $('tree-list');
-  list.textContent = '';
-  for (const task of rows.slice(0, PAGE)) {
-    const item = document.createElement('li');
-    item.dataset.id = task.id;
-    item.classList.toggle('current', task.id === state.rootId);
-    item.innerHTML = '<span class="name"></span><span class="badge"></span><small></small>';
-    item.querySelector('.name').textContent = task.name;
-    item.querySelector('.badge').textContent = task.status;
-    item.querySelector('.badge').className = `badge s-${task.status}`;
-    item.querySelector('small').textContent =
-      `${task.user_id ?? 'no user'} · ${new Date(task.created_at).toLocaleString()}`;
-    item.addEventListener(
-      'click',
-      act(() => openTree(task.id)),
-    );
-    list.append(item);
-  }
-  $('page').textContent = `${state.offset + 1}–${state.offset + Math.min(rows.length, PAGE)}`;
-  $('prev').disabled = state.offset === 0;
-  $('next').disabled = rows.length <= PAGE;
-}
-$('prev').addEventListener(
-  'click',
-  act(() => ((state.offset = Math.max(0, state.offset - PAGE)), loadList())),
-);
-$('next').addEventListener(
-  'click',
-  act(() => ((state.offset += PAGE), loadList())),
-);
-$('status-filter').addEventListener(
-  'change',
-  act(() => ((state.offset = 0), loadList())),
-);
-$('user-filter').addEventListener(
-  'change',
-  act(() => ((state.offset = 0), loadList())),
-);
+const list = createTreeList({
+  act,
+  current: () => state.rootId,
+  // A task waiting for an answer (the `input_required` filter lists them) opens with its question.
+  async open(task) {
+    await openTree(task.id);
+    if (task.status === 'input_required') select(task.id);
+  },
+});
 
 const flatten = (task, into = new Map()) => {
   into.set(task.id, task);
@@ -118,7 +84,7 @@ async function openTree(rootId) {
   buttons();
   if (state.selected && state.tasks.has(state.selected)) panel(state.selected);
   else $('panel').innerHTML = '<p class="muted">Click a task to see it.</p>';
-  for (const item of $('tree-list').children) item.classList.toggle('current', item.dataset.id === root.id);
+  list.mark(root.id);
   state.stop = follow(root.id, onEvent, (live) => $('live').classList.toggle('on', live));
   if (linked() !== root.id) history.replaceState(null, '', `#tree=${encodeURIComponent(root.id)}`);
 }
@@ -130,13 +96,17 @@ const refresh = () => {
   refreshing = setTimeout(
     act(async () => {
       const root = await rpc('tasks.tree', { task_id: state.rootId });
-      for (const [id, task] of flatten(root)) {
-        state.tasks.set(id, task);
-        view.update(id, { status: task.status, progress: task.progress });
-      }
+      const fresh = flatten(root);
+      // Tasks spawned at run time (or dropped by a new run): the tree changed shape, drawn again.
+      const reshaped = fresh.size !== state.tasks.size || [...fresh.keys()].some((id) => !view.has(id));
+      state.tasks = fresh;
+      if (reshaped) view.render(root);
+      else
+        for (const [id, task] of fresh)
+          view.update(id, { status: task.status, progress: task.progress, waiting: task.waiting?.kind ?? '' });
       buttons();
       if (state.selected) panel(state.selected);
-      await loadList();
+      await list.load();
     }),
     150,
   );
@@ -144,20 +114,25 @@ const refresh = () => {
 
 function onEvent(event) {
   const task = state.tasks.get(event.task_id);
+  // A task spawned since the snapshot: a fresh one shows it.
+  if (!task) return refresh();
   // The log replays older runs too: only what is newer than the snapshot changes a node.
-  if (!task || (task.updated_at && event.timestamp < task.updated_at)) return;
+  if (task.updated_at && event.timestamp < task.updated_at) return;
   Object.assign(task, { status: event.status, progress: event.progress, updated_at: event.timestamp });
   if (event.result !== undefined) task.result = event.result;
   if (event.error !== undefined) task.error = event.error;
-  view.update(task.id, { status: task.status, progress: task.progress });
+  // Only a `task_waiting` event says what a task waits for; any later event of it means it waits no more.
+  if (event.type === 'task_waiting') task.waiting = event.waiting;
+  else delete task.waiting;
+  view.update(task.id, { status: task.status, progress: task.progress, waiting: task.waiting?.kind ?? '' });
   if (state.selected === task.id) panel(task.id);
   buttons();
-  if (event.type === 'final') refresh();
+  if (event.type === 'final' || task.waiting?.kind === 'children') refresh();
 }
 
 /** The shown tree's tasks per status (as `tasks.get` of its root counts them). */
 function treeCounts() {
-  const counts = { total: 0, completed: 0, failed: 0, cancelled: 0, pending: 0, in_progress: 0 };
+  const counts = { total: 0, completed: 0, failed: 0, cancelled: 0, pending: 0, in_progress: 0, input_required: 0 };
   for (const task of state.tasks.values()) {
     counts.total++;
     if (task.status in counts) counts[task.status]++;
@@ -176,8 +151,8 @@ function buttons() {
     buttonsFrame = 0;
     const root = state.tasks.get(state.rootId);
     const counts = treeCounts();
-    // A parent waits (pending) while its children run: the tree runs while any task does.
-    const running = counts.in_progress > 0;
+    // A parent waits (pending) while its children run: the tree runs while any task runs or waits.
+    const running = counts.in_progress > 0 || [...state.tasks.values()].some((task) => task.waiting);
     $('execute').disabled = !root || running;
     $('copy').disabled = !root;
     $('cancel').disabled = !running || TERMINAL.has(root?.status);
@@ -192,7 +167,17 @@ function panel(id) {
   if (!task) return;
   const counts = id === state.rootId ? treeCounts() : undefined;
   if (counts) shownCounts = JSON.stringify(counts);
-  renderTaskPanel($('panel'), task, counts);
+  renderTaskPanel($('panel'), task, counts, answer);
+}
+/** Answers a question (tasks.resume); the task's events then show it run on. */
+async function answer(taskId, input) {
+  try {
+    await rpc('tasks.resume', { task_id: taskId, input });
+  } catch (error) {
+    if (error instanceof ServerError && error.status === 401) needLogin();
+    throw error;
+  }
+  refresh();
 }
 function select(id) {
   state.selected = id;
@@ -209,7 +194,7 @@ async function execute(rootId) {
   const answer = await startRun(rootId);
   if (answer?.success === false) showError(new Error(answer.message ?? answer.status));
   await openTree(answer?.root_task_id ?? rootId);
-  await loadList();
+  await list.load();
 }
 
 $('execute').addEventListener(
@@ -227,7 +212,7 @@ $('copy').addEventListener(
   'click',
   act(async () => {
     const copy = await rpc('tasks.copy', { task_id: state.rootId });
-    await loadList();
+    await list.load();
     await openTree(copy.id);
   }),
 );
@@ -276,7 +261,7 @@ async function route() {
   showView('trees');
   const wanted = linked();
   if (wanted && wanted !== state.rootId) await openTree(wanted);
-  if (back) await loadList();
+  if (back) await list.load();
 }
 window.addEventListener('hashchange', act(route));
 $('to-schedules').addEventListener('click', () => (location.hash = schedules.address()));
@@ -287,7 +272,7 @@ $('to-trees').addEventListener(
 
 async function start() {
   $('app').hidden = false;
-  await loadList();
+  await list.load();
   await route();
 }
 act(start)();

@@ -1,9 +1,11 @@
-// The task panel: what the server stored of one task, as text (never as HTML).
+// The task panel: what the server stored of one task, as text (never as HTML); for a task
+// waiting for input, its question and the answer form.
+import { answerForm, describeWait } from './ui?asset=input-form.js';
 
 /** An element `tag` showing `value` as text (never as HTML): how the page shows what the server says. */
 export const text = (tag, value) => Object.assign(document.createElement(tag), { textContent: value });
 
-const ORDER = ['completed', 'failed', 'cancelled', 'in_progress', 'pending'];
+const ORDER = ['completed', 'failed', 'cancelled', 'in_progress', 'input_required', 'pending'];
 
 /** `11 tasks: 5 completed, 6 failed` (the statuses with tasks only). */
 export function describeCounts(counts) {
@@ -16,14 +18,17 @@ export function describeCounts(counts) {
 /**
  * Shows `task` (a task as the API gives it) in `container`; for a root, `counts` (its tree's tasks
  * per status, as `tasks.get` of a root gives them) too: a root can complete with failed tasks under it.
+ * A task waiting for input gets its question and a form whose answer goes to `onAnswer(taskId, input)`.
  */
-export function renderTaskPanel(container, task, counts = task.counts) {
+export function renderTaskPanel(container, task, counts = task.counts, onAnswer = undefined) {
+  const waiting = task.waiting;
   const executor = task.params?.executor_id ?? task.schemas?.method ?? task.name;
   const rows = [
     ['id', task.id],
     ['name', task.name],
     ['status', task.status],
     ...(counts ? [['tasks', describeCounts(counts)]] : []),
+    ...(waiting ? [['waiting', describeWait(waiting)]] : []),
     ['progress', `${Math.round((task.progress ?? 0) * 100)}%`],
     ['executor', executor],
     ['user', task.user_id ?? '—'],
@@ -39,10 +44,24 @@ export function renderTaskPanel(container, task, counts = task.counts) {
       dd.dataset.field = 'counts';
       dd.classList.toggle('warn', counts.failed > 0);
     }
+    if (name === 'waiting') dd.dataset.field = 'waiting';
     dl.append(text('dt', name), dd);
   }
+  // Events redraw the panel: a form being filled in for the same question stays as it is.
+  const kept = container.querySelector('form.answer');
   container.textContent = '';
   container.append(dl);
+  if (waiting?.kind === 'input') {
+    const prompt = text('p', waiting.prompt);
+    prompt.dataset.field = 'prompt';
+    container.append(text('h4', 'question'), prompt);
+    if (waiting.timeout_at) {
+      const then = waiting.has_default ? 'then the default answer' : 'then the task fails';
+      container.append(text('p', `Answer by ${new Date(waiting.timeout_at).toLocaleString()} (${then}).`));
+    }
+    const same = kept?.dataset.task === task.id && kept.dataset.key === waiting.key;
+    if (onAnswer) container.append(same ? kept : answerForm(task, onAnswer));
+  }
   for (const [name, value] of [
     ['inputs', task.inputs],
     ['params', task.params],

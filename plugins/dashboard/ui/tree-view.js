@@ -14,6 +14,8 @@ const el = (name, attrs = {}) => {
   for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, String(value));
   return node;
 };
+// A waiting task's mark: a question, a timer, its spawned children.
+const WAIT_MARKS = { input: '?', sleep: '◷', children: '⋯' };
 const label = (task) => (task.name.length > 30 ? `${task.name.slice(0, 29)}…` : task.name);
 
 /** A tree view in `container`; `onSelect(id)` hears clicks on nodes. */
@@ -33,6 +35,11 @@ export function createTreeView(container, onSelect) {
         node.group.dataset.status = fields.status;
       }
       if (typeof fields.warn === 'boolean') node.group.classList.toggle('warn', fields.warn);
+      if (typeof fields.waiting === 'string') {
+        if (fields.waiting) node.group.dataset.waiting = fields.waiting;
+        else delete node.group.dataset.waiting;
+        node.wait.textContent = WAIT_MARKS[fields.waiting] ?? '';
+      }
       if (typeof fields.progress === 'number')
         node.bar.setAttribute('width', String(Math.round(WIDTH * Math.min(1, Math.max(0, fields.progress)))));
     }
@@ -96,19 +103,24 @@ export function createTreeView(container, onSelect) {
         text.textContent = label(task);
         const title = el('title');
         title.textContent = `${task.name} (${task.id})`;
-        group.append(box, bar, text, title);
+        const wait = el('text', { class: 'wait', x: WIDTH - 18, y: 18 });
+        if (task.waiting) {
+          group.dataset.waiting = task.waiting.kind;
+          wait.textContent = WAIT_MARKS[task.waiting.kind] ?? '';
+        }
+        group.append(box, bar, text, wait, title);
         // The root's mark, shown (class `warn`) when it completed with failed tasks under it.
         if (task.id === root.id)
           group.append(Object.assign(el('text', { class: 'mark', x: WIDTH - 18, y: 18 }), { textContent: '⚠' }));
         group.addEventListener('click', () => onSelect(task.id));
         boxes.append(group);
-        nodes.set(task.id, { group, box, bar });
+        nodes.set(task.id, { group, box, bar, wait });
       }
       svg.append(boxes);
       container.append(svg);
       if (selected) this.select(selected);
     },
-    /** Sets a node's status, progress and warning mark (painted on the next frame). */
+    /** Sets a node's status, progress, warning mark and `waiting` kind ('' when not; painted on the next frame). */
     update(id, fields) {
       pending.set(id, { ...pending.get(id), ...fields });
       frame ||= requestAnimationFrame(paint);
