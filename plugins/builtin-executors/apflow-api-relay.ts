@@ -12,6 +12,7 @@ export interface ProgressRelay {
 const ENDED = new Set(['task_completed', 'task_failed', 'task_cancelled']);
 const VERB: Record<string, string> = {
   task_start: 'started',
+  task_waiting: 'is waiting (for input, a timer or tasks it added)',
   task_completed: 'completed',
   task_failed: 'failed',
   task_cancelled: 'cancelled',

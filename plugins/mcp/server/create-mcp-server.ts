@@ -2,6 +2,7 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
   CallToolRequestSchema,
+  ElicitResultSchema,
   ErrorCode,
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
@@ -16,6 +17,7 @@ import {
 import { describeSchemaErrors, isApflowError, version, type PluginApp } from 'apflow';
 import { Compile } from 'typebox/compile';
 import { FailedAnswer, ToolFailure, type McpCaller } from './caller.ts';
+import type { Elicit } from './elicit-input.ts';
 import { listResources, readResource, resourceTemplates } from './resources.ts';
 import { createResourceSubscriptions } from './resource-subscriptions.ts';
 import { toolSchemas, type ToolName } from './tool-schemas.ts';
@@ -121,12 +123,26 @@ export function createMcpServer(
                 params: { progressToken: token, progress: value, ...(total === undefined ? {} : { total }), message },
               })
               .catch(() => undefined);
+    // On the call's own stream (relatedRequestId): with Streamable HTTP, the client answers on a new POST of the session.
+    const elicit: Elicit | undefined = server.getClientCapabilities()?.elicitation?.form
+      ? (params, options) =>
+          extra.sendRequest({ method: 'elicitation/create', params }, ElicitResultSchema, {
+            signal: options.signal,
+            timeout: options.timeoutMs,
+          })
+      : undefined;
     // A cancel from the client (or the client going away) stops the call; a server closing does not.
     const cancelled = new AbortController();
     const onAbort = () => serverClosing() || cancelled.abort(extra.signal.reason);
     extra.signal.addEventListener('abort', onAbort, { once: true });
     try {
-      return toolResult(await tool.call(app, args, caller, { signal: cancelled.signal, progress }));
+      return toolResult(
+        await tool.call(app, args, caller, {
+          signal: cancelled.signal,
+          ...(progress ? { progress } : {}),
+          ...(elicit ? { elicit } : {}),
+        }),
+      );
     } catch (error) {
       return toolError(error, caller);
     } finally {

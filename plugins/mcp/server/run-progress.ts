@@ -9,7 +9,7 @@ const FINISHED = new Set(['task_completed', 'task_failed', 'task_cancelled']);
  * Turns a run's task events into MCP progress: `progress` counts the tasks that finished (plus
  * the running task's own share of progress), out of the tasks in the run when known; the message
  * says which task moved. MCP wants `progress` to grow with each notification, so an event that
- * would not raise it sends nothing.
+ * would not raise it sends nothing; `note` sends a message of its own (a question waiting).
  */
 export function createRunProgress(sink: ProgressSink, names: ReadonlyMap<string, string>, total: number | undefined) {
   let finished = 0;
@@ -19,7 +19,9 @@ export function createRunProgress(sink: ProgressSink, names: ReadonlyMap<string,
     last = value;
     sink(value, total, message);
   };
-  return (event: TaskEvent) => {
+  /** A message that must reach the client (a question waiting): always raises `progress`, never past the next whole task. */
+  const note = (message: string) => send(last < finished ? finished : last + (finished + 1 - last) / 2, message);
+  const onEvent = (event: TaskEvent) => {
     const name = names.get(event.task_id) ?? event.task_id;
     if (FINISHED.has(event.type)) {
       finished += 1;
@@ -35,4 +37,5 @@ export function createRunProgress(sink: ProgressSink, names: ReadonlyMap<string,
       );
     }
   };
+  return { onEvent, note };
 }

@@ -1,5 +1,6 @@
 import type { PluginApp, TaskJson, TaskTreeJson } from 'apflow';
 import { callTasks, FailedAnswer, ToolFailure, type McpCaller } from './caller.ts';
+import { createInputAsker, type Elicit } from './elicit-input.ts';
 import { createRunProgress, type ProgressSink } from './run-progress.ts';
 
 /** Arguments of `execute_task`. */
@@ -17,13 +18,16 @@ export interface RunRequest {
   signal: AbortSignal;
   /** Present when the client asked for progress (a `progressToken`). */
   progress?: ProgressSink;
+  /** Present when the client declared the `elicitation` capability (form mode): asks it a task's question. */
+  elicit?: Elicit;
 }
 
 /**
  * `execute_task`: creates the tree (`tasks`) or picks the stored task (`task_id`, a copy of it
  * for an ownerless tree or with `copy_execution`, as `tasks.execute` picks), runs it, and — with
  * `wait` (the default) — answers the outcome with each task's status (a tool error unless it
- * completed). The run's events become progress notifications; a cancelled request cancels the tree.
+ * completed). The run's events become progress notifications; a task's question becomes an
+ * elicitation when the client takes them (see elicit-input.ts); a cancelled request cancels the tree.
  */
 export async function executeTask(
   app: PluginApp,
@@ -45,31 +49,46 @@ export async function executeTask(
       message: `Started; read task://${rootId} or call get_task_status to follow it`,
     };
   }
+  // Ends with the call, or at the client's cancel: the forms still open are then withdrawn.
+  const callOver = new AbortController();
   // The task asked for (the whole tree for a root): other pending tasks of its tree stay as they are.
-  const cancel = () =>
+  const cancel = () => {
+    callOver.abort();
     void callTasks(
       app,
       'tasks.cancel',
       { task_ids: [target], error_message: 'Cancelled by the MCP client' },
       caller,
     ).catch(() => undefined);
+  };
   // At once: a cancel may come while the run's tree is still being read.
   if (request.signal.aborted) cancel();
   else request.signal.addEventListener('abort', cancel, { once: true });
   let following: { stop(): void } | undefined;
+  let asker: ReturnType<typeof createInputAsker> | undefined;
   try {
-    if (request.progress) {
+    if (request.progress || request.elicit) {
       const tree = (await callTasks(app, 'tasks.tree', { task_id: rootId }, caller)) as TaskTreeJson;
       const names = new Map(flatten(tree).map((task) => [task.id, task.name]));
+      const progress = request.progress
+        ? createRunProgress(request.progress, names, target === rootId ? names.size : undefined)
+        : undefined;
+      const asking = createInputAsker(app, caller, {
+        ...(request.elicit ? { elicit: request.elicit } : {}),
+        note: (message) => progress?.note(message),
+        nameOf: (taskId) => names.get(taskId) ?? taskId,
+        signal: callOver.signal,
+      });
+      asker = asking;
       // From the run's own first event: never an earlier run's events of the same tree.
-      following = app.engine.follow(
-        rootId,
-        run.first_seq - 1,
-        createRunProgress(request.progress, names, target === rootId ? names.size : undefined),
-      );
+      following = app.engine.follow(rootId, run.first_seq - 1, (event) => {
+        progress?.onEvent(event);
+        asking.onEvent(event);
+      });
     }
     const outcome = await run.done;
     const after = (await callTasks(app, 'tasks.tree', { task_id: rootId }, caller)) as TaskTreeJson;
+    const elicitations = asker?.outcomes() ?? [];
     const answer = {
       ...outcome,
       tasks: flatten(after).map((task) => ({
@@ -78,11 +97,13 @@ export async function executeTask(
         status: task.status,
         ...(task.error ? { error: task.error } : {}),
       })),
+      ...(elicitations.length > 0 ? { elicitations: [...elicitations] } : {}),
     };
     return outcome.status === 'completed' ? answer : new FailedAnswer({ ...answer });
   } finally {
     request.signal.removeEventListener('abort', cancel);
     following?.stop();
+    callOver.abort();
   }
 }
 

@@ -32,7 +32,7 @@ export const tools: Record<ToolName, ToolDefinition> = {
   execute_task: {
     title: 'Run a task tree',
     description:
-      'Runs a task tree and, by default, waits for it to end: give `tasks` (a new tree: one root, children naming parent_id) or `task_id` (a stored task; its dependencies run first). Answers the status, result and error of the task run, and the status of every task in its tree. Sends progress notifications as tasks finish when the request has a progressToken; cancelling the request cancels the tree. With wait: false it answers at once with the root id.',
+      'Runs a task tree and, by default, waits for it to end: give `tasks` (a new tree: one root, children naming parent_id) or `task_id` (a stored task; its dependencies run first). Answers the status, result and error of the task run, and the status of every task in its tree. Sends progress notifications as tasks finish when the request has a progressToken; cancelling the request cancels the tree. A task that asks for input is asked through elicitation when the client supports it (else the progress says how to answer with tasks.resume); the call waits until the tree ends. With wait: false it answers at once with the root id.',
     annotations: { destructiveHint: false, idempotentHint: false, openWorldHint: true },
     call: (app, args, caller, request) => executeTask(app, args as ExecuteArgs, caller, request),
   },
