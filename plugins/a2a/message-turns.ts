@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Message, Role, type SendMessageRequest } from '@a2a-js/sdk';
-import { ApflowError, isRecord, mayAccess, mayChange, type PluginApp, type TaskRow } from 'apflow';
+import { ApflowError, isRecord, mayAccess, mayChange, type PluginApp } from 'apflow';
 import type { A2aStore, A2aTaskRow } from './a2a-store.ts';
+import { answerQuestion, readAnswer } from './answer-question.ts';
 import type { CallInfo } from './call-context.ts';
 import { invalidParams, stateName, taskNotFound, unsupported } from './errors.ts';
 import { readIntent } from './message-intent.ts';
 import type { PushService } from './push-service.ts';
+import { readTree, type Question, type TreeNow } from './questions.ts';
 import { runOperation, createTree } from './tasks-api-calls.ts';
 import { agentMessage, isTerminalState, stateOf, STATE, type WireJson } from './task-view.ts';
 
@@ -13,19 +15,24 @@ const WAITING_FOR_TREE =
   'Send the task tree to run as a data part {"tasks": [...]} (each task: name, schemas.method, inputs, parent_id, dependencies), ' +
   'with this taskId to continue this task; or name another operation in metadata.method (tasks.get, tasks.list, ...).';
 
-/** What one message did to its task: the task, and the run it started (if any). */
-export interface Turn {
+/** An A2A task as the caller may see it, with its tree now. */
+export interface Loaded extends TreeNow {
   row: A2aTaskRow;
-  root?: TaskRow;
-  /** Settles when the tree this message started has ended. */
-  done?: Promise<unknown>;
-  /** The seq the started run's events follow (its first event is `after + 1`). */
-  after?: number;
+}
+
+/** What one message did to its task: the task, and the run it started or answered (if any). */
+export interface Turn extends Loaded {
+  /**
+   * The run this message started (a tree) or let go on (an answer): its updates follow event
+   * `after`, with `questions` open then.
+   */
+  run?: { after: number; questions: Question[] };
 }
 
 /**
  * How A2A messages act on apflow: loading an A2A task as the caller may see or change it, and
- * applying one message to its task (a new task, a tree to run, or another operation).
+ * applying one message to its task (a new task, a tree to run, an answer to a question of its
+ * tree, or another operation).
  */
 export function createMessageTurns(
   app: PluginApp,
@@ -33,17 +40,17 @@ export function createMessageTurns(
   push: PushService,
   options: { maxHistory: number },
 ) {
-  async function load(id: string, call: CallInfo): Promise<{ row: A2aTaskRow; root: TaskRow | undefined }> {
+  async function load(id: string, call: CallInfo): Promise<Loaded> {
     const row = id ? await store.getTask(id) : undefined;
     if (!row || !mayAccess(call.principal, row.user_id)) throw taskNotFound(id);
-    return { row, root: row.root_task_id ? ((await app.tasks.get(row.root_task_id)) ?? undefined) : undefined };
+    return { row, ...(await readTree(app, row.root_task_id)) };
   }
 
   /**
    * The task `id` as the caller may change it (send to, cancel, configure): an ownerless task (made
    * while authentication was off) is read-only to users other than administrators.
    */
-  async function loadForChange(id: string, call: CallInfo): Promise<{ row: A2aTaskRow; root: TaskRow | undefined }> {
+  async function loadForChange(id: string, call: CallInfo): Promise<Loaded> {
     const loaded = await load(id, call);
     if (!mayChange(call.principal, loaded.row.user_id)) {
       throw unsupported(
@@ -80,7 +87,12 @@ export function createMessageTurns(
     // Created a moment ago by this message: nothing else can have begun it.
     if (!run.started) throw new ApflowError('APF_CONFLICT', { message: `Task ${rootId} is already running` });
     push.watch(row, rootId);
-    return { row, root: (await app.tasks.get(rootId)) ?? undefined, done: run.done, after: run.first_seq - 1 };
+    return { row, ...(await readTree(app, rootId)), run: { after: run.first_seq - 1, questions: [] } };
+  }
+
+  /** Answers the open question the message answers (see answer-question.ts). */
+  async function answer(loaded: Loaded, message: Message, call: CallInfo): Promise<void> {
+    await answerQuestion(app, readAnswer(loaded.row.id, message.parts, loaded.questions), call);
   }
 
   function checkMessage(request: SendMessageRequest): NonNullable<SendMessageRequest['message']> {
@@ -111,22 +123,28 @@ export function createMessageTurns(
       };
     }
     const now = new Date().toISOString();
-    let row: A2aTaskRow;
-    let root: TaskRow | undefined;
+    let loaded: Loaded;
+    let answered = false;
     if (message.taskId) {
-      ({ row, root } = await loadForChange(message.taskId, call));
+      loaded = await loadForChange(message.taskId, call);
+      const { row, root, questions } = loaded;
       if (message.contextId && message.contextId !== row.context_id) {
         throw invalidParams(
           `message.contextId ${message.contextId} does not match task ${row.id} (context ${row.context_id})`,
         );
       }
-      const state = stateOf(row, root);
+      const state = stateOf(row, root, questions);
       if (isTerminalState(state))
         throw unsupported(`task ${row.id} is ${stateName(state)}, and a terminal task takes no more messages`);
       if (intent.kind === 'method')
         throw unsupported('other operations (metadata.method) are asked in a message without a taskId');
+      // While a task of the tree waits for an answer, the message is that answer (whatever it holds).
+      if (questions.length > 0) {
+        await answer(loaded, message, call);
+        answered = true;
+      }
     } else {
-      row = {
+      const row: A2aTaskRow = {
         id: randomUUID(),
         context_id: message.contextId || randomUUID(),
         user_id: call.principal?.user_id ?? null,
@@ -138,17 +156,20 @@ export function createMessageTurns(
         created_at: now,
         updated_at: now,
       };
+      loaded = { row, root: undefined, questions: [] };
     }
+    const row = loaded.row;
+    const runsTree = intent.kind === 'tree' && !answered;
     // The history keeps the message, and the tree's secret inputs in it only sealed: sealed in
     // place, so the tree is created from the same sealed values (they open only for a run).
-    if (intent.kind === 'tree') for (const task of intent.tasks) sealTaskInputs(task);
+    if (runsTree) for (const task of intent.tasks) sealTaskInputs(task);
     remember(row, Message.toJSON({ ...message, taskId: row.id, contextId: row.context_id }) as WireJson);
     row.updated_at = now;
     if (!message.taskId) await store.insertTask(row);
     const pushConfig = request.configuration?.taskPushNotificationConfig;
     if (pushConfig?.url) await push.create(row, { ...pushConfig, taskId: row.id }, call, 0);
 
-    if (intent.kind === 'tree') {
+    if (runsTree) {
       if (row.root_task_id)
         throw unsupported(`task ${row.id} already runs a task tree; send a new tree without a taskId`);
       return startTree(row, intent.tasks, call);
@@ -159,7 +180,13 @@ export function createMessageTurns(
       remember(row, reply);
     }
     await store.saveTask(row);
-    return { row, root };
+    if (!answered || !row.root_task_id) return loaded;
+    push.watch(row, row.root_task_id);
+    // The run goes on from the answer: updates from what is read now (events before it tell of
+    // the time before the answer). A tree that ended meanwhile has nothing more to follow.
+    const tree = await readTree(app, row.root_task_id);
+    if (isTerminalState(stateOf(row, tree.root, tree.questions))) return { row, ...tree };
+    return { row, ...tree, run: { after: tree.root?.event_seq ?? 0, questions: tree.questions } };
   }
 
   return { load, loadForChange, takeMessage };

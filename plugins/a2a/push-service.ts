@@ -106,7 +106,7 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
     if (configs.length === 0) return;
     const { treeUpdates } = await sdk();
     const after = Math.min(...configs.map((config) => config.delivered_seq));
-    for await (const update of treeUpdates(app, row, rootId, after, stop.signal)) {
+    for await (const update of treeUpdates(app, row, rootId, after, { signal: stop.signal })) {
       if (stop.signal.aborted) return;
       // Read the configs for each update: ones added or deleted meanwhile count from then on.
       for (const config of await store.pushConfigs(row.id)) {

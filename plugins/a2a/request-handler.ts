@@ -5,9 +5,11 @@ import type { A2ARequestHandler } from '@a2a-js/sdk/server';
 import { isAdmin, type PluginApp } from 'apflow';
 import type { A2aStore } from './a2a-store.ts';
 import { callInfo, type CallInfo } from './call-context.ts';
-import { createMessageTurns, type Turn } from './message-turns.ts';
+import { createMessageTurns, type Loaded } from './message-turns.ts';
+import { openQuestions, readTree } from './questions.ts';
+import { retriedTask, sendOnce } from './send-once.ts';
 import type { PushService } from './push-service.ts';
-import { treeUpdates } from './task-updates.ts';
+import { treeUpdates, untilInterrupted } from './task-updates.ts';
 import { agentMessage, isTerminalState, stateOf, STATE, taskObject } from './task-view.ts';
 
 /**
@@ -23,7 +25,8 @@ export function createRequestHandler(
 ): A2ARequestHandler {
   /** The task `id` as the caller may see it: unknown and other users' tasks are not found. */
   const { load, loadForChange, takeMessage } = createMessageTurns(app, store, push, options);
-  const asTask = (turn: Turn, historyLength?: number) => taskObject(turn.row, turn.root, { historyLength });
+  const asTask = (loaded: Loaded, historyLength?: number) =>
+    taskObject(loaded.row, loaded.root, { historyLength, questions: loaded.questions });
 
   return {
     getAgentCard: async () => options.card(),
@@ -33,13 +36,20 @@ export function createRequestHandler(
 
     async sendMessage(request, context) {
       const call = callInfo(context);
-      const turn = await takeMessage(request, call);
-      if ('reply' in turn) return turn.reply;
-      if (turn.done && !request.configuration?.returnImmediately) {
-        await turn.done;
-        turn.root = turn.row.root_task_id ? ((await app.tasks.get(turn.row.root_task_id)) ?? undefined) : undefined;
-      }
-      return asTask(turn, request.configuration?.historyLength);
+      // A retry (the same messageId and message from the same caller) starts nothing new.
+      const sent = await sendOnce(app, request, call, () => takeMessage(request, call));
+      if ('reply' in sent) return sent.reply;
+      const blocking = !request.configuration?.returnImmediately;
+      const historyLength = request.configuration?.historyLength;
+      if ('taskId' in sent) return retriedTask(app, await load(sent.taskId, call), { blocking, historyLength });
+      const turn = sent.turn;
+      const state = stateOf(turn.row, turn.root, turn.questions);
+      if (!turn.run || !blocking || !turn.row.root_task_id || state === STATE.inputRequired || isTerminalState(state))
+        return asTask(turn, historyLength);
+      // Until the tree ends or a task of it asks (A2A's terminal and interrupted states).
+      const rootId = turn.row.root_task_id;
+      await untilInterrupted(treeUpdates(app, turn.row, rootId, turn.run.after, { questions: turn.run.questions }));
+      return asTask({ row: turn.row, ...(await readTree(app, rootId)) }, historyLength);
     },
 
     async *sendMessageStream(request, context): AsyncGenerator<StreamResponse> {
@@ -50,14 +60,14 @@ export function createRequestHandler(
         return;
       }
       yield { payload: { $case: 'task', value: asTask(turn, request.configuration?.historyLength) } };
-      if (turn.done && turn.row.root_task_id)
-        for await (const update of treeUpdates(app, turn.row, turn.row.root_task_id, turn.after ?? 0))
+      const { run, row } = turn;
+      if (run && row.root_task_id)
+        for await (const update of treeUpdates(app, row, row.root_task_id, run.after, { questions: run.questions }))
           yield update.response;
     },
 
     async getTask(request, context): Promise<Task> {
-      const { row, root } = await load(request.id, callInfo(context));
-      return taskObject(row, root, { historyLength: request.historyLength });
+      return asTask(await load(request.id, callInfo(context)), request.historyLength);
     },
 
     async listTasks(request, context) {
@@ -85,14 +95,15 @@ export function createRequestHandler(
 
     async *resubscribe(request, context): AsyncGenerator<StreamResponse> {
       const call = callInfo(context);
-      const { row, root } = await load(request.id, call);
-      const state = stateOf(row, root);
+      const loaded = await load(request.id, call);
+      const { row, root, questions } = loaded;
+      const state = stateOf(row, root, questions);
       if (isTerminalState(state) && call.version === '1.0') {
         throw unsupported(`task ${row.id} is ${stateName(state)}, so there is nothing more to subscribe to`);
       }
-      yield { payload: { $case: 'task', value: taskObject(row, root) } };
+      yield { payload: { $case: 'task', value: asTask(loaded) } };
       if (root && !isTerminalState(state))
-        for await (const update of treeUpdates(app, row, root.id, root.event_seq)) yield update.response;
+        for await (const update of treeUpdates(app, row, root.id, root.event_seq, { questions })) yield update.response;
     },
 
     async createTaskPushNotificationConfig(config: TaskPushNotificationConfig, context) {
@@ -144,10 +155,14 @@ async function listTasks(
       root,
     ]),
   );
-  let tasks = rows.map((row) =>
-    taskObject(row, row.root_task_id ? roots.get(row.root_task_id) : undefined, {
-      historyLength: request.historyLength,
-      includeArtifacts: request.includeArtifacts ?? false,
+  let tasks = await Promise.all(
+    rows.map(async (row) => {
+      const root = row.root_task_id ? roots.get(row.root_task_id) : undefined;
+      return taskObject(row, root, {
+        historyLength: request.historyLength,
+        includeArtifacts: request.includeArtifacts ?? false,
+        questions: await openQuestions(app, root),
+      });
     }),
   );
   let total: number;

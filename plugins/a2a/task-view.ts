@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Message, Task, type TaskStatusUpdateEvent, type TaskArtifactUpdateEvent } from '@a2a-js/sdk';
 import type { TaskEvent, TaskRow } from 'apflow';
 import type { A2aTaskRow } from './a2a-store.ts';
+import { questionParts, type Question } from './questions.ts';
 
 /** v1.0 wire JSON (ProtoJSON): what is stored, and what the SDK's `fromJSON` reads. */
 export type WireJson = Record<string, unknown>;
@@ -38,8 +39,15 @@ export function treeState(root: TaskRow): string {
   }
 }
 
-/** The state of an A2A task: its tree's, once it has one. */
-export const stateOf = (row: A2aTaskRow, root: TaskRow | undefined) => (root ? treeState(root) : row.state);
+/**
+ * The state of an A2A task: its tree's, once it has one; `input-required` while a task of the
+ * tree waits for an answer (`questions`: those open now, see questions.ts).
+ */
+export function stateOf(row: A2aTaskRow, root: TaskRow | undefined, questions: readonly Question[] = []): string {
+  if (!root) return row.state;
+  const state = treeState(root);
+  return questions.length > 0 && !isTerminalState(state) ? STATE.inputRequired : state;
+}
 
 /** An agent message of the task, as wire JSON. */
 export function agentMessage(row: Pick<A2aTaskRow, 'id' | 'context_id'>, parts: WireJson[]): WireJson {
@@ -65,19 +73,22 @@ export function resultArtifact(root: TaskRow): WireJson {
 
 /**
  * The A2A Task for `row` (v1.0 wire JSON): state, status message and timestamp from the tree
- * when it has one, the result artifact once it completed, the last `historyLength` messages.
+ * when it has one (the open `questions` of its tasks in the message while it waits for input),
+ * the result artifact once it completed, the last `historyLength` messages.
  */
 export function taskJson(
   row: A2aTaskRow,
   root: TaskRow | undefined,
-  options: { historyLength?: number; includeArtifacts?: boolean } = {},
+  options: { historyLength?: number; includeArtifacts?: boolean; questions?: readonly Question[] } = {},
 ): WireJson {
-  const state = stateOf(row, root);
+  const questions = options.questions ?? [];
+  const state = stateOf(row, root, questions);
   const status: WireJson = {
     state,
     timestamp: root ? (root.completed_at ?? root.updated_at ?? row.updated_at) : row.updated_at,
   };
   if (root && isTerminalState(state)) status.message = agentMessage(row, [runSummary(root)]);
+  else if (root && state === STATE.inputRequired) status.message = agentMessage(row, questionParts(questions));
   else if (!root && row.status_message) status.message = row.status_message;
   const history =
     options.historyLength === undefined
@@ -98,8 +109,16 @@ export const taskObject = (
   options?: Parameters<typeof taskJson>[2],
 ): Task => Task.fromJSON(taskJson(row, root, options));
 
-/** A status update for one event of the task's tree (the event itself as a data part). */
-export function statusUpdate(row: A2aTaskRow, state: string, event: TaskEvent): TaskStatusUpdateEvent {
+/**
+ * A status update for one event of the task's tree: the event itself as a data part, after the
+ * open `questions` (text and data parts, as in the Task's status message) while it waits for input.
+ */
+export function statusUpdate(
+  row: A2aTaskRow,
+  state: string,
+  event: TaskEvent,
+  questions: readonly Question[] = [],
+): TaskStatusUpdateEvent {
   const data: WireJson = {
     protocol: 'a2a',
     type: event.type,
@@ -111,12 +130,13 @@ export function statusUpdate(row: A2aTaskRow, state: string, event: TaskEvent): 
   };
   if (event.message !== undefined) data.message = event.message;
   if (event.error !== undefined) data.error = event.error;
+  if (event.waiting !== undefined) data.waiting = event.waiting;
   return {
     taskId: row.id,
     contextId: row.context_id,
     status: {
       state: Task.fromJSON({ status: { state } }).status?.state ?? 0,
-      message: Message.fromJSON(agentMessage(row, [{ data }])),
+      message: Message.fromJSON(agentMessage(row, [...(questions.length ? questionParts(questions) : []), { data }])),
       timestamp: event.timestamp,
     },
     metadata: undefined,
