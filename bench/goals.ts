@@ -137,6 +137,38 @@ export const goals: Goal[] = [
   },
   { workload: 'schedules', figure: 'start_p99_ms', why: "due time to the fired tree's root starting, p99" },
   { workload: 'schedules', figure: 'firing_cpu_pct', why: 'CPU (% of one core) while 1,000 fires a second run' },
+  // Durable timers (issue 24): 10,000 tasks each suspended on a 1 s timer (bench/durable-timers.ts).
+  {
+    workload: 'durable-timers',
+    figure: 'resume_lateness_p99_ms',
+    why: '10,000 tasks (100 trees of 100) sleeping 1 s at once: wake time to the resumed run starting, p99',
+  },
+  {
+    workload: 'durable-timers',
+    figure: 'resume_lateness_p99_vs_bare',
+    why: 'that p99 over the p99 of 10,000 bare setTimeout(1000) in the same process',
+  },
+  {
+    workload: 'durable-timers',
+    figure: 'rss_per_waiting_task_bytes',
+    at_most: 1024,
+    why: 'RSS with 10,000 tasks waiting over RSS before their run (each after a full GC), per task',
+  },
+  {
+    workload: 'durable-timers',
+    figure: 'marginal_heap_per_waiting_task_bytes',
+    why: 'live heap each waiting task adds once the caches are full: the second 5,000 over the first',
+  },
+  {
+    workload: 'durable-timers',
+    figure: 'flat_heap_per_waiting_task_bytes',
+    why: 'live heap per waiting task when each is a single-task tree (a run of its own)',
+  },
+  {
+    workload: 'durable-timers',
+    figure: 'high_resume_lateness_p99_ms',
+    why: 'the same lateness p99 at engine.concurrency 1,000',
+  },
   // Start-up (issue 21): apflow's build installed in an app, `apflow serve` against a bare
   // Fastify + sqlite3 process started the same way in the same rounds (bench/startup.ts).
   {

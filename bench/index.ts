@@ -34,7 +34,11 @@ if (unknown.length) {
 const lastLine = (out: string) => JSON.parse(out.trim().split('\n').at(-1) as string) as unknown;
 const selected = names.filter((n) => only.length === 0 || only.includes(n));
 /** The servers each scenario measures on, started by the bench (see services.ts). */
-const needs: Record<string, ('postgres' | 'redis')[]> = { 'scale-out': ['postgres'], peers: ['postgres', 'redis'] };
+const needs: Record<string, ('postgres' | 'redis')[]> = {
+  'scale-out': ['postgres'],
+  peers: ['postgres', 'redis'],
+  'durable-timers': ['postgres'],
+};
 const stopServices = startServices([...new Set(selected.flatMap((name) => needs[name] ?? []))], (line) =>
   console.error(`bench: ${line}`),
 );

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createApp } from 'apflow';
 import { peakRssMb, quiet, withApp, type Figures } from './bench-app.ts';
 import { durableChainMs } from './durable-chain.ts';
+import { measureDurableTimers } from './durable-timers.ts';
 import { sameWritesChainMs } from './same-writes-chain.ts';
 import { runFanout } from './fanout.ts';
 import { httpWorkloads } from './http-workloads.ts';
@@ -152,6 +153,11 @@ export const workloads: Record<string, () => Promise<Figures>> = {
   async schedules() {
     return withApp((app) => measureSchedules(app));
   },
+  /**
+   * 10,000 tasks suspended on 1 s durable timers and resumed (issue 24): resume lateness against
+   * bare `setTimeout`s, at the default and a higher concurrency, and what waiting tasks hold.
+   */
+  'durable-timers': measureDurableTimers,
   /** From writing an executor file to the new version being the one tasks get, 10 edits. */
   async 'executor-reload'() {
     const dir = mkdtempSync(join(tmpdir(), 'apflow-bench-reload-'));

@@ -62,6 +62,7 @@ export { eventJson } from './engine/task-events.ts';
 export type { TaskRepository } from './engine/task-repository.ts';
 export type { CopyOptions, CopyResult } from './engine/copy-task.ts';
 export type { ResumeAnswer } from './engine/resume-task.ts';
+export type { Checkpoint, Idempotency, IdempotentCall } from './idempotency/idempotency.ts';
 export type { DurableContext, InputRequest, SpawnedResult, SpawnOptions, SpawnTask } from './engine/durable-types.ts';
 export type { TaskStep, TaskSteps, TaskWait } from './tasks/task-wait.ts';
 export type { TaskListFilter } from './storage/queries/select-tasks.ts';

@@ -29,6 +29,18 @@ export async function dropSpawned(
     const gone = new Set(
       rows.filter((row) => row.spawned_by !== null && (!scope || scope.has(row.spawned_by))).map((row) => row.id),
     );
+    // What the dropped tasks spawned, and their children, go with them (deletes do not cascade).
+    for (let grew = gone.size > 0; grew;) {
+      grew = false;
+      for (const row of rows)
+        if (
+          !gone.has(row.id) &&
+          ((row.spawned_by && gone.has(row.spawned_by)) || (row.parent_id && gone.has(row.parent_id)))
+        ) {
+          gone.add(row.id);
+          grew = true;
+        }
+    }
     if (gone.size === 0) continue;
     const kept = rows.filter((row) => !gone.has(row.id));
     for (const spawner of new Set(rows.flatMap((row) => (gone.has(row.id) ? [row.spawned_by as string] : []))))

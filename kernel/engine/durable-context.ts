@@ -1,7 +1,7 @@
 import { Compile } from 'typebox/compile';
 import { ApflowError } from '../errors/apflow-error.ts';
 import { errorMessage } from '../internal/error-message.ts';
-import { toJsonValue } from '../internal/to-json-value.ts';
+import { hasNul, toJsonValue } from '../internal/to-json-value.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
 import type { TaskStep, TaskSteps, TaskWait } from '../tasks/task-wait.ts';
 import type { InputRequest, SpawnOptions, SpawnedResult, DurableContext, SpawnTask } from './durable-types.ts';
@@ -23,11 +23,31 @@ export interface DurableRun {
   read(ids: readonly string[]): Promise<TaskRow[]>;
   /** Takes the run's secrets out of a value before it is stored. */
   scrub(value: unknown): unknown;
+  /** Seals a spawned task's secret inputs (its executor's `secretInputs`) before it is stored. */
+  seal?: (row: TaskRow) => Record<string, unknown> | null;
+  /** The run's signal: once it aborted (cancelled, timed out, lost), no durable call does anything. */
+  signal: AbortSignal;
   maxTreeSize: number;
+}
+
+/**
+ * A failure of a durable call that a retry of the task would meet again (its children failed, its
+ * question timed out): the task fails without its retries.
+ */
+export class DurableFailure extends Error {
+  constructor(
+    message: string,
+    /** The spawned children's outcomes, when children failed. */
+    readonly results?: SpawnedResult[],
+  ) {
+    super(message);
+  }
 }
 
 const invalid = (message: string) => new ApflowError('APF_INVALID_PARAMS', { message });
 const ENDED = new Set(['completed', 'failed', 'cancelled']);
+/** The longest durable sleep: a year. */
+const MAX_SLEEP_S = 366 * 86_400;
 
 /**
  * The durable half of an executor's context (`step`, `askInput`, `sleep`, `spawn`): an executor
@@ -47,6 +67,10 @@ export function createDurableContext(run: DurableRun): {
   const suspended = new Promise<Suspension>((resolve) => (suspend = resolve));
   const keyOf = (kind: keyof typeof counters, name: string | undefined) =>
     `${kind}:${name ?? String(++counters[kind])}`;
+  // A run that suspended or was aborted is over: its executor may still be awaiting something
+  // else, but nothing it asks for afterwards runs or is stored (a later run owns the task).
+  const over = () => waiting || run.signal.aborted;
+  const never = () => new Promise<never>(() => undefined);
 
   const wait = (entry: { key: string; step: TaskStep }, on: TaskWait, spawned?: TaskRow[]): Promise<never> => {
     steps[entry.key] = entry.step;
@@ -63,7 +87,10 @@ export function createDurableContext(run: DurableRun): {
       const key = `step:${name}`;
       const stored = steps[key];
       if (stored && 'step' in stored) return stored.step as T;
-      const value = run.scrub(toJsonValue(await fn(), `step '${name}'`));
+      if (over()) return never();
+      const done = await fn();
+      if (over()) return never();
+      const value = run.scrub(toJsonValue(done, `step '${name}'`));
       steps[key] = { step: value };
       await run.save(structuredClone(steps));
       return value as T;
@@ -74,13 +101,15 @@ export function createDurableContext(run: DurableRun): {
       const key = keyOf('input', request.name);
       const stored = steps[key];
       if (stored && 'answer' in stored) return stored.answer as T;
+      if (over()) return never();
+      const hasDefault = request.default !== undefined;
       const now = Date.now();
       const asked = stored && 'asked_at' in stored ? stored : undefined;
       const timeoutAt =
         asked?.timeout_at ?? (timeoutS === undefined ? undefined : new Date(now + timeoutS * 1000).toISOString());
       if (timeoutAt !== undefined && Date.parse(timeoutAt) <= now) {
-        if (!('default' in request))
-          throw new Error(
+        if (!hasDefault)
+          throw new DurableFailure(
             `no answer to "${prompt}" within ${timeoutS ?? 'the'}${timeoutS === undefined ? '' : 's'} timeout`,
           );
         steps[key] = { answer: request.default, by: null };
@@ -99,26 +128,28 @@ export function createDurableContext(run: DurableRun): {
           prompt,
           ...(schema ? { schema } : {}),
           ...(timeoutAt ? { timeout_at: timeoutAt } : {}),
-          has_default: 'default' in request,
+          has_default: hasDefault,
         },
       );
     },
 
     sleep(seconds: number): Promise<void> {
-      if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0)
-        throw invalid(`ctx.sleep needs a number of seconds >= 0 (got ${String(seconds)})`);
+      if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0 || seconds > MAX_SLEEP_S)
+        throw invalid(`ctx.sleep needs a number of seconds from 0 to ${MAX_SLEEP_S} (got ${String(seconds)})`);
       return sleepTill(keyOf('sleep', undefined), Date.now() + seconds * 1000);
     },
 
     sleepUntil(date: Date | string | number): Promise<void> {
       const at = new Date(date).getTime();
-      if (Number.isNaN(at)) throw invalid(`ctx.sleepUntil needs a date (got ${String(date)})`);
+      if (Number.isNaN(at) || at > Date.now() + MAX_SLEEP_S * 1000)
+        throw invalid(`ctx.sleepUntil needs a date at most ${MAX_SLEEP_S / 86_400} days ahead (got ${String(date)})`);
       return sleepTill(keyOf('sleep', undefined), at);
     },
 
     async spawn(tasks: readonly SpawnTask[], options: SpawnOptions = {}): Promise<SpawnedResult[]> {
       const key = keyOf('spawn', options.name);
       const stored = steps[key];
+      if (over()) return never();
       if (stored && 'task_ids' in stored) {
         const rows = new Map((await run.read(stored.task_ids)).map((row) => [row.id, row]));
         const open = stored.task_ids.filter((id) => !ENDED.has(rows.get(id)?.status ?? 'cancelled'));
@@ -127,7 +158,11 @@ export function createDurableContext(run: DurableRun): {
       }
       if (!Array.isArray(tasks)) throw invalid('ctx.spawn needs an array of tasks');
       if (tasks.length === 0) return [];
-      const rows = spawnRows(run.task, tasks, run.maxTreeSize);
+      if (hasNul(JSON.stringify(tasks)))
+        throw invalid('ctx.spawn: a task holds the character U+0000, which cannot be stored');
+      const rows = spawnRows(run.task, tasks, run.maxTreeSize).map((row) =>
+        run.seal ? { ...row, inputs: run.seal(row) } : row,
+      );
       const ids = rows.filter((row) => row.parent_id === run.task.id).map((row) => row.id);
       return wait({ key, step: { task_ids: ids } }, { kind: 'children', key, task_ids: ids }, rows);
     },
@@ -140,6 +175,7 @@ export function createDurableContext(run: DurableRun): {
 
   const sleepTill = async (key: string, at: number): Promise<void> => {
     const stored = steps[key];
+    if (over()) return never();
     const until = stored && 'until' in stored ? stored.until : new Date(at).toISOString();
     if (Date.parse(until) <= Date.now()) {
       if (!stored) {
@@ -160,6 +196,8 @@ function checkRequest(request: InputRequest): InputRequest {
     throw invalid('ctx.askInput needs { prompt, schema?, timeout_s?, default? }');
   if (typeof request.prompt !== 'string' || request.prompt.trim() === '')
     throw invalid('ctx.askInput needs a prompt (a non-empty string)');
+  if (hasNul(JSON.stringify([request.prompt, request.schema ?? null, request.default ?? null])))
+    throw invalid('ctx.askInput: the question holds the character U+0000, which cannot be stored');
   if (request.schema !== undefined) {
     if (!request.schema || typeof request.schema !== 'object' || Array.isArray(request.schema))
       throw invalid('ctx.askInput: schema must be a JSON Schema object');
@@ -192,11 +230,9 @@ function resultsOf(ids: readonly string[], rows: ReadonlyMap<string, TaskRow>, r
     const list = bad.map(
       (result) => `${result.name || result.task_id} ${result.status}${result.error ? `: ${result.error}` : ''}`,
     );
-    throw Object.assign(
-      new Error(`${bad.length} of ${results.length} spawned tasks did not complete: ${list.join('; ')}`),
-      {
-        results,
-      },
+    throw new DurableFailure(
+      `${bad.length} of ${results.length} spawned tasks did not complete: ${list.join('; ')}`,
+      results,
     );
   }
   return results;

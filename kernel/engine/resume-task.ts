@@ -1,5 +1,6 @@
 import { Compile } from 'typebox/compile';
 import { ApflowError } from '../errors/apflow-error.ts';
+import { hasNul } from '../internal/to-json-value.ts';
 import { selectRowsIn } from '../storage/queries/run-queries.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
 import type { TreeTx } from './tree-tx.ts';
@@ -24,12 +25,19 @@ export async function resumeTask(tx: TreeTx, taskId: string, input: unknown, by:
   await tx.lock([found.root_id]);
   const [row] = (await selectRowsIn(tx.runner, [taskId])) as [TaskRow];
   const wait = row.waiting;
-  if (row.status !== 'input_required' || wait?.kind !== 'input')
+  if (row.status !== 'input_required' || wait?.kind !== 'input') {
+    const answered = Object.values(row.steps ?? {}).some((step) => 'answer' in step) && !row.completed_at;
+    const why = answered ? ': its question was answered already' : '';
     throw new ApflowError('APF_CONFLICT', {
-      message: `Task ${taskId} is not waiting for input (status: ${row.status})`,
+      message: `Task ${taskId} is not waiting for input (status: ${row.status})${why}`,
       data: { status: row.status },
     });
+  }
   if (input === undefined) throw new ApflowError('APF_INVALID_PARAMS', { message: 'input is required: the answer' });
+  if (hasNul(JSON.stringify(input)))
+    throw new ApflowError('APF_INVALID_PARAMS', {
+      message: 'The answer holds the character U+0000, which cannot be stored',
+    });
   if (wait.schema) {
     const check = Compile(wait.schema as never);
     if (!check.Check(input)) {

@@ -13,7 +13,7 @@ import type { TaskRow } from '../tasks/task-record.ts';
 import { selectExecutor } from '../tasks/select-executor.ts';
 import type { TaskSecrets } from '../secrets/task-secrets.ts';
 import type { TaskWait } from '../tasks/task-wait.ts';
-import { createDurableContext, type DurableRun, type Suspension } from './durable-context.ts';
+import { createDurableContext, DurableFailure, type DurableRun, type Suspension } from './durable-context.ts';
 import type { DurableContext } from './durable-types.ts';
 
 const NOT_RETRYABLE: ReadonlySet<string> = new Set([
@@ -49,7 +49,7 @@ export interface RunTaskOptions {
   /** Opens the task's sealed secret inputs for the run. */
   secrets?: TaskSecrets;
   /** What the durable calls (`ctx.step`, `ctx.askInput`, …) need of the engine. */
-  durable: Omit<DurableRun, 'task' | 'scrub'>;
+  durable: Omit<DurableRun, 'task' | 'scrub' | 'signal'>;
   log: Logger;
 }
 
@@ -112,6 +112,7 @@ export async function runTask(options: RunTaskOptions): Promise<RunOutcome> {
     const durable = createDurableContext({
       ...options.durable,
       task,
+      signal: controller.signal,
       scrub: (value) => (keys.size ? scrubJson(value, keys) : value),
     });
     const ctx = makeContext(options, executorId, controller.signal, keys, durable.api);
@@ -139,6 +140,9 @@ export async function runTask(options: RunTaskOptions): Promise<RunOutcome> {
     if ('suspension' in first) {
       controller.abort(new Error('suspended'));
       const { suspension } = first;
+      // The run is over for the taps too: `after` hears that it waits (no result, no error).
+      if (tapped)
+        await hooks.taskRun.promise({ ...run, phase: 'after', waiting: suspension.wait }).catch(() => undefined);
       return {
         status: 'suspended',
         suspension: keys.size ? { ...suspension, wait: scrubJson(suspension.wait, keys) as TaskWait } : suspension,
@@ -163,7 +167,7 @@ export async function runTask(options: RunTaskOptions): Promise<RunOutcome> {
       if (after?.error && after.error.message !== failed.message) message = after.error.message;
     }
     // A refusal or a bad request fails the same way every time: retrying it only wastes time.
-    const retryable = !isApflowError(error) || !NOT_RETRYABLE.has(error.code);
+    const retryable = error instanceof DurableFailure ? false : !isApflowError(error) || !NOT_RETRYABLE.has(error.code);
     return { status: 'failed', error: scrubText(message || 'the executor failed without a message', keys), retryable };
   } finally {
     clearTimeout(timer);

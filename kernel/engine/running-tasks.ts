@@ -76,12 +76,16 @@ export function createRunningTasks(
             durable: {
               save: (steps) =>
                 new Promise<void>((resolve, reject) => {
-                  if (running.get(row.id)?.lost) return reject(new Error('the task is no longer run here'));
+                  // Only this run of the task, while it runs here: an earlier run's late step must
+                  // not write over the memory of the run that took the task after it.
+                  const entry = running.get(row.id);
+                  if (entry?.row !== row || entry.lost) return reject(new Error('the task is no longer run here'));
                   on.steps(row, steps, (held) =>
                     held ? resolve() : reject(new Error('the task is no longer run here (cancelled or taken over)')),
                   );
                 }),
               read: (ids) => selectTasks(core.sql, ids),
+              ...(core.secrets ? { seal: core.secrets.seal } : {}),
               maxTreeSize: core.settings.max_tree_size,
             },
             log: core.log,

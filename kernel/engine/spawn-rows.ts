@@ -35,7 +35,8 @@ export function spawnRows(spawner: TaskRow, tasks: readonly SpawnTask[], maxTree
     // Every given id counts as taken: each task gets a fresh UUID, references are remapped.
     taken: new Set([...given, SPAWNER]),
     defaultUserId: spawner.user_id,
-    maxTasks: maxTreeSize,
+    // The stand-in is not stored: it does not count.
+    maxTasks: maxTreeSize + 1,
   });
   const [stand, ...spawned] = rows as [TaskRow, ...TaskRow[]];
   return spawned.map((row) => ({

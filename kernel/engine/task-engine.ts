@@ -165,10 +165,13 @@ export function createTaskEngine(options: {
           if (!begun.begun) return;
           begunHere.add(begun.rootId);
           if (executeOptions.request) core.scopes.set(begun.rootId, executeOptions.request.state);
-          done = awaitOutcome({ repo, follow, log }, taskId, begun, () => {
-            begunHere.delete(begun.rootId);
-            core.scopes.delete(begun.rootId);
-            core.memory.drop(begun.rootId, begun.runId);
+          // The follower lives as long as the run (tasks may wait for days): it keeps the ids,
+          // never the rows the run began with (the engine's memory drops those when a task waits).
+          const { rootId, runId, memory: _rows, ...run } = begun;
+          done = awaitOutcome({ repo, follow, log }, taskId, { ...run, rootId, runId }, () => {
+            begunHere.delete(rootId);
+            core.scopes.delete(rootId);
+            core.memory.drop(rootId, runId);
           });
         },
       );
@@ -176,6 +179,17 @@ export function createTaskEngine(options: {
       if (!run.begun || !done) return { started: false, root_task_id: run.rootId, task_id: taskId };
       return { started: true, root_task_id: run.rootId, task_id: taskId, first_seq: run.firstSeq, done };
     },
+    /**
+     * The outcome of a run begun earlier (by this or any server: after a restart, a retried
+     * request), from its first event's seq: settles once it ends, as `execute`'s `done` does.
+     */
+    outcome: (run: { root_task_id: string; task_id: string; first_seq: number }): Promise<TreeOutcome> =>
+      awaitOutcome(
+        { repo, follow, log },
+        run.task_id,
+        { begun: true, rootId: run.root_task_id, runId: '', firstSeq: run.first_seq, endedAtOnce: false },
+        () => undefined,
+      ),
     /** Cancels each task and its unfinished descendants, wherever they run; one result object per id. */
     async cancel(ids: readonly string[], message = 'Cancelled by user'): Promise<CancelResult[]> {
       const { results, abortHere } = await core.transact((tx) => cancelTasks(tx, ids, message));

@@ -48,6 +48,8 @@ export interface TaskRunContext {
   /** Set `result` in `before` to skip the executor and use this value instead. */
   result?: unknown;
   error?: ApflowError;
+  /** In `after` of a run that suspended (the task waits; no result, no error yet): what it waits for. */
+  waiting?: TaskWait;
   /** Set in `before` to refuse the run; the task fails with this error. */
   refuse?: ApflowError;
   /** Per-run scratch space shared by the taps of one run. */

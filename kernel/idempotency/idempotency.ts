@@ -42,10 +42,21 @@ export interface Idempotency {
    * (up to 30 s, then `APF_CONFLICT`); a first request that failed inside leaves the key unused.
    * `work`'s value must be JSON, and fit to store: the wire answer, without secrets.
    */
-  once<T>(call: IdempotentCall, work: () => Promise<T>): Promise<T>;
+  once<T>(
+    call: IdempotentCall,
+    work: (checkpoint: Checkpoint) => Promise<T>,
+    resume?: (checkpoint: unknown) => Promise<T>,
+  ): Promise<T>;
   /** Checks a key a request gave (`source` names where, for the message): a string of 1 to 255 characters. */
   checkKey(key: unknown, source: string): string;
 }
+
+/**
+ * Records what a request has started (JSON, e.g. the run it began), so that once its holder is
+ * gone (a crash, a restart, a fault after the work began) a retry goes on from there with
+ * `resume` instead of starting the work again.
+ */
+export type Checkpoint = (value: unknown) => Promise<void>;
 
 const isErrorCode = (code: unknown): code is ErrorCode =>
   typeof code === 'string' && Object.hasOwn(errorCatalogue, code);
@@ -102,7 +113,12 @@ export function createIdempotency(options: { sql: Sql; log: Logger }): Idempoten
   };
 
   /** Does the work while holding the key's row, and stores how it ended. */
-  async function hold<T>(id: KeyId, holder: string, work: () => Promise<T>): Promise<T> {
+  async function hold<T>(
+    id: KeyId,
+    holder: string,
+    work: (checkpoint: Checkpoint) => Promise<T>,
+    begun = false,
+  ): Promise<T> {
     const renewal = setInterval(() => {
       store
         .renew(id, holder, iso(Date.now() + HOLD_MS))
@@ -117,12 +133,19 @@ export function createIdempotency(options: { sql: Sql; log: Logger }): Idempoten
       });
       if (stored === false) log.warn('an idempotency key was taken over while its request worked (its hold lapsed)');
     };
+    let started = begun;
+    const checkpoint: Checkpoint = async (value) => {
+      started = (await store.checkpoint(id, holder, JSON.stringify(value ?? null))) || started;
+    };
     try {
-      const value = await work();
+      const value = await work(checkpoint);
       await settle('done', value ?? null);
       return value;
     } catch (error) {
       if (callersError(error)) await settle('error', error.toJSON());
+      // Work that began is never begun again: the next retry goes on from the checkpoint.
+      else if (started)
+        await store.lapse(id, holder, iso(0)).catch((err: unknown) => log.error({ err }, 'could not let go of a key'));
       else await store.release(id, holder).catch((err: unknown) => log.error({ err }, 'could not release a key'));
       throw error;
     } finally {
@@ -131,7 +154,11 @@ export function createIdempotency(options: { sql: Sql; log: Logger }): Idempoten
     }
   }
 
-  async function once<T>(call: IdempotentCall, work: () => Promise<T>): Promise<T> {
+  async function once<T>(
+    call: IdempotentCall,
+    work: (checkpoint: Checkpoint) => Promise<T>,
+    resume?: (checkpoint: unknown) => Promise<T>,
+  ): Promise<T> {
     const key = checkKey(call.key, 'the idempotency key');
     const id: KeyId = { scope: call.userId === null ? 'anonymous' : `user:${call.userId}`, key };
     const print = fingerprint(call.method, call.params);
@@ -163,7 +190,11 @@ export function createIdempotency(options: { sql: Sql; log: Logger }): Idempoten
       // Our own stored JSON: the answer the first request with this key gave.
       if (row.state === 'done') return JSON.parse(row.answer ?? 'null') as T;
       if (row.state === 'error') throw storedError(row.answer);
-      if (row.lapsed && (await store.takeOver(id, holder, until, iso(now)))) return hold(id, holder, work);
+      if (row.lapsed && (await store.takeOver(id, holder, until, iso(now)))) {
+        // Our own stored JSON: the checkpoint of the attempt that let go.
+        const from = row.answer === null || !resume ? undefined : (JSON.parse(row.answer) as unknown);
+        return from === undefined || !resume ? hold(id, holder, work) : hold(id, holder, () => resume(from), true);
+      }
       if (Date.now() >= deadline) {
         throw new ApflowError('APF_CONFLICT', {
           message: `idempotency key '${key}' is still in progress (${row.method}, by an earlier request that has not answered yet): retry later for its answer`,

@@ -5,7 +5,10 @@ export interface KeyRow {
   method: string;
   fingerprint: string;
   state: 'pending' | 'done' | 'error';
-  /** JSON text: the answer (`done`) or the caller's error (`error`); null while pending. */
+  /**
+   * JSON text: the answer (`done`) or the caller's error (`error`); while pending, what the
+   * request has started so far (its checkpoint), if it said.
+   */
   answer: string | null;
   /** A pending row whose hold ran out (its holder stopped, or lost its connection). */
   lapsed: boolean;
@@ -74,6 +77,20 @@ export function createKeyStore(sql: Sql) {
         `UPDATE ${TABLE} SET state = ?, answer = ?, holder = NULL, held_until = NULL
          WHERE ${where} AND state = 'pending' AND holder = ? RETURNING scope`,
         [state, answer, id.scope, id.key, holder],
+      ),
+    /** Records what `holder`'s attempt has started (a retry that takes the key over goes on from it). */
+    checkpoint: (id: KeyId, holder: string, answer: string) =>
+      one(`UPDATE ${TABLE} SET answer = ? WHERE ${where} AND state = 'pending' AND holder = ? RETURNING scope`, [
+        answer,
+        id.scope,
+        id.key,
+        holder,
+      ]),
+    /** Lets go of `holder`'s hold at once, keeping its checkpoint: the next retry takes the key over. */
+    lapse: (id: KeyId, holder: string, past: string) =>
+      one(
+        `UPDATE ${TABLE} SET holder = NULL, held_until = ${t} WHERE ${where} AND state = 'pending' AND holder = ? RETURNING scope`,
+        [past, id.scope, id.key, holder],
       ),
     /** Deletes `holder`'s pending row (its attempt failed inside: a retry may do the work). */
     release: (id: KeyId, holder: string) =>

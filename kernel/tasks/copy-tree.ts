@@ -19,7 +19,7 @@ export type CopiedTask = Omit<TaskJson, 'created_at' | 'updated_at' | 'has_copy'
  * originals by mode, gives each a fresh UUID and `original_task_id`, remaps parents and
  * dependencies (dropping those pointing outside the copy), resets the tasks that start over
  * and keeps the finished run of the others (full mode), then applies `reset_fields`. Tasks
- * spawned at run time are left out (a copy's run spawns its own), unless the copy starts at one;
+ * spawned at run time are left out (a copy's run spawns its own), but for the task copied itself;
  * with `keep_answers`, copies that run again keep their originals' answers. `tree` is every row
  * of the tree `taskId` belongs to. Stores nothing.
  */
@@ -29,8 +29,7 @@ export function planCopy(
   options: ParsedCopyOptions,
   now = new Date().toISOString(),
 ): CopyPlan {
-  const spawnedStart = tree.find((row) => row.id === taskId)?.spawned_by;
-  const designed = spawnedStart ? tree : tree.filter((row) => row.spawned_by === null);
+  const designed = tree.filter((row) => row.spawned_by === null || row.id === taskId);
   const { originals, rerun } = selectForCopy(designed, taskId, options);
   const newIds = new Map(originals.map((row) => [row.id, randomUUID()]));
   // Every id asked for is one of the originals' or filtered by newIds.has: it has a new id.

@@ -1,4 +1,4 @@
-import { ApflowError, isRecord, type PluginApp, type RpcContext } from 'apflow';
+import { ApflowError, isRecord, type Checkpoint, type PluginApp, type RpcContext } from 'apflow';
 
 /**
  * The idempotency key of a call: its `idempotency_key` param, or the `Idempotency-Key` header of
@@ -33,13 +33,21 @@ export function withoutKey(params: unknown): unknown {
  * Runs `work` for the call, once per idempotency key of the caller when the call has a key
  * (`app.idempotency`): a retry gets the first call's answer, a different call with the key
  * `APF_CONFLICT`. `work`'s answer is stored: it must be the wire answer (a streamed answer's
- * {@link import('./stream-run.ts').StreamStart}).
+ * {@link import('./stream-run.ts').StreamStart}). Work that records a `checkpoint` (the run it
+ * began) is never begun twice: when its attempt is gone, a retry answers through `resume`.
  */
-export function idempotent<T>(app: PluginApp, ctx: RpcContext, params: unknown, work: () => Promise<T>): Promise<T> {
+export function idempotent<T>(
+  app: PluginApp,
+  ctx: RpcContext,
+  params: unknown,
+  work: (checkpoint?: Checkpoint) => Promise<T>,
+  resume?: (checkpoint: unknown) => Promise<T>,
+): Promise<T> {
   const key = idempotencyKey(app, ctx, params);
   if (key === undefined) return work();
   return app.idempotency.once(
     { key, userId: ctx.principal?.user_id ?? null, method: ctx.method, params: withoutKey(params) },
     work,
+    resume,
   );
 }

@@ -8,6 +8,8 @@ import {
   type RpcContext,
   type Static,
   type TaskRow,
+  type TreeOutcome,
+  type Checkpoint,
 } from 'apflow';
 import {
   CancelParams,
@@ -21,7 +23,7 @@ import { checkAccess, listingUser, mayAccess } from './permissions.ts';
 import { loadTask } from './read-methods.ts';
 import { runTarget } from './ownership.ts';
 import { alreadyRunning } from './execute-to-follow.ts';
-import { runToAnswer } from './run-to-answer.ts';
+import { followToAnswer, runToAnswer, type RunStarted, type WaitingOutcome } from './run-to-answer.ts';
 import { answerStream, startStream } from './stream-run.ts';
 import { idempotent } from './idempotent.ts';
 import { webhookHook, webhookRun } from './webhook-run.ts';
@@ -29,7 +31,7 @@ import { webhookHook, webhookRun } from './webhook-run.ts';
 /** tasks.execute, tasks.cancel (alias tasks.running.cancel), tasks.running.list|status|count. */
 export function registerRunMethods(app: PluginApp): void {
   /** What tasks.execute does for a call: its JSON answer, or the stream it began. */
-  const execute = async (params: Static<typeof ExecuteParams>, ctx: RpcContext) => {
+  const execute = async (params: Static<typeof ExecuteParams>, ctx: RpcContext, checkpoint?: Checkpoint) => {
     const hook = params.webhook_config ? await webhookHook(app, params.webhook_config) : undefined;
     const demo = params.use_demo === true;
     let taskId: string;
@@ -75,28 +77,14 @@ export function registerRunMethods(app: PluginApp): void {
       );
     }
     if (hook) return webhookRun(app, taskId, hook, original, ctx.request, demo);
-    const outcome = await runToAnswer(app, taskId, ctx, demo);
+    const outcome = await runToAnswer(app, taskId, ctx, demo, async (run) => checkpoint?.({ ...run, ...original }));
     if ('already_running' in outcome) return outcome.already_running;
-    if ('waiting' in outcome)
-      return {
-        success: true,
-        protocol: 'jsonrpc',
-        ...outcome,
-        ...(originalTaskId === undefined ? {} : { original_task_id: originalTaskId }),
-        message: 'Task execution waiting for input: answer with tasks.resume',
-      };
-    return {
-      success: true,
-      protocol: 'jsonrpc',
-      root_task_id: outcome.root_task_id,
-      task_id: outcome.task_id,
-      status: outcome.status,
-      progress: outcome.progress,
-      ...(outcome.result === undefined ? {} : { result: outcome.result }),
-      ...(outcome.error === undefined ? {} : { error: outcome.error }),
-      ...(originalTaskId === undefined ? {} : { original_task_id: originalTaskId }),
-      message: `Task execution ${outcome.status}`,
-    };
+    return executeAnswer(outcome, originalTaskId);
+  };
+  /** A retried tasks.execute whose first attempt is gone: its run is followed, not begun again. */
+  const resumeExecute = async (checkpoint: unknown) => {
+    const run = checkpoint as RunStarted & { original_task_id?: string };
+    return executeAnswer(await followToAnswer(app, run), run.original_task_id);
   };
 
   app.rpc.method('/tasks', 'tasks.execute', {
@@ -105,7 +93,14 @@ export function registerRunMethods(app: PluginApp): void {
       'Runs a stored task tree (task_id) or creates and runs one (tasks); answers when it ends, or when a task asks for input (status input_required, answer with tasks.resume). A user running an ownerless tree runs their own copy (root_task_id names it)',
     async handler(params, ctx) {
       // A retry with the key follows the first call's run (a stream) or gets its answer.
-      return answerStream(app, ctx, await idempotent(app, ctx, params, () => execute(params, ctx)));
+      const answer = await idempotent(
+        app,
+        ctx,
+        params,
+        (checkpoint) => execute(params, ctx, checkpoint),
+        resumeExecute,
+      );
+      return answerStream(app, ctx, answer);
     },
   });
 
@@ -246,4 +241,29 @@ async function runningRoots(app: PluginApp): Promise<TaskRow[]> {
   const ids = new Set([...app.engine.runningRoots(), ...(await app.tasks.runningTrees()).map((lease) => lease.id)]);
   const rows = await app.tasks.getMany([...ids]);
   return rows.sort((a, b) => b.created_at.localeCompare(a.created_at));
+}
+
+/** tasks.execute's JSON answer for a run's outcome (or the questions it stopped at). */
+function executeAnswer(outcome: TreeOutcome | WaitingOutcome, originalTaskId: string | undefined) {
+  const original = originalTaskId === undefined ? {} : { original_task_id: originalTaskId };
+  if ('waiting' in outcome)
+    return {
+      success: true,
+      protocol: 'jsonrpc',
+      ...outcome,
+      ...original,
+      message: 'Task execution waiting for input: answer with tasks.resume',
+    };
+  return {
+    success: true,
+    protocol: 'jsonrpc',
+    root_task_id: outcome.root_task_id,
+    task_id: outcome.task_id,
+    status: outcome.status,
+    progress: outcome.progress,
+    ...(outcome.result === undefined ? {} : { result: outcome.result }),
+    ...(outcome.error === undefined ? {} : { error: outcome.error }),
+    ...original,
+    message: `Task execution ${outcome.status}`,
+  };
 }

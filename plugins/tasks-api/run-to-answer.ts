@@ -16,14 +16,42 @@ export interface WaitingOutcome extends Omit<TreeOutcome, 'status'> {
   waiting: OpenQuestion[];
 }
 
+/** A run a call began: what a retry of the call needs to follow it instead of beginning another. */
+export interface RunStarted {
+  task_id: string;
+  root_task_id: string;
+  first_seq: number;
+}
+
 /**
  * Runs the tree of `taskId` and answers when it ends or when one of its tasks asks for input
- * (a person may take hours: the call does not hold the connection that long). The questions
- * listed are those open when the first was asked; the run goes on in the background.
+ * (a person may take hours: the call does not hold the connection that long). `started` hears
+ * of the run before it is followed (an idempotent call records it, see idempotent.ts).
  */
-export async function runToAnswer(app: PluginApp, taskId: string, caller: Caller, demo = false) {
+export async function runToAnswer(
+  app: PluginApp,
+  taskId: string,
+  caller: Caller,
+  demo = false,
+  started?: (run: RunStarted) => Promise<void>,
+) {
   const answer = await app.engine.execute(taskId, { request: caller.request, demo });
   if (!answer.started) return { already_running: alreadyRunning(answer) };
+  const run = { task_id: taskId, root_task_id: answer.root_task_id, first_seq: answer.first_seq };
+  await started?.(run);
+  return followToAnswer(app, run, answer.done);
+}
+
+/**
+ * Follows a run begun earlier (here, or by the first of a retried call's attempts) to the answer
+ * {@link runToAnswer} gives: its outcome, or the questions open when the first was asked. The
+ * questions listed are those open then; the run goes on in the background.
+ */
+export function followToAnswer(
+  app: PluginApp,
+  run: RunStarted,
+  done: Promise<TreeOutcome> = app.engine.outcome(run),
+): Promise<TreeOutcome | WaitingOutcome> {
   return new Promise<TreeOutcome | WaitingOutcome>((resolve, reject) => {
     let settled = false;
     const finish = (outcome: TreeOutcome | WaitingOutcome) => {
@@ -34,11 +62,11 @@ export async function runToAnswer(app: PluginApp, taskId: string, caller: Caller
     };
     const asked = (event: TaskEvent) => {
       if (event.type !== 'task_waiting' || event.waiting?.kind !== 'input' || settled) return;
-      void openQuestions(app, answer.root_task_id).then(
+      void openQuestions(app, run.root_task_id).then(
         (waiting) =>
           finish({
-            root_task_id: answer.root_task_id,
-            task_id: taskId,
+            root_task_id: run.root_task_id,
+            task_id: run.task_id,
             status: 'input_required',
             progress: event.progress,
             waiting,
@@ -46,8 +74,8 @@ export async function runToAnswer(app: PluginApp, taskId: string, caller: Caller
         reject,
       );
     };
-    const following = app.engine.follow(answer.root_task_id, answer.first_seq - 1, asked);
-    answer.done.then(finish, reject);
+    const following = app.engine.follow(run.root_task_id, run.first_seq - 1, asked);
+    done.then(finish, reject);
   });
 }
 

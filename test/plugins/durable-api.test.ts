@@ -211,3 +211,54 @@ test("with auth on, a user cannot answer another user's question (it is not foun
   );
   await eventually(async () => (await call('alice', 'tasks.get', { task_id: taskId })).result?.status === 'completed');
 });
+
+test('spawned tasks: secret inputs sealed, results scrubbed; a rerun of a spawner drops what its children spawned; copies leave spawned tasks out', async (t) => {
+  const { app, ok } = await start(t);
+  const secret = 'hunter2-very-secret-value';
+  const run = await ok<Json>('tasks.execute', {
+    tasks: [{ id: 'sv', name: 'sv', schemas: { method: 'spawn-vault' }, inputs: { password: secret } }],
+  });
+  assert.equal(run.status, 'completed');
+  const [child] = (await ok<Json>('tasks.tree', { task_id: 'sv' })).children as Json[];
+  const stored = JSON.stringify(await app.tasks.get(String(child?.id)));
+  assert.ok(!stored.includes(secret), `the spawned task's row holds the secret: ${stored}`);
+  assert.deepEqual(child?.result, { echoed: 'pw=***' });
+
+  // root → x (spawns 2 fan-outs, each spawning 3 tallies): 1 + 1 + 2 + 6 tasks.
+  await ok('tasks.create', [
+    { id: 'nr', name: 'nr', schemas: { method: 'tally' } },
+    { id: 'nx', name: 'nx', parent_id: 'nr', schemas: { method: 'fan-out' }, inputs: { n: 2, child: 'fan-out' } },
+  ]);
+  assert.equal((await ok<Json>('tasks.execute', { task_id: 'nr' })).status, 'completed');
+  const count = async () => (await app.tasks.tree('nr')).length;
+  assert.equal(await count(), 10);
+  const rerun = await app.engine.execute('nx');
+  assert.ok(rerun.started);
+  assert.equal((await rerun.done).status, 'completed');
+  const rows = await app.tasks.tree('nr');
+  assert.equal(rows.length, 10, 'the grandchildren of the first run went with their spawners');
+  const ids = new Set(rows.map((row) => row.id));
+  assert.ok(
+    rows.every((row) => row.parent_id === null || ids.has(row.parent_id)),
+    'no orphans',
+  );
+
+  const mid = rows.find((row) => row.parent_id === 'nx') as { id: string };
+  const copy = await ok<Json>('tasks.copy', { task_id: mid.id, children: true });
+  assert.equal(copy.children, undefined, 'what the spawned task spawned is not copied: its run spawns it again');
+  assert.equal((await ok<Json>('tasks.execute', { task_id: copy.id })).status, 'completed');
+  assert.equal((await app.tasks.tree(String(copy.id))).length, 4);
+});
+
+test('U+0000 in a step fails the task with a clear message; in an answer it is refused', async (t) => {
+  const { ok, fails } = await start(t);
+  const failed = await ok<Json>('tasks.execute', {
+    tasks: [{ id: 'nul', name: 'nul', schemas: { method: 'nul-step' } }],
+  });
+  assert.equal(failed.status, 'failed');
+  assert.match(String(failed.error), /step 'nul' returned a string holding the character U\+0000/);
+  await ok('tasks.execute', { tasks: approvalTree('n-') });
+  const refused = await fails('tasks.resume', { task_id: 'n-ask', input: { approved: true, note: 'a\u0000b' } });
+  assert.equal(refused.code, -32602);
+  assert.match(refused.message, /U\+0000/);
+});

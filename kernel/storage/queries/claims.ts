@@ -70,7 +70,7 @@ export async function runningPerUser(runner: SqlRunner): Promise<Map<string | nu
 /** How many tasks are ready now and wait for an engine to take them (any engine). */
 export async function countReady(sql: Sql, now: string): Promise<number> {
   const rows = await sql.select<{ n: number | string }>(
-    `SELECT COUNT(*) AS n FROM apflow_tasks WHERE ready_at IS NOT NULL AND ready_at <= ${sql.time} AND status = 'pending'`,
+    `SELECT COUNT(*) AS n FROM apflow_tasks WHERE ready_at IS NOT NULL AND ready_at <= ${sql.time} AND ${statusAmong(['pending', 'input_required'])}`,
     [now],
   );
   return Number(rows[0]?.n ?? 0);

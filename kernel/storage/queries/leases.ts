@@ -79,12 +79,15 @@ export async function runsWithoutId(sql: Sql): Promise<string[]> {
 /** Engines that pinned tasks still waiting to run. */
 export async function pinOwners(sql: Sql): Promise<string[]> {
   const rows = await sql.select<{ pinned_to: string }>(
-    "SELECT DISTINCT pinned_to FROM apflow_tasks WHERE pinned_to IS NOT NULL AND status = 'pending'",
+    "SELECT DISTINCT pinned_to FROM apflow_tasks WHERE pinned_to IS NOT NULL AND status IN ('pending', 'input_required')",
   );
   return rows.map((row) => row.pinned_to);
 }
 
 /** Lets any engine run the tasks pinned to `owner` (it is gone, or stopping). */
 export async function unpin(runner: SqlRunner, owner: string): Promise<void> {
-  await runner.run("UPDATE apflow_tasks SET pinned_to = NULL WHERE pinned_to = ? AND status = 'pending'", [owner]);
+  await runner.run(
+    "UPDATE apflow_tasks SET pinned_to = NULL WHERE pinned_to = ? AND status IN ('pending', 'input_required')",
+    [owner],
+  );
 }
