@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { TaskEvent } from '../hooks/hook-types.ts';
+import type { TaskWait } from '../tasks/task-wait.ts';
 import { ApflowError } from '../errors/apflow-error.ts';
 import { openForCommand } from './open-tasks.ts';
 
@@ -71,6 +72,7 @@ const MARKS: Partial<Record<TaskEvent['type'], string>> = {
   task_completed: '✓',
   task_failed: '✗',
   task_cancelled: '■',
+  task_waiting: '⏸',
   progress: '…',
 };
 
@@ -79,6 +81,16 @@ function showEvent(event: TaskEvent, names: Map<string, string>): void {
   if (!mark) return;
   const name = names.get(event.task_id) ?? event.task_id;
   const detail =
-    event.error ?? event.message ?? (event.type === 'progress' ? `${Math.round(event.progress * 100)}%` : event.status);
+    event.error ??
+    event.message ??
+    (event.waiting ? waitingText(event.waiting, event.task_id) : undefined) ??
+    (event.type === 'progress' ? `${Math.round(event.progress * 100)}%` : event.status);
   process.stderr.write(`${mark} ${name}  ${detail}\n`);
+}
+
+/** What a waiting task waits for, and for a question how to answer it. */
+function waitingText(wait: TaskWait, taskId: string): string {
+  if (wait.kind === 'sleep') return `sleeping until ${wait.until}`;
+  if (wait.kind === 'children') return `waiting for ${wait.task_ids.length} spawned tasks`;
+  return `asks: ${wait.prompt} (answer with tasks.resume {"task_id": "${taskId}", "input": …} on a server using this database)`;
 }
