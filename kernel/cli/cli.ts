@@ -159,6 +159,22 @@ export async function runCli(argv: string[]): Promise<void> {
     });
 
   cli
+    .command('executors <action>', 'The executors this project can run: list')
+    .option('--json', 'print JSON even on a terminal')
+    .action(async (action: string, options: { config?: string; json?: boolean }) => {
+      const { executorsCommand } = await import('./info-commands.ts');
+      await executorsCommand(action, options);
+    });
+
+  cli
+    .command('version', "apflow's version, and the Node.js it runs on")
+    .option('--json', 'print JSON even on a terminal')
+    .action(async (options: { json?: boolean }) => {
+      const { versionCommand } = await import('./info-commands.ts');
+      versionCommand(options);
+    });
+
+  cli
     .command('new <kind> <name>', 'A typed skeleton with its test, here: new executor NAME | new plugin NAME')
     .action(async (kind: string, name: string) => {
       const { newCommand } = await import('./scaffold-commands.ts');
