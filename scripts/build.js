@@ -32,6 +32,10 @@ if (named.length === 0 || !existsSync(join(root, 'dist/kernel/index.d.ts'))) {
   await bundleKernel(root);
   // The dashboard's browser files are served as they are.
   cpSync(join(root, 'plugins/dashboard/ui'), join(root, 'dist/plugins/dashboard/ui'), { recursive: true });
+  // apflow/client for browsers (package.json's `browser` condition; the dashboard serves it too).
+  const { tsImport } = await import('tsx/esm/api');
+  const { bundleBrowserClient } = await tsImport('../plugins/dashboard/bundle-client.ts', import.meta.url);
+  writeFileSync(join(root, 'dist/client/browser.js'), await bundleBrowserClient(join(root, 'client/index.ts')));
   copySwaggerUi();
 }
 const extensions = named.length

@@ -1,5 +1,5 @@
-// The JavaScript of apflow's build: the kernel's entries (the public `apflow` and `apflow/testing`,
-// the CLI) and every built-in plugin, bundled with the dependencies they import by esbuild.
+// The JavaScript of apflow's build: the kernel's entries (the public `apflow`, `apflow/testing` and
+// `apflow/client` for Node, the CLI) and every built-in plugin, bundled with the dependencies they import by esbuild.
 // Starting from some 2,400 module files, Node spent most of a start finding, reading and
 // compiling them (2.4–3.0 s to a healthy /health here); bundled, a start reads about 80 files.
 // Code splitting keeps one copy of each module: the entries share chunks (dist/kernel/chunks/),
@@ -36,7 +36,7 @@ export async function bundleKernel(root) {
     .filter((entry) => existsSync(entry));
   await build({
     absWorkingDir: root,
-    entryPoints: ['kernel/index.ts', 'kernel/cli/cli.ts', 'kernel/testing/index.ts', ...plugins],
+    entryPoints: ['kernel/index.ts', 'kernel/cli/cli.ts', 'kernel/testing/index.ts', 'client/index.ts', ...plugins],
     outdir: 'dist',
     outbase: '.',
     chunkNames: 'kernel/chunks/[name]-[hash]',

@@ -41,6 +41,27 @@ export async function runCli(argv: string[]): Promise<void> {
     });
 
   cli
+    .command(
+      'daemon <action>',
+      'The server in the background, without systemd or Docker: start | stop | status | restart | logs',
+    )
+    .option('--host <host>', 'start, restart: address to listen on (as serve)')
+    .option('--port <port>', 'start, restart: port to listen on (as serve)')
+    .option('--workers <n>', 'start, restart: worker processes (as serve)')
+    .option('--foreground', 'start: serve in this process, logging to the terminal')
+    .option('--background', "start: in the background (the default; the original's flag)")
+    .option('--pid-file <file>', 'the pid file (default .data/apflow.pid; env APFLOW_DAEMON_PID_FILE)')
+    .option('--log-file <file>', 'the log file (default .data/apflow.log; env APFLOW_DAEMON_LOG_FILE)')
+    .option('--timeout <s>', 'start: wait for /health; stop: wait before SIGKILL (default 30)')
+    .option('-n, --lines <n>', 'logs: the last n lines (default 50)')
+    .option('-f, --follow', 'logs: then print lines as they are appended, until Ctrl-C')
+    .option('--json', 'status: print JSON even on a terminal')
+    .action(async (action: string, options: import('./daemon.ts').DaemonOptions) => {
+      const { daemonCommand } = await import('./daemon.ts');
+      await daemonCommand(action, options);
+    });
+
+  cli
     .command('run <file>', 'Create a task tree from a JSON file (or - for stdin) and run it here')
     .option('--user-id <id>', 'Owner of the tree when its tasks name none')
     .action(async (file: string, options: { config?: string; userId?: string }) => {

@@ -1,10 +1,7 @@
 import { ApflowError } from '../errors/apflow-error.ts';
 import { version } from '../internal/version.ts';
 import { openForCommand } from './open-tasks.ts';
-import { printJson, printTable } from './print.ts';
-
-/** Whether a command prints JSON: asked for, or its output is not a terminal (piped, redirected). */
-const wantsJson = (options: { json?: boolean }) => options.json === true || !process.stdout.isTTY;
+import { printJson, printTable, wantsJson } from './print.ts';
 
 /**
  * `apflow version` (the original's command): apflow's version, and the Node.js and platform it

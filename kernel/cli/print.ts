@@ -13,3 +13,6 @@ export function printTable(header: readonly string[], rows: readonly (readonly s
       .trimEnd();
   process.stdout.write(`${[line(header), ...rows.map(line)].join('\n')}\n`);
 }
+
+/** Whether a command prints JSON: asked for, or its output is not a terminal (piped, redirected). */
+export const wantsJson = (options: { json?: boolean }): boolean => options.json === true || !process.stdout.isTTY;

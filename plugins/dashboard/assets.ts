@@ -33,9 +33,13 @@ export async function loadAssets(): Promise<Map<string, Asset>> {
   const dir = join(import.meta.dirname, 'ui');
   const assets = new Map<string, Asset>();
   for (const [name, type] of Object.entries(FILES)) {
-    const body = await readFile(join(dir, name));
-    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
-    assets.set(name, { type, body, gzip: await promisify(gzip)(body), etag });
+    assets.set(name, await makeAsset(type, await readFile(join(dir, name))));
   }
   return assets;
+}
+
+/** An asset of `body`: compressed once, with its ETag. */
+export async function makeAsset(type: string, body: Buffer): Promise<Asset> {
+  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
+  return { type, body, gzip: await promisify(gzip)(body), etag };
 }

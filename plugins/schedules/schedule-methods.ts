@@ -17,7 +17,8 @@ function callerOf(ctx: RpcContext): ScheduleCaller {
   return { principal: ctx.principal, baseUrl: host ? `${proto}://${host}` : undefined };
 }
 
-const DueParams = Type.Object(
+/** Params of tasks.scheduled.due. */
+export const DueParams = Type.Object(
   {
     user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),

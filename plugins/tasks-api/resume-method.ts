@@ -1,7 +1,8 @@
 import { ApflowError, changeRefused, mayChange, Type, type PluginApp } from 'apflow';
 import { loadTask } from './read-methods.ts';
 
-const ResumeParams = Type.Object({
+/** Params of tasks.resume. */
+export const ResumeParams = Type.Object({
   task_id: Type.String({ minLength: 1, maxLength: 255 }),
   input: Type.Optional(Type.Unknown()),
 });

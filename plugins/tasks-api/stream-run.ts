@@ -62,7 +62,9 @@ export async function answerStream(app: PluginApp, ctx: RpcContext, answer: unkn
   if (!isStreamStart(answer)) return answer;
   const { sse, reply } = streamable(app, ctx);
   const { root_task_id: rootId, after, result } = answer.sse_stream;
-  // Events of this run only: the log may hold earlier runs of the same tree.
-  await sse.streamTree(reply, { rootId, after, first: { jsonrpc: '2.0', id: ctx.id, result } });
+  // Events of this run only: the log may hold earlier runs of the same tree. A client whose
+  // stream drops follows the run on from `last_event_id` (GET /tasks/{root}/events).
+  const first = { jsonrpc: '2.0', id: ctx.id, result: { ...result, last_event_id: after } };
+  await sse.streamTree(reply, { rootId, after, first });
   return undefined;
 }

@@ -1,7 +1,7 @@
 // Runs every fenced code block of README.md and docs/*.md, each as its own test named file:line,
 // so the guides stay true (how each language is run: docs/development.md, "The guides' code blocks").
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { freePort, repoRoot } from '../helpers.ts';
@@ -18,7 +18,7 @@ const guides = readdirSync(join(repoRoot, 'docs'))
   .map((name) => `docs/${name}`);
 const files = docFiles(repoRoot, guides);
 const blocks = files.flatMap((file) => extractBlocks(repoRoot, file));
-const MODES = new Set(['skip', 'expect-error', 'serve', 'postgres', 'auth', 'fragment']);
+const MODES = new Set(['skip', 'expect-error', 'serve', 'postgres', 'auth', 'fragment', 'client']);
 const LANGS: Record<string, string> = { ts: 'ts', typescript: 'ts', bash: 'sh', sh: 'sh', shell: 'sh' };
 for (const lang of ['json', 'yaml', 'yml', 'text', 'console', 'output', 'plaintext']) LANGS[lang] = lang;
 
@@ -26,14 +26,17 @@ const sandbox = createSandbox();
 const servers = docServers(sandbox);
 const skipped: string[] = [];
 let tsFiles = new Map<CodeBlock, TsFile>();
+/** The port the ts blocks' `localhost:8000` became (a `client` block's is the plain server's instead). */
+let tsPort = 0;
 let checked: Promise<TypeCheck>;
 const projects = new Map<string, Promise<string | null>>();
 
 before(async () => {
+  tsPort = await freePort();
   const written = writeTsBlocks(
     sandbox.root,
     blocks.filter((block) => LANGS[block.lang] === 'ts'),
-    await freePort(),
+    tsPort,
   );
   tsFiles = new Map(written.map((file) => [file.block, file]));
   checked = typeCheck(sandbox.root, written);
@@ -96,6 +99,12 @@ async function tsBlock(block: CodeBlock): Promise<void> {
   );
   if (file.role === 'fragment') return;
   if (file.role === 'test' || file.role === 'script') {
+    // A client of the server the shell blocks use: its address in place of the free port.
+    if (block.directive?.modes.has('client')) {
+      const path = join(file.dir, file.path);
+      const server = await servers.plain();
+      writeFileSync(path, readFileSync(path, 'utf8').replaceAll(`localhost:${tsPort}`, `localhost:${server.port}`));
+    }
     const result = await runTsFile(file);
     assert.equal(result.code, 0, `${where(block)}: ${ran(result)}`);
     return;

@@ -181,6 +181,7 @@ test("the guide's curl -N: tasks.execute with use_streaming answers the envelope
       status: 'started',
       streaming: true,
       message: 'Task execution started with streaming',
+      last_event_id: 0,
     },
   });
   const streamed = events(frames);
@@ -216,6 +217,7 @@ test('execute_task_tree on / streams too; use_streaming in a batch is refused', 
       status: 'started',
       streaming: true,
       message: 'Task tree execution started with streaming',
+      last_event_id: 0,
     },
   });
   assert.equal(events(frames).at(-1)?.type, 'final');

@@ -1,5 +1,6 @@
-// How the dashboard talks to its server: JSON-RPC on POST /tasks, login, and one WebSocket for
-// live events that resumes where it left off after a dropped connection.
+// How the dashboard talks to its server: JSON-RPC on POST /tasks through apflow/client, login,
+// and one WebSocket for live events that resumes where it left off after a dropped connection.
+import { createClient } from './ui?asset=client.js';
 
 const TOKEN_KEY = 'apflow.token';
 
@@ -10,85 +11,41 @@ export const token = {
 };
 
 /**
- * An error as the server worded it; `status` 401 means a login is needed; `code` is the JSON-RPC
- * error code when there is one (-32601: no such method, e.g. its plugin is disabled).
+ * The server's errors are apflow/client's: `status` 401 means a login is needed; `code` is the
+ * JSON-RPC error code when there is one (-32601: no such method, e.g. its plugin is disabled).
  */
-export class ServerError extends Error {
-  constructor(message, status, code) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
+export { ApflowClientError as ServerError } from './ui?asset=client.js';
 
-const headers = () => {
-  const out = { 'content-type': 'application/json' };
-  const bearer = token.get();
-  if (bearer) out.authorization = `Bearer ${bearer}`;
-  return out;
-};
+// The page's own address names the server: its API is beside /ui (also behind a path prefix).
+const client = createClient({ baseUrl: new URL('.', location.href), token: () => token.get() ?? undefined });
 
-let ids = 0;
-/** Calls a JSON-RPC method of /tasks; resolves with its result, rejects with the server's message. */
-export async function rpc(method, params, options = {}) {
-  const response = await fetch('tasks', {
-    method: 'POST',
-    headers: headers(),
-    body: JSON.stringify({ jsonrpc: '2.0', id: ++ids, method, params }),
-    signal: options.signal,
-  });
-  const body = await response.json().catch(() => null);
-  if (response.status === 401) throw new ServerError(body?.error?.message ?? 'Log in first', 401);
-  if (!body) throw new ServerError(`HTTP ${response.status}`, response.status);
-  if (body.error) throw new ServerError(body.error.message, response.status, body.error.code);
-  return body.result;
-}
+/** Calls a JSON-RPC method of /tasks; resolves with its result, rejects with the server's error. */
+export const rpc = (method, params, options = {}) => client.call(method, params, options);
 
 /**
  * Starts a run of the tree of `taskId` and resolves, as soon as the server has started it, with
  * its answer: `root_task_id` names the tree that runs. With authentication on, a user running a
  * tree that belongs to nobody (an example) runs their own copy of it, so that may be another tree
- * than the one asked for (`original_task_id` is then the one asked for). The answer comes as the
- * first frame of a `use_streaming` stream, which is then let go (the run goes on; its events come
- * over the WebSocket). A tree already running answers `{success: false, status, message}`.
- * Without the server's sse plugin it waits for the plain answer at the end of the run.
+ * than the one asked for (`original_task_id` is then the one asked for). The stream is then let
+ * go (the run goes on; its events come over the WebSocket). A tree already running answers
+ * `{success: false, status, message}`. Without the server's sse plugin it waits for the plain
+ * answer at the end of the run.
  */
 export async function startRun(taskId) {
   const controller = new AbortController();
-  const call = (params, signal) =>
-    fetch('tasks', {
-      method: 'POST',
-      headers: headers(),
-      body: JSON.stringify({ jsonrpc: '2.0', id: ++ids, method: 'tasks.execute', params }),
-      signal,
-    });
-  const response = await call({ task_id: taskId, use_streaming: true }, controller.signal);
-  if ((response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
-    const reader = response.body.getReader();
-    const decoder = new TextDecoder();
-    let buffer = '';
-    while (!buffer.includes('\n\n')) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-    }
+  const stream = client.execute(taskId, { stream: true, signal: controller.signal });
+  stream[Symbol.asyncIterator]()
+    .next()
+    .catch(() => undefined);
+  try {
+    return await stream.started;
+  } catch (error) {
+    if (error.code === -32005 && error.data) return error.data;
+    if (/sse plugin/.test(error.message)) return rpc('tasks.execute', { task_id: taskId });
+    throw error;
+  } finally {
     controller.abort();
-    const frame = buffer
-      .split('\n\n')[0]
-      .split('\n')
-      .filter((line) => line.startsWith('data: '))
-      .map((line) => line.slice(6))
-      .join('\n');
-    const envelope = JSON.parse(frame);
-    if (envelope.error) throw new ServerError(envelope.error.message, response.status);
-    return envelope.result;
   }
-  const body = await response.json().catch(() => null);
-  if (response.status === 401) throw new ServerError(body?.error?.message ?? 'Log in first', 401);
-  if (!body) throw new ServerError(`HTTP ${response.status}`, response.status);
-  if (body.error && /sse plugin/.test(body.error.message)) return rpc('tasks.execute', { task_id: taskId });
-  if (body.error) throw new ServerError(body.error.message, response.status);
-  return body.result;
 }
 
 /** Logs in; resolves once the token is stored. */
