@@ -56,6 +56,24 @@ export default tseslint.config(
     },
   },
   {
+    // apflow/client runs in browsers: types only from the server's code, and no Node module.
+    files: ['client/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/kernel/**', '**/plugins/**', 'apflow', 'node:*'],
+              allowTypeImports: true,
+              message: 'apflow/client runs in browsers: import only types from the server (import type)',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // It counts the wire answers it observes: -32601 there is the reply's code, not a call's error.
     files: ['plugins/metrics/http-observer.ts'],
     rules: { 'no-restricted-syntax': ['error', ...pluginSyntaxRules.filter((rule) => rule !== methodNotFoundRule)] },

@@ -3,11 +3,12 @@ import { ApflowConnectionError, ConflictError, rpcError } from './errors.ts';
 import { followEvents } from './follow-events.ts';
 import type { ExecuteStarted } from './method-types.ts';
 import { sseMessages } from './sse-messages.ts';
-import { nextId, retryable, type CallOptions, type Transport } from './transport.ts';
+import { cutShort, nextId, retryable, type CallOptions, type Transport } from './transport.ts';
 
 /**
  * A streamed run: iterate it for the run's events, in order, ending with `final`. `started`
- * resolves with the server's first answer (the root task id) as soon as the run began.
+ * resolves with the server's first answer (the root task id) as soon as the run began; reading it
+ * sends the request if iterating has not yet (the request is sent once either way).
  */
 export interface ExecutionStream extends AsyncIterable<TaskEvent> {
   readonly started: Promise<ExecuteStarted>;
@@ -90,7 +91,7 @@ export function executeStream(
           return;
         } catch (error) {
           if (options.signal?.aborted) throw options.signal.reason;
-          const dropped = retryable(error) || error instanceof TypeError;
+          const dropped = retryable(error) || cutShort(error);
           if (!dropped || begun) {
             if (!begun || !dropped) throw error;
             break;
@@ -108,7 +109,28 @@ export function executeStream(
     }
   }
 
-  // One run per call: iterating twice reads the same events, not a second run.
-  let iterator: AsyncGenerator<TaskEvent> | undefined;
-  return { started, [Symbol.asyncIterator]: () => (iterator ??= events()) };
+  // One run per call: iterating twice reads the same events, not a second run. Reading `started`
+  // first sends the request too; the event that read brought is the iterator's first.
+  let source: AsyncGenerator<TaskEvent> | undefined;
+  let primed: Promise<IteratorResult<TaskEvent>> | undefined;
+  const iterator: AsyncIterableIterator<TaskEvent> = {
+    next() {
+      const first = primed;
+      primed = undefined;
+      return first ?? (source ??= events()).next();
+    },
+    return: (value?: unknown) => (source ??= events()).return(value),
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return {
+    get started() {
+      if (!source) {
+        primed = (source = events()).next();
+        // Its rejection is the iterator's (and `started`'s) to report.
+        primed.catch(() => undefined);
+      }
+      return started;
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
 }

@@ -1,6 +1,6 @@
 import type { TaskEvent } from 'apflow';
 import { ApflowConnectionError } from './errors.ts';
-import { retryable, type CallOptions, type Transport } from './transport.ts';
+import { cutShort, retryable, type CallOptions, type Transport } from './transport.ts';
 import { sseMessages } from './sse-messages.ts';
 
 /** Options of {@link followEvents}. */
@@ -29,7 +29,8 @@ export async function* followEvents(
         `tasks/${encodeURIComponent(taskId)}/events`,
         { method: 'GET', headers: { accept: 'text/event-stream', 'last-event-id': String(last) } },
         { ...options, timeout: transport.options.timeout },
-        true,
+        // This loop counts the drops: retries inside it as well would multiply them.
+        false,
       );
       if (!response.ok) throw await transport.errorOf(response, 'follow');
       for await (const { data } of sseMessages(response)) {
@@ -42,7 +43,7 @@ export async function* followEvents(
       }
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason;
-      if (!retryable(error) && !(error instanceof TypeError)) throw error;
+      if (!retryable(error) && !cutShort(error)) throw error;
       cause = error;
     }
     if (++drops > limit)

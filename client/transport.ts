@@ -78,7 +78,13 @@ export function createTransport(options: ClientOptions): Transport {
         let response: Response;
         try {
           const headers = await transport.headers({ ...(init.headers as Record<string, string>), ...call.headers });
-          response = await fetchFn(transport.url(path), { ...init, headers, signal: deadline.signal });
+          // Never followed: a redirect would carry the token, the LLM key or a body to another address.
+          response = await fetchFn(transport.url(path), {
+            ...init,
+            headers,
+            signal: deadline.signal,
+            redirect: 'manual',
+          });
         } catch (error) {
           deadline.clear();
           if (call.signal?.aborted) throw call.signal.reason;
@@ -93,17 +99,21 @@ export function createTransport(options: ClientOptions): Transport {
         }
         // The deadline covers the answer's arrival; a stream is then read for as long as it lasts.
         deadline.clear();
+        if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
+          await response.body?.cancel().catch(() => undefined);
+          throw new ApflowConnectionError(
+            `${base.origin} answered ${path} with a redirect${response.headers.get('location') ? ` to ${response.headers.get('location')}` : ''}: give createClient the address it names`,
+            response.status || undefined,
+          );
+        }
         if (!RETRY_STATUSES.has(response.status) || attempt >= attempts) return response;
         await response.body?.cancel().catch(() => undefined);
         await transport.backoff(attempt + 1, call.signal, response.headers.get('retry-after'));
       }
     },
     backoff(attempt, signal, retryAfter) {
-      const asked = Number(retryAfter);
-      const ms =
-        Number.isFinite(asked) && asked >= 0
-          ? Math.min(asked * 1000, 60_000)
-          : Math.min(8000, 500 * 2 ** (attempt - 1)) * (0.75 + Math.random() / 2);
+      const asked = retryAfterMs(retryAfter);
+      const ms = asked ?? Math.min(8000, 500 * 2 ** (attempt - 1)) * (0.75 + Math.random() / 2);
       return sleep(ms, signal);
     },
     async errorOf(response, method) {
@@ -157,6 +167,17 @@ let lastId = 0;
 /** A fresh JSON-RPC request id. */
 export const nextId = (): number => ++lastId;
 
+/**
+ * Whether `error` is a response body cut short (fetch's TypeError: `terminated`, `network error`),
+ * not a bug of the code reading it.
+ */
+export function cutShort(error: unknown): boolean {
+  return (
+    error instanceof TypeError &&
+    /terminated|network|fetch failed|aborted|socket|other side closed/i.test(error.message)
+  );
+}
+
 /** Whether `error` is worth another try of a call safe to repeat (a drop, not a refusal). */
 export function retryable(error: unknown): boolean {
   if (error instanceof ApflowRpcError) return error.status >= 500 || error.status === 429;
@@ -166,16 +187,39 @@ export function retryable(error: unknown): boolean {
 function startDeadline(ms: number, outer: AbortSignal | undefined) {
   const timer = new AbortController();
   let timedOut = false;
-  const handle = setTimeout(() => {
-    timedOut = true;
-    timer.abort(new ApflowTimeoutError(`the request took longer than ${ms} ms`));
-  }, ms);
+  // 0 or Infinity: no deadline (setTimeout would clamp them to 1 ms).
+  const handle =
+    ms > 0 && ms < 2 ** 31
+      ? setTimeout(() => {
+          timedOut = true;
+          timer.abort(new ApflowTimeoutError(`the request took longer than ${ms} ms`));
+        }, ms)
+      : undefined;
   return {
     // The caller's signal still stops a stream after the deadline is cleared.
-    signal: outer ? AbortSignal.any([outer, timer.signal]) : timer.signal,
+    signal: outer ? anySignal(outer, timer.signal) : timer.signal,
     timedOut: () => timedOut,
     clear: () => clearTimeout(handle),
   };
+}
+
+/** A signal aborted by either: AbortSignal.any where there is one (not in Safari < 17.4, Firefox < 124). */
+function anySignal(a: AbortSignal, b: AbortSignal): AbortSignal {
+  if (typeof AbortSignal.any === 'function') return AbortSignal.any([a, b]);
+  const both = new AbortController();
+  for (const one of [a, b]) {
+    if (one.aborted) both.abort(one.reason);
+    else one.addEventListener('abort', () => both.abort(one.reason), { once: true });
+  }
+  return both.signal;
+}
+
+/** Milliseconds a `Retry-After` asks for (seconds, or an HTTP date), at most a minute; undefined when absent. */
+function retryAfterMs(value: string | null | undefined): number | undefined {
+  if (value == null || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - Date.now();
+  return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), 60_000) : undefined;
 }
 
 /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */

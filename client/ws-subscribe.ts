@@ -1,5 +1,5 @@
 import type { TaskEvent } from 'apflow';
-import { ApflowClientError, ApflowConnectionError, NotFoundError } from './errors.ts';
+import { ApflowClientError, ApflowConnectionError, AuthenticationError, NotFoundError } from './errors.ts';
 import type { Transport, WebSocketClass } from './transport.ts';
 
 /** Options of {@link subscribeEvents}. */
@@ -35,23 +35,25 @@ export async function* subscribeEvents(
     };
     const url = transport.url('ws');
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    const socket = new Socket(String(url));
+    // Before the socket: its 'open' must find its handler (a token function may take a while).
     const token = (await transport.headers()).authorization?.slice('Bearer '.length);
+    const socket = new Socket(String(url));
+    // A failed connection also closes: 'close' drives the retry ('ws' throws an 'error' nobody hears).
+    socket.onerror = () => undefined;
     socket.onopen = () => {
       // The token goes in a first message, never in the URL (request logs keep URLs).
       if (token) socket.send(JSON.stringify({ action: 'auth', token }));
       socket.send(JSON.stringify({ action: 'subscribe', task_id: taskId, last_seq: last }));
     };
     socket.onmessage = (message: MessageEvent) => {
-      const data = JSON.parse(String(message.data)) as Record<string, unknown>;
-      if (data.type === 'error' && typeof data.error === 'string') {
-        const Kind = /not found/i.test(data.error) ? NotFoundError : undefined;
-        push({
-          error: Kind
-            ? new Kind({ code: -32004, message: data.error, status: 200, method: 'subscribe' })
-            : new ApflowClientError(data.error),
-        });
-      } else if (typeof data.seq === 'number') push({ event: data as unknown as TaskEvent });
+      let data: Record<string, unknown>;
+      try {
+        data = JSON.parse(String(message.data)) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      if (data.type === 'error' && typeof data.error === 'string') push({ error: refusal(data.error) });
+      else if (typeof data.seq === 'number') push({ event: data as unknown as TaskEvent });
     };
     socket.onclose = () => push({ closed: true });
     const abort = () => socket.close();
@@ -83,6 +85,14 @@ export async function* subscribeEvents(
       );
     await transport.backoff(drops, options.signal);
   }
+}
+
+/** The typed error of a refusal the server sent on the socket. */
+function refusal(message: string): Error {
+  const fields = { message, status: 200, method: 'subscribe' };
+  if (/not found/i.test(message)) return new NotFoundError({ ...fields, code: -32004 });
+  if (/auth|token|unauthori[sz]ed/i.test(message)) return new AuthenticationError({ ...fields, code: -32001 });
+  return new ApflowClientError(message);
 }
 
 /** The WebSocket class to use: the one given, the global one (browsers, Node 22), or `ws`. */

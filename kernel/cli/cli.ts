@@ -1,7 +1,23 @@
 import { cac, type CAC, type Command } from 'cac';
+import { ApflowRpcError } from '../../client/index.ts';
 import { isApflowError } from '../errors/apflow-error.ts';
+import { errorCatalogue } from '../errors/error-catalogue.ts';
 import { version } from '../internal/version.ts';
 import { warmUpUserFiles } from '../internal/bundle-user-file.ts';
+import type { DaemonOptions } from './daemon.ts';
+
+/**
+ * Commands with subcommands of their own flags (the original's `-f` is --file, --force or
+ * --format by subcommand): each parses its arguments itself (command-group.ts), local or `--server`.
+ */
+const GROUPS: Record<string, () => Promise<(argv: string[]) => Promise<void>>> = {
+  tasks: async () => (await import('./tasks.ts')).tasksGroup,
+  run: async () => (await import('./run.ts')).runGroup,
+  generate: async () => (await import('./generate.ts')).generateGroup,
+  executors: async () => (await import('./info-commands.ts')).executorsGroup,
+  login: async () => (await import('./login.ts')).loginCommand,
+  logout: async () => (await import('./login.ts')).logoutCommand,
+};
 
 /** Options every command accepts. */
 interface GlobalOptions {
@@ -23,6 +39,18 @@ export interface ServeOptions extends GlobalOptions {
  * failure ends as one line on stderr and exit code 1.
  */
 export async function runCli(argv: string[]): Promise<void> {
+  // `apflow --config FILE tasks count` is `apflow tasks count --config FILE`.
+  const lead = argv[0] === '--config' ? 2 : argv[0]?.startsWith('--config=') ? 1 : 0;
+  const group = GROUPS[argv[lead] ?? ''];
+  if (group) {
+    try {
+      const run = await group();
+      await run([...argv.slice(lead + 1), ...argv.slice(0, lead)]);
+    } catch (error) {
+      fail(error);
+    }
+    return;
+  }
   const cli = cac('apflow');
   cli.option('--config <file>', 'Config file (.ts, .js, .mjs, .json, .yaml, .yml); env APFLOW_CONFIG');
 
@@ -56,34 +84,23 @@ export async function runCli(argv: string[]): Promise<void> {
     .option('-n, --lines <n>', 'logs: the last n lines (default 50)')
     .option('-f, --follow', 'logs: then print lines as they are appended, until Ctrl-C')
     .option('--json', 'status: print JSON even on a terminal')
-    .action(async (action: string, options: import('./daemon.ts').DaemonOptions) => {
+    .action(async (action: string, options: DaemonOptions) => {
       const { daemonCommand } = await import('./daemon.ts');
       await daemonCommand(action, options);
     });
 
-  cli
-    .command('run <file>', 'Create a task tree from a JSON file (or - for stdin) and run it here')
-    .option('--user-id <id>', 'Owner of the tree when its tasks name none')
-    .action(async (file: string, options: { config?: string; userId?: string }) => {
-      const { runFile } = await import('./run.ts');
-      await runFile(file, options);
-    });
-
-  cli
-    .command('tasks <action> [...ids]', 'Inspect tasks in the database: list | get | tree | status | cancel | watch')
-    .option('--user-id <id>', "list: only this user's tasks")
-    .option('--status <status>', 'list: only tasks in this state')
-    .option('--all', 'list: every task, not only roots')
-    .option('--limit <n>', 'list: at most n (default 100)')
-    .option('--offset <n>', 'list: skip n')
-    .option('--json', 'list: print JSON even on a terminal')
-    .option('--message <text>', 'cancel: the reason stored on the tasks')
-    .option('--interval <s>', 'watch: seconds between looks (default 1)')
-    .action(async (action: string, ids: string[], options: Record<string, unknown>) => {
-      const { tasksCommand } = await import('./tasks.ts');
-      await tasksCommand(action, ids, options);
-    });
-
+  // Listed here for the help; their own parsers run them (see GROUPS).
+  cli.command(
+    'run <flow|file>',
+    'Run a task tree here or on a server: run flow [EXECUTOR] --tasks/-f/--inputs … (see apflow run --help)',
+  );
+  cli.command(
+    'tasks <action>',
+    'Tasks here or on a server: list get tree children status count create update delete copy cancel resume watch',
+  );
+  cli.command('generate task-tree <requirement>', 'A task tree from a requirement, by an LLM (tasks.generate)');
+  cli.command('login [url]', 'Save a token for a server (used by --server URL), in a file only you can read');
+  cli.command('logout <url>', 'Forget the saved token of a server');
   cli
     .command(
       'schedules <action> [id]',
@@ -179,13 +196,7 @@ export async function runCli(argv: string[]): Promise<void> {
       initCommand(dir);
     });
 
-  cli
-    .command('executors <action>', 'The executors this project can run: list')
-    .option('--json', 'print JSON even on a terminal')
-    .action(async (action: string, options: { config?: string; json?: boolean }) => {
-      const { executorsCommand } = await import('./info-commands.ts');
-      await executorsCommand(action, options);
-    });
+  cli.command('executors <action>', 'The executors this project (or a server) can run: list [--json]');
 
   cli
     .command('version', "apflow's version, and the Node.js it runs on")
@@ -253,9 +264,20 @@ function topLevelHelp(sections: HelpSection[], serve: Command): HelpSection[] {
 export function fail(error: unknown): never {
   const message = isApflowError(error)
     ? `${error.message} (${error.code})`
-    : error instanceof Error
-      ? error.message
-      : String(error);
+    : error instanceof ApflowRpcError
+      ? `${error.message} (${codeOfRpc(error.code, error.status)})`
+      : error instanceof Error
+        ? error.message
+        : String(error);
   process.stderr.write(`apflow: ${message}\n`);
   process.exit(1);
+}
+
+/**
+ * The catalogue's name of a server's JSON-RPC error (`-32004` → `APF_NOT_FOUND`), so a remote
+ * answer prints as a local one does; the HTTP status tells apart codes several names share.
+ */
+function codeOfRpc(code: number, status: number): string {
+  const named = Object.entries(errorCatalogue).filter(([, entry]) => entry.rpc === code);
+  return (named.find(([, entry]) => entry.status === status) ?? named[0])?.[0] ?? `JSON-RPC ${code}`;
 }

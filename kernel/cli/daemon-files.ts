@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { configFileEnvNames } from '../config/config-env.ts';
 import { findConfigFile } from '../config/load-config-file.ts';
 import { ApflowError } from '../errors/apflow-error.ts';
@@ -31,7 +31,19 @@ export interface DaemonState {
 
 /** The daemon the pid file names, as far as this machine can tell. */
 export type DaemonProcess =
-  { state: 'none' } | { state: 'stale'; pid: number | null } | { state: 'running'; pid: number; since: Date };
+  | { state: 'none' }
+  | { state: 'starting' }
+  | { state: 'stale'; pid: number | null }
+  | { state: 'running'; pid: number; since: Date };
+
+/** What `daemon start` writes in the pid file it takes before the server has a pid. */
+export const STARTING_PID = 0;
+
+/**
+ * How long a pid file holding STARTING_PID counts as a start under way: it holds it from the
+ * claim to the spawn (well under a second); an older one was left by a start that died.
+ */
+const STARTING_MS = 60_000;
 
 const ENV_NAMES = {
   pid: ['APFLOW_DAEMON_PID_FILE', 'AIPARTNERUPFLOW_DAEMON_PID_FILE'],
@@ -47,12 +59,20 @@ const ENV_NAMES = {
 export function daemonPaths(options: { pidFile?: string; logFile?: string; config?: string }): DaemonPaths {
   const cwd = process.cwd();
   const fromEnv = (names: readonly string[]) => names.map((name) => process.env[name]).find(Boolean);
-  const explicit = options.config ?? configFileEnvNames.map((name) => process.env[name]).find(Boolean);
-  const configFile = findConfigFile(cwd, explicit);
-  const dataDir = join(configFile ? dirname(configFile) : cwd, '.data');
+  const dataDir = projectDataDir(options.config);
   const pidFile = resolve(cwd, options.pidFile ?? fromEnv(ENV_NAMES.pid) ?? join(dataDir, 'apflow.pid'));
   const logFile = resolve(cwd, options.logFile ?? fromEnv(ENV_NAMES.log) ?? join(dataDir, 'apflow.log'));
   return { pidFile, logFile, stateFile: `${pidFile}.json` };
+}
+
+/**
+ * The project's `.data` folder, where the SQLite default lives: in the folder of the config file
+ * (`config`, else APFLOW_CONFIG…, else the one found from here), else in the current one.
+ */
+export function projectDataDir(config?: string): string {
+  const explicit = config ?? configFileEnvNames.map((name) => process.env[name]).find(Boolean);
+  const configFile = findConfigFile(process.cwd(), explicit);
+  return join(configFile ? dirname(configFile) : process.cwd(), '.data');
 }
 
 /** Creates the folders of the daemon's files. */
@@ -72,6 +92,7 @@ export function daemonProcess(paths: DaemonPaths): DaemonProcess {
     return { state: 'none' };
   }
   const pid = /^\s*(\d+)\s*$/.test(text) ? Number(text) : null;
+  if (pid === STARTING_PID && Date.now() - since.getTime() < STARTING_MS) return { state: 'starting' };
   if (pid === null || pid <= 1 || !isAlive(pid) || !looksLikeApflow(pid)) return { state: 'stale', pid };
   return { state: 'running', pid, since };
 }
@@ -97,8 +118,9 @@ export function isAlive(pid: number): boolean {
 }
 
 /**
- * Guards against a reused pid: on Linux the process's command line must name apflow and serve
- * (or daemon, for `daemon start --foreground`). Where there is no /proc, any live pid passes.
+ * Guards against a reused pid: on Linux the process's command line must be apflow's `serve` (the
+ * server `daemon start` spawns) or `daemon start|restart --foreground` (not any other `apflow
+ * daemon …`, such as a `daemon logs -f` running now). Where there is no /proc, any live pid passes.
  */
 function looksLikeApflow(pid: number): boolean {
   if (!existsSync('/proc/self/cmdline')) return true;
@@ -108,22 +130,33 @@ function looksLikeApflow(pid: number): boolean {
   } catch {
     return true; // gone between the checks, or hidden (hidepid): the signal tells
   }
-  return args.some((arg) => arg.includes('apflow')) && args.some((arg) => arg === 'serve' || arg === 'daemon');
+  const script = args.findIndex((arg) => /^apflow(\.js)?$/.test(basename(arg)));
+  const [command, ...rest] = script === -1 ? [] : args.slice(script + 1);
+  if (command === 'serve') return true;
+  return command === 'daemon' && rest.includes('--foreground') && (rest.includes('start') || rest.includes('restart'));
 }
 
 /**
- * Writes the pid file and the state beside it. The pid file must not exist (the caller cleared a
- * stale one): of two starts at once, the second is refused rather than overwriting the first.
+ * Takes the pid file for a start (holding STARTING_PID until the server has a pid): it must not
+ * exist (the caller cleared a stale one), so of two starts at once the second is refused here,
+ * before it spawns anything.
  */
-export function writeDaemonFiles(paths: DaemonPaths, state: DaemonState): void {
+export function claimPidFile(paths: DaemonPaths): void {
   try {
-    writeFileSync(paths.pidFile, `${state.pid}\n`, { flag: 'wx' });
+    writeFileSync(paths.pidFile, `${STARTING_PID}\n`, { flag: 'wx' });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error; // a Node system error always has a code
     throw new ApflowError('APF_CONFLICT', {
-      message: `another apflow daemon start wrote the pid file ${shown(paths.pidFile)} meanwhile`,
+      message: `another apflow daemon start took the pid file ${shown(paths.pidFile)} meanwhile`,
     });
   }
+}
+
+/** Puts the server's pid in the pid file `claimPidFile` took (replaced whole: no reader sees it empty), and the state beside it. */
+export function writeDaemonFiles(paths: DaemonPaths, state: DaemonState): void {
+  const temporary = `${paths.pidFile}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${state.pid}\n`);
+  renameSync(temporary, paths.pidFile);
   writeFileSync(paths.stateFile, `${JSON.stringify(state, null, 2)}\n`);
 }
 

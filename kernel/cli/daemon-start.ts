@@ -6,10 +6,12 @@ import { resolveConfig } from '../config/resolve-config.ts';
 import { ApflowError } from '../errors/apflow-error.ts';
 import { packageRoot } from '../internal/package-root.ts';
 import {
+  claimPidFile,
   daemonProcess,
   ensureFolders,
   removeDaemonFiles,
   shown,
+  STARTING_PID,
   writeDaemonFiles,
   type DaemonPaths,
   type ServeFlags,
@@ -29,24 +31,27 @@ const FAILED_START_LINES = 30;
  */
 export async function startDaemon(paths: DaemonPaths, flags: ServeFlags, timeoutS: number): Promise<void> {
   const url = await claimStart(paths, flags);
-  if (await portAnswers(url)) {
-    throw new ApflowError('APF_PORT_IN_USE', {
-      message: `port ${new URL(url).port} is already in use (${url} answers): another server listens there`,
-    });
-  }
   const logFrom = sizeOf(paths.logFile);
-  const child = spawnServer(flags, paths.logFile);
   let exited: string | undefined;
-  child.once('exit', (code, signal) => (exited = signal ? `signal ${signal}` : `code ${code ?? '?'}`));
-  const spawned = await new Promise<number>((resolve, reject) => {
-    child.once('spawn', () => resolve(child.pid as number)); // a spawned child has a pid
-    child.once('error', reject);
-  });
-  child.unref();
+  let child: ChildProcess | undefined;
+  let spawned: number;
   try {
+    if (await portAnswers(url)) {
+      throw new ApflowError('APF_PORT_IN_USE', {
+        message: `port ${new URL(url).port} is already in use (${url} answers): another server listens there`,
+      });
+    }
+    const server = (child = spawnServer(flags, paths.logFile));
+    server.once('exit', (code, signal) => (exited = signal ? `signal ${signal}` : `code ${code ?? '?'}`));
+    spawned = await new Promise<number>((resolve, reject) => {
+      server.once('spawn', () => resolve(server.pid as number)); // a spawned child has a pid
+      server.once('error', reject);
+    });
+    server.unref();
     writeDaemonFiles(paths, { pid: spawned, url, log_file: paths.logFile, flags });
   } catch (error) {
-    child.kill('SIGTERM');
+    child?.kill('SIGTERM');
+    removeDaemonFiles(paths, STARTING_PID);
     throw error;
   }
 
@@ -79,14 +84,20 @@ export async function startDaemon(paths: DaemonPaths, flags: ServeFlags, timeout
  */
 export async function runForeground(paths: DaemonPaths, flags: ServeFlags): Promise<void> {
   const url = await claimStart(paths, flags);
-  writeDaemonFiles(paths, { pid: process.pid, url, log_file: 'standard output', flags });
+  try {
+    writeDaemonFiles(paths, { pid: process.pid, url, log_file: 'standard output', flags });
+  } catch (error) {
+    removeDaemonFiles(paths, STARTING_PID);
+    throw error;
+  }
   process.on('exit', () => removeDaemonFiles(paths, process.pid));
   await serve({ host: flags.host, port: flags.port, workers: flags.workers, config: flags.config });
 }
 
 /**
- * Refuses when the pid file names a live server, clears a stale one, checks the configuration
- * (so a bad flag or file fails here, not in the background) and returns the URL it will serve.
+ * Refuses when the pid file names a live server (or a start under way), clears a stale one,
+ * checks the configuration (so a bad flag or file fails here, not in the background), takes the
+ * pid file (claimPidFile) and returns the URL it will serve.
  */
 async function claimStart(paths: DaemonPaths, flags: ServeFlags): Promise<string> {
   const found = daemonProcess(paths);
@@ -95,10 +106,21 @@ async function claimStart(paths: DaemonPaths, flags: ServeFlags): Promise<string
       message: `the daemon is already running (pid ${found.pid}, pid file ${shown(paths.pidFile)}): 'apflow daemon stop' or 'apflow daemon restart'`,
     });
   }
+  if (found.state === 'starting') {
+    throw new ApflowError('APF_CONFLICT', {
+      message: `another apflow daemon start is under way (pid file ${shown(paths.pidFile)}): see 'apflow daemon status'`,
+    });
+  }
   if (found.state === 'stale') {
-    const named = found.pid === null ? 'no pid' : `pid ${found.pid}, which is no apflow server now`;
+    const named =
+      found.pid === null
+        ? 'no pid'
+        : found.pid === STARTING_PID
+          ? 'left by a start that did not finish'
+          : `pid ${found.pid}, which is no apflow server now`;
     process.stderr.write(`apflow: replacing a stale pid file ${shown(paths.pidFile)} (${named})\n`);
-    removeDaemonFiles(paths);
+    // Only if it still holds what was read: another start may have replaced it meanwhile.
+    removeDaemonFiles(paths, found.pid);
   }
   const { config } = await resolveConfig({ cli: serveOverrides(flags) });
   if (config.server.port === 0) {
@@ -107,6 +129,7 @@ async function claimStart(paths: DaemonPaths, flags: ServeFlags): Promise<string
     });
   }
   ensureFolders(paths);
+  claimPidFile(paths);
   return localUrl(config.server.host, config.server.port);
 }
 

@@ -24,11 +24,13 @@ export async function daemonStatus(paths: DaemonPaths, json: boolean): Promise<v
       });
     }
     const stale =
-      found.state !== 'stale'
-        ? ''
-        : stalePid === null
-          ? ` (stale pid file ${shown(paths.pidFile)}: it holds no pid)`
-          : ` (stale pid file ${shown(paths.pidFile)}: pid ${stalePid} is no apflow server now)`;
+      found.state === 'starting'
+        ? ` yet (a daemon start is under way)`
+        : found.state !== 'stale'
+          ? ''
+          : stalePid === null
+            ? ` (stale pid file ${shown(paths.pidFile)}: it holds no pid)`
+            : ` (stale pid file ${shown(paths.pidFile)}: pid ${stalePid} is no apflow server now)`;
     return void process.stdout.write(`apflow daemon is not running${stale}\n`);
   }
   const state = readDaemonState(paths, found.pid);

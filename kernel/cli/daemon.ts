@@ -69,9 +69,14 @@ function start(paths: DaemonPaths, flags: ServeFlags, foreground: boolean, timeo
 async function stop(paths: DaemonPaths, timeoutS: number): Promise<void> {
   const found = daemonProcess(paths);
   if (found.state !== 'running') {
-    if (found.state === 'stale') removeDaemonFiles(paths);
-    const stale = found.state === 'stale' ? ` (removed a stale pid file, ${shown(paths.pidFile)})` : '';
-    process.stdout.write(`apflow daemon is not running${stale}\n`);
+    if (found.state === 'stale') removeDaemonFiles(paths, found.pid);
+    const why =
+      found.state === 'stale'
+        ? ` (removed a stale pid file, ${shown(paths.pidFile)})`
+        : found.state === 'starting'
+          ? ` yet (a daemon start is under way: stop it once it has started)`
+          : '';
+    process.stdout.write(`apflow daemon is not running${why}\n`);
     return;
   }
   const { pid } = found;

@@ -1,96 +1,136 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import type { TaskEvent } from '../hooks/hook-types.ts';
-import type { TaskWait } from '../tasks/task-wait.ts';
 import { ApflowError } from '../errors/apflow-error.ts';
-import { openForCommand } from './open-tasks.ts';
+import { CONNECT_OPTIONS, runGroup as runSubcommands, text, type Parsed, type Subcommand } from './command-group.ts';
+import { withClient } from './connect.ts';
+import { writeOutputFile } from './output-file.ts';
+import { withOwner } from './read-input.ts';
+import { startDetached, startRemote, type BackgroundStart } from './run-background.ts';
+import { runForeground, treeOf, type RunPlan } from './run-flow.ts';
+import { readTaskSource, rootGroups } from './run-input.ts';
 
-/** Options of `apflow run`. */
-export interface RunOptions {
-  config?: string;
-  userId?: string;
+const SUMMARY =
+  'Run a task tree, here (the configured database) or on a server (--server): apflow run flow … or apflow run FILE.json';
+
+/**
+ * `apflow run flow [EXECUTOR_ID] --tasks/-f/--inputs …` (the original's), and `apflow run FILE`
+ * (`run flow --tasks-file FILE`): creates the tree(s), runs them, prints what `tasks.execute`
+ * answered as JSON; exit 1 unless every tree completed.
+ */
+export async function runGroup(argv: string[]): Promise<void> {
+  const [first] = argv;
+  if (first === undefined || first === 'help' || first === '--help' || first === '-h') {
+    process.stdout.write(`${SUMMARY}\n\n`);
+    return runSubcommands('run', SUMMARY, [flowCommand(false)], ['flow', '--help']);
+  }
+  // `apflow run FILE [options]` and `apflow run --tasks …`: the word `flow` left out.
+  if (first === 'flow') return runSubcommands('run', SUMMARY, [flowCommand(false)], argv);
+  return runSubcommands('run', SUMMARY, [flowCommand(true)], ['flow', ...argv]);
+}
+
+/** `run flow`; `fileForm`: called as `apflow run FILE`, whose positional is the tasks file. */
+function flowCommand(fileForm: boolean): Subcommand {
+  return {
+    name: 'flow',
+    args: fileForm ? '[FILE]' : '[EXECUTOR_ID]',
+    summary:
+      'Creates the tree(s) and runs them: prints the outcome JSON (tasks.execute’s answer); exit 0 when every tree completed, else 1',
+    positionals: { min: 0, max: 1 },
+    options: {
+      tasks: {
+        type: 'string',
+        short: 't',
+        value: 'json',
+        description: 'The tasks: a JSON array (or {"tasks": [...]})',
+      },
+      'tasks-file': {
+        type: 'string',
+        short: 'f',
+        value: 'path',
+        description: 'The tasks from a JSON file (- for standard input)',
+      },
+      inputs: {
+        type: 'string',
+        short: 'i',
+        value: 'json',
+        description: 'With EXECUTOR_ID: its inputs, a JSON object (one task "Execute EXECUTOR_ID")',
+      },
+      'inputs-file': { type: 'string', value: 'path', description: 'With EXECUTOR_ID: its inputs from a JSON file' },
+      'task-id': {
+        type: 'string',
+        value: 'id',
+        description: 'Run a stored tree (or the task and its dependencies) instead of creating one',
+      },
+      'use-demo': { type: 'boolean', description: 'Demo mode: executors answer with their demo results' },
+      background: {
+        type: 'boolean',
+        short: 'b',
+        description: 'Start the run and return (it goes on on the server, or in a process of its own)',
+      },
+      watch: { type: 'boolean', short: 'w', description: 'Show the live view on stderr even when not a terminal' },
+      output: { type: 'string', short: 'o', value: 'file', description: 'Write the JSON to FILE instead of stdout' },
+      'user-id': { type: 'string', short: 'u', value: 'id', description: 'The owner of tasks that name none' },
+      ...CONNECT_OPTIONS,
+    },
+    run: (parsed) => runFlow(parsed, fileForm),
+  };
+}
+
+async function runFlow(parsed: Parsed, fileForm: boolean): Promise<void> {
+  const positional = parsed.positionals[0];
+  const taskId = text(parsed, 'task-id');
+  const background = parsed.values.background === true;
+  if (background && parsed.values.watch === true)
+    throw new ApflowError('APF_INVALID_PARAMS', {
+      message: '--watch and --background cannot go together: follow a background run with apflow tasks watch ID',
+    });
+  const source = {
+    executorId: fileForm ? undefined : positional,
+    tasks: text(parsed, 'tasks'),
+    tasksFile: text(parsed, 'tasks-file') ?? (fileForm ? positional : undefined),
+    inputs: text(parsed, 'inputs'),
+    inputsFile: text(parsed, 'inputs-file'),
+  };
+  if (fileForm && positional !== undefined && text(parsed, 'tasks-file') !== undefined)
+    throw new ApflowError('APF_INVALID_PARAMS', { message: 'give the tasks file once: FILE or --tasks-file' });
+  const userId = text(parsed, 'user-id');
+  if (taskId !== undefined && [...Object.values(source), userId].some((value) => value !== undefined))
+    throw new ApflowError('APF_INVALID_PARAMS', {
+      message: '--task-id runs a stored tree: it takes no EXECUTOR_ID, --tasks, --tasks-file, --inputs or --user-id',
+    });
+  const plan: RunPlan = {
+    groups: taskId === undefined ? rootGroups(withOwner(readTaskSource(source), userId)) : undefined,
+    taskId,
+    demo: parsed.values['use-demo'] === true,
+    live: parsed.values.watch === true || process.stderr.isTTY === true,
+  };
+  const answers = background
+    ? await startBackground(parsed, plan)
+    : await withClient(parsed, (_client, connection) => runForeground(connection, plan));
+  const output = text(parsed, 'output');
+  const json = `${JSON.stringify(answers.length === 1 ? answers[0] : answers, null, 2)}\n`;
+  if (!background && answers.some((answer) => answer.status !== 'completed')) process.exitCode = 1;
+  if (output === undefined) return void process.stdout.write(json);
+  writeOutputFile(output, json);
+  process.stderr.write(`wrote ${background ? 'the started runs' : 'the outcome'} to ${output}\n`);
 }
 
 /**
- * `apflow run FILE.json`: creates the tree in the configured database, runs it here, shows live
- * progress on a terminal, prints the outcome as JSON on stdout, and exits 1 unless it completed.
- * Ctrl-C cancels the run.
+ * Starts each tree and returns: on a server, the server runs it; locally, a detached `apflow run
+ * flow --task-id ROOT` does (this process ends now).
  */
-export async function runFile(file: string, options: RunOptions): Promise<void> {
-  const tasks = readTasks(file);
-  const app = await openForCommand(options);
-  try {
-    const tree = await app.engine.createTree(tasks, { userId: options.userId ?? null });
-    const names = new Map<string, string>();
-    const walk = (node: { id: string; name: string; children?: unknown[] }) => {
-      names.set(node.id, node.name);
-      for (const child of (node.children ?? []) as (typeof node)[]) walk(child);
-    };
-    walk(tree);
-    const live = process.stderr.isTTY ? app.engine.subscribe((event) => showEvent(event, names)) : undefined;
-    const run = await app.engine.execute(tree.id);
-    // The tree was created a moment ago by this command: nothing else can have begun it.
-    if (!run.started) throw new Error(`Task ${tree.id} is already running`);
-    const interrupt = () => void app.engine.cancel([tree.id], 'Cancelled from the command line');
-    process.once('SIGINT', interrupt);
-    process.once('SIGTERM', interrupt);
-    const outcome = await run.done;
-    live?.();
-    process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
-    process.exitCode = outcome.status === 'completed' ? 0 : 1;
-  } finally {
-    await app.close();
-  }
-}
-
-function readTasks(file: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file === '-' ? 0 : resolve(file), 'utf8');
-  } catch (error) {
-    throw new ApflowError('APF_INVALID_PARAMS', { message: `cannot read ${file}: ${(error as Error).message}` });
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new ApflowError('APF_PARSE_ERROR', { message: `${file} is not valid JSON: ${(error as Error).message}` });
-  }
-  if (
-    parsed &&
-    typeof parsed === 'object' &&
-    !Array.isArray(parsed) &&
-    Array.isArray((parsed as { tasks?: unknown }).tasks)
-  ) {
-    return (parsed as { tasks: unknown[] }).tasks;
-  }
-  return parsed;
-}
-
-const MARKS: Partial<Record<TaskEvent['type'], string>> = {
-  task_start: '▶',
-  task_completed: '✓',
-  task_failed: '✗',
-  task_cancelled: '■',
-  task_waiting: '⏸',
-  progress: '…',
-};
-
-function showEvent(event: TaskEvent, names: Map<string, string>): void {
-  const mark = MARKS[event.type];
-  if (!mark) return;
-  const name = names.get(event.task_id) ?? event.task_id;
-  const detail =
-    event.error ??
-    event.message ??
-    (event.waiting ? waitingText(event.waiting, event.task_id) : undefined) ??
-    (event.type === 'progress' ? `${Math.round(event.progress * 100)}%` : event.status);
-  process.stderr.write(`${mark} ${name}  ${detail}\n`);
-}
-
-/** What a waiting task waits for, and for a question how to answer it. */
-function waitingText(wait: TaskWait, taskId: string): string {
-  if (wait.kind === 'sleep') return `sleeping until ${wait.until}`;
-  if (wait.kind === 'children') return `waiting for ${wait.task_ids.length} spawned tasks`;
-  return `asks: ${wait.prompt} (answer with tasks.resume {"task_id": "${taskId}", "input": …} on a server using this database)`;
+async function startBackground(parsed: Parsed, plan: RunPlan): Promise<BackgroundStart[]> {
+  const local: { rootId: string; target: string }[] = [];
+  const started = await withClient(parsed, async (client, connection) => {
+    const onServer: BackgroundStart[] = [];
+    for (const group of plan.groups ?? [undefined]) {
+      // Read (or created) first: an unknown --task-id fails here, not in the background.
+      const rootId = (await treeOf(client, plan, group)).id;
+      const target = plan.taskId ?? rootId;
+      if (connection.remote) onServer.push(await startRemote(client, target, plan.demo));
+      else local.push({ rootId, target });
+    }
+    return onServer;
+  });
+  for (const { rootId, target } of local)
+    started.push(await startDetached(rootId, target, { demo: plan.demo, config: text(parsed, 'config') }));
+  return started;
 }

@@ -1,5 +1,6 @@
 import { ApflowError } from '../errors/apflow-error.ts';
 import { openForCommand } from './open-tasks.ts';
+import { readStdin } from './read-input.ts';
 
 /** The part of the jwt-auth plugin's service these commands use. */
 interface AuthService {
@@ -34,13 +35,6 @@ async function withAuth<T>(options: { config?: string }, work: (auth: AuthServic
   } finally {
     await app.close();
   }
-}
-
-/** The whole of standard input, without its final newline. */
-async function readStdin(): Promise<string> {
-  let text = '';
-  for await (const chunk of process.stdin) text += String(chunk);
-  return text.replace(/\r?\n$/, '');
 }
 
 /** `apflow users add NAME [--admin] [--password-stdin] | list | remove NAME`. */

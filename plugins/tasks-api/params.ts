@@ -1,4 +1,4 @@
-import { ApflowError, TASK_STATUSES, Type } from 'apflow';
+import { ApflowError, TASK_STATUSES, Type, type TaskStatus } from 'apflow';
 
 /** The most ids one call may name (as an array or as a comma-separated string). */
 export const MAX_IDS = 1000;
@@ -22,7 +22,8 @@ export const DetailParams = Type.Object({ task_id: Id });
 export const TreeParams = Type.Object({ task_id: Type.Optional(Id), root_id: Type.Optional(Id) });
 export const ChildrenParams = Type.Object({ parent_id: Type.Optional(Id), task_id: Type.Optional(Id) });
 
-const Status = Type.Union(TASK_STATUSES.map((status) => Type.Literal(status)));
+// Built from the one list of states; Unsafe gives it their static type (a mapped array is no tuple).
+const Status = Type.Unsafe<TaskStatus>(Type.Union(TASK_STATUSES.map((status) => Type.Literal(status))));
 
 export const ListParams = Type.Object({
   user_id: Type.Optional(Id),

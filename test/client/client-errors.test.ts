@@ -43,6 +43,9 @@ describe('apflow/client errors', () => {
     proxy.refuseNext(2);
     assert.equal((await client.tasks.count()).total, 0);
     assert.equal(proxy.requests(), 3);
+    // Backed off between tries: at least 0.5 s, then 1 s, less a quarter of jitter.
+    const [first = 0, second = 0, third = 0] = proxy.times();
+    assert.ok(second - first >= 375 && third - second >= 750, `tries at +${second - first} ms, +${third - first} ms`);
 
     proxy.refuseNext(1);
     const before = proxy.requests();
@@ -94,5 +97,32 @@ describe('apflow/client errors', () => {
     );
 
     await assert.rejects(alice.execute(slow, { timeout: 100 }), ApflowTimeoutError);
+  });
+
+  test('subscribe() to a server that is not there ends with a connection error, not a crash', async () => {
+    const client = createClient({ baseUrl: 'http://127.0.0.1:9', maxRetries: 1 });
+    await assert.rejects(async () => {
+      for await (const event of client.subscribe('any')) void event;
+    }, ApflowConnectionError);
+  });
+
+  test('a token from an async function reaches the WebSocket; started resolves without iterating', async (t) => {
+    const { url, alice, tokenFor } = await clientServer(t);
+    const token = await tokenFor('alice');
+    const slowToken = createClient({
+      baseUrl: url,
+      token: () => new Promise<string>((resolve) => setTimeout(() => resolve(token), 200)),
+    });
+    const stream = slowToken.execute([{ id: 'tok', name: 'tok', schemas: { method: 'echo' } }], { stream: true });
+    assert.equal((await stream.started).root_task_id, 'tok');
+    const types: string[] = [];
+    for await (const event of stream) types.push(event.type);
+    assert.equal(types.at(-1), 'final');
+    const again: string[] = [];
+    for await (const event of slowToken.subscribe('tok')) again.push(event.type);
+    assert.deepEqual(again, types, 'the same events over the socket');
+    await assert.rejects(async () => {
+      for await (const event of alice.subscribe('nobody')) void event;
+    }, NotFoundError);
   });
 });

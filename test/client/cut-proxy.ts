@@ -7,6 +7,8 @@ export interface CutProxy {
   url: string;
   /** HTTP requests (and WebSocket upgrades) seen so far, refused ones included. */
   requests: () => number;
+  /** When each of those came (Date.now()). */
+  times: () => number[];
   /** Drops every open connection at once (both ends), as a network failure would. */
   cutAll: () => void;
   /** The next `n` requests get `HTTP 503` and their connection closed, without reaching the server. */
@@ -22,6 +24,7 @@ export async function cutProxy(t: TestContext, target: string): Promise<CutProxy
   const { hostname, port } = new URL(target);
   const open = new Set<Socket>();
   let requests = 0;
+  const times: number[] = [];
   let refuse = 0;
   let dropNext = false;
   const server = createServer((client) => {
@@ -39,6 +42,7 @@ export async function cutProxy(t: TestContext, target: string): Promise<CutProxy
       const text = chunk.toString('latin1');
       if (REQUEST_LINE.test(text)) {
         requests++;
+        times.push(Date.now());
         if (refuse > 0) {
           refuse--;
           upstream.destroy();
@@ -65,6 +69,7 @@ export async function cutProxy(t: TestContext, target: string): Promise<CutProxy
   return {
     url: `http://127.0.0.1:${address.port}`,
     requests: () => requests,
+    times: () => [...times],
     cutAll: () => {
       for (const socket of open) socket.destroy();
       open.clear();

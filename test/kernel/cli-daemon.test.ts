@@ -2,80 +2,10 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
-import {
-  eventually,
-  freePort,
-  launchApflow,
-  PROCESS_START_MS,
-  processGone,
-  runApflow,
-  tempProject,
-  type SpawnApflowOptions,
-} from '../helpers.ts';
+import { test } from 'node:test';
+import { eventually, freePort, launchApflow, PROCESS_START_MS, processGone } from '../helpers.ts';
+import { daemonProject, env, START_TIMEOUT, started, type Status } from './cli-daemon-setup.ts';
 import { getHealth } from './cli-setup.ts';
-
-// A database file inside each test's own project folder; no daemon variables from the machine running the tests.
-const env = { APFLOW_DATABASE_URL: 'sqlite:.data/apflow.sqlite' };
-// `daemon start` waits for /health; each process compiles its TypeScript on load, slowly on a busy CI machine.
-const START_TIMEOUT = String(PROCESS_START_MS / 1000);
-
-interface Status {
-  running: boolean;
-  pid: number | null;
-  url?: string | null;
-  health?: string | null;
-  stale_pid_file?: boolean;
-  pid_file: string;
-  log_file: string;
-}
-
-/**
- * A project folder for daemons, whose servers (every apflow process a pid file named, and their
- * process groups) are killed when the test ends, however it ends.
- */
-function daemonProject(t: TestContext, pidFiles: string[] = ['.data/apflow.pid']) {
-  const dir = tempProject(t);
-  const seen = new Set<number>();
-  const remember = () => {
-    for (const file of pidFiles) {
-      const pid = Number(readIfThere(join(dir, file)).trim());
-      if (pid > 1 && isApflow(pid)) seen.add(pid);
-    }
-  };
-  // Registered after tempProject's: after() hooks run last-registered first, so before the folder goes.
-  t.after(() => {
-    remember();
-    for (const pid of seen) {
-      if (!isApflow(pid)) continue; // the pid may be another program's by now
-      for (const target of [-pid, pid]) {
-        try {
-          process.kill(target, 'SIGKILL');
-        } catch {
-          // gone already
-        }
-      }
-    }
-  });
-  const apflow = async (args: string[], options: SpawnApflowOptions = {}) => {
-    const result = await runApflow(['daemon', ...args], { cwd: dir, ...options, env: { ...env, ...options.env } });
-    remember();
-    return result;
-  };
-  return { dir, apflow, pidOf: (file = '.data/apflow.pid') => Number(readIfThere(join(dir, file)).trim()) };
-}
-
-/** Whether `pid` runs apflow (where there is no /proc to tell: whether it is alive). */
-function isApflow(pid: number): boolean {
-  if (!existsSync('/proc/self/cmdline')) return !processGone(pid);
-  return readIfThere(`/proc/${pid}/cmdline`).includes('apflow.js');
-}
-
-function readIfThere(file: string): string {
-  return existsSync(file) ? readFileSync(file, 'utf8') : '';
-}
-
-const started = /^apflow daemon started \(pid (\d+), (http:\/\/127\.0\.0\.1:\d+), log \.data\/apflow\.log\)$/m;
 
 test('daemon start, status, a refused second start, logs, stop, and status when stopped', async (t) => {
   const { dir, apflow, pidOf } = daemonProject(t);
@@ -258,4 +188,38 @@ test('daemon stop kills a server that does not stop within --timeout', async (t)
   assert.equal(stop.stdout, `apflow daemon killed (pid ${stuck.pid})\n`);
   await eventually(() => stuck.signalCode === 'SIGKILL', PROCESS_START_MS);
   assert.ok(!existsSync(join(dir, '.data/apflow.pid')));
+});
+
+test('of two daemon starts at once, one starts the server and the other is refused before it spawns one', async (t) => {
+  const { dir, apflow, pidOf } = daemonProject(t);
+  const port = String(await freePort());
+  const both = await Promise.all([0, 1].map(() => apflow(['start', '--port', port, '--timeout', START_TIMEOUT])));
+  const winner = both.find((one) => one.code === 0) ?? assert.fail(both.map((one) => one.stderr).join('\n'));
+  const loser = both.find((one) => one !== winner);
+  assert.equal(loser?.code, 1);
+  assert.match(
+    loser?.stderr ?? '',
+    /another apflow daemon start (is under way|took the pid file)|the daemon is already running/,
+  );
+  const pid = Number(started.exec(winner.stdout)?.[1]);
+  assert.equal(pidOf(), pid);
+  const log = readFileSync(join(dir, '.data/apflow.log'), 'utf8');
+  assert.equal(log.match(/"msg":"apflow listening"/g)?.length, 1, 'one server started');
+  assert.doesNotMatch(log, /EADDRINUSE/, 'no second server tried the port');
+});
+
+const noProc = !existsSync('/proc/self/cmdline') && 'no /proc here to read a command line';
+
+test('a running apflow daemon logs -f named by the pid file is no daemon (stale)', { skip: noProc }, async (t) => {
+  const { dir, apflow } = daemonProject(t);
+  mkdirSync(join(dir, '.data'));
+  writeFileSync(join(dir, '.data/apflow.log'), '');
+  const follower = launchApflow(t, ['daemon', 'logs', '-f'], { cwd: dir, env });
+  writeFileSync(join(dir, '.data/apflow.pid'), `${follower.child.pid}\n`);
+  const status = await apflow(['status', '--json']);
+  assert.equal(status.code, 3, status.stdout);
+  const report = JSON.parse(status.stdout) as Status;
+  assert.deepEqual([report.running, report.pid, report.stale_pid_file], [false, follower.child.pid, true]);
+  follower.child.kill('SIGINT');
+  assert.equal(await follower.exited, 0);
 });

@@ -1,139 +1,142 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
-import { createApp } from 'apflow';
-import { eventually, memoryLog, repoRoot, runApflow, spawnApflow, tempProject } from '../helpers.ts';
+import { test } from 'node:test';
+import { runApflow, tempProject } from '../helpers.ts';
+import { call, failing, project, sameBothWays, sampleTree } from './cli-tasks-setup.ts';
 
-const fixture = (name: string) => readFileSync(join(repoRoot, 'test', 'fixtures', 'executors', name), 'utf8');
-
-/** A project with the fixture executors and its own SQLite file. */
-function project(t: TestContext, files: Record<string, string> = {}) {
-  const dir = tempProject(t, {
-    'executors/_runs.ts': fixture('_runs.ts'),
-    'executors/sleep.ts': fixture('sleep.ts'),
-    'executors/hang.ts': fixture('hang.ts'),
-    'executors/fail.ts': fixture('fail.ts'),
-    ...files,
+test('tasks get/tree/children/status/count/list print the same locally and with --server; others see only their own', async (t) => {
+  const p = await project(t, { 'tree.json': JSON.stringify(sampleTree('b-')) });
+  const created = await p.cli(['tasks', 'create', '-f', 'tree.json', '-u', 'bob']);
+  assert.equal(created.code, 0, created.stderr);
+  assert.equal(JSON.parse(created.stdout).user_id, 'bob');
+  const alices = await p.cli(['tasks', 'create', '--stdin'], {
+    as: 'alice',
+    input: JSON.stringify({ tasks: sampleTree('a-') }),
   });
-  return { dir, env: { APFLOW_DATABASE_URL: 'sqlite:.data/apflow.sqlite' } };
-}
+  assert.equal(alices.code, 0, alices.stderr);
+  assert.equal(JSON.parse(alices.stdout).user_id, 'alice', 'a remote user creates their own tasks');
+  const run = (await call(p, 'admin', 'tasks.execute', { task_id: 'b-root' })) as { status: string };
+  assert.equal(run.status, 'completed');
 
-const tree = {
-  tasks: [
-    { id: 'root', name: 'Aggregate', schemas: { method: 'aggregate_results_executor' }, dependencies: ['cpu', 'nap'] },
-    {
-      id: 'cpu',
-      name: 'CPU',
-      parent_id: 'root',
-      schemas: { method: 'system_info_executor' },
-      inputs: { resource: 'cpu' },
-    },
-    { id: 'nap', name: 'Nap', parent_id: 'root', schemas: { method: 'sleep' }, inputs: { ms: 20 } },
-  ],
-};
-
-test('apflow run FILE.json runs the tree and prints the outcome as JSON; tasks get/tree/status/list read it back', async (t) => {
-  const { dir, env } = project(t, { 'tree.json': JSON.stringify(tree) });
-  const run = await runApflow(['run', 'tree.json'], { cwd: dir, env });
-  assert.equal(run.code, 0, run.stderr);
-  const outcome = JSON.parse(run.stdout);
-  assert.equal(outcome.status, 'completed');
-  assert.equal(outcome.root_task_id, 'root');
-  assert.equal(outcome.result.summary, 'Task Results Aggregation');
-  assert.deepEqual(Object.keys(outcome.result.results).sort(), ['cpu', 'nap']);
-  assert.equal(run.stderr, '', 'no live progress when stderr is not a terminal, and no log noise');
-
-  const get = await runApflow(['tasks', 'get', 'cpu'], { cwd: dir, env });
-  assert.equal(JSON.parse(get.stdout).status, 'completed');
-  assert.equal(Object.keys(JSON.parse(get.stdout)).length, 20);
-  const treeOut = JSON.parse((await runApflow(['tasks', 'tree', 'nap'], { cwd: dir, env })).stdout);
-  assert.equal(treeOut.id, 'root');
-  assert.deepEqual(treeOut.children.map((child: { id: string }) => child.id).sort(), ['cpu', 'nap']);
-  const status = JSON.parse((await runApflow(['tasks', 'status', 'root', 'ghost'], { cwd: dir, env })).stdout);
-  assert.equal(status[0].status, 'completed');
-  assert.deepEqual(status[1], { task_id: 'ghost', status: 'not_found' });
-  const list = JSON.parse((await runApflow(['tasks', 'list'], { cwd: dir, env })).stdout);
+  const get = (await sameBothWays(p, ['tasks', 'get', 'b-root'])) as Record<string, unknown>;
+  assert.equal(get.status, 'completed');
+  assert.deepEqual(get.counts, {
+    pending: 0,
+    in_progress: 0,
+    input_required: 0,
+    completed: 3,
+    failed: 0,
+    cancelled: 0,
+    total: 3,
+  });
+  const tree = (await sameBothWays(p, ['tasks', 'tree', 'b-nap'])) as { id: string; children: { id: string }[] };
+  assert.equal(tree.id, 'b-root');
+  assert.deepEqual(tree.children.map((child) => child.id).sort(), ['b-echo', 'b-nap']);
+  const children = (await sameBothWays(p, ['tasks', 'children', '-p', 'b-root'])) as { id: string }[];
   assert.deepEqual(
-    list.map((task: { id: string }) => task.id),
-    ['root'],
-    'roots only by default',
+    children.map((child) => child.id),
+    ['b-echo', 'b-nap'],
+    'by priority',
   );
-  const all = JSON.parse(
-    (await runApflow(['tasks', 'list', '--all', '--status', 'completed'], { cwd: dir, env })).stdout,
+  assert.deepEqual(JSON.parse((await p.cli(['tasks', 'children', '--task-id', 'b-root'])).stdout), children);
+  const status = (await sameBothWays(p, ['tasks', 'status', 'b-echo', 'ghost'])) as Record<string, unknown>[];
+  assert.equal(status[0]?.status, 'completed');
+  assert.equal(status[0]?.is_running, false);
+  assert.deepEqual(status[1], { task_id: 'ghost', context_id: 'ghost', status: 'not_found' });
+  const count = await sameBothWays(p, ['tasks', 'count']);
+  assert.deepEqual(count, {
+    total: 6,
+    pending: 3,
+    in_progress: 0,
+    input_required: 0,
+    completed: 3,
+    failed: 0,
+    cancelled: 0,
+  });
+  assert.equal(JSON.parse((await p.cli(['tasks', 'count', '-r', '-u', 'bob'])).stdout).total, 1);
+  const roots = (await sameBothWays(p, ['tasks', 'list'])) as { id: string }[];
+  assert.deepEqual(roots.map((task) => task.id).sort(), ['a-root', 'b-root'], 'roots only by default');
+  const done = (await sameBothWays(p, ['tasks', 'list', '--all-tasks', '-s', 'completed'])) as unknown[];
+  assert.equal(done.length, 3);
+  const page = await p.cli(['tasks', 'list', '--all', '--status', 'completed', '-l', '2', '-o', '1'], { as: 'admin' });
+  assert.deepEqual(JSON.parse(page.stdout), [done[1], done[2]]);
+
+  // alice, remotely: her own tasks only; bob's are unknown to her.
+  const asAlice = (args: string[]) => p.cli(args, { as: 'alice' });
+  const [aliceCount, aliceList, aliceStatus] = await Promise.all([
+    asAlice(['tasks', 'count']),
+    asAlice(['tasks', 'list', '--all-tasks']),
+    asAlice(['tasks', 'status', 'b-root', 'a-root']),
+  ]);
+  assert.equal(JSON.parse(aliceCount.stdout).total, 3);
+  assert.equal(JSON.parse(aliceCount.stdout).user_id, 'alice');
+  assert.deepEqual(
+    JSON.parse(aliceList.stdout).map((task: { user_id: string }) => task.user_id),
+    ['alice', 'alice', 'alice'],
   );
-  assert.equal(all.length, 3);
-  const missing = await runApflow(['tasks', 'get', 'ghost'], { cwd: dir, env });
-  assert.equal(missing.code, 1);
-  assert.equal(missing.stderr, 'apflow: Task ghost not found (APF_NOT_FOUND)\n');
-});
-
-test('apflow run exits 1 when the tree fails, and reads the tasks from stdin with -', async (t) => {
-  const { dir, env } = project(t, {
-    'bad.json': JSON.stringify([{ name: 'root', schemas: { method: 'fail' }, inputs: { message: 'no luck' } }]),
-  });
-  const run = await runApflow(['run', 'bad.json'], { cwd: dir, env });
-  assert.equal(run.code, 1);
-  const outcome = JSON.parse(run.stdout);
-  assert.equal(outcome.status, 'failed');
-  assert.equal(outcome.error, 'no luck');
-
-  const invalid = await runApflow(['run', 'nope.json'], { cwd: dir, env });
-  assert.equal(invalid.code, 1);
-  assert.match(invalid.stderr, /^apflow: cannot read nope\.json: .*\(APF_INVALID_PARAMS\)\n$/);
-  const cycle = project(t, { 'cycle.json': JSON.stringify([{ id: 'a', name: 'a', dependencies: ['a'] }]) });
-  const rejected = await runApflow(['run', 'cycle.json'], { cwd: cycle.dir, env: cycle.env });
-  assert.equal(rejected.code, 1);
-  assert.match(rejected.stderr, /Circular dependency detected: a -> a/);
-});
-
-test('apflow tasks cancel reaches a tree that another process is running', { timeout: 120_000 }, async (t) => {
-  const { dir, env } = project(t, {
-    'long.json': JSON.stringify([
-      { id: 'root', name: 'root', schemas: { method: 'sleep' }, inputs: { ms: 1 } },
-      { id: 'h', name: 'h', parent_id: 'root', schemas: { method: 'hang' } },
-    ]),
-    'apflow.config.json': JSON.stringify({ engine: { lease_s: 1 } }),
-  });
-  // Watch the database from here: spawning a process per look is too slow on a loaded machine.
-  const reader = await createApp({ cwd: dir, env, resume: false, logStream: memoryLog().stream });
-  t.after(() => reader.close());
-  const run = spawnApflow(['run', 'long.json'], { cwd: dir, env });
-  t.after(() => run.child.kill('SIGKILL'));
-  await eventually(async () => (await reader.tasks.get('h').catch(() => null))?.status === 'in_progress', 60_000);
-  const cancel = await runApflow(['tasks', 'cancel', 'root', '--message', 'stop now'], { cwd: dir, env });
-  assert.equal(cancel.code, 0, cancel.stderr);
-  assert.deepEqual(JSON.parse(cancel.stdout), [{ task_id: 'root', status: 'cancelled', message: 'stop now' }]);
+  assert.deepEqual(
+    JSON.parse(aliceStatus.stdout).map((entry: { status: string }) => entry.status),
+    ['not_found', 'pending'],
+  );
   assert.equal(
-    await run.exited,
-    1,
-    'the running process noticed, aborted its executor and reported the tree not completed',
+    await failing(p, ['tasks', 'get', 'b-root'], { as: 'alice' }),
+    'apflow: Task b-root not found (APF_NOT_FOUND)\n',
   );
-  const outcome = JSON.parse(run.stdout());
-  assert.equal(outcome.status, 'cancelled');
-  const status = JSON.parse((await runApflow(['tasks', 'status', 'h'], { cwd: dir, env })).stdout);
-  assert.equal(status[0].status, 'cancelled');
-  assert.equal(status[0].error, 'stop now');
 });
 
-test('apflow tasks watch prints state changes until the tree is done; bad actions are named', async (t) => {
-  const { dir, env } = project(t, { 'tree.json': JSON.stringify(tree) });
-  await runApflow(['run', 'tree.json'], { cwd: dir, env });
-  const watch = await runApflow(['tasks', 'watch', 'root', '--interval', '0.1'], { cwd: dir, env });
-  assert.equal(watch.code, 0, watch.stderr);
-  assert.match(watch.stdout, /Aggregate \(root\)\s+completed 100%/);
-  const bad = await runApflow(['tasks', 'explode'], { cwd: dir, env });
+test('tasks: help, unknown actions and flags, missing ids, count --format', async (t) => {
+  const dir = tempProject(t);
+  const env = { APFLOW_DATABASE_URL: 'sqlite:.data/apflow.sqlite' };
+  const apflow = (args: string[]) => runApflow(args, { cwd: dir, env });
+  const [help, countHelp, shortHelp, bad, badFlag, noId, format, table, json, children, watch, interval] =
+    await Promise.all([
+      apflow(['tasks', '--help']),
+      apflow(['tasks', 'count', '--help']),
+      apflow(['tasks', 'list', '-h']),
+      apflow(['tasks', 'explode']),
+      apflow(['tasks', 'list', '--bogus']),
+      apflow(['tasks', 'get']),
+      apflow(['tasks', 'count', '--format', 'xml']),
+      apflow(['tasks', 'count', '-f', 'table']),
+      apflow(['tasks', 'count', '--format', 'json', '--root-only']),
+      apflow(['tasks', 'children', '-p', 'a', '-t', 'b']),
+      apflow(['tasks', 'watch', 'a', '--all']),
+      apflow(['tasks', 'watch', 'a', '-i', '0']),
+    ]);
+  assert.equal(help.code, 0);
+  for (const action of ['list', 'get', 'tree', 'children', 'status', 'count', 'create', 'update', 'delete', 'copy'])
+    assert.match(help.stdout, new RegExp(`\\n  ${action} `));
+  assert.match(help.stdout, /\n  watch \[id\]/);
+  assert.match(countHelp.stdout, /Usage: apflow tasks count \[options\]/);
+  assert.match(countHelp.stdout, /-f, --format <table\|json>/);
+  assert.match(countHelp.stdout, /--server <url>/);
+  assert.equal(shortHelp.code, 0, shortHelp.stderr);
+  assert.match(shortHelp.stdout, /Usage: apflow tasks list \[options\]/, '-h is --help');
   assert.equal(bad.code, 1);
   assert.equal(
     bad.stderr,
-    "apflow: unknown action 'tasks explode' (use one of: list, get, tree, status, cancel, watch) (APF_INVALID_PARAMS)\n",
+    "apflow: unknown action 'tasks explode' (use one of: list, get, tree, children, status, count, create, update, delete, copy, cancel, resume, watch) (APF_INVALID_PARAMS)\n",
   );
-  const noId = await runApflow(['tasks', 'get'], { cwd: dir, env });
-  assert.match(noId.stderr, /'tasks get' needs at least one task id/);
+  assert.match(badFlag.stderr, /^apflow: tasks list: Unknown option '--bogus' \(see 'apflow tasks list --help'\)/);
+  assert.match(noId.stderr, /^apflow: 'tasks get' takes <id>: usage 'apflow tasks get <id> \[options\]'/);
+  assert.match(format.stderr, /^apflow: --format must be table or json, not 'xml'/);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /^STATUS\s+COUNT\npending\s+0\n[\s\S]*\ntotal\s+0\n$/, 'a table when asked, even piped');
+  assert.deepEqual(JSON.parse(json.stdout), {
+    total: 0,
+    pending: 0,
+    in_progress: 0,
+    input_required: 0,
+    completed: 0,
+    failed: 0,
+    cancelled: 0,
+  });
+  assert.match(children.stderr, /takes one parent task/);
+  assert.match(watch.stderr, /^apflow: 'tasks watch' takes one task id \(ID or -t ID\), or --all/);
+  assert.match(interval.stderr, /^apflow: --interval must be above 0/);
 });
 
 test('--workers with an in-memory database is refused: each worker would get its own', async (t) => {
-  const { dir } = project(t);
+  const dir = tempProject(t);
   const out = await runApflow(['serve', '--workers', '2'], {
     cwd: dir,
     env: { APFLOW_DATABASE_URL: 'sqlite::memory:' },

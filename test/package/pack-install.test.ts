@@ -77,6 +77,23 @@ test('a project from apflow init, with packed apflow and extensions installed: n
   // A plugin from the installed CLI; the project type-checks (its strict tsconfig, against the
   // built .d.ts) and its tests pass on the installed apflow/testing.
   execFileSync('npx', ['--no-install', 'apflow', 'new', 'plugin', 'greeter'], { cwd: app, encoding: 'utf8' });
+  // apflow/client's types, from the installed package (a helper file, never loaded as an executor).
+  writeFileSync(
+    join(app, 'executors/_client.ts'),
+    `import { createClient, NotFoundError, type TaskEvent } from 'apflow/client';
+export async function firstRoot(url: string): Promise<string | undefined> {
+  const client = createClient({ baseUrl: url });
+  const events: TaskEvent[] = [];
+  for await (const event of client.execute([{ name: 'x', schemas: { method: 'hello' }, inputs: { name: 'c' } }], { stream: true })) events.push(event);
+  try {
+    await client.tasks.tree({ task_id: 'missing' });
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) throw error;
+  }
+  return (await client.tasks.list({ limit: 1 }))[0]?.id;
+}
+`,
+  );
   npm(['run', 'typecheck'], app);
   const tested = npm(['test'], app);
   assert.match(tested, /# pass 2\n# fail 0/, 'the executor and plugin tests');
@@ -147,6 +164,28 @@ test('a project from apflow init, with packed apflow and extensions installed: n
     assert.equal(result?.status, 'completed', JSON.stringify(answer.body));
     return result.result;
   };
+  // apflow/client, installed: the Node build runs a streamed tree; the dashboard serves the browser build.
+  writeFileSync(
+    join(app, 'client-check.mjs'),
+    `import { createClient } from 'apflow/client';
+const client = createClient({ baseUrl: process.argv[2] });
+const types = [];
+for await (const event of client.execute([{ name: 'c', schemas: { method: 'hello' }, inputs: { name: 'client' } }], { stream: true })) types.push(event.type);
+const executors = await client.system.executors();
+console.log(JSON.stringify({ types, hello: executors.executors.some((one) => one.id === 'hello') }));
+`,
+  );
+  const checked = JSON.parse(
+    execFileSync(process.execPath, ['client-check.mjs', url], { cwd: app, encoding: 'utf8' }),
+  ) as {
+    types: string[];
+    hello: boolean;
+  };
+  assert.equal(checked.types.at(-1), 'final');
+  assert.ok(checked.hello);
+  const browserBuild = await fetch(`${url}/ui?asset=client.js`);
+  assert.equal(browserBuild.status, 200);
+  assert.equal(await browserBuild.text(), readFileSync(join(installed, 'dist/client/browser.js'), 'utf8'));
   const crew = await execute({ task_id: 'example-crewai-demo', use_demo: true });
   assert.equal(crew.status, 'success');
   assert.equal(crew.demo_mode, true);

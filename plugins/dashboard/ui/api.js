@@ -34,9 +34,6 @@ export const rpc = (method, params, options = {}) => client.call(method, params,
 export async function startRun(taskId) {
   const controller = new AbortController();
   const stream = client.execute(taskId, { stream: true, signal: controller.signal });
-  stream[Symbol.asyncIterator]()
-    .next()
-    .catch(() => undefined);
   try {
     return await stream.started;
   } catch (error) {
