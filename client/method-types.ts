@@ -1,21 +1,23 @@
 import type { Static, TSchema } from 'typebox';
 import type { CancelResult, CopyResult, HealthReport, ResumeAnswer, TaskCounts, TaskJson, TaskTreeJson } from 'apflow';
 import type * as TasksApi from '../plugins/tasks-api/params.ts';
-import type { OpenQuestion } from '../plugins/tasks-api/run-to-answer.ts';
-import type { ResumeParams } from '../plugins/tasks-api/resume-method.ts';
+import type { OpenQuestion } from '../plugins/tasks-api/params.ts';
 import type * as Schedules from '../plugins/schedules/schedule-params.ts';
-import type { DueParams } from '../plugins/schedules/schedule-methods.ts';
-import type { ScheduleService } from '../plugins/schedules/schedule-service.ts';
+import type { fireJson, ScheduleJson } from '../plugins/schedules/schedule-json.ts';
+import type { FireOutcome } from '../plugins/schedules/schedule-row.ts';
 
 // Params are the static types of the TypeBox schemas the server checks them with (one source of
-// truth); results are what the handlers answer.
+// truth); results are what the handlers answer. Only files that import nothing but `apflow` are
+// named here: a type-check of the client alone (a user's project, the docs) must not pull the
+// plugins' module augmentations in.
 
 type P<S extends TSchema> = Static<S>;
+/** One fire of a schedule, with its run's state. */
+type FireJson = ReturnType<typeof fireJson>;
+/** What firing a schedule now answers. */
+type Fired = FireOutcome & { schedule_id: string; fire_at: string; kind: string };
 /** A method that takes no params. */
 type NoParams = Record<string, never> | undefined;
-type Answer<K extends keyof ScheduleService> = ScheduleService[K] extends (...args: never[]) => infer R
-  ? Awaited<R>
-  : never;
 
 /** A task as `tasks.get` answers it: a root also carries its tree's tasks per status. */
 export type TaskWithCounts = TaskJson & { counts?: TaskCounts };
@@ -100,7 +102,7 @@ export interface ApflowMethods {
   };
   'tasks.copy': { params: P<typeof TasksApi.CopyParams>; result: CopyResult };
   'tasks.execute': { params: P<typeof TasksApi.ExecuteParams>; result: ExecuteAnswer };
-  'tasks.resume': { params: P<typeof ResumeParams>; result: ResumeAnswer };
+  'tasks.resume': { params: P<typeof TasksApi.ResumeParams>; result: ResumeAnswer };
   'tasks.generate': {
     params: P<typeof TasksApi.GenerateParams>;
     result: { tasks: Record<string, unknown>[]; count: number; message: string; root_task_id?: string };
@@ -122,19 +124,22 @@ export interface ApflowMethods {
     }[];
   };
   'tasks.running.count': { params: P<typeof TasksApi.RunningCountParams>; result: { count: number; user_id?: string } };
-  'schedules.create': { params: P<typeof Schedules.CreateParams>; result: Answer<'create'> };
-  'schedules.get': { params: P<typeof Schedules.IdParams>; result: Answer<'get'> };
-  'schedules.list': { params: P<typeof Schedules.ListParams>; result: Answer<'list'> };
-  'schedules.update': { params: P<typeof Schedules.UpdateParams>; result: Answer<'update'> };
-  'schedules.delete': { params: P<typeof Schedules.IdParams>; result: Answer<'remove'> };
-  'schedules.pause': { params: P<typeof Schedules.IdParams>; result: Answer<'setEnabled'> };
-  'schedules.resume': { params: P<typeof Schedules.IdParams>; result: Answer<'setEnabled'> };
-  'schedules.trigger': { params: P<typeof Schedules.TriggerParams>; result: Answer<'trigger'> };
-  'schedules.preview': { params: P<typeof Schedules.PreviewParams>; result: Answer<'preview'> };
-  'schedules.runs': { params: P<typeof Schedules.RunsParams>; result: Answer<'runs'> };
-  'tasks.scheduled.list': { params: P<typeof Schedules.ListParams>; result: Answer<'list'> };
-  'tasks.scheduled.due': { params: P<typeof DueParams>; result: Answer<'list'> };
-  'tasks.webhook.trigger': { params: P<typeof Schedules.TriggerParams>; result: Answer<'trigger'> };
+  'schedules.create': { params: P<typeof Schedules.CreateParams>; result: ScheduleJson & { webhook_secret?: string } };
+  'schedules.get': {
+    params: P<typeof Schedules.IdParams>;
+    result: ScheduleJson & { upcoming: string[]; recent_runs: FireJson[] };
+  };
+  'schedules.list': { params: P<typeof Schedules.ListParams>; result: ScheduleJson[] };
+  'schedules.update': { params: P<typeof Schedules.UpdateParams>; result: ScheduleJson & { webhook_secret?: string } };
+  'schedules.delete': { params: P<typeof Schedules.IdParams>; result: { id: string; deleted: true } };
+  'schedules.pause': { params: P<typeof Schedules.IdParams>; result: ScheduleJson };
+  'schedules.resume': { params: P<typeof Schedules.IdParams>; result: ScheduleJson };
+  'schedules.trigger': { params: P<typeof Schedules.TriggerParams>; result: Fired };
+  'schedules.preview': { params: P<typeof Schedules.PreviewParams>; result: { fires: string[] } };
+  'schedules.runs': { params: P<typeof Schedules.RunsParams>; result: FireJson[] };
+  'tasks.scheduled.list': { params: P<typeof Schedules.ListParams>; result: ScheduleJson[] };
+  'tasks.scheduled.due': { params: P<typeof Schedules.DueParams>; result: ScheduleJson[] };
+  'tasks.webhook.trigger': { params: P<typeof Schedules.TriggerParams>; result: Fired };
   'system.health': {
     params: NoParams;
     result: HealthReport & { message: string; timestamp: string; running_tasks_count: number };

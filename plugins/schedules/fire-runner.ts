@@ -1,18 +1,13 @@
 import { ApflowError, errorMessage, isApflowError, TERMINAL_STATUSES, type PluginApp } from 'apflow';
 import { fireRootId, fireTasks } from './fire-tasks.ts';
 import type { ScheduleMetrics } from './schedule-metrics.ts';
-import type { FireRow, ScheduleRow } from './schedule-row.ts';
+import type { FireOutcome, FireRow, ScheduleRow } from './schedule-row.ts';
+
+export type { FireOutcome };
 import type { ScheduleStore } from './schedule-store.ts';
 
 /** Thrown when another server took a fire over while this one was still starting it. */
 const TAKEN_OVER = new ApflowError('APF_CONFLICT', { message: 'another server took this fire over' });
-
-/** How one fire ended up. */
-export interface FireOutcome {
-  state: 'started' | 'skipped' | 'failed';
-  root_task_id: string | null;
-  error: string | null;
-}
 
 /**
  * Starts fires: each creates its tree (ids pinned to the fire, so a fire taken over after a crash

@@ -1,6 +1,7 @@
-import { Type, type PluginApp, type RpcContext, type Static } from 'apflow';
+import type { PluginApp, RpcContext, Static } from 'apflow';
 import {
   CreateParams,
+  DueParams,
   IdParams,
   ListParams,
   PreviewParams,
@@ -16,16 +17,6 @@ function callerOf(ctx: RpcContext): ScheduleCaller {
   const proto = ctx.request.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http';
   return { principal: ctx.principal, baseUrl: host ? `${proto}://${host}` : undefined };
 }
-
-/** Params of tasks.scheduled.due. */
-export const DueParams = Type.Object(
-  {
-    user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-    offset: Type.Optional(Type.Integer({ minimum: 0 })),
-  },
-  { additionalProperties: false },
-);
 
 /**
  * `schedules.*` on `/tasks`, and the original successor's names where they mean the same:

@@ -71,6 +71,16 @@ export const ListParams = Type.Object(
   },
   { additionalProperties: false },
 );
+/** Params of tasks.scheduled.due. */
+export const DueParams = Type.Object(
+  {
+    user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+
 /** `schedules.runs`. */
 export const RunsParams = Type.Object(
   { id: Id, limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) },

@@ -128,3 +128,10 @@ export function toFireRow(raw: Record<string, unknown>): FireRow {
     error: raw.error == null ? null : String(raw.error),
   };
 }
+
+/** How one fire ended up. */
+export interface FireOutcome {
+  state: 'started' | 'skipped' | 'failed';
+  root_task_id: string | null;
+  error: string | null;
+}

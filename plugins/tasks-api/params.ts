@@ -93,6 +93,12 @@ export const RunningListParams = Type.Object({
 export const RunningStatusParams = Type.Object({ task_ids: Type.Optional(Ids), context_ids: Type.Optional(Ids) });
 export const RunningCountParams = Type.Object({ user_id: Type.Optional(Id) });
 
+/** Params of tasks.resume. */
+export const ResumeParams = Type.Object({
+  task_id: Id,
+  input: Type.Optional(Type.Unknown()),
+});
+
 export const ExecuteTreeParams = Type.Object({
   tasks: Type.Array(Task, { minItems: 1 }),
   use_streaming: Type.Optional(Type.Boolean()),
@@ -112,4 +118,12 @@ export function idList(value: string | string[] | undefined, method: string, fie
     });
   }
   return ids;
+}
+
+/** A question a task of the run waits on, as a blocking call answers it. */
+export interface OpenQuestion {
+  task_id: string;
+  prompt: string;
+  schema?: Record<string, unknown>;
+  timeout_at?: string;
 }

@@ -1,11 +1,6 @@
-import { ApflowError, changeRefused, mayChange, Type, type PluginApp } from 'apflow';
+import { ApflowError, changeRefused, mayChange, type PluginApp } from 'apflow';
 import { loadTask } from './read-methods.ts';
-
-/** Params of tasks.resume. */
-export const ResumeParams = Type.Object({
-  task_id: Type.String({ minLength: 1, maxLength: 255 }),
-  input: Type.Optional(Type.Unknown()),
-});
+import { ResumeParams } from './params.ts';
 
 /**
  * tasks.resume: answers the question a task waits on (`input_required`, see

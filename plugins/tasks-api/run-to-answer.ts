@@ -1,16 +1,11 @@
+import type { OpenQuestion } from './params.ts';
 import type { PluginApp, TaskEvent, TreeOutcome } from 'apflow';
 import { alreadyRunning } from './execute-to-follow.ts';
 import type { Caller } from './run-methods.ts';
 
-/** A question a task of the run waits on, as a blocking call answers it. */
-export interface OpenQuestion {
-  task_id: string;
-  prompt: string;
-  schema?: Record<string, unknown>;
-  timeout_at?: string;
-}
-
 /** The answer of a run that stopped to ask: the tree goes on once `tasks.resume` answers. */
+export type { OpenQuestion };
+
 export interface WaitingOutcome extends Omit<TreeOutcome, 'status'> {
   status: 'input_required';
   waiting: OpenQuestion[];
