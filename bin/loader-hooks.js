@@ -4,9 +4,11 @@
 //   and apflow's own kernel stay shared and are not loaded again.
 // - `apflow` imported from where no node_modules holds it is the apflow these hooks belong to,
 //   and in a clone packages resolve to their TypeScript sources (see resolveApflow).
+// - In a clone, packages made of hundreds of modules load pre-bundled (prebundle.js).
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { prebundled } from './prebundle.js';
 
 const PARAM = 'apflow-v';
 const BARE = /^(?![./#]|file:|[A-Za-z]:[\\/])/;
@@ -29,6 +31,8 @@ export function initialize(data) {
  */
 export async function resolve(specifier, context, nextResolve) {
   const resolved = await resolveApflow(specifier, context, nextResolve);
+  const bundled = fromSources ? await prebundled(resolved.url) : undefined;
+  if (bundled) return { ...resolved, url: bundled };
   const parent = context.parentURL;
   if (!parent || !parent.includes(`${PARAM}=`)) return resolved;
   const { url } = resolved;

@@ -2,8 +2,8 @@ import type { TaskEvent } from 'apflow';
 import { executeStream, type ExecutionStream } from './execute-stream.ts';
 import { followEvents, type FollowOptions } from './follow-events.ts';
 import { METHODS, type MethodInfo } from './method-table.ts';
-import type { ApflowMethods, ExecuteAnswer, MethodName, ParamsOf, ResultOf } from './method-types.ts';
-import { callMethod, createTransport, type CallOptions, type ClientOptions } from './transport.ts';
+import type { ApflowMethods, ExecuteAnswer, ExecuteStarted, MethodName, ParamsOf, ResultOf } from './method-types.ts';
+import { anySignal, callMethod, createTransport, type CallOptions, type ClientOptions } from './transport.ts';
 import { subscribeEvents, type SubscribeOptions } from './ws-subscribe.ts';
 
 /** A bound method: its params (optional when none is required), call options, its typed result. */
@@ -43,6 +43,11 @@ export type ApflowClient = MethodBindings & {
   execute(target: ExecuteTarget, options?: ExecuteOptions & { stream?: false }): Promise<ExecuteAnswer>;
   /** Runs a tree and streams its events, ending with `final`; a dropped stream is followed on. */
   execute(target: ExecuteTarget, options: ExecuteOptions & { stream: true }): ExecutionStream;
+  /**
+   * Starts a tree's run and answers as soon as it began (`root_task_id`, `last_event_id`), without
+   * waiting for its end; the run goes on on the server (follow it with `follow` or `subscribe`).
+   */
+  start(target: ExecuteTarget, options?: Omit<ExecuteOptions, 'stream'>): Promise<ExecuteStarted>;
   /** The events of a task's tree over Server-Sent Events, from after `lastEventId`, ending with `final`. */
   follow(taskId: string, options?: FollowOptions): AsyncGenerator<TaskEvent>;
   /** The same events over the WebSocket (`/ws`), from after `lastSeq`. */
@@ -71,6 +76,17 @@ export function createClient(options: ClientOptions): ApflowClient {
       const params = { ...extra, ...(typeof target === 'string' ? { task_id: target } : { tasks: target }) };
       if (stream) return executeStream(transport, 'tasks', 'tasks.execute', params, callOptions);
       return call('tasks.execute', params, callOptions);
+    },
+    async start(target: ExecuteTarget, startOptions: Omit<ExecuteOptions, 'stream'> = {}) {
+      // A streamed execute answers once the run began; then letting go of the stream leaves the run going.
+      const stopped = new AbortController();
+      const signal = startOptions.signal ? anySignal(startOptions.signal, stopped.signal) : stopped.signal;
+      const stream = (client.execute as ApflowClient['execute'])(target, { ...startOptions, signal, stream: true });
+      try {
+        return await stream.started;
+      } finally {
+        stopped.abort();
+      }
     },
     follow: (taskId: string, followOptions?: FollowOptions) => followEvents(transport, taskId, followOptions),
     subscribe: (taskId: string, subscribeOptions?: SubscribeOptions) =>

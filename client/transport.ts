@@ -204,7 +204,7 @@ function startDeadline(ms: number, outer: AbortSignal | undefined) {
 }
 
 /** A signal aborted by either: AbortSignal.any where there is one (not in Safari < 17.4, Firefox < 124). */
-function anySignal(a: AbortSignal, b: AbortSignal): AbortSignal {
+export function anySignal(a: AbortSignal, b: AbortSignal): AbortSignal {
   if (typeof AbortSignal.any === 'function') return AbortSignal.any([a, b]);
   const both = new AbortController();
   for (const one of [a, b]) {

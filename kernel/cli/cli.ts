@@ -1,5 +1,5 @@
 import { cac, type CAC, type Command } from 'cac';
-import { ApflowRpcError } from '../../client/index.ts';
+import type { RpcErrorFields } from '../../client/errors.ts';
 import { isApflowError } from '../errors/apflow-error.ts';
 import { errorCatalogue } from '../errors/error-catalogue.ts';
 import { version } from '../internal/version.ts';
@@ -264,13 +264,27 @@ function topLevelHelp(sections: HelpSection[], serve: Command): HelpSection[] {
 export function fail(error: unknown): never {
   const message = isApflowError(error)
     ? `${error.message} (${error.code})`
-    : error instanceof ApflowRpcError
+    : isRpcError(error)
       ? `${error.message} (${codeOfRpc(error.code, error.status)})`
       : error instanceof Error
         ? error.message
         : String(error);
   process.stderr.write(`apflow: ${message}\n`);
   process.exit(1);
+}
+
+/**
+ * An error answer of a server, as apflow/client throws it (its ApflowRpcError, recognised by its
+ * fields so that every command does not load the client to print an error).
+ */
+function isRpcError(error: unknown): error is Error & RpcErrorFields {
+  const fields = error as Partial<RpcErrorFields> | null;
+  return (
+    error instanceof Error &&
+    typeof fields?.code === 'number' &&
+    typeof fields.status === 'number' &&
+    typeof fields.method === 'string'
+  );
 }
 
 /**

@@ -21,27 +21,12 @@ export interface BackgroundStart {
  * first answer comes, then the stream is let go (the run goes on on the server).
  */
 export async function startRemote(client: ApflowClient, rootId: string, demo: boolean): Promise<BackgroundStart> {
-  const controller = new AbortController();
-  const stream = client.execute(rootId, {
-    stream: true,
-    signal: controller.signal,
-    ...(demo ? { params: { use_demo: true } } : {}),
-  });
-  // The first answer comes while the stream is read: read it until then.
-  const reading = stream[Symbol.asyncIterator]()
-    .next()
-    .catch(() => undefined);
-  try {
-    const started = await stream.started;
-    return {
-      root_task_id: started.root_task_id,
-      status: 'started',
-      message: `running on the server: follow it with apflow tasks watch ${started.root_task_id}`,
-    };
-  } finally {
-    controller.abort();
-    await reading;
-  }
+  const started = await client.start(rootId, demo ? { params: { use_demo: true } } : {});
+  return {
+    root_task_id: started.root_task_id,
+    status: 'started',
+    message: `running on the server: follow it with apflow tasks watch ${started.root_task_id}`,
+  };
 }
 
 /**

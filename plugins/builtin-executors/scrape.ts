@@ -1,6 +1,6 @@
 import { ApflowError, defineExecutor, Type, version } from 'apflow';
 import { deadline, MAX_TIMEOUT_S } from './deadline.ts';
-import { extractPage, type Extracted } from './scrape-extract.ts';
+import type { Extracted } from './scrape-extract.ts';
 import { downloadPage } from './scrape-fetch.ts';
 
 const MiB = 1024 * 1024;
@@ -67,7 +67,7 @@ export const scrapeExecutor = defineExecutor({
     const extracted: Extracted =
       page.mediaType === 'text/plain'
         ? { title: '', content: plainText(page.text), links: [] }
-        : extractPage(page.text, {
+        : (await htmlExtractor())(page.text, {
             url: page.url,
             target,
             format,
@@ -106,4 +106,12 @@ function plainText(text: string): string {
       .replace(/\n{3,}/g, '\n\n')
       .trim()
   );
+}
+
+/**
+ * The HTML extractor, loaded at the first page: its stack (linkedom, Readability, Turndown, ~230
+ * modules) would otherwise load with every server start and CLI call that never scrapes.
+ */
+async function htmlExtractor(): Promise<typeof import('./scrape-extract.ts').extractPage> {
+  return (await import('./scrape-extract.ts')).extractPage;
 }

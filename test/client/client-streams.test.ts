@@ -68,6 +68,18 @@ describe('apflow/client streams', () => {
     assertWhole([...first, ...rest], ((await stream.started).last_event_id ?? 0) as number);
   });
 
+  test('start() answers once the run began and lets it go on; follow from its last_event_id sees it all', async (t) => {
+    const { alice } = await clientServer(t);
+    const started = await alice.start(steps('started'));
+    assert.equal(started.root_task_id, 'started-root');
+    const now = await alice.tasks.get({ task_id: 'started-root' });
+    assert.notEqual(now?.status, 'completed', 'it answered before the end of the run');
+    const events: TaskEvent[] = [];
+    for await (const event of alice.follow('started-root', { lastEventId: started.last_event_id })) events.push(event);
+    assertWhole(events, (started.last_event_id ?? -1) as number);
+    assert.equal((await alice.tasks.get({ task_id: 'started-root' }))?.status, 'completed');
+  });
+
   test('subscribe() over the WebSocket reconnects after a drop and misses nothing', async (t) => {
     const { alice, url, tokenFor } = await clientServer(t);
     await alice.tasks.create({ tasks: steps('ws') });

@@ -220,6 +220,9 @@ test('a running apflow daemon logs -f named by the pid file is no daemon (stale)
   assert.equal(status.code, 3, status.stdout);
   const report = JSON.parse(status.stdout) as Status;
   assert.deepEqual([report.running, report.pid, report.stale_pid_file], [false, follower.child.pid, true]);
+  // Only once it follows has it its SIGINT handler: before that, Node's default would end it by the signal.
+  appendFileSync(join(dir, '.data/apflow.log'), 'following\n');
+  await eventually(() => follower.stdout() === 'following\n', PROCESS_START_MS);
   follower.child.kill('SIGINT');
   assert.equal(await follower.exited, 0);
 });

@@ -32,16 +32,12 @@ export const rpc = (method, params, options = {}) => client.call(method, params,
  * answer at the end of the run.
  */
 export async function startRun(taskId) {
-  const controller = new AbortController();
-  const stream = client.execute(taskId, { stream: true, signal: controller.signal });
   try {
-    return await stream.started;
+    return await client.start(taskId);
   } catch (error) {
     if (error.code === -32005 && error.data) return error.data;
     if (/sse plugin/.test(error.message)) return rpc('tasks.execute', { task_id: taskId });
     throw error;
-  } finally {
-    controller.abort();
   }
 }
 
