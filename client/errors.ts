@@ -82,6 +82,14 @@ export class RateLimitError extends ApflowRpcError {
   override name = 'RateLimitError';
 }
 
+/**
+ * -32001 / HTTP 429: the caller's daily budget is spent (the quotas plugin); `data` says
+ * `{reason, used, limit, reset_at}`. Not retried: it lasts until `reset_at`.
+ */
+export class QuotaExceededError extends ApflowRpcError {
+  override name = 'QuotaExceededError';
+}
+
 const KINDS: Record<number, typeof ApflowRpcError> = {
   [-32602]: InvalidParamsError,
   [-32601]: MethodNotFoundError,
@@ -94,6 +102,11 @@ const KINDS: Record<number, typeof ApflowRpcError> = {
 
 /** The error for a JSON-RPC error answer: its named kind when the code has one. */
 export function rpcError(fields: RpcErrorFields): ApflowRpcError {
-  const Kind = fields.status === 401 ? AuthenticationError : (KINDS[fields.code] ?? ApflowRpcError);
+  const Kind =
+    fields.status === 401
+      ? AuthenticationError
+      : fields.code === -32001 && fields.status === 429
+        ? QuotaExceededError
+        : (KINDS[fields.code] ?? ApflowRpcError);
   return new Kind(fields);
 }

@@ -38,6 +38,17 @@ export {
   MethodNotFoundError,
   NotFoundError,
   PermissionError,
+  QuotaExceededError,
   RateLimitError,
 } from './errors.ts';
-export type { TaskEvent, TaskEventType, TaskJson, TaskTreeJson, TaskCounts, TaskWait } from 'apflow';
+export type {
+  ModelUsage,
+  TaskCounts,
+  TaskEvent,
+  TaskEventType,
+  TaskJson,
+  TaskTreeJson,
+  TaskWait,
+  TokenUsage,
+  UsageDay,
+} from 'apflow';

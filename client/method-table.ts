@@ -27,6 +27,7 @@ export const METHODS = {
   'tasks.list': read,
   'tasks.children': read,
   'tasks.count': read,
+  'tasks.usage': read,
   'tasks.update': write,
   'tasks.delete': write,
   'tasks.copy': write,

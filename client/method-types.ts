@@ -1,5 +1,14 @@
 import type { Static, TSchema } from 'typebox';
-import type { CancelResult, CopyResult, HealthReport, ResumeAnswer, TaskCounts, TaskJson, TaskTreeJson } from 'apflow';
+import type {
+  CancelResult,
+  CopyResult,
+  HealthReport,
+  ResumeAnswer,
+  TaskCounts,
+  TaskJson,
+  TaskTreeJson,
+  UsageDay,
+} from 'apflow';
 import type * as TasksApi from '../plugins/tasks-api/params.ts';
 import type { OpenQuestion } from '../plugins/tasks-api/params.ts';
 import type * as Schedules from '../plugins/schedules/schedule-params.ts';
@@ -95,6 +104,7 @@ export interface ApflowMethods {
     params: P<typeof TasksApi.CountParams>;
     result: Omit<TaskCounts, 'total'> & { total: number; user_id?: string };
   };
+  'tasks.usage': { params: P<typeof TasksApi.UsageParams>; result: UsageDay[] };
   'tasks.update': { params: P<typeof TasksApi.UpdateParams> & TaskChanges; result: TaskJson };
   'tasks.delete': {
     params: P<typeof TasksApi.TaskIdParams>;

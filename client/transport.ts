@@ -1,4 +1,4 @@
-import { ApflowConnectionError, ApflowRpcError, ApflowTimeoutError, rpcError } from './errors.ts';
+import { ApflowConnectionError, ApflowRpcError, ApflowTimeoutError, QuotaExceededError, rpcError } from './errors.ts';
 
 /** A WebSocket class: the browser's, Node 22's global, or the `ws` package's. */
 export type WebSocketClass = new (url: string) => WebSocket;
@@ -180,6 +180,7 @@ export function cutShort(error: unknown): boolean {
 
 /** Whether `error` is worth another try of a call safe to repeat (a drop, not a refusal). */
 export function retryable(error: unknown): boolean {
+  if (error instanceof QuotaExceededError) return false;
   if (error instanceof ApflowRpcError) return error.status >= 500 || error.status === 429;
   return error instanceof ApflowConnectionError || error instanceof ApflowTimeoutError;
 }

@@ -21,6 +21,7 @@ export {
   type PluginDefinition,
   type PluginEngine,
   type PluginStorage,
+  type PluginUsage,
   type RpcMethodDescription,
 } from './loader/define-plugin.ts';
 export type { RouteDescription } from './http/create-http.ts';
@@ -36,6 +37,7 @@ export type {
   KeyRequest,
   Principal,
   RequestContext,
+  RunStartContext,
   TaskCounts,
   TaskEvent,
   TaskEventType,
@@ -46,6 +48,11 @@ export type {
 export { defineExecutor, type ExecutorContext, type ExecutorDefinition } from './executors/define-executor.ts';
 export type { RegisteredExecutor } from './executors/executor-table.ts';
 export { detectProvider } from './executors/detect-provider.ts';
+
+// ---- LLM usage and costs ----
+export type { ModelUsage, TokenUsage, UsageDay, UsageRecord, UsageReport } from './usage/usage-types.ts';
+export { noUsage, sumUsage, type UsageQuery } from './usage/usage-ledger.ts';
+export { DEFAULT_PRICES, costOf, priceOf, type ModelPrice, type PriceTable } from './usage/prices.ts';
 
 // ---- Tasks and the engine ----
 export type {

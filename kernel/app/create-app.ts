@@ -23,6 +23,9 @@ import { createSecretSealer } from '../secrets/secret-sealer.ts';
 import { resolveSecretsKey, SESSION_KEY_ENV } from '../secrets/secrets-key.ts';
 import { createTaskSecrets } from '../secrets/task-secrets.ts';
 import { createSignalBus } from '../engine/signal-bus.ts';
+import { DEFAULT_PRICES } from '../usage/prices.ts';
+import { createUsageRecorder } from '../usage/record-usage.ts';
+import { createUsageLedger } from '../usage/usage-ledger.ts';
 import { answerServerTasks } from './server-tasks.ts';
 import { drain, createFrontServer } from './front-server.ts';
 import { createGeneration, type Generation } from './generation.ts';
@@ -110,6 +113,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     if (config.server.base_url) self.knownAs(config.server.base_url);
     const outbound = createOutbound({ rules: config.outbound, self });
     releasers.add(() => outbound.close());
+    const ledger = createUsageLedger(storage.sql);
+    const prices = { ...DEFAULT_PRICES, ...config.usage.prices };
+    const usage = createUsageRecorder({ ledger, prices: () => prices, hooks: () => current.hooks, log });
     const engine = createTaskEngine({
       repository: tasks,
       sql: storage.sql,
@@ -120,6 +126,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       settings: config.engine,
       outbound,
       secrets,
+      usage,
       log,
     });
     const stopAnswering = answerServerTasks(engine);
@@ -131,7 +138,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       folderExecutors,
       engine,
       tasks,
-      views: createPluginViews(engine, storage, log),
+      views: createPluginViews(engine, storage, ledger, log),
       outbound,
       secrets: sealer,
       reloadErrors: () => [...folders.errors(), ...pluginErrors],

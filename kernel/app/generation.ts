@@ -148,6 +148,7 @@ export async function createGeneration(
       engine: shared.views.engine,
       serverId: shared.views.serverId,
       idempotency: shared.views.idempotency,
+      usage: shared.views.usage,
       tasks: shared.tasks,
       outbound: shared.outbound,
       secrets: shared.secrets,

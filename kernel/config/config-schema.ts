@@ -86,6 +86,20 @@ export const KernelConfigSchema = Type.Object(
       { key: Type.Optional(Type.String({ minLength: 32 })) },
       { additionalProperties: false, default: {} },
     ),
+    // Prices of LLM calls, USD per million tokens, by `provider/model`: over the shipped table (kernel/usage/prices.ts).
+    usage: Type.Object(
+      {
+        prices: Type.Record(
+          Type.String({ pattern: '^[^/]+/.+' }),
+          Type.Object(
+            { input: Type.Number({ minimum: 0 }), output: Type.Number({ minimum: 0 }) },
+            { additionalProperties: false },
+          ),
+          { default: {} },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     plugins: Type.Array(PluginEntry, { default: [] }),
     disabled_plugins: Type.Array(Type.String(), { default: [] }),
     reload: Type.Boolean({ default: false }),

@@ -2,6 +2,7 @@ import type { RegisteredExecutor } from '../executors/executor-table.ts';
 import type { Hooks } from '../hooks/hooks.ts';
 import type { Logger } from '../internal/logger.ts';
 import type { Outbound } from '../outbound/outbound-policy.ts';
+import type { UsageRecorder } from '../usage/record-usage.ts';
 import type { TaskSecrets } from '../secrets/task-secrets.ts';
 import type { Sql } from '../storage/sql.ts';
 import type { createRequestScopes } from './request-scopes.ts';
@@ -53,6 +54,8 @@ export interface EngineCore {
   readonly outbound: Outbound;
   /** Seals and opens tasks' secret inputs. */
   readonly secrets?: TaskSecrets;
+  /** Stores the LLM calls executors report. */
+  readonly usage?: UsageRecorder;
   readonly log: Logger;
   mode: EngineMode;
 }

@@ -13,6 +13,8 @@ import type { TaskRow } from '../tasks/task-record.ts';
 import { selectExecutor } from '../tasks/select-executor.ts';
 import type { TaskSecrets } from '../secrets/task-secrets.ts';
 import type { TaskWait } from '../tasks/task-wait.ts';
+import type { UsageRecorder } from '../usage/record-usage.ts';
+import { createRunUsage } from '../usage/run-usage.ts';
 import { createDurableContext, DurableFailure, type DurableRun, type Suspension } from './durable-context.ts';
 import type { DurableContext } from './durable-types.ts';
 
@@ -48,6 +50,8 @@ export interface RunTaskOptions {
   outbound: Outbound;
   /** Opens the task's sealed secret inputs for the run. */
   secrets?: TaskSecrets;
+  /** Stores the LLM calls the executor reports (`ctx.usage`). */
+  usage?: UsageRecorder;
   /** What the durable calls (`ctx.step`, `ctx.askInput`, …) need of the engine. */
   durable: Omit<DurableRun, 'task' | 'scrub' | 'signal'>;
   log: Logger;
@@ -91,6 +95,7 @@ export async function runTask(options: RunTaskOptions): Promise<RunOutcome> {
     state: {},
   };
 
+  const usage = createRunUsage(options.usage, task, options.log);
   const controller = new AbortController();
   const onAbort = () => controller.abort(options.signal.reason);
   options.signal.addEventListener('abort', onAbort, { once: true });
@@ -115,7 +120,7 @@ export async function runTask(options: RunTaskOptions): Promise<RunOutcome> {
       signal: controller.signal,
       scrub: (value) => (keys.size ? scrubJson(value, keys) : value),
     });
-    const ctx = makeContext(options, executorId, controller.signal, keys, durable.api);
+    const ctx = makeContext(options, executorId, controller.signal, keys, durable.api, usage.report);
     let work: Promise<unknown>;
     if ('result' in run && run.result !== undefined) {
       work = Promise.resolve(run.result);
@@ -172,6 +177,7 @@ export async function runTask(options: RunTaskOptions): Promise<RunOutcome> {
   } finally {
     clearTimeout(timer);
     options.signal.removeEventListener('abort', onAbort);
+    await usage.settled();
   }
 }
 
@@ -182,6 +188,7 @@ function makeContext(
   signal: AbortSignal,
   keys: Set<string>,
   durable: DurableContext,
+  usage: ExecutorContext['usage'],
 ): ExecutorContext {
   const { task, hooks } = options;
   let log: ExecutorContext['log'] | undefined;
@@ -195,6 +202,7 @@ function makeContext(
     signal,
     progress: (progress, message) => options.progress(progress, message && scrubText(message, keys)),
     outbound: options.outbound,
+    usage,
     resolveKey: async (provider, model) => {
       const key = await hooks.keyResolve.promise({
         provider: provider ?? detectProvider(model),

@@ -6,6 +6,7 @@ import type { Logger } from '../internal/logger.ts';
 import type { Outbound } from '../outbound/outbound-policy.ts';
 import { countReady } from '../storage/queries/claims.ts';
 import { listServers } from '../storage/queries/servers.ts';
+import type { UsageRecorder } from '../usage/record-usage.ts';
 import type { TaskSecrets } from '../secrets/task-secrets.ts';
 import type { Sql } from '../storage/sql.ts';
 import type { TaskTreeJson } from '../tasks/task-record.ts';
@@ -19,6 +20,8 @@ import { createLeaseKeeper } from './lease-keeper.ts';
 import { handBackTasks } from './recover-tasks.ts';
 import { createRequestScopes } from './request-scopes.ts';
 import { resumeTask, type ResumeAnswer } from './resume-task.ts';
+import { passRunStart } from './run-start.ts';
+import type { ExecuteAnswer } from './execute-answer.ts';
 import { createRunMemory } from './run-memory.ts';
 import { awaitOutcome, type TreeOutcome } from './run-outcome.ts';
 import type { SignalBus } from './signal-bus.ts';
@@ -33,29 +36,7 @@ export type { EngineSettings } from './engine-core.ts';
 export type { TreeOutcome } from './run-outcome.ts';
 export type { ResumeAnswer } from './resume-task.ts';
 
-/** A run `execute` began. */
-export interface ExecuteStarted {
-  started: true;
-  root_task_id: string;
-  task_id: string;
-  /**
-   * The seq of this run's first event: follow the tree after `first_seq - 1` to see this run's
-   * events and no earlier run's (`engine.follow(root_task_id, first_seq - 1, …)`).
-   */
-  first_seq: number;
-  /** Settles with the outcome, wherever the last task ran. */
-  done: Promise<TreeOutcome>;
-}
-
-/** `execute`'s answer when the tree is running already: nothing was begun. */
-export interface AlreadyRunning {
-  started: false;
-  root_task_id: string;
-  task_id: string;
-}
-
-/** What `execute` answers: the run it began, or that the tree is running already. */
-export type ExecuteAnswer = ExecuteStarted | AlreadyRunning;
+export type { AlreadyRunning, ExecuteAnswer, ExecuteStarted } from './execute-answer.ts';
 
 /**
  * The task engine. Trees are created and runs begun in transactions; from then on the database
@@ -75,6 +56,7 @@ export function createTaskEngine(options: {
   settings: EngineSettings;
   outbound: Outbound;
   secrets?: TaskSecrets;
+  usage?: UsageRecorder;
   log: Logger;
 }) {
   const { repository: repo, sql, signals, settings, log } = options;
@@ -111,6 +93,7 @@ export function createTaskEngine(options: {
     executors: { get: options.executor, ids: options.executorIds },
     outbound: options.outbound,
     secrets: options.secrets,
+    usage: options.usage,
     log,
     mode: 'idle',
   };
@@ -158,23 +141,25 @@ export function createTaskEngine(options: {
     ): Promise<ExecuteAnswer> {
       if (core.mode === 'closing') throw new ApflowError('APF_UNAVAILABLE', { message: 'The server is shutting down' });
       const pinned = executeOptions.request?.pin !== undefined || core.mode !== 'server';
+      const gate = await passRunStart({ hooks: options.hooks(), repo, log }, taskId, {
+        ...(executeOptions.request ? { request: executeOptions.request } : {}),
+        demo: executeOptions.demo === true,
+      });
       let done: Promise<TreeOutcome> | undefined;
-      const run = await loop.begin(
-        { taskId, pinnedTo: pinned ? owner : null, demo: executeOptions.demo === true },
-        (begun) => {
-          if (!begun.begun) return;
-          begunHere.add(begun.rootId);
-          if (executeOptions.request) core.scopes.set(begun.rootId, executeOptions.request.state);
-          // The follower lives as long as the run (tasks may wait for days): it keeps the ids,
-          // never the rows the run began with (the engine's memory drops those when a task waits).
-          const { rootId, runId, memory: _rows, ...run } = begun;
-          done = awaitOutcome({ repo, follow, log }, taskId, { ...run, rootId, runId }, () => {
-            begunHere.delete(rootId);
-            core.scopes.delete(rootId);
-            core.memory.drop(rootId, runId);
-          });
-        },
-      );
+      const run = await loop.begin({ taskId, pinnedTo: pinned ? owner : null, demo: gate.demo }, (begun) => {
+        if (!begun.begun) return;
+        begunHere.add(begun.rootId);
+        if (executeOptions.request) core.scopes.set(begun.rootId, executeOptions.request.state);
+        // The follower lives as long as the run (tasks may wait for days): it keeps the ids,
+        // never the rows the run began with (the engine's memory drops those when a task waits).
+        const { rootId, runId, memory: _rows, ...run } = begun;
+        done = awaitOutcome({ repo, follow, log }, taskId, { ...run, rootId, runId }, () => {
+          begunHere.delete(rootId);
+          core.scopes.delete(rootId);
+          core.memory.drop(rootId, runId);
+        });
+      });
+      await gate.after(run.begun);
       if (!run.begun && run.missing) throw new ApflowError('APF_NOT_FOUND', { message: `Task ${taskId} not found` });
       if (!run.begun || !done) return { started: false, root_task_id: run.rootId, task_id: taskId };
       return { started: true, root_task_id: run.rootId, task_id: taskId, first_seq: run.firstSeq, done };

@@ -17,6 +17,7 @@ import { findRunningTrees, type RunningTreeLease } from '../storage/queries/leas
 import { deleteTasks } from '../storage/queries/delete-tasks.ts';
 import { selectEvents } from '../storage/queries/task-events.ts';
 import { countTreeStatuses } from '../storage/queries/run-counts.ts';
+import { selectTreeStarts } from '../storage/queries/tree-starts.ts';
 import type { Principal } from '../hooks/hook-types.ts';
 import { mayAccess } from '../tasks/access.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
@@ -85,6 +86,8 @@ export function createTaskRepository(sql: Sql, secrets?: TaskSecrets) {
     count: (filter: TaskListFilter) => countTasks(sql, filter),
     /** The tasks of the tree rooted at `rootId` per status, whatever run they were last in: the tree's outcome. */
     counts: (rootId: string) => countTreeStatuses(sql, rootId),
+    /** When each of these trees began: the earliest start of its tasks (a root runs after its children). */
+    treeStarts: (rootIds: readonly string[]) => selectTreeStarts(sql, rootIds),
     /** Which of `ids` are taken. Checks asked for at the same time share one query. */
     existingIds: groupCalls<readonly string[], Set<string>>(async (lists) => {
       const taken = await existingIds(sql, lists.flat());

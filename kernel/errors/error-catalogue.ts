@@ -15,6 +15,7 @@ export const errorCatalogue = {
   APF_NOT_FOUND: { rpc: -32004, status: 404, message: 'Not found' },
   APF_CONFLICT: { rpc: -32005, status: 409, message: 'Conflict with the current state' },
   APF_RATE_LIMITED: { rpc: -32029, status: 429, message: 'Too many requests' },
+  APF_QUOTA_EXCEEDED: { rpc: -32001, status: 429, message: 'Quota exceeded' },
   APF_BODY_TOO_LARGE: { rpc: -32600, status: 413, message: 'Request body too large' },
   APF_UNSUPPORTED_MEDIA_TYPE: { rpc: -32600, status: 415, message: 'Unsupported media type: send JSON' },
   APF_ROUTE_NOT_FOUND: { rpc: -32601, status: 404, message: 'Route not found' },

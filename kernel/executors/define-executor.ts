@@ -3,6 +3,7 @@ import type { DurableContext } from '../engine/durable-types.ts';
 import type { Logger } from '../internal/logger.ts';
 import type { Outbound } from '../outbound/outbound-policy.ts';
 import type { TaskJson } from '../tasks/task-record.ts';
+import type { UsageReport } from '../usage/usage-types.ts';
 
 /**
  * What an executor gets besides its inputs; the durable calls (`step`, `askInput`, `spawn`,
@@ -32,6 +33,13 @@ export interface ExecutorContext extends DurableContext {
    * protocols), so the task cannot make the server call loopback, private or metadata addresses.
    */
   outbound: Outbound;
+  /**
+   * Reports the tokens of one LLM call (`{ provider?, model, input_tokens, output_tokens }`): stored
+   * with the task, priced by the price table, summed into the task's and the tree's `token_usage`,
+   * the user's day (`tasks.usage`), metrics and quotas. Call it once per request to the model.
+   * Throws APF_INVALID_PARAMS for a report that is not one.
+   */
+  usage(report: UsageReport): void;
   log: Logger;
 }
 

@@ -56,6 +56,30 @@ export interface TaskRunContext {
   state: Record<string, unknown>;
 }
 
+/**
+ * A run of a tree about to begin (`phase: 'before'`) and whether it began (`'after'`), as the
+ * `runStart` waterfall sees it: every way a run starts (JSON-RPC, A2A, MCP, schedules, the CLI)
+ * passes here. Quotas and demo fallbacks tap it.
+ */
+export interface RunStartContext {
+  phase: 'before' | 'after';
+  /** The task asked to run (a root runs its whole tree). */
+  task_id: string;
+  root_task_id: string;
+  /** The tree's owner. */
+  user_id: string | null;
+  /** The request that starts it, when one does (not a schedule's fire or a one-shot command). */
+  request?: RequestContext;
+  /** Set in `before` to run in demo mode (executors give their demo result). */
+  demo: boolean;
+  /** Set in `before` to refuse the run: `execute` throws it and nothing runs. */
+  refuse?: ApflowError;
+  /** In `after`: false when the tree was running already (no new run began). */
+  begun?: boolean;
+  /** Scratch space shared by the taps of one start. */
+  state: Record<string, unknown>;
+}
+
 /** The kinds of task events (DESIGN.md §2). */
 export type TaskEventType =
   'task_start' | 'progress' | 'task_waiting' | 'task_completed' | 'task_failed' | 'task_cancelled' | 'final';

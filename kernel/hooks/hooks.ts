@@ -1,5 +1,13 @@
 import { AsyncSeriesBailHook, AsyncSeriesHook, AsyncSeriesWaterfallHook, SyncHook } from 'tapable';
-import type { KeyRequest, Principal, RequestContext, TaskEvent, TaskRunContext } from './hook-types.ts';
+import type { UsageRecord } from '../usage/usage-types.ts';
+import type {
+  KeyRequest,
+  Principal,
+  RequestContext,
+  RunStartContext,
+  TaskEvent,
+  TaskRunContext,
+} from './hook-types.ts';
 
 /**
  * Creates the hook table: every moment plugins can join, in one place. Only the kernel calls
@@ -11,12 +19,16 @@ export function createHooks() {
     request: new AsyncSeriesHook<[RequestContext]>(['request']),
     /** Once per request: the first tap to return a principal wins; a throw rejects the request. */
     auth: new AsyncSeriesBailHook<[RequestContext], Principal | undefined>(['request']),
+    /** Before a run of a tree begins (may refuse it or make it a demo), and after (`begun`); each tap returns the context. */
+    runStart: new AsyncSeriesWaterfallHook<[RunStartContext]>(['start']),
     /** Around each executor run (phase `before`, then `after`); each tap returns the context. */
     taskRun: new AsyncSeriesWaterfallHook<[TaskRunContext]>(['run']),
     /** Every task status or progress event, after it was persisted. Must not block or throw. */
     progress: new SyncHook<[TaskEvent]>(['event']),
     /** An executor asks for an LLM key: the first tap to return one wins (order by `stage`). */
     keyResolve: new AsyncSeriesBailHook<[KeyRequest], string | undefined>(['request']),
+    /** An LLM call an executor reported (`ctx.usage`), priced, after it was stored. Must not block or throw. */
+    usage: new SyncHook<[UsageRecord]>(['record']),
   });
 }
 

@@ -14,12 +14,12 @@ import type { DispatchOutcome } from '../rpc/rpc-dispatch.ts';
 import type { HealthReport } from '../app/health.ts';
 import type { Disposer } from './releasers.ts';
 import type { Migration } from '../storage/migrations/index.ts';
-import type { PluginEngine, PluginStorage } from './plugin-views.ts';
+import type { PluginEngine, PluginStorage, PluginUsage } from './plugin-views.ts';
 import type { TaskRepository } from '../engine/task-repository.ts';
 import type { SecretSealer } from '../secrets/secret-sealer.ts';
 import type { Idempotency } from '../idempotency/idempotency.ts';
 
-export type { PluginEngine, PluginStorage } from './plugin-views.ts';
+export type { PluginEngine, PluginStorage, PluginUsage } from './plugin-views.ts';
 
 /** One JSON-RPC method, as registered. */
 export interface RpcMethodDescription {
@@ -113,6 +113,11 @@ export interface PluginApp<Options = Record<string, unknown>, Settings = unknown
    * within 24 hours, on any server of the database (`checkKey` checks a key a client gave).
    */
   readonly idempotency: Idempotency;
+  /**
+   * The LLM calls executors reported (`ctx.usage`), summed: `ofTasks(ids)` and `ofTrees(rootIds)`
+   * (a map of each id with usage to its `TokenUsage`), `byDay({ user_id, since, until })`.
+   */
+  readonly usage: PluginUsage;
   /** Stored tasks: get, tree, list, count, update. */
   readonly tasks: TaskRepository;
   /**

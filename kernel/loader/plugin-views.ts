@@ -2,6 +2,7 @@ import type { TaskEngine } from '../engine/task-engine.ts';
 import { createIdempotency, type Idempotency } from '../idempotency/idempotency.ts';
 import type { Logger } from '../internal/logger.ts';
 import type { Storage } from '../storage/create-storage.ts';
+import type { UsageLedger } from '../usage/usage-ledger.ts';
 
 /**
  * The task engine as plugins get it: everything but `start` and `close` (the kernel starts and
@@ -29,6 +30,9 @@ function createPluginStorage(storage: Storage): PluginStorage {
   return Object.freeze({ sql: storage.sql, dialect: storage.dialect });
 }
 
+/** The usage ledger as plugins read it: sums per task, per tree, per user and day (the kernel records). */
+export type PluginUsage = Omit<UsageLedger, 'record'>;
+
 /** What plugins get of one server's engine and database: built once, the same in every generation. */
 export interface PluginViews {
   engine: PluginEngine;
@@ -37,17 +41,25 @@ export interface PluginViews {
   serverId: string;
   /** Requests that run once per idempotency key (the keys live in the database, shared by every server). */
   idempotency: Idempotency;
+  /** LLM calls' tokens and costs, summed (the ledger is in the database, shared by every server). */
+  usage: PluginUsage;
 }
 
 /**
  * Builds the views of one server. Once per server, not per generation: plugins may key
  * process-wide state by `app.engine` (it outlives reloads, and two servers keep theirs apart).
  */
-export function createPluginViews(engine: TaskEngine, storage: Storage, log: Logger): PluginViews {
+export function createPluginViews(engine: TaskEngine, storage: Storage, ledger: UsageLedger, log: Logger): PluginViews {
   return {
     engine: createPluginEngine(engine),
     storage: createPluginStorage(storage),
     serverId: engine.owner,
     idempotency: Object.freeze(createIdempotency({ sql: storage.sql, log })),
+    usage: Object.freeze({
+      ofTasks: ledger.ofTasks,
+      ofTrees: ledger.ofTrees,
+      ofTreeTasks: ledger.ofTreeTasks,
+      byDay: ledger.byDay,
+    }),
   };
 }

@@ -1,3 +1,4 @@
+import type { TokenUsage } from '../usage/usage-types.ts';
 import type { TaskSteps, TaskWait } from './task-wait.ts';
 
 /**
@@ -56,13 +57,19 @@ export interface TaskJson {
   has_copy: boolean;
   /** Only while the task waits (input, a timer, the children it spawned): what for. */
   waiting?: TaskWait;
+  /** Only when its executor reported LLM calls (`ctx.usage`): their tokens and cost, every run's. */
+  token_usage?: TokenUsage;
+  /** Only on a root (tasks.get, tasks.list) whose tree made LLM calls: the whole tree's tokens and cost. */
+  tree_token_usage?: TokenUsage;
+  /** Only on a root with children in tasks.list: when its tree began (its tasks' earliest start). */
+  tree_started_at?: string;
 }
 
 /** A task tree node: the task plus `children`, present only when it has some. */
 export type TaskTreeJson = TaskJson & { children?: TaskTreeJson[] };
 
 /** A stored task: the API shape plus the engine's own columns. */
-export interface TaskRow extends Omit<TaskJson, 'waiting'> {
+export interface TaskRow extends Omit<TaskJson, 'waiting' | 'token_usage' | 'tree_token_usage' | 'tree_started_at'> {
   root_id: string;
   position: number;
   attempts: number;

@@ -24,8 +24,13 @@ const FILES: Record<string, string> = {
   'input-form.js': 'text/javascript; charset=utf-8',
   'tree-list.js': 'text/javascript; charset=utf-8',
   'schedules-view.js': 'text/javascript; charset=utf-8',
+  'run-log.js': 'text/javascript; charset=utf-8',
+  'run-figures.js': 'text/javascript; charset=utf-8',
+  'timeline-view.js': 'text/javascript; charset=utf-8',
+  'tree-head.js': 'text/javascript; charset=utf-8',
   'app.css': 'text/css; charset=utf-8',
   'waiting.css': 'text/css; charset=utf-8',
+  'timeline.css': 'text/css; charset=utf-8',
 };
 
 /** Reads the dashboard's files from `ui/` once, compressed once. */

@@ -6,6 +6,7 @@ import { createMetricSet } from './metric-set.ts';
 import { processState, type GenerationMetrics, type ProcessState } from './process-state.ts';
 import { createScrapeAccess } from './scrape-access.ts';
 import { observeTasks } from './task-observer.ts';
+import { observeUsage } from './usage-observer.ts';
 
 /** What the metrics plugin offers other plugins (`app.service('metrics')`). */
 export interface MetricsService {
@@ -81,6 +82,7 @@ export default definePlugin({
     });
     observeHttp(app, metrics, streams);
     observeTasks(app, metrics, taskStatuses());
+    observeUsage(app, metrics, new Set());
     app.provide('metrics', {
       eventsDropped(channel, count = 1) {
         if (count > 0) metrics.eventsDropped.inc({ channel: CHANNEL.test(channel) ? channel : 'other' }, count);

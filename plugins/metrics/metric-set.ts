@@ -69,6 +69,18 @@ export function createMetricSet(registry: Registry, sources: GaugeSources) {
       labelNames: ['channel'],
       registers,
     }),
+    llmTokens: new Counter({
+      name: 'apflow_llm_tokens_total',
+      help: 'Tokens of the LLM calls executors reported, by provider, model and type (input or output)',
+      labelNames: ['provider', 'model', 'type'],
+      registers,
+    }),
+    llmCost: new Counter({
+      name: 'apflow_llm_cost_usd_total',
+      help: 'Cost in US dollars of the LLM calls executors reported, by provider and model (calls of unpriced models add nothing)',
+      labelNames: ['provider', 'model'],
+      registers,
+    }),
     runningTasks: new Gauge({
       name: 'apflow_tasks_running',
       help: 'Tasks whose executors run now',

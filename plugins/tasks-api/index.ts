@@ -3,6 +3,7 @@ import { registerExecuteTaskTree } from './execute-task-tree.ts';
 import { runTarget, type RunTarget } from './ownership.ts';
 import { registerGenerateMethod } from './generate-method.ts';
 import { registerReadMethods } from './read-methods.ts';
+import { registerUsageMethod } from './usage-methods.ts';
 import { registerRestRoutes } from './rest-routes.ts';
 import { registerResumeMethod } from './resume-method.ts';
 import { registerRunMethods } from './run-methods.ts';
@@ -33,6 +34,7 @@ export default definePlugin({
   version,
   setup(app) {
     registerReadMethods(app);
+    registerUsageMethod(app);
     registerWriteMethods(app);
     registerRunMethods(app);
     registerResumeMethod(app);

@@ -35,6 +35,18 @@ export const ListParams = Type.Object({
 
 export const CountParams = Type.Object({ user_id: Type.Optional(Id), root_only: Type.Optional(Type.Boolean()) });
 
+const Day = Type.String({
+  pattern: '^\\d{4}-\\d{2}-\\d{2}',
+  description: 'A day (YYYY-MM-DD, UTC) or an ISO-8601 time (its UTC day counts)',
+});
+
+/** tasks.usage: whose days (default: your own; an administrator's default is everyone), from and to which day. */
+export const UsageParams = Type.Object({
+  user_id: Type.Optional(Id),
+  since: Type.Optional(Day),
+  until: Type.Optional(Day),
+});
+
 /** tasks.create: the tasks array, `{tasks: [...]}` (the guide), or one task object. */
 export const CreateParams = Type.Union([
   Type.Array(Task),

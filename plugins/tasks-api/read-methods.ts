@@ -9,6 +9,7 @@ import {
 } from 'apflow';
 import { ChildrenParams, CountParams, DetailParams, ListParams, TaskIdParams, TreeParams } from './params.ts';
 import { listingUser, mayAccess } from './permissions.ts';
+import { treeWithUsage, withTreeUsage, withUsage } from './usage-methods.ts';
 
 const notFound = (id: string) => new ApflowError('APF_NOT_FOUND', { message: `Task ${id} not found` });
 
@@ -21,7 +22,8 @@ export function registerReadMethods(app: PluginApp): void {
   const oneTask = async (id: string, principal: Principal | undefined) => {
     const row = await tasks.visible(id, principal);
     if (!row) return null;
-    return row.parent_id === null ? { ...toTaskJson(row), counts: await tasks.counts(row.id) } : toTaskJson(row);
+    const json = row.parent_id === null ? { ...toTaskJson(row), counts: await tasks.counts(row.id) } : toTaskJson(row);
+    return withTreeUsage(app, json);
   };
   app.rpc.method('/tasks', 'tasks.get', {
     params: TaskIdParams,
@@ -47,7 +49,8 @@ export function registerReadMethods(app: PluginApp): void {
         "Invalid params for tasks.tree:\n- params.task_id: is required (or 'root_id')",
       );
       const row = await loadTask(app, id, ctx.principal);
-      return buildTrees(await tasks.tree(row.root_id))[0];
+      const tree = buildTrees(await tasks.tree(row.root_id))[0];
+      return tree && treeWithUsage(app, tree);
     },
   });
 
@@ -57,7 +60,7 @@ export function registerReadMethods(app: PluginApp): void {
     async handler(params, ctx) {
       const user = listingUser(ctx.principal, params.user_id, 'list');
       const rows = await tasks.list({ ...params, user_id: user });
-      return rows.filter((row) => mayAccess(ctx.principal, row.user_id)).map(toTaskJson);
+      return withUsage(app, rows.filter((row) => mayAccess(ctx.principal, row.user_id)).map(toTaskJson));
     },
   });
 

@@ -5,7 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { InvalidParamsError, METHODS, NotFoundError, type ApflowClient, type MethodName } from 'apflow/client';
+import {
+  InvalidParamsError,
+  METHODS,
+  NotFoundError,
+  PermissionError,
+  type ApflowClient,
+  type MethodName,
+} from 'apflow/client';
 import { clientServer } from './client-setup.ts';
 
 /** What the cases share: the client, and ids made by earlier cases. */
@@ -53,6 +60,10 @@ const CASES: Record<MethodName, (state: State) => Promise<void>> = {
     assert.equal(counts.total, 2);
     assert.equal(counts.pending, 2);
     assert.equal(counts.user_id, 'alice');
+  },
+  'tasks.usage': async ({ client }) => {
+    assert.deepEqual(await client.tasks.usage({ since: '2026-01-01' }), [], 'no LLM calls yet');
+    await assert.rejects(client.tasks.usage({ user_id: 'bob' }), PermissionError);
   },
   'tasks.update': async ({ client }) =>
     assert.deepEqual((await client.tasks.update({ task_id: 'c-child', inputs: { n: 2 } })).inputs, { n: 2 }),

@@ -172,5 +172,13 @@ test('the plugin view is tap-only and insists on the plugin name', () => {
   );
   assert.throws(() => view.auth.tapPromise({ name: 'x' }, async () => undefined), /taps must use the plugin's name/);
   assert.ok(Object.isFrozen(view));
-  assert.deepEqual(Object.keys(view).sort(), ['auth', 'keyResolve', 'progress', 'request', 'taskRun']);
+  assert.deepEqual(Object.keys(view).sort(), [
+    'auth',
+    'keyResolve',
+    'progress',
+    'request',
+    'runStart',
+    'taskRun',
+    'usage',
+  ]);
 });

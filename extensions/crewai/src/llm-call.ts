@@ -1,4 +1,4 @@
-import type { LanguageModel, ModelMessage, ToolSet } from 'ai';
+import type { LanguageModel, LanguageModelUsage, ModelMessage, ToolSet } from 'ai';
 import { ApflowError, type ExecutorContext, type Logger } from 'apflow';
 import { loadAi } from './ai-sdk.ts';
 import { KEYLESS_PROVIDERS, loadModelFactory, parseModel, type ModelRef } from './providers.ts';
@@ -15,6 +15,8 @@ export interface OpenModel {
   ref: ModelRef;
   model: LanguageModel;
   key: string | undefined;
+  /** Reports one request's tokens to apflow (`ctx.usage`: the task's and tree's usage, costs, quotas). */
+  report: (usage: LanguageModelUsage) => void;
 }
 
 /** A model call that failed; its message has had the key scrubbed out. */
@@ -47,7 +49,14 @@ export async function openModel(name: string, ctx: ExecutorContext, settings: Ll
   if (!key && !KEYLESS_PROVIDERS.has(ref.provider)) throw missingKeyError(ref.provider);
   const createModel = await loadModelFactory(ref, settings.providers[ref.provider]?.base_url);
   try {
-    return { ref, model: createModel(key), key };
+    const report = (usage: LanguageModelUsage) =>
+      ctx.usage({
+        provider: ref.provider,
+        model: ref.modelId,
+        input_tokens: usage.inputTokens ?? 0,
+        output_tokens: usage.outputTokens ?? 0,
+      });
+    return { ref, model: createModel(key), key, report };
   } catch (error) {
     if (error instanceof ApflowError) throw error;
     throw new LlmCallError(scrubbedMessage(error, key));
@@ -90,7 +99,10 @@ export async function generate(
       temperature: generation.temperature,
       maxOutputTokens: generation.maxTokens,
       abortSignal: signal,
-      onStepFinish: (step) => void addUsage(partial, fromSdkUsage(step.usage, 1)),
+      onStepFinish: (step) => {
+        addUsage(partial, fromSdkUsage(step.usage, 1));
+        open.report(step.usage);
+      },
     });
     if (result.warnings?.length)
       log?.debug({ provider: open.ref.provider, model: open.ref.modelId, warnings: result.warnings }, 'LLM warnings');

@@ -4,6 +4,7 @@ import { createTaskEvents } from './0002-create-task-events.ts';
 import { taskClaims } from './0003-task-claims.ts';
 import { durableRuns } from './0004-durable-runs.ts';
 import { idempotencyKeys } from './0005-idempotency-keys.ts';
+import { usageLedger } from './0006-usage.ts';
 
 /** The SQL dialects apflow runs on. */
 export type Dialect = 'sqlite' | 'postgres';
@@ -40,4 +41,5 @@ export const migrations: readonly Migration[] = [
   taskClaims,
   durableRuns,
   idempotencyKeys,
+  usageLedger,
 ];

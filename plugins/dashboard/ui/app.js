@@ -1,17 +1,24 @@
-// The dashboard: trees list (tree-list.js), tree view, task panel (with the answer form of a task
-// waiting for input), actions, and the schedules view. Everything goes through the server's public
-// API (api.js), so with authentication on a user sees exactly what the API lets them see.
+// The dashboard: trees list (tree-list.js), tree view or its timeline (run-log.js, timeline-view.js,
+// tree-head.js), task panel (with the answer form of a task waiting for input), actions, and the
+// schedules view. Everything goes through the server's public API (api.js), so with authentication
+// on a user sees exactly what the API lets them see.
 import { follow, login, rpc, ServerError, startRun, token } from './ui?asset=api.js';
+import { createRunLog } from './ui?asset=run-log.js';
 import { createSchedulesView } from './ui?asset=schedules-view.js';
 import { renderTaskPanel } from './ui?asset=task-panel.js';
+import { createTimelineView } from './ui?asset=timeline-view.js';
+import { createTreeHead } from './ui?asset=tree-head.js';
 import { createTreeList } from './ui?asset=tree-list.js';
 import { createTreeView } from './ui?asset=tree-view.js';
 
 const $ = (id) => document.getElementById(id);
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
-const state = { rootId: null, tasks: new Map(), stop: null, selected: null };
+const state = { rootId: null, root: null, tasks: new Map(), stop: null, selected: null };
 
 const view = createTreeView($('canvas'), (id) => select(id));
+const log = createRunLog();
+const timeline = createTimelineView($('timeline'), { lay: (root) => log.lay(root), onSelect: (id) => select(id) });
+const head = createTreeHead({ log, timeline, state, counts: () => treeCounts() });
 
 function showError(error) {
   if (error instanceof ServerError && error.status === 401) return needLogin();
@@ -78,9 +85,13 @@ async function openTree(rootId) {
   showView('trees');
   state.stop?.();
   state.rootId = root.id;
+  state.root = root;
   state.tasks = flatten(root);
   $('tree-title').textContent = root.name;
   view.render(root);
+  // The socket replays the tree's event log from its start: the timeline is drawn from it.
+  log.reset();
+  timeline.render(root);
   buttons();
   if (state.selected && state.tasks.has(state.selected)) panel(state.selected);
   else $('panel').innerHTML = '<p class="muted">Click a task to see it.</p>';
@@ -99,7 +110,8 @@ const refresh = () => {
       const fresh = flatten(root);
       // Tasks spawned at run time (or dropped by a new run): the tree changed shape, drawn again.
       const reshaped = fresh.size !== state.tasks.size || [...fresh.keys()].some((id) => !view.has(id));
-      state.tasks = fresh;
+      [state.root, state.tasks] = [root, fresh];
+      timeline.render(root, reshaped);
       if (reshaped) view.render(root);
       else
         for (const [id, task] of fresh)
@@ -113,6 +125,9 @@ const refresh = () => {
 };
 
 function onEvent(event) {
+  if (event.root_task_id !== state.rootId) return;
+  log.add(event);
+  timeline.changed();
   const task = state.tasks.get(event.task_id);
   // A task spawned since the snapshot: a fresh one shows it.
   if (!task) return refresh();
@@ -127,7 +142,9 @@ function onEvent(event) {
   view.update(task.id, { status: task.status, progress: task.progress, waiting: task.waiting?.kind ?? '' });
   if (state.selected === task.id) panel(task.id);
   buttons();
-  if (event.type === 'final' || task.waiting?.kind === 'children') refresh();
+  // A task that ended may have made LLM calls: the snapshot has its token usage.
+  const ended = state.selected === task.id && TERMINAL.has(task.status);
+  if (event.type === 'final' || task.waiting?.kind === 'children' || ended) refresh();
 }
 
 /** The shown tree's tasks per status (as `tasks.get` of its root counts them). */
@@ -156,6 +173,7 @@ function buttons() {
     $('execute').disabled = !root || running;
     $('copy').disabled = !root;
     $('cancel').disabled = !running || TERMINAL.has(root?.status);
+    head.update();
     if (!root) return;
     view.update(root.id, { warn: root.status === 'completed' && counts.failed > 0 });
     if (state.selected === root.id && JSON.stringify(counts) !== shownCounts) panel(root.id);
@@ -167,7 +185,7 @@ function panel(id) {
   if (!task) return;
   const counts = id === state.rootId ? treeCounts() : undefined;
   if (counts) shownCounts = JSON.stringify(counts);
-  renderTaskPanel($('panel'), task, counts, answer);
+  renderTaskPanel($('panel'), task, counts, answer, head.timing(id));
 }
 /** Answers a question (tasks.resume); the task's events then show it run on. */
 async function answer(taskId, input) {
@@ -182,6 +200,7 @@ async function answer(taskId, input) {
 function select(id) {
   state.selected = id;
   view.select(id);
+  timeline.select(id);
   panel(id);
 }
 

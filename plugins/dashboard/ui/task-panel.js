@@ -1,6 +1,7 @@
 // The task panel: what the server stored of one task, as text (never as HTML); for a task
 // waiting for input, its question and the answer form.
 import { answerForm, describeWait } from './ui?asset=input-form.js';
+import { describeModels, describeSpan, describeTokens, formatCost } from './ui?asset=run-figures.js';
 
 /** An element `tag` showing `value` as text (never as HTML): how the page shows what the server says. */
 export const text = (tag, value) => Object.assign(document.createElement(tag), { textContent: value });
@@ -15,14 +16,30 @@ export function describeCounts(counts) {
   return `${counts.total} task${counts.total === 1 ? '' : 's'}: ${parts.join(', ') || 'none'}`;
 }
 
+/** The panel's rows of a task's LLM calls (`token_usage`: tokens, cost, per model), none without. */
+const usageRows = (usage) =>
+  usage
+    ? [
+        ['tokens', describeTokens(usage)],
+        ['cost', formatCost(usage.cost_usd)],
+        ['models', describeModels(usage).join('\n')],
+      ]
+    : [];
+
 /**
  * Shows `task` (a task as the API gives it) in `container`; for a root, `counts` (its tree's tasks
  * per status, as `tasks.get` of a root gives them) too: a root can complete with failed tasks under it.
  * A task waiting for input gets its question and a form whose answer goes to `onAnswer(taskId, input)`.
+ * `timing` is its row of the timeline (`span`: start, end, open) and its `attempts` in the latest run.
  */
-export function renderTaskPanel(container, task, counts = task.counts, onAnswer = undefined) {
+export function renderTaskPanel(container, task, counts = task.counts, onAnswer = undefined, timing = {}) {
   const waiting = task.waiting;
   const executor = task.params?.executor_id ?? task.schemas?.method ?? task.name;
+  const span = timing.span ?? {
+    start: Date.parse(task.started_at),
+    end: task.completed_at ? Date.parse(task.completed_at) : Date.now(),
+    open: !task.completed_at,
+  };
   const rows = [
     ['id', task.id],
     ['name', task.name],
@@ -30,6 +47,9 @@ export function renderTaskPanel(container, task, counts = task.counts, onAnswer 
     ...(counts ? [['tasks', describeCounts(counts)]] : []),
     ...(waiting ? [['waiting', describeWait(waiting)]] : []),
     ['progress', `${Math.round((task.progress ?? 0) * 100)}%`],
+    ['duration', describeSpan(span, task.status)],
+    ...(timing.attempts ? [['attempts', String(timing.attempts)]] : []),
+    ...usageRows(task.token_usage),
     ['executor', executor],
     ['user', task.user_id ?? '—'],
     ['created', task.created_at],
@@ -44,7 +64,7 @@ export function renderTaskPanel(container, task, counts = task.counts, onAnswer 
       dd.dataset.field = 'counts';
       dd.classList.toggle('warn', counts.failed > 0);
     }
-    if (name === 'waiting') dd.dataset.field = 'waiting';
+    if (['waiting', 'duration', 'attempts', 'tokens', 'cost', 'models'].includes(name)) dd.dataset.field = name;
     dl.append(text('dt', name), dd);
   }
   // Events redraw the panel: a form being filled in for the same question stays as it is.

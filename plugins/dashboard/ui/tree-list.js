@@ -1,6 +1,7 @@
 // The trees list: roots, newest first, filtered by status and user, 20 a page. Filtered on
 // `input_required` it lists the tasks waiting for an answer, wherever they are in their trees.
 import { rpc } from './ui?asset=api.js';
+import { formatCost, formatDuration } from './ui?asset=run-figures.js';
 
 const $ = (id) => document.getElementById(id);
 const PAGE = 20;
@@ -24,8 +25,17 @@ export function createTreeList({ act, open, current }) {
       const item = document.createElement('li');
       item.dataset.id = task.id;
       item.classList.toggle('current', task.id === current());
-      item.innerHTML = '<span class="name"></span><span class="badge"></span><small></small>';
+      item.innerHTML =
+        '<span class="name"></span><span class="figure" data-field="duration" title="duration"></span>' +
+        '<span class="figure" data-field="cost" title="cost of its LLM calls"></span><span class="badge"></span><small></small>';
       item.querySelector('.name').textContent = task.name;
+      // A parent starts once its children ended: a tree began at its tasks' earliest start.
+      const start = task.has_children ? task.tree_started_at : task.started_at;
+      item.querySelector('[data-field="duration"]').textContent =
+        start && task.completed_at ? formatDuration(Date.parse(task.completed_at) - Date.parse(start)) : '';
+      const usage = task.tree_token_usage ?? task.token_usage;
+      item.querySelector('[data-field="cost"]').textContent =
+        typeof usage?.cost_usd === 'number' ? formatCost(usage.cost_usd) : '';
       item.querySelector('.badge').textContent = task.status;
       item.querySelector('.badge').className = `badge s-${task.status}`;
       const said = [task.user_id ?? 'no user', new Date(task.created_at).toLocaleString()];
