@@ -28,6 +28,7 @@ export const METHODS = {
   'tasks.children': read,
   'tasks.count': read,
   'tasks.usage': read,
+  'quotas.status': read,
   'tasks.update': write,
   'tasks.delete': write,
   'tasks.copy': write,

@@ -14,6 +14,7 @@ import type { OpenQuestion } from '../plugins/tasks-api/params.ts';
 import type * as Schedules from '../plugins/schedules/schedule-params.ts';
 import type { fireJson, ScheduleJson } from '../plugins/schedules/schedule-json.ts';
 import type { FireOutcome } from '../plugins/schedules/schedule-row.ts';
+import type * as Quotas from '../plugins/quotas/status-params.ts';
 
 // Params are the static types of the TypeBox schemas the server checks them with (one source of
 // truth); results are what the handlers answer. Only files that import nothing but `apflow` are
@@ -105,6 +106,7 @@ export interface ApflowMethods {
     result: Omit<TaskCounts, 'total'> & { total: number; user_id?: string };
   };
   'tasks.usage': { params: P<typeof TasksApi.UsageParams>; result: UsageDay[] };
+  'quotas.status': { params: P<typeof Quotas.StatusParams>; result: Quotas.QuotaStatus };
   'tasks.update': { params: P<typeof TasksApi.UpdateParams> & TaskChanges; result: TaskJson };
   'tasks.delete': {
     params: P<typeof TasksApi.TaskIdParams>;

@@ -107,6 +107,8 @@ export function createTransport(options: ClientOptions): Transport {
           );
         }
         if (!RETRY_STATUSES.has(response.status) || attempt >= attempts) return response;
+        // A spent daily budget (-32001 on a 429) lasts until its reset: not worth another try.
+        if (response.status === 429 && (await isQuotaAnswer(response.clone()))) return response;
         await response.body?.cancel().catch(() => undefined);
         await transport.backoff(attempt + 1, call.signal, response.headers.get('retry-after'));
       }
@@ -237,4 +239,10 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     };
     signal?.addEventListener('abort', stop, { once: true });
   });
+}
+
+/** Whether a 429 answer is the quotas plugin's (JSON-RPC -32001), not a rate limit. */
+async function isQuotaAnswer(response: Response): Promise<boolean> {
+  const body = (await response.json().catch(() => undefined)) as { error?: { code?: unknown } } | undefined;
+  return body?.error?.code === -32001;
 }

@@ -49,6 +49,10 @@ export { defineExecutor, type ExecutorContext, type ExecutorDefinition } from '.
 export type { RegisteredExecutor } from './executors/executor-table.ts';
 export { detectProvider } from './executors/detect-provider.ts';
 
+// ---- Tracing (OpenTelemetry) ----
+export { createTraceIdGenerator, tracingActive, type TraceIdGenerator } from './telemetry/trace-ids.ts';
+export { runTraceHeaders } from './telemetry/spans.ts';
+
 // ---- LLM usage and costs ----
 export type { ModelUsage, TokenUsage, UsageDay, UsageRecord, UsageReport } from './usage/usage-types.ts';
 export { noUsage, sumUsage, type UsageQuery } from './usage/usage-ledger.ts';

@@ -35,6 +35,8 @@ export interface RunToBegin {
    * kept as they are.
    */
   resume?: boolean;
+  /** The `traceparent` of the traced request beginning it (its spans join that trace). */
+  traceParent?: string | null;
 }
 
 /** Whether a run began; when not, the tree was running already (or is gone). */
@@ -136,6 +138,7 @@ function beginRun(
     row.run_id = runId;
     row.pinned_to = start.pinnedTo;
     row.run_demo = start.demo === true;
+    row.trace_parent = start.traceParent ?? null;
     let change: Partial<TaskRow> | null = null;
     if (row.status === 'in_progress') {
       if (!leaseHolds(row, Date.now())) change = recoverOrphan(row);
@@ -169,6 +172,7 @@ function beginRun(
       runId,
       pinnedTo: start.pinnedTo,
       demo: start.demo === true,
+      traceParent: start.traceParent ?? null,
     },
     settle: { settled, candidates },
     firstSeq: first.seq,

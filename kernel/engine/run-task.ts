@@ -15,6 +15,8 @@ import type { TaskSecrets } from '../secrets/task-secrets.ts';
 import type { TaskWait } from '../tasks/task-wait.ts';
 import type { UsageRecorder } from '../usage/record-usage.ts';
 import { createRunUsage } from '../usage/run-usage.ts';
+import type { Span } from '@opentelemetry/api';
+import { traceExecutor } from '../telemetry/spans.ts';
 import { createDurableContext, DurableFailure, type DurableRun, type Suspension } from './durable-context.ts';
 import type { DurableContext } from './durable-types.ts';
 
@@ -63,13 +65,24 @@ export interface RunTaskOptions {
  * every ending is a {@link RunOutcome}.
  */
 export async function runTask(options: RunTaskOptions): Promise<RunOutcome> {
-  const { task, hooks } = options;
+  const { task } = options;
   let registered: RegisteredExecutor;
   try {
     registered = selectExecutor(task, options.executor, options.executorIds);
   } catch (error) {
     return { status: 'failed', error: toApflowError(error).message, retryable: false };
   }
+  // Traced, the executor runs in its span's context: what it calls (HTTP, models) nests under it.
+  return traceExecutor(task, registered.definition.id, (span) => runSelected(options, registered, span));
+}
+
+/** Runs `registered` for the task (see {@link runTask}); `span` hears its progress. */
+async function runSelected(
+  options: RunTaskOptions,
+  registered: RegisteredExecutor,
+  span: Span | undefined,
+): Promise<RunOutcome> {
+  const { task, hooks } = options;
   const executorId = registered.definition.id;
   // The keys and secrets this run was given never leave it: they are taken out of its result,
   // error and progress messages.
@@ -120,7 +133,7 @@ export async function runTask(options: RunTaskOptions): Promise<RunOutcome> {
       signal: controller.signal,
       scrub: (value) => (keys.size ? scrubJson(value, keys) : value),
     });
-    const ctx = makeContext(options, executorId, controller.signal, keys, durable.api, usage.report);
+    const ctx = makeContext(options, executorId, controller.signal, keys, durable.api, usage.report, span);
     let work: Promise<unknown>;
     if ('result' in run && run.result !== undefined) {
       work = Promise.resolve(run.result);
@@ -189,6 +202,7 @@ function makeContext(
   keys: Set<string>,
   durable: DurableContext,
   usage: ExecutorContext['usage'],
+  span: Span | undefined,
 ): ExecutorContext {
   const { task, hooks } = options;
   let log: ExecutorContext['log'] | undefined;
@@ -200,7 +214,11 @@ function makeContext(
     task,
     params: task.params ?? {},
     signal,
-    progress: (progress, message) => options.progress(progress, message && scrubText(message, keys)),
+    progress: (progress, message) => {
+      const said = message && scrubText(message, keys);
+      span?.addEvent('progress', { progress, ...(said ? { message: said } : {}) });
+      options.progress(progress, said);
+    },
     outbound: options.outbound,
     usage,
     resolveKey: async (provider, model) => {

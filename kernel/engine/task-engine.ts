@@ -21,6 +21,8 @@ import { handBackTasks } from './recover-tasks.ts';
 import { createRequestScopes } from './request-scopes.ts';
 import { resumeTask, type ResumeAnswer } from './resume-task.ts';
 import { passRunStart } from './run-start.ts';
+import { createRunSpans } from '../telemetry/run-spans.ts';
+import { startExecuteSpan } from '../telemetry/spans.ts';
 import type { ExecuteAnswer } from './execute-answer.ts';
 import { createRunMemory } from './run-memory.ts';
 import { awaitOutcome, type TreeOutcome } from './run-outcome.ts';
@@ -68,7 +70,9 @@ export function createTaskEngine(options: {
   /** Roots of runs begun here that have not ended yet. */
   const begunHere = new Set<string>();
 
+  const spans = createRunSpans(repo, log);
   const announce = (events: readonly TaskEvent[]) => {
+    spans.ended(events);
     for (const event of events) {
       try {
         options.hooks().progress.call(event);
@@ -145,20 +149,32 @@ export function createTaskEngine(options: {
         ...(executeOptions.request ? { request: executeOptions.request } : {}),
         demo: executeOptions.demo === true,
       });
+      const span = startExecuteSpan(taskId, executeOptions.request);
+      const begin = { taskId, pinnedTo: pinned ? owner : null, demo: gate.demo, traceParent: span.traceParent };
       let done: Promise<TreeOutcome> | undefined;
-      const run = await loop.begin({ taskId, pinnedTo: pinned ? owner : null, demo: gate.demo }, (begun) => {
-        if (!begun.begun) return;
-        begunHere.add(begun.rootId);
-        if (executeOptions.request) core.scopes.set(begun.rootId, executeOptions.request.state);
-        // The follower lives as long as the run (tasks may wait for days): it keeps the ids,
-        // never the rows the run began with (the engine's memory drops those when a task waits).
-        const { rootId, runId, memory: _rows, ...run } = begun;
-        done = awaitOutcome({ repo, follow, log }, taskId, { ...run, rootId, runId }, () => {
-          begunHere.delete(rootId);
-          core.scopes.delete(rootId);
-          core.memory.drop(rootId, runId);
+      const run = await loop
+        .begin(begin, (begun) => {
+          if (!begun.begun) return;
+          begunHere.add(begun.rootId);
+          if (executeOptions.request) core.scopes.set(begun.rootId, executeOptions.request.state);
+          // The follower lives as long as the run (tasks may wait for days): it keeps the ids,
+          // never the rows the run began with (the engine's memory drops those when a task waits).
+          const { rootId, runId, memory: _rows, ...run } = begun;
+          done = awaitOutcome({ repo, follow, log }, taskId, { ...run, rootId, runId }, () => {
+            begunHere.delete(rootId);
+            core.scopes.delete(rootId);
+            core.memory.drop(rootId, runId);
+          });
+        })
+        .catch(async (error: unknown) => {
+          // Nothing began: the taps give back what they counted for it.
+          span.end({ 'apflow.begun': false });
+          await gate.after(false);
+          throw error;
         });
-      });
+      span.end(
+        run.begun ? { 'apflow.root_task.id': run.rootId, 'apflow.run.id': run.runId } : { 'apflow.begun': false },
+      );
       await gate.after(run.begun);
       if (!run.begun && run.missing) throw new ApflowError('APF_NOT_FOUND', { message: `Task ${taskId} not found` });
       if (!run.begun || !done) return { started: false, root_task_id: run.rootId, task_id: taskId };

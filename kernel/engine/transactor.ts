@@ -1,5 +1,6 @@
 import type { TaskEvent } from '../hooks/hook-types.ts';
 import type { Sql } from '../storage/sql.ts';
+import { traceTurn } from '../telemetry/spans.ts';
 import type { EngineSignal, SignalBus } from './signal-bus.ts';
 import { createTreeTx, type TreeTx } from './tree-tx.ts';
 import type { ShapeCache } from './tree-shape.ts';
@@ -24,14 +25,18 @@ export function createTransactor(options: {
 }): Transact {
   const { sql, owner, shapes, signals } = options;
   return async (work) => {
-    const committed = await sql.write(async (runner) => {
-      const tx = createTreeTx({ sql, runner, owner, shapes, now: new Date().toISOString() });
-      const value = await work(tx);
-      const events = await tx.commit();
-      const signal = signalOf(owner, events, tx.notes);
-      if (signal) await signals.sendInTransaction(runner, signal);
-      return { value, events, signal };
-    });
+    const committed = await traceTurn(
+      () =>
+        sql.write(async (runner) => {
+          const tx = createTreeTx({ sql, runner, owner, shapes, now: new Date().toISOString() });
+          const value = await work(tx);
+          const events = await tx.commit();
+          const signal = signalOf(owner, events, tx.notes);
+          if (signal) await signals.sendInTransaction(runner, signal);
+          return { value, events, signal };
+        }),
+      (turn) => ({ 'apflow.db.events': turn.events.length, 'apflow.db.dialect': sql.dialect }),
+    );
     if (committed.signal) signals.sendAfterCommit(committed.signal);
     options.announce(committed.events);
     if (committed.signal?.r) options.readied();

@@ -8,6 +8,7 @@ import { mergeRules, normalizeHost, type OutboundRules } from './outbound-rules.
 import { errorMessage } from '../internal/error-message.ts';
 import { isPublicAddress } from './public-address.ts';
 import type { SelfAddresses } from './self-addresses.ts';
+import { withTraceHeaders } from '../telemetry/spans.ts';
 
 /** Resolves a host name to its addresses (DNS by default; tests inject their own). */
 export type Resolver = (host: string) => Promise<readonly { address: string; family: number }[]>;
@@ -136,7 +137,8 @@ export function createOutbound(options: {
       },
       checkHost: (host, port) =>
         admit(host, port, `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`),
-      fetch: (input, init = {}) => undici().fetch(input, { ...init, dispatcher: dispatcher() }),
+      fetch: (input, init = {}) =>
+        undici().fetch(input, { ...init, headers: withTraceHeaders(init.headers), dispatcher: dispatcher() }),
       get dispatcher() {
         return dispatcher();
       },

@@ -96,6 +96,11 @@ export interface TaskRow extends Omit<TaskJson, 'waiting' | 'token_usage' | 'tre
   spawned_by: string | null;
   /** On a root: bumped when a spawn adds tasks to the tree's run (its shape changed). */
   shape_rev: number;
+  /**
+   * The W3C `traceparent` of the request that began the task's run, when it was traced: the
+   * run's spans join that trace, on whatever server they are made (kernel/telemetry).
+   */
+  trace_parent: string | null;
 }
 
 /** A task that has not run: the state fields a new, re-run or reset task starts with. */
@@ -125,6 +130,7 @@ export const UNCLAIMED = {
   waiting: null,
   spawned_by: null,
   shape_rev: 0,
+  trace_parent: null,
 } as const satisfies Partial<TaskRow>;
 
 /** The 20 API keys, in order. */
@@ -171,6 +177,7 @@ export const TASK_COLUMNS = [
   'waiting',
   'spawned_by',
   'shape_rev',
+  'trace_parent',
 ] as const satisfies readonly (keyof TaskRow)[];
 
 /** Columns holding JSON. */

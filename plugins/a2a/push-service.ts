@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { StreamResponse, TaskPushNotificationConfig } from '@a2a-js/sdk';
-import { postWithRetries, type PluginApp, loadOnce } from 'apflow';
+import { postWithRetries, runTraceHeaders, tracingActive, type PluginApp, loadOnce } from 'apflow';
 import type { A2aStore, A2aTaskRow, PushConfigRow } from './a2a-store.ts';
 import type { CallInfo } from './call-context.ts';
 import { createPushSecrets } from './push-secrets.ts';
@@ -80,7 +80,9 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
     const version = config.protocol_version === '0.3' ? '0.3' : '1.0';
     const { body, contentType } = (await sdk()).serializers[version].serialize(update);
     const held = secrets.open(ref(config), config.sealed_secrets);
-    const headers: Record<string, string> = { 'content-type': contentType };
+    // Under the run's span when it is traced (the A2A task is the tree's root).
+    const trace = tracingActive() ? runTraceHeaders(await app.tasks.get(config.task_id)) : {};
+    const headers: Record<string, string> = { ...trace, 'content-type': contentType };
     if (held.token) headers['x-a2a-notification-token'] = held.token;
     if (config.scheme && held.credentials) headers.authorization = `${config.scheme} ${held.credentials}`;
     await postWithRetries({

@@ -33,6 +33,7 @@ export function loggedUrl(url: string): string {
  * Sends one event through the outbound policy, retrying 5xx answers and network errors (timeouts included) up to
  * `max_retries` times with backoff `retryBaseS`·2^n. A 4xx is not retried. Never throws: the
  * outcome is logged (and returned: true once delivered), so delivery cannot affect the run.
+ * `trace`: the run's `traceparent` header, when the run is traced.
  */
 export async function deliverEvent(
   event: TaskEvent,
@@ -41,12 +42,14 @@ export async function deliverEvent(
   signal: AbortSignal,
   log: Logger,
   outbound: Outbound,
+  trace: Record<string, string> = {},
 ): Promise<boolean> {
   return postWithRetries({
     url: config.url,
     outbound,
     method: config.method,
-    headers: { ...config.headers, 'content-type': 'application/json' },
+    // The run's traceparent (when traced) first: a header the webhook's config names wins.
+    headers: { ...trace, ...config.headers, 'content-type': 'application/json' },
     body: JSON.stringify(webhookPayload(event)),
     timeoutS: config.timeout,
     maxRetries: config.max_retries,

@@ -1,4 +1,4 @@
-import type { Outbound, PluginApp, TaskEvent } from 'apflow';
+import { runTraceHeaders, tracingActive, type Outbound, type PluginApp, type TaskEvent } from 'apflow';
 import { deliverEvent, loggedUrl } from './deliver.ts';
 import type { WebhookConfig } from './webhook-config.ts';
 
@@ -68,6 +68,7 @@ export function watchTree(
       while (!finished) {
         const event = queue.shift();
         if (!event) break;
+        const trace = tracingActive() ? runTraceHeaders(await app.tasks.get(rootId)) : {};
         const delivered = await deliverEvent(
           event,
           config,
@@ -75,6 +76,7 @@ export function watchTree(
           controller.signal,
           app.log,
           outbound,
+          trace,
         );
         if (!delivered && !controller.signal.aborted) app.service('metrics')?.eventsDropped('webhooks');
         if (event.type === 'final') stop();

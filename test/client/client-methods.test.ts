@@ -65,6 +65,10 @@ const CASES: Record<MethodName, (state: State) => Promise<void>> = {
     assert.deepEqual(await client.tasks.usage({ since: '2026-01-01' }), [], 'no LLM calls yet');
     await assert.rejects(client.tasks.usage({ user_id: 'bob' }), PermissionError);
   },
+  'quotas.status': async ({ client }) => {
+    const status = await client.quotas.status();
+    assert.deepEqual([status.enabled, status.user_id, status.trees.limit], [false, 'alice', null]);
+  },
   'tasks.update': async ({ client }) =>
     assert.deepEqual((await client.tasks.update({ task_id: 'c-child', inputs: { n: 2 } })).inputs, { n: 2 }),
   'tasks.execute': async ({ client }) => {

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import type { TaskJson, UsageDay } from 'apflow';
 import { rpc } from '../helpers.ts';
 import { anthropicText, fakeLlmServer, openaiText } from './fake-llm-servers.ts';
+import { otlpReceiver } from '../plugins/otlp-receiver.ts';
 import { crewApp } from './fake-llm-app.ts';
 
 const works = (llm: string, task: string) => ({
@@ -80,4 +81,41 @@ test('crew and llm calls are recorded per request, priced, and rolled up to the 
   const [day, ...more] = await call<UsageDay[]>('tasks.usage', { user_id: 'carol' });
   assert.equal(more.length, 0);
   assert.deepEqual([day?.user_id, day?.total, day?.calls, day?.cost_usd], ['carol', 3800, 3, 0.00168]);
+});
+
+test('with telemetry on, each model request is a span under the executor call that made it, with its tokens', async (t) => {
+  const receiver = await otlpReceiver(t);
+  const openai = await fakeLlmServer(t, () => openaiText('fine', { prompt_tokens: 42, completion_tokens: 7 }));
+  const { app } = await crewApp(
+    t,
+    { openai: openai.baseUrl },
+    { telemetry: { enabled: true, otlp: { endpoint: receiver.url, protocol: 'http/json' } } },
+  );
+  const tree = await app.engine.createTree([
+    {
+      id: 'ask',
+      name: 'Ask',
+      schemas: { method: 'llm_executor' },
+      inputs: { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'a secret question' }] },
+    },
+  ]);
+  const answer = await app.engine.execute(tree.id);
+  assert.ok(answer.started);
+  assert.equal((await answer.done).status, 'completed');
+  await app.service('telemetry')?.flush();
+  const spans = await receiver.waitFor((received) =>
+    received.some((span) => span.name === 'ai.generateText.doGenerate') &&
+    received.some((span) => span.name === 'apflow.task')
+      ? received
+      : null,
+  );
+  const executor = spans.find((span) => span.name === 'apflow.executor');
+  const generate = spans.find((span) => span.name === 'ai.generateText');
+  const request = spans.find((span) => span.name === 'ai.generateText.doGenerate');
+  assert.equal(generate?.parentSpanId, executor?.spanId, 'the model call is under the executor call');
+  assert.equal(request?.parentSpanId, generate?.spanId);
+  assert.equal(request?.traceId, executor?.traceId);
+  assert.equal(request?.attributes['ai.usage.promptTokens'] ?? request?.attributes['ai.usage.inputTokens'], 42);
+  assert.equal(request?.attributes['ai.model.id'], 'gpt-4o-mini');
+  assert.ok(!JSON.stringify(spans).includes('a secret question'), 'prompts are not recorded');
 });

@@ -27,9 +27,13 @@ export default defineExecutor({
 /**
  * A user's project with `@apflow/crewai` installed in its node_modules (a copy of the package, as
  * npm installs it) and named in `plugins` by its package name, an executor `echo_tool`, and a test
- * plugin answering `keyResolve` with {@link KEYS}; providers' base URLs point at `urls`.
+ * plugin answering `keyResolve` with {@link KEYS}; providers' base URLs point at `urls`; `extra` is more config.
  */
-export async function crewApp(t: TestContext, urls: { openai?: string; anthropic?: string }) {
+export async function crewApp(
+  t: TestContext,
+  urls: { openai?: string; anthropic?: string },
+  extra: Record<string, unknown> = {},
+) {
   const dir = tempProject(t, { 'keys.ts': keysPlugin, 'executors/echo.ts': echoExecutor });
   installExtension(dir, 'crewai', '@apflow/crewai', CREWAI_DEPENDENCIES);
   const providers = Object.fromEntries(Object.entries(urls).map(([name, url]) => [name, { base_url: url }]));
@@ -41,6 +45,7 @@ export async function crewApp(t: TestContext, urls: { openai?: string; anthropic
       llm: { providers },
       executors: { dirs: [join(dir, 'executors')] },
       log: { level: 'debug' },
+      ...extra,
     },
     { cwd: dir, logStream: log.stream },
   );

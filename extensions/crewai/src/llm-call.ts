@@ -99,6 +99,9 @@ export async function generate(
       temperature: generation.temperature,
       maxOutputTokens: generation.maxTokens,
       abortSignal: signal,
+      // One span per model call under the task's executor span (model, provider, tokens), when
+      // apflow's telemetry is on; prompts and answers are never recorded (they may hold secrets).
+      experimental_telemetry: { isEnabled: true, recordInputs: false, recordOutputs: false },
       onStepFinish: (step) => {
         addUsage(partial, fromSdkUsage(step.usage, 1));
         open.report(step.usage);

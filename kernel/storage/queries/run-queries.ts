@@ -250,6 +250,8 @@ export interface RunEntry {
   /** The engine its tasks are pinned to, or null for any. */
   pinnedTo: string | null;
   demo: boolean;
+  /** The run's `traceparent`, when it is traced. */
+  traceParent: string | null;
 }
 
 /**
@@ -258,13 +260,17 @@ export interface RunEntry {
  * own (`root_id = ?`: joining many roots on `root_id` can read the whole table).
  */
 export async function enterRuns(sql: Sql, runner: SqlRunner, runs: readonly RunEntry[]): Promise<void> {
-  const set = `UPDATE apflow_tasks SET run_id = ?, pinned_to = ?, run_demo = ${sql.typed('boolean')}, ready_at = NULL WHERE root_id = ?`;
-  for (const run of runs) if (run.ids === null) await runner.run(set, [run.runId, run.pinnedTo, run.demo, run.rootId]);
-  const listed = runs.flatMap((run) => (run.ids ?? []).map((id) => [id, run.runId, run.pinnedTo, run.demo]));
-  for (const chunk of chunks(listed, 250)) {
+  const set = `UPDATE apflow_tasks SET run_id = ?, pinned_to = ?, run_demo = ${sql.typed('boolean')}, trace_parent = ?, ready_at = NULL WHERE root_id = ?`;
+  for (const run of runs)
+    if (run.ids === null) await runner.run(set, [run.runId, run.pinnedTo, run.demo, run.traceParent, run.rootId]);
+  const listed = runs.flatMap((run) =>
+    (run.ids ?? []).map((id) => [id, run.runId, run.pinnedTo, run.demo, run.traceParent]),
+  );
+  for (const chunk of chunks(listed, 200)) {
     await runner.run(
-      `UPDATE apflow_tasks SET run_id = v.column2, pinned_to = v.column3, run_demo = ${sql.valueOf('v.column4', 'boolean')}, ready_at = NULL
-         FROM (VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}) AS v WHERE apflow_tasks.id = v.column1`,
+      `UPDATE apflow_tasks SET run_id = v.column2, pinned_to = v.column3, run_demo = ${sql.valueOf('v.column4', 'boolean')},
+         trace_parent = v.column5, ready_at = NULL
+         FROM (VALUES ${chunk.map(() => '(?, ?, ?, ?, ?)').join(', ')}) AS v WHERE apflow_tasks.id = v.column1`,
       chunk.flat(),
     );
   }
