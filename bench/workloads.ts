@@ -10,6 +10,7 @@ import { runFanout } from './fanout.ts';
 import { httpWorkloads } from './http-workloads.ts';
 import { measureSchedules } from './schedules.ts';
 import { started } from './started.ts';
+import { tracedTree } from './traced-tree.ts';
 
 export type { Figures } from './bench-app.ts';
 
@@ -42,6 +43,8 @@ export const workloads: Record<string, () => Promise<Figures>> = {
       };
     });
   },
+  /** `tree-10k` with the telemetry plugin on, exporting every span to a local OTLP receiver. */
+  'tree-10k-traced': tracedTree,
   /**
    * A 1,000-deep tree (each task the only child of the previous), run bottom-up. Each step starts
    * only once the previous one's completion is committed, so the figure is compared with the

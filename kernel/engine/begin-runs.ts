@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { enterRuns, selectSmallTreesIn, selectTreesIn, type RunEntry } from '../storage/queries/run-queries.ts';
+import type { ApflowError } from '../errors/apflow-error.ts';
+import { enterRuns, type RunEntry } from '../storage/queries/enter-runs.ts';
+import { selectSmallTreesIn, selectTreesIn } from '../storage/queries/run-queries.ts';
 import { TERMINAL_STATUSES, type TaskRow } from '../tasks/task-record.ts';
 import { leaseHolds } from './engine-owner.ts';
 import { executionScope, recoverOrphan, resetForRerun } from './run-rules.ts';
@@ -37,6 +39,8 @@ export interface RunToBegin {
   resume?: boolean;
   /** The `traceparent` of the traced request beginning it (its spans join that trace). */
   traceParent?: string | null;
+  /** Begin nothing, and answer this refusal, unless the tree is running already. */
+  refuseUnlessRunning?: ApflowError;
 }
 
 /** Whether a run began; when not, the tree was running already (or is gone). */
@@ -55,7 +59,8 @@ export type RunBegun =
       memory?: { shape: TreeShape; pinnedTo: string | null; rows: TaskRow[] };
     }
   | { begun: false; missing: true }
-  | { begun: false; missing: false; /** The tree already running. */ rootId: string };
+  | { begun: false; missing: false; /** The tree already running. */ rootId: string }
+  | { begun: false; missing: false; rootId: string; /** Not running, and refused. */ refused: ApflowError };
 
 /**
  * Begins runs inside `tx`, many trees sharing each statement: refuses a tree already running (or
@@ -101,6 +106,8 @@ export async function beginRuns(
       runs.push({ begun: false, missing: true });
     } else if (!rows || (root.run_state === 'running' && !start.resume)) {
       runs.push({ begun: false, missing: false, rootId });
+    } else if (start.refuseUnlessRunning) {
+      runs.push({ begun: false, missing: false, rootId, refused: start.refuseUnlessRunning });
     } else {
       const began = beginRun(tx, { ...start, rootId }, rows);
       entries.push(began.entry);

@@ -1,3 +1,4 @@
+import type { ApflowError } from '../errors/apflow-error.ts';
 import type { Hooks } from '../hooks/hooks.ts';
 import type { RequestContext, RunStartContext } from '../hooks/hook-types.ts';
 import type { Logger } from '../internal/logger.ts';
@@ -7,6 +8,8 @@ import type { TaskRepository } from './task-repository.ts';
 export interface RunStartGate {
   /** Run it in demo mode (asked, or a tap's fallback). */
   demo: boolean;
+  /** Refuse it with this unless the tree is running already (decided where it would begin). */
+  refuseUnlessRunning?: ApflowError;
   /** Tells the taps whether the run began (a tree running already begins none). */
   after(begun: boolean): Promise<void>;
 }
@@ -38,6 +41,7 @@ export async function passRunStart(
   if (decided.refuse) throw decided.refuse;
   return {
     demo: decided.demo,
+    ...(decided.refuseUnlessRunning ? { refuseUnlessRunning: decided.refuseUnlessRunning } : {}),
     async after(begun) {
       try {
         await deps.hooks.runStart.promise({ ...decided, phase: 'after', begun });

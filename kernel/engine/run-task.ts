@@ -54,6 +54,8 @@ export interface RunTaskOptions {
   secrets?: TaskSecrets;
   /** Stores the LLM calls the executor reports (`ctx.usage`). */
   usage?: UsageRecorder;
+  /** The engine running it (its lease owner id), named on its span. */
+  server?: string;
   /** What the durable calls (`ctx.step`, `ctx.askInput`, …) need of the engine. */
   durable: Omit<DurableRun, 'task' | 'scrub' | 'signal'>;
   log: Logger;
@@ -73,7 +75,9 @@ export async function runTask(options: RunTaskOptions): Promise<RunOutcome> {
     return { status: 'failed', error: toApflowError(error).message, retryable: false };
   }
   // Traced, the executor runs in its span's context: what it calls (HTTP, models) nests under it.
-  return traceExecutor(task, registered.definition.id, (span) => runSelected(options, registered, span));
+  return traceExecutor(task, registered.definition.id, options.server, (span) =>
+    runSelected(options, registered, span),
+  );
 }
 
 /** Runs `registered` for the task (see {@link runTask}); `span` hears its progress. */

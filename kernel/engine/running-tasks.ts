@@ -66,6 +66,7 @@ export function createRunningTasks(
             outbound: core.outbound,
             secrets: core.secrets,
             usage: core.usage,
+            server: core.owner,
             progress: (progress, message) => {
               // Only while it runs here: an executor still reporting after its end (a timeout
               // let it go on) or after it was lost must not write over how the task ended.

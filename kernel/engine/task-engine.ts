@@ -150,7 +150,13 @@ export function createTaskEngine(options: {
         demo: executeOptions.demo === true,
       });
       const span = startExecuteSpan(taskId, executeOptions.request);
-      const begin = { taskId, pinnedTo: pinned ? owner : null, demo: gate.demo, traceParent: span.traceParent };
+      const begin = {
+        taskId,
+        pinnedTo: pinned ? owner : null,
+        demo: gate.demo,
+        traceParent: span.traceParent,
+        ...(gate.refuseUnlessRunning ? { refuseUnlessRunning: gate.refuseUnlessRunning } : {}),
+      };
       let done: Promise<TreeOutcome> | undefined;
       const run = await loop
         .begin(begin, (begun) => {
@@ -176,6 +182,7 @@ export function createTaskEngine(options: {
         run.begun ? { 'apflow.root_task.id': run.rootId, 'apflow.run.id': run.runId } : { 'apflow.begun': false },
       );
       await gate.after(run.begun);
+      if (!run.begun && 'refused' in run) throw run.refused;
       if (!run.begun && run.missing) throw new ApflowError('APF_NOT_FOUND', { message: `Task ${taskId} not found` });
       if (!run.begun || !done) return { started: false, root_task_id: run.rootId, task_id: taskId };
       return { started: true, root_task_id: run.rootId, task_id: taskId, first_seq: run.firstSeq, done };

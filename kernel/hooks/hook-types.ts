@@ -74,6 +74,11 @@ export interface RunStartContext {
   demo: boolean;
   /** Set in `before` to refuse the run: `execute` throws it and nothing runs. */
   refuse?: ApflowError;
+  /**
+   * Set in `before` to refuse the run unless the tree is running already, as decided where the
+   * run would begin (a start of a running tree begins nothing, and is answered as such).
+   */
+  refuseUnlessRunning?: ApflowError;
   /** In `after`: false when the tree was running already (no new run began). */
   begun?: boolean;
   /** Scratch space shared by the taps of one start. */

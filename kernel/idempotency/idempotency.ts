@@ -64,7 +64,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Whether the caller caused `error` (so a retry would meet it again): stored and answered again. */
 function callersError(error: unknown): error is ApflowError {
-  if (!isApflowError(error) || error.code === 'APF_RATE_LIMITED') return false;
+  // Limits that lift by themselves (a rate, a daily budget) are not the request's answer to keep.
+  if (!isApflowError(error) || error.code === 'APF_RATE_LIMITED' || error.code === 'APF_QUOTA_EXCEEDED') return false;
   const status = errorCatalogue[error.code].status;
   return status >= 400 && status < 500;
 }

@@ -101,6 +101,11 @@ export interface TaskRow extends Omit<TaskJson, 'waiting' | 'token_usage' | 'tre
    * run's spans join that trace, on whatever server they are made (kernel/telemetry).
    */
   trace_parent: string | null;
+  /**
+   * Set once an LLM call of the task is in the usage ledger (on a root: of any task of its tree),
+   * so reads look the ledger up only for tasks that have usage.
+   */
+  has_usage: boolean;
 }
 
 /** A task that has not run: the state fields a new, re-run or reset task starts with. */
@@ -131,6 +136,7 @@ export const UNCLAIMED = {
   spawned_by: null,
   shape_rev: 0,
   trace_parent: null,
+  has_usage: false,
 } as const satisfies Partial<TaskRow>;
 
 /** The 20 API keys, in order. */
@@ -178,6 +184,7 @@ export const TASK_COLUMNS = [
   'spawned_by',
   'shape_rev',
   'trace_parent',
+  'has_usage',
 ] as const satisfies readonly (keyof TaskRow)[];
 
 /** Columns holding JSON. */
@@ -200,7 +207,7 @@ export const TIME_COLUMNS: ReadonlySet<string> = new Set([
   'lease_expires_at',
   'ready_at',
 ]);
-const BOOLEAN_COLUMNS = new Set(['has_children', 'has_copy', 'run_demo']);
+const BOOLEAN_COLUMNS = new Set(['has_children', 'has_copy', 'run_demo', 'has_usage']);
 
 /** The API view of a stored task. */
 export function toTaskJson(row: TaskRow): TaskJson {

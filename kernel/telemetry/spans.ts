@@ -79,6 +79,7 @@ export function startExecuteSpan(taskId: string, request: RequestContext | undef
 export async function traceExecutor<T extends { status: string; error?: string }>(
   row: TaskRow,
   executorId: string,
+  server: string | undefined,
   run: (span: Span | undefined) => Promise<T>,
 ): Promise<T> {
   const stored = tracingActive() && row.run_id ? parse(row.trace_parent) : undefined;
@@ -86,7 +87,14 @@ export async function traceExecutor<T extends { status: string; error?: string }
   const parent = under(stored, derivedSpanId(row.run_id, row.id));
   const span = tracer().startSpan(
     'apflow.executor',
-    { attributes: { ...taskAttributes(row), 'apflow.executor.id': executorId, 'apflow.task.attempt': row.attempts } },
+    {
+      attributes: {
+        ...taskAttributes(row),
+        'apflow.executor.id': executorId,
+        'apflow.task.attempt': row.attempts,
+        ...(server ? { 'apflow.server.id': server } : {}),
+      },
+    },
     parent,
   );
   try {

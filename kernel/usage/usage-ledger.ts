@@ -73,6 +73,12 @@ export function createUsageLedger(sql: Sql) {
               one.at,
             ],
           );
+        // Reads look the ledger up only for tasks (and trees, by their root) flagged here.
+        const ids = [...new Set(records.flatMap((one) => [one.task_id, one.root_task_id]))];
+        await tx.run(
+          `UPDATE apflow_tasks SET has_usage = ${sql.typed('boolean')} WHERE id IN (${ids.map(() => '?').join(', ')}) AND has_usage = ${sql.typed('boolean')}`,
+          [true, ...ids, false],
+        );
       });
     },
     /** The usage of each of these tasks that has some (its own calls). */

@@ -8,7 +8,7 @@ import type { A2aStore } from './a2a-store.ts';
 import { STREAMING_METHODS } from './a2a-methods.ts';
 import { requestedVersion } from './a2a-version.ts';
 import { v1Card } from './agent-card.ts';
-import { callContext, type A2aVersion } from './call-context.ts';
+import { callContext, keptRefusal, type A2aVersion } from './call-context.ts';
 import { cardFacts } from './card-facts.ts';
 import { hideInternal } from './errors.ts';
 import { guardHandler } from './guard-handler.ts';
@@ -83,6 +83,8 @@ export function createA2aCalls(app: PluginApp, deps: A2aCallDeps): RpcFallback {
       return failed(errorOf(version, error, ctx));
     }
     if (!isStream(answer)) {
+      const refusal = keptRefusal(ctx.request);
+      if (refusal) throw refusal;
       const response = answer as RpcResponse;
       return 'error' in response
         ? failed(hideInternal(response.error, ctx.request.id, ctx.log, ctx.method), response.id)

@@ -1,5 +1,5 @@
 import { ServerCallContext } from '@a2a-js/sdk/server';
-import type { Logger, Principal, RequestContext } from 'apflow';
+import type { ApflowError, Logger, Principal, RequestContext } from 'apflow';
 
 /** The A2A protocol versions apflow speaks. */
 export type A2aVersion = '0.3' | '1.0';
@@ -28,4 +28,17 @@ export function callInfo(context: ServerCallContext): CallInfo {
   const info = context.state.get(KEY) as CallInfo | undefined;
   if (!info) throw new Error('A2A call context without apflow call info');
   return info;
+}
+
+/** Where a call's quota refusal waits for its answer (the request's plugin state). */
+const REFUSAL = Symbol('apflow.a2a.refusal');
+
+/** Keeps a refusal the SDK would turn into an A2A error, for the call's answer to give as it is. */
+export function keepRefusal(request: RequestContext, error: ApflowError): void {
+  (request.state as Record<symbol, unknown>)[REFUSAL] = error;
+}
+
+/** The refusal kept for `request`, if any. */
+export function keptRefusal(request: RequestContext): ApflowError | undefined {
+  return (request.state as Record<symbol, unknown>)[REFUSAL] as ApflowError | undefined;
 }

@@ -1,7 +1,7 @@
 import { A2AError, TaskNotFoundError } from '@a2a-js/sdk/errors';
 import { ServerCallContext, type A2ARequestHandler } from '@a2a-js/sdk/server';
 import { isApflowError } from 'apflow';
-import { callInfo } from './call-context.ts';
+import { callInfo, keepRefusal } from './call-context.ts';
 import { invalidParams, unsupported } from './errors.ts';
 
 /**
@@ -43,6 +43,9 @@ async function* guardStream<T>(stream: AsyncGenerator<T>, fail: (error: unknown)
 
 function forTheWire(error: unknown, context: ServerCallContext | undefined, method: string): unknown {
   if (error instanceof A2AError) return error;
+  // A spent budget is answered as on every route (HTTP 429, its data): the call's answer takes it from here.
+  if (isApflowError(error) && error.code === 'APF_QUOTA_EXCEEDED' && context?.state.has('apflow.call'))
+    keepRefusal(callInfo(context).request, error);
   if (isApflowError(error) && error.code !== 'APF_INTERNAL') {
     if (error.code === 'APF_NOT_FOUND') return new TaskNotFoundError(error.message);
     if (error.code === 'APF_INVALID_PARAMS' || error.code === 'APF_INVALID_REQUEST')

@@ -83,7 +83,17 @@ export function createMessageTurns(
     row.status_message = null;
     row.updated_at = new Date().toISOString();
     await store.saveTask(row);
-    const run = await app.engine.execute(rootId, { request: call.request });
+    const run = await app.engine.execute(rootId, { request: call.request }).catch(async (error: unknown) => {
+      // Refused before it began (a spent budget): the tree this message made goes (nothing ran
+      // it), and the task ends failed with the reason instead of staying submitted.
+      await app.tasks.delete((await app.tasks.tree(rootId)).map((task) => task.id));
+      row.root_task_id = null;
+      row.state = STATE.failed;
+      row.status_message = agentMessage(row, [{ text: error instanceof Error ? error.message : String(error) }]);
+      row.updated_at = new Date().toISOString();
+      await store.saveTask(row);
+      throw error;
+    });
     // Created a moment ago by this message: nothing else can have begun it.
     if (!run.started) throw new ApflowError('APF_CONFLICT', { message: `Task ${rootId} is already running` });
     push.watch(row, rootId);

@@ -15,7 +15,7 @@ export function observeUsage(app: PluginApp, metrics: MetricSet, models: Set<str
       if (!models.has(pair) && models.size < MAX_MODELS) models.add(pair);
       const labels = models.has(pair)
         ? { provider: record.provider, model: record.model }
-        : { provider: record.provider, model: 'other' };
+        : { provider: 'other', model: 'other' };
       metrics.llmTokens.inc({ ...labels, type: 'input' }, record.input_tokens);
       metrics.llmTokens.inc({ ...labels, type: 'output' }, record.output_tokens);
       if (record.cost_usd !== null) metrics.llmCost.inc(labels, record.cost_usd);

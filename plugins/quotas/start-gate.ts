@@ -50,7 +50,8 @@ export function createStartGate(
       return { ...start, demo: true };
     }
     metrics.refused(over.reason);
-    return { ...start, refuse: quotaError(over) };
+    // Decided again where the run would begin: a tree that ended since the check above is refused, not begun.
+    return { ...start, refuseUnlessRunning: quotaError(over) };
   };
 
   const before = async (start: RunStartContext): Promise<RunStartContext> => {

@@ -40,7 +40,7 @@ const Day = Type.String({
   description: 'A day (YYYY-MM-DD, UTC) or an ISO-8601 time (its UTC day counts)',
 });
 
-/** tasks.usage: whose days (default: your own; an administrator's default is everyone), from and to which day. */
+/** tasks.usage: whose days (default: your own; an administrator's default is everyone), from (default: 30 days before `until`) and to which day. */
 export const UsageParams = Type.Object({
   user_id: Type.Optional(Id),
   since: Type.Optional(Day),

@@ -23,7 +23,7 @@ export function registerReadMethods(app: PluginApp): void {
     const row = await tasks.visible(id, principal);
     if (!row) return null;
     const json = row.parent_id === null ? { ...toTaskJson(row), counts: await tasks.counts(row.id) } : toTaskJson(row);
-    return withTreeUsage(app, json);
+    return withTreeUsage(app, row, json);
   };
   app.rpc.method('/tasks', 'tasks.get', {
     params: TaskIdParams,
@@ -49,8 +49,10 @@ export function registerReadMethods(app: PluginApp): void {
         "Invalid params for tasks.tree:\n- params.task_id: is required (or 'root_id')",
       );
       const row = await loadTask(app, id, ctx.principal);
-      const tree = buildTrees(await tasks.tree(row.root_id))[0];
-      return tree && treeWithUsage(app, tree);
+      const rows = await tasks.tree(row.root_id);
+      const tree = buildTrees(rows)[0];
+      const root = rows.find((one) => one.id === row.root_id);
+      return tree && root ? treeWithUsage(app, root, tree) : tree;
     },
   });
 
@@ -60,7 +62,10 @@ export function registerReadMethods(app: PluginApp): void {
     async handler(params, ctx) {
       const user = listingUser(ctx.principal, params.user_id, 'list');
       const rows = await tasks.list({ ...params, user_id: user });
-      return withUsage(app, rows.filter((row) => mayAccess(ctx.principal, row.user_id)).map(toTaskJson));
+      return withUsage(
+        app,
+        rows.filter((row) => mayAccess(ctx.principal, row.user_id)),
+      );
     },
   });
 

@@ -93,3 +93,32 @@ test('without telemetry nothing is traced: no traceparent goes out, none is stor
   assert.equal(target.hits[0]?.headers.traceparent, undefined);
   assert.equal((await app.tasks.get('plain'))?.trace_parent, null);
 });
+
+test('execute_task_tree on POST / joins the caller’s trace; detail: debug adds a span per database turn', async (t) => {
+  const receiver = await otlpReceiver(t);
+  const { app, url } = await server(t, {
+    inline: { telemetry: { enabled: true, detail: 'debug', otlp: { endpoint: receiver.url, protocol: 'http/json' } } },
+  });
+  const answer = await rpc(
+    url,
+    '/',
+    {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'execute_task_tree',
+      params: { tasks: [{ id: 'ett', name: 'Ett', schemas: { method: 'echo' } }] },
+    },
+    { traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-01` },
+  );
+  assert.equal((answer.body?.result as { status: string }).status, 'completed', JSON.stringify(answer.body));
+  await app.service('telemetry')?.flush();
+  const spans = await receiver.waitFor((received) =>
+    received.some((span) => span.name === 'apflow.run') && received.some((span) => span.name === 'apflow.db.turn')
+      ? received
+      : null,
+  );
+  const execute = spans.find((span) => span.name === 'apflow.execute');
+  assert.deepEqual([execute?.traceId, execute?.parentSpanId], [CALLER_TRACE, CALLER_SPAN]);
+  const turn = spans.find((span) => span.name === 'apflow.db.turn');
+  assert.equal(typeof turn?.attributes['apflow.db.events'], 'number');
+});

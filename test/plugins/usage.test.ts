@@ -154,3 +154,29 @@ test('/metrics counts the tokens and dollars of LLM calls by provider and model'
   assert.ok(Math.abs(cost - (1000 * 0.15 + 500 * 0.6) / 1e6) < 1e-12, `cost ${cost}`);
   assert.equal(total(exposition, 'apflow_llm_cost_usd_total', { provider: 'ollama' }), 0);
 });
+
+test('a deleted task’s calls stay in its user’s days but not under its id: a new task with that id starts with none', async (t) => {
+  const { ok } = await server(t, { dirs: [usageExecutors] });
+  const once = [
+    {
+      id: 'reused',
+      name: 'reused',
+      user_id: 'ann',
+      schemas: { method: 'fake_llm' },
+      inputs: { calls: [call('gpt-4o', 100, 10)] },
+    },
+  ];
+  await ok('tasks.create', once);
+  await ok('tasks.execute', { task_id: 'reused' });
+  assert.equal((await ok<TaskJson>('tasks.get', { task_id: 'reused' })).token_usage?.total, 110);
+  await ok('tasks.update', { task_id: 'reused', status: 'pending' });
+  await ok('tasks.delete', { task_id: 'reused' });
+  await ok('tasks.create', [{ ...once[0], user_id: 'bob', schemas: { method: 'echo' }, inputs: {} }]);
+  await ok('tasks.execute', { task_id: 'reused' });
+  const fresh = await ok<TaskJson>('tasks.get', { task_id: 'reused' });
+  assert.ok(!('token_usage' in fresh) && !('tree_token_usage' in fresh), 'bob’s task shows none of ann’s calls');
+  assert.deepEqual(
+    (await ok<UsageDay[]>('tasks.usage', {})).map((day) => [day.user_id, day.total]),
+    [['ann', 110]],
+  );
+});

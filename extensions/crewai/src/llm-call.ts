@@ -1,5 +1,5 @@
 import type { LanguageModel, LanguageModelUsage, ModelMessage, ToolSet } from 'ai';
-import { ApflowError, type ExecutorContext, type Logger } from 'apflow';
+import { ApflowError, tracingActive, type ExecutorContext, type Logger } from 'apflow';
 import { loadAi } from './ai-sdk.ts';
 import { KEYLESS_PROVIDERS, loadModelFactory, parseModel, type ModelRef } from './providers.ts';
 import { scrubbedMessage } from './scrub.ts';
@@ -101,7 +101,7 @@ export async function generate(
       abortSignal: signal,
       // One span per model call under the task's executor span (model, provider, tokens), when
       // apflow's telemetry is on; prompts and answers are never recorded (they may hold secrets).
-      experimental_telemetry: { isEnabled: true, recordInputs: false, recordOutputs: false },
+      experimental_telemetry: { isEnabled: tracingActive(), recordInputs: false, recordOutputs: false },
       onStepFinish: (step) => {
         addUsage(partial, fromSdkUsage(step.usage, 1));
         open.report(step.usage);

@@ -5,7 +5,7 @@ import { taskClaims } from './0003-task-claims.ts';
 import { durableRuns } from './0004-durable-runs.ts';
 import { idempotencyKeys } from './0005-idempotency-keys.ts';
 import { usageLedger } from './0006-usage.ts';
-import { traceParent } from './0007-trace-parent.ts';
+import { hasUsage, traceParent } from './0007-task-columns.ts';
 
 /** The SQL dialects apflow runs on. */
 export type Dialect = 'sqlite' | 'postgres';
@@ -44,4 +44,5 @@ export const migrations: readonly Migration[] = [
   idempotencyKeys,
   usageLedger,
   traceParent,
+  hasUsage,
 ];

@@ -26,6 +26,7 @@ const NON_TEXT_COLUMNS: Record<string, SqlType> = {
   has_children: 'boolean',
   has_copy: 'boolean',
   run_demo: 'boolean',
+  has_usage: 'boolean',
 };
 
 /** The parameter value for `column`. */

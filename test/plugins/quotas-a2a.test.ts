@@ -1,0 +1,39 @@
+/**
+ * A tree started over A2A counts against the same daily budget, and a start over it is answered
+ * as on /tasks (HTTP 429, -32001 with its data); the refused A2A task ends failed, not submitted.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { rpc } from '../helpers.ts';
+import { V1, v1Message } from './a2a-jsonrpc-setup.ts';
+import { assertRefused, quotaServer } from './quotas-setup.ts';
+
+test('message/send and SendMessage over the daily tree budget: HTTP 429, -32001 with data; the A2A task ends failed', async (t) => {
+  const { url, token, as } = await quotaServer(t, { trees_per_day: 1 });
+  const send = async (method: string, id: string, headers: Record<string, string> = {}) => {
+    const message = v1Message([{ data: { tasks: [{ id, name: id, schemas: { method: 'echo' } }] } }]);
+    const answer = await rpc(
+      url,
+      '/',
+      { jsonrpc: '2.0', id: 1, method, params: { message } },
+      { authorization: `Bearer ${await token('alice')}`, ...V1, ...headers },
+    );
+    return { status: answer.status, ...(answer.body as { error?: unknown; result?: unknown }) };
+  };
+  const first = await send('SendMessage', 'a2a-1');
+  assert.equal(first.status, 200, JSON.stringify(first));
+  assert.equal(first.error, undefined, JSON.stringify(first.error));
+  const refused = await send('SendMessage', 'a2a-2');
+  assertRefused(refused as never, 'trees', 1, 1);
+  // The refused message's A2A task is listed as failed (nothing runs it), with the reason.
+  const listed = await rpc(
+    url,
+    '/',
+    { jsonrpc: '2.0', id: 2, method: 'ListTasks', params: {} },
+    { authorization: `Bearer ${await token('alice')}`, ...V1 },
+  );
+  const tasks = (listed.body?.result as { tasks: { status: { state: string } }[] }).tasks;
+  assert.deepEqual(tasks.map((task) => task.status.state).sort(), ['TASK_STATE_COMPLETED', 'TASK_STATE_FAILED']);
+  // The same budget as /tasks: alice's next tree there is refused too.
+  assertRefused(await as('alice').run('rest-1'), 'trees', 1, 1);
+});
