@@ -10,39 +10,14 @@ import { runFanout } from './fanout.ts';
 import { httpWorkloads } from './http-workloads.ts';
 import { measureSchedules } from './schedules.ts';
 import { started } from './started.ts';
-import { tracedTree } from './traced-tree.ts';
+import { runTree10k, tracedTree } from './traced-tree.ts';
 
 export type { Figures } from './bench-app.ts';
 
 /** The workloads `npm run bench` runs, each in a fresh process. */
 export const workloads: Record<string, () => Promise<Figures>> = {
   /** One root and 9,999 no-op leaves on SQLite, from execute to the final event. */
-  async 'tree-10k'() {
-    return withApp(async (app) => {
-      const tasks = [{ id: 'root', name: 'root', schemas: { method: 'bench_noop' } }];
-      for (let i = 1; i < 10_000; i++)
-        tasks.push({
-          id: `t${i}`,
-          name: `t${i}`,
-          parent_id: 'root',
-          schemas: { method: 'bench_noop' },
-        } as (typeof tasks)[number]);
-      const created = performance.now();
-      await app.engine.createTree(tasks);
-      const start = performance.now();
-      const { done } = started(await app.engine.execute('root'));
-      const outcome = await done;
-      const ms = performance.now() - start;
-      if (outcome.status !== 'completed') throw new Error(`tree ended ${outcome.status}`);
-      return {
-        tasks: 10_000,
-        create_ms: Math.round(start - created),
-        run_ms: Math.round(ms),
-        tasks_per_s: Math.round(10_000 / (ms / 1000)),
-        peak_rss_mb: peakRssMb(),
-      };
-    });
-  },
+  'tree-10k': () => withApp(async (app) => ({ ...(await runTree10k(app)), peak_rss_mb: peakRssMb() })),
   /** `tree-10k` with the telemetry plugin on, exporting every span to a local OTLP receiver. */
   'tree-10k-traced': tracedTree,
   /**
