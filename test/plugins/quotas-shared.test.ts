@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { testDatabases } from '../databases.ts';
+import { postgresAdminUrl, testDatabases } from '../databases.ts';
 import { assertRefused, quotaServer } from './quotas-setup.ts';
 
 for (const db of testDatabases()) {
@@ -31,3 +31,23 @@ for (const db of testDatabases()) {
     for (const answer of answers.filter((each) => each.error)) assertRefused(answer, 'trees', 3, 3);
   });
 }
+
+test(
+  'postgres: over_limit demo on two servers: the run after the shared limit is a demo on the other server too',
+  { skip: !postgresAdminUrl && 'no PostgreSQL' },
+  async (t) => {
+    const postgres = testDatabases().find((db) => db.name === 'postgres');
+    const database = { database: { url: await (postgres as NonNullable<typeof postgres>).create(t) } };
+    const one = await quotaServer(t, { trees_per_day: 1, over_limit: 'demo' }, database);
+    const two = await quotaServer(t, { trees_per_day: 1, over_limit: 'demo' }, database);
+    assert.equal((await one.as('alice').run('d1')).error, undefined);
+    const demo = await two.as('alice').run('d2');
+    assert.equal(demo.error, undefined, JSON.stringify(demo));
+    const task = await two
+      .as('alice')
+      .ok<{ status: string; result: Record<string, unknown> }>('tasks.get', { task_id: 'd2' });
+    assert.deepEqual([task.status, task.result.demo_mode], ['completed', true]);
+    const first = await one.as('alice').ok<{ result: Record<string, unknown> }>('tasks.get', { task_id: 'd1' });
+    assert.equal(first.result.demo_mode, undefined, 'the first run was a real one');
+  },
+);

@@ -122,3 +122,63 @@ test('execute_task_tree on POST / joins the caller’s trace; detail: debug adds
   const turn = spans.find((span) => span.name === 'apflow.db.turn');
   assert.equal(typeof turn?.attributes['apflow.db.events'], 'number');
 });
+
+test('apflow_api_executor’s calls to another apflow carry its executor span’s traceparent', async (t) => {
+  const receiver = await otlpReceiver(t);
+  const remote = await httpReceiver(t, () => 503);
+  const { app, ok } = await server(t, {
+    inline: {
+      telemetry: { enabled: true, otlp: { endpoint: receiver.url, protocol: 'http/json' } },
+      outbound: { allow_private: true },
+    },
+  });
+  await ok('tasks.create', [
+    {
+      id: 'remote-call',
+      name: 'Remote call',
+      schemas: { method: 'apflow_api_executor' },
+      inputs: {
+        base_url: new URL(remote.url).origin,
+        params: { tasks: [{ name: 'far', schemas: { method: 'echo' } }] },
+      },
+    },
+  ]);
+  await ok('tasks.execute', { task_id: 'remote-call' });
+  await app.service('telemetry')?.flush();
+  const spans = await receiver.waitFor((received) =>
+    received.some((span) => span.name === 'apflow.executor') ? received : null,
+  );
+  const call = spans.find((span) => span.name === 'apflow.executor');
+  assert.ok(remote.hits.length > 0, 'the remote server was called');
+  for (const hit of remote.hits) {
+    const sent = TRACEPARENT.exec(String(hit.headers.traceparent));
+    assert.deepEqual(sent && [sent[1], sent[2]], [call?.traceId, call?.spanId], hit.url);
+  }
+});
+
+test('an A2A SendMessage with a traceparent runs its tree in the caller’s trace', async (t) => {
+  const receiver = await otlpReceiver(t);
+  const { app, url } = await server(t, {
+    inline: { telemetry: { enabled: true, otlp: { endpoint: receiver.url, protocol: 'http/json' } } },
+  });
+  const message = {
+    messageId: 'm-1',
+    role: 'ROLE_USER',
+    parts: [{ data: { tasks: [{ id: 'a2a-traced', name: 'A2A traced', schemas: { method: 'echo' } }] } }],
+  };
+  const answer = await rpc(
+    url,
+    '/',
+    { jsonrpc: '2.0', id: 1, method: 'SendMessage', params: { message } },
+    { 'a2a-version': '1.0', traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-01` },
+  );
+  assert.equal(answer.body?.error, undefined, JSON.stringify(answer.body));
+  await eventually(async () => (await app.tasks.get('a2a-traced'))?.status === 'completed');
+  await app.service('telemetry')?.flush();
+  const spans = await receiver.waitFor((received) =>
+    received.some((span) => span.name === 'apflow.run') ? received : null,
+  );
+  const execute = spans.find((span) => span.name === 'apflow.execute');
+  assert.deepEqual([execute?.traceId, execute?.parentSpanId], [CALLER_TRACE, CALLER_SPAN]);
+  assert.equal(spans.find((span) => span.name === 'apflow.run')?.traceId, CALLER_TRACE);
+});
