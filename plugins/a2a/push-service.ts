@@ -76,12 +76,12 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
     return found;
   };
 
-  async function deliver(config: PushConfigRow, update: StreamResponse): Promise<void> {
+  async function deliver(config: PushConfigRow, update: StreamResponse, rootId: string): Promise<void> {
     const version = config.protocol_version === '0.3' ? '0.3' : '1.0';
     const { body, contentType } = (await sdk()).serializers[version].serialize(update);
     const held = secrets.open(ref(config), config.sealed_secrets);
-    // Under the run's span when it is traced (the A2A task is the tree's root).
-    const trace = tracingActive() ? runTraceHeaders(await app.tasks.get(config.task_id)) : {};
+    // Under the span of the tree's run when it is traced.
+    const trace = tracingActive() ? runTraceHeaders(await app.tasks.get(rootId)) : {};
     const headers: Record<string, string> = { ...trace, 'content-type': contentType };
     if (held.token) headers['x-a2a-notification-token'] = held.token;
     if (config.scheme && held.credentials) headers.authorization = `${config.scheme} ${held.credentials}`;
@@ -123,7 +123,7 @@ export function createPushService(app: PluginApp, store: A2aStore, settings: A2a
           );
         } else {
           allowed.add(config.url);
-          await deliver(config, update.response);
+          await deliver(config, update.response, rootId);
         }
         if (stop.signal.aborted) return;
         // An event counts as delivered once all its updates are: a stop between them sends both again.

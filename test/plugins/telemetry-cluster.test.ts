@@ -50,5 +50,11 @@ test(
     for (const child of tasks.filter((span) => span !== top)) assert.equal(child.parentSpanId, top?.spanId);
     for (const call of calls)
       assert.equal(call.parentSpanId, tasks.find((span) => taskOf(span) === taskOf(call))?.spanId);
+    // The sleep executor's progress report is an event of its call's span.
+    const slept = calls.find((span) => taskOf(span) === 'c0');
+    assert.deepEqual(
+      slept?.events.map((event) => [event.name, event.attributes.message]),
+      [['progress', 'half way']],
+    );
   },
 );
