@@ -40,3 +40,28 @@ test('a tree run is one trace: apflow.run, an apflow.task span per task, the chi
     assert.equal(call.parentSpanId, task?.spanId, `the executor call of ${String(taskOf(call))} is under its task`);
   }
 });
+
+test('a failed task’s span and its executor call’s have the error status and message; the run’s says failed', async (t) => {
+  const receiver = await otlpReceiver(t);
+  const { app, ok } = await server(t, { inline: { telemetry: { enabled: true, otlp: { endpoint: receiver.url } } } });
+  await ok('tasks.create', [
+    { id: 'broken', name: 'Broken', schemas: { method: 'fail' }, inputs: { message: 'it broke' } },
+  ]);
+  await ok('tasks.execute', { task_id: 'broken' });
+  await app.service('telemetry')?.flush();
+  const spans = await receiver.waitFor((received) =>
+    received.some((span) => span.name === 'apflow.run') && received.some((span) => span.name === 'apflow.task')
+      ? received
+      : null,
+  );
+  const named = (name: string) => spans.find((span) => span.name === name);
+  for (const name of ['apflow.task', 'apflow.executor']) {
+    assert.equal(named(name)?.status.code, 2, `${name} has the error status`);
+    assert.match(String(named(name)?.status.message), /it broke/);
+  }
+  assert.ok(
+    named('apflow.executor')?.events.some((event) => event.name === 'exception'),
+    'the exception is recorded',
+  );
+  assert.equal(named('apflow.run')?.attributes['apflow.task.status'], 'failed');
+});
