@@ -3,7 +3,15 @@ import { formatSSEErrorEvent, formatSSEEvent, SSE_HEADERS } from '@a2a-js/sdk';
 import { VersionNotSupportedError } from '@a2a-js/sdk/errors';
 import { LegacyJsonRpcTransportHandler } from '@a2a-js/sdk/compat/v0_3/server';
 import { JsonRpcTransportHandler } from '@a2a-js/sdk/server';
-import type { FastifyReply, PluginApp, RpcContext, RpcErrorObject, RpcFallback, RpcResponse } from 'apflow';
+import {
+  toWireError,
+  type FastifyReply,
+  type PluginApp,
+  type RpcContext,
+  type RpcErrorObject,
+  type RpcFallback,
+  type RpcResponse,
+} from 'apflow';
 import type { A2aStore } from './a2a-store.ts';
 import { STREAMING_METHODS } from './a2a-methods.ts';
 import { requestedVersion } from './a2a-version.ts';
@@ -48,8 +56,12 @@ export function createA2aCalls(app: PluginApp, deps: A2aCallDeps): RpcFallback {
       ? LegacyJsonRpcTransportHandler.mapToLegacyJSONRPCError(error)
       : JsonRpcTransportHandler.mapToJSONRPCError(error);
   // No internal error text reaches the wire (a stack overflow, a database message): as on every route.
-  const errorOf = (version: A2aVersion, error: unknown, ctx: RpcContext) =>
-    hideInternal(mapped(version, error), ctx.request.id, ctx.log, ctx.method);
+  const errorOf = (version: A2aVersion, error: unknown, ctx: RpcContext): RpcErrorObject => {
+    // A spent budget reads as on every route (-32001 with its data), in a stream's error event too.
+    const refusal = keptRefusal(ctx.request);
+    if (refusal) return toWireError(refusal).body;
+    return hideInternal(mapped(version, error), ctx.request.id, ctx.log, ctx.method);
+  };
 
   return async (call, ctx) => {
     // A streaming call's errors are stream events too, wherever they arise (unknown or another

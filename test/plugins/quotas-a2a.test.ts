@@ -37,3 +37,21 @@ test('message/send and SendMessage over the daily tree budget: HTTP 429, -32001 
   // The same budget as /tasks: alice's next tree there is refused too.
   assertRefused(await as('alice').run('rest-1'), 'trees', 1, 1);
 });
+
+test('SendStreamingMessage over the budget: the stream’s one error event is -32001 with the refusal’s data', async (t) => {
+  const { url, token, as } = await quotaServer(t, { trees_per_day: 1 });
+  assert.equal((await as('alice').run('first')).error, undefined);
+  const message = v1Message([{ data: { tasks: [{ id: 'streamed', name: 'streamed', schemas: { method: 'echo' } }] } }]);
+  const response = await fetch(`${url}/`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${await token('alice')}`, ...V1 },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'SendStreamingMessage', params: { message } }),
+  });
+  assert.match(response.headers.get('content-type') ?? '', /^text\/event-stream/);
+  const frames = (await response.text()).split('\n').filter((line) => line.startsWith('data:'));
+  assert.equal(frames.length, 1, frames.join('\n'));
+  const event = JSON.parse((frames[0] as string).slice(5)) as { id: number; error: { code: number; data: unknown } };
+  assert.equal(event.id, 7);
+  assert.equal(event.error.code, -32001);
+  assert.equal((event.error.data as { reason: string }).reason, 'trees');
+});

@@ -58,7 +58,13 @@ function toolError(error: unknown, caller: McpCaller) {
     caller.log.error({ err: error }, 'an MCP tool failed');
     message = `Internal error (request ${caller.request.id})`;
   }
-  return { content: [{ type: 'text' as const, text: message }], isError: true };
+  // What a refusal says beyond its message (a spent budget's reason and reset time) goes as structured content.
+  const refusal = isApflowError(error) && error.code !== 'APF_INTERNAL' && error.data !== undefined ? error : null;
+  return {
+    content: [{ type: 'text' as const, text: message }],
+    ...(refusal ? { structuredContent: { error: { code: refusal.code, message, data: refusal.data } } } : {}),
+    isError: true,
+  };
 }
 
 /** A resource failure as a JSON-RPC error. */
