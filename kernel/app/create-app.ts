@@ -16,7 +16,7 @@ import { createExecutorTable, type RegisteredExecutor } from '../executors/execu
 import { createLogger, type Logger } from '../internal/logger.ts';
 import { createOutbound, type Outbound } from '../outbound/outbound-policy.ts';
 import { createSelfAddresses } from '../outbound/self-addresses.ts';
-import { createStorage } from '../storage/create-storage.ts';
+import { createStorage, durabilityOf } from '../storage/create-storage.ts';
 import { createTaskEngine, type TaskEngine } from '../engine/task-engine.ts';
 import { createTaskRepository, type TaskRepository } from '../engine/task-repository.ts';
 import { createSecretSealer } from '../secrets/secret-sealer.ts';
@@ -90,7 +90,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
   const loaded = options.loaded ?? (await resolveConfig(options));
   const { config } = loaded;
   const log = createLogger({ level: config.log.level, stream: options.logStream, format: config.log.format });
-  const storage = await createStorage({ url: config.database.url, log });
+  const storage = await createStorage({ url: config.database.url, log, durability: durabilityOf(config.database) });
   // Released newest first when the app closes or fails to start; a failure is logged, the rest still run.
   const releasers = createReleasers({ onError: (err) => log.error({ err }, 'release failed') });
   releasers.add(() => storage.close());

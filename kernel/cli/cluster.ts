@@ -6,7 +6,7 @@ import { isApflowError } from '../errors/apflow-error.ts';
 import { errorMessage } from '../internal/error-message.ts';
 import { createLogger } from '../internal/logger.ts';
 import { SESSION_KEY_ENV } from '../secrets/secrets-key.ts';
-import { createStorage } from '../storage/create-storage.ts';
+import { createStorage, durabilityOf } from '../storage/create-storage.ts';
 import { fail } from './cli.ts';
 import { onShutdownSignal } from './signals.ts';
 
@@ -46,7 +46,7 @@ type EngineSignalMessage = { type: 'apflow:signal'; signal: unknown };
 export async function runPrimary(loaded: LoadedConfig): Promise<void> {
   const { config } = loaded;
   const log = createLogger({ level: config.log.level });
-  const storage = await createStorage({ url: config.database.url, log });
+  const storage = await createStorage({ url: config.database.url, log, durability: durabilityOf(config.database) });
   try {
     await storage.migrate();
   } finally {

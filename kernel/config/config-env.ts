@@ -29,6 +29,12 @@ export const envBindings: readonly EnvBinding[] = [
     path: ['database', 'url'],
     type: 'string',
   },
+  { names: ['APFLOW_SQLITE_SYNCHRONOUS'], path: ['database', 'sqlite', 'synchronous'], type: 'string' },
+  {
+    names: ['APFLOW_POSTGRES_SYNCHRONOUS_COMMIT'],
+    path: ['database', 'postgres', 'synchronous_commit'],
+    type: 'string',
+  },
   {
     names: ['APFLOW_JWT_SECRET', 'AIPARTNERUPFLOW_JWT_SECRET', 'AIPARTNERUPFLOW_JWT_SECRET_KEY'],
     path: ['auth', 'jwt_secret'],

@@ -41,7 +41,28 @@ export const KernelConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     database: Type.Object(
-      { url: Type.String({ default: 'sqlite:./.data/apflow.sqlite', pattern: '^(sqlite:|postgres(ql)?://)' }) },
+      {
+        url: Type.String({ default: 'sqlite:./.data/apflow.sqlite', pattern: '^(sqlite:|postgres(ql)?://)' }),
+        // What a commit survives (docs/configuration.md, "Durability"): `full` an fsync per commit.
+        sqlite: Type.Object(
+          { synchronous: Type.Union([Type.Literal('full'), Type.Literal('normal')], { default: 'full' }) },
+          { additionalProperties: false, default: {} },
+        ),
+        postgres: Type.Object(
+          {
+            synchronous_commit: Type.Optional(
+              Type.Union([
+                Type.Literal('on'),
+                Type.Literal('off'),
+                Type.Literal('local'),
+                Type.Literal('remote_write'),
+                Type.Literal('remote_apply'),
+              ]),
+            ),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+      },
       { additionalProperties: false, default: {} },
     ),
     auth: Type.Object(

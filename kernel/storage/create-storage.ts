@@ -1,17 +1,30 @@
+import type { KernelConfig } from '../config/config-schema.ts';
 import { ApflowError } from '../errors/apflow-error.ts';
 import { redactUrl, type Logger } from '../internal/logger.ts';
 import { migrations as kernelMigrations, type Migration } from './migrations/index.ts';
-import { openDatabase, type OpenDatabase } from './open-database.ts';
+import { openDatabase, type Durability, type OpenDatabase } from './open-database.ts';
 import { createMigrationRunner } from './run-migrations.ts';
 import { createSql } from './sql.ts';
 import { createTransientRetry } from './transient-retry.ts';
+
+/** The durability a config's `database` section asks for. */
+export function durabilityOf(database: KernelConfig['database']): Durability {
+  return { sqlite: database.sqlite.synchronous, postgres: database.postgres.synchronous_commit };
+}
 
 /** Result of a database round trip. */
 export interface PingResult {
   ok: boolean;
   latency_ms: number;
+  /**
+   * What a commit survives, as the connection reports it: SQLite's `synchronous` (`full`,
+   * `normal`) or PostgreSQL's `synchronous_commit` (`on`, `off`…).
+   */
+  durability?: string;
   error?: string;
 }
+
+const SQLITE_SYNCHRONOUS = ['off', 'normal', 'full', 'extra'];
 
 const PING_TIMEOUT_MS = 2000;
 
@@ -20,11 +33,11 @@ const PING_TIMEOUT_MS = 2000;
  * start), `sqlite::memory:`, or `postgres(ql)://…`. Fails with APF_DATABASE_UNREACHABLE when
  * it cannot connect, naming the URL without its password.
  */
-export async function createStorage(options: { url: string; log: Logger }) {
+export async function createStorage(options: { url: string; log: Logger; durability?: Durability }) {
   const { url, log } = options;
   let database: OpenDatabase;
   try {
-    database = await openDatabase(url);
+    database = await openDatabase(url, options.durability);
   } catch (error) {
     throw new ApflowError('APF_DATABASE_UNREACHABLE', {
       message: `cannot open database ${redactUrl(url)}: ${(error as Error).message}`,
@@ -70,13 +83,16 @@ export async function createStorage(options: { url: string; log: Logger }) {
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        once('SELECT 1'),
+      // The round trip reads the durability setting: the answer shows what commits are made with.
+      const rows = await Promise.race([
+        once(dialect === 'sqlite' ? 'PRAGMA synchronous' : 'SHOW synchronous_commit'),
         new Promise((_, reject) => {
           timer = setTimeout(() => reject(new Error(`no answer within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
         }),
       ]);
-      return { ok: true, latency_ms: round(performance.now() - started) };
+      const setting = Object.values((rows as Record<string, unknown>[])[0] ?? {})[0];
+      const durability = typeof setting === 'number' ? SQLITE_SYNCHRONOUS[setting] : String(setting);
+      return { ok: true, latency_ms: round(performance.now() - started), durability };
     } catch (error) {
       return { ok: false, latency_ms: round(performance.now() - started), error: (error as Error).message };
     } finally {

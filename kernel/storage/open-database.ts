@@ -23,15 +23,30 @@ export interface OpenDatabase {
   close(): Promise<void>;
 }
 
+/** What a commit must survive before it counts (docs/configuration.md, "Durability"). */
+export interface Durability {
+  /** SQLite's `PRAGMA synchronous`: `full` syncs the WAL at every commit, `normal` at checkpoints. */
+  sqlite: 'full' | 'normal';
+  /** PostgreSQL's `synchronous_commit` for apflow's sessions; absent: the server's own setting. */
+  postgres?: 'on' | 'off' | 'local' | 'remote_write' | 'remote_apply';
+}
+
 /**
- * Opens `url`: SQLite (`sqlite:<path>`, `sqlite::memory:`; WAL, FULL sync, foreign keys on, the
- * file and its folder made on first start) on one sqlite3 connection, or PostgreSQL through
- * Sequelize's pool. Rejects when the database cannot be reached.
+ * Opens `url`: SQLite (`sqlite:<path>`, `sqlite::memory:`; WAL, foreign keys on, the file and its
+ * folder made on first start) on one sqlite3 connection, or PostgreSQL through Sequelize's pool,
+ * with the durability asked for. Rejects when the database cannot be reached.
  */
-export async function openDatabase(url: string): Promise<OpenDatabase> {
-  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length));
+export async function openDatabase(url: string, durability: Durability = { sqlite: 'full' }): Promise<OpenDatabase> {
+  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length), durability.sqlite);
   const { Sequelize } = sequelizeModule();
   const sequelize = new Sequelize(url, { dialect: 'postgres', logging: false });
+  const commit = durability.postgres;
+  // A session setting on every pooled connection as it opens (the value is one of the schema's
+  // literals, never user text); SET rather than a startup option, which poolers such as PgBouncer refuse.
+  if (commit)
+    sequelize.addHook('afterConnect', async (connection) => {
+      await (connection as { query(sql: string): Promise<unknown> }).query(`SET synchronous_commit = ${commit}`);
+    });
   try {
     await sequelize.authenticate();
   } catch (error) {
@@ -46,7 +61,7 @@ export async function openDatabase(url: string): Promise<OpenDatabase> {
   };
 }
 
-async function openSqlite(path: string): Promise<OpenDatabase> {
+async function openSqlite(path: string, synchronous: Durability['sqlite']): Promise<OpenDatabase> {
   const { Database, OPEN_READWRITE, OPEN_CREATE } = sqlite3();
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = await new Promise<Sqlite3.Database>((resolve, reject) => {
@@ -57,9 +72,11 @@ async function openSqlite(path: string): Promise<OpenDatabase> {
   const exec = (sql: string) =>
     new Promise<void>((resolve, reject) => db.exec(sql, (e) => (e ? reject(e) : resolve())));
   try {
-    // WAL lets readers run beside the writer; FULL keeps a committed transaction on power loss.
+    // WAL lets readers run beside the writer; FULL keeps a committed transaction on power loss,
+    // NORMAL (in WAL mode) on a process crash only, never corrupting the file.
+    const sync = synchronous === 'normal' ? 'NORMAL' : 'FULL';
     await exec(
-      'PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON',
+      `PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = ${sync}; PRAGMA foreign_keys = ON`,
     );
   } catch (error) {
     await new Promise((resolve) => db.close(resolve));
