@@ -11,6 +11,8 @@ export type Figures = Record<string, number | string>;
 export const quiet = () => new Writable({ write: (_chunk, _encoding, done) => done() });
 /** The bench's executors. */
 export const fixtures = join(import.meta.dirname, 'fixtures');
+/** The apps' SQLite durability (`BENCH_SQLITE_SYNCHRONOUS=normal`; default apflow's, `full`). */
+const synchronous = (process.env.BENCH_SQLITE_SYNCHRONOUS ?? 'full') as 'full' | 'normal';
 /** The apps' log level (`BENCH_LOG_LEVEL=info` to measure with the server's default). */
 const logLevel = (process.env.BENCH_LOG_LEVEL ?? 'warn') as 'warn';
 
@@ -30,7 +32,7 @@ export async function withApp<T>(
     env: {},
     logStream: quiet(),
     inline: {
-      database: { url: `sqlite:${file}` },
+      database: { url: `sqlite:${file}`, sqlite: { synchronous } },
       executors: { dirs: [fixtures] },
       log: { level: logLevel },
       engine,

@@ -9,7 +9,7 @@ import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
- * Packages left to Node's resolution (installed as dependencies): native code (sqlite3), files
+ * Packages left to Node's resolution (installed as dependencies): native code (better-sqlite3), files
  * read from their own folder at run time (pino's worker
  * transports), and those the kernel loads only when used (kernel/internal/lazy-require.ts:
  * Sequelize for a plugin's migrations written with it, pg for PostgreSQL, undici for outbound calls, yaml for a YAML
@@ -17,7 +17,7 @@ import { join } from 'node:path';
  */
 export const external = [
   'apflow',
-  'sqlite3',
+  'better-sqlite3',
   'pg',
   'pg-native',
   'pino',

@@ -115,7 +115,9 @@ async function runSelected(
   const usage = createRunUsage(options.usage, task, options.log);
   const controller = new AbortController();
   const onAbort = () => controller.abort(options.signal.reason);
-  options.signal.addEventListener('abort', onAbort, { once: true });
+  // Aborted between its launch and this run's start: the listener would never hear it.
+  if (options.signal.aborted) onAbort();
+  else options.signal.addEventListener('abort', onAbort, { once: true });
   let timedOut = false;
   const timer =
     options.timeoutS === undefined

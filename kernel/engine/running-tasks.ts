@@ -27,6 +27,11 @@ export function createRunningTasks(
   },
 ) {
   const running = new Map<string, Running>();
+  /**
+   * Tasks aborted before their launch: a cancel (or takeover) can commit between the commit of
+   * the turn that claimed them and that turn's launches here. Emptied before each turn.
+   */
+  const abortedEarly = new Set<string>();
   let idle: (() => void)[] = [];
 
   const finish = (row: TaskRow, outcome: RunOutcome) => {
@@ -39,7 +44,7 @@ export function createRunningTasks(
 
   const abortOne = (id: string, reason: unknown) => {
     const entry = running.get(id);
-    if (!entry) return;
+    if (!entry) return void abortedEarly.add(id);
     entry.lost = true;
     entry.abort.abort(reason);
   };
@@ -47,6 +52,7 @@ export function createRunningTasks(
   return {
     /** Runs a claimed task's executor, on its own turn of the event loop. */
     launch(row: TaskRow): void {
+      if (abortedEarly.delete(row.id)) return void setImmediate(on.freed);
       const abort = new AbortController();
       running.set(row.id, { row, abort, lost: false });
       const timeout = row.params?.timeout_s;
@@ -98,6 +104,8 @@ export function createRunningTasks(
     abort(ids: readonly string[], reason: unknown): void {
       for (const id of ids) abortOne(id, reason);
     },
+    /** Forgets early aborts: every launch of the turns committed so far has happened. */
+    forgetEarlyAborts: () => abortedEarly.clear(),
     /** Ids of the tasks running here (claims are committed before launch; a lost one stays until its executor returns). */
     ids: () => [...running.keys()],
     roots: () => [...new Set([...running.values()].map((entry) => entry.row.root_id))],

@@ -46,11 +46,10 @@ export function createWorkLoop(core: EngineCore) {
   /** When retries' backoffs end (ms epoch, to 10 ms), soonest first: the timer waits for the first. */
   let wakeTimes: number[] = [];
   /**
-   * Counts kicks that may mean ready tasks no turn of this loop has seen: a signal from another
-   * engine, a heartbeat, a retry's backoff ending, a start, a begin, or a commit here outside
-   * the turns that left ready tasks (the transactor's `readied`). A turn looks for ready tasks
-   * only when there is news since a claim found none left, or when it readied some itself; so a
-   * chain's turn (a task ends, its follow-on is claimed) runs no claim query.
+   * Counts kicks that may mean ready tasks no turn of this loop has seen: another engine's signal,
+   * a heartbeat, a backoff ending, a start, a begin, or a commit here outside the turns that left
+   * ready tasks (the transactor's `readied`). A turn looks for ready tasks only when there is news
+   * since a claim found none left, or when it readied some itself: a chain's turn runs no claim.
    */
   let readyNews = 1;
   let drainedAt = 0;
@@ -198,6 +197,7 @@ export function createWorkLoop(core: EngineCore) {
       if (batch.length === 0 && begin.length === 0 && freeSlots() <= 0) continue;
       reports = [];
       begins = [];
+      running.forgetEarlyAborts();
       let result: TurnResult;
       try {
         result = await core.transact((tx) => turn(tx, batch, begin));

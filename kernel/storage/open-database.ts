@@ -1,12 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type Sqlite3 from 'sqlite3';
-import type { Options, Sequelize } from 'sequelize';
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Sequelize } from 'sequelize';
 import { lazyRequire } from '../internal/lazy-require.ts';
 import { sequelizeModule } from './data-types.ts';
 import type { ConnectionManager } from './sql-driver.ts';
+import { sequelizeOnConnection } from './sqlite-for-sequelize.ts';
 
-const sqlite3 = lazyRequire<typeof Sqlite3>('sqlite3');
+const betterSqlite3 = lazyRequire<typeof BetterSqlite3>('better-sqlite3');
 
 /** An open database: the connections apflow's SQL runs on, and Sequelize for migrations. */
 export interface OpenDatabase {
@@ -33,7 +34,7 @@ export interface Durability {
 
 /**
  * Opens `url`: SQLite (`sqlite:<path>`, `sqlite::memory:`; WAL, foreign keys on, the file and its
- * folder made on first start) on one sqlite3 connection, or PostgreSQL through Sequelize's pool,
+ * folder made on first start) on one better-sqlite3 connection, or PostgreSQL through Sequelize's pool,
  * with the durability asked for. Rejects when the database cannot be reached.
  */
 export async function openDatabase(url: string, durability: Durability = { sqlite: 'full' }): Promise<OpenDatabase> {
@@ -62,52 +63,25 @@ export async function openDatabase(url: string, durability: Durability = { sqlit
 }
 
 async function openSqlite(path: string, synchronous: Durability['sqlite']): Promise<OpenDatabase> {
-  const { Database, OPEN_READWRITE, OPEN_CREATE } = sqlite3();
+  const Database = betterSqlite3();
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = await new Promise<Sqlite3.Database>((resolve, reject) => {
-    const opened: Sqlite3.Database = new Database(path, OPEN_READWRITE | OPEN_CREATE, (error) =>
-      error ? reject(error) : resolve(opened),
-    );
-  });
-  const exec = (sql: string) =>
-    new Promise<void>((resolve, reject) => db.exec(sql, (e) => (e ? reject(e) : resolve())));
+  const db = new Database(path);
   try {
     // WAL lets readers run beside the writer; FULL keeps a committed transaction on power loss,
     // NORMAL (in WAL mode) on a process crash only, never corrupting the file.
-    const sync = synchronous === 'normal' ? 'NORMAL' : 'FULL';
-    await exec(
-      `PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = ${sync}; PRAGMA foreign_keys = ON`,
-    );
+    db.pragma('busy_timeout = 5000');
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+    db.pragma('foreign_keys = ON');
   } catch (error) {
-    await new Promise((resolve) => db.close(resolve));
+    db.close();
     throw error;
   }
   let sequelize: Sequelize | undefined;
   return {
     dialect: 'sqlite',
     manager: { getConnection: async () => db, releaseConnection: () => undefined },
-    sequelize: () => (sequelize ??= new (sequelizeModule().Sequelize)(sharedConnection(path, db))),
-    close: () => new Promise<void>((resolve, reject) => db.close((error) => (error ? reject(error) : resolve()))),
+    sequelize: () => (sequelize ??= new (sequelizeModule().Sequelize)(sequelizeOnConnection(path, db))),
+    close: async () => void db.close(),
   };
-}
-
-/**
- * Sequelize options whose SQLite "driver" (`dialectModule`, a documented option) hands out the
- * connection already open instead of opening one.
- */
-function sharedConnection(path: string, db: Sqlite3.Database): Options {
-  const { OPEN_READWRITE, OPEN_CREATE } = sqlite3();
-  // Sequelize closes a connection it ran a transaction on: this one is apflow's, and stays open.
-  const kept = new Proxy(db, {
-    get(target, key) {
-      if (key === 'close') return (done?: (error: Error | null) => void) => done?.(null);
-      const value: unknown = Reflect.get(target, key);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  function Database(_file: string, _mode: number, opened: (error: Error | null) => void) {
-    process.nextTick(opened, null);
-    return kept;
-  }
-  return { dialect: 'sqlite', storage: path, logging: false, dialectModule: { Database, OPEN_READWRITE, OPEN_CREATE } };
 }

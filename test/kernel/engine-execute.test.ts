@@ -18,9 +18,13 @@ for (const db of testDatabases()) {
       ]);
       const events: TaskEvent[] = [];
       app.engine.subscribe((event) => events.push(event));
+      const since = Date.now();
       const { done } = started(await app.engine.execute(tree.id));
       const children = (tree.children ?? []).map((child) => child.id);
-      await eventually(async () => (await app.tasks.getMany(children)).every((row) => row.status === 'in_progress'));
+      // Their executors started (a claim is committed before its executor is launched).
+      const began = (id: string) =>
+        runs().some((run) => run.task === id && run.executor === 'hang' && run.start >= since);
+      await eventually(() => children.every(began));
       const results = await app.engine.cancel([tree.id]);
       assert.deepEqual(results, [{ task_id: tree.id, status: 'cancelled', message: 'Cancelled by user' }]);
       const outcome = await done;
@@ -42,6 +46,25 @@ for (const db of testDatabases()) {
         },
         { task_id: 'no-such-task', status: 'failed', message: 'Task no-such-task not found', error: 'Task not found' },
       ]);
+    });
+
+    test('a cancel as soon as the claims show: the tasks end cancelled, none runs on, their slots are free', async (t) => {
+      const app = await engineApp(t, await db.create(t));
+      const ids = Array.from({ length: 8 }, (_, i) => `e${i}`);
+      const tree = await app.engine.createTree([
+        { id: 'er', name: 'er', schemas: { method: 'noop' } },
+        ...ids.map((id) => ({ id, name: id, parent_id: 'er', schemas: { method: 'hang' } })),
+      ]);
+      const { done } = started(await app.engine.execute(tree.id));
+      // A claim may be seen before its executor is launched: the cancel can come in between.
+      await eventually(async () => (await app.tasks.getMany(ids)).some((row) => row.status === 'in_progress'), 10_000);
+      await app.engine.cancel([tree.id]);
+      assert.equal((await done).status, 'cancelled');
+      const running = async () =>
+        (JSON.parse((await app.inject({ method: 'GET', url: '/health' })).body) as { tasks: { running: number } }).tasks
+          .running;
+      await eventually(async () => (await running()) === 0, 10_000);
+      for (const row of await app.tasks.tree(tree.id)) assert.equal(row.status, 'cancelled', row.id);
     });
 
     test('executing a finished tree runs its failed and completed tasks again; running trees refuse a second run', async (t) => {

@@ -44,7 +44,7 @@ test('a project from apflow init, with packed apflow and extensions installed: n
       `plugins: [${extensions.map((name) => `'@apflow/${name}'`).join(', ')}],`,
     ),
   );
-  // Scripts are skipped and sqlite3's native module is taken from this clone's install (same
+  // Scripts are skipped and better-sqlite3's native module is taken from this clone's install (same
   // version, same machine): built from source, it alone takes minutes here (its prebuilt
   // binaries are downloaded from GitHub, which this machine cannot reach).
   const install = spawnSync('npm', ['install', '--prefer-offline', '--ignore-scripts', ...tarballs], {
@@ -55,7 +55,9 @@ test('a project from apflow init, with packed apflow and extensions installed: n
   assert.equal(install.status, 0, install.stderr);
   // No warning a user must wonder about: no EBADENGINE (dependencies that need a later Node).
   assert.doesNotMatch(install.stderr, /npm warn/i, 'npm install printed warnings');
-  cpSync(join(repoRoot, 'node_modules/sqlite3/build'), join(app, 'node_modules/sqlite3/build'), { recursive: true });
+  cpSync(join(repoRoot, 'node_modules/better-sqlite3/build'), join(app, 'node_modules/better-sqlite3/build'), {
+    recursive: true,
+  });
 
   const installed = join(app, 'node_modules/apflow');
   // What the package holds (npm nests a dependency here when versions differ: node_modules).
