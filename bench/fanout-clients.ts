@@ -1,6 +1,6 @@
 // The subscribers of the `fanout` workload, in a process of their own (forked by fanout.ts) so
 // that parsing 1,200 clients' frames does not share the server's event loop, as in real use.
-// Protocol (IPC): argv[2] = JSON {url, rounds: [{taskId, wsClients, sseClients}]}; for each round
+// Protocol (IPC): argv[2] = JSON {processIndex, rounds: [{url, taskId, wsClients, sseClients}]}; for each round
 // it sends {ready, open_ms} once every client is subscribed and {ended} once every stream ended,
 // then, told 'report', {cpu_ms, seqs, latencies}, and closes that round's clients.
 import { request, type ClientRequest } from 'node:http';
@@ -51,9 +51,24 @@ const latencies = (log: Log) => log.receivedAt.map((at, i) => at - Date.parse(lo
 /** The `type` of a control message (subscribed, stream_end). */
 const controlType = (message: Buffer | string) => (JSON.parse(String(message)) as { type?: string }).type;
 
+const settings = JSON.parse(process.argv[2] as string) as { rounds: Round[]; processIndex: number };
+const processIndex = settings.processIndex;
+let opened = 0;
+/**
+ * The loopback address the next client connects from: 50 clients each of 127.0.0.2, .3, …, as
+ * from many machines (the websocket plugin admits 64 connections per address by default).
+ */
+const nextAddress = () => {
+  const group = Math.floor(opened++ / 50);
+  return `127.${1 + processIndex}.${Math.floor(group / 250)}.${2 + (group % 250)}`;
+};
+
 /** A `/ws` client subscribed to `taskId`: resolves once the server acknowledged the subscription. */
 async function wsClient(base: string, taskId: string): Promise<Received> {
-  const socket = new WebSocket(`${base.replace('http', 'ws')}/ws`, { skipUTF8Validation: true });
+  const socket = new WebSocket(`${base.replace('http', 'ws')}/ws`, {
+    skipUTF8Validation: true,
+    localAddress: nextAddress(),
+  });
   const received: Log = { seqs: [], receivedAt: [], timestamps: [] };
   let subscribed!: () => void;
   let ended!: () => void;
@@ -79,7 +94,7 @@ async function sseClient(base: string, taskId: string): Promise<Received> {
   const done = new Promise<void>((resolve) => (ended = resolve));
   let req!: ClientRequest;
   await new Promise<void>((resolve, reject) => {
-    req = request(`${base}/tasks/${taskId}/events`, { agent: false }, (res) => {
+    req = request(`${base}/tasks/${taskId}/events`, { agent: false, localAddress: nextAddress() }, (res) => {
       if (res.statusCode !== 200) return reject(new Error(`SSE status ${res.statusCode}`));
       res.setEncoding('utf8');
       let buffer = '';
@@ -113,12 +128,14 @@ async function open(count: number, batch: number, make: () => Promise<Received>,
 
 /** One round: clients subscribed to a tree, held until the tree's streams end. */
 interface Round {
+  /** The server of this round (apflow's, or the bare broadcaster's). */
+  url: string;
   taskId: string;
   wsClients: number;
   sseClients: number;
 }
 
-const { url, rounds } = JSON.parse(process.argv[2] as string) as { url: string; rounds: Round[] };
+const { rounds } = settings;
 const send = (message: unknown) => new Promise<void>((resolve) => process.send?.(message, () => resolve()));
 let reportAsked: (() => void) | undefined;
 process.on('message', () => reportAsked?.());
@@ -126,8 +143,8 @@ process.on('message', () => reportAsked?.());
 for (const round of rounds) {
   const clients: Received[] = [];
   const opening = performance.now();
-  await open(round.wsClients, 100, () => wsClient(url, round.taskId), clients);
-  await open(round.sseClients, round.sseClients, () => sseClient(url, round.taskId), clients);
+  await open(round.wsClients, 100, () => wsClient(round.url, round.taskId), clients);
+  await open(round.sseClients, round.sseClients, () => sseClient(round.url, round.taskId), clients);
   await send({ ready: true, open_ms: Math.round(performance.now() - opening) });
   const asked = new Promise<void>((resolve) => (reportAsked = resolve));
   const cpu0 = process.cpuUsage();

@@ -1,6 +1,9 @@
 // apflow in the `peers` scenario: an in-process app (createApp, like the tree-10k workload) on a
 // fresh SQLite file or a fresh PostgreSQL database, with the bench executors and default engine
-// settings (concurrency 64).
+// settings (concurrency 64), at the durability its pair asks for (issue 27): SQLite
+// `synchronous=full` (an fsync per commit, the default) or `normal` (WAL synced at checkpoints);
+// PostgreSQL `synchronous_commit=on` (the server's default, set explicitly so that a server of
+// the user's with it off does not make the pair unequal).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,25 +17,40 @@ const fixtures = join(import.meta.dirname, 'fixtures');
 const quiet = () => new Writable({ write: (_chunk, _encoding, done) => done() });
 const store = globalThis as unknown as { benchStarts?: number[] };
 
-/** apflow on SQLite (a file, WAL) or on PostgreSQL. */
-export function apflowPeer(database: 'sqlite' | 'postgres'): Peer {
+/** Where apflow runs in a pair: a SQLite file at either `synchronous`, or PostgreSQL. */
+export type ApflowSetting = 'sqlite_full' | 'sqlite_normal' | 'postgres';
+
+const labels: Record<ApflowSetting, string> = {
+  sqlite_full: 'apflow, SQLite synchronous=full',
+  sqlite_normal: 'apflow, SQLite synchronous=normal',
+  postgres: 'apflow, PostgreSQL',
+};
+
+/** apflow on SQLite (a file, WAL) at `synchronous` full or normal, or on PostgreSQL. */
+export function apflowPeer(setting: ApflowSetting): Peer {
+  const postgres = setting === 'postgres';
   return {
-    key: database === 'sqlite' ? 'apflow_sqlite' : 'apflow_pg',
-    label: database === 'sqlite' ? 'apflow, SQLite' : 'apflow, PostgreSQL',
-    problem: async () => (database === 'postgres' ? postgresProblem() : undefined),
+    key: postgres ? 'apflow_pg' : `apflow_${setting}`,
+    label: labels[setting],
+    problem: async () => (postgres ? postgresProblem() : undefined),
     async setUp() {
       const dir = mkdtempSync(join(tmpdir(), 'apflow-bench-peers-'));
-      const db =
-        database === 'postgres'
-          ? await createPostgresDatabase()
-          : { url: `sqlite:${join(dir, 'bench.sqlite')}`, drop: async () => undefined };
+      const db = postgres
+        ? await createPostgresDatabase()
+        : { url: `sqlite:${join(dir, 'bench.sqlite')}`, drop: async () => undefined };
+      const database = postgres
+        ? { url: db.url, postgres: { synchronous_commit: 'on' as const } }
+        : {
+            url: db.url,
+            sqlite: { synchronous: setting === 'sqlite_normal' ? ('normal' as const) : ('full' as const) },
+          };
       let app: App | undefined;
       try {
         app = await createApp({
           env: {},
           logStream: quiet(),
           inline: {
-            database: { url: db.url },
+            database,
             executors: { dirs: [fixtures] },
             log: { level: 'warn' },
             engine: { concurrency: CONCURRENCY },
@@ -67,13 +85,12 @@ function session(app: App, close: () => Promise<void>): PeerSession {
         schemas: { method: 'bench_noop' },
       });
     const start = performance.now();
-    await app.engine.createTree(tasks);
-    const { done } = started(await app.engine.execute(`${prefix}root`));
+    const { done } = started(await app.engine.execute({ tasks }));
     const outcome = await done;
     if (outcome.status !== 'completed') throw new Error(`tree ended ${outcome.status}`);
     return performance.now() - start;
   };
-  /** Each job a tree of one task, created and executed (what `tasks.create` + `tasks.execute` do), 64 submitters. */
+  /** Each job a tree of one task, created and begun in one transaction (what `tasks.execute {tasks}` does), 64 submitters. */
   const jobs = async (count: number, prefix: string) => {
     const start = performance.now();
     const outcomes: Promise<{ status: string }>[] = [];
@@ -81,8 +98,8 @@ function session(app: App, close: () => Promise<void>): PeerSession {
     const submitter = async () => {
       while (next < count) {
         const id = `${prefix}j${next++}`;
-        await app.engine.createTree([{ id, name: id, schemas: { method: 'bench_noop' } }]);
-        outcomes.push(started(await app.engine.execute(id)).done);
+        const tasks = [{ id, name: id, schemas: { method: 'bench_noop' } }];
+        outcomes.push(started(await app.engine.execute({ tasks })).done);
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, submitter));
@@ -102,12 +119,18 @@ function session(app: App, close: () => Promise<void>): PeerSession {
         store.benchStarts.push = (...items: number[]) => (marks.hit(), items.length);
         let done: Promise<unknown> = Promise.resolve();
         const delay = await marks.measure(async () => {
-          const created = await app.engine.createTree([{ name: 'mark', schemas: { method: 'bench_mark' } }]);
-          done = started(await app.engine.execute(created.id)).done;
+          const tasks = [{ name: 'mark', schemas: { method: 'bench_mark' } }];
+          done = started(await app.engine.execute({ tasks })).done;
         });
         await done;
         return delay;
       });
+    },
+    async durability() {
+      // The setting as the connection reports it (the ping reads it back), not as asked.
+      const { durability, error } = await app.storage.ping();
+      if (!durability) throw new Error(`apflow's database did not say its durability: ${error ?? 'no answer'}`);
+      return `${app.storage.dialect === 'sqlite' ? 'synchronous' : 'synchronous_commit'}=${durability}`;
     },
     close,
   };

@@ -1,6 +1,7 @@
 // BullMQ in the `peers` scenario: one Worker (concurrency 64, apflow's default) on a local Redis,
-// queues under a key prefix of the round's own, flushed when it closes. Completion is heard from
-// the Worker's 'completed' event (no QueueEvents: a Redis stream reader, bullmq#268).
+// queues under a key prefix of the measurement's own, flushed when it closes. Completion is heard
+// from the Worker's 'completed' event (no QueueEvents: a Redis stream reader, bullmq#268). Redis's
+// `appendfsync` is set to the mode the pair needs before each set-up (peers-redis.ts).
 import { randomBytes } from 'node:crypto';
 import { FlowProducer, Queue, Worker, type Job } from 'bullmq';
 import {
@@ -14,13 +15,15 @@ import {
   type Peer,
   type PeerSession,
 } from './peers-common.ts';
+import { redisDurability, setAppendfsync, type Appendfsync } from './peers-redis.ts';
 
-/** BullMQ 5: a FlowProducer flow for the tree, Queue.addBulk for independent jobs. */
-export const bullmqPeer: Peer = {
-  key: 'bullmq',
-  label: 'BullMQ (Redis)',
+/** BullMQ 5 on Redis at `appendfsync` `mode`: a FlowProducer flow for the tree, Queue.addBulk for independent jobs. */
+export const bullmqPeer = (mode: Appendfsync): Peer => ({
+  key: `bullmq_${mode}`,
+  label: `BullMQ (Redis, appendfsync ${mode})`,
   problem: redisProblem,
   async setUp(): Promise<PeerSession> {
+    await setAppendfsync(mode);
     const prefix = `apflow-bench-peers-${randomBytes(4).toString('hex')}`;
     const connection = redisOptions();
     const marks = createMarks();
@@ -91,10 +94,11 @@ export const bullmqPeer: Peer = {
       tree,
       jobs,
       latency: (samples) => sampleDelays(samples, () => marks.measure(() => queue.add('mark', {}))),
+      durability: redisDurability,
       async close() {
         await Promise.allSettled([worker.close(true), queue.close(), flows.close()]);
         await flushPrefix(prefix);
       },
     };
   },
-};
+});

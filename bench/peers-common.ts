@@ -1,5 +1,6 @@
 // Shared pieces of the `peers` scenario: what a peer offers, time bounds, percentiles, services.
 import { Redis } from 'ioredis';
+import type pg from 'pg';
 
 /** One system set up for one round (fresh database or key prefix); every figure is optional. */
 export interface PeerSession {
@@ -12,6 +13,11 @@ export interface PeerSession {
   jobs?(jobs: number): Promise<number>;
   /** Enqueue→start delays (ms) of `samples` jobs submitted one at a time, after a few warm-ups. */
   latency?(samples: number): Promise<number[]>;
+  /**
+   * What a commit survives, as the system's own server reports it when asked (`synchronous=full`,
+   * `appendfsync=always`, `synchronous_commit=on`…): recorded beside each figure.
+   */
+  durability?(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -83,6 +89,12 @@ export async function sampleDelays(samples: number, measure: () => Promise<numbe
     if (i >= warmups) delays.push(delay);
   }
   return delays;
+}
+
+/** `synchronous_commit` of a PostgreSQL session, as the server reports it (the peers' durability). */
+export async function postgresDurability(client: pg.Client): Promise<string> {
+  const { rows } = await client.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
+  return `synchronous_commit=${rows[0]?.synchronous_commit ?? 'unknown'}`;
 }
 
 /** The Redis to bench BullMQ on: BENCH_REDIS_URL, else APFLOW_TEST_REDIS_URL, else `scripts/redis.sh`'s. */

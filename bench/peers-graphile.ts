@@ -4,7 +4,15 @@
 // statement) or addJob (one at a time, for latency). It wakes on LISTEN/NOTIFY.
 import { Logger, makeWorkerUtils, run, type Runner, type WorkerUtils } from 'graphile-worker';
 import pg from 'pg';
-import { CONCURRENCY, createMarks, sampleDelays, until, type Peer, type PeerSession } from './peers-common.ts';
+import {
+  CONCURRENCY,
+  createMarks,
+  postgresDurability,
+  sampleDelays,
+  until,
+  type Peer,
+  type PeerSession,
+} from './peers-common.ts';
 import { createPostgresDatabase, postgresProblem } from './scale-out-servers.ts';
 
 const silent = new Logger(() => () => undefined);
@@ -56,6 +64,7 @@ export const graphilePeer: Peer = {
     };
     return {
       jobs,
+      durability: () => postgresDurability(counter),
       latency: (samples) => sampleDelays(samples, () => marks.measure(() => add.addJob('mark', {}))),
       close,
     };

@@ -7,7 +7,16 @@
 // measured with `work()` at the minimum interval (0.5 s), jobs sent at a random moment.
 import PgBoss from 'pg-boss';
 import pg from 'pg';
-import { CONCURRENCY, createMarks, sampleDelays, sleep, until, type Peer, type PeerSession } from './peers-common.ts';
+import {
+  CONCURRENCY,
+  createMarks,
+  postgresDurability,
+  sampleDelays,
+  sleep,
+  until,
+  type Peer,
+  type PeerSession,
+} from './peers-common.ts';
 import { createPostgresDatabase, postgresProblem } from './scale-out-servers.ts';
 
 const LOOPS = 4;
@@ -64,6 +73,7 @@ export const pgbossPeer: Peer = {
     };
     return {
       jobs,
+      durability: () => postgresDurability(counter),
       async latency(samples) {
         const marks = createMarks();
         const worker = await boss.work('mark', { pollingIntervalSeconds: 0.5, batchSize: 1 }, async () => marks.hit());

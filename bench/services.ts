@@ -1,6 +1,7 @@
 // The services the bench's scenarios measure on — a PostgreSQL server and a Redis server of the
 // bench's own, with their durable settings (PostgreSQL fsync on; Redis append-only, synced every
-// second) — started before the scenarios and stopped at the end, by the same scripts the tests
+// second; `peers` switches `appendfsync` at run time, measurement by measurement, and puts it
+// back) — started before the scenarios and stopped at the end, by the same scripts the tests
 // use (which install the Debian packages when missing), on ports and folders of their own, so the
 // tests' servers are never touched. BENCH_POSTGRES_URL / BENCH_REDIS_URL point the bench at
 // servers of yours instead (nothing is started then).

@@ -62,6 +62,7 @@ export { DEFAULT_PRICES, costOf, priceOf, type ModelPrice, type PriceTable } fro
 export type {
   AlreadyRunning,
   ExecuteAnswer,
+  NewTree,
   ExecuteStarted,
   TaskEngine,
   TreeOutcome,
@@ -104,6 +105,7 @@ export { toWireError, type RpcErrorObject } from './http/error-mapping.ts';
 
 // ---- HTTP ----
 export { coalesceWrites } from './http/coalesce-writes.ts';
+export { createEventBurst } from './http/event-burst.ts';
 export { isTrustedOrigin } from './http/page-origin.ts';
 export { isSafeMethod } from './http/json-bodies-only.ts';
 export { postWithRetries, type Delivery } from './http/post-with-retries.ts';

@@ -41,6 +41,8 @@ export interface RunToBegin {
   traceParent?: string | null;
   /** Begin nothing, and answer this refusal, unless the tree is running already. */
   refuseUnlessRunning?: ApflowError;
+  /** The rows of a new tree (root first) to insert in the same transaction, then run. */
+  create?: readonly TaskRow[];
 }
 
 /** Whether a run began; when not, the tree was running already (or is gone). */

@@ -23,6 +23,18 @@ export interface CreateTreeOptions {
   exactIds?: boolean;
 }
 
+/**
+ * Checks a tasks array and builds its rows (root first), as {@link createTree} stores them: a
+ * given id that is taken gets a fresh UUID (`taken` names those), unless `exactIds`.
+ */
+export async function prepareTree(core: EngineCore, repo: TaskRepository, input: unknown, options: CreateTreeOptions) {
+  const given = givenIds(input);
+  const taken = given.length ? await repo.existingIds(given) : new Set<string>();
+  if (options.exactIds && taken.size > 0) throw clash(taken);
+  const rows = buildTaskTree(input, { taken, defaultUserId: options.userId, maxTasks: core.settings.max_tree_size });
+  return { taken, rows };
+}
+
 const clash = (ids: Iterable<string>) =>
   new ApflowError('APF_CONFLICT', { message: `Task id ${[...ids].join(', ')} exists already` });
 
@@ -37,17 +49,7 @@ export async function createTree(
   input: unknown,
   options: CreateTreeOptions = {},
 ): Promise<TaskTreeJson> {
-  const given = givenIds(input);
-  const build = async () => {
-    const taken = given.length ? await repo.existingIds(given) : new Set<string>();
-    if (options.exactIds && taken.size > 0) throw clash(taken);
-    const rows = buildTaskTree(input, {
-      taken,
-      defaultUserId: options.userId,
-      maxTasks: core.settings.max_tree_size,
-    });
-    return { taken, rows };
-  };
+  const build = () => prepareTree(core, repo, input, options);
   let { taken, rows } = await build();
   try {
     await repo.insertTree(rows);

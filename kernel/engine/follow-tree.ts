@@ -1,10 +1,11 @@
 import type { TaskEvent } from '../hooks/hook-types.ts';
 
 /**
- * What a tree's live listeners hear: an event this process persisted, or the news (a number)
- * that the tree's event log grew to that seq elsewhere (another server, another worker).
+ * What a tree's live listeners hear: an event this process persisted, the events of one commit
+ * (in seq order), or the news (a number) that the tree's event log grew to that seq elsewhere
+ * (another server, another worker).
  */
-export type TreeNews = TaskEvent | number;
+export type TreeNews = TaskEvent | readonly TaskEvent[] | number;
 
 /** Where {@link followTree} reads events from. */
 export interface EventSource {
@@ -75,18 +76,20 @@ export function followTree(
     })();
     return reading;
   };
+  const hear = (event: TaskEvent) => {
+    if (reading || event.seq !== sent + 1) {
+      if (event.seq > sent) waiting.push(event);
+      if (!reading) void read().catch(() => undefined);
+      return;
+    }
+    deliver(event);
+  };
   const unsubscribe = source.subscribe(rootId, (news) => {
     if (stopped) return;
     if (typeof news === 'number') {
       if (news > sent) void read().catch(() => undefined);
-      return;
-    }
-    if (reading || news.seq !== sent + 1) {
-      if (news.seq > sent) waiting.push(news);
-      if (!reading) void read().catch(() => undefined);
-      return;
-    }
-    deliver(news);
+    } else if ('seq' in news) hear(news);
+    else for (const event of news) hear(event);
   });
   // Without replay the caller knows `after` is the log's last seq right now (nothing to read).
   const replayed = options.replay === false ? Promise.resolve() : read();

@@ -114,10 +114,10 @@ async function runSelected(
 
   const usage = createRunUsage(options.usage, task, options.log);
   const controller = new AbortController();
+  // Aborted between its launch and this run's start (cancelled, handed back): nothing to run.
+  if (options.signal.aborted) return { status: 'aborted' };
   const onAbort = () => controller.abort(options.signal.reason);
-  // Aborted between its launch and this run's start: the listener would never hear it.
-  if (options.signal.aborted) onAbort();
-  else options.signal.addEventListener('abort', onAbort, { once: true });
+  options.signal.addEventListener('abort', onAbort, { once: true });
   let timedOut = false;
   const timer =
     options.timeoutS === undefined

@@ -1,7 +1,7 @@
 import { ApflowError } from '../errors/apflow-error.ts';
 import type { RegisteredExecutor } from '../executors/executor-table.ts';
 import type { Hooks } from '../hooks/hooks.ts';
-import type { RequestContext, TaskEvent } from '../hooks/hook-types.ts';
+import type { TaskEvent } from '../hooks/hook-types.ts';
 import type { Logger } from '../internal/logger.ts';
 import type { Outbound } from '../outbound/outbound-policy.ts';
 import { countReady } from '../storage/queries/claims.ts';
@@ -20,10 +20,8 @@ import { createLeaseKeeper } from './lease-keeper.ts';
 import { handBackTasks } from './recover-tasks.ts';
 import { createRequestScopes } from './request-scopes.ts';
 import { resumeTask, type ResumeAnswer } from './resume-task.ts';
-import { passRunStart } from './run-start.ts';
 import { createRunSpans } from '../telemetry/run-spans.ts';
-import { startExecuteSpan } from '../telemetry/spans.ts';
-import type { ExecuteAnswer } from './execute-answer.ts';
+import { executeRun, type ExecuteOptions, type NewTree } from './execute-run.ts';
 import { createRunMemory } from './run-memory.ts';
 import { awaitOutcome, type TreeOutcome } from './run-outcome.ts';
 import type { SignalBus } from './signal-bus.ts';
@@ -39,6 +37,7 @@ export type { TreeOutcome } from './run-outcome.ts';
 export type { ResumeAnswer } from './resume-task.ts';
 
 export type { AlreadyRunning, ExecuteAnswer, ExecuteStarted } from './execute-answer.ts';
+export type { ExecuteOptions, NewTree } from './execute-run.ts';
 
 /**
  * The task engine. Trees are created and runs begun in transactions; from then on the database
@@ -133,60 +132,15 @@ export function createTaskEngine(options: {
       createTree(core, repo, input, createOptions) as Promise<TaskTreeJson>,
     /**
      * Runs the tree of `taskId` (the whole tree for a root; for another task, it and its
-     * dependencies). Ended tasks in scope run again. Resolves once the run has begun (or with
-     * `started: false` when the tree is running already); `done` settles with the outcome,
-     * wherever the last task ran. A run whose request carries something only this process holds
-     * (`request.pin`, a one-shot command) is pinned: only this engine claims its tasks. With
+     * dependencies), or creates a tree and runs it (`{ tasks }`: one transaction for both; the
+     * answer's `tree` is the new tree). Ended tasks in scope run again. Resolves once the run has
+     * begun (or with `started: false` when the tree is running already); `done` settles with the
+     * outcome, wherever the last task ran. A run whose request carries something only this process
+     * holds (`request.pin`, a one-shot command) is pinned: only this engine claims its tasks. With
      * `demo`, executors give their demo result (see `ExecutorDefinition.demoResult`).
      */
-    async execute(
-      taskId: string,
-      executeOptions: { request?: RequestContext; demo?: boolean } = {},
-    ): Promise<ExecuteAnswer> {
-      if (core.mode === 'closing') throw new ApflowError('APF_UNAVAILABLE', { message: 'The server is shutting down' });
-      const pinned = executeOptions.request?.pin !== undefined || core.mode !== 'server';
-      const gate = await passRunStart({ hooks: options.hooks(), repo, log }, taskId, {
-        ...(executeOptions.request ? { request: executeOptions.request } : {}),
-        demo: executeOptions.demo === true,
-      });
-      const span = startExecuteSpan(taskId, executeOptions.request);
-      const begin = {
-        taskId,
-        pinnedTo: pinned ? owner : null,
-        demo: gate.demo,
-        traceParent: span.traceParent,
-        ...(gate.refuseUnlessRunning ? { refuseUnlessRunning: gate.refuseUnlessRunning } : {}),
-      };
-      let done: Promise<TreeOutcome> | undefined;
-      const run = await loop
-        .begin(begin, (begun) => {
-          if (!begun.begun) return;
-          begunHere.add(begun.rootId);
-          if (executeOptions.request) core.scopes.set(begun.rootId, executeOptions.request.state);
-          // The follower lives as long as the run (tasks may wait for days): it keeps the ids,
-          // never the rows the run began with (the engine's memory drops those when a task waits).
-          const { rootId, runId, memory: _rows, ...run } = begun;
-          done = awaitOutcome({ repo, follow, log }, taskId, { ...run, rootId, runId }, () => {
-            begunHere.delete(rootId);
-            core.scopes.delete(rootId);
-            core.memory.drop(rootId, runId);
-          });
-        })
-        .catch(async (error: unknown) => {
-          // Nothing began: the taps give back what they counted for it.
-          span.end({ 'apflow.begun': false });
-          await gate.after(false);
-          throw error;
-        });
-      span.end(
-        run.begun ? { 'apflow.root_task.id': run.rootId, 'apflow.run.id': run.runId } : { 'apflow.begun': false },
-      );
-      await gate.after(run.begun);
-      if (!run.begun && 'refused' in run) throw run.refused;
-      if (!run.begun && run.missing) throw new ApflowError('APF_NOT_FOUND', { message: `Task ${taskId} not found` });
-      if (!run.begun || !done) return { started: false, root_task_id: run.rootId, task_id: taskId };
-      return { started: true, root_task_id: run.rootId, task_id: taskId, first_seq: run.firstSeq, done };
-    },
+    execute: (target: string | NewTree, executeOptions: ExecuteOptions = {}) =>
+      executeRun({ core, loop, repo, hooks: options.hooks, log, follow, begunHere }, target, executeOptions),
     /**
      * The outcome of a run begun earlier (by this or any server: after a restart, a retried
      * request), from its first event's seq: settles once it ends, as `execute`'s `done` does.

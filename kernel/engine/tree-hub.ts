@@ -14,6 +14,16 @@ export function createTreeHub(readLog: (rootId: string, afterSeq: number, limit:
     const listeners = trees.get(rootId);
     if (listeners) for (const listener of listeners) listener(news);
   };
+  // A commit's events are announced one by one in a synchronous loop; each tree's listeners hear
+  // them as one burst once it ends (a microtask later): one call per listener per commit rather
+  // than per event, which is what a thousand followers of a tree cost.
+  const bursts = new Map<string, TaskEvent[]>();
+  const tellBursts = () => {
+    for (const [rootId, events] of bursts) {
+      bursts.delete(rootId);
+      tell(rootId, events.length === 1 ? (events[0] as TaskEvent) : events);
+    }
+  };
   return {
     subscribe(rootId: string, listener: (news: TreeNews) => void): () => void {
       let set = trees.get(rootId);
@@ -34,8 +44,16 @@ export function createTreeHub(readLog: (rootId: string, afterSeq: number, limit:
       }
       return read;
     },
-    /** An event persisted by this process. */
-    publish: (event: TaskEvent) => tell(event.root_task_id, event),
+    /** An event persisted by this process (heard with the others of its commit). */
+    publish(event: TaskEvent): void {
+      if (!trees.has(event.root_task_id)) return;
+      const burst = bursts.get(event.root_task_id);
+      if (burst) burst.push(event);
+      else {
+        if (bursts.size === 0) queueMicrotask(tellBursts);
+        bursts.set(event.root_task_id, [event]);
+      }
+    },
     /** The log of `rootId` grew to `seq` elsewhere. */
     news: (rootId: string, seq: number) => tell(rootId, seq),
     /** Trees someone here follows. */

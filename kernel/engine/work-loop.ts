@@ -5,7 +5,9 @@ import { leaseUntil, type EngineCore } from './engine-core.ts';
 import { createRunningTasks } from './running-tasks.ts';
 import { endingOf } from './task-ending.ts';
 import type { TreeTx } from './tree-tx.ts';
+import { createWakeTimes } from './wake-times.ts';
 import { writeReports, type Report } from './write-reports.ts';
+import { insertNewTrees, TreesNotInserted } from './insert-new-trees.ts';
 
 /** A run to begin with the next turn, and who waits for the answer. */
 interface PendingBegin {
@@ -17,7 +19,11 @@ interface PendingBegin {
 
 /** What one turn decided; applied by {@link createWorkLoop}'s `apply` once it committed. */
 interface TurnResult {
+  /** The begins that were begun (all, unless their new trees could not be inserted), and how. */
+  starting: readonly PendingBegin[];
   begun: RunBegun[];
+  /** Begins whose new tree was not inserted (an id was taken): not begun. */
+  notInserted: ReadonlySet<PendingBegin>;
   /** Tasks whose report was refused: what this engine believed of them is wrong. */
   refused: Set<string>;
   claimed: TaskRow[];
@@ -41,10 +47,6 @@ export function createWorkLoop(core: EngineCore) {
   let loop: Promise<void> | null = null;
   let again = false;
   let failures = 0;
-  let wakeTimer: NodeJS.Timeout | undefined;
-  let wakeAt = Infinity;
-  /** When retries' backoffs end (ms epoch, to 10 ms), soonest first: the timer waits for the first. */
-  let wakeTimes: number[] = [];
   /**
    * Counts kicks that may mean ready tasks no turn of this loop has seen: another engine's signal,
    * a heartbeat, a backoff ending, a start, a begin, or a commit here outside the turns that left
@@ -77,7 +79,7 @@ export function createWorkLoop(core: EngineCore) {
       if (outcome.status === 'suspended' && row.run_id) core.memory.drop(row.root_id, row.run_id);
       else core.memory.ended(row, { ...report.change, status: report.row.status });
       reports.push(report);
-      if (retryAt !== undefined) wake(retryAt);
+      if (retryAt !== undefined) wakeTimes.add(retryAt);
       if (report.row.status === 'completed') askFollowOns(report.row);
       nudge();
     },
@@ -107,10 +109,17 @@ export function createWorkLoop(core: EngineCore) {
     for (const report of batch)
       if (report.kind === 'follow-on')
         Object.assign(report.followOn.row, { lease_expires_at: leaseUntil(core), started_at: tx.now });
-    const begun = begin.length
+    const creating = begin.filter((pending) => pending.run.create);
+    const failed = await insertNewTrees(
+      tx,
+      creating.map((pending) => pending.run.create as readonly TaskRow[]),
+    );
+    const notInserted = new Set([...failed].map((i) => creating[i] as PendingBegin));
+    const starting = notInserted.size ? begin.filter((pending) => !notInserted.has(pending)) : begin;
+    const begun = starting.length
       ? await beginRuns(
           tx,
-          begin.map((pending) => pending.run),
+          starting.map((pending) => pending.run),
         )
       : { runs: [], readied: 0 };
     const written = await writeReports(tx, batch);
@@ -133,7 +142,9 @@ export function createWorkLoop(core: EngineCore) {
     if (readied > claim.rows.length) tx.notes.wake = true;
     for (const run of begun.runs) if (run.begun) run.lastSeq = tx.roots.get(run.rootId)?.event_seq;
     return {
+      starting,
       begun: begun.runs,
+      notInserted,
       refused: written.refused,
       claimed: claim.rows,
       ...(claim.drained ? { drainedAt: heard } : {}),
@@ -141,12 +152,13 @@ export function createWorkLoop(core: EngineCore) {
   };
 
   /** Applies a committed turn here: the one place the engine's memory and launches follow the database. */
-  const apply = (result: TurnResult, batch: readonly Report[], begin: readonly PendingBegin[]) => {
+  const apply = (result: TurnResult, batch: readonly Report[]) => {
     if (result.drainedAt !== undefined) drainedAt = result.drainedAt;
     for (const run of result.begun)
       if (run.begun && run.memory)
         core.memory.remember(run.rootId, run.runId, run.memory.shape, run.memory.pinnedTo, run.memory.rows);
-    begin.forEach((pending, i) => pending.answer(result.begun[i] as RunBegun));
+    result.starting.forEach((pending, i) => pending.answer(result.begun[i] as RunBegun));
+    for (const pending of result.notInserted) pending.failed(new TreesNotInserted());
     for (const report of batch) {
       if (report.kind === 'progress') continue;
       if (report.kind === 'steps') {
@@ -185,7 +197,7 @@ export function createWorkLoop(core: EngineCore) {
   /** Begins runs of a failed turn one by one, each in its own transaction: one bad start fails alone. */
   const beginAlone = (begin: readonly PendingBegin[]) => {
     for (const pending of begin)
-      core.transact((tx) => turn(tx, [], [pending])).then((result) => apply(result, [], [pending]), pending.failed);
+      core.transact((tx) => turn(tx, [], [pending])).then((result) => apply(result, []), pending.failed);
   };
 
   const work = async () => {
@@ -213,7 +225,7 @@ export function createWorkLoop(core: EngineCore) {
         continue;
       }
       // Outside the try: what committed is applied once, never queued again.
-      apply(result, batch, begin);
+      apply(result, batch);
     }
   };
   /** Runs a turn soon for what tasks running here reported. */
@@ -229,33 +241,7 @@ export function createWorkLoop(core: EngineCore) {
     readyNews++;
     nudge();
   };
-
-  /** Kicks the loop at `at` (ms epoch): a retry's backoff ends then. Every moment asked for is kept. */
-  const wake = (at: number) => {
-    const moment = Math.ceil(at / 10) * 10;
-    let i = wakeTimes.length;
-    while (i > 0 && (wakeTimes[i - 1] as number) > moment) i--;
-    if (wakeTimes[i - 1] !== moment) wakeTimes.splice(i, 0, moment);
-    arm();
-  };
-  /** Sets the timer for the soonest moment kept, unless it is set for that one already. */
-  const arm = () => {
-    const next = wakeTimes[0];
-    if (next === undefined || next === wakeAt) return;
-    clearTimeout(wakeTimer);
-    wakeAt = next;
-    wakeTimer = setTimeout(
-      () => {
-        wakeAt = Infinity;
-        const now = Date.now();
-        wakeTimes = wakeTimes.filter((moment) => moment > now);
-        kick();
-        arm();
-      },
-      Math.max(0, next - Date.now()),
-    );
-    wakeTimer.unref();
-  };
+  const wakeTimes = createWakeTimes(kick);
 
   return {
     /**
@@ -278,7 +264,7 @@ export function createWorkLoop(core: EngineCore) {
       });
     },
     kick,
-    wakeAt: wake,
+    wakeAt: (at: number) => wakeTimes.add(at),
     /** The executors running here. */
     running,
     /**
@@ -286,8 +272,7 @@ export function createWorkLoop(core: EngineCore) {
      * writes everything out, and returns the tasks to hand back to the queue.
      */
     async close(graceMs: number): Promise<TaskRow[]> {
-      clearTimeout(wakeTimer);
-      wakeTimes = [];
+      wakeTimes.clear();
       const left = await running.stop(graceMs);
       kick();
       while (loop) await loop;

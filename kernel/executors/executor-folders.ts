@@ -111,6 +111,10 @@ export async function createExecutorFolders(options: {
       for (const timer of timers.values()) clearTimeout(timer);
       await watcher?.close();
       await queue;
+      // A change chokidar was still handling (a file written just before) can open a watch of
+      // the file after the first close: closed by a second one, or the process would never exit.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await watcher?.close();
     },
   };
 }

@@ -69,7 +69,8 @@ async function openSqlite(path: string, synchronous: Durability['sqlite']): Prom
   try {
     // WAL lets readers run beside the writer; FULL keeps a committed transaction on power loss,
     // NORMAL (in WAL mode) on a process crash only, never corrupting the file.
-    db.pragma('busy_timeout = 5000');
+    // Waiting for another process's lock sleeps this thread: kept short (sqlite-driver.ts waits the rest).
+    db.pragma('busy_timeout = 5');
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     db.pragma('foreign_keys = ON');

@@ -19,8 +19,11 @@ export function sqliteDriver(manager: ConnectionManager): Driver {
   // transaction. SQLite has a single writer anyway.
   const connection = () => manager.getConnection({}) as Promise<SqliteDatabase>;
   const statements = createStatementCache();
-  const query = async (sql: string, params: unknown[]) =>
-    statements.all(await connection(), sql, params.map(sqliteValue));
+  const query = async (sql: string, params: unknown[]) => {
+    const db = await connection();
+    const values = params.map(sqliteValue);
+    return patiently(() => statements.all(db, sql, values));
+  };
   const inTransaction = runnerOf(query);
   return {
     query,
@@ -45,6 +48,28 @@ export function sqliteDriver(manager: ConnectionManager): Driver {
       }
     },
   };
+}
+
+/** How long a statement waits, in all, for another process's write lock (as busy_timeout did). */
+const BUSY_WAIT_MS = 5000;
+
+/**
+ * Runs `statement`, again after a pause while the database is locked by another connection
+ * (another worker or process on the file): the connection's own busy wait is kept to a few
+ * milliseconds, because it sleeps on the calling thread and would stop the server meanwhile; the
+ * rest of the wait happens here, between turns of the event loop.
+ */
+async function patiently<T>(statement: () => T): Promise<T> {
+  const since = Date.now();
+  for (let pause = 2; ; pause = Math.min(pause * 2, 100)) {
+    try {
+      return statement();
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (typeof code !== 'string' || !code.startsWith('SQLITE_BUSY') || Date.now() - since > BUSY_WAIT_MS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
 }
 
 /** Most distinct statements kept prepared. */

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { coalesceWrites, eventJson, type TaskEvent } from 'apflow';
+import { createEventBurst, eventJson, type TaskEvent } from 'apflow';
 
 /** Settings of one stream. */
 export interface EventStreamOptions {
@@ -33,11 +33,18 @@ export function createEventStream(res: ServerResponse, options: EventStreamOptio
   const keepAlive = setInterval(() => write(': keepalive\n\n'), options.keepAliveS * 1000);
   keepAlive.unref();
   const onClose = new Set<() => void>();
-  res.once('close', () => finish());
+  res.once('close', () => finish(false));
+  // A tick's events go out in one write, one chunk of the response: the same bytes for every
+  // stream in step.
+  const events = createEventBurst(eventFrame, writeNow);
 
-  function write(text: string | Buffer): void {
+  /** Writes `text` after the events queued before it. */
+  function write(text: string): void {
+    events.flush();
+    writeNow(text);
+  }
+  function writeNow(text: string | Buffer): void {
     if (ended) return;
-    if (res.socket) coalesceWrites(res.socket);
     res.write(text);
     if (res.writableLength > options.maxBufferedBytes) {
       options.onOverflow?.();
@@ -47,7 +54,11 @@ export function createEventStream(res: ServerResponse, options: EventStreamOptio
       finish();
     }
   }
-  function finish(): void {
+  /** Ends the response, after the events queued unless the client is gone. */
+  function finish(flush = true): void {
+    if (ended) return;
+    if (flush) events.flush();
+    // Writing them may have cut the stream off already.
     if (ended) return;
     ended = true;
     clearInterval(keepAlive);
@@ -58,14 +69,14 @@ export function createEventStream(res: ServerResponse, options: EventStreamOptio
   return {
     /** Sends one task event (its `seq` is the frame id). */
     event(event: TaskEvent): void {
-      write(eventFrame(event));
+      if (!ended) events.add(event);
     },
     /** Sends a frame without an id (envelopes, `stream_end`). */
     data(value: unknown): void {
       write(`data: ${JSON.stringify(value)}\n\n`);
     },
-    /** Ends the response. */
-    end: finish,
+    /** Ends the response (what is queued is sent first). */
+    end: () => finish(),
     /** Runs `listener` once the stream ends, whoever ended it. */
     onClose(listener: () => void): void {
       if (ended) listener();

@@ -2,7 +2,7 @@ import type { PluginApp, TreeOutcome } from 'apflow';
 import { answerStream, startStream } from './stream-run.ts';
 import { idempotent } from './idempotent.ts';
 import { ExecuteTreeParams } from './params.ts';
-import { createFor } from './run-methods.ts';
+import { newTreeFor } from './run-methods.ts';
 import { followToAnswer, runToAnswer, type RunStarted, type WaitingOutcome } from './run-to-answer.ts';
 
 /**
@@ -22,16 +22,17 @@ export function registerExecuteTaskTree(app: PluginApp): void {
         ctx,
         params,
         async (checkpoint) => {
-          const tree = await createFor(app, params.tasks, ctx);
+          // Created and begun in one transaction.
+          const tree = newTreeFor(params.tasks, ctx);
           if (params.use_streaming) {
-            return startStream(app, ctx, tree.id, (ids) => ({
+            return startStream(app, ctx, tree, (ids) => ({
               ...ids,
               status: 'started',
               streaming: true,
               message: 'Task tree execution started with streaming',
             }));
           }
-          const outcome = await runToAnswer(app, tree.id, ctx, false, async (run) => checkpoint?.(run));
+          const outcome = await runToAnswer(app, tree, ctx, false, async (run) => checkpoint?.(run));
           if ('already_running' in outcome) return outcome.already_running;
           return treeAnswer(outcome);
         },

@@ -23,8 +23,8 @@ export function registerRestRoutes(app: PluginApp): void {
     };
   });
 
-  app.http.get<{ Querystring: Record<string, string | undefined> }>('/tasks', async (request) => {
-    const query = request.query;
+  app.http.get<{ Querystring: Record<string, string | string[] | undefined> }>('/tasks', async (request) => {
+    const query = singleValues(request.query);
     const status = query.status;
     if (status !== undefined && !STATUSES.includes(status)) {
       throw new ApflowError('APF_INVALID_PARAMS', { message: `status must be one of ${STATUSES.join(', ')}` });
@@ -39,6 +39,14 @@ export function registerRestRoutes(app: PluginApp): void {
     });
     return rows.filter((row) => mayAccess(request.apflow.principal, row.user_id)).map(toTaskJson);
   });
+}
+
+/** The query's parameters, each given once: a repeated one (`?user_id=a&user_id=b`) is refused. */
+function singleValues(query: Record<string, string | string[] | undefined>): Record<string, string | undefined> {
+  const repeated = Object.keys(query).filter((key) => Array.isArray(query[key]));
+  if (repeated.length)
+    throw new ApflowError('APF_INVALID_PARAMS', { message: `${repeated.join(', ')} may be given once only` });
+  return query as Record<string, string | undefined>;
 }
 
 function whole(name: string, value: string | undefined, fallback: number, min: number, max: number): number {

@@ -3,6 +3,7 @@ import {
   changeRefused,
   mayChange,
   toTaskJson,
+  type NewTree,
   type PluginApp,
   type Principal,
   type RpcContext,
@@ -34,6 +35,37 @@ export function registerRunMethods(app: PluginApp): void {
   const execute = async (params: Static<typeof ExecuteParams>, ctx: RpcContext, checkpoint?: Checkpoint) => {
     const hook = params.webhook_config ? await webhookHook(app, params.webhook_config) : undefined;
     const demo = params.use_demo === true;
+    /** Runs `target` (a stored tree's task, or a new tree) and answers. */
+    const run = async (target: string | NewTree, originalTaskId?: string) => {
+      const original = originalTaskId === undefined ? {} : { original_task_id: originalTaskId };
+      if (params.use_streaming) {
+        return startStream(
+          app,
+          ctx,
+          target,
+          (ids) => ({
+            success: true,
+            protocol: 'jsonrpc',
+            ...ids,
+            status: 'started',
+            streaming: true,
+            ...(hook ? { webhook_url: hook.url } : {}),
+            message: 'Task execution started with streaming',
+            ...original,
+          }),
+          hook && ((begun) => hook.watch(begun.rootId, begun.after)),
+          demo,
+        );
+      }
+      if (hook) return webhookRun(app, target, hook, original, ctx.request, demo);
+      const outcome = await runToAnswer(app, target, ctx, demo, async (begun) =>
+        checkpoint?.({ ...begun, ...original }),
+      );
+      if ('already_running' in outcome) return outcome.already_running;
+      return executeAnswer(outcome, originalTaskId);
+    };
+    // A new tree is created and begun in one transaction.
+    if (params.tasks && !params.copy_execution) return run(newTreeFor(params.tasks, ctx));
     let taskId: string;
     let originalTaskId: string | undefined;
     if (params.tasks) {
@@ -56,30 +88,7 @@ export function registerRunMethods(app: PluginApp): void {
       originalTaskId = taskId;
       taskId = (copy as { id: string }).id;
     }
-    const original = originalTaskId === undefined ? {} : { original_task_id: originalTaskId };
-    if (params.use_streaming) {
-      return startStream(
-        app,
-        ctx,
-        taskId,
-        (ids) => ({
-          success: true,
-          protocol: 'jsonrpc',
-          ...ids,
-          status: 'started',
-          streaming: true,
-          ...(hook ? { webhook_url: hook.url } : {}),
-          message: 'Task execution started with streaming',
-          ...original,
-        }),
-        hook && ((run) => hook.watch(run.rootId, run.after)),
-        demo,
-      );
-    }
-    if (hook) return webhookRun(app, taskId, hook, original, ctx.request, demo);
-    const outcome = await runToAnswer(app, taskId, ctx, demo, async (run) => checkpoint?.({ ...run, ...original }));
-    if ('already_running' in outcome) return outcome.already_running;
-    return executeAnswer(outcome, originalTaskId);
+    return run(taskId, originalTaskId);
   };
   /** A retried tasks.execute whose first attempt is gone: its run is followed, not begun again. */
   const resumeExecute = async (checkpoint: unknown) => {
@@ -222,12 +231,18 @@ export type Caller = Pick<RpcContext, 'principal' | 'request'>;
  * request's plugin state in memory for its run (request-scoped secrets such as an LLM key).
  */
 export async function createFor(app: PluginApp, tasks: unknown, caller: Caller) {
+  const tree = newTreeFor(tasks, caller);
+  return app.engine.createTree(tasks, { userId: tree.userId ?? null, request: caller.request });
+}
+
+/** A new tree on behalf of the caller (who may only create their own), to create and run at once. */
+export function newTreeFor(tasks: unknown, caller: Pick<Caller, 'principal'>): NewTree {
   const principal = caller.principal;
   for (const task of Array.isArray(tasks) ? tasks : [tasks]) {
     const owner = (task as { user_id?: unknown })?.user_id;
     if (typeof owner === 'string') checkAccess(principal, owner, 'create tasks for');
   }
-  return app.engine.createTree(tasks, { userId: principal?.user_id ?? null, request: caller.request });
+  return { tasks, userId: principal?.user_id ?? null };
 }
 
 /** Runs the tree of `taskId` to its end (in demo mode with `demo`), or reports that it is already running. */

@@ -1,5 +1,5 @@
 import type { OpenQuestion } from './params.ts';
-import type { PluginApp, TaskEvent, TreeOutcome } from 'apflow';
+import type { NewTree, PluginApp, TaskEvent, TreeOutcome } from 'apflow';
 import { alreadyRunning } from './execute-to-follow.ts';
 import type { Caller } from './run-methods.ts';
 
@@ -19,20 +19,20 @@ export interface RunStarted {
 }
 
 /**
- * Runs the tree of `taskId` and answers when it ends or when one of its tasks asks for input
+ * Runs the tree of `target` (a task id, or a new tree) and answers when it ends or when one of its tasks asks for input
  * (a person may take hours: the call does not hold the connection that long). `started` hears
  * of the run before it is followed (an idempotent call records it, see idempotent.ts).
  */
 export async function runToAnswer(
   app: PluginApp,
-  taskId: string,
+  target: string | NewTree,
   caller: Caller,
   demo = false,
   started?: (run: RunStarted) => Promise<void>,
 ) {
-  const answer = await app.engine.execute(taskId, { request: caller.request, demo });
+  const answer = await app.engine.execute(target, { request: caller.request, demo });
   if (!answer.started) return { already_running: alreadyRunning(answer) };
-  const run = { task_id: taskId, root_task_id: answer.root_task_id, first_seq: answer.first_seq };
+  const run = { task_id: answer.task_id, root_task_id: answer.root_task_id, first_seq: answer.first_seq };
   await started?.(run);
   return followToAnswer(app, run, answer.done);
 }

@@ -1,4 +1,4 @@
-import { ApflowError, isRecord, type PluginApp, type RpcContext } from 'apflow';
+import { ApflowError, isRecord, type NewTree, type PluginApp, type RpcContext } from 'apflow';
 import { executeToFollow } from './execute-to-follow.ts';
 
 /**
@@ -32,13 +32,13 @@ function streamable(app: PluginApp, ctx: RpcContext) {
 }
 
 /**
- * Starts the tree of `taskId` for a streamed answer (`use_streaming: true`): the run to follow and
+ * Starts the tree of `target` (a task id, or a new tree) for a streamed answer (`use_streaming: true`): the run to follow and
  * the first message's result (what `envelope` makes), or the JSON answer for a tree already running.
  */
 export async function startStream(
   app: PluginApp,
   ctx: RpcContext,
-  taskId: string,
+  target: string | NewTree,
   envelope: (ids: { root_task_id: string; task_id: string }) => Record<string, unknown>,
   /** Called once the run has started, with its root and the seq its events follow (webhook callbacks). */
   started?: (run: { rootId: string; after: number }) => void,
@@ -46,10 +46,10 @@ export async function startStream(
   demo = false,
 ): Promise<StreamStart | Record<string, unknown>> {
   streamable(app, ctx);
-  const run = await executeToFollow(app, taskId, ctx.request, demo);
+  const run = await executeToFollow(app, target, ctx.request, demo);
   if ('already_running' in run) return run.already_running;
   started?.(run);
-  const result = envelope({ root_task_id: run.rootId, task_id: taskId });
+  const result = envelope({ root_task_id: run.rootId, task_id: run.taskId });
   return { sse_stream: { root_task_id: run.rootId, after: run.after, result } };
 }
 

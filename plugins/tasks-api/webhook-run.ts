@@ -1,4 +1,4 @@
-import { ApflowError, type PluginApp, type RequestContext } from 'apflow';
+import { ApflowError, type NewTree, type PluginApp, type RequestContext } from 'apflow';
 import { executeToFollow } from './execute-to-follow.ts';
 
 /** A checked `webhook_config`, ready to watch a tree once its run has started. */
@@ -22,18 +22,18 @@ export async function webhookHook(app: PluginApp, config: Record<string, unknown
 }
 
 /**
- * Starts the tree of `taskId` with webhook callbacks and answers at once (the events of this run
+ * Starts the tree of `target` (a task id, or a new tree) with webhook callbacks and answers at once (the events of this run
  * go to the webhook, not to the caller); reports instead when the tree is already running.
  */
 export async function webhookRun(
   app: PluginApp,
-  taskId: string,
+  target: string | NewTree,
   hook: WebhookHook,
   extra: Record<string, unknown>,
   request: RequestContext,
   demo = false,
 ): Promise<unknown> {
-  const started = await executeToFollow(app, taskId, request, demo);
+  const started = await executeToFollow(app, target, request, demo);
   if ('already_running' in started) return started.already_running;
   // Events of this run only: the log may hold earlier runs of the same tree.
   hook.watch(started.rootId, started.after);
@@ -41,7 +41,7 @@ export async function webhookRun(
     success: true,
     protocol: 'jsonrpc',
     root_task_id: started.rootId,
-    task_id: taskId,
+    task_id: started.taskId,
     status: 'started',
     streaming: true,
     webhook_url: hook.url,

@@ -1,17 +1,16 @@
 import type { WebSocket } from 'ws';
 import {
-  coalesceWrites,
+  createEventBurst,
   toWireError,
   type FastifyRequest,
   type PluginApp,
   type Principal,
   type RequestContext,
-  type TaskEvent,
   isRecord,
 } from 'apflow';
 import { createSessionTimers } from './session-timers.ts';
 import type { WebSocketSettings } from './settings.ts';
-import { eventFrame } from './text-frame.ts';
+import { eventFrame, streamEndFrame } from './text-frame.ts';
 
 type Message = {
   action?: unknown;
@@ -62,16 +61,17 @@ export function handleConnection(
       socket.close(1013, 'client too slow: reconnect and subscribe again with last_seq');
       return false;
     }
-    coalesceWrites(raw);
     return true;
   };
+  // Events go out as prepared frames (the same bytes for every subscriber) straight to the socket,
+  // a tick's events in one write; ws writes its own frames synchronously to the same socket, so
+  // what is queued goes first and the order holds.
+  const events = createEventBurst(eventFrame, (bytes) => {
+    if (writable()) raw.write(bytes);
+  });
   const send = (value: unknown) => {
+    events.flush();
     if (writable()) socket.send(JSON.stringify(value));
-  };
-  // Events go out as prepared frames (the same bytes for every subscriber) straight to the socket;
-  // ws writes its own frames synchronously to the same socket, so the order holds.
-  const sendEvent = (event: TaskEvent) => {
-    if (writable()) raw.write(eventFrame(event));
   };
 
   const subscribe = async (taskId: string, after: number, principal: Principal | undefined) => {
@@ -81,11 +81,10 @@ export function handleConnection(
     subscriptions.get(rootId)?.();
     send({ type: 'subscribed', task_id: taskId, root_task_id: rootId });
     const following = app.engine.follow(rootId, after, (event) => {
-      sendEvent(event);
-      if (event.type === 'final') {
-        send({ type: 'stream_end', task_id: rootId });
-        subscriptions.get(rootId)?.();
-      }
+      if (event.type !== 'final') return events.add(event);
+      // The end of the stream goes in the same write as the final event (one frame for all).
+      events.add(event, streamEndFrame(event));
+      subscriptions.get(rootId)?.();
     });
     subscriptions.set(rootId, () => {
       following.stop();

@@ -16,6 +16,18 @@ export function eventFrame(event: TaskEvent): Buffer {
   return frame;
 }
 
+const ends = new WeakMap<TaskEvent, Buffer>();
+
+/** The `stream_end` message after a tree's `final` event, as a frame built once for every subscriber. */
+export function streamEndFrame(final: TaskEvent): Buffer {
+  let frame = ends.get(final);
+  if (!frame) {
+    frame = textFrame(JSON.stringify({ type: 'stream_end', task_id: final.root_task_id }));
+    ends.set(final, frame);
+  }
+  return frame;
+}
+
 /** One unfragmented, unmasked text frame holding `text`. */
 export function textFrame(text: string): Buffer {
   const length = Buffer.byteLength(text);

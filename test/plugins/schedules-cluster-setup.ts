@@ -5,7 +5,7 @@
  */
 import type { TestContext } from 'node:test';
 import pg from 'pg';
-import sqlite3 from 'sqlite3';
+import Database from 'better-sqlite3';
 import { postgresAdminUrl } from '../databases.ts';
 import { eventually, launchApflow, sleep, tempProject, waitListening, type SpawnedApflow } from '../helpers.ts';
 import { call, TERMINAL } from '../scale-out/servers.ts';
@@ -152,18 +152,14 @@ export async function pgFireRows(client: pg.Client, id: string): Promise<FireRow
 
 /** The rows of schedule `id` in `schedules_fires`, read from a SQLite file. */
 export async function sqliteFireRows(file: string, id: string): Promise<FireRow[]> {
-  const db = new sqlite3.Database(file, sqlite3.OPEN_READONLY);
-  db.configure('busyTimeout', 10_000);
+  // The same SQLite library as apflow's in this process (two copies do not see each other's locks).
+  const db = new Database(file, { readonly: true, timeout: 10_000 });
   try {
-    return await new Promise<FireRow[]>((resolve, reject) =>
-      db.all<FireRow>(
-        'SELECT fire_key, owner, state FROM schedules_fires WHERE schedule_id = ? ORDER BY fire_key',
-        [id],
-        (error, found) => (error ? reject(error) : resolve(found)),
-      ),
-    );
+    return db
+      .prepare('SELECT fire_key, owner, state FROM schedules_fires WHERE schedule_id = ? ORDER BY fire_key')
+      .all(id) as FireRow[];
   } finally {
-    await new Promise<void>((resolve) => db.close(() => resolve()));
+    db.close();
   }
 }
 

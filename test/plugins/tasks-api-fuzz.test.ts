@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import sqlite3 from 'sqlite3';
+import Database from 'better-sqlite3';
 import { createApp, errorCatalogue } from 'apflow';
 import { memoryLog, repoRoot } from '../helpers.ts';
 import { fixedCases } from './tasks-api-fuzz-fixed-cases.ts';
@@ -232,15 +232,12 @@ interface StoredRow {
   dependencies: string | null;
 }
 
-function readRows(file: string): Promise<StoredRow[]> {
-  return new Promise((resolve, reject) => {
-    const db = new sqlite3.Database(file, sqlite3.OPEN_READONLY, (error) => {
-      if (error) return reject(error);
-      db.all<StoredRow>('SELECT id, parent_id, root_id, dependencies FROM apflow_tasks', (err, rows) => {
-        db.close();
-        if (err) reject(err);
-        else resolve(rows);
-      });
-    });
-  });
+async function readRows(file: string): Promise<StoredRow[]> {
+  // The same SQLite library as apflow's in this process (two copies do not see each other's locks).
+  const db = new Database(file, { readonly: true });
+  try {
+    return db.prepare('SELECT id, parent_id, root_id, dependencies FROM apflow_tasks').all() as StoredRow[];
+  } finally {
+    db.close();
+  }
 }

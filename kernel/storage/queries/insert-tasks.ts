@@ -6,12 +6,12 @@ import { chunks, paramFor, placeholderFor } from './task-columns.ts';
  * The statements that insert whole task rows, many per statement, made one at a time as they are
  * run (a big tree's parameters are never all in memory at once).
  */
-export function* insertStatements(sql: Sql, rows: readonly TaskRow[]): Generator<Statement> {
+export function* insertStatements(sql: Sql, rows: readonly TaskRow[], tail = ''): Generator<Statement> {
   const columns = TASK_COLUMNS.join(', ');
   const rowPlaceholders = `(${TASK_COLUMNS.map((column) => placeholderFor(sql, column)).join(', ')})`;
   for (const chunk of chunks(rows, 200)) {
     yield [
-      `INSERT INTO apflow_tasks (${columns}) VALUES ${chunk.map(() => rowPlaceholders).join(', ')}`,
+      `INSERT INTO apflow_tasks (${columns}) VALUES ${chunk.map(() => rowPlaceholders).join(', ')}${tail}`,
       chunk.flatMap((row) => TASK_COLUMNS.map((column) => paramFor(column, row[column]))),
     ];
   }
@@ -20,4 +20,15 @@ export function* insertStatements(sql: Sql, rows: readonly TaskRow[]): Generator
 /** Inserts whole task rows, many per statement (call inside `sql.write`). */
 export async function insertTasks(sql: Sql, runner: SqlRunner, rows: readonly TaskRow[]): Promise<void> {
   for (const [text, params] of insertStatements(sql, rows)) await runner.run(text, params);
+}
+
+/**
+ * Inserts the rows whose id is free, leaving out those whose id is taken (also by an earlier row
+ * of the same call); returns the ids inserted (call inside `sql.write`).
+ */
+export async function insertFreeTasks(sql: Sql, runner: SqlRunner, rows: readonly TaskRow[]): Promise<Set<string>> {
+  const inserted = new Set<string>();
+  for (const [text, params] of insertStatements(sql, rows, ' ON CONFLICT (id) DO NOTHING RETURNING id'))
+    for (const row of await runner.select<{ id: string }>(text, params)) inserted.add(row.id);
+  return inserted;
 }

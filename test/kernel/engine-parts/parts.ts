@@ -1,5 +1,5 @@
 import type { TestContext } from 'node:test';
-import sqlite3 from 'sqlite3';
+import Database from 'better-sqlite3';
 import type { TaskEvent } from '../../../kernel/hooks/hook-types.ts';
 import { createLogger, type Logger } from '../../../kernel/internal/logger.ts';
 import { createOwnerId, retireOwner } from '../../../kernel/engine/engine-owner.ts';
@@ -152,21 +152,20 @@ export async function engineParts(t: TestContext): Promise<Parts> {
 
 /**
  * A second connection to the same SQLite file (another process, as far as SQLite goes): it sees
- * only what was committed, never what an open transaction of the parts' connection wrote.
+ * only what was committed, never what an open transaction of the parts' connection wrote. Through
+ * the same SQLite library as apflow's (two copies in one process do not see each other's locks).
  */
 export function committedView(t: TestContext, url: string) {
-  const db = new sqlite3.Database(url.slice('sqlite:'.length));
-  t.after(() => new Promise<void>((resolve) => db.close(() => resolve())));
+  const db = new Database(url.slice('sqlite:'.length));
+  t.after(() => db.close());
+  const read = db.prepare('SELECT status, lease_owner FROM apflow_tasks WHERE id = ?');
   return {
     /** A task's committed status and lease owner (status `missing` when not stored). */
-    task: (id: string) =>
-      new Promise<{ status: string; lease_owner: string | null }>((resolve, reject) =>
-        db.get<{ status: string; lease_owner: string | null }>(
-          'SELECT status, lease_owner FROM apflow_tasks WHERE id = ?',
-          [id],
-          (error, row) => (error ? reject(error) : resolve(row ?? { status: 'missing', lease_owner: null })),
-        ),
-      ),
+    task: async (id: string) =>
+      (read.get(id) as { status: string; lease_owner: string | null } | undefined) ?? {
+        status: 'missing',
+        lease_owner: null,
+      },
   };
 }
 
