@@ -1,23 +1,18 @@
 // The `http-write` baseline, a process of its own: a bare Fastify app (no logger, no hooks) with
-// one raw `sqlite3` connection to the file given (WAL, synchronous=FULL, like apflow), serving
+// one raw better-sqlite3 connection to the file given (WAL, synchronous=FULL, like apflow), serving
 // `POST /task`: one INSERT of the task posted, one row per request, answered with the row.
 // Prints its URL as its first stdout line; stops on SIGTERM.
 //   node bin/run-ts.js bench/bare-server.ts FILE
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
-import sqlite3 from 'sqlite3';
+import Database from 'better-sqlite3';
 
 const file = process.argv[2];
 if (!file) throw new Error('usage: bare-server.ts FILE');
-const db = await new Promise<sqlite3.Database>((resolve, reject) => {
-  const opened: sqlite3.Database = new sqlite3.Database(file, sqlite3.OPEN_READWRITE, (error) =>
-    error ? reject(error) : resolve(opened),
-  );
-});
-const run = (sql: string, params: unknown[] = []) =>
-  new Promise<void>((resolve, reject) => db.run(sql, params, (error) => (error ? reject(error) : resolve())));
-for (const pragma of ['journal_mode = WAL', 'synchronous = FULL', 'busy_timeout = 5000']) await run(`PRAGMA ${pragma}`);
+const db = new Database(file, { fileMustExist: true });
+for (const pragma of ['journal_mode = WAL', 'synchronous = FULL', 'busy_timeout = 5000']) db.pragma(pragma);
+const run = (sql: string, params: unknown[] = []) => void db.prepare(sql).run(params);
 
 const fastify = Fastify({ logger: false });
 fastify.post<{ Body: { name: string; inputs?: unknown; schemas?: unknown } }>('/task', async (req) => {
@@ -35,7 +30,7 @@ fastify.post<{ Body: { name: string; inputs?: unknown; schemas?: unknown } }>('/
     updated_at: now,
   };
   const columns = Object.keys(row);
-  await run(
+  run(
     `INSERT INTO apflow_tasks (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
     Object.values(row),
   );
@@ -44,5 +39,8 @@ fastify.post<{ Body: { name: string; inputs?: unknown; schemas?: unknown } }>('/
 await fastify.listen({ host: '127.0.0.1', port: 0 });
 process.stdout.write(`http://127.0.0.1:${(fastify.server.address() as AddressInfo).port}\n`);
 process.once('SIGTERM', () => {
-  void fastify.close().then(() => db.close(() => process.exit(0)));
+  void fastify.close().then(() => {
+    db.close();
+    process.exit(0);
+  });
 });

@@ -25,19 +25,19 @@ export const goals: Goal[] = [
     workload: 'http-read',
     figure: 'get_ratio',
     at_least: 0.5,
-    why: 'tasks.get req/s over a bare Fastify + sqlite3 route',
+    why: 'tasks.get req/s over a bare Fastify + better-sqlite3 route',
   },
   {
     workload: 'http-read',
     figure: 'list_ratio',
     at_least: 0.5,
-    why: 'tasks.list req/s over a bare Fastify + sqlite3 route',
+    why: 'tasks.list req/s over a bare Fastify + better-sqlite3 route',
   },
   {
     workload: 'http-write',
     figure: 'create_ratio',
     at_least: 0.5,
-    why: 'tasks.create req/s (apflow serve) over a bare Fastify + sqlite3 INSERT process',
+    why: 'tasks.create req/s (apflow serve) over a bare Fastify + better-sqlite3 INSERT process',
   },
   {
     workload: 'dashboard',

@@ -1,11 +1,11 @@
 // HTTP helpers of the `http-read` workload: a keep-alive load loop and the bare Fastify +
-// sqlite3 baseline it is compared with.
+// better-sqlite3 baseline it is compared with.
 import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
-import sqlite3 from 'sqlite3';
+import Database from 'better-sqlite3';
 
 /** One request of a load run, and how to tell its response is right. */
 export interface LoadRequest {
@@ -113,20 +113,15 @@ export async function runLoad(options: {
 }
 
 /**
- * The baseline: a bare Fastify app (no logger, no hooks) with one raw `sqlite3` connection to
+ * The baseline: a bare Fastify app (no logger, no hooks) with one raw better-sqlite3 connection to
  * `file`, serving `GET /task/:id` (`SELECT * … WHERE id = ?` as JSON) and `GET /roots/:user` (the
  * same listing query as tasks.list: a user's roots, newest first, 100 of them, as a JSON array).
  */
 export async function startBareServer(file: string): Promise<{ url: string; close: () => Promise<void> }> {
-  const db = await new Promise<sqlite3.Database>((resolve, reject) => {
-    const opened: sqlite3.Database = new sqlite3.Database(file, sqlite3.OPEN_READWRITE, (error) =>
-      error ? reject(error) : resolve(opened),
-    );
-  });
-  const all = (sql: string, params: unknown[]) =>
-    new Promise<unknown[]>((resolve, reject) =>
-      db.all(sql, params, (error, rows) => (error ? reject(error) : resolve(rows))),
-    );
+  // The driver apflow uses, and the same copy of SQLite: two copies in one process on one file
+  // would not see each other's locks.
+  const db = new Database(file, { fileMustExist: true });
+  const all = (sql: string, params: unknown[]) => db.prepare(sql).all(params);
   const fastify = Fastify({ logger: false });
   fastify.get<{ Params: { id: string } }>('/task/:id', async (req, reply) => {
     const rows = await all('SELECT * FROM apflow_tasks WHERE id = ?', [req.params.id]);
@@ -144,7 +139,7 @@ export async function startBareServer(file: string): Promise<{ url: string; clos
     url: `http://127.0.0.1:${port}`,
     async close() {
       await fastify.close();
-      await new Promise<void>((resolve, reject) => db.close((error) => (error ? reject(error) : resolve())));
+      db.close();
     },
   };
 }

@@ -5,11 +5,11 @@ import { withApp, type Figures } from './bench-app.ts';
 import { runLoad, spawnBareServer, startBareServer, type LoadRequest, type LoadResult } from './http-load.ts';
 import { startServer } from './scale-out-servers.ts';
 
-/** The HTTP workloads: apflow against a bare Fastify + sqlite3 reference, in the same run. */
+/** The HTTP workloads: apflow against a bare Fastify + better-sqlite3 reference, in the same run. */
 export const httpWorkloads: Record<string, () => Promise<Figures>> = {
   /**
    * tasks.create over HTTP (JSON-RPC POST /tasks, one task a request) on a real `apflow serve`
-   * (SQLite, its defaults) against a bare Fastify + sqlite3 process that INSERTs each task posted
+   * (SQLite, its defaults) against a bare Fastify + better-sqlite3 process that INSERTs each task posted
    * into the same table: both servers in processes of their own, one after the other on the same
    * file, 16 keep-alive connections, 3 s each after a 0.5 s warm-up. Every response is checked.
    */
@@ -71,7 +71,7 @@ export const httpWorkloads: Record<string, () => Promise<Figures>> = {
   },
   /**
    * tasks.get and tasks.list over HTTP (JSON-RPC POST /tasks) against a bare Fastify route with a
-   * raw sqlite3 query on the same file, alternating, 16 keep-alive connections, 3 s each after a
+   * raw better-sqlite3 query on the same file, alternating, 16 keep-alive connections, 3 s each after a
    * 0.5 s warm-up. Every response is checked; any error fails the workload.
    */
   async 'http-read'() {

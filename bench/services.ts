@@ -92,7 +92,7 @@ export function startServices(needed: readonly ('postgres' | 'redis')[], say: (l
 /** Versions of what the bench measures: apflow, its peers, the servers (when reachable). */
 export async function versions(): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const name of ['apflow', 'bullmq', 'pg-boss', 'graphile-worker', 'fastify', 'sqlite3', 'pg', 'ioredis']) {
+  for (const name of ['apflow', 'bullmq', 'pg-boss', 'graphile-worker', 'fastify', 'better-sqlite3', 'pg', 'ioredis']) {
     const file = name === 'apflow' ? join(root, 'package.json') : join(root, 'node_modules', name, 'package.json');
     try {
       out[name] = (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;

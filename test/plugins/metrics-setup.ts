@@ -70,10 +70,12 @@ function parseExposition(text: string): Exposition {
         ? Infinity
         : valueText === '-Inf'
           ? -Infinity
-          : valueText === 'NaN'
+          : /^nan$/i.test(valueText)
             ? NaN
             : Number(valueText);
-    assert.ok(!Number.isNaN(value) || valueText === 'NaN', `sample value: ${line}`);
+    // NaN in any case, as Prometheus's parser reads it (prom-client writes `Nan` for a gauge with
+    // no sample yet, e.g. the event-loop lag scraped right after the start).
+    assert.ok(!Number.isNaN(value) || /^nan$/i.test(valueText), `sample value: ${line}`);
     const labels: Record<string, string> = {};
     for (const [, key, raw] of (labelText ?? '').matchAll(new RegExp(`(${LABEL})=(${LABEL_VALUE})`, 'g'))) {
       assert.ok(!((key as string) in labels), `label ${key} once: ${line}`);
