@@ -25,8 +25,10 @@ export interface DurableRun {
   scrub(value: unknown): unknown;
   /** Seals a spawned task's secret inputs (its executor's `secretInputs`) before it is stored. */
   seal?: (row: TaskRow) => Record<string, unknown> | null;
-  /** The run's signal: once it aborted (cancelled, timed out, lost), no durable call does anything. */
-  signal: AbortSignal;
+  /** The run's abort: once it aborted (cancelled, timed out, lost), no durable call does anything. */
+  abort: { readonly aborted: boolean };
+  /** Ends the run by waiting (called once, by the first call that suspends). */
+  suspend(suspension: Suspension): void;
   maxTreeSize: number;
 }
 
@@ -45,6 +47,7 @@ export class DurableFailure extends Error {
 }
 
 const invalid = (message: string) => new ApflowError('APF_INVALID_PARAMS', { message });
+const never = () => new Promise<never>(() => undefined);
 const ENDED = new Set(['completed', 'failed', 'cancelled']);
 /** The longest durable sleep: a year. */
 const MAX_SLEEP_S = 366 * 86_400;
@@ -53,141 +56,152 @@ const MAX_SLEEP_S = 366 * 86_400;
  * The durable half of an executor's context (`step`, `askInput`, `sleep`, `spawn`): an executor
  * is a function that may be run again, so each call looks up what an earlier run of the same
  * task stored under its key and replays it; what is not stored yet runs (a step) or suspends the
- * run (a wait). Suspending resolves `suspended` and never settles the call: the executor's code
- * after it runs only in a later run, once what it waits for happened.
+ * run (a wait). Suspending calls `run.suspend` and never settles the call: the executor's code
+ * after it runs only in a later run, once what it waits for happened. Made on an executor's first
+ * durable call (most never make one); a class so that its methods are not made again per run.
  */
-export function createDurableContext(run: DurableRun): {
-  api: DurableContext;
-  suspended: Promise<Suspension>;
-} {
-  const steps: TaskSteps = structuredClone(run.task.steps ?? {});
-  const counters = { input: 0, sleep: 0, spawn: 0 };
-  let suspend!: (suspension: Suspension) => void;
-  let waiting = false;
-  const suspended = new Promise<Suspension>((resolve) => (suspend = resolve));
-  const keyOf = (kind: keyof typeof counters, name: string | undefined) =>
-    `${kind}:${name ?? String(++counters[kind])}`;
-  // A run that suspended or was aborted is over: its executor may still be awaiting something
-  // else, but nothing it asks for afterwards runs or is stored (a later run owns the task).
-  const over = () => waiting || run.signal.aborted;
-  const never = () => new Promise<never>(() => undefined);
+export class DurableCalls implements DurableContext {
+  readonly #run: DurableRun;
+  readonly #steps: TaskSteps;
+  readonly #counters = { input: 0, sleep: 0, spawn: 0 };
+  #waiting = false;
 
-  const wait = (entry: { key: string; step: TaskStep }, on: TaskWait, spawned?: TaskRow[]): Promise<never> => {
-    steps[entry.key] = entry.step;
-    if (!waiting) {
-      waiting = true;
-      suspend({ wait: on, steps: structuredClone(steps), ...(spawned ? { spawned } : {}) });
-    }
-    return new Promise<never>(() => undefined);
-  };
+  constructor(run: DurableRun) {
+    this.#run = run;
+    this.#steps = structuredClone(run.task.steps ?? {});
+  }
 
-  const api: DurableContext = {
-    async step<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
-      if (typeof name !== 'string' || name === '') throw invalid('ctx.step needs a name (a non-empty string)');
-      const key = `step:${name}`;
-      const stored = steps[key];
-      if (stored && 'step' in stored) return stored.step as T;
-      if (over()) return never();
-      const done = await fn();
-      if (over()) return never();
-      const value = run.scrub(toJsonValue(done, `step '${name}'`));
-      steps[key] = { step: value };
-      await run.save(structuredClone(steps));
-      return value as T;
-    },
-
-    async askInput<T = unknown>(request: InputRequest): Promise<T> {
-      const { prompt, schema, timeout_s: timeoutS } = checkRequest(request);
-      const key = keyOf('input', request.name);
-      const stored = steps[key];
-      if (stored && 'answer' in stored) return stored.answer as T;
-      if (over()) return never();
-      const hasDefault = request.default !== undefined;
-      const now = Date.now();
-      const asked = stored && 'asked_at' in stored ? stored : undefined;
-      const timeoutAt =
-        asked?.timeout_at ?? (timeoutS === undefined ? undefined : new Date(now + timeoutS * 1000).toISOString());
-      if (timeoutAt !== undefined && Date.parse(timeoutAt) <= now) {
-        if (!hasDefault)
-          throw new DurableFailure(
-            `no answer to "${prompt}" within ${timeoutS ?? 'the'}${timeoutS === undefined ? '' : 's'} timeout`,
-          );
-        steps[key] = { answer: request.default, by: null };
-        await run.save(structuredClone(steps));
-        return request.default as T;
-      }
-      const step = {
-        asked_at: asked?.asked_at ?? new Date(now).toISOString(),
-        ...(timeoutAt ? { timeout_at: timeoutAt } : {}),
-      };
-      return wait(
-        { key, step },
-        {
-          kind: 'input',
-          key,
-          prompt,
-          ...(schema ? { schema } : {}),
-          ...(timeoutAt ? { timeout_at: timeoutAt } : {}),
-          has_default: hasDefault,
-        },
-      );
-    },
-
-    sleep(seconds: number): Promise<void> {
-      if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0 || seconds > MAX_SLEEP_S)
-        throw invalid(`ctx.sleep needs a number of seconds from 0 to ${MAX_SLEEP_S} (got ${String(seconds)})`);
-      return sleepTill(keyOf('sleep', undefined), Date.now() + seconds * 1000);
-    },
-
-    sleepUntil(date: Date | string | number): Promise<void> {
-      const at = new Date(date).getTime();
-      if (Number.isNaN(at) || at > Date.now() + MAX_SLEEP_S * 1000)
-        throw invalid(`ctx.sleepUntil needs a date at most ${MAX_SLEEP_S / 86_400} days ahead (got ${String(date)})`);
-      return sleepTill(keyOf('sleep', undefined), at);
-    },
-
-    async spawn(tasks: readonly SpawnTask[], options: SpawnOptions = {}): Promise<SpawnedResult[]> {
-      const key = keyOf('spawn', options.name);
-      const stored = steps[key];
-      if (over()) return never();
-      if (stored && 'task_ids' in stored) {
-        const rows = new Map((await run.read(stored.task_ids)).map((row) => [row.id, row]));
-        const open = stored.task_ids.filter((id) => !ENDED.has(rows.get(id)?.status ?? 'cancelled'));
-        if (open.length) return wait({ key, step: stored }, { kind: 'children', key, task_ids: stored.task_ids });
-        return resultsOf(stored.task_ids, rows, options.required !== false);
-      }
-      if (!Array.isArray(tasks)) throw invalid('ctx.spawn needs an array of tasks');
-      if (tasks.length === 0) return [];
-      if (hasNul(JSON.stringify(tasks)))
-        throw invalid('ctx.spawn: a task holds the character U+0000, which cannot be stored');
-      const rows = spawnRows(run.task, tasks, run.maxTreeSize).map((row) =>
-        run.seal ? { ...row, inputs: run.seal(row) } : row,
-      );
-      const ids = rows.filter((row) => row.parent_id === run.task.id).map((row) => row.id);
-      return wait({ key, step: { task_ids: ids } }, { kind: 'children', key, task_ids: ids }, rows);
-    },
-
-    map<I>(items: readonly I[], toTask: (item: I, index: number) => SpawnTask, options?: SpawnOptions) {
-      if (!Array.isArray(items)) throw invalid('ctx.map needs an array of items');
-      return api.spawn(items.map(toTask), options);
-    },
-  };
-
-  const sleepTill = async (key: string, at: number): Promise<void> => {
+  async step<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
+    if (typeof name !== 'string' || name === '') throw invalid('ctx.step needs a name (a non-empty string)');
+    const steps = this.#steps;
+    const key = `step:${name}`;
     const stored = steps[key];
-    if (over()) return never();
+    if (stored && 'step' in stored) return stored.step as T;
+    if (this.#over()) return never();
+    const done = await fn();
+    if (this.#over()) return never();
+    const value = this.#run.scrub(toJsonValue(done, `step '${name}'`));
+    steps[key] = { step: value };
+    await this.#run.save(structuredClone(steps));
+    return value as T;
+  }
+
+  async askInput<T = unknown>(request: InputRequest): Promise<T> {
+    const { prompt, schema, timeout_s: timeoutS } = checkRequest(request);
+    const steps = this.#steps;
+    const key = this.#keyOf('input', request.name);
+    const stored = steps[key];
+    if (stored && 'answer' in stored) return stored.answer as T;
+    if (this.#over()) return never();
+    const hasDefault = request.default !== undefined;
+    const now = Date.now();
+    const asked = stored && 'asked_at' in stored ? stored : undefined;
+    const timeoutAt =
+      asked?.timeout_at ?? (timeoutS === undefined ? undefined : new Date(now + timeoutS * 1000).toISOString());
+    if (timeoutAt !== undefined && Date.parse(timeoutAt) <= now) {
+      if (!hasDefault)
+        throw new DurableFailure(
+          `no answer to "${prompt}" within ${timeoutS ?? 'the'}${timeoutS === undefined ? '' : 's'} timeout`,
+        );
+      steps[key] = { answer: request.default, by: null };
+      await this.#run.save(structuredClone(steps));
+      return request.default as T;
+    }
+    const step = {
+      asked_at: asked?.asked_at ?? new Date(now).toISOString(),
+      ...(timeoutAt ? { timeout_at: timeoutAt } : {}),
+    };
+    return this.#wait(
+      { key, step },
+      {
+        kind: 'input',
+        key,
+        prompt,
+        ...(schema ? { schema } : {}),
+        ...(timeoutAt ? { timeout_at: timeoutAt } : {}),
+        has_default: hasDefault,
+      },
+    );
+  }
+
+  sleep(seconds: number): Promise<void> {
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0 || seconds > MAX_SLEEP_S)
+      throw invalid(`ctx.sleep needs a number of seconds from 0 to ${MAX_SLEEP_S} (got ${String(seconds)})`);
+    return this.#sleepTill(this.#keyOf('sleep', undefined), Date.now() + seconds * 1000);
+  }
+
+  sleepUntil(date: Date | string | number): Promise<void> {
+    const at = new Date(date).getTime();
+    if (Number.isNaN(at) || at > Date.now() + MAX_SLEEP_S * 1000)
+      throw invalid(`ctx.sleepUntil needs a date at most ${MAX_SLEEP_S / 86_400} days ahead (got ${String(date)})`);
+    return this.#sleepTill(this.#keyOf('sleep', undefined), at);
+  }
+
+  async spawn(tasks: readonly SpawnTask[], options: SpawnOptions = {}): Promise<SpawnedResult[]> {
+    const run = this.#run;
+    const key = this.#keyOf('spawn', options.name);
+    const stored = this.#steps[key];
+    if (this.#over()) return never();
+    if (stored && 'task_ids' in stored) {
+      const rows = new Map((await run.read(stored.task_ids)).map((row) => [row.id, row]));
+      const open = stored.task_ids.filter((id) => !ENDED.has(rows.get(id)?.status ?? 'cancelled'));
+      if (open.length) return this.#wait({ key, step: stored }, { kind: 'children', key, task_ids: stored.task_ids });
+      return resultsOf(stored.task_ids, rows, options.required !== false);
+    }
+    if (!Array.isArray(tasks)) throw invalid('ctx.spawn needs an array of tasks');
+    if (tasks.length === 0) return [];
+    if (hasNul(JSON.stringify(tasks)))
+      throw invalid('ctx.spawn: a task holds the character U+0000, which cannot be stored');
+    const rows = spawnRows(run.task, tasks, run.maxTreeSize).map((row) =>
+      run.seal ? { ...row, inputs: run.seal(row) } : row,
+    );
+    const ids = rows.filter((row) => row.parent_id === run.task.id).map((row) => row.id);
+    return this.#wait({ key, step: { task_ids: ids } }, { kind: 'children', key, task_ids: ids }, rows);
+  }
+
+  map<I>(
+    items: readonly I[],
+    toTask: (item: I, index: number) => SpawnTask,
+    options?: SpawnOptions,
+  ): Promise<SpawnedResult[]> {
+    if (!Array.isArray(items)) throw invalid('ctx.map needs an array of items');
+    return this.spawn(items.map(toTask), options);
+  }
+
+  #keyOf(kind: 'input' | 'sleep' | 'spawn', name: string | undefined): string {
+    return `${kind}:${name ?? String(++this.#counters[kind])}`;
+  }
+
+  /**
+   * A run that suspended or was aborted is over: its executor may still be awaiting something
+   * else, but nothing it asks for afterwards runs or is stored (a later run owns the task).
+   */
+  #over(): boolean {
+    return this.#waiting || this.#run.abort.aborted;
+  }
+
+  #wait(entry: { key: string; step: TaskStep }, on: TaskWait, spawned?: TaskRow[]): Promise<never> {
+    this.#steps[entry.key] = entry.step;
+    if (!this.#waiting) {
+      this.#waiting = true;
+      this.#run.suspend({ wait: on, steps: structuredClone(this.#steps), ...(spawned ? { spawned } : {}) });
+    }
+    return never();
+  }
+
+  async #sleepTill(key: string, at: number): Promise<void> {
+    const stored = this.#steps[key];
+    if (this.#over()) return never();
     const until = stored && 'until' in stored ? stored.until : new Date(at).toISOString();
     if (Date.parse(until) <= Date.now()) {
       if (!stored) {
-        steps[key] = { until };
-        await run.save(structuredClone(steps));
+        this.#steps[key] = { until };
+        await this.#run.save(structuredClone(this.#steps));
       }
       return;
     }
-    return wait({ key, step: { until } }, { kind: 'sleep', key, until });
-  };
-
-  return { api, suspended };
+    return this.#wait({ key, step: { until } }, { kind: 'sleep', key, until });
+  }
 }
 
 /** The request checked: a prompt, a JSON Schema that compiles, a positive timeout. */

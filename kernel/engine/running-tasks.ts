@@ -2,13 +2,14 @@ import { selectTasks } from '../storage/queries/select-tasks.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
 import type { TaskSteps } from '../tasks/task-wait.ts';
 import type { EngineCore } from './engine-core.ts';
+import { RunEnding } from './run-ending.ts';
+import type { RunEngine } from './run-scope.ts';
 import { runTask, type RunOutcome } from './run-task.ts';
 
 interface Running {
   row: TaskRow;
-  abort: AbortController;
-  /** Cancelled, taken over or handed back: how it ends is not written (someone else decided). */
-  lost: boolean;
+  /** Its abort; `lost` once cancelled, taken over or handed back: how it ends is not written. */
+  ending: RunEnding;
 }
 
 /**
@@ -38,67 +39,71 @@ export function createRunningTasks(
     const entry = running.get(row.id);
     running.delete(row.id);
     if (running.size === 0) for (const wake of idle.splice(0)) wake();
-    if (!entry || entry.lost || outcome.status === 'aborted') on.freed();
+    if (!entry || entry.ending.lost || outcome.status === 'aborted') on.freed();
     else on.ended(row, outcome);
   };
 
   const abortOne = (id: string, reason: unknown) => {
     const entry = running.get(id);
     if (!entry) return void abortedEarly.add(id);
-    entry.lost = true;
-    entry.abort.abort(reason);
+    entry.ending.lose(reason);
+  };
+
+  /** This run of the task, while it runs here and is not lost. */
+  const runsHere = (row: TaskRow) => {
+    const entry = running.get(row.id);
+    return entry?.row === row && !entry.ending.lost;
+  };
+
+  // What every run needs of the engine: one object, its functions made once.
+  const engine: RunEngine = {
+    hooks: () => core.hooks(),
+    executor: core.executors.get,
+    executorIds: core.executors.ids,
+    requestState: (rootId) => core.scopes.get(rootId),
+    outbound: core.outbound,
+    secrets: core.secrets,
+    usage: core.usage,
+    server: core.owner,
+    log: core.log,
+    progress(row, progress, message) {
+      // Only while it runs here: an executor still reporting after its end (a timeout let it go
+      // on) or after it was lost must not write over how the task ended.
+      if (!runsHere(row) || !Number.isFinite(progress)) return;
+      row.progress = Math.min(1, Math.max(0, progress));
+      on.progress(row, row.progress, message);
+    },
+    save: (row, steps) =>
+      new Promise<void>((resolve, reject) => {
+        // Only this run of the task, while it runs here: an earlier run's late step must not
+        // write over the memory of the run that took the task after it.
+        if (!runsHere(row)) return reject(new Error('the task is no longer run here'));
+        on.steps(row, steps, (held) =>
+          held ? resolve() : reject(new Error('the task is no longer run here (cancelled or taken over)')),
+        );
+      }),
+    read: (ids) => selectTasks(core.sql, ids),
+    get maxTreeSize() {
+      return core.settings.max_tree_size;
+    },
+  };
+
+  const start = async (entry: Running) => {
+    const { row } = entry;
+    const timeout = row.params?.timeout_s;
+    const timeoutS = typeof timeout === 'number' && timeout > 0 ? timeout : core.settings.default_timeout_s;
+    finish(row, await runTask(engine, row, entry.ending, timeoutS));
   };
 
   return {
     /** Runs a claimed task's executor, on its own turn of the event loop. */
     launch(row: TaskRow): void {
       if (abortedEarly.delete(row.id)) return void setImmediate(on.freed);
-      const abort = new AbortController();
-      running.set(row.id, { row, abort, lost: false });
-      const timeout = row.params?.timeout_s;
+      const entry: Running = { row, ending: new RunEnding() };
+      running.set(row.id, entry);
       // Each run starts on its own turn of the event loop, so a burst of quick tasks still lets
       // commits and HTTP requests through in between.
-      setImmediate(
-        () =>
-          void runTask({
-            task: row,
-            signal: abort.signal,
-            timeoutS: typeof timeout === 'number' && timeout > 0 ? timeout : core.settings.default_timeout_s,
-            hooks: core.hooks(),
-            executor: core.executors.get,
-            executorIds: core.executors.ids,
-            requestState: core.scopes.get(row.root_id),
-            demo: row.run_demo,
-            outbound: core.outbound,
-            secrets: core.secrets,
-            usage: core.usage,
-            server: core.owner,
-            progress: (progress, message) => {
-              // Only while it runs here: an executor still reporting after its end (a timeout
-              // let it go on) or after it was lost must not write over how the task ended.
-              const entry = running.get(row.id);
-              if (entry?.row !== row || entry.lost || !Number.isFinite(progress)) return;
-              row.progress = Math.min(1, Math.max(0, progress));
-              on.progress(row, row.progress, message);
-            },
-            durable: {
-              save: (steps) =>
-                new Promise<void>((resolve, reject) => {
-                  // Only this run of the task, while it runs here: an earlier run's late step must
-                  // not write over the memory of the run that took the task after it.
-                  const entry = running.get(row.id);
-                  if (entry?.row !== row || entry.lost) return reject(new Error('the task is no longer run here'));
-                  on.steps(row, steps, (held) =>
-                    held ? resolve() : reject(new Error('the task is no longer run here (cancelled or taken over)')),
-                  );
-                }),
-              read: (ids) => selectTasks(core.sql, ids),
-              ...(core.secrets ? { seal: core.secrets.seal } : {}),
-              maxTreeSize: core.settings.max_tree_size,
-            },
-            log: core.log,
-          }).then((outcome) => finish(row, outcome)),
-      );
+      setImmediate(start, entry);
     },
     /** Aborts these tasks if they run here; how they end is not written. */
     abort(ids: readonly string[], reason: unknown): void {

@@ -5,7 +5,7 @@ import type { UsageReport } from './usage-types.ts';
 /**
  * The LLM calls of one run of a task: each stored as it is reported (a long run's calls count
  * for quotas while it runs); the run settles only once they are all stored, so its task's
- * `token_usage` is complete when its ending is seen.
+ * `token_usage` is complete when its ending is seen. The engine makes it on a run's first report.
  */
 export function createRunUsage(
   recorder: UsageRecorder | undefined,
@@ -25,6 +25,11 @@ export function createRunUsage(
       void write.then(() => pending.delete(write));
     },
     /** Resolves once every reported call is stored (or failed to be). */
-    settled: async (): Promise<void> => void (await Promise.all(pending)),
+    async settled(): Promise<void> {
+      await Promise.all(pending);
+    },
   };
 }
+
+/** The LLM calls of one run (see {@link createRunUsage}). */
+export type RunUsage = ReturnType<typeof createRunUsage>;
