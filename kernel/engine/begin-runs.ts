@@ -15,7 +15,7 @@ import type { TreeTx } from './tree-tx.ts';
  * so a task that completes there claims what it unblocks in the same turn; bigger ones go
  * through the database's readiness check only, to bound memory.
  */
-const MIRROR_MAX = 5000;
+export const MIRROR_MAX = 5000;
 
 /**
  * Trees up to this size enter their runs together with the others begun in the same turn (one

@@ -17,9 +17,9 @@ export async function cancelTasks(
   ids: readonly string[],
   message: string,
 ): Promise<{ results: CancelResult[]; abortHere: string[] }> {
-  const seen = new Map((await selectStates(tx.runner, ids)).map((row) => [row.id, row]));
+  const seen = new Map((await selectStates(tx.sql, tx.runner, ids)).map((row) => [row.id, row]));
   await tx.lock([...seen.values()].map((row) => row.root_id));
-  const states = new Map<string, TaskState>((await selectStates(tx.runner, ids)).map((row) => [row.id, row]));
+  const states = new Map<string, TaskState>((await selectStates(tx.sql, tx.runner, ids)).map((row) => [row.id, row]));
   const results: CancelResult[] = [];
   const abortHere: string[] = [];
   const settled: SettleBatch = new Map();
@@ -45,7 +45,7 @@ export async function cancelTasks(
       shapes.set(row.root_id, shape);
     }
     await tx.sync();
-    for (const task of await selectStates(tx.runner, subtreeOf(shape, id), UNFINISHED_STATUSES)) {
+    for (const task of await selectStates(tx.sql, tx.runner, subtreeOf(shape, id), UNFINISHED_STATUSES)) {
       if (task.status === 'in_progress') (task.lease_owner === tx.owner ? abortHere : tx.notes.cancelled).push(task.id);
       const cancelled = { ...task, status: 'cancelled' as const, error: message };
       tx.set(task.id, {

@@ -88,7 +88,9 @@ export async function claimReady(
     },
   );
   const depIds = rows.flatMap((row) => (row.dependencies ?? []).map((dep) => dep.id));
-  const deps = new Map((depIds.length ? await selectRowsIn(tx.runner, depIds) : []).map((row) => [row.id, row]));
+  const deps = new Map(
+    (depIds.length ? await selectRowsIn(tx.sql, tx.runner, depIds) : []).map((row) => [row.id, row]),
+  );
   const order = new Map(picked.map((candidate, i) => [candidate.id, i]));
   rows.sort((a, b) => (order.get(a.id) as number) - (order.get(b.id) as number));
   for (const row of rows) {

@@ -25,10 +25,18 @@ export interface CreateTreeOptions {
 
 /**
  * Checks a tasks array and builds its rows (root first), as {@link createTree} stores them: a
- * given id that is taken gets a fresh UUID (`taken` names those), unless `exactIds`.
+ * given id that is taken gets a fresh UUID (`taken` names those), unless `exactIds`. With
+ * `lookUp` false the ids are kept as given without asking which are taken: for an insert that
+ * leaves out taken ids and says so (insert-new-trees.ts), whose caller then comes back here.
  */
-export async function prepareTree(core: EngineCore, repo: TaskRepository, input: unknown, options: CreateTreeOptions) {
-  const given = givenIds(input);
+export async function prepareTree(
+  core: EngineCore,
+  repo: TaskRepository,
+  input: unknown,
+  options: CreateTreeOptions,
+  lookUp = true,
+) {
+  const given = lookUp ? givenIds(input) : [];
   const taken = given.length ? await repo.existingIds(given) : new Set<string>();
   if (options.exactIds && taken.size > 0) throw clash(taken);
   const rows = buildTaskTree(input, { taken, defaultUserId: options.userId, maxTasks: core.settings.max_tree_size });

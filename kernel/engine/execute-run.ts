@@ -64,7 +64,7 @@ export async function executeRun(
     return { ...(await runTree(deps, tree.id, options)), tree };
   };
   if (deps.hooks().runStart.isUsed()) return storedFirst();
-  const { rows } = await prepareTree(core, repo, target.tasks, createOptions);
+  const { rows } = await prepareTree(core, repo, target.tasks, createOptions, false);
   if (core.secrets) for (const row of rows) row.inputs = core.secrets.seal(row);
   try {
     const answer = await runTree(deps, (rows[0] as TaskRow).id, options, rows);

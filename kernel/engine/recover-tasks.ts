@@ -15,7 +15,7 @@ export async function recoverTasks(tx: TreeTx, leases: readonly TaskLease[]): Pr
   const seen = new Map(leases.map((lease) => [lease.id, lease]));
   const settled: SettleBatch = new Map();
   let recovered = 0;
-  for (const row of await selectRowsIn(tx.runner, [...seen.keys()])) {
+  for (const row of await selectRowsIn(tx.sql, tx.runner, [...seen.keys()])) {
     const lease = seen.get(row.id) as TaskLease;
     if (
       row.status !== 'in_progress' ||
@@ -47,6 +47,7 @@ export async function recoverTasks(tx: TreeTx, leases: readonly TaskLease[]): Pr
 export async function handBackTasks(tx: TreeTx, rows: readonly TaskRow[]): Promise<void> {
   await tx.lock(rows.map((row) => row.root_id));
   const held = await heldBy(
+    tx.sql,
     tx.runner,
     rows.map((row) => row.id),
     tx.owner,

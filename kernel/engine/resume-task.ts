@@ -20,10 +20,10 @@ export interface ResumeAnswer {
  * with it.
  */
 export async function resumeTask(tx: TreeTx, taskId: string, input: unknown, by: string | null): Promise<ResumeAnswer> {
-  const [found] = await selectRowsIn(tx.runner, [taskId]);
+  const [found] = await selectRowsIn(tx.sql, tx.runner, [taskId]);
   if (!found) throw new ApflowError('APF_NOT_FOUND', { message: `Task ${taskId} not found` });
   await tx.lock([found.root_id]);
-  const [row] = (await selectRowsIn(tx.runner, [taskId])) as [TaskRow];
+  const [row] = (await selectRowsIn(tx.sql, tx.runner, [taskId])) as [TaskRow];
   const wait = row.waiting;
   if (row.status !== 'input_required' || wait?.kind !== 'input') {
     const answered = Object.values(row.steps ?? {}).some((step) => 'answer' in step) && !row.completed_at;

@@ -93,7 +93,7 @@ export async function settleRuns(
     wave = [];
     if (doomed.size === 0) break;
     await tx.sync();
-    for (const row of await selectStates(tx.runner, [...doomed.keys()], ['pending'])) {
+    for (const row of await selectStates(tx.sql, tx.runner, [...doomed.keys()], ['pending'])) {
       const { run, error } = doomed.get(row.id) as { run: OpenRun; error: string };
       tx.set(row.id, {
         status: 'failed',
@@ -130,13 +130,13 @@ async function readyThose(tx: TreeTx, runs: readonly OpenRun[], claimed: Readonl
       if (run.shape.inRun.has(id) && !claimed.has(id)) requires.set(id, run.shape.requires.get(id) ?? []);
   if (requires.size === 0) return 0;
   await tx.sync();
-  const open = (await pendingCandidates(tx.runner, [...requires.keys()]))
+  const open = (await pendingCandidates(tx.sql, tx.runner, [...requires.keys()]))
     .filter((row) => !row.waiting)
     .map((row) => row.id);
   if (open.length === 0) return 0;
   const depIds = new Set(open.flatMap((id) => requires.get(id) ?? []));
   const completed = new Set(
-    depIds.size ? (await selectStates(tx.runner, [...depIds], ['completed'])).map((row) => row.id) : [],
+    depIds.size ? (await selectStates(tx.sql, tx.runner, [...depIds], ['completed'])).map((row) => row.id) : [],
   );
   const ready = open.filter((id) => (requires.get(id) ?? []).every((dep) => completed.has(dep)));
   await markReady(tx.sql, tx.runner, ready, tx.now);
@@ -153,19 +153,20 @@ async function finishIfDone(tx: TreeTx, runs: readonly OpenRun[]): Promise<Set<s
   let counts: Map<string, TaskCounts>;
   if (runs.every((run) => run.shape.inRun.size <= COUNT_AT_ONCE_MAX)) {
     // Small runs (single-task jobs): their counts say which have work left, one statement fewer.
-    counts = await countRunStatuses(tx.runner, runs.map(key));
+    counts = await countRunStatuses(tx.sql, tx.runner, runs.map(key));
     ending = runs.filter((run) => {
       const left = counts.get(run.rootId);
       return !left || left.pending + left.in_progress + left.input_required === 0;
     });
   } else {
     // A big run asks only whether any task is left (it stops at the first), every turn.
-    const busy = await runsWithWork(tx.runner, runs.map(key));
+    const busy = await runsWithWork(tx.sql, tx.runner, runs.map(key));
     ending = runs.filter((run) => !busy.has(run.rootId));
-    counts = ending.length ? await countRunStatuses(tx.runner, ending.map(key)) : new Map();
+    counts = ending.length ? await countRunStatuses(tx.sql, tx.runner, ending.map(key)) : new Map();
   }
   if (ending.length === 0) return finished;
   for (const root of await selectRowsIn(
+    tx.sql,
     tx.runner,
     ending.map((run) => run.rootId),
   )) {

@@ -7,7 +7,8 @@ import { endingOf } from './task-ending.ts';
 import type { TreeTx } from './tree-tx.ts';
 import { createWakeTimes } from './wake-times.ts';
 import { writeReports, type Report } from './write-reports.ts';
-import { insertNewTrees, TreesNotInserted } from './insert-new-trees.ts';
+import { TreesNotInserted } from './insert-new-trees.ts';
+import { beginNewRuns, type NewRunToBegin } from './begin-new-runs.ts';
 
 /** A run to begin with the next turn, and who waits for the answer. */
 interface PendingBegin {
@@ -109,21 +110,24 @@ export function createWorkLoop(core: EngineCore) {
     for (const report of batch)
       if (report.kind === 'follow-on')
         Object.assign(report.followOn.row, { lease_expires_at: leaseUntil(core), started_at: tx.now });
+    // New trees go in already begun; stored ones are locked, read and begun together.
     const creating = begin.filter((pending) => pending.run.create);
-    const failed = await insertNewTrees(
+    const stored = creating.length ? begin.filter((pending) => !pending.run.create) : begin;
+    const fresh = await beginNewRuns(
       tx,
-      creating.map((pending) => pending.run.create as readonly TaskRow[]),
+      creating.map((pending) => pending.run as NewRunToBegin),
     );
-    const notInserted = new Set([...failed].map((i) => creating[i] as PendingBegin));
-    const starting = notInserted.size ? begin.filter((pending) => !notInserted.has(pending)) : begin;
-    const begun = starting.length
+    const notInserted = new Set(creating.filter((_, i) => fresh.runs[i] === null));
+    const begun = stored.length
       ? await beginRuns(
           tx,
-          starting.map((pending) => pending.run),
+          stored.map((pending) => pending.run),
         )
       : { runs: [], readied: 0 };
+    const starting = [...creating.filter((pending) => !notInserted.has(pending)), ...stored];
+    const runs = [...fresh.runs.filter((run): run is RunBegun => run !== null), ...begun.runs];
     const written = await writeReports(tx, batch);
-    const readied = written.readied + begun.readied;
+    const readied = written.readied + begun.readied + fresh.readied;
     // Counted now, not when the turn was asked for: other transactions may have claimed meanwhile.
     const claim =
       drainedAt === heard && readied === 0
@@ -140,10 +144,10 @@ export function createWorkLoop(core: EngineCore) {
             core.secrets?.seal,
           );
     if (readied > claim.rows.length) tx.notes.wake = true;
-    for (const run of begun.runs) if (run.begun) run.lastSeq = tx.roots.get(run.rootId)?.event_seq;
+    for (const run of runs) if (run.begun) run.lastSeq = tx.roots.get(run.rootId)?.event_seq;
     return {
       starting,
-      begun: begun.runs,
+      begun: runs,
       notInserted,
       refused: written.refused,
       claimed: claim.rows,

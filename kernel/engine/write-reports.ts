@@ -69,6 +69,7 @@ export async function writeReports(
   const progressOnly = batch.filter((report) => report.kind === 'progress' && !ended.has(report.subject.id));
   const held = progressOnly.length
     ? await heldBy(
+        tx.sql,
         tx.runner,
         progressOnly.map((report) => subjectOf(report).id),
         tx.owner,

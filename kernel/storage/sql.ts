@@ -65,6 +65,40 @@ function createRunners(pg: boolean, driver: Driver, retry: TransientRetry) {
     valueOf: (expression: string, type: SqlType | undefined) =>
       pg && type ? `CAST(${expression} AS ${type})` : expression,
     /**
+     * `expression IN (values)`, as SQL and its parameters: on PostgreSQL one array parameter
+     * (`= ANY(…)`), so the statement's text is the same at any count and the server parses a short
+     * one; on SQLite a placeholder each.
+     */
+    among(expression: string, values: readonly unknown[], type: SqlType | 'text' = 'text'): Statement {
+      return pg
+        ? [`${expression} = ANY(CAST(? AS ${type}[]))`, [values]]
+        : [`${expression} IN (${values.map(() => '?').join(', ')})`, [...values]];
+    },
+    /**
+     * A table of `rows` named `alias`, with columns `column1` … `columnN` of `types` (`text` where
+     * left out), to join or insert from, as SQL and its parameters: on PostgreSQL one array per
+     * column (`unnest`: the same short text at any count — a hundred-row `VALUES` list costs the
+     * server more to parse and plan than to write), on SQLite a `VALUES` list.
+     */
+    table(
+      alias: string,
+      types: readonly (SqlType | 'text' | undefined)[],
+      rows: readonly (readonly unknown[])[],
+    ): Statement {
+      if (!pg) {
+        const tuple = `(${types.map(() => '?').join(', ')})`;
+        return [`(VALUES ${rows.map(() => tuple).join(', ')}) AS ${alias}`, rows.flat()];
+      }
+      const arrays = types.map(
+        (type, i) => [`CAST(? AS ${type ?? 'text'}[])`, rows.map((row) => row[i] ?? null)] as const,
+      );
+      const names = types.map((_, i) => `column${i + 1}`).join(', ');
+      return [
+        `unnest(${arrays.map(([cast]) => cast).join(', ')}) AS ${alias}(${names})`,
+        arrays.map(([, values]) => values),
+      ];
+    },
+    /**
      * Runs `open` before and `close` after `work` on one connection (a lock held for `work`); all
      * three again if the connection is lost (`work` must be fit to run again).
      */

@@ -6,6 +6,7 @@ import { durableRuns } from './0004-durable-runs.ts';
 import { idempotencyKeys } from './0005-idempotency-keys.ts';
 import { usageLedger } from './0006-usage.ts';
 import { hasUsage, traceParent } from './0007-task-columns.ts';
+import { taskIndexes } from './0009-task-indexes.ts';
 
 /** The SQL dialects apflow runs on. */
 export type Dialect = 'sqlite' | 'postgres';
@@ -45,4 +46,5 @@ export const migrations: readonly Migration[] = [
   usageLedger,
   traceParent,
   hasUsage,
+  taskIndexes,
 ];

@@ -1,6 +1,6 @@
 import { fromDatabaseRow, type TaskRow } from '../../tasks/task-record.ts';
 import type { Sql, SqlRunner } from '../sql.ts';
-import { byIds, placeholders, statusAmong } from './task-columns.ts';
+import { byIds, statusAmong } from './task-columns.ts';
 
 /** A ready task found by {@link selectClaimable}. */
 export interface ClaimCandidate {
@@ -96,14 +96,15 @@ export async function claimRows(
   ids: readonly string[],
   claim: { now: string; owner: string; until: string },
 ): Promise<TaskRow[]> {
-  const rows = await byIds(ids, (chunk) =>
-    runner.select(
+  const rows = await byIds(ids, (chunk) => {
+    const [among, params] = sql.among('id', chunk);
+    return runner.select(
       `UPDATE apflow_tasks SET status = 'in_progress', started_at = CASE WHEN steps IS NULL OR started_at IS NULL THEN ${sql.time} ELSE started_at END,
          updated_at = ${sql.time}, attempts = attempts + 1, next_attempt_at = NULL, ready_at = NULL, waiting = NULL,
          lease_owner = ?, lease_expires_at = ${sql.time}
-       WHERE id IN (${placeholders(chunk)}) AND ${statusAmong(['pending', 'input_required'])} RETURNING *`,
-      [claim.now, claim.now, claim.owner, claim.until, ...chunk],
-    ),
-  );
+       WHERE ${among} AND ${statusAmong(['pending', 'input_required'])} RETURNING *`,
+      [claim.now, claim.now, claim.owner, claim.until, ...params],
+    );
+  });
   return rows.map(fromDatabaseRow);
 }

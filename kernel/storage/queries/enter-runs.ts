@@ -26,11 +26,12 @@ export async function enterRuns(sql: Sql, runner: SqlRunner, runs: readonly RunE
     (run.ids ?? []).map((id) => [id, run.runId, run.pinnedTo, run.demo, run.traceParent]),
   );
   for (const chunk of chunks(listed, 200)) {
+    const [from, params] = sql.table('v', ['text', 'text', 'text', 'boolean', 'text'], chunk);
     await runner.run(
       `UPDATE apflow_tasks SET run_id = v.column2, pinned_to = v.column3, run_demo = ${sql.valueOf('v.column4', 'boolean')},
          trace_parent = v.column5, ready_at = NULL
-         FROM (VALUES ${chunk.map(() => '(?, ?, ?, ?, ?)').join(', ')}) AS v WHERE apflow_tasks.id = v.column1`,
-      chunk.flat(),
+         FROM ${from} WHERE apflow_tasks.id = v.column1`,
+      params,
     );
   }
 }

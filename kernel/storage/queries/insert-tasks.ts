@@ -1,6 +1,6 @@
 import { TASK_COLUMNS, type TaskRow } from '../../tasks/task-record.ts';
 import type { Sql, SqlRunner, Statement } from '../sql.ts';
-import { chunks, paramFor, placeholderFor } from './task-columns.ts';
+import { chunks, columnType, paramFor } from './task-columns.ts';
 
 /**
  * The statements that insert whole task rows, many per statement, made one at a time as they are
@@ -8,12 +8,16 @@ import { chunks, paramFor, placeholderFor } from './task-columns.ts';
  */
 export function* insertStatements(sql: Sql, rows: readonly TaskRow[], tail = ''): Generator<Statement> {
   const columns = TASK_COLUMNS.join(', ');
-  const rowPlaceholders = `(${TASK_COLUMNS.map((column) => placeholderFor(sql, column)).join(', ')})`;
+  const types = TASK_COLUMNS.map(columnType);
+  const values = TASK_COLUMNS.map((column, i) => sql.valueOf(`v.column${i + 1}`, types[i]));
   for (const chunk of chunks(rows, 200)) {
-    yield [
-      `INSERT INTO apflow_tasks (${columns}) VALUES ${chunk.map(() => rowPlaceholders).join(', ')}${tail}`,
-      chunk.flatMap((row) => TASK_COLUMNS.map((column) => paramFor(column, row[column]))),
-    ];
+    const [from, params] = sql.table(
+      'v',
+      types,
+      chunk.map((row) => TASK_COLUMNS.map((column) => paramFor(column, row[column]))),
+    );
+    // `WHERE true`: SQLite reads an upsert after `INSERT … SELECT … FROM x` as a join's ON otherwise.
+    yield [`INSERT INTO apflow_tasks (${columns}) SELECT ${values.join(', ')} FROM ${from} WHERE true${tail}`, params];
   }
 }
 

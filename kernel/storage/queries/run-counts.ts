@@ -1,5 +1,5 @@
 import type { TaskCounts } from '../../hooks/hook-types.ts';
-import type { SqlRunner } from '../sql.ts';
+import type { Sql, SqlRunner } from '../sql.ts';
 import { chunks } from './task-columns.ts';
 
 /** Counts with every key present and all zero. */
@@ -23,17 +23,19 @@ function add(counts: TaskCounts, status: string, n: number): void {
  * changes are written, to count what it settled).
  */
 export async function countRunStatuses(
+  sql: Sql,
   runner: Pick<SqlRunner, 'select'>,
   runs: readonly (readonly [string, string])[],
 ): Promise<Map<string, TaskCounts>> {
   const counted = new Map(runs.map(([rootId]) => [rootId, noCounts()]));
   for (const chunk of chunks(runs, 250)) {
+    const [from, params] = sql.table('v', ['text', 'text'], chunk);
     const rows = await runner.select<{ root_id: string; status: string; n: number | string }>(
       `SELECT t.root_id, t.status, COUNT(*) AS n
-         FROM (VALUES ${chunk.map(() => '(?, ?)').join(', ')}) AS v
+         FROM ${from}
          JOIN apflow_tasks t ON t.root_id = v.column1 AND t.run_id = v.column2
         GROUP BY t.root_id, t.status`,
-      chunk.flat(),
+      params,
     );
     for (const row of rows) {
       const counts = counted.get(row.root_id);

@@ -56,9 +56,10 @@ export function lockRoots(
 ): Promise<RootLock[]> {
   const tail = sql.dialect === 'postgres' ? (skipLocked ? ' FOR UPDATE SKIP LOCKED' : ' FOR UPDATE') : '';
   return byIds([...ids].sort(), async (chunk) => {
+    const [ids, params] = sql.among('id', chunk);
     const rows = await runner.select<RootLock>(
-      `SELECT id, event_seq, active_run AS run_id, run_state, status, shape_rev FROM apflow_tasks WHERE id IN (${marks(chunk)}) ORDER BY id${tail}`,
-      chunk,
+      `SELECT id, event_seq, active_run AS run_id, run_state, status, shape_rev FROM apflow_tasks WHERE ${ids} ORDER BY id${tail}`,
+      params,
     );
     return rows.map((row) => ({ ...row, event_seq: Number(row.event_seq), shape_rev: Number(row.shape_rev) }));
   });
@@ -89,10 +90,11 @@ export async function lockRootsOf(
     return { roots: await lockRoots(sql, runner, [...new Set(rootOf.values())]), rootOf };
   }
   const tail = sql.dialect === 'postgres' ? ' FOR UPDATE OF r' : '';
+  const [among, params] = sql.among('t.id', ids);
   const rows = await runner.select<RootLock & { task_id: string }>(
     `SELECT r.id, r.event_seq, r.active_run AS run_id, r.run_state, r.status, r.shape_rev, t.id AS task_id
-       FROM apflow_tasks t JOIN apflow_tasks r ON r.id = t.root_id WHERE t.id IN (${marks(ids)}) ORDER BY r.id${tail}`,
-    ids,
+       FROM apflow_tasks t JOIN apflow_tasks r ON r.id = t.root_id WHERE ${among} ORDER BY r.id${tail}`,
+    params,
   );
   const roots = new Map<string, RootLock>();
   for (const { task_id: _task, ...root } of rows)
@@ -101,10 +103,11 @@ export async function lockRootsOf(
 }
 
 /** Whole rows by id, read inside a transaction. */
-export function selectRowsIn(runner: SqlRunner, ids: readonly string[]): Promise<TaskRow[]> {
-  return byIds(ids, async (chunk) =>
-    (await runner.select(`SELECT * FROM apflow_tasks WHERE id IN (${marks(chunk)})`, chunk)).map(fromDatabaseRow),
-  );
+export function selectRowsIn(sql: Sql, runner: SqlRunner, ids: readonly string[]): Promise<TaskRow[]> {
+  return byIds(ids, async (chunk) => {
+    const [among, params] = sql.among('id', chunk);
+    return (await runner.select(`SELECT * FROM apflow_tasks WHERE ${among}`, params)).map(fromDatabaseRow);
+  });
 }
 
 /**
@@ -149,15 +152,17 @@ export async function selectSmallTreesIn(
 
 /** The run bookkeeping columns of `ids`, those with `status` in `statuses` (all when empty). */
 export function selectStates(
+  sql: Sql,
   runner: SqlRunner,
   ids: readonly string[],
   statuses: readonly string[] = [],
 ): Promise<TaskState[]> {
   const filter = statuses.length ? ` AND ${statusAmong(statuses)}` : '';
   return byIds(ids, async (chunk) => {
+    const [among, params] = sql.among('id', chunk);
     const rows = await runner.select<Record<string, unknown>>(
-      `SELECT id, root_id, status, progress, error, lease_owner, lease_expires_at, params, attempts FROM apflow_tasks WHERE id IN (${marks(chunk)})${filter}`,
-      chunk,
+      `SELECT id, root_id, status, progress, error, lease_owner, lease_expires_at, params, attempts FROM apflow_tasks WHERE ${among}${filter}`,
+      params,
     );
     return rows.map((row) => {
       const full = fromDatabaseRow({ ...row });
@@ -197,25 +202,28 @@ export async function selectPlaces(runner: SqlRunner, rootId: string): Promise<T
  * child: a parent of thousands costs one index probe.
  */
 export async function pendingCandidates(
+  sql: Sql,
   runner: SqlRunner,
   ids: readonly string[],
 ): Promise<{ id: string; waiting: boolean }[]> {
-  const rows = await byIds(ids, (chunk) =>
-    runner.select<{ id: string; waiting: number | boolean }>(
+  const rows = await byIds(ids, (chunk) => {
+    const [among, params] = sql.among('p.id', chunk);
+    return runner.select<{ id: string; waiting: number | boolean }>(
       `SELECT p.id, EXISTS (SELECT 1 FROM apflow_tasks c WHERE c.parent_id = p.id AND ${statusAmong(UNFINISHED_STATUSES, 'c.status')} AND c.run_id = p.run_id) AS waiting
-         FROM apflow_tasks p WHERE p.id IN (${marks(chunk)}) AND ${statusAmong(['pending'], 'p.status')} AND p.ready_at IS NULL`,
-      chunk,
-    ),
-  );
+         FROM apflow_tasks p WHERE ${among} AND ${statusAmong(['pending'], 'p.status')} AND p.ready_at IS NULL`,
+      params,
+    );
+  });
   return rows.map((row) => ({ id: row.id, waiting: row.waiting === true || Number(row.waiting) === 1 }));
 }
 
 /** Marks `ids` claimable from `at` on, if they are still pending (call inside `sql.write`). */
 export async function markReady(sql: Sql, runner: SqlRunner, ids: readonly string[], at: string): Promise<void> {
   await byIds(ids, async (chunk) => {
+    const [among, params] = sql.among('id', chunk);
     await runner.run(
-      `UPDATE apflow_tasks SET ready_at = ${sql.time} WHERE id IN (${marks(chunk)}) AND ${statusAmong(['pending'])} AND ready_at IS NULL`,
-      [at, ...chunk],
+      `UPDATE apflow_tasks SET ready_at = ${sql.time} WHERE ${among} AND ${statusAmong(['pending'])} AND ready_at IS NULL`,
+      [at, ...params],
     );
     return [];
   });
@@ -227,15 +235,17 @@ export async function markReady(sql: Sql, runner: SqlRunner, ids: readonly strin
  * probes into a join over every pending task).
  */
 export async function runsWithWork(
+  sql: Sql,
   runner: SqlRunner,
   runs: readonly (readonly [string, string])[],
 ): Promise<Set<string>> {
   const busy = new Set<string>();
   for (const chunk of chunks(runs, 250)) {
+    const [from, params] = sql.table('v', ['text', 'text'], chunk);
     const rows = await runner.select<{ root_id: string }>(
-      `SELECT v.column1 AS root_id FROM (VALUES ${chunk.map(() => '(?, ?)').join(', ')}) AS v
+      `SELECT v.column1 AS root_id FROM ${from}
         WHERE (SELECT 1 FROM apflow_tasks t WHERE t.root_id = v.column1 AND ${statusAmong(UNFINISHED_STATUSES, 't.status')} AND t.run_id = v.column2 LIMIT 1) IS NOT NULL`,
-      chunk.flat(),
+      params,
     );
     for (const row of rows) busy.add(row.root_id);
   }
@@ -243,13 +253,14 @@ export async function runsWithWork(
 }
 
 /** Of `ids`, the tasks `owner` still holds (running under its lease), read inside a transaction. */
-export async function heldBy(runner: SqlRunner, ids: readonly string[], owner: string): Promise<Set<string>> {
-  const rows = await byIds(ids, (chunk) =>
-    runner.select<{ id: string }>(
-      `SELECT id FROM apflow_tasks WHERE id IN (${marks(chunk)}) AND status = 'in_progress' AND lease_owner = ?`,
-      [...chunk, owner],
-    ),
-  );
+export async function heldBy(sql: Sql, runner: SqlRunner, ids: readonly string[], owner: string): Promise<Set<string>> {
+  const rows = await byIds(ids, (chunk) => {
+    const [among, params] = sql.among('id', chunk);
+    return runner.select<{ id: string }>(
+      `SELECT id FROM apflow_tasks WHERE ${among} AND status = 'in_progress' AND lease_owner = ?`,
+      [...params, owner],
+    );
+  });
   return new Set(rows.map((row) => row.id));
 }
 

@@ -20,9 +20,10 @@ export async function selectTask(sql: Sql, id: string): Promise<TaskRow | null> 
 
 /** Tasks by id (any order). */
 export async function selectTasks(sql: Sql, ids: readonly string[]): Promise<TaskRow[]> {
-  const rows = await byIds(ids, (chunk) =>
-    sql.select(`SELECT * FROM apflow_tasks WHERE id IN (${placeholders(chunk)})`, chunk),
-  );
+  const rows = await byIds(ids, (chunk) => {
+    const [among, params] = sql.among('id', chunk);
+    return sql.select(`SELECT * FROM apflow_tasks WHERE ${among}`, params);
+  });
   return rows.map(fromDatabaseRow);
 }
 

@@ -1,13 +1,8 @@
 import { JSON_COLUMNS, TIME_COLUMNS, type TaskRow } from '../../tasks/task-record.ts';
-import { jsonParam, type Sql, type SqlType } from '../sql.ts';
+import { jsonParam, type SqlType } from '../sql.ts';
 
 /** How many rows one statement carries. */
 export const CHUNK = 300;
-
-/** The placeholder for `column` in this dialect. */
-export function placeholderFor(sql: Sql, column: string): string {
-  return sql.valueOf('?', columnType(column));
-}
 
 /** The SQL type of a task column that is not text. */
 export function columnType(column: string): SqlType | undefined {

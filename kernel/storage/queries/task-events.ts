@@ -12,18 +12,15 @@ export async function insertEvents(
   events: readonly TaskEvent[],
   json: (event: TaskEvent) => string = JSON.stringify,
 ): Promise<void> {
-  const tuple = `(?, ?, ?, ?, ${sql.json}, ${sql.time})`;
   for (const chunk of chunks(events, 200)) {
-    const params = chunk.flatMap((event) => [
-      event.root_task_id,
-      event.seq,
-      event.task_id,
-      event.type,
-      json(event),
-      event.timestamp,
-    ]);
+    const [from, params] = sql.table(
+      'v',
+      ['text', 'integer', 'text', 'text', 'jsonb', 'timestamptz'],
+      chunk.map((event) => [event.root_task_id, event.seq, event.task_id, event.type, json(event), event.timestamp]),
+    );
     await runner.run(
-      `INSERT INTO apflow_task_events (root_task_id, seq, task_id, type, event, created_at) VALUES ${chunk.map(() => tuple).join(', ')}`,
+      `INSERT INTO apflow_task_events (root_task_id, seq, task_id, type, event, created_at)
+         SELECT v.column1, v.column2, v.column3, v.column4, ${sql.valueOf('v.column5', 'jsonb')}, ${sql.valueOf('v.column6', 'timestamptz')} FROM ${from}`,
       params,
     );
   }

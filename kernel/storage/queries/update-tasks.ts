@@ -17,7 +17,10 @@ export async function updateTasks(
   const groups = new Map<string, TaskChange[]>();
   for (const change of changes) {
     const key = Object.keys(change.set).sort().join(',');
-    if (key) groups.set(key, [...(groups.get(key) ?? []), change]);
+    if (!key) continue;
+    const group = groups.get(key);
+    if (group) group.push(change);
+    else groups.set(key, [change]);
   }
   const guard =
     options.heldBy === undefined
@@ -28,13 +31,17 @@ export async function updateTasks(
     const sets = columns
       .map((column, i) => `${column} = ${sql.valueOf(`v.column${i + 2}`, columnType(column))}`)
       .join(', ');
-    const tuple = `(${Array.from({ length: columns.length + 1 }, () => '?').join(', ')})`;
+    const types = ['text' as const, ...columns.map(columnType)];
     for (const chunk of chunks(group)) {
-      const params = chunk.flatMap((change) => [
-        change.id,
-        ...columns.map((column) => paramFor(column, (change.set as Record<string, unknown>)[column])),
-      ]);
-      const statement = `UPDATE apflow_tasks SET ${sets} FROM (VALUES ${chunk.map(() => tuple).join(', ')}) AS v WHERE apflow_tasks.id = v.column1${guard}`;
+      const [from, params] = sql.table(
+        'v',
+        types,
+        chunk.map((change) => [
+          change.id,
+          ...columns.map((column) => paramFor(column, (change.set as Record<string, unknown>)[column])),
+        ]),
+      );
+      const statement = `UPDATE apflow_tasks SET ${sets} FROM ${from} WHERE apflow_tasks.id = v.column1${guard}`;
       if (options.heldBy === undefined) await runner.run(statement, params);
       else
         for (const row of await runner.select<{ id: string }>(statement, [...params, options.heldBy]))
