@@ -62,6 +62,9 @@ export async function openDatabase(url: string, durability: Durability = { sqlit
   };
 }
 
+/** How long opening a SQLite file waits for another process's lock. */
+const OPEN_WAIT_MS = 5000;
+
 async function openSqlite(path: string, synchronous: Durability['sqlite']): Promise<OpenDatabase> {
   const Database = betterSqlite3();
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -69,11 +72,14 @@ async function openSqlite(path: string, synchronous: Durability['sqlite']): Prom
   try {
     // WAL lets readers run beside the writer; FULL keeps a committed transaction on power loss,
     // NORMAL (in WAL mode) on a process crash only, never corrupting the file.
-    // Waiting for another process's lock sleeps this thread: kept short (sqlite-driver.ts waits the rest).
-    db.pragma('busy_timeout = 5');
+    // Opening, nothing else runs here yet: wait as long as it takes another process (a CLI command
+    // started beside this one on the same new file) to let go of its lock.
+    db.pragma(`busy_timeout = ${OPEN_WAIT_MS}`);
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     db.pragma('foreign_keys = ON');
+    // Then a lock wait would sleep the server's thread: kept short (sqlite-driver.ts waits the rest).
+    db.pragma('busy_timeout = 5');
   } catch (error) {
     db.close();
     throw error;
