@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { TaskRow } from '../tasks/task-record.ts';
-import { MIRROR_MAX, type RunBegun, type RunToBegin } from './begin-runs.ts';
+import { intoRun, MIRROR_MAX, RUN_STARTED, type RunBegun, type RunToBegin } from './begin-runs.ts';
 import { insertNewTrees } from './insert-new-trees.ts';
 import { buildShape, type TreeShape } from './tree-shape.ts';
 import type { TreeTx } from './tree-tx.ts';
@@ -41,7 +41,7 @@ export async function beginNewRuns(
       shape_rev: 0,
     });
     tx.shapes.put(root.id, runId, 0, shape);
-    const first = tx.event('progress', root, 'Task tree execution started');
+    const first = tx.event('progress', root, RUN_STARTED);
     readied += ready;
     return {
       begun: true,
@@ -62,12 +62,7 @@ function enterRun(tx: TreeTx, start: NewRunToBegin): { runId: string; shape: Tre
   const runId = randomUUID();
   const root = start.create[0] as TaskRow;
   let ready = 0;
-  for (const row of start.create) {
-    row.run_id = runId;
-    row.pinned_to = start.pinnedTo;
-    row.run_demo = start.demo === true;
-    row.trace_parent = start.traceParent ?? null;
-  }
+  for (const row of start.create) intoRun(row, start, runId);
   root.run_state = 'running';
   root.active_run = runId;
   const shape = buildShape(start.create, runId);

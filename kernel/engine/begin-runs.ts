@@ -131,6 +131,17 @@ export async function beginRuns(
   return { runs, readied };
 }
 
+/** The message of a run's first event. */
+export const RUN_STARTED = 'Task tree execution started';
+
+/** Puts a task's row into run `runId` as `start` asks (its pin, demo flag and trace). */
+export function intoRun(row: TaskRow, start: RunToBegin, runId: string): void {
+  row.run_id = runId;
+  row.pinned_to = start.pinnedTo;
+  row.run_demo = start.demo === true;
+  row.trace_parent = start.traceParent ?? null;
+}
+
 /** Begins one run in the transaction's changes; its tasks enter the run with the others. */
 function beginRun(
   tx: TreeTx,
@@ -144,10 +155,7 @@ function beginRun(
   const failedNow: TaskRow[] = [];
   for (const row of rows) {
     if (scope && !scope.has(row.id)) continue;
-    row.run_id = runId;
-    row.pinned_to = start.pinnedTo;
-    row.run_demo = start.demo === true;
-    row.trace_parent = start.traceParent ?? null;
+    intoRun(row, start, runId);
     let change: Partial<TaskRow> | null = null;
     if (row.status === 'in_progress') {
       if (!leaseHolds(row, Date.now())) change = recoverOrphan(row);
@@ -171,7 +179,7 @@ function beginRun(
   const shape = buildShape(rows, runId);
   tx.shapes.put(rootId, runId, root?.shape_rev ?? 0, shape);
   const rootRow = rows.find((row) => row.id === rootId) as TaskRow;
-  const first = tx.event('progress', rootRow, 'Task tree execution started');
+  const first = tx.event('progress', rootRow, RUN_STARTED);
   for (const row of failedNow) tx.event('task_failed', row);
   const candidates = rows.filter((row) => row.run_id === runId && row.status === 'pending').map((row) => row.id);
   return {
