@@ -212,6 +212,46 @@ describe('dashboard in headless Chromium', { skip: needsChromium }, () => {
     assert.equal(await page.$(counts), null);
   });
 
+  test('a snapshot of the tree shown before, answered late, does not replace the tree opened since', async (t) => {
+    const { app, url } = await server(t);
+    const tree = (id: string, children: number) =>
+      app.engine.createTree([
+        { id, name: id, schemas: { method: 'noop' } },
+        ...Array.from({ length: children }, (_, i) => ({
+          id: `${id}-${i}`,
+          name: `${id} ${i}`,
+          parent_id: id,
+          schemas: { method: 'noop' },
+        })),
+      ]);
+    await tree('before', 1);
+    await tree('after', 3);
+    const page = await open(t, url);
+    await page.goto(`${url}/ui#tree=before`);
+    await page.waitForSelector('svg .node[data-id="before-0"]');
+    // From now on a snapshot of 'before' is answered 1 s late: the one its Execute opens and the
+    // refresh its run ends with come back after 'after' is shown.
+    const late: Promise<void>[] = [];
+    await page.route('**/tasks', async (route) => {
+      const body = route.request().postDataJSON() as { method?: string; params?: { task_id?: string } } | null;
+      if (body?.method !== 'tasks.tree' || body.params?.task_id !== 'before') return route.continue();
+      const answer = new Promise((resolve) => setTimeout(resolve, 1_000)).then(() => route.continue());
+      late.push(answer);
+      await answer;
+    });
+    await page.click('#execute');
+    await page.waitForSelector('svg .node[data-id="before"][data-status="completed"]');
+    await eventually(() => late.length > 0, 10_000).catch(() => assert.fail('no snapshot of the run was asked for'));
+    await page.goto(`${url}/ui#tree=after`);
+    await page.waitForFunction(() => document.querySelectorAll('svg .node').length === 4);
+    await Promise.all(late);
+    // Two frames after the late answer reached the page: whatever it changes is drawn by then.
+    await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+    assert.equal(await page.textContent('#tree-title'), 'after');
+    assert.deepEqual(await statuses(page), Array(4).fill('pending'));
+    assert.equal(await page.isEnabled('#execute'), true, 'the shown tree can be executed');
+  });
+
   test('with authentication on: a login form, then only that user’s trees', async (t) => {
     const { app, url } = await server(t, { auth: { jwt_secret: SECRET }, examples: { auto_init: false } });
     const users = (

@@ -79,9 +79,15 @@ const flatten = (task, into = new Map()) => {
   return into;
 };
 
+/** How many trees were asked for: a snapshot asked for before the latest is dropped when it comes. */
+let opened = 0;
 /** Shows the tree of `rootId` (a fresh snapshot) and follows its events live. */
 async function openTree(rootId) {
+  const mine = ++opened;
   const root = await rpc('tasks.tree', { task_id: rootId });
+  // Another tree was asked for while this one was fetched: the later choice is the one shown.
+  if (mine !== opened) return;
+  clearTimeout(refreshing);
   showView('trees');
   state.stop?.();
   state.rootId = root.id;
@@ -106,7 +112,10 @@ const refresh = () => {
   clearTimeout(refreshing);
   refreshing = setTimeout(
     act(async () => {
+      const shown = opened;
       const root = await rpc('tasks.tree', { task_id: state.rootId });
+      // A tree opened while this snapshot was fetched: it is not the shown tree's any more.
+      if (shown !== opened) return;
       const fresh = flatten(root);
       // Tasks spawned at run time (or dropped by a new run): the tree changed shape, drawn again.
       const reshaped = fresh.size !== state.tasks.size || [...fresh.keys()].some((id) => !view.has(id));
