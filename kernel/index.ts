@@ -78,7 +78,7 @@ export type { Checkpoint, Idempotency, IdempotentCall } from './idempotency/idem
 export type { DurableContext, InputRequest, SpawnedResult, SpawnOptions, SpawnTask } from './engine/durable-types.ts';
 export type { TaskStep, TaskSteps, TaskWait } from './tasks/task-wait.ts';
 export type { TaskListFilter } from './storage/queries/select-tasks.ts';
-export { changeRefused, checkChange, isAdmin, mayAccess, mayChange } from './tasks/access.ts';
+export { changeRefused, checkChange, checkNewOwners, isAdmin, mayAccess, mayChange } from './tasks/access.ts';
 export { isUnsafeKey, safeAssign, safeMerge, setOwn, unsafeKeyPath, UNSAFE_KEYS } from './internal/safe-merge.ts';
 export { checkTaskTree } from './tasks/check-task-tree.ts';
 export {

@@ -1,4 +1,4 @@
-import { ApflowError } from '../errors/apflow-error.ts';
+import { ApflowError, isApflowError } from '../errors/apflow-error.ts';
 import type { Hooks } from '../hooks/hooks.ts';
 import type { RequestContext, TaskEvent } from '../hooks/hook-types.ts';
 import type { Logger } from '../internal/logger.ts';
@@ -61,7 +61,17 @@ export async function executeRun(
   };
   const storedFirst = async () => {
     const tree = await createTree(core, repo, target.tasks, createOptions);
-    return { ...(await runTree(deps, tree.id, options)), tree };
+    try {
+      return { ...(await runTree(deps, tree.id, options)), tree };
+    } catch (error) {
+      // Refused before it began (a `runStart` tap: a spent budget): the tree was made for this
+      // run alone, and goes with it, as if created and begun in one transaction. (A failure of
+      // the database may have come after the run began: that tree stays.)
+      if (!isApflowError(error)) throw error;
+      await repo.delete(treeIds(tree));
+      core.scopes.delete(tree.id);
+      throw error;
+    }
   };
   if (deps.hooks().runStart.isUsed()) return storedFirst();
   const { rows } = await prepareTree(core, repo, target.tasks, createOptions, false);
@@ -129,3 +139,5 @@ async function runTree(
   if (!run.begun || !done) return { started: false, root_task_id: run.rootId, task_id: taskId };
   return { started: true, root_task_id: run.rootId, task_id: taskId, first_seq: run.firstSeq, done };
 }
+
+const treeIds = (tree: TaskTreeJson): string[] => [tree.id, ...(tree.children ?? []).flatMap(treeIds)];

@@ -43,3 +43,17 @@ export function checkChange(principal: Principal | undefined, taskId: string, ow
   if (!mayAccess(principal, owner)) throw new ApflowError('APF_NOT_FOUND', { message: `Task ${taskId} not found` });
   if (!mayChange(principal, owner)) throw changeRefused(taskId);
 }
+
+/**
+ * Refuses (-32003) a new tree whose tasks name an owner the caller may not act for: a user
+ * creates only their own tasks (an administrator anyone's). Tasks that name no owner are the caller's.
+ */
+export function checkNewOwners(principal: Principal | undefined, tasks: unknown): void {
+  for (const task of Array.isArray(tasks) ? tasks : [tasks]) {
+    const owner = (task as { user_id?: unknown } | null)?.user_id;
+    if (typeof owner === 'string' && !mayAccess(principal, owner))
+      throw new ApflowError('APF_FORBIDDEN', {
+        message: 'Permission denied: you can only create tasks for your own tasks',
+      });
+  }
+}

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Message, Role, type SendMessageRequest } from '@a2a-js/sdk';
-import { ApflowError, isRecord, mayAccess, mayChange, type PluginApp } from 'apflow';
+import { ApflowError, isApflowError, isRecord, mayAccess, mayChange, type PluginApp } from 'apflow';
 import type { A2aStore, A2aTaskRow } from './a2a-store.ts';
 import { answerQuestion, readAnswer } from './answer-question.ts';
 import type { CallInfo } from './call-context.ts';
@@ -8,7 +8,7 @@ import { invalidParams, stateName, taskNotFound, unsupported } from './errors.ts
 import { readIntent } from './message-intent.ts';
 import type { PushService } from './push-service.ts';
 import { readTree, type Question, type TreeNow } from './questions.ts';
-import { runOperation, createTree } from './tasks-api-calls.ts';
+import { executeNewTree, runOperation } from './tasks-api-calls.ts';
 import { agentMessage, isTerminalState, stateOf, STATE, type WireJson } from './task-view.ts';
 
 const WAITING_FOR_TREE =
@@ -75,29 +75,28 @@ export function createMessageTurns(
     row.history = [...row.history, message].slice(-options.maxHistory);
   };
 
-  /** Creates the tree, ties it to the task and starts it. */
+  /** Creates the tree and starts it in one transaction, and ties it to the task. */
   async function startTree(row: A2aTaskRow, tasks: unknown[], call: CallInfo): Promise<Turn> {
-    const rootId = await createTree(app, tasks, call);
-    row.root_task_id = rootId;
-    row.state = STATE.submitted;
-    row.status_message = null;
-    row.updated_at = new Date().toISOString();
-    await store.saveTask(row);
-    const run = await app.engine.execute(rootId, { request: call.request }).catch(async (error: unknown) => {
-      // Refused before it began (a spent budget): the tree this message made goes (nothing ran
-      // it), and the task ends failed with the reason instead of staying submitted.
-      await app.tasks.delete((await app.tasks.tree(rootId)).map((task) => task.id));
-      row.root_task_id = null;
+    const run = await executeNewTree(app, tasks, call).catch(async (error: unknown) => {
+      // A tree apflow does not take leaves the task waiting for one.
+      if (!isApflowError(error)) throw error;
+      // Refused before it began (a spent budget): nothing runs, and the task ends failed with the
+      // reason instead of staying submitted.
       row.state = STATE.failed;
       row.status_message = agentMessage(row, [{ text: error instanceof Error ? error.message : String(error) }]);
       row.updated_at = new Date().toISOString();
       await store.saveTask(row);
       throw error;
     });
-    // Created a moment ago by this message: nothing else can have begun it.
-    if (!run.started) throw new ApflowError('APF_CONFLICT', { message: `Task ${rootId} is already running` });
-    push.watch(row, rootId);
-    return { row, ...(await readTree(app, rootId)), run: { after: run.first_seq - 1, questions: [] } };
+    // Created by this message in the same transaction: nothing else can have begun it.
+    if (!run.started) throw new ApflowError('APF_CONFLICT', { message: `Task ${run.root_task_id} is already running` });
+    row.root_task_id = run.root_task_id;
+    row.state = STATE.submitted;
+    row.status_message = null;
+    row.updated_at = new Date().toISOString();
+    await store.saveTask(row);
+    push.watch(row, run.root_task_id);
+    return { row, ...(await readTree(app, run.root_task_id)), run: { after: run.first_seq - 1, questions: [] } };
   }
 
   /** Answers the open question the message answers (see answer-question.ts). */

@@ -1,6 +1,7 @@
 import {
   ApflowError,
   changeRefused,
+  checkNewOwners,
   mayChange,
   toTaskJson,
   type NewTree,
@@ -20,7 +21,7 @@ import {
   RunningListParams,
   RunningStatusParams,
 } from './params.ts';
-import { checkAccess, listingUser, mayAccess } from './permissions.ts';
+import { listingUser, mayAccess } from './permissions.ts';
 import { loadTask } from './read-methods.ts';
 import { runTarget } from './ownership.ts';
 import { alreadyRunning } from './execute-to-follow.ts';
@@ -237,12 +238,8 @@ export async function createFor(app: PluginApp, tasks: unknown, caller: Caller) 
 
 /** A new tree on behalf of the caller (who may only create their own), to create and run at once. */
 export function newTreeFor(tasks: unknown, caller: Pick<Caller, 'principal'>): NewTree {
-  const principal = caller.principal;
-  for (const task of Array.isArray(tasks) ? tasks : [tasks]) {
-    const owner = (task as { user_id?: unknown })?.user_id;
-    if (typeof owner === 'string') checkAccess(principal, owner, 'create tasks for');
-  }
-  return { tasks, userId: principal?.user_id ?? null };
+  checkNewOwners(caller.principal, tasks);
+  return { tasks, userId: caller.principal?.user_id ?? null };
 }
 
 /** Runs the tree of `taskId` to its end (in demo mode with `demo`), or reports that it is already running. */

@@ -25,6 +25,8 @@ test('message/send and SendMessage over the daily tree budget: HTTP 429, -32001 
   assert.equal(first.error, undefined, JSON.stringify(first.error));
   const refused = await send('SendMessage', 'a2a-2');
   assertRefused(refused as never, 'trees', 1, 1);
+  // Nothing of the refused tree is left.
+  assert.equal((await as('alice').call('tasks.get', { task_id: 'a2a-2' })).result, null);
   // The refused message's A2A task is listed as failed (nothing runs it), with the reason.
   const listed = await rpc(
     url,

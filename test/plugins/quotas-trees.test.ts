@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { eventually, testApp } from '../helpers.ts';
+import { eventually, rpc, testApp } from '../helpers.ts';
 import { assertRefused, nextMidnight, quotaServer } from './quotas-setup.ts';
 
 test('the run after trees_per_day is refused with 429 and -32001; other users and admins are not limited', async (t) => {
@@ -16,6 +16,17 @@ test('the run after trees_per_day is refused with 429 and -32001; other users an
   assertRefused(refused, 'trees', 2, 2);
   assert.equal((await alice.ok<{ status: string }>('tasks.get', { task_id: 'a3' })).status, 'pending', 'nothing ran');
   assertRefused(await alice.call('tasks.execute', { task_id: 'a3' }), 'trees', 2, 2);
+  // New tasks to create and run at once, refused: nothing of them is left (a3 above was created on its own).
+  const tasks = [{ id: 'a4', name: 'a4', schemas: { method: 'echo' } }];
+  assertRefused(await alice.call('tasks.execute', { tasks }), 'trees', 2, 2);
+  const onRoot = await rpc(
+    url,
+    '/',
+    { jsonrpc: '2.0', id: 1, method: 'execute_task_tree', params: { tasks } },
+    { authorization: `Bearer ${await token('alice')}` },
+  );
+  assertRefused({ status: onRoot.status, ...(onRoot.body as object) } as never, 'trees', 2, 2);
+  assert.equal((await alice.call('tasks.get', { task_id: 'a4' })).result, null, 'no tree a4');
 
   const bob = as('bob');
   assert.equal((await bob.run('b1')).error, undefined, "alice's count is hers");
@@ -43,7 +54,7 @@ test('the run after trees_per_day is refused with 429 and -32001; other users an
   assert.equal(forbidden.error?.code, -32003, 'users see only their own quotas');
 
   const metrics = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${await token('root')}` } });
-  assert.match(await metrics.text(), /^apflow_quota_refusals_total\{reason="trees"\} 2$/m);
+  assert.match(await metrics.text(), /^apflow_quota_refusals_total\{reason="trees"\} 4$/m);
 });
 
 test('a run of a tree that is running already is not counted again, nor refused at the limit', async (t) => {
