@@ -27,6 +27,13 @@ export interface TreeTxContext {
 export function createTreeTx(ctx: TreeTxContext) {
   const { sql, runner } = ctx;
   const roots = new Map<string, RootLock>();
+  /** Each root's `event_seq` as stored when this transaction took it: an unchanged one is not written again. */
+  const storedSeqs = new Map<string, number>();
+  const hold = (root: RootLock) => {
+    if (roots.has(root.id)) return;
+    roots.set(root.id, root);
+    storedSeqs.set(root.id, root.event_seq);
+  };
   let changes = new Map<string, Partial<TaskRow>>();
   const events: TaskEvent[] = [];
   /** What other engines should hear when this commits: ready tasks left unclaimed, running tasks cancelled. */
@@ -42,7 +49,7 @@ export function createTreeTx(ctx: TreeTxContext) {
      */
     async lock(rootIds: Iterable<string>, skipLocked = false): Promise<Set<string>> {
       const wanted = [...new Set(rootIds)].filter((id) => !roots.has(id));
-      if (wanted.length) for (const root of await lockRoots(sql, runner, wanted, skipLocked)) roots.set(root.id, root);
+      if (wanted.length) for (const root of await lockRoots(sql, runner, wanted, skipLocked)) hold(root);
       return new Set([...new Set(rootIds)].filter((id) => roots.has(id)));
     },
     /**
@@ -51,8 +58,16 @@ export function createTreeTx(ctx: TreeTxContext) {
      */
     async lockTreesOf(taskIds: readonly string[]): Promise<Map<string, string>> {
       const found = await lockRootsOf(sql, runner, taskIds);
-      for (const root of found.roots) if (!roots.has(root.id)) roots.set(root.id, root);
+      for (const root of found.roots) hold(root);
       return found.rootOf;
+    },
+    /**
+     * Holds the root of a tree this transaction inserts (nobody else sees it before the commit),
+     * stored with `event_seq` = `storedSeq`: when its events end there, the counter is not written again.
+     */
+    holdNew(root: RootLock, storedSeq: number): void {
+      roots.set(root.id, root);
+      storedSeqs.set(root.id, storedSeq);
     },
     /** Sets columns of a task (merged with this transaction's other changes to it). */
     set(id: string, change: Partial<TaskRow>): void {
@@ -93,7 +108,7 @@ export function createTreeTx(ctx: TreeTxContext) {
     async commit(): Promise<TaskEvent[]> {
       for (const event of events) {
         const root = roots.get(event.root_task_id) as RootLock;
-        this.set(root.id, { event_seq: root.event_seq });
+        if (root.event_seq !== storedSeqs.get(root.id)) this.set(root.id, { event_seq: root.event_seq });
       }
       await this.sync();
       await insertEvents(sql, runner, events, eventJson);

@@ -28,6 +28,8 @@ interface TurnResult {
   /** Tasks whose report was refused: what this engine believed of them is wrong. */
   refused: Set<string>;
   claimed: TaskRow[];
+  /** Tasks of new trees that went in claimed by this engine (remembered as running already). */
+  taken: TaskRow[];
   /** The {@link readyNews} this turn's claim saw with no claimable task left, if it did. */
   drainedAt?: number;
 }
@@ -116,6 +118,7 @@ export function createWorkLoop(core: EngineCore) {
     const fresh = await beginNewRuns(
       tx,
       creating.map((pending) => pending.run as NewRunToBegin),
+      { slots: limited ? 0 : freeSlots(), leaseUntil: leaseUntil(core) },
     );
     const notInserted = new Set(creating.filter((_, i) => fresh.runs[i] === null));
     const begun = stored.length
@@ -135,7 +138,7 @@ export function createWorkLoop(core: EngineCore) {
         : await claimReady(
             tx,
             {
-              slots: freeSlots(),
+              slots: freeSlots() - fresh.claimed.length,
               perUser: settings.per_user_concurrency,
               cluster: settings.cluster_concurrency,
               pinnedOnly: core.mode === 'command',
@@ -151,6 +154,7 @@ export function createWorkLoop(core: EngineCore) {
       notInserted,
       refused: written.refused,
       claimed: claim.rows,
+      taken: fresh.claimed,
       ...(claim.drained ? { drainedAt: heard } : {}),
     };
   };
@@ -180,6 +184,7 @@ export function createWorkLoop(core: EngineCore) {
       core.memory.claimed(row);
       launch(row);
     }
+    for (const row of result.taken) launch(row);
     if (result.refused.size) dropFollowOnsOf(result.refused);
   };
 
@@ -264,7 +269,9 @@ export function createWorkLoop(core: EngineCore) {
           resolve(begun);
         };
         begins.push({ run, answer, failed });
-        kick();
+        // A new tree's ready tasks are known without asking the database: news only of a stored one.
+        if (run.create) nudge();
+        else kick();
       });
     },
     kick,

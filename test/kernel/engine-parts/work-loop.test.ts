@@ -5,6 +5,7 @@ import type { EngineCore } from '../../../kernel/engine/engine-core.ts';
 import type { Transact } from '../../../kernel/engine/transactor.ts';
 import { createWorkLoop, type WorkLoop } from '../../../kernel/engine/work-loop.ts';
 import type { ExecutorContext } from '../../../kernel/executors/define-executor.ts';
+import { buildTaskTree } from '../../../kernel/tasks/build-task-tree.ts';
 import { begun, committedView, engineCore, engineParts, type Parts, type TaskSpec } from './parts.ts';
 
 /** What a task does when it runs: by task id; a task without an entry returns its id. */
@@ -187,6 +188,59 @@ test('progress an executor reports after it returned is not written over how the
   const events = await parts.events('late');
   assert.equal(events.filter((event) => event.message === 'too late').length, 0, 'no progress event after the end');
   assert.equal(events.at(-1)?.type, 'final');
+});
+
+test('a new tree goes in with its ready tasks claimed up to the free slots, started once that commit is in; the rest after', async (t) => {
+  let now = 0;
+  let most = 0;
+  const seen = new Map<string, unknown>();
+  const child = (id: string) => async () => {
+    most = Math.max(most, ++now);
+    seen.set(id, await view.task(id));
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    now--;
+    return id;
+  };
+  const ids = ['a', 'b', 'c', 'd'];
+  const { parts, view, core, loop } = await workLoop(t, Object.fromEntries(ids.map((id) => [id, child(id)])), {
+    concurrency: 2,
+  });
+  const rows = buildTaskTree([
+    { id: 'r', name: 'r', schemas: { method: 'probe' } },
+    ...ids.map((id) => ({ id, name: id, parent_id: 'r', schemas: { method: 'probe' } })),
+    // Ready too, but its dependency's result is merged in at a claim: it waits for one.
+    { id: 'e', name: 'e', parent_id: 'r', schemas: { method: 'probe' }, dependencies: [{ id: 'a', required: false }] },
+  ]);
+  // The statements of the turn that begins it (nothing else writes before its tasks start).
+  const statements: string[] = [];
+  const write = parts.sql.write.bind(parts.sql);
+  parts.sql.write = (work) =>
+    write((runner) =>
+      work({
+        select: (text, params) => (statements.push(text), runner.select(text, params)),
+        run: (text, params) => (statements.push(text), runner.run(text, params)),
+      }),
+    ) as never;
+  const run = begun(await loop.begin({ taskId: 'r', pinnedTo: core.owner, create: rows }));
+  parts.sql.write = write;
+  assert.equal(run.lastSeq, run.firstSeq + 2, 'the insert took two tasks, its two free slots');
+  const taskWrites = statements.filter((text) => /apflow_tasks/.test(text)).map((text) => text.split(' (')[0]);
+  assert.deepEqual(taskWrites, ['INSERT INTO apflow_tasks'], 'no claim and no counter update after the insert');
+  assert.deepEqual((await parts.eventLog('r')).slice(0, 3), ['progress:r', 'task_start:a', 'task_start:b']);
+  const final = await finalOf(parts, 'r');
+  assert.equal(final.counts?.completed, 6);
+  assert.ok(most <= 2, `ran ${most} at once`);
+  for (const id of ids) assert.deepEqual(seen.get(id), { status: 'in_progress', lease_owner: core.owner }, id);
+  const events = await parts.events('r');
+  assert.deepEqual(
+    events.map((event) => event.seq),
+    events.map((_, i) => i + 1),
+    'numbered without gaps',
+  );
+  const starts = events.filter((event) => event.type === 'task_start').map((event) => event.task_id);
+  assert.deepEqual([...starts].sort(), ['a', 'b', 'c', 'd', 'e', 'r'], 'each started once');
+  assert.equal((await parts.row('r')).event_seq, events.length, "the root's counter is its last event");
+  assert.deepEqual(rows[1]?.status, 'pending', "the caller's rows are left as it made them");
 });
 
 test('a second begin of a running tree is answered as running and starts nothing', async (t) => {
