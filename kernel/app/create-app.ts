@@ -90,7 +90,12 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
   const loaded = options.loaded ?? (await resolveConfig(options));
   const { config } = loaded;
   const log = createLogger({ level: config.log.level, stream: options.logStream, format: config.log.format });
-  const storage = await createStorage({ url: config.database.url, log, durability: durabilityOf(config.database) });
+  const storage = await createStorage({
+    url: config.database.url,
+    log,
+    durability: durabilityOf(config.database),
+    preparedStatements: config.database.postgres.prepared_statements,
+  });
   // Released newest first when the app closes or fails to start; a failure is logged, the rest still run.
   const releasers = createReleasers({ onError: (err) => log.error({ err }, 'release failed') });
   releasers.add(() => storage.close());

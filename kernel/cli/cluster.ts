@@ -46,7 +46,12 @@ type EngineSignalMessage = { type: 'apflow:signal'; signal: unknown };
 export async function runPrimary(loaded: LoadedConfig): Promise<void> {
   const { config } = loaded;
   const log = createLogger({ level: config.log.level });
-  const storage = await createStorage({ url: config.database.url, log, durability: durabilityOf(config.database) });
+  const storage = await createStorage({
+    url: config.database.url,
+    log,
+    durability: durabilityOf(config.database),
+    preparedStatements: config.database.postgres.prepared_statements,
+  });
   try {
     await storage.migrate();
   } finally {

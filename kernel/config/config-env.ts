@@ -36,6 +36,11 @@ export const envBindings: readonly EnvBinding[] = [
     type: 'string',
   },
   {
+    names: ['APFLOW_POSTGRES_PREPARED_STATEMENTS'],
+    path: ['database', 'postgres', 'prepared_statements'],
+    type: 'boolean',
+  },
+  {
     names: ['APFLOW_JWT_SECRET', 'AIPARTNERUPFLOW_JWT_SECRET', 'AIPARTNERUPFLOW_JWT_SECRET_KEY'],
     path: ['auth', 'jwt_secret'],
     type: 'string',

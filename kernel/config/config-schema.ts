@@ -59,6 +59,9 @@ export const KernelConfigSchema = Type.Object(
                 Type.Literal('remote_apply'),
               ]),
             ),
+            // The engine's statements prepared once per connection; off behind a pooler that
+            // cannot keep them (PgBouncer in transaction mode before 1.21).
+            prepared_statements: Type.Boolean({ default: true }),
           },
           { additionalProperties: false, default: {} },
         ),

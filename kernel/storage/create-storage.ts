@@ -33,7 +33,13 @@ const PING_TIMEOUT_MS = 2000;
  * start), `sqlite::memory:`, or `postgres(ql)://…`. Fails with APF_DATABASE_UNREACHABLE when
  * it cannot connect, naming the URL without its password.
  */
-export async function createStorage(options: { url: string; log: Logger; durability?: Durability }) {
+export async function createStorage(options: {
+  url: string;
+  log: Logger;
+  durability?: Durability;
+  /** PostgreSQL: prepare the engine's statements once per connection (`database.postgres.prepared_statements`). */
+  preparedStatements?: boolean;
+}) {
   const { url, log } = options;
   let database: OpenDatabase;
   try {
@@ -47,7 +53,9 @@ export async function createStorage(options: { url: string; log: Logger; durabil
   log.debug({ database: redactUrl(url) }, 'database open');
   const { dialect } = database;
   const retry = createTransientRetry(log);
-  const { sql, once, release } = createSql(dialect, database.manager, retry);
+  const { sql, once, release } = createSql(dialect, database.manager, retry, {
+    preparedStatements: options.preparedStatements !== false,
+  });
   const migrations = createMigrationRunner(sql, () => database.sequelize());
 
   return {

@@ -4,10 +4,18 @@ import { CommitUnknownError, isTransientConnectionError } from './transient-retr
 /** A statement that only reads (run again after a lost connection, it changes nothing). */
 const READ = /^\s*select\b/i;
 
-type PgClient = { query(sql: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> };
+type PgQuery = { name: string; text: string; values: unknown[] };
+type PgClient = {
+  query(sql: string | PgQuery, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
+};
 
-/** The PostgreSQL driver: a pooled connection per call or transaction. */
-export function postgresDriver(manager: ConnectionManager): Driver {
+/**
+ * The PostgreSQL driver: a pooled connection per call or transaction. With `prepare`, the
+ * statements of write transactions (the engine's turns: the same few texts over and over, their
+ * lists passed as arrays) are prepared once per connection and then only bound and run
+ * (see {@link preparedName}).
+ */
+export function postgresDriver(manager: ConnectionManager, options: { prepare: boolean }): Driver {
   const withClient = async <T>(use: (client: PgClient) => Promise<T>): Promise<T> => {
     const client = (await manager.getConnection({ type: 'write' })) as PgClient;
     try {
@@ -18,6 +26,11 @@ export function postgresDriver(manager: ConnectionManager): Driver {
   };
   const on = (client: PgClient) => async (sql: string, params: unknown[]) =>
     (await client.query(params.length ? numbered(sql) : sql, params)).rows;
+  const onPrepared = (client: PgClient) => async (sql: string, params: unknown[]) => {
+    const name = params.length ? preparedName(sql) : undefined;
+    if (name === undefined) return on(client)(sql, params);
+    return (await client.query({ name, text: numbered(sql), values: params })).rows;
+  };
   return {
     close: async () => undefined,
     // Outside a transaction a statement other than a SELECT commits by itself.
@@ -34,7 +47,7 @@ export function postgresDriver(manager: ConnectionManager): Driver {
       }),
     transaction: (work) =>
       withClient(async (client) => {
-        const query = on(client);
+        const query = (options.prepare ? onPrepared : on)(client);
         // Write transactions pick rows by key and probe trees through their indexes. Whatever the
         // planner's statistics say (none on a fresh table; skewed ones after a big tree, where
         // one root holds most rows), a sequential scan per probe is never the better plan there,
@@ -82,4 +95,26 @@ function numbered(sql: string): string {
     if (sql.length < 2000 && numberedCache.size < 500) numberedCache.set(sql, out);
   }
   return out;
+}
+
+/** Distinct statement texts prepared (per connection, as each first runs there), at most. */
+const PREPARED_MAX = 300;
+const preparedNames = new Map<string, string>();
+/** `SELECT *`, `RETURNING *`, `t.*`: a result shaped by the table's columns. */
+const ALL_COLUMNS = /(?:select|returning|,)\s*(?:\w+\.)?\*/i;
+
+/**
+ * The name a statement is prepared under, or undefined to send it unprepared. Unprepared: texts
+ * beyond the first {@link PREPARED_MAX} (a text built per call must not fill every connection with
+ * plans), and results of `*`: once a migration adds a column (another server upgrading first),
+ * PostgreSQL refuses to run such a prepared statement again ("cached plan must not change result
+ * type"); any other is planned again by itself after a schema change.
+ */
+function preparedName(sql: string): string | undefined {
+  let name = preparedNames.get(sql);
+  if (name === undefined && preparedNames.size < PREPARED_MAX && !ALL_COLUMNS.test(sql)) {
+    name = `apflow_${preparedNames.size + 1}`;
+    preparedNames.set(sql, name);
+  }
+  return name;
 }

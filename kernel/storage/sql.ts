@@ -31,9 +31,16 @@ export type SqlRunner = {
  * taken, and tasks.create gives a tree with taken ids fresh ones), so that call fails with
  * APF_UNAVAILABLE saying the write may or may not be stored.
  */
-export function createSql(dialect: 'sqlite' | 'postgres', manager: ConnectionManager, retry: TransientRetry) {
+export function createSql(
+  dialect: 'sqlite' | 'postgres',
+  manager: ConnectionManager,
+  retry: TransientRetry,
+  options: { preparedStatements?: boolean } = {},
+) {
   const pg = dialect === 'postgres';
-  const driver = pg ? postgresDriver(manager) : sqliteDriver(manager);
+  const driver = pg
+    ? postgresDriver(manager, { prepare: options.preparedStatements !== false })
+    : sqliteDriver(manager);
   return {
     sql: createRunners(pg, driver, retry),
     /** One statement, never retried (a health check reports what it finds). */
