@@ -20,12 +20,24 @@ export interface EngineSignal {
   c?: string[];
 }
 
+/** A select list and its parameters (see {@link SignalBus.inTransaction}). */
+export interface SqlNotice {
+  select: string;
+  params: unknown[];
+}
+
 /** How engines sharing a database reach each other. */
 export interface SignalBus {
   /** `listen` (PostgreSQL), `cluster` (the cluster primary relays), or `none` (one process). */
   readonly kind: 'listen' | 'cluster' | 'none';
   /** Sends with the transaction (delivered when it commits); PostgreSQL only. */
   sendInTransaction(runner: SqlRunner, signal: EngineSignal): Promise<void>;
+  /**
+   * What sends `signal` with the transaction as the select list of a statement (`pg_notify(?, ?), …`
+   * and its parameters), to ride on a statement the transaction runs anyway; null when this bus
+   * sends after the commit instead.
+   */
+  inTransaction(signal: EngineSignal): SqlNotice | null;
   /** Sends after the commit (the cluster relay). */
   sendAfterCommit(signal: EngineSignal): void;
   /** Hears other engines' signals; `null` means some may have been lost (reconnected). */
@@ -47,6 +59,12 @@ function pieces(signal: EngineSignal): EngineSignal[] {
   for (let i = 0; i < (signal.c?.length ?? 0); i += 100) out.push({ o: signal.o, c: signal.c?.slice(i, i + 100) });
   if (signal.r) out.push({ o: signal.o, r: 1 });
   return out;
+}
+
+/** `pg_notify` for every piece of `signal`, in one select list: a turn of a hundred trees needs several. */
+function notify(signal: EngineSignal): SqlNotice {
+  const sent = pieces(signal).map((piece) => JSON.stringify(piece));
+  return { select: sent.map(() => 'pg_notify(?, ?)').join(', '), params: sent.flatMap((text) => [CHANNEL, text]) };
 }
 
 /**
@@ -75,6 +93,7 @@ export async function createSignalBus(options: {
     return {
       kind: 'cluster',
       sendInTransaction: async () => undefined,
+      inTransaction: () => null,
       sendAfterCommit: (signal) => void process.send?.({ type: 'apflow:signal', signal }),
       onSignal,
       close: async () => void process.off('message', onMessage),
@@ -83,6 +102,7 @@ export async function createSignalBus(options: {
   return {
     kind: 'none',
     sendInTransaction: async () => undefined,
+    inTransaction: () => null,
     sendAfterCommit: () => undefined,
     onSignal,
     close: async () => undefined,
@@ -134,13 +154,10 @@ async function listenBus(
   return {
     kind: 'listen',
     async sendInTransaction(runner, signal) {
-      // Every piece in one round trip: a turn of a hundred trees needs several.
-      const sent = pieces(signal).map((piece) => JSON.stringify(piece));
-      await runner.run(
-        `SELECT ${sent.map(() => 'pg_notify(?, ?)').join(', ')}`,
-        sent.flatMap((text) => [CHANNEL, text]),
-      );
+      const notice = notify(signal);
+      await runner.run(`SELECT ${notice.select}`, notice.params);
     },
+    inTransaction: notify,
     sendAfterCommit: () => undefined,
     onSignal,
     async close() {

@@ -30,10 +30,12 @@ export function createTransactor(options: {
         sql.write(async (runner) => {
           const tx = createTreeTx({ sql, runner, owner, shapes, now: new Date().toISOString() });
           const value = await work(tx);
-          const events = await tx.commit();
-          const signal = signalOf(owner, events, tx.notes);
-          if (signal) await signals.sendInTransaction(runner, signal);
-          return { value, events, signal };
+          let signal: EngineSignal | null = null;
+          const events = await tx.commit((written) => {
+            signal = signalOf(owner, written, tx.notes);
+            return signal && signals.inTransaction(signal);
+          });
+          return { value, events, signal: signal as EngineSignal | null };
         }),
       (turn) => ({ 'apflow.db.events': turn.events.length, 'apflow.db.dialect': sql.dialect }),
     );

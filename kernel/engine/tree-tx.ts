@@ -5,6 +5,7 @@ import { insertEvents } from '../storage/queries/task-events.ts';
 import { updateTasks } from '../storage/queries/update-tasks.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
 import { eventJson, makeEvent, type EventSubject } from './task-events.ts';
+import type { SqlNotice } from './signal-bus.ts';
 import type { ShapeCache, TreeShape } from './tree-shape.ts';
 
 /** What one engine transaction needs. */
@@ -104,14 +105,18 @@ export function createTreeTx(ctx: TreeTxContext) {
       root.shape_rev += 1;
       this.set(rootId, { shape_rev: root.shape_rev });
     },
-    /** Writes everything (task changes, event counters, events); returns the events, in order. */
-    async commit(): Promise<TaskEvent[]> {
+    /**
+     * Writes everything (task changes, event counters, events); returns the events, in order.
+     * `notice` gives what the others should hear of them (see signal-bus.ts): it rides on the
+     * events' insert, one round trip for both.
+     */
+    async commit(notice?: (events: readonly TaskEvent[]) => SqlNotice | null): Promise<TaskEvent[]> {
       for (const event of events) {
         const root = roots.get(event.root_task_id) as RootLock;
         if (root.event_seq !== storedSeqs.get(root.id)) this.set(root.id, { event_seq: root.event_seq });
       }
       await this.sync();
-      await insertEvents(sql, runner, events, eventJson);
+      await insertEvents(sql, runner, events, eventJson, notice?.(events));
       return events;
     },
   };

@@ -11,19 +11,23 @@ export async function insertEvents(
   runner: SqlRunner,
   events: readonly TaskEvent[],
   json: (event: TaskEvent) => string = JSON.stringify,
+  also?: { select: string; params: unknown[] } | null,
 ): Promise<void> {
-  for (const chunk of chunks(events, 200)) {
+  const all = chunks(events, 200);
+  for (const [i, chunk] of all.entries()) {
     const [from, params] = sql.table(
       'v',
       ['text', 'integer', 'text', 'text', 'jsonb', 'timestamptz'],
       chunk.map((event) => [event.root_task_id, event.seq, event.task_id, event.type, json(event), event.timestamp]),
     );
-    await runner.run(
-      `INSERT INTO apflow_task_events (root_task_id, seq, task_id, type, event, created_at)
-         SELECT v.column1, v.column2, v.column3, v.column4, ${sql.valueOf('v.column5', 'jsonb')}, ${sql.valueOf('v.column6', 'timestamptz')} FROM ${from}`,
-      params,
-    );
+    const insert = `INSERT INTO apflow_task_events (root_task_id, seq, task_id, type, event, created_at)
+         SELECT v.column1, v.column2, v.column3, v.column4, ${sql.valueOf('v.column5', 'jsonb')}, ${sql.valueOf('v.column6', 'timestamptz')} FROM ${from}`;
+    // `also` rides on the last insert (PostgreSQL runs a WITH's INSERT whether or not it is read).
+    if (also && i === all.length - 1)
+      await runner.run(`WITH written AS (${insert}) SELECT ${also.select}`, [...params, ...also.params]);
+    else await runner.run(insert, params);
   }
+  if (also && all.length === 0) await runner.run(`SELECT ${also.select}`, also.params);
 }
 
 /** The events of a tree after `afterSeq`, in order (at most `limit`). */

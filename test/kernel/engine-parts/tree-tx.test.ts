@@ -112,6 +112,7 @@ test('the transactor signals what the other engines need to hear of a commit, an
   const bus: SignalBus = {
     kind: 'cluster',
     sendInTransaction: async () => undefined,
+    inTransaction: () => null,
     sendAfterCommit: (signal) => void sent.push(signal),
     onSignal: () => () => undefined,
     close: async () => undefined,

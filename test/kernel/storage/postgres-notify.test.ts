@@ -1,0 +1,69 @@
+/**
+ * PostgreSQL: what the other servers must hear of a turn (`pg_notify`) rides on the turn's insert
+ * of its events, one round trip for both; another server on the database hears every event live.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import type { TaskEvent } from 'apflow';
+import { testDatabases } from '../../databases.ts';
+import { repoRoot, started, testApp } from '../../helpers.ts';
+
+const fixtures = join(repoRoot, 'test', 'fixtures', 'executors');
+const postgres = testDatabases().find((db) => db.name === 'postgres');
+
+describe('PostgreSQL notifications of a turn', { skip: postgres ? false : 'no test PostgreSQL' }, () => {
+  test("ride on the events' insert, and another server follows the run live from them", async (t) => {
+    const url = await (postgres as NonNullable<typeof postgres>).create(t);
+    const settings = { database: { url }, executors: { dirs: [fixtures] } };
+    const [runner, watcher] = [await testApp(t, settings), await testApp(t, settings)];
+    const statements: string[] = [];
+    const write = runner.storage.sql.write.bind(runner.storage.sql);
+    runner.storage.sql.write = (work) =>
+      write((sql) =>
+        work({
+          select: (text, params) => (statements.push(text), sql.select(text, params)),
+          run: (text, params) => (statements.push(text), sql.run(text, params)),
+        }),
+      ) as never;
+    const tasks = [
+      { id: 'heard', name: 'heard', schemas: { method: 'noop' } },
+      ...Array.from({ length: 5 }, (_, i) => ({
+        id: `heard-${i}`,
+        name: `child ${i}`,
+        parent_id: 'heard',
+        schemas: { method: 'noop' },
+      })),
+    ];
+    // The watcher follows the tree before it exists: it learns of every event from notifications.
+    const heard: TaskEvent[] = [];
+    const ended = new Promise<void>((resolve) => {
+      const following = watcher.engine.follow('heard', 0, (event) => {
+        heard.push(event);
+        if (event.type === 'final') {
+          following.stop();
+          resolve();
+        }
+      });
+    });
+    const run = started(await runner.engine.execute({ tasks }));
+    assert.equal((await run.done).status, 'completed');
+    await ended;
+    assert.deepEqual(
+      heard.map((event) => event.seq),
+      heard.map((_, i) => i + 1),
+      'every event, in order',
+    );
+    assert.equal(
+      statements.filter((text) => /^\s*SELECT pg_notify/.test(text)).length,
+      0,
+      'no statement of its own for the notifications',
+    );
+    assert.ok(
+      statements.some(
+        (text) => /^WITH written AS \(INSERT INTO apflow_task_events/.test(text) && text.includes('pg_notify'),
+      ),
+      statements.join('\n'),
+    );
+  });
+});
