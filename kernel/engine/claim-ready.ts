@@ -57,10 +57,11 @@ export async function claimReady(
     limit,
     usersAtLimit: atLimit,
   });
-  // Fewer than asked for: every claimable task was among them (limits counted aside). Only on
-  // SQLite, whose one writer sees every row: PostgreSQL's SKIP LOCKED passes over rows another
-  // transaction holds, and that one may leave them ready without saying so.
-  let drained = tx.sql.dialect === 'sqlite' && !counted && candidates.length < limit;
+  // Fewer than asked for: every claimable task was among them (limits counted aside). On
+  // PostgreSQL, SKIP LOCKED passed over rows other transactions hold: those that ready tasks and
+  // leave some unclaimed say so when they commit (the `wake` note), and so does a claim that
+  // leaves rows it locked (below); anything else is found by the next heartbeat's claim.
+  let drained = !counted && candidates.length < limit;
   const picked: typeof candidates = [];
   for (const candidate of candidates) {
     if (picked.length >= slots) break;
@@ -91,6 +92,10 @@ export async function claimReady(
   const deps = new Map(
     (depIds.length ? await selectRowsIn(tx.sql, tx.runner, depIds) : []).map((row) => [row.id, row]),
   );
+  // Candidates locked here and left ready (their tree held by another transaction): the other
+  // engines' claims passed over them, and must look again after this commit. (Claims that count
+  // running tasks take turns under one lock and never skip a claim: nothing to say to them.)
+  if (tx.sql.dialect === 'postgres' && !counted && rows.length < candidates.length) tx.notes.wake = true;
   const order = new Map(picked.map((candidate, i) => [candidate.id, i]));
   rows.sort((a, b) => (order.get(a.id) as number) - (order.get(b.id) as number));
   for (const row of rows) {
