@@ -280,3 +280,20 @@ export function started(answer: ExecuteAnswer): ExecuteStarted {
   if (!answer.started) throw new Error(`Task ${answer.root_task_id} is already running`);
   return answer;
 }
+
+/**
+ * Records the text of every statement the write transactions of `sql` run (an app's
+ * `storage.sql`, or the engine parts' `sql`) until `stop()`.
+ */
+export function recordWrites(sql: App['storage']['sql']): { statements: string[]; stop(): void } {
+  const statements: string[] = [];
+  const write = sql.write;
+  sql.write = (work) =>
+    write.call(sql, (runner) =>
+      work({
+        select: (text, params) => (statements.push(text), runner.select(text, params)),
+        run: (text, params) => (statements.push(text), runner.run(text, params)),
+      }),
+    ) as never;
+  return { statements, stop: () => void (sql.write = write) };
+}

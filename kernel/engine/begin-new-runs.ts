@@ -51,8 +51,7 @@ export async function beginNewRuns(
   const claimed: TaskRow[] = [];
   const runs = starts.map((start, i): RunBegun | null => {
     if (failed.has(i)) return null;
-    const { runId, shape, ready, rows } = prepared[i] as ReturnType<typeof enterRun>;
-    const taken = (prepared[i] as ReturnType<typeof enterRun>).claimed;
+    const { runId, shape, ready, rows, claimed: taken } = prepared[i] as ReturnType<typeof enterRun>;
     const root = rows[0] as TaskRow;
     tx.holdNew(
       { id: root.id, event_seq: 0, run_id: runId, run_state: 'running', status: root.status, shape_rev: 0 },

@@ -6,6 +6,7 @@ import type { Transact } from '../../../kernel/engine/transactor.ts';
 import { createWorkLoop, type WorkLoop } from '../../../kernel/engine/work-loop.ts';
 import type { ExecutorContext } from '../../../kernel/executors/define-executor.ts';
 import { buildTaskTree } from '../../../kernel/tasks/build-task-tree.ts';
+import { recordWrites } from '../../helpers.ts';
 import { begun, committedView, engineCore, engineParts, type Parts, type TaskSpec } from './parts.ts';
 
 /** What a task does when it runs: by task id; a task without an entry returns its id. */
@@ -212,17 +213,9 @@ test('a new tree goes in with its ready tasks claimed up to the free slots, star
     { id: 'e', name: 'e', parent_id: 'r', schemas: { method: 'probe' }, dependencies: [{ id: 'a', required: false }] },
   ]);
   // The statements of the turn that begins it (nothing else writes before its tasks start).
-  const statements: string[] = [];
-  const write = parts.sql.write.bind(parts.sql);
-  parts.sql.write = (work) =>
-    write((runner) =>
-      work({
-        select: (text, params) => (statements.push(text), runner.select(text, params)),
-        run: (text, params) => (statements.push(text), runner.run(text, params)),
-      }),
-    ) as never;
+  const { statements, stop } = recordWrites(parts.sql);
   const run = begun(await loop.begin({ taskId: 'r', pinnedTo: core.owner, create: rows }));
-  parts.sql.write = write;
+  stop();
   assert.equal(run.lastSeq, run.firstSeq + 2, 'the insert took two tasks, its two free slots');
   const taskWrites = statements.filter((text) => /apflow_tasks/.test(text)).map((text) => text.split(' (')[0]);
   assert.deepEqual(taskWrites, ['INSERT INTO apflow_tasks'], 'no claim and no counter update after the insert');

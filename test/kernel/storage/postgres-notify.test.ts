@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { TaskEvent } from 'apflow';
 import { testDatabases } from '../../databases.ts';
-import { repoRoot, started, testApp } from '../../helpers.ts';
+import { recordWrites, repoRoot, started, testApp } from '../../helpers.ts';
 
 const fixtures = join(repoRoot, 'test', 'fixtures', 'executors');
 const postgres = testDatabases().find((db) => db.name === 'postgres');
@@ -17,15 +17,7 @@ describe('PostgreSQL notifications of a turn', { skip: postgres ? false : 'no te
     const url = await (postgres as NonNullable<typeof postgres>).create(t);
     const settings = { database: { url }, executors: { dirs: [fixtures] } };
     const [runner, watcher] = [await testApp(t, settings), await testApp(t, settings)];
-    const statements: string[] = [];
-    const write = runner.storage.sql.write.bind(runner.storage.sql);
-    runner.storage.sql.write = (work) =>
-      write((sql) =>
-        work({
-          select: (text, params) => (statements.push(text), sql.select(text, params)),
-          run: (text, params) => (statements.push(text), sql.run(text, params)),
-        }),
-      ) as never;
+    const { statements } = recordWrites(runner.storage.sql);
     const tasks = [
       { id: 'heard', name: 'heard', schemas: { method: 'noop' } },
       ...Array.from({ length: 5 }, (_, i) => ({
