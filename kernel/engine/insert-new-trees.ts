@@ -1,5 +1,5 @@
 import { deleteTasks } from '../storage/queries/delete-tasks.ts';
-import { insertFreeTasks } from '../storage/queries/insert-tasks.ts';
+import { insertFreeTasks, insertTasks } from '../storage/queries/insert-tasks.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
 import type { TreeTx } from './tree-tx.ts';
 
@@ -9,10 +9,17 @@ import type { TreeTx } from './tree-tx.ts';
  * taken meanwhile, by another server's tree or by another tree of this turn) is removed again and
  * reported: its run is answered with {@link TreesNotInserted}, so its caller creates it the
  * ordinary way (fresh ids for taken ones). Returns the indexes of the trees not inserted.
+ *
+ * In a write made at once (`tx.atOnce`) nothing is read back: a taken id fails the whole write,
+ * and the work loop begins its runs again in an ordinary turn.
  */
 export async function insertNewTrees(tx: TreeTx, trees: readonly (readonly TaskRow[])[]): Promise<Set<number>> {
   const failed = new Set<number>();
   if (trees.length === 0) return failed;
+  if (tx.atOnce) {
+    await insertTasks(tx.sql, tx.runner, trees.flat());
+    return failed;
+  }
   const inserted = await insertFreeTasks(tx.sql, tx.runner, trees.flat());
   // Rows go in in order: an id given twice in the statement was stored for its first tree only.
   const storedFor = new Map<string, number>();

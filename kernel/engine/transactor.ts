@@ -1,12 +1,16 @@
 import type { TaskEvent } from '../hooks/hook-types.ts';
-import type { Sql } from '../storage/sql.ts';
+import type { Sql, SqlRunner } from '../storage/sql.ts';
 import { traceTurn } from '../telemetry/spans.ts';
 import type { EngineSignal, SignalBus } from './signal-bus.ts';
 import { createTreeTx, type TreeTx } from './tree-tx.ts';
 import type { ShapeCache } from './tree-shape.ts';
 
-/** Runs one engine transaction over trees (see {@link createTransactor}). */
-export type Transact = <T>(work: (tx: TreeTx) => Promise<T>) => Promise<T>;
+/**
+ * Runs one engine transaction over trees (see {@link createTransactor}). With `atOnce`, `work`
+ * only writes (new trees and their events; it reads nothing back), and what it writes goes as
+ * one atomic write (`sql.writeAtOnce`: on PostgreSQL one statement, no BEGIN and COMMIT).
+ */
+export type Transact = <T>(work: (tx: TreeTx) => Promise<T>, options?: { atOnce?: boolean }) => Promise<T>;
 
 /**
  * How the engine writes: `work` runs in one write transaction over trees; what it committed is
@@ -24,19 +28,19 @@ export function createTransactor(options: {
   readied: () => void;
 }): Transact {
   const { sql, owner, shapes, signals } = options;
-  return async (work) => {
+  return async (work, { atOnce = false } = {}) => {
+    const attempt = async (runner: SqlRunner) => {
+      const tx = createTreeTx({ sql, runner, owner, shapes, now: new Date().toISOString(), atOnce });
+      const value = await work(tx);
+      let signal: EngineSignal | null = null;
+      const events = await tx.commit((written) => {
+        signal = signalOf(owner, written, tx.notes);
+        return signal && signals.inTransaction(signal);
+      });
+      return { value, events, signal: signal as EngineSignal | null };
+    };
     const committed = await traceTurn(
-      () =>
-        sql.write(async (runner) => {
-          const tx = createTreeTx({ sql, runner, owner, shapes, now: new Date().toISOString() });
-          const value = await work(tx);
-          let signal: EngineSignal | null = null;
-          const events = await tx.commit((written) => {
-            signal = signalOf(owner, written, tx.notes);
-            return signal && signals.inTransaction(signal);
-          });
-          return { value, events, signal: signal as EngineSignal | null };
-        }),
+      () => (atOnce ? sql.writeAtOnce(attempt) : sql.write(attempt)),
       (turn) => ({ 'apflow.db.events': turn.events.length, 'apflow.db.dialect': sql.dialect }),
     );
     if (committed.signal) signals.sendAfterCommit(committed.signal);

@@ -17,6 +17,11 @@ export interface TreeTxContext {
   shapes: ShapeCache;
   /** The transaction's clock (ISO). */
   now: string;
+  /**
+   * Its writes go as one (`sql.writeAtOnce`): nothing is read, and no stored row is changed (on
+   * PostgreSQL one statement's parts do not see each other's rows).
+   */
+  atOnce?: boolean;
 }
 
 /**
@@ -72,6 +77,7 @@ export function createTreeTx(ctx: TreeTxContext) {
     },
     /** Sets columns of a task (merged with this transaction's other changes to it). */
     set(id: string, change: Partial<TaskRow>): void {
+      if (ctx.atOnce) throw new Error(`internal: a change to task ${id} in a write made at once`);
       const current = changes.get(id);
       if (current) Object.assign(current, change);
       else changes.set(id, { ...change });

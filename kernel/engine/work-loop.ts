@@ -1,5 +1,6 @@
 import type { TaskRow } from '../tasks/task-record.ts';
-import { beginRuns, type RunBegun, type RunToBegin } from './begin-runs.ts';
+import type { RunBegun, RunToBegin } from './begin-runs.ts';
+import { beginAll, type PendingBegin } from './begin-all.ts';
 import { claimReady } from './claim-ready.ts';
 import { leaseUntil, type EngineCore } from './engine-core.ts';
 import { createRunningTasks } from './running-tasks.ts';
@@ -8,15 +9,7 @@ import type { TreeTx } from './tree-tx.ts';
 import { createWakeTimes } from './wake-times.ts';
 import { writeReports, type Report } from './write-reports.ts';
 import { TreesNotInserted } from './insert-new-trees.ts';
-import { beginNewRuns, type NewRunToBegin } from './begin-new-runs.ts';
-
-/** A run to begin with the next turn, and who waits for the answer. */
-interface PendingBegin {
-  run: RunToBegin;
-  /** Called with the answer once committed, before any task of the run is launched here. */
-  answer: (begun: RunBegun) => void;
-  failed: (error: unknown) => void;
-}
+import { CommitUnknownError } from '../storage/transient-retry.ts';
 
 /** What one turn decided; applied by {@link createWorkLoop}'s `apply` once it committed. */
 interface TurnResult {
@@ -58,6 +51,19 @@ export function createWorkLoop(core: EngineCore) {
    */
   let readyNews = 1;
   let drainedAt = 0;
+  /** The next turn is an ordinary one (one made at once failed). */
+  let plainNext = false;
+  /**
+   * Whether a turn may be written at once (`Transact`'s `atOnce`: on PostgreSQL one statement):
+   * when it only begins new trees — a job's start — and has nothing to claim. Under per-user or
+   * cluster limits a new tree's tasks go in unclaimed, for the claim that counts them.
+   */
+  const mayGoAtOnce = (batch: readonly Report[], begin: readonly PendingBegin[]) =>
+    batch.length === 0 &&
+    begin.length > 0 &&
+    !limited &&
+    drainedAt === readyNews &&
+    begin.every((pending) => pending.run.create);
   /** Tasks claimed while closing: handed back, never launched. */
   const handBack: TaskRow[] = [];
   // Per-user or cluster limits count every claim in the database: no follow-ons then.
@@ -112,33 +118,21 @@ export function createWorkLoop(core: EngineCore) {
     for (const report of batch)
       if (report.kind === 'follow-on')
         Object.assign(report.followOn.row, { lease_expires_at: leaseUntil(core), started_at: tx.now });
-    // New trees go in already begun; stored ones are locked, read and begun together.
-    const creating = begin.filter((pending) => pending.run.create);
-    const stored = creating.length ? begin.filter((pending) => !pending.run.create) : begin;
-    const fresh = await beginNewRuns(
-      tx,
-      creating.map((pending) => pending.run as NewRunToBegin),
-      { slots: limited ? 0 : freeSlots(), leaseUntil: leaseUntil(core) },
-    );
-    const notInserted = new Set(creating.filter((_, i) => fresh.runs[i] === null));
-    const begun = stored.length
-      ? await beginRuns(
-          tx,
-          stored.map((pending) => pending.run),
-        )
-      : { runs: [], readied: 0 };
-    const starting = [...creating.filter((pending) => !notInserted.has(pending)), ...stored];
-    const runs = [...fresh.runs.filter((run): run is RunBegun => run !== null), ...begun.runs];
+    const { starting, runs, notInserted, ...started } = await beginAll(tx, begin, {
+      slots: limited ? 0 : freeSlots(),
+      leaseUntil: leaseUntil(core),
+    });
     const written = await writeReports(tx, batch);
-    const readied = written.readied + begun.readied + fresh.readied;
+    const readied = written.readied + started.readied;
     // Counted now, not when the turn was asked for: other transactions may have claimed meanwhile.
+    // A turn made at once reads nothing: ready tasks it leaves wake a turn that claims (below).
     const claim =
-      drainedAt === heard && readied === 0
+      tx.atOnce || (drainedAt === heard && readied === 0)
         ? { rows: [], drained: false }
         : await claimReady(
             tx,
             {
-              slots: freeSlots() - fresh.claimed.length,
+              slots: freeSlots() - started.taken.length,
               perUser: settings.per_user_concurrency,
               cluster: settings.cluster_concurrency,
               pinnedOnly: core.mode === 'command',
@@ -154,7 +148,7 @@ export function createWorkLoop(core: EngineCore) {
       notInserted,
       refused: written.refused,
       claimed: claim.rows,
-      taken: fresh.claimed,
+      taken: started.taken,
       ...(claim.drained ? { drainedAt: heard } : {}),
     };
   };
@@ -219,11 +213,19 @@ export function createWorkLoop(core: EngineCore) {
       reports = [];
       begins = [];
       running.forgetEarlyAborts();
+      const atOnce = !plainNext && mayGoAtOnce(batch, begin);
+      plainNext = false;
       let result: TurnResult;
       try {
-        result = await core.transact((tx) => turn(tx, batch, begin));
+        result = await core.transact((tx) => turn(tx, batch, begin), { atOnce });
         failures = 0;
       } catch (error) {
+        if (atOnce && !(error instanceof CommitUnknownError)) {
+          // Nothing was written (an id was taken, say): the same begins go in an ordinary turn.
+          begins = [...begin, ...begins];
+          plainNext = again = true;
+          continue;
+        }
         failures++;
         log.error({ err: error, attempt: failures }, 'task write failed; retrying');
         reports = [...batch, ...reports];

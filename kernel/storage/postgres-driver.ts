@@ -36,6 +36,10 @@ export function postgresDriver(manager: ConnectionManager, options: { prepare: b
     // Outside a transaction a statement other than a SELECT commits by itself.
     query: (sql, params) =>
       withClient((client) => (READ.test(sql) ? on(client)(sql, params) : committing(() => on(client)(sql, params)))),
+    commitOne: (sql, params) =>
+      withClient(
+        async (client) => void (await committing(() => (options.prepare ? onPrepared : on)(client)(sql, params))),
+      ),
     session: (open, close, work) =>
       withClient(async (client) => {
         await client.query(open, []);

@@ -6,6 +6,8 @@ export type Rows = Record<string, unknown>[];
 /** The few calls apflow makes on a driver connection. */
 export interface Driver {
   query(sql: string, params: unknown[]): Promise<Rows>;
+  /** One write that commits by itself, prepared where the driver keeps statements prepared. */
+  commitOne(sql: string, params: unknown[]): Promise<void>;
   /** Runs `open` and `close` on one connection around `work` (which may use any connection). */
   session<T>(open: string, close: string, work: () => Promise<T>): Promise<T>;
   /** Runs `work` in a transaction on one connection. */

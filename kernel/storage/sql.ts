@@ -1,3 +1,4 @@
+import { collectingRunner, oneStatement, ONE_STATEMENT_PARTS } from './one-statement.ts';
 import { postgresDriver } from './postgres-driver.ts';
 import { runnerOf, type ConnectionManager, type Driver } from './sql-driver.ts';
 import { sqliteDriver } from './sqlite-driver.ts';
@@ -58,6 +59,14 @@ function createRunners(pg: boolean, driver: Driver, retry: TransientRetry) {
     run: (sql: string, params?: unknown[]) => retry.run('run', () => once.run(sql, params)),
   };
   let queue: Promise<unknown> = Promise.resolve();
+  /** Runs `attempt` (again if the connection is lost before its commit) after the writes queued before it. */
+  const queued = <T>(attempt: () => Promise<T>): Promise<T> => {
+    // The bound counts from the call: a write queued behind retrying ones does not wait longer.
+    const since = Date.now();
+    const next = queue.then(() => retry.run('write', attempt, since));
+    queue = next.catch(() => undefined);
+    return next;
+  };
 
   return {
     dialect: pg ? ('postgres' as const) : ('sqlite' as const),
@@ -116,11 +125,27 @@ function createRunners(pg: boolean, driver: Driver, retry: TransientRetry) {
      * again, in a new transaction, if the connection is lost before the commit.
      */
     write<T>(work: (sql: SqlRunner) => Promise<T>): Promise<T> {
-      // The bound counts from the call: a write queued behind retrying ones does not wait longer.
-      const since = Date.now();
-      const next = queue.then(() => retry.run('write', () => driver.transaction(work), since));
-      queue = next.catch(() => undefined);
-      return next;
+      return queued(() => driver.transaction(work));
+    },
+    /**
+     * Like {@link write}, for `work` that only writes: its runner collects the writes (and refuses
+     * reads), sent once `work` is done as one atomic write. On PostgreSQL a few are one statement
+     * that commits by itself (one-statement.ts: no BEGIN and COMMIT round trips); more, or several
+     * on SQLite, where a transaction costs no round trip, go in a transaction. The writes must
+     * touch different rows (on PostgreSQL none sees another's changes).
+     */
+    writeAtOnce<T>(work: (sql: SqlRunner) => Promise<T>): Promise<T> {
+      return queued(async () => {
+        const statements: Statement[] = [];
+        const value = await work(collectingRunner(statements));
+        if (statements.length === 1 || (pg && statements.length > 0 && statements.length <= ONE_STATEMENT_PARTS))
+          await driver.commitOne(...oneStatement(statements));
+        else if (statements.length)
+          await driver.transaction(async (on) => {
+            for (const statement of statements) await on.run(...statement);
+          });
+        return value;
+      });
     },
     /**
      * Runs the statements `statements()` makes as one atomic write beside the serialised ones

@@ -28,6 +28,7 @@ export function sqliteDriver(manager: ConnectionManager): Driver {
   return {
     query,
     close: async () => statements.close(),
+    commitOne: async (sql, params) => void (await query(sql, params)),
     async session(open, close, work) {
       await query(open, []);
       try {

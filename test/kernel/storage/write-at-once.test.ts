@@ -1,0 +1,135 @@
+/**
+ * `sql.writeAtOnce`: writes collected while its work runs go as one atomic write; on PostgreSQL a
+ * few of them as a single statement (no BEGIN, no COMMIT). A job's start (`engine.execute({ tasks })`
+ * with nothing else to write) goes that way: the tree, its events and their notification in one
+ * statement, which another server hears.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, test, type TestContext } from 'node:test';
+import pg from 'pg';
+import type { TaskEvent } from 'apflow';
+import { createLogger } from '../../../kernel/internal/logger.ts';
+import { createStorage, type Storage } from '../../../kernel/storage/create-storage.ts';
+import { testDatabases } from '../../databases.ts';
+import { repoRoot, started, testApp } from '../../helpers.ts';
+
+const fixtures = join(repoRoot, 'test', 'fixtures', 'executors');
+
+/** A statement this process sent to PostgreSQL, and on which connection. */
+type Sent = { client: pg.Client; text: string };
+
+/** The statements this process sends to PostgreSQL while `work` runs (every pg client's queries). */
+async function sentDuring<T>(work: () => Promise<T>): Promise<{ value: T; sent: Sent[] }> {
+  const sent: Sent[] = [];
+  const query = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const first = args[0] as string | { text?: string };
+    sent.push({ client: this, text: typeof first === 'string' ? first : (first.text ?? '') });
+    return (query as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof query;
+  try {
+    return { value: await work(), sent };
+  } finally {
+    pg.Client.prototype.query = query;
+  }
+}
+
+/** Storage alone on a fresh database (no engine writing beside the test), with two tables of its own. */
+async function tables(t: TestContext, url: string): Promise<Storage> {
+  const storage = await createStorage({ url, log: createLogger({ level: 'silent', format: 'json' }) });
+  t.after(() => storage.close());
+  await storage.sql.run('CREATE TABLE at_once_a (id TEXT PRIMARY KEY)');
+  await storage.sql.run('CREATE TABLE at_once_b (id TEXT PRIMARY KEY)');
+  return storage;
+}
+
+const ids = async ({ sql }: Storage, table: string) =>
+  (await sql.select<{ id: string }>(`SELECT id FROM ${table} ORDER BY id`)).map((row) => row.id);
+
+for (const db of testDatabases()) {
+  describe(`sql.writeAtOnce on ${db.name}`, () => {
+    test('writes all or nothing, returns what its work returned, and refuses reads', async (t) => {
+      const app = await tables(t, await db.create(t));
+      const { sql } = app;
+      const value = await sql.writeAtOnce(async (runner) => {
+        await runner.run('INSERT INTO at_once_a (id) VALUES (?)', ['a1']);
+        await runner.run('INSERT INTO at_once_b (id) VALUES (?), (?)', ['b1', 'b2']);
+        return 'written';
+      });
+      assert.equal(value, 'written');
+      assert.deepEqual(await ids(app, 'at_once_a'), ['a1']);
+      assert.deepEqual(await ids(app, 'at_once_b'), ['b1', 'b2']);
+      // The second write's key is taken: the first one's row is not stored either.
+      await assert.rejects(
+        sql.writeAtOnce(async (runner) => {
+          await runner.run('INSERT INTO at_once_a (id) VALUES (?)', ['a2']);
+          await runner.run('INSERT INTO at_once_b (id) VALUES (?)', ['b1']);
+        }),
+        /unique|duplicate/i,
+      );
+      assert.deepEqual(await ids(app, 'at_once_a'), ['a1']);
+      await assert.rejects(
+        sql.writeAtOnce(async (runner) => {
+          await runner.run('INSERT INTO at_once_a (id) VALUES (?)', ['a3']);
+          await runner.select('SELECT id FROM at_once_b');
+        }),
+        /a read inside a write made at once/,
+      );
+      assert.deepEqual(await ids(app, 'at_once_a'), ['a1'], 'nothing written by work that failed');
+    });
+  });
+}
+
+const postgres = testDatabases().find((db) => db.name === 'postgres');
+
+describe('writes at once on PostgreSQL', { skip: postgres ? false : 'no test PostgreSQL' }, () => {
+  test('a few writes are one statement, without BEGIN or COMMIT', async (t) => {
+    const app = await tables(t, await (postgres as NonNullable<typeof postgres>).create(t));
+    await app.sql.select('SELECT 1 AS one'); // the connection is open before
+    const { sent } = await sentDuring(() =>
+      app.sql.writeAtOnce(async (runner) => {
+        await runner.run('INSERT INTO at_once_a (id) VALUES (?)', ['a1']);
+        await runner.run('INSERT INTO at_once_b (id) VALUES (?)', ['b1']);
+      }),
+    );
+    assert.deepEqual(
+      sent.map(({ text }) => text),
+      ['WITH w1 AS (INSERT INTO at_once_a (id) VALUES ($1)) INSERT INTO at_once_b (id) VALUES ($2)'],
+    );
+    assert.deepEqual([await ids(app, 'at_once_a'), await ids(app, 'at_once_b')], [['a1'], ['b1']]);
+  });
+
+  test("a job's start is one statement, and another server hears its events", async (t) => {
+    const url = await (postgres as NonNullable<typeof postgres>).create(t);
+    const settings = { database: { url }, executors: { dirs: [fixtures] } };
+    const [runner, watcher] = [await testApp(t, settings), await testApp(t, settings)];
+    // A first job, so that nothing of the servers' start is left to write.
+    await started(await runner.engine.execute({ tasks: [{ name: 'first', schemas: { method: 'noop' } }] })).done;
+    const heard: TaskEvent[] = [];
+    const ended = new Promise<void>((resolve) => {
+      const following = watcher.engine.follow('job', 0, (event) => {
+        heard.push(event);
+        if (event.type === 'final') resolve(following.stop());
+      });
+    });
+    const tasks = [{ id: 'job', name: 'job', schemas: { method: 'noop' } }];
+    const { value, sent } = await sentDuring(() => runner.engine.execute({ tasks }));
+    // Both servers work beside it (heartbeats, the watcher's reads): what matters is its connection.
+    const insert = sent.find(({ text }) => text.includes('INSERT INTO apflow_tasks'));
+    assert.ok(insert, 'the job was inserted');
+    const onIt = sent.filter(({ client }) => client === insert.client);
+    const at = onIt.indexOf(insert);
+    assert.doesNotMatch(onIt[at - 1]?.text ?? '', /^BEGIN/, 'no BEGIN before it');
+    assert.doesNotMatch(onIt[at + 1]?.text ?? '', /^(COMMIT|WITH|INSERT)/, 'nothing of it after it');
+    const statement = insert.text;
+    assert.match(statement, /^WITH w1 AS \(INSERT INTO apflow_tasks .*written AS \(INSERT INTO apflow_task_events/s);
+    assert.match(statement, /pg_notify/);
+    assert.equal((await started(value).done).status, 'completed');
+    await ended;
+    assert.deepEqual(
+      heard.map((event) => `${event.seq}:${event.type}`),
+      ['1:progress', '2:task_start', '3:task_completed', '4:final'],
+    );
+  });
+});
