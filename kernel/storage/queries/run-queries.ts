@@ -196,10 +196,16 @@ export async function selectPlaces(runner: SqlRunner, rootId: string): Promise<T
   }));
 }
 
+/** The unfinished statuses as a plain `IN` list, for probes that should seek a status index. */
+const unfinished = UNFINISHED_STATUSES.map((status) => `'${status}'`).join(', ');
+
 /**
  * Of `ids`, the tasks still waiting to be made ready (pending, not ready yet), each with whether
  * an unfinished child in its run still holds it back. EXISTS stops at the first unfinished
- * child: a parent of thousands costs one index probe.
+ * child, and the child's status is a plain `IN` (not {@link statusAmong}'s, hidden from indexes):
+ * the `(parent_id, status)` index seeks to the unfinished children at once, where reading the
+ * parent's children in index order would pass every finished one first (a parent of 10,000 whose
+ * children end in order cost a probe that grew with each turn: O(n²) over its run).
  */
 export async function pendingCandidates(
   sql: Sql,
@@ -209,7 +215,7 @@ export async function pendingCandidates(
   const rows = await byIds(ids, (chunk) => {
     const [among, params] = sql.among('p.id', chunk);
     return runner.select<{ id: string; waiting: number | boolean }>(
-      `SELECT p.id, EXISTS (SELECT 1 FROM apflow_tasks c WHERE c.parent_id = p.id AND ${statusAmong(UNFINISHED_STATUSES, 'c.status')} AND c.run_id = p.run_id) AS waiting
+      `SELECT p.id, EXISTS (SELECT 1 FROM apflow_tasks c WHERE c.parent_id = p.id AND c.status IN (${unfinished}) AND c.run_id = p.run_id) AS waiting
          FROM apflow_tasks p WHERE ${among} AND ${statusAmong(['pending'], 'p.status')} AND p.ready_at IS NULL`,
       params,
     );
@@ -232,7 +238,8 @@ export async function markReady(sql: Sql, runner: SqlRunner, ids: readonly strin
 /**
  * Of these runs ([root id, run id]), the roots whose run has a task left to settle: one index
  * probe per run, all in one statement (the `LIMIT 1` subquery keeps the planner from turning the
- * probes into a join over every pending task).
+ * probes into a join over every pending task; the plain status `IN` seeks the `(root_id, status)`
+ * index to the unfinished tasks, as in {@link pendingCandidates}).
  */
 export async function runsWithWork(
   sql: Sql,
@@ -244,7 +251,7 @@ export async function runsWithWork(
     const [from, params] = sql.table('v', ['text', 'text'], chunk);
     const rows = await runner.select<{ root_id: string }>(
       `SELECT v.column1 AS root_id FROM ${from}
-        WHERE (SELECT 1 FROM apflow_tasks t WHERE t.root_id = v.column1 AND ${statusAmong(UNFINISHED_STATUSES, 't.status')} AND t.run_id = v.column2 LIMIT 1) IS NOT NULL`,
+        WHERE (SELECT 1 FROM apflow_tasks t WHERE t.root_id = v.column1 AND t.status IN (${unfinished}) AND t.run_id = v.column2 LIMIT 1) IS NOT NULL`,
       params,
     );
     for (const row of rows) busy.add(row.root_id);
