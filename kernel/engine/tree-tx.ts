@@ -1,5 +1,6 @@
 import type { TaskCounts, TaskEvent, TaskEventType } from '../hooks/hook-types.ts';
-import type { Sql, SqlRunner } from '../storage/sql.ts';
+import { collectingRunner } from '../storage/one-statement.ts';
+import type { Sql, SqlRunner, Statement } from '../storage/sql.ts';
 import { lockRoots, lockRootsOf, selectPlaces, type RootLock } from '../storage/queries/run-queries.ts';
 import { insertEvents } from '../storage/queries/task-events.ts';
 import { updateTasks } from '../storage/queries/update-tasks.ts';
@@ -41,6 +42,12 @@ export function createTreeTx(ctx: TreeTxContext) {
     storedSeqs.set(root.id, root.event_seq);
   };
   let changes = new Map<string, Partial<TaskRow>>();
+  /** The changes made since the last write, as a batch; forgotten here. */
+  const takeChanges = () => {
+    const batch = [...changes].map(([id, set]) => ({ id, set }));
+    changes = new Map();
+    return batch;
+  };
   const events: TaskEvent[] = [];
   /** What other engines should hear when this commits: ready tasks left unclaimed, running tasks cancelled. */
   const notes = { wake: false, cancelled: [] as string[] };
@@ -84,10 +91,7 @@ export function createTreeTx(ctx: TreeTxContext) {
     },
     /** Writes the changes made so far. */
     async sync(): Promise<void> {
-      if (changes.size === 0) return;
-      const batch = [...changes].map(([id, set]) => ({ id, set }));
-      changes = new Map();
-      await updateTasks(sql, runner, batch);
+      if (changes.size) await updateTasks(sql, runner, takeChanges());
     },
     /** Appends an event of `task`'s tree (whose root must be locked), numbered next. */
     event(type: TaskEventType, task: EventSubject, message?: string, counts?: TaskCounts): TaskEvent {
@@ -113,16 +117,20 @@ export function createTreeTx(ctx: TreeTxContext) {
     },
     /**
      * Writes everything (task changes, event counters, events); returns the events, in order.
-     * `notice` gives what the others should hear of them (see signal-bus.ts): it rides on the
-     * events' insert, one round trip for both.
+     * `notice` gives what the others should hear of them (see signal-bus.ts). The last changes,
+     * the events and the notice touch different rows and read none: on PostgreSQL they are one
+     * statement (`sql.together`), one round trip for all.
      */
     async commit(notice?: (events: readonly TaskEvent[]) => SqlNotice | null): Promise<TaskEvent[]> {
       for (const event of events) {
         const root = roots.get(event.root_task_id) as RootLock;
         if (root.event_seq !== storedSeqs.get(root.id)) this.set(root.id, { event_seq: root.event_seq });
       }
-      await this.sync();
-      await insertEvents(sql, runner, events, eventJson, notice?.(events));
+      const writes: Statement[] = [];
+      const collect = collectingRunner(writes);
+      await updateTasks(sql, collect, takeChanges());
+      await insertEvents(sql, collect, events, eventJson, notice?.(events));
+      await sql.together(runner, writes);
       return events;
     },
   };

@@ -1,4 +1,4 @@
-import { collectingRunner, oneStatement, ONE_STATEMENT_PARTS } from './one-statement.ts';
+import { collectingRunner, isCollecting, oneStatement, ONE_STATEMENT_PARTS } from './one-statement.ts';
 import { postgresDriver } from './postgres-driver.ts';
 import { runnerOf, type ConnectionManager, type Driver } from './sql-driver.ts';
 import { sqliteDriver } from './sqlite-driver.ts';
@@ -81,20 +81,23 @@ function createRunners(pg: boolean, driver: Driver, retry: TransientRetry) {
     valueOf: (expression: string, type: SqlType | undefined) =>
       pg && type ? `CAST(${expression} AS ${type})` : expression,
     /**
-     * `expression IN (values)`, as SQL and its parameters: on PostgreSQL one array parameter
-     * (`= ANY(…)`), so the statement's text is the same at any count and the server parses a short
-     * one; on SQLite a placeholder each.
+     * `expression IN (values)`, as SQL and its parameters: one parameter, so the statement's text
+     * is the same at any count (prepared once, and the server parses a short one): on PostgreSQL an
+     * array (`= ANY(…)`), on SQLite a JSON array (`json_each`).
      */
     among(expression: string, values: readonly unknown[], type: SqlType | 'text' = 'text'): Statement {
       return pg
         ? [`${expression} = ANY(CAST(? AS ${type}[]))`, [values]]
-        : [`${expression} IN (${values.map(() => '?').join(', ')})`, [...values]];
+        : [`${expression} IN (SELECT value FROM json_each(?))`, [sqliteJson(values)]];
     },
     /**
      * A table of `rows` named `alias`, with columns `column1` … `columnN` of `types` (`text` where
-     * left out), to join or insert from, as SQL and its parameters: on PostgreSQL one array per
-     * column (`unnest`: the same short text at any count — a hundred-row `VALUES` list costs the
-     * server more to parse and plan than to write), on SQLite a `VALUES` list.
+     * left out), to join or insert from, as SQL and its parameters, the same short text at any
+     * count (a hundred-row `VALUES` list costs more to parse and plan than to write, and its text
+     * changes with the count, so it is prepared again each time): on PostgreSQL one array per
+     * column (`unnest`), on SQLite one JSON array of rows, read as JSONB (`jsonb_each`: each column
+     * taken from the binary form, as fast as bound parameters; from JSON text every column would
+     * parse its row again).
      */
     table(
       alias: string,
@@ -102,8 +105,8 @@ function createRunners(pg: boolean, driver: Driver, retry: TransientRetry) {
       rows: readonly (readonly unknown[])[],
     ): Statement {
       if (!pg) {
-        const tuple = `(${types.map(() => '?').join(', ')})`;
-        return [`(VALUES ${rows.map(() => tuple).join(', ')}) AS ${alias}`, rows.flat()];
+        const columns = types.map((_, i) => `value ->> ${i} AS column${i + 1}`).join(', ');
+        return [`(SELECT ${columns} FROM jsonb_each(jsonb(?))) AS ${alias}`, [sqliteJson(rows)]];
       }
       const arrays = types.map(
         (type, i) => [`CAST(? AS ${type ?? 'text'}[])`, rows.map((row) => row[i] ?? null)] as const,
@@ -148,6 +151,17 @@ function createRunners(pg: boolean, driver: Driver, retry: TransientRetry) {
       });
     },
     /**
+     * Runs writes inside a transaction (on the `runner` of {@link write}) in one round trip where
+     * the database allows: on PostgreSQL a few of them as one statement (one-statement.ts); else
+     * one by one. The writes must touch different rows (none sees another's changes there).
+     */
+    async together(runner: SqlRunner, statements: readonly Statement[]): Promise<void> {
+      // A collecting runner (writeAtOnce) makes one statement of everything it holds, these too.
+      if (pg && statements.length > 1 && statements.length <= ONE_STATEMENT_PARTS && !isCollecting(runner))
+        return runner.run(...oneStatement(statements));
+      for (const statement of statements) await runner.run(...statement);
+    },
+    /**
      * Runs the statements `statements()` makes as one atomic write beside the serialised ones
      * where the database allows: on PostgreSQL on a connection of its own, a single statement
      * without BEGIN/COMMIT (it is atomic by itself: two round trips fewer); SQLite has one writer,
@@ -183,6 +197,12 @@ function peek(statements: Iterable<Statement>): Peeked {
   for (let next = iterator.next(); !next.done; next = iterator.next()) if (ahead.push(next.value) === 2) break;
   return { ahead, iterator };
 }
+
+/**
+ * Values as one JSON text for SQLite's `json_each`: read back as SQL values, booleans as 1 and 0
+ * (as the driver binds them), a date as its ISO text (how apflow stores times).
+ */
+const sqliteJson = (values: readonly unknown[]): string => JSON.stringify(values);
 
 /** Raw SQL access with dialect helpers. */
 export type Sql = ReturnType<typeof createRunners>;

@@ -1,6 +1,7 @@
 /**
  * PostgreSQL: what the other servers must hear of a turn (`pg_notify`) rides on the turn's insert
- * of its events, one round trip for both; another server on the database hears every event live.
+ * of its events, and so do its last task changes (the event counters): one round trip for all;
+ * another server on the database hears every event live.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -53,9 +54,15 @@ describe('PostgreSQL notifications of a turn', { skip: postgres ? false : 'no te
     );
     assert.ok(
       statements.some(
-        (text) => /^WITH written AS \(INSERT INTO apflow_task_events/.test(text) && text.includes('pg_notify'),
+        (text) => /^WITH .*written AS \(INSERT INTO apflow_task_events/s.test(text) && text.includes('pg_notify'),
       ),
       statements.join('\n'),
     );
+    // The last changes of a turn (its trees' event counters) are part of the same statement.
+    assert.ok(
+      statements.some((text) => /^WITH w1 AS \(UPDATE apflow_tasks SET .*written AS \(INSERT/s.test(text)),
+      statements.join('\n'),
+    );
+    assert.equal(statements.filter((text) => /^UPDATE apflow_tasks SET event_seq/.test(text)).length, 0);
   });
 });

@@ -1,0 +1,55 @@
+/**
+ * `sql.table` and `sql.among`: a batch's rows or ids are one parameter on both databases, so a
+ * statement's text is the same at any count (kept prepared: SQLite's driver and PostgreSQL's
+ * prepare a text once), and every value reads back as it went in.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createLogger } from '../../../kernel/internal/logger.ts';
+import { createStorage } from '../../../kernel/storage/create-storage.ts';
+import { testDatabases } from '../../databases.ts';
+
+for (const db of testDatabases()) {
+  test(`${db.name}: a table of rows and a list of ids are one parameter each, their values kept`, async (t) => {
+    const storage = await createStorage({
+      url: await db.create(t),
+      log: createLogger({ level: 'silent', format: 'json' }),
+    });
+    t.after(() => storage.close());
+    const { sql } = storage;
+    await sql.run('CREATE TABLE lists (id TEXT PRIMARY KEY, n INTEGER, x DOUBLE PRECISION, flag BOOLEAN, doc TEXT)');
+    const types = ['text', 'integer', 'double precision', 'boolean', 'text'] as const;
+    const rows = [
+      ['a', 1, 0.5, true, '{"k":[1,"two"]}'],
+      ['b', -7, null, false, 'it\'s "quoted" ✓'],
+      ['c', null, 1e-9, null, null],
+    ];
+    const insert = (batch: unknown[][]) => {
+      const [from, params] = sql.table('v', [...types], batch);
+      const values = types.map((type, i) => sql.valueOf(`v.column${i + 1}`, type === 'text' ? undefined : type));
+      return [`INSERT INTO lists (id, n, x, flag, doc) SELECT ${values.join(', ')} FROM ${from}`, params] as const;
+    };
+    const [one, oneParams] = insert(rows.slice(0, 1));
+    const [three, threeParams] = insert(rows);
+    assert.equal(one, three, 'the same text for one row and for three');
+    assert.equal(oneParams.length, threeParams.length);
+    await sql.write((tx) => tx.run(three, [...threeParams]));
+
+    const [among, amongParams] = sql.among('id', ['a', 'c', 'missing']);
+    assert.equal(among, sql.among('id', ['b'])[0], 'the same text for one id and for three');
+    const read = await sql.select<Record<string, unknown>>(
+      `SELECT id, n, x, flag, doc FROM lists WHERE ${among} ORDER BY id`,
+      amongParams,
+    );
+    const flag = (value: unknown) => (value === null ? null : value === true || Number(value) === 1);
+    assert.deepEqual(
+      read.map((row) => [row.id, row.n === null ? null : Number(row.n), row.x, flag(row.flag), row.doc]),
+      [
+        ['a', 1, 0.5, true, '{"k":[1,"two"]}'],
+        ['c', null, 1e-9, null, null],
+      ],
+    );
+    const [b] = await sql.select<Record<string, unknown>>("SELECT n, flag, doc FROM lists WHERE id = 'b'");
+    assert.deepEqual([Number(b?.n), flag(b?.flag), b?.doc], [-7, false, 'it\'s "quoted" ✓']);
+  });
+}
