@@ -55,10 +55,13 @@ export function postgresDriver(manager: ConnectionManager, options: { prepare: b
         // Write transactions pick rows by key and probe trees through their indexes. Whatever the
         // planner's statistics say (none on a fresh table; skewed ones after a big tree, where
         // one root holds most rows), a sequential scan per probe is never the better plan there,
-        // nor is compiling a short statement (JIT, tens of milliseconds, set off by a high cost
-        // estimate): both off for the transaction, in the same round trip as BEGIN (without
-        // parameters one simple query may hold several statements).
-        await client.query('BEGIN; SET LOCAL enable_seqscan = off; SET LOCAL jit = off');
+        // nor a sort of every ready task for a claim rather than reading the ready index in order,
+        // nor a bitmap scan that loses that order, nor compiling a short statement (JIT, tens of
+        // milliseconds, set off by a high cost estimate): all off for the transaction, in the same
+        // round trip as BEGIN (without parameters one simple query may hold several statements).
+        await client.query(
+          'BEGIN; SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off; SET LOCAL jit = off',
+        );
         try {
           const result = await work(runnerOf(query));
           await committing(() => query('COMMIT', []));

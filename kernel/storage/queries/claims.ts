@@ -1,6 +1,6 @@
 import { fromDatabaseRow, type TaskRow } from '../../tasks/task-record.ts';
 import type { Sql, SqlRunner } from '../sql.ts';
-import { byIds, statusAmong } from './task-columns.ts';
+import { byIds, statusAmong, taskColumns } from './task-columns.ts';
 
 /** A ready task found by {@link selectClaimable}. */
 export interface ClaimCandidate {
@@ -39,9 +39,8 @@ export async function selectClaimable(sql: Sql, runner: SqlRunner, filter: Claim
   }
   params.push(filter.limit);
   // Without statistics (a fresh or freshly filled table) PostgreSQL's planner guesses a handful of
-  // ready rows and sorts them all; reading the ready index in order is right at any size.
-  if (sql.dialect === 'postgres')
-    await runner.run("SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true)");
+  // ready rows and sorts them all; reading the ready index in order is right at any size: write
+  // transactions have sorts and bitmap scans off (postgres-driver.ts).
   const lock = sql.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
   // SQLite's planner would rather read the status index and sort every pending task.
   const table = sql.dialect === 'sqlite' ? 'apflow_tasks INDEXED BY apflow_tasks_ready' : 'apflow_tasks';
@@ -102,7 +101,7 @@ export async function claimRows(
       `UPDATE apflow_tasks SET status = 'in_progress', started_at = CASE WHEN steps IS NULL OR started_at IS NULL THEN ${sql.time} ELSE started_at END,
          updated_at = ${sql.time}, attempts = attempts + 1, next_attempt_at = NULL, ready_at = NULL, waiting = NULL,
          lease_owner = ?, lease_expires_at = ${sql.time}
-       WHERE ${among} AND ${statusAmong(['pending', 'input_required'])} RETURNING *`,
+       WHERE ${among} AND ${statusAmong(['pending', 'input_required'])} RETURNING ${taskColumns()}`,
       [claim.now, claim.now, claim.owner, claim.until, ...params],
     );
   });

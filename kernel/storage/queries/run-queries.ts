@@ -6,7 +6,7 @@ import {
   type TaskStatus,
 } from '../../tasks/task-record.ts';
 import { jsonParam, type Sql, type SqlRunner } from '../sql.ts';
-import { byIds, chunks, placeholders as marks, statusAmong } from './task-columns.ts';
+import { byIds, chunks, placeholders as marks, statusAmong, taskColumns } from './task-columns.ts';
 
 /** What the engine reads of a tree root before changing the tree: its run and event counter. */
 export interface RootLock {
@@ -106,7 +106,9 @@ export async function lockRootsOf(
 export function selectRowsIn(sql: Sql, runner: SqlRunner, ids: readonly string[]): Promise<TaskRow[]> {
   return byIds(ids, async (chunk) => {
     const [among, params] = sql.among('id', chunk);
-    return (await runner.select(`SELECT * FROM apflow_tasks WHERE ${among}`, params)).map(fromDatabaseRow);
+    return (await runner.select(`SELECT ${taskColumns()} FROM apflow_tasks WHERE ${among}`, params)).map(
+      fromDatabaseRow,
+    );
   });
 }
 
@@ -118,7 +120,7 @@ export function selectRowsIn(sql: Sql, runner: SqlRunner, ids: readonly string[]
 export async function selectTreesIn(runner: SqlRunner, rootIds: readonly string[], light = false): Promise<TaskRow[]> {
   const columns = light
     ? 'id, parent_id, root_id, user_id, name, status, priority, dependencies, params, progress, error, attempts, lease_owner, lease_expires_at, next_attempt_at, ready_at, run_id, position, spawned_by, has_children'
-    : '*';
+    : taskColumns();
   const rows = await byIds(rootIds, (chunk) =>
     runner.select(
       `SELECT ${columns} FROM apflow_tasks WHERE root_id IN (${marks(chunk)}) ORDER BY root_id, position`,
@@ -143,7 +145,7 @@ export async function selectSmallTreesIn(
   const rows = await byIds(rootIds, (chunk) =>
     runner.select(
       `WITH small AS (SELECT r.id FROM apflow_tasks r WHERE r.id IN (${marks(chunk)}) AND (SELECT COUNT(*) FROM apflow_tasks c WHERE c.root_id = r.id) <= ?)
-       SELECT t.* FROM small JOIN apflow_tasks t ON t.root_id = small.id ORDER BY t.root_id, t.position`,
+       SELECT ${taskColumns('t.')} FROM small JOIN apflow_tasks t ON t.root_id = small.id ORDER BY t.root_id, t.position`,
       [...chunk, max],
     ),
   );

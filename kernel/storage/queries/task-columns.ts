@@ -1,4 +1,4 @@
-import { JSON_COLUMNS, TIME_COLUMNS, type TaskRow } from '../../tasks/task-record.ts';
+import { JSON_COLUMNS, TASK_COLUMNS, TIME_COLUMNS, type TaskRow } from '../../tasks/task-record.ts';
 import { jsonParam, type SqlType } from '../sql.ts';
 
 /** How many rows one statement carries. */
@@ -49,6 +49,13 @@ export function statusAmong(statuses: readonly string[], column = 'status'): str
     throw new Error(`internal: not a task status: ${statuses.join(', ')}`);
   return `COALESCE(${column}, '') IN (${statuses.map((status) => `'${status}'`).join(', ')})`;
 }
+
+/**
+ * A whole task row's columns for a select list (`prefix` names the table: `t.`), where `*` would
+ * do: a statement naming its columns keeps its result shape when a later migration adds one, so
+ * PostgreSQL can keep it prepared (postgres-driver.ts prepares no result of `*`).
+ */
+export const taskColumns = (prefix = ''): string => TASK_COLUMNS.map((column) => `${prefix}${column}`).join(', ');
 
 /** `?, ?, …`: one placeholder per value. */
 export const placeholders = (values: readonly unknown[]): string => values.map(() => '?').join(', ');
