@@ -75,33 +75,48 @@ async function patiently<T>(statement: () => T): Promise<T> {
 
 /** Most distinct statements kept prepared. */
 const STATEMENTS_KEPT = 200;
-/** Longer texts (long `IN` lists, many-row inserts: their lengths vary) are prepared for one call. */
-const KEPT_TEXT_MAX = 2000;
+/**
+ * Longer texts are prepared for one call: a text that long is most likely built with a value
+ * list that varies from call to call (apflow's own batches are one JSON parameter: sql.ts).
+ */
+const KEPT_TEXT_MAX = 8000;
+
+/** A prepared statement; a reader's rows come as arrays (`raw`) and `build` makes each an object. */
+interface Kept {
+  statement: SqliteStatement;
+  build?: (values: unknown[]) => Record<string, unknown>;
+}
 
 /** Runs statements on one connection, keeping them prepared by text (least recently used dropped first). */
 function createStatementCache() {
   let db: SqliteDatabase | null = null;
   let closed = false;
-  const kept = new Map<string, SqliteStatement>();
-  const prepared = (on: SqliteDatabase, sql: string): SqliteStatement => {
+  const kept = new Map<string, Kept>();
+  const prepare = (on: SqliteDatabase, sql: string): Kept => {
+    const statement: SqliteStatement = on.prepare(sql);
+    if (!statement.reader) return { statement };
+    statement.raw(true);
+    return { statement, build: rowBuilder(statement.columns().map((column) => column.name)) };
+  };
+  const prepared = (on: SqliteDatabase, sql: string): Kept => {
     if (on !== db) {
       kept.clear();
       db = on;
     }
-    if (closed || sql.length > KEPT_TEXT_MAX) return on.prepare(sql);
-    let statement = kept.get(sql);
-    if (statement) kept.delete(sql);
+    if (closed || sql.length > KEPT_TEXT_MAX) return prepare(on, sql);
+    let entry = kept.get(sql);
+    if (entry) kept.delete(sql);
     else {
       if (kept.size >= STATEMENTS_KEPT) kept.delete(kept.keys().next().value as string);
-      statement = on.prepare(sql);
+      entry = prepare(on, sql);
     }
-    kept.set(sql, statement);
-    return statement;
+    kept.set(sql, entry);
+    return entry;
   };
   return {
     all(on: SqliteDatabase, sql: string, params: unknown[]): Rows {
-      const statement = prepared(on, sql);
-      if (statement.reader) return statement.all(params);
+      const { statement, build } = prepared(on, sql);
+      if (build) return (statement.all(params) as unknown as unknown[][]).map(build);
       statement.run(params);
       return [];
     },
@@ -111,6 +126,21 @@ function createStatementCache() {
       kept.clear();
     },
   };
+}
+
+/**
+ * Makes a row object from a raw row, for statements with these result columns. better-sqlite3
+ * builds each row object property by property through V8's API; a function made once per
+ * statement, whose object literal names every column, builds them several times faster (64 rows
+ * of 39 columns, a claim's: 0.42 ms as objects, 0.18 ms as arrays made into objects). A repeated
+ * name keeps its last value, as better-sqlite3's objects do.
+ */
+function rowBuilder(names: readonly string[]): (values: unknown[]) => Record<string, unknown> {
+  // JSON.stringify quotes any name; `__proto__` as a literal key would set the prototype instead.
+  const fields = names.map(
+    (name, i) => `${name === '__proto__' ? '["__proto__"]' : JSON.stringify(name)}: values[${i}]`,
+  );
+  return new Function('values', `return { ${fields.join(', ')} };`) as (values: unknown[]) => Record<string, unknown>;
 }
 
 /** SQLite's form of a value: booleans as 0/1, `undefined` as NULL, dates as milliseconds. */

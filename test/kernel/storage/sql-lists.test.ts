@@ -53,3 +53,23 @@ for (const db of testDatabases()) {
     assert.deepEqual([Number(b?.n), flag(b?.flag), b?.doc], [-7, false, 'it\'s "quoted" ✓']);
   });
 }
+
+const sqlite = testDatabases().find((db) => db.name === 'sqlite');
+
+test('sqlite: rows read back as objects named by their columns, whatever the names', async (t) => {
+  const storage = await createStorage({
+    url: await (sqlite as NonNullable<typeof sqlite>).create(t),
+    log: createLogger({ level: 'silent', format: 'json' }),
+  });
+  t.after(() => storage.close());
+  const [row] = await storage.sql.select<Record<string, unknown>>(
+    'SELECT 1 AS a, 2 AS "two words", 3 AS "quote""d", 4 AS a, 5 AS "__proto__", NULL AS n',
+  );
+  assert.deepEqual(Object.keys(row ?? {}), ['a', 'two words', 'quote"d', '__proto__', 'n']);
+  assert.equal(row?.a, 4, 'a repeated name keeps its last value');
+  assert.equal(Object.getPrototypeOf(row), Object.prototype);
+  assert.equal(Object.getOwnPropertyDescriptor(row, '__proto__')?.value, 5);
+  assert.deepEqual([row?.['two words'], row?.['quote"d'], row?.n], [2, 3, null]);
+  const many = await storage.sql.select<{ n: number }>('SELECT value AS n FROM json_each(?)', ['[1,2,3]']);
+  assert.deepEqual(many, [{ n: 1 }, { n: 2 }, { n: 3 }]);
+});
