@@ -84,10 +84,11 @@ let opened = 0;
 /** Shows the tree of `rootId` (a fresh snapshot) and follows its events live. */
 async function openTree(rootId) {
   const mine = ++opened;
+  // A refresh of the tree shown so far, still waiting for its burst to end, is not wanted now.
+  clearTimeout(refreshing);
   const root = await rpc('tasks.tree', { task_id: rootId });
   // Another tree was asked for while this one was fetched: the later choice is the one shown.
   if (mine !== opened) return;
-  clearTimeout(refreshing);
   showView('trees');
   state.stop?.();
   state.rootId = root.id;
@@ -112,10 +113,11 @@ const refresh = () => {
   clearTimeout(refreshing);
   refreshing = setTimeout(
     act(async () => {
-      const shown = opened;
-      const root = await rpc('tasks.tree', { task_id: state.rootId });
-      // A tree opened while this snapshot was fetched: it is not the shown tree's any more.
-      if (shown !== opened) return;
+      const [shown, rootId] = [opened, state.rootId];
+      const root = await rpc('tasks.tree', { task_id: rootId });
+      // A tree opened while this snapshot was fetched, or asked for before it (its snapshot still
+      // on the way when this one was asked for): this one is not the shown tree's any more.
+      if (shown !== opened || state.rootId !== rootId) return;
       const fresh = flatten(root);
       // Tasks spawned at run time (or dropped by a new run): the tree changed shape, drawn again.
       const reshaped = fresh.size !== state.tasks.size || [...fresh.keys()].some((id) => !view.has(id));
