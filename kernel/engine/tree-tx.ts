@@ -126,8 +126,9 @@ export function createTreeTx(ctx: TreeTxContext) {
         const root = roots.get(event.root_task_id) as RootLock;
         if (root.event_seq !== storedSeqs.get(root.id)) this.set(root.id, { event_seq: root.event_seq });
       }
+      // Written at once, the runner already collects the turn's writes into one: these join them.
       const writes: Statement[] = [];
-      const collect = collectingRunner(writes);
+      const collect = ctx.atOnce ? runner : collectingRunner(writes);
       await updateTasks(sql, collect, takeChanges());
       await insertEvents(sql, collect, events, eventJson, notice?.(events));
       await sql.together(runner, writes);

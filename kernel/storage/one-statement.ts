@@ -12,7 +12,7 @@ export const ONE_STATEMENT_PARTS = 4;
  * reads: what `work` decides must not depend on the database, only what it writes.
  */
 export function collectingRunner(into: Statement[]): SqlRunner {
-  const runner: SqlRunner = {
+  return {
     select() {
       throw new Error('internal: a read inside a write made at once (sql.writeAtOnce)');
     },
@@ -20,14 +20,7 @@ export function collectingRunner(into: Statement[]): SqlRunner {
       into.push([sql, params]);
     },
   };
-  collecting.add(runner);
-  return runner;
 }
-
-const collecting = new WeakSet<SqlRunner>();
-
-/** Whether `runner` collects its writes (made into one statement later, with the others it holds). */
-export const isCollecting = (runner: SqlRunner): boolean => collecting.has(runner);
 
 /**
  * PostgreSQL writes as one statement: each but the last a data-modifying `WITH` part of the last

@@ -1,4 +1,4 @@
-import { collectingRunner, isCollecting, oneStatement, ONE_STATEMENT_PARTS } from './one-statement.ts';
+import { collectingRunner, oneStatement, ONE_STATEMENT_PARTS } from './one-statement.ts';
 import { postgresDriver } from './postgres-driver.ts';
 import { runnerOf, type ConnectionManager, type Driver } from './sql-driver.ts';
 import { sqliteDriver } from './sqlite-driver.ts';
@@ -67,6 +67,13 @@ function createRunners(pg: boolean, driver: Driver, retry: TransientRetry) {
     queue = next.catch(() => undefined);
     return next;
   };
+  /** `statements` as one where the database takes them so (one-statement.ts); else null. */
+  const asOne = (statements: readonly Statement[]): Statement | null =>
+    statements.length === 1
+      ? (statements[0] as Statement)
+      : pg && statements.length > 1 && statements.length <= ONE_STATEMENT_PARTS
+        ? oneStatement(statements)
+        : null;
 
   return {
     dialect: pg ? ('postgres' as const) : ('sqlite' as const),
@@ -141,12 +148,9 @@ function createRunners(pg: boolean, driver: Driver, retry: TransientRetry) {
       return queued(async () => {
         const statements: Statement[] = [];
         const value = await work(collectingRunner(statements));
-        if (statements.length === 1 || (pg && statements.length > 0 && statements.length <= ONE_STATEMENT_PARTS))
-          await driver.commitOne(...oneStatement(statements));
-        else if (statements.length)
-          await driver.transaction(async (on) => {
-            for (const statement of statements) await on.run(...statement);
-          });
+        const one = asOne(statements);
+        if (one) await driver.commitOne(...one);
+        else if (statements.length) await driver.transaction((on) => runEach(on, statements));
         return value;
       });
     },
@@ -156,10 +160,8 @@ function createRunners(pg: boolean, driver: Driver, retry: TransientRetry) {
      * one by one. The writes must touch different rows (none sees another's changes there).
      */
     async together(runner: SqlRunner, statements: readonly Statement[]): Promise<void> {
-      // A collecting runner (writeAtOnce) makes one statement of everything it holds, these too.
-      if (pg && statements.length > 1 && statements.length <= ONE_STATEMENT_PARTS && !isCollecting(runner))
-        return runner.run(...oneStatement(statements));
-      for (const statement of statements) await runner.run(...statement);
+      const one = asOne(statements);
+      return one ? runner.run(...one) : runEach(runner, statements);
     },
     /**
      * Runs the statements `statements()` makes as one atomic write beside the serialised ones
@@ -171,16 +173,20 @@ function createRunners(pg: boolean, driver: Driver, retry: TransientRetry) {
     async writeAside(statements: () => Iterable<Statement>): Promise<void> {
       let first: Peeked | null = peek(statements());
       if (first.ahead.length === 0) return;
-      const lone = first.ahead.length === 1;
       // The first attempt runs the statements peeked; another one makes them again.
-      const each = async (on: SqlRunner) => {
-        const { ahead, iterator } = first ?? peek(statements());
+      const again = (): Peeked => {
+        const peeked = first ?? peek(statements());
         first = null;
-        for (const statement of ahead) await on.run(...statement);
+        return peeked;
+      };
+      const each = async (on: SqlRunner) => {
+        const { ahead, iterator } = again();
+        await runEach(on, ahead);
         for (let next = iterator.next(); !next.done; next = iterator.next()) await on.run(...next.value);
       };
       if (!pg) return this.write(each);
-      return retry.run('writeAside', () => (lone ? each(once) : driver.transaction(each)));
+      if (first.ahead.length > 1) return retry.run('writeAside', () => driver.transaction(each));
+      return retry.run('writeAside', () => driver.commitOne(...(again().ahead[0] as Statement)));
     },
   };
 }
@@ -196,6 +202,10 @@ function peek(statements: Iterable<Statement>): Peeked {
   const ahead: Statement[] = [];
   for (let next = iterator.next(); !next.done; next = iterator.next()) if (ahead.push(next.value) === 2) break;
   return { ahead, iterator };
+}
+
+async function runEach(runner: SqlRunner, statements: readonly Statement[]): Promise<void> {
+  for (const statement of statements) await runner.run(...statement);
 }
 
 /**
