@@ -25,7 +25,12 @@ export async function beginAll(tx: TreeTx, begin: readonly PendingBegin[], claim
     creating.map((pending) => pending.run as NewRunToBegin),
     claims,
   );
-  const notInserted: ReadonlySet<PendingBegin> = new Set(creating.filter((_, i) => fresh.runs[i] === null));
+  const inserted: PendingBegin[] = [];
+  const notInserted = new Set<PendingBegin>();
+  creating.forEach((pending, i) => {
+    if (fresh.runs[i] === null) notInserted.add(pending);
+    else inserted.push(pending);
+  });
   const begun = stored.length
     ? await beginRuns(
         tx,
@@ -33,7 +38,7 @@ export async function beginAll(tx: TreeTx, begin: readonly PendingBegin[], claim
       )
     : { runs: [], readied: 0 };
   return {
-    starting: [...creating.filter((pending) => !notInserted.has(pending)), ...stored],
+    starting: [...inserted, ...stored],
     runs: [...fresh.runs.filter((run): run is RunBegun => run !== null), ...begun.runs],
     notInserted,
     readied: begun.readied + fresh.readied,
