@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import pg from 'pg';
+import { createLogger } from '../kernel/internal/logger.ts';
+import { createStorage, type Storage } from '../kernel/storage/create-storage.ts';
 
 /** A database the storage and engine tests run on. */
 export interface TestDatabase {
@@ -69,4 +71,11 @@ export function testDatabases(): TestDatabase[] {
   if (postgresAdminUrl) return [sqlite, postgres];
   if (process.env.CI) throw new Error('CI must set APFLOW_TEST_POSTGRES_URL so the PostgreSQL tests run');
   return [sqlite];
+}
+
+/** Storage alone (no engine) on the database at `url`, quiet, closed when the test ends. */
+export async function testStorage(t: TestContext, url: string): Promise<Storage> {
+  const storage = await createStorage({ url, log: createLogger({ level: 'silent', format: 'json' }) });
+  t.after(() => storage.close());
+  return storage;
 }

@@ -5,18 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createLogger } from '../../../kernel/internal/logger.ts';
-import { createStorage } from '../../../kernel/storage/create-storage.ts';
-import { testDatabases } from '../../databases.ts';
+import { testDatabases, testStorage } from '../../databases.ts';
 
 for (const db of testDatabases()) {
   test(`${db.name}: a table of rows and a list of ids are one parameter each, their values kept`, async (t) => {
-    const storage = await createStorage({
-      url: await db.create(t),
-      log: createLogger({ level: 'silent', format: 'json' }),
-    });
-    t.after(() => storage.close());
-    const { sql } = storage;
+    const { sql } = await testStorage(t, await db.create(t));
     await sql.run('CREATE TABLE lists (id TEXT PRIMARY KEY, n INTEGER, x DOUBLE PRECISION, flag BOOLEAN, doc TEXT)');
     const types = ['text', 'integer', 'double precision', 'boolean', 'text'] as const;
     const rows = [
@@ -57,11 +50,7 @@ for (const db of testDatabases()) {
 const sqlite = testDatabases().find((db) => db.name === 'sqlite');
 
 test('sqlite: rows read back as objects named by their columns, whatever the names', async (t) => {
-  const storage = await createStorage({
-    url: await (sqlite as NonNullable<typeof sqlite>).create(t),
-    log: createLogger({ level: 'silent', format: 'json' }),
-  });
-  t.after(() => storage.close());
+  const storage = await testStorage(t, await (sqlite as NonNullable<typeof sqlite>).create(t));
   const [row] = await storage.sql.select<Record<string, unknown>>(
     'SELECT 1 AS a, 2 AS "two words", 3 AS "quote""d", 4 AS a, 5 AS "__proto__", NULL AS n',
   );

@@ -9,9 +9,8 @@ import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import pg from 'pg';
 import type { TaskEvent } from 'apflow';
-import { createLogger } from '../../../kernel/internal/logger.ts';
-import { createStorage, type Storage } from '../../../kernel/storage/create-storage.ts';
-import { testDatabases } from '../../databases.ts';
+import type { Storage } from '../../../kernel/storage/create-storage.ts';
+import { testDatabases, testStorage } from '../../databases.ts';
 import { repoRoot, started, testApp } from '../../helpers.ts';
 
 const fixtures = join(repoRoot, 'test', 'fixtures', 'executors');
@@ -37,8 +36,7 @@ async function sentDuring<T>(work: () => Promise<T>): Promise<{ value: T; sent: 
 
 /** Storage alone on a fresh database (no engine writing beside the test), with two tables of its own. */
 async function tables(t: TestContext, url: string): Promise<Storage> {
-  const storage = await createStorage({ url, log: createLogger({ level: 'silent', format: 'json' }) });
-  t.after(() => storage.close());
+  const storage = await testStorage(t, url);
   await storage.sql.run('CREATE TABLE at_once_a (id TEXT PRIMARY KEY)');
   await storage.sql.run('CREATE TABLE at_once_b (id TEXT PRIMARY KEY)');
   return storage;
