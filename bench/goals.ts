@@ -108,6 +108,11 @@ export const goals: Goal[] = [
   },
   {
     workload: 'peers',
+    figure: 'tree_pg_vs_bare_statements',
+    why: "the same tree, apflow on PostgreSQL over apflow's own statements sent bare, no engine (the machine's reference, peers-bare-pg.ts)",
+  },
+  {
+    workload: 'peers',
     figure: 'jobs_pg_vs_pgboss',
     at_least: 1,
     why: "10,000 independent no-op jobs/s of apflow over pg-boss 10's fetch/complete loop, one PostgreSQL",

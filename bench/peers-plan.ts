@@ -6,7 +6,10 @@
 //   apflow SQLite synchronous=full    vs  BullMQ, Redis appendfsync always
 //   apflow PostgreSQL (fsync on, synchronous_commit on)  vs  BullMQ, appendfsync always
 //                                                        vs  pg-boss, graphile-worker (same server)
+// and the PostgreSQL tree beside the machine's reference: apflow's own statements sent bare
+// (peers-bare-pg.ts), which says how much of that tree's time is the database's.
 import { apflowPeer } from './peers-apflow.ts';
+import { barePgPeer } from './peers-bare-pg.ts';
 import { bullmqPeer } from './peers-bullmq.ts';
 import type { Peer } from './peers-common.ts';
 import { graphilePeer } from './peers-graphile.ts';
@@ -25,6 +28,7 @@ export const systems: readonly Peer[] = [
   bullmqPeer('always'),
   pgbossPeer,
   graphilePeer,
+  barePgPeer,
 ];
 
 /**
@@ -37,7 +41,7 @@ const phases: readonly [Kind, readonly (readonly string[])[]][] = [
     'tree',
     [
       ['apflow_sqlite_normal', 'bullmq_everysec'],
-      ['apflow_sqlite_full', 'bullmq_always', 'apflow_pg'],
+      ['apflow_sqlite_full', 'bullmq_always', 'apflow_pg', 'bare_pg'],
     ],
   ],
   [
@@ -94,6 +98,7 @@ export const ratios: readonly Ratio[] = [
   ratio('tree_sqlite_normal_vs_bullmq_everysec', 'tree', 'apflow_sqlite_normal', 'bullmq_everysec'),
   ratio('tree_sqlite_full_vs_bullmq_always', 'tree', 'apflow_sqlite_full', 'bullmq_always'),
   ratio('tree_pg_vs_bullmq_always', 'tree', 'apflow_pg', 'bullmq_always'),
+  ratio('tree_pg_vs_bare_statements', 'tree', 'apflow_pg', 'bare_pg'),
   ratio('jobs_pg_vs_pgboss', 'jobs', 'apflow_pg', 'pgboss'),
   ratio('jobs_pg_vs_graphile', 'jobs', 'apflow_pg', 'graphile'),
   ratio('jobs_pg_vs_bullmq_always', 'jobs', 'apflow_pg', 'bullmq_always'),
