@@ -78,7 +78,13 @@ export async function executeRun(
   if (core.secrets) for (const row of rows) row.inputs = core.secrets.seal(row);
   try {
     const answer = await runTree(deps, (rows[0] as TaskRow).id, options, rows);
-    return { ...answer, tree: buildTrees(rows)[0] as TaskTreeJson };
+    // Nested on first read (an RPC answer's serialisation reads it): a caller in the process that
+    // does not want it (the engine's own callers, a 10,000-task tree) does not build it.
+    let tree: TaskTreeJson | undefined;
+    return Object.defineProperty(answer, 'tree', {
+      enumerable: true,
+      get: () => (tree ??= buildTrees(rows)[0] as TaskTreeJson),
+    }) as ExecuteAnswer & { tree: TaskTreeJson };
   } catch (error) {
     if (error instanceof TreesNotInserted) return storedFirst();
     throw error;

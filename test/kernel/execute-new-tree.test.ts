@@ -43,6 +43,29 @@ for (const db of testDatabases()) {
       }
     });
 
+    test('the answer holds the new tree, nested, for a caller that reads it and in its JSON', async (t) => {
+      const app = await testApp(t, { database: { url: await db.create(t) }, executors: { dirs: [fixtures] } });
+      const tasks = [
+        { id: 'nest-root', name: 'root', schemas: { method: 'noop' } },
+        { id: 'nest-b', name: 'b', parent_id: 'nest-root', priority: 2, schemas: { method: 'noop' } },
+        { id: 'nest-a', name: 'a', parent_id: 'nest-root', priority: 1, schemas: { method: 'noop' } },
+      ];
+      const answer = await app.engine.execute({ tasks });
+      assert.ok(answer.started);
+      await answer.done;
+      type Nested = { id: string; children?: unknown[] } | undefined;
+      const shape = (tree: Nested): unknown => [tree?.id, (tree?.children ?? []).map((c) => shape(c as Nested))];
+      assert.deepEqual(shape(answer.tree), [
+        'nest-root',
+        [
+          ['nest-a', []],
+          ['nest-b', []],
+        ],
+      ]);
+      assert.equal(answer.tree, answer.tree, 'built once');
+      assert.deepEqual(shape(JSON.parse(JSON.stringify(answer)).tree), shape(answer.tree));
+    });
+
     test('a streamed execute of new tasks names the new root and streams its run to final', async (t) => {
       const app = await testApp(t, { database: { url: await db.create(t) }, executors: { dirs: [fixtures] } });
       const answer = await app.inject({
