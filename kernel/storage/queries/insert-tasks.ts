@@ -7,7 +7,7 @@ import { chunks, columnType, paramFor } from './task-columns.ts';
  * run (a big tree's parameters are never all in memory at once). A column no row of a chunk has a
  * value for is left out (the database stores NULL: the columns with defaults are NOT NULL, so
  * none of those is ever empty): most of a task's 39 columns are empty until it runs, and each
- * value sent is one more to pass and take apart (a tenth of a 10,000-task tree's time went into
+ * value sent is one more to pass and take apart (a fifth of a 10,000-task tree's time went into
  * its insert).
  */
 export function* insertStatements(sql: Sql, rows: readonly TaskRow[], tail = ''): Generator<Statement> {
