@@ -59,7 +59,10 @@ test('overlap cancel_previous: each fire cancels the run before it; allow lets r
     const all = await runsOf(call, result.id);
     return all.every((run) => run.state !== 'claimed') && all;
   });
-  assert.ok(runs.every((run) => run.state === 'started'));
+  assert.ok(
+    runs.every((run) => run.state === 'started'),
+    JSON.stringify(runs),
+  );
   // Every run but the newest was cancelled by the next fire (a running one aborted).
   await eventually(async () => {
     const now = await Promise.all(
@@ -85,5 +88,8 @@ test('overlap cancel_previous: each fire cancels the run before it; allow lets r
     const all = await runsOf(call, allow.result.id);
     return all.every((run) => run.state !== 'claimed') && all;
   });
-  assert.ok(allowed.every((run) => run.state === 'started'));
+  assert.ok(
+    allowed.every((run) => run.state === 'started'),
+    JSON.stringify(allowed),
+  );
 });
