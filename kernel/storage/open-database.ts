@@ -62,7 +62,7 @@ export async function openDatabase(url: string, durability: Durability = { sqlit
   };
 }
 
-/** Pages of write-ahead log between two checkpoints (about 40 MB). */
+/** Pages of write-ahead log between two checkpoints with `synchronous=normal` (about 40 MB). */
 export const CHECKPOINT_PAGES = 10_000;
 
 /** How long opening a SQLite file waits for another process's lock. */
@@ -85,9 +85,11 @@ async function openSqlite(path: string, synchronous: Durability['sqlite']): Prom
     // server's only thread. At SQLite's default (every 1,000 pages, ~4 MB) a busy run copies the
     // same hot pages (its tree's rows, the indexes' ends) again every few dozen commits; ten times
     // as far apart, each is copied once where it was ten times, with a tenth of the syncs
-    // (bench/README.md: +13% on a 10,000-task tree at `normal`, within noise at `full`). With `normal`,
-    // this is also how much a power loss may take back (docs/configuration.md, "Durability").
-    db.pragma(`wal_autocheckpoint = ${CHECKPOINT_PAGES}`);
+    // (bench/README.md: +13% on a 10,000-task tree at `normal`). With `normal`, this is also how
+    // much a power loss may take back (docs/configuration.md, "Durability"). Not with `full`: there
+    // every commit syncs the log, and a log growing past its earlier end makes each of those syncs
+    // write the file's new size too (a 1,000-step chain ~10% slower; the tree within noise).
+    if (synchronous === 'normal') db.pragma(`wal_autocheckpoint = ${CHECKPOINT_PAGES}`);
     // Then a lock wait would sleep the server's thread: kept short (sqlite-driver.ts waits the rest).
     db.pragma('busy_timeout = 5');
   } catch (error) {
