@@ -109,7 +109,7 @@ export const goals: Goal[] = [
   {
     workload: 'peers',
     figure: 'tree_pg_vs_bare_statements',
-    why: "the same tree, apflow on PostgreSQL over apflow's own statements sent bare, no engine (the machine's reference, peers-bare-pg.ts)",
+    why: "the same tree, apflow on PostgreSQL over its own recorded statements replayed bare, no engine (the machine's reference, peers-bare-pg.ts)",
   },
   {
     workload: 'peers',

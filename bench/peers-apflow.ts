@@ -7,14 +7,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { createApp, type App } from 'apflow';
-import { CONCURRENCY, createMarks, sampleDelays, type Peer, type PeerSession } from './peers-common.ts';
+import { CONCURRENCY, createMarks, quiet, sampleDelays, type Peer, type PeerSession } from './peers-common.ts';
 import { started } from './started.ts';
 import { createPostgresDatabase, postgresProblem } from './scale-out-servers.ts';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
-const quiet = () => new Writable({ write: (_chunk, _encoding, done) => done() });
 const store = globalThis as unknown as { benchStarts?: number[] };
 
 /** Where apflow runs in a pair: a SQLite file at either `synchronous`, or PostgreSQL. */

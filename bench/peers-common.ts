@@ -1,4 +1,5 @@
 // Shared pieces of the `peers` scenario: what a peer offers, time bounds, percentiles, services.
+import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 
@@ -29,6 +30,9 @@ export interface Peer {
   problem(): Promise<string | undefined>;
   setUp(): Promise<PeerSession>;
 }
+
+/** A log stream that drops everything (the peers' apps log nothing the scenario reads). */
+export const quiet = () => new Writable({ write: (_chunk, _encoding, done) => done() });
 
 /** The concurrency every system gets: apflow's default `engine.concurrency`. */
 export const CONCURRENCY = 64;
