@@ -6,7 +6,7 @@
 //   apflow SQLite synchronous=full    vs  BullMQ, Redis appendfsync always
 //   apflow PostgreSQL (fsync on, synchronous_commit on)  vs  BullMQ, appendfsync always
 //                                                        vs  pg-boss, graphile-worker (same server)
-// and the PostgreSQL tree beside the machine's reference: apflow's own statements sent bare
+// and the PostgreSQL tree beside the machine's reference: apflow's own statements replayed bare
 // (peers-bare-pg.ts), which says how much of that tree's time is the database's.
 import { apflowPeer } from './peers-apflow.ts';
 import { barePgPeer } from './peers-bare-pg.ts';

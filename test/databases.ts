@@ -6,6 +6,7 @@ import type { TestContext } from 'node:test';
 import pg from 'pg';
 import { createLogger } from '../kernel/internal/logger.ts';
 import { createStorage, type Storage } from '../kernel/storage/create-storage.ts';
+import type { Durability } from '../kernel/storage/open-database.ts';
 
 /** A database the storage and engine tests run on. */
 export interface TestDatabase {
@@ -73,9 +74,18 @@ export function testDatabases(): TestDatabase[] {
   return [sqlite];
 }
 
-/** Storage alone (no engine) on the database at `url`, quiet, closed when the test ends. */
-export async function testStorage(t: TestContext, url: string): Promise<Storage> {
-  const storage = await createStorage({ url, log: createLogger({ level: 'silent', format: 'json' }) });
+/** Storage alone (no engine) on the database at `url`, quiet, at `durability` (else the default); the caller closes it. */
+export function openStorage(url: string, durability?: Durability): Promise<Storage> {
+  return createStorage({
+    url,
+    log: createLogger({ level: 'silent', format: 'json' }),
+    ...(durability ? { durability } : {}),
+  });
+}
+
+/** {@link openStorage}, closed when the test ends. */
+export async function testStorage(t: TestContext, url: string, durability?: Durability): Promise<Storage> {
+  const storage = await openStorage(url, durability);
   t.after(() => storage.close());
   return storage;
 }

@@ -18,11 +18,11 @@ import { strictRules } from '../../../kernel/outbound/outbound-rules.ts';
 import { createSelfAddresses } from '../../../kernel/outbound/self-addresses.ts';
 import { createTreeHub, type TreeHub } from '../../../kernel/engine/tree-hub.ts';
 import { buildShape, createShapeCache, type ShapeCache, type TreeShape } from '../../../kernel/engine/tree-shape.ts';
-import { createStorage, type Storage } from '../../../kernel/storage/create-storage.ts';
+import type { Storage } from '../../../kernel/storage/create-storage.ts';
 import type { Sql } from '../../../kernel/storage/sql.ts';
 import { buildTaskTree } from '../../../kernel/tasks/build-task-tree.ts';
 import type { TaskRow } from '../../../kernel/tasks/task-record.ts';
-import { testDatabases } from '../../databases.ts';
+import { openStorage, testDatabases } from '../../databases.ts';
 
 const sqlite = testDatabases().find((db) => db.name === 'sqlite');
 
@@ -73,7 +73,7 @@ export async function engineParts(t: TestContext): Promise<Parts> {
   if (!sqlite) throw new Error('no SQLite test database');
   const url = await sqlite.create(t);
   const log = createLogger({ level: 'silent', format: 'json' });
-  const storage = await createStorage({ url, log });
+  const storage = await openStorage(url);
   const signals = await createSignalBus({ dialect: storage.dialect, url, log });
   const owner = createOwnerId();
   const cleanups: (() => unknown)[] = [];

@@ -3,21 +3,15 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { createLogger } from '../../../kernel/internal/logger.ts';
-import { createStorage } from '../../../kernel/storage/create-storage.ts';
 import { CHECKPOINT_PAGES } from '../../../kernel/storage/open-database.ts';
+import { openStorage, testStorage } from '../../databases.ts';
 
-/** Storage on a fresh SQLite file; the file's path comes back beside it. */
+/** Storage on a fresh SQLite file, which the caller closes; the file's path comes back beside it. */
 async function open(t: TestContext, synchronous: 'full' | 'normal' = 'full') {
   const dir = mkdtempSync(join(tmpdir(), 'apflow-statements-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'db.sqlite');
-  const storage = await createStorage({
-    url: `sqlite:${file}`,
-    log: createLogger({ level: 'silent', format: 'json' }),
-    durability: { sqlite: synchronous },
-  });
-  return { storage, file };
+  return { storage: await openStorage(`sqlite:${file}`, { sqlite: synchronous }), file };
 }
 
 test('a statement that does not prepare fails its own call, every time, and the connection goes on', async (t) => {
@@ -79,11 +73,7 @@ for (const synchronous of ['normal', 'full'] as const) {
     } else assert.ok(frames > 900 && frames < 1500, `the log began again past 1,000 pages (${frames} frames)`);
     await storage.close();
     assert.equal(existsSync(`${file}-wal`), false, 'closing copied the log into the file');
-    const again = await createStorage({
-      url: `sqlite:${file}`,
-      log: createLogger({ level: 'silent', format: 'json' }),
-    });
-    t.after(() => again.close());
+    const again = await testStorage(t, `sqlite:${file}`);
     assert.deepEqual(await again.sql.select('SELECT COUNT(*) AS n FROM pages'), [{ n: 1500 }]);
   });
 }
