@@ -5,7 +5,7 @@
 // second database of the same schema (migrated by apflow), at the same durability, and only that
 // replay is timed. What is replayed: each transaction whole (BEGIN with its planner settings, the
 // root locks, the ends, the probes, the claims, the events, COMMIT), and the writes that commit by
-// themselves (the tree's insert). Left out: reads outside a transaction (the API's, the heartbeat's)
+// themselves (the tree's insert; a lease renewal or heartbeat made meanwhile). Left out: reads outside a transaction (the API's, the heartbeat's)
 // and everything apflow does in JavaScript — executors, events' contents, hooks, streams, and the
 // waits between its statements. The statements are apflow's own, texts and values, so the
 // reference cannot drift from the engine; a ratio to it says how much of apflow's time is not the
@@ -30,6 +30,11 @@ export const barePgPeer: Peer = {
   problem: () => postgresProblem(),
   async setUp(): Promise<PeerSession> {
     const recorder = await apflowPeer('postgres').setUp();
+    const run = recorder.tree;
+    if (!run) {
+      await recorder.close();
+      throw new Error("apflow's session runs no tree");
+    }
     const db = await createPostgresDatabase();
     const client = new pg.Client({ connectionString: db.url });
     const close = async () => {
@@ -48,7 +53,7 @@ export const barePgPeer: Peer = {
     }
     return {
       async tree(children) {
-        const units = await record(client, () => (recorder.tree as (n: number) => Promise<number>)(children));
+        const units = await record(client, () => run(children));
         const start = performance.now();
         for (const unit of units) for (const sent of unit) await client.query(sent);
         const ms = performance.now() - start;
