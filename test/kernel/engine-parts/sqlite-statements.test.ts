@@ -1,29 +1,27 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
 import { CHECKPOINT_PAGES } from '../../../kernel/storage/open-database.ts';
-import { openStorage, testStorage } from '../../databases.ts';
+import { openStorage, testDatabases, testStorage } from '../../databases.ts';
+
+const sqlite = testDatabases().find((db) => db.name === 'sqlite');
+/** A fresh SQLite file's URL (removed when the test ends). */
+const freshUrl = (t: TestContext) => (sqlite as NonNullable<typeof sqlite>).create(t);
 
 /** Storage on a fresh SQLite file, which the caller closes; the file's path comes back beside it. */
 async function open(t: TestContext, synchronous: 'full' | 'normal' = 'full') {
-  const dir = mkdtempSync(join(tmpdir(), 'apflow-statements-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'db.sqlite');
-  return { storage: await openStorage(`sqlite:${file}`, { sqlite: synchronous }), file };
+  const url = await freshUrl(t);
+  return { storage: await openStorage(url, { sqlite: synchronous }), file: url.slice('sqlite:'.length) };
 }
 
 test('a statement that does not prepare fails its own call, every time, and the connection goes on', async (t) => {
-  const { storage } = await open(t);
-  t.after(() => storage.close());
+  const storage = await testStorage(t, await freshUrl(t));
   for (let i = 0; i < 2; i++) await assert.rejects(storage.sql.select('SELEC 1'), /syntax error/);
   assert.deepEqual(await storage.sql.select('SELECT ? AS one', [1]), [{ one: 1 }]);
 });
 
 test('a kept statement that failed on its data runs again with other data, in and out of transactions', async (t) => {
-  const { storage } = await open(t);
-  t.after(() => storage.close());
+  const storage = await testStorage(t, await freshUrl(t));
   await storage.sql.run('CREATE TABLE kept (x INTEGER UNIQUE)');
   const insert = 'INSERT INTO kept (x) VALUES (?) RETURNING x';
   assert.deepEqual(await storage.sql.select(insert, [1]), [{ x: 1 }]);
