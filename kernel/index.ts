@@ -71,7 +71,7 @@ export type {
 } from './engine/task-engine.ts';
 export type { Following } from './engine/follow-tree.ts';
 export { eventJson } from './engine/task-events.ts';
-export type { TaskRepository } from './engine/task-repository.ts';
+export type { TaskRepository, TreeGuard } from './engine/task-repository.ts';
 export type { CopyOptions, CopyResult } from './engine/copy-task.ts';
 export type { ResumeAnswer } from './engine/resume-task.ts';
 export type { Checkpoint, Idempotency, IdempotentCall } from './idempotency/idempotency.ts';

@@ -1,5 +1,6 @@
 import { groupCalls } from '../internal/group-calls.ts';
-import type { Sql } from '../storage/sql.ts';
+import type { Sql, SqlRunner } from '../storage/sql.ts';
+import { lockRoots } from '../storage/queries/run-queries.ts';
 import { insertStatements, insertTasks } from '../storage/queries/insert-tasks.ts';
 import { updateTasks } from '../storage/queries/update-tasks.ts';
 import type { TaskChange } from '../storage/queries/task-columns.ts';
@@ -56,6 +57,13 @@ export function createTaskRepository(sql: Sql, secrets?: TaskSecrets) {
       }),
     );
   };
+  /**
+   * Whether the tree rooted at `rootId` runs, read under its root's lock: a run begins under the
+   * same lock and reads the tree after taking it, so a change written here before it is in the
+   * run, and one asked for after it is refused (never a run on what it read before the change).
+   */
+  const treeRunning = async (runner: SqlRunner, rootId: string | undefined): Promise<boolean> =>
+    rootId !== undefined && (await lockRoots(sql, runner, [rootId])).some((root) => root.run_state === 'running');
   const get = groupCalls<string, TaskRow | null>(async (ids) => {
     if (ids.length === 1) return [await selectTask(sql, ids[0] as string)];
     const found = new Map((await selectTasks(sql, ids)).map((row) => [row.id, row]));
@@ -118,22 +126,39 @@ export function createTaskRepository(sql: Sql, secrets?: TaskSecrets) {
         await insertTasks(sql, runner, rows);
       });
     },
-    /** Applies changes in one transaction. */
-    update: async (changes: readonly TaskChange[]) => {
+    /**
+     * Applies changes in one transaction. With `unlessRunning` (a tree's root id) only while that
+     * tree is not running, checked in the same transaction; returns whether they were applied.
+     */
+    update: async (changes: readonly TaskChange[], options: TreeGuard = {}): Promise<boolean> => {
       const sealed = await sealChanges(changes);
-      await sql.write(async (runner) => void (await updateTasks(sql, runner, sealed)));
+      return sql.write(async (runner) => {
+        if (await treeRunning(runner, options.unlessRunning)) return false;
+        await updateTasks(sql, runner, sealed);
+        return true;
+      });
     },
     delete: (ids: readonly string[]) => sql.write((runner) => deleteTasks(runner, ids)),
-    /** Deletes `ids` and applies `changes` (e.g. to their parent) in one transaction. */
-    remove: (ids: readonly string[], changes: readonly TaskChange[]) =>
+    /**
+     * Deletes `ids` and applies `changes` (e.g. to their parent) in one transaction; with
+     * `unlessRunning`, as {@link update} does. Returns whether it did.
+     */
+    remove: (ids: readonly string[], changes: readonly TaskChange[], options: TreeGuard = {}): Promise<boolean> =>
       sql.write(async (runner) => {
+        if (await treeRunning(runner, options.unlessRunning)) return false;
         await deleteTasks(runner, ids);
         await updateTasks(sql, runner, changes);
+        return true;
       }),
     runningTrees: (): Promise<RunningTreeLease[]> => findRunningTrees(sql),
     /** A tree's events after `afterSeq`, oldest first. */
     events: (rootId: string, afterSeq = 0, limit = 10_000) => selectEvents(sql, rootId, afterSeq, limit),
   };
+}
+
+/** A write's condition: the tree rooted at `unlessRunning` is not running (see {@link TaskRepository}'s `update`). */
+export interface TreeGuard {
+  unlessRunning?: string;
 }
 
 /** The task repository. */

@@ -28,8 +28,10 @@ export function registerWriteMethods(app: PluginApp): void {
         throw new ApflowError('APF_INVALID_PARAMS', {
           message: `Update failed:\n${errors.map((e) => `- ${e}`).join('\n')}`,
         });
-      if (Object.keys(set).length)
-        await app.tasks.update([{ id: task.id, set: { ...set, updated_at: new Date().toISOString() } }]);
+      const changes = [{ id: task.id, set: { ...set, updated_at: new Date().toISOString() } }];
+      // Checked again with the write: a run may have begun since the check above.
+      if (Object.keys(set).length && !(await app.tasks.update(changes, { unlessRunning: task.root_id })))
+        throw whileRunning(task, 'updated');
       // Loaded (and changed) just above.
       return toTaskJson((await app.tasks.get(task.id)) as TaskRow);
     },
@@ -64,12 +66,14 @@ export function registerWriteMethods(app: PluginApp): void {
       if (parts.length) throw new ApflowError('APF_CONFLICT', { message: `Cannot delete task: ${parts.join('; ')}` });
       const parent = task.parent_id ? tree.find((row) => row.id === task.parent_id) : undefined;
       const orphaned = parent && !tree.some((row) => row.parent_id === parent.id && !ids.has(row.id));
-      await app.tasks.remove(
+      const removed = await app.tasks.remove(
         [...ids],
         orphaned && parent
           ? [{ id: parent.id, set: { has_children: false, updated_at: new Date().toISOString() } }]
           : [],
+        { unlessRunning: task.root_id },
       );
+      if (!removed) throw new ApflowError('APF_CONFLICT', { message: 'Cannot delete task: its task tree is running' });
       return { success: true, task_id: task.id, deleted_count: ids.size, children_deleted: ids.size - 1 };
     },
   });
@@ -94,10 +98,11 @@ export function registerWriteMethods(app: PluginApp): void {
 
 /** Refuses to change a tree while an engine runs it (its in-memory state would disagree). */
 export async function refuseWhileRunning(app: PluginApp, task: TaskRow, what: string): Promise<void> {
-  if (await treeRunning(app, task)) {
-    throw new ApflowError('APF_CONFLICT', { message: `Task ${task.id} cannot be ${what} while its tree is running` });
-  }
+  if (await treeRunning(app, task)) throw whileRunning(task, what);
 }
+
+const whileRunning = (task: TaskRow, what: string) =>
+  new ApflowError('APF_CONFLICT', { message: `Task ${task.id} cannot be ${what} while its tree is running` });
 
 /** Whether the tree of `task` runs now, on this server or another one of the same database. */
 async function treeRunning(app: PluginApp, task: TaskRow): Promise<boolean> {

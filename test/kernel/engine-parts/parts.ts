@@ -142,7 +142,7 @@ export async function engineParts(t: TestContext): Promise<Parts> {
       return rows;
     },
     row,
-    set: (id, change) => repo.update([{ id, set: change }]),
+    set: async (id, change) => void (await repo.update([{ id, set: change }])),
     events,
     async eventLog(rootId, afterSeq = 0) {
       return (await events(rootId, afterSeq)).map((event) => `${event.type}:${event.task_id}`);
