@@ -81,6 +81,11 @@ async function openSqlite(path: string, synchronous: Durability['sqlite']): Prom
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     db.pragma('foreign_keys = ON');
+    // A statement that changes many rows inside a transaction keeps a statement journal (the pages
+    // it changed, to undo just that statement if it fails). This build of SQLite keeps temporary
+    // storage in files by default: each engine turn then created, wrote (some 50 pages) and deleted
+    // a file in the temp folder. In memory it is a copy (bench/README.md, session 23).
+    db.pragma('temp_store = MEMORY');
     // A checkpoint copies the log's pages into the file and syncs it, inside a commit on the
     // server's only thread. At SQLite's default (every 1,000 pages, ~4 MB) a busy run copies the
     // same hot pages (its tree's rows, the indexes' ends) again every few dozen commits; ten times

@@ -75,3 +75,25 @@ for (const synchronous of ['normal', 'full'] as const) {
     assert.deepEqual(await again.sql.select('SELECT COUNT(*) AS n FROM pages'), [{ n: 1500 }]);
   });
 }
+
+test('temporary storage is in memory, and a statement that fails halfway is still undone alone', async (t) => {
+  const storage = await testStorage(t, await freshUrl(t));
+  // 2: MEMORY. This SQLite build keeps temporary storage in files by default: each many-row
+  // statement's journal was a file made, written and deleted per engine turn.
+  assert.deepEqual(await storage.sql.select('PRAGMA temp_store'), [{ temp_store: 2 }]);
+  await storage.sql.run('CREATE TABLE journaled (x INTEGER UNIQUE)');
+  await storage.sql.write(async (tx) => {
+    for (let x = 1; x <= 100; x++) await tx.run('INSERT INTO journaled (x) VALUES (?)', [x * 2]);
+  });
+  await storage.sql.write(async (tx) => {
+    await tx.run('INSERT INTO journaled (x) VALUES (1)');
+    // Rows 1…99 go up by 1 and the 100th meets x = 1: the statement fails after changing 99 rows.
+    await assert.rejects(tx.run('UPDATE journaled SET x = CASE WHEN x = 200 THEN 1 ELSE x + 1 END'), /UNIQUE/);
+  });
+  const rows = await storage.sql.select<{ x: number }>('SELECT x FROM journaled ORDER BY x');
+  assert.deepEqual(
+    rows.map((row) => row.x),
+    [1, ...Array.from({ length: 100 }, (_, i) => (i + 1) * 2)],
+    "the failed statement's changes were undone, the transaction's other write kept",
+  );
+});
