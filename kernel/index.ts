@@ -41,6 +41,7 @@ export type {
   TaskCounts,
   TaskEvent,
   TaskEventType,
+  TaskRan,
   TaskRunContext,
 } from './hooks/hook-types.ts';
 

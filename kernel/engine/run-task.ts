@@ -46,9 +46,30 @@ export async function runTask(
     return { status: 'failed', error: toApflowError(error).message, retryable: false };
   }
   // Traced, the executor runs in its span's context: what it calls (HTTP, models) nests under it.
-  return traceExecutor(task, registered.definition.id, engine.server, (span) =>
-    runSelected(engine, task, ending, timeoutS, registered, span),
-  );
+  return traceExecutor(task, registered.definition.id, engine.server, async (span) => {
+    const startedAt = performance.now();
+    const outcome = await runSelected(engine, task, ending, timeoutS, registered, span);
+    told(engine, task, registered.definition.id, outcome, startedAt);
+    return outcome;
+  });
+}
+
+/** Tells the `taskRan` hook's observers how a run ended (not a run cut short: it has no outcome). */
+function told(engine: RunEngine, task: TaskRow, executorId: string, outcome: RunOutcome, startedAt: number): void {
+  const hook = engine.hooks().taskRan;
+  if (outcome.status === 'aborted' || !hook.isUsed()) return;
+  try {
+    hook.call({
+      task_id: task.id,
+      root_task_id: task.root_id,
+      user_id: task.user_id,
+      executor_id: executorId,
+      outcome: outcome.status,
+      seconds: (performance.now() - startedAt) / 1000,
+    });
+  } catch (error) {
+    engine.log.error({ err: error, task: task.id }, 'a taskRan tap threw; it must not');
+  }
 }
 
 const timeUp = (ending: RunEnding) => ending.timeOut();

@@ -57,6 +57,22 @@ export interface TaskRunContext {
 }
 
 /**
+ * An executor run that ended, as the `taskRan` hook tells it (a `SyncHook` for observers such as
+ * metrics: cheaper per task than intercepting `taskRun`, which makes every run build its context
+ * and pass the waterfall twice). Runs cut short by a cancel or a shutdown are not told.
+ */
+export interface TaskRan {
+  task_id: string;
+  root_task_id: string;
+  user_id: string | null;
+  executor_id: string;
+  /** `suspended`: the run ended by waiting (a durable run), to resume later. */
+  outcome: 'completed' | 'failed' | 'suspended';
+  /** From the run's start (ahead of `taskRun`'s `before` phase) to its end. */
+  seconds: number;
+}
+
+/**
  * A run of a tree about to begin (`phase: 'before'`) and whether it began (`'after'`), as the
  * `runStart` waterfall sees it: every way a run starts (JSON-RPC, A2A, MCP, schedules, the CLI)
  * passes here. Quotas and demo fallbacks tap it.

@@ -6,6 +6,7 @@ import type {
   RequestContext,
   RunStartContext,
   TaskEvent,
+  TaskRan,
   TaskRunContext,
 } from './hook-types.ts';
 
@@ -23,6 +24,8 @@ export function createHooks() {
     runStart: new AsyncSeriesWaterfallHook<[RunStartContext]>(['start']),
     /** Around each executor run (phase `before`, then `after`); each tap returns the context. */
     taskRun: new AsyncSeriesWaterfallHook<[TaskRunContext]>(['run']),
+    /** Each executor run that ended here: its executor, outcome and time. Must not block or throw. */
+    taskRan: new SyncHook<[TaskRan]>(['ran']),
     /** Every task status or progress event, after it was persisted. Must not block or throw. */
     progress: new SyncHook<[TaskEvent]>(['event']),
     /** An executor asks for an LLM key: the first tap to return one wins (order by `stage`). */

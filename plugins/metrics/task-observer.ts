@@ -1,13 +1,11 @@
-import type { PluginApp, TaskEvent, TaskRunContext } from 'apflow';
+import type { PluginApp, TaskEvent, TaskRan } from 'apflow';
 import type { MetricSet } from './metric-set.ts';
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
-/** Where the `before` phase of a run leaves its start time for the `after` phase. */
-const STARTED_AT = 'metrics.started_at';
 
 /**
  * Observes tasks through hook interceptors (they see every call and change nothing):
- * `progress` for status transitions, `taskRun` for executor run times.
+ * `progress` for status transitions, `taskRan` for executor run times.
  *
  * `statuses` holds the last status of each task that is not finished yet (shared by the
  * generations of a process, so a task started before a reload has the right `from`); a task
@@ -26,16 +24,8 @@ export function observeTasks(app: PluginApp, metrics: MetricSet, statuses: Map<s
     },
   });
 
-  app.hooks.taskRun.intercept({
-    call: (run: TaskRunContext) => {
-      if (run.phase === 'before') {
-        run.state[STARTED_AT] = performance.now();
-        return;
-      }
-      const started = run.state[STARTED_AT];
-      if (typeof started !== 'number') return;
-      const outcome = run.error ? 'failed' : 'completed';
-      metrics.taskDuration.observe({ executor: run.executor_id, outcome }, (performance.now() - started) / 1000);
-    },
+  app.hooks.taskRan.intercept({
+    call: (ran: TaskRan) =>
+      metrics.taskDuration.observe({ executor: ran.executor_id, outcome: ran.outcome }, ran.seconds),
   });
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { testApp, tempProject } from '../helpers.ts';
+import { eventually, repoRoot, started, testApp, tempProject } from '../helpers.ts';
 import { createHooks } from '../../kernel/hooks/hooks.ts';
 import { createPluginHooks } from '../../kernel/hooks/plugin-view.ts';
 import type { TaskRunContext } from 'apflow';
@@ -121,6 +121,52 @@ test('taskRun is a waterfall: each tap sees and returns the run context, in stag
   assert.deepEqual(out.inputs, { a: 1, b: 2 });
 });
 
+test('taskRan tells observers how each executor run ended: outcome, executor and time, never a run cut short', async (t) => {
+  const dir = tempProject(t, {
+    'observer.ts': `import { definePlugin } from 'apflow';
+export default definePlugin({
+  name: 'observer',
+  setup(app) {
+    const told = ((globalThis as Record<string, unknown>).taskRanTold ??= []) as unknown[];
+    app.hooks.taskRan.intercept({ call: (ran) => void told.push(ran) });
+  },
+});`,
+  });
+  const told: Record<string, unknown>[] = [];
+  (globalThis as Record<string, unknown>).taskRanTold = told;
+  t.after(() => delete (globalThis as Record<string, unknown>).taskRanTold);
+  const fixtures = join(repoRoot, 'test', 'fixtures');
+  const app = await testApp(t, {
+    plugins: [join(dir, 'observer.ts')],
+    executors: { dirs: [join(fixtures, 'executors'), join(fixtures, 'durable-executors')] },
+  });
+  const run = async (id: string, method: string, inputs: Record<string, unknown> = {}) => {
+    await app.engine.createTree([{ id, name: id, schemas: { method }, inputs }]);
+    return started(await app.engine.execute(id));
+  };
+  assert.equal((await (await run('ok', 'noop')).done).status, 'completed');
+  assert.equal((await (await run('bad', 'fail')).done).status, 'failed');
+  assert.equal((await (await run('nap', 'nap', { s: 0.05, log: join(dir, 'nap.log') })).done).status, 'completed');
+  const hanging = await run('cut', 'hang');
+  await eventually(() => app.engine.runningCount() === 1);
+  await app.engine.cancel(['cut']);
+  assert.equal((await hanging.done).status, 'cancelled');
+  await eventually(() => app.engine.runningCount() === 0);
+
+  const seen = told.map((ran) => [ran.task_id, ran.executor_id, ran.outcome]);
+  assert.deepEqual(seen, [
+    ['ok', 'noop', 'completed'],
+    ['bad', 'fail', 'failed'],
+    ['nap', 'nap', 'suspended'],
+    ['nap', 'nap', 'completed'],
+  ]);
+  for (const ran of told) {
+    assert.equal(ran.root_task_id, ran.task_id);
+    assert.equal(ran.user_id, null);
+    assert.ok(typeof ran.seconds === 'number' && ran.seconds >= 0 && ran.seconds < 10, String(ran.seconds));
+  }
+});
+
 test('keyResolve asks taps by stage and stops at the first key', async () => {
   const hooks = createHooks();
   const asked: string[] = [];
@@ -178,6 +224,7 @@ test('the plugin view is tap-only and insists on the plugin name', () => {
     'progress',
     'request',
     'runStart',
+    'taskRan',
     'taskRun',
     'usage',
   ]);
