@@ -1,10 +1,11 @@
 import { runnerOf, type ConnectionManager, type Driver } from './sql-driver.ts';
+import { apflowTypes as types } from './postgres-types.ts';
 import { CommitUnknownError, isTransientConnectionError } from './transient-retry.ts';
 
 /** A statement that only reads (run again after a lost connection, it changes nothing). */
 const READ = /^\s*select\b/i;
 
-type PgQuery = { name: string; text: string; values: unknown[] };
+type PgQuery = { name?: string; text: string; values?: unknown[]; types: typeof types };
 type PgClient = {
   query(sql: string | PgQuery, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
 };
@@ -25,11 +26,11 @@ export function postgresDriver(manager: ConnectionManager, options: { prepare: b
     }
   };
   const on = (client: PgClient) => async (sql: string, params: unknown[]) =>
-    (await client.query(params.length ? numbered(sql) : sql, params)).rows;
+    (await client.query(params.length ? { text: numbered(sql), values: params, types } : { text: sql, types })).rows;
   const onPrepared = (client: PgClient) => async (sql: string, params: unknown[]) => {
     const name = params.length ? preparedName(sql) : undefined;
     if (name === undefined) return on(client)(sql, params);
-    return (await client.query({ name, text: numbered(sql), values: params })).rows;
+    return (await client.query({ name, text: numbered(sql), values: params, types })).rows;
   };
   return {
     close: async () => undefined,
