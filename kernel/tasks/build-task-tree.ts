@@ -134,6 +134,27 @@ function rowOf(node: TreeNode, root: TreeNode, userId: string | null, now: strin
   };
 }
 
+/** The optional fields of a task: each one's check, and what the error says it must be. */
+const OPTIONAL_FIELDS: readonly (readonly [string, (v: unknown) => boolean, string])[] = [
+  [
+    'id',
+    (v) => typeof v === 'string' && v.length > 0 && v.length <= 255,
+    'a non-empty string of at most 255 characters',
+  ],
+  ['parent_id', (v) => typeof v === 'string', 'a string'],
+  ['user_id', (v) => typeof v === 'string' && v.length <= 255, 'a string of at most 255 characters'],
+  [
+    'priority',
+    (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 1_000_000,
+    'a whole number from 0 (most urgent)',
+  ],
+  ['dependencies', Array.isArray, 'an array'],
+  ['inputs', isRecord, 'an object'],
+  ['params', isRecord, 'an object'],
+  ['schemas', isRecord, 'an object'],
+  ['original_task_id', (v) => typeof v === 'string' && v.length <= 255, 'a string of at most 255 characters'],
+];
+
 /** Checks each task's fields (name, then the optional ones), naming the first that is wrong. */
 function checkTaskFields(tasks: readonly unknown[]): asserts tasks is TaskInput[] {
   tasks.forEach((task, i) => {
@@ -141,26 +162,7 @@ function checkTaskFields(tasks: readonly unknown[]): asserts tasks is TaskInput[
     if (typeof task.name !== 'string' || task.name.trim() === '')
       throw invalid(`Task at index ${i} must have a 'name' field`);
     if (task.name.length > MAX_NAME) throw invalid(`Task at index ${i}: 'name' must be at most ${MAX_NAME} characters`);
-    const optional: [string, (v: unknown) => boolean, string][] = [
-      [
-        'id',
-        (v) => typeof v === 'string' && v.length > 0 && v.length <= 255,
-        'a non-empty string of at most 255 characters',
-      ],
-      ['parent_id', (v) => typeof v === 'string', 'a string'],
-      ['user_id', (v) => typeof v === 'string' && v.length <= 255, 'a string of at most 255 characters'],
-      [
-        'priority',
-        (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 1_000_000,
-        'a whole number from 0 (most urgent)',
-      ],
-      ['dependencies', Array.isArray, 'an array'],
-      ['inputs', isRecord, 'an object'],
-      ['params', isRecord, 'an object'],
-      ['schemas', isRecord, 'an object'],
-      ['original_task_id', (v) => typeof v === 'string' && v.length <= 255, 'a string of at most 255 characters'],
-    ];
-    for (const [key, ok, expected] of optional) {
+    for (const [key, ok, expected] of OPTIONAL_FIELDS) {
       if (task[key] !== undefined && task[key] !== null && !ok(task[key]))
         throw invalid(`Task at index ${i}: '${key}' must be ${expected}`);
     }
