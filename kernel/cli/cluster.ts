@@ -160,6 +160,10 @@ export async function runWorker(cli: CliOverrides): Promise<void> {
   });
   // The primary is gone (or this worker gave up): nobody routes connections here any more.
   process.once('disconnect', stop);
+  // The primary may exit while a message of this worker is on its way (another worker could not
+  // start, and the primary stopped the server): the channel breaks under it (EPIPE), which would
+  // end this worker with a stack trace under the primary's one-line error. Nothing is left to tell.
+  cluster.worker?.on('error', stop);
   try {
     const loaded = await resolveConfig({ cli });
     app = await createApp({ loaded, migrate: false });

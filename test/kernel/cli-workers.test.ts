@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { freePort, sleep } from '../helpers.ts';
+import { freePort, sleep, tempProject } from '../helpers.ts';
 import {
   launch,
   run,
@@ -67,3 +67,39 @@ test('--workers 2 on a port already in use: exit 1 and one line naming the port'
   const port = await occupy(t);
   assertPortInUse(await run(t, ['serve', '--host', '127.0.0.1', '--port', String(port), '--workers', '2']), port);
 });
+
+test(
+  '--workers 2 on a port already in use, a worker still starting when the primary has stopped: one line, no stack trace',
+  { timeout: 90_000 },
+  async (t) => {
+    // The second worker holds its event loop just before it listens, until long after the first
+    // failed and the primary stopped the server: its listen then writes to the primary's closed
+    // channel (EPIPE) before it can hear that the primary is gone.
+    const project = tempProject(t, {
+      'late-worker.ts': `import cluster from 'node:cluster';
+import { definePlugin } from 'apflow';
+export default definePlugin({
+  name: 'late-worker',
+  setup(app) {
+    if (cluster.worker?.id !== 2) return;
+    app.http.addHook('onReady', (done) => {
+      const until = Date.now() + 2000;
+      while (Date.now() < until);
+      done();
+    });
+  },
+});
+`,
+      'apflow.config.ts': `import { defineConfig } from 'apflow';
+export default defineConfig({ plugins: ['./late-worker.ts'] });
+`,
+    });
+    const port = await occupy(t);
+    const args = ['serve', '--host', '127.0.0.1', '--port', String(port), '--workers', '2'];
+    const proc = launch(t, args, { cwd: project });
+    const code = await proc.exited;
+    // The late worker outlives the primary: it writes to the same stderr, later.
+    await sleep(3000);
+    assertPortInUse({ code, stdout: proc.stdout(), stderr: proc.stderr() }, port);
+  },
+);
