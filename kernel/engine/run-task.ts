@@ -49,13 +49,13 @@ export async function runTask(
   return traceExecutor(task, registered.definition.id, engine.server, async (span) => {
     const startedAt = performance.now();
     const outcome = await runSelected(engine, task, ending, timeoutS, registered, span);
-    told(engine, task, registered.definition.id, outcome, startedAt);
+    tellRan(engine, task, registered.definition.id, outcome, startedAt);
     return outcome;
   });
 }
 
 /** Tells the `taskRan` hook's observers how a run ended (not a run cut short: it has no outcome). */
-function told(engine: RunEngine, task: TaskRow, executorId: string, outcome: RunOutcome, startedAt: number): void {
+function tellRan(engine: RunEngine, task: TaskRow, executorId: string, outcome: RunOutcome, startedAt: number): void {
   const hook = engine.hooks().taskRan;
   if (outcome.status === 'aborted' || !hook.isUsed()) return;
   try {
