@@ -42,12 +42,13 @@ export async function openDatabase(url: string, durability: Durability = { sqlit
   const { Sequelize } = sequelizeModule();
   const sequelize = new Sequelize(url, { dialect: 'postgres', logging: false });
   const commit = durability.postgres;
-  // A session setting on every pooled connection as it opens (the value is one of the schema's
-  // literals, never user text); SET rather than a startup option, which poolers such as PgBouncer refuse.
-  if (commit)
-    sequelize.addHook('afterConnect', async (connection) => {
-      await (connection as { query(sql: string): Promise<unknown> }).query(`SET synchronous_commit = ${commit}`);
-    });
+  // Session settings on every pooled connection as it opens (values are the schema's literals,
+  // never user text); SET rather than startup options, which poolers such as PgBouncer refuse.
+  // Dates are read in PostgreSQL's ISO output (postgres-types.ts), whatever the server's DateStyle.
+  const settings = ['SET DateStyle = ISO', ...(commit ? [`SET synchronous_commit = ${commit}`] : [])];
+  sequelize.addHook('afterConnect', async (connection) => {
+    await (connection as { query(sql: string): Promise<unknown> }).query(settings.join('; '));
+  });
   try {
     await sequelize.authenticate();
   } catch (error) {

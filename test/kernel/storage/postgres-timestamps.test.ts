@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import pg from 'pg';
 import { isoTimestamp } from '../../../kernel/storage/postgres-types.ts';
 import { testDatabases, testStorage } from '../../databases.ts';
 
@@ -39,5 +40,28 @@ describe('timestamps read from PostgreSQL', { skip: postgres ? false : 'APFLOW_T
       });
       assert.deepEqual(rows, [{ at: written, never: null }], zone);
     }
+  });
+
+  test("on a database whose DateStyle is not ISO (SQL, DMY): apflow's sessions read ISO all the same", async (t) => {
+    const url = await (postgres as NonNullable<typeof postgres>).create(t);
+    const session = async (query: string) => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        return (await client.query(query)).rows[0] as Record<string, unknown>;
+      } finally {
+        await client.end();
+      }
+    };
+    await session(`ALTER DATABASE ${new URL(url).pathname.slice(1)} SET DateStyle = 'SQL, DMY'`);
+    // What any other new session on that database gets: day first, no ISO.
+    const other = await session("SELECT CAST('2026-12-04T19:20:37.123Z' AS timestamptz)::text AS at");
+    assert.match(String(other.at), /^04\/12\/2026/, 'the database writes dates its own way');
+    const storage = await testStorage(t, url);
+    const written = '2026-12-04T19:20:37.123Z';
+    assert.deepEqual(await storage.sql.select('SELECT CAST(? AS timestamptz) AS at', [written]), [{ at: written }]);
+    assert.deepEqual(await storage.sql.write((tx) => tx.select('SELECT CAST(? AS timestamptz) AS at', [written])), [
+      { at: written },
+    ]);
   });
 });
