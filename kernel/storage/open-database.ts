@@ -47,7 +47,11 @@ export async function openDatabase(url: string, durability: Durability = { sqlit
   // Dates are read in PostgreSQL's ISO output (postgres-types.ts), whatever the server's DateStyle.
   const settings = ['SET DateStyle = ISO', ...(commit ? [`SET synchronous_commit = ${commit}`] : [])];
   sequelize.addHook('afterConnect', async (connection) => {
-    await (connection as { query(sql: string): Promise<unknown> }).query(settings.join('; '));
+    const client = connection as { query(sql: string): Promise<unknown>; pipeline: boolean };
+    // node-postgres' pipeline mode (a Client option Sequelize does not pass on): a statement is
+    // written at once, not after the answer to the one before (pipelined-transaction.ts).
+    client.pipeline = true;
+    await client.query(settings.join('; '));
   });
   try {
     await sequelize.authenticate();

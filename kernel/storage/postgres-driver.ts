@@ -1,5 +1,6 @@
-import { runnerOf, type ConnectionManager, type Driver } from './sql-driver.ts';
+import type { ConnectionManager, Driver } from './sql-driver.ts';
 import { apflowTypes as types } from './postgres-types.ts';
+import { pipelinedTransaction } from './pipelined-transaction.ts';
 import { CommitUnknownError, isTransientConnectionError } from './transient-retry.ts';
 
 /** A statement that only reads (run again after a lost connection, it changes nothing). */
@@ -52,23 +53,24 @@ export function postgresDriver(manager: ConnectionManager, options: { prepare: b
       }),
     transaction: (work) =>
       withClient(async (client) => {
-        const query = (options.prepare ? onPrepared : on)(client);
         // Write transactions pick rows by key and probe trees through their indexes. Whatever the
         // planner's statistics say (none on a fresh table; skewed ones after a big tree, where
         // one root holds most rows), a sequential scan per probe is never the better plan there,
         // nor a sort of every ready task for a claim rather than reading the ready index in order,
         // nor a bitmap scan that loses that order, nor compiling a short statement (JIT, tens of
-        // milliseconds, set off by a high cost estimate): all off for the transaction, in the same
-        // round trip as BEGIN (without parameters one simple query may hold several statements).
-        await client.query(
+        // milliseconds, set off by a high cost estimate): all off for the transaction, with BEGIN
+        // (without parameters one simple query may hold several statements).
+        const tx = pipelinedTransaction(
+          (options.prepare ? onPrepared : on)(client),
           'BEGIN; SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off; SET LOCAL jit = off',
         );
         try {
-          const result = await work(runnerOf(query));
-          await committing(() => query('COMMIT', []));
+          const result = await work(tx.runner);
+          await tx.commit(commitFailure);
           return result;
         } catch (error) {
-          await query('ROLLBACK', []).catch(() => undefined);
+          await tx.settle();
+          await client.query('ROLLBACK').catch(() => undefined);
           throw error;
         }
       }),
@@ -84,9 +86,14 @@ async function committing<T>(send: () => Promise<T>): Promise<T> {
   try {
     return await send();
   } catch (error) {
-    const unsent = error instanceof Error && error.message.startsWith(NEVER_SENT);
-    throw isTransientConnectionError(error) && !unsent ? new CommitUnknownError(error) : error;
+    throw commitFailure(error);
   }
+}
+
+/** What a statement that commits failing means: unknown when the connection was lost with it sent. */
+function commitFailure(error: unknown): unknown {
+  const unsent = error instanceof Error && error.message.startsWith(NEVER_SENT);
+  return isTransientConnectionError(error) && !unsent ? new CommitUnknownError(error) : error;
 }
 
 /** node-postgres refuses a query on a client it already knows is broken: that query never left. */
