@@ -6,6 +6,7 @@ import { test, type TestContext } from 'node:test';
 import { createApp, type App } from 'apflow';
 import { testDatabases } from '../../databases.ts';
 import { memoryLog } from '../../helpers.ts';
+import { TERMINAL_STATUSES, UNFINISHED_STATUSES } from '../../../kernel/tasks/task-record.ts';
 
 const EXPECTED = [
   'apflow_tasks_original_task_id (original_task_id) WHERE original_task_id IS NOT NULL',
@@ -97,6 +98,12 @@ interface HotQuery {
    * task must not pass every finished one of a big tree first (their entries come first).
    */
   seeksStatus?: boolean;
+  /**
+   * Or seeks the status, or reads the index backwards from the end of its first column's range
+   * (the engine's transactions, with sorts off): the unfinished statuses sort after every finished
+   * one (tested below), so their entries come first.
+   */
+  backwards?: boolean;
 }
 
 const HOT: HotQuery[] = [
@@ -128,10 +135,11 @@ const HOT: HotQuery[] = [
   },
   {
     what: 'an unfinished child in the run (pendingCandidates)',
-    text: () => `SELECT 1 FROM apflow_tasks c WHERE c.parent_id = ? AND c.status IN ${UNFINISHED} AND c.run_id = ?`,
+    text: () =>
+      `SELECT 1 FROM apflow_tasks c WHERE c.parent_id = ? AND c.status IN ${UNFINISHED} AND c.run_id = ? ORDER BY c.status DESC LIMIT 1`,
     params: ['r2-4', 'run-2'],
     uses: ['apflow_tasks_parent_id_status'],
-    seeksStatus: true,
+    backwards: true,
   },
   {
     what: 'roots of a status, newest first (tasks.list)',
@@ -227,7 +235,36 @@ for (const db of testDatabases()) {
         assert.ok(read.length > 0, `${query.what} (${mode}) reads none of ${query.uses.join(', ')}:\n${plan}`);
         if (query.seeksStatus)
           assert.match(plan, /status=\?|Index Cond: .*status/, `${query.what} (${mode}) seeks no status:\n${plan}`);
+        if (query.backwards)
+          assert.match(
+            plan,
+            /status=\?|Index Cond: .*status|Index Scan Backward using apflow_tasks_parent_id_status/,
+            `${query.what} (${mode}) neither seeks the status nor reads backwards:\n${plan}`,
+          );
       }
+  });
+
+  test(`${db.name}: every unfinished status sorts after every finished one (a probe reading backwards meets them first)`, async (t) => {
+    const app = await start(t, await db.create(t));
+    const statuses = [...UNFINISHED_STATUSES, ...TERMINAL_STATUSES];
+    // The column's own order (its collation), as the index keeps it.
+    await app.storage.sql.write(async (tx) => {
+      for (const [i, status] of statuses.entries())
+        await tx.run(
+          `INSERT INTO apflow_tasks (id, name, status, root_id, created_at, updated_at) VALUES (?, ?, ?, ?, ${app.storage.sql.time}, ${app.storage.sql.time})`,
+          [`s${i}`, status, status, `s${i}`, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'],
+        );
+    });
+    const sorted = (
+      await app.storage.sql.select<{ status: string }>('SELECT status FROM apflow_tasks ORDER BY status')
+    ).map((row) => row.status);
+    const firstUnfinished = sorted.findIndex((status) => (UNFINISHED_STATUSES as readonly string[]).includes(status));
+    assert.ok(firstUnfinished > 0, `statuses in order: ${sorted.join(', ')}`);
+    assert.deepEqual(
+      sorted.slice(firstUnfinished).sort(),
+      [...UNFINISHED_STATUSES].sort(),
+      `statuses in order: ${sorted.join(', ')}`,
+    );
   });
 
   test(`${db.name}: on a database made before 0009-task-indexes, holding tasks, the migration replaces the indexes`, async (t) => {
