@@ -1,4 +1,10 @@
-import { claimRows, lockClaimCounts, runningPerUser, selectClaimable } from '../storage/queries/claims.ts';
+import {
+  claimRows,
+  lockClaimCounts,
+  runningPerUser,
+  selectClaimable,
+  type ClaimCandidate,
+} from '../storage/queries/claims.ts';
 import { selectRowsIn } from '../storage/queries/run-queries.ts';
 import { mergeDependencyResults } from '../tasks/merge-dependency-results.ts';
 import type { TaskRow } from '../tasks/task-record.ts';
@@ -49,14 +55,19 @@ export async function claimReady(
       ? []
       : [...running].filter(([, n]) => n >= (limits.perUser as number)).map(([user]) => user);
   await tx.sync();
-  const limit = limits.perUser === undefined ? slots : Math.min(1000, slots * 4);
-  const candidates = await selectClaimable(tx.sql, tx.runner, {
-    now: tx.now,
-    owner: tx.owner,
-    pinnedOnly: limits.pinnedOnly,
-    limit,
-    usersAtLimit: atLimit,
-  });
+  // The read sent ahead serves if it asked for at least as many as the slots free now.
+  const sent = counted ? undefined : await tx.takeAhead<ReadyAhead>(READY_AHEAD);
+  const ahead = sent && sent.limit >= slots ? sent : undefined;
+  const limit = ahead ? ahead.limit : limits.perUser === undefined ? slots : Math.min(1000, slots * 4);
+  const candidates = ahead
+    ? ahead.candidates
+    : await selectClaimable(tx.sql, tx.runner, {
+        now: tx.now,
+        owner: tx.owner,
+        pinnedOnly: limits.pinnedOnly,
+        limit,
+        usersAtLimit: atLimit,
+      });
   // Fewer than asked for: every claimable task was among them (limits counted aside). On
   // PostgreSQL, SKIP LOCKED passed over rows other transactions hold: those that ready tasks and
   // leave some unclaimed say so when they commit (the `wake` note), and so does a claim that
@@ -108,6 +119,27 @@ export async function claimReady(
     tx.event('task_start', row);
   }
   return { rows, drained };
+}
+
+/** The ready read sent ahead (see {@link readReadyAhead}). */
+const READY_AHEAD = 'claim-ready';
+interface ReadyAhead {
+  limit: number;
+  candidates: ClaimCandidate[];
+}
+
+/**
+ * Sends ahead the read of ready tasks {@link claimReady} will make with `limits` (when no running
+ * tasks are counted), so that it travels with the statements before it: the claim takes it if
+ * nothing that may write was sent since (a task readied meanwhile, say), else reads again.
+ */
+export function readReadyAhead(tx: TreeTx, limits: ClaimLimits): void {
+  if (limits.slots <= 0 || limits.perUser !== undefined || limits.cluster !== undefined) return;
+  const limit = limits.slots;
+  tx.readAhead(READY_AHEAD, async (runner): Promise<ReadyAhead> => {
+    const filter = { now: tx.now, owner: tx.owner, pinnedOnly: limits.pinnedOnly, limit, usersAtLimit: [] };
+    return { limit, candidates: await selectClaimable(tx.sql, runner, filter) };
+  });
 }
 
 /** What {@link claimReady} took, and whether that was every task it may claim (none is left ready). */

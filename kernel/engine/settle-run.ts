@@ -80,15 +80,13 @@ export async function settleRuns(
     for (const { run, task } of wave) {
       const { shape } = run;
       if (task.id === run.rootId) run.rootSettled = true;
-      if (!shape.inRun.has(task.id)) continue;
-      for (const dependent of shape.dependents.get(task.id) ?? []) {
-        if (!dependent.required || !shape.inRun.has(dependent.id)) continue;
-        if (task.status === 'completed') run.check.add(dependent.id);
-        else if (!doomed.has(dependent.id))
-          doomed.set(dependent.id, { run, error: `dependency ${task.id} ${because(task.status)}` });
+      const next = nextInRun(shape, task.id);
+      for (const dependent of next.dependents) {
+        if (task.status === 'completed') run.check.add(dependent);
+        else if (!doomed.has(dependent))
+          doomed.set(dependent, { run, error: `dependency ${task.id} ${because(task.status)}` });
       }
-      const parent = shape.parent.get(task.id);
-      if (parent && shape.inRun.has(parent)) run.check.add(parent);
+      if (next.parent) run.check.add(next.parent);
     }
     wave = [];
     if (doomed.size === 0) break;
@@ -122,6 +120,51 @@ export async function settleRuns(
   return { readied, finished: await finishIfDone(tx, mayEnd) };
 }
 
+/** What a task settling in its run may let go on there: its required dependents, and its parent. */
+function nextInRun(shape: TreeShape, id: string): { dependents: string[]; parent?: string } {
+  if (!shape.inRun.has(id)) return { dependents: [] };
+  const dependents = (shape.dependents.get(id) ?? [])
+    .filter((dependent) => dependent.required && shape.inRun.has(dependent.id))
+    .map((dependent) => dependent.id);
+  const parent = shape.parent.get(id);
+  return parent && shape.inRun.has(parent) ? { dependents, parent } : { dependents };
+}
+
+/** The probe sent ahead (see {@link probeAhead}). */
+const PROBE_AHEAD = 'settle-probe';
+interface ProbeAhead {
+  ids: ReadonlySet<string>;
+  rows: { id: string; waiting: boolean }[];
+}
+
+/**
+ * Sends ahead the probe {@link settleRuns} will make once `completed` are written (held and
+ * completed, as their engine believes): their parents and their required dependents in their
+ * trees' runs. Sent behind the endings' write, it travels in the same round trip; settling takes
+ * it if nothing that may write was sent since and it probed every task settling asks about.
+ */
+export async function probeAhead(tx: TreeTx, completed: readonly { id: string; root_id: string }[]): Promise<void> {
+  const ids = new Set<string>();
+  const shapes = new Map<string, TreeShape | null>();
+  for (const task of completed) {
+    if (!shapes.has(task.root_id)) shapes.set(task.root_id, (await tx.runShape(task.root_id))?.shape ?? null);
+    const shape = shapes.get(task.root_id);
+    if (!shape) continue;
+    const next = nextInRun(shape, task.id);
+    for (const dependent of next.dependents) ids.add(dependent);
+    if (next.parent) ids.add(next.parent);
+  }
+  // One statement's worth (pendingCandidates sends more in turn, each after the last answer).
+  if (ids.size === 0 || ids.size > PROBE_AHEAD_MAX) return;
+  tx.readAhead(PROBE_AHEAD, async (runner): Promise<ProbeAhead> => ({
+    ids,
+    rows: await pendingCandidates(tx.sql, runner, [...ids]),
+  }));
+}
+
+/** Most tasks probed ahead: what pendingCandidates sends in one statement. */
+const PROBE_AHEAD_MAX = 500;
+
 /** Of the runs' tasks to check, marks claimable the pending ones with nothing left to wait for; returns how many. */
 async function readyThose(tx: TreeTx, runs: readonly OpenRun[], claimed: ReadonlySet<string>): Promise<number> {
   const requires = new Map<string, readonly string[]>();
@@ -130,9 +173,12 @@ async function readyThose(tx: TreeTx, runs: readonly OpenRun[], claimed: Readonl
       if (run.shape.inRun.has(id) && !claimed.has(id)) requires.set(id, run.shape.requires.get(id) ?? []);
   if (requires.size === 0) return 0;
   await tx.sync();
-  const open = (await pendingCandidates(tx.sql, tx.runner, [...requires.keys()]))
-    .filter((row) => !row.waiting)
-    .map((row) => row.id);
+  const ahead = await tx.takeAhead<ProbeAhead>(PROBE_AHEAD);
+  const probed =
+    ahead && [...requires.keys()].every((id) => ahead.ids.has(id))
+      ? ahead.rows.filter((row) => requires.has(row.id))
+      : await pendingCandidates(tx.sql, tx.runner, [...requires.keys()]);
+  const open = probed.filter((row) => !row.waiting).map((row) => row.id);
   if (open.length === 0) return 0;
   const depIds = new Set(open.flatMap((id) => requires.get(id) ?? []));
   const completed = new Set(

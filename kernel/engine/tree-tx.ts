@@ -9,6 +9,9 @@ import { eventJson, makeEvent, type EventSubject } from './task-events.ts';
 import type { SqlNotice } from './signal-bus.ts';
 import type { ShapeCache, TreeShape } from './tree-shape.ts';
 
+/** A statement that only reads. */
+const READ = /^\s*select\b/i;
+
 /** What one engine transaction needs. */
 export interface TreeTxContext {
   sql: Sql;
@@ -32,7 +35,20 @@ export interface TreeTxContext {
  * are written before anything is read again ({@link TreeTx.sync}), so reads see them.
  */
 export function createTreeTx(ctx: TreeTxContext) {
-  const { sql, runner } = ctx;
+  const { sql } = ctx;
+  /** Statements sent that may write (any but a SELECT): a read sent before one may be stale. */
+  let writesSent = 0;
+  const runner: SqlRunner = {
+    select<T>(text: string, params?: unknown[]) {
+      if (!READ.test(text)) writesSent++;
+      return ctx.runner.select<T>(text, params);
+    },
+    run(text: string, params?: unknown[]) {
+      writesSent++;
+      return ctx.runner.run(text, params);
+    },
+  };
+  const ahead = new Map<string, { writesSent: number; answer: Promise<unknown> }>();
   const roots = new Map<string, RootLock>();
   /** Each root's `event_seq` as stored when this transaction took it: an unchanged one is not written again. */
   const storedSeqs = new Map<string, number>();
@@ -54,8 +70,29 @@ export function createTreeTx(ctx: TreeTxContext) {
 
   return {
     ...ctx,
+    runner,
     roots,
     notes,
+    /**
+     * Sends a read now, ahead of the code that needs it (on a pipelined connection it goes behind
+     * the statements sent before, in the same round trip): see {@link takeAhead}.
+     */
+    readAhead(key: string, read: (runner: SqlRunner) => Promise<unknown>): void {
+      const answer = read(runner);
+      // Taken later or dropped: a failure shows in the statements that follow (PostgreSQL
+      // refuses the rest of the transaction), never as an unhandled rejection.
+      answer.catch(() => undefined);
+      ahead.set(key, { writesSent, answer });
+    },
+    /**
+     * The answer of the read sent ahead under `key` (once), if nothing that may write was sent
+     * since: then it is what the same read sent now would answer. Else undefined: read again.
+     */
+    takeAhead<T>(key: string): Promise<T> | undefined {
+      const sent = ahead.get(key);
+      ahead.delete(key);
+      return sent && sent.writesSent === writesSent ? (sent.answer as Promise<T>) : undefined;
+    },
     /**
      * Locks the roots of these trees (those not held yet); with `skipLocked`, roots another
      * transaction holds are left out. Returns the ids held now.

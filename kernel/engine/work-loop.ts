@@ -1,7 +1,7 @@
 import type { TaskRow } from '../tasks/task-record.ts';
 import type { RunBegun, RunToBegin } from './begin-runs.ts';
 import { beginAll, type PendingBegin } from './begin-all.ts';
-import { claimReady } from './claim-ready.ts';
+import { claimReady, readReadyAhead, type ClaimLimits } from './claim-ready.ts';
 import { leaseUntil, type EngineCore } from './engine-core.ts';
 import { createRunningTasks } from './running-tasks.ts';
 import { endingOf } from './task-ending.ts';
@@ -122,24 +122,23 @@ export function createWorkLoop(core: EngineCore) {
       slots: limited ? 0 : freeSlots(),
       leaseUntil: leaseUntil(core),
     });
-    const written = await writeReports(tx, batch);
+    // Counted when asked for, not when the turn was: other transactions may have claimed meanwhile.
+    const limits = (): ClaimLimits => ({
+      slots: freeSlots() - started.taken.length,
+      perUser: settings.per_user_concurrency,
+      cluster: settings.cluster_concurrency,
+      pinnedOnly: core.mode === 'command',
+      leaseUntil: leaseUntil(core),
+    });
+    // With news of ready tasks, this turn claims whatever settling readies: its read can go ahead.
+    const claims = !tx.atOnce && drainedAt !== heard;
+    const written = await writeReports(tx, batch, claims ? () => readReadyAhead(tx, limits()) : undefined);
     const readied = written.readied + started.readied;
-    // Counted now, not when the turn was asked for: other transactions may have claimed meanwhile.
     // A turn made at once reads nothing: ready tasks it leaves wake a turn that claims (below).
     const claim =
-      tx.atOnce || (drainedAt === heard && readied === 0)
-        ? { rows: [], drained: false }
-        : await claimReady(
-            tx,
-            {
-              slots: freeSlots() - started.taken.length,
-              perUser: settings.per_user_concurrency,
-              cluster: settings.cluster_concurrency,
-              pinnedOnly: core.mode === 'command',
-              leaseUntil: leaseUntil(core),
-            },
-            core.secrets?.seal,
-          );
+      claims || (!tx.atOnce && readied > 0)
+        ? await claimReady(tx, limits(), core.secrets?.seal)
+        : { rows: [], drained: false };
     if (readied > claim.rows.length) tx.notes.wake = true;
     for (const run of runs) if (run.begun) run.lastSeq = tx.roots.get(run.rootId)?.event_seq;
     return {

@@ -5,7 +5,7 @@ import type { TaskRow } from '../tasks/task-record.ts';
 import type { TaskSteps } from '../tasks/task-wait.ts';
 import { addSpawned, checkSpawns } from './spawn-write.ts';
 import type { FollowOn } from './follow-ons.ts';
-import { settledIn, settleRuns, type SettleBatch } from './settle-run.ts';
+import { probeAhead, settledIn, settleRuns, type SettleBatch } from './settle-run.ts';
 import type { EventSubject } from './task-events.ts';
 import type { TreeTx } from './tree-tx.ts';
 
@@ -46,6 +46,8 @@ const subjectOf = (report: Report): EventSubject =>
 export async function writeReports(
   tx: TreeTx,
   batch: readonly Report[],
+  /** Reads the caller will make after, sent ahead behind the endings where that is worth it. */
+  ahead?: () => void,
 ): Promise<{ refused: Set<string>; readied: number }> {
   const refused = new Set<string>();
   if (batch.length === 0) return { refused, readied: 0 };
@@ -58,14 +60,26 @@ export async function writeReports(
   const endings = batch.filter((report) => report.kind === 'end');
   await checkSpawns(tx, endings);
   const ended = new Set(endings.map((report) => report.row.id));
-  const endHeld = endings.length
-    ? await updateTasks(
+  const endsWritten = endings.length
+    ? updateTasks(
         tx.sql,
         tx.runner,
         endings.map((report) => ({ id: report.row.id, set: report.change })),
         { heldBy: tx.owner },
       )
-    : new Set<string>();
+    : Promise.resolve(new Set<string>());
+  // Awaited below; until then a failure must not count as unhandled.
+  endsWritten.catch(() => undefined);
+  // A batch of tasks that completed (the common turn): what settling them will read next goes
+  // behind their write, one round trip for all on PostgreSQL (a guess: read again if wrong).
+  if (tx.sql.dialect === 'postgres' && endings.length && batch.every(plainCompletion)) {
+    await probeAhead(
+      tx,
+      endings.map((report) => report.row),
+    );
+    ahead?.();
+  }
+  const endHeld = await endsWritten;
   const progressOnly = batch.filter((report) => report.kind === 'progress' && !ended.has(report.subject.id));
   const held = progressOnly.length
     ? await heldBy(
@@ -104,6 +118,10 @@ export async function writeReports(
   }
   return { refused, readied: settled.size ? (await settleRuns(tx, settled, claimed)).readied : 0 };
 }
+
+/** An ending that settles its task as completed and adds nothing to its tree. */
+const plainCompletion = (report: Report) =>
+  report.kind === 'end' && report.settled && report.row.status === 'completed' && !report.spawned;
 
 /** Writes the steps reports of tasks this engine still holds; returns their ids. */
 async function writeSteps(tx: TreeTx, batch: readonly Report[]): Promise<Set<string>> {

@@ -14,6 +14,7 @@ export async function updateTasks(
   options: { heldBy?: string } = {},
 ): Promise<Set<string>> {
   const changed = new Set<string>();
+  const held: Promise<{ id: string }[]>[] = [];
   const groups = new Map<string, TaskChange[]>();
   for (const change of changes) {
     const key = Object.keys(change.set).sort().join(',');
@@ -43,10 +44,11 @@ export async function updateTasks(
       );
       const statement = `UPDATE apflow_tasks SET ${sets} FROM ${from} WHERE apflow_tasks.id = v.column1${guard}`;
       if (options.heldBy === undefined) await runner.run(statement, params);
-      else
-        for (const row of await runner.select<{ id: string }>(statement, [...params, options.heldBy]))
-          changed.add(row.id);
+      else held.push(runner.select<{ id: string }>(statement, [...params, options.heldBy]));
     }
   }
+  // All sent before any answer is awaited: on a pipelined connection one round trip for all,
+  // and whatever the caller sends next goes behind every one of them.
+  for (const rows of await Promise.all(held)) for (const row of rows) changed.add(row.id);
   return changed;
 }

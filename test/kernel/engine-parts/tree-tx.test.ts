@@ -140,3 +140,27 @@ test('the transactor signals what the other engines need to hear of a commit, an
     { o: 'engine-a', r: 1, c: ['a'] },
   ]);
 });
+
+test('a read sent ahead is taken once, and not once something that may write was sent after it', async (t) => {
+  const parts = await withTree(t);
+  const taken = await parts.transact(async (tx) => {
+    const read = (runner: typeof tx.runner) => runner.select<{ id: string }>("SELECT id FROM apflow_tasks WHERE id = 'a'");
+    tx.readAhead('fresh', read);
+    await tx.runner.select("SELECT id FROM apflow_tasks WHERE id = 'r'");
+    const fresh = await tx.takeAhead<{ id: string }[]>('fresh');
+    const again = tx.takeAhead('fresh');
+    tx.readAhead('stale', read);
+    tx.set('a', { progress: 0.5 });
+    await tx.sync();
+    const stale = tx.takeAhead('stale');
+    tx.readAhead('written-then-read', read);
+    await tx.runner.select("UPDATE apflow_tasks SET progress = 0.25 WHERE id = 'a' RETURNING id");
+    const afterReturning = tx.takeAhead('written-then-read');
+    return { fresh, again, stale, afterReturning, never: tx.takeAhead('never sent') };
+  });
+  assert.deepEqual(taken.fresh, [{ id: 'a' }], 'a read between leaves it fit');
+  assert.equal(taken.again, undefined, 'taken once');
+  assert.equal(taken.stale, undefined, 'a write sent after it');
+  assert.equal(taken.afterReturning, undefined, 'an UPDATE … RETURNING is a write');
+  assert.equal(taken.never, undefined);
+});

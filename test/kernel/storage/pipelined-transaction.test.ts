@@ -6,34 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
-import pg from 'pg';
 import type { Storage } from '../../../kernel/storage/create-storage.ts';
 import { testDatabases, testStorage } from '../../databases.ts';
-
-/** When each statement of this process's pg clients was sent and answered (in call order). */
-type Trace = { text: string; sent: number; answered?: number }[];
-
-async function traced<T>(work: () => Promise<T>): Promise<{ value: T; trace: Trace }> {
-  const trace: Trace = [];
-  let clock = 0;
-  const query = pg.Client.prototype.query;
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    const first = args[0] as string | { text?: string };
-    const entry: Trace[number] = { text: typeof first === 'string' ? first : (first.text ?? ''), sent: ++clock };
-    trace.push(entry);
-    const answer = (query as (...a: unknown[]) => Promise<unknown>).apply(this, args);
-    answer.then(
-      () => (entry.answered = ++clock),
-      () => (entry.answered = ++clock),
-    );
-    return answer;
-  } as typeof query;
-  try {
-    return { value: await work(), trace };
-  } finally {
-    pg.Client.prototype.query = query;
-  }
-}
+import { traceStatements } from '../../statement-trace.ts';
 
 async function table(t: TestContext, url: string): Promise<Storage> {
   const storage = await testStorage(t, url);
@@ -82,7 +57,7 @@ for (const db of testDatabases()) {
 for (const db of testDatabases().filter((each) => each.name === 'postgres')) {
   test('on PostgreSQL, BEGIN goes with the first read and the last writes with COMMIT', async (t) => {
     const storage = await table(t, await db.create(t));
-    const { value, trace } = await traced(() =>
+    const { value, trace } = await traceStatements(() =>
       storage.sql.write(async (runner) => {
         await runner.run('INSERT INTO piped (id) VALUES (?)', ['x']);
         const seen = await runner.select<{ id: string }>('SELECT id FROM piped');
