@@ -144,7 +144,8 @@ test('the transactor signals what the other engines need to hear of a commit, an
 test('a read sent ahead is taken once, and not once something that may write was sent after it', async (t) => {
   const parts = await withTree(t);
   const taken = await parts.transact(async (tx) => {
-    const read = (runner: typeof tx.runner) => runner.select<{ id: string }>("SELECT id FROM apflow_tasks WHERE id = 'a'");
+    const read = (runner: typeof tx.runner) =>
+      runner.select<{ id: string }>("SELECT id FROM apflow_tasks WHERE id = 'a'");
     tx.readAhead('fresh', read);
     await tx.runner.select("SELECT id FROM apflow_tasks WHERE id = 'r'");
     const fresh = await tx.takeAhead<{ id: string }[]>('fresh');
