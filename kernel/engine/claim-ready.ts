@@ -2,8 +2,10 @@ import {
   claimRows,
   lockClaimCounts,
   runningPerUser,
+  pickAndClaim,
   selectClaimable,
   type ClaimCandidate,
+  type PickedTask,
 } from '../storage/queries/claims.ts';
 import { selectRowsIn } from '../storage/queries/run-queries.ts';
 import { mergeDependencyResults } from '../tasks/merge-dependency-results.ts';
@@ -36,6 +38,8 @@ export async function claimReady(
   limits: ClaimLimits,
   seal: (row: TaskRow) => TaskRow['inputs'] = (row) => row.inputs,
 ): Promise<Claimed> {
+  const early = tx.takeWrittenAhead<EarlyClaim>(CLAIM_AHEAD);
+  if (early) return claimedAhead(tx, await early, limits, seal);
   let slots = limits.slots;
   if (slots <= 0) return { rows: [], drained: false };
   const running = new Map<string | null, number>();
@@ -55,19 +59,14 @@ export async function claimReady(
       ? []
       : [...running].filter(([, n]) => n >= (limits.perUser as number)).map(([user]) => user);
   await tx.sync();
-  // The read sent ahead serves if it asked for at least as many as the slots free now.
-  const sent = counted ? undefined : await tx.takeAhead<ReadyAhead>(READY_AHEAD);
-  const ahead = sent && sent.limit >= slots ? sent : undefined;
-  const limit = ahead ? ahead.limit : limits.perUser === undefined ? slots : Math.min(1000, slots * 4);
-  const candidates = ahead
-    ? ahead.candidates
-    : await selectClaimable(tx.sql, tx.runner, {
-        now: tx.now,
-        owner: tx.owner,
-        pinnedOnly: limits.pinnedOnly,
-        limit,
-        usersAtLimit: atLimit,
-      });
+  const limit = limits.perUser === undefined ? slots : Math.min(1000, slots * 4);
+  const candidates = await selectClaimable(tx.sql, tx.runner, {
+    now: tx.now,
+    owner: tx.owner,
+    pinnedOnly: limits.pinnedOnly,
+    limit,
+    usersAtLimit: atLimit,
+  });
   // Fewer than asked for: every claimable task was among them (limits counted aside). On
   // PostgreSQL, SKIP LOCKED passed over rows other transactions hold: those that ready tasks and
   // leave some unclaimed say so when they commit (the `wake` note), and so does a claim that
@@ -99,14 +98,27 @@ export async function claimReady(
       until: limits.leaseUntil,
     },
   );
-  const depIds = rows.flatMap((row) => (row.dependencies ?? []).map((dep) => dep.id));
-  const deps = new Map(
-    (depIds.length ? await selectRowsIn(tx.sql, tx.runner, depIds) : []).map((row) => [row.id, row]),
-  );
   // Candidates locked here and left ready (their tree held by another transaction): the other
   // engines' claims passed over them, and must look again after this commit. (Claims that count
   // running tasks take turns under one lock and never skip a claim: nothing to say to them.)
   if (tx.sql.dialect === 'postgres' && !counted && rows.length < candidates.length) tx.notes.wake = true;
+  return { rows: await started(tx, picked, rows, seal), drained };
+}
+
+/**
+ * Claimed rows made ready to run, in the order they were picked: their dependencies' results
+ * merged into their inputs, and a `task_start` event each.
+ */
+async function started(
+  tx: TreeTx,
+  picked: readonly ClaimCandidate[],
+  rows: TaskRow[],
+  seal: (row: TaskRow) => TaskRow['inputs'],
+): Promise<TaskRow[]> {
+  const depIds = rows.flatMap((row) => (row.dependencies ?? []).map((dep) => dep.id));
+  const deps = new Map(
+    (depIds.length ? await selectRowsIn(tx.sql, tx.runner, depIds) : []).map((row) => [row.id, row]),
+  );
   const order = new Map(picked.map((candidate, i) => [candidate.id, i]));
   rows.sort((a, b) => (order.get(a.id) as number) - (order.get(b.id) as number));
   for (const row of rows) {
@@ -118,28 +130,64 @@ export async function claimReady(
     }
     tx.event('task_start', row);
   }
-  return { rows, drained };
+  return rows;
 }
 
-/** The ready read sent ahead (see {@link readReadyAhead}). */
-const READY_AHEAD = 'claim-ready';
-interface ReadyAhead {
+/** The claim sent ahead (see {@link claimAhead}): how many it picked at most, and its picks. */
+const CLAIM_AHEAD = 'claim';
+interface EarlyClaim {
   limit: number;
-  candidates: ClaimCandidate[];
+  picks: PickedTask[];
 }
 
 /**
- * Sends ahead the read of ready tasks {@link claimReady} will make with `limits` (when no running
- * tasks are counted), so that it travels with the statements before it: the claim takes it if
- * nothing that may write was sent since (a task readied meanwhile, say), else reads again.
+ * Sends ahead, on PostgreSQL, the claim {@link claimReady} would make with `limits` (when no
+ * running tasks are counted): ready tasks picked most urgent first, those of trees whose roots
+ * are in `held` (locked by this transaction, or by a lock sent before) claimed in the same
+ * statement, one round trip with the statements before it. It is written before the turn
+ * settles what it wrote: a task that readies goes to the next claim (the commit says so: the
+ * `wake` note). `claimReady` then finishes it whatever was sent since. Returns the slots it may
+ * fill (0 when it was not sent).
  */
-export function readReadyAhead(tx: TreeTx, limits: ClaimLimits): void {
-  if (limits.slots <= 0 || limits.perUser !== undefined || limits.cluster !== undefined) return;
+export function claimAhead(tx: TreeTx, limits: ClaimLimits, held: readonly string[]): number {
+  if (limits.slots <= 0 || limits.perUser !== undefined || limits.cluster !== undefined) return 0;
   const limit = limits.slots;
-  tx.readAhead(READY_AHEAD, async (runner): Promise<ReadyAhead> => {
-    const filter = { now: tx.now, owner: tx.owner, pinnedOnly: limits.pinnedOnly, limit, usersAtLimit: [] };
-    return { limit, candidates: await selectClaimable(tx.sql, runner, filter) };
-  });
+  const filter = { now: tx.now, owner: tx.owner, pinnedOnly: limits.pinnedOnly, limit, usersAtLimit: [] };
+  const lease = { now: tx.now, owner: tx.owner, until: limits.leaseUntil };
+  tx.writeAhead(CLAIM_AHEAD, async (runner): Promise<EarlyClaim> => ({
+    limit,
+    picks: await pickAndClaim(tx.sql, runner, filter, lease, held),
+  }));
+  return limit;
+}
+
+/**
+ * Finishes the claim sent ahead: claims the picks of trees it did not hold (their roots locked
+ * now, skipping those another transaction holds) as far as the slots go.
+ */
+async function claimedAhead(
+  tx: TreeTx,
+  early: EarlyClaim,
+  limits: ClaimLimits,
+  seal: (row: TaskRow) => TaskRow['inputs'],
+): Promise<Claimed> {
+  const { picks } = early;
+  let drained = picks.length < early.limit;
+  const claimed = picks.flatMap((pick) => (pick.row ? [pick.row] : []));
+  const rest = picks.filter((pick) => !pick.row).slice(0, Math.max(0, limits.slots - claimed.length));
+  if (rest.length) {
+    const held = await tx.lock(
+      rest.map((pick) => pick.root_id),
+      true,
+    );
+    if (rest.some((pick) => !held.has(pick.root_id))) drained = false;
+    const ids = rest.filter((pick) => held.has(pick.root_id)).map((pick) => pick.id);
+    claimed.push(
+      ...(await claimRows(tx.sql, tx.runner, ids, { now: tx.now, owner: tx.owner, until: limits.leaseUntil })),
+    );
+  }
+  if (claimed.length < picks.length) tx.notes.wake = true;
+  return { rows: await started(tx, picks, claimed, seal), drained };
 }
 
 /** What {@link claimReady} took, and whether that was every task it may claim (none is left ready). */

@@ -140,15 +140,18 @@ interface ProbeAhead {
 /**
  * Sends ahead the probe {@link settleRuns} will make once `completed` are written (held and
  * completed, as their engine believes): their parents and their required dependents in their
- * trees' runs. Sent behind the endings' write, it travels in the same round trip; settling takes
- * it if nothing that may write was sent since and it probed every task settling asks about.
+ * runs, as the runs' shapes last cached here say. Sent behind the endings' write, it travels in
+ * the same round trip; settling takes it if nothing that may write was sent since and it probed
+ * every task settling asks about (the shape read under the root's lock decides which).
  */
-export async function probeAhead(tx: TreeTx, completed: readonly { id: string; root_id: string }[]): Promise<void> {
+export function probeAhead(
+  tx: TreeTx,
+  completed: readonly { id: string; root_id: string; run_id: string | null }[],
+): void {
   const ids = new Set<string>();
-  const shapes = new Map<string, TreeShape | null>();
   for (const task of completed) {
-    if (!shapes.has(task.root_id)) shapes.set(task.root_id, (await tx.runShape(task.root_id))?.shape ?? null);
-    const shape = shapes.get(task.root_id);
+    // Before the root's lock is answered: the run's shape as last cached here (a guess).
+    const shape = task.run_id === null ? undefined : tx.shapes.latest(task.root_id, task.run_id);
     if (!shape) continue;
     const next = nextInRun(shape, task.id);
     for (const dependent of next.dependents) ids.add(dependent);

@@ -59,6 +59,15 @@ export function subtreeOf(shape: TreeShape, id: string): string[] {
  */
 export function createShapeCache(max = 256) {
   const shapes = new Map<string, TreeShape>();
+  /** The shape of each run cached last (its revision may be behind the root's). */
+  const latest = new Map<string, TreeShape>();
+  const keep = (rootId: string, runId: string, rev: number, shape: TreeShape) => {
+    shapes.set(`${rootId}\n${runId}\n${rev}`, shape);
+    if (shapes.size > max) shapes.delete(shapes.keys().next().value as string);
+    latest.delete(`${rootId}\n${runId}`);
+    latest.set(`${rootId}\n${runId}`, shape);
+    if (latest.size > max) latest.delete(latest.keys().next().value as string);
+  };
   return {
     async get(
       rootId: string,
@@ -66,19 +75,16 @@ export function createShapeCache(max = 256) {
       rev: number,
       load: () => Promise<readonly TaskPlace[]>,
     ): Promise<TreeShape> {
-      const key = `${rootId}\n${runId}\n${rev}`;
-      let shape = shapes.get(key);
-      if (!shape) {
-        shape = buildShape(await load(), runId);
-        shapes.set(key, shape);
-        if (shapes.size > max) shapes.delete(shapes.keys().next().value as string);
-      }
+      let shape = shapes.get(`${rootId}\n${runId}\n${rev}`);
+      if (!shape) keep(rootId, runId, rev, (shape = buildShape(await load(), runId)));
       return shape;
     },
-    put(rootId: string, runId: string, rev: number, shape: TreeShape): void {
-      shapes.set(`${rootId}\n${runId}\n${rev}`, shape);
-      if (shapes.size > max) shapes.delete(shapes.keys().next().value as string);
-    },
+    put: keep,
+    /**
+     * The run's shape cached last, whatever its revision: a guess made before the root's lock
+     * says the revision (what a turn sends ahead is checked against the real shape).
+     */
+    latest: (rootId: string, runId: string): TreeShape | undefined => latest.get(`${rootId}\n${runId}`),
   };
 }
 

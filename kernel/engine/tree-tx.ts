@@ -49,6 +49,9 @@ export function createTreeTx(ctx: TreeTxContext) {
     },
   };
   const ahead = new Map<string, { writesSent: number; answer: Promise<unknown> }>();
+  const written = new Map<string, Promise<unknown>>();
+  /** Roots whose lock was sent and not answered yet. */
+  const locking = new Map<string, Promise<void>>();
   const roots = new Map<string, RootLock>();
   /** Each root's `event_seq` as stored when this transaction took it: an unchanged one is not written again. */
   const storedSeqs = new Map<string, number>();
@@ -94,13 +97,39 @@ export function createTreeTx(ctx: TreeTxContext) {
       return sent && sent.writesSent === writesSent ? (sent.answer as Promise<T>) : undefined;
     },
     /**
+     * Sends a write now, ahead of the code that completes it (in the same round trip as the
+     * statements sent before): that code must take it ({@link takeWrittenAhead}), whatever was
+     * sent since: what it wrote is written.
+     */
+    writeAhead(key: string, write: (runner: SqlRunner) => Promise<unknown>): void {
+      const answer = write(runner);
+      answer.catch(() => undefined);
+      written.set(key, answer);
+    },
+    /** The answer of the write sent ahead under `key` (once), if one was. */
+    takeWrittenAhead<T>(key: string): Promise<T> | undefined {
+      const answer = written.get(key);
+      written.delete(key);
+      return answer as Promise<T> | undefined;
+    },
+    /**
      * Locks the roots of these trees (those not held yet); with `skipLocked`, roots another
      * transaction holds are left out. Returns the ids held now.
      */
     async lock(rootIds: Iterable<string>, skipLocked = false): Promise<Set<string>> {
-      const wanted = [...new Set(rootIds)].filter((id) => !roots.has(id));
-      if (wanted.length) for (const root of await lockRoots(sql, runner, wanted, skipLocked)) hold(root);
-      return new Set([...new Set(rootIds)].filter((id) => roots.has(id)));
+      const ids = [...new Set(rootIds)];
+      const wanted = ids.filter((id) => !roots.has(id) && !locking.has(id));
+      if (wanted.length) {
+        // Sent now; a lock of the same roots asked for before its answer waits for this one.
+        const sent = lockRoots(sql, runner, wanted, skipLocked).then((found) => found.forEach(hold));
+        for (const id of wanted) locking.set(id, sent);
+        void sent.then(
+          () => wanted.forEach((id) => locking.delete(id)),
+          () => wanted.forEach((id) => locking.delete(id)),
+        );
+      }
+      await Promise.all(ids.map((id) => locking.get(id)));
+      return new Set(ids.filter((id) => roots.has(id)));
     },
     /**
      * Locks the roots of the trees of these tasks (those not held yet) and returns each found

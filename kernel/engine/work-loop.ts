@@ -1,7 +1,7 @@
 import type { TaskRow } from '../tasks/task-record.ts';
 import type { RunBegun, RunToBegin } from './begin-runs.ts';
 import { beginAll, type PendingBegin } from './begin-all.ts';
-import { claimReady, readReadyAhead, type ClaimLimits } from './claim-ready.ts';
+import { claimAhead, claimReady, type ClaimLimits } from './claim-ready.ts';
 import { leaseUntil, type EngineCore } from './engine-core.ts';
 import { createRunningTasks } from './running-tasks.ts';
 import { endingOf } from './task-ending.ts';
@@ -130,9 +130,20 @@ export function createWorkLoop(core: EngineCore) {
       pinnedOnly: core.mode === 'command',
       leaseUntil: leaseUntil(core),
     });
-    // With news of ready tasks, this turn claims whatever settling readies: its read can go ahead.
+    // With news of ready tasks, this turn claims whatever settling readies: on PostgreSQL the
+    // claim can go ahead, with the endings (its slots held meanwhile from follow-ons asked for).
     const claims = !tx.atOnce && drainedAt !== heard;
-    const written = await writeReports(tx, batch, claims ? () => readReadyAhead(tx, limits()) : undefined);
+    let early = 0;
+    const claimEarly = (held: readonly string[]) => {
+      early = claimAhead(tx, limits(), held);
+      reserved += early;
+    };
+    let written: Awaited<ReturnType<typeof writeReports>>;
+    try {
+      written = await writeReports(tx, batch, claims ? claimEarly : undefined);
+    } finally {
+      reserved -= early;
+    }
     const readied = written.readied + started.readied;
     // A turn made at once reads nothing: ready tasks it leaves wake a turn that claims (below).
     const claim =

@@ -46,12 +46,19 @@ const subjectOf = (report: Report): EventSubject =>
 export async function writeReports(
   tx: TreeTx,
   batch: readonly Report[],
-  /** Reads the caller will make after, sent ahead behind the endings where that is worth it. */
-  ahead?: () => void,
+  /**
+   * What the caller will send after, sent ahead behind the endings where that is worth it: told
+   * the roots this transaction holds once the lock sent first is answered.
+   */
+  ahead?: (held: readonly string[]) => void,
 ): Promise<{ refused: Set<string>; readied: number }> {
   const refused = new Set<string>();
   if (batch.length === 0) return { refused, readied: 0 };
-  await tx.lock(batch.map((report) => subjectOf(report).root_id));
+  // The roots' lock goes first; what follows is sent behind it without waiting for its answer
+  // (on PostgreSQL, one round trip with the endings) and it is awaited before anything is numbered.
+  const roots = batch.map((report) => subjectOf(report).root_id);
+  const locked = tx.lock(roots);
+  locked.catch(() => undefined);
   await tx.sync();
   // Steps first (a step is saved before its run goes on, so it never shares a batch with that
   // run's ending), then endings, each only if this engine still holds its task: the guarded
@@ -73,12 +80,14 @@ export async function writeReports(
   // A batch of tasks that completed (the common turn): what settling them will read next goes
   // behind their write, one round trip for all on PostgreSQL (a guess: read again if wrong).
   if (tx.sql.dialect === 'postgres' && endings.length && batch.every(plainCompletion)) {
-    await probeAhead(
+    // The caller's first (a claim changes only ready tasks, none of which the probe asks about).
+    ahead?.([...new Set([...tx.roots.keys(), ...roots])]);
+    probeAhead(
       tx,
       endings.map((report) => report.row),
     );
-    ahead?.();
   }
+  await locked;
   const endHeld = await endsWritten;
   const progressOnly = batch.filter((report) => report.kind === 'progress' && !ended.has(report.subject.id));
   const held = progressOnly.length

@@ -1,8 +1,8 @@
 /**
- * An engine turn on PostgreSQL sends the reads that settling completed tasks and claiming make
- * behind the endings' write, before its answer (one round trip: write-reports.ts, settle-run.ts,
- * claim-ready.ts). What it read ahead is used only while nothing that may write was sent since
- * (tree-tx.test.ts); the tree still runs every task once.
+ * An engine turn of completed tasks on PostgreSQL sends the roots' lock, the endings, the claim
+ * of ready tasks and the parents' probe as one pipeline, before any answer (write-reports.ts,
+ * claim-ready.ts, settle-run.ts). What it read ahead is used only while nothing that may write
+ * was sent since (tree-tx.test.ts); the tree still runs every task once, each once.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -31,11 +31,11 @@ function transactions(trace: Sent[]): Sent[][] {
 
 const isEndings = (sent: Sent) => /^UPDATE apflow_tasks SET completed_at/.test(sent.text);
 const isProbe = (sent: Sent) => /^SELECT p\.id, \(SELECT 1 FROM apflow_tasks c/.test(sent.text);
-const isReadyRead = (sent: Sent) => /^SELECT id, root_id, user_id FROM apflow_tasks WHERE ready_at/.test(sent.text);
+const isClaimAhead = (sent: Sent) => /^WITH picked AS \(SELECT id AS pick_id/.test(sent.text);
 const isClaim = (sent: Sent) => /^UPDATE apflow_tasks SET status = 'in_progress'/.test(sent.text);
 
 for (const db of testDatabases().filter((each) => each.name === 'postgres')) {
-  test('on PostgreSQL a turn sends the probe and the ready read behind the endings, and claims from that read', async (t) => {
+  test('on PostgreSQL a turn sends its lock, endings, claim and probe in one round trip', async (t) => {
     const app = await engineApp(t, await db.create(t), { concurrency: 4 });
     const children = Array.from({ length: 12 }, (_, i) => ({
       id: `p-c${i}`,
@@ -59,16 +59,19 @@ for (const db of testDatabases().filter((each) => each.name === 'postgres')) {
 
     const turns = transactions(trace).filter((tx) => tx.some(isEndings));
     const ahead = turns.filter((tx) => {
-      const endings = tx.find(isEndings) as Sent;
+      const [lock, endings] = [tx[1] as Sent, tx.find(isEndings) as Sent];
       const probe = tx.find(isProbe);
-      const ready = tx.find(isReadyRead);
-      return probe && ready && probe.sent < (endings.answered ?? 0) && ready.sent < (endings.answered ?? 0);
+      const claim = tx.find(isClaimAhead);
+      return (
+        /FOR UPDATE$/.test(lock.text) &&
+        [endings, probe, claim].every((sent) => sent && sent.sent < (lock.answered ?? 0))
+      );
     });
-    assert.ok(ahead.length > 0, 'some turn sent its probe and ready read before the endings were answered');
-    // ...and claimed from that read: one ready read in the turn, then the claim.
+    assert.ok(ahead.length > 0, 'some turn sent its lock, endings, claim and probe before the lock was answered');
+    // ...and its claim was that one statement: no claim UPDATE after it.
     assert.ok(
-      ahead.some((tx) => tx.filter(isReadyRead).length === 1 && tx.some(isClaim)),
-      'a turn claimed from the ready read it sent ahead',
+      ahead.some((tx) => !tx.some(isClaim)),
+      'a turn claimed in the statement it sent ahead',
     );
   });
 }

@@ -1,5 +1,5 @@
 import { fromDatabaseRow, type TaskRow } from '../../tasks/task-record.ts';
-import type { Sql, SqlRunner } from '../sql.ts';
+import type { Sql, SqlRunner, Statement } from '../sql.ts';
 import { byIds, statusAmong, taskColumns } from './task-columns.ts';
 
 /** A ready task found by {@link selectClaimable}. */
@@ -27,9 +27,17 @@ export interface ClaimFilter {
  * transaction already makes the read and the update that follows one atomic step.
  */
 export async function selectClaimable(sql: Sql, runner: SqlRunner, filter: ClaimFilter): Promise<ClaimCandidate[]> {
+  const [from, params] = readyFrom(sql, filter, 'id, root_id, user_id');
+  return runner.select<ClaimCandidate>(from, params);
+}
+
+/**
+ * The ready tasks of `filter`, most urgent first, as a SELECT of `columns` and its parameters.
+ * No status test: only pending tasks carry ready_at (the claim re-checks), and a status test
+ * tempts planners without statistics (a fresh database) into reading every pending task.
+ */
+function readyFrom(sql: Sql, filter: ClaimFilter, columns: string): Statement {
   const params: unknown[] = [filter.now, filter.owner];
-  // No status test: only pending tasks carry ready_at (the claim re-checks), and a status test
-  // tempts planners without statistics (a fresh database) into reading every pending task.
   let where = `ready_at IS NOT NULL AND ready_at <= ${sql.time} AND ${filter.pinnedOnly ? 'pinned_to = ?' : '(pinned_to IS NULL OR pinned_to = ?)'}`;
   const named = filter.usersAtLimit.filter((user): user is string => user !== null);
   if (filter.usersAtLimit.includes(null)) where += ' AND user_id IS NOT NULL';
@@ -44,10 +52,70 @@ export async function selectClaimable(sql: Sql, runner: SqlRunner, filter: Claim
   const lock = sql.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
   // SQLite's planner would rather read the status index and sort every pending task.
   const table = sql.dialect === 'sqlite' ? 'apflow_tasks INDEXED BY apflow_tasks_ready' : 'apflow_tasks';
-  return runner.select<ClaimCandidate>(
-    `SELECT id, root_id, user_id FROM ${table} WHERE ${where} ORDER BY priority, ready_at, position LIMIT ?${lock}`,
+  return [
+    `SELECT ${columns} FROM ${table} WHERE ${where} ORDER BY priority, ready_at, position LIMIT ?${lock}`,
     params,
+  ];
+}
+
+/** A ready task {@link pickAndClaim} picked: claimed (`row`) if its tree's root was held, else `row` null. */
+export interface PickedTask extends ClaimCandidate {
+  row: TaskRow | null;
+}
+
+/**
+ * PostgreSQL: picks the ready tasks as {@link selectClaimable} does and, in the same statement,
+ * claims those of trees whose roots this transaction holds (`held`) as {@link claimRows} does.
+ * Returns every pick, most urgent first, each with its claimed row, or null: its root was not
+ * held (lock it, then claim it with {@link claimRows}).
+ */
+export async function pickAndClaim(
+  sql: Sql,
+  runner: SqlRunner,
+  filter: ClaimFilter,
+  claim: ClaimLease,
+  held: readonly string[],
+): Promise<PickedTask[]> {
+  const [picks, pickParams] = readyFrom(
+    sql,
+    filter,
+    'id AS pick_id, root_id AS pick_root, user_id AS pick_user, priority AS pick_priority, ready_at AS pick_ready, position AS pick_position',
   );
+  const [set, setParams] = claimSet(sql, claim);
+  const rows = await runner.select(
+    `WITH picked AS (${picks}),
+     claimed AS (UPDATE apflow_tasks SET ${set} FROM picked
+       WHERE apflow_tasks.id = picked.pick_id AND picked.pick_root = ANY(CAST(? AS text[]))
+         AND ${statusAmong(['pending', 'input_required'], 'apflow_tasks.status')}
+       RETURNING ${taskColumns('apflow_tasks.')})
+     SELECT picked.pick_id, picked.pick_root, picked.pick_user, ${taskColumns('claimed.')}
+       FROM picked LEFT JOIN claimed ON claimed.id = picked.pick_id
+      ORDER BY picked.pick_priority, picked.pick_ready, picked.pick_position`,
+    [...pickParams, ...setParams, held],
+  );
+  return rows.map(({ pick_id, pick_root, pick_user, ...row }) => ({
+    id: pick_id as string,
+    root_id: pick_root as string,
+    user_id: (pick_user as string | null) ?? null,
+    row: row.id === null ? null : fromDatabaseRow(row),
+  }));
+}
+
+/** The lease a claim gives: running from `now`, held by `owner` until `until`. */
+export interface ClaimLease {
+  now: string;
+  owner: string;
+  until: string;
+}
+
+/** A claim's SET: running from `now`, one attempt more, under a lease until `until`. */
+function claimSet(sql: Sql, claim: ClaimLease): Statement {
+  return [
+    `status = 'in_progress', started_at = CASE WHEN steps IS NULL OR started_at IS NULL THEN ${sql.time} ELSE started_at END,
+         updated_at = ${sql.time}, attempts = attempts + 1, next_attempt_at = NULL, ready_at = NULL, waiting = NULL,
+         lease_owner = ?, lease_expires_at = ${sql.time}`,
+    [claim.now, claim.now, claim.owner, claim.until],
+  ];
 }
 
 /**
@@ -93,16 +161,15 @@ export async function claimRows(
   sql: Sql,
   runner: SqlRunner,
   ids: readonly string[],
-  claim: { now: string; owner: string; until: string },
+  claim: ClaimLease,
 ): Promise<TaskRow[]> {
+  const [set, setParams] = claimSet(sql, claim);
   const rows = await byIds(ids, (chunk) => {
     const [among, params] = sql.among('id', chunk);
     return runner.select(
-      `UPDATE apflow_tasks SET status = 'in_progress', started_at = CASE WHEN steps IS NULL OR started_at IS NULL THEN ${sql.time} ELSE started_at END,
-         updated_at = ${sql.time}, attempts = attempts + 1, next_attempt_at = NULL, ready_at = NULL, waiting = NULL,
-         lease_owner = ?, lease_expires_at = ${sql.time}
+      `UPDATE apflow_tasks SET ${set}
        WHERE ${among} AND ${statusAmong(['pending', 'input_required'])} RETURNING ${taskColumns()}`,
-      [claim.now, claim.now, claim.owner, claim.until, ...params],
+      [...setParams, ...params],
     );
   });
   return rows.map(fromDatabaseRow);

@@ -165,3 +165,21 @@ test('a read sent ahead is taken once, and not once something that may write was
   assert.equal(taken.afterReturning, undefined, 'an UPDATE … RETURNING is a write');
   assert.equal(taken.never, undefined);
 });
+
+test('a write sent ahead is taken once, whatever was sent after it', async (t) => {
+  const parts = await withTree(t);
+  const taken = await parts.transact(async (tx) => {
+    tx.writeAhead('claim', (runner) =>
+      runner.select<{ id: string }>("UPDATE apflow_tasks SET progress = 0.5 WHERE id = 'a' RETURNING id"),
+    );
+    tx.set('a', { name: 'renamed' });
+    await tx.sync();
+    const first = await tx.takeWrittenAhead<{ id: string }[]>('claim');
+    return { first, again: tx.takeWrittenAhead('claim') };
+  });
+  assert.deepEqual(taken.first, [{ id: 'a' }]);
+  assert.equal(taken.again, undefined, 'taken once');
+  const row = await parts.row('a');
+  assert.equal(row.progress, 0.5, 'what it wrote is written');
+  assert.equal(row.name, 'renamed');
+});
