@@ -45,6 +45,43 @@ for (const db of testDatabases()) {
     const [b] = await sql.select<Record<string, unknown>>("SELECT n, flag, doc FROM lists WHERE id = 'b'");
     assert.deepEqual([Number(b?.n), flag(b?.flag), b?.doc], [-7, false, 'it\'s "quoted" ✓']);
   });
+
+  test(`${db.name}: any text in a table's column or a list reads back as it went in`, async (t) => {
+    const { sql } = await testStorage(t, await db.create(t));
+    const texts = [
+      'a"b',
+      'c\\d',
+      '\\',
+      '"',
+      '',
+      'NULL',
+      '{x,y}',
+      ' spaced ',
+      'new\nline\ttab',
+      'é ✓ 中',
+      "it's",
+      '\\"',
+    ];
+    const [from, params] = sql.table(
+      'v',
+      ['text', 'integer'],
+      texts.map((text, i) => [text, i]),
+    );
+    const read = await sql.select<{ t: string; i: unknown }>(
+      `SELECT v.column1 AS t, v.column2 AS i FROM ${from} ORDER BY v.column2`,
+      params,
+    );
+    assert.deepEqual(
+      read.map((row) => row.t),
+      texts,
+    );
+    const [among, amongParams] = sql.among('v.column1', [...texts, null]);
+    const found = await sql.select<{ t: string }>(`SELECT v.column1 AS t FROM ${from} WHERE ${among}`, [
+      ...params,
+      ...amongParams,
+    ]);
+    assert.equal(found.length, texts.length, 'every text found by the list');
+  });
 }
 
 const sqlite = testDatabases().find((db) => db.name === 'sqlite');
