@@ -28,6 +28,9 @@ export function pipelinedTransaction(send: Send, begin: string) {
     unanswered = [];
     await Promise.all(waiting);
   };
+  // BEGIN is answered before anything sent behind it, so its failure is the one thrown. (Only a
+  // connection going away makes it fail, and then what follows fails too; a BEGIN refused on a
+  // live connection would leave the first statement behind it running on its own.)
   behind(send(begin, []));
 
   const runner: SqlRunner = {
