@@ -7,32 +7,13 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import pg from 'pg';
 import type { TaskEvent } from 'apflow';
 import type { Storage } from '../../../kernel/storage/create-storage.ts';
 import { testDatabases, testStorage } from '../../databases.ts';
 import { repoRoot, started, testApp } from '../../helpers.ts';
+import { traceStatements } from '../../statement-trace.ts';
 
 const fixtures = join(repoRoot, 'test', 'fixtures', 'executors');
-
-/** A statement this process sent to PostgreSQL, and on which connection. */
-type Sent = { client: pg.Client; text: string };
-
-/** The statements this process sends to PostgreSQL while `work` runs (every pg client's queries). */
-async function sentDuring<T>(work: () => Promise<T>): Promise<{ value: T; sent: Sent[] }> {
-  const sent: Sent[] = [];
-  const query = pg.Client.prototype.query;
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    const first = args[0] as string | { text?: string };
-    sent.push({ client: this, text: typeof first === 'string' ? first : (first.text ?? '') });
-    return (query as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof query;
-  try {
-    return { value: await work(), sent };
-  } finally {
-    pg.Client.prototype.query = query;
-  }
-}
 
 /** Storage alone on a fresh database (no engine writing beside the test), with two tables of its own. */
 async function tables(t: TestContext, url: string): Promise<Storage> {
@@ -85,7 +66,7 @@ describe('writes at once on PostgreSQL', { skip: postgres ? false : 'no test Pos
   test('a few writes are one statement, without BEGIN or COMMIT', async (t) => {
     const app = await tables(t, await (postgres as NonNullable<typeof postgres>).create(t));
     await app.sql.select('SELECT 1 AS one'); // the connection is open before
-    const { sent } = await sentDuring(() =>
+    const { trace: sent } = await traceStatements(() =>
       app.sql.writeAtOnce(async (runner) => {
         await runner.run('INSERT INTO at_once_a (id) VALUES (?)', ['a1']);
         await runner.run('INSERT INTO at_once_b (id) VALUES (?)', ['b1']);
@@ -112,7 +93,7 @@ describe('writes at once on PostgreSQL', { skip: postgres ? false : 'no test Pos
       });
     });
     const tasks = [{ id: 'job', name: 'job', schemas: { method: 'noop' } }];
-    const { value, sent } = await sentDuring(() => runner.engine.execute({ tasks }));
+    const { value, trace: sent } = await traceStatements(() => runner.engine.execute({ tasks }));
     // Both servers work beside it (heartbeats, the watcher's reads): what matters is its connection.
     const insert = sent.find(({ text }) => text.includes('INSERT INTO apflow_tasks'));
     assert.ok(insert, 'the job was inserted');
