@@ -59,6 +59,24 @@ describe('PostgreSQL prepared statements', { skip: postgres ? false : 'no test P
     assert.deepEqual(await preparedAfter(off), []);
   });
 
+  test('a statement of a write transaction is planned once, generically, not again at every call', async (t) => {
+    const url = await (postgres as NonNullable<typeof postgres>).create(t);
+    const on = await app(t, url);
+    const text = 'SELECT id FROM apflow_tasks WHERE id = ANY(CAST(? AS text[])) AND parent_id IS NULL';
+    const plans = await on.storage.sql.write(async (runner) => {
+      for (let i = 0; i < 8; i++) await runner.select(text, [[`task-${i}`]]);
+      return runner.select<{ generic_plans: number | string; custom_plans: number | string }>(
+        'SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = ?',
+        ['SELECT id FROM apflow_tasks WHERE id = ANY(CAST($1 AS text[])) AND parent_id IS NULL'],
+      );
+    });
+    // Left to choose, PostgreSQL plans each of the first five calls for its values.
+    assert.deepEqual(
+      plans.map((row) => [Number(row.generic_plans), Number(row.custom_plans)]),
+      [[8, 0]],
+    );
+  });
+
   test('a column added by another server meanwhile (its migration) does not stop the engine', async (t) => {
     const url = await (postgres as NonNullable<typeof postgres>).create(t);
     const on = await app(t, url);
