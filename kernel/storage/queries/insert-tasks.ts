@@ -40,8 +40,10 @@ export async function insertTasks(sql: Sql, runner: SqlRunner, rows: readonly Ta
  * of the same call); returns the ids inserted (call inside `sql.write`).
  */
 export async function insertFreeTasks(sql: Sql, runner: SqlRunner, rows: readonly TaskRow[]): Promise<Set<string>> {
-  const inserted = new Set<string>();
+  // Each statement is sent as it is made, before the answers to those before it (on a pipelined
+  // connection the database stores the first rows while the rest are built).
+  const answers: Promise<{ id: string }[]>[] = [];
   for (const [text, params] of insertStatements(sql, rows, ' ON CONFLICT (id) DO NOTHING RETURNING id'))
-    for (const row of await runner.select<{ id: string }>(text, params)) inserted.add(row.id);
-  return inserted;
+    answers.push(runner.select<{ id: string }>(text, params));
+  return new Set((await Promise.all(answers)).flat().map((row) => row.id));
 }
