@@ -14,9 +14,12 @@ export interface SentStatement {
 /**
  * Runs `work` with every pg client's `query` traced (this process only, restored after): each
  * statement's text, and ticks of one clock for its send and its answer, so a test can tell
- * whether a statement went out before the answer to an earlier one (pipelining).
+ * whether a statement went out before the answer to an earlier one (pipelining). `work` is given
+ * the trace as it grows.
  */
-export async function traceStatements<T>(work: () => Promise<T>): Promise<{ value: T; trace: SentStatement[] }> {
+export async function traceStatements<T>(
+  work: (trace: readonly SentStatement[]) => Promise<T>,
+): Promise<{ value: T; trace: SentStatement[] }> {
   const trace: SentStatement[] = [];
   let clock = 0;
   const query = pg.Client.prototype.query;
@@ -34,7 +37,7 @@ export async function traceStatements<T>(work: () => Promise<T>): Promise<{ valu
     return answer;
   } as typeof query;
   try {
-    return { value: await work(), trace };
+    return { value: await work(trace), trace };
   } finally {
     pg.Client.prototype.query = query;
   }

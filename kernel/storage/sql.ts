@@ -1,4 +1,4 @@
-import { collectingRunner, oneStatement, ONE_STATEMENT_PARTS } from './one-statement.ts';
+import { collectingRunner, oneStatement, ONE_STATEMENT_PARTS, spillingRunner } from './one-statement.ts';
 import { postgresDriver } from './postgres-driver.ts';
 import { runnerOf, type ConnectionManager, type Driver } from './sql-driver.ts';
 import { sqliteDriver } from './sqlite-driver.ts';
@@ -140,14 +140,23 @@ function createRunners(pg: boolean, driver: Driver, retry: TransientRetry) {
     /**
      * Like {@link write}, for `work` that only writes: its runner collects the writes (and refuses
      * reads), sent once `work` is done as one atomic write. On PostgreSQL a few are one statement
-     * that commits by itself (one-statement.ts: no BEGIN and COMMIT round trips); more, or several
-     * on SQLite, where a transaction costs no round trip, go in a transaction. The writes must
-     * touch different rows (on PostgreSQL none sees another's changes).
+     * that commits by itself (one-statement.ts: no BEGIN and COMMIT round trips); more go in a
+     * transaction — on PostgreSQL opened once there are more, each write sent as it is made; on
+     * SQLite, where a transaction costs no round trip, once `work` is done. The writes must touch
+     * different rows (on PostgreSQL none sees another's changes).
      */
     writeAtOnce<T>(work: (sql: SqlRunner) => Promise<T>): Promise<T> {
       return queued(async () => {
-        const statements: Statement[] = [];
-        const value = await work(collectingRunner(statements));
+        const spilling = pg ? spillingRunner((each) => driver.transaction(each)) : null;
+        const collected: Statement[] = [];
+        let value: T;
+        try {
+          value = await work(spilling?.runner ?? collectingRunner(collected));
+        } catch (error) {
+          await spilling?.finish({ error });
+          throw error;
+        }
+        const statements = spilling ? await spilling.finish() : collected;
         const one = asOne(statements);
         if (one) await driver.commitOne(...one);
         else if (statements.length) await driver.transaction((on) => runEach(on, statements));

@@ -79,6 +79,44 @@ describe('writes at once on PostgreSQL', { skip: postgres ? false : 'no test Pos
     assert.deepEqual([await ids(app, 'at_once_a'), await ids(app, 'at_once_b')], [['a1'], ['b1']]);
   });
 
+  test('more writes than one statement takes go in a transaction, sent as they are made', async (t) => {
+    const app = await tables(t, await (postgres as NonNullable<typeof postgres>).create(t));
+    const made = (n: number) => Array.from({ length: n }, (_, i) => `a${i + 1}`);
+    // Ten writes: once there are more than a statement takes, they leave before the work is done.
+    let sentWhileMaking = 0;
+    const { trace } = await traceStatements((sent) =>
+      app.sql.writeAtOnce(async (runner) => {
+        for (const id of made(10)) await runner.run('INSERT INTO at_once_a (id) VALUES (?)', [id]);
+        await new Promise((resolve) => setImmediate(resolve));
+        sentWhileMaking = sent.length;
+      }),
+    );
+    assert.ok(sentWhileMaking >= 10, `${sentWhileMaking} statements had left when the work ended`);
+    assert.deepEqual(
+      trace.map(({ text }) => text.split(';')[0]),
+      ['BEGIN', ...made(10).map(() => 'INSERT INTO at_once_a (id) VALUES ($1)'), 'COMMIT'],
+    );
+    assert.deepEqual(await ids(app, 'at_once_a'), made(10).sort());
+    // A write that fails fails the whole, as does work that fails after the transaction opened.
+    await assert.rejects(
+      app.sql.writeAtOnce(async (runner) => {
+        for (const id of [...made(12).slice(10), 'a3', 'b9'])
+          await runner.run('INSERT INTO at_once_a (id) VALUES (?)', [id]);
+        for (const id of ['b1', 'b2', 'b3']) await runner.run('INSERT INTO at_once_b (id) VALUES (?)', [id]);
+      }),
+      /unique|duplicate/i,
+    );
+    await assert.rejects(
+      app.sql.writeAtOnce(async (runner) => {
+        for (const id of ['b4', 'b5', 'b6', 'b7', 'b8', 'b9'])
+          await runner.run('INSERT INTO at_once_b (id) VALUES (?)', [id]);
+        throw new Error('the work failed');
+      }),
+      /the work failed/,
+    );
+    assert.deepEqual([await ids(app, 'at_once_a'), await ids(app, 'at_once_b')], [made(10).sort(), []]);
+  });
+
   test("a job's start is one statement, and another server hears its events", async (t) => {
     const url = await (postgres as NonNullable<typeof postgres>).create(t);
     const settings = { database: { url }, executors: { dirs: [fixtures] } };
