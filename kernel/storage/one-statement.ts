@@ -26,61 +26,65 @@ export function collectingRunner(into: Statement[]): SqlRunner {
 export interface Spilling {
   runner: SqlRunner;
   /**
-   * Ends the write once `work` is done (`failed`: its error): the writes collected, when there
-   * were too few to open the transaction (the caller sends them), else none once it committed
-   * (or rolled back, on `failed`, which is thrown again).
+   * Once `work` is done: the writes collected, when they never outgrew one statement (the caller
+   * sends them); else none, once the transaction opened for them committed.
    */
-  finish(failed?: { error: unknown }): Promise<Statement[]>;
+  finish(): Promise<Statement[]>;
+  /** Once `work` failed: rolls back the transaction opened, if one was. */
+  abandon(): Promise<void>;
 }
 
 /**
  * A runner for a write made at once that may outgrow one statement (a big tree): it collects the
- * writes and refuses reads, like {@link collectingRunner}, until there are more than
+ * writes and refuses reads, as {@link collectingRunner}, until there are more than
  * {@link ONE_STATEMENT_PARTS}; then it opens a transaction with `transaction`, sends those there,
  * and every later write as it comes, so the database stores the first rows while the rest are
- * made. The transaction commits when `finish` is called.
+ * made. The transaction commits at `finish`.
  */
 export function spillingRunner(transaction: (work: (runner: SqlRunner) => Promise<void>) => Promise<void>): Spilling {
   const collected: Statement[] = [];
-  let spill: { send(statement: Statement): void; end(failed?: { error: unknown }): Promise<void> } | undefined;
-  const open = () => {
-    const waiting = collected.splice(0);
-    let on: SqlRunner | undefined;
-    let release!: (failed?: { error: unknown }) => void;
-    const finished = new Promise<void>((resolve, reject) => {
-      release = (failed) => (failed ? reject(failed.error) : resolve());
-    });
-    const committed = transaction(async (runner) => {
-      // In the order made: writes made while these go are queued behind them.
-      for (let next = waiting.shift(); next; next = waiting.shift()) await runner.run(...next);
-      on = runner;
-      await finished;
-    });
-    // Waited for at `finish`; a failure before then must not count as unhandled.
-    committed.catch(() => undefined);
-    return {
-      send: (statement: Statement) => (on ? void on.run(...statement) : void waiting.push(statement)),
-      async end(failed?: { error: unknown }) {
-        release(failed);
-        await committed;
-      },
-    };
-  };
+  const collecting = collectingRunner(collected);
+  let spill: ReturnType<typeof openSpill> | undefined;
   return {
     runner: {
-      select() {
-        throw new Error('internal: a read inside a write made at once (sql.writeAtOnce)');
-      },
+      select: collecting.select,
       async run(sql: string, params: unknown[] = []) {
         if (spill) return spill.send([sql, params]);
-        collected.push([sql, params]);
-        if (collected.length > ONE_STATEMENT_PARTS) spill = open();
+        await collecting.run(sql, params);
+        if (collected.length > ONE_STATEMENT_PARTS) spill = openSpill(transaction, collected.splice(0));
       },
     },
-    async finish(failed) {
-      if (spill) await spill.end(failed);
-      else if (failed) throw failed.error;
+    async finish() {
+      await spill?.end(true);
       return collected;
+    },
+    async abandon() {
+      await spill?.end(false).catch(() => undefined);
+    },
+  };
+}
+
+/** The transaction of {@link spillingRunner}: `waiting` first, then each write sent as it comes. */
+function openSpill(transaction: (work: (runner: SqlRunner) => Promise<void>) => Promise<void>, waiting: Statement[]) {
+  let on: SqlRunner | undefined;
+  let release!: (commit: boolean) => void;
+  const done = new Promise<void>((resolve, reject) => {
+    release = (commit) => (commit ? resolve() : reject(new Error('the write made at once failed')));
+  });
+  const committed = transaction(async (runner) => {
+    // In the order made: writes made while these go are queued behind them.
+    for (let next = waiting.shift(); next; next = waiting.shift()) await runner.run(...next);
+    on = runner;
+    await done;
+  });
+  // Waited for at the end; a failure before then must not count as unhandled.
+  committed.catch(() => undefined);
+  return {
+    send: (statement: Statement) => (on ? void on.run(...statement) : void waiting.push(statement)),
+    /** Commits (`commit`) or rolls back, once every write is made. */
+    async end(commit: boolean) {
+      release(commit);
+      await committed;
     },
   };
 }

@@ -153,7 +153,7 @@ function createRunners(pg: boolean, driver: Driver, retry: TransientRetry) {
         try {
           value = await work(spilling?.runner ?? collectingRunner(collected));
         } catch (error) {
-          await spilling?.finish({ error });
+          await spilling?.abandon();
           throw error;
         }
         const statements = spilling ? await spilling.finish() : collected;
