@@ -252,6 +252,38 @@ describe('dashboard in headless Chromium', { skip: needsChromium }, () => {
     assert.equal(await page.isEnabled('#execute'), true, 'the shown tree can be executed');
   });
 
+  test('a snapshot of the shown tree answered after a later one does not put back what it was', async (t) => {
+    const { app, url } = await server(t);
+    await app.engine.createTree([
+      { id: 'twice', name: 'twice', schemas: { method: 'noop' } },
+      { id: 'twice-quick', name: 'quick', parent_id: 'twice', schemas: { method: 'noop' } },
+      { id: 'twice-slow', name: 'slow', parent_id: 'twice', schemas: { method: 'sleep' }, inputs: { ms: 1_500 } },
+    ]);
+    const page = await open(t, url);
+    await page.goto(`${url}/ui#tree=twice`);
+    // The quick child selected: its ending calls for a snapshot while the slow one still runs.
+    await page.click('svg .node[data-id="twice-quick"]');
+    // Of the snapshots asked for after Execute's own, the first is answered 3 s after it was
+    // taken: after the run ended and the snapshot its end asks for was shown.
+    let asked = 0;
+    const late: Promise<void>[] = [];
+    await page.route('**/tasks', async (route) => {
+      const body = route.request().postDataJSON() as { method?: string } | null;
+      if (body?.method !== 'tasks.tree' || ++asked !== 2) return route.continue();
+      const response = await route.fetch();
+      const answer = new Promise((resolve) => setTimeout(resolve, 3_000)).then(() => route.fulfill({ response }));
+      late.push(answer);
+      await answer;
+    });
+    await page.click('#execute');
+    await page.waitForSelector('svg .node[data-id="twice"][data-status="completed"]');
+    assert.equal(late.length, 1, 'a snapshot was asked for while the run went on');
+    await Promise.all(late);
+    // Two frames after the late answer reached the page: whatever it changes is drawn by then.
+    await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+    assert.deepEqual(await statuses(page), ['completed', 'completed', 'completed']);
+  });
+
   test('with authentication on: a login form, then only that user’s trees', async (t) => {
     const { app, url } = await server(t, { auth: { jwt_secret: SECRET }, examples: { auto_init: false } });
     const users = (

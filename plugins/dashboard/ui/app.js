@@ -109,15 +109,18 @@ async function openTree(rootId) {
 
 /** A snapshot again, once the burst of events that called for it is over. */
 let refreshing = 0;
+/** How many snapshots the refreshes asked for: one asked for before the latest is dropped when it comes. */
+let refreshes = 0;
 const refresh = () => {
   clearTimeout(refreshing);
   refreshing = setTimeout(
     act(async () => {
-      const [shown, rootId] = [opened, state.rootId];
+      const [shown, rootId, mine] = [opened, state.rootId, ++refreshes];
       const root = await rpc('tasks.tree', { task_id: rootId });
       // A tree opened while this snapshot was fetched, or asked for before it (its snapshot still
-      // on the way when this one was asked for): this one is not the shown tree's any more.
-      if (shown !== opened || state.rootId !== rootId) return;
+      // on the way when this one was asked for): this one is not the shown tree's any more. And a
+      // later refresh asked meanwhile holds a newer snapshot of it: this one, answered late, is older.
+      if (shown !== opened || state.rootId !== rootId || mine !== refreshes) return;
       const fresh = flatten(root);
       // Tasks spawned at run time (or dropped by a new run): the tree changed shape, drawn again.
       const reshaped = fresh.size !== state.tasks.size || [...fresh.keys()].some((id) => !view.has(id));
