@@ -2,7 +2,7 @@ import tseslint from 'typescript-eslint';
 
 // The kernel's tables (kernel/storage/migrations, and the record of the migrations run): plugins reach
 // tasks and events through `app.tasks` and `app.engine`, and keep their own `<plugin>_…` tables.
-const KERNEL_TABLES = /\bapflow_(tasks|task_events|servers|migrations|idempotency_keys)\b/;
+const KERNEL_TABLES = /\bapflow_(tasks|task_events|event_batches|servers|migrations|idempotency_keys)\b/;
 const kernelTableRules = ['Literal', 'TemplateElement'].map((node) => ({
   selector: `${node}[${node === 'Literal' ? 'value' : 'value.raw'}=${KERNEL_TABLES}]`,
   message: "plugins do not query the kernel's tables: use app.tasks / app.engine, or a table of the plugin's own",

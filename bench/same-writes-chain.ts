@@ -7,7 +7,7 @@ type Statement = Database.Statement;
  * `synchronous=FULL`) on a file apflow made (its tables, indexes and rows), writing what each
  * step of apflow's chain writes, one durable transaction a step, statements kept prepared: the
  * ending (guarded by status and lease, like apflow's), the next task's claim, the root's event
- * counter, and that step's two events. What it leaves out is the engine: its read of the root,
+ * counter, and that step's two events (one row of the event log, as apflow writes a turn's). What it leaves out is the engine: its read of the root,
  * executors, the run's bookkeeping in memory, leases kept, signals, and JavaScript between
  * statements. `ids` are the chain's tasks, leaf first; the root is the last.
  */
@@ -44,15 +44,20 @@ export async function sameWritesChainMs(file: string, ids: readonly string[]): P
     );
     const counter = await prepare('UPDATE apflow_tasks SET event_seq = ? WHERE id = ?');
     const append = await prepare(
-      `INSERT INTO apflow_task_events (root_task_id, seq, task_id, type, event, created_at)
-       VALUES (?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO apflow_event_batches (root_task_id, last_seq, first_seq, events, created_at) VALUES (?, ?, ?, ?, ?)`,
     );
     let seq = 0;
     const event = (task: string, type: string, status: string) => {
-      const at = new Date().toISOString();
       seq++;
-      const body = { type, task_id: task, root_task_id: root, status, progress: 0, timestamp: at, seq };
-      return [root, seq, task, type, JSON.stringify(body), at];
+      return JSON.stringify({
+        type,
+        task_id: task,
+        root_task_id: root,
+        status,
+        progress: 0,
+        timestamp: new Date().toISOString(),
+        seq,
+      });
     };
     const start = performance.now();
     for (let i = 0; i < ids.length; i++) {
@@ -63,12 +68,9 @@ export async function sameWritesChainMs(file: string, ids: readonly string[]): P
       if ((await run(end, [now, '{"ok":true}', now, task, owner])).length !== 1)
         throw new Error(`floor: ${task} not ended`);
       if (next) await run(claim, [now, now, owner, later(), next]);
-      const events = [
-        ...event(task, 'task_completed', 'completed'),
-        ...event(next ?? task, 'task_start', 'in_progress'),
-      ];
+      const events = `[${event(task, 'task_completed', 'completed')},${event(next ?? task, 'task_start', 'in_progress')}]`;
       await run(counter, [seq, root]);
-      await run(append, events);
+      await run(append, [root, seq, seq - 1, events, new Date().toISOString()]);
       await run('COMMIT');
     }
     return performance.now() - start;

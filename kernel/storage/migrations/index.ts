@@ -7,6 +7,7 @@ import { idempotencyKeys } from './0005-idempotency-keys.ts';
 import { usageLedger } from './0006-usage.ts';
 import { hasUsage, traceParent } from './0007-task-columns.ts';
 import { taskIndexes } from './0009-task-indexes.ts';
+import { eventBatches } from './0010-event-batches.ts';
 
 /** The SQL dialects apflow runs on. */
 export type Dialect = 'sqlite' | 'postgres';
@@ -47,4 +48,5 @@ export const migrations: readonly Migration[] = [
   traceParent,
   hasUsage,
   taskIndexes,
+  eventBatches,
 ];

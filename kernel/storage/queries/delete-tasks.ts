@@ -12,7 +12,7 @@ export async function deleteTasks(runner: SqlRunner, ids: readonly string[]): Pr
     const list = chunk.map(() => '?').join(', ');
     await runner.run(`DELETE FROM apflow_tasks WHERE id IN (${list})`, chunk);
     // A deleted root's event log goes with it: a tree made again with its id starts a log of its own.
-    await runner.run(`DELETE FROM apflow_task_events WHERE root_task_id IN (${list})`, chunk);
+    await runner.run(`DELETE FROM apflow_event_batches WHERE root_task_id IN (${list})`, chunk);
     for (const column of ['task_id', 'root_id'])
       await runner.run(
         `UPDATE apflow_usage SET ${column} = 'deleted:' || ${column} WHERE ${column} IN (${list})`,

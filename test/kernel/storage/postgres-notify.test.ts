@@ -54,7 +54,7 @@ describe('PostgreSQL notifications of a turn', { skip: postgres ? false : 'no te
     );
     assert.ok(
       statements.some(
-        (text) => /^WITH .*written AS \(INSERT INTO apflow_task_events/s.test(text) && text.includes('pg_notify'),
+        (text) => /^WITH .*written AS \(INSERT INTO apflow_event_batches/s.test(text) && text.includes('pg_notify'),
       ),
       statements.join('\n'),
     );

@@ -91,7 +91,7 @@ describe('PostgreSQL prepared statements', { skip: postgres ? false : 'no test P
     await other.connect();
     t.after(() => other.end());
     await other.query('ALTER TABLE apflow_tasks ADD COLUMN added_elsewhere text');
-    await other.query('ALTER TABLE apflow_task_events ADD COLUMN added_elsewhere text');
+    await other.query('ALTER TABLE apflow_event_batches ADD COLUMN added_elsewhere text');
     for (let i = 0; i < 8; i++) {
       // A prepared `SELECT *` would be refused now ("cached plan must not change result type").
       await readAll();

@@ -140,7 +140,7 @@ describe('writes at once on PostgreSQL', { skip: postgres ? false : 'no test Pos
     assert.doesNotMatch(onIt[at - 1]?.text ?? '', /^BEGIN/, 'no BEGIN before it');
     assert.doesNotMatch(onIt[at + 1]?.text ?? '', /^(COMMIT|WITH|INSERT)/, 'nothing of it after it');
     const statement = insert.text;
-    assert.match(statement, /^WITH w1 AS \(INSERT INTO apflow_tasks .*written AS \(INSERT INTO apflow_task_events/s);
+    assert.match(statement, /^WITH w1 AS \(INSERT INTO apflow_tasks .*written AS \(INSERT INTO apflow_event_batches/s);
     assert.match(statement, /pg_notify/);
     assert.equal((await started(value).done).status, 'completed');
     await ended;
