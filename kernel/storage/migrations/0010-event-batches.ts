@@ -11,7 +11,8 @@ import type { SqlMigration } from './index.ts';
  * their tree, never picked by task or type, so nothing reads inside a batch but the server.
  * Keyed by `last_seq`: the batch holding the event after `seq` is the first whose `last_seq` is
  * greater, one index seek. `events` is text on both databases: the server writes and parses it.
- * The events logged before are copied, one batch each.
+ * The events logged before are copied, one batch each. A server of an older apflow on the same
+ * database writes to the table dropped here: servers are upgraded together (docs/scaling-out.md).
  */
 export const eventBatches: SqlMigration = {
   name: '0010-event-batches',
