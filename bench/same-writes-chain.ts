@@ -7,9 +7,10 @@ type Statement = Database.Statement;
  * `synchronous=FULL`) on a file apflow made (its tables, indexes and rows), writing what each
  * step of apflow's chain writes, one durable transaction a step, statements kept prepared: the
  * ending (guarded by status and lease, like apflow's), the next task's claim, the root's event
- * counter, and that step's two events (one row of the event log, as apflow writes a turn's). What it leaves out is the engine: its read of the root,
- * executors, the run's bookkeeping in memory, leases kept, signals, and JavaScript between
- * statements. `ids` are the chain's tasks, leaf first; the root is the last.
+ * counter, and that step's two events (one row of the event log, as apflow writes a turn's). What
+ * it leaves out is the engine: its read of the root, executors, the run's bookkeeping in memory,
+ * leases kept, signals, and JavaScript between statements. `ids` are the chain's tasks, leaf
+ * first; the root is the last.
  */
 export async function sameWritesChainMs(file: string, ids: readonly string[]): Promise<number> {
   const db = new Database(file);

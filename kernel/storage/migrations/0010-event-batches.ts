@@ -6,7 +6,7 @@ import type { SqlMigration } from './index.ts';
  * tree as one row (a JSON array, in `seq` order, `first_seq` … `last_seq`), where
  * `apflow_task_events` kept a row per event. A turn of a big tree writes ~128 events of one tree:
  * one row and two index entries instead of 128 rows and 256 entries (on PostgreSQL a quarter of
- * a task's index entries and of its log volume; bench/README.md, session 26). Events are read by
+ * a task's index entries; bench/README.md, session 26). Events are read by
  * tree after a `seq` (streams resuming from `Last-Event-ID`), pruned by age and deleted with
  * their tree, never picked by task or type, so nothing reads inside a batch but the server.
  * Keyed by `last_seq`: the batch holding the event after `seq` is the first whose `last_seq` is
