@@ -31,8 +31,8 @@ export async function insertEvents(
 }
 
 /**
- * The batches of `events`, one per tree. A turn's events of one tree come numbered in order; they
- * are sorted when they are not, so that a batch's array reads in `seq` order.
+ * The batches of `events`, one per tree, each in `seq` order: the engine numbers a tree's events
+ * as it appends them (`tree-tx.ts` `event`), so the order they come in is theirs.
  */
 function batchesOf(events: readonly TaskEvent[], json: (event: TaskEvent) => string): Batch[] {
   const byRoot = new Map<string, TaskEvent[]>();
@@ -43,8 +43,6 @@ function batchesOf(events: readonly TaskEvent[], json: (event: TaskEvent) => str
   }
   const batches: Batch[] = [];
   for (const [root, list] of byRoot) {
-    if (list.some((event, i) => i > 0 && event.seq < (list[i - 1] as TaskEvent).seq))
-      list.sort((a, b) => a.seq - b.seq);
     const first = list[0] as TaskEvent;
     const last = list[list.length - 1] as TaskEvent;
     batches.push([root, last.seq, first.seq, `[${list.map(json).join(',')}]`, last.timestamp]);
